@@ -1,0 +1,1 @@
+"""Wearable device profiles: the only place that knows BLE UUIDs and byte layouts."""
