@@ -1,0 +1,126 @@
+"""Offline references the benchmarks score against, computed here and not by the code under test.
+
+- Phase: zero-phase 2nd-order Butterworth band-pass 0.05-0.8 Hz (the offline reference of
+  ../shared/notes/signal.md) + Hilbert transform, rotated so that 0 = inhale onset (trough) and
+  pi = end of inhale (peak).
+- Breath onsets (troughs): the NeuroKit2 ``khodadad2018`` recipe as described in its documentation (zero
+  crossings of the cleaned signal, extremum between consecutive crossings, extrema whose amplitude step is
+  below 0.3 x the median step are dropped, troughs and peaks alternate). Written here from that description.
+- Rate: 60 / trough-to-trough interval, held between troughs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+REF_FS = 20.0
+
+
+def resample_uniform(t: np.ndarray, y: np.ndarray, fs: float = REF_FS) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation of (t, y) onto a uniform grid at ``fs`` (NaN samples dropped first)."""
+    ok = np.isfinite(y) & np.isfinite(t)
+    t, y = t[ok], y[ok]
+    grid = np.arange(t[0], t[-1], 1.0 / fs)
+    if fs < 0.5 * np.median(np.diff(t)) ** -1:
+        # Anti-alias before decimating: zero-phase low-pass at the new Nyquist / 2.
+        fs_in = 1.0 / np.median(np.diff(t))
+        sos = signal.butter(4, fs / 4.0, "low", fs=fs_in, output="sos")
+        y = signal.sosfiltfilt(sos, y)
+    return grid, np.interp(grid, t, y)
+
+
+def reference_clean(y: np.ndarray, fs: float) -> np.ndarray:
+    sos = signal.butter(2, [0.05, 0.8], "bandpass", fs=fs, output="sos")
+    return signal.sosfiltfilt(sos, y - np.mean(y))
+
+
+def reference_phase(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference phase on a uniform 20 Hz grid: (grid_t, phase in [0, 2*pi))."""
+    gt, gy = resample_uniform(t, y)
+    clean = reference_clean(gy, REF_FS)
+    analytic = signal.hilbert(clean)
+    return gt, np.mod(np.angle(-analytic), 2 * np.pi)
+
+
+def reference_extrema(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Trough and peak indices of a cleaned breathing signal (khodadad2018-style)."""
+    x = clean - np.median(clean)
+    sign = np.signbit(x)
+    zc = np.flatnonzero(sign[1:] != sign[:-1]) + 1
+    if zc.size < 3:
+        return np.array([], int), np.array([], int)
+    idx, kind = [], []
+    for a, b in zip(zc[:-1], zc[1:], strict=True):
+        seg = x[a:b]
+        if seg[0] > 0 or (seg[0] == 0 and seg.mean() > 0):
+            idx.append(a + int(np.argmax(seg)))
+            kind.append(1)
+        else:
+            idx.append(a + int(np.argmin(seg)))
+            kind.append(-1)
+    idx_a = np.asarray(idx)
+    kind_a = np.asarray(kind)
+    # Drop extrema pairs whose amplitude step is small against the median step.
+    while idx_a.size > 2:
+        steps = np.abs(np.diff(x[idx_a]))
+        med = np.median(steps)
+        small = np.flatnonzero(steps < 0.3 * med)
+        if small.size == 0:
+            break
+        i = small[np.argmin(steps[small])]
+        idx_a = np.delete(idx_a, [i, i + 1])
+        kind_a = np.delete(kind_a, [i, i + 1])
+    # Enforce alternation: of two same-kind neighbours keep the more extreme one.
+    keep_idx, keep_kind = [int(idx_a[0])], [int(kind_a[0])]
+    for i, k in zip(idx_a[1:], kind_a[1:], strict=True):
+        if k == keep_kind[-1]:
+            if (k == 1 and x[i] > x[keep_idx[-1]]) or (k == -1 and x[i] < x[keep_idx[-1]]):
+                keep_idx[-1] = int(i)
+        else:
+            keep_idx.append(int(i))
+            keep_kind.append(int(k))
+    ki = np.asarray(keep_idx)
+    kk = np.asarray(keep_kind)
+    return ki[kk == -1], ki[kk == 1]
+
+
+def reference_onsets(t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Inhale onset times (s) of a breathing recording."""
+    gt, gy = resample_uniform(t, y)
+    troughs, _ = reference_extrema(reference_clean(gy, REF_FS))
+    return gt[troughs]
+
+
+def reference_rate(onsets: np.ndarray, at_t: np.ndarray) -> np.ndarray:
+    """Breathing rate (breaths/min) at ``at_t``: 60 / the interval of the breath cycle containing each time."""
+    out = np.full(at_t.shape, np.nan)
+    if onsets.size < 2:
+        return out
+    k = np.searchsorted(onsets, at_t, side="right") - 1
+    ok = (k >= 0) & (k < onsets.size - 1)
+    out[ok] = 60.0 / (onsets[k[ok] + 1] - onsets[k[ok]])
+    return out
+
+
+def circular_error_deg(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Signed circular difference est - ref in degrees, in (-180, 180]."""
+    d = np.angle(np.exp(1j * (est - ref)))
+    return np.degrees(d)
+
+
+def onset_f1(detected: np.ndarray, reference: np.ndarray, tol_s: float = 0.5) -> tuple[float, float, float]:
+    """(precision, recall, F1) of detected onsets against reference onsets, one-to-one within +-tol_s."""
+    used = np.zeros(reference.size, bool)
+    tp = 0
+    for d in detected:
+        if reference.size == 0:
+            break
+        j = int(np.argmin(np.abs(reference - d) + used * 1e9))
+        if not used[j] and abs(reference[j] - d) <= tol_s:
+            used[j] = True
+            tp += 1
+    prec = tp / detected.size if detected.size else 0.0
+    rec = tp / reference.size if reference.size else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return prec, rec, f1

@@ -1,0 +1,22 @@
+"""Errors that reach the user as one clear line (the CLI prints them and exits with code 2)."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input from a file, a device or the command line.
+
+    The message is one line that says what is wrong and what to do; the CLI prints it without a traceback
+    and exits with code 2.
+    """
+
+
+class RecordingError(InputError):
+    """A recording file cannot be used: names the file, the line (when there is one) and the problem."""
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {problem}")
