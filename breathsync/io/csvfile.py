@@ -1,0 +1,779 @@
+"""The breathsync recording format: one CSV file per participant stream.
+
+Layout::
+
+    # participant: A                      <- optional "# key: value" metadata lines
+    # sampling_rate_hz: 25                   (other "#" lines are free comments, ignored)
+    time,resp,rr_ms                       <- header row: column names
+    0.000000,0.0132,                      <- numeric rows; an empty cell is NaN
+    0.040000,0.0171,
+
+Rules (the reader enforces them and names the file and the 1-based physical line of any problem):
+
+- Delimiter: ``,``, ``;`` or tab, detected from the header; anything else is an error.
+- ``time`` in seconds, non-decreasing. Equal consecutive times are allowed (several RR intervals
+  delivered in one BLE notification share its host time); a time going backwards is an error.
+- Signal columns: ``resp`` (breathing waveform), ``rr_ms`` (RR interval at each beat's time),
+  ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
+  breathing source (``resp``, ``rr_ms`` or the full ``acc_x/y/z`` set) holding a number is required.
+- A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``).
+- Accepted: UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
+  (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
+  mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
+  shortened number).
+
+Numbers are written by :func:`write_recording` and :class:`RecordingWriter` with ``%.6f`` for time
+(1 us resolution, exact for any rate that divides 1 MHz) and ``%.9g`` for values (9 significant
+digits: exact for float32 data and integers below 1e9, relative error <= 5e-9 for float64). NaN is
+written as an empty cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from breathsync.errors import RecordingError
+
+__all__ = [
+    "ACC_COLUMNS",
+    "DEFAULT_TIME_FORMAT",
+    "DEFAULT_VALUE_FORMAT",
+    "Recording",
+    "RecordingWriter",
+    "SignalKind",
+    "read_recording",
+    "write_recording",
+]
+
+SignalKind = Literal["resp", "acc", "rr"]
+
+TIME_COLUMN = "time"
+ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
+DEFAULT_TIME_FORMAT = "%.6f"
+DEFAULT_VALUE_FORMAT = "%.9g"
+FILE_MODE = 0o600  # health data: readable and writable by the owner only
+
+_DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
+_ACCEPTED = "',' ';' or tab"
+_META_RE = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
+_META_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_SINGLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+FloatArray = NDArray[np.float64]
+
+
+# ---------------------------------------------------------------------------------- the record
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """One participant stream read from a recording file.
+
+    Attributes
+    ----------
+    path : str
+        The file it was read from.
+    meta : dict[str, str]
+        The ``# key: value`` metadata lines, in file order (a repeated key keeps its last value).
+    time : numpy.ndarray
+        Sample times in seconds (float64, non-decreasing, read-only).
+    columns : dict[str, numpy.ndarray]
+        Every column except ``time``, by header name (float64, NaN for empty cells, read-only).
+    """
+
+    path: str
+    meta: dict[str, str]
+    time: FloatArray
+    columns: dict[str, FloatArray]
+
+    def __len__(self) -> int:
+        """Number of data rows."""
+        return int(self.time.shape[0])
+
+    def __repr__(self) -> str:
+        names = ",".join(self.columns)
+        return f"Recording({self.path!r}, {len(self)} rows, columns={names})"
+
+    def has_values(self, name: str) -> bool:
+        """True when column ``name`` exists and holds at least one finite number."""
+        col = self.columns.get(name)
+        return col is not None and bool(np.isfinite(col).any())
+
+    def signal_kind(self) -> SignalKind | None:
+        """Which breathing signal the recording offers, in priority order.
+
+        Returns
+        -------
+        "resp", "acc" or "rr" or None
+            ``"resp"`` for a breathing waveform, else ``"acc"`` when all of ``acc_x``, ``acc_y``,
+            ``acc_z`` hold numbers, else ``"rr"`` for ``rr_ms``, else None.
+        """
+        if self.has_values("resp"):
+            return "resp"
+        if all(self.has_values(name) for name in ACC_COLUMNS):
+            return "acc"
+        if self.has_values("rr_ms"):
+            return "rr"
+        return None
+
+    def sampling_rate_hz(self) -> float | None:
+        """Sampling rate as 1 / median positive time step (beats per second for RR-only files).
+
+        Returns None when there are fewer than two distinct times.
+        """
+        steps = np.diff(self.time)
+        steps = steps[steps > 0]
+        if steps.size == 0:
+            return None
+        return float(1.0 / np.median(steps))
+
+
+# ---------------------------------------------------------------------------------- reading
+def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -> Recording:
+    """Read a recording file (format: module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file.
+    rate_hz : float, optional
+        Sampling rate for a file without a ``time`` column (time = row index / rate). Ignored when
+        the file has a ``time`` column.
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    RecordingError
+        Any problem with the file, as one line naming the file, the line and what to do.
+    """
+    name = str(path)
+    if rate_hz is not None and not (math.isfinite(rate_hz) and rate_hz > 0):
+        raise RecordingError(name, f"sampling rate must be a positive number (Hz), not {rate_hz}")
+    text = _read_text(name)
+    if not text.strip():
+        raise RecordingError(name, "empty file: expected a header (e.g. time,resp) and data rows")
+
+    meta, header_no, header, data_start = _scan_preamble(name, text)
+    delimiter = _detect_delimiter(name, header_no, header)
+    names = _parse_header(name, header_no, header, delimiter)
+
+    data, first_no, ends_with_newline = _data_part(text, data_start, header_no)
+    if not data:
+        raise RecordingError(
+            name, "no data rows after the header: the recording is empty", line=header_no
+        )
+    try:
+        table, dropped = _parse_table(name, data, first_no, delimiter, names, ends_with_newline)
+    except _NoRows:
+        raise RecordingError(
+            name, "no complete data rows after the header: the recording is empty", line=header_no
+        ) from None
+
+    columns = {col: np.ascontiguousarray(table[:, i]) for i, col in enumerate(names)}
+    if TIME_COLUMN in columns:
+        time = columns.pop(TIME_COLUMN)
+        _check_time(name, time, data if not dropped else _drop_last_line(data), first_no)
+    else:
+        if rate_hz is None:
+            hint = ""
+            declared = meta.get("sampling_rate_hz")
+            if declared:
+                hint = f" (the file says sampling_rate_hz: {declared})"
+            raise RecordingError(
+                name,
+                f"no 'time' column: pass the sampling rate with --rate HZ{hint}, or add a time "
+                "column in seconds",
+                line=header_no,
+            )
+        time = np.arange(table.shape[0], dtype=np.float64) / float(rate_hz)
+
+    rec = Recording(path=name, meta=meta, time=time, columns=columns)
+    _check_signal(name, header_no, rec, names)
+    time.flags.writeable = False
+    for col in columns.values():
+        col.flags.writeable = False
+    return rec
+
+
+class _NoRows(Exception):
+    """Internal: every data line was dropped (only a truncated final line)."""
+
+
+def _read_text(name: str) -> str:
+    try:
+        raw = Path(name).read_bytes()
+    except FileNotFoundError:
+        raise RecordingError(name, "no such file: check the path") from None
+    except IsADirectoryError:
+        raise RecordingError(name, "is a directory, not a recording file") from None
+    except OSError as exc:
+        raise RecordingError(name, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise RecordingError(
+            name, f"not UTF-8 text (byte 0x{byte}): save the file as UTF-8 CSV", line=line
+        ) from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _scan_preamble(name: str, text: str) -> tuple[dict[str, str], int, str, int]:
+    """Metadata, header line number (1-based), header text and offset of the first data line."""
+    meta: dict[str, str] = {}
+    pos = 0
+    line_no = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        if end < 0:
+            end = len(text)
+        line = text[pos:end]
+        line_no += 1
+        pos = end + 1
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            match = _META_RE.match(stripped)
+            if match:
+                meta[match.group(1)] = match.group(2)
+            continue
+        return meta, line_no, line, pos
+    raise RecordingError(
+        name,
+        "no header row: after the '#' lines the file needs a header naming the columns, e.g. "
+        "time,resp",
+        line=line_no,
+    )
+
+
+def _detect_delimiter(name: str, line_no: int, header: str) -> str:
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] > 0:
+        return best
+    stripped = header.strip()
+    if _SINGLE_NAME_RE.match(stripped):
+        return ","  # a single column: any accepted delimiter works
+    if _is_number(stripped) or all(_is_number(tok) for tok in stripped.split()):
+        raise RecordingError(
+            name,
+            f"no header row: the first line after the '#' lines is data ({_quote(stripped)}); add "
+            "a header naming the columns, e.g. time,resp",
+            line=line_no,
+        )
+    raise RecordingError(
+        name,
+        f"unknown delimiter in header {_quote(stripped)}: separate the columns with {_ACCEPTED}",
+        line=line_no,
+    )
+
+
+def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[str]:
+    names = [cell.strip().strip('"').strip("'").strip() for cell in header.split(delimiter)]
+    if all(_is_number(n) for n in names if n):
+        raise RecordingError(
+            name,
+            f"no header row: the first line after the '#' lines is data "
+            f"({_quote(header.strip())}); add a header naming the columns, e.g. time,resp",
+            line=line_no,
+        )
+    for i, col in enumerate(names):
+        if not col:
+            raise RecordingError(
+                name,
+                f"empty column name (column {i + 1}) in header {_quote(header.strip())}: name "
+                "every column and remove trailing delimiters",
+                line=line_no,
+            )
+        if _is_number(col):
+            raise RecordingError(
+                name,
+                f"column name {_quote(col)} is a number: is the header row missing?",
+                line=line_no,
+            )
+    seen: set[str] = set()
+    for col in names:
+        if col in seen:
+            raise RecordingError(
+                name, f"column {_quote(col)} appears twice in the header: rename one", line=line_no
+            )
+        seen.add(col)
+    return names
+
+
+def _data_part(text: str, start: int, header_no: int) -> tuple[str, int, bool]:
+    """Data text without trailing blank lines, its first line number, whether it ends with '\\n'."""
+    data = text[start:]
+    end = len(data)
+    # Drop trailing blank (whitespace-only) lines; keep trailing tabs/spaces of the last data line.
+    while end > 0:
+        if data[end - 1] == "\n":
+            end -= 1
+            continue
+        nl = data.rfind("\n", 0, end)
+        if data[nl + 1 : end].strip():
+            break
+        end = max(nl, 0)
+    ends_with_newline = end < len(data) and data[end] == "\n"
+    return data[:end], header_no + 1, ends_with_newline
+
+
+def _drop_last_line(data: str) -> str:
+    nl = data.rfind("\n")
+    return data[:nl] if nl >= 0 else ""
+
+
+def _parse_table(
+    name: str, data: str, first_no: int, delimiter: str, names: list[str], ends_with_newline: bool
+) -> tuple[FloatArray, bool]:
+    """Parse the data rows; returns the table and whether a truncated final line was dropped."""
+    ncols = len(names)
+    # Fast path: numpy's C parser, empty cells spelled "nan" first (cheap C-level string scans).
+    fast = _fill_empty_cells(data, delimiter) if _has_empty_cells(data, delimiter) else data
+    table = _loadtxt(fast, delimiter, ncols)
+    if table is not None:
+        return table, False
+    # Slow path: line by line, to name the offending line (or parse what numpy would not).
+    bad = _scan_rows(data, first_no, delimiter, names)
+    if isinstance(bad, np.ndarray):
+        return bad, False
+    line_no, problem = bad
+    last_no = first_no + data.count("\n")
+    if line_no == last_no and not ends_with_newline:
+        # An incomplete final line (writer killed mid-row): drop it and parse the rest.
+        rest = _drop_last_line(data)
+        if not rest.strip():
+            raise _NoRows
+        table, _ = _parse_table(name, rest, first_no, delimiter, names, True)
+        return table, True
+    raise RecordingError(name, problem, line=line_no)
+
+
+def _loadtxt(data: str, delimiter: str, ncols: int) -> FloatArray | None:
+    try:
+        table = np.loadtxt(
+            StringIO(data), delimiter=delimiter, comments=None, dtype=np.float64, ndmin=2
+        )
+    except ValueError:
+        return None
+    if table.shape[1] != ncols or table.shape[0] == 0:
+        return None
+    return table
+
+
+def _has_empty_cells(data: str, delimiter: str) -> bool:
+    d = delimiter
+    return (
+        d + d in data
+        or data.startswith(d)
+        or data.endswith(d)
+        or ("\n" + d) in data
+        or (d + "\n") in data
+    )
+
+
+def _fill_empty_cells(data: str, delimiter: str) -> str:
+    d = delimiter
+    nan = "nan"
+    # Twice, because "a,,,b" has overlapping ",,"s.
+    data = data.replace(d + d, d + nan + d).replace(d + d, d + nan + d)
+    data = data.replace("\n" + d, "\n" + nan + d).replace(d + "\n", d + nan + "\n")
+    if data.startswith(d):
+        data = nan + data
+    if data.endswith(d):
+        data = data + nan
+    return data
+
+
+def _scan_rows(
+    data: str, first_no: int, delimiter: str, names: list[str]
+) -> FloatArray | tuple[int, str]:
+    """Parse row by row: the table, or (line number, problem) of the first bad line."""
+    ncols = len(names)
+    rows: list[list[float]] = []
+    delim_name = _DELIMITERS[delimiter]
+    for offset, line in enumerate(data.split("\n")):
+        line_no = first_no + offset
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("#"):
+            return line_no, (
+                "comment line inside the data: '#' lines must come before the header row"
+            )
+        cells = line.split(delimiter)
+        if len(cells) != ncols:
+            return line_no, (
+                f"row has {len(cells)} cells but the header has {ncols} ({delim_name}-separated: "
+                f"{','.join(names)}): fix or remove the row"
+            )
+        row: list[float] = []
+        for col, cell in zip(names, cells, strict=True):
+            text = cell.strip()
+            if not text:
+                if col == TIME_COLUMN:
+                    return line_no, "empty time cell: every row needs a time in seconds"
+                row.append(math.nan)
+                continue
+            try:
+                row.append(float(text))
+            except ValueError:
+                hint = ""
+                if delimiter == ";" and re.fullmatch(r"[+-]?\d+,\d+", text):
+                    hint = ": use '.' as the decimal separator"
+                return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}{hint}"
+        rows.append(row)
+    if not rows:
+        return first_no, "no data rows after the header: the recording is empty"
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)
+
+
+def _row_line_numbers(data: str, first_no: int) -> NDArray[np.int64]:
+    """Physical line number of each non-blank data line (error path only)."""
+    numbers = [first_no + i for i, line in enumerate(data.split("\n")) if line.strip()]
+    return np.asarray(numbers, dtype=np.int64)
+
+
+def _check_time(name: str, time: FloatArray, data: str, first_no: int) -> None:
+    finite = np.isfinite(time)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        line = int(_row_line_numbers(data, first_no)[row])
+        raise RecordingError(
+            name,
+            f"time cell is empty or not finite ({time[row]}): every row needs a time in seconds",
+            line=line,
+        )
+    steps = np.diff(time)
+    if steps.size and (steps < 0).any():
+        row = int(np.flatnonzero(steps < 0)[0]) + 1
+        line = int(_row_line_numbers(data, first_no)[row])
+        raise RecordingError(
+            name,
+            f"time goes backwards ({time[row - 1]:g} s then {time[row]:g} s): rows must be in time "
+            "order (equal times are allowed)",
+            line=line,
+        )
+
+
+def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -> None:
+    if rec.signal_kind() is not None:
+        return
+    present = [c for c in ("resp", "rr_ms", *ACC_COLUMNS) if c in rec.columns]
+    acc_present = [c for c in ACC_COLUMNS if c in rec.columns]
+    empty = [c for c in present if not rec.has_values(c)]
+    if acc_present and len(acc_present) < len(ACC_COLUMNS) and not empty:
+        missing = ", ".join(_quote(c) for c in ACC_COLUMNS if c not in rec.columns)
+        what = f"incomplete accelerometer columns (missing {missing})"
+    elif empty:
+        what = f"breathing column(s) {', '.join(_quote(c) for c in empty)} hold no numbers"
+    else:
+        what = f"no breathing signal column (found {', '.join(_quote(c) for c in names)})"
+    raise RecordingError(
+        name,
+        f"{what}: need 'resp', 'rr_ms' or all of 'acc_x', 'acc_y', 'acc_z' (case-sensitive)",
+        line=header_no,
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return "'" + text.replace("'", "\\'") + "'"
+
+
+# ---------------------------------------------------------------------------------- writing
+def write_recording(
+    path: str | os.PathLike[str],
+    time: ArrayLike,
+    columns: Mapping[str, ArrayLike],
+    meta: Mapping[str, str] | None = None,
+    *,
+    time_format: str = DEFAULT_TIME_FORMAT,
+    value_format: str | Mapping[str, str] = DEFAULT_VALUE_FORMAT,
+) -> None:
+    """Write a whole recording; replaces ``path`` atomically, file mode 0o600.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file (overwritten if it exists; a crash never leaves a half-written file).
+    time : array_like
+        Sample times in seconds, finite and non-decreasing.
+    columns : Mapping[str, array_like]
+        Signal columns (same length as ``time``), in mapping order; NaN becomes an empty cell.
+    meta : Mapping[str, str], optional
+        Written as ``# key: value`` lines before the header.
+    time_format, value_format : str
+        printf-style formats; ``value_format`` may map column names to formats (others: default).
+
+    Raises
+    ------
+    ValueError
+        Inconsistent arrays, a bad column name, metadata or format.
+    RecordingError
+        The file cannot be written.
+    """
+    name = str(path)
+    t, cols = _validate_arrays(time, columns)
+    _check_time_order(t, None)
+    preamble = _format_preamble(list(cols), meta)
+    fmts = _resolve_formats(list(cols), time_format, value_format)
+    body = _format_rows(t, cols, fmts)
+    directory = os.path.dirname(os.path.abspath(name))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".breathsync-", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise RecordingError(name, f"cannot write the file: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(preamble)
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, name)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise RecordingError(name, f"cannot write the file: {exc.strerror or exc}") from None
+
+
+class RecordingWriter:
+    """Streaming recording writer: rows are written as they arrive.
+
+    The header is flushed on opening, so the file is a valid recording as soon as it has a row, and
+    stays one if the process dies: :func:`read_recording` drops an unparseable last line cut short
+    by a kill. Rows go through Python's write buffer; call :meth:`flush` to hand them to the OS
+    (they survive a crash of this process) or :meth:`sync` to force them to disk (they survive a
+    power loss). The file is created with mode 0o600 (health data).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    columns : Sequence[str]
+        Signal column names (``time`` is always the first column and must not be listed).
+    meta : Mapping[str, str], optional
+        Written as ``# key: value`` lines before the header.
+    time_format, value_format : str
+        As for :func:`write_recording`.
+    overwrite : bool
+        Replace an existing file; by default an existing file is an error (never lose a recording).
+
+    Examples
+    --------
+    >>> with RecordingWriter(path, ["resp"], {"participant": "A"}) as w:  # doctest: +SKIP
+    ...     w.append(t_chunk, {"resp": resp_chunk})
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        columns: Sequence[str],
+        meta: Mapping[str, str] | None = None,
+        *,
+        time_format: str = DEFAULT_TIME_FORMAT,
+        value_format: str | Mapping[str, str] = DEFAULT_VALUE_FORMAT,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = str(path)
+        self.columns: tuple[str, ...] = tuple(columns)
+        preamble = _format_preamble(list(self.columns), meta)
+        self._formats = _resolve_formats(list(self.columns), time_format, value_format)
+        self._last_time: float | None = None
+        self.n_rows = 0
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+        try:
+            fd = os.open(self.path, flags, FILE_MODE)
+        except FileExistsError:
+            raise RecordingError(
+                self.path, "already exists: choose another file name (or pass overwrite=True)"
+            ) from None
+        except OSError as exc:
+            problem = f"cannot create the file: {exc.strerror or exc}"
+            raise RecordingError(self.path, problem) from None
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, FILE_MODE)  # O_CREAT keeps the mode of an existing file
+        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self._fh.write(preamble)
+        self._fh.flush()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run."""
+        return self._fh.closed
+
+    def append(self, time_chunk: ArrayLike, chunk: Mapping[str, ArrayLike]) -> None:
+        """Write rows: ``time_chunk`` (s) and, per column, values of the same length.
+
+        Columns missing from ``chunk`` are written as empty cells (NaN). Time must not go backwards,
+        within the chunk or relative to the previous one.
+        """
+        if self._fh.closed:
+            raise ValueError(f"{self.path}: RecordingWriter is closed")
+        unknown = set(chunk) - set(self.columns)
+        if unknown:
+            raise ValueError(f"unknown column(s) {sorted(unknown)}; the writer has {self.columns}")
+        t = np.asarray(time_chunk, dtype=np.float64).reshape(-1)
+        full = {c: chunk[c] if c in chunk else np.full(t.shape, np.nan) for c in self.columns}
+        t, cols = _validate_arrays(t, full)
+        if t.size == 0:
+            return
+        _check_time_order(t, self._last_time)
+        self._fh.write(_format_rows(t, cols, self._formats))
+        self._last_time = float(t[-1])
+        self.n_rows += int(t.size)
+
+    def flush(self) -> None:
+        """Hand written rows to the operating system (they survive this process being killed)."""
+        self._fh.flush()
+
+    def sync(self) -> None:
+        """Flush and force the rows to disk (they survive a power loss)."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        """Flush, sync and close; closing twice is harmless."""
+        if self._fh.closed:
+            return
+        try:
+            self.sync()
+        finally:
+            self._fh.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _validate_arrays(
+    time: ArrayLike, columns: Mapping[str, ArrayLike]
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    t = np.asarray(time, dtype=np.float64)
+    if t.ndim != 1:
+        raise ValueError(f"time must be one-dimensional, got shape {t.shape}")
+    if not np.isfinite(t).all():
+        raise ValueError("time must be finite")
+    cols: dict[str, FloatArray] = {}
+    for col, values in columns.items():
+        _check_column_name(col)
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.shape != t.shape:
+            raise ValueError(f"column {col!r} has shape {arr.shape}, time has {t.shape}")
+        cols[col] = arr
+    return t, cols
+
+
+def _check_time_order(t: FloatArray, previous: float | None) -> None:
+    if t.size and previous is not None and t[0] < previous:
+        raise ValueError(f"time goes backwards: {t[0]!r} after {previous!r}")
+    if t.size > 1 and (np.diff(t) < 0).any():
+        raise ValueError("time must be non-decreasing")
+
+
+def _check_column_name(col: str) -> None:
+    if col == TIME_COLUMN:
+        raise ValueError("'time' is written from the time argument; do not pass it as a column")
+    if (
+        not col
+        or col != col.strip()
+        or col.startswith("#")
+        or any(ch in col for ch in ",;\t\n\r\"'")
+        or _is_number(col)
+    ):
+        raise ValueError(f"bad column name {col!r}: use letters, digits and '_'")
+
+
+def _format_preamble(columns: list[str], meta: Mapping[str, str] | None) -> str:
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"duplicate column names in {columns}")
+    for col in columns:
+        _check_column_name(col)
+    lines = []
+    for key, value in (meta or {}).items():
+        if not _META_KEY_RE.match(key):
+            raise ValueError(f"bad metadata key {key!r}: use letters, digits, '_', '.', '-'")
+        value = str(value)
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"metadata value for {key!r} must be one line")
+        lines.append(f"# {key}: {value}".rstrip())
+    lines.append(",".join([TIME_COLUMN, *columns]))
+    return "\n".join(lines) + "\n"
+
+
+def _resolve_formats(
+    columns: list[str], time_format: str, value_format: str | Mapping[str, str]
+) -> list[str]:
+    if isinstance(value_format, str):
+        fmts = [value_format] * len(columns)
+    else:
+        unknown = set(value_format) - set(columns)
+        if unknown:
+            raise ValueError(f"value_format names unknown column(s) {sorted(unknown)}")
+        fmts = [value_format.get(c, DEFAULT_VALUE_FORMAT) for c in columns]
+    fmts = [time_format, *fmts]
+    for fmt in fmts:
+        try:
+            sample = fmt % 1.5
+        except (TypeError, ValueError):
+            problem = f"bad number format {fmt!r}: use one printf conversion like '%.6f'"
+            raise ValueError(problem) from None
+        if any(ch in sample for ch in ",;\t\n\r") or not _is_number(sample):
+            raise ValueError(f"bad number format {fmt!r}: it must print a plain number")
+    return fmts
+
+
+def _format_column(values: FloatArray, fmt: str) -> list[str]:
+    """Format a column with one C-level '%' call; NaN becomes an empty cell."""
+    n = int(values.size)
+    if n == 0:
+        return []
+    missing = np.isnan(values)
+    filled = np.where(missing, 0.0, values) if missing.any() else values
+    out = ((fmt + "\n") * n % tuple(filled.tolist())).split("\n")
+    out.pop()
+    for i in np.flatnonzero(missing).tolist():
+        out[i] = ""
+    return out
+
+
+def _format_rows(time: FloatArray, columns: Mapping[str, FloatArray], fmts: list[str]) -> str:
+    parts = [_format_column(time, fmts[0])]
+    parts += [_format_column(arr, fmt) for arr, fmt in zip(columns.values(), fmts[1:], strict=True)]
+    if not parts[0]:
+        return ""
+    return "\n".join(map(",".join, zip(*parts, strict=True))) + "\n"
