@@ -1,0 +1,416 @@
+"""The live (causal) respiration pipeline: one participant's breathing signal in, phase, breaths and rate out.
+
+Fed timestamped chunks of a breathing waveform (belt force, volume, an RR- or accelerometer-derived
+waveform; any rate, irregular timestamps allowed), :class:`RespPipeline` gives for every sample of a
+uniform 20 Hz grid:
+
+- the cleaned waveform (causal band-pass),
+- the instantaneous breathing phase (0 = inhale onset, pi = end of inhale; NaN when unknown),
+- the breathing rate in breaths/min,
+- a :class:`Quality` code,
+
+plus the breath events (inhale onsets) with the time at which each was confirmed. Only past samples are
+used and the output does not depend on how the input is cut into chunks.
+
+How the phase is estimated (the "amplitude-normalised arccos" estimator of ../shared/notes/signal.md, the
+one that measured best on real breathing): a hysteresis tracker follows the troughs and peaks of the
+cleaned signal; between them the position of the current sample inside the expected breath amplitude,
+``u = (y - trough) / amplitude``, gives ``phase = arccos(1 - 2u)`` while rising and
+``2*pi - arccos(1 - 2u)`` while falling. Near a turning point the estimate switches tentatively as soon
+as the signal turns, before the hysteresis confirms it, so the phase does not wait for the confirmation.
+The causal filter's phase lag at the current breathing frequency is added back, so the phase is not late.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+
+import numpy as np
+from scipy import signal
+
+from breathsync.dsp._types import FloatArray
+from breathsync.dsp.resample import GridResampler
+
+TWO_PI = 2.0 * math.pi
+
+
+class Quality(IntEnum):
+    """Signal state of one grid sample; the phase is only given when ``OK``."""
+
+    OK = 0
+    WARMUP = 1  # not enough signal yet to know the breath amplitude and levels
+    GAP = 2  # no samples (or NaN) for longer than the gap limit
+    FLAT = 3  # the raw signal does not change at all: sensor off or disconnected
+    NO_BREATHING = 4  # a signal, but no breath turning point for too long (breath hold, belt slipped)
+
+
+@dataclass(frozen=True)
+class BreathEvent:
+    """An inhale onset at ``onset_s``, confirmed by the live tracker at ``detected_s`` (host seconds)."""
+
+    onset_s: float
+    detected_s: float
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Settings of the live pipeline (the defaults suit belts, RR- and accelerometer-derived waveforms)."""
+
+    fs_hz: float = 20.0  # internal grid rate
+    lowpass_hz: float = 1.0  # 2nd-order Butterworth low-pass (breathing up to 40/min lies below 0.7 Hz)
+    highpass_hz: float = 0.05  # 1st-order high-pass against baseline drift
+    gap_s: float = 2.0  # no valid sample for longer than this: a gap, the pipeline restarts after it
+    warmup_s: float = 6.0  # signal needed before the breath amplitude is first estimated
+    hysteresis: float = 0.25  # a turning point is confirmed when the signal moved back this x amplitude
+    min_interval_s: float = 1.5  # breath intervals outside [min, max] are not used for the rate
+    max_interval_s: float = 30.0
+    flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
+    no_breath_s: float = 10.0  # no turning point for max(this, 1.5 x breath interval): NO_BREATHING
+    invert: bool = False  # the belt is worn so that inhaling makes the signal fall
+    rate_intervals: int = 2  # the rate is 60 / the mean of this many last breath intervals
+    tentative: float = 0.0  # a turn is taken as tentative once the signal moved back this x amplitude
+
+
+@dataclass
+class PipelineOutput:
+    """Output of one :meth:`RespPipeline.process` call (or several, joined with :meth:`concat`)."""
+
+    t: FloatArray
+    clean: FloatArray
+    phase: FloatArray
+    rate_bpm: FloatArray
+    quality: np.ndarray
+    breaths: list[BreathEvent] = field(default_factory=list)
+
+    @staticmethod
+    def concat(parts: list[PipelineOutput]) -> PipelineOutput:
+        """Join consecutive outputs into one."""
+        if not parts:
+            return _empty_output()
+        return PipelineOutput(
+            np.concatenate([p.t for p in parts]),
+            np.concatenate([p.clean for p in parts]),
+            np.concatenate([p.phase for p in parts]),
+            np.concatenate([p.rate_bpm for p in parts]),
+            np.concatenate([p.quality for p in parts]),
+            [b for p in parts for b in p.breaths],
+        )
+
+
+def _empty_output() -> PipelineOutput:
+    e = np.empty(0)
+    return PipelineOutput(e, e.copy(), e.copy(), e.copy(), np.empty(0, np.int8), [])
+
+
+class _FilterLag:
+    """Phase lag (radians) of a causal SOS filter as a function of frequency, for delay compensation."""
+
+    def __init__(self, sos: np.ndarray, fs_hz: float) -> None:
+        self.freqs = np.linspace(0.02, 1.5, 300)
+        _, h = signal.sosfreqz(sos, worN=self.freqs, fs=fs_hz)
+        self.lag_rad = -np.unwrap(np.angle(h))
+
+    def lag(self, f_hz: float) -> float:
+        return float(np.interp(f_hz, self.freqs, self.lag_rad))
+
+
+class RespPipeline:
+    """Live breathing pipeline for one participant (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        A :class:`PipelineConfig`; keyword arguments override single fields,
+        e.g. ``RespPipeline(invert=True)``.
+    """
+
+    def __init__(self, config: PipelineConfig | None = None, **overrides: float | bool | int) -> None:
+        cfg = config or PipelineConfig()
+        if overrides:
+            cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
+        self.config = cfg
+        fs = cfg.fs_hz
+        low = signal.butter(2, cfg.lowpass_hz, "low", fs=fs, output="sos")
+        if cfg.highpass_hz > 0:
+            high = signal.butter(1, cfg.highpass_hz, "high", fs=fs, output="sos")
+            self._sos = np.vstack((high, low))
+        else:
+            self._sos = low
+        self._zi_unit = signal.sosfilt_zi(self._sos)
+        self._lag = _FilterLag(self._sos, fs)
+        self._resampler = GridResampler(fs, cfg.gap_s)
+        self.inverted_suspected = False
+        self._reset_segment()
+
+    # ----------------------------------------------------------------------------------------------
+    @property
+    def rate_bpm(self) -> float:
+        """The latest breathing rate (breaths/min), NaN when unknown."""
+        return self._rate_out
+
+    @property
+    def dropped_samples(self) -> int:
+        """Samples dropped because their time did not increase."""
+        return self._resampler.dropped
+
+    def _reset_segment(self) -> None:
+        """Forget the signal (start of a recording, or after a gap)."""
+        self._zi: np.ndarray | None = None
+        self._seg_t0 = math.nan
+        self._wmin = math.inf
+        self._wmax = -math.inf
+        self._wmin_t = 0.0
+        self._wmax_t = 0.0
+        self._direction = 0  # +1 rising, -1 falling, 0 warming up
+        self._ext = 0.0
+        self._ext_t = 0.0
+        self._amp = math.nan
+        self._amp_long = math.nan
+        self._swings: deque[float] = deque(maxlen=4)
+        self._trough = math.nan
+        self._trough_t = math.nan
+        self._peak = math.nan
+        self._peak_t = math.nan
+        self._have_trough = False
+        self._have_peak = False
+        self._last_turn_t = math.nan
+        self._last_onset = math.nan
+        self._intervals: deque[float] = deque(maxlen=8)
+        self._rise_fracs: deque[float] = deque(maxlen=8)
+        self._prev_raw = math.nan
+        self._flat_run = 0
+        self._rate_out = math.nan
+
+    # ----------------------------------------------------------------------------------------------
+    def process(self, t: FloatArray, y: FloatArray) -> PipelineOutput:
+        """Feed a chunk (``t`` in seconds, ``y`` the breathing waveform, NaN = missing).
+
+        Returns the grid samples that became available, and the breaths confirmed in them.
+        """
+        y = np.asarray(y, dtype=float)
+        if self.config.invert:
+            y = -y
+        chunk = self._resampler.process(np.asarray(t, dtype=float), y)
+        n = chunk.t.size
+        if n == 0:
+            return _empty_output()
+        clean = np.full(n, np.nan)
+        # Filter each valid run (a restart resets the filter state to the steady state of its first value).
+        valid = chunk.valid
+        starts = np.flatnonzero(chunk.restart)
+        bounds = [0, *starts.tolist(), n]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            if b <= a:
+                continue
+            seg_valid = valid[a:b]
+            if not seg_valid.any():
+                continue
+            va = a + int(np.argmax(seg_valid))
+            if chunk.restart[va]:
+                self._zi = self._zi_unit * chunk.y[va]
+            if self._zi is None:  # pragma: no cover - a valid run always starts with a restart
+                self._zi = self._zi_unit * chunk.y[va]
+            clean[va:b], self._zi = signal.sosfilt(self._sos, chunk.y[va:b], zi=self._zi)
+        phase, rate, quality, breaths = self._track(chunk.t, chunk.y, clean, valid, chunk.restart)
+        return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths)
+
+    # ----------------------------------------------------------------------------------------------
+    def _track(
+        self,
+        ts: FloatArray,
+        raw: FloatArray,
+        clean: FloatArray,
+        valid: np.ndarray,
+        restart: np.ndarray,
+    ) -> tuple[FloatArray, FloatArray, np.ndarray, list[BreathEvent]]:
+        cfg = self.config
+        n = ts.size
+        phase_out = np.full(n, np.nan)
+        rate_out = np.full(n, np.nan)
+        q_out = np.empty(n, np.int8)
+        breaths: list[BreathEvent] = []
+        dt = 1.0 / cfg.fs_hz
+        hyst = cfg.hysteresis
+        flat_n = round(cfg.flat_s * cfg.fs_hz)
+        amp_decay = math.exp(-dt / 5.0)
+        acos = math.acos
+        ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
+        flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
+        lag_fn = self._lag.lag
+        comp = lag_fn(self._freq())
+        tent = cfg.tentative
+        tl = ts.tolist()
+        rl = raw.tolist()
+        cl = clean.tolist()
+        vl = valid.tolist()
+        rsl = restart.tolist()
+        for i in range(n):
+            if not vl[i]:
+                q_out[i] = gap_code
+                continue
+            t = tl[i]
+            y = cl[i]
+            if rsl[i]:
+                self._reset_segment()
+                self._seg_t0 = t
+                comp = lag_fn(self._freq())
+            # Flat (sensor off): the raw value does not change at all.
+            r = rl[i]
+            if r == self._prev_raw:
+                self._flat_run += 1
+            else:
+                self._flat_run = 0
+            self._prev_raw = r
+            d = self._direction
+            if d == 0:
+                # Warm-up: learn the signal's range before tracking turning points.
+                if y < self._wmin:
+                    self._wmin, self._wmin_t = y, t
+                if y > self._wmax:
+                    self._wmax, self._wmax_t = y, t
+                if t - self._seg_t0 >= cfg.warmup_s and self._wmax > self._wmin:
+                    self._amp = self._amp_long = self._wmax - self._wmin
+                    if self._wmax_t > self._wmin_t:
+                        self._direction, self._ext, self._ext_t = -1, y, t
+                    else:
+                        self._direction, self._ext, self._ext_t = 1, y, t
+                    self._last_turn_t = t
+                q_out[i] = flat_code if self._flat_run >= flat_n else warm_code
+                continue
+            amp = self._amp
+            if d == 1:
+                if y >= self._ext:
+                    self._ext, self._ext_t = y, t
+                elif self._ext - y >= hyst * amp:
+                    self._confirm_peak(t)
+                    d = -1
+                    self._ext, self._ext_t = y, t
+            else:
+                if y <= self._ext:
+                    self._ext, self._ext_t = y, t
+                elif y - self._ext >= hyst * amp:
+                    ev = self._confirm_trough(t, comp)
+                    if ev is not None:
+                        breaths.append(ev)
+                    comp = lag_fn(self._freq())
+                    d = 1
+                    self._ext, self._ext_t = y, t
+            self._direction = d
+            amp = self._amp
+            # A stalled tracker (breath amplitude dropped, belt loosened) lets its amplitude decay.
+            since_turn = t - self._last_turn_t
+            mean_iv = self._mean_interval()
+            if since_turn > max(4.0, 0.75 * mean_iv):
+                self._amp = max(amp * amp_decay, 0.1 * self._amp_long)
+            # State.
+            if self._flat_run >= flat_n:
+                q_out[i] = flat_code
+                continue
+            if not (self._have_trough and self._have_peak):
+                q_out[i] = warm_code
+                continue
+            if since_turn > max(cfg.no_breath_s, 1.5 * mean_iv):
+                q_out[i] = nob_code
+                continue
+            q_out[i] = ok_code
+            # Phase from the position inside the expected amplitude.
+            ext = self._ext
+            if d == 1:
+                if ext - y > tent * amp and ext - self._trough >= 0.6 * amp:  # turned: tentatively past the peak
+                    u = 1.0 - (ext - y) / amp
+                    u = 0.0 if u < 0.0 else u
+                    ph = TWO_PI - acos(1.0 - 2.0 * u)
+                else:
+                    u = (y - self._trough) / amp
+                    u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+                    ph = acos(1.0 - 2.0 * u)
+            else:
+                if y - ext > tent * amp and self._peak - ext >= 0.6 * amp:  # turned: tentatively past the trough
+                    u = (y - ext) / amp
+                    u = 1.0 if u > 1.0 else u
+                    ph = acos(1.0 - 2.0 * u)
+                else:
+                    u = 1.0 - (self._peak - y) / amp
+                    u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+                    ph = TWO_PI - acos(1.0 - 2.0 * u)
+            phase_out[i] = (ph + comp) % TWO_PI
+            rate_out[i] = self._rate_at(t)
+        self._rate_out = float(rate_out[-1]) if n else self._rate_out
+        return phase_out, rate_out, q_out, breaths
+
+    # ----------------------------------------------------------------------------------------------
+    def _mean_interval(self) -> float:
+        iv = self._intervals
+        if not iv:
+            return 0.0
+        k = min(len(iv), 4)
+        return sum(list(iv)[-k:]) / k
+
+    def _freq(self) -> float:
+        """Current breathing frequency estimate (Hz) for delay compensation; 0.25 Hz until known."""
+        iv = self._intervals
+        if not iv:
+            return 0.25
+        k = min(len(iv), self.config.rate_intervals)
+        return k / sum(list(iv)[-k:])
+
+    def _rate_at(self, t: float) -> float:
+        iv = self._intervals
+        if not iv:
+            return math.nan
+        k = min(len(iv), self.config.rate_intervals)
+        mean_iv = sum(list(iv)[-k:]) / k
+        elapsed = t - self._last_onset
+        # A breath that is taking longer than usual already means a slower rate.
+        return 60.0 / max(mean_iv, elapsed)
+
+    def _push_swing(self, swing: float) -> None:
+        if swing <= 0:
+            return
+        self._swings.append(swing)
+        s = sorted(self._swings)
+        m = len(s)
+        self._amp = s[m // 2] if m % 2 else 0.5 * (s[m // 2 - 1] + s[m // 2])
+        self._amp_long = 0.95 * self._amp_long + 0.05 * swing
+
+    def _confirm_peak(self, t: float) -> None:
+        peak, peak_t = self._ext, self._ext_t
+        if self._have_trough:
+            self._push_swing(peak - self._trough)
+        self._peak, self._peak_t = peak, peak_t
+        self._have_peak = True
+        self._last_turn_t = t
+
+    def _confirm_trough(self, t: float, comp: float) -> BreathEvent | None:
+        trough, trough_t = self._ext, self._ext_t
+        if self._have_peak:
+            self._push_swing(self._peak - trough)
+        prev_trough_t = self._trough_t
+        self._trough, self._trough_t = trough, trough_t
+        self._have_trough = True
+        self._last_turn_t = t
+        if not self._have_peak:
+            return None  # the first trough after warm-up: its cycle has no known start
+        # Onset time: the trough in the filtered signal, moved back by the filter's delay.
+        f = self._freq()
+        onset = trough_t - comp / (TWO_PI * f)
+        if not math.isnan(self._last_onset):
+            interval = onset - self._last_onset
+            if self.config.min_interval_s <= interval <= self.config.max_interval_s:
+                self._intervals.append(interval)
+                if self._peak_t > prev_trough_t:
+                    self._rise_fracs.append((self._peak_t - prev_trough_t) / (trough_t - prev_trough_t))
+                    self._check_inversion()
+        self._last_onset = onset
+        return BreathEvent(onset, t)
+
+    def _check_inversion(self) -> None:
+        # Inhaling is shorter than exhaling (about 40/60 of the cycle at rest); a belt worn inverted shows
+        # the opposite. A warning only: the setting ``invert`` is what changes the polarity.
+        fr = self._rise_fracs
+        if len(fr) >= 6:
+            s = sorted(fr)
+            self.inverted_suspected = s[len(s) // 2] > 0.55
