@@ -7,16 +7,17 @@ Recipe:
 1. Beat times: a strap reports each RR interval in a notification whose host time is *after* the
    beat (Polar H10: about one notification per second, sometimes two beats in one notification,
    sometimes a notification late). The beat time is rebuilt from the RR intervals themselves,
-   ``t_k = t_(k-1) + rr_k``, kept within ``[host_k - max_latency_s, host_k]`` so that it never runs
-   ahead of the host clock nor drifts behind it. For beats detected in an ECG (exact times) this is
-   a no-op.
+   ``t_k = t_(k-1) + rr_k``, never later than ``host_k``; when it falls more than ``max_latency_s``
+   behind ``host_k`` (beats lost) it is re-anchored on ``host_k``. For beats detected in an ECG
+   (exact times) this is a no-op.
 2. Artefacts: RR outside 300-2000 ms (30-200 beats/min) or deviating from a local median by more
    than ``MAX_DEV_FRAC`` (ectopic beats, missed or extra detections) are dropped from the
    interpolation nodes (their time still advances the beat clock); the waveform is linearly
    interpolated across them.
-3. Each RR value is placed at the time of the beat that ends its interval, linearly interpolated
-   onto a uniform 4 Hz grid anchored at absolute multiples of 0.25 s (grids of every participant
-   line up).
+3. Each RR value is placed at the MIDPOINT of its interval (it is the mean heart period over that
+   interval; stamping it at the closing beat, the usual convention, would delay the waveform by half
+   an RR, 0.3-0.5 s) and linearly interpolated onto a uniform 4 Hz grid anchored at absolute
+   multiples of 0.25 s (grids of every participant line up).
 4. Band-pass 0.05-0.5 Hz (2nd-order Butterworth, i.e. 4 poles). The lower edge is deliberately below
    the usual 0.1 Hz: slow paced breathing at 6 breaths/min (0.1 Hz) is exactly the training
    situation and must sit inside the pass band, not on its edge (a 0.1 Hz edge shifts a 0.1 Hz
@@ -27,11 +28,13 @@ Offline: :func:`rr_to_resp_offline` (zero-phase ``sosfiltfilt``). Live: :class:`
 (causal ``sosfilt``, beat by beat, independent of how beats are chunked).
 
 Inherent lag of the live path (:data:`INHERENT_LAG_S`, :func:`inherent_lag_s`): a grid sample at
-time ``tau`` can only be interpolated once the first beat after ``tau`` has arrived (up to one RR
-interval, 1 s at 60 beats/min), and the causal band-pass then delays a breathing rhythm by its phase
-delay at the breathing frequency (computed from the filter's frequency response, see
-:data:`FILTER_PHASE_DELAY_S`: +0.29 s at 15 breaths/min, but a LEAD of 0.80 s at 6 breaths/min,
-below the band-pass centre frequency).
+time ``tau`` can only be interpolated once the node after ``tau`` is known, i.e. when the beat that
+closes the next RR interval arrives: the newest sample is half an RR old when a beat arrives and
+1.5 RR old just before the next one, one RR (1 s at 60 beats/min) on average. The causal band-pass
+then shifts a breathing rhythm by its phase delay at the breathing frequency (computed from the
+filter's frequency response, see :data:`FILTER_PHASE_DELAY_S`: +0.29 s at 15 breaths/min, but a
+LEAD of 0.80 s at 6 breaths/min, below the band-pass centre frequency). Hence about 1.29 s at
+60 beats/min and 15 breaths/min; BLE notification latency (up to about 1 s) comes on top.
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ def _as_1d(x: npt.ArrayLike) -> FloatArray:
 def beat_times_from_rr(
     host_t: npt.ArrayLike, rr_ms: npt.ArrayLike, max_latency_s: float = MAX_LATENCY_S
 ) -> FloatArray:
-    """Beat times (s) rebuilt from RR intervals, kept within ``[host_t - max_latency_s, host_t]``.
+    """Beat times (s) rebuilt from RR intervals: never after ``host_t``, re-anchored if far behind.
 
     ``host_t`` is when each beat's RR reached the host (NaN rows give NaN). A beat whose RR is
     missing or non-positive takes its host time.
@@ -159,12 +162,11 @@ def beat_times_from_rr(
 def _next_beat_time(prev_t: float, host_t: float, rr_ms: float, max_latency_s: float) -> float:
     if not np.isfinite(host_t):
         return prev_t
-    est = (
-        prev_t + rr_ms / 1000.0
-        if np.isfinite(prev_t) and np.isfinite(rr_ms) and rr_ms > 0
-        else host_t
-    )
-    return float(min(max(est, host_t - max_latency_s), host_t))
+    ok = np.isfinite(prev_t) and np.isfinite(rr_ms) and rr_ms > 0
+    est = prev_t + rr_ms / 1000.0 if ok else host_t
+    if est < host_t - max_latency_s:
+        est = host_t  # beats were lost (or the clock jumped): re-anchor on the host time
+    return float(min(est, host_t))
 
 
 def _is_artefact(rr_ms: float, median_ms: float) -> bool:
@@ -238,7 +240,8 @@ def rr_to_resp_offline(
         return empty
     tb = beat_times_from_rr(ht, rr)
     good = ~rr_artefacts(rr) & np.isfinite(tb)
-    tn, vn = tb[good], rr[good]
+    # Each RR value is placed at the midpoint of its interval: the time it is an average over.
+    tn, vn = tb[good] - rr[good] / 2000.0, rr[good]
     if tn.size >= 2:  # drop non-increasing nodes
         keep = np.concatenate([[True], np.diff(tn) > 0])
         while not np.all(keep):
@@ -341,7 +344,8 @@ class RRRespiration:
         if np.isfinite(self._beat_t) and tb - self._beat_t > self.max_gap_s:
             self._hist = []  # after a long silence the old median no longer applies
         med = float(np.median(self._hist)) if len(self._hist) >= 3 else np.nan
-        artefact = _is_artefact(rr, med) or (np.isfinite(self._node_t) and tb <= self._node_t)
+        tm = tb - rr / 2000.0  # node at the midpoint of the RR interval
+        artefact = _is_artefact(rr, med) or (np.isfinite(self._node_t) and tm <= self._node_t)
         if RR_MIN_MS <= rr <= RR_MAX_MS:
             self._hist = [*self._hist[-(MEDIAN_BEATS - 2) :], rr]
         self._beat_t = tb
@@ -350,21 +354,21 @@ class RRRespiration:
             return None
         fs = self.fs_hz
         if not np.isfinite(self._node_t) or self._zi is None:
-            self._start(tb, rr)
+            self._start(tm, rr)
             return None
         t0, v0 = self._node_t, self._node_v
-        k0, k1 = int(np.floor(t0 * fs)) + 1, int(np.floor(tb * fs))
-        if tb - t0 > self.max_gap_s:
+        k0, k1 = int(np.floor(t0 * fs)) + 1, int(np.floor(tm * fs))
+        if tm - t0 > self.max_gap_s:
             n_nan = min(max(k1 - k0 + 1, 0), self.max_nan_samples)
-            self._start(tb, rr)
+            self._start(tm, rr)
             if n_nan == 0:
                 return None
             return np.arange(k0, k0 + n_nan) / fs, np.full(n_nan, np.nan)
-        self._node_t, self._node_v = tb, rr
+        self._node_t, self._node_v = tm, rr
         if k1 < k0:
             return None
         t = np.arange(k0, k1 + 1) / fs
-        x = v0 + (rr - v0) * (t - t0) / (tb - t0)
+        x = v0 + (rr - v0) * (t - t0) / (tm - t0)
         y, self._zi = signal.sosfilt(self._sos, x, zi=self._zi)
         return t, -np.asarray(y, dtype=np.float64)
 
