@@ -142,6 +142,7 @@ class RespPipeline:
         self._zi_unit = signal.sosfilt_zi(self._sos)
         self._lag = _FilterLag(self._sos, fs)
         self._resampler = GridResampler(fs, cfg.gap_s)
+        self._zi: np.ndarray | None = None
         self.inverted_suspected = False
         self._reset_segment()
 
@@ -157,8 +158,8 @@ class RespPipeline:
         return self._resampler.dropped
 
     def _reset_segment(self) -> None:
-        """Forget the signal (start of a recording, or after a gap)."""
-        self._zi: np.ndarray | None = None
+        """Forget the tracked breathing (start of a recording, or after a gap); the filter state is
+        re-initialised by :meth:`process` at the same sample."""
         self._seg_t0 = math.nan
         self._wmin = math.inf
         self._wmax = -math.inf
@@ -169,7 +170,7 @@ class RespPipeline:
         self._ext_t = 0.0
         self._amp = math.nan
         self._amp_long = math.nan
-        self._swings: deque[float] = deque(maxlen=4)
+        self._swings: deque[float] = deque(maxlen=3)
         self._trough = math.nan
         self._trough_t = math.nan
         self._peak = math.nan
@@ -259,7 +260,7 @@ class RespPipeline:
                 comp = lag_fn(self._freq())
             # Flat (sensor off): the raw value does not change at all.
             r = rl[i]
-            if r == self._prev_raw:
+            if abs(r - self._prev_raw) <= 1e-9 * (1.0 + abs(r)):
                 self._flat_run += 1
             else:
                 self._flat_run = 0

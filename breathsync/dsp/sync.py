@@ -69,16 +69,18 @@ class PairSync:
                 "leader": None,
                 "lead_s": None,
             }
-        # Lead from the windows in sync if there are any (the meaningful ones), else from all windows.
-        sel = self.in_sync & ok if (self.in_sync & ok).any() else ok
-        z = np.mean(self.plv[sel] * np.exp(1j * self.rel_phase_rad[sel]))
-        rel = float(np.angle(z))
-        lag = float(np.nanmean(self.lag_s[sel])) if np.isfinite(self.lag_s[sel]).any() else math.nan
-        leader: str | None
-        if not math.isfinite(lag):
-            leader = None
-        else:
-            leader = "a" if lag > 0 else "b"
+        # Who leads is only meaningful while the pair is in sync: taken from those windows alone.
+        sel = self.in_sync & ok
+        z_all = np.mean(self.plv[ok] * np.exp(1j * self.rel_phase_rad[ok]))
+        leader: str | None = None
+        lag = math.nan
+        if sel.any():
+            z = np.mean(self.plv[sel] * np.exp(1j * self.rel_phase_rad[sel]))
+            lags = self.lag_s[sel]
+            lag = float(np.median(lags[np.isfinite(lags)])) if np.isfinite(lags).any() else math.nan
+            if math.isfinite(lag):
+                leader = "a" if np.angle(z) > 0 else "b"
+        rel = float(np.angle(z_all))
         return {
             "time_in_sync_frac": float(np.mean(self.in_sync[ok])),
             "mean_plv": float(np.mean(self.plv[ok])),
