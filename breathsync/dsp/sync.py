@@ -10,6 +10,9 @@ Definitions (also in the README):
   and destroys their coupling), the ``null_quantile`` (95%) of the surrogate PLVs. When there is too little
   history for surrogates, only the Rayleigh bound for the number of breaths in the window is used:
   ``sqrt(-ln(0.05) / n_breaths)`` (one independent phase per breath); otherwise the larger of the two.
+  The null is capped at ``max_null`` (0.9): two metronome-regular breathers (a pacer and someone locked
+  onto it) have surrogate PLVs near 1, and for them locking above 0.9 at a relative phase near zero is
+  what "in sync" means; strangers never breathe that regularly.
 - sync score: ``clip((PLV - null) / (1 - null), 0, 1)``: 0 = no more locked than chance, 1 = locked.
 - in sync: PLV above the null AND ``|mean relative phase| <= max_rel_phase_deg`` (45 deg: a partner who
   follows within about an eighth of a cycle, under a second at slow rates) AND both phases known on at
@@ -41,6 +44,7 @@ class SyncConfig:
     min_shift_s: float = 20.0
     n_surrogates: int = 19
     null_quantile: float = 0.95
+    max_null: float = 0.9  # cap of the chance level (see the module docstring)
 
 
 @dataclass
@@ -206,6 +210,7 @@ def pair_sync(
     null = rayleigh_null(np.where(np.isfinite(mean_rate), mean_rate, 15.0), cfg.window_s)
     if null_plv is not None:
         null = np.maximum(null, null_plv)
+    null = np.minimum(null, cfg.max_null)
     plv = np.where(cov >= cfg.min_coverage, plv, np.nan)
     rel = np.where(np.isfinite(plv), rel, np.nan)
     lag = np.where(np.isfinite(plv), lag, np.nan)
