@@ -64,9 +64,7 @@ def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
         ok = np.isfinite(rr)
         t, y = rr_to_resp_offline(rec.time[ok], rr[ok])
         return kind, t, y
-    raise RecordingError(
-        rec.path, "no breathing signal: needs a resp column, acc_x/acc_y/acc_z, or rr_ms"
-    )
+    raise RecordingError(rec.path, "no breathing signal: needs a resp column, acc_x/acc_y/acc_z, or rr_ms")
 
 
 def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> Participant:

@@ -48,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("files", nargs="+", metavar="FILE", help="recording CSV files (one per participant)")
     a.add_argument("--json", metavar="OUT", help="write the full result as JSON to OUT ('-' = stdout)")
     a.add_argument(
-        "--window", type=_positive, default=30.0, metavar="S", help="PLV window in seconds (default 30)"
+        "--window",
+        type=_positive,
+        default=30.0,
+        metavar="S",
+        help="PLV window in seconds (default 30)",
     )
     a.add_argument(
         "--rate", type=_positive, metavar="HZ", help="sampling rate for files without a time column"

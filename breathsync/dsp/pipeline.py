@@ -320,7 +320,9 @@ class RespPipeline:
             # Phase from the position inside the expected amplitude.
             ext = self._ext
             if d == 1:
-                if ext - y > tent * amp and ext - self._trough >= 0.6 * amp:  # turned: tentatively past the peak
+                if (
+                    ext - y > tent * amp and ext - self._trough >= 0.6 * amp
+                ):  # turned: tentatively past the peak
                     u = 1.0 - (ext - y) / amp
                     u = 0.0 if u < 0.0 else u
                     ph = TWO_PI - acos(1.0 - 2.0 * u)
@@ -329,7 +331,9 @@ class RespPipeline:
                     u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
                     ph = acos(1.0 - 2.0 * u)
             else:
-                if y - ext > tent * amp and self._peak - ext >= 0.6 * amp:  # turned: tentatively past the trough
+                if (
+                    y - ext > tent * amp and self._peak - ext >= 0.6 * amp
+                ):  # turned: tentatively past the trough
                     u = (y - ext) / amp
                     u = 1.0 if u > 1.0 else u
                     ph = acos(1.0 - 2.0 * u)

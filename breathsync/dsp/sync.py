@@ -147,9 +147,7 @@ def windowed_plv(
     return plv, rel, sn / n_win
 
 
-def surrogate_null(
-    phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: SyncConfig
-) -> float | None:
+def surrogate_null(phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: SyncConfig) -> float | None:
     """The ``cfg.null_quantile`` of windowed PLVs between A and circularly time-shifted copies of B.
 
     Shifts are spread evenly over ``[min_shift_s, T - min_shift_s]``; returns None when the series is too
@@ -216,9 +214,7 @@ def pair_sync(
     lag = np.where(np.isfinite(plv), lag, np.nan)
     with np.errstate(invalid="ignore"):
         score = np.clip((plv - null) / (1.0 - null), 0.0, 1.0)
-        in_sync = (
-            np.isfinite(plv) & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
-        )
+        in_sync = np.isfinite(plv) & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
     return PairSync(t, plv, rel, lag, rate_diff, null, score, in_sync)
 
 

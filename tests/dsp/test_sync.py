@@ -18,9 +18,7 @@ from breathsync.dsp.sync import (
 FS = 10.0
 
 
-def oscillator(
-    duration_s: float, rate_bpm: float, diffusion: float, seed: int, fs: float = FS
-) -> np.ndarray:
+def oscillator(duration_s: float, rate_bpm: float, diffusion: float, seed: int, fs: float = FS) -> np.ndarray:
     """Unwrapped phase of a noisy oscillator (phase diffusion ``diffusion`` rad^2/s)."""
     rng = np.random.default_rng(seed)
     n = int(duration_s * fs)
@@ -39,7 +37,7 @@ def test_unknown_phases_are_left_out_not_counted_as_zero() -> None:
     a = oscillator(120, 15, 0.05, 0)
     b = a - 0.3
     b[200:500] = np.nan
-    plv, rel, cov = windowed_plv(a, b, FS, 30.0)
+    plv, _, cov = windowed_plv(a, b, FS, 30.0)
     assert np.allclose(plv[np.isfinite(plv)], 1.0)
     assert cov[499] < 0.1
 
