@@ -1,0 +1,349 @@
+"""Accuracy and cost of breathing waveforms derived from other signals (RR, ECG, accelerometer).
+
+Usage::
+
+    python benchmarks/bench_derived.py [ECG_BELT_CSV] [RR_CSV] [--seed N] [--no-neurokit]
+
+Defaults: ../shared/data/nk_rest5_100hz.csv (columns time, ecg, resp: an ECG and a respiration belt)
+and ../shared/data/polar_h10_rr.csv (columns time, rr_ms). Any CSV in those formats works; nothing
+here is tuned to a particular file.
+
+a. ECG -> R peaks (breathsync.dsp.ecg) -> RR -> RR-derived breathing, offline and live, against the
+   belt: PLV of the derived phase against the belt's reference phase (60-s windows and the whole
+   recording), mean lag (s) from the mean relative phase and the belt's breathing rate, breathing-rate
+   error (breaths/min).
+b. RR file alone: distribution of the derived breath-to-breath rate, artefact count, no crash.
+c. Synthetic chest accelerometer built from the real belt (gravity 1000 mG with three abrupt posture
+   changes, the belt along a breathing axis that turns with the posture, 3 mG noise, 100 Hz, seeded):
+   phase error of the derived waveform against the belt's reference phase, offline and live.
+Also the cost of the live paths per chunk. Phases are scored after a 40-s warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from reference import (  # noqa: E402
+    circular_error_deg,
+    reference_onsets,
+    reference_phase,
+    reference_rate,
+)
+
+from breathsync.dsp.acc import AccRespiration, acc_to_resp_offline  # noqa: E402
+from breathsync.dsp.ecg import ecg_rpeaks, rr_from_beats  # noqa: E402
+from breathsync.dsp.rr import (  # noqa: E402
+    INHERENT_LAG_S,
+    RRRespiration,
+    rr_artefacts,
+    rr_to_resp_offline,
+)
+
+try:
+    from breathsync.dsp.pipeline import RespPipeline
+except ImportError:  # the live phase pipeline is optional for this benchmark
+    RespPipeline = None  # type: ignore[assignment,misc]
+
+DATA = HERE.parent.parent / "shared" / "data"
+WARMUP_S = 40.0
+WINDOW_S = 60.0
+
+
+def load_csv(path: Path) -> dict[str, np.ndarray]:
+    """Columns of a data CSV (``#`` comment lines, then a header line)."""
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    names = [n.strip() for n in lines[0].split(",")]
+    arr = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
+    return {n: arr[:, i] for i, n in enumerate(names)}
+
+
+def phase_on(grid_t: np.ndarray, t: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """Phase sampled at ``grid_t`` (circular interpolation); NaN outside ``t`` or where unknown."""
+    ok = np.isfinite(phase)
+    if np.sum(ok) < 2:
+        return np.full(grid_t.shape, np.nan)
+    z = np.exp(1j * phase[ok])
+    re = np.interp(grid_t, t[ok], z.real, left=np.nan, right=np.nan)
+    im = np.interp(grid_t, t[ok], z.imag, left=np.nan, right=np.nan)
+    out = np.mod(np.angle(re + 1j * im), 2 * np.pi)
+    # Unknown where the estimate itself is NaN (nearest sample) or more than 0.5 s from any sample.
+    idx = np.clip(np.searchsorted(t, grid_t), 1, t.size - 1)
+    near = np.where(np.abs(t[idx] - grid_t) < np.abs(t[idx - 1] - grid_t), idx, idx - 1)
+    bad = ~np.isfinite(phase[near]) | (np.abs(t[near] - grid_t) > 0.5)
+    out[bad] = np.nan
+    return out
+
+
+def waveform_phase(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offline reference phase of a derived waveform, NaN where the waveform was NaN."""
+    ok = np.isfinite(y)
+    gt, ph = reference_phase(t[ok], y[ok])
+    known = np.isfinite(phase_on(gt, t, np.where(ok, 0.0, np.nan)))
+    return gt, np.where(known, ph, np.nan)
+
+
+def plv_stats(gt: np.ndarray, est: np.ndarray, ref: np.ndarray, rate_bpm: float) -> dict[str, float]:
+    """PLV (whole, 60-s windows), mean lag (s; positive = derived later), circular MAE (deg)."""
+    ok = np.isfinite(est) & np.isfinite(ref) & (gt >= gt[0] + WARMUP_S)
+    if np.sum(ok) < 10:
+        nan = float("nan")
+        return {"plv": nan, "plv60": nan, "plv60_min": nan, "lag_s": nan, "mae": nan}
+    z = np.exp(1j * (est[ok] - ref[ok]))
+    tt = gt[ok]
+    wins = []
+    for s in np.arange(tt[0], tt[-1] - WINDOW_S + 1e-9, WINDOW_S):
+        m = (tt >= s) & (tt < s + WINDOW_S)
+        if np.sum(m) > 0.5 * WINDOW_S * 20:
+            wins.append(abs(np.mean(z[m])))
+    mean = np.mean(z)
+    lag_s = -np.angle(mean) / (2 * np.pi * rate_bpm / 60.0)
+    mae = float(np.mean(np.abs(circular_error_deg(est[ok], ref[ok]))))
+    return {
+        "plv": float(abs(mean)),
+        "plv60": float(np.mean(wins)) if wins else float("nan"),
+        "plv60_min": float(np.min(wins)) if wins else float("nan"),
+        "lag_s": float(lag_s),
+        "mae": mae,
+    }
+
+
+def rate_error(t: np.ndarray, y: np.ndarray, ref_onsets: np.ndarray) -> tuple[float, float]:
+    """Rate errors (breaths/min) after the warm-up: breath by breath on a 1-s grid, and per 60-s
+    window (median breath-to-breath rate of the window, derived vs belt)."""
+    ok = np.isfinite(y)
+    onsets = reference_onsets(t[ok], y[ok])
+    grid = np.arange(t[0] + WARMUP_S, t[-1], 1.0)
+    est = reference_rate(onsets, grid)
+    ref = reference_rate(ref_onsets, grid)
+    m = np.isfinite(est) & np.isfinite(ref)
+    inst = float(np.mean(np.abs(est[m] - ref[m]))) if np.any(m) else float("nan")
+    errs = []
+    for s in np.arange(grid[0], grid[-1] - WINDOW_S + 1e-9, WINDOW_S):
+        w = (grid >= s) & (grid < s + WINDOW_S) & m
+        if np.sum(w) > 10:
+            errs.append(abs(np.median(est[w]) - np.median(ref[w])))
+    return inst, float(np.mean(errs)) if errs else float("nan")
+
+
+def live_rr(bt: np.ndarray, rr: np.ndarray) -> tuple[np.ndarray, np.ndarray, RRRespiration, float]:
+    """Live RR path beat by beat (one beat per call, as from a strap); returns cost per call (us)."""
+    live = RRRespiration()
+    ts, ys = [], []
+    t0 = time.perf_counter()
+    for k in range(bt.size):
+        t, y = live.process(bt[k : k + 1], rr[k : k + 1])
+        ts.append(t)
+        ys.append(y)
+    cost_us = (time.perf_counter() - t0) / max(bt.size, 1) * 1e6
+    return np.concatenate(ts), np.concatenate(ys), live, cost_us
+
+
+def pipeline_phase(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    if RespPipeline is None:
+        return None
+    out = RespPipeline().process(t, y)
+    return np.asarray(out.t), np.asarray(out.phase)
+
+
+def rotation(rotvec: np.ndarray) -> np.ndarray:
+    angle = float(np.linalg.norm(rotvec))
+    if angle == 0:
+        return np.eye(3)
+    k = rotvec / angle
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * (kx @ kx)
+
+
+def synth_chest_acc(
+    t: np.ndarray, belt: np.ndarray, seed: int, fs_hz: float = 100.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, xyz mG, belt) at ``fs_hz``: gravity + belt along a breathing axis; 3 posture changes."""
+    rng = np.random.default_rng(seed)
+    tg = np.arange(t[0], t[-1], 1.0 / fs_hz)
+    b = np.interp(tg, t, belt)
+    b = (b - np.median(b)) / np.std(b)
+    dur = tg[-1] - tg[0]
+    changes = tg[0] + dur * np.sort(rng.uniform([0.25, 0.5, 0.75], [0.35, 0.6, 0.85]))
+    rotvecs = [rng.normal(size=3) * 0.9 for _ in changes]  # about 70-90 degrees each
+    g0 = np.array([0.0, -1000.0, 0.0])
+    axis0 = np.array([0.0, 0.0, 1.0])
+    xyz = np.empty((tg.size, 3))
+    r_prev = np.eye(3)
+    start = 0
+    for k in range(len(changes) + 1):
+        end = np.searchsorted(tg, changes[k]) if k < len(changes) else tg.size
+        seg = slice(start, end)
+        xyz[seg] = (r_prev @ g0)[None, :] + 15.0 * b[seg, None] * (r_prev @ axis0)[None, :]
+        if k < len(changes):
+            # The posture change itself takes 1.5 s.
+            turn = (tg >= changes[k]) & (tg < changes[k] + 1.5)
+            for i in np.flatnonzero(turn):
+                f = (tg[i] - changes[k]) / 1.5
+                r = rotation(f * rotvecs[k]) @ r_prev
+                xyz[i] = r @ g0 + 15.0 * b[i] * (r @ axis0)
+            r_prev = rotation(rotvecs[k]) @ r_prev
+            start = int(np.flatnonzero(turn)[-1]) + 1 if np.any(turn) else end
+    xyz += rng.normal(0.0, 3.0, xyz.shape)
+    return tg, xyz, b
+
+
+def fmt(x: float, nd: int = 2) -> str:
+    return "-" if not np.isfinite(x) else f"{x:.{nd}f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("ecg_csv", nargs="?", type=Path, default=DATA / "nk_rest5_100hz.csv")
+    ap.add_argument("rr_csv", nargs="?", type=Path, default=DATA / "polar_h10_rr.csv")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-neurokit", action="store_true", help="skip the NeuroKit2 beat count")
+    args = ap.parse_args(argv)
+
+    rows: list[tuple[str, ...]] = []
+    # ---- a. ECG + belt -------------------------------------------------------------------------
+    d = load_csv(args.ecg_csv)
+    t, ecg, resp = d["time"], d["ecg"], d["resp"]
+    t0 = time.perf_counter()
+    beats = ecg_rpeaks(t, ecg)
+    ecg_ms = (time.perf_counter() - t0) * 1e3
+    bt, rr = rr_from_beats(beats)
+    nk_count = "-"
+    if not args.no_neurokit:
+        try:
+            import neurokit2 as nk  # benchmark-only peer
+
+            fs = 1.0 / np.median(np.diff(t))
+            _, info = nk.ecg_peaks(ecg, sampling_rate=round(fs))
+            nk_count = str(len(info["ECG_R_Peaks"]))
+        except Exception as exc:  # optional peer: report and go on
+            nk_count = f"n/a ({type(exc).__name__})"
+    gt_ref, ph_ref = reference_phase(t, resp)
+    belt_onsets = reference_onsets(t, resp)
+    belt_rate = 60.0 / float(np.median(np.diff(belt_onsets)))
+
+    print(f"# a. {args.ecg_csv.name}: {t[-1] - t[0]:.0f} s, belt rate {belt_rate:.1f} breaths/min")
+    print(
+        f"R peaks: {beats.size} (NeuroKit2: {nk_count}), median HR "
+        f"{60.0 / np.median(np.diff(beats)):.1f} beats/min, {ecg_ms:.1f} ms; RR artefacts dropped "
+        f"offline {int(np.sum(rr_artefacts(rr)))}, live {int(np.sum(rr_artefacts(rr, causal=True)))}"
+    )
+    variants: list[tuple[str, np.ndarray, np.ndarray]] = []
+    to, yo = rr_to_resp_offline(bt, rr)
+    variants.append(("RR offline (0.05-0.5 Hz)", to, yo))
+    to2, yo2 = rr_to_resp_offline(bt, rr, band_hz=(0.1, 0.5))
+    variants.append(("RR offline (0.1-0.5 Hz)", to2, yo2))
+    tl, yl, _, rr_cost = live_rr(bt, rr)
+    variants.append(("RR live, offline phase", tl, yl))
+    hdr = ("derivation", "PLV", "PLV60 mean", "PLV60 min", "lag s", "MAE deg", "rate err",
+           "rate err 60s")  # fmt: skip
+    rows = []
+    for name, tt, yy in variants:
+        gt, ph = waveform_phase(tt, yy)
+        st = plv_stats(gt, ph, phase_on(gt, gt_ref, ph_ref), belt_rate)
+        re, re60 = rate_error(tt, yy, belt_onsets)
+        rows.append(
+            (name, fmt(st["plv"]), fmt(st["plv60"]), fmt(st["plv60_min"]), fmt(st["lag_s"]),
+             fmt(st["mae"], 1), fmt(re), fmt(re60))
+        )  # fmt: skip
+    pp = pipeline_phase(tl, yl)
+    if pp is not None:
+        st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_ref, ph_ref), belt_rate)
+        rows.append(
+            ("RR live, live phase (RespPipeline)", fmt(st["plv"]), fmt(st["plv60"]),
+             fmt(st["plv60_min"]), fmt(st["lag_s"]), fmt(st["mae"], 1), "-", "-")
+        )  # fmt: skip
+    print_table(hdr, rows)
+    print(f"RR live inherent lag (computed): {INHERENT_LAG_S:.2f} s; cost {rr_cost:.1f} us per beat")
+
+    # ---- b. RR file alone ----------------------------------------------------------------------
+    r = load_csv(args.rr_csv)
+    host, rr2 = r["time"], r["rr_ms"]
+    print(f"\n# b. {args.rr_csv.name}: {host.size} beats, {host[-1] - host[0]:.0f} s")
+    rows = []
+    for name, (tt, yy), n_art in (
+        ("offline", rr_to_resp_offline(host, rr2), int(np.sum(rr_artefacts(rr2)))),
+        ("live", live_rr(host, rr2)[:2], int(np.sum(rr_artefacts(rr2, causal=True)))),
+    ):
+        ok = np.isfinite(yy)
+        ons = reference_onsets(tt[ok], yy[ok])
+        rate = 60.0 / np.diff(ons)
+        p5, p50, p95 = np.percentile(rate, [5, 50, 95]) if rate.size else (np.nan,) * 3
+        rows.append(
+            (name, str(n_art), fmt(float(np.mean(ok)), 3), str(rate.size), fmt(p5, 1),
+             fmt(p50, 1), fmt(p95, 1), fmt(float(np.mean((rate >= 4) & (rate <= 30))), 3),
+             fmt(float(np.mean((rate >= 3) & (rate <= 30))), 3))
+        )  # fmt: skip
+    print_table(
+        ("path", "artefacts", "finite", "breaths", "rate p5", "p50", "p95", "in 4-30", "in 3-30"),
+        rows,
+    )
+
+    # ---- c. synthetic chest accelerometer ------------------------------------------------------
+    ta, xyz, b = synth_chest_acc(t, resp, args.seed)
+    print(
+        f"\n# c. synthetic chest ACC from the belt of {args.ecg_csv.name}: 100 Hz, 3 posture "
+        f"changes, breathing 15 mG x belt z-score, 3 mG noise, seed {args.seed}"
+    )
+    gt_b, ph_b = reference_phase(ta, b)
+    rows = []
+    tao, yao = acc_to_resp_offline(ta, xyz)
+    accl = AccRespiration(100.0)
+    chunk = 10  # 0.1 s per call
+    ts, ys = [], []
+    t0 = time.perf_counter()
+    for i in range(0, ta.size, chunk):
+        tt, yy = accl.process(ta[i : i + chunk], xyz[i : i + chunk])
+        ts.append(tt)
+        ys.append(yy)
+    acc_cost = (time.perf_counter() - t0) / int(np.ceil(ta.size / chunk)) * 1e6
+    tal, yal = np.concatenate(ts), np.concatenate(ys)
+    for name, tt, yy in (("ACC offline", tao, yao), ("ACC live, offline phase", tal, yal)):
+        gt, ph = waveform_phase(tt, yy)
+        st = plv_stats(gt, ph, phase_on(gt, gt_b, ph_b), belt_rate)
+        rows.append(
+            (name, fmt(st["mae"], 1), fmt(st["plv"]), fmt(st["lag_s"]),
+             fmt(float(np.mean(np.isnan(yy))), 3))
+        )  # fmt: skip
+    pp = pipeline_phase(tal, yal)
+    if pp is not None:
+        st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_b, ph_b), belt_rate)
+        rows.append(
+            ("ACC live, live phase (RespPipeline)", fmt(st["mae"], 1), fmt(st["plv"]),
+             fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(yal))), 3))
+        )  # fmt: skip
+        pb = pipeline_phase(ta, b)
+        if pb is not None:
+            st = plv_stats(pb[0], pb[1], phase_on(pb[0], gt_b, ph_b), belt_rate)
+            rows.append(
+                ("(belt itself, live phase: floor)", fmt(st["mae"], 1), fmt(st["plv"]),
+                 fmt(st["lag_s"]), "0.000")
+            )  # fmt: skip
+    print_table(("derivation", "MAE deg", "PLV", "lag s", "NaN frac"), rows)
+    print(
+        f"ACC live: {accl.n_posture_changes} posture changes detected (3 simulated), "
+        f"{accl.n_sign_flips} sign flips; cost {acc_cost:.0f} us per 10-sample chunk "
+        f"({acc_cost / 0.1 / 1e4:.2f} % of real time at 100 Hz)"
+    )
+    return 0
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
