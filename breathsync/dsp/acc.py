@@ -209,9 +209,7 @@ class AccRespiration:
         prev_t = np.concatenate([[self._t_last], tt[:-1]])
         gap = (tt - prev_t) > self.max_gap_s
         blk = np.floor(tt / self.update_s).astype(np.int64)
-        prev_blk = np.concatenate(
-            [[self._block_idx if self._block_idx is not None else blk[0]], blk[:-1]]
-        )
+        prev_blk = np.concatenate([[self._block_idx if self._block_idx is not None else blk[0]], blk[:-1]])
         cuts = np.flatnonzero(gap | (blk != prev_blk) | (np.arange(tt.size) == 0))
         bounds = [*cuts.tolist(), tt.size]
         for i0, i1 in pairwise(bounds):
@@ -244,16 +242,10 @@ class AccRespiration:
         self._last_x = x[-1].copy()
         a_lp, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
         alpha = self._alpha_fast if self._settle_left_s > 0 else self._alpha_slow
-        g, _ = signal.lfilter(
-            [alpha], [1.0, alpha - 1.0], a_lp, axis=0, zi=((1 - alpha) * self._g)[None, :]
-        )
+        g, _ = signal.lfilter([alpha], [1.0, alpha - 1.0], a_lp, axis=0, zi=((1 - alpha) * self._g)[None, :])
         self._g = g[-1].copy()
         d = a_lp - g
-        ok = (
-            finite
-            & (np.linalg.norm(d, axis=1) <= self.posture_jump_mg)
-            & (self._settle_left_s <= 0)
-        )
+        ok = finite & (np.linalg.norm(d, axis=1) <= self.posture_jump_mg) & (self._settle_left_s <= 0)
         blk = self._cur
         blk.a_sum += a_lp[finite].sum(axis=0)
         blk.a_n += float(np.sum(finite))

@@ -79,9 +79,7 @@ def ecg_rpeaks(t: npt.ArrayLike, ecg: npt.ArrayLike) -> FloatArray:
     local_max = np.maximum(ndimage.maximum_filter1d(xp, win), 0.0)
     step = max(win // 4, 1)
     coarse = local_max[::step]
-    level = ndimage.median_filter(
-        coarse, size=max(int(LEVEL_WINDOW_S * fs / step) | 1, 1), mode="nearest"
-    )
+    level = ndimage.median_filter(coarse, size=max(int(LEVEL_WINDOW_S * fs / step) | 1, 1), mode="nearest")
     level_full = np.interp(np.arange(xp.size), np.arange(coarse.size) * step, level)
     if not np.any(level_full > 0):
         return np.empty(0)

@@ -32,9 +32,7 @@ def synth_ecg(
     t = np.arange(0.0, duration_s, 1.0 / fs_hz)
     beats = [0.7]
     while beats[-1] < duration_s - 1.0:
-        beats.append(
-            beats[-1] + 0.85 + 0.08 * np.sin(2 * np.pi * 0.25 * beats[-1]) + rng.normal(0, 0.02)
-        )
+        beats.append(beats[-1] + 0.85 + 0.08 * np.sin(2 * np.pi * 0.25 * beats[-1]) + rng.normal(0, 0.02))
     bt = np.asarray(beats)
     x = np.zeros_like(t)
     for b in bt:

@@ -111,8 +111,7 @@ def test_live_output_independent_of_chunking(cuts: list[int]) -> None:
     t_all, y_all = RRRespiration().process(bt, rr)
     live = RRRespiration()
     parts = [
-        live.process(bt[a:b], rr[a:b])
-        for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), None], strict=True)
+        live.process(bt[a:b], rr[a:b]) for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), None], strict=True)
     ]
     t_cat = np.concatenate([p[0] for p in parts])
     y_cat = np.concatenate([p[1] for p in parts])
