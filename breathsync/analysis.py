@@ -70,10 +70,17 @@ def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
 def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> Participant:
     """Run the live and the offline pipeline over one recording."""
     kind, t, y = breathing_waveform(rec)
+    return analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert)
+
+
+def analyse_waveform(
+    t: FloatArray, y: FloatArray, label: str, *, file: str = "", signal: str = "resp", invert: bool = False
+) -> Participant:
+    """Run the live and the offline pipeline over one breathing waveform."""
     pipe = RespPipeline(invert=invert)
     live = pipe.process(t, y)
     off = offline_breathing(t, y, invert=invert)
-    return Participant(label, rec.path, kind, t, y, live, off, pipe.inverted_suspected)
+    return Participant(label, file, signal, t, y, live, off, pipe.inverted_suspected)
 
 
 def _labels(recs: list[Recording]) -> list[str]:

@@ -70,7 +70,7 @@ class PipelineConfig:
     flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
     no_breath_s: float = 10.0  # no turning point for max(this, 1.5 x breath interval): NO_BREATHING
     invert: bool = False  # the belt is worn so that inhaling makes the signal fall
-    rate_intervals: int = 2  # the rate is 60 / the mean of this many last breath intervals
+    rate_intervals: int = 3  # the rate is 60 / the mean of this many last breath intervals
     tentative: float = 0.0  # a turn is taken as tentative once the signal moved back this x amplitude
 
 

@@ -1,0 +1,31 @@
+"""Helpers shared by the benchmark scripts: where the data is, loading, table printing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLES = REPO / "sample_signals"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def default_belt_files() -> list[Path]:
+    """The real belt recordings: ../shared/data when present, else the copies in sample_signals/."""
+    names = ["nk_rest5_100hz.csv", "biosppy_resp_1000hz.csv", "icu_v102s_250hz.csv"]
+    out = []
+    for n in names:
+        for d in (SHARED_DATA, SAMPLES):
+            if (d / n).exists():
+                out.append(d / n)
+                break
+    return out
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    sep = "  ".join("-" * w for w in widths)
+    body = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, sep, *body])
