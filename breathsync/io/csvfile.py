@@ -23,9 +23,10 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   shortened number).
 
 Numbers are written by :func:`write_recording` and :class:`RecordingWriter` with ``%.6f`` for time
-(1 us resolution, exact for any rate that divides 1 MHz) and ``%.9g`` for values (9 significant
-digits: exact for float32 data and integers below 1e9, relative error <= 5e-9 for float64). NaN is
-written as an empty cell.
+(1 us resolution, also for epoch-second host clocks) and ``%.9g`` for values: 9 significant digits
+bring integers below 1e9 (ADC counts, RR ms) back exactly, identify every float32 exactly (cast the
+value read back to float32) and keep float64 data within a relative 5e-9. NaN is written as an
+empty cell. Both formats can be changed per call (the shipped synthetic samples use fewer digits).
 """
 
 from __future__ import annotations
@@ -173,9 +174,7 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
 
     data, first_no, ends_with_newline = _data_part(text, data_start, header_no)
     if not data:
-        raise RecordingError(
-            name, "no data rows after the header: the recording is empty", line=header_no
-        )
+        raise RecordingError(name, "no data rows after the header: the recording is empty", line=header_no)
     try:
         table, dropped = _parse_table(name, data, first_no, delimiter, names, ends_with_newline)
     except _NoRows:
@@ -258,8 +257,7 @@ def _scan_preamble(name: str, text: str) -> tuple[dict[str, str], int, str, int]
         return meta, line_no, line, pos
     raise RecordingError(
         name,
-        "no header row: after the '#' lines the file needs a header naming the columns, e.g. "
-        "time,resp",
+        "no header row: after the '#' lines the file needs a header naming the columns, e.g. time,resp",
         line=line_no,
     )
 
@@ -369,9 +367,7 @@ def _parse_table(
 
 def _loadtxt(data: str, delimiter: str, ncols: int) -> FloatArray | None:
     try:
-        table = np.loadtxt(
-            StringIO(data), delimiter=delimiter, comments=None, dtype=np.float64, ndmin=2
-        )
+        table = np.loadtxt(StringIO(data), delimiter=delimiter, comments=None, dtype=np.float64, ndmin=2)
     except ValueError:
         return None
     if table.shape[1] != ncols or table.shape[0] == 0:
@@ -381,13 +377,7 @@ def _loadtxt(data: str, delimiter: str, ncols: int) -> FloatArray | None:
 
 def _has_empty_cells(data: str, delimiter: str) -> bool:
     d = delimiter
-    return (
-        d + d in data
-        or data.startswith(d)
-        or data.endswith(d)
-        or ("\n" + d) in data
-        or (d + "\n") in data
-    )
+    return d + d in data or data.startswith(d) or data.endswith(d) or ("\n" + d) in data or (d + "\n") in data
 
 
 def _fill_empty_cells(data: str, delimiter: str) -> str:
@@ -403,9 +393,7 @@ def _fill_empty_cells(data: str, delimiter: str) -> str:
     return data
 
 
-def _scan_rows(
-    data: str, first_no: int, delimiter: str, names: list[str]
-) -> FloatArray | tuple[int, str]:
+def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> FloatArray | tuple[int, str]:
     """Parse row by row: the table, or (line number, problem) of the first bad line."""
     ncols = len(names)
     rows: list[list[float]] = []
@@ -415,9 +403,7 @@ def _scan_rows(
         if not line.strip():
             continue
         if line.lstrip().startswith("#"):
-            return line_no, (
-                "comment line inside the data: '#' lines must come before the header row"
-            )
+            return line_no, ("comment line inside the data: '#' lines must come before the header row")
         cells = line.split(delimiter)
         if len(cells) != ncols:
             return line_no, (
