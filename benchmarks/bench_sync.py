@@ -21,7 +21,7 @@ import itertools
 import numpy as np
 from _common import SHARED_DATA, default_belt_files, table
 
-from breathsync.analysis import analyse_pair, analyse_participant, analyse_waveform
+from breathsync.analysis import analyse_pair, analyse_waveform
 from breathsync.dsp.sync import SyncConfig, phase_on_grid, windowed_plv
 from breathsync.io.csvfile import read_recording
 from breathsync.synth import simulate_pair
@@ -127,7 +127,9 @@ def pseudo_and_coupled_rows() -> tuple[list[list[str]], list[list[str]]]:
         y2 = np.interp(t - 0.3, t[ok], y[ok]) + 0.05 * np.nanstd(y) * rng.standard_normal(t.size)
         y2[~ok] = np.nan
         fl, fo, n = _frac(an[name], analyse_waveform(t, y2, "copy"))
-        coupled.append([f"{name} x itself 0.3 s later + noise", f"{100 * fl:.1f}%", f"{100 * fo:.1f}%", str(n)])
+        coupled.append(
+            [f"{name} x itself 0.3 s later + noise", f"{100 * fl:.1f}%", f"{100 * fo:.1f}%", str(n)]
+        )
     for seed in range(4):
         g = simulate_pair(600, fs_hz=25.0, k_ab=0.5, k_ba=0.5, seed=seed)
         fl, fo, n = _frac(analyse_waveform(g.t, g.resp[0], "A"), analyse_waveform(g.t, g.resp[1], "B"))
@@ -138,7 +140,9 @@ def pseudo_and_coupled_rows() -> tuple[list[list[str]], list[list[str]]]:
 def main() -> None:
     print("1. PLV error on synthetic pairs (30-s windows, 4 seeds x 600 s)")
     print(
-        table(synthetic_rows(), ["coupling", "true PLV", "live PLV error", "offline PLV error", "live in_sync"])
+        table(
+            synthetic_rows(), ["coupling", "true PLV", "live PLV error", "offline PLV error", "live in_sync"]
+        )
     )
     pseudo, coupled = pseudo_and_coupled_rows()
     head = ["pair", "in_sync live", "in_sync offline", "windows"]
