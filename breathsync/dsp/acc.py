@@ -67,6 +67,17 @@ RISE_MARGIN: Final = 0.05
 MAX_GAP_S: Final = 1.0
 
 
+def _as_samples(t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Times as a flat float array and accelerations as (n, 3), cut to the same length."""
+    tt = np.asarray(t, dtype=np.float64).ravel()
+    a = np.asarray(xyz, dtype=np.float64)
+    if a.size == 0 or tt.size == 0:
+        return np.empty(0), np.empty((0, 3))
+    a = a.reshape(-1, 3)
+    n = min(tt.size, a.shape[0])
+    return tt[:n], a[:n]
+
+
 def _rotation_between(a: FloatArray, b: FloatArray) -> FloatArray:
     """Smallest rotation matrix taking the direction of ``a`` onto that of ``b`` (Rodrigues)."""
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
@@ -185,13 +196,10 @@ class AccRespiration:
 
     def process(self, t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Feed samples (``t`` s, ``xyz`` (n, 3) mG); return ``(t, y)`` of the accepted samples."""
-        tt = np.asarray(t, dtype=np.float64).ravel()
-        a = np.asarray(xyz, dtype=np.float64)
-        if a.size == 0 or tt.size == 0:
+        tt, a = _as_samples(t, xyz)
+        if tt.size == 0:
             return np.empty(0), np.empty(0)
-        a = a.reshape(-1, 3)
-        n = min(tt.size, a.shape[0])
-        tt, a = tt[:n], a[:n]
+        n = tt.size
         # Drop non-finite or non-increasing times (relative to everything accepted before).
         if not (np.all(np.isfinite(tt)) and tt[0] > self._t_last and np.all(np.diff(tt) > 0)):
             run_max = self._t_last
@@ -340,13 +348,9 @@ def acc_to_resp_offline(
         The input times (finite, sorted) and the waveform; NaN at posture changes, missing samples
         and segments too short.
     """
-    tt = np.asarray(t, dtype=np.float64).ravel()
-    a = np.asarray(xyz, dtype=np.float64)
-    if a.size == 0 or tt.size == 0:
+    tt, a = _as_samples(t, xyz)
+    if tt.size == 0:
         return np.empty(0), np.empty(0)
-    a = a.reshape(-1, 3)
-    n = min(tt.size, a.shape[0])
-    tt, a = tt[:n], a[:n]
     ok_t = np.isfinite(tt)
     tt, a = tt[ok_t], a[ok_t]
     order = np.argsort(tt, kind="stable")
