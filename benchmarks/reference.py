@@ -124,3 +124,20 @@ def onset_f1(detected: np.ndarray, reference: np.ndarray, tol_s: float = 0.5) ->
     rec = tp / reference.size if reference.size else 0.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     return prec, rec, f1
+
+
+def reference_rate_windowed(onsets: np.ndarray, at_t: np.ndarray, window_s: float = 30.0) -> np.ndarray:
+    """Breathing rate (breaths/min) as a rate display means it: 60 / the mean interval of the breaths whose
+    middle lies within +-window_s/2 of each time (NaN near the ends, where the window is not covered)."""
+    out = np.full(at_t.shape, np.nan)
+    if onsets.size < 3:
+        return out
+    iv = np.diff(onsets)
+    mid = 0.5 * (onsets[1:] + onsets[:-1])
+    csum = np.concatenate(([0.0], np.cumsum(iv)))
+    lo = np.searchsorted(mid, at_t - window_s / 2, side="left")
+    hi = np.searchsorted(mid, at_t + window_s / 2, side="right")
+    n = hi - lo
+    ok = (n >= 2) & (at_t - window_s / 2 >= onsets[0]) & (at_t + window_s / 2 <= onsets[-1])
+    out[ok] = 60.0 / ((csum[hi[ok]] - csum[lo[ok]]) / n[ok])
+    return out

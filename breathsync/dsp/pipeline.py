@@ -61,7 +61,8 @@ class PipelineConfig:
 
     fs_hz: float = 20.0  # internal grid rate
     lowpass_hz: float = 1.0  # 2nd-order Butterworth low-pass (breathing up to 40/min lies below 0.7 Hz)
-    highpass_hz: float = 0.05  # 1st-order high-pass against baseline drift
+    lowpass_order: int = 2
+    highpass_hz: float = 0.02  # 1st-order high-pass against baseline drift
     gap_s: float = 2.0  # no valid sample for longer than this: a gap, the pipeline restarts after it
     warmup_s: float = 6.0  # signal needed before the breath amplitude is first estimated
     hysteresis: float = 0.25  # a turning point is confirmed when the signal moved back this x amplitude
@@ -133,7 +134,7 @@ class RespPipeline:
             cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
         self.config = cfg
         fs = cfg.fs_hz
-        low = signal.butter(2, cfg.lowpass_hz, "low", fs=fs, output="sos")
+        low = signal.butter(cfg.lowpass_order, cfg.lowpass_hz, "low", fs=fs, output="sos")
         if cfg.highpass_hz > 0:
             high = signal.butter(1, cfg.highpass_hz, "high", fs=fs, output="sos")
             self._sos = np.vstack((high, low))
@@ -317,30 +318,34 @@ class RespPipeline:
                 q_out[i] = nob_code
                 continue
             q_out[i] = ok_code
-            # Phase from the position inside the expected amplitude.
+            # Phase from the position between the half-cycle's start level and its expected end level,
+            # the level of the previous extremum of the other kind (falls back to the start level +- the
+            # recent amplitude when that is implausible, e.g. after a baseline step).
             ext = self._ext
             if d == 1:
-                if (
-                    ext - y > tent * amp and ext - self._trough >= 0.6 * amp
-                ):  # turned: tentatively past the peak
-                    u = 1.0 - (ext - y) / amp
-                    u = 0.0 if u < 0.0 else u
-                    ph = TWO_PI - acos(1.0 - 2.0 * u)
+                if ext - y > tent * amp and ext - self._trough >= 0.6 * amp:
+                    lo, hi = self._trough, ext  # turned: tentatively past the peak, falling
+                    rising = False
                 else:
-                    u = (y - self._trough) / amp
-                    u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
-                    ph = acos(1.0 - 2.0 * u)
+                    lo, hi = self._trough, self._peak
+                    rising = True
             else:
-                if (
-                    y - ext > tent * amp and self._peak - ext >= 0.6 * amp
-                ):  # turned: tentatively past the trough
-                    u = (y - ext) / amp
-                    u = 1.0 if u > 1.0 else u
-                    ph = acos(1.0 - 2.0 * u)
+                if y - ext > tent * amp and self._peak - ext >= 0.6 * amp:
+                    lo, hi = ext, self._peak  # turned: tentatively past the trough, rising
+                    rising = True
                 else:
-                    u = 1.0 - (self._peak - y) / amp
-                    u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
-                    ph = TWO_PI - acos(1.0 - 2.0 * u)
+                    lo, hi = self._trough, self._peak
+                    rising = False
+            span = hi - lo
+            if span < 0.5 * amp:
+                if rising:
+                    hi = lo + amp
+                else:
+                    lo = hi - amp
+                span = amp
+            u = (y - lo) / span
+            u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+            ph = acos(1.0 - 2.0 * u) if rising else TWO_PI - acos(1.0 - 2.0 * u)
             phase_out[i] = (ph + comp) % TWO_PI
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
