@@ -14,9 +14,9 @@ used and the output does not depend on how the input is cut into chunks.
 
 How the phase is estimated (the "amplitude-normalised arccos" estimator of ../shared/notes/signal.md, the
 one that measured best on real breathing): a hysteresis tracker follows the troughs and peaks of the
-cleaned signal; between them the position of the current sample inside the expected breath amplitude,
-``u = (y - trough) / amplitude``, gives ``phase = arccos(1 - 2u)`` while rising and
-``2*pi - arccos(1 - 2u)`` while falling. Near a turning point the estimate switches tentatively as soon
+cleaned signal; between them the position of the current sample between the half-cycle's start level
+and its expected end level (the previous extremum of the other kind), ``u = (y - trough) / (peak -
+trough)``, gives ``phase = arccos(1 - 2u)`` while rising and ``2*pi - arccos(1 - 2u)`` while falling. Near a turning point the estimate switches tentatively as soon
 as the signal turns, before the hysteresis confirms it, so the phase does not wait for the confirmation.
 The causal filter's phase lag at the current breathing frequency is added back, so the phase is not late.
 """
