@@ -75,3 +75,18 @@ def test_real_belt_and_rr_recordings(shared_data: Path, tmp_path: Path) -> None:
     assert belt["signal"] == "resp" and strap["signal"] == "rr"
     assert 10 < belt["rate_bpm_mean"] < 25 and 4 < strap["rate_bpm_mean"] < 30
     assert any("RR" in w for w in res["warnings"])
+
+
+def test_analyze_derives_breathing_from_a_chest_accelerometer(tmp_path: Path) -> None:
+    t, y, _ = breathing(duration_s=180, fs_hz=50, rate_bpm=12, noise=0.0, seed=4)
+    rng = np.random.default_rng(4)
+    axis = np.array([0.3, 0.9, 0.3]) / np.linalg.norm([0.3, 0.9, 0.3])
+    acc = np.array([0.0, 0.0, 1000.0]) + 20.0 * y[:, None] * axis + 2.0 * rng.standard_normal((t.size, 3))
+    rows = "\n".join(f"{a:.3f},{x:.2f},{yy:.2f},{z:.2f}" for a, (x, yy, z) in zip(t, acc, strict=True))
+    path = tmp_path / "h10.csv"
+    path.write_text(f"time,acc_x,acc_y,acc_z\n{rows}\n")
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(path), "--json", str(out)]) == 0
+    p = json.loads(out.read_text())["participants"][0]
+    assert p["signal"] == "acc"
+    assert abs(p["rate_bpm_mean"] - 12) < 1.0
