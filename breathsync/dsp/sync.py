@@ -178,6 +178,17 @@ def rayleigh_null(rate_bpm: FloatArray, window_s: float, alpha: float = 0.05) ->
     return np.minimum(np.sqrt(-math.log(alpha) / n_breaths), 1.0)
 
 
+def chance_level(surrogate_plv: float | None, mean_rate_bpm: FloatArray, cfg: SyncConfig) -> FloatArray:
+    """The chance level of a window's PLV: the larger of the surrogate null and the Rayleigh bound
+    (surrogates know each person's regularity, the bound guards short or very irregular series), capped at
+    ``cfg.max_null``. An unknown rate counts as 15 breaths/min."""
+    rate = np.asarray(mean_rate_bpm, float)
+    null = rayleigh_null(np.where(np.isfinite(rate), rate, 15.0), cfg.window_s)
+    if surrogate_plv is not None:
+        null = np.maximum(null, surrogate_plv)
+    return np.minimum(null, cfg.max_null)
+
+
 def pair_sync(
     t: FloatArray,
     phi_a: FloatArray,
@@ -203,12 +214,7 @@ def pair_sync(
         lag = rel / (TWO_PI * mean_rate / 60.0)
     if null_plv is None:
         null_plv = surrogate_null(phi_a, phi_b, fs, cfg)
-    # The chance level is the larger of the surrogate null and the Rayleigh bound: surrogates know each
-    # person's regularity, the bound guards short or very irregular series.
-    null = rayleigh_null(np.where(np.isfinite(mean_rate), mean_rate, 15.0), cfg.window_s)
-    if null_plv is not None:
-        null = np.maximum(null, null_plv)
-    null = np.minimum(null, cfg.max_null)
+    null = chance_level(null_plv, mean_rate, cfg)
     plv = np.where(cov >= cfg.min_coverage, plv, np.nan)
     rel = np.where(np.isfinite(plv), rel, np.nan)
     lag = np.where(np.isfinite(plv), lag, np.nan)
@@ -240,3 +246,115 @@ def kuramoto_order(phases: FloatArray, fs_hz: float, window_s: float, *, causal:
         out = np.real(s) / n
     out[n == 0] = np.nan
     return out
+
+
+# ------------------------------------------------------------------------------------------------ live
+class GridRing:
+    """Bounded history of per-sample series on the absolute grid ``t = k / fs_hz``.
+
+    Values are stored by grid index ``k``; reading a range of indices gives NaN where nothing was stored
+    (or it was overwritten), so participants line up by index without any resampling.
+    """
+
+    def __init__(self, fs_hz: float, capacity_s: float, fields: tuple[str, ...]) -> None:
+        self.fs_hz = float(fs_hz)
+        self.capacity = max(1, round(capacity_s * fs_hz))
+        self._k = np.full(self.capacity, -1, dtype=np.int64)
+        self._data = {f: np.full(self.capacity, np.nan) for f in fields}
+        self.last_k: int | None = None
+
+    def append(self, t: FloatArray, **values: FloatArray) -> None:
+        """Store samples at times ``t`` (on the grid); later samples overwrite the oldest."""
+        if t.size == 0:
+            return
+        k = np.rint(np.asarray(t) * self.fs_hz).astype(np.int64)
+        if k.size > self.capacity:
+            k = k[-self.capacity :]
+            values = {f: v[-self.capacity :] for f, v in values.items()}
+        slot = k % self.capacity
+        self._k[slot] = k
+        for f, arr in self._data.items():
+            v = values.get(f)
+            arr[slot] = np.nan if v is None else v
+        self.last_k = int(k[-1]) if self.last_k is None else max(self.last_k, int(k[-1]))
+
+    def window(self, k0: int, k1: int, field: str) -> FloatArray:
+        """Values at grid indices ``k0 .. k1`` inclusive (NaN where unknown)."""
+        ks = np.arange(k0, k1 + 1, dtype=np.int64)
+        slot = ks % self.capacity
+        out = self._data[field][slot].copy()
+        out[self._k[slot] != ks] = np.nan
+        return out
+
+
+@dataclass(frozen=True)
+class LivePairState:
+    """Synchrony of a pair over the window ending at grid index ``k_end``."""
+
+    k_end: int
+    plv: float
+    rel_phase_rad: float
+    lag_s: float
+    rate_diff_bpm: float
+    null_plv: float
+    sync_score: float
+    in_sync: bool
+    coverage: float
+
+
+class LivePairSync:
+    """Causal pair synchrony from two :class:`GridRing` s holding ``phase`` and ``rate``.
+
+    ``update`` scores the window ending at the pair's latest common sample with the definitions of
+    :func:`pair_sync`; the surrogate null is recomputed every ``null_every_s`` over the available history
+    (until there is enough history, only the Rayleigh bound applies).
+    """
+
+    def __init__(self, cfg: SyncConfig | None = None, null_every_s: float = 5.0) -> None:
+        self.cfg = cfg or SyncConfig()
+        self.null_every_s = null_every_s
+        self._null: float | None = None
+        self._null_k: int | None = None
+
+    def update(self, a: GridRing, b: GridRing) -> LivePairState | None:
+        if a.last_k is None or b.last_k is None:
+            return None
+        fs = a.fs_hz
+        k_end = min(a.last_k, b.last_k)
+        n_win = max(1, round(self.cfg.window_s * fs))
+        k0 = k_end - n_win + 1
+        pa, pb = a.window(k0, k_end, "phase"), b.window(k0, k_end, "phase")
+        d = pa - pb
+        known = np.isfinite(d)
+        coverage = float(known.mean())
+        ra, rb = a.window(k0, k_end, "rate"), b.window(k0, k_end, "rate")
+        mean_rate = float(np.nanmean(0.5 * (ra + rb))) if np.isfinite(ra + rb).any() else math.nan
+        rate_diff = float(np.nanmean(ra - rb)) if np.isfinite(ra - rb).any() else math.nan
+        self._maybe_update_null(a, b, k_end)
+        null = float(chance_level(self._null, np.array(mean_rate), self.cfg))
+        if coverage < self.cfg.min_coverage or not known.any():
+            return LivePairState(k_end, math.nan, math.nan, math.nan, rate_diff, null, 0.0, False, coverage)
+        z = complex(np.mean(np.exp(1j * d[known])))
+        plv = abs(z)
+        rel = math.atan2(z.imag, z.real)
+        lag = rel / (TWO_PI * mean_rate / 60.0) if mean_rate > 0 else math.nan
+        score = min(max((plv - null) / (1.0 - null), 0.0), 1.0)
+        in_sync = plv > null and abs(rel) <= math.radians(self.cfg.max_rel_phase_deg)
+        return LivePairState(k_end, plv, rel, lag, rate_diff, null, score, in_sync, coverage)
+
+    def _maybe_update_null(self, a: GridRing, b: GridRing, k_end: int) -> None:
+        fs = a.fs_hz
+        if self._null_k is not None and k_end - self._null_k < self.null_every_s * fs:
+            return
+        self._null_k = k_end
+        n_hist = min(a.capacity, b.capacity)
+        k0 = k_end - n_hist + 1
+        pa, pb = a.window(k0, k_end, "phase"), b.window(k0, k_end, "phase")
+        known = np.flatnonzero(np.isfinite(pa - pb))
+        if known.size == 0:
+            return
+        # Surrogates over the stretch since both phases were first known together.
+        pa, pb = pa[known[0] :], pb[known[0] :]
+        null = surrogate_null(pa, pb, fs, self.cfg)
+        if null is not None:
+            self._null = null

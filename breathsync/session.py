@@ -1,0 +1,673 @@
+"""A live session: participants' sources feeding their pipelines, pair and group synchrony as it happens,
+training phases and events, published as snapshots to any number of sinks and subscribers.
+
+asyncio, no Qt. One loop owns everything (bleak needs one loop for its whole life): each source is read by
+its own task; a publisher task turns the state into a :class:`~breathsync.session_types.Snapshot` soon after
+new samples arrive (coalesced, at most ``max_snapshot_hz``) and at least ``snapshot_hz`` times a second.
+A source that fails or ends does not stop the session: its participant shows "no signal", the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from breathsync import __version__
+from breathsync.dsp._types import FloatArray
+from breathsync.dsp.pipeline import Quality, RespPipeline
+from breathsync.dsp.sync import GridRing, LivePairSync, SyncConfig
+from breathsync.session_types import (
+    Event,
+    PairView,
+    ParticipantView,
+    SessionInfo,
+    Sink,
+    Snapshot,
+    TrainingView,
+)
+from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Source, SourceStatus
+
+PHASES = ("match", "lead", "free")
+_QUALITY_NAMES = {int(q): q.name.lower() for q in Quality}
+_EMPTY = np.empty(0)
+
+
+@dataclass
+class ParticipantSpec:
+    """One participant: a label, the source of their samples, and whether their belt is worn inverted."""
+
+    label: str
+    source: Source
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Session settings."""
+
+    window_s: float = 30.0  # synchrony window
+    snapshot_hz: float = 10.0  # at least this many snapshots per second
+    max_snapshot_hz: float = 50.0  # at most this many (new samples trigger one within 1/max)
+    history_s: float = 180.0  # per-participant history kept (bounded memory)
+    phase: str = "free"  # training phase: match | lead | free
+    goal_s: float = 60.0  # match: hold sync this long; lead: hold sync this long before leading
+    leader: str | None = None  # lead: who leads (default: the first participant)
+    follow_hold_s: float = 10.0  # lead: "partner following" after following this long
+    no_signal_s: float = 2.0  # no samples for this long (wall clock): "no signal"
+    event_hold_s: float = 1.0  # in/out of sync must hold this long (session time) before an event
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}")
+
+
+class _Participant:
+    """Run-time state of one participant."""
+
+    def __init__(self, spec: ParticipantSpec, cfg: SessionConfig, fs_hz: float) -> None:
+        self.spec = spec
+        self.label = spec.label
+        self.source = spec.source
+        self.pipeline = RespPipeline(invert=spec.invert)
+        self.converter: Any = None
+        self.ring = GridRing(fs_hz, cfg.history_s, ("phase", "rate", "quality", "clean"))
+        self.pending: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+        self.breaths = 0
+        self.last_arrival_wall = -math.inf
+        self.receiving = False
+        self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
+        self.inverted_warned = False
+        self.task: asyncio.Task[None] | None = None
+        self.chunks = 0
+
+    def waveform(self, chunk: SampleChunk) -> tuple[FloatArray, FloatArray]:
+        """The breathing waveform of a chunk (derived for heart-rate straps and accelerometers)."""
+        sig = self.source.signal
+        if sig == "resp":
+            return chunk.t, chunk.columns["resp"]
+        if sig == "rr":
+            if self.converter is None:
+                from breathsync.dsp.rr import RRRespiration
+
+                self.converter = RRRespiration()
+            t, y = self.converter.process(chunk.t, chunk.columns["rr_ms"])
+            return t, y
+        if sig == "acc":
+            xyz = np.column_stack([chunk.columns[c] for c in ("acc_x", "acc_y", "acc_z")])
+            if self.converter is None:
+                from breathsync.dsp.acc import AccRespiration
+
+                step = float(np.median(np.diff(chunk.t))) if chunk.t.size > 1 else 0.01
+                self.converter = AccRespiration(fs_hz=1.0 / step)
+            t, y = self.converter.process(chunk.t, xyz)
+            return t, y
+        raise ValueError(f"unknown signal {sig!r}")
+
+
+@dataclass
+class _PairState:
+    a: _Participant
+    b: _Participant
+    sync: LivePairSync
+    in_sync: bool = False
+    reported: bool = False  # the state last announced by an event
+    changed_at: float = 0.0
+    time_in_sync_s: float = 0.0
+    run_start: float | None = None
+    plv_sum: float = 0.0
+    plv_n: int = 0
+    rel_sum: complex = 0j
+    view: PairView | None = None
+
+
+@dataclass
+class _Training:
+    stage: str
+    goal_reached: bool = False
+    leading_since: float | None = None
+    following_since: float | None = None
+    following_reported: bool = False
+
+
+@dataclass
+class _Stats:
+    """Publishing statistics (for the benchmark): arrival-to-snapshot latency of chunks, wall seconds."""
+
+    latencies_s: list[float] = field(default_factory=list)
+    snapshots: int = 0
+
+
+class Session:
+    """A live session of ``participants`` (2 is the usual case; up to 8).
+
+    Parameters
+    ----------
+    participants
+        The participants and their sources.
+    clock
+        Session time (speed > 1 for fast replays and simulations).
+    config
+        :class:`SessionConfig`.
+    probes
+        Phase probes by label, for sources that react to another participant's live phase (the simulated
+        partner in ``follow`` mode); the session keeps every probe updated. Missing labels are created.
+    """
+
+    def __init__(
+        self,
+        participants: Sequence[ParticipantSpec],
+        clock: SessionClock | None = None,
+        config: SessionConfig | None = None,
+        *,
+        probes: dict[str, PhaseProbe] | None = None,
+    ) -> None:
+        if not participants:
+            raise ValueError("a session needs at least one participant")
+        labels = [p.label for p in participants]
+        if len(set(labels)) != len(labels):
+            raise ValueError("participant labels must be unique")
+        if len(participants) > 8:
+            raise ValueError("at most 8 participants")
+        self.config = config or SessionConfig()
+        self.clock = clock or SessionClock()
+        self._fs = RespPipeline().config.fs_hz
+        self._parts = [_Participant(p, self.config, self._fs) for p in participants]
+        self.probes = probes if probes is not None else {}
+        for p in self._parts:
+            self.probes.setdefault(p.label, PhaseProbe())
+        sync_cfg = SyncConfig(window_s=self.config.window_s)
+        self._pairs = [_PairState(a, b, LivePairSync(sync_cfg)) for a, b in combinations(self._parts, 2)]
+        self._sinks: list[Sink] = []
+        self._queues: list[asyncio.Queue[Snapshot]] = []
+        self._events: list[Event] = []
+        self._alarms: list[str] = []
+        self._seq = 0
+        self._data_event: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._last_snap_t = 0.0
+        self._unpublished_arrivals: list[float] = []
+        self.stats = _Stats()
+        self.latest: Snapshot | None = None
+        self.info: SessionInfo | None = None
+        cfg = self.config
+        leader = cfg.leader or self._parts[0].label
+        if cfg.phase == "lead" and leader not in labels:
+            raise ValueError(f"leader {leader!r} is not a participant")
+        self._leader = leader
+        self._follower = next((p.label for p in self._parts if p.label != leader), None)
+        self._training = _Training(stage={"match": "matching", "lead": "matching", "free": "free"}[cfg.phase])
+        for p in self._parts:
+            p.source.on_status(self._status_listener(p))
+
+    # ---------------------------------------------------------------------------------------- wiring
+    def add_sink(self, sink: Sink) -> None:
+        """A sink receives every raw chunk and every snapshot (call before :meth:`run`)."""
+        self._sinks.append(sink)
+
+    def subscribe(self, maxsize: int = 8) -> asyncio.Queue[Snapshot]:
+        """A queue of snapshots; when the reader falls behind, the oldest are dropped."""
+        q: asyncio.Queue[Snapshot] = asyncio.Queue(maxsize=maxsize)
+        self._queues.append(q)
+        return q
+
+    def request_stop(self) -> None:
+        """End the session soon (safe to call from a signal handler running in the loop)."""
+        if self._stop is not None:
+            self._stop.set()
+
+    def _status_listener(self, p: _Participant) -> Callable[[SourceStatus, str], None]:
+        def on_status(status: SourceStatus, reason: str) -> None:
+            kinds = {
+                SourceStatus.FAILED: ("source_failed", f"{p.label}: source failed: {reason or 'unknown'}"),
+                SourceStatus.ENDED: ("source_ended", f"{p.label}: source ended"),
+                SourceStatus.RECONNECTING: ("source_lost", f"{p.label}: reconnecting"),
+                SourceStatus.NO_SIGNAL: ("source_lost", f"{p.label}: no signal"),
+            }
+            if status in kinds:
+                kind, text = kinds[status]
+                self._event(kind, text, (p.label,))
+
+        return on_status
+
+    def _event(self, kind: str, text: str, who: tuple[str, ...] = ()) -> None:
+        self._events.append(Event(self.clock.now(), kind, text, who))
+
+    def _alarm(self, text: str) -> None:
+        if text not in self._alarms:
+            self._alarms.append(text)
+            self._event("alarm", text)
+
+    # ------------------------------------------------------------------------------------------ run
+    def describe(self) -> SessionInfo:
+        cfg = self.config
+        return SessionInfo(
+            participants=[
+                {
+                    "label": p.label,
+                    "source": p.source.describe(),
+                    "signal": p.source.signal,
+                    "invert": p.spec.invert,
+                }
+                for p in self._parts
+            ],
+            settings={
+                "phase": cfg.phase,
+                "window_s": cfg.window_s,
+                "goal_s": cfg.goal_s,
+                "leader": self._leader if cfg.phase == "lead" else None,
+                "speed": self.clock.speed,
+                "snapshot_hz": cfg.snapshot_hz,
+                "pipeline": {"fs_hz": self._fs},
+            },
+            start_utc=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            software_version=__version__,
+        )
+
+    async def run(self, duration_s: float | None = None) -> Snapshot:
+        """Run until ``duration_s`` of session time, :meth:`request_stop`, or every source has ended.
+
+        Sinks are opened first: an error there (e.g. an unwritable recording folder) propagates before any
+        source starts. Returns the final snapshot.
+        """
+        self._stop = asyncio.Event()
+        self._data_event = asyncio.Event()
+        self.info = self.describe()
+        for sink in self._sinks:
+            sink.open(self.info)
+        self.clock.start()
+        for p in self._parts:
+            p.task = asyncio.create_task(self._read(p), name=f"source-{p.label}")
+        publisher = asyncio.create_task(self._publish_loop(duration_s), name="publisher")
+        try:
+            await publisher
+        finally:
+            publisher.cancel()
+            for p in self._parts:
+                if p.task is not None:
+                    p.task.cancel()
+            for p in self._parts:
+                if p.task is not None:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await p.task
+                with contextlib.suppress(Exception):
+                    await p.source.stop()
+            final = self._snapshot(final=True)
+            self._deliver(final)
+            self.info.extra["summary"] = self.summary()
+            self.info.extra["end_utc"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+            self.info.extra["duration_s"] = round(final.t_s, 3)
+            for sink in self._sinks:
+                with contextlib.suppress(Exception):
+                    sink.close(self.info)
+        return final
+
+    async def _read(self, p: _Participant) -> None:
+        src = p.source
+        try:
+            await src.start(self.clock)
+            async for chunk in src.stream():
+                self._ingest(p, chunk)
+            if src.status not in (SourceStatus.FAILED, SourceStatus.ENDED):
+                src.set_status(SourceStatus.ENDED)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a source's failure is its participant's, not the session's
+            src.set_status(SourceStatus.FAILED, str(e) or type(e).__name__)
+
+    def _ingest(self, p: _Participant, chunk: SampleChunk) -> None:
+        arrival = time.perf_counter()
+        if len(chunk) == 0:
+            return
+        p.chunks += 1
+        for sink in list(self._sinks):
+            try:
+                sink.on_chunk(p.label, chunk)
+            except Exception as e:
+                self._sink_failed(sink, e)
+        t, y = p.waveform(chunk)
+        out = p.pipeline.process(t, y)
+        p.last_arrival_wall = time.monotonic()
+        if out.t.size:
+            q = out.quality.astype(float)
+            p.ring.append(out.t, phase=out.phase, rate=out.rate_bpm, quality=q, clean=out.clean)
+            self.probes[p.label].update(out.t, out.phase)
+            p.pending.append((out.t, out.clean, out.phase, out.rate_bpm, q))
+            p.breaths += len(out.breaths)
+            p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
+        if p.pipeline.inverted_suspected and not p.inverted_warned:
+            p.inverted_warned = True
+            self._event(
+                "inverted_signal",
+                f"{p.label}: the signal looks inverted (rises longer than it falls): check the belt",
+                (p.label,),
+            )
+        self._unpublished_arrivals.append(arrival)
+        if self._data_event is not None:
+            self._data_event.set()
+
+    def _sink_failed(self, sink: Sink, e: Exception) -> None:
+        self._alarm(str(e) or f"{type(sink).__name__} failed: {type(e).__name__}")
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+            with contextlib.suppress(Exception):
+                if self.info is not None:
+                    sink.close(self.info)
+
+    async def _publish_loop(self, duration_s: float | None) -> None:
+        assert self._stop is not None and self._data_event is not None
+        cfg = self.config
+        min_gap = 1.0 / cfg.max_snapshot_hz
+        max_gap = 1.0 / cfg.snapshot_hz
+        last = time.perf_counter()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._data_event.wait(), timeout=max_gap)
+            self._data_event.clear()
+            wait = min_gap - (time.perf_counter() - last)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last = time.perf_counter()
+            done = duration_s is not None and self.clock.now() >= duration_s
+            all_over = (
+                all(p.task is not None and p.task.done() for p in self._parts)
+                and not self._unpublished_arrivals
+            )
+            if done or self._stop.is_set() or all_over:
+                return
+            self._deliver(self._snapshot())
+
+    def _deliver(self, snap: Snapshot) -> None:
+        now = time.perf_counter()
+        self.stats.latencies_s.extend(now - a for a in self._unpublished_arrivals)
+        if len(self.stats.latencies_s) > 100_000:
+            del self.stats.latencies_s[:50_000]
+        self._unpublished_arrivals.clear()
+        self.stats.snapshots += 1
+        self.latest = snap
+        for sink in list(self._sinks):
+            try:
+                sink.on_snapshot(snap)
+            except Exception as e:
+                self._sink_failed(sink, e)
+        for q in self._queues:
+            if q.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    q.get_nowait()
+            q.put_nowait(snap)
+
+    # ------------------------------------------------------------------------------------ snapshots
+    def _snapshot(self, final: bool = False) -> Snapshot:
+        cfg = self.config
+        now = self.clock.now()
+        dt = max(now - self._last_snap_t, 0.0)
+        self._last_snap_t = now
+        wall = time.monotonic()
+        # No samples for no_signal_s of session time (but never less than 0.25 s of wall time, so a
+        # fast run does not flap on scheduling jitter), or a source that ended or failed: no signal.
+        stale_wall = max(cfg.no_signal_s / self.clock.speed, 0.25)
+        views = []
+        for p in self._parts:
+            receiving = wall - p.last_arrival_wall <= stale_wall and p.source.status not in (
+                SourceStatus.FAILED,
+                SourceStatus.ENDED,
+            )
+            if p.receiving and not receiving and p.source.status is SourceStatus.STREAMING:
+                self._event("source_lost", f"{p.label}: no signal", (p.label,))
+            elif receiving and not p.receiving and p.chunks > 1:
+                self._event("source_back", f"{p.label}: signal back", (p.label,))
+            p.receiving = receiving
+            views.append(self._participant_view(p))
+        pair_views = [self._pair_view(ps, now, dt) for ps in self._pairs]
+        self._update_training(now)
+        self._seq += 1
+        events, self._events = tuple(self._events), []
+        snap = Snapshot(
+            seq=self._seq,
+            t_s=now,
+            participants=tuple(views),
+            pairs=tuple(pair_views),
+            group_r=self._group_r(),
+            training=self._training_view(),
+            events=events,
+            alarms=tuple(self._alarms),
+            final=final,
+        )
+        return snap
+
+    def _participant_view(self, p: _Participant) -> ParticipantView:
+        if p.pending:
+            cols = [np.concatenate(c) for c in zip(*p.pending, strict=True)]
+            p.pending.clear()
+        else:
+            cols = [_EMPTY] * 5
+        t, phase, rate, q = p.latest
+        if not p.receiving:
+            phase = math.nan
+        return ParticipantView(
+            label=p.label,
+            source=_source_name(p.source),
+            source_status=p.source.status.value,
+            status_reason=p.source.status_reason,
+            signal=p.source.signal,
+            receiving=p.receiving,
+            t_s=t,
+            phase_rad=phase,
+            rate_bpm=rate,
+            quality=_QUALITY_NAMES.get(q, "warmup"),
+            breaths=p.breaths,
+            inverted_suspected=p.pipeline.inverted_suspected,
+            new_t=cols[0],
+            new_wave=cols[1],
+            new_phase=cols[2],
+            new_rate=cols[3],
+            new_quality=cols[4],
+            battery_pct=getattr(p.source, "battery_pct", None),
+        )
+
+    def _pair_view(self, ps: _PairState, now: float, dt: float) -> PairView:
+        st = ps.sync.update(ps.a.ring, ps.b.ring)
+        live = ps.a.receiving and ps.b.receiving
+        if st is None or not live:
+            in_sync = False
+            plv = rel = lag = rate_diff = score = math.nan
+            null = math.nan if st is None else st.null_plv
+        else:
+            in_sync = st.in_sync
+            plv, rel, lag, rate_diff, null, score = (
+                st.plv,
+                st.rel_phase_rad,
+                st.lag_s,
+                st.rate_diff_bpm,
+                st.null_plv,
+                st.sync_score,
+            )
+        if in_sync:
+            ps.time_in_sync_s += dt
+            if ps.run_start is None:
+                ps.run_start = now
+        else:
+            ps.run_start = None
+        if math.isfinite(plv):
+            ps.plv_sum += plv
+            ps.plv_n += 1
+            ps.rel_sum += plv * complex(math.cos(rel), math.sin(rel))
+        # Events once a state has held for event_hold_s.
+        if in_sync != ps.in_sync:
+            ps.in_sync = in_sync
+            ps.changed_at = now
+        if ps.in_sync != ps.reported and now - ps.changed_at >= self.config.event_hold_s:
+            ps.reported = ps.in_sync
+            who = (ps.a.label, ps.b.label)
+            if ps.in_sync:
+                self._event("in_sync", f"{ps.a.label} and {ps.b.label} are in sync", who)
+            else:
+                self._event("lost_sync", f"{ps.a.label} and {ps.b.label} lost sync", who)
+        ps.view = PairView(
+            a=ps.a.label,
+            b=ps.b.label,
+            plv=plv,
+            null_plv=null,
+            sync_score=score,
+            in_sync=in_sync,
+            rel_phase_rad=rel,
+            lag_s=lag,
+            rate_diff_bpm=rate_diff,
+            time_in_sync_s=ps.time_in_sync_s,
+            sync_run_s=0.0 if ps.run_start is None else now - ps.run_start,
+        )
+        return ps.view
+
+    def _group_r(self) -> float:
+        if len(self._parts) < 3:
+            return math.nan
+        ks = [p.ring.last_k for p in self._parts if p.receiving]
+        if len(ks) < 3 or any(k is None for k in ks):
+            return math.nan
+        k_end = min(k for k in ks if k is not None)
+        k0 = k_end - round(self.config.window_s * self._fs) + 1
+        ph = np.vstack([p.ring.window(k0, k_end, "phase") for p in self._parts if p.receiving])
+        known = np.all(np.isfinite(ph), axis=0)
+        if known.mean() < 0.8:
+            return math.nan
+        return float(np.mean(np.abs(np.mean(np.exp(1j * ph[:, known]), axis=0))))
+
+    # ------------------------------------------------------------------------------------- training
+    def _main_pair(self) -> _PairState | None:
+        if not self._pairs:
+            return None
+        if self.config.phase == "lead":
+            for ps in self._pairs:
+                if {ps.a.label, ps.b.label} == {self._leader, self._follower}:
+                    return ps
+        # The pair that has been in sync longest right now.
+        return max(self._pairs, key=lambda ps: ps.view.sync_run_s if ps.view else 0.0)
+
+    def _update_training(self, now: float) -> None:
+        cfg, tr = self.config, self._training
+        ps = self._main_pair()
+        run = ps.view.sync_run_s if ps is not None and ps.view is not None else 0.0
+        if cfg.phase == "match" and not tr.goal_reached and run >= cfg.goal_s:
+            tr.goal_reached = True
+            self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s")
+        if cfg.phase != "lead" or ps is None:
+            return
+        if tr.stage == "matching" and run >= cfg.goal_s:
+            tr.stage = "leading"
+            tr.goal_reached = True
+            tr.leading_since = now
+            self._event(
+                "phase_stage",
+                f"sync held for {cfg.goal_s:.0f} s: {self._leader}, now change your pace; "
+                f"{self._follower}, follow",
+            )
+        if tr.stage == "leading":
+            err, _ = self._lead_metrics()
+            following = bool(ps.view and ps.view.in_sync and math.isfinite(err) and err < 1.5)
+            if following:
+                tr.following_since = tr.following_since if tr.following_since is not None else now
+                held = now - tr.following_since
+                if not tr.following_reported and held >= cfg.follow_hold_s:
+                    tr.following_reported = True
+                    self._event(
+                        "partner_following",
+                        f"{self._follower} is following {self._leader}",
+                        (self._follower or "", self._leader),
+                    )
+            else:
+                tr.following_since = None
+
+    def _lead_metrics(self) -> tuple[float, float]:
+        """(follower rate tracking error over the last 30 s, follower lag in s) for the lead phase."""
+        lead = next((p for p in self._parts if p.label == self._leader), None)
+        fol = next((p for p in self._parts if p.label == self._follower), None)
+        if lead is None or fol is None or lead.ring.last_k is None or fol.ring.last_k is None:
+            return math.nan, math.nan
+        k_end = min(lead.ring.last_k, fol.ring.last_k)
+        k0 = k_end - round(30.0 * self._fs) + 1
+        d = np.abs(lead.ring.window(k0, k_end, "rate") - fol.ring.window(k0, k_end, "rate"))
+        err = float(np.nanmean(d)) if np.isfinite(d).any() else math.nan
+        lag = math.nan
+        for ps in self._pairs:
+            if ps.view is not None and math.isfinite(ps.view.lag_s):
+                if (ps.a.label, ps.b.label) == (self._leader, self._follower):
+                    lag = ps.view.lag_s
+                elif (ps.b.label, ps.a.label) == (self._leader, self._follower):
+                    lag = -ps.view.lag_s
+        return err, lag
+
+    def _training_view(self) -> TrainingView:
+        cfg, tr = self.config, self._training
+        ps = self._main_pair()
+        run = ps.view.sync_run_s if ps is not None and ps.view is not None else 0.0
+        err, lag = self._lead_metrics() if cfg.phase == "lead" else (math.nan, math.nan)
+        return TrainingView(
+            phase=cfg.phase,
+            stage=tr.stage,
+            goal_s=cfg.goal_s,
+            progress_s=min(run, cfg.goal_s) if cfg.phase != "free" else run,
+            goal_reached=tr.goal_reached,
+            leader=self._leader if cfg.phase == "lead" else None,
+            follower=self._follower if cfg.phase == "lead" else None,
+            rate_tracking_error_bpm=err,
+            follower_lag_s=lag,
+        )
+
+    # -------------------------------------------------------------------------------------- summary
+    def summary(self) -> dict[str, Any]:
+        """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
+        parts = {}
+        for p in self._parts:
+            k = p.ring.last_k
+            r = p.ring.window(k - p.ring.capacity + 1, k, "rate") if k is not None else _EMPTY
+            parts[p.label] = {
+                "breaths": p.breaths,
+                "mean_rate_bpm": round(float(np.nanmean(r)), 2) if np.isfinite(r).any() else None,
+                "source": _source_name(p.source),
+                "final_status": p.source.status.value,
+            }
+        pairs = []
+        for ps in self._pairs:
+            rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.plv_n else math.nan
+            leader = None
+            if ps.plv_n and abs(ps.rel_sum) > 0:
+                leader = ps.a.label if rel > 0 else ps.b.label
+            pairs.append(
+                {
+                    "a": ps.a.label,
+                    "b": ps.b.label,
+                    "time_in_sync_s": round(ps.time_in_sync_s, 2),
+                    "mean_plv": round(ps.plv_sum / ps.plv_n, 4) if ps.plv_n else None,
+                    "mean_relative_phase_rad": round(rel, 4) if ps.plv_n else None,
+                    "leader": leader,
+                }
+            )
+        return {
+            "participants": parts,
+            "pairs": pairs,
+            "training": {
+                "phase": self.config.phase,
+                "stage": self._training.stage,
+                "goal_reached": self._training.goal_reached,
+            },
+        }
+
+
+def _source_name(src: Source) -> str:
+    d = src.describe()
+    kind = str(d.get("kind", type(src).__name__))
+    if "file" in d:
+        from pathlib import Path
+
+        return f"{kind}:{Path(str(d['file'])).name}"
+    if "mode" in d:
+        return f"{kind}:{d['mode']}"
+    return kind

@@ -1,0 +1,127 @@
+"""What a live session publishes: snapshots, events and the session's description.
+
+Sinks (the dashboard, the terminal view, the recorder, later the LSL outlet) only read these; nothing here
+imports asyncio or Qt.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from breathsync.dsp._types import FloatArray
+from breathsync.sources.base import SampleChunk
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened: ``kind`` is one of the names below, ``text`` says it in words."""
+
+    t_s: float
+    kind: str  # in_sync | lost_sync | goal_reached | partner_following | source_lost | source_back |
+    #            source_failed | source_ended | inverted_signal | alarm | phase_stage
+    text: str
+    participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    """One participant in a snapshot. ``new_*`` are the grid samples (20 Hz) added since the previous
+    snapshot: a sink that wants every sample (the recorder, a scrolling trace) reads those."""
+
+    label: str
+    source: str  # what the source is, e.g. "replay:nk_rest5_100hz.csv" or "sim:follow"
+    source_status: str  # SourceStatus value: starting, streaming, no signal, reconnecting, ended, failed
+    status_reason: str
+    signal: str  # resp | rr | acc
+    receiving: bool  # samples arrived within the last 2 s of session time
+    t_s: float  # time of the latest grid sample (NaN before the first)
+    phase_rad: float  # NaN when unknown
+    rate_bpm: float  # NaN when unknown
+    quality: str  # Quality name in lower case: ok, warmup, gap, flat, no_breathing
+    breaths: int
+    inverted_suspected: bool
+    new_t: FloatArray
+    new_wave: FloatArray
+    new_phase: FloatArray
+    new_rate: FloatArray
+    new_quality: FloatArray
+    battery_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class PairView:
+    """Live synchrony of one pair over the window ending at the pair's latest common sample."""
+
+    a: str
+    b: str
+    plv: float  # NaN when too little of the window has both phases
+    null_plv: float
+    sync_score: float
+    in_sync: bool
+    rel_phase_rad: float  # > 0: a ahead (a breathes first)
+    lag_s: float
+    rate_diff_bpm: float
+    time_in_sync_s: float  # total so far
+    sync_run_s: float  # current continuous in-sync stretch
+
+
+@dataclass(frozen=True)
+class TrainingView:
+    """Where the training phase stands."""
+
+    phase: str  # match | lead | free
+    stage: str  # e.g. "matching", "leading", "free"
+    goal_s: float
+    progress_s: float  # current continuous in-sync stretch counted towards the goal
+    goal_reached: bool
+    leader: str | None = None
+    follower: str | None = None
+    rate_tracking_error_bpm: float = math.nan  # lead: |follower rate - leader rate| over the last 30 s
+    follower_lag_s: float = math.nan  # lead: how far the follower breathes behind the leader
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the session knows at one moment (published at >= 10 Hz)."""
+
+    seq: int
+    t_s: float
+    participants: tuple[ParticipantView, ...]
+    pairs: tuple[PairView, ...]
+    group_r: float  # Kuramoto order parameter over the window (3+ participants), NaN otherwise
+    training: TrainingView
+    events: tuple[Event, ...] = ()  # new since the previous snapshot
+    alarms: tuple[str, ...] = ()  # standing problems, e.g. "recording stopped: disk full"
+    final: bool = False  # the last snapshot of the session
+
+    def participant(self, label: str) -> ParticipantView:
+        for p in self.participants:
+            if p.label == label:
+                return p
+        raise KeyError(label)
+
+
+@dataclass
+class SessionInfo:
+    """Static description of a session, written as session.json by the recorder."""
+
+    participants: list[dict[str, Any]]  # label, source (describe()), signal, invert
+    settings: dict[str, Any]
+    start_utc: str
+    software_version: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """A consumer of what the session publishes. Methods are called from the session's loop and must
+    return quickly; an exception from a sink becomes an alarm (the session goes on)."""
+
+    def open(self, info: SessionInfo) -> None: ...
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None: ...
+
+    def on_snapshot(self, snap: Snapshot) -> None: ...
+
+    def close(self, info: SessionInfo) -> None: ...

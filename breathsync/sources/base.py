@@ -1,0 +1,173 @@
+"""The one interface behind which every producer of a participant's samples sits.
+
+CSV replay, the simulated partner, and later BLE wearables and LSL inlets all implement :class:`Source`;
+the session cannot tell them apart, and tests swap one for another.
+
+Time: every source stamps its samples in **session seconds** from the :class:`SessionClock` it is given
+(monotonic host time since the session started, times ``speed`` for replayed and simulated sources, which
+is how ``--speed`` makes fast runs possible). Real devices use speed 1.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from breathsync.dsp._types import FloatArray
+
+
+class SourceStatus(enum.Enum):
+    """What a source is doing; visible to the session and the views."""
+
+    STARTING = "starting"
+    STREAMING = "streaming"
+    NO_SIGNAL = "no signal"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+#: Which breathing signal a source's chunks carry: the column names the session reads.
+SIGNAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "resp": ("resp",),
+    "rr": ("rr_ms",),
+    "acc": ("acc_x", "acc_y", "acc_z"),
+}
+
+
+@dataclass(frozen=True)
+class SampleChunk:
+    """Timestamped samples: ``t`` in session seconds (increasing) and one array per column."""
+
+    t: FloatArray
+    columns: dict[str, FloatArray]
+
+    def __len__(self) -> int:
+        return int(self.t.size)
+
+
+class SessionClock:
+    """Session time: seconds since :meth:`start`, scaled by ``speed``.
+
+    ``now()`` is what every source stamps its samples with; ``sleep_until(t)`` waits until session time
+    ``t``. A test can pass ``time_fn`` to drive it from a fake clock.
+    """
+
+    def __init__(self, speed: float = 1.0, time_fn: Callable[[], float] = time.monotonic) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self.speed = float(speed)
+        self._time_fn = time_fn
+        self._t0: float | None = None
+
+    def start(self) -> None:
+        if self._t0 is None:
+            self._t0 = self._time_fn()
+
+    @property
+    def started(self) -> bool:
+        return self._t0 is not None
+
+    def now(self) -> float:
+        if self._t0 is None:
+            return 0.0
+        return (self._time_fn() - self._t0) * self.speed
+
+    def wall_delay(self, t_session: float) -> float:
+        """Wall-clock seconds until session time ``t_session`` (<= 0 when already past)."""
+        return (t_session - self.now()) / self.speed
+
+    async def sleep_until(self, t_session: float) -> None:
+        import asyncio
+
+        delay = self.wall_delay(t_session)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class SourceError(Exception):
+    """A source cannot start or goes wrong; the message is one line for the user."""
+
+
+class Source(abc.ABC):
+    """A participant's sample producer.
+
+    Life cycle: ``await start(clock)`` (raises :class:`SourceError` with a clear message when it cannot),
+    then iterate ``stream()`` for :class:`SampleChunk` s until it ends, then ``await stop()`` (always safe,
+    also after a failure). ``status`` and ``status_reason`` say what it is doing at any moment.
+    """
+
+    #: Which breathing signal the chunks carry: "resp", "rr" or "acc" (see :data:`SIGNAL_COLUMNS`).
+    signal: str = "resp"
+
+    def __init__(self) -> None:
+        self.status = SourceStatus.STARTING
+        self.status_reason = ""
+        self._status_listeners: list[Callable[[SourceStatus, str], None]] = []
+
+    def on_status(self, fn: Callable[[SourceStatus, str], None]) -> None:
+        """Call ``fn(status, reason)`` whenever the status changes."""
+        self._status_listeners.append(fn)
+
+    def set_status(self, status: SourceStatus, reason: str = "") -> None:
+        if status is self.status and reason == self.status_reason:
+            return
+        self.status = status
+        self.status_reason = reason
+        for fn in self._status_listeners:
+            fn(status, reason)
+
+    @abc.abstractmethod
+    async def start(self, clock: SessionClock) -> None:
+        """Open the file / connect the device; raise :class:`SourceError` when that is impossible."""
+
+    @abc.abstractmethod
+    def stream(self) -> AsyncIterator[SampleChunk]:
+        """The chunks, as they come; the iterator ends when the source ends."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop producing and release everything (idempotent)."""
+
+    def describe(self) -> dict[str, Any]:
+        """What this source is, for session.json and the views (kind, file, device, settings)."""
+        return {"kind": type(self).__name__}
+
+
+@dataclass
+class PhaseProbe:
+    """What a simulated partner may read of another participant: the latest live phase.
+
+    The session fills it (``update``); ``phase_at(t)`` gives the phase that participant had at session time
+    ``t`` (the most recent estimate at or before ``t``), NaN when unknown.
+    """
+
+    history_s: float = 10.0
+    _t: list[float] = field(default_factory=list)
+    _ph: list[float] = field(default_factory=list)
+
+    def update(self, t: FloatArray, phase: FloatArray) -> None:
+        if t.size == 0:
+            return
+        self._t.extend(t.tolist())
+        self._ph.extend(phase.tolist())
+        cut = self._t[-1] - self.history_s
+        k = 0
+        while k < len(self._t) and self._t[k] < cut:
+            k += 1
+        if k:
+            del self._t[:k], self._ph[:k]
+
+    def phase_at(self, t: float) -> float:
+        if not self._t:
+            return float("nan")
+        k = int(np.searchsorted(np.asarray(self._t), t, side="right")) - 1
+        if k < 0 or t - self._t[k] > 0.5:
+            return float("nan")
+        return self._ph[k]

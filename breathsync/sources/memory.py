@@ -1,0 +1,76 @@
+"""A source that plays arrays held in memory: the stand-in for a real source in tests (the way httpx swaps a
+real transport for a mock one), and for feeding computed signals into a session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+
+from breathsync.dsp._types import FloatArray
+from breathsync.sources.base import SampleChunk, SessionClock, Source, SourceError, SourceStatus
+
+
+class MemorySource(Source):
+    """Plays ``columns`` sampled at session times ``t``, paced by the session clock.
+
+    ``fail_at_s``: raise an error at that session time (a source that breaks); ``silent_from_s`` /
+    ``silent_until_s``: deliver nothing in between (a link that drops, then comes back).
+    """
+
+    def __init__(
+        self,
+        t: FloatArray,
+        columns: dict[str, FloatArray],
+        signal: str = "resp",
+        *,
+        chunk_s: float = 0.1,
+        fail_at_s: float | None = None,
+        silent_from_s: float | None = None,
+        silent_until_s: float | None = None,
+        name: str = "memory",
+    ) -> None:
+        super().__init__()
+        self.signal = signal
+        self._t = np.asarray(t, float)
+        self._cols = {k: np.asarray(v, float) for k, v in columns.items()}
+        self._chunk_s = chunk_s
+        self._fail_at = fail_at_s
+        self._silent = (silent_from_s, silent_until_s)
+        self._clock: SessionClock | None = None
+        self._stopped = False
+        self._name = name
+
+    async def start(self, clock: SessionClock) -> None:
+        if self._t.size == 0:
+            raise SourceError(f"{self._name}: nothing to play")
+        self._clock = clock
+        self.set_status(SourceStatus.STREAMING)
+
+    async def stream(self) -> AsyncIterator[SampleChunk]:
+        assert self._clock is not None, "start() first"
+        i = 0
+        n = self._t.size
+        t_next = float(self._t[0])
+        while i < n and not self._stopped:
+            t_next += self._chunk_s
+            await self._clock.sleep_until(t_next)
+            if self._fail_at is not None and t_next >= self._fail_at:
+                raise SourceError(f"{self._name}: simulated failure")
+            j = int(np.searchsorted(self._t, min(t_next, self._clock.now()), side="right"))
+            lo, hi = self._silent
+            if j > i:
+                sl = slice(i, j)
+                i = j
+                if lo is not None and hi is not None and lo <= t_next < hi:
+                    continue
+                yield SampleChunk(self._t[sl], {k: v[sl] for k, v in self._cols.items()})
+        if not self._stopped:
+            self.set_status(SourceStatus.ENDED)
+
+    async def stop(self) -> None:
+        self._stopped = True
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "memory", "name": self._name, "signal": self.signal}
