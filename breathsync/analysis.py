@@ -23,6 +23,7 @@ from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import RecordingError
 from breathsync.io.csvfile import Recording, read_recording
+from breathsync.io.session_folder import expand_recording_paths
 
 #: Rate of every time series in the JSON output (the issue asks for >= 4 Hz).
 OUTPUT_FS_HZ = 10.0
@@ -83,11 +84,13 @@ def analyse_waveform(
     return Participant(label, file, signal, t, y, live, off, pipe.inverted_suspected)
 
 
-def _labels(recs: list[Recording]) -> list[str]:
-    """Participant labels: the file's ``participant`` metadata, else A, B, C, ... (made unique)."""
+def _labels(recs: list[Recording], given: list[str | None] | None = None) -> list[str]:
+    """Participant labels: ``given`` (a session folder's), else the file's ``participant`` metadata, else
+    A, B, C, ... (made unique)."""
     out: list[str] = []
     for i, r in enumerate(recs):
-        lab = r.meta.get("participant", "").strip() or chr(ord("A") + i % 26) + ("" if i < 26 else str(i))
+        lab = (given[i] if given else None) or r.meta.get("participant", "").strip()
+        lab = lab or chr(ord("A") + i % 26) + ("" if i < 26 else str(i))
         while lab in out:
             lab += "'"
         out.append(lab)
@@ -125,9 +128,13 @@ def analyse_pair(a: Participant, b: Participant, cfg: SyncConfig) -> PairResult 
 def analyse_files(
     paths: list[str], *, window_s: float = 30.0, rate_hz: float | None = None, invert: bool = False
 ) -> dict[str, Any]:
-    """Analyse recordings together; returns the JSON-ready result (see README, "Analysis output")."""
-    recs = [read_recording(p, rate_hz=rate_hz) for p in paths]
-    labels = _labels(recs)
+    """Analyse recordings together; returns the JSON-ready result (see README, "Analysis output").
+
+    A recorded session folder in ``paths`` stands for its participants' raw files, labelled as in the session.
+    """
+    files, given = expand_recording_paths(paths)
+    recs = [read_recording(p, rate_hz=rate_hz) for p in files]
+    labels = _labels(recs, given)
     parts = [analyse_participant(r, lab, invert=invert) for r, lab in zip(recs, labels, strict=True)]
     cfg = SyncConfig(window_s=window_s)
     pairs: list[PairResult] = []

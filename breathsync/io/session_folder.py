@@ -1,0 +1,175 @@
+"""Recorded session folders: what ``breathsync run --record DIR`` writes and what ``analyze`` and replay read.
+
+Layout (written by :class:`breathsync.recorder.Recorder`)::
+
+    DIR/session.json    participants, sources, settings, start/end time (UTC), version, "files"
+    DIR/<label>.csv     raw samples of each participant, in the recording format (read_recording)
+    DIR/<label>_live.csv    the live pipeline's output on its 20 Hz grid
+    DIR/pairs.csv       live pair synchrony, one row per snapshot
+    DIR/events.csv      session events (time, kind, participants, text)
+
+``session.json`` maps each file to what it holds (``"files"``); the participants' raw files are found
+through it, so labels that are not safe file names still work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from breathsync.errors import InputError, RecordingError
+
+__all__ = [
+    "SESSION_FILE",
+    "FolderParticipant",
+    "SessionFolder",
+    "expand_recording_paths",
+    "is_session_folder",
+    "read_session_folder",
+]
+
+SESSION_FILE = "session.json"
+#: Value of session.json's "format" key.
+SESSION_FORMAT = "breathsync-session"
+
+
+@dataclass(frozen=True)
+class FolderParticipant:
+    """One participant of a recorded session: its label and its raw recording file."""
+
+    label: str
+    path: str  # the raw samples, a recording CSV
+    live_path: str | None = None  # the live pipeline's output, when recorded
+
+
+@dataclass(frozen=True)
+class SessionFolder:
+    """A recorded session folder: its participants (in session order) and the parsed session.json."""
+
+    path: str
+    info: dict[str, Any]
+    participants: tuple[FolderParticipant, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.label for p in self.participants]
+
+    def participant(self, label: str | None = None) -> FolderParticipant:
+        """The participant called ``label`` (the first one when None); InputError naming the ones there."""
+        if label is None:
+            return self.participants[0]
+        for p in self.participants:
+            if p.label == label:
+                return p
+        there = ", ".join(self.labels)
+        raise InputError(
+            f"{self.path}: no participant {label!r} in this session (it has {there}): "
+            f"choose one with participant=LABEL"
+        )
+
+
+def is_session_folder(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a folder holding a session.json."""
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, SESSION_FILE))
+
+
+def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
+    """Read a recorded session folder.
+
+    Raises
+    ------
+    RecordingError
+        Not a folder, no or unreadable session.json, bad JSON, or a participant's raw file missing; one line.
+    """
+    folder = str(path)
+    if not os.path.isdir(folder):
+        raise RecordingError(folder, "not a session folder (no such folder)")
+    sj = os.path.join(folder, SESSION_FILE)
+    if not os.path.isfile(sj):
+        raise RecordingError(
+            folder,
+            "not a breathsync session folder (no session.json): give recording CSV files, "
+            "or a folder written by --record",
+        )
+    try:
+        text = Path(sj).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RecordingError(sj, f"cannot read the session description: {reason}") from None
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordingError(
+            sj, f"bad JSON ({exc.msg}, column {exc.colno}): the session description is damaged", exc.lineno
+        ) from None
+    if not isinstance(info, dict) or not isinstance(info.get("participants"), list):
+        raise RecordingError(sj, "not a breathsync session description (no participants list)")
+    labels: list[str] = []
+    for entry in info["participants"]:
+        label = entry.get("label") if isinstance(entry, dict) else None
+        if not isinstance(label, str) or not label:
+            raise RecordingError(sj, "not a breathsync session description (a participant has no label)")
+        labels.append(label)
+    raw, live, quiet = _files_by_label(info)
+    participants: list[FolderParticipant] = []
+    for label in labels:
+        if label in quiet:  # the recorder closed without any sample from this participant
+            continue
+        raw_name = raw.get(label, f"{label}.csv")
+        raw_path = os.path.join(folder, raw_name)
+        if not os.path.isfile(raw_path):
+            raise RecordingError(
+                raw_path,
+                f"missing: session.json lists it as participant {label}'s recording; "
+                "analyse the other files directly",
+            )
+        live_name = live.get(label)
+        live_path = os.path.join(folder, live_name) if live_name else None
+        if live_path is not None and not os.path.isfile(live_path):
+            live_path = None
+        participants.append(FolderParticipant(label, raw_path, live_path))
+    if not participants:
+        raise RecordingError(folder, "no participant recorded any samples in this session")
+    return SessionFolder(folder, info, tuple(participants))
+
+
+def _files_by_label(info: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """From session.json's "files": raw and live file names by label, and labels without samples."""
+    raw: dict[str, str] = {}
+    live: dict[str, str] = {}
+    files = info.get("files")
+    if isinstance(files, dict):
+        for name, what in files.items():
+            if not isinstance(what, dict) or not isinstance(what.get("participant"), str):
+                continue
+            if os.path.basename(name) != name or name in ("", ".", ".."):
+                continue  # never leave the folder
+            if what.get("kind") == "raw":
+                raw[what["participant"]] = name
+            elif what.get("kind") == "live":
+                live[what["participant"]] = name
+    quiet = {str(lab) for lab in info.get("no_samples", []) if isinstance(lab, str)}
+    return raw, live, quiet
+
+
+def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | None]]:
+    """Replace each session folder in ``paths`` by its participants' raw files.
+
+    Returns the file paths and, for each, the label the session gave it (None for a plain file).
+    """
+    files: list[str] = []
+    labels: list[str | None] = []
+    for p in paths:
+        if os.path.isdir(p):
+            folder = read_session_folder(p)
+            for fp in folder.participants:
+                files.append(fp.path)
+                labels.append(fp.label)
+        else:
+            files.append(p)
+            labels.append(None)
+    return files, labels

@@ -1,0 +1,235 @@
+"""Replay of a recording (one participant stream) at real-time pace, scaled by the session clock's speed.
+
+A replayed sample recorded at ``t_rec`` is stamped ``t_rec - origin (+ loop offset)`` in session seconds and
+delivered once the session clock has reached that time. ``origin`` is the recording's first time, or a common
+origin set by :func:`align_replays` so that recordings of one session (one host time base) replay in lockstep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from breathsync.dsp._types import FloatArray
+from breathsync.errors import InputError, RecordingError
+from breathsync.io.csvfile import Recording, read_recording
+from breathsync.io.session_folder import read_session_folder
+from breathsync.sources.base import (
+    SIGNAL_COLUMNS,
+    SampleChunk,
+    SessionClock,
+    Source,
+    SourceError,
+    SourceStatus,
+)
+
+__all__ = ["ReplaySource", "align_replays", "parse_replay_spec"]
+
+SPEC_SYNTAX = "replay:PATH[,loop][,participant=LABEL]"
+
+
+class ReplaySource(Source):
+    """Plays one participant stream from a recording CSV file.
+
+    Parameters
+    ----------
+    path : str
+        The recording (a participant's CSV; for a session folder, :func:`parse_replay_spec` resolves the file).
+    loop : bool
+        Start again at the end, seamlessly: the times go on increasing (offset = duration + one median step).
+    participant : str, optional
+        The participant's label in its session folder, for :meth:`describe`.
+    folder : str, optional
+        The session folder the file belongs to, for :meth:`describe`.
+    chunk_s : float
+        About how much session time each chunk covers.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        loop: bool = False,
+        participant: str | None = None,
+        folder: str | None = None,
+        chunk_s: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if not chunk_s > 0:
+            raise ValueError("chunk_s must be positive")
+        self.path = str(path)
+        self.loop = loop
+        self.participant = participant
+        self.folder = folder
+        self.chunk_s = float(chunk_s)
+        self.origin: float | None = None  # recording time that maps to session time 0
+        self._rec: Recording | None = None
+        self._signal: str | None = None
+        self._t: FloatArray = np.empty(0)
+        self._cols: dict[str, FloatArray] = {}
+        self._period = 0.0  # loop: duration + one median step
+        self._clock: SessionClock | None = None
+        self._stopped = False
+
+    # ------------------------------------------------------------------------------ the recording
+    @property
+    def signal(self) -> str:
+        """The recording's breathing signal (resp, then acc, then rr); "resp" while it cannot be read."""
+        if self._signal is None:
+            try:
+                self.load()
+            except SourceError:
+                return "resp"
+        return self._signal or "resp"
+
+    @signal.setter
+    def signal(self, value: str) -> None:
+        self._signal = value
+
+    def load(self) -> Recording:
+        """Read the recording (once); SourceError with one line when it cannot be used."""
+        if self._rec is not None:
+            return self._rec
+        try:
+            rec = read_recording(self.path)
+        except RecordingError as exc:
+            raise SourceError(f"replay: {exc}") from None
+        kind = rec.signal_kind()
+        if kind is None:  # read_recording already refuses these; kept for recordings built otherwise
+            raise SourceError(f"replay: {self.path}: no breathing signal (resp, acc_x/acc_y/acc_z or rr_ms)")
+        wanted = list(SIGNAL_COLUMNS[kind])
+        others = [c for c in rec.columns if c not in wanted and rec.has_values(c)]
+        self._cols = {c: rec.columns[c] for c in wanted + others}
+        self._t = rec.time
+        steps = np.diff(rec.time)
+        steps = steps[steps > 0]
+        step = float(np.median(steps)) if steps.size else self.chunk_s
+        self._period = float(rec.time[-1] - rec.time[0]) + step
+        self._signal = kind
+        self._rec = rec
+        return rec
+
+    @property
+    def first_time(self) -> float:
+        """The recording's first time (reads the file)."""
+        return float(self.load().time[0])
+
+    # ------------------------------------------------------------------------------ Source
+    async def start(self, clock: SessionClock) -> None:
+        self.load()
+        if self.origin is None:
+            self.origin = self.first_time
+        self._clock = clock
+        self._stopped = False
+        self.set_status(SourceStatus.STREAMING)
+
+    async def stream(self) -> AsyncIterator[SampleChunk]:
+        if self._clock is None or self.origin is None:
+            raise SourceError("replay: start() first")
+        clock = self._clock
+        t_rec = self._t
+        n = int(t_rec.size)
+        offset = -self.origin  # session time = recording time + offset
+        i = 0  # next sample to deliver
+        edge = -math.inf  # session time up to which samples have been delivered
+        while not self._stopped:
+            t_next = float(t_rec[i]) + offset
+            # The next chunk boundary: ``chunk_s`` after the previous one, but no earlier than the next sample.
+            target = max(edge + self.chunk_s, t_next)
+            await clock.sleep_until(target)
+            if self._stopped:
+                break
+            now = clock.now()
+            if now < t_next:  # woke early (timer granularity): never run ahead of the clock
+                continue
+            j = int(np.searchsorted(t_rec, now - offset, side="right"))
+            edge = now
+            if j > i:
+                sl = slice(i, j)
+                yield SampleChunk(t_rec[sl] + offset, {c: v[sl] for c, v in self._cols.items()})
+                i = j
+            if i >= n:
+                if not self.loop:
+                    self.set_status(SourceStatus.ENDED, "end of the recording")
+                    return
+                i = 0
+                offset += self._period
+            await asyncio.sleep(0)  # let others run when catching up after a stall
+
+    async def stop(self) -> None:
+        self._stopped = True
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": "replay", "file": self.path, "signal": self.signal, "loop": self.loop}
+        if self.folder is not None:
+            d["folder"] = self.folder
+            d["participant"] = self.participant
+        return d
+
+
+def align_replays(sources: Sequence[Source]) -> float | None:
+    """Give the replay sources among ``sources`` a common origin, the earliest first time among them, so that
+    recordings on one host time base replay in lockstep (a file that starts later starts later).
+
+    Reads the files; raises SourceError for one that cannot be used. Returns the origin (None: no replays).
+    """
+    replays = [s for s in sources if isinstance(s, ReplaySource)]
+    if not replays:
+        return None
+    origin = min(r.first_time for r in replays)
+    for r in replays:
+        r.origin = origin
+    return origin
+
+
+def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
+    """A replay source from the command-line text after ``replay:``: ``PATH[,loop][,participant=LABEL]``.
+
+    PATH is a recording CSV file or a recorded session folder. For a folder the participant defaults to
+    ``label`` (the label given on the command line), else to the folder's first participant.
+
+    Raises
+    ------
+    InputError
+        Bad syntax, a bad session folder or a participant it does not have; one line.
+    """
+    spec = text.strip()
+    if os.path.exists(spec):  # a path that itself contains commas
+        path, options = spec, []
+    else:
+        path, *options = (part.strip() for part in spec.split(","))
+    if not path:
+        raise InputError(f"replay needs a file or a session folder: {SPEC_SYNTAX}")
+    loop = False
+    participant: str | None = None
+    for opt in options:
+        key, eq, value = opt.partition("=")
+        key = key.strip()
+        if key == "loop" and not eq:
+            loop = True
+        elif key == "participant" and eq and value.strip():
+            participant = value.strip()
+        elif key == "participant":
+            raise InputError(f"replay: participant= needs a label: {SPEC_SYNTAX}")
+        else:
+            raise InputError(f"replay: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
+    if not os.path.isdir(path):
+        if participant is not None:
+            raise InputError(
+                f"replay: participant={participant} applies to a session folder, and {path} is a file"
+            )
+        return ReplaySource(path, loop=loop)
+    folder = read_session_folder(path)
+    wanted = participant if participant is not None else label
+    if wanted is not None and wanted not in folder.labels and participant is None:
+        there = ", ".join(folder.labels)
+        raise InputError(
+            f"replay: {path} has no participant {wanted!r} (it has {there}): add ,participant=LABEL"
+        )
+    chosen = folder.participant(wanted)
+    return ReplaySource(chosen.path, loop=loop, participant=chosen.label, folder=path)
