@@ -58,6 +58,79 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate", type=_positive, metavar="HZ", help="sampling rate for files without a time column"
     )
     a.add_argument("--invert", action="store_true", help="the belts fall on inhale: flip their polarity")
+
+    def live_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--record", metavar="DIR", help="record everything to a new folder DIR")
+        sp.add_argument(
+            "--phase",
+            choices=("match", "lead", "free"),
+            default="match",
+            help="training phase (default match)",
+        )
+        sp.add_argument(
+            "--duration", type=_positive, metavar="S", help="stop after S seconds of session time"
+        )
+        sp.add_argument(
+            "--speed",
+            type=_positive,
+            default=1.0,
+            metavar="X",
+            help="replay/simulate X times faster (default 1)",
+        )
+        sp.add_argument(
+            "--window", type=_positive, default=30.0, metavar="S", help="sync window (default 30)"
+        )
+        sp.add_argument(
+            "--goal", type=_positive, default=60.0, metavar="S", help="hold sync S seconds (default 60)"
+        )
+        sp.add_argument(
+            "--leader", metavar="LABEL", help="lead phase: who leads (default the first participant)"
+        )
+        sp.add_argument("--headless", action="store_true", help="terminal view instead of the dashboard")
+        sp.add_argument("--quiet", action="store_true", help="no live view, only the summary at the end")
+
+    r = sub.add_parser(
+        "run",
+        help="a live session: each participant's source, synchrony as it happens",
+        description="Run a live session. SOURCE is replay:FILE_OR_SESSION_DIR[,loop][,participant=L] or "
+        "sim:steady|follow|lead|pacer[,rate=..,coupling=..,delay=..,seed=..] (BLE and LSL come later).",
+    )
+    r.add_argument(
+        "--participant",
+        "-p",
+        action="append",
+        required=True,
+        metavar="LABEL=SOURCE",
+        help="a participant and the source of their breathing (repeat for each person)",
+    )
+    r.add_argument(
+        "--invert", action="append", default=[], metavar="LABEL", help="LABEL's belt falls on inhale"
+    )
+    live_options(r)
+
+    d = sub.add_parser(
+        "demo",
+        help="practise with no hardware: you (a real recording) and a simulated partner who follows you",
+        description="The main job on built-in data: participant 'you' replayed from a real belt recording in "
+        "sample_signals, and a simulated partner who falls into step with you.",
+    )
+    live_options(d)
+    d.add_argument("--coupling", type=_positive, default=0.5, metavar="K", help="partner's coupling, rad/s")
+
+    s = sub.add_parser(
+        "simulate",
+        help="write a synthetic pair with known coupling and true phases",
+        description="Write a synthetic pair (A.csv, B.csv: time, resp, true_phase) with known coupling.",
+    )
+    s.add_argument("--out", required=True, metavar="DIR", help="folder to write (created)")
+    s.add_argument("--duration", type=_positive, required=True, metavar="S", help="seconds")
+    s.add_argument(
+        "--coupling", type=float, default=0.5, metavar="K", help="two-way coupling, rad/s (0 = none)"
+    )
+    s.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    s.add_argument("--rate-a", type=_positive, default=15.0, metavar="BPM", help="A's natural rate")
+    s.add_argument("--rate-b", type=_positive, default=16.0, metavar="BPM", help="B's natural rate")
+    s.add_argument("--fs", type=_positive, default=25.0, metavar="HZ", help="sampling rate")
     return p
 
 
@@ -83,6 +156,91 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    from breathsync.live import ParticipantArg, build_session, parse_participant, run_session, summary_lines
+    from breathsync.session import SessionConfig
+    from breathsync.session_types import Sink
+
+    if args.command == "demo":
+        from sample_signals import sample_path
+
+        you = sample_path("nk_rest5_100hz.csv")
+        parts = [
+            ParticipantArg("you", f"replay:{you}"),
+            ParticipantArg("partner", f"sim:follow,coupling={args.coupling:g},delay=0.5,rate=13,seed=1"),
+        ]
+        invert: list[str] = []
+        duration = args.duration if args.duration is not None else 300.0
+    else:
+        parts = [parse_participant(x) for x in args.participant]
+        invert = args.invert
+        duration = args.duration
+    if args.leader is not None and args.phase != "lead":
+        raise InputError("--leader only applies to --phase lead")
+    config = SessionConfig(window_s=args.window, phase=args.phase, goal_s=args.goal, leader=args.leader)
+    try:
+        session = build_session(parts, speed=args.speed, config=config, invert=invert)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    sinks: list[Sink] = []
+    if args.record:
+        from breathsync.recorder import Recorder
+
+        sinks.append(Recorder(args.record))
+    if not args.quiet:
+        from breathsync.terminal import TerminalView
+
+        sinks.append(TerminalView())
+    final = run_session(session, sinks, duration)
+    print("\n".join(["", "session summary:", *summary_lines(session.summary())]))
+    for a in final.alarms:
+        print(f"alarm: {a}", file=sys.stderr)
+    if args.record:
+        print(f"recorded to {args.record}")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from breathsync.io.csvfile import write_recording
+    from breathsync.synth import simulate_pair
+
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{out}: cannot create the folder ({e.strerror})") from None
+    g = simulate_pair(
+        args.duration,
+        fs_hz=args.fs,
+        rate_a_bpm=args.rate_a,
+        rate_b_bpm=args.rate_b,
+        k_ab=args.coupling,
+        k_ba=args.coupling,
+        seed=args.seed,
+    )
+    params = (
+        f"simulate_pair(duration_s={args.duration:g}, fs_hz={args.fs:g}, rate_a_bpm={args.rate_a:g}, "
+        f"rate_b_bpm={args.rate_b:g}, k_ab={args.coupling:g}, k_ba={args.coupling:g}, seed={args.seed})"
+    )
+    plv60 = g.plv(0, 1, 60.0) if args.duration >= 60 else float("nan")
+    for i, label in enumerate(("A", "B")):
+        meta = {
+            "participant": label,
+            "source": f"breathsync.synth.{params}",
+            "sampling_rate_hz": f"{args.fs:g}",
+            "unit": "resp: arbitrary units, rising on inhale; true_phase: rad, 0 = inhale onset",
+            "true_plv_60s": f"{plv60:.3f}",
+        }
+        try:
+            write_recording(out / f"{label}.csv", g.t, {"resp": g.resp[i], "true_phase": g.phase[i]}, meta)
+        except OSError as e:
+            raise InputError(f"{out}: cannot write ({e.strerror})") from None
+    print(f"wrote {out / 'A.csv'} and {out / 'B.csv'} (true 60-s PLV {plv60:.2f})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``breathsync`` command; returns the exit code."""
     parser = build_parser()
@@ -93,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _cmd_analyze(args)
+        if args.command in ("run", "demo"):
+            return _cmd_live(args)
+        if args.command == "simulate":
+            return _cmd_simulate(args)
     except InputError as e:
         print(f"breathsync: error: {e}", file=sys.stderr)
         return 2

@@ -86,6 +86,7 @@ class _Participant:
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
+        self.lost = False
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
 
@@ -194,6 +195,7 @@ class Session:
         self._data_event: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._last_snap_t = 0.0
+        self._closing = False
         self._unpublished_arrivals: list[float] = []
         self.stats = _Stats()
         self.latest: Snapshot | None = None
@@ -226,6 +228,8 @@ class Session:
 
     def _status_listener(self, p: _Participant) -> Callable[[SourceStatus, str], None]:
         def on_status(status: SourceStatus, reason: str) -> None:
+            if self._closing:
+                return  # the session is stopping its sources: not news
             kinds = {
                 SourceStatus.FAILED: ("source_failed", f"{p.label}: source failed: {reason or 'unknown'}"),
                 SourceStatus.ENDED: ("source_ended", f"{p.label}: source ended"),
@@ -287,10 +291,13 @@ class Session:
         for p in self._parts:
             p.task = asyncio.create_task(self._read(p), name=f"source-{p.label}")
         publisher = asyncio.create_task(self._publish_loop(duration_s), name="publisher")
+        final: Snapshot | None = None
         try:
             await publisher
+            final = self._snapshot(final=True)  # before the sources stop: the state as it ended
         finally:
             publisher.cancel()
+            self._closing = True
             for p in self._parts:
                 if p.task is not None:
                     p.task.cancel()
@@ -300,7 +307,8 @@ class Session:
                         await p.task
                 with contextlib.suppress(Exception):
                     await p.source.stop()
-            final = self._snapshot(final=True)
+            if final is None:
+                final = self._snapshot(final=True)
             self._deliver(final)
             self.info.extra["summary"] = self.summary()
             self.info.extra["end_utc"] = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -421,8 +429,10 @@ class Session:
                 SourceStatus.ENDED,
             )
             if p.receiving and not receiving and p.source.status is SourceStatus.STREAMING:
+                p.lost = True
                 self._event("source_lost", f"{p.label}: no signal", (p.label,))
-            elif receiving and not p.receiving and p.chunks > 1:
+            elif receiving and p.lost:
+                p.lost = False
                 self._event("source_back", f"{p.label}: signal back", (p.label,))
             p.receiving = receiving
             views.append(self._participant_view(p))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from breathsync.dsp._types import FloatArray
+from breathsync.errors import InputError
 
 
 class SourceStatus(enum.Enum):
@@ -91,8 +92,9 @@ class SessionClock:
             await asyncio.sleep(delay)
 
 
-class SourceError(Exception):
-    """A source cannot start or goes wrong; the message is one line for the user."""
+class SourceError(InputError):
+    """A source cannot start or goes wrong; the message is one line for the user (before a session starts
+    the command line reports it like any bad input, exit code 2)."""
 
 
 class Source(abc.ABC):

@@ -1,0 +1,159 @@
+"""The live terminal view: a sink that draws each snapshot in place (or, when the output is not a terminal,
+prints one plain line a second so that logs stay readable)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TextIO
+
+from breathsync.session_types import PairView, ParticipantView, SessionInfo, Snapshot
+from breathsync.sources.base import SampleChunk
+
+BAR = 24
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-:--"
+    s = int(seconds)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _breath_bar(p: ParticipantView) -> str:
+    """The lungs' fill: grows on the inhale (phase 0 -> pi), shrinks on the exhale."""
+    if not p.receiving:
+        return "no signal".center(BAR + 2)
+    if not math.isfinite(p.phase_rad):
+        return f"[{p.quality.replace('_', ' '):^{BAR}}]"
+    fill = (1.0 - math.cos(p.phase_rad)) / 2.0
+    n = round(fill * BAR)
+    return "[" + "#" * n + "." * (BAR - n) + "]"
+
+
+def _direction(p: ParticipantView) -> str:
+    if not math.isfinite(p.phase_rad):
+        return "      "
+    return "in  ^ " if p.phase_rad < math.pi else "out v "
+
+
+def _meter(x: float, width: int = 10) -> str:
+    if not math.isfinite(x):
+        return "?" * width
+    n = round(min(max(x, 0.0), 1.0) * width)
+    return "=" * n + "-" * (width - n)
+
+
+def _pair_line(pv: PairView) -> str:
+    if not math.isfinite(pv.plv):
+        return f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]  waiting for both breathing signals"
+    deg = math.degrees(pv.rel_phase_rad)
+    first = pv.a if pv.rel_phase_rad > 0 else pv.b
+    lag = f"{first} first by {abs(pv.lag_s):.1f} s" if math.isfinite(pv.lag_s) else ""
+    state = "IN SYNC" if pv.in_sync else "not yet"
+    return (
+        f"{pv.a}-{pv.b}  sync [{_meter(pv.sync_score)}] {pv.sync_score:4.2f}  {state:8s} "
+        f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})  phase {deg:+4.0f} deg {lag}  "
+        f"time in sync {_clock(pv.time_in_sync_s)}"
+    )
+
+
+def state_text(snap: Snapshot) -> str:
+    """The big state line: "in sync 0:45", "finding the rhythm", "no signal from B"."""
+    lost = [p.label for p in snap.participants if not p.receiving]
+    if lost:
+        return "no signal from " + ", ".join(lost)
+    if not snap.pairs:
+        return "breathing"
+    best = max(snap.pairs, key=lambda pv: pv.sync_run_s)
+    if best.in_sync:
+        return f"IN SYNC {_clock(best.sync_run_s)}"
+    if any(p.quality == "warmup" for p in snap.participants):
+        return "warming up"
+    return "finding the rhythm"
+
+
+def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[str] | None = None) -> str:
+    """The whole screen for one snapshot."""
+    tr = snap.training
+    head = f"breathsync  {tr.phase}"
+    if tr.phase != "free":
+        head += f" ({tr.stage})"
+    head += f"   {_clock(snap.t_s)}"
+    if info is not None and info.settings.get("speed", 1) != 1:
+        head += f"   speed x{info.settings['speed']:g}"
+    lines = [head, ""]
+    for p in snap.participants:
+        rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "  -/min "
+        lines.append(
+            f"{p.label:>3} {_breath_bar(p)} {_direction(p)} {rate}  {p.quality:12s} "
+            f"{p.source} ({p.source_status})"
+        )
+    lines.append("")
+    lines += [_pair_line(pv) for pv in snap.pairs]
+    if math.isfinite(snap.group_r):
+        lines.append(f"group order R {snap.group_r:.2f}")
+    lines.append("")
+    lines.append(f">>> {state_text(snap)} <<<")
+    if tr.phase == "match":
+        done = "reached" if tr.goal_reached else f"{tr.progress_s:.0f}/{tr.goal_s:.0f} s"
+        lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
+    elif tr.phase == "lead":
+        err = f"{tr.rate_tracking_error_bpm:.1f}/min" if math.isfinite(tr.rate_tracking_error_bpm) else "-"
+        lag = f"{tr.follower_lag_s:+.1f} s" if math.isfinite(tr.follower_lag_s) else "-"
+        lines.append(f"lead: {tr.leader} leads, {tr.follower} follows; rate error {err}, follower lag {lag}")
+    for a in snap.alarms:
+        lines.append(f"!! {a}")
+    for e in recent_events or []:
+        lines.append(f"   {e}")
+    return "\n".join(lines)
+
+
+class TerminalView:
+    """A sink drawing the session in the terminal, at most ``fps`` times a second (wall clock)."""
+
+    def __init__(self, out: TextIO | None = None, fps: float = 10.0, in_place: bool | None = None) -> None:
+        self.out = out or sys.stdout
+        self.in_place = self.out.isatty() if in_place is None else in_place
+        self.min_gap = 1.0 / fps if self.in_place else 1.0
+        self._last = -math.inf
+        self._lines = 0
+        self._events: list[str] = []
+        self._info: SessionInfo | None = None
+
+    def open(self, info: SessionInfo) -> None:
+        self._info = info
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None:
+        pass
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        for e in snap.events:
+            self._events.append(f"{_clock(e.t_s)} {e.text}")
+            if not self.in_place:
+                self.out.write(f"[{_clock(e.t_s)}] {e.text}\n")
+        self._events = self._events[-5:]
+        now = time.monotonic()
+        if now - self._last < self.min_gap and not snap.final:
+            return
+        self._last = now
+        if self.in_place:
+            text = render(snap, self._info, self._events)
+            if self._lines:
+                self.out.write(f"\x1b[{self._lines}F")
+            self.out.write("\x1b[J" + text + "\n")
+            self._lines = text.count("\n") + 1
+        else:
+            parts = []
+            for p in snap.participants:
+                rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
+                parts.append(f"{p.label} {rate} {p.quality if p.receiving else 'no signal'}")
+            for pv in snap.pairs:
+                plv = f"{pv.plv:.2f}" if math.isfinite(pv.plv) else "-"
+                parts.append(f"{pv.a}-{pv.b} PLV {plv} {'in sync' if pv.in_sync else 'not in sync'}")
+            self.out.write(f"[{_clock(snap.t_s)}] " + "; ".join(parts) + f"; {state_text(snap)}\n")
+        self.out.flush()
+
+    def close(self, info: SessionInfo) -> None:
+        self.out.flush()

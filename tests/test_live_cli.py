@@ -1,0 +1,169 @@
+"""The live commands end to end: run, demo, simulate, Ctrl-C, and their one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from breathsync.cli import main
+from breathsync.io.csvfile import read_recording
+from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.sources.base import SessionClock
+from breathsync.terminal import TerminalView, render, state_text
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "breathsync", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_run_two_simulated_people(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "run",
+            "-p",
+            "A=sim:steady,rate=12,seed=1",
+            "-p",
+            "B=sim:follow,rate=13,coupling=0.8,seed=2",
+            "--duration",
+            "120",
+            "--speed",
+            "100",
+            "--quiet",
+            "--phase",
+            "free",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "session summary:" in out and "A-B: in sync" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "-p", "A=bogus:x"], "unknown source"),
+        (["run", "-p", "A"], "LABEL=SOURCE"),
+        (["run", "-p", "A=sim:dance"], "unknown simulated partner mode"),
+        (["run", "-p", "A=sim:steady", "-p", "A=sim:steady"], "different"),
+        (["run", "-p", "A=sim:follow"], "another participant"),
+        (["run", "-p", "A=replay:/nonexistent.csv"], "nonexistent"),
+        (["run", "-p", "A=sim:steady", "--leader", "A"], "--phase lead"),
+        (["run", "-p", "A=sim:steady", "--speed", "0"], "positive"),
+        (["simulate", "--out", "/proc/forbidden/x", "--duration", "10"], "cannot"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(args: list[str], needle: str) -> None:
+    r = cli(*args, "--duration", "1") if args[0] == "run" else cli(*args)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert needle in r.stderr
+
+
+def test_simulate_writes_a_pair_with_true_phases(tmp_path: Path) -> None:
+    assert (
+        main(["simulate", "--out", str(tmp_path), "--duration", "120", "--coupling", "0.5", "--seed", "3"])
+        == 0
+    )
+    a = read_recording(tmp_path / "A.csv")
+    assert {"resp", "true_phase"} <= set(a.columns) and abs(a.time[-1] - 120) < 0.1
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(tmp_path / "A.csv"), str(tmp_path / "B.csv"), "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["pairs"][0]["summary"]["mean_plv"] > 0.7
+
+
+def test_demo_runs_headless_and_fast() -> None:
+    r = cli("demo", "--headless", "--duration", "40", "--speed", "40")
+    assert r.returncode == 0, r.stderr
+    assert "session summary:" in r.stdout and "you:" in r.stdout and "partner:" in r.stdout
+
+
+def test_ctrl_c_ends_cleanly_with_a_complete_recording(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "breathsync",
+            "run",
+            "-p",
+            "A=sim:steady",
+            "-p",
+            "B=sim:follow",
+            "--record",
+            str(rec),
+            "--speed",
+            "5",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (rec / "A.csv").exists():
+        time.sleep(0.1)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "session summary:" in out
+    info = json.loads((rec / "session.json").read_text())
+    assert "end_utc" in json.dumps(info)
+    assert len(read_recording(rec / "A.csv")) > 50
+    assert os.stat(rec / "A.csv").st_mode & 0o077 == 0  # health data: owner only
+
+
+def _one_snapshot():  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from conftest import breathing
+
+    from breathsync.sources.memory import MemorySource
+
+    t, y, _ = breathing(duration_s=80, fs_hz=25, seed=1)
+    specs = [
+        ParticipantSpec("A", MemorySource(t, {"resp": y})),
+        ParticipantSpec("B", MemorySource(t, {"resp": y}, fail_at_s=50.0)),
+    ]
+    s = Session(specs, SessionClock(200.0), SessionConfig(phase="match", goal_s=10.0))
+    snaps = []
+
+    class C:
+        def open(self, info): ...  # type: ignore[no-untyped-def]
+        def on_chunk(self, label, chunk): ...  # type: ignore[no-untyped-def]
+        def on_snapshot(self, snap):  # type: ignore[no-untyped-def]
+            snaps.append(snap)
+
+        def close(self, info): ...  # type: ignore[no-untyped-def]
+
+    s.add_sink(C())
+    asyncio.run(s.run(75.0))
+    return s, snaps
+
+
+def test_terminal_view_shows_sync_then_no_signal() -> None:
+    session, snaps = _one_snapshot()
+    synced = next(sn for sn in snaps if sn.pairs and sn.pairs[0].in_sync)
+    assert "IN SYNC" in state_text(synced)
+    assert "IN SYNC" in render(synced)
+    assert "no signal from B" in state_text(snaps[-1])
+    buf = io.StringIO()
+    view = TerminalView(out=buf, in_place=True)
+    assert session.info is not None
+    view.open(session.info)
+    for sn in snaps[-3:]:
+        view.on_snapshot(sn)
+    text = buf.getvalue()
+    assert "\x1b[" in text and "no signal" in text  # redrawn in place
