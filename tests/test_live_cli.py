@@ -125,7 +125,7 @@ def test_ctrl_c_ends_cleanly_with_a_complete_recording(tmp_path: Path) -> None:
     assert os.stat(rec / "A.csv").st_mode & 0o077 == 0  # health data: owner only
 
 
-def _one_snapshot():  # type: ignore[no-untyped-def]
+def _one_snapshot():
     import asyncio
 
     from conftest import breathing
@@ -141,12 +141,12 @@ def _one_snapshot():  # type: ignore[no-untyped-def]
     snaps = []
 
     class C:
-        def open(self, info): ...  # type: ignore[no-untyped-def]
-        def on_chunk(self, label, chunk): ...  # type: ignore[no-untyped-def]
-        def on_snapshot(self, snap):  # type: ignore[no-untyped-def]
+        def open(self, info): ...
+        def on_chunk(self, label, chunk): ...
+        def on_snapshot(self, snap):
             snaps.append(snap)
 
-        def close(self, info): ...  # type: ignore[no-untyped-def]
+        def close(self, info): ...
 
     s.add_sink(C())
     asyncio.run(s.run(75.0))
