@@ -1,0 +1,515 @@
+"""The recorder: a session sink that writes everything a live session sees into a session folder.
+
+Layout of ``DIR`` (see :mod:`breathsync.io.session_folder`)::
+
+    session.json        participants, sources, devices, settings, start/end (UTC), version, "files"
+    <label>.csv         raw samples of each participant as the source delivered them (recording format)
+    <label>_live.csv    live pipeline output: time, wave, phase_rad, rate_bpm, quality (20 Hz grid)
+    pairs.csv           per snapshot: time + per pair plv, null_plv, sync_score, in_sync, rel_phase_rad, lag_s
+    events.csv          time, kind, participants, text
+
+Breathing is health data: the folder is made 0o700 and every file 0o600. Crash safety: every file is handed
+to the operating system at least once a second of wall time (so ``kill -9`` loses at most the last second,
+and the files stay readable: a cut-off last line is dropped by the reader); ``session.json`` is replaced
+atomically. A write error (a full disk) stops the recording, never silently: :class:`RecorderError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from breathsync.dsp._types import FloatArray
+from breathsync.errors import InputError, RecordingError
+from breathsync.io.csvfile import RecordingWriter
+from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT
+from breathsync.session_types import PairView, SessionInfo, Snapshot
+from breathsync.sources.base import SampleChunk
+
+__all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError"]
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+#: Columns of ``<label>_live.csv`` (after time).
+LIVE_COLUMNS = ("wave", "phase_rad", "rate_bpm", "quality")
+#: Per-pair columns of ``pairs.csv``, each named ``<a>-<b>_<field>``.
+PAIR_FIELDS = ("plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s")
+FLUSH_INTERVAL_S = 1.0
+QUALITY_CODES = "0 ok, 1 warmup, 2 gap, 3 flat, 4 no_breathing"
+
+_UNITS = {"rr": "rr_ms: milliseconds", "acc": "acc_x/acc_y/acc_z: milli-g"}
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_RESERVED = {"session", "pairs", "events"}
+
+WriterFactory = Callable[[str, Sequence[str], Mapping[str, str]], RecordingWriter]
+
+
+class RecorderError(Exception):
+    """The recording stopped (a write failed, e.g. the disk is full); the message is one line for an alarm."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecordingError):
+        return exc.problem
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+class Recorder:
+    """A :class:`~breathsync.session_types.Sink` writing a session folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder to create (parents too); it must not exist or be empty.
+    writer_factory : callable, optional
+        ``(path, columns, meta) -> RecordingWriter`` for the CSV files (tests inject failing writers).
+    clock : callable
+        Wall-clock seconds (monotonic) for the flush interval.
+
+    Attributes
+    ----------
+    error : str or None
+        Why the recording stopped (one line), None while it is fine.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        writer_factory: WriterFactory | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = str(path)
+        self.error: str | None = None
+        self._factory: WriterFactory = writer_factory or _default_writer
+        self._clock = clock
+        self._info: SessionInfo | None = None
+        self._opened = False
+        self._closed = False
+        self._files: dict[str, dict[str, Any]] = {}  # file name -> what it holds (session.json "files")
+        self._names: dict[str, str] = {}  # label -> file stem
+        self._participants: dict[str, dict[str, Any]] = {}
+        self._raw: dict[str, RecordingWriter] = {}
+        self._live: dict[str, RecordingWriter] = {}
+        self._raw_last: dict[str, float] = {}
+        self._live_last: dict[str, float] = {}
+        self._pairs: RecordingWriter | None = None
+        self._pair_keys: list[tuple[str, str]] = []
+        self._pairs_last = -math.inf
+        self._events_fh: IO[str] | None = None
+        self._events: Any = None  # csv writer
+        self._warnings: list[str] = []
+        self._dropped_columns: dict[str, set[str]] = {}
+        self._last_flush = 0.0
+        self._last_t = math.nan
+        self.rows = 0  # raw sample rows written, all participants
+
+    # ------------------------------------------------------------------------------ Sink
+    def open(self, info: SessionInfo) -> None:
+        """Create the folder and session.json; InputError (one line) when that is impossible."""
+        if self._opened:
+            return
+        folder = Path(self.path)
+        try:
+            if folder.exists() and not folder.is_dir():
+                raise InputError(f"{self.path} exists and is not a folder: choose a new folder for --record")
+            if folder.is_dir():
+                if any(folder.iterdir()):
+                    raise InputError(f"{self.path} is not empty: choose a new folder")
+                with contextlib.suppress(OSError):
+                    os.chmod(folder, FOLDER_MODE)
+            else:
+                folder.mkdir(parents=True, mode=FOLDER_MODE)
+                os.chmod(folder, FOLDER_MODE)  # whatever the umask
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot create the recording folder: {_reason(exc)}") from None
+        self._info = info
+        for p in info.participants:
+            label = str(p.get("label", ""))
+            if label:
+                self._participants[label] = p
+                self._stem(label)
+        try:
+            self._write_session_json()
+            self._open_events()
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write the recording folder: {_reason(exc)}") from None
+        self._opened = True
+        self._last_flush = self._clock()
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None:
+        """Write a participant's raw samples."""
+        if not self._writing() or len(chunk) == 0:
+            return
+        writer = self._raw.get(label)
+        stem = self._stem(label)
+        try:
+            if writer is None:
+                writer = self._open_raw(label, stem, chunk)
+            t = np.asarray(chunk.t, dtype=np.float64)
+            keep = np.isfinite(t) & (t >= self._raw_last.get(label, -math.inf))  # never backwards
+            cols = {
+                c: np.asarray(v, dtype=np.float64) for c, v in chunk.columns.items() if c in writer.columns
+            }
+            extra = set(chunk.columns) - set(writer.columns)
+            if extra:
+                self._note_dropped(label, extra)
+            if not keep.all():
+                t = t[keep]
+                cols = {c: v[keep] for c, v in cols.items()}
+            writer.append(t, cols)
+            if t.size:
+                self._raw_last[label] = float(t[-1])
+                self.rows += int(t.size)
+        except (OSError, RecordingError) as exc:
+            self._fail(exc, stem + ".csv")
+        self._maybe_flush()
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        """Write the new live samples of each participant, the pairs' synchrony and the new events."""
+        if not self._writing():
+            return
+        self._last_t = snap.t_s
+        name = ""
+        try:
+            for p in snap.participants:
+                if p.new_t.size == 0:
+                    continue
+                name = self._stem(p.label) + "_live.csv"
+                self._write_live(p.label, p.new_t, p.new_wave, p.new_phase, p.new_rate, p.new_quality)
+            if snap.pairs:
+                name = "pairs.csv"
+                self._write_pairs(snap.t_s, snap.pairs)
+            if snap.events and self._events is not None:
+                name = "events.csv"
+                for ev in snap.events:
+                    self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
+        except (OSError, RecordingError) as exc:
+            self._fail(exc, name)
+        self._maybe_flush()
+
+    def close(self, info: SessionInfo) -> None:
+        """Write the end of session.json, flush and close every file; idempotent.
+
+        Raises RecorderError when the last data cannot be written (and the recording had been fine so far).
+        """
+        if self._closed or not self._opened:
+            self._closed = True
+            return
+        self._closed = True
+        first_error = self.error
+        for name, close in self._closers():
+            try:
+                close()
+            except (OSError, ValueError) as exc:
+                if self.error is None:
+                    self.error = (
+                        f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, name)})"
+                    )
+        self._info = info
+        try:
+            self._write_session_json(final=True)
+        except OSError as exc:
+            if self.error is None:
+                self.error = (
+                    f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, SESSION_FILE)})"
+                )
+        if self.error is not None and first_error is None:
+            raise RecorderError(self.error)
+
+    # ------------------------------------------------------------------------------ files
+    def _writing(self) -> bool:
+        if not self._opened:
+            raise RuntimeError("Recorder.open() first")
+        return self.error is None and not self._closed
+
+    def _stem(self, label: str) -> str:
+        """A safe, unique file stem for a participant label."""
+        stem = self._names.get(label)
+        if stem is not None:
+            return stem
+        base = _SAFE_NAME.sub("_", label).strip("._-") or "participant"
+        if base.lower() in _RESERVED or base.lower().endswith("_live"):
+            base = "participant_" + base
+        stem, k = base, 2
+        taken = {s.lower() for s in self._names.values()}
+        while stem.lower() in taken:
+            stem, k = f"{base}_{k}", k + 1
+        self._names[label] = stem
+        self._files[stem + ".csv"] = {"kind": "raw", "participant": label, "holds": "raw samples"}
+        self._files[stem + "_live.csv"] = {
+            "kind": "live",
+            "participant": label,
+            "holds": f"live pipeline output on its grid: wave, phase_rad, rate_bpm, quality ({QUALITY_CODES})",
+        }
+        return stem
+
+    def _open_raw(self, label: str, stem: str, chunk: SampleChunk) -> RecordingWriter:
+        p = self._participants.get(label, {})
+        signal = str(p.get("signal", ""))
+        meta: dict[str, str] = {"participant": label}
+        source = p.get("source")
+        if source is not None:
+            meta["source"] = json.dumps(source, separators=(",", ":"), default=str)
+        if signal:
+            meta["signal"] = signal
+        unit = p.get("unit") or _UNITS.get(signal)
+        if unit:
+            meta["unit"] = str(unit)
+        if p.get("invert"):
+            meta["invert"] = "true"
+        columns = [c for c in chunk.columns if c != "time" and _COLUMN_NAME.match(c)]
+        bad = set(chunk.columns) - set(columns)
+        if bad:
+            self._note_dropped(label, bad)
+        writer = self._factory(os.path.join(self.path, stem + ".csv"), columns, meta)
+        self._raw[label] = writer
+        return writer
+
+    def _write_live(
+        self,
+        label: str,
+        t: FloatArray,
+        wave: FloatArray,
+        phase: FloatArray,
+        rate: FloatArray,
+        quality: FloatArray,
+    ) -> None:
+        writer = self._live.get(label)
+        if writer is None:
+            meta = {
+                "participant": label,
+                "holds": "live pipeline output (what the live view showed)",
+                "quality": QUALITY_CODES,
+                "unit": "phase_rad: radians, 0 = inhale onset; rate_bpm: breaths per minute",
+            }
+            writer = self._factory(
+                os.path.join(self.path, self._stem(label) + "_live.csv"), LIVE_COLUMNS, meta
+            )
+            self._live[label] = writer
+        last = self._live_last.get(label, -math.inf)
+        tt = np.asarray(t, dtype=np.float64)
+        keep = np.isfinite(tt) & (tt > last)  # only new samples: never a duplicate
+        if not keep.any():
+            return
+        cols = {"wave": wave, "phase_rad": phase, "rate_bpm": rate, "quality": quality}
+        writer.append(tt[keep], {c: np.asarray(v, dtype=np.float64)[keep] for c, v in cols.items()})
+        self._live_last[label] = float(tt[keep][-1])
+
+    def _write_pairs(self, t_s: float, pairs: Sequence[PairView]) -> None:
+        if not math.isfinite(t_s) or t_s <= self._pairs_last:  # one row per moment
+            return
+        if self._pairs is None:
+            self._pair_keys = [(pv.a, pv.b) for pv in pairs]
+            columns = [
+                f"{_col_label(a)}-{_col_label(b)}_{f}" for a, b in self._pair_keys for f in PAIR_FIELDS
+            ]
+            meta = {
+                "holds": "live pair synchrony, one row per snapshot; columns <a>-<b>_<field>",
+                "pairs": " ".join(f"{a}-{b}" for a, b in self._pair_keys),
+                "unit": "rel_phase_rad: radians, > 0 = a ahead; lag_s: seconds; in_sync: 0/1",
+            }
+            self._pairs = self._factory(os.path.join(self.path, "pairs.csv"), columns, meta)
+        by_key = {(pv.a, pv.b): pv for pv in pairs}
+        row: dict[str, list[float]] = {}
+        for a, b in self._pair_keys:
+            pv = by_key.get((a, b))
+            prefix = f"{_col_label(a)}-{_col_label(b)}_"
+            values = (
+                [pv.plv, pv.null_plv, pv.sync_score, float(pv.in_sync), pv.rel_phase_rad, pv.lag_s]
+                if pv is not None
+                else [math.nan] * len(PAIR_FIELDS)
+            )
+            for f, v in zip(PAIR_FIELDS, values, strict=True):
+                row[prefix + f] = [v]
+        self._pairs.append([t_s], row)
+        self._pairs_last = t_s
+
+    def _open_events(self) -> None:
+        fd = os.open(os.path.join(self.path, "events.csv"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        self._events_fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self._events = csv.writer(self._events_fh, lineterminator="\n")
+        self._events.writerow(["time", "kind", "participants", "text"])
+        self._events_fh.flush()
+        self._files["events.csv"] = {
+            "kind": "events",
+            "holds": "session events: time (s), kind, participants (';'-separated), text",
+        }
+        self._files["pairs.csv"] = {
+            "kind": "pairs",
+            "holds": "live pair synchrony per snapshot: <a>-<b>_" + ", _".join(PAIR_FIELDS),
+        }
+
+    def _writers(self) -> list[tuple[str, Callable[[], None], Callable[[], None]]]:
+        """Every open file: (name, flush, close)."""
+        out: list[tuple[str, Callable[[], None], Callable[[], None]]] = []
+        for label, w in self._raw.items():
+            out.append((self._stem(label) + ".csv", w.flush, w.close))
+        for label, w in self._live.items():
+            out.append((self._stem(label) + "_live.csv", w.flush, w.close))
+        if self._pairs is not None:
+            out.append(("pairs.csv", self._pairs.flush, self._pairs.close))
+        if self._events_fh is not None:
+            fh = self._events_fh
+            out.append(("events.csv", fh.flush, fh.close))
+        return out
+
+    def _closers(self) -> list[tuple[str, Callable[[], None]]]:
+        return [(name, close) for name, _flush, close in self._writers()]
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        if self.error is not None:
+            return
+        now = self._clock()
+        if not force and now - self._last_flush < FLUSH_INTERVAL_S:
+            return
+        self._last_flush = now
+        for name, flush, _close in self._writers():
+            try:
+                flush()
+            except OSError as exc:
+                self._fail(exc, name)
+
+    def flush(self) -> None:
+        """Hand everything written so far to the operating system now."""
+        if self._opened and not self._closed:
+            self._maybe_flush(force=True)
+
+    def _fail(self, exc: BaseException, name: str) -> None:
+        """Stop writing, remember why, and raise RecorderError (once)."""
+        where = os.path.join(self.path, name) if name else self.path
+        self.error = f"recording stopped: {_reason(exc)} (writing {where})"
+        # What was written before stays readable: hand the other files' buffers to the OS.
+        for other, flush, _close in self._writers():
+            if other != name:
+                with contextlib.suppress(OSError, ValueError):
+                    flush()
+        raise RecorderError(self.error) from exc
+
+    def _note_dropped(self, label: str, columns: set[str]) -> None:
+        seen = self._dropped_columns.setdefault(label, set())
+        new = columns - seen
+        if new:
+            seen |= new
+            self._warnings.append(
+                f"{label}: column(s) {', '.join(sorted(new))} not recorded (not in the file's header)"
+            )
+
+    # ------------------------------------------------------------------------------ session.json
+    def _session_dict(self, final: bool) -> dict[str, Any]:
+        info = self._info
+        assert info is not None
+        extra = dict(info.extra)
+        summary = extra.pop("summary", None)
+        end_utc = extra.pop("end_utc", None)
+        duration = extra.pop("duration_s", None)
+        participants = [dict(p) for p in info.participants]
+        d: dict[str, Any] = {
+            "format": SESSION_FORMAT,
+            "format_version": 1,
+            "software": "breathsync",
+            "software_version": info.software_version,
+            "start_utc": info.start_utc,
+            "end_utc": None,
+            "duration_s": None,
+            "participants": participants,
+            "sources": {str(p.get("label")): p.get("source") for p in participants},
+            "devices": {
+                str(p.get("label")): p["device"] for p in participants if p.get("device") is not None
+            },
+            "settings": info.settings,
+            "files": self._files,
+        }
+        if extra:
+            d["extra"] = extra
+        if final:
+            d["end_utc"] = end_utc or _utc_now()
+            if duration is None and math.isfinite(self._last_t):
+                duration = round(self._last_t, 3)
+            d["duration_s"] = duration
+            if summary is not None:
+                d["summary"] = summary
+            quiet = [lab for lab in self._names if lab not in self._raw]
+            if quiet:
+                d["no_samples"] = quiet
+            d["rows"] = self.rows
+        if self._warnings:
+            d["warnings"] = list(self._warnings)
+        if self.error is not None:
+            d["recording_error"] = self.error
+        return d
+
+    def _write_session_json(self, final: bool = False) -> None:
+        text = json.dumps(
+            _finite(self._session_dict(final)), indent=2, default=_json_default, allow_nan=False
+        )
+        fd, tmp = tempfile.mkstemp(prefix=".session-", suffix=".tmp", dir=self.path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                os.fchmod(fh.fileno(), FILE_MODE)
+                fh.write(text + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, os.path.join(self.path, SESSION_FILE))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(self.path)
+
+
+def _default_writer(path: str, columns: Sequence[str], meta: Mapping[str, str]) -> RecordingWriter:
+    return RecordingWriter(path, columns, meta)
+
+
+def _col_label(label: str) -> str:
+    return _SAFE_NAME.sub("_", label) or "_"
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-ready copy: NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    return str(obj)
+
+
+def _fsync_dir(path: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
