@@ -58,6 +58,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "BreathShape",
+    "BreathWaveform",
     "SynthGroup",
     "simulate_group",
     "simulate_pair",
@@ -140,6 +141,14 @@ class BreathShape:
         if p > 0:
             h = h + (p / _PAUSE_NORM) * np.exp(_PAUSE_KAPPA * (np.cos(theta - _PAUSE_CENTER) - 1.0))
         return np.asarray(1.0 / h, dtype=np.float64)
+
+    def phase_speed_at(self, theta: float) -> float:
+        """:meth:`phase_speed` for one phase (plain floats: fast in a step-by-step integration)."""
+        p = self.pause_fraction
+        h = (1.0 - p) * (1.0 - self._asymmetry() * math.sin(theta))
+        if p > 0:
+            h += (p / _PAUSE_NORM) * math.exp(_PAUSE_KAPPA * (math.cos(theta - _PAUSE_CENTER) - 1.0))
+        return 1.0 / h
 
 
 @dataclass(frozen=True)
@@ -441,24 +450,13 @@ def _waveform(
     first = math.floor(float(cycles.min())) - 1
     last = math.floor(float(cycles.max())) + 1
     n_breaths = last - first + 1
-    # Per-breath amplitude: log-normal with the requested coefficient of variation.
-    cv = shape.amplitude_cv
-    if cv > 0:
-        s2 = math.log1p(cv * cv)
-        amp = shape.amplitude * np.exp(rng.normal(-s2 / 2.0, math.sqrt(s2), n_breaths))
-    else:
-        amp = np.full(n_breaths, shape.amplitude)
-    if shape.sigh_rate_per_min > 0:
-        p_sigh = min(1.0, shape.sigh_rate_per_min / rate_bpm)
-        amp = np.where(rng.random(n_breaths) < p_sigh, amp * shape.sigh_gain, amp)
-    else:
-        rng.random(n_breaths)  # keep the later draws independent of the sigh option
+    amp = _breath_amplitudes(shape, rate_bpm, n_breaths, rng)
     peaks = np.arange(first, last + 1, dtype=np.float64) + 0.5  # breath k peaks at cycle k + 1/2
     envelope = np.interp(cycles, peaks, amp)
     y = envelope * (1.0 - np.cos(phi)) / 2.0
     # Baseline drift: Ornstein-Uhlenbeck, exact discretisation.
     if shape.drift_sd > 0:
-        a = math.exp(-1.0 / (fs_hz * shape.drift_tau_s))
+        a = _drift_decay(shape, fs_hz)
         kicks = (rng.standard_normal(n) * (shape.drift_sd * math.sqrt(1.0 - a * a))).tolist()
         x = float(rng.normal(0.0, shape.drift_sd))
         drift = [0.0] * n
@@ -469,6 +467,114 @@ def _waveform(
     if shape.noise_sd > 0:
         y = y + rng.normal(0.0, shape.noise_sd, n)
     return np.asarray(y, dtype=np.float64)
+
+
+def _breath_amplitudes(shape: BreathShape, rate_bpm: float, n: int, rng: np.random.Generator) -> FloatArray:
+    """Peak amplitudes of ``n`` consecutive breaths: log-normal (CV ``amplitude_cv``), sighs x ``sigh_gain``.
+
+    Draws ``n`` normals (when the CV is > 0), then ``n`` uniforms (always, so later draws do not depend
+    on the sigh option). A sigh is a breath drawn with probability ``sigh_rate_per_min / rate_bpm``.
+    """
+    cv = shape.amplitude_cv
+    if cv > 0:
+        s2 = math.log1p(cv * cv)
+        amp = shape.amplitude * np.exp(rng.normal(-s2 / 2.0, math.sqrt(s2), n))
+    else:
+        amp = np.full(n, shape.amplitude)
+    u = rng.random(n)
+    if shape.sigh_rate_per_min > 0:
+        p_sigh = min(1.0, shape.sigh_rate_per_min / rate_bpm)
+        amp = np.where(u < p_sigh, amp * shape.sigh_gain, amp)
+    return np.asarray(amp, dtype=np.float64)
+
+
+def _drift_decay(shape: BreathShape, fs_hz: float) -> float:
+    """Per-sample decay factor of the Ornstein-Uhlenbeck baseline drift."""
+    return math.exp(-1.0 / (fs_hz * shape.drift_tau_s))
+
+
+class BreathWaveform:
+    """The belt-like waveform of the module docstring, generated chunk by chunk from a live phase.
+
+    The streaming counterpart of the batch waveform (same model: per-breath log-normal amplitude with
+    sighs, interpolated between breath peaks; Ornstein-Uhlenbeck baseline drift; white sensor noise).
+    Amplitudes, drift and noise come from three separate random streams and each breath's amplitude is
+    drawn at the first sample that needs it, so the output does not depend on how the phase is cut into
+    chunks. (The random draws are ordered differently from :func:`simulate_group`, whose output is
+    fixed by the shipped samples: same model and statistics, not the same numbers.)
+
+    Parameters
+    ----------
+    shape : BreathShape
+        Cycle and waveform options.
+    fs_hz : float
+        Sampling rate of the phases that will be passed (for the drift time constant).
+    seed : int or numpy.random.SeedSequence
+        Seed of the three random streams.
+    """
+
+    def __init__(self, shape: BreathShape, fs_hz: float, seed: int | np.random.SeedSequence = 0) -> None:
+        if not fs_hz > 0:
+            raise ValueError("fs_hz must be positive")
+        self.shape = shape
+        self.fs_hz = float(fs_hz)
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        amp_seq, drift_seq, noise_seq = seq.spawn(3)
+        self._amp_rng = np.random.default_rng(amp_seq)
+        self._drift_rng = np.random.default_rng(drift_seq)
+        self._noise_rng = np.random.default_rng(noise_seq)
+        self._decay = _drift_decay(shape, fs_hz)
+        self._drift = float(self._drift_rng.normal(0.0, shape.drift_sd)) if shape.drift_sd > 0 else 0.0
+        self._first = 0  # breath index of _amps[0]
+        self._amps: list[float] = []
+
+    def __call__(self, phi: FloatArray, rate_bpm: float | FloatArray) -> FloatArray:
+        """The waveform at the unwrapped phases ``phi`` (rad), continuing the previous call.
+
+        ``rate_bpm`` (one value, or one per sample) is the breathing rate used for the sigh probability.
+        """
+        phi = np.asarray(phi, dtype=np.float64)
+        n = phi.size
+        if n == 0:
+            return np.empty(0)
+        rates = np.broadcast_to(np.asarray(rate_bpm, dtype=np.float64), (n,))
+        cycles = phi / TWO_PI
+        # Sample i lies between the peaks of breaths need[i] - 1 and need[i] (breath k peaks at k + 1/2);
+        # breath k's amplitude is drawn at the first sample that needs it, with that sample's rate.
+        need = np.floor(cycles + 0.5).astype(np.int64)
+        if not self._amps:
+            self._first = int(need[0]) - 1
+        top = self._first + len(self._amps) - 1
+        running = np.maximum.accumulate(need)
+        for k in range(top + 1, int(running[-1]) + 1):
+            i = min(int(np.searchsorted(running, max(k, self._first + 1), side="left")), n - 1)
+            self._amps.extend(_breath_amplitudes(self.shape, float(rates[i]), 1, self._amp_rng).tolist())
+        lo = int(need.min()) - 1
+        first = self._first
+        idx = np.clip(need - 1 - first, 0, len(self._amps) - 1)
+        idx_next = np.clip(need - first, 0, len(self._amps) - 1)
+        amps = np.asarray(self._amps)
+        frac = cycles + 0.5 - need  # 0 at the previous peak, 1 at the next
+        envelope = amps[idx] + (amps[idx_next] - amps[idx]) * frac
+        y = envelope * (1.0 - np.cos(phi)) / 2.0
+        shape = self.shape
+        if shape.drift_sd > 0:
+            kicks = self._drift_rng.standard_normal(n) * (shape.drift_sd * math.sqrt(1.0 - self._decay**2))
+            drift = np.empty(n)
+            x, a = self._drift, self._decay
+            for i, kick in enumerate(kicks.tolist()):
+                x = a * x + kick
+                drift[i] = x
+            self._drift = x
+            y = y + drift
+        if shape.noise_sd > 0:
+            y = y + self._noise_rng.normal(0.0, shape.noise_sd, n)
+        # Forget breaths that lie well behind (the phase never runs back by more than a breath).
+        drop = lo - 2 - first
+        if drop > 0:
+            del self._amps[:drop]
+            self._first += drop
+        return np.asarray(y, dtype=np.float64)
 
 
 def _onsets(unwrapped: FloatArray, dt: float) -> FloatArray:

@@ -1,0 +1,546 @@
+"""The simulated partner: a virtual breather behind the :class:`~breathsync.sources.base.Source` interface.
+
+It breathes live, in session time, with the model of :mod:`breathsync.synth`: a phase oscillator whose
+speed follows the breath shape (inhale 40% of the cycle, exhale 60% ending in a short pause), with phase
+diffusion (breath-to-breath rate variability), and the belt-like waveform of
+:class:`~breathsync.synth.BreathWaveform` (breath-to-breath amplitude variability, an occasional sigh,
+baseline drift, sensor noise). Modes:
+
+- ``steady``: its own rate (default 12/min) with natural variability.
+- ``follow``: a cooperative partner. The phase is pulled towards the other participant's live phase as it
+  was ``delay_s`` ago (read through the :class:`~breathsync.sources.base.PhaseProbe` the session gives it)::
+
+      d theta = [omega g(theta) + coupling sin(phi_partner(t - delay_s) - theta)] dt + sqrt(2 D) dW
+
+  so it falls into step gradually when ``coupling`` (rad/s) exceeds the rate difference (in rad/s); while
+  the partner's phase is unknown (NaN, or no probe) it breathes at its own rate.
+- ``lead``: breathes at its own rate (default 14/min), then after ``after_s`` (60 s) changes it linearly
+  over ``ramp_s`` (120 s) to ``to_bpm`` (8/min), to train following.
+- ``pacer``: an exact metronome: the phase is a function of session time (no noise, no accumulation),
+  rising linearly 0 -> pi over the inhale and pi -> 2 pi over the exhale; the waveform is the clean
+  ``(1 - cos phase) / 2``.
+
+Every chunk carries ``resp`` (the waveform) and ``true_phase`` (the simulated phase, wrapped to [0, 2 pi),
+0 = inhale onset), so tests and benchmarks can compare what the pipeline measures with the truth. Samples
+are stamped ``t = k / fs_hz`` (session seconds). The output depends only on the seed and, for ``follow``,
+on the partner phases read: for a seed and the same partner phases it is identical, however the time is
+cut into chunks.
+
+Command-line syntax (the part after ``sim:``; :func:`parse_sim_spec`)::
+
+    steady|follow|lead|pacer[,key=value ...]
+
+    steady: rate seed duration fs
+    follow: rate coupling delay seed duration fs
+    lead:   rate to ramp after seed duration fs
+    pacer:  rate inhale exhale duration fs
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from breathsync.dsp._types import FloatArray
+from breathsync.errors import InputError
+from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Source, SourceError, SourceStatus
+from breathsync.synth import BreathShape, BreathWaveform
+
+__all__ = ["DEFAULT_SHAPE", "MODES", "SimSource", "parse_sim_spec"]
+
+TWO_PI = 2.0 * math.pi
+
+#: The simulated breather's cycle and waveform: 40/60 inhale/exhale with a short end-expiratory pause,
+#: 12% breath-to-breath amplitude variation, a sigh every ~3 minutes, slow baseline drift, sensor noise.
+DEFAULT_SHAPE = BreathShape(
+    inhale_fraction=0.4,
+    pause_fraction=0.08,
+    amplitude=1.0,
+    amplitude_cv=0.12,
+    drift_sd=0.05,
+    drift_tau_s=30.0,
+    noise_sd=0.02,
+    sigh_rate_per_min=0.3,
+    sigh_gain=2.5,
+)
+
+#: Phase diffusion (rad^2/s) of the free-running modes: breath-period variation of about 11% at 12/min.
+DIFFUSION = 0.05
+#: Largest integration step (s); the step divides the sampling period.
+MAX_STEP_S = 0.01
+
+MODES: tuple[str, ...] = ("steady", "follow", "lead", "pacer")
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One ``key=value`` of the spec: the constructor argument it sets and its accepted range."""
+
+    attr: str
+    lo: float
+    hi: float
+    unit: str
+    integer: bool = False
+
+    def accepted(self) -> str:
+        if self.integer:
+            return "a whole number >= 0"
+        if math.isinf(self.hi):
+            return f"a number > {self.lo:g} {self.unit}"
+        return f"{self.lo:g}-{self.hi:g} {self.unit}"
+
+
+_OPTIONS: dict[str, _Option] = {
+    "rate": _Option("rate_bpm", 2.0, 40.0, "breaths/min"),
+    "to": _Option("to_bpm", 2.0, 40.0, "breaths/min"),
+    "ramp": _Option("ramp_s", 0.0, 3600.0, "s"),
+    "after": _Option("after_s", 0.0, 86400.0, "s"),
+    "coupling": _Option("coupling", 0.0, 10.0, "rad/s"),
+    "delay": _Option("delay_s", 0.0, 5.0, "s"),
+    "inhale": _Option("inhale_s", 0.3, 30.0, "s"),
+    "exhale": _Option("exhale_s", 0.3, 30.0, "s"),
+    "seed": _Option("seed", 0, math.inf, "", integer=True),
+    "duration": _Option("duration_s", 0.0, math.inf, "s"),
+    "fs": _Option("fs_hz", 5.0, 1000.0, "Hz"),
+}
+
+_MODE_KEYS: dict[str, tuple[str, ...]] = {
+    "steady": ("rate", "seed", "duration", "fs"),
+    "follow": ("rate", "coupling", "delay", "seed", "duration", "fs"),
+    "lead": ("rate", "to", "ramp", "after", "seed", "duration", "fs"),
+    "pacer": ("rate", "inhale", "exhale", "duration", "fs"),
+}
+
+_DEFAULT_RATE_BPM = {"steady": 12.0, "follow": 12.0, "lead": 14.0, "pacer": 6.0}
+
+
+def _check(key: str, value: float) -> None:
+    opt = _OPTIONS[key]
+    ok = opt.lo < value if key == "duration" else opt.lo <= value <= opt.hi
+    if not ok or (opt.integer and value != int(value)):
+        raise ValueError(f"{key}={value:g} is out of range: {key} must be {opt.accepted()}")
+
+
+def _fmt(value: float) -> str:
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
+class SimSource(Source):
+    """A simulated breather (module docstring): ``steady``, ``follow``, ``lead`` or ``pacer``.
+
+    Parameters
+    ----------
+    mode : str
+        One of :data:`MODES`.
+    rate_bpm : float, optional
+        Natural (``lead``: starting; ``pacer``: exact) rate in breaths/min, 2-40. Default 12, ``lead`` 14,
+        ``pacer`` 6 (or 60 / (inhale_s + exhale_s) when both are given).
+    coupling : float
+        ``follow``: how strongly the phase is pulled towards the partner's (rad/s), 0-10.
+    delay_s : float
+        ``follow``: reaction delay (s), 0-5: the partner's phase is read at ``t - delay_s``.
+    to_bpm, ramp_s, after_s : float
+        ``lead``: the rate changes linearly to ``to_bpm`` over ``ramp_s`` seconds, starting ``after_s``
+        seconds after the source's first sample.
+    inhale_s, exhale_s : float, optional
+        ``pacer``: inhale and exhale durations (s). Both without ``rate_bpm`` set the period; with it they
+        must add up to its period; one alone takes the rest of the period. Default 40% / 60%.
+    seed : int
+        Seed of every random draw.
+    probe : PhaseProbe, optional
+        ``follow``: where the partner's live phase is read (the session may also set ``source.probe``).
+    fs_hz : float
+        Sampling rate (Hz), 5-1000.
+    duration_s : float, optional
+        The stream ends after this many seconds of session time (default: when stopped).
+    shape : BreathShape, optional
+        Cycle and waveform options (default :data:`DEFAULT_SHAPE`; ``pacer`` ignores it).
+    diffusion : float
+        Phase diffusion coefficient D in rad^2/s (default :data:`DIFFUSION`; ``pacer``: none).
+    chunk_s : float
+        Session time per chunk yielded by :meth:`stream`.
+
+    Raises
+    ------
+    ValueError
+        An unknown mode or a value out of range; the message names the spec key (``rate=...``).
+    """
+
+    signal = "resp"
+    #: Seconds of true phase kept for :meth:`true_phase_at`.
+    history_s: float = 120.0
+
+    def __init__(
+        self,
+        mode: str = "steady",
+        *,
+        rate_bpm: float | None = None,
+        coupling: float = 0.5,
+        delay_s: float = 0.7,
+        to_bpm: float = 8.0,
+        ramp_s: float = 120.0,
+        after_s: float = 60.0,
+        inhale_s: float | None = None,
+        exhale_s: float | None = None,
+        seed: int = 0,
+        probe: PhaseProbe | None = None,
+        fs_hz: float = 25.0,
+        duration_s: float | None = None,
+        shape: BreathShape | None = None,
+        diffusion: float = DIFFUSION,
+        chunk_s: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
+        self.mode = mode
+        self.coupling = float(coupling)
+        self.delay_s = float(delay_s)
+        self.to_bpm = float(to_bpm)
+        self.ramp_s = float(ramp_s)
+        self.after_s = float(after_s)
+        self.seed = int(seed)
+        self.probe = probe
+        self.fs_hz = float(fs_hz)
+        self.duration_s = None if duration_s is None else float(duration_s)
+        self.shape = shape if shape is not None else DEFAULT_SHAPE
+        self.diffusion = float(diffusion)
+        self.chunk_s = float(chunk_s)
+        for key, value in (
+            ("coupling", self.coupling),
+            ("delay", self.delay_s),
+            ("to", self.to_bpm),
+            ("ramp", self.ramp_s),
+            ("after", self.after_s),
+            ("seed", seed),
+            ("fs", self.fs_hz),
+        ):
+            _check(key, float(value))
+        if self.duration_s is not None:
+            _check("duration", self.duration_s)
+        if not (self.diffusion >= 0 and self.chunk_s > 0):
+            raise ValueError("diffusion must be >= 0 and chunk_s > 0")
+        self.inhale_s: float | None = None
+        self.exhale_s: float | None = None
+        if mode == "pacer":
+            self.rate_bpm, self.inhale_s, self.exhale_s = _pacer_timing(rate_bpm, inhale_s, exhale_s)
+        else:
+            self.rate_bpm = _DEFAULT_RATE_BPM[mode] if rate_bpm is None else float(rate_bpm)
+        _check("rate", self.rate_bpm)
+
+        # Integration grid and state.
+        self._substeps = max(1, math.ceil((1.0 / self.fs_hz) / MAX_STEP_S - 1e-9))
+        self._dt = 1.0 / (self.fs_hz * self._substeps)
+        self._noise_scale = math.sqrt(2.0 * self.diffusion * self._dt)
+        phase_seq, wave_seq = np.random.SeedSequence(self.seed).spawn(2)
+        self._rng = np.random.default_rng(phase_seq)
+        self._theta = float(self._rng.uniform(0.0, TWO_PI)) if mode != "pacer" else 0.0
+        self._wave = BreathWaveform(self.shape, self.fs_hz, wave_seq)
+        self._k0 = 0  # index of the first sample (t = k0 / fs)
+        self._k_next = 0  # index of the next sample to generate
+        self._n_done = 0
+        self._k_last: int | None = None
+        self._set_duration()
+        self._hist_k0 = 0
+        self._hist = np.empty(0)
+        self._clock: SessionClock | None = None
+        self._stopped = False
+
+    # ----------------------------------------------------------------------------------------------
+    # Model
+    def _set_duration(self) -> None:
+        if self.duration_s is not None:
+            self._k_last = self._k0 + max(1, math.floor(self.duration_s * self.fs_hz + 1e-9)) - 1
+
+    def rate_at(self, tau_s: float) -> float:
+        """The natural rate (breaths/min) ``tau_s`` seconds after the source's first sample."""
+        if self.mode != "lead" or tau_s < self.after_s:
+            return self.rate_bpm
+        if self.ramp_s <= 0 or tau_s >= self.after_s + self.ramp_s:
+            return self.to_bpm
+        return self.rate_bpm + (self.to_bpm - self.rate_bpm) * (tau_s - self.after_s) / self.ramp_s
+
+    def _pacer_phase(self, tau: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(completed cycles, phase within the cycle in [0, 2 pi)) of the pacer at ``tau`` s from its start."""
+        assert self.inhale_s is not None and self.exhale_s is not None
+        period = self.inhale_s + self.exhale_s
+        cycles = np.floor(tau / period)
+        c = np.maximum(tau - cycles * period, 0.0)
+        inside = np.where(
+            c < self.inhale_s,
+            math.pi * c / self.inhale_s,
+            math.pi + math.pi * (c - self.inhale_s) / self.exhale_s,
+        )
+        return cycles, np.minimum(inside, np.nextafter(TWO_PI, 0.0))
+
+    def _integrate(self, n: int) -> tuple[FloatArray, FloatArray]:
+        """Unwrapped phase and natural rate of the next ``n`` samples (Euler-Maruyama)."""
+        out = np.empty(n)
+        rates = np.empty(n)
+        fs, sub, dt = self.fs_hz, self._substeps, self._dt
+        rel0 = self._k_next - self._k0  # samples since the first one
+        theta = self._theta
+        i0 = 0
+        if self._n_done == 0:  # the first sample is the initial phase
+            out[0] = theta
+            rates[0] = self.rate_at(0.0)
+            i0 = 1
+        noise = (self._rng.standard_normal((n - i0) * sub) * self._noise_scale).tolist()
+        speed = self.shape.phase_speed_at
+        probe = self.probe if self.mode == "follow" and self.coupling > 0 else None
+        k_coup, delay, t_first = self.coupling, self.delay_s, self._k0 / fs
+        steady = self.mode != "lead"
+        omega = TWO_PI * self.rate_bpm / 60.0
+        j = 0
+        other = math.nan
+        for i in range(i0, n):
+            tau_prev = (rel0 + i - 1) / fs
+            if probe is not None:
+                # The partner's phase, read once per sample (the probe holds ~20 Hz estimates), at the
+                # middle of the sample interval: on average exactly ``delay_s`` old.
+                other = probe.phase_at(t_first + tau_prev + 0.5 / fs - delay)
+            for s in range(sub):
+                tau = tau_prev + s * dt
+                if not steady:
+                    omega = TWO_PI * self.rate_at(tau) / 60.0
+                vel = omega * speed(theta)
+                if other == other:  # not NaN: the partner's phase is known
+                    vel += k_coup * math.sin(other - theta)
+                theta += vel * dt + noise[j]
+                j += 1
+            out[i] = theta
+            rates[i] = self.rate_at((rel0 + i) / fs)
+        self._theta = theta
+        return out, rates
+
+    # ----------------------------------------------------------------------------------------------
+    # Synchronous driver
+    def generate_until(self, t: float) -> SampleChunk:
+        """Generate every not yet generated sample with session time ``k / fs_hz <= t``.
+
+        This is what :meth:`stream` calls as session time advances; tests may call it directly. Returns a
+        chunk (possibly empty) with the columns ``resp`` and ``true_phase``.
+        """
+        k_end = math.floor(t * self.fs_hz + 1e-9)
+        if self._k_last is not None:
+            k_end = min(k_end, self._k_last)
+        n = k_end - self._k_next + 1
+        if n <= 0:
+            e = np.empty(0)
+            return SampleChunk(e, {"resp": e.copy(), "true_phase": e.copy()})
+        ks = np.arange(self._k_next, k_end + 1)
+        ts = ks / self.fs_hz
+        if self.mode == "pacer":
+            cycles, phase = self._pacer_phase((ks - self._k0) / self.fs_hz)
+            unwrapped = TWO_PI * cycles + phase
+            resp = (1.0 - np.cos(phase)) / 2.0
+        else:
+            unwrapped, rates = self._integrate(n)
+            phase = np.mod(unwrapped, TWO_PI)
+            resp = self._wave(unwrapped, rates)
+        self._k_next = k_end + 1
+        self._n_done += n
+        self._remember(unwrapped)
+        return SampleChunk(ts, {"resp": resp, "true_phase": phase})
+
+    def _remember(self, unwrapped: FloatArray) -> None:
+        if self._hist.size == 0:
+            self._hist_k0 = self._k_next - unwrapped.size
+        self._hist = np.concatenate((self._hist, unwrapped))
+        keep = math.ceil(self.history_s * self.fs_hz) + 1
+        if self._hist.size > 2 * keep:
+            cut = self._hist.size - keep
+            self._hist = self._hist[cut:]
+            self._hist_k0 += cut
+
+    def true_phase_at(self, t: float) -> float:
+        """The simulated phase (rad, [0, 2 pi)) at session time ``t``.
+
+        ``pacer``: any time from its first sample on. Other modes: interpolated between generated samples
+        of the last :attr:`history_s` seconds; NaN outside them.
+        """
+        if self.mode == "pacer":
+            tau = t - self._k0 / self.fs_hz
+            if tau < 0:
+                return math.nan
+            return float(self._pacer_phase(np.array([tau]))[1][0])
+        if self._hist.size == 0:
+            return math.nan
+        x = t * self.fs_hz - self._hist_k0
+        if not 0 <= x <= self._hist.size - 1:
+            return math.nan
+        return float(np.mod(np.interp(x, np.arange(self._hist.size), self._hist), TWO_PI))
+
+    # ----------------------------------------------------------------------------------------------
+    # Source interface
+    async def start(self, clock: SessionClock) -> None:
+        """Record the clock (starting it if the session has not); the first sample is the one nearest
+        to ``clock.now()``."""
+        clock.start()
+        self._clock = clock
+        if self._n_done == 0:
+            self._k0 = self._k_next = max(0, math.ceil(clock.now() * self.fs_hz - 0.5))
+            self._set_duration()
+
+    async def stream(self) -> AsyncIterator[SampleChunk]:
+        """Chunks of about ``chunk_s`` of session time, each generated up to ``clock.now()``."""
+        clock = self._clock
+        if clock is None:
+            raise SourceError("sim: stream() called before start()")
+        per_chunk = max(1, round(self.chunk_s * self.fs_hz))
+        while not self._stopped:
+            k_target = self._k_next + per_chunk - 1
+            if self._k_last is not None:
+                k_target = min(k_target, self._k_last)
+            await clock.sleep_until(k_target / self.fs_hz)
+            if self._stopped:
+                break
+            chunk = self.generate_until(clock.now())
+            if len(chunk):
+                self.set_status(SourceStatus.STREAMING)
+                yield chunk
+            if self._k_last is not None and self._k_next > self._k_last:
+                self.set_status(SourceStatus.ENDED, "simulation duration reached")
+                return
+        if self.status is not SourceStatus.ENDED:
+            self.set_status(SourceStatus.ENDED, "stopped")
+
+    async def stop(self) -> None:
+        """End the stream (it returns at its next chunk boundary); idempotent."""
+        self._stopped = True
+        if self.status is not SourceStatus.ENDED:
+            self.set_status(SourceStatus.ENDED, "stopped")
+
+    @property
+    def spec(self) -> str:
+        """The command-line spec that makes this source again (``sim:mode,key=value,...``)."""
+        values: dict[str, float | None] = {
+            "rate": self.rate_bpm,
+            "to": self.to_bpm,
+            "ramp": self.ramp_s,
+            "after": self.after_s,
+            "coupling": self.coupling,
+            "delay": self.delay_s,
+            "inhale": self.inhale_s,
+            "exhale": self.exhale_s,
+            "seed": self.seed,
+            "duration": self.duration_s,
+            "fs": self.fs_hz,
+        }
+        parts = [f"sim:{self.mode}"]
+        for key in _MODE_KEYS[self.mode]:
+            value = values[key]
+            if value is None or (key == "rate" and self.mode == "pacer"):
+                continue
+            parts.append(f"{key}={_fmt(value) if key != 'seed' else int(value)}")
+        return ",".join(parts)
+
+    def describe(self) -> dict[str, Any]:
+        """Mode and parameters, plus the spec that reproduces the source."""
+        info: dict[str, Any] = {
+            "kind": "sim",
+            "mode": self.mode,
+            "spec": self.spec,
+            "signal": self.signal,
+            "fs_hz": self.fs_hz,
+            "rate_bpm": self.rate_bpm,
+            "duration_s": self.duration_s,
+        }
+        if self.mode == "pacer":
+            info.update(inhale_s=self.inhale_s, exhale_s=self.exhale_s)
+            return info
+        info.update(seed=self.seed, diffusion=self.diffusion, shape=repr(self.shape))
+        if self.mode == "follow":
+            info.update(coupling=self.coupling, delay_s=self.delay_s, probe=self.probe is not None)
+        elif self.mode == "lead":
+            info.update(to_bpm=self.to_bpm, ramp_s=self.ramp_s, after_s=self.after_s)
+        return info
+
+
+def _pacer_timing(
+    rate_bpm: float | None, inhale_s: float | None, exhale_s: float | None
+) -> tuple[float, float, float]:
+    """(rate, inhale, exhale) of a pacer from what was given (see :class:`SimSource`)."""
+    for key, value in (("rate", rate_bpm), ("inhale", inhale_s), ("exhale", exhale_s)):
+        if value is not None:
+            _check(key, float(value))
+    if inhale_s is not None and exhale_s is not None:
+        period = float(inhale_s) + float(exhale_s)
+        if rate_bpm is not None and not math.isclose(60.0 / float(rate_bpm), period, rel_tol=1e-6):
+            raise ValueError(
+                f"inhale={_fmt(inhale_s)} + exhale={_fmt(exhale_s)} = {_fmt(period)} s per breath, but "
+                f"rate={_fmt(rate_bpm)} means {_fmt(60.0 / rate_bpm)} s: drop rate= or make them agree"
+            )
+        if not 2.0 <= 60.0 / period <= 40.0:
+            raise ValueError(
+                f"inhale={_fmt(inhale_s)} + exhale={_fmt(exhale_s)} = {_fmt(period)} s per breath: "
+                "a breath must last 1.5-30 s (2-40 breaths/min)"
+            )
+        return 60.0 / period, float(inhale_s), float(exhale_s)
+    rate = _DEFAULT_RATE_BPM["pacer"] if rate_bpm is None else float(rate_bpm)
+    _check("rate", rate)
+    period = 60.0 / rate
+    if inhale_s is None and exhale_s is None:
+        return rate, 0.4 * period, 0.6 * period
+    given_key, given = ("inhale", inhale_s) if inhale_s is not None else ("exhale", exhale_s)
+    assert given is not None
+    rest = period - float(given)
+    if rest < _OPTIONS["exhale"].lo:
+        raise ValueError(
+            f"{given_key}={_fmt(given)} leaves no time for the other half of a {_fmt(period)} s breath "
+            f"at rate={_fmt(rate)}: give a shorter {given_key}= or a lower rate="
+        )
+    return (rate, float(given), rest) if given_key == "inhale" else (rate, rest, float(given))
+
+
+def parse_sim_spec(text: str, probe: PhaseProbe | None = None) -> SimSource:
+    """A :class:`SimSource` from the command-line spec ``mode[,key=value ...]`` (a leading ``sim:`` is ok).
+
+    Raises
+    ------
+    InputError
+        One line naming the spec, the problem and what is accepted.
+    """
+    body = text.strip()
+    if body[:4].lower() == "sim:":
+        body = body[4:]
+    where = f"sim:{body}"
+    parts = [p.strip() for p in body.split(",")]
+    mode = parts[0].lower()
+    if mode not in MODES:
+        raise InputError(
+            f"{where}: unknown simulated partner mode {parts[0]!r}; use sim:steady, sim:follow, sim:lead "
+            "or sim:pacer, with options like sim:follow,rate=12,coupling=0.5"
+        )
+    accepted = _MODE_KEYS[mode]
+    kwargs: dict[str, Any] = {}
+    seen: set[str] = set()
+    for item in parts[1:]:
+        key, sep, raw = (s.strip() for s in item.partition("="))
+        key = key.lower()
+        if not sep or not key or not raw:
+            raise InputError(f"{where}: {item!r} is not key=value; sim:{mode} accepts {', '.join(accepted)}")
+        if key not in accepted:
+            raise InputError(
+                f"{where}: sim:{mode} has no option {key!r}; it accepts {', '.join(k + '=' for k in accepted)}"
+            )
+        if key in seen:
+            raise InputError(f"{where}: {key}= is given twice")
+        seen.add(key)
+        opt = _OPTIONS[key]
+        try:
+            value: float = int(raw) if opt.integer else float(raw)
+        except ValueError:
+            raise InputError(
+                f"{where}: {key}={raw} is not a number; {key} must be {opt.accepted()}"
+            ) from None
+        kwargs[opt.attr] = value
+    try:
+        return SimSource(mode, probe=probe, **kwargs)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
