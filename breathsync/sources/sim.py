@@ -31,7 +31,7 @@ Command-line syntax (the part after ``sim:``; :func:`parse_sim_spec`)::
     steady|follow|lead|pacer[,key=value ...]
 
     steady: rate seed duration fs
-    follow: rate coupling delay seed duration fs
+    follow: rate coupling delay partner seed duration fs   (partner=LABEL: whom to follow)
     lead:   rate to ramp after seed duration fs
     pacer:  rate inhale exhale duration fs
 """
@@ -110,7 +110,7 @@ _OPTIONS: dict[str, _Option] = {
 
 _MODE_KEYS: dict[str, tuple[str, ...]] = {
     "steady": ("rate", "seed", "duration", "fs"),
-    "follow": ("rate", "coupling", "delay", "seed", "duration", "fs"),
+    "follow": ("rate", "coupling", "delay", "partner", "seed", "duration", "fs"),
     "lead": ("rate", "to", "ramp", "after", "seed", "duration", "fs"),
     "pacer": ("rate", "inhale", "exhale", "duration", "fs"),
 }
@@ -123,6 +123,10 @@ def _check(key: str, value: float) -> None:
     ok = opt.lo < value if key == "duration" else opt.lo <= value <= opt.hi
     if not ok or (opt.integer and value != int(value)):
         raise ValueError(f"{key}={value:g} is out of range: {key} must be {opt.accepted()}")
+
+
+def _is_label(text: str) -> bool:
+    return bool(text) and text.replace("_", "").replace("-", "").isalnum()
 
 
 def _fmt(value: float) -> str:
@@ -152,6 +156,9 @@ class SimSource(Source):
         must add up to its period; one alone takes the rest of the period. Default 40% / 60%.
     seed : int
         Seed of every random draw.
+    partner : str, optional
+        ``follow``: the label of the participant to follow (the session connects the probe; default: the
+        other participant).
     probe : PhaseProbe, optional
         ``follow``: where the partner's live phase is read (the session may also set ``source.probe``).
     fs_hz : float
@@ -188,6 +195,7 @@ class SimSource(Source):
         inhale_s: float | None = None,
         exhale_s: float | None = None,
         seed: int = 0,
+        partner: str | None = None,
         probe: PhaseProbe | None = None,
         fs_hz: float = 25.0,
         duration_s: float | None = None,
@@ -206,6 +214,9 @@ class SimSource(Source):
         self.after_s = float(after_s)
         self.seed = int(seed)
         self.probe = probe
+        if partner is not None and not _is_label(partner):
+            raise ValueError(f"partner={partner}: a participant label is letters, digits, '-' or '_'")
+        self.partner = partner
         self.fs_hz = float(fs_hz)
         self.duration_s = None if duration_s is None else float(duration_s)
         self.shape = shape if shape is not None else DEFAULT_SHAPE
@@ -419,13 +430,14 @@ class SimSource(Source):
     @property
     def spec(self) -> str:
         """The command-line spec that makes this source again (``sim:mode,key=value,...``)."""
-        values: dict[str, float | None] = {
+        values: dict[str, float | str | None] = {
             "rate": self.rate_bpm,
             "to": self.to_bpm,
             "ramp": self.ramp_s,
             "after": self.after_s,
             "coupling": self.coupling,
             "delay": self.delay_s,
+            "partner": self.partner,
             "inhale": self.inhale_s,
             "exhale": self.exhale_s,
             "seed": self.seed,
@@ -437,7 +449,8 @@ class SimSource(Source):
             value = values[key]
             if value is None or (key == "rate" and self.mode == "pacer"):
                 continue
-            parts.append(f"{key}={_fmt(value) if key != 'seed' else int(value)}")
+            text = value if isinstance(value, str) else _fmt(value) if key != "seed" else str(int(value))
+            parts.append(f"{key}={text}")
         return ",".join(parts)
 
     def describe(self) -> dict[str, Any]:
@@ -456,7 +469,12 @@ class SimSource(Source):
             return info
         info.update(seed=self.seed, diffusion=self.diffusion, shape=repr(self.shape))
         if self.mode == "follow":
-            info.update(coupling=self.coupling, delay_s=self.delay_s, probe=self.probe is not None)
+            info.update(
+                coupling=self.coupling,
+                delay_s=self.delay_s,
+                partner=self.partner,
+                probe=self.probe is not None,
+            )
         elif self.mode == "lead":
             info.update(to_bpm=self.to_bpm, ramp_s=self.ramp_s, after_s=self.after_s)
         return info
@@ -532,6 +550,9 @@ def parse_sim_spec(text: str, probe: PhaseProbe | None = None) -> SimSource:
         if key in seen:
             raise InputError(f"{where}: {key}= is given twice")
         seen.add(key)
+        if key == "partner":
+            kwargs["partner"] = raw
+            continue
         opt = _OPTIONS[key]
         try:
             value: float = int(raw) if opt.integer else float(raw)

@@ -328,12 +328,14 @@ def test_spec_parser_accepts_and_round_trips() -> None:
     src = parse_sim_spec("follow,rate=12,coupling=0.5,delay=0.7,seed=1")
     assert (src.mode, src.rate_bpm, src.coupling, src.delay_s, src.seed) == ("follow", 12.0, 0.5, 0.7, 1)
     assert src.signal == "resp"
+    assert parse_sim_spec("follow,partner=B").partner == "B"
     for text in (
         "sim:steady",
         " Steady , rate = 9.5 ",
         "lead,rate=14,to=8,ramp=120,after=60,seed=3,duration=600",
         "pacer,rate=6,inhale=4,exhale=6,fs=50",
         "follow,coupling=0,delay=0",
+        "follow,partner=A_1,coupling=0.3",
     ):
         a = parse_sim_spec(text)
         b = parse_sim_spec(a.spec)
@@ -362,6 +364,8 @@ def test_spec_parser_accepts_and_round_trips() -> None:
         ("follow,rate", "is not key=value"),
         ("follow,", "is not key=value"),
         ("follow,rate=12,rate=13", "given twice"),
+        ("follow,partner=A B", "a participant label is letters"),
+        ("lead,partner=A", "sim:lead has no option 'partner'"),
         ("steady,seed=1.5", "seed=1.5 is not a number; seed must be a whole number"),
         ("steady,seed=-1", "seed must be a whole number >= 0"),
         ("steady,duration=0", "duration must be a number > 0 s"),
