@@ -182,6 +182,8 @@ class Recorder:
                 self.rows += int(t.size)
         except (OSError, RecordingError) as exc:
             self._fail(exc, stem + ".csv")
+        except (ValueError, IndexError) as exc:  # a malformed chunk (a source's bug): skip it, keep recording
+            self._warn(f"{label}: a chunk was not recorded ({exc})")
         self._maybe_flush()
 
     def on_snapshot(self, snap: Snapshot) -> None:
@@ -205,6 +207,8 @@ class Recorder:
                     self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
         except (OSError, RecordingError) as exc:
             self._fail(exc, name)
+        except (ValueError, IndexError) as exc:  # malformed arrays in a snapshot: skip them, keep recording
+            self._warn(f"{name}: a snapshot was not fully recorded ({exc})")
         self._maybe_flush()
 
     def close(self, info: SessionInfo) -> None:
@@ -269,7 +273,7 @@ class Recorder:
         meta: dict[str, str] = {"participant": label}
         source = p.get("source")
         if source is not None:
-            meta["source"] = json.dumps(source, separators=(",", ":"), default=str)
+            meta["source"] = _source_text(source)
         if signal:
             meta["signal"] = signal
         unit = p.get("unit") or _UNITS.get(signal)
@@ -405,6 +409,10 @@ class Recorder:
                     flush()
         raise RecorderError(self.error) from exc
 
+    def _warn(self, text: str) -> None:
+        if text not in self._warnings and len(self._warnings) < 100:
+            self._warnings.append(text)
+
     def _note_dropped(self, label: str, columns: set[str]) -> None:
         seen = self._dropped_columns.setdefault(label, set())
         new = columns - seen
@@ -432,7 +440,7 @@ class Recorder:
             "end_utc": None,
             "duration_s": None,
             "participants": participants,
-            "sources": {str(p.get("label")): p.get("source") for p in participants},
+            "sources": {str(p.get("label")): _source_text(p.get("source")) for p in participants},
             "devices": {
                 str(p.get("label")): p["device"] for p in participants if p.get("device") is not None
             },
@@ -479,6 +487,23 @@ class Recorder:
 
 def _default_writer(path: str, columns: Sequence[str], meta: Mapping[str, str]) -> RecordingWriter:
     return RecordingWriter(path, columns, meta)
+
+
+def _source_text(source: Any) -> str:
+    """A source in one short line, e.g. "sim:follow,rate=12" or "replay:/data/a.csv" (details: session.json)."""
+    if not isinstance(source, dict):
+        return " ".join(str(source).split())
+    if source.get("spec"):
+        text = str(source["spec"])
+    else:
+        kind = str(source.get("kind", "source"))
+        what = next((source[k] for k in ("file", "device", "address", "mode", "name") if source.get(k)), None)
+        text = f"{kind}:{what}" if what is not None else kind
+        if source.get("participant"):
+            text += f",participant={source['participant']}"
+        if source.get("loop"):
+            text += ",loop"
+    return " ".join(text.split())
 
 
 def _col_label(label: str) -> str:

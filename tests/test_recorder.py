@@ -151,7 +151,7 @@ def test_round_trip_session_folder(tmp_path: Path) -> None:
     for lab in ("A", "B"):
         r = read_recording(d / f"{lab}.csv")
         assert r.meta["participant"] == lab and r.meta["signal"] == "resp"
-        assert json.loads(r.meta["source"]) == {"kind": "memory", "name": f"test {lab}"}
+        assert r.meta["source"] == f"memory:test {lab}"
         np.testing.assert_allclose(r.time, sent[lab], atol=1e-6)
         assert list(r.columns) == ["resp", "true_phase"]  # the late 'battery' column is not added
         assert r.signal_kind() == "resp"
@@ -180,7 +180,8 @@ def test_round_trip_session_folder(tmp_path: Path) -> None:
     assert info["summary"]["pairs"][0]["mean_plv"] is None  # NaN -> null
     assert [p["label"] for p in info["participants"]] == ["A", "B"]
     assert info["settings"]["window_s"] == 30.0 and info["software_version"] == "0.1.0"
-    assert info["sources"]["A"]["kind"] == "memory"
+    assert info["sources"] == {"A": "memory:test A", "B": "memory:test B"}
+    assert info["participants"][0]["source"] == {"kind": "memory", "name": "test A"}
     assert info["files"]["A.csv"] == {"kind": "raw", "participant": "A", "holds": "raw samples"}
     assert {f["kind"] for f in info["files"].values()} == {"raw", "live", "pairs", "events"}
     assert any("battery" in w for w in info["warnings"])
@@ -298,9 +299,14 @@ def test_flushes_once_a_second_of_wall_time(tmp_path: Path) -> None:
     now[0] += 0.6
     rec.on_snapshot(_snapshot(0, 20.0, (_view("A", np.arange(0, 20, 0.05)),)))  # any call flushes
     assert len(read_recording(a)) == 20
+    rec.on_chunk("A", SampleChunk(np.arange(20.0, 25.0), {"resp": np.ones(4)}))  # a source's bug: skipped
     rec.on_chunk("A", SampleChunk(np.arange(20.0, 25.0), {"resp": np.ones(5)}))
     rec.close(_info())
     assert len(read_recording(a)) == 25
+    assert (
+        "A: a chunk was not recorded"
+        in json.loads((tmp_path / "r" / "session.json").read_text())["warnings"][0]
+    )
 
 
 def test_truncated_last_line_stays_readable(tmp_path: Path) -> None:
@@ -346,8 +352,9 @@ def _data_rows(path: Path) -> int:
     return max(len(lines) - 1, 0)
 
 
-@pytest.mark.skipif(not _run_available(), reason="needs the `breathsync run` command")
 def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
+    if not _run_available():
+        pytest.skip("needs the `breathsync run` command")
     d = tmp_path / "rec"
     speed = 5.0
     cmd = [sys.executable, "-m", "breathsync", "run", "--participant", "A=sim:steady",
