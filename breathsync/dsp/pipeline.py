@@ -12,13 +12,19 @@ uniform 20 Hz grid:
 plus the breath events (inhale onsets) with the time at which each was confirmed. Only past samples are
 used and the output does not depend on how the input is cut into chunks.
 
-How the phase is estimated (the "amplitude-normalised arccos" estimator of ../shared/notes/signal.md, the
-one that measured best on real breathing): a hysteresis tracker follows the troughs and peaks of the
-cleaned signal; between them the position of the current sample between the half-cycle's start level
-and its expected end level (the previous extremum of the other kind), ``u = (y - trough) / (peak -
-trough)``, gives ``phase = arccos(1 - 2u)`` while rising and ``2*pi - arccos(1 - 2u)`` while falling. Near a turning point the estimate switches tentatively as soon
-as the signal turns, before the hysteresis confirms it, so the phase does not wait for the confirmation.
-The causal filter's phase lag at the current breathing frequency is added back, so the phase is not late.
+How the phase is estimated (an amplitude-normalised estimator in the spirit of the arccos one of
+../shared/notes/signal.md, measured better on real breathing): the cleaned signal is high-passed, so its zero
+is the local mean, the midline the offline references' band-pass and Hilbert phase also turn around. A
+turning point is confirmed when the signal crosses the midline (by a small band) after it; a shallow
+breath after a deep one is a breath as soon as it crosses the mean, and wiggles that do not cross it are
+not breaths. A fallback confirms a turn that retraces ``hysteresis`` x the breath amplitude within a
+breath interval without crossing (a baseline moving faster than the high-pass follows). Between the
+turning points the signal is read as ``-cos(phase)`` scaled by the level of the extremum on its side of
+the midline: ``phase = pi/2 -+ asin(y / level)`` while rising, ``3*pi/2 -+ asin(y / level)`` while
+falling, with the extremum of the current half-wave once the signal has turned, else the previous one's.
+The estimate switches to the falling (rising) branch as soon as the signal turns, before the turn is
+confirmed, so the phase does not wait for the confirmation. The causal filter's phase lag at the current
+breathing frequency is added back, so the phase is not late.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from breathsync.dsp._types import FloatArray
 from breathsync.dsp.resample import GridResampler
 
 TWO_PI = 2.0 * math.pi
+HALF_PI = 0.5 * math.pi
+THREE_HALF_PI = 1.5 * math.pi
 
 
 class Quality(IntEnum):
@@ -65,14 +73,15 @@ class PipelineConfig:
     highpass_hz: float = 0.02  # 1st-order high-pass against baseline drift
     gap_s: float = 2.0  # no valid sample for longer than this: a gap, the pipeline restarts after it
     warmup_s: float = 6.0  # signal needed before the breath amplitude is first estimated
-    hysteresis: float = 0.25  # a turning point is confirmed when the signal moved back this x amplitude
+    midline_band: float = 0.05  # a turn is confirmed when the signal crosses the midline by this x amplitude
+    hysteresis: float = 0.6  # ... or (baseline moving) when it moved back this x amplitude without crossing
     min_interval_s: float = 1.5  # breath intervals outside [min, max] are not used for the rate
     max_interval_s: float = 30.0
     flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
     no_breath_s: float = 10.0  # no turning point for max(this, 1.5 x breath interval): NO_BREATHING
     invert: bool = False  # the belt is worn so that inhaling makes the signal fall
     rate_intervals: int = 3  # the rate is 60 / the mean of this many last breath intervals
-    tentative: float = 0.0  # a turn is taken as tentative once the signal moved back this x amplitude
+    tentative: float = 0.0  # the phase takes a turn once the signal moved back this x amplitude past it
 
 
 @dataclass
@@ -235,15 +244,14 @@ class RespPipeline:
         q_out = np.empty(n, np.int8)
         breaths: list[BreathEvent] = []
         dt = 1.0 / cfg.fs_hz
-        hyst = cfg.hysteresis
         flat_n = round(cfg.flat_s * cfg.fs_hz)
         amp_decay = math.exp(-dt / 5.0)
-        acos = math.acos
+        asin = math.asin
         ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
         flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
         lag_fn = self._lag.lag
-        comp = lag_fn(self._freq())
         tent = cfg.tentative
+        comp = lag_fn(self._freq())
         tl = ts.tolist()
         rl = raw.tolist()
         cl = clean.tolist()
@@ -275,33 +283,44 @@ class RespPipeline:
                     self._wmax, self._wmax_t = y, t
                 if t - self._seg_t0 >= cfg.warmup_s and self._wmax > self._wmin:
                     self._amp = self._amp_long = self._wmax - self._wmin
-                    if self._wmax_t > self._wmin_t:
-                        self._direction, self._ext, self._ext_t = -1, y, t
-                    else:
-                        self._direction, self._ext, self._ext_t = 1, y, t
+                    # Start on the side of the midline the signal is on, looking for that side's extremum.
+                    self._direction = 1 if y >= 0.0 else -1
+                    self._ext, self._ext_t = y, t
                     self._last_turn_t = t
                 q_out[i] = flat_code if self._flat_run >= flat_n else warm_code
                 continue
             amp = self._amp
+            # Turning points: a peak is confirmed once the signal falls through the midline (the zero of the
+            # high-passed signal: the local mean, as for the offline references) by more than the band, or
+            # once it has fallen back by ``hysteresis`` x the breath amplitude without crossing it (a
+            # baseline that moves faster than the high-pass follows) within a breath interval of the peak
+            # (a breath turns on the breathing time scale; the high-pass settling after a step does not).
+            # A trough likewise upwards.
+            band = cfg.midline_band * amp
             if d == 1:
                 if y >= self._ext:
                     self._ext, self._ext_t = y, t
-                elif self._ext - y >= hyst * amp:
-                    self._confirm_peak(t)
-                    d = -1
-                    self._ext, self._ext_t = y, t
+                else:
+                    back = self._ext - y
+                    if (y < -band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
+                        self._confirm_peak(t)
+                        d = -1
+                        self._ext, self._ext_t = y, t
             else:
                 if y <= self._ext:
                     self._ext, self._ext_t = y, t
-                elif y - self._ext >= hyst * amp:
-                    ev = self._confirm_trough(t, comp)
-                    if ev is not None:
-                        breaths.append(ev)
-                    comp = lag_fn(self._freq())
-                    d = 1
-                    self._ext, self._ext_t = y, t
+                else:
+                    back = y - self._ext
+                    if (y > band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
+                        ev = self._confirm_trough(t, comp)
+                        if ev is not None:
+                            breaths.append(ev)
+                        comp = lag_fn(self._freq())
+                        d = 1
+                        self._ext, self._ext_t = y, t
             self._direction = d
             amp = self._amp
+            band = cfg.midline_band * amp
             # A stalled tracker (breath amplitude dropped, belt loosened) lets its amplitude decay.
             since_turn = t - self._last_turn_t
             mean_iv = self._mean_interval()
@@ -318,40 +337,47 @@ class RespPipeline:
                 q_out[i] = nob_code
                 continue
             q_out[i] = ok_code
-            # Phase from the position between the half-cycle's start level and its expected end level,
-            # the level of the previous extremum of the other kind (falls back to the start level +- the
-            # recent amplitude when that is implausible, e.g. after a baseline step).
+            # Phase from the position relative to the midline (the local mean, 0 after the high-pass): the
+            # signal is -cos(phase) scaled by the level of the extremum on its side of the midline, so
+            # phase = pi/2 -+ asin(y / level) while rising and 3*pi/2 -+ asin(y / level) while falling. The
+            # level is the extremum of this half-wave once it is known (the signal turned), else that of the
+            # previous one. Near a turning point the estimate switches as soon as the signal turns, before
+            # the turn is confirmed, so the phase does not wait for the confirmation.
             ext = self._ext
             if d == 1:
-                if ext - y > tent * amp and ext - self._trough >= 0.6 * amp:
-                    lo, hi = self._trough, ext  # turned: tentatively past the peak, falling
-                    rising = False
-                else:
-                    lo, hi = self._trough, self._peak
-                    rising = True
+                rising = not (ext - y > tent * amp and ext > 0.0)
+                level = (self._peak if rising else ext) if y >= 0.0 else self._trough
             else:
-                if y - ext > tent * amp and self._peak - ext >= 0.6 * amp:
-                    lo, hi = ext, self._peak  # turned: tentatively past the trough, rising
-                    rising = True
-                else:
-                    lo, hi = self._trough, self._peak
-                    rising = False
-            span = hi - lo
-            if span < 0.5 * amp:
-                if rising:
-                    hi = lo + amp
-                else:
-                    lo = hi - amp
-                span = amp
-            u = (y - lo) / span
-            u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
-            ph = acos(1.0 - 2.0 * u) if rising else TWO_PI - acos(1.0 - 2.0 * u)
+                rising = y - ext > tent * amp and ext < 0.0
+                level = self._peak if y >= 0.0 else (ext if rising else self._trough)
+            floor = 2.0 * band
+            if y >= 0.0:
+                v = y / (level if level > floor else floor)
+            else:
+                v = -y / (-level if level < -floor else floor)
+            a = asin(v if v < 1.0 else 1.0)
+            if rising:
+                ph = HALF_PI + a if y >= 0.0 else HALF_PI - a
+            else:
+                ph = THREE_HALF_PI - a if y >= 0.0 else THREE_HALF_PI + a
             phase_out[i] = (ph + comp) % TWO_PI
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
         return phase_out, rate_out, q_out, breaths
 
     # ----------------------------------------------------------------------------------------------
+    def _retraced(self, back: float, since_ext_s: float) -> bool:
+        """The fallback turn: the signal moved back by ``hysteresis`` x the breath amplitude (the smaller of
+        the recent median and the last swing, so a drop in amplitude is followed at once) within a breath
+        interval of the extremum."""
+        amp = self._amp
+        if self._swings and self._swings[-1] < amp:
+            amp = self._swings[-1]
+        if back < self.config.hysteresis * amp:
+            return False
+        iv = self._mean_interval()
+        return iv <= 0.0 or since_ext_s <= iv
+
     def _mean_interval(self) -> float:
         iv = self._intervals
         if not iv:

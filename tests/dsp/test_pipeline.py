@@ -141,3 +141,17 @@ def test_garbage_input_does_not_raise() -> None:
     assert p.process(np.array([1.0]), np.array([np.nan])).t.size == 0
     out = p.process(np.array([2.0, 2.0, 1.0, 3.0]), np.array([1.0, 2.0, 3.0, 4.0]))  # time going back
     assert out.t.size > 0 and p.dropped_samples == 2
+
+
+def test_small_breaths_after_deep_ones_are_breaths() -> None:
+    # Every 4th breath 3x deeper (sighs): the shallow breaths in between still cross the local mean and
+    # are whole breaths, for the phase as for the onsets.
+    t, y, ph = breathing(duration_s=180, rate_bpm=15)
+    y = np.where(np.floor(t / 4.0) % 4 == 0, 3.0, 1.0) * y
+    out = run(t, y)
+    onsets = np.array([b.onset_s for b in out.breaths])
+    assert np.sum(onsets > 40) == np.arange(44, 180, 4.0).size
+    true = np.interp(out.t, t, np.unwrap(ph)) % (2 * np.pi)
+    ok = (out.t > 40) & (out.quality == Quality.OK)
+    assert ok.mean() > 0.7
+    assert np.mean(circ_err_deg(out.phase[ok], true[ok])) < 25
