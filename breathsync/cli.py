@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -45,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyse breathing recordings: per person breaths, rate, live and offline phase; "
         "per pair PLV, chance-corrected sync score, time in sync, relative phase, who led.",
     )
-    a.add_argument("files", nargs="+", metavar="FILE", help="recording CSV files (one per participant)")
+    a.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="recording CSV files (one per participant) or session folders written by --record",
+    )
     a.add_argument("--json", metavar="OUT", help="write the full result as JSON to OUT ('-' = stdout)")
     a.add_argument(
         "--window",
@@ -137,9 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from breathsync.analysis import analyse_files, summary_text
 
-    for f in args.files:
-        if os.path.isdir(f):
-            raise InputError(f"{f}: is a folder; give the recording CSV files of the participants")
     result = analyse_files(args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert)
     text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     if args.json == "-":
