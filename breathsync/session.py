@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -143,7 +144,7 @@ class _Training:
 class _Stats:
     """Publishing statistics (for the benchmark): arrival-to-snapshot latency of chunks, wall seconds."""
 
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=20_000))  # the latest
     snapshots: int = 0
 
 
@@ -396,8 +397,6 @@ class Session:
     def _deliver(self, snap: Snapshot) -> None:
         now = time.perf_counter()
         self.stats.latencies_s.extend(now - a for a in self._unpublished_arrivals)
-        if len(self.stats.latencies_s) > 100_000:
-            del self.stats.latencies_s[:50_000]
         self._unpublished_arrivals.clear()
         self.stats.snapshots += 1
         self.latest = snap

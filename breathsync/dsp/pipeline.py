@@ -194,6 +194,7 @@ class RespPipeline:
         self._prev_raw = math.nan
         self._flat_run = 0
         self._rate_out = math.nan
+        self._confirm_delay = 0.0  # running mean of (confirmed - onset), seconds
 
     # ----------------------------------------------------------------------------------------------
     def process(self, t: FloatArray, y: FloatArray) -> PipelineOutput:
@@ -399,8 +400,9 @@ class RespPipeline:
             return math.nan
         k = min(len(iv), self.config.rate_intervals)
         mean_iv = sum(list(iv)[-k:]) / k
-        elapsed = t - self._last_onset
-        # A breath that is taking longer than usual already means a slower rate.
+        # A breath that is taking longer than usual already means a slower rate. Onsets are confirmed some
+        # time after they happen, so "longer than usual" counts from the usual confirmation delay on.
+        elapsed = t - self._last_onset - self._confirm_delay
         return 60.0 / max(mean_iv, elapsed)
 
     def _push_swing(self, swing: float) -> None:
@@ -441,6 +443,8 @@ class RespPipeline:
                     self._rise_fracs.append((self._peak_t - prev_trough_t) / (trough_t - prev_trough_t))
                     self._check_inversion()
         self._last_onset = onset
+        delay = t - onset
+        self._confirm_delay = delay if self._confirm_delay == 0.0 else 0.8 * self._confirm_delay + 0.2 * delay
         return BreathEvent(onset, t)
 
     def _check_inversion(self) -> None:

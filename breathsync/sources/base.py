@@ -11,13 +11,12 @@ is how ``--speed`` makes fast runs possible). Real devices use speed 1.
 from __future__ import annotations
 
 import abc
+import bisect
 import enum
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError
@@ -87,9 +86,9 @@ class SessionClock:
     async def sleep_until(self, t_session: float) -> None:
         import asyncio
 
-        delay = self.wall_delay(t_session)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # Always yield to the loop, even when already late: a source catching up must not starve the
+        # session's other tasks.
+        await asyncio.sleep(max(self.wall_delay(t_session), 0.0))
 
 
 class SourceError(InputError):
@@ -159,17 +158,12 @@ class PhaseProbe:
             return
         self._t.extend(t.tolist())
         self._ph.extend(phase.tolist())
-        cut = self._t[-1] - self.history_s
-        k = 0
-        while k < len(self._t) and self._t[k] < cut:
-            k += 1
+        k = bisect.bisect_left(self._t, self._t[-1] - self.history_s)
         if k:
             del self._t[:k], self._ph[:k]
 
     def phase_at(self, t: float) -> float:
-        if not self._t:
-            return float("nan")
-        k = int(np.searchsorted(np.asarray(self._t), t, side="right")) - 1
+        k = bisect.bisect_right(self._t, t) - 1
         if k < 0 or t - self._t[k] > 0.5:
             return float("nan")
         return self._ph[k]

@@ -411,7 +411,8 @@ class SimSource(Source):
             await clock.sleep_until(k_target / self.fs_hz)
             if self._stopped:
                 break
-            chunk = self.generate_until(clock.now())
+            # Catch up at most ten chunks at a time, so a late simulator never blocks the loop for long.
+            chunk = self.generate_until(min(clock.now(), (self._k_next + 10 * per_chunk - 1) / self.fs_hz))
             if len(chunk):
                 self.set_status(SourceStatus.STREAMING)
                 yield chunk
