@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sample_signals, and a simulated partner who falls into step with you.",
     )
     live_options(d)
-    d.add_argument("--coupling", type=_positive, default=0.5, metavar="K", help="partner's coupling, rad/s")
+    d.add_argument(
+        "--coupling", type=_positive, default=1.0, metavar="K", help="partner's coupling, rad/s (default 1)"
+    )
 
     s = sub.add_parser(
         "simulate",
@@ -168,7 +170,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         you = sample_path("nk_rest5_100hz.csv")
         parts = [
             ParticipantArg("you", f"replay:{you}"),
-            ParticipantArg("partner", f"sim:follow,coupling={args.coupling:g},delay=0.5,rate=13,seed=1"),
+            ParticipantArg("partner", f"sim:follow,coupling={args.coupling:g},delay=0.3,rate=13,seed=1"),
         ]
         invert: list[str] = []
         duration = args.duration if args.duration is not None else 300.0

@@ -12,7 +12,9 @@ baseline drift, sensor noise). Modes:
 
       d theta = [omega g(theta) + coupling sin(phi_partner(t - delay_s) - theta)] dt + sqrt(2 D) dW
 
-  so it falls into step gradually when ``coupling`` (rad/s) exceeds the rate difference (in rad/s); while
+  so it falls into step gradually when ``coupling`` (rad/s) exceeds the rate difference (in rad/s); its own
+  pace also adapts towards the partner's (``d omega = 0.1 coupling sin(phi_partner - theta) dt``, an
+  adaptive-frequency oscillator), so it follows a partner whose rate differs or changes; while
   the partner's phase is unknown (NaN, or no probe) it breathes at its own rate.
 - ``lead``: breathes at its own rate (default 14/min), then after ``after_s`` (60 s) changes it linearly
   over ``ramp_s`` (120 s) to ``to_bpm`` (8/min), to train following.
@@ -74,6 +76,9 @@ DIFFUSION = 0.05
 MAX_STEP_S = 0.01
 
 MODES: tuple[str, ...] = ("steady", "follow", "lead", "pacer")
+#: follow: frequency adaptation rate per unit coupling (rad/s^2 per rad/s): with coupling 0.5 the pace moves
+#: by up to 0.05 rad/s per second, about 0.5 breaths/min every second while far out of step.
+ADAPT_PER_COUPLING = 0.1
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class SimSource(Source):
             raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
         self.mode = mode
         self.coupling = float(coupling)
+        self._omega_shift = 0.0  # follow: how far the pace has adapted towards the partner's (rad/s)
         self.delay_s = float(delay_s)
         self.to_bpm = float(to_bpm)
         self.ramp_s = float(ramp_s)
@@ -305,6 +311,7 @@ class SimSource(Source):
         speed = self.shape.phase_speed_at
         probe = self.probe if self.mode == "follow" and self.coupling > 0 else None
         k_coup, delay, t_first = self.coupling, self.delay_s, self._k0 / fs
+        adapt = ADAPT_PER_COUPLING * k_coup
         steady = self.mode != "lead"
         omega = TWO_PI * self.rate_bpm / 60.0
         j = 0
@@ -319,9 +326,13 @@ class SimSource(Source):
                 tau = tau_prev + s * dt
                 if not steady:
                     omega = TWO_PI * self.rate_at(tau) / 60.0
-                vel = omega * speed(theta)
+                vel = (omega + self._omega_shift) * speed(theta)
                 if other == other:  # not NaN: the partner's phase is known
-                    vel += k_coup * math.sin(other - theta)
+                    pull = math.sin(other - theta)
+                    vel += k_coup * pull
+                    # Frequency adaptation: a cooperative partner also drifts its own pace towards yours
+                    # (adaptive-frequency oscillator), so it can follow rates beyond the coupling's reach.
+                    self._omega_shift += adapt * pull * dt
                 theta += vel * dt + noise[j]
                 j += 1
             out[i] = theta
