@@ -84,10 +84,11 @@ def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[
     if info is not None and info.settings.get("speed", 1) != 1:
         head += f"   speed x{info.settings['speed']:g}"
     lines = [head, ""]
+    w = max((len(p.label) for p in snap.participants), default=1)
     for p in snap.participants:
         rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "  -/min "
         lines.append(
-            f"{p.label:>3} {_breath_bar(p)} {_direction(p)} {rate}  {p.quality:12s} "
+            f"{p.label:>{w}} {_breath_bar(p)} {_direction(p)} {rate}  {p.quality:12s} "
             f"{p.source} ({p.source_status})"
         )
     lines.append("")
