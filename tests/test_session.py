@@ -95,3 +95,51 @@ def test_group_of_three_has_kuramoto_order() -> None:
     _, snaps = run(specs, 90.0)
     assert len(snaps[-1].pairs) == 3
     assert snaps[-1].group_r > 0.8
+
+
+def test_lead_phase_follower_follows_the_leaders_change_of_pace() -> None:
+    from breathsync.sources.base import PhaseProbe
+    from breathsync.sources.sim import SimSource
+
+    probes = {"L": PhaseProbe(), "F": PhaseProbe()}
+    leader = SimSource("lead", rate_bpm=14.0, to_bpm=9.0, after_s=90.0, ramp_s=60.0, seed=3)
+    follower = SimSource("follow", rate_bpm=13.0, coupling=1.5, delay_s=0.2, seed=4, probe=probes["L"])
+    session = Session(
+        [ParticipantSpec("L", leader), ParticipantSpec("F", follower)],
+        SessionClock(SPEED),
+        SessionConfig(phase="lead", goal_s=20.0, leader="L"),
+        probes=probes,
+    )
+    snaps: list[Snapshot] = []
+    q = session.subscribe(maxsize=100_000)
+
+    async def main() -> None:
+        await session.run(240.0)
+        while not q.empty():
+            snaps.append(q.get_nowait())
+
+    asyncio.run(main())
+    kinds = [e.kind for s in snaps for e in s.events]
+    assert "phase_stage" in kinds  # sync held: the leader is told to change pace
+    last = snaps[-1].training
+    assert last.stage == "leading" and last.leader == "L" and last.follower == "F"
+    assert last.rate_tracking_error_bpm < 1.5  # the follower's rate went down with the leader's
+    assert "partner_following" in kinds
+    f = snaps[-1].participant("F")
+    assert abs(f.rate_bpm - 9.0) < 1.5
+
+
+def test_a_failing_sink_becomes_a_visible_alarm_and_the_session_goes_on() -> None:
+    class Broken:
+        def open(self, info: object) -> None: ...
+        def on_chunk(self, label: str, chunk: object) -> None:
+            raise OSError("recording stopped: No space left on device (writing A.csv)")
+
+        def on_snapshot(self, snap: Snapshot) -> None: ...
+        def close(self, info: object) -> None: ...
+
+    session = Session(pair(), SessionClock(SPEED), SessionConfig())
+    session.add_sink(Broken())
+    final = asyncio.run(session.run(60.0))
+    assert any("No space left" in a for a in final.alarms)
+    assert final.t_s >= 59 and final.participant("A").quality == "ok"
