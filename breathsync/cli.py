@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--coupling", type=_positive, default=1.0, metavar="K", help="partner's coupling, rad/s (default 1)"
     )
 
+    x = sub.add_parser(
+        "export",
+        help="export a recorded session folder for research tools (BIDS physiological recordings)",
+        description="Export a session folder written by --record as BIDS physiological recordings.",
+    )
+    x.add_argument("session", metavar="SESSION_DIR", help="a folder written by --record")
+    x.add_argument("--bids", required=True, metavar="OUT_DIR", help="the BIDS dataset folder to write")
+
     s = sub.add_parser(
         "simulate",
         help="write a synthetic pair with known coupling and true phases",
@@ -258,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_live(args)
         if args.command == "simulate":
             return _cmd_simulate(args)
+        if args.command == "export":
+            from breathsync.export_bids import export_bids
+
+            files = export_bids(args.session, args.bids)
+            print(f"wrote {len(files)} files to {args.bids}")
+            return 0
     except InputError as e:
         print(f"breathsync: error: {e}", file=sys.stderr)
         return 2
