@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate", type=_positive, metavar="HZ", help="sampling rate for files without a time column"
     )
     a.add_argument("--invert", action="store_true", help="the belts fall on inhale: flip their polarity")
+    a.add_argument(
+        "--batch",
+        metavar="SUMMARY_CSV",
+        help="a study: analyse each FILE argument on its own (a session folder, or files joined with '+', "
+        "e.g. a1.csv+b1.csv) and write one row per pair to SUMMARY_CSV; --json then names a folder",
+    )
 
     def live_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--record", metavar="DIR", help="record everything to a new folder DIR")
@@ -148,9 +154,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from breathsync.batch import analyse_batch, progress_bar, write_summary
+
+    res = analyse_batch(
+        args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, progress=progress_bar()
+    )
+    write_summary(args.batch, res.rows)
+    if args.json:
+        folder = Path(args.json)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, (item, result) in enumerate(res.results.items()):
+                name = f"{i + 1:03d}_{Path(item.split('+')[0]).stem}.json"
+                (folder / name).write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"{folder}: cannot write the JSON results ({e.strerror})") from None
+    print(f"{len(res.results)} of {len(args.files)} sessions analysed, {len(res.rows)} pairs: {args.batch}")
+    if res.failed:
+        print(f"{len(res.failed)} failed:", file=sys.stderr)
+        for item, why in res.failed:
+            print(f"  {item}: {why}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from breathsync.analysis import analyse_files, summary_text
 
+    if args.batch:
+        return _cmd_batch(args)
     result = analyse_files(args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert)
     text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     if args.json == "-":

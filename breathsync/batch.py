@@ -1,0 +1,131 @@
+"""Batch analysis of a study: many sessions (folders written by ``--record``, or groups of CSV files joined
+with ``+``), each analysed on its own; one summary row per pair; failures listed, never stopping the rest."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from breathsync.analysis import analyse_files
+from breathsync.errors import InputError
+
+SUMMARY_COLUMNS = [
+    "session",
+    "a",
+    "b",
+    "duration_s",
+    "time_in_sync_frac",
+    "mean_plv",
+    "mean_sync_score",
+    "mean_relative_phase_deg",
+    "leader",
+    "lead_s",
+    "rate_a_bpm",
+    "rate_b_bpm",
+    "signal_a",
+    "signal_b",
+    "offline_time_in_sync_frac",
+    "offline_mean_plv",
+]
+
+
+@dataclass
+class BatchResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (session, one-line reason)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _members(item: str) -> list[str]:
+    return [p for p in item.split("+") if p]
+
+
+def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
+    parts = {p["label"]: p for p in res["participants"]}
+    s, off = pair["summary"], pair["offline"]["summary"]
+    a, b = parts[pair["a"]], parts[pair["b"]]
+    rel = s["mean_relative_phase_rad"]
+    return {
+        "session": session,
+        "a": pair["a"],
+        "b": pair["b"],
+        "duration_s": min(a["duration_s"], b["duration_s"]),
+        "time_in_sync_frac": s["time_in_sync_frac"],
+        "mean_plv": s["mean_plv"],
+        "mean_sync_score": s["mean_sync_score"],
+        "mean_relative_phase_deg": None if rel is None else round(math.degrees(rel), 1),
+        "leader": s["leader"],
+        "lead_s": s["lead_s"],
+        "rate_a_bpm": a["rate_bpm_mean"],
+        "rate_b_bpm": b["rate_bpm_mean"],
+        "signal_a": a["signal"],
+        "signal_b": b["signal"],
+        "offline_time_in_sync_frac": off["time_in_sync_frac"],
+        "offline_mean_plv": off["mean_plv"],
+    }
+
+
+def analyse_batch(
+    items: Sequence[str],
+    *,
+    window_s: float = 30.0,
+    rate_hz: float | None = None,
+    invert: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> BatchResult:
+    """Analyse each item (a session folder, or ``A.csv+B.csv``) on its own."""
+    out = BatchResult()
+    for i, item in enumerate(items):
+        if progress is not None:
+            progress(i, len(items), item)
+        try:
+            res = analyse_files(_members(item), window_s=window_s, rate_hz=rate_hz, invert=invert)
+        except InputError as e:
+            out.failed.append((item, str(e)))
+            continue
+        except Exception as e:  # one broken session never stops a study
+            out.failed.append((item, f"{type(e).__name__}: {e}"))
+            continue
+        out.results[item] = res
+        if not res["pairs"]:
+            out.failed.append((item, "no pair to score (one participant, or recordings that do not overlap)"))
+        out.rows.extend(_row(item, res, pr) for pr in res["pairs"])
+    if progress is not None:
+        progress(len(items), len(items), "")
+    return out
+
+
+def write_summary(path: str, rows: list[dict[str, Any]]) -> None:
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: ("" if r[k] is None else r[k]) for k in SUMMARY_COLUMNS})
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the summary ({e.strerror})") from None
+    os.chmod(path, 0o600)
+
+
+def progress_bar(out: TextIO | None = None) -> Callable[[int, int, str], None]:
+    """A progress bar on a terminal (redrawn in place), or one line per session elsewhere."""
+    stream = out or sys.stderr
+    tty = stream.isatty()
+
+    def show(done: int, total: int, item: str) -> None:
+        if tty:
+            n = round(30 * done / max(total, 1))
+            stream.write(f"\r[{'#' * n}{'.' * (30 - n)}] {done}/{total} {Path(item).name[:40]:40s}")
+            if done == total:
+                stream.write("\n")
+        elif item:
+            stream.write(f"[{done + 1}/{total}] {item}\n")
+        stream.flush()
+
+    return show
