@@ -129,6 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--coupling", type=_positive, default=1.0, metavar="K", help="partner's coupling, rad/s (default 1)"
     )
 
+    rp = sub.add_parser(
+        "report",
+        help="a self-contained HTML report of a session (or recordings analysed together)",
+        description="Write an HTML page with each person's breathing and rate over time, the sync score with "
+        "the in-sync stretches, a polar histogram of the relative phase, time in sync, who led, and the "
+        "definitions. Pictures are embedded (SVG): one file to keep or send.",
+    )
+    rp.add_argument(
+        "paths", nargs="+", metavar="SESSION_DIR", help="a folder written by --record (or CSV files)"
+    )
+    rp.add_argument("--out", metavar="FILE.html", help="where to write (default: SESSION_DIR/report.html)")
+    rp.add_argument("--window", type=_positive, default=30.0, metavar="S", help="PLV window in seconds")
+
     x = sub.add_parser(
         "export",
         help="export a recorded session folder for research tools (BIDS physiological recordings)",
@@ -301,6 +314,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_live(args)
         if args.command == "simulate":
             return _cmd_simulate(args)
+        if args.command == "report":
+            import os.path
+
+            from breathsync.report import write_report
+
+            out = args.out or (
+                os.path.join(args.paths[0], "report.html") if os.path.isdir(args.paths[0]) else "report.html"
+            )
+            write_report(args.paths, out, window_s=args.window)
+            print(f"wrote {out}")
+            return 0
         if args.command == "export":
             from breathsync.export_bids import export_bids
 

@@ -1,0 +1,277 @@
+"""``breathsync report``: a self-contained HTML page about one session (pictures embedded as inline SVG: no
+plotting library, no network, one file to keep or send)."""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from breathsync import __version__
+from breathsync.analysis import PairResult, Participant, _labels, analyse_pair, analyse_participant
+from breathsync.dsp._types import FloatArray
+from breathsync.dsp.sync import SyncConfig
+from breathsync.errors import InputError
+from breathsync.io.csvfile import read_recording
+from breathsync.io.session_folder import expand_recording_paths
+
+W, H, PAD = 860, 170, 42
+COLOURS = ["#1f5fa8", "#c4572a", "#2e8b57", "#7b4fa0", "#8a6d1f", "#2a8c8c", "#a83262", "#555555"]
+IN_SYNC_FILL = "#9fd4a8"
+
+
+def _thin(t: FloatArray, y: FloatArray, n_max: int = 1500) -> tuple[FloatArray, FloatArray]:
+    if t.size <= n_max:
+        return t, y
+    step = math.ceil(t.size / n_max)
+    return t[::step], y[::step]
+
+
+def _path(t: FloatArray, y: FloatArray, x0: float, x1: float, y0: float, y1: float) -> str:
+    """SVG path data; NaN breaks the line (gaps drawn as gaps)."""
+    sx = (W - 2 * PAD) / (x1 - x0 if x1 > x0 else 1.0)
+    sy = (H - 2 * PAD) / (y1 - y0 if y1 > y0 else 1.0)
+    out: list[str] = []
+    pen = False
+    for a, b in zip(t.tolist(), y.tolist(), strict=True):
+        if not (math.isfinite(a) and math.isfinite(b)):
+            pen = False
+            continue
+        px = PAD + (a - x0) * sx
+        py = H - PAD - (b - y0) * sy
+        out.append(f"{'L' if pen else 'M'}{px:.1f},{py:.1f}")
+        pen = True
+    return "".join(out)
+
+
+def _axes(
+    x0: float, x1: float, y0: float, y1: float, ylabel: str, yticks: Sequence[float] | None = None
+) -> str:
+    parts = [
+        f'<rect x="{PAD}" y="{PAD / 2}" width="{W - 2 * PAD}" height="{H - 1.5 * PAD}" fill="none" stroke="#bbb"/>'
+    ]
+    span = x1 - x0
+    step = next(s for s in (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 1e9) if span / s <= 10)
+    t = math.ceil(x0 / step) * step
+    while t <= x1:
+        px = PAD + (t - x0) / (span or 1) * (W - 2 * PAD)
+        label = f"{int(t // 60)}:{int(t % 60):02d}"
+        parts.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{H - PAD}" y2="{H - PAD + 4}" stroke="#888"/>')
+        parts.append(
+            f'<text x="{px:.1f}" y="{H - PAD + 16}" font-size="11" text-anchor="middle">{label}</text>'
+        )
+        t += step
+    for v in yticks if yticks is not None else (y0, y1):
+        py = H - PAD - (v - y0) / ((y1 - y0) or 1) * (H - 2 * PAD)
+        parts.append(f'<text x="{PAD - 5}" y="{py + 4:.1f}" font-size="11" text-anchor="end">{v:g}</text>')
+        parts.append(f'<line x1="{PAD}" x2="{W - PAD}" y1="{py:.1f}" y2="{py:.1f}" stroke="#eee"/>')
+    parts.append(
+        f'<text x="12" y="{H / 2}" font-size="11" transform="rotate(-90 12 {H / 2})" '
+        f'text-anchor="middle">{html.escape(ylabel)}</text>'
+    )
+    return "".join(parts)
+
+
+def _svg(body: str, height: int = H) -> str:
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" role="img">{body}</svg>'
+
+
+def _legend(labels: Sequence[str]) -> str:
+    return "".join(
+        f'<span class="key"><span style="background:{COLOURS[i % len(COLOURS)]}"></span>{html.escape(lab)}</span>'
+        for i, lab in enumerate(labels)
+    )
+
+
+def breathing_svg(parts: Sequence[Participant], x0: float, x1: float) -> str:
+    """Each person's clean breathing waveform, normalised and stacked."""
+    body = []
+    n = len(parts)
+    for i, p in enumerate(parts):
+        t, y = _thin(p.offline.t, p.offline.clean)
+        ok = np.isfinite(y)
+        scale = float(np.nanpercentile(np.abs(y[ok]), 95)) if ok.any() else 1.0
+        yy = y / (scale or 1.0) * 0.45 + (n - 1 - i)  # one lane per person
+        d = _path(t, yy, x0, x1, -0.6, n - 0.4)
+        body.append(f'<path d="{d}" fill="none" stroke="{COLOURS[i % len(COLOURS)]}" stroke-width="1"/>')
+    return _svg(_axes(x0, x1, -0.6, n - 0.4, "breathing (per person)", yticks=[]) + "".join(body))
+
+
+def rate_svg(parts: Sequence[Participant], x0: float, x1: float) -> str:
+    body, hi = [], 10.0
+    for p in parts:
+        r = p.offline.rate_bpm
+        if np.isfinite(r).any():
+            hi = max(hi, float(np.nanpercentile(r, 99)))
+    hi = math.ceil(hi / 5) * 5
+    for i, p in enumerate(parts):
+        t, r = _thin(p.offline.t, p.offline.rate_bpm)
+        d = _path(t, r, x0, x1, 0, hi)
+        body.append(f'<path d="{d}" fill="none" stroke="{COLOURS[i % len(COLOURS)]}" stroke-width="1.5"/>')
+    return _svg(_axes(x0, x1, 0, hi, "breaths/min", yticks=[0, hi / 2, hi]) + "".join(body))
+
+
+def sync_svg(pr: PairResult, x0: float, x1: float) -> str:
+    ps = pr.live
+    body = []
+    sx = (W - 2 * PAD) / ((x1 - x0) or 1)
+    ins = np.concatenate(([False], ps.in_sync, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(ins))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        xa = PAD + (ps.t[a] - x0) * sx
+        xb = PAD + (ps.t[b - 1] - x0) * sx
+        body.append(
+            f'<rect x="{xa:.1f}" y="{PAD / 2}" width="{max(xb - xa, 1):.1f}" height="{H - 1.5 * PAD}" '
+            f'fill="{IN_SYNC_FILL}" opacity="0.7"/>'
+        )
+    t, s = _thin(ps.t, ps.sync_score)
+    body.append(f'<path d="{_path(t, s, x0, x1, 0, 1)}" fill="none" stroke="#222" stroke-width="1.5"/>')
+    t, v = _thin(ps.t, ps.plv)
+    body.append(
+        f'<path d="{_path(t, v, x0, x1, 0, 1)}" fill="none" stroke="#1f5fa8" stroke-width="1" '
+        f'stroke-dasharray="4 3"/>'
+    )
+    return _svg(_axes(x0, x1, 0, 1, "sync score / PLV", yticks=[0, 0.5, 1]) + "".join(body))
+
+
+def polar_svg(pr: PairResult, bins: int = 24) -> str:
+    """Polar histogram of the live relative phase (0 at the top = in phase; clockwise = A ahead)."""
+    rel = pr.live.rel_phase_rad
+    rel = rel[np.isfinite(rel)]
+    size, c, r_max = 300, 150.0, 120.0
+    counts, _ = np.histogram(np.mod(rel, 2 * np.pi), bins=bins, range=(0, 2 * np.pi))
+    frac = counts / max(counts.sum(), 1)
+    top = max(float(frac.max()), 1e-9)
+    body = [
+        f'<circle cx="{c}" cy="{c}" r="{r_max}" fill="none" stroke="#ccc"/>',
+        f'<circle cx="{c}" cy="{c}" r="{r_max / 2}" fill="none" stroke="#eee"/>',
+    ]
+    for k in range(bins):
+        a0, a1 = 2 * np.pi * k / bins, 2 * np.pi * (k + 1) / bins
+        rr = r_max * frac[k] / top
+        x0, y0 = c + rr * math.sin(a0), c - rr * math.cos(a0)
+        x1, y1 = c + rr * math.sin(a1), c - rr * math.cos(a1)
+        body.append(f'<path d="M{c},{c} L{x0:.1f},{y0:.1f} A{rr:.1f},{rr:.1f} 0 0 1 {x1:.1f},{y1:.1f} Z" '
+                    f'fill="#1f5fa8" opacity="0.75"/>')  # fmt: skip
+    for ang, lab in (
+        (0, "0° in phase"),
+        (90, f"+90° {pr.a.label} ahead"),
+        (180, "180°"),
+        (270, f"{pr.b.label} ahead"),
+    ):
+        a = math.radians(ang)
+        x, y = c + (r_max + 14) * math.sin(a), c - (r_max + 14) * math.cos(a) + 4
+        anchor = "middle" if ang in (0, 180) else ("start" if ang == 90 else "end")
+        body.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="11" text-anchor="{anchor}">{html.escape(lab)}</text>'
+        )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 160}" height="{size}" viewBox="-80 0 {size + 160} {size}" role="img">{"".join(body)}</svg>'
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:920px;margin:2em auto;color:#222}
+h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em} table{border-collapse:collapse}
+td,th{padding:.25em .8em;border-bottom:1px solid #ddd;text-align:left} .key{margin-right:1.2em}
+.key span{display:inline-block;width:1.4em;height:.35em;vertical-align:middle;margin-right:.4em}
+.note{color:#555;font-size:.9em} dt{font-weight:600;margin-top:.5em}
+"""
+
+DEFINITIONS = """
+<dl>
+<dt>Breathing phase</dt><dd>0 at each inhale onset, π at the end of the inhale. The live phase is what the
+session showed; the offline phase (zero-phase band-pass 0.05-0.8 Hz and Hilbert transform) is the best
+estimate after the fact.</dd>
+<dt>PLV (phase locking value)</dt><dd>|mean of exp(i·(φA − φB))| over a window (default 30 s): 1 when the
+relative phase stays constant, near 0 when it wanders.</dd>
+<dt>Chance level</dt><dd>The PLV two unrelated people reach with their own rhythms: the 95th percentile of
+PLVs against circularly time-shifted copies (shifts ≥ 20 s), and at least the Rayleigh bound for the number of
+breaths in the window; capped at 0.9.</dd>
+<dt>Sync score</dt><dd>(PLV − chance) / (1 − chance), clipped to 0-1.</dd>
+<dt>In sync</dt><dd>PLV above the chance level and a mean relative phase within ±45° (a partner who follows
+within an eighth of a cycle).</dd>
+<dt>Who led</dt><dd>The person ahead in phase during the in-sync stretches, and by how many seconds.</dd>
+</dl>
+"""
+
+
+def _clock(s: float) -> str:
+    return f"{int(s // 60)}:{int(s % 60):02d}"
+
+
+def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | None = None) -> str:
+    """The HTML page for a session folder (or recordings analysed together)."""
+    files, given = expand_recording_paths(list(paths))
+    recs = [read_recording(p) for p in files]
+    labels = _labels(recs, given)
+    parts = [analyse_participant(r, lab) for r, lab in zip(recs, labels, strict=True)]
+    cfg = SyncConfig(window_s=window_s)
+    pairs = [pr for a, b in combinations(parts, 2) if (pr := analyse_pair(a, b, cfg)) is not None]
+    x0 = min(float(p.offline.t[0]) for p in parts if p.offline.t.size)
+    x1 = max(float(p.offline.t[-1]) for p in parts if p.offline.t.size)
+    name = title or ", ".join(Path(p).name for p in paths)
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>breathsync report: {html.escape(name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Breathing synchrony: {html.escape(name)}</h1>",
+        f"<p class='note'>breathsync {__version__}, report made {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
+        f"Duration {_clock(x1 - x0)}; window {window_s:g} s.</p>",
+        "<h2>Summary</h2><table><tr><th>pair</th><th>time in sync</th><th>mean PLV</th><th>chance level</th>"
+        "<th>relative phase</th><th>who led</th></tr>",
+    ]
+    for pr in pairs:
+        s = pr.live.summary()
+        ok = np.isfinite(pr.live.plv)
+        t_in = (
+            float(np.sum(pr.live.in_sync)) * float(np.median(np.diff(pr.live.t)))
+            if pr.live.t.size > 1
+            else 0.0
+        )
+        rel = s["mean_relative_phase_rad"]
+        led = "—"
+        if s["leader"]:
+            who = pr.a.label if s["leader"] == "a" else pr.b.label
+            led = f"{html.escape(who)} by {s['lead_s']:.2f} s"
+        out.append(
+            f"<tr><td>{html.escape(pr.a.label)} – {html.escape(pr.b.label)}</td>"
+            f"<td>{_clock(t_in)} ({100 * float(s['time_in_sync_frac'] or 0):.0f}%)</td>"
+            f"<td>{(s['mean_plv'] or 0):.2f}</td><td>{float(np.nanmean(pr.live.null_plv[ok])) if ok.any() else float('nan'):.2f}</td>"
+            f"<td>{'—' if rel is None else f'{math.degrees(float(rel)):+.0f}°'}</td><td>{led}</td></tr>"
+        )
+    out.append("</table><table style='margin-top:1em'><tr><th>person</th><th>signal</th><th>breaths</th>"
+               "<th>rate (breaths/min)</th></tr>")  # fmt: skip
+    for p in parts:
+        ons = p.offline.onsets_s
+        iv = np.diff(ons)
+        rate = f"{np.mean(60 / iv):.1f} ± {np.std(60 / iv):.1f}" if iv.size > 1 else "—"
+        out.append(
+            f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
+        )
+    out.append("</table>")
+    out.append(f"<h2>Breathing over time</h2><p>{_legend(labels)}</p>{breathing_svg(parts, x0, x1)}")
+    out.append(f"<h2>Breathing rates</h2><p>{_legend(labels)}</p>{rate_svg(parts, x0, x1)}")
+    for pr in pairs:
+        out.append(
+            f"<h2>Synchrony {html.escape(pr.a.label)} – {html.escape(pr.b.label)}</h2>"
+            f"<p class='note'>Solid: sync score (chance-corrected); dashed: PLV; green: in sync.</p>"
+            f"{sync_svg(pr, x0, x1)}"
+            f"<p class='note'>Relative phase over the session (share of the windows in each direction):</p>"
+            f"{polar_svg(pr)}"
+        )
+    out.append(f"<h2>Definitions</h2>{DEFINITIONS}</body></html>")
+    return "\n".join(out)
+
+
+def write_report(paths: Sequence[str], out_file: str, *, window_s: float = 30.0) -> None:
+    page = build_report(paths, window_s=window_s)
+    try:
+        with open(out_file, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(out_file, 0o600)
+    except OSError as e:
+        raise InputError(f"{out_file}: cannot write the report ({e.strerror})") from None

@@ -1,0 +1,39 @@
+"""The HTML session report: self-contained, with its pictures and numbers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from breathsync.report import build_report
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
+
+
+def test_report_of_a_recorded_session(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", "run", "-p", "A=sim:steady,rate=12,seed=1",
+         "-p", "B=sim:follow,rate=13,coupling=1,seed=2", "--record", str(rec), "--duration", "120",
+         "--speed", "60", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "breathsync", "report", str(rec)], capture_output=True, text=True,
+                       timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    page = (rec / "report.html").read_text()
+    assert page.count("<svg") == 4  # breathing, rates, sync score, polar histogram
+    assert "A – B" in page and "time in sync" in page and "Definitions" in page and "who led" in page
+    # Self-contained: nothing fetched from elsewhere.
+    assert not re.search(r"""(src|href)=["']https?:""", page)
+
+
+def test_report_of_csv_files_and_errors(tmp_path: Path) -> None:
+    page = build_report([str(SAMPLES / "pair_sync_A.csv"), str(SAMPLES / "pair_sync_B.csv")])
+    assert "A – B" in page and "<svg" in page
+    r = subprocess.run([sys.executable, "-m", "breathsync", "report", str(tmp_path / "none")],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
