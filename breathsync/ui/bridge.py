@@ -1,0 +1,204 @@
+"""The session on its own thread, snapshots to the Qt UI thread.
+
+Why a thread and not qasync: the session's asyncio loop must live as long as the session (bleak keeps one
+loop for a BLE connection's whole life), and running it in a background thread that owns it keeps the UI
+responsive without adding qasync as a dependency. The thread builds the session (reading replay files
+happens there too), runs it, and hands every snapshot to the UI thread through a Qt signal (a queued
+connection: Qt delivers it in the receiver's thread). The UI thread never waits on a device or a file; it
+only asks the loop to do things with ``call_soon_threadsafe``.
+
+Recording can be switched on and off during a session: the relay sink forwards chunks and snapshots to a
+:class:`~breathsync.recorder.Recorder` while one is set. The recorder is opened and closed on the loop's
+thread, so the UI thread never touches the files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from breathsync.session import Session
+from breathsync.session_types import SessionInfo, Snapshot
+from breathsync.sources.base import SampleChunk
+
+__all__ = ["SessionRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class _Relay:
+    """The sink the runner adds to its session: snapshots to the UI, chunks and snapshots to a recorder."""
+
+    def __init__(self, runner: SessionRunner) -> None:
+        self.runner = runner
+        self.recorder: Any = None  # breathsync.recorder.Recorder while recording
+        self.info: SessionInfo | None = None
+
+    def open(self, info: SessionInfo) -> None:
+        self.info = info
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None:
+        if self.recorder is not None:
+            try:
+                self.recorder.on_chunk(label, chunk)
+            except Exception as e:
+                self.recorder_failed(e)
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        if self.recorder is not None:
+            try:
+                self.recorder.on_snapshot(snap)
+            except Exception as e:
+                self.recorder_failed(e)
+        self.runner.snapshot.emit(snap)
+
+    def close(self, info: SessionInfo) -> None:
+        self.info = info
+        self.stop_recording()
+
+    # -- recording (always on the loop's thread)
+    def start_recording(self, path: str) -> None:
+        if self.recorder is not None or self.info is None:
+            return
+        from breathsync.recorder import Recorder
+
+        rec = Recorder(path)
+        try:
+            rec.open(self.info)
+        except Exception as e:
+            self.runner.recording.emit("error", str(e) or type(e).__name__)
+            return
+        self.recorder = rec
+        self.runner.recording.emit("started", path)
+
+    def stop_recording(self) -> None:
+        rec, self.recorder = self.recorder, None
+        if rec is None or self.info is None:
+            return
+        try:
+            rec.close(self.info)
+        except Exception as e:
+            self.runner.recording.emit("error", str(e) or type(e).__name__)
+            return
+        self.runner.recording.emit("stopped", rec.path)
+
+    def recorder_failed(self, e: Exception) -> None:
+        rec, self.recorder = self.recorder, None
+        with_reason = getattr(rec, "error", None) or str(e) or type(e).__name__
+        self.runner.recording.emit("error", with_reason)
+
+
+class SessionRunner(QObject):
+    """Runs one session at a time on a background thread.
+
+    Signals: ``snapshot(Snapshot)`` for every published snapshot; ``finished(Snapshot | None, dict)`` with
+    the final snapshot and ``Session.summary()``; ``failed(str)`` when the session could not be built or
+    started (one line); ``recording(state, text)`` with state ``started`` (text: the folder), ``stopped``
+    or ``error`` (text: why).
+    """
+
+    snapshot = pyqtSignal(object)
+    finished = pyqtSignal(object, object)
+    failed = pyqtSignal(str)
+    recording = pyqtSignal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: Session | None = None
+        self._relay: _Relay | None = None
+        self._stop_requested = False
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def session(self) -> Session | None:
+        return self._session
+
+    def start(
+        self,
+        factory: Callable[[], Session],
+        duration_s: float | None = None,
+        record_dir: str | None = None,
+    ) -> None:
+        """Build (``factory()``, on the session thread) and run a session; returns at once."""
+        if self.running:
+            raise RuntimeError("a session is already running")
+        self._stop_requested = False
+        self._session = None
+        self._loop = None
+        self._thread = threading.Thread(
+            target=self._main, args=(factory, duration_s, record_dir), name="breathsync-session", daemon=True
+        )
+        self._thread.start()
+
+    def _main(self, factory: Callable[[], Session], duration_s: float | None, record_dir: str | None) -> None:
+        try:
+            asyncio.run(self._run(factory, duration_s, record_dir))
+        except Exception as e:  # reported to the UI, never a traceback in its face
+            log.exception("session failed")
+            self.failed.emit(str(e) or type(e).__name__)
+
+    async def _run(
+        self, factory: Callable[[], Session], duration_s: float | None, record_dir: str | None
+    ) -> None:
+        session = factory()
+        relay = _Relay(self)
+        session.add_sink(relay)
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            self._session = session
+            self._relay = relay
+            stop_now = self._stop_requested
+        if stop_now:
+            return
+        if record_dir:
+            # Opened right after the session opens its sinks (the relay holds the session's description).
+            self._loop.call_soon(relay.start_recording, record_dir)
+        final = await session.run(duration_s)
+        self.finished.emit(final, session.summary())
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> bool:
+        with self._lock:
+            loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop closed in between
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Ask the session to end (it publishes its final snapshot and ``finished``)."""
+        with self._lock:
+            self._stop_requested = True
+            session = self._session
+        if session is not None:
+            self._call(session.request_stop)
+
+    def start_recording(self, path: str) -> bool:
+        """Start recording the running session into the new folder ``path`` (see ``recording``)."""
+        relay = self._relay
+        return relay is not None and self.running and self._call(relay.start_recording, path)
+
+    def stop_recording(self) -> bool:
+        relay = self._relay
+        return relay is not None and self.running and self._call(relay.stop_recording)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the session thread to end (only for shutting down and tests); True when it has."""
+        t = self._thread
+        if t is None:
+            return True
+        t.join(timeout_s)
+        return not t.is_alive()

@@ -1,0 +1,124 @@
+"""The dashboard's control panel: sources per participant, training phase, windows, recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLineEdit,
+    QWidget,
+)
+
+__all__ = ["SIM_MODES", "SOURCE_KINDS", "ParticipantEditor", "sample_names"]
+
+SOURCE_KINDS = ("sample recording", "simulated partner", "source spec")
+SIM_MODES = ("follow", "steady", "lead", "pacer")
+
+
+def sample_names() -> list[str]:
+    """The shipped sample recordings (file names)."""
+    try:
+        from sample_signals import SAMPLES_DIR
+    except ImportError:  # pragma: no cover - an install without the samples
+        return []
+    return sorted(p.name for p in SAMPLES_DIR.glob("*.csv"))
+
+
+class ParticipantEditor(QWidget):
+    """One participant: a label and where their breathing comes from.
+
+    Sources: a sample recording (replayed), a simulated partner (mode, rate, coupling), or any source spec
+    the command line accepts (``replay:FILE``, ``sim:...``; BLE and LSL when they exist).
+    """
+
+    def __init__(self, label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLineEdit(label)
+        self.label.setMaximumWidth(70)
+        self.label.setToolTip("participant label (use pseudonyms: recordings carry it)")
+        self.kind = QComboBox()
+        self.kind.addItems(SOURCE_KINDS)
+        self.file = QComboBox()
+        self.file.addItems(sample_names())
+        self.file.setToolTip("sample recording (sample_signals)")
+        self.mode = QComboBox()
+        self.mode.addItems(SIM_MODES)
+        self.mode.setToolTip(
+            "simulated partner: follow (falls into step), steady, lead (changes pace), pacer"
+        )
+        self.rate = QDoubleSpinBox()
+        self.rate.setRange(2.0, 40.0)
+        self.rate.setValue(12.0)
+        self.rate.setSuffix(" /min")
+        self.rate.setToolTip("simulated partner's rate (breaths per minute)")
+        self.coupling = QDoubleSpinBox()
+        self.coupling.setRange(0.0, 10.0)
+        self.coupling.setSingleStep(0.1)
+        self.coupling.setValue(1.0)
+        self.coupling.setPrefix("K ")
+        self.coupling.setToolTip("follow: how strongly the partner pulls into step (rad/s)")
+        self.spec = QLineEdit()
+        self.spec.setPlaceholderText("replay:FILE or sim:MODE,...")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for w in (self.label, self.kind, self.file, self.mode, self.rate, self.coupling, self.spec):
+            lay.addWidget(w)
+        self.kind.currentIndexChanged.connect(self._show_fields)
+        self.mode.currentIndexChanged.connect(self._show_fields)
+        self._show_fields()
+
+    def _show_fields(self) -> None:
+        kind = self.kind.currentText()
+        sim = kind == "simulated partner"
+        self.file.setVisible(kind == "sample recording")
+        self.mode.setVisible(sim)
+        self.rate.setVisible(sim)
+        self.coupling.setVisible(sim and self.mode.currentText() == "follow")
+        self.spec.setVisible(kind == "source spec")
+
+    def spec_text(self) -> str:
+        """The source spec (as ``--participant LABEL=SPEC`` takes it)."""
+        kind = self.kind.currentText()
+        if kind == "sample recording":
+            from sample_signals import sample_path
+
+            return f"replay:{sample_path(self.file.currentText())}"
+        if kind == "simulated partner":
+            mode = self.mode.currentText()
+            spec = f"sim:{mode},rate={self.rate.value():g}"
+            if mode == "follow":
+                spec += f",coupling={self.coupling.value():g},delay=0.3"
+            return spec
+        return self.spec.text().strip()
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "label": self.label.text(),
+            "kind": self.kind.currentText(),
+            "file": self.file.currentText(),
+            "mode": self.mode.currentText(),
+            "rate": self.rate.value(),
+            "coupling": self.coupling.value(),
+            "spec": self.spec.text(),
+        }
+
+    def set_state(self, d: dict[str, Any]) -> None:
+        self.label.setText(str(d.get("label", self.label.text())))
+        for combo, key in ((self.kind, "kind"), (self.file, "file"), (self.mode, "mode")):
+            i = combo.findText(str(d.get(key, "")))
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        try:
+            self.rate.setValue(float(d.get("rate", self.rate.value())))
+            self.coupling.setValue(float(d.get("coupling", self.coupling.value())))
+        except (TypeError, ValueError):
+            pass
+        self.spec.setText(str(d.get("spec", "")))
+        self._show_fields()
+
+    def set_spec(self, label: str, spec: str) -> None:
+        """Show a command-line participant (as a source spec)."""
+        self.set_state({"label": label, "kind": "source spec", "spec": spec})

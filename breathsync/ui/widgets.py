@@ -1,0 +1,275 @@
+"""The dashboard's own drawn widgets: the partner cue, the relative-phase dial and the state indicator.
+
+They draw values they are given (a phase, a PLV and a relative phase, a state): no signal processing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PyQt6.QtCore import QPointF, QRectF, QSize, Qt
+from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PyQt6.QtWidgets import QSizePolicy, QWidget
+
+from breathsync.dsp._types import FloatArray
+
+__all__ = ["STATE_STYLES", "PartnerCue", "PhaseDial", "StateIndicator", "state_kind"]
+
+# Colour-blind-safe colours (Okabe-Ito); every state also has its own shape and fill pattern.
+BLUE = QColor("#0072B2")
+ORANGE = QColor("#E69F00")
+VERMILION = QColor("#D55E00")
+GREY = QColor("#8a8a8a")
+SKY = QColor("#56B4E9")
+INK = QColor("#202020")
+
+#: state kind -> (background colour, fill pattern, shape drawn beside the text)
+STATE_STYLES: dict[str, tuple[QColor, Qt.BrushStyle, str]] = {
+    "in_sync": (BLUE, Qt.BrushStyle.SolidPattern, "disc"),
+    "finding": (ORANGE, Qt.BrushStyle.Dense4Pattern, "ring"),
+    "warmup": (GREY, Qt.BrushStyle.Dense6Pattern, "triangle"),
+    "no_signal": (VERMILION, Qt.BrushStyle.BDiagPattern, "cross"),
+    "idle": (GREY, Qt.BrushStyle.NoBrush, "square"),
+}
+
+
+def state_kind(text: str) -> str:
+    """The kind of a state line from :func:`breathsync.terminal.state_text` (one wording for both views)."""
+    low = text.lower()
+    if low.startswith("in sync"):
+        return "in_sync"
+    if low.startswith("no signal"):
+        return "no_signal"
+    if low.startswith("warming"):
+        return "warmup"
+    if low.startswith(("finding", "breathing")):
+        return "finding"
+    return "idle"
+
+
+class StateIndicator(QWidget):
+    """A large state line: colour, fill pattern and shape all differ between states, so it reads without
+    colour vision (and in grey-scale print)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = "idle"
+        self.text = "not started"
+        self.setMinimumHeight(72)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_state(self, kind: str, text: str) -> None:
+        if (kind, text) != (self.kind, self.text):
+            self.kind, self.text = kind, text
+            self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(360, 80)
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        color, pattern, shape = STATE_STYLES.get(self.kind, STATE_STYLES["idle"])
+        p = QPainter(self)
+        r = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        light = QColor(color)
+        light.setAlpha(70)
+        p.fillRect(r, QColor("white"))
+        p.fillRect(r, light)
+        if pattern is not Qt.BrushStyle.NoBrush:
+            p.fillRect(r, QBrush(color, pattern))
+        border = QPen(
+            color.darker(150), 4, Qt.PenStyle.SolidLine if self.kind == "in_sync" else Qt.PenStyle.DashLine
+        )
+        p.setPen(border)
+        p.drawRect(r)
+        # The shape, in a white disc so it stands out on any pattern.
+        s = min(r.height() - 16, 56.0)
+        box = QRectF(r.left() + 10, r.center().y() - s / 2, s, s)
+        p.setPen(QPen(INK, 1))
+        p.setBrush(QColor("white"))
+        p.drawEllipse(box.adjusted(-4, -4, 4, 4))
+        p.setPen(QPen(INK, 5))
+        inner = box.adjusted(s * 0.18, s * 0.18, -s * 0.18, -s * 0.18)
+        if shape == "disc":
+            p.setBrush(INK)
+            p.drawEllipse(inner)
+        elif shape == "ring":
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(inner)
+        elif shape == "cross":
+            p.drawLine(inner.topLeft(), inner.bottomRight())
+            p.drawLine(inner.topRight(), inner.bottomLeft())
+        elif shape == "triangle":
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPolygon(
+                QPolygonF([QPointF(inner.center().x(), inner.top()), inner.bottomRight(), inner.bottomLeft()])
+            )
+        else:
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(inner)
+        # The text, on a white band.
+        f = QFont(self.font())
+        f.setPointSizeF(max(14.0, min(28.0, r.height() * 0.32)))
+        f.setBold(True)
+        p.setFont(f)
+        text_rect = QRectF(box.right() + 16, r.top() + 8, r.right() - box.right() - 26, r.height() - 16)
+        band = p.fontMetrics().boundingRect(self.text)
+        p.fillRect(
+            QRectF(
+                text_rect.left() - 6,
+                r.center().y() - band.height() / 2 - 4,
+                band.width() + 12,
+                band.height() + 8,
+            ),
+            QColor(255, 255, 255, 225),
+        )
+        p.setPen(INK)
+        p.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), self.text)
+        p.end()
+
+
+class PartnerCue(QWidget):
+    """A disc that grows while the partner breathes in and shrinks while they breathe out.
+
+    Its size is ``(1 - cos phase) / 2`` of the way from the smallest to the largest disc (phase 0: inhale
+    onset, smallest; pi: end of inhale, largest), so breathing with it means breathing with the partner.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.phase_rad = math.nan
+        self.who = ""
+        self.note = "waiting"
+        self.setMinimumSize(160, 160)
+
+    def set_phase(self, phase_rad: float, who: str, note: str = "") -> None:
+        if (phase_rad, who, note) != (self.phase_rad, self.who, note) and not (
+            math.isnan(phase_rad) and math.isnan(self.phase_rad) and (who, note) == (self.who, self.note)
+        ):
+            self.phase_rad, self.who, self.note = phase_rad, who, note
+            self.update()
+
+    @property
+    def fill(self) -> float:
+        """How full the disc is, 0-1 (NaN when the phase is unknown)."""
+        return (1.0 - math.cos(self.phase_rad)) / 2.0 if math.isfinite(self.phase_rad) else math.nan
+
+    def sizeHint(self) -> QSize:
+        return QSize(220, 220)
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        w, h = self.width(), self.height()
+        top = 22.0
+        c = QPointF(w / 2, top + (h - top - 22) / 2)
+        r_max = max(10.0, min(w, h - top - 22) / 2 - 6)
+        r_min = 0.25 * r_max
+        p.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawEllipse(c, r_max, r_max)
+        p.drawEllipse(c, r_min, r_min)
+        fill = self.fill
+        if math.isfinite(fill):
+            r = r_min + (r_max - r_min) * fill
+            inhale = self.phase_rad % (2 * math.pi) < math.pi
+            p.setPen(QPen(BLUE.darker(130), 3))
+            p.setBrush(QBrush(SKY if inhale else BLUE))
+            p.drawEllipse(c, r, r)
+            word = "breathe in" if inhale else "breathe out"
+        else:
+            word = self.note or "waiting"
+        p.setPen(INK)
+        f = QFont(self.font())
+        f.setBold(True)
+        p.setFont(f)
+        p.drawText(
+            QRectF(0, 0, w, top),
+            int(Qt.AlignmentFlag.AlignCenter),
+            f"breathe with {self.who}" if self.who else "",
+        )
+        p.drawText(QRectF(0, h - 22, w, 22), int(Qt.AlignmentFlag.AlignCenter), word)
+        p.end()
+
+
+class PhaseDial(QWidget):
+    """Relative phase as an angle (0 at the top: together; clockwise: the first of the pair breathes first)
+    and the PLV as the length of the needle (the rim is 1); the last minute as a fading trail of dots."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.a, self.b = "A", "B"
+        self.plv = math.nan
+        self.rel_rad = math.nan
+        self.null_plv = math.nan
+        self._trail = (np.empty(0), np.empty(0), np.empty(0))  # ages 0-1, plv, rel
+        self.setMinimumSize(180, 180)
+
+    def set_pair(self, a: str, b: str) -> None:
+        self.a, self.b = a, b
+
+    def set_values(
+        self, plv: float, rel_rad: float, null_plv: float, trail: tuple[FloatArray, FloatArray, FloatArray]
+    ) -> None:
+        """Current PLV and relative phase; ``trail`` = (age as a fraction of the trail span, plv, rel)."""
+        self.plv, self.rel_rad, self.null_plv = plv, rel_rad, null_plv
+        self._trail = trail
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(220, 220)
+
+    def _point(self, c: QPointF, radius: float, plv: float, rel: float) -> QPointF:
+        return QPointF(c.x() + radius * plv * math.sin(rel), c.y() - radius * plv * math.cos(rel))
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        w, h = self.width(), self.height()
+        c = QPointF(w / 2, h / 2 + 6)
+        radius = max(10.0, min(w, h - 30) / 2 - 8)
+        p.setPen(QPen(GREY, 1))
+        p.setBrush(QColor("white"))
+        p.drawEllipse(c, radius, radius)
+        # The in-sync sector (|relative phase| <= 45 deg) and the chance level ring.
+        p.setPen(Qt.PenStyle.NoPen)
+        sector = QColor(BLUE)
+        sector.setAlpha(35)
+        p.setBrush(sector)
+        p.drawPie(QRectF(c.x() - radius, c.y() - radius, 2 * radius, 2 * radius), (90 - 45) * 16, 90 * 16)
+        if math.isfinite(self.null_plv):
+            p.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(c, radius * self.null_plv, radius * self.null_plv)
+        ages, plvs, rels = self._trail
+        for age, plv, rel in zip(ages.tolist(), plvs.tolist(), rels.tolist(), strict=True):
+            if not (math.isfinite(plv) and math.isfinite(rel)):
+                continue
+            col = QColor(ORANGE)
+            col.setAlpha(int(30 + 200 * (1.0 - min(max(age, 0.0), 1.0))))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(col)
+            p.drawEllipse(self._point(c, radius, plv, rel), 2.5, 2.5)
+        if math.isfinite(self.plv) and math.isfinite(self.rel_rad):
+            tip = self._point(c, radius, self.plv, self.rel_rad)
+            p.setPen(QPen(INK, 4))
+            p.drawLine(c, tip)
+            p.setBrush(INK)
+            p.drawEllipse(tip, 5, 5)
+        p.setPen(INK)
+        p.drawText(QRectF(0, 0, w, 16), int(Qt.AlignmentFlag.AlignCenter), "together")
+        p.drawText(
+            QRectF(c.x() + radius - 60, c.y() - 8, 70, 16),
+            int(Qt.AlignmentFlag.AlignRight),
+            f"{self.a} first",
+        )
+        p.drawText(
+            QRectF(c.x() - radius - 10, c.y() - 8, 70, 16), int(Qt.AlignmentFlag.AlignLeft), f"{self.b} first"
+        )
+        if math.isfinite(self.plv):
+            deg = math.degrees(self.rel_rad)
+            label = f"PLV {self.plv:.2f}  {deg:+.0f}°"
+        else:
+            label = "PLV -"
+        p.drawText(QRectF(0, h - 16, w, 16), int(Qt.AlignmentFlag.AlignCenter), label)
+        p.end()

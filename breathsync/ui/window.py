@@ -1,0 +1,758 @@
+"""The dashboard window: a thin view over the session's snapshots.
+
+Snapshots arrive from the session thread (:mod:`breathsync.ui.bridge`) through a Qt signal; the slot only
+copies the new samples into preallocated rings and keeps the latest snapshot. One timer (``fps``, 25 by
+default) redraws from the rings with ``setData``, antialiasing off, independent of how often snapshots come.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
+from breathsync.session import PHASES, Session, SessionConfig
+from breathsync.session_types import PairView, Snapshot
+from breathsync.terminal import state_text
+from breathsync.ui.bridge import SessionRunner
+from breathsync.ui.buffers import Ring, TraceRing
+from breathsync.ui.controls import ParticipantEditor
+from breathsync.ui.widgets import PartnerCue, PhaseDial, StateIndicator, state_kind
+
+__all__ = ["DashboardWindow", "default_record_root"]
+
+GRID_HZ = 20.0  # the session publishes its live samples on this grid
+MAX_SPAN_S = 120.0
+SYNC_STEP_S = 0.2  # the sync history keeps at most one point per this much session time
+SYNC_POINTS = 30_000  # 100 min of sync history at SYNC_STEP_S
+TRAIL_S = 60.0
+TRACE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+TABLE_COLUMNS = ("participant", "source", "state", "signal quality", "rate", "battery")
+
+
+def default_record_root() -> str:
+    return str(Path.home() / "breathsync-recordings")
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-:--"
+    s = int(seconds)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class _Trace:
+    """One participant's scrolling trace."""
+
+    def __init__(self, plot: pg.PlotItem, color: str) -> None:
+        self.plot = plot
+        self.ring = TraceRing(int(MAX_SPAN_S * GRID_HZ) + 64)
+        self.curve = plot.plot(pen=pg.mkPen(color, width=2), connect="finite")
+        self.title = ""
+
+
+class DashboardWindow(QMainWindow):
+    """The live dashboard.
+
+    Parameters
+    ----------
+    settings
+        Where the settings are remembered (default: the user's ``breathsync/dashboard`` settings).
+    participants
+        Command-line participants (``LABEL=SOURCE``): shown as source specs instead of the remembered ones.
+    speed, duration_s
+        Session clock speed and length (None: until stopped).
+    config
+        Initial training phase, windows and goal.
+    fps
+        Redraws per second.
+    """
+
+    #: Emitted after the session ended and the final state was drawn (the summary is ready).
+    session_finished = pyqtSignal()
+
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        *,
+        participants: Sequence[ParticipantArg] | None = None,
+        speed: float | None = None,
+        duration_s: float | None = None,
+        config: SessionConfig | None = None,
+        invert: Sequence[str] = (),
+        fps: float = 25.0,
+    ) -> None:
+        super().__init__()
+        pg.setConfigOptions(antialias=False)
+        self.setWindowTitle("breathsync")
+        self.settings = settings if settings is not None else QSettings("breathsync", "dashboard")
+        self.duration_s = duration_s
+        self.invert = list(invert)
+        self.goal_s = config.goal_s if config is not None else 60.0
+        self.leader = config.leader if config is not None else None
+        self.runner = SessionRunner(self)
+        self.runner.snapshot.connect(self._on_snapshot)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.recording.connect(self._on_recording)
+        self.latest: Snapshot | None = None
+        self.summary: dict[str, Any] | None = None
+        self.summary_text = ""
+        self.frames = 0
+        self._dirty = False
+        self._labels: tuple[str, ...] = ()
+        self._traces: dict[str, _Trace] = {}
+        self._sync = Ring(SYNC_POINTS, 6)  # t, score, in-sync band, plv, rel, null
+        self._sync_pair: tuple[str, str] | None = None
+        self._rec_state = "off"
+        self._rec_path = ""
+        self._rec_t0 = math.nan
+        self._table_cache: dict[tuple[int, int], str] = {}
+        self._build()
+        self._load_settings()
+        if participants:
+            self._set_participants(participants)
+        if speed is not None:
+            self.speed.setValue(speed)
+        if config is not None:
+            self.phase.setCurrentText(config.phase)
+            self.sync_window.setValue(config.window_s)
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(1, round(1000.0 / fps)))
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # ------------------------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        # Controls.
+        panel = QWidget()
+        pl = QVBoxLayout(panel)
+        self.start_button = QPushButton("Start  (F5)")
+        self.start_button.setMinimumHeight(36)
+        self.start_button.clicked.connect(self.toggle_session)
+        pl.addWidget(self.start_button)
+
+        who = QGroupBox("Participants")
+        wl = QVBoxLayout(who)
+        self.editors = [ParticipantEditor("you"), ParticipantEditor("partner")]
+        self.editors[0].set_state({"kind": "sample recording", "file": "nk_rest5_100hz.csv"})
+        self.editors[1].set_state(
+            {"kind": "simulated partner", "mode": "follow", "rate": 13.0, "coupling": 1.0}
+        )
+        for e in self.editors:
+            wl.addWidget(e)
+        pl.addWidget(who)
+
+        train = QGroupBox("Practice")
+        fl = QFormLayout(train)
+        self.phase = QComboBox()
+        self.phase.addItems(PHASES)
+        self.phase.setToolTip("match: fall into step; lead: one changes pace, the other follows; free")
+        fl.addRow("training phase", self.phase)
+        self.sync_window = QDoubleSpinBox()
+        self.sync_window.setRange(10.0, 120.0)
+        self.sync_window.setValue(30.0)
+        self.sync_window.setSuffix(" s")
+        fl.addRow("sync window", self.sync_window)
+        self.span = QDoubleSpinBox()
+        self.span.setRange(10.0, MAX_SPAN_S)
+        self.span.setValue(45.0)
+        self.span.setSuffix(" s")
+        fl.addRow("trace window", self.span)
+        self.speed = QDoubleSpinBox()
+        self.speed.setRange(0.1, 1000.0)
+        self.speed.setValue(1.0)
+        self.speed.setPrefix("x ")
+        self.speed.setToolTip("replay and simulation speed (real devices: 1)")
+        fl.addRow("speed", self.speed)
+        pl.addWidget(train)
+
+        rec = QGroupBox("Recording")
+        rl = QVBoxLayout(rec)
+        self.record_button = QPushButton("Record  (Ctrl+R)")
+        self.record_button.setCheckable(True)
+        self.record_button.toggled.connect(self._record_toggled)
+        rl.addWidget(self.record_button)
+        row = QHBoxLayout()
+        self.record_dir = QLineEdit(default_record_root())
+        self.record_dir.setToolTip("each recording is a new session folder in here")
+        browse = QToolButton()
+        browse.setText("…")
+        browse.clicked.connect(self._browse_record_dir)
+        row.addWidget(self.record_dir)
+        row.addWidget(browse)
+        rl.addLayout(row)
+        self.record_label = QLabel("not recording")
+        self.record_label.setWordWrap(True)
+        rl.addWidget(self.record_label)
+        pl.addWidget(rec)
+        pl.addStretch(1)
+        self.clock_label = QLabel("")
+        pl.addWidget(self.clock_label)
+
+        # State, traces, sync.
+        self.state = StateIndicator()
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground("w")
+        self.score_widget = pg.PlotWidget(background="w")
+        sp = self.score_widget.getPlotItem()
+        sp.setLabel("left", "sync score")
+        sp.setLabel("bottom", "session time", units="s")
+        sp.setYRange(0, 1.12, padding=0)
+        sp.setMouseEnabled(x=False, y=False)
+        sp.hideButtons()
+        sp.showGrid(x=False, y=True, alpha=0.3)
+        self.score_curve = sp.plot(pen=pg.mkPen("#0072B2", width=2), connect="finite")
+        self.band_curve = sp.plot(pen=pg.mkPen("#009E73", width=8), connect="finite")
+        self.chance_label = pg.TextItem("▬ in sync", color="#007a5a", anchor=(0, 0))
+        sp.addItem(self.chance_label)
+        self.chance_label.setPos(0, 1.12)
+        self.score_title = ""
+
+        self.cue = PartnerCue()
+        self.cue_who = QComboBox()
+        self.cue_who.setToolTip(
+            "whose breathing the cue shows (default: the partner; lead: the leader; a pacer)"
+        )
+        self.dial = PhaseDial()
+        self.lead_label = QLabel("")
+        self.lead_label.setWordWrap(True)
+        self.goal = QProgressBar()
+        self.goal.setFormat("goal: %v / %m s in sync")
+        self.group_label = QLabel("")
+
+        right = QWidget()
+        rl2 = QVBoxLayout(right)
+        rl2.setContentsMargins(0, 0, 0, 0)
+        cue_row = QHBoxLayout()
+        cue_row.addWidget(QLabel("cue:"))
+        cue_row.addWidget(self.cue_who, 1)
+        rl2.addLayout(cue_row)
+        rl2.addWidget(self.cue, 3)
+        rl2.addWidget(self.dial, 3)
+        rl2.addWidget(self.goal)
+        rl2.addWidget(self.lead_label)
+        rl2.addWidget(self.group_label)
+
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        vh, hh = self.table.verticalHeader(), self.table.horizontalHeader()
+        if vh is not None:
+            vh.setVisible(False)
+        if hh is not None:
+            hh.setStretchLastSection(True)
+        self.events = QListWidget()
+        self.summary_box = QPlainTextEdit()
+        self.summary_box.setReadOnly(True)
+        self.summary_box.setPlaceholderText("The session summary appears here when the session ends.")
+        self.save_summary_button = QPushButton("Save summary…")
+        self.save_summary_button.setEnabled(False)
+        self.save_summary_button.clicked.connect(self._save_summary_clicked)
+        summary_page = QWidget()
+        sl = QVBoxLayout(summary_page)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.summary_box)
+        sl.addWidget(self.save_summary_button)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.events, "Events")
+        self.tabs.addTab(summary_page, "Summary")
+
+        plots = QSplitter(Qt.Orientation.Vertical)
+        plots.addWidget(self.layout_widget)
+        plots.addWidget(self.score_widget)
+        plots.setSizes([460, 170])
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(plots)
+        middle.addWidget(right)
+        middle.setSizes([760, 260])
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.table)
+        bottom.addWidget(self.tabs)
+        bottom.setSizes([620, 400])
+        main = QWidget()
+        ml = QVBoxLayout(main)
+        ml.addWidget(self.state)
+        vs = QSplitter(Qt.Orientation.Vertical)
+        vs.addWidget(middle)
+        vs.addWidget(bottom)
+        vs.setSizes([640, 150])
+        ml.addWidget(vs, 1)
+        outer = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(panel)
+        outer.addWidget(main)
+        outer.setSizes([330, 1070])
+        self.setCentralWidget(outer)
+        self.resize(1400, 860)
+
+        self.start_shortcut = QShortcut(QKeySequence("F5"), self, self.toggle_session)
+        self.record_shortcut = QShortcut(QKeySequence("Ctrl+R"), self, self.record_button.toggle)
+
+    def _set_participants(self, parts: Sequence[ParticipantArg]) -> None:
+        while len(self.editors) < len(parts):
+            e = ParticipantEditor(f"P{len(self.editors) + 1}")
+            self.editors.append(e)
+            self.editors[0].parentWidget().layout().addWidget(e)  # type: ignore[union-attr]
+        for e, p in zip(self.editors, parts, strict=False):
+            e.set_spec(p.label, p.spec)
+        for e in self.editors[len(parts) :]:
+            e.setParent(None)
+        self.editors = self.editors[: len(parts)]
+
+    def _layout_participants(self, labels: tuple[str, ...]) -> None:
+        """(Re)build the trace plots and table rows for these participants."""
+        self._labels = labels
+        self.layout_widget.clear()
+        self._traces.clear()
+        first: pg.PlotItem | None = None
+        for i, label in enumerate(labels):
+            plot = self.layout_widget.addPlot(row=i, col=0)
+            plot.setLabel("left", label)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=False, y=False)
+            left = plot.getAxis("left")
+            left.setWidth(48)
+            left.enableAutoSIPrefix(False)
+            left.setStyle(showValues=False)  # arbitrary units: the shape is what matters
+            plot.showGrid(x=True, y=False, alpha=0.25)
+            if i < len(labels) - 1:
+                plot.getAxis("bottom").setStyle(showValues=False)
+            else:
+                plot.setLabel("bottom", "session time", units="s")
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            self._traces[label] = _Trace(plot, TRACE_COLORS[i % len(TRACE_COLORS)])
+        self.table.setRowCount(len(labels))
+        self._table_cache.clear()
+        current = self.cue_who.currentText()
+        self.cue_who.blockSignals(True)
+        self.cue_who.clear()
+        self.cue_who.addItem("auto")
+        self.cue_who.addItems(labels)
+        i = self.cue_who.findText(current)
+        self.cue_who.setCurrentIndex(max(i, 0))
+        self.cue_who.blockSignals(False)
+
+    # --------------------------------------------------------------------------------- session
+    @property
+    def running(self) -> bool:
+        return self.runner.running
+
+    def participant_args(self) -> list[ParticipantArg]:
+        return [parse_participant(f"{e.label.text().strip()}={e.spec_text()}") for e in self.editors]
+
+    def session_config(self) -> SessionConfig:
+        phase = self.phase.currentText()
+        leader = self.leader if phase == "lead" else None
+        return SessionConfig(
+            window_s=self.sync_window.value(), phase=phase, goal_s=self.goal_s, leader=leader
+        )
+
+    def start_session(self) -> None:
+        """Start a session with the chosen sources and settings (built and run on the session thread)."""
+        if self.running:
+            return
+        try:
+            parts = self.participant_args()
+            config = self.session_config()
+        except Exception as e:
+            self._on_failed(str(e))
+            return
+        speed = self.speed.value()
+        invert = [x for x in self.invert if x in {p.label for p in parts}]
+
+        def factory() -> Session:
+            return build_session(parts, speed=speed, config=config, invert=invert)
+
+        self._save_settings()
+        self.latest = None
+        self.summary = None
+        self.summary_text = ""
+        self.summary_box.clear()
+        self.save_summary_button.setEnabled(False)
+        self.events.clear()
+        self._sync.clear()
+        self._sync_pair = None
+        self._layout_participants(tuple(p.label for p in parts))
+        record = self._new_record_folder() if self.record_button.isChecked() else None
+        self._rec_t0 = math.nan
+        self.runner.start(factory, self.duration_s, record)
+        self.start_button.setText("Stop  (F5)")
+        self.state.set_state("warmup", "starting")
+        self._set_editing(False)
+
+    def stop_session(self) -> None:
+        self.runner.stop()
+
+    def toggle_session(self) -> None:
+        if self.running:
+            self.stop_session()
+        else:
+            self.start_session()
+
+    def _set_editing(self, on: bool) -> None:
+        for w in (*self.editors, self.phase, self.sync_window, self.speed):
+            w.setEnabled(on)
+
+    def _on_failed(self, text: str) -> None:
+        self.state.set_state("no_signal", "cannot start")
+        self.events.addItem(f"error: {text}")
+        self._status(text)
+        self.start_button.setText("Start  (F5)")
+        self._set_editing(True)
+
+    def _on_finished(self, final: Snapshot | None, summary: dict[str, Any]) -> None:
+        if final is not None:
+            self.latest = final
+            self._dirty = True
+        self.summary = summary
+        lines = summary_lines(summary)
+        if final is not None:
+            lines.insert(0, f"session length {_clock(final.t_s)}")
+            for a in final.alarms:
+                lines.append(f"alarm: {a}")
+        self.summary_text = "\n".join(lines)
+        self.summary_box.setPlainText(self.summary_text)
+        self.save_summary_button.setEnabled(True)
+        self.tabs.setCurrentIndex(1)
+        self.start_button.setText("Start  (F5)")
+        self._set_editing(True)
+        self.redraw()
+        self.session_finished.emit()
+
+    # ---------------------------------------------------------------------------------- recording
+    def _new_record_folder(self) -> str:
+        root = self.record_dir.text().strip() or default_record_root()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = os.path.join(root, f"session-{stamp}")
+        n = 2
+        while os.path.exists(path):
+            path = os.path.join(root, f"session-{stamp}-{n}")
+            n += 1
+        return path
+
+    def _record_toggled(self, on: bool) -> None:
+        if not self.running:
+            self.record_label.setText("records when the session starts" if on else "not recording")
+            return
+        if on:
+            path = self._new_record_folder()
+            self._rec_t0 = math.nan
+            self.runner.start_recording(path)
+            self.record_label.setText(f"starting… {path}")
+        else:
+            self.runner.stop_recording()
+
+    def _on_recording(self, state: str, text: str) -> None:
+        self._rec_state = state
+        if state == "started":
+            self._rec_path = text
+            self._rec_t0 = self.latest.t_s if self.latest is not None else 0.0
+            self.record_label.setText(f"● REC 0:00  {text}")
+        elif state == "stopped":
+            self.record_label.setText(f"recorded to {text}")
+        else:
+            self.record_label.setText(f"recording stopped: {text}")
+            self.events.addItem(f"recording stopped: {text}")
+        if state != "started" and self.record_button.isChecked():
+            self.record_button.blockSignals(True)
+            self.record_button.setChecked(False)
+            self.record_button.blockSignals(False)
+
+    def _browse_record_dir(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder for recordings", self.record_dir.text())
+        if d:
+            self.record_dir.setText(d)
+
+    # ---------------------------------------------------------------------------------- snapshots
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        """Runs in the UI thread for every snapshot: store, do not draw."""
+        labels = tuple(p.label for p in snap.participants)
+        if labels != self._labels:
+            self._layout_participants(labels)
+        for p in snap.participants:
+            tr = self._traces[p.label]
+            if p.new_t.size:
+                tr.ring.add(p.new_t, p.new_wave)
+        pv = self._main_pair(snap)
+        if pv is not None:
+            if self._sync_pair != (pv.a, pv.b):
+                self._sync_pair = (pv.a, pv.b)
+                self._sync.clear()
+                self.dial.set_pair(pv.a, pv.b)
+            last_t = self._sync.last(0)
+            if not math.isfinite(last_t) or snap.t_s - last_t >= SYNC_STEP_S or snap.final:
+                band = 1.06 if pv.in_sync else math.nan
+                self._sync.append(snap.t_s, pv.sync_score, band, pv.plv, pv.rel_phase_rad, pv.null_plv)
+        for e in snap.events:
+            self.events.addItem(f"{_clock(e.t_s)}  {e.text}")
+        while self.events.count() > 200:
+            self.events.takeItem(0)
+        if snap.events:
+            self.events.scrollToBottom()
+        if self._rec_state == "started" and math.isnan(self._rec_t0):
+            self._rec_t0 = snap.t_s
+        self.latest = snap
+        self._dirty = True
+
+    def _main_pair(self, snap: Snapshot) -> PairView | None:
+        if not snap.pairs:
+            return None
+        tr = snap.training
+        if tr.phase == "lead" and tr.leader and tr.follower:
+            for pv in snap.pairs:
+                if {pv.a, pv.b} == {tr.leader, tr.follower}:
+                    return pv
+        cue = self.cue_who.currentText()
+        if cue in self._labels:
+            for pv in snap.pairs:
+                if cue in (pv.a, pv.b):
+                    return pv
+        return snap.pairs[0]
+
+    def _cue_label(self, snap: Snapshot) -> str:
+        chosen = self.cue_who.currentText()
+        if chosen in self._labels:
+            return chosen
+        if snap.training.phase == "lead" and snap.training.leader:
+            return snap.training.leader
+        for p in snap.participants:
+            if p.source.endswith(":pacer"):
+                return p.label
+        return snap.participants[-1].label
+
+    # ------------------------------------------------------------------------------------- drawing
+    def redraw(self) -> None:
+        """One frame (the timer calls it): draw the rings and the latest snapshot."""
+        snap = self.latest
+        if snap is None or not self._dirty:
+            return
+        self._dirty = False
+        self.frames += 1
+        span = self.span.value()
+        t_end = snap.t_s
+        for p in snap.participants:
+            tr = self._traces.get(p.label)
+            if tr is None:
+                continue
+            n = min(tr.ring.count, tr.ring.capacity)
+            lo = max(0, n - int(span * GRID_HZ) - 8)
+            if n:
+                tr.curve.setData(tr.ring.t[-n:][lo:], tr.ring.y[-n:][lo:], connect="finite")
+            rate = f"{p.rate_bpm:.1f} breaths/min" if math.isfinite(p.rate_bpm) else "rate -"
+            state = "" if p.receiving else "  NO SIGNAL"
+            title = f"{p.label}: {rate}{state}"
+            if title != tr.title:
+                tr.title = title
+                tr.plot.setTitle(title, justify="left", size="10pt")
+        if self._traces:
+            next(iter(self._traces.values())).plot.setXRange(t_end - span, t_end, padding=0)
+        self._draw_sync(snap)
+        self._draw_side(snap)
+        self._draw_table(snap)
+
+    def _draw_sync(self, snap: Snapshot) -> None:
+        n = min(self._sync.count, self._sync.capacity)
+        if n:
+            t = self._sync.view(0)[-n:]
+            self.score_curve.setData(t, self._sync.view(1)[-n:], connect="finite")
+            self.band_curve.setData(t, self._sync.view(2)[-n:], connect="finite")
+            x0 = float(t[0])
+            x1 = max(float(t[-1]), x0 + 60.0)
+            self.score_widget.getPlotItem().setXRange(x0, x1, padding=0.01)
+            self.chance_label.setPos(x0, 1.14)
+            # The dial's trail: the last minute, fading with age.
+            tt = self._sync.view(0)[-n:]
+            k = int(np.searchsorted(tt, tt[-1] - TRAIL_S))
+            ages = (tt[-1] - tt[k:]) / TRAIL_S
+            self.dial.set_values(
+                self._sync.last(3),
+                self._sync.last(4),
+                self._sync.last(5),
+                (ages, self._sync.view(3)[-n:][k:], self._sync.view(4)[-n:][k:]),
+            )
+        pv = self._main_pair(snap)
+        if pv is not None:
+            title = f"{pv.a}-{pv.b}: in sync {_clock(pv.time_in_sync_s)} so far"
+            if title != self.score_title:
+                self.score_title = title
+                self.score_widget.getPlotItem().setTitle(title, justify="left", size="10pt")
+
+    def _draw_side(self, snap: Snapshot) -> None:
+        text = state_text(snap)
+        kind = state_kind(text)
+        if kind == "in_sync":
+            text = "in sync " + text.split(" ", 2)[-1]
+        self.state.set_state(kind, text)
+        who = self._cue_label(snap)
+        p = snap.participant(who)
+        note = "no signal" if not p.receiving else p.quality.replace("_", " ")
+        self.cue.set_phase(p.phase_rad, who, note)
+        tr = snap.training
+        if tr.phase == "match":
+            self.goal.setVisible(True)
+            self.goal.setMaximum(max(1, round(tr.goal_s)))
+            self.goal.setValue(min(round(tr.progress_s), round(tr.goal_s)))
+            self.goal.setFormat("goal reached ✓" if tr.goal_reached else "goal: %v / %m s in sync")
+        else:
+            self.goal.setVisible(False)
+        lead = ""
+        if tr.phase == "lead":
+            err = tr.rate_tracking_error_bpm
+            lag = tr.follower_lag_s
+            if tr.stage == "matching":
+                lead = f"first match: hold sync {tr.goal_s:.0f} s, then {tr.leader} leads"
+            else:
+                pv = self._main_pair(snap)
+                follows = pv is not None and pv.in_sync and math.isfinite(err) and err < 1.5
+                verdict = f"{tr.follower} FOLLOWS" if follows else f"{tr.follower} is not following yet"
+                lead = f"{tr.leader} leads: {verdict}"
+                if math.isfinite(err):
+                    lead += f"\nrate difference {err:.1f}/min"
+                if math.isfinite(lag):
+                    lead += f", {tr.follower} {abs(lag):.1f} s {'behind' if lag >= 0 else 'ahead'}"
+        self.lead_label.setText(lead)
+        self.group_label.setText(f"group order R {snap.group_r:.2f}" if math.isfinite(snap.group_r) else "")
+        if self._rec_state == "started":
+            el = snap.t_s - self._rec_t0 if math.isfinite(self._rec_t0) else 0.0
+            self.record_label.setText(f"● REC {_clock(el)}  {self._rec_path}")
+        speed = self.runner.session.clock.speed if self.runner.session is not None else 1.0
+        clock = f"session {_clock(snap.t_s)}" + (f"  (x{speed:g})" if speed != 1 else "")
+        if self.clock_label.text() != clock:
+            self.clock_label.setText(clock)
+
+    def _draw_table(self, snap: Snapshot) -> None:
+        for row, p in enumerate(snap.participants):
+            state = p.source_status + (f" ({p.status_reason})" if p.status_reason else "")
+            if not p.receiving and p.source_status == "streaming":
+                state = "no signal"
+            quality = p.quality.replace("_", " ") if p.receiving else "-"
+            if p.inverted_suspected:
+                quality += " (inverted?)"
+            rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
+            battery = f"{p.battery_pct:.0f}%" if p.battery_pct is not None else "n/a"
+            for col, text in enumerate((p.label, p.source, state, quality, rate, battery)):
+                if self._table_cache.get((row, col)) != text:
+                    self._table_cache[(row, col)] = text
+                    item = self.table.item(row, col)
+                    if item is None:
+                        self.table.setItem(row, col, QTableWidgetItem(text))
+                    else:
+                        item.setText(text)
+
+    def _status(self, text: str) -> None:
+        bar = self.statusBar()
+        if bar is not None:
+            bar.showMessage(text)
+
+    # --------------------------------------------------------------------------------- summary, files
+    def save_summary(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+        """Write the session summary as ``<path>.json`` and ``<path>.txt``; returns both paths."""
+        if self.summary is None:
+            raise RuntimeError("no session summary yet")
+        base = Path(path)
+        if base.suffix in (".json", ".txt"):
+            base = base.with_suffix("")
+        js, txt = base.with_suffix(".json"), base.with_suffix(".txt")
+        doc = {"summary": self.summary, "text": self.summary_text.splitlines()}
+        js.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        txt.write_text(self.summary_text + "\n", encoding="utf-8")
+        return js, txt
+
+    def _save_summary_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save session summary", "session-summary.json", "JSON (*.json)"
+        )
+        if path:
+            try:
+                js, txt = self.save_summary(path)
+            except OSError as e:
+                self._status(f"cannot save the summary: {e.strerror}")
+            else:
+                self._status(f"saved {js} and {txt}")
+
+    def save_screenshot(self, path: str | os.PathLike[str]) -> bool:
+        """Save a picture of the window (PNG by the file's extension)."""
+        self.redraw()
+        return bool(self.grab().save(str(path)))
+
+    # --------------------------------------------------------------------------------- settings
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("phase", self.phase.currentText())
+        s.setValue("window_s", self.sync_window.value())
+        s.setValue("span_s", self.span.value())
+        s.setValue("speed", self.speed.value())
+        s.setValue("record_dir", self.record_dir.text())
+        s.setValue("participants", json.dumps([e.state() for e in self.editors]))
+        s.setValue("geometry", self.saveGeometry())
+        s.sync()
+
+    def _load_settings(self) -> None:
+        s = self.settings
+
+        def num(key: str, default: float) -> float:
+            try:
+                return float(s.value(key, default))
+            except (TypeError, ValueError):
+                return default
+
+        phase = str(s.value("phase", "match"))
+        if phase in PHASES:
+            self.phase.setCurrentText(phase)
+        self.sync_window.setValue(num("window_s", 30.0))
+        self.span.setValue(num("span_s", 45.0))
+        self.speed.setValue(num("speed", 1.0))
+        self.record_dir.setText(str(s.value("record_dir", default_record_root())))
+        try:
+            parts = json.loads(str(s.value("participants", "[]")))
+        except ValueError:
+            parts = []
+        if isinstance(parts, list) and len(parts) == len(self.editors):
+            for e, d in zip(self.editors, parts, strict=True):
+                if isinstance(d, dict):
+                    e.set_state(d)
+        geometry = s.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        self._save_settings()
+        self.timer.stop()
+        if self.running:
+            self.runner.stop()
+            self.runner.wait(10.0)
+        super().closeEvent(event)
