@@ -1,0 +1,215 @@
+"""What every device profile is made of: decoded records, the decode error, start/stop steps, streams.
+
+Pure data and pure functions: no asyncio, no bleak, no Qt. The BLE source (breathsync/sources) executes
+the steps a profile gives it and feeds each notification to the stream's decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class DecodeError(ValueError):
+    """Malformed, truncated or unsupported bytes; the message says what was wrong (one line).
+
+    Every decoder in :mod:`devices` raises this and only this on bad input: a live source drops the
+    notification and counts it, ``breathsync decode`` prints the message and exits with code 2.
+    """
+
+
+def need(data: bytes, n: int, what: str) -> None:
+    """Raise :class:`DecodeError` unless ``data`` holds at least ``n`` bytes for ``what``."""
+    if len(data) < n:
+        raise DecodeError(f"truncated {what}: {len(data)} bytes, need at least {n}")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one notification (or one reassembled packet) decodes to.
+
+    Attributes
+    ----------
+    kind:
+        What the bytes were: "hrm", "acc", "ecg", "control", "measurement", "response", ...
+    columns:
+        One float array per sample column (all the same length; may be empty), named by the project's
+        conventions: ``rr_ms``, ``acc_x``/``acc_y``/``acc_z`` (milli-g), ``ecg_uv``, ``force_n``,
+        ``belt_rate_bpm``.
+    device_t_s:
+        Per-sample time on the DEVICE's clock in seconds (Polar: seconds since 2000-01-01 UTC as the
+        strap counts them; GDX: sample index x period), or None when the device gives no time (map it to
+        the host time base with :mod:`breathsync.dsp.clock`).
+    info:
+        Per-notification facts (JSON-able): heart rate, sensor contact, status, the raw frame timestamp.
+    """
+
+    kind: str
+    columns: dict[str, FloatArray] = field(default_factory=dict)
+    device_t_s: FloatArray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return next((int(v.size) for v in self.columns.values()), 0)
+
+    def records(self) -> list[dict[str, Any]]:
+        """JSON-able records: one per sample (with ``device_t_s`` when known), or the info alone.
+
+        Floats that are not finite become None (JSON has no NaN).
+        """
+        n = len(self)
+        if n == 0 or self.kind == "hrm":
+            rec: dict[str, Any] = {"kind": self.kind, **self.info}
+            for k, v in self.columns.items():
+                rec[k] = [_json_float(x) for x in v.tolist()]
+            return [rec]
+        out = []
+        for i in range(n):
+            r: dict[str, Any] = {"kind": self.kind}
+            if self.device_t_s is not None:
+                r["device_t_s"] = _json_float(float(self.device_t_s[i]))
+            for k, v in self.columns.items():
+                r[k] = _json_float(float(v[i]))
+            out.append(r)
+        out[-1].update(self.info)
+        return out
+
+
+def _json_float(x: float) -> float | None:
+    return x if np.isfinite(x) else None
+
+
+class StreamDecoder(Protocol):
+    """The decoder of one subscribed characteristic; may keep state between notifications."""
+
+    def feed(self, data: bytes) -> list[Decoded]:
+        """Decode one notification; [] while a packet is still incomplete. Raises :class:`DecodeError`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """Enable notifications (or indications) on ``characteristic``; feed them to stream ``stream``."""
+
+    characteristic: str
+    stream: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """Write ``data`` to ``characteristic``.
+
+    ``response``: a write with response (True) or without (False). ``chunk``: write in pieces of at most
+    that many bytes (None: in one piece). ``reply``: the name of the stream on which the device answers
+    (the source waits for the next record there; a record whose ``info["ok"]`` is False failed, with
+    ``info["error"]`` saying why), or None. ``what``: a short name for messages ("start ACC").
+    """
+
+    characteristic: str
+    data: bytes
+    response: bool = True
+    reply: str | None = None
+    what: str = ""
+    chunk: int | None = None
+
+
+Step = Subscribe | Write
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One named stream of a device: which characteristic carries it and how to decode it.
+
+    ``decoder()`` makes a fresh stateful decoder (one per connection). ``signal`` is the breathing signal
+    this stream feeds ("resp", "rr", "acc" as in ``breathsync.sources.base.SIGNAL_COLUMNS``) or None, and
+    ``signal_columns`` maps each of that signal's column names to the decoded column that fills it.
+    """
+
+    name: str
+    characteristic: str
+    decoder: Callable[[], StreamDecoder]
+    description: str
+    signal: str | None = None
+    signal_columns: dict[str, str] = field(default_factory=dict)
+
+
+class Controller(Protocol):
+    """Per-connection command state (e.g. the GDX rolling counter): what to do to start and to stop."""
+
+    def start_steps(self) -> list[Step]: ...
+
+    def stop_steps(self) -> list[Step]: ...
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything specific to one kind of wearable.
+
+    Recognition in a scan: any of ``service_uuids`` advertised, or the advertised name starting with one
+    of ``name_prefixes`` (see :meth:`matches`). ``controller()`` gives a fresh per-connection
+    :class:`Controller` (start and stop steps, in order); ``streams`` the decoders by stream name;
+    ``signal`` / ``signal_stream`` which breathing signal the device gives and from which stream.
+    """
+
+    name: str
+    title: str
+    service_uuids: tuple[str, ...]
+    name_prefixes: tuple[str, ...]
+    streams: dict[str, StreamSpec]
+    controller: Callable[[], Controller]
+    signal: str
+    signal_stream: str
+    breathing: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    name_required: bool = False
+
+    def matches(self, name: str | None, service_uuids: list[str] | tuple[str, ...] = ()) -> bool:
+        """Whether an advertisement (name, advertised service UUIDs) is this kind of device.
+
+        A name prefix always suffices; an advertised service suffices unless ``name_required`` (a service
+        shared by a whole product family, e.g. every Vernier Go Direct sensor).
+        """
+        if name and any(str(name).startswith(p) for p in self.name_prefixes):
+            return True
+        if self.name_required:
+            return False
+        adv = {full_uuid(u) for u in service_uuids}
+        return any(full_uuid(u) in adv for u in self.service_uuids)
+
+    def stream(self, name: str) -> StreamSpec:
+        """The stream called ``name``; :class:`KeyError` with the known names otherwise."""
+        try:
+            return self.streams[name]
+        except KeyError:
+            known = ", ".join(self.streams)
+            raise KeyError(f"{self.name} has no stream {name!r} (known: {known})") from None
+
+
+def full_uuid(u: str) -> str:
+    """128-bit lower-case form of a UUID; 16-bit short forms ("180d", "0x180D") use the SIG base."""
+    s = u.strip().lower()
+    if s.startswith("0x"):
+        s = s[2:]
+    if len(s) == 4:
+        return f"0000{s}-0000-1000-8000-00805f9b34fb"
+    return s
+
+
+@dataclass
+class FixedController:
+    """A controller whose steps never change (no per-connection command state)."""
+
+    start: list[Step]
+    stop: list[Step]
+
+    def start_steps(self) -> list[Step]:
+        return list(self.start)
+
+    def stop_steps(self) -> list[Step]:
+        return list(self.stop)

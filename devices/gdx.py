@@ -1,0 +1,288 @@
+"""Vernier Go Direct Respiration Belt (GDX-RB): command packets, response reassembly, measurements.
+
+Facts: ../shared/notes/ble.md section 3, gathered from Vernier's godirect-py (GPL: read for facts only, no
+code taken) and a public GDX-RB client in espruino/BangleApps. Spoken directly here because the vendor
+library is synchronous and fails inside a running asyncio loop.
+
+Not documented there, so chosen here and marked as such: the stop command is sent without payload (Vernier's
+older Skip/GoIO command tables list STOP_MEASUREMENTS without parameters); the checksum of packets the belt
+sends is reported (``checksum_ok``) but not enforced; measurement packets are assumed to come through the same
+length-prefixed reassembly as command responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from devices._base import Decoded, DecodeError, Profile, Step, StreamSpec, Subscribe, Write, need
+
+GDX_SERVICE = "d91714ef-28b9-4f91-ba16-f0d9a604f112"
+GDX_COMMAND = "f4bf14a6-c7d5-4b6d-8aa8-df1a7c83adcb"
+GDX_RESPONSE = "b41e6675-a329-40e0-aa01-44d2f444babe"
+
+#: Largest write and largest notification chunk on this link.
+CHUNK_BYTES = 20
+
+COMMAND_START = 0x58
+MEASUREMENT_START = 0x20
+
+CMD_STATUS = 0x10
+CMD_START = 0x18
+CMD_STOP = 0x19
+CMD_INIT = 0x1A
+CMD_SET_PERIOD = 0x1B
+CMD_SENSOR_INFO = 0x50
+CMD_AVAILABLE_MASK = 0x51
+CMD_DEVICE_INFO = 0x55
+CMD_DEFAULT_MASK = 0x56
+
+#: The init payload exactly as the vendor library sends it (ble.md's init vector).
+INIT_PAYLOAD = bytes.fromhex("A5 4A 06 49 07 48 08 47 09 46 0A 45 0B 44 0C 43 0D 42 0E 41")
+
+VALUE_FLOAT32 = 6
+
+#: Sensor number -> decoded column name (sensor n is bit n of the mask).
+SENSOR_COLUMNS = {1: "force_n", 2: "belt_rate_bpm"}
+#: Force and the belt's own respiration rate.
+DEFAULT_SENSOR_MASK = (1 << 1) | (1 << 2)
+
+
+def checksum(packet: bytes) -> int:
+    """Sum of all bytes with the checksum byte (index 3) taken as 0, & 0xFF."""
+    return (sum(packet) - packet[3]) & 0xFF if len(packet) > 3 else sum(packet) & 0xFF
+
+
+def build_packet(command: int, payload: bytes, counter: int) -> bytes:
+    """``58 <length> <counter> <checksum> <command> <payload...>``; length counts the whole packet."""
+    n = 5 + len(payload)
+    if n > 255:
+        raise ValueError(f"GDX packet too long ({n} bytes)")
+    p = bytearray([COMMAND_START, n, counter & 0xFF, 0, command]) + payload
+    p[3] = checksum(bytes(p))
+    return bytes(p)
+
+
+def sensor_mask(sensors: list[int] | tuple[int, ...]) -> int:
+    """Bit mask of sensor numbers (sensor n = bit n)."""
+    m = 0
+    for s in sensors:
+        if not 0 <= s < 32:
+            raise ValueError(f"GDX sensor number must be 0..31, got {s}")
+        m |= 1 << s
+    return m
+
+
+def sensors_in_mask(mask: int) -> list[int]:
+    """Sensor numbers of a mask, in mask (ascending bit) order."""
+    return [i for i in range(32) if mask >> i & 1]
+
+
+@dataclass
+class GdxCommands:
+    """Command packets with the rolling counter (starts at 0xFF, decremented before each use)."""
+
+    counter: int = 0xFF
+
+    def packet(self, command: int, payload: bytes = b"") -> bytes:
+        self.counter = (self.counter - 1) & 0xFF
+        return build_packet(command, payload, self.counter)
+
+    def init(self) -> bytes:
+        return self.packet(CMD_INIT, INIT_PAYLOAD)
+
+    def set_period(self, period_us: int) -> bytes:
+        """``1B FF 00 <period us u32 LE> 00 00 00 00``."""
+        if not 0 < period_us < 1 << 32:
+            raise ValueError(f"GDX period must be a positive number of microseconds, got {period_us}")
+        return self.packet(CMD_SET_PERIOD, b"\xff\x00" + period_us.to_bytes(4, "little") + bytes(4))
+
+    def start(self, mask: int) -> bytes:
+        """``18 FF 01 <sensor mask u32 LE> 00 x8``."""
+        return self.packet(CMD_START, b"\xff\x01" + mask.to_bytes(4, "little") + bytes(8))
+
+    def stop(self) -> bytes:
+        return self.packet(CMD_STOP)
+
+    def status(self) -> bytes:
+        return self.packet(CMD_STATUS)
+
+    def available_sensors(self) -> bytes:
+        return self.packet(CMD_AVAILABLE_MASK)
+
+    def default_sensors(self) -> bytes:
+        return self.packet(CMD_DEFAULT_MASK)
+
+    def device_info(self) -> bytes:
+        return self.packet(CMD_DEVICE_INFO)
+
+    def sensor_info(self, sensor: int) -> bytes:
+        return self.packet(CMD_SENSOR_INFO, bytes([sensor]))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A measurement packet: ``values`` (samples, sensors) for ``sensors`` in mask order."""
+
+    counter: int
+    value_type: int
+    mask: int
+    sensors: list[int]
+    values: np.ndarray
+    checksum_ok: bool
+
+
+def parse_measurement(packet: bytes) -> Measurement:
+    """``20 <len> <counter> <checksum> <value type> <mask u16> <count> <byte> <float32 values...>``.
+
+    Values from byte 9, float32 LE, interleaved per sample over the enabled sensors in mask order.
+    """
+    packet = bytes(packet)
+    need(packet, 9, "GDX measurement packet")
+    if packet[0] != MEASUREMENT_START:
+        raise DecodeError(f"GDX measurement packet must start with 20, got {packet[0]:02X}")
+    vtype = packet[4]
+    if vtype != VALUE_FLOAT32:
+        raise DecodeError(f"GDX measurement: unsupported value type {vtype} (only 6 = float32)")
+    mask = int.from_bytes(packet[5:7], "little")
+    count = packet[7]
+    sensors = sensors_in_mask(mask)
+    if count and not sensors:
+        raise DecodeError("GDX measurement: samples but an empty sensor mask")
+    n = count * len(sensors)
+    need(packet, 9 + 4 * n, f"GDX measurement ({count} samples x {len(sensors)} sensors)")
+    values = np.frombuffer(packet[9 : 9 + 4 * n], dtype="<f4").astype(np.float64).reshape(count, len(sensors))
+    ok = checksum(packet) == packet[3]
+    return Measurement(packet[2], vtype, mask, sensors, values, ok)
+
+
+def encode_measurement(values: np.ndarray, sensors: list[int], counter: int = 0) -> bytes:
+    """Build a measurement packet from the documented layout (tests and fake belts; byte 8 = 0)."""
+    v = np.asarray(values, dtype="<f4").reshape(-1, len(sensors))
+    mask = sensor_mask(sensors)
+    body = bytes([VALUE_FLOAT32]) + mask.to_bytes(2, "little") + bytes([v.shape[0], 0]) + v.tobytes()
+    p = bytearray([MEASUREMENT_START, 4 + len(body), counter & 0xFF, 0]) + body
+    p[3] = checksum(bytes(p))
+    return bytes(p)
+
+
+def split_chunks(packet: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
+    """Cut a packet into link-sized chunks (writes and notifications are at most 20 bytes)."""
+    return [packet[i : i + size] for i in range(0, len(packet), size)]
+
+
+@dataclass
+class GdxResponseDecoder:
+    """Stream decoder for the response characteristic: reassembles chunks until the buffer holds byte[1]
+    bytes, then decodes measurement (0x20) and command-response (0x58) packets.
+
+    Device time: sample k of the stream (counted from the first measurement) is at ``k * period_s``.
+    After an error the buffer is dropped, so the next packet start resynchronises.
+    """
+
+    period_s: float = 0.1
+    _buf: bytearray = field(default_factory=bytearray)
+    _samples: int = 0
+
+    def feed(self, data: bytes) -> list[Decoded]:
+        data = bytes(data)
+        if not data:
+            raise DecodeError("GDX: empty notification")
+        if not self._buf and data[0] not in (COMMAND_START, MEASUREMENT_START):
+            raise DecodeError(f"GDX: {data[0]:02X} is not the start of a packet (58 or 20); chunk dropped")
+        self._buf += data
+        out: list[Decoded] = []
+        try:
+            while len(self._buf) >= 2:
+                length = self._buf[1]
+                if length < 5:
+                    raise DecodeError(f"GDX: packet length {length} is too short")
+                if len(self._buf) < length:
+                    break
+                packet = bytes(self._buf[:length])
+                del self._buf[:length]
+                out.append(self._decode(packet))
+                if self._buf and self._buf[0] not in (COMMAND_START, MEASUREMENT_START):
+                    raise DecodeError(f"GDX: {self._buf[0]:02X} after a packet is not a packet start")
+        except DecodeError:
+            self._buf.clear()
+            raise
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Bytes waiting for the rest of their packet."""
+        return len(self._buf)
+
+    def _decode(self, packet: bytes) -> Decoded:
+        if packet[0] == MEASUREMENT_START:
+            m = parse_measurement(packet)
+            cols = {
+                SENSOR_COLUMNS.get(s, f"sensor_{s}"): m.values[:, i].copy() for i, s in enumerate(m.sensors)
+            }
+            n = m.values.shape[0]
+            t = (self._samples + np.arange(n, dtype=np.float64)) * self.period_s
+            self._samples += n
+            minfo = {"counter": m.counter, "sensor_mask": m.mask, "checksum_ok": m.checksum_ok}
+            return Decoded("measurement", cols, t, minfo)
+        info: dict[str, Any] = {
+            "command": packet[4],
+            "counter": packet[2],
+            "payload_hex": packet[5:].hex(),
+            "checksum_ok": checksum(packet) == packet[3],
+        }
+        return Decoded("response", {}, None, info)
+
+
+@dataclass
+class GdxController:
+    """Per-connection GDX commands (the rolling counter belongs to the connection)."""
+
+    period_us: int
+    mask: int
+    commands: GdxCommands = field(default_factory=GdxCommands)
+
+    def _write(self, packet: bytes, what: str) -> Write:
+        return Write(GDX_COMMAND, packet, response=False, reply="response", what=what, chunk=CHUNK_BYTES)
+
+    def start_steps(self) -> list[Step]:
+        c = self.commands
+        return [
+            Subscribe(GDX_RESPONSE, "response"),
+            self._write(c.init(), "init"),
+            self._write(c.set_period(self.period_us), "set period"),
+            self._write(c.start(self.mask), "start"),
+        ]
+
+    def stop_steps(self) -> list[Step]:
+        return [self._write(self.commands.stop(), "stop")]
+
+
+def gdx_rb_profile(period_ms: float = 100.0, sensors: tuple[int, ...] = (1, 2)) -> Profile:
+    """Vernier GDX-RB: sensor 1 (force, N) is the breathing waveform; sensor 2 the belt's own rate."""
+    period_us = round(period_ms * 1000)
+    mask = sensor_mask(sensors)
+    period_s = period_us / 1e6
+    stream = StreamSpec(
+        "response",
+        GDX_RESPONSE,
+        lambda: GdxResponseDecoder(period_s=period_s),
+        "GDX responses (58 ...) and measurements (20 ...): force_n, belt_rate_bpm",
+        signal="resp",
+        signal_columns={"resp": "force_n"},
+    )
+    return Profile(
+        name="gdx-rb",
+        title="Vernier Go Direct Respiration Belt (GDX-RB)",
+        service_uuids=(GDX_SERVICE,),
+        name_prefixes=("GDX-RB",),
+        name_required=True,
+        streams={"response": stream, "measurement": stream},
+        controller=lambda: GdxController(period_us, mask),
+        signal="resp",
+        signal_stream="response",
+        breathing="belt force in newtons: the breathing waveform itself",
+        settings={"period_ms": period_ms, "sensors": list(sensors)},
+    )

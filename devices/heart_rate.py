@@ -1,0 +1,128 @@
+"""Standard Bluetooth Heart Rate Service (any BLE heart-rate strap): Heart Rate Measurement decoding.
+
+Facts: Bluetooth SIG Heart Rate Service / GATT Specification Supplement (characteristic 0x2A37), as
+summarised with test vectors in ../shared/notes/ble.md section 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from devices._base import Decoded, DecodeError, FixedController, Profile, StreamSpec, Subscribe, need
+
+HEART_RATE_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"
+HEART_RATE_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
+
+#: RR intervals are sent in units of 1/1024 s.
+RR_UNITS_PER_S = 1024.0
+
+
+@dataclass(frozen=True)
+class HeartRateMeasurement:
+    """One decoded Heart Rate Measurement notification.
+
+    ``contact``: None when the strap does not support contact detection (flag bits 2..1 = 0 or 1),
+    else True/False. ``rr_ms``: RR intervals in milliseconds, oldest first (may be empty).
+    """
+
+    hr_bpm: int
+    contact: bool | None
+    energy_kj: int | None
+    rr_ms: tuple[float, ...]
+
+
+def decode_hrm(data: bytes) -> HeartRateMeasurement:
+    """Decode a Heart Rate Measurement (0x2A37) value; :class:`DecodeError` on malformed bytes."""
+    data = bytes(data)
+    need(data, 2, "heart rate measurement")
+    flags = data[0]
+    pos = 1
+    if flags & 0x01:
+        need(data, 3, "heart rate measurement (uint16 heart rate)")
+        hr = int.from_bytes(data[1:3], "little")
+        pos = 3
+    else:
+        hr = data[1]
+        pos = 2
+    # Bits 2..1: 0 or 1 = contact feature not supported (bit 1 alone does NOT mean contact), 2 = supported
+    # and no contact, 3 = supported and contact.
+    contact_bits = (flags >> 1) & 0x03
+    contact = None if contact_bits < 2 else contact_bits == 3
+    energy = None
+    if flags & 0x08:
+        need(data, pos + 2, "heart rate measurement (energy expended)")
+        energy = int.from_bytes(data[pos : pos + 2], "little")
+        pos += 2
+    rr: tuple[float, ...] = ()
+    if flags & 0x10:
+        rest = data[pos:]
+        if len(rest) % 2:
+            raise DecodeError(f"heart rate measurement: odd number of RR bytes ({len(rest)})")
+        raw = np.frombuffer(rest, dtype="<u2")
+        rr = tuple((raw.astype(np.float64) * (1000.0 / RR_UNITS_PER_S)).tolist())
+    elif len(data) > pos:
+        # Trailing bytes without the RR flag are not RR intervals: ignore them rather than guess.
+        pass
+    return HeartRateMeasurement(hr_bpm=hr, contact=contact, energy_kj=energy, rr_ms=rr)
+
+
+def encode_hrm(
+    hr_bpm: int,
+    rr_ms: tuple[float, ...] | list[float] = (),
+    contact: bool | None = None,
+    energy_kj: int | None = None,
+) -> bytes:
+    """Build a Heart Rate Measurement value (for tests and fake straps); RR rounded to 1/1024 s."""
+    flags = 0
+    body = b""
+    if hr_bpm > 255:
+        flags |= 0x01
+        body += int(hr_bpm).to_bytes(2, "little")
+    else:
+        body += bytes([int(hr_bpm)])
+    if contact is not None:
+        flags |= 0x06 if contact else 0x04
+    if energy_kj is not None:
+        flags |= 0x08
+        body += int(energy_kj).to_bytes(2, "little")
+    if len(rr_ms):
+        flags |= 0x10
+        for r in rr_ms:
+            body += round(r * RR_UNITS_PER_S / 1000.0).to_bytes(2, "little")
+    return bytes([flags]) + body
+
+
+class HrmDecoder:
+    """Stream decoder for 0x2A37 notifications: one :class:`Decoded` with ``rr_ms`` (no device time)."""
+
+    def feed(self, data: bytes) -> list[Decoded]:
+        m = decode_hrm(data)
+        info = {"hr_bpm": m.hr_bpm, "contact": m.contact, "energy_kj": m.energy_kj}
+        return [Decoded("hrm", {"rr_ms": np.asarray(m.rr_ms, dtype=np.float64)}, None, info)]
+
+
+HRM_STREAM = StreamSpec(
+    name="hrm",
+    characteristic=HEART_RATE_MEASUREMENT,
+    decoder=HrmDecoder,
+    description="Heart Rate Measurement (0x2A37): heart rate, sensor contact, energy, RR intervals",
+    signal="rr",
+    signal_columns={"rr_ms": "rr_ms"},
+)
+
+
+def heart_rate_profile() -> Profile:
+    """Any strap with the standard Heart Rate Service: breathing derived from RR intervals."""
+    return Profile(
+        name="heart-rate",
+        title="BLE heart-rate strap (Heart Rate Service)",
+        service_uuids=(HEART_RATE_SERVICE,),
+        name_prefixes=(),
+        streams={"hrm": HRM_STREAM},
+        controller=lambda: FixedController(start=[Subscribe(HEART_RATE_MEASUREMENT, "hrm")], stop=[]),
+        signal="rr",
+        signal_stream="hrm",
+        breathing="RR-derived (respiratory sinus arrhythmia): works best with slow, relaxed breathing",
+    )
