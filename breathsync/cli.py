@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--headless", action="store_true", help="terminal view instead of the dashboard")
         sp.add_argument("--quiet", action="store_true", help="no live view, only the summary at the end")
+        sp.add_argument(
+            "--screenshot",
+            metavar="FILE",
+            help="dashboard: save a picture of the window (PNG) after the run and close it (works without a "
+            "display)",
+        )
 
     r = sub.add_parser(
         "run",
@@ -241,6 +247,36 @@ def _cmd_live(args: argparse.Namespace) -> int:
         session = build_session(parts, speed=args.speed, config=config, invert=invert)
     except ValueError as e:
         raise InputError(str(e)) from None
+    from breathsync.ui import display_available
+
+    if args.screenshot and (args.headless or args.quiet):
+        raise InputError("--screenshot pictures the dashboard: drop --headless / --quiet")
+    if args.screenshot or (not args.headless and not args.quiet and display_available()):
+        from breathsync.ui import run_dashboard
+
+        res = run_dashboard(
+            parts,
+            session=session,
+            config=config,
+            speed=args.speed,
+            invert=invert,
+            duration_s=duration,
+            record_path=args.record,
+            screenshot=args.screenshot,
+        )
+        if res.error:
+            raise InputError(res.error)
+        if res.summary is not None:
+            print("\n".join(["session summary:", *summary_lines(res.summary)]))
+        for a in res.final.alarms if res.final is not None else ():
+            print(f"alarm: {a}", file=sys.stderr)
+        for folder in res.recorded_to:
+            print(f"recorded to {folder}")
+        if args.screenshot:
+            if res.screenshot is None:
+                raise InputError(f"{args.screenshot}: cannot write the screenshot")
+            print(f"wrote {args.screenshot}")
+        return 0
     sinks: list[Sink] = []
     if args.record:
         from breathsync.recorder import Recorder

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from breathsync.live import ParticipantArg
-from breathsync.session import SessionConfig
+from breathsync.session import Session, SessionConfig
 from breathsync.session_types import Snapshot
 
 __all__ = ["DashboardResult", "run_dashboard"]
@@ -44,11 +44,13 @@ def run_dashboard(
     speed: float = 1.0,
     invert: Sequence[str] = (),
     duration_s: float | None = None,
-    record_root: str | None = None,
+    session: Session | None = None,
+    record_path: str | None = None,
     screenshot: str | None = None,
     settings: Any = None,
 ) -> DashboardResult:
-    """Open the dashboard with these participants and start the session at once.
+    """Open the dashboard with these participants and start the session at once (``session``: this one,
+    already built from them; ``record_path``: record it into exactly this new folder).
 
     Without ``screenshot`` the window stays open after the session (to read and save the summary) until it
     is closed. With ``screenshot`` the picture is saved after the run and the window closes; with no display
@@ -66,9 +68,6 @@ def run_dashboard(
         settings, participants=participants, speed=speed, duration_s=duration_s, config=config, invert=invert
     )
     result = DashboardResult()
-    if record_root is not None:
-        win.record_dir.setText(record_root)
-        win.record_button.setChecked(True)
 
     def on_recording(state: str, text: str) -> None:
         if state == "started":
@@ -86,12 +85,13 @@ def run_dashboard(
             if win.save_screenshot(screenshot):
                 result.screenshot = screenshot
             win.close()
+            app.quit()
 
     win.runner.recording.connect(on_recording)
     win.runner.failed.connect(on_failed)
     win.session_finished.connect(on_finished)
     win.show()
-    win.start_session()
+    win.start_session(session, record_path)
     app.exec()
     if win.running:  # closed from outside while the session still ran
         win.runner.stop()

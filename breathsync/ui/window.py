@@ -381,21 +381,34 @@ class DashboardWindow(QMainWindow):
             window_s=self.sync_window.value(), phase=phase, goal_s=self.goal_s, leader=leader
         )
 
-    def start_session(self) -> None:
-        """Start a session with the chosen sources and settings (built and run on the session thread)."""
+    def start_session(self, session: Session | None = None, record_path: str | None = None) -> None:
+        """Start a session with the chosen sources and settings (built and run on the session thread).
+
+        ``session``: run this one instead (already built, e.g. by the command line, which checks its
+        sources before opening the window). ``record_path``: record into exactly this new folder.
+        """
         if self.running:
             return
-        try:
-            parts = self.participant_args()
-            config = self.session_config()
-        except Exception as e:
-            self._on_failed(str(e))
-            return
-        speed = self.speed.value()
-        invert = [x for x in self.invert if x in {p.label for p in parts}]
+        if session is not None:
+            labels = tuple(str(p["label"]) for p in session.describe().participants)
+            given = session
 
-        def factory() -> Session:
-            return build_session(parts, speed=speed, config=config, invert=invert)
+            def factory() -> Session:
+                return given
+
+        else:
+            try:
+                parts = self.participant_args()
+                config = self.session_config()
+            except Exception as e:
+                self._on_failed(str(e))
+                return
+            speed = self.speed.value()
+            labels = tuple(p.label for p in parts)
+            invert = [x for x in self.invert if x in labels]
+
+            def factory() -> Session:
+                return build_session(parts, speed=speed, config=config, invert=invert)
 
         self._save_settings()
         self.latest = None
@@ -406,8 +419,12 @@ class DashboardWindow(QMainWindow):
         self.events.clear()
         self._sync.clear()
         self._sync_pair = None
-        self._layout_participants(tuple(p.label for p in parts))
-        record = self._new_record_folder() if self.record_button.isChecked() else None
+        self._layout_participants(labels)
+        if record_path is not None:
+            self.record_button.blockSignals(True)
+            self.record_button.setChecked(True)
+            self.record_button.blockSignals(False)
+        record = record_path or (self._new_record_folder() if self.record_button.isChecked() else None)
         self._rec_t0 = math.nan
         self.runner.start(factory, self.duration_s, record)
         self.start_button.setText("Stop  (F5)")
