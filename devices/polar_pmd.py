@@ -322,7 +322,7 @@ class PmdDataDecoder:
             if 0.5 * nominal_ns <= s <= 2.0 * nominal_ns:
                 step = s
         self._prev_ts[f.measurement] = f.timestamp_ns
-        t: FloatArray = (f.timestamp_ns - step * np.arange(n - 1, -1, -1, dtype=np.float64)) * 1e-9
+        t: FloatArray = (f.timestamp_ns - step * np.arange(n - 1, -1, -1, dtype=np.float64)) / 1e9
         info = {"timestamp_ns": f.timestamp_ns, "frame_type": f.frame_type, "compressed": f.compressed}
         if f.measurement == ACC:
             cols = {"acc_x": f.samples[:, 0], "acc_y": f.samples[:, 1], "acc_z": f.samples[:, 2]}
