@@ -62,6 +62,9 @@ def run_dashboard(
         if not display_available():
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = _application()
+    app.setQuitOnLastWindowClosed(False)
+    from PyQt6.QtCore import QEventLoop
+
     from breathsync.ui.window import DashboardWindow
 
     win = DashboardWindow(
@@ -73,10 +76,15 @@ def run_dashboard(
         if state == "started":
             result.recorded_to.append(text)
 
+    # A local event loop that ends when the window closes (not app.exec()/quit(): the application may be
+    # someone else's, e.g. a test's, and must stay usable afterwards).
+    loop = QEventLoop()
+    win.closed.connect(loop.quit)
+
     def on_failed(text: str) -> None:
         result.error = text
         if screenshot is not None:
-            app.quit()
+            win.close()
 
     def on_finished() -> None:
         result.final = win.latest
@@ -85,14 +93,14 @@ def run_dashboard(
             if win.save_screenshot(screenshot):
                 result.screenshot = screenshot
             win.close()
-            app.quit()
 
     win.runner.recording.connect(on_recording)
     win.runner.failed.connect(on_failed)
     win.session_finished.connect(on_finished)
     win.show()
     win.start_session(session, record_path)
-    app.exec()
+    if win.isVisible():
+        loop.exec()
     if win.running:  # closed from outside while the session still ran
         win.runner.stop()
         win.runner.wait(10.0)

@@ -114,11 +114,13 @@ class SessionRunner(QObject):
         self._session: Session | None = None
         self._relay: _Relay | None = None
         self._stop_requested = False
+        self._done = True
         self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """A session is being built or runs (False once ``finished`` or ``failed`` was emitted)."""
+        return not self._done and self._thread is not None and self._thread.is_alive()
 
     @property
     def session(self) -> Session | None:
@@ -133,6 +135,9 @@ class SessionRunner(QObject):
         """Build (``factory()``, on the session thread) and run a session; returns at once."""
         if self.running:
             raise RuntimeError("a session is already running")
+        if self._thread is not None:
+            self._thread.join(5.0)  # the previous session's thread is only returning from its loop
+        self._done = False
         self._stop_requested = False
         self._session = None
         self._loop = None
@@ -145,7 +150,8 @@ class SessionRunner(QObject):
         try:
             asyncio.run(self._run(factory, duration_s, record_dir))
         except Exception as e:  # reported to the UI, never a traceback in its face
-            log.exception("session failed")
+            log.debug("session failed", exc_info=True)
+            self._done = True
             self.failed.emit(str(e) or type(e).__name__)
 
     async def _run(
@@ -160,11 +166,14 @@ class SessionRunner(QObject):
             self._relay = relay
             stop_now = self._stop_requested
         if stop_now:
+            self._done = True
+            self.finished.emit(None, session.summary())
             return
         if record_dir:
             # Opened right after the session opens its sinks (the relay holds the session's description).
             self._loop.call_soon(relay.start_recording, record_dir)
         final = await session.run(duration_s)
+        self._done = True
         self.finished.emit(final, session.summary())
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> bool:

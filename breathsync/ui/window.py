@@ -102,6 +102,8 @@ class DashboardWindow(QMainWindow):
 
     #: Emitted after the session ended and the final state was drawn (the summary is ready).
     session_finished = pyqtSignal()
+    #: Emitted when the window has been closed (its session stopped).
+    closed = pyqtSignal()
 
     def __init__(
         self,
@@ -773,3 +775,4 @@ class DashboardWindow(QMainWindow):
             self.runner.stop()
             self.runner.wait(10.0)
         super().closeEvent(event)
+        self.closed.emit()

@@ -1,0 +1,224 @@
+"""The dashboard offscreen: it builds, runs a simulated session, draws, reacts to a lost source, starts,
+stops and records from its controls and shortcuts, remembers its settings and saves pictures and summaries.
+
+Sessions run at speed 20-40 with short windows, so each test takes a second or two.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QSettings, Qt
+from pytestqt.qtbot import QtBot
+
+from breathsync.live import ParticipantArg, build_session
+from breathsync.session import SessionConfig
+from breathsync.ui.window import DashboardWindow
+
+FAST = SessionConfig(window_s=10.0, phase="match", goal_s=5.0)
+
+
+def make(
+    qtbot: QtBot,
+    settings: QSettings,
+    parts: list[ParticipantArg] | None = None,
+    *,
+    speed: float = 40.0,
+    duration_s: float | None = 40.0,
+    config: SessionConfig = FAST,
+) -> DashboardWindow:
+    if parts is None:
+        parts = [
+            ParticipantArg("A", "sim:steady,rate=12,seed=3"),
+            ParticipantArg("B", "sim:follow,rate=13,coupling=1,delay=0.3,seed=4"),
+        ]
+    w = DashboardWindow(settings, participants=parts, speed=speed, duration_s=duration_s, config=config)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def run_to_end(qtbot: QtBot, w: DashboardWindow, timeout_ms: int = 20_000) -> None:
+    with qtbot.waitSignal(w.session_finished, timeout=timeout_ms):
+        w.start_session()
+
+
+def test_window_builds(qtbot: QtBot, settings: QSettings) -> None:
+    w = make(qtbot, settings)
+    assert w.windowTitle() == "breathsync"
+    assert [e.label.text() for e in w.editors] == ["A", "B"]
+    assert w.state.kind == "idle" and not w.running
+    assert w.timer.isActive() and 30 <= w.timer.interval() <= 50  # one redraw timer, 20-30 Hz
+
+
+def test_simulated_session_runs_traces_and_dial_update(qtbot: QtBot, settings: QSettings) -> None:
+    w = make(qtbot, settings)
+    seen: list[tuple[int, float]] = []
+    w.runner.snapshot.connect(lambda s: seen.append((s.seq, s.t_s)))
+    run_to_end(qtbot, w)
+    assert not w.running and len(seen) > 20 and w.frames > 5
+    assert w.latest is not None and w.latest.final and w.latest.t_s >= 39.0
+    for label in ("A", "B"):
+        x, y = w._traces[label].curve.getData()
+        assert x is not None and y is not None and x.size > 20 * 30  # the trace window of 20-Hz samples
+        assert np.isfinite(y).sum() > 500 and np.ptp(y[np.isfinite(y)]) > 0
+        assert x[-1] > 38.0
+    xs, scores = w.score_curve.getData()
+    assert xs is not None and scores is not None and np.isfinite(scores).any()
+    assert math.isfinite(w.dial.plv) and 0 <= w.dial.plv <= 1 and math.isfinite(w.dial.rel_rad)
+    ages, _plvs, _ = w.dial._trail
+    assert ages.size > 10 and np.all((ages >= 0) & (ages <= 1))
+    assert w.cue.who == "B" and math.isfinite(w.cue.fill)
+    assert w.summary is not None and w.summary["pairs"][0]["a"] == "A"
+    assert "A-B: in sync" in w.summary_text
+    assert w.table.item(0, 0).text() == "A" and w.table.item(1, 1).text() == "sim:follow"
+    assert w.table.item(0, 5).text() == "n/a"  # no battery reported by a simulation
+
+
+def test_state_indicator_changes_when_a_source_stops(qtbot: QtBot, settings: QSettings) -> None:
+    parts = [
+        ParticipantArg("A", "sim:steady,rate=12,seed=3"),
+        ParticipantArg("B", "sim:follow,rate=12,coupling=2,delay=0.2,seed=4,duration=25"),
+    ]
+    w = make(qtbot, settings, parts, speed=20.0, duration_s=40.0)
+    kinds: list[tuple[str, str]] = []
+    w.timer.timeout.connect(lambda: kinds.append((w.state.kind, w.state.text)))
+    run_to_end(qtbot, w)
+    seen = [k for k, _ in kinds]
+    assert "no_signal" not in seen[: seen.index("in_sync") if "in_sync" in seen else 5]
+    assert {"in_sync", "finding", "warmup"} & set(seen)
+    assert w.state.kind == "no_signal" and w.state.text == "no signal from B"
+    assert w.table.item(1, 2).text().startswith("ended")
+    assert not math.isfinite(w.cue.fill)  # the cue shows B: no phase any more
+
+
+def test_controls_start_stop_and_record(qtbot: QtBot, settings: QSettings, tmp_path: Path) -> None:
+    w = make(qtbot, settings, speed=20.0, duration_s=None)
+    w.record_dir.setText(str(tmp_path / "recs"))
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+    qtbot.keyClick(w, Qt.Key.Key_F5)  # start
+    assert w.running and w.start_button.text().startswith("Stop")
+    qtbot.waitUntil(lambda: w.latest is not None and w.latest.t_s > 5.0, timeout=10_000)
+    with qtbot.waitSignal(w.runner.recording, timeout=5000) as started:
+        qtbot.keyClick(w, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # record on
+    assert started.args is not None and started.args[0] == "started"
+    folder = Path(started.args[1])
+    assert folder.parent == tmp_path / "recs"
+    t0 = w.latest.t_s if w.latest else 0.0
+    qtbot.waitUntil(lambda: w.latest is not None and w.latest.t_s > t0 + 8.0, timeout=10_000)
+    qtbot.waitUntil(lambda: "● REC 0:0" in w.record_label.text(), timeout=2000)
+    with qtbot.waitSignal(w.runner.recording, timeout=5000) as stopped:
+        w.record_button.click()  # record off (the button, like the shortcut)
+    assert stopped.args == ["stopped", str(folder)]
+    assert not w.record_button.isChecked()
+    info = json.loads((folder / "session.json").read_text())
+    assert [p["label"] for p in info["participants"]] == ["A", "B"]
+    for name in ("A.csv", "B.csv", "A_live.csv", "pairs.csv"):
+        assert (folder / name).stat().st_size > 100, name
+    with qtbot.waitSignal(w.session_finished, timeout=10_000):
+        qtbot.keyClick(w, Qt.Key.Key_F5)  # stop
+    assert not w.running and w.start_button.text().startswith("Start")
+    assert w.summary is not None
+
+
+def test_record_from_the_start_and_save_summary(qtbot: QtBot, settings: QSettings, tmp_path: Path) -> None:
+    w = make(qtbot, settings, duration_s=20.0)
+    w.record_dir.setText(str(tmp_path))
+    w.record_button.setChecked(True)
+    assert "when the session starts" in w.record_label.text()
+    run_to_end(qtbot, w)
+    folders = list(tmp_path.glob("session-*"))
+    assert len(folders) == 1 and (folders[0] / "session.json").exists()
+    assert "recorded to" in w.record_label.text()
+    js, txt = w.save_summary(tmp_path / "summary")
+    doc = json.loads(js.read_text())
+    assert doc["summary"]["participants"]["A"]["breaths"] >= 2
+    assert txt.read_text().startswith("session length 0:")
+
+
+def test_bad_source_is_reported_not_raised(qtbot: QtBot, settings: QSettings) -> None:
+    w = make(qtbot, settings, [ParticipantArg("A", "sim:nonsense"), ParticipantArg("B", "sim:steady")])
+    with qtbot.waitSignal(w.runner.failed, timeout=5000) as failed:
+        w.start_session()
+    assert failed.args is not None and "nonsense" in failed.args[0]
+    assert w.state.text == "cannot start" and not w.running
+    assert w.editors[0].isEnabled()
+
+
+def test_settings_round_trip(qtbot: QtBot, settings: QSettings, tmp_path: Path) -> None:
+    w = DashboardWindow(settings)
+    qtbot.addWidget(w)
+    w.phase.setCurrentText("lead")
+    w.span.setValue(33.0)
+    w.sync_window.setValue(20.0)
+    w.record_dir.setText(str(tmp_path / "r"))
+    w.editors[1].set_state({"kind": "simulated partner", "mode": "pacer", "rate": 6.0})
+    w.close()
+    again = DashboardWindow(QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    assert again.phase.currentText() == "lead"
+    assert again.span.value() == 33.0 and again.sync_window.value() == 20.0
+    assert again.record_dir.text() == str(tmp_path / "r")
+    assert again.editors[1].state()["mode"] == "pacer" and again.editors[1].spec_text() == "sim:pacer,rate=6"
+    assert again.editors[0].spec_text().startswith("replay:")
+
+
+def test_pacer_drives_the_cue_and_lead_shows_following(qtbot: QtBot, settings: QSettings) -> None:
+    parts = [
+        ParticipantArg("pacer", "sim:pacer,rate=10"),
+        ParticipantArg("me", "sim:follow,rate=11,coupling=2,delay=0.2,seed=2"),
+    ]
+    cfg = SessionConfig(window_s=10.0, phase="lead", goal_s=5.0)
+    w = make(qtbot, settings, parts, duration_s=45.0, config=cfg)
+    run_to_end(qtbot, w)
+    assert w.cue.who == "pacer"  # lead: the leader; and the pacer is the leader here
+    assert w.lead_label.text().startswith("pacer leads")
+
+
+def test_screenshot_file_written(qtbot: QtBot, settings: QSettings, tmp_path: Path) -> None:
+    w = make(qtbot, settings, duration_s=15.0)
+    run_to_end(qtbot, w)
+    out = tmp_path / "shot.png"
+    assert w.save_screenshot(out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+def test_cli_screenshot_opens_the_dashboard(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from breathsync.cli import main
+
+    out = tmp_path / "demo.png"
+    rec = tmp_path / "rec"
+    code = main(["demo", "--duration", "15", "--speed", "40", "--screenshot", str(out), "--record", str(rec)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert out.exists() and out.stat().st_size > 10_000
+    assert (rec / "session.json").exists() and f"recorded to {rec}" in text
+    assert "session summary:" in text and "you-partner: in sync" in text
+    assert main(["demo", "--headless", "--screenshot", str(out)]) == 2
+
+
+def test_prebuilt_session_runs_in_the_window(qtbot: QtBot, settings: QSettings) -> None:
+    parts = [ParticipantArg("A", "sim:steady,seed=1"), ParticipantArg("B", "sim:steady,seed=2,rate=15")]
+    session = build_session(parts, speed=40.0, config=FAST)
+    w = make(qtbot, settings, parts, duration_s=10.0)
+    with qtbot.waitSignal(w.session_finished, timeout=10_000):
+        w.start_session(session)
+    assert w.latest is not None and w.latest.t_s >= 9.0 and w.runner.session is session
+
+
+def test_nothing_outside_the_ui_imports_qt() -> None:
+    code = (
+        "import sys, breathsync.cli, breathsync.live, breathsync.session, breathsync.terminal, "
+        "breathsync.recorder, breathsync.ui; "
+        "assert not [m for m in sys.modules if m.startswith(('PyQt6', 'pyqtgraph'))], 'Qt imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
