@@ -6,6 +6,12 @@ Sessions run at speed 20-40 with short windows, so each test takes a second or t
 
 from __future__ import annotations
 
+import os
+
+# Qt offscreen, set before any QApplication exists (pytest-qt makes it at the first test that needs it).
+# Not in a tests/ui/conftest.py: that would shadow the top-level conftest that other tests import by name.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
 import json
 import math
 import subprocess
@@ -22,6 +28,20 @@ from breathsync.session import SessionConfig
 from breathsync.ui.window import DashboardWindow
 
 FAST = SessionConfig(window_s=10.0, phase="match", goal_s=5.0)
+
+
+@pytest.fixture(autouse=True)
+def _temporary_default_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Nothing a test does may touch the user's real settings, even through QSettings()'s defaults."""
+    where = str(tmp_path_factory.mktemp("qsettings"))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, where)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "dashboard.ini"), QSettings.Format.IniFormat)
 
 
 def make(
