@@ -170,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rate-a", type=_positive, default=15.0, metavar="BPM", help="A's natural rate")
     s.add_argument("--rate-b", type=_positive, default=16.0, metavar="BPM", help="B's natural rate")
     s.add_argument("--fs", type=_positive, default=25.0, metavar="HZ", help="sampling rate")
+
+    dc = sub.add_parser(
+        "decode",
+        help="decode a wearable's notification bytes into samples (JSON lines), for adding or debugging a device",
+        description="Decode notifications of DEVICE's STREAM given in hex and print the decoded samples as "
+        "JSON lines (one per sample; device_t_s = time on the device's clock). Spaces and colons in HEX are "
+        "ignored; ',' separates notifications, fed in order to one decoder (GDX chunks are reassembled, Polar "
+        "sample spacing uses the previous frame); '-' reads one notification per line from stdin. Devices: "
+        "heart-rate (hrm), polar-h10 (acc, ecg, pmd, control, hrm), gdx-rb (response, measurement).",
+    )
+    dc.add_argument("device", metavar="DEVICE", help="heart-rate, polar-h10 or gdx-rb")
+    dc.add_argument("stream", metavar="STREAM", help="the device's stream, e.g. hrm, acc, measurement")
+    dc.add_argument("hex", nargs="+", metavar="HEX", help="notification bytes in hex (or '-' for stdin)")
     return p
 
 
@@ -295,6 +308,37 @@ def _cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_decode(args: argparse.Namespace) -> int:
+    import devices
+
+    try:
+        spec = devices.get_profile(args.device).stream(args.stream)
+    except KeyError as e:
+        raise InputError(str(e.args[0])) from None
+    text = sys.stdin.read().replace("\n", ",") if args.hex == ["-"] else "".join(args.hex)
+    chunks = [c for c in (x.replace(" ", "").replace(":", "") for x in text.split(",")) if c]
+    if not chunks:
+        raise InputError("no bytes given: HEX is empty")
+    decoder = spec.decoder()
+    for i, chunk in enumerate(chunks, 1):
+        where = f"{args.device} {args.stream}" + (f" notification {i}" if len(chunks) > 1 else "")
+        try:
+            data = bytes.fromhex(chunk)
+        except ValueError:
+            raise InputError(f"{where}: not hex bytes: {chunk[:40]!r}") from None
+        try:
+            decoded = decoder.feed(data)
+        except devices.DecodeError as e:
+            raise InputError(f"{where}: {e}") from None
+        for d in decoded:
+            for rec in d.records():
+                sys.stdout.write(json.dumps(rec, allow_nan=False) + "\n")
+    pending = int(getattr(decoder, "pending", 0))
+    if pending:
+        raise InputError(f"{args.device} {args.stream}: incomplete packet at the end ({pending} bytes)")
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -350,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_live(args)
         if args.command == "simulate":
             return _cmd_simulate(args)
+        if args.command == "decode":
+            return _cmd_decode(args)
         if args.command == "report":
             import os.path
 
