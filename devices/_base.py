@@ -73,7 +73,7 @@ class Decoded:
         for i in range(n):
             r: dict[str, Any] = {"kind": self.kind}
             if self.device_t_s is not None:
-                r["device_t_s"] = _json_float(float(self.device_t_s[i]))
+                r["device_t_s"] = _json_float(round(float(self.device_t_s[i]), 9))
             for k, v in self.columns.items():
                 r[k] = _json_float(float(v[i]))
             out.append(r)

@@ -1,0 +1,73 @@
+"""`breathsync decode DEVICE STREAM HEX`: JSON lines on stdout; bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from breathsync.cli import main
+from devices.gdx import encode_measurement, split_chunks
+
+
+def decode(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    assert main(["decode", *args]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_heart_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    (rec,) = decode(capsys, "heart-rate", "hrm", "18AABB01CC01")
+    assert rec == {"kind": "hrm", "hr_bpm": 170, "contact": None, "energy_kj": 443, "rr_ms": [449.21875]}
+
+
+def test_polar_acc_with_spaces_and_colons(capsys: pytest.CaptureFixture[str]) -> None:
+    recs = decode(capsys, "polar-h10", "acc", "02 00 94 35 77 00:00:00:00", "01 F7FFFFFFE703", "F8FFFEFFE503")
+    assert [(r["acc_x"], r["acc_y"], r["acc_z"]) for r in recs] == [(-9, -1, 999), (-8, -2, 997)]
+    assert recs[-1]["device_t_s"] == 2.0 and recs[-1]["timestamp_ns"] == 2_000_000_000
+
+
+def test_polar_control_reply(capsys: pytest.CaptureFixture[str]) -> None:
+    (rec,) = decode(capsys, "polar-h10", "control", "F0 02 02 06 00")
+    assert rec["ok"] is False and "already in that state" in rec["error"]
+
+
+def test_gdx_chunks_reassembled(capsys: pytest.CaptureFixture[str]) -> None:
+    pkt = encode_measurement([[1.5, float("nan")], [2.0, 12.0]], [1, 2])
+    recs = decode(capsys, "gdx-rb", "measurement", ",".join(c.hex() for c in split_chunks(pkt)))
+    assert [r["force_n"] for r in recs] == [1.5, 2.0]
+    assert recs[0]["belt_rate_bpm"] is None and recs[1]["belt_rate_bpm"] == 12.0
+
+
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        (["zephyr", "hrm", "00"], "unknown device 'zephyr'"),
+        (["polar-h10", "ppg", "00"], "polar-h10 has no stream 'ppg'"),
+        (["heart-rate", "hrm", "zz"], "not hex"),
+        (["heart-rate", "hrm", "0"], "not hex"),
+        (["heart-rate", "hrm", "01 48"], "truncated"),
+        (["polar-h10", "acc", "0200"], "truncated PMD data frame header"),
+        (["gdx-rb", "measurement", "20 19 00 00 06"], "incomplete packet"),
+        (["gdx-rb", "response", "21"], "not the start of a packet"),
+        (["heart-rate", "hrm", ","], "no bytes"),
+    ],
+)
+def test_errors_one_line_exit_2(args: list[str], msg: str) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", "decode", *args], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0] and "Traceback" not in r.stderr
+
+
+def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("00 2A\n10 48 00 04\n"))
+    recs = decode(capsys, "heart-rate", "hrm", "-")
+    assert [r["hr_bpm"] for r in recs] == [42, 72] and recs[1]["rr_ms"] == [1000.0]
