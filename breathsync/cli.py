@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--headless", action="store_true", help="terminal view instead of the dashboard")
         sp.add_argument("--quiet", action="store_true", help="no live view, only the summary at the end")
         sp.add_argument(
+            "--publish",
+            action="store_true",
+            help="publish breathing, phase, sync score and events as LSL streams, visible on the local "
+            "network (needs breathsync[lsl])",
+        )
+        sp.add_argument(
             "--screenshot",
             metavar="FILE",
             help="dashboard: save a picture of the window (PNG) after the run and close it (works without a "
@@ -260,6 +266,11 @@ def _cmd_live(args: argparse.Namespace) -> int:
         session = build_session(parts, speed=args.speed, config=config, invert=invert)
     except ValueError as e:
         raise InputError(str(e)) from None
+    if args.publish:
+        from breathsync.lsl_out import LslPublisher
+
+        session.add_sink(LslPublisher(session.clock))  # before the view: the dashboard runs this session too
+        print("publishing LSL streams breathsync-* (visible on the local network)", file=sys.stderr)
     from breathsync.ui import display_available
 
     if args.screenshot and (args.headless or args.quiet):

@@ -15,7 +15,7 @@ from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Sink, Snapshot
 from breathsync.sources.base import PhaseProbe, SessionClock, Source
 
-SOURCE_KINDS = ("replay", "sim")
+SOURCE_KINDS = ("replay", "sim", "lsl")
 
 
 @dataclass
@@ -39,14 +39,19 @@ def parse_participant(text: str) -> ParticipantArg:
 
 
 def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, PhaseProbe]) -> Source:
-    """A source from its spec: ``replay:PATH[,loop][,participant=L]`` or ``sim:MODE[,key=value...]``."""
+    """A source from its spec: ``replay:PATH[,loop][,participant=L]``, ``sim:MODE[,key=value...]`` or
+    ``lsl:STREAM-NAME[,timeout=S][,channel=C]``."""
     kind, sep, rest = arg.spec.partition(":")
     if not sep or kind not in SOURCE_KINDS:
         raise InputError(
             f"participant {arg.label}: unknown source {arg.spec!r}; use one of "
             + ", ".join(f"{k}:..." for k in SOURCE_KINDS)
-            + " (BLE and LSL sources come later)"
+            + " (BLE sources come later)"
         )
+    if kind == "lsl":
+        from breathsync.sources.lsl import parse_lsl_spec
+
+        return parse_lsl_spec(rest)
     if kind == "replay":
         from breathsync.sources.replay import parse_replay_spec
 

@@ -1,0 +1,204 @@
+"""The LSL publisher (``--publish``): a session sink that announces the session as Lab Streaming Layer streams,
+so LabRecorder can record it beside EEG or video, and a partner on another computer can join with
+``-p LABEL=lsl:breathsync-LABEL``.
+
+Streams (``HOST`` below is a short hash of this computer's name, so that the ids are stable from one run to
+the next, which lets LSL inlets and LabRecorder reconnect after a restart, and differ between computers):
+
+- ``breathsync-<label>``, type ``Respiration``, 20 Hz float32, one per participant whose breathing comes
+  from this computer: channels ``resp`` (the live breathing waveform, arbitrary units, rising on inhale),
+  ``phase`` (radians, 0 = inhale onset), ``rate`` (breaths per minute), ``quality`` (0 ok, 1 warm-up, 2 gap,
+  3 flat, 4 no breathing); NaN where unknown. source_id ``breathsync-HOST-<label>``.
+- ``breathsync-sync-<a>-<b>``, type ``Synchrony``, irregular (one sample per snapshot, about 10 Hz): the
+  pair's ``sync_score``, ``plv``, ``null_plv``, ``in_sync``, ``rel_phase`` (radians, > 0: a ahead),
+  ``lag`` (seconds).
+- ``breathsync-events``, type ``Markers``, irregular strings: one JSON object per session event
+  (``{"kind": ..., "text": ..., "participants": [...]}``), plus ``session_start`` and ``session_end``.
+
+Participants who themselves come from an LSL stream are not published again (they already are, by the
+computer they breathe at; publishing them again under the same name would loop).
+
+Timestamps: session time ``t`` is sent as ``base + t / speed`` on LSL's ``local_clock()``, where ``base`` is
+read once, when the session clock has started, as ``local_clock() - clock.now() / speed``: one fixed mapping
+for every stream of the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import socket
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from breathsync import __version__
+from breathsync.session_types import SessionInfo, Snapshot
+from breathsync.sources.base import SampleChunk, SessionClock
+from breathsync.sources.lsl import import_pylsl
+
+__all__ = ["PAIR_CHANNELS", "PARTICIPANT_CHANNELS", "LslPublisher", "stream_name"]
+
+PREFIX = "breathsync"
+#: (label, unit, LSL channel type) of a participant's Respiration stream.
+PARTICIPANT_CHANNELS = (
+    ("resp", "a.u.", "RESP"),
+    ("phase", "radians", "Phase"),
+    ("rate", "breaths/min", "Rate"),
+    ("quality", "code", "Quality"),
+)
+#: (label, unit) of a pair's Synchrony stream.
+PAIR_CHANNELS = (
+    ("sync_score", "0-1"),
+    ("plv", "0-1"),
+    ("null_plv", "0-1"),
+    ("in_sync", "0/1"),
+    ("rel_phase", "radians"),
+    ("lag", "seconds"),
+)
+
+
+def stream_name(label: str) -> str:
+    """The name under which a participant's Respiration stream is published."""
+    return f"{PREFIX}-{label}"
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+class LslPublisher:
+    """A :class:`~breathsync.session_types.Sink` publishing the session as LSL streams (see the module).
+
+    Parameters
+    ----------
+    clock : SessionClock
+        The session's clock, for the session time -> LSL time mapping.
+
+    Raises
+    ------
+    InputError
+        pylsl is not installed (``pip install 'breathsync[lsl]'``).
+    """
+
+    def __init__(self, clock: SessionClock) -> None:
+        self._lsl = import_pylsl()
+        self.clock = clock
+        self._base: float | None = None
+        self._host = _host_tag()
+        self._people: dict[str, Any] = {}
+        self._pairs: dict[tuple[str, str], Any] = {}
+        self._markers: Any = None
+        self._started = False
+        self.names: list[str] = []  # every stream published, for the user
+
+    # ------------------------------------------------------------------------------ time
+    def lsl_time(self, t_s: float) -> float:
+        """LSL ``local_clock()`` time of session time ``t_s``."""
+        if self._base is None:
+            self._base = self._lsl.local_clock() - self.clock.now() / self.clock.speed
+        return self._base + t_s / self.clock.speed
+
+    # ------------------------------------------------------------------------------ Sink
+    def open(self, info: SessionInfo) -> None:
+        lsl = self._lsl
+        fs = float(info.settings.get("pipeline", {}).get("fs_hz", 20.0))
+        labels = [p["label"] for p in info.participants]
+        for p in info.participants:
+            if p["source"].get("kind") == "lsl":
+                continue
+            label = p["label"]
+            si = lsl.StreamInfo(
+                stream_name(label),
+                "Respiration",
+                len(PARTICIPANT_CHANNELS),
+                fs,
+                lsl.cf_float32,
+                f"{PREFIX}-{self._host}-{label}",
+            )
+            desc = si.desc()
+            chans = desc.append_child("channels")
+            for name, unit, kind in PARTICIPANT_CHANNELS:
+                ch = chans.append_child("channel")
+                ch.append_child_value("label", name)
+                ch.append_child_value("unit", unit)
+                ch.append_child_value("type", kind)
+            self._describe(desc, participant=label, signal=str(p.get("signal", "resp")))
+            self._people[label] = lsl.StreamOutlet(si)
+        for a, b in combinations(labels, 2):
+            si = lsl.StreamInfo(
+                f"{PREFIX}-sync-{a}-{b}",
+                "Synchrony",
+                len(PAIR_CHANNELS),
+                lsl.IRREGULAR_RATE,
+                lsl.cf_float32,
+                f"{PREFIX}-{self._host}-sync-{a}-{b}",
+            )
+            chans = si.desc().append_child("channels")
+            for name, unit in PAIR_CHANNELS:
+                ch = chans.append_child("channel")
+                ch.append_child_value("label", name)
+                ch.append_child_value("unit", unit)
+            self._describe(si.desc(), pair=f"{a}-{b}", window_s=str(info.settings.get("window_s", "")))
+            self._pairs[(a, b)] = lsl.StreamOutlet(si)
+        si = lsl.StreamInfo(
+            f"{PREFIX}-events",
+            "Markers",
+            1,
+            lsl.IRREGULAR_RATE,
+            lsl.cf_string,
+            f"{PREFIX}-{self._host}-events",
+        )
+        self._describe(si.desc(), format="JSON: kind, text, participants")
+        self._markers = lsl.StreamOutlet(si)
+        self.names = [stream_name(x) for x in self._people]
+        self.names += [f"{PREFIX}-sync-{a}-{b}" for a, b in self._pairs] + [f"{PREFIX}-events"]
+
+    @staticmethod
+    def _describe(desc: Any, **fields: str) -> None:
+        acq = desc.append_child("acquisition")
+        acq.append_child_value("manufacturer", "breathsync")
+        acq.append_child_value("software_version", __version__)
+        bs = desc.append_child(PREFIX)
+        for k, v in fields.items():
+            bs.append_child_value(k, v)
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None:
+        return None
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        if not self._started:
+            self._started = True
+            self._marker(0.0, "session_start", "session started", ())
+        for pv in snap.participants:
+            out = self._people.get(pv.label)
+            if out is None or pv.new_t.size == 0:
+                continue
+            data = np.column_stack([pv.new_wave, pv.new_phase, pv.new_rate, pv.new_quality])
+            stamps = [self.lsl_time(float(t)) for t in pv.new_t]
+            out.push_chunk(data.astype(np.float32), stamps)
+        for pr in snap.pairs:
+            out = self._pairs.get((pr.a, pr.b))
+            if out is None:
+                continue
+            values = [pr.sync_score, pr.plv, pr.null_plv, float(pr.in_sync), pr.rel_phase_rad, pr.lag_s]
+            out.push_sample(values, self.lsl_time(snap.t_s))
+        for ev in snap.events:
+            self._marker(ev.t_s, ev.kind, ev.text, ev.participants)
+
+    def _marker(self, t_s: float, kind: str, text: str, who: tuple[str, ...]) -> None:
+        if self._markers is None:
+            return
+        msg = json.dumps({"kind": kind, "text": text, "participants": list(who)})
+        t = t_s if math.isfinite(t_s) else self.clock.now()
+        self._markers.push_sample([msg], self.lsl_time(t))
+
+    def close(self, info: SessionInfo) -> None:
+        if self._markers is not None and self._started:
+            self._marker(self.clock.now(), "session_end", "session ended", ())
+        # Dropping the outlets withdraws the streams from the network.
+        self._people.clear()
+        self._pairs.clear()
+        self._markers = None

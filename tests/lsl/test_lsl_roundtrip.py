@@ -1,0 +1,242 @@
+"""LSL in one process (run inside a loopback-only network namespace, see conftest.py): the publisher's
+streams and metadata, publish -> lsl: source round trip with timestamps, a stream that disappears and comes
+back, a stream that is not there."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from breathsync.errors import InputError
+from breathsync.live import ParticipantArg, build_session
+from breathsync.lsl_out import PAIR_CHANNELS, PARTICIPANT_CHANNELS, LslPublisher
+from breathsync.session_types import SessionInfo, Snapshot
+from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
+from breathsync.sources.lsl import LslSource, parse_lsl_spec, pick_channel
+
+
+class Capture:
+    """A sink keeping every published grid sample and every event."""
+
+    def __init__(self) -> None:
+        self.t: dict[str, list[float]] = {}
+        self.wave: dict[str, list[float]] = {}
+        self.events: list[str] = []
+
+    def open(self, info: SessionInfo) -> None:
+        pass
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None:
+        pass
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        for p in snap.participants:
+            self.t.setdefault(p.label, []).extend(p.new_t.tolist())
+            self.wave.setdefault(p.label, []).extend(p.new_wave.tolist())
+        self.events += [e.kind for e in snap.events]
+
+    def close(self, info: SessionInfo) -> None:
+        pass
+
+
+def _channels(info: Any) -> list[tuple[str, str]]:
+    out = []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty():
+        out.append((ch.child_value("label"), ch.child_value("unit")))
+        ch = ch.next_sibling("channel")
+    return out
+
+
+def test_publish_then_join_round_trip() -> None:
+    import pylsl
+
+    session = build_session(
+        [ParticipantArg("A", "sim:steady,rate=15,seed=1"), ParticipantArg("B", "sim:follow,seed=2")]
+    )
+    publisher = LslPublisher(session.clock)
+    capture = Capture()
+    session.add_sink(publisher)
+    session.add_sink(capture)
+    got: list[SampleChunk] = []
+    statuses: list[SourceStatus] = []
+    meta: dict[str, Any] = {}
+    markers: list[tuple[str, float]] = []
+
+    def inspect() -> None:  # plain pylsl, as LabRecorder would see the streams
+        for name in ("breathsync-A", "breathsync-sync-A-B", "breathsync-events"):
+            found = pylsl.resolve_byprop("name", name, 1, 5.0)
+            assert found, name
+            inlet = pylsl.StreamInlet(found[0])
+            meta[name] = inlet.info(timeout=5.0)
+            if name == "breathsync-events":
+                inlet.open_stream(timeout=5.0)
+                deadline = time.monotonic() + 15.0  # until the session ends
+                while time.monotonic() < deadline and '"session_end"' not in str(markers):
+                    sample, ts = inlet.pull_sample(timeout=0.2)
+                    if sample is not None:
+                        markers.append((sample[0], ts))
+
+    async def main() -> None:
+        task = asyncio.create_task(session.run(7.0))
+        await asyncio.sleep(0.3)
+        checker = asyncio.create_task(asyncio.to_thread(inspect))
+        src = LslSource("breathsync-A", timeout_s=5.0)
+        src.on_status(lambda s, r: statuses.append(s))
+        await src.start(session.clock)
+
+        async def pull() -> None:
+            async for chunk in src.stream():
+                got.append(chunk)
+
+        puller = asyncio.create_task(pull())
+        await task
+        await asyncio.sleep(0.3)
+        await src.stop()
+        await puller
+        await checker
+
+    asyncio.run(main())
+
+    # Metadata: type, stable source id, channel labels and units.
+    a = meta["breathsync-A"]
+    assert a.type() == "Respiration"
+    assert a.nominal_srate() == pytest.approx(20.0)
+    assert a.source_id().startswith("breathsync-") and a.source_id().endswith("-A")
+    assert _channels(a) == [(lab, unit) for lab, unit, _ in PARTICIPANT_CHANNELS]
+    assert a.desc().child("breathsync").child_value("participant") == "A"
+    pair = meta["breathsync-sync-A-B"]
+    assert pair.type() == "Synchrony"
+    assert [lab for lab, _ in _channels(pair)] == [lab for lab, _ in PAIR_CHANNELS]
+    assert meta["breathsync-events"].type() == "Markers"
+    # Events as JSON markers (the inlet connected after session_start, so the last one is session_end).
+    last = json.loads(markers[-1][0])
+    assert last["kind"] == "session_end"
+    assert publisher.lsl_time(6.9) < markers[-1][1] < publisher.lsl_time(8.0)
+
+    # Samples: the inlet's session times are the published session times, the values the published wave.
+    assert statuses[0] is SourceStatus.STREAMING
+    t = np.concatenate([c.t for c in got])
+    y = np.concatenate([c.columns["resp"] for c in got])
+    assert t.size >= 60
+    assert np.all(np.diff(t) > 0)
+    pub_t = np.asarray(capture.t["A"])
+    pub_y = np.asarray(capture.wave["A"], dtype=np.float32)
+    k = np.searchsorted(pub_t, t)
+    k = np.clip(k, 1, pub_t.size - 1)
+    k = np.where(np.abs(pub_t[k - 1] - t) < np.abs(pub_t[k] - t), k - 1, k)
+    assert np.max(np.abs(pub_t[k] - t)) < 2e-3  # same machine: time_correction ~ 0, clocks agree
+    np.testing.assert_allclose(y, pub_y[k], rtol=1e-6, equal_nan=True)
+
+
+def _outlet(name: str, source_id: str) -> Any:
+    import pylsl
+
+    info = pylsl.StreamInfo(name, "Respiration", 1, 20.0, pylsl.cf_float32, source_id)
+    info.desc().append_child("channels").append_child("channel").append_child_value("label", "Resp")
+    return pylsl.StreamOutlet(info)
+
+
+@pytest.mark.parametrize("same_id", [True, False], ids=["same-source-id", "new-source-id"])
+def test_stream_disappears_then_rejoins(same_id: bool) -> None:
+    import pylsl
+
+    stop = threading.Event()
+    holder: dict[str, Any] = {"outlet": _outlet("belt", "belt-1")}
+    lock = threading.Lock()
+
+    def push() -> None:
+        k = 0
+        while not stop.is_set():
+            with lock:
+                out = holder["outlet"]
+                if out is not None:
+                    out.push_sample([float(k)], pylsl.local_clock())
+            k += 1
+            time.sleep(0.05)
+
+    events: list[tuple[float, SourceStatus]] = []
+    chunks: list[tuple[float, SampleChunk]] = []
+
+    async def main() -> None:
+        clock = SessionClock()
+        clock.start()
+        src = LslSource("belt", timeout_s=5.0, lost_after_s=0.5)
+        src.on_status(lambda s, r: events.append((time.monotonic(), s)))
+        pusher = threading.Thread(target=push, daemon=True)
+        pusher.start()
+        await src.start(clock)
+
+        async def pull() -> None:
+            async for c in src.stream():
+                chunks.append((time.monotonic(), c))
+
+        puller = asyncio.create_task(pull())
+        await asyncio.sleep(1.5)
+        with lock:
+            holder["outlet"] = None  # the stream goes away
+        await asyncio.sleep(2.0)
+        with lock:
+            holder["outlet"] = _outlet("belt", "belt-1" if same_id else "belt-2")
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and events[-1][1] is not SourceStatus.STREAMING:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        await src.stop()
+        await puller
+        stop.set()
+        pusher.join()
+        assert src.describe()["kind"] == "lsl"
+
+    asyncio.run(main())
+    kinds = [s for _, s in events]
+    assert kinds[:3] == [SourceStatus.STREAMING, SourceStatus.NO_SIGNAL, SourceStatus.STREAMING], kinds
+    lost_at = events[1][0]
+    back_at = events[2][0]
+    before = [c for w, c in chunks if w < lost_at]
+    after = [c for w, c in chunks if w > back_at]
+    assert before and after
+    t = np.concatenate([c.t for _, c in chunks])
+    assert np.all(np.diff(t) > 0)
+    # The gap shows in the session times: about 2 s without samples.
+    assert np.max(np.diff(t)) > 1.5
+
+
+def test_stream_not_found_is_a_clear_error() -> None:
+    src = parse_lsl_spec("nobody-here,timeout=0.5")
+
+    async def main() -> None:
+        await src.start(SessionClock())
+
+    with pytest.raises(SourceError, match=r"no stream named 'nobody-here' found within 0.5 s"):
+        asyncio.run(main())
+
+
+def test_live_stream_refuses_speed() -> None:
+    src = LslSource("x", timeout_s=0.5)
+    with pytest.raises(SourceError, match="speed"):
+        asyncio.run(src.start(SessionClock(speed=10)))
+
+
+def test_spec_and_channel_choice() -> None:
+    assert parse_lsl_spec("breathsync-A").name == "breathsync-A"
+    src = parse_lsl_spec("belt ,timeout=3, channel=chest")
+    assert (src.name, src.timeout_s, src.channel) == ("belt", 3.0, "chest")
+    for bad in ("", "x,timeout=a", "x,timeout=-1", "x,colour=red"):
+        with pytest.raises(InputError):
+            parse_lsl_spec(bad)
+    assert pick_channel(["ecg", "Resp"], None, "s") == 1
+    assert pick_channel(["ecg", "chest_breathing"], None, "s") == 1
+    assert pick_channel([""], None, "s") == 0
+    assert pick_channel(["a", "b"], "1", "s") == 1
+    assert pick_channel(["a", "B"], "b", "s") == 1
+    with pytest.raises(InputError, match="channel=LABEL"):
+        pick_channel(["x", "y"], None, "s")
+    with pytest.raises(InputError, match="no channel 'z'"):
+        pick_channel(["x", "y"], "z", "s")
