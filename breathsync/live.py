@@ -39,7 +39,8 @@ def parse_participant(text: str) -> ParticipantArg:
 
 
 def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, PhaseProbe]) -> Source:
-    """A source from its spec: ``replay:PATH[,loop][,participant=L]``, ``sim:MODE[,key=value...]`` or
+    """A source from its spec: ``replay:PATH[,loop][,participant=L]`` (``replay:FILE.xdf[,stream=NAME]``),
+    ``sim:MODE[,key=value...]`` or
     ``lsl:STREAM-NAME[,timeout=S][,channel=C]``."""
     kind, sep, rest = arg.spec.partition(":")
     if not sep or kind not in SOURCE_KINDS:
@@ -53,6 +54,12 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
 
         return parse_lsl_spec(rest)
     if kind == "replay":
+        from breathsync.sources.xdf import is_xdf_path
+
+        if is_xdf_path(rest.split(",")[0].strip()):
+            from breathsync.sources.xdf import parse_xdf_spec
+
+            return parse_xdf_spec(rest, arg.label)
         from breathsync.sources.replay import parse_replay_spec
 
         return parse_replay_spec(rest, arg.label)

@@ -1,0 +1,200 @@
+"""XDF replay: streams picked by type or name, LSL clock synchronisation applied, lockstep participants.
+
+The XDF files are written here from the format's specification (https://github.com/sccn/xdf/wiki/Specifications):
+the magic ``XDF:``, then chunks ``[NumLengthBytes][Length][Tag][Content]``: FileHeader (1), StreamHeader (2),
+Samples (3), ClockOffset (4), StreamFooter (6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from breathsync.cli import main
+from breathsync.errors import InputError
+from breathsync.live import ParticipantArg, build_session
+from breathsync.sources.base import SampleChunk, SessionClock, SourceError
+from breathsync.sources.replay import align_replays
+from breathsync.sources.xdf import XdfReplaySource, parse_xdf_spec, read_xdf_streams
+
+
+# ------------------------------------------------------------------------------------- a tiny writer
+def _varlen(n: int) -> bytes:
+    if n < 256:
+        return b"\x01" + struct.pack("<B", n)
+    if n < 2**32:
+        return b"\x04" + struct.pack("<I", n)
+    return b"\x08" + struct.pack("<Q", n)
+
+
+def _chunk(tag: int, content: bytes) -> bytes:
+    body = struct.pack("<H", tag) + content
+    return _varlen(len(body)) + body
+
+
+def _header_xml(name: str, kind: str, labels: list[str], srate: float, fmt: str) -> bytes:
+    chans = "".join(f"<channel><label>{lab}</label></channel>" for lab in labels)
+    return (
+        f'<?xml version="1.0"?><info><name>{name}</name><type>{kind}</type>'
+        f"<channel_count>{len(labels)}</channel_count><nominal_srate>{srate}</nominal_srate>"
+        f"<channel_format>{fmt}</channel_format><source_id>{name}-id</source_id><version>1.1</version>"
+        f"<created_at>0</created_at><uid>{name}-uid</uid><session_id>default</session_id>"
+        f"<hostname>test</hostname><desc><channels>{chans}</channels></desc></info>"
+    ).encode()
+
+
+class XdfWriter:
+    def __init__(self) -> None:
+        self.buf = bytearray(b"XDF:")
+        self.buf += _chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+
+    def header(self, sid: int, name: str, kind: str, labels: list[str], srate: float, fmt: str) -> None:
+        self.buf += _chunk(2, struct.pack("<I", sid) + _header_xml(name, kind, labels, srate, fmt))
+
+    def samples(self, sid: int, t: np.ndarray, values: np.ndarray) -> None:
+        out = bytearray(struct.pack("<I", sid) + _varlen(len(t)))
+        for ts, row in zip(t, values, strict=True):
+            out += b"\x08" + struct.pack("<d", ts) + struct.pack(f"<{len(row)}f", *row)
+        self.buf += _chunk(3, bytes(out))
+
+    def markers(self, sid: int, t: list[float], text: list[str]) -> None:
+        out = bytearray(struct.pack("<I", sid) + _varlen(len(t)))
+        for ts, s in zip(t, text, strict=True):
+            b = s.encode()
+            out += b"\x08" + struct.pack("<d", ts) + _varlen(len(b)) + b
+        self.buf += _chunk(3, bytes(out))
+
+    def clock_offset(self, sid: int, collected: float, offset: float) -> None:
+        self.buf += _chunk(4, struct.pack("<I", sid) + struct.pack("<dd", collected, offset))
+
+    def footer(self, sid: int, first: float, last: float, n: int) -> None:
+        xml = (
+            f'<?xml version="1.0"?><info><first_timestamp>{first}</first_timestamp>'
+            f"<last_timestamp>{last}</last_timestamp><sample_count>{n}</sample_count></info>"
+        )
+        self.buf += _chunk(6, struct.pack("<I", sid) + xml.encode())
+
+
+# Stream A: on the recording computer's clock (offset 0), 20 Hz, channels phase and resp, from t = 1000 s.
+A_T = 1000.0 + np.arange(1200) / 20.0
+A_Y = np.sin(2 * np.pi * 0.25 * A_T).astype(np.float32)
+# Stream B: another computer whose clock reads 5000 s ahead and drifts 1 ms/s: the recorder measured the
+# offsets (ClockOffset chunks); starts at 1001.998 s on the recorder's clock, 25 Hz.
+B_R = 6002.0 + np.arange(1500) / 25.0  # B's own timestamps
+
+
+def _b_offset(collected: float) -> float:
+    return -5000.0 - 0.001 * (collected - 6000.0)
+
+
+B_TRUE = B_R + np.array([_b_offset(r) for r in B_R])  # on the recorder's clock
+B_Y = np.cos(2 * np.pi * 0.2 * B_R).astype(np.float32)
+
+
+def _write(path: Path) -> Path:
+    w = XdfWriter()
+    w.header(1, "breathsync-A", "Respiration", ["phase", "resp"], 20.0, "float32")
+    w.header(2, "chest belt B", "Respiration", ["Resp"], 25.0, "float32")
+    w.header(3, "events", "Markers", ["event"], 0.0, "string")
+    for k in range(0, 1200, 100):  # interleaved chunks, as LabRecorder writes them
+        w.samples(1, A_T[k : k + 100], np.column_stack([np.zeros(100), A_Y[k : k + 100]]))
+        j = k * 1500 // 1200
+        w.samples(2, B_R[j : j + 125], B_Y[j : j + 125, None])
+        w.clock_offset(1, A_T[k], 0.0)
+        w.clock_offset(2, B_R[j], _b_offset(B_R[j]))
+    w.markers(3, [1001.0, 1030.0], ["start", "half"])
+    w.footer(1, A_T[0], A_T[-1], A_T.size)
+    w.footer(2, B_R[0], B_R[-1], B_R.size)
+    path.write_bytes(bytes(w.buf))
+    return path
+
+
+@pytest.fixture
+def xdf_file(tmp_path: Path) -> Path:
+    return _write(tmp_path / "session.xdf")
+
+
+def test_reads_streams_with_clock_synchronisation(xdf_file: Path) -> None:
+    streams = {s.name: s for s in read_xdf_streams(str(xdf_file))}
+    assert set(streams) == {"breathsync-A", "chest belt B", "events"}
+    a, b = streams["breathsync-A"], streams["chest belt B"]
+    assert a.labels == ["phase", "resp"] and b.labels == ["Resp"]
+    np.testing.assert_allclose(a.t, A_T, atol=1e-6)
+    np.testing.assert_allclose(b.t, B_TRUE, atol=1e-4)  # moved onto the recorder's clock, drift included
+
+
+async def _play(sources: list[XdfReplaySource], speed: float) -> list[list[SampleChunk]]:
+    clock = SessionClock(speed)
+    out: list[list[SampleChunk]] = [[] for _ in sources]
+    for s in sources:
+        await s.start(clock)
+    clock.start()
+
+    async def run(k: int) -> None:
+        async for chunk in sources[k].stream():
+            out[k].append(chunk)
+
+    await asyncio.gather(*(run(k) for k in range(len(sources))))
+    return out
+
+
+def test_two_participants_from_one_file_replay_in_lockstep(xdf_file: Path) -> None:
+    a = parse_xdf_spec(str(xdf_file), "A")  # two Respiration streams: picked by the label (breathsync-A)
+    b = parse_xdf_spec(f"{xdf_file},stream=chest belt B", "B")
+    assert align_replays([a, b]) == pytest.approx(1000.0)
+    got_a, got_b = asyncio.run(_play([a, b], speed=200.0))
+    ta = np.concatenate([c.t for c in got_a])
+    ya = np.concatenate([c.columns["resp"] for c in got_a])
+    tb = np.concatenate([c.t for c in got_b])
+    yb = np.concatenate([c.columns["resp"] for c in got_b])
+    # Session time 0 is the file's first respiration sample; B's samples at their synchronised times.
+    np.testing.assert_allclose(ta, A_T - 1000.0, atol=1e-6)
+    np.testing.assert_allclose(ya, A_Y, rtol=1e-6)  # the resp channel, not phase
+    np.testing.assert_allclose(tb, B_TRUE - 1000.0, atol=1e-4)
+    assert tb[0] == pytest.approx(1.998, abs=1e-4)  # 6002 on B's clock, offset -5000.002
+    np.testing.assert_allclose(yb, B_Y, rtol=1e-6)
+    d = b.describe()
+    assert (d["kind"], d["format"], d["stream"], d["channel"]) == ("replay", "xdf", "chest belt B", "Resp")
+
+
+def test_stream_choice_and_errors(tmp_path: Path, xdf_file: Path) -> None:
+    assert parse_xdf_spec(f"{xdf_file}", "B").chosen.name == "chest belt B"  # type: ignore[union-attr]
+    with pytest.raises(InputError, match=r"2 Respiration streams .* add ,stream=NAME"):
+        parse_xdf_spec(str(xdf_file), "C")
+    with pytest.raises(InputError, match=r"no stream named 'nope'.*'events' \(Markers\)"):
+        parse_xdf_spec(f"{xdf_file},stream=nope", "A")
+    with pytest.raises(InputError, match="carries text"):
+        parse_xdf_spec(f"{xdf_file},stream=events", "A")
+    with pytest.raises(InputError, match="no channel 'x'"):
+        parse_xdf_spec(f"{xdf_file},stream=breathsync-A,channel=x", "A")
+    assert parse_xdf_spec(f"{xdf_file},stream=breathsync-A,channel=0,loop", "A").loop
+    with pytest.raises(InputError, match="unknown option"):
+        parse_xdf_spec(f"{xdf_file},speed=2", "A")
+    with pytest.raises(SourceError, match=r"missing\.xdf"):
+        parse_xdf_spec(str(tmp_path / "missing.xdf"), "A")
+    bad = tmp_path / "bad.xdf"
+    bad.write_bytes(b"not an xdf file at all")
+    with pytest.raises(SourceError, match=r"bad\.xdf: not a readable XDF file"):
+        parse_xdf_spec(str(bad), "A")
+    only_markers = XdfWriter()
+    only_markers.header(1, "events", "Markers", ["e"], 0.0, "string")
+    only_markers.markers(1, [1.0], ["x"])
+    path = tmp_path / "markers.xdf"
+    path.write_bytes(bytes(only_markers.buf))
+    with pytest.raises(InputError, match="no stream of type Respiration"):
+        parse_xdf_spec(str(path), "A")
+
+
+def test_run_command_replays_an_xdf_session(xdf_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_session([ParticipantArg("A", f"replay:{xdf_file}"), ParticipantArg("B", f"replay:{xdf_file}")])
+    code = main(
+        ["run", "-p", f"A=replay:{xdf_file}", "-p", f"B=replay:{xdf_file}", "--speed", "100", "--quiet"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "A: replay" in out and "B: replay" in out
+    assert "A-B:" in out
