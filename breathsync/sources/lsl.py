@@ -172,7 +172,10 @@ class LslSource(Source):
     async def start(self, clock: SessionClock) -> None:
         if clock.speed != 1.0:
             raise SourceError(f"lsl:{self.name}: a live stream runs in real time; leave --speed at 1")
-        self._pylsl = import_pylsl()
+        try:
+            self._pylsl = import_pylsl()
+        except InputError as e:
+            raise SourceError(str(e)) from None
         self._stop.clear()
         try:
             ok = await asyncio.to_thread(self._open, self.timeout_s)

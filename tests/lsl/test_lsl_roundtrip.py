@@ -240,3 +240,19 @@ def test_spec_and_channel_choice() -> None:
         pick_channel(["x", "y"], None, "s")
     with pytest.raises(InputError, match="no channel 'z'"):
         pick_channel(["x", "y"], "z", "s")
+
+
+def test_without_pylsl_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from breathsync.cli import main
+
+    monkeypatch.setitem(sys.modules, "pylsl", None)  # import pylsl -> ImportError
+    with pytest.raises(SourceError, match=r"pip install 'breathsync\[lsl\]'"):
+        asyncio.run(LslSource("x").start(SessionClock()))
+    code = main(["run", "-p", "A=sim:steady", "--publish", "--quiet", "--duration", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "pip install 'breathsync[lsl]'" in err and "Traceback" not in err

@@ -198,3 +198,14 @@ def test_run_command_replays_an_xdf_session(xdf_file: Path, capsys: pytest.Captu
     assert code == 0
     assert "A: replay" in out and "B: replay" in out
     assert "A-B:" in out
+
+
+def test_without_pyxdf_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    path = _write(tmp_path / "other.xdf")
+    monkeypatch.setitem(sys.modules, "pyxdf", None)  # import pyxdf -> ImportError
+    with pytest.raises(
+        InputError, match=r"other\.xdf: reading XDF needs pyxdf: pip install 'breathsync\[xdf\]'"
+    ):
+        parse_xdf_spec(str(path), "A")
