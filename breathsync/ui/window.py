@@ -1,7 +1,7 @@
 """The dashboard window: a thin view over the session's snapshots.
 
 Snapshots arrive from the session thread (:mod:`breathsync.ui.bridge`) through a Qt signal; the slot only
-copies the new samples into preallocated rings and keeps the latest snapshot. One timer (``fps``, 25 by
+copies the new samples into preallocated rings and keeps the latest snapshot. One timer (``fps``, 30 by
 default) redraws from the rings with ``setData``, antialiasing off, independent of how often snapshots come.
 """
 
@@ -114,7 +114,7 @@ class DashboardWindow(QMainWindow):
         duration_s: float | None = None,
         config: SessionConfig | None = None,
         invert: Sequence[str] = (),
-        fps: float = 25.0,
+        fps: float = 30.0,
     ) -> None:
         super().__init__()
         pg.setConfigOptions(antialias=False)
@@ -575,14 +575,23 @@ class DashboardWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------- drawing
     def redraw(self) -> None:
-        """One frame (the timer calls it): draw the rings and the latest snapshot."""
+        """One frame (the timer calls it). While a session runs the traces scroll with the session clock
+        every frame; the data, the dial, the cue and the texts change when a new snapshot has come."""
         snap = self.latest
-        if snap is None or not self._dirty:
+        if snap is None:
             return
-        self._dirty = False
+        session = self.runner.session
+        live = self.running and session is not None and not snap.final
+        if not (self._dirty or live):
+            return
         self.frames += 1
         span = self.span.value()
-        t_end = snap.t_s
+        t_end = max(snap.t_s, session.clock.now()) if live and session is not None else snap.t_s
+        if self._traces:
+            next(iter(self._traces.values())).plot.setXRange(t_end - span, t_end, padding=0)
+        if not self._dirty:
+            return
+        self._dirty = False
         for p in snap.participants:
             tr = self._traces.get(p.label)
             if tr is None:
@@ -597,8 +606,6 @@ class DashboardWindow(QMainWindow):
             if title != tr.title:
                 tr.title = title
                 tr.plot.setTitle(title, justify="left", size="10pt")
-        if self._traces:
-            next(iter(self._traces.values())).plot.setXRange(t_end - span, t_end, padding=0)
         self._draw_sync(snap)
         self._draw_side(snap)
         self._draw_table(snap)

@@ -1,0 +1,156 @@
+"""Dashboard drawing cost, offscreen: frames per second with 2 and with 8 participants, and the session's
+snapshot rate with and without the dashboard drawing.
+
+    python benchmarks/bench_dashboard.py [--seconds 10]
+
+Participants are simulated breathers (100 Hz belts, 0.1-s chunks; one steady, the others following it) at
+speed 1, so snapshots come as they would from wearables. For each group size, ``--seconds`` of wall time each:
+
+1. no window: the session alone, snapshots per second (a subscriber that does nothing);
+2. the dashboard as it runs (one 30 Hz redraw timer): frames drawn per second, snapshots per second, and the
+   process's CPU time over wall time (share of one core, session thread included);
+3. drawing flat out (a redraw and a full repaint of the window after every event-loop pass): the frame rate
+   the machine can sustain while the session runs, and the snapshot rate meanwhile.
+
+Before measuring, 50 s of session time (speed 5) fill the trace buffers (45-s trace window). Not a test:
+the figures go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from _common import table
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication
+
+from breathsync.live import ParticipantArg, build_session
+from breathsync.session import SessionConfig
+from breathsync.ui.window import DashboardWindow
+
+
+def participants(n: int) -> list[ParticipantArg]:
+    out = [ParticipantArg("A", "sim:steady,rate=12,seed=1,fs=100")]
+    for i in range(1, n):
+        out.append(
+            ParticipantArg(
+                chr(65 + i), f"sim:follow,rate={11 + i % 4},coupling=1,seed={i + 1},partner=A,fs=100"
+            )
+        )
+    return out
+
+
+def cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def measure(app: QApplication, settings: QSettings, n: int, seconds: float) -> dict[str, float]:
+    parts = participants(n)
+    res: dict[str, float] = {}
+    # 1. The session alone, through the same runner the dashboard uses, with no window.
+    w = DashboardWindow(settings, participants=parts, speed=1.0, config=SessionConfig(phase="free"))
+    w.timer.stop()
+    w.runner.snapshot.disconnect()
+    count = [0]
+    w.runner.snapshot.connect(lambda _s: count.__setitem__(0, count[0] + 1))
+    w.start_session(build_session(parts, speed=1.0, config=SessionConfig(phase="free")))
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        time.sleep(0.005)
+    res["snap_alone"] = count[0] / (time.perf_counter() - t0)
+    w.stop_session()
+    w.runner.wait(10)
+    app.processEvents()
+    w.deleteLater()
+    app.processEvents()
+
+    # 2. and 3. The dashboard, shown.
+    w = DashboardWindow(settings, participants=parts, speed=5.0, config=SessionConfig(phase="free"))
+    w.show()
+    w.start_session(build_session(parts, speed=5.0, config=SessionConfig(phase="free")))
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 10.0:  # fill the buffers: 50 s of session time
+        app.processEvents()
+        time.sleep(0.005)
+    w.stop_session()
+    w.runner.wait(10)
+    app.processEvents()
+    w.start_session(build_session(parts, speed=1.0, config=SessionConfig(phase="free")))
+    snaps = [0]
+    w.runner.snapshot.connect(lambda _s: snaps.__setitem__(0, snaps[0] + 1))
+    time.sleep(0.5)
+    app.processEvents()
+    f0, s0, c0, t0 = w.frames, snaps[0], cpu(), time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        time.sleep(0.002)
+    dt = time.perf_counter() - t0
+    res["fps_timer"] = (w.frames - f0) / dt
+    res["snap_timer"] = (snaps[0] - s0) / dt
+    res["cpu_timer"] = (cpu() - c0) / dt
+    w.timer.stop()
+    f0, s0, t0 = w.frames, snaps[0], time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        w._dirty = True
+        w.redraw()
+        w.repaint()
+        app.processEvents()
+    dt = time.perf_counter() - t0
+    res["fps_max"] = (w.frames - f0) / dt
+    res["snap_max"] = (snaps[0] - s0) / dt
+    w.stop_session()
+    w.runner.wait(10)
+    app.processEvents()
+    w.close()
+    w.deleteLater()
+    app.processEvents()
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="wall seconds per measurement")
+    args = ap.parse_args()
+    app = QApplication([])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(os.path.join(tmp, "bench.ini"), QSettings.Format.IniFormat)
+        rows = []
+        for n in (2, 8):
+            r = measure(app, settings, n, args.seconds)
+            rows.append(
+                [
+                    str(n),
+                    f"{r['fps_max']:.0f}",
+                    f"{r['fps_timer']:.1f}",
+                    f"{100 * r['cpu_timer']:.0f}%",
+                    f"{r['snap_alone']:.1f}",
+                    f"{r['snap_timer']:.1f}",
+                    f"{r['snap_max']:.1f}",
+                ]
+            )
+    print(
+        table(
+            rows,
+            [
+                "participants",
+                "max fps (flat out)",
+                "fps (30 Hz timer)",
+                "CPU (timer)",
+                "snapshots/s alone",
+                "snapshots/s, timer",
+                "snapshots/s, flat out",
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
