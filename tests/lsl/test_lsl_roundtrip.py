@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from loopback import loopback_only
 
 from breathsync.errors import InputError
 from breathsync.live import ParticipantArg, build_session
@@ -256,3 +257,6 @@ def test_without_pylsl_one_clear_line(
     err = capsys.readouterr().err
     assert code == 2
     assert "pip install 'breathsync[lsl]'" in err and "Traceback" not in err
+
+
+loopback_only(globals())  # every test above runs in a loopback-only network namespace

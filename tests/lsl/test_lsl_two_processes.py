@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from loopback import loopback_only
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_signals" / "nk_rest5_100hz.csv"
@@ -88,3 +89,6 @@ def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     hdr_pairs, pairs = _rows(join_dir / "pairs.csv")
     assert "A-B_plv" in hdr_pairs and pairs.shape[0] > 50
     assert "\nB: " in joiner.stdout
+
+
+loopback_only(globals())  # every test above runs in a loopback-only network namespace

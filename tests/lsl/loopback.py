@@ -1,24 +1,29 @@
 """LSL tests run only inside a network namespace that holds nothing but loopback.
 
 LSL discovery multicasts and broadcasts by default, so no test here may create an outlet or resolve streams
-on the host's network. Every test function in this folder is therefore run twice over: the outer pytest run
-(the normal suite) does not execute the test body; it re-runs that one test in a child process started with
-``unshare -n`` (a new, empty network namespace; needs root), brings ``lo`` up, and points liblsl at a
-configuration (env LSLAPICFG) that disables IPv6, limits discovery to this machine and names 127.0.0.1 as
-the only peer. The outer test passes or fails with the child; a missing ``unshare``, ``ip``, root or pylsl is
-a failure, never a skip.
+on the host's network. Every test module in this folder ends with ``loopback_only(globals())``, which wraps
+each of its ``test_*`` functions: in the normal suite the wrapper does not run the test body; it re-runs that
+one test (its node id) in a child process started with ``unshare -n`` (a new, empty network namespace; needs
+root), brings ``lo`` up, and points liblsl at a configuration (env LSLAPICFG) that disables IPv6, limits
+discovery to this machine and names 127.0.0.1 as the only peer. The outer test passes or fails with the
+child; a missing ``unshare``, ``ip``, root or pylsl is a failure, never a skip. Inside the child the wrapper
+first checks that loopback is really the only interface, then runs the body.
 
-Inside the child, every test first checks that loopback is really the only interface.
+(A helper module rather than a conftest.py: a second conftest module would shadow ``tests/conftest.py``,
+which other tests import as ``conftest``.)
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,13 +45,11 @@ def in_loopback_namespace() -> bool:
     return True
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if in_loopback_namespace():
-        return None  # the real run: pytest calls the test function
+def _run_in_namespace(nodeid: str) -> None:
     cfg = Path(tempfile.mkdtemp(prefix="breathsync-lslcfg-")) / "lsl_api.cfg"
     cfg.write_text(LSL_CONFIG)
     env = dict(os.environ, LSLAPICFG=str(cfg), **{NETNS_ENV: "1"})
+    env.pop("PYTEST_CURRENT_TEST", None)
     cmd = [
         "unshare",
         "-n",
@@ -54,7 +57,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         "-c",
         'ip link set lo up && exec "$0" -m pytest -q -p no:cacheprovider "$1"',
         sys.executable,
-        pyfuncitem.nodeid,
+        nodeid,
     ]
     try:
         proc = subprocess.run(
@@ -69,4 +72,25 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         )
     if " passed" not in proc.stdout:
         pytest.fail(f"the namespaced run did not pass:\n{proc.stdout[-3000:]}", pytrace=False)
-    return True
+
+
+def _wrap(fn: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(fn)  # keeps the signature: pytest still provides the fixtures
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        if in_loopback_namespace():
+            fn(*args, **kwargs)
+            return
+        current = os.environ.get("PYTEST_CURRENT_TEST", "")
+        nodeid = current.rsplit(" ", 1)[0]
+        if not nodeid:
+            pytest.fail("cannot tell which test is running (PYTEST_CURRENT_TEST)", pytrace=False)
+        _run_in_namespace(nodeid)
+
+    return wrapper
+
+
+def loopback_only(namespace: dict[str, Any]) -> None:
+    """Wrap every ``test_*`` function of a module (pass ``globals()``) as the module docstring says."""
+    for name, obj in list(namespace.items()):
+        if name.startswith("test_") and callable(obj):
+            namespace[name] = _wrap(obj)
