@@ -70,6 +70,8 @@ def run_dashboard(
     win = DashboardWindow(
         settings, participants=participants, speed=speed, duration_s=duration_s, config=config, invert=invert
     )
+    if screenshot is not None:
+        win.resize(1400, 860)  # the same picture whatever size the window was left at
     result = DashboardResult()
 
     def on_recording(state: str, text: str) -> None:
