@@ -163,6 +163,8 @@ def encode_measurement(values: np.ndarray, sensors: list[int], counter: int = 0)
     v = np.asarray(values, dtype="<f4").reshape(-1, len(sensors))
     mask = sensor_mask(sensors)
     body = bytes([VALUE_FLOAT32]) + mask.to_bytes(2, "little") + bytes([v.shape[0], 0]) + v.tobytes()
+    if 4 + len(body) > 255:  # the length byte counts the whole packet
+        raise ValueError(f"{v.shape[0]} samples x {len(sensors)} sensors do not fit one packet (255 bytes)")
     p = bytearray([MEASUREMENT_START, 4 + len(body), counter & 0xFF, 0]) + body
     p[3] = checksum(bytes(p))
     return bytes(p)

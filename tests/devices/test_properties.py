@@ -97,7 +97,8 @@ def test_hrm_round_trip(hr: int, rr: list[float], contact: bool | None, energy: 
 
 
 @given(
-    st.lists(st.tuples(st.floats(-100, 100, width=32), st.floats(0, 60, width=32)), min_size=1, max_size=60),
+    # A packet's length byte limits it to 255 bytes: 30 samples of two float32 sensors.
+    st.lists(st.tuples(st.floats(-100, 100, width=32), st.floats(0, 60, width=32)), min_size=1, max_size=30),
     st.integers(1, 20),
 )
 def test_gdx_measurement_round_trip(rows: list[tuple[float, float]], size: int) -> None:
