@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="a live session: each participant's source, synchrony as it happens",
         description="Run a live session. SOURCE is replay:FILE_OR_SESSION_DIR[,loop][,participant=L] or "
-        "sim:steady|follow|lead|pacer[,rate=..,coupling=..,delay=..,seed=..] (BLE and LSL come later).",
+        "sim:steady|follow|lead|pacer[,rate=..,coupling=..,delay=..,seed=..] or lsl:STREAM-NAME "
+        "(BLE sources come later).",
     )
     r.add_argument(
         "--participant",
@@ -266,6 +267,10 @@ def _cmd_live(args: argparse.Namespace) -> int:
         session = build_session(parts, speed=args.speed, config=config, invert=invert)
     except ValueError as e:
         raise InputError(str(e)) from None
+    if args.record:
+        from breathsync.recorder import prepare_folder
+
+        prepare_folder(args.record)  # an unusable folder is an error now, before any window or source
     if args.publish:
         from breathsync.lsl_out import LslPublisher
 

@@ -57,6 +57,28 @@ _RESERVED = {"session", "pairs", "events"}
 WriterFactory = Callable[[str, Sequence[str], Mapping[str, str]], RecordingWriter]
 
 
+def prepare_folder(path: str | os.PathLike[str]) -> None:
+    """Create an empty, owner-only recording folder, or say in one line why it cannot be (InputError).
+
+    Called before a session starts (a clear error at start, exit code 2), and by :meth:`Recorder.open`."""
+    folder = Path(path)
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{path} exists and is not a folder: choose a new folder for --record")
+        if folder.is_dir():
+            if any(folder.iterdir()):
+                raise InputError(f"{path} is not empty: choose a new folder")
+            with contextlib.suppress(OSError):
+                os.chmod(folder, FOLDER_MODE)
+        else:
+            folder.mkdir(parents=True, mode=FOLDER_MODE)
+            os.chmod(folder, FOLDER_MODE)  # whatever the umask
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError(f"{path}: the recording folder is not writable")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the recording folder: {_reason(exc)}") from None
+
+
 class RecorderError(Exception):
     """The recording stopped (a write failed, e.g. the disk is full); the message is one line for an alarm."""
 
@@ -128,20 +150,7 @@ class Recorder:
         """Create the folder and session.json; InputError (one line) when that is impossible."""
         if self._opened:
             return
-        folder = Path(self.path)
-        try:
-            if folder.exists() and not folder.is_dir():
-                raise InputError(f"{self.path} exists and is not a folder: choose a new folder for --record")
-            if folder.is_dir():
-                if any(folder.iterdir()):
-                    raise InputError(f"{self.path} is not empty: choose a new folder")
-                with contextlib.suppress(OSError):
-                    os.chmod(folder, FOLDER_MODE)
-            else:
-                folder.mkdir(parents=True, mode=FOLDER_MODE)
-                os.chmod(folder, FOLDER_MODE)  # whatever the umask
-        except OSError as exc:
-            raise InputError(f"{self.path}: cannot create the recording folder: {_reason(exc)}") from None
+        prepare_folder(self.path)
         self._info = info
         for p in info.participants:
             label = str(p.get("label", ""))

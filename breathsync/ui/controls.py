@@ -31,7 +31,7 @@ class ParticipantEditor(QWidget):
     """One participant: a label and where their breathing comes from.
 
     Sources: a sample recording (replayed), a simulated partner (mode, rate, coupling), or any source spec
-    the command line accepts (``replay:FILE``, ``sim:...``; BLE and LSL when they exist).
+    the command line accepts (``replay:FILE``, ``sim:...``, ``lsl:NAME``; BLE when it exists).
     """
 
     def __init__(self, label: str, parent: QWidget | None = None) -> None:
