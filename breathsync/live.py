@@ -137,7 +137,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     for pr in summary["pairs"]:
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
         led = f", {pr['leader']} breathed first" if pr["leader"] else ""
-        out.append(f"{pr['a']}-{pr['b']}: in sync {pr['time_in_sync_s']:.0f} s, {plv}{led}")
+        conv = ""
+        d0, d1 = pr.get("rate_diff_first_min_bpm"), pr.get("rate_diff_last_min_bpm")
+        if d0 is not None and d1 is not None:
+            conv = f", rates {d0:.1f} -> {d1:.1f} /min apart (first -> last minute)"
+        out.append(f"{pr['a']}-{pr['b']}: in sync {pr['time_in_sync_s']:.0f} s, {plv}{led}{conv}")
     tr = summary["training"]
     if tr["phase"] != "free":
         out.append(

@@ -129,6 +129,11 @@ class _PairState:
     plv_n: int = 0
     rel_sum: complex = 0j
     view: PairView | None = None
+    # Rate convergence: |rate difference| over the first minute with both rates known, and over the last.
+    first_t: float | None = None
+    first_sum: float = 0.0
+    first_n: int = 0
+    recent: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=6000))
 
 
 @dataclass
@@ -505,6 +510,15 @@ class Session:
                 ps.run_start = now
         else:
             ps.run_start = None
+        if math.isfinite(rate_diff):
+            if ps.first_t is None:
+                ps.first_t = now
+            if now - ps.first_t <= 60.0:
+                ps.first_sum += abs(rate_diff)
+                ps.first_n += 1
+            ps.recent.append((now, abs(rate_diff)))
+            while ps.recent and now - ps.recent[0][0] > 60.0:
+                ps.recent.popleft()
         if math.isfinite(plv):
             ps.plv_sum += plv
             ps.plv_n += 1
@@ -657,6 +671,11 @@ class Session:
                     "mean_plv": round(ps.plv_sum / ps.plv_n, 4) if ps.plv_n else None,
                     "mean_relative_phase_rad": round(rel, 4) if ps.plv_n else None,
                     "leader": leader,
+                    # Rate convergence: how far apart the two rates were in the first and in the last minute.
+                    "rate_diff_first_min_bpm": round(ps.first_sum / ps.first_n, 2) if ps.first_n else None,
+                    "rate_diff_last_min_bpm": (
+                        round(sum(d for _, d in ps.recent) / len(ps.recent), 2) if ps.recent else None
+                    ),
                 }
             )
         return {

@@ -83,9 +83,12 @@ def test_a_failing_source_does_not_stop_the_session() -> None:
 
 
 def test_strangers_are_not_in_sync() -> None:
-    _, snaps = run(pair(lag_s=0.0, duration_s=200, rate_b=15.5), 200.0)
+    session, snaps = run(pair(lag_s=0.0, duration_s=200, rate_b=15.5), 200.0)
     in_sync = [s.pairs[0].in_sync for s in snaps if s.t_s > 60]
     assert np.mean(in_sync) < 0.1
+    # Rate convergence in the summary: 12 vs 15.5 breaths/min stay 3.5 apart from the first to the last minute.
+    pr = session.summary()["pairs"][0]
+    assert abs(pr["rate_diff_first_min_bpm"] - 3.5) < 1.0 and abs(pr["rate_diff_last_min_bpm"] - 3.5) < 0.7
 
 
 def test_group_of_three_has_kuramoto_order() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,8 @@ class DashboardWindow(QMainWindow):
 
     #: Emitted after the session ended and the final state was drawn (the summary is ready).
     session_finished = pyqtSignal()
+    #: Emitted (from a worker thread, delivered in the UI thread) when an HTML report is written.
+    report_done = pyqtSignal(str)
     #: Emitted when the window has been closed (its session stopped).
     closed = pyqtSignal()
 
@@ -287,6 +290,12 @@ class DashboardWindow(QMainWindow):
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(self.summary_box)
         sl.addWidget(self.save_summary_button)
+        self.report_button = QPushButton("HTML report…")
+        self.report_button.setToolTip("a self-contained report of the recorded session (breathsync report)")
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(self._report_clicked)
+        self.report_done.connect(self._on_report_done)
+        sl.addWidget(self.report_button)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.events, "Events")
         self.tabs.addTab(summary_page, "Summary")
@@ -418,6 +427,7 @@ class DashboardWindow(QMainWindow):
         self.summary_text = ""
         self.summary_box.clear()
         self.save_summary_button.setEnabled(False)
+        self.report_button.setEnabled(False)
         self.events.clear()
         self._sync.clear()
         self._sync_pair = None
@@ -466,6 +476,7 @@ class DashboardWindow(QMainWindow):
         self.summary_text = "\n".join(lines)
         self.summary_box.setPlainText(self.summary_text)
         self.save_summary_button.setEnabled(True)
+        self.report_button.setEnabled(self.recorded_folder() is not None)
         self.tabs.setCurrentIndex(1)
         self.start_button.setText("Start  (F5)")
         self._set_editing(True)
@@ -729,6 +740,55 @@ class DashboardWindow(QMainWindow):
                 self._status(f"cannot save the summary: {e.strerror}")
             else:
                 self._status(f"saved {js} and {txt}")
+
+    def recorded_folder(self) -> str | None:
+        """The folder the last session was recorded to, when it was and the recording is complete."""
+        path = self._rec_path
+        if (
+            path
+            and self._rec_state in ("started", "stopped")
+            and os.path.isfile(os.path.join(path, "session.json"))
+        ):
+            return path
+        return None
+
+    def save_report(self, out: str | os.PathLike[str]) -> threading.Thread | None:
+        """Write the HTML report of the recorded session, on a worker thread (the UI never waits on files).
+
+        ``report_done(str)`` is emitted with the file (or "error: ...") when it is written."""
+        folder = self.recorded_folder()
+        if folder is None:
+            return None
+        window_s = self.sync_window.value()
+
+        def work() -> None:
+            from breathsync.errors import InputError
+            from breathsync.report import write_report
+
+            try:
+                write_report([folder], str(out), window_s=window_s)
+            except (InputError, OSError) as e:
+                self.report_done.emit(f"error: {e}")
+            else:
+                self.report_done.emit(str(out))
+
+        th = threading.Thread(target=work, name="report", daemon=True)
+        th.start()
+        return th
+
+    def _report_clicked(self) -> None:
+        folder = self.recorded_folder()
+        if folder is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save HTML report", os.path.join(folder, "report.html"), "HTML (*.html)"
+        )
+        if path:
+            self._status("writing the report…")
+            self.save_report(path)
+
+    def _on_report_done(self, text: str) -> None:
+        self._status(text if text.startswith("error") else f"wrote {text}")
 
     def save_screenshot(self, path: str | os.PathLike[str]) -> bool:
         """Save a picture of the window (PNG by the file's extension)."""

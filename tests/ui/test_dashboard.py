@@ -161,6 +161,12 @@ def test_record_from_the_start_and_save_summary(qtbot: QtBot, settings: QSetting
     doc = json.loads(js.read_text())
     assert doc["summary"]["participants"]["A"]["breaths"] >= 2
     assert txt.read_text().startswith("session length 0:")
+    # The HTML report of the recorded session, from the summary page, written off the UI thread.
+    assert w.report_button.isEnabled() and w.recorded_folder() == str(folders[0])
+    with qtbot.waitSignal(w.report_done, timeout=20_000) as done:
+        w.save_report(tmp_path / "report.html")
+    assert done.args == [str(tmp_path / "report.html")]
+    assert (tmp_path / "report.html").read_text().count("<svg") >= 3
 
 
 def test_bad_source_is_reported_not_raised(qtbot: QtBot, settings: QSettings) -> None:
