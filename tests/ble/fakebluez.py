@@ -188,7 +188,7 @@ class FakeHeartRateStrap(FakeDevice):
             self.notify(self.hrm_uuid, encode_hrm(60000 // int(rr), [rr], contact=True))
             self.sent += 1
             if self.garbage_every and self.sent % self.garbage_every == 0:
-                self.notify(self.hrm_uuid, bytes([0x11, 60, 0x01]))  # odd RR bytes: malformed
+                self.notify(self.hrm_uuid, bytes([0x10, 60, 0x01]))  # odd RR bytes: malformed
             k += 1
 
 
@@ -229,7 +229,7 @@ class FakeBlueZ:
             self._ready.set()
             return
         self._ready.set()
-        self._loop.create_task(self._advertise())
+        self._adv_task = self._loop.create_task(self._advertise())
         self._loop.run_forever()
 
     async def _connect(self) -> None:
@@ -256,6 +256,7 @@ class FakeBlueZ:
             for d in self.devices.values():
                 d.connected = False
                 d.on_disconnected()
+            self._adv_task.cancel()
             if self._bus is not None:
                 self._bus.disconnect()
             self._loop.call_later(0.05, self._loop.stop)

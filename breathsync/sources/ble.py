@@ -1,0 +1,398 @@
+"""A participant from a BLE wearable: ``ble:ADDRESS`` or ``ble:NAME-PREFIX`` (heart-rate strap, Polar H10, GDX-RB).
+
+What the device is and how to talk to it comes from its profile in :mod:`devices` (recognised in the scan
+by advertised services or name); this module only executes the profile's steps with bleak and never knows
+a UUID. The flow:
+
+- **Scan and connect one device at a time** (a per-event-loop lock around scan + connect: BlueZ answers
+  ``InProgress`` to concurrent scans/connects), connecting with the ``BLEDevice`` from the scan (an
+  address string would make bleak scan again). Then the devices stream concurrently.
+- **Start**: the profile's start steps in order (subscribe; writes, waiting for the device's reply where
+  the step names a reply stream). **Stop**: the stop steps (a Polar strap left streaming drains its
+  battery), then disconnect.
+- **Notifications** go to the stream's decoder; malformed ones are dropped and counted (``dropped``),
+  never raised. Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
+  device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
+  RR intervals through :class:`~breathsync.dsp.clock.BeatClock` (arrival times; a strap sends no time).
+- **Link loss**: status RECONNECTING, reconnection with backoff on a NEW client (a reused bleak client can
+  deliver callbacks twice), start steps (so each subscription) exactly once per connection, then
+  STREAMING again. ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
+  sample after it.
+- **No adapter / Bluetooth off / permission denied / no BlueZ**: :class:`SourceError` with one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import devices
+from breathsync.dsp.clock import BeatClock, ClockMapper
+from breathsync.errors import InputError
+from breathsync.sources.base import SampleChunk, SessionClock, Source, SourceError, SourceStatus
+
+__all__ = ["BleSource", "Found", "parse_ble_spec", "radio_lock", "scan"]
+
+SPEC_SYNTAX = "ble:ADDRESS|NAME-PREFIX[,timeout=S]"
+_ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
+_REPLY_TIMEOUT_S = 5.0
+_CONNECT_TIMEOUT_S = 10.0
+_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def radio_lock() -> asyncio.Lock:
+    """The lock that makes scans and connects on this event loop happen one at a time."""
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
+
+
+def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
+    """One clear line for what bleak / D-Bus / the OS said when Bluetooth is unusable."""
+    from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakDBusError
+
+    if isinstance(e, BleakBluetoothNotAvailableError):
+        r = BleakBluetoothNotAvailableReason
+        why = {
+            r.NO_BLUETOOTH: "no Bluetooth adapter found",
+            r.NO_BLE_CENTRAL_ROLE: "the Bluetooth adapter cannot act as a BLE central",
+            r.POWERED_OFF: "Bluetooth is off: turn it on (e.g. bluetoothctl power on) and try again",
+            r.DENIED_BY_USER: "permission to use Bluetooth denied",
+            r.DENIED_BY_SYSTEM: "permission to use Bluetooth denied by the system (D-Bus policy)",
+            r.DENIED_BY_UNKNOWN: "permission to use Bluetooth denied",
+        }.get(e.reason, f"Bluetooth not available ({e})")
+        return SourceError(f"{where}: {why}")
+    if isinstance(e, BleakDBusError):
+        name = e.dbus_error
+        if name in ("org.freedesktop.DBus.Error.AccessDenied", "org.bluez.Error.NotPermitted"):
+            return SourceError(f"{where}: permission to use Bluetooth denied ({name})")
+        if name == "org.bluez.Error.NotReady":
+            return SourceError(f"{where}: Bluetooth is off: turn it on and try again")
+        if name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
+            return SourceError(f"{where}: the Bluetooth service (BlueZ) is not running")
+        return SourceError(f"{where}: Bluetooth error {name}: {e.dbus_error_details or ''}".rstrip(": "))
+    if isinstance(e, PermissionError):
+        return SourceError(f"{where}: permission to use Bluetooth denied ({e.strerror or e})")
+    if isinstance(e, (FileNotFoundError, ConnectionRefusedError)):
+        return SourceError(f"{where}: no Bluetooth service: the system D-Bus / BlueZ is not running")
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return SourceError(f"{where}: {text}")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A device seen in a scan that matches a profile."""
+
+    name: str
+    address: str
+    rssi: int | None
+    profile: devices.Profile
+    device: Any  # bleak's BLEDevice: connect with this, not with the address
+
+
+async def scan(
+    timeout_s: float = 5.0, want: Callable[[Found], bool] | None = None, where: str = "scan"
+) -> list[Found]:
+    """Matching devices seen within ``timeout_s`` (strongest first); stops early when ``want`` matches one.
+
+    Takes :func:`radio_lock` itself; raises :class:`SourceError` when Bluetooth is unusable.
+    """
+    async with radio_lock():
+        return await _scan_unlocked(timeout_s, want, where)
+
+
+async def _scan_unlocked(timeout_s: float, want: Callable[[Found], bool] | None, where: str) -> list[Found]:
+    try:
+        from bleak import BleakScanner
+    except ImportError as e:  # pragma: no cover - bleak is a dependency
+        raise SourceError(f"{where}: bleak is not installed ({e})") from None
+    found: dict[str, Found] = {}
+    hit = asyncio.Event()
+
+    def seen(device: Any, adv: Any) -> None:
+        name = adv.local_name or device.name or ""
+        prof = devices.match_profile(name, list(adv.service_uuids or ()))
+        if prof is None:
+            return
+        f = Found(name, device.address, adv.rssi, prof, device)
+        found[device.address] = f
+        if want is not None and want(f):
+            hit.set()
+
+    try:
+        async with BleakScanner(detection_callback=seen, scanning_mode="active"):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hit.wait(), timeout_s)
+    except Exception as e:
+        raise bluetooth_error(e, where) from None
+    return sorted(found.values(), key=lambda f: -(f.rssi if f.rssi is not None else -999))
+
+
+class BleSource(Source):
+    """One participant's breathing signal from a BLE wearable found by address or name prefix.
+
+    Parameters
+    ----------
+    target : str
+        A Bluetooth address (``AA:BB:CC:DD:EE:FF``) or the start of the advertised name.
+    timeout_s : float
+        How long :meth:`start` scans for the device before giving up with a :class:`SourceError`.
+    """
+
+    def __init__(self, target: str, *, timeout_s: float = 10.0) -> None:
+        super().__init__()
+        target = target.strip()
+        if not target:
+            raise InputError(f"ble needs an address or a name: {SPEC_SYNTAX}")
+        if not timeout_s > 0:
+            raise ValueError("timeout_s must be positive")
+        self.target = target
+        self.timeout_s = float(timeout_s)
+        self.found: Found | None = None
+        self.profile: devices.Profile | None = None
+        self.signal = "resp"
+        self.dropped = 0
+        self.notifications = 0
+        self.connections = 0
+        self.reconnect_s: list[float] = []
+        self._clock: SessionClock | None = None
+        self._client: Any = None
+        self._controller: devices.Controller | None = None
+        self._decoders: dict[str, devices.StreamDecoder] = {}
+        self._waiters: dict[str, asyncio.Future[devices.Decoded]] = {}
+        self._mapper = ClockMapper()
+        self._beats = BeatClock()
+        self._last_t = -np.inf
+        self._queue: asyncio.Queue[SampleChunk | None] = asyncio.Queue()
+        self._stopping = False
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._lost_at: float | None = None
+
+    def _matches(self, f: Found) -> bool:
+        if _ADDRESS.match(self.target):
+            return f.address.upper() == self.target.upper()
+        return f.name.startswith(self.target)
+
+    # ------------------------------------------------------------------------------ Source
+    async def start(self, clock: SessionClock) -> None:
+        if clock.speed != 1.0:
+            raise SourceError(f"ble:{self.target}: a live device runs in real time; leave --speed at 1")
+        self._clock = clock
+        where = f"ble:{self.target}"
+        async with radio_lock():
+            hits = [f for f in await _scan_unlocked(self.timeout_s, self._matches, where) if self._matches(f)]
+            if not hits:
+                raise SourceError(
+                    f"{where}: no matching device found within {self.timeout_s:g} s "
+                    "(is it worn, switched on and not connected to another app? try `breathsync scan`)"
+                )
+            self.found = hits[0]
+            self.profile = hits[0].profile
+            self.signal = self.profile.signal
+            try:
+                await self._connect()
+            except SourceError:
+                raise
+            except Exception as e:
+                raise bluetooth_error(e, where) from None
+        self.set_status(SourceStatus.STREAMING)
+
+    async def stream(self) -> AsyncIterator[SampleChunk]:
+        while True:
+            chunk = await self._queue.get()
+            if chunk is None:
+                return
+            yield chunk
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        client, self._client = self._client, None
+        if client is not None:
+            if client.is_connected and self._controller is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._run_steps(client, self._controller.stop_steps()), 5.0)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), 5.0)
+        self._queue.put_nowait(None)
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": "ble", "target": self.target, "signal": self.signal}
+        if self.found is not None:
+            d.update(device=self.found.profile.name, name=self.found.name, address=self.found.address)
+            d["breathing"] = self.found.profile.breathing
+        d.update(dropped=self.dropped, reconnections=len(self.reconnect_s))
+        return d
+
+    # ------------------------------------------------------------------------------ connection
+    async def _connect(self) -> None:
+        """A new client, connected, with the start steps run on it (caller holds the radio lock)."""
+        from bleak import BleakClient
+
+        assert self.found is not None and self.profile is not None
+        client = BleakClient(self.found.device, disconnected_callback=self._on_disconnect)
+        await client.connect(timeout=_CONNECT_TIMEOUT_S)
+        self._decoders = {name: spec.decoder() for name, spec in self.profile.streams.items()}
+        controller = self._controller = self.profile.controller()
+        self._client = client
+        try:
+            await self._run_steps(client, controller.start_steps())
+        except BaseException:
+            self._client = None
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            raise
+        self.connections += 1
+
+    async def _run_steps(self, client: Any, steps: list[devices.Step]) -> None:
+        for step in steps:
+            if isinstance(step, devices.Subscribe):
+                await client.start_notify(step.characteristic, self._callback(step.stream))
+                continue
+            fut: asyncio.Future[devices.Decoded] | None = None
+            if step.reply is not None:
+                fut = asyncio.get_running_loop().create_future()
+                self._waiters[step.reply] = fut
+            size = step.chunk or len(step.data) or 1
+            for k in range(0, max(len(step.data), 1), size):
+                await client.write_gatt_char(
+                    step.characteristic, step.data[k : k + size], response=step.response
+                )
+            if fut is not None:
+                try:
+                    rec = await asyncio.wait_for(fut, _REPLY_TIMEOUT_S)
+                except TimeoutError:
+                    raise SourceError(f"ble:{self.target}: no reply to {step.what or 'a command'}") from None
+                if rec.info.get("ok") is False:
+                    why = rec.info.get("error") or "refused"
+                    raise SourceError(f"ble:{self.target}: {step.what or 'a command'} failed: {why}")
+
+    def _on_disconnect(self, client: Any) -> None:
+        if self._stopping or client is not self._client:
+            return
+        self._client = None
+        self._lost_at = time.monotonic()
+        self.set_status(
+            SourceStatus.RECONNECTING, f"{self.found.name if self.found else self.target}: link lost"
+        )
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+            attempt += 1
+            try:
+                async with radio_lock():
+                    if self._stopping:
+                        return
+                    if attempt > 2 and attempt % 3 == 0:
+                        # BlueZ may have forgotten the device: look for it again.
+                        hits = await _scan_unlocked(2.0, self._matches, f"ble:{self.target}")
+                        hits = [f for f in hits if self._matches(f)]
+                        if hits:
+                            self.found = hits[0]
+                    await self._connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                continue
+            self.set_status(SourceStatus.STREAMING, "reconnected")
+            return
+
+    # ------------------------------------------------------------------------------ notifications
+    def _callback(self, stream: str) -> Callable[[Any, bytearray], None]:
+        def on_notify(_char: Any, data: bytearray) -> None:
+            self._on_data(stream, bytes(data))
+
+        return on_notify
+
+    def _on_data(self, stream: str, data: bytes) -> None:
+        arrival = self._clock.now() if self._clock is not None else 0.0
+        self.notifications += 1
+        dec = self._decoders.get(stream)
+        if dec is None:
+            return
+        try:
+            records = dec.feed(data)
+        except devices.DecodeError:
+            self.dropped += 1
+            return
+        except Exception:  # a decoder bug must not kill the connection either
+            self.dropped += 1
+            return
+        assert self.profile is not None
+        spec = self.profile.streams[stream]
+        for rec in records:
+            if stream == self.profile.signal_stream and spec.signal_columns and len(rec):
+                self._emit(rec, spec, arrival)
+            else:
+                fut = self._waiters.get(stream)
+                if fut is not None and not fut.done() and not len(rec):
+                    fut.set_result(rec)
+
+    def _emit(self, rec: devices.Decoded, spec: devices.StreamSpec, arrival: float) -> None:
+        try:
+            cols = {
+                mine: np.asarray(rec.columns[theirs], dtype=np.float64)
+                for mine, theirs in spec.signal_columns.items()
+            }
+        except KeyError:
+            return  # a record of this stream without the signal (e.g. a GDX sensor not enabled)
+        if rec.device_t_s is not None:
+            x = np.asarray(rec.device_t_s, dtype=np.float64)
+            self._mapper.update(x[-1], arrival)
+            t = self._mapper.to_host(x)
+        elif self.signal == "rr":
+            t = self._beats.update(next(iter(cols.values())), arrival)
+        else:
+            n = len(rec)
+            t = np.full(n, arrival)
+        keep = np.isfinite(t) & (t > self._last_t) & (t >= 0.0)
+        if not keep.any():
+            return
+        t = t[keep]
+        self._last_t = float(t[-1])
+        if self._lost_at is not None:
+            self.reconnect_s.append(time.monotonic() - self._lost_at)
+            self._lost_at = None
+        self._queue.put_nowait(SampleChunk(t, {k: v[keep] for k, v in cols.items()}))
+
+
+def parse_ble_spec(text: str) -> BleSource:
+    """A BLE source from the command-line text after ``ble:``: ``ADDRESS|NAME-PREFIX[,timeout=S]``."""
+    target, *options = (part.strip() for part in text.split(","))
+    if not target:
+        raise InputError(f"ble needs an address or a name: {SPEC_SYNTAX}")
+    kwargs: dict[str, Any] = {}
+    for opt in options:
+        key, eq, value = (s.strip() for s in opt.partition("="))
+        if key == "timeout" and eq:
+            try:
+                kwargs["timeout_s"] = float(value)
+            except ValueError:
+                raise InputError(f"ble: timeout={value!r} is not a number of seconds") from None
+            if not kwargs["timeout_s"] > 0:
+                raise InputError("ble: timeout must be positive")
+        else:
+            raise InputError(f"ble: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
+    return BleSource(target, **kwargs)

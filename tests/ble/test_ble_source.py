@@ -1,0 +1,105 @@
+"""BleSource through bleak's real BlueZ backend against the fake BlueZ: stream, malformed, link loss, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
+
+from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
+from breathsync.sources.ble import BleSource, parse_ble_spec
+
+
+async def _collect(src: BleSource, until: float, out: list[tuple[float, SampleChunk]]) -> None:
+    async def pump() -> None:
+        async for ch in src.stream():
+            out.append((time.monotonic(), ch))
+
+    with __import__("contextlib").suppress(TimeoutError):
+        await asyncio.wait_for(pump(), until)
+
+
+def test_strap_streams_rr_and_survives_link_loss() -> None:
+    with private_bus(), FakeBlueZ() as bz:
+        strap = FakeHeartRateStrap()
+        strap.rr_ms = [400.0, 450.0, 500.0, 450.0]
+        strap.garbage_every = 3
+        bz.add_device(strap)
+        statuses: list[SourceStatus] = []
+        marks: dict[str, float] = {}
+
+        async def main() -> tuple[BleSource, list[tuple[float, SampleChunk]]]:
+            clock = SessionClock()
+            clock.start()
+            src = parse_ble_spec("FakeHR,timeout=5")
+            src.on_status(lambda s, _r: statuses.append(s))
+            await src.start(clock)
+            got: list[tuple[float, SampleChunk]] = []
+            task = asyncio.create_task(_collect(src, 30.0, got))
+            while sum(len(c) for _, c in got) < 4:
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(bz.drop_link, strap)
+            marks["lost"] = time.monotonic()
+            while src.status is not SourceStatus.RECONNECTING:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(bz.set_reachable, strap)
+            marks["back"] = time.monotonic()
+            while not any(t > marks["back"] for t, _ in got):
+                await asyncio.sleep(0.01)
+            marks["first"] = next(t for t, _ in got if t > marks["back"])
+            await asyncio.sleep(1.0)
+            await src.stop()
+            await task
+            return src, got
+
+        src, got = asyncio.run(main())
+        assert not strap.connected
+    assert src.signal == "rr" and src.describe()["device"] == "heart-rate"
+    assert statuses[:3] == [SourceStatus.STREAMING, SourceStatus.RECONNECTING, SourceStatus.STREAMING]
+    assert strap.connects == 2
+    assert sum(strap.start_notify_calls.values()) == 2  # subscribed once per connection
+    t = [x for _, c in got for x in c.t.tolist()]
+    rr = [x for _, c in got for x in c.columns["rr_ms"].tolist()]
+    assert all(b > a for a, b in zip(t, t[1:], strict=False))
+    assert set(round(r) for r in rr) <= {400, 450, 500}
+    assert src.dropped >= 1, (
+        src.notifications,
+        strap.sent,
+    )  # the strap's malformed notifications were dropped, not raised
+    assert src.reconnect_s and src.reconnect_s[0] > 1.0
+    link_back_to_samples = marks["first"] - marks["back"]
+    print(f"reconnection: link back -> samples {link_back_to_samples:.2f} s (backoff + connect + first beat)")
+    assert link_back_to_samples < 5.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"adapter": False}, "no Bluetooth adapter"),
+        ({"powered": False}, "Bluetooth is off"),
+    ],
+)
+def test_unusable_bluetooth_is_one_clear_line(kwargs: dict[str, bool], message: str) -> None:
+    with private_bus(), FakeBlueZ(**kwargs):
+
+        async def main() -> None:
+            await BleSource("FakeHR", timeout_s=1.0).start(SessionClock())
+
+        with pytest.raises(SourceError, match=message) as e:
+            asyncio.run(main())
+    assert "\n" not in str(e.value)
+
+
+def test_no_bluez_and_no_device() -> None:
+    with private_bus():  # a bus without org.bluez
+
+        async def main() -> None:
+            await BleSource("FakeHR", timeout_s=1.0).start(SessionClock())
+
+        with pytest.raises(SourceError, match="BlueZ"):
+            asyncio.run(main())
+        with FakeBlueZ(), pytest.raises(SourceError, match="no matching device"):
+            asyncio.run(main())
