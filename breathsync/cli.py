@@ -190,7 +190,32 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("device", metavar="DEVICE", help="heart-rate, polar-h10 or gdx-rb")
     dc.add_argument("stream", metavar="STREAM", help="the device's stream, e.g. hrm, acc, measurement")
     dc.add_argument("hex", nargs="+", metavar="HEX", help="notification bytes in hex (or '-' for stdin)")
+
+    sc = sub.add_parser(
+        "scan",
+        help="list nearby BLE wearables that breathsync can read (name, address, RSSI, device profile)",
+        description="Scan for BLE wearables matching a device profile (heart-rate strap, Polar H10, GDX-RB) "
+        "and print name, address, RSSI and profile, strongest first; use the name or address as "
+        "--participant A=ble:NAME-OR-ADDRESS.",
+    )
+    sc.add_argument("--timeout", type=_positive, default=5.0, metavar="S", help="seconds to scan (default 5)")
     return p
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from breathsync.sources.ble import scan
+
+    found = asyncio.run(scan(args.timeout))
+    if not found:
+        print(f"no matching BLE device found within {args.timeout:g} s", file=sys.stderr)
+        return 1
+    print(f"{'NAME':<24} {'ADDRESS':<17} {'RSSI':>5}  PROFILE")
+    for f in found:
+        rssi = "" if f.rssi is None else str(f.rssi)
+        print(f"{f.name or '?':<24} {f.address:<17} {rssi:>5}  {f.profile.name}")
+    return 0
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -412,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_simulate(args)
         if args.command == "decode":
             return _cmd_decode(args)
+        if args.command == "scan":
+            return _cmd_scan(args)
         if args.command == "report":
             import os.path
 

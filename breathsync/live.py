@@ -15,7 +15,7 @@ from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Sink, Snapshot
 from breathsync.sources.base import PhaseProbe, SessionClock, Source
 
-SOURCE_KINDS = ("replay", "sim", "lsl")
+SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
 
 
 @dataclass
@@ -40,15 +40,18 @@ def parse_participant(text: str) -> ParticipantArg:
 
 def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, PhaseProbe]) -> Source:
     """A source from its spec: ``replay:PATH[,loop][,participant=L]`` (``replay:FILE.xdf[,stream=NAME]``),
-    ``sim:MODE[,key=value...]`` or
-    ``lsl:STREAM-NAME[,timeout=S][,channel=C]``."""
+    ``sim:MODE[,key=value...]``,
+    ``lsl:STREAM-NAME[,timeout=S][,channel=C]`` or ``ble:ADDRESS|NAME-PREFIX[,timeout=S]``."""
     kind, sep, rest = arg.spec.partition(":")
     if not sep or kind not in SOURCE_KINDS:
         raise InputError(
             f"participant {arg.label}: unknown source {arg.spec!r}; use one of "
             + ", ".join(f"{k}:..." for k in SOURCE_KINDS)
-            + " (BLE sources come later)"
         )
+    if kind == "ble":
+        from breathsync.sources.ble import parse_ble_spec
+
+        return parse_ble_spec(rest)
     if kind == "lsl":
         from breathsync.sources.lsl import parse_lsl_spec
 

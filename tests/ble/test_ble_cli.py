@@ -1,0 +1,48 @@
+"""`breathsync scan` and `breathsync run -p A=ble:...` against the fake BlueZ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
+
+from breathsync.cli import main
+
+
+def test_scan_lists_matching_devices(capsys: pytest.CaptureFixture[str]) -> None:
+    with private_bus(), FakeBlueZ() as bz:
+        bz.add_device(FakeHeartRateStrap("C0:FF:EE:00:00:01", "FakeHR 0001"))
+        bz.add_device(FakeHeartRateStrap("C0:FF:EE:00:00:02", "FakeHR 0002", rssi=-80))
+        assert main(["scan", "--timeout", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "ADDRESS", "RSSI", "PROFILE"]
+    rows = [line.split() for line in lines[1:]]
+    # NAME (two words here), ADDRESS, RSSI, PROFILE; strongest first
+    assert [r[:3] for r in rows] == [
+        ["FakeHR", "0001", "C0:FF:EE:00:00:01"],
+        ["FakeHR", "0002", "C0:FF:EE:00:00:02"],
+    ]
+    assert all(r[4] == "heart-rate" for r in rows)
+    assert int(rows[1][3]) < int(rows[0][3]) < 0
+
+
+def test_scan_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with private_bus(), FakeBlueZ(powered=False):
+        assert main(["scan", "--timeout", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("breathsync: error:") and "Bluetooth is off" in err and "\n" not in err
+
+
+def test_run_with_a_ble_strap_records_samples(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    with private_bus(), FakeBlueZ() as bz:
+        strap = bz.add_device(FakeHeartRateStrap())
+        strap.rr_ms = [400.0, 450.0, 500.0]
+        code = main(["run", "-p", "A=ble:FakeHR", "--duration", "4", "--quiet", "--record", str(out)])
+        assert code == 0
+        assert not strap.connected  # stopped and disconnected at the end
+    session = json.loads((out / "session.json").read_text())
+    assert "ble" in json.dumps(session)
+    assert strap.sent >= 5
