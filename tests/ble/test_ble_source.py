@@ -103,3 +103,26 @@ def test_no_bluez_and_no_device() -> None:
             asyncio.run(main())
         with FakeBlueZ(), pytest.raises(SourceError, match="no matching device"):
             asyncio.run(main())
+
+
+def test_two_straps_connect_one_at_a_time_then_stream_together() -> None:
+    with private_bus(), FakeBlueZ() as bz:
+        a = bz.add_device(FakeHeartRateStrap("C0:FF:EE:00:00:01", "FakeHR A"))
+        b = bz.add_device(FakeHeartRateStrap("C0:FF:EE:00:00:02", "FakeHR B"))
+        a.rr_ms = b.rr_ms = [400.0]
+
+        async def main() -> tuple[list[tuple[float, SampleChunk]], list[tuple[float, SampleChunk]]]:
+            clock = SessionClock()
+            clock.start()
+            sa, sb = BleSource("FakeHR A", timeout_s=5), BleSource("C0:FF:EE:00:00:02", timeout_s=5)
+            await asyncio.gather(sa.start(clock), sb.start(clock))
+            ga: list[tuple[float, SampleChunk]] = []
+            gb: list[tuple[float, SampleChunk]] = []
+            await asyncio.gather(_collect(sa, 2.0, ga), _collect(sb, 2.0, gb))
+            await asyncio.gather(sa.stop(), sb.stop())
+            return ga, gb
+
+        ga, gb = asyncio.run(main())
+        assert not a.connected and not b.connected
+    assert len(ga) >= 3 and len(gb) >= 3
+    assert a.connects == b.connects == 1
