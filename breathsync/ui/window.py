@@ -83,6 +83,12 @@ class _Trace:
         self.curve = plot.plot(pen=pg.mkPen(color, width=2), connect="finite")
         self.title = ""
 
+    def reset(self) -> None:
+        """Forget the samples (a new session with the same participants)."""
+        self.ring = TraceRing(self.ring.capacity)
+        self.curve.setData([], [])
+        self.title = ""
+
 
 class DashboardWindow(QMainWindow):
     """The live dashboard.
@@ -138,6 +144,7 @@ class DashboardWindow(QMainWindow):
         self.frames = 0
         self._dirty = False
         self._labels: tuple[str, ...] = ()
+        self._retired: list[pg.PlotItem] = []
         self._traces: dict[str, _Trace] = {}
         self._sync = Ring(SYNC_POINTS, 6)  # t, score, in-sync band, plv, rel, null
         self._sync_pair: tuple[str, str] | None = None
@@ -343,7 +350,17 @@ class DashboardWindow(QMainWindow):
 
     def _layout_participants(self, labels: tuple[str, ...]) -> None:
         """(Re)build the trace plots and table rows for these participants."""
+        if labels == self._labels and self._traces:
+            # The same people again: keep the plots, clear their data. Rebuilding linked plot items under a
+            # shown window crashed Qt (QGraphicsView::paintEvent) with 8 participants.
+            for tr in self._traces.values():
+                tr.reset()
+            self._table_cache.clear()
+            return
         self._labels = labels
+        for tr in self._traces.values():
+            tr.plot.setXLink(None)
+            self._retired.append(tr.plot)  # keep the Python side alive while the scene lets go of it
         self.layout_widget.clear()
         self._traces.clear()
         first: pg.PlotItem | None = None
