@@ -342,6 +342,8 @@ class Session:
         if len(chunk) == 0:
             return
         p.chunks += 1
+        if p.chunks == 1:
+            self._refresh_description(p)
         for sink in list(self._sinks):
             try:
                 sink.on_chunk(p.label, chunk)
@@ -367,6 +369,17 @@ class Session:
         self._unpublished_arrivals.append(arrival)
         if self._data_event is not None:
             self._data_event.set()
+
+    def _refresh_description(self, p: _Participant) -> None:
+        """Some sources know what they are only once they stream (a BLE device is identified by the scan):
+        update the session's description before the sinks see the first samples (the recorder writes the
+        raw file's header then, and session.json at the end)."""
+        if self.info is None:
+            return
+        for entry in self.info.participants:
+            if entry.get("label") == p.label:
+                entry["signal"] = p.source.signal
+                entry["source"] = p.source.describe()
 
     def _sink_failed(self, sink: Sink, e: Exception) -> None:
         self._alarm(str(e) or f"{type(sink).__name__} failed: {type(e).__name__}")

@@ -46,3 +46,6 @@ def test_run_with_a_ble_strap_records_samples(tmp_path: Path) -> None:
     session = json.loads((out / "session.json").read_text())
     assert "ble" in json.dumps(session)
     assert strap.sent >= 5
+    # What the device turned out to be is what the recording says (known only after the scan).
+    assert session["participants"][0]["signal"] == "rr"
+    assert "# signal: rr" in (out / "A.csv").read_text()
