@@ -12,7 +12,9 @@ GATT objects, ServicesResolved; StartNotify -> Notifying; notifications as Value
 loss (ServicesResolved=false, Connected=false, GATT objects removed).
 
 :class:`FakeHeartRateStrap` is a strap that streams Heart Rate Measurements with RR intervals in real time
-(bytes built with ``devices.heart_rate.encode_hrm``).
+(bytes built with ``devices.heart_rate.encode_hrm``). :class:`FakePolarH10` adds the PMD service: a control
+point answering get-settings/start/stop with F0 indications, ACC frames at the requested rate. Every device
+logs what the central did in order (``events``: connect, subscribe, write, disconnect).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
@@ -131,6 +134,10 @@ class FakeDevice:
     connects: int = 0
     start_notify_calls: dict[str, int] = field(default_factory=dict)
     writes: list[tuple[str, bytes]] = field(default_factory=list)
+    #: What the central did, in order: ("connect",), ("subscribe", uuid), ("write", uuid, bytes),
+    #: ("disconnect",) (link loss included). Tests check orderings on it (indications before commands,
+    #: stop commands before the disconnect).
+    events: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -190,6 +197,149 @@ class FakeHeartRateStrap(FakeDevice):
             if self.garbage_every and self.sent % self.garbage_every == 0:
                 self.notify(self.hrm_uuid, bytes([0x10, 60, 0x01]))  # odd RR bytes: malformed
             k += 1
+
+
+class FakePolarH10(FakeHeartRateStrap):
+    """A Polar H10: the Heart Rate Service (as :class:`FakeHeartRateStrap`) plus the PMD service.
+
+    PMD control point (write + indicate): commands ``01 <type>`` (get settings), ``02 <type> <settings>``
+    (start), ``03 <type>`` (stop), parsed here from the documented layout (ble.md section 2), each answered
+    with an indication ``F0 <op> <type> <status> 00 [settings]``. An indication is only delivered when the
+    central enabled indications first (as on the strap: otherwise the reply is lost; ``unheard_replies``
+    counts those). Only ACC is streamed; ECG start is answered "not supported" (status 3) by this fake.
+
+    PMD data (notify): ACC frame type 1 (int16 x, y, z milli-g) built with ``devices.polar_pmd.encode_frame``,
+    ``frame_samples`` samples per frame at the requested rate, paced in real time; the timestamp is the
+    strap's clock (ns since 2000-01-01, started at 2019-01-01 as after a power-down) at the LAST sample.
+    The motion: 1 g on z plus a chest-breathing oscillation of ``breath_hz`` on all three axes.
+    """
+
+    #: ns from 2000-01-01 to 2019-01-01 (the H10's clock after a power-down)
+    CLOCK_AFTER_RESET_NS = 599_616_000 * 1_000_000_000
+    ACC_RATES = (25, 50, 100, 200)
+    ACC_RANGES = (2, 4, 8)
+
+    def __init__(
+        self, address: str = "A0:9E:1A:00:00:10", name: str = "Polar H10 A1B2C3D4", **kw: Any
+    ) -> None:
+        from devices import polar_pmd
+
+        super().__init__(address=address, name=name, **kw)
+        self.control_uuid = devices.full_uuid(polar_pmd.PMD_CONTROL)
+        self.data_uuid = devices.full_uuid(polar_pmd.PMD_DATA)
+        self.services[polar_pmd.PMD_SERVICE] = [
+            FakeChar(polar_pmd.PMD_CONTROL, ["read", "write", "indicate"], on_write=self._on_command),
+            FakeChar(polar_pmd.PMD_DATA, ["notify"]),
+        ]
+        self.breath_hz = 0.25
+        self.breath_mg = (30.0, -20.0, 60.0)
+        self.in_charger = False  # every start is refused with status 13 while True
+        self.acc_rate: int | None = None  # streaming ACC at this rate, or None
+        self.acc_range: int | None = None
+        self.acc_starts = 0
+        self.acc_stops = 0  # stop commands that stopped a running stream
+        self.unheard_replies = 0
+        self.commands: list[tuple[bytes, bytes]] = []  # (command, reply)
+        self.frames: list[bytes] = []  # ACC frames sent
+        self.frame_samples = 0  # 0: rate // 10 (a frame every 0.1 s)
+        self._acc_task: asyncio.Task[None] | None = None
+
+    # -------------------------------------------------------------- control point
+    def _on_command(self, data: bytes) -> None:
+        reply = self._answer(data)
+        self.commands.append((data, reply))
+        if not self.char(self.control_uuid).notifying:
+            self.unheard_replies += 1
+        self.notify(self.control_uuid, reply)
+
+    def _answer(self, data: bytes) -> bytes:
+        if len(data) < 2:
+            return bytes([0xF0, data[0] if data else 0, 0, 4, 0])  # invalid length
+        op, meas = data[0], data[1]
+
+        def status(code: int, tail: bytes = b"") -> bytes:
+            return bytes([0xF0, op, meas, code, 0]) + tail
+
+        if meas not in (0x00, 0x02):
+            return status(2)  # invalid measurement type
+        if op == 0x01:
+            if meas == 0x02:  # rates 25/50/100/200, 16 bit, ranges 2/4/8 G
+                tail = bytes([0x00, 4]) + b"".join(r.to_bytes(2, "little") for r in self.ACC_RATES)
+                tail += bytes([0x01, 1]) + (16).to_bytes(2, "little")
+                tail += bytes([0x02, 3]) + b"".join(g.to_bytes(2, "little") for g in self.ACC_RANGES)
+                return status(0, tail)
+            return status(0, bytes.fromhex("00 01 82 00 01 01 0E 00"))  # ECG 130 Hz, 14 bit
+        if op == 0x02:
+            if self.in_charger:
+                return status(13)
+            if meas == 0x00:
+                return status(3)  # this fake streams no ECG
+            if self.acc_rate is not None:
+                return status(6)  # already in that state
+            fields: dict[int, int] = {}
+            pos = 2
+            while pos < len(data):  # <type> <count=1> <u16 value>
+                if pos + 4 > len(data) or data[pos + 1] != 1:
+                    return status(4)
+                fields[data[pos]] = int.from_bytes(data[pos + 2 : pos + 4], "little")
+                pos += 4
+            if fields.get(0x00) not in self.ACC_RATES:
+                return status(8)
+            if fields.get(0x01, 16) != 16:
+                return status(7)
+            if fields.get(0x02) not in self.ACC_RANGES:
+                return status(9)
+            self.acc_rate, self.acc_range = fields[0x00], fields[0x02]
+            self.acc_starts += 1
+            self._acc_task = asyncio.get_running_loop().create_task(self._stream_acc(self.acc_rate))
+            return status(0)
+        if op == 0x03:
+            if meas == 0x02 and self.acc_rate is not None:
+                self._stop_acc()
+                self.acc_stops += 1
+            return status(0)
+        return status(1)  # invalid op code
+
+    def _stop_acc(self) -> None:
+        self.acc_rate = None
+        if self._acc_task is not None:
+            self._acc_task.cancel()
+            self._acc_task = None
+
+    def on_disconnected(self) -> None:
+        # A real strap keeps its sensor running after a disconnect (the battery drains): ``acc_rate`` stays
+        # set so tests can see a stream that was never stopped; only the sending stops.
+        super().on_disconnected()
+        if self._acc_task is not None:
+            self._acc_task.cancel()
+            self._acc_task = None
+
+    # -------------------------------------------------------------- data
+    def motion(self, t_s: np.ndarray) -> np.ndarray:
+        """(n, 3) milli-g at strap times ``t_s`` (seconds since streaming started)."""
+        w = np.sin(2 * np.pi * self.breath_hz * np.asarray(t_s, dtype=np.float64))
+        x, y, z = (a * w for a in self.breath_mg)
+        return np.round(np.stack([x, y - 150.0, z + 1000.0], axis=1))
+
+    async def _stream_acc(self, rate: int) -> None:
+        from devices.polar_pmd import ACC, encode_frame
+
+        loop = asyncio.get_running_loop()
+        n = self.frame_samples or max(1, rate // 10)
+        t0 = loop.time()
+        ts0 = self.CLOCK_AFTER_RESET_NS + round(t0 * 1e9)  # the strap clock when streaming started
+        k = 0  # samples sent
+        while self.connected and self.acc_rate == rate:
+            last = k + n - 1
+            await asyncio.sleep(max(0.0, t0 + last / rate - loop.time()))
+            idx = np.arange(k, k + n)
+            frame = encode_frame(ACC, ts0 + round(last * 1e9 / rate), self.motion(idx / rate))
+            self.frames.append(frame)
+            self.notify(self.data_uuid, frame)
+            k += n
+
+
+D = TypeVar("D", bound=FakeDevice)
 
 
 class FakeBlueZ:
@@ -290,7 +440,7 @@ class FakeBlueZ:
             self._send(Message.new_signal("/", OM, "InterfacesRemoved", "oas", [path, list(ifaces)]))
 
     # ------------------------------------------------------------------ devices
-    def add_device(self, dev: FakeDevice) -> FakeDevice:
+    def add_device(self, dev: D) -> D:
         """Make ``dev`` visible (as if BlueZ had seen its advertisement)."""
 
         def add() -> None:
@@ -340,6 +490,7 @@ class FakeBlueZ:
         if not dev.connected:
             return
         dev.connected = False
+        dev.events.append(("disconnect",))
         dev.on_disconnected()
         self.emit_changed(dev.path, DEVICE, {"ServicesResolved": Variant("b", False)})
         self.emit_changed(dev.path, DEVICE, {"Connected": Variant("b", False)})
@@ -393,6 +544,7 @@ class FakeBlueZ:
         if not dev.connected:
             dev.connected = True
             dev.connects += 1
+            dev.events.append(("connect",))
             self.emit_changed(dev.path, DEVICE, {"Connected": Variant("b", True)})
         self._send(Message.new_method_return(msg))
         if f"{dev.path}/service000c" in self.objects:
@@ -487,6 +639,7 @@ class FakeBlueZ:
         if member == "StartNotify":
             dev.start_notify_calls[c.uuid] = dev.start_notify_calls.get(c.uuid, 0) + 1
             c.notifying = True
+            dev.events.append(("subscribe", c.uuid))
             self.emit_changed(path, CHAR, {"Notifying": Variant("b", True)})
             dev.on_notify_started(c)
             return Message.new_method_return(msg)
@@ -499,6 +652,7 @@ class FakeBlueZ:
         if member == "WriteValue":
             data = bytes(msg.body[0])
             dev.writes.append((c.uuid, data))
+            dev.events.append(("write", c.uuid, data))
             if c.on_write is not None:
                 self._loop.call_soon(c.on_write, data)
             return Message.new_method_return(msg)

@@ -1,0 +1,97 @@
+"""BleSource end to end against fake wearables in the fake BlueZ: a Polar H10 (PMD ACC) and a GDX-RB."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import numpy as np
+import pytest
+from fakebluez import FakeBlueZ, FakePolarH10, private_bus
+
+from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
+from breathsync.sources.ble import BleSource, parse_ble_spec
+from devices import polar_pmd
+
+
+async def _run(src: BleSource, seconds: float) -> tuple[list[SampleChunk], float]:
+    """Start ``src`` on a fresh session clock, collect chunks for ``seconds``, stop; (chunks, session end)."""
+    clock = SessionClock()
+    clock.start()
+    await src.start(clock)
+    got: list[SampleChunk] = []
+
+    async def pump() -> None:
+        async for ch in src.stream():
+            got.append(ch)
+
+    task = asyncio.create_task(pump())
+    await asyncio.sleep(seconds)
+    end = clock.now()
+    await src.stop()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(task, 5.0)
+    return got, end
+
+
+def test_polar_h10_streams_acc_at_the_requested_rate_and_stops_it_before_disconnecting() -> None:
+    with private_bus(), FakeBlueZ() as bz:
+        h10 = bz.add_device(FakePolarH10())
+        src = parse_ble_spec("Polar H10,timeout=5")
+        statuses: list[SourceStatus] = []
+        src.on_status(lambda s, _r: statuses.append(s))
+        got, end = asyncio.run(_run(src, 3.0))
+        assert not h10.connected
+        events = list(h10.events)
+        commands = list(h10.commands)
+        frames = list(h10.frames)
+
+    rate = src.profile.settings["acc_rate_hz"] if src.profile else None
+    assert rate == 50
+    assert src.signal == "acc" and src.describe()["device"] == "polar-h10"
+    assert statuses == [SourceStatus.STREAMING]
+
+    # Control point: indications enabled BEFORE the first command; every reply was heard.
+    ctl, data = h10.control_uuid, h10.data_uuid
+    first_write = next(i for i, e in enumerate(events) if e[0] == "write" and e[1] == ctl)
+    assert ("subscribe", ctl) in events[:first_write]
+    assert ("subscribe", data) in events[:first_write]
+    assert h10.unheard_replies == 0
+    assert commands[0] == (polar_pmd.start_acc_command(50, 8), bytes.fromhex("F0 02 02 00 00"))
+    assert h10.acc_starts == 1
+
+    # Streams stopped on exit: ACC stop (03 02) written, and answered, before the disconnect.
+    stop_at = events.index(("write", ctl, bytes.fromhex("03 02")))
+    assert stop_at < events.index(("disconnect",))
+    assert h10.acc_stops == 1 and h10.acc_rate is None
+    assert commands[-1] == (bytes.fromhex("03 02"), bytes.fromhex("F0 03 02 00 00"))
+
+    # Samples: acc_x/y/z on increasing session times at about the requested rate, the values sent.
+    assert got and src.dropped == 0
+    t = np.concatenate([c.t for c in got])
+    assert set(got[0].columns) == {"acc_x", "acc_y", "acc_z"}
+    assert np.all(np.diff(t) > 0)
+    assert t[0] >= 0.0 and t[-1] <= end + 0.05
+    dt = np.median(np.diff(t))
+    assert dt == pytest.approx(1 / rate, rel=0.02)
+    assert len(t) / (t[-1] - t[0]) == pytest.approx(rate, rel=0.1)
+    sent = np.concatenate([polar_pmd.parse_frame(f).samples for f in frames])
+    xyz = np.stack([np.concatenate([c.columns[k] for c in got]) for k in ("acc_x", "acc_y", "acc_z")], axis=1)
+    assert len(xyz) <= len(sent)
+    np.testing.assert_array_equal(xyz, sent[: len(xyz)])
+    assert np.ptp(xyz[:, 2]) > 50  # the breathing motion is there (60 mG on z)
+
+
+def test_polar_h10_refusing_to_start_is_one_clear_error_and_the_link_is_closed() -> None:
+    with private_bus(), FakeBlueZ() as bz:
+        h10 = bz.add_device(FakePolarH10())
+        h10.in_charger = True
+
+        async def main() -> None:
+            await BleSource("Polar H10", timeout_s=5).start(SessionClock())
+
+        with pytest.raises(SourceError, match=r"start ACC failed: .*in its charger") as e:
+            asyncio.run(main())
+        assert not h10.connected
+        assert h10.events[-1] == ("disconnect",)
+    assert "\n" not in str(e.value)
