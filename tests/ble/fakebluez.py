@@ -13,7 +13,8 @@ loss (ServicesResolved=false, Connected=false, GATT objects removed).
 
 :class:`FakeHeartRateStrap` is a strap that streams Heart Rate Measurements with RR intervals in real time
 (bytes built with ``devices.heart_rate.encode_hrm``). :class:`FakePolarH10` adds the PMD service: a control
-point answering get-settings/start/stop with F0 indications, ACC frames at the requested rate. Every device
+point answering get-settings/start/stop with F0 indications, ACC frames at the requested rate; :class:`FakeGdxRb` a Vernier respiration belt (chunked command packets,
+measurement packets of force and rate). Every device
 logs what the central did in order (``events``: connect, subscribe, write, disconnect).
 """
 
@@ -336,6 +337,129 @@ class FakePolarH10(FakeHeartRateStrap):
             frame = encode_frame(ACC, ts0 + round(last * 1e9 / rate), self.motion(idx / rate))
             self.frames.append(frame)
             self.notify(self.data_uuid, frame)
+            k += n
+
+
+class FakeGdxRb(FakeDevice):
+    """A Vernier GDX-RB: command characteristic (write without response) and response characteristic (notify).
+
+    Commands arrive in chunks of at most 20 bytes and are reassembled until the buffer holds byte[1] bytes;
+    each packet ``58 <len> <counter> <checksum> <command> <payload>`` is checked (checksum, the rolling
+    counter going down from FE) and answered on the response characteristic with
+    ``58 06 <counter> <checksum> <command> 00``; ``bad_packets`` counts the ones that failed a check.
+    ``1B`` sets the period (``FF 00 <us u32>``), ``18`` starts the sensors of ``FF 01 <mask u32>``, ``19``
+    stops. While started, measurement packets built with ``devices.gdx.encode_measurement`` carry
+    ``samples_per_packet`` samples of every enabled sensor each, paced in real time and sent in 20-byte
+    chunks: sensor 1 = force in newtons (a breathing waveform), sensor 2 = the belt's rate in breaths/min
+    (NaN for the first ``rate_after`` samples), other sensors 0.
+    """
+
+    def __init__(self, address: str = "D4:36:39:00:00:20", name: str = "GDX-RB 0K1002R5", **kw: Any) -> None:
+        from devices import gdx
+
+        self.command_uuid = devices.full_uuid(gdx.GDX_COMMAND)
+        self.response_uuid = devices.full_uuid(gdx.GDX_RESPONSE)
+        super().__init__(
+            address=address,
+            name=name,
+            uuids=[gdx.GDX_SERVICE],
+            services={
+                gdx.GDX_SERVICE: [
+                    FakeChar(gdx.GDX_COMMAND, ["write-without-response", "write"], on_write=self._on_chunk),
+                    FakeChar(gdx.GDX_RESPONSE, ["notify"]),
+                ]
+            },
+            **kw,
+        )
+        self.breath_hz = 0.25
+        self.samples_per_packet = 3
+        self.rate_after = 5
+        self.period_us: int | None = None
+        self.mask: int | None = None  # measuring these sensors, or None
+        self.starts = 0
+        self.stops = 0  # stop commands that stopped a running measurement
+        self.bad_packets = 0
+        self.commands: list[bytes] = []  # reassembled command packets
+        self.sent: list[np.ndarray] = []  # (samples, sensors) values of each measurement packet
+        self._buf = bytearray()
+        self._expect_counter = 0xFE
+        self._task: asyncio.Task[None] | None = None
+
+    def on_connected(self) -> None:
+        self._buf.clear()
+        self._expect_counter = 0xFE  # a new connection: the central's counter starts again
+
+    def on_disconnected(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def _send(self, packet: bytes) -> None:
+        for k in range(0, len(packet), 20):
+            self.notify(self.response_uuid, packet[k : k + 20])
+
+    def _on_chunk(self, data: bytes) -> None:
+        self._buf += data
+        while len(self._buf) >= 2 and len(self._buf) >= self._buf[1]:
+            n = self._buf[1]
+            packet = bytes(self._buf[:n])
+            del self._buf[:n]
+            self._on_packet(packet)
+
+    def _on_packet(self, p: bytes) -> None:
+        from devices.gdx import encode_measurement
+
+        self.commands.append(p)
+        ok = len(p) >= 5 and p[0] == 0x58 and (sum(p) - p[3]) & 0xFF == p[3] and p[2] == self._expect_counter
+        if len(p) >= 3:
+            self._expect_counter = (p[2] - 1) & 0xFF
+        if not ok:
+            self.bad_packets += 1
+            return
+        cmd, payload = p[4], p[5:]
+        reply = bytearray([0x58, 6, p[2], 0, cmd, 0])
+        reply[3] = sum(reply) & 0xFF
+        self._send(bytes(reply))
+        if cmd == 0x1B:
+            self.period_us = int.from_bytes(payload[2:6], "little")
+        elif cmd == 0x18:
+            self.mask = int.from_bytes(payload[2:6], "little")
+            self.starts += 1
+            self._task = asyncio.get_running_loop().create_task(self._measure(self.mask, encode_measurement))
+        elif cmd == 0x19 and self.mask is not None:
+            self.mask = None
+            self.stops += 1
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    def values(self, k: np.ndarray, sensors: list[int], period_s: float) -> np.ndarray:
+        """(len(k), len(sensors)) values of samples ``k``."""
+        t = np.asarray(k, dtype=np.float64) * period_s
+        cols = []
+        for s in sensors:
+            if s == 1:
+                cols.append(2.0 + 0.5 * np.sin(2 * np.pi * self.breath_hz * t))
+            elif s == 2:
+                cols.append(np.where(np.asarray(k) < self.rate_after, np.nan, 60.0 * self.breath_hz))
+            else:
+                cols.append(np.zeros(len(t)))
+        return np.stack(cols, axis=1).astype(np.float32).astype(np.float64)
+
+    async def _measure(self, mask: int, encode: Callable[..., bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        period_s = (self.period_us or 100_000) / 1e6
+        sensors = [i for i in range(32) if mask >> i & 1]
+        n = self.samples_per_packet
+        t0 = loop.time()
+        k = 0
+        counter = 0
+        while self.connected and self.mask == mask:
+            await asyncio.sleep(max(0.0, t0 + (k + n - 1) * period_s - loop.time()))
+            v = self.values(np.arange(k, k + n), sensors, period_s)
+            self.sent.append(v)
+            self._send(encode(v, sensors, counter))
+            counter = (counter + 1) & 0xFF
             k += n
 
 

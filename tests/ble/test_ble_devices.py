@@ -7,7 +7,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from fakebluez import FakeBlueZ, FakePolarH10, private_bus
+from fakebluez import FakeBlueZ, FakeGdxRb, FakePolarH10, private_bus
 
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
 from breathsync.sources.ble import BleSource, parse_ble_spec
@@ -95,3 +95,46 @@ def test_polar_h10_refusing_to_start_is_one_clear_error_and_the_link_is_closed()
         assert not h10.connected
         assert h10.events[-1] == ("disconnect",)
     assert "\n" not in str(e.value)
+
+
+def test_gdx_rb_streams_force_as_resp_and_stops_before_disconnecting() -> None:
+    with private_bus(), FakeBlueZ() as bz:
+        belt = bz.add_device(FakeGdxRb())
+        src = parse_ble_spec("GDX-RB,timeout=5")
+        got, end = asyncio.run(_run(src, 3.0))
+        assert not belt.connected
+        events = list(belt.events)
+        commands = list(belt.commands)
+        sent = list(belt.sent)
+
+    assert src.signal == "resp" and src.describe()["device"] == "gdx-rb"
+    cmd = belt.command_uuid
+    writes = [e[2] for e in events if e[0] == "write"]
+    assert writes and all(e[1] == cmd and len(e[2]) <= 20 for e in events if e[0] == "write")
+    assert any(len(w) == 20 for w in writes)  # the 25-byte init went in chunks
+    first_write = next(i for i, e in enumerate(events) if e[0] == "write")
+    assert ("subscribe", belt.response_uuid) in events[:first_write]
+    assert belt.bad_packets == 0  # checksums and the rolling counter FE, FD, ... all right
+    assert [p[4] for p in commands] == [0x1A, 0x1B, 0x18, 0x19]
+    assert [p[2] for p in commands] == [0xFE, 0xFD, 0xFC, 0xFB]
+    assert commands[0] == bytes.fromhex(
+        "58 19 FE 3F 1A A5 4A 06 49 07 48 08 47 09 46 0A 45 0B 44 0C 43 0D 42 0E 41"
+    )
+    assert belt.period_us == 100_000 and belt.starts == 1
+
+    # Stop sent (and obeyed) before the disconnect.
+    last_write = max(i for i, e in enumerate(events) if e[0] == "write")
+    assert last_write < events.index(("disconnect",))
+    assert belt.stops == 1 and belt.mask is None
+
+    # Force in newtons arrives as resp, on increasing session times at 10 Hz.
+    assert got and src.dropped == 0
+    t = np.concatenate([c.t for c in got])
+    resp = np.concatenate([c.columns["resp"] for c in got])
+    assert set(got[0].columns) == {"resp"}
+    assert np.all(np.diff(t) > 0) and t[0] >= 0.0 and t[-1] <= end + 0.05
+    assert np.median(np.diff(t)) == pytest.approx(0.1, rel=0.02)
+    force = np.concatenate(sent)[:, 0]  # sensor 1 first in mask order
+    assert 20 <= len(resp) <= len(force)
+    np.testing.assert_array_equal(resp, force[: len(resp)])
+    assert np.ptp(resp) > 0.5
