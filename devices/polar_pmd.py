@@ -132,7 +132,8 @@ class ControlReply:
 
     @property
     def ok(self) -> bool:
-        return self.status == 0
+        """Success; a stop answered "already in that state" (6) counts too: the measurement is off."""
+        return self.status == 0 or (self.op == OP_STOP and self.status == 6)
 
     @property
     def error(self) -> str | None:
@@ -350,9 +351,9 @@ class PmdControlDecoder:
 def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = False) -> Profile:
     """Polar H10: chest accelerometer (PMD ACC) as the breathing waveform, plus HR/RR (and optional ECG).
 
-    Start: HR notifications, control point indications BEFORE any command, data notifications, then start
-    ACC (and ECG); each start waits for its F0 reply. Stop: stop each stream (a strap left streaming stays
-    awake until its battery is empty).
+    Start: HR notifications, control point indications BEFORE any command, data notifications, then stop
+    and start ACC (and ECG: a strap left streaming refuses a start); each command waits for its F0 reply.
+    Stop: stop each stream (a strap left streaming stays awake until its battery is empty).
     """
     start_acc = start_acc_command(acc_rate_hz, acc_range_g)
     rates = {ACC: float(acc_rate_hz)}
@@ -360,12 +361,16 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         Subscribe(HEART_RATE_MEASUREMENT, "hrm"),
         Subscribe(PMD_CONTROL, "control"),
         Subscribe(PMD_DATA, "pmd"),
+        # A strap left streaming (an app killed mid-session, a link loss) refuses a start with status 6:
+        # stop first, so every connection starts with these settings.
+        Write(PMD_CONTROL, stop_command(ACC), response=True, reply="control", what="stop ACC"),
         Write(PMD_CONTROL, start_acc, response=True, reply="control", what="start ACC"),
     ]
     stop: list[Subscribe | Write] = [
         Write(PMD_CONTROL, stop_command(ACC), response=True, reply="control", what="stop ACC")
     ]
     if ecg:
+        start.append(Write(PMD_CONTROL, stop_command(ECG), response=True, reply="control", what="stop ECG"))
         start.append(
             Write(PMD_CONTROL, start_ecg_command(), response=True, reply="control", what="start ECG")
         )

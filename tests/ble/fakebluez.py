@@ -298,7 +298,8 @@ class FakePolarH10(FakeHeartRateStrap):
             if meas == 0x02 and self.acc_rate is not None:
                 self._stop_acc()
                 self.acc_stops += 1
-            return status(0)
+                return status(0)
+            return status(6)  # already in that state (not measuring)
         return status(1)  # invalid op code
 
     def _stop_acc(self) -> None:
@@ -307,9 +308,16 @@ class FakePolarH10(FakeHeartRateStrap):
             self._acc_task.cancel()
             self._acc_task = None
 
+    def on_notify_started(self, char: FakeChar) -> None:
+        super().on_notify_started(char)
+        if char.uuid == self.data_uuid and self.acc_rate is not None and self._acc_task is None:
+            # left streaming (by an earlier connection): frames flow again as soon as the data is subscribed
+            self._acc_task = asyncio.get_running_loop().create_task(self._stream_acc(self.acc_rate))
+
     def on_disconnected(self) -> None:
-        # A real strap keeps its sensor running after a disconnect (the battery drains): ``acc_rate`` stays
-        # set so tests can see a stream that was never stopped; only the sending stops.
+        # The strap keeps its measurement on after a disconnect (ble.md: a strap left streaming stays awake;
+        # polar-ble-sdk issues #186 and #255: ERROR_ALREADY_IN_STATE on the next start after an app was
+        # killed): ``acc_rate`` stays set and a start answers status 6 until a stop; only the sending stops.
         super().on_disconnected()
         if self._acc_task is not None:
             self._acc_task.cancel()

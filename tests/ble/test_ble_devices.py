@@ -57,12 +57,14 @@ def test_polar_h10_streams_acc_at_the_requested_rate_and_stops_it_before_disconn
     assert ("subscribe", ctl) in events[:first_write]
     assert ("subscribe", data) in events[:first_write]
     assert h10.unheard_replies == 0
-    assert commands[0] == (polar_pmd.start_acc_command(50, 8), bytes.fromhex("F0 02 02 00 00"))
+    # A fresh strap: the precautionary stop is answered "already in that state", then ACC starts at 50 Hz.
+    assert commands[0] == (bytes.fromhex("03 02"), bytes.fromhex("F0 03 02 06 00"))
+    assert commands[1] == (polar_pmd.start_acc_command(50, 8), bytes.fromhex("F0 02 02 00 00"))
     assert h10.acc_starts == 1
 
     # Streams stopped on exit: ACC stop (03 02) written, and answered, before the disconnect.
-    stop_at = events.index(("write", ctl, bytes.fromhex("03 02")))
-    assert stop_at < events.index(("disconnect",))
+    stop_at = max(i for i, e in enumerate(events) if e == ("write", ctl, bytes.fromhex("03 02")))
+    assert stop_at > first_write and stop_at < events.index(("disconnect",))
     assert h10.acc_stops == 1 and h10.acc_rate is None
     assert commands[-1] == (bytes.fromhex("03 02"), bytes.fromhex("F0 03 02 00 00"))
 
@@ -138,3 +140,19 @@ def test_gdx_rb_streams_force_as_resp_and_stops_before_disconnecting() -> None:
     assert 20 <= len(resp) <= len(force)
     np.testing.assert_array_equal(resp, force[: len(resp)])
     assert np.ptp(resp) > 0.5
+
+
+def test_polar_h10_left_streaming_by_an_earlier_session_is_restarted_with_our_settings() -> None:
+    # A strap whose ACC was never stopped (an app killed mid-session) answers a start with status 6
+    # "already in that state" (polar-ble-sdk issues #186, #255): the source must still come up, at its rate.
+    with private_bus(), FakeBlueZ() as bz:
+        h10 = bz.add_device(FakePolarH10())
+        h10.acc_rate, h10.acc_range = 200, 8
+        got, _end = asyncio.run(_run(BleSource("Polar H10", timeout_s=5), 2.0))
+        commands = [c for c, _r in h10.commands]
+    start = polar_pmd.start_acc_command(50, 8)
+    assert commands[commands.index(start) - 1] == bytes.fromhex("03 02")  # stopped, then started at 50 Hz
+    assert h10.acc_starts == 1 and h10.acc_rate is None and h10.unheard_replies == 0
+    t = np.concatenate([c.t for c in got])
+    assert np.all(np.diff(t) > 0)
+    assert np.median(np.diff(t[-40:])) == pytest.approx(1 / 50, rel=0.02)

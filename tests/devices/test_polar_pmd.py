@@ -50,6 +50,9 @@ def test_start_reply_ok_and_errors() -> None:
     assert r.ok and r.error is None and (r.op, r.measurement) == (2, ACC)
     bad = parse_control_reply(h("F0 02 02 06 00"))
     assert not bad.ok and bad.error == "Polar PMD start acc failed: already in that state (status 6)"
+    # Stopping what is not running leaves it off: not a failure (the start steps stop first).
+    off = parse_control_reply(h("F0 03 02 06 00"))
+    assert off.ok and off.error is None
     assert "in its charger" in (parse_control_reply(h("F0 02 00 0D")).error or "")
     assert "unknown error (status 200)" in (parse_control_reply(h("F0 03 02 C8")).error or "")
 
@@ -165,6 +168,8 @@ def test_profile_start_and_stop_steps() -> None:
     # Indications on the control point are enabled before any command is written.
     assert steps.index(subs[-1]) < steps.index(writes[0])
     assert {s.characteristic for s in subs} >= {PMD_CONTROL, PMD_DATA}
-    assert writes[0].data == start_acc_command(50, 8) and writes[0].reply == "control"
+    # A strap left streaming refuses a start (status 6): stop ACC first, then start it.
+    assert [w.data for w in writes] == [h("03 02"), start_acc_command(50, 8)]
+    assert all(w.reply == "control" for w in writes)
     assert [w.data for w in p.controller().stop_steps() if isinstance(w, Write)] == [h("03 02")]
     assert p.matches("Polar H10 1A2B3C4D") and not p.matches("Polar OH1 1234")
