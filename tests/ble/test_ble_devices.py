@@ -156,3 +156,50 @@ def test_polar_h10_left_streaming_by_an_earlier_session_is_restarted_with_our_se
     t = np.concatenate([c.t for c in got])
     assert np.all(np.diff(t) > 0)
     assert np.median(np.diff(t[-40:])) == pytest.approx(1 / 50, rel=0.02)
+
+
+def test_polar_h10_link_loss_reconnects_and_restarts_acc() -> None:
+    # After a link loss the strap still has ACC on (see FakePolarH10.on_disconnected): the reconnection must
+    # subscribe again, stop and start ACC, and the samples go on on increasing session times.
+    with private_bus(), FakeBlueZ() as bz:
+        h10 = bz.add_device(FakePolarH10())
+        statuses: list[SourceStatus] = []
+
+        async def main() -> tuple[BleSource, list[SampleChunk], float]:
+            clock = SessionClock()
+            clock.start()
+            src = BleSource("Polar H10", timeout_s=5)
+            src.on_status(lambda s, _r: statuses.append(s))
+            await src.start(clock)
+            got: list[SampleChunk] = []
+
+            async def pump() -> None:
+                async for ch in src.stream():
+                    got.append(ch)
+
+            task = asyncio.create_task(pump())
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(bz.drop_link, h10)
+            lost = clock.now()
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(bz.set_reachable, h10)
+            for _ in range(200):
+                if src.status is SourceStatus.STREAMING and got and got[-1].t[-1] > lost + 2.0:
+                    break
+                await asyncio.sleep(0.05)
+            await src.stop()
+            await asyncio.wait_for(task, 5.0)
+            return src, got, lost
+
+        src, got, lost = asyncio.run(main())
+        assert not h10.connected
+    assert statuses[:3] == [SourceStatus.STREAMING, SourceStatus.RECONNECTING, SourceStatus.STREAMING]
+    assert h10.connects == 2 and h10.acc_starts == 2 and h10.acc_rate is None
+    assert h10.acc_stops == 2  # the one left running at the reconnection, and the one on exit
+    assert h10.start_notify_calls[h10.control_uuid] == 2 and h10.unheard_replies == 0
+    t = np.concatenate([c.t for c in got])
+    assert np.all(np.diff(t) > 0)
+    after = t[t > lost + 0.3]
+    assert len(after) > 20
+    assert np.median(np.diff(after)) == pytest.approx(1 / 50, rel=0.02)
+    assert src.reconnect_s and src.dropped == 0
