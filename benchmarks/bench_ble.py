@@ -1,0 +1,162 @@
+"""Wearables: the live path's cost per notification for two devices, and reconnection time.
+
+    python benchmarks/bench_ble.py [--minutes 10] [--reconnects 5]
+
+1. Live path cost, CPU only (no radio): ten minutes of notifications from a Polar H10 (ACC at 50 Hz in
+   frames of 10 samples, with the strap's timestamps, breathing-like chest motion) and a heart-rate strap (one
+   HRM notification a second with RR intervals), interleaved as they would arrive. For each notification:
+   decode (devices/), map to the host clock (ClockMapper / BeatClock), derive the breathing waveform
+   (dsp/acc.py, dsp/rr.py) and run the live pipeline (dsp/pipeline.py). Median and 99th percentile per
+   notification, per device.
+2. Reconnection (needs dbus-daemon, as the BLE tests): bleak's real BlueZ backend against the fake BlueZ of
+   tests/ble/fakebluez.py; a heart-rate strap drops its link, comes back after 1 s; time from "back in range"
+   to the first new samples, over ``--reconnects`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import table
+
+import devices
+from breathsync.dsp.acc import AccRespiration
+from breathsync.dsp.clock import BeatClock, ClockMapper
+from breathsync.dsp.pipeline import RespPipeline
+from breathsync.dsp.rr import RRRespiration
+from devices.heart_rate import encode_hrm
+from devices.polar_pmd import encode_frame
+
+POLAR_EPOCH_NS = 946_684_800 * 10**9  # 2000-01-01 in Unix ns (ble.md section 2)
+
+
+def live_path(minutes: float) -> list[list[str]]:
+    rng = np.random.default_rng(0)
+    fs, frame = 50.0, 10
+    n = int(minutes * 60 * fs)
+    t = np.arange(n) / fs
+    breath = np.sin(2 * np.pi * 0.25 * t)
+    acc = np.column_stack([30 * breath, 10 * breath, 1000 + 5 * breath]) + rng.normal(0, 3, (n, 3))
+    acc = np.rint(acc).astype(int)
+    acc_dec = devices.get_profile("polar-h10").stream("acc").decoder()
+    hrm_dec = devices.get_profile("heart-rate").stream("hrm").decoder()
+    mapper, beats = ClockMapper(), BeatClock()
+    acc_resp, rr_resp = AccRespiration(fs_hz=fs), RRRespiration()
+    pipe_a, pipe_b = RespPipeline(), RespPipeline()
+    device_t0_ns = 700_000_000 * 10**9  # the strap's own clock, far from the host's
+    events: list[tuple[float, str, bytes]] = []
+    for k in range(0, n, frame):
+        last = k + frame - 1
+        ts = device_t0_ns + int(round(last / fs * 1e9))
+        arrival = last / fs + 0.02 + rng.exponential(0.03)
+        events.append((arrival, "acc", encode_frame(2, ts, acc[k : k + frame])))
+    beat_t = np.cumsum(0.8 + 0.08 * np.sin(2 * np.pi * 0.25 * np.arange(int(minutes * 80)) * 0.8))
+    for b in range(1, beat_t.size):
+        if beat_t[b] > t[-1]:
+            break
+        rr = (beat_t[b] - beat_t[b - 1]) * 1000
+        events.append((beat_t[b] + 0.05 + rng.exponential(0.05), "hrm", encode_hrm(75, [rr])))
+    events.sort(key=lambda e: e[0])
+    cost: dict[str, list[float]] = {"acc": [], "hrm": []}
+    for arrival, kind, data in events:
+        t0 = time.perf_counter()
+        if kind == "acc":
+            for d in acc_dec.feed(data):
+                if d.kind != "acc":
+                    continue
+                mapper.update(d.device_t_s, np.full(d.device_t_s.size, arrival))
+                host = mapper.to_host(d.device_t_s)
+                xyz = np.column_stack([d.columns["acc_x"], d.columns["acc_y"], d.columns["acc_z"]])
+                ty, y = acc_resp.process(host, xyz)
+                pipe_a.process(ty, y)
+        else:
+            for d in hrm_dec.feed(data):
+                rr = d.columns.get("rr_ms", np.empty(0))
+                if rr.size:
+                    bt = beats.update(rr, arrival)
+                    ty, y = rr_resp.process(bt, rr)
+                    pipe_b.process(ty, y)
+        cost[kind].append(time.perf_counter() - t0)
+    rows = []
+    for kind, name in (("acc", "Polar H10 ACC frame (10 samples at 50 Hz)"), ("hrm", "heart-rate strap HRM")):
+        c = np.array(cost[kind]) * 1e6
+        rows.append([name, str(c.size), f"{np.median(c):.0f}", f"{np.percentile(c, 99):.0f}"])
+    total = sum(sum(v) for v in cost.values())
+    rows.append(["both devices, whole run", "", f"{100 * total / (minutes * 60):.2f}% of one core", ""])
+    return rows
+
+
+def reconnections(runs: int) -> list[list[str]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ble"))
+    from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus  # type: ignore[import-not-found]
+
+    from breathsync.sources.base import SessionClock, SourceStatus
+    from breathsync.sources.ble import parse_ble_spec
+
+    times = []
+    for _ in range(runs):
+        with private_bus(), FakeBlueZ() as bz:
+            strap = FakeHeartRateStrap()
+            strap.rr_ms = [400.0, 450.0, 500.0, 450.0]
+            bz.add_device(strap)
+
+            async def main() -> float:
+                clock = SessionClock()
+                clock.start()
+                src = parse_ble_spec("FakeHR,timeout=5")
+                await src.start(clock)
+                got: list[float] = []
+
+                async def pump() -> None:
+                    async for _ch in src.stream():
+                        got.append(time.monotonic())
+
+                task = asyncio.create_task(pump())
+                while len(got) < 3:
+                    await asyncio.sleep(0.02)
+                await asyncio.to_thread(bz.drop_link, strap)
+                while src.status is not SourceStatus.RECONNECTING:
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(bz.set_reachable, strap)
+                back = time.monotonic()
+                while not any(x > back for x in got):
+                    await asyncio.sleep(0.01)
+                first = next(x for x in got if x > back)
+                await src.stop()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return first - back
+
+            times.append(asyncio.run(main()))
+    a = np.array(times)
+    return [
+        [
+            "back in range -> samples flowing",
+            f"{np.median(a):.2f}",
+            f"{a.min():.2f}-{a.max():.2f}",
+            str(a.size),
+        ]
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--reconnects", type=int, default=5)
+    args = ap.parse_args()
+    print(f"1. Live path per notification, two devices, {args.minutes:g} min (us)")
+    print(table(live_path(args.minutes), ["notification", "count", "median", "p99"]))
+    print("\n2. Reconnection against the fake BlueZ (s)")
+    print(table(reconnections(args.reconnects), ["what", "median", "range", "runs"]))
+
+
+if __name__ == "__main__":
+    main()
