@@ -53,7 +53,7 @@ def live_path(minutes: float) -> list[list[str]]:
     events: list[tuple[float, str, bytes]] = []
     for k in range(0, n, frame):
         last = k + frame - 1
-        ts = device_t0_ns + int(round(last / fs * 1e9))
+        ts = device_t0_ns + round(last / fs * 1e9)
         arrival = last / fs + 0.02 + rng.exponential(0.03)
         events.append((arrival, "acc", encode_frame(2, ts, acc[k : k + frame])))
     beat_t = np.cumsum(0.8 + 0.08 * np.sin(2 * np.pi * 0.25 * np.arange(int(minutes * 80)) * 0.8))
@@ -106,7 +106,7 @@ def reconnections(runs: int) -> list[list[str]]:
             strap.rr_ms = [400.0, 450.0, 500.0, 450.0]
             bz.add_device(strap)
 
-            async def main() -> float:
+            async def main(strap: FakeHeartRateStrap = strap, bz: FakeBlueZ = bz) -> float:
                 clock = SessionClock()
                 clock.start()
                 src = parse_ble_spec("FakeHR,timeout=5")
