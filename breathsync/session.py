@@ -344,6 +344,15 @@ class Session:
         p.chunks += 1
         if p.chunks == 1:
             self._refresh_description(p)
+            if p.source.signal == "rr":
+                from breathsync.dsp.rr import INHERENT_LAG_S
+
+                self._event(
+                    "signal_note",
+                    f"{p.label}: breathing derived from heart beats (RR): works best with slow, relaxed "
+                    f"breathing; about {INHERENT_LAG_S:.1f} s behind",
+                    (p.label,),
+                )
         for sink in list(self._sinks):
             try:
                 sink.on_chunk(p.label, chunk)

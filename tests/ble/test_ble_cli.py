@@ -49,3 +49,5 @@ def test_run_with_a_ble_strap_records_samples(tmp_path: Path) -> None:
     # What the device turned out to be is what the recording says (known only after the scan).
     assert session["participants"][0]["signal"] == "rr"
     assert "# signal: rr" in (out / "A.csv").read_text()
+    # The limits of RR-derived breathing are said where the user sees them (an event in every view).
+    assert "slow, relaxed breathing" in (out / "events.csv").read_text()
