@@ -17,7 +17,7 @@ a UUID. The flow:
 - **Link loss**: status RECONNECTING, reconnection with backoff on a NEW client (a reused bleak client can
   deliver callbacks twice), start steps (so each subscription) exactly once per connection, then
   STREAMING again. ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
-  sample after it.
+  sample after it. Device times are mapped afresh on each connection (a new ``ClockMapper``).
 - **No adapter / Bluetooth off / permission denied / no BlueZ**: :class:`SourceError` with one line.
 """
 
@@ -251,6 +251,9 @@ class BleSource(Source):
         client = BleakClient(self.found.device, disconnected_callback=self._on_disconnect)
         await client.connect(timeout=_CONNECT_TIMEOUT_S)
         self._decoders = {name: spec.decoder() for name, spec in self.profile.streams.items()}
+        # Device time belongs to the connection (the GDX counts samples from 0 again, fresh decoders keep
+        # no state): a mapper kept from the last connection would map the new samples onto the old clock.
+        self._mapper = ClockMapper()
         controller = self._controller = self.profile.controller()
         self._client = client
         try:

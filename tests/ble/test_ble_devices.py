@@ -203,3 +203,48 @@ def test_polar_h10_link_loss_reconnects_and_restarts_acc() -> None:
     assert len(after) > 20
     assert np.median(np.diff(after)) == pytest.approx(1 / 50, rel=0.02)
     assert src.reconnect_s and src.dropped == 0
+
+
+def test_gdx_rb_link_loss_reconnects_with_a_new_counter_and_device_time() -> None:
+    # A new connection: the command counter starts again at FE and the sample index (device time) at 0;
+    # the samples must still go on on increasing session times, near real time.
+    with private_bus(), FakeBlueZ() as bz:
+        belt = bz.add_device(FakeGdxRb())
+
+        async def main() -> tuple[BleSource, list[SampleChunk], float, float]:
+            clock = SessionClock()
+            clock.start()
+            src = BleSource("GDX-RB", timeout_s=5)
+            await src.start(clock)
+            got: list[SampleChunk] = []
+
+            async def pump() -> None:
+                async for ch in src.stream():
+                    got.append(ch)
+
+            task = asyncio.create_task(pump())
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(bz.drop_link, belt)
+            lost = clock.now()
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(bz.set_reachable, belt)
+            for _ in range(200):
+                if src.status is SourceStatus.STREAMING and got and got[-1].t[-1] > lost + 2.5:
+                    break
+                await asyncio.sleep(0.05)
+            end = clock.now()
+            await src.stop()
+            await asyncio.wait_for(task, 5.0)
+            return src, got, lost, end
+
+        src, got, lost, end = asyncio.run(main())
+        assert not belt.connected
+    assert belt.connects == 2 and belt.starts == 2 and belt.bad_packets == 0
+    assert [p[2] for p in belt.commands] == [0xFE, 0xFD, 0xFC, 0xFE, 0xFD, 0xFC, 0xFB]
+    t = np.concatenate([c.t for c in got])
+    assert np.all(np.diff(t) > 0) and t[-1] <= end + 0.05
+    after = t[t > lost + 0.3]
+    assert len(after) >= 10
+    assert np.median(np.diff(after)) == pytest.approx(0.1, rel=0.02)
+    assert after[-1] > end - 1.0  # mapped near real time, not left on the old connection's clock
+    assert src.reconnect_s and src.dropped == 0
