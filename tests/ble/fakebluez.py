@@ -477,10 +477,13 @@ D = TypeVar("D", bound=FakeDevice)
 class FakeBlueZ:
     """The fake org.bluez service, running on its own thread until :meth:`close`."""
 
-    def __init__(self, *, adapter: bool = True, powered: bool = True) -> None:
+    def __init__(self, *, adapter: bool = True, powered: bool = True, deny: bool = False) -> None:
         self.objects: dict[str, dict[str, dict[str, Variant]]] = {}
         self.devices: dict[str, FakeDevice] = {}
         self.discovering = False
+        self.deny = deny  # answer discovery with org.bluez.Error.NotPermitted (no permission)
+        self.connecting = 0  # connections under way: BlueZ refuses a second one with InProgress
+        self.in_progress_errors = 0  # how often a client overlapped scans or connects
         self.discovery_filters: list[dict[str, Any]] = []
         if adapter:
             self.objects[ADAPTER_PATH] = {
@@ -743,6 +746,11 @@ class FakeBlueZ:
         if member == "StartDiscovery":
             if not powered:
                 raise _DBusError("org.bluez.Error.NotReady", "Resource Not Ready")
+            if self.deny:
+                raise _DBusError("org.bluez.Error.NotPermitted", "Operation not permitted")
+            if self.discovering:  # BlueZ: one discovery per client at a time (ble.md section 5)
+                self.in_progress_errors += 1
+                raise _DBusError("org.bluez.Error.InProgress", "Operation already in progress")
             self.discovering = True
             self.emit_changed(ADAPTER_PATH, ADAPTER, {"Discovering": Variant("b", True)})
             return Message.new_method_return(msg)
@@ -758,7 +766,12 @@ class FakeBlueZ:
         if member == "Connect":
             if not dev.reachable:
                 raise _DBusError("org.bluez.Error.Failed", "le-connection-abort-by-remote")
-            self._loop.create_task(self._connect_device(dev, msg))
+            if self.connecting or self.discovering:  # one LE connection attempt at a time, not while scanning
+                self.in_progress_errors += 1
+                raise _DBusError("org.bluez.Error.InProgress", "Operation already in progress")
+            self.connecting += 1
+            task = self._loop.create_task(self._connect_device(dev, msg))
+            task.add_done_callback(lambda _t: setattr(self, "connecting", self.connecting - 1))
             return True
         if member == "Disconnect":
             self._disconnect(dev)

@@ -126,3 +126,44 @@ def test_two_straps_connect_one_at_a_time_then_stream_together() -> None:
         assert not a.connected and not b.connected
     assert len(ga) >= 3 and len(gb) >= 3
     assert a.connects == b.connects == 1
+    assert bz.in_progress_errors == 0  # scans and connects never overlapped (the fake refuses overlaps)
+
+
+def test_without_the_radio_lock_the_two_straps_collide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock is what keeps two devices on one adapter from colliding: without it BlueZ (here the fake,
+    which answers InProgress like BlueZ) refuses the overlapping scan or connect."""
+    import contextlib as cl
+
+    import breathsync.sources.ble as ble
+
+    monkeypatch.setattr(ble, "radio_lock", lambda: cl.nullcontext())
+    with private_bus(), FakeBlueZ() as bz:
+        bz.add_device(FakeHeartRateStrap("C0:FF:EE:00:00:01", "FakeHR A"))
+        bz.add_device(FakeHeartRateStrap("C0:FF:EE:00:00:02", "FakeHR B"))
+
+        async def main() -> list[BaseException | None]:
+            clock = SessionClock()
+            clock.start()
+            sa, sb = BleSource("FakeHR A", timeout_s=3), BleSource("FakeHR B", timeout_s=3)
+            res = await asyncio.gather(sa.start(clock), sb.start(clock), return_exceptions=True)
+            await asyncio.gather(sa.stop(), sb.stop(), return_exceptions=True)
+            return list(res)
+
+        results = asyncio.run(main())
+        # Measured: one overlap refused with InProgress, and that source failed to start.
+        assert bz.in_progress_errors > 0 and any(isinstance(r, SourceError) for r in results)
+
+
+def test_permission_denied_is_one_clear_line() -> None:
+    with private_bus(), FakeBlueZ(deny=True) as bz:
+        bz.add_device(FakeHeartRateStrap())
+
+        async def main() -> None:
+            clock = SessionClock()
+            clock.start()
+            await BleSource("FakeHR", timeout_s=2).start(clock)
+
+        with pytest.raises(SourceError) as err:
+            asyncio.run(main())
+    msg = str(err.value)
+    assert "permission" in msg and "\n" not in msg
