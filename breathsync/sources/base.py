@@ -91,6 +91,27 @@ class SessionClock:
         await asyncio.sleep(max(self.wall_delay(t_session), 0.0))
 
 
+def split_spec(text: str, missing: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """A source spec ``HEAD[,key=value...]`` (the text after ``kind:``) as (head, [(key, "=", value), ...]).
+
+    An empty head is an InputError saying ``missing``."""
+    head, *options = (part.strip() for part in text.split(","))
+    if not head:
+        raise InputError(missing)
+    return head, [(k.strip(), eq, v.strip()) for k, eq, v in (opt.partition("=") for opt in options)]
+
+
+def spec_seconds(kind: str, key: str, value: str) -> float:
+    """A positive number of seconds from a spec option, or a one-line InputError."""
+    try:
+        v = float(value)
+    except ValueError:
+        raise InputError(f"{kind}: {key}={value!r} is not a number of seconds") from None
+    if not v > 0:
+        raise InputError(f"{kind}: {key} must be positive")
+    return v
+
+
 class SourceError(InputError):
     """A source cannot start or goes wrong; the message is one line for the user (before a session starts
     the command line reports it like any bad input, exit code 2)."""

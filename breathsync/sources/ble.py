@@ -37,7 +37,15 @@ import numpy as np
 import devices
 from breathsync.dsp.clock import BeatClock, ClockMapper
 from breathsync.errors import InputError
-from breathsync.sources.base import SampleChunk, SessionClock, Source, SourceError, SourceStatus
+from breathsync.sources.base import (
+    SampleChunk,
+    SessionClock,
+    Source,
+    SourceError,
+    SourceStatus,
+    spec_seconds,
+    split_spec,
+)
 
 __all__ = ["BleSource", "Found", "parse_ble_spec", "radio_lock", "scan"]
 
@@ -383,19 +391,11 @@ class BleSource(Source):
 
 def parse_ble_spec(text: str) -> BleSource:
     """A BLE source from the command-line text after ``ble:``: ``ADDRESS|NAME-PREFIX[,timeout=S]``."""
-    target, *options = (part.strip() for part in text.split(","))
-    if not target:
-        raise InputError(f"ble needs an address or a name: {SPEC_SYNTAX}")
+    target, options = split_spec(text, f"ble needs an address or a name: {SPEC_SYNTAX}")
     kwargs: dict[str, Any] = {}
-    for opt in options:
-        key, eq, value = (s.strip() for s in opt.partition("="))
+    for key, eq, value in options:
         if key == "timeout" and eq:
-            try:
-                kwargs["timeout_s"] = float(value)
-            except ValueError:
-                raise InputError(f"ble: timeout={value!r} is not a number of seconds") from None
-            if not kwargs["timeout_s"] > 0:
-                raise InputError("ble: timeout must be positive")
+            kwargs["timeout_s"] = spec_seconds("ble", key, value)
         else:
-            raise InputError(f"ble: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
+            raise InputError(f"ble: unknown option {key + eq + value!r} in {text!r}: {SPEC_SYNTAX}")
     return BleSource(target, **kwargs)

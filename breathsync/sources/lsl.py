@@ -28,7 +28,15 @@ from typing import Any
 import numpy as np
 
 from breathsync.errors import InputError
-from breathsync.sources.base import SampleChunk, SessionClock, Source, SourceError, SourceStatus
+from breathsync.sources.base import (
+    SampleChunk,
+    SessionClock,
+    Source,
+    SourceError,
+    SourceStatus,
+    spec_seconds,
+    split_spec,
+)
 
 __all__ = ["LslSource", "channel_labels", "import_pylsl", "parse_lsl_spec", "pick_channel"]
 
@@ -300,21 +308,13 @@ class LslSource(Source):
 
 def parse_lsl_spec(text: str) -> LslSource:
     """An LSL source from the command-line text after ``lsl:``: ``NAME[,timeout=S][,channel=C]``."""
-    name, *options = (part.strip() for part in text.split(","))
-    if not name:
-        raise InputError(f"lsl needs a stream name: {SPEC_SYNTAX}")
+    name, options = split_spec(text, f"lsl needs a stream name: {SPEC_SYNTAX}")
     kwargs: dict[str, Any] = {}
-    for opt in options:
-        key, eq, value = (s.strip() for s in opt.partition("="))
+    for key, eq, value in options:
         if key == "timeout" and eq:
-            try:
-                kwargs["timeout_s"] = float(value)
-            except ValueError:
-                raise InputError(f"lsl: timeout={value!r} is not a number of seconds") from None
-            if not kwargs["timeout_s"] > 0:
-                raise InputError("lsl: timeout must be positive")
+            kwargs["timeout_s"] = spec_seconds("lsl", key, value)
         elif key == "channel" and eq and value:
             kwargs["channel"] = value
         else:
-            raise InputError(f"lsl: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
+            raise InputError(f"lsl: unknown option {key + eq + value!r} in {text!r}: {SPEC_SYNTAX}")
     return LslSource(name, **kwargs)
