@@ -12,19 +12,24 @@ uniform 20 Hz grid:
 plus the breath events (inhale onsets) with the time at which each was confirmed. Only past samples are
 used and the output does not depend on how the input is cut into chunks.
 
-How the phase is estimated (an amplitude-normalised estimator in the spirit of the arccos one of
-../shared/notes/signal.md, measured better on real breathing): the cleaned signal is high-passed, so its zero
-is the local mean, the midline the offline references' band-pass and Hilbert phase also turn around. A
-turning point is confirmed when the signal crosses the midline (by a small band) after it; a shallow
-breath after a deep one is a breath as soon as it crosses the mean, and wiggles that do not cross it are
-not breaths. A fallback confirms a turn that retraces ``hysteresis`` x the breath amplitude within a
-breath interval without crossing (a baseline moving faster than the high-pass follows). Between the
-turning points the signal is read as ``-cos(phase)`` scaled by the level of the extremum on its side of
-the midline: ``phase = pi/2 -+ asin(y / level)`` while rising, ``3*pi/2 -+ asin(y / level)`` while
-falling, with the extremum of the current half-wave once the signal has turned, else the previous one's.
-The estimate switches to the falling (rising) branch as soon as the signal turns, before the turn is
-confirmed, so the phase does not wait for the confirmation. The causal filter's phase lag at the current
-breathing frequency is added back, so the phase is not late.
+How the phase is estimated: from the signal's position and velocity (its phase portrait). The
+waveform is high-passed (so its zero is the local mean) and low-passed by a first-order filter whose cutoff
+is ``phase_lowpass_rel`` x the breathing frequency; with ``p`` that signal and ``v`` its rate of change
+divided by the breathing angular frequency, the phase is the angle of ``(-p, v)``: 0 at a trough, pi/2
+half-way up, pi at a peak. For a sine this is exactly its phase; for real breathing the velocity plays the
+role of the Hilbert quadrature of the offline reference, without its look-ahead or its delay. A first-order
+low-pass delays the signal least for the noise it removes (steeper filters and all-pass Hilbert pairs were
+measured worse: their delay varies more with frequency); its phase lag at the breathing frequency is added
+back, so the phase is not late. The breathing frequency is that of the recent breath intervals.
+
+Breaths, amplitude and state come from a turning-point tracker on a second, smoother copy of the signal
+(2nd-order low-pass). A turning point is confirmed when the signal crosses the midline (by a small band)
+after it; a shallow breath after a deep one is a breath as soon as it crosses the mean, and wiggles that do
+not cross it are not breaths. A fallback confirms a turn that retraces ``hysteresis`` x the breath amplitude
+within a breath interval without crossing (a baseline moving faster than the high-pass follows). The inhale
+onset is where the rise out of the trough begins: the last moment the signal was still within
+``knee_band`` x the amplitude of the trough and rising slower than ``knee_slope`` x amplitude x breathing
+frequency per second (a flat end-expiratory pause ends where inhaling starts, not at its lowest wiggle).
 """
 
 from __future__ import annotations
@@ -41,8 +46,6 @@ from breathsync.dsp._types import FloatArray
 from breathsync.dsp.resample import GridResampler
 
 TWO_PI = 2.0 * math.pi
-HALF_PI = 0.5 * math.pi
-THREE_HALF_PI = 1.5 * math.pi
 
 
 class Quality(IntEnum):
@@ -70,7 +73,7 @@ class PipelineConfig:
     fs_hz: float = 20.0  # internal grid rate
     lowpass_hz: float = 1.0  # 2nd-order Butterworth low-pass (breathing up to 40/min lies below 0.7 Hz)
     lowpass_order: int = 2
-    highpass_hz: float = 0.02  # 1st-order high-pass against baseline drift
+    highpass_hz: float = 0.02  # 1st-order high-pass against baseline drift (> 0: its zero is the midline)
     gap_s: float = 2.0  # no valid sample for longer than this: a gap, the pipeline restarts after it
     warmup_s: float = 6.0  # signal needed before the breath amplitude is first estimated
     midline_band: float = 0.05  # a turn is confirmed when the signal crosses the midline by this x amplitude
@@ -80,8 +83,9 @@ class PipelineConfig:
     flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
     no_breath_s: float = 10.0  # no turning point for max(this, 1.5 x breath interval): NO_BREATHING
     invert: bool = False  # the belt is worn so that inhaling makes the signal fall
-    rate_intervals: int = 3  # the rate is 60 / the mean of this many last breath intervals
-    tentative: float = 0.0  # the phase takes a turn once the signal moved back this x amplitude past it
+    rate_intervals: int = 8  # the rate is 60 / the mean of this many last breath intervals (~30 s)
+    phase_lowpass_rel: float = 1.5  # 1st-order low-pass of the phase copy, at this x breathing frequency
+    knee: float = 0.1  # the inhale starts where the rise first exceeds this x its fastest (see _inhale_start)
 
 
 @dataclass
@@ -126,6 +130,9 @@ class _FilterLag:
     def lag(self, f_hz: float) -> float:
         return float(np.interp(f_hz, self.freqs, self.lag_rad))
 
+    def lag_array(self, f_hz: FloatArray) -> FloatArray:
+        return np.interp(f_hz, self.freqs, self.lag_rad)
+
 
 class RespPipeline:
     """Live breathing pipeline for one participant (see the module docstring).
@@ -143,16 +150,23 @@ class RespPipeline:
             cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
         self.config = cfg
         fs = cfg.fs_hz
+        if not cfg.highpass_hz > 0:
+            raise ValueError("highpass_hz must be positive: the phase is read around the local mean")
         low = signal.butter(cfg.lowpass_order, cfg.lowpass_hz, "low", fs=fs, output="sos")
-        if cfg.highpass_hz > 0:
-            high = signal.butter(1, cfg.highpass_hz, "high", fs=fs, output="sos")
-            self._sos = np.vstack((high, low))
-        else:
-            self._sos = low
+        high = signal.butter(1, cfg.highpass_hz, "high", fs=fs, output="sos")
+        self._sos = np.vstack((high, low))
         self._zi_unit = signal.sosfilt_zi(self._sos)
         self._lag = _FilterLag(self._sos, fs)
+        # The phase is read from a copy with the same high-pass and a first-order low-pass whose cutoff
+        # follows the breathing frequency (applied while tracking, see _track).
+        self._psos = high
+        self._pzi_unit = signal.sosfilt_zi(high)
+        self._plag = _FilterLag(high, fs)
+        self._plp = 0.0  # state of the phase copy's low-pass
         self._resampler = GridResampler(fs, cfg.gap_s)
         self._zi: np.ndarray | None = None
+        self._pzi: np.ndarray | None = None
+        self._prev_p = math.nan  # the phase signal's last grid value (NaN in a gap), for its derivative
         self.inverted_suspected = False
         self._reset_segment()
 
@@ -178,6 +192,8 @@ class RespPipeline:
         self._direction = 0  # +1 rising, -1 falling, 0 warming up
         self._ext = 0.0
         self._ext_t = 0.0
+        self._rise: deque[tuple[float, float]] = deque(maxlen=round(30 * self.config.fs_hz))
+        self._prev_y = math.nan
         self._amp = math.nan
         self._amp_long = math.nan
         self._swings: deque[float] = deque(maxlen=3)
@@ -189,7 +205,8 @@ class RespPipeline:
         self._have_peak = False
         self._last_turn_t = math.nan
         self._last_onset = math.nan
-        self._intervals: deque[float] = deque(maxlen=8)
+        self._intervals: deque[float] = deque(maxlen=max(8, self.config.rate_intervals))
+        self._iv_typ = 0.0
         self._rise_fracs: deque[float] = deque(maxlen=8)
         self._prev_raw = math.nan
         self._flat_run = 0
@@ -210,6 +227,7 @@ class RespPipeline:
         if n == 0:
             return _empty_output()
         clean = np.full(n, np.nan)
+        pclean = np.full(n, np.nan)
         # Filter each valid run (a restart resets the filter state to the steady state of its first value).
         valid = chunk.valid
         starts = np.flatnonzero(chunk.restart)
@@ -221,13 +239,32 @@ class RespPipeline:
             if not seg_valid.any():
                 continue
             va = a + int(np.argmax(seg_valid))
-            if chunk.restart[va]:
+            if chunk.restart[va] or self._zi is None or self._pzi is None:
                 self._zi = self._zi_unit * chunk.y[va]
-            if self._zi is None:  # pragma: no cover - a valid run always starts with a restart
-                self._zi = self._zi_unit * chunk.y[va]
+                self._pzi = self._pzi_unit * chunk.y[va]
             clean[va:b], self._zi = signal.sosfilt(self._sos, chunk.y[va:b], zi=self._zi)
-        phase, rate, quality, breaths = self._track(chunk.t, chunk.y, clean, valid, chunk.restart)
+            pclean[va:b], self._pzi = signal.sosfilt(self._psos, chunk.y[va:b], zi=self._pzi)
+        freq, rate, quality, breaths = self._track(chunk.t, chunk.y, clean, pclean, valid, chunk.restart)
+        phase = self._portrait_phase(pclean, freq, chunk.restart)
         return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths)
+
+    def _portrait_phase(self, p: FloatArray, freq: FloatArray, restart: np.ndarray) -> FloatArray:
+        """Phase from position and velocity of the phase signal ``p``, where ``freq`` (the breathing
+        frequency, Hz) is given: NaN elsewhere (the tracker gives no frequency unless the state is OK)."""
+        fs = self.config.fs_hz
+        prev = np.concatenate(([self._prev_p], p[:-1]))
+        prev[restart] = np.nan  # a new segment: no velocity across the gap
+        self._prev_p = float(p[-1])
+        v = (p - prev) * fs / (TWO_PI * freq)
+        # The filters' lag at the breathing frequency, plus half a sample for the backward difference. The
+        # low-pass y += a (x - y) has a = 1 - exp(-2 pi c f / fs) and lags atan2(b sin w, 1 - b cos w) at
+        # w = 2 pi f / fs, with b = 1 - a (about atan(1 / c) for slow breathing).
+        w = TWO_PI * freq / fs
+        b = np.exp(-w * self.config.phase_lowpass_rel)
+        lp_lag = np.arctan2(b * np.sin(w), 1.0 - b * np.cos(w))
+        comp = self._plag.lag_array(freq) + lp_lag + 0.5 * w
+        with np.errstate(invalid="ignore"):
+            return np.mod(np.arctan2(v, -p) + comp, TWO_PI)
 
     # ----------------------------------------------------------------------------------------------
     def _track(
@@ -235,24 +272,31 @@ class RespPipeline:
         ts: FloatArray,
         raw: FloatArray,
         clean: FloatArray,
+        pclean: FloatArray,
         valid: np.ndarray,
         restart: np.ndarray,
     ) -> tuple[FloatArray, FloatArray, np.ndarray, list[BreathEvent]]:
+        """Track turning points; returns the breathing frequency (Hz, where the state is OK, else NaN),
+        the rate, the quality codes and the breaths. Low-passes ``pclean`` in place (the phase copy's
+        low-pass follows the breathing frequency)."""
         cfg = self.config
         n = ts.size
-        phase_out = np.full(n, np.nan)
+        freq_out = np.full(n, np.nan)
         rate_out = np.full(n, np.nan)
         q_out = np.empty(n, np.int8)
         breaths: list[BreathEvent] = []
         dt = 1.0 / cfg.fs_hz
         flat_n = round(cfg.flat_s * cfg.fs_hz)
         amp_decay = math.exp(-dt / 5.0)
-        asin = math.asin
         ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
         flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
         lag_fn = self._lag.lag
-        tent = cfg.tentative
-        comp = lag_fn(self._freq())
+        f_now = self._freq()
+        comp = lag_fn(f_now)
+        lp_k = -TWO_PI * cfg.phase_lowpass_rel / cfg.fs_hz
+        lp_a = 1.0 - math.exp(lp_k * f_now)
+        plp = self._plp
+        pl = pclean.tolist()
         tl = ts.tolist()
         rl = raw.tolist()
         cl = clean.tolist()
@@ -267,7 +311,12 @@ class RespPipeline:
             if rsl[i]:
                 self._reset_segment()
                 self._seg_t0 = t
-                comp = lag_fn(self._freq())
+                f_now = self._freq()
+                comp = lag_fn(f_now)
+                lp_a = 1.0 - math.exp(lp_k * f_now)
+                plp = pl[i]
+            plp += lp_a * (pl[i] - plp)
+            pclean[i] = plp
             # Flat (sensor off): the raw value does not change at all.
             r = rl[i]
             if abs(r - self._prev_raw) <= 1e-9 * (1.0 + abs(r)):
@@ -287,6 +336,7 @@ class RespPipeline:
                     # Start on the side of the midline the signal is on, looking for that side's extremum.
                     self._direction = 1 if y >= 0.0 else -1
                     self._ext, self._ext_t = y, t
+                    self._rise.clear()
                     self._last_turn_t = t
                 q_out[i] = flat_code if self._flat_run >= flat_n else warm_code
                 continue
@@ -307,21 +357,26 @@ class RespPipeline:
                         self._confirm_peak(t)
                         d = -1
                         self._ext, self._ext_t = y, t
+                        self._rise.clear()
             else:
                 if y <= self._ext:
                     self._ext, self._ext_t = y, t
+                    self._rise.clear()
                 else:
                     back = y - self._ext
+                    self._rise.append((t, y - self._prev_y))
                     if (y > band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
                         ev = self._confirm_trough(t, comp)
                         if ev is not None:
                             breaths.append(ev)
-                        comp = lag_fn(self._freq())
+                        f_now = self._freq()
+                        comp = lag_fn(f_now)
+                        lp_a = 1.0 - math.exp(lp_k * f_now)
                         d = 1
                         self._ext, self._ext_t = y, t
             self._direction = d
+            self._prev_y = y
             amp = self._amp
-            band = cfg.midline_band * amp
             # A stalled tracker (breath amplitude dropped, belt loosened) lets its amplitude decay.
             since_turn = t - self._last_turn_t
             mean_iv = self._mean_interval()
@@ -338,33 +393,11 @@ class RespPipeline:
                 q_out[i] = nob_code
                 continue
             q_out[i] = ok_code
-            # Phase from the position relative to the midline (the local mean, 0 after the high-pass): the
-            # signal is -cos(phase) scaled by the level of the extremum on its side of the midline, so
-            # phase = pi/2 -+ asin(y / level) while rising and 3*pi/2 -+ asin(y / level) while falling. The
-            # level is the extremum of this half-wave once it is known (the signal turned), else that of the
-            # previous one. Near a turning point the estimate switches as soon as the signal turns, before
-            # the turn is confirmed, so the phase does not wait for the confirmation.
-            ext = self._ext
-            if d == 1:
-                rising = not (ext - y > tent * amp and ext > 0.0)
-                level = (self._peak if rising else ext) if y >= 0.0 else self._trough
-            else:
-                rising = y - ext > tent * amp and ext < 0.0
-                level = self._peak if y >= 0.0 else (ext if rising else self._trough)
-            floor = 2.0 * band
-            if y >= 0.0:
-                v = y / (level if level > floor else floor)
-            else:
-                v = -y / (-level if level < -floor else floor)
-            a = asin(v if v < 1.0 else 1.0)
-            if rising:
-                ph = HALF_PI + a if y >= 0.0 else HALF_PI - a
-            else:
-                ph = THREE_HALF_PI - a if y >= 0.0 else THREE_HALF_PI + a
-            phase_out[i] = (ph + comp) % TWO_PI
+            freq_out[i] = f_now
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
-        return phase_out, rate_out, q_out, breaths
+        self._plp = plp
+        return freq_out, rate_out, q_out, breaths
 
     # ----------------------------------------------------------------------------------------------
     def _retraced(self, back: float, since_ext_s: float) -> bool:
@@ -388,18 +421,19 @@ class RespPipeline:
 
     def _freq(self) -> float:
         """Current breathing frequency estimate (Hz) for delay compensation; 0.25 Hz until known."""
-        iv = self._intervals
-        if not iv:
-            return 0.25
-        k = min(len(iv), self.config.rate_intervals)
-        return k / sum(list(iv)[-k:])
+        typ = self._iv_typ
+        return 0.25 if typ <= 0.0 else 1.0 / typ
+
+    def _update_typical_interval(self) -> None:
+        """The usual breath interval: the mean of the last ``rate_intervals`` intervals (the breaths per
+        time; leaving out outlying intervals was measured worse on irregular breathing)."""
+        k = min(len(self._intervals), self.config.rate_intervals)
+        self._iv_typ = sum(list(self._intervals)[-k:]) / k
 
     def _rate_at(self, t: float) -> float:
-        iv = self._intervals
-        if not iv:
+        mean_iv = self._iv_typ
+        if mean_iv <= 0.0:
             return math.nan
-        k = min(len(iv), self.config.rate_intervals)
-        mean_iv = sum(list(iv)[-k:]) / k
         # A breath that is taking longer than usual already means a slower rate. Onsets are confirmed some
         # time after they happen, so "longer than usual" counts from the usual confirmation delay on.
         elapsed = t - self._last_onset - self._confirm_delay
@@ -423,7 +457,7 @@ class RespPipeline:
         self._last_turn_t = t
 
     def _confirm_trough(self, t: float, comp: float) -> BreathEvent | None:
-        trough, trough_t = self._ext, self._ext_t
+        trough, trough_t = self._ext, self._inhale_start()
         if self._have_peak:
             self._push_swing(self._peak - trough)
         prev_trough_t = self._trough_t
@@ -439,6 +473,7 @@ class RespPipeline:
             interval = onset - self._last_onset
             if self.config.min_interval_s <= interval <= self.config.max_interval_s:
                 self._intervals.append(interval)
+                self._update_typical_interval()
                 if self._peak_t > prev_trough_t:
                     self._rise_fracs.append((self._peak_t - prev_trough_t) / (trough_t - prev_trough_t))
                     self._check_inversion()
@@ -446,6 +481,24 @@ class RespPipeline:
         delay = t - onset
         self._confirm_delay = delay if self._confirm_delay == 0.0 else 0.8 * self._confirm_delay + 0.2 * delay
         return BreathEvent(onset, t)
+
+    def _inhale_start(self) -> float:
+        """Where the rise out of the trough began: going back from now, the first sample whose rise was
+        slower than ``knee`` x the fastest rise since the trough (a pause that creeps up before the inhale,
+        or seems to because the high-pass's mean sinks, is still the pause), else the trough itself."""
+        rise = self._rise
+        if not rise:
+            return self._ext_t
+        fast = max(d for _, d in rise)
+        if fast <= 0.0:
+            return self._ext_t
+        slow = self.config.knee * fast
+        prev_t = self._ext_t
+        for t, d in rise:
+            if d >= slow:
+                return prev_t
+            prev_t = t
+        return self._ext_t
 
     def _check_inversion(self) -> None:
         # Inhaling is shorter than exhaling (about 40/60 of the cycle at rest); a belt worn inverted shows
