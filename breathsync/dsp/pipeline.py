@@ -83,7 +83,8 @@ class PipelineConfig:
     flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
     no_breath_s: float = 10.0  # no turning point for max(this, 1.5 x breath interval): NO_BREATHING
     invert: bool = False  # the belt is worn so that inhaling makes the signal fall
-    rate_intervals: int = 8  # the rate is 60 / the mean of this many last breath intervals (~30 s)
+    rate_window_s: float = 40.0  # the rate is 60 / the mean interval of the breaths of the last 40 s ...
+    rate_min_n: int = 3  # ... and of at least this many (slow breathing)
     phase_lowpass_rel: float = 1.5  # 1st-order low-pass of the phase copy, at this x breathing frequency
     knee: float = 0.1  # the inhale starts where the rise first exceeds this x its fastest (see _inhale_start)
 
@@ -205,7 +206,7 @@ class RespPipeline:
         self._have_peak = False
         self._last_turn_t = math.nan
         self._last_onset = math.nan
-        self._intervals: deque[float] = deque(maxlen=max(8, self.config.rate_intervals))
+        self._intervals: deque[float] = deque(maxlen=32)
         self._iv_typ = 0.0
         self._rise_fracs: deque[float] = deque(maxlen=8)
         self._prev_raw = math.nan
@@ -425,10 +426,16 @@ class RespPipeline:
         return 0.25 if typ <= 0.0 else 1.0 / typ
 
     def _update_typical_interval(self) -> None:
-        """The usual breath interval: the mean of the last ``rate_intervals`` intervals (the breaths per
-        time; leaving out outlying intervals was measured worse on irregular breathing)."""
-        k = min(len(self._intervals), self.config.rate_intervals)
-        self._iv_typ = sum(list(self._intervals)[-k:]) / k
+        """The usual breath interval: the mean of the intervals of the last ``rate_window_s`` before the
+        latest onset, at least ``rate_min_n`` of them (breaths per time: leaving out outlying intervals was
+        measured worse on irregular breathing, and a shorter window follows noise more than the rate)."""
+        k, total = 0, 0.0
+        for v in reversed(self._intervals):
+            if k >= self.config.rate_min_n and total + v > self.config.rate_window_s:
+                break
+            total += v
+            k += 1
+        self._iv_typ = total / k
 
     def _rate_at(self, t: float) -> float:
         mean_iv = self._iv_typ

@@ -117,7 +117,7 @@ def test_drift_and_amplitude_change() -> None:
     onsets = np.array([b.onset_s for b in out.breaths])
     # 6-s breaths: the tracker re-learns the amplitude within ~15 s, then finds every breath.
     assert np.sum(onsets > 120) >= 13
-    # The rate averages the last 8 intervals, so the long one across the re-learning has left it by 150 s.
+    # The rate averages the intervals of the last 40 s, so the long one across the re-learning has left it by 150 s.
     assert abs(np.nanmedian(out.rate_bpm[out.t > 150]) - 10) < 0.5
 
 
@@ -183,3 +183,18 @@ def test_onset_is_where_inhaling_starts_after_a_pause() -> None:
 def test_highpass_is_required() -> None:
     with pytest.raises(ValueError, match="highpass_hz"):
         RespPipeline(highpass_hz=0.0)
+
+
+def test_rate_follows_a_change_of_pace_within_its_window() -> None:
+    # 12 breaths/min for 120 s, then 6/min (paced slow breathing): the rate averages the breaths of the last
+    # 40 s (at least 3), so it reads the new pace once the old breaths have left that window.
+    fs = 50.0
+    t = np.arange(0.0, 300.0, 1.0 / fs)
+    f = np.where(t < 120, 12.0, 6.0) / 60.0
+    ph = 2 * np.pi * np.cumsum(f) / fs
+    y = 0.5 * (1 - np.cos(ph)) + 0.01 * np.random.default_rng(2).standard_normal(t.size)
+    out = run(t, y)
+    before = (out.t > 80) & (out.t < 120)
+    assert abs(np.nanmedian(out.rate_bpm[before]) - 12) < 0.3
+    after = out.t > 120 + 40 + 10  # 40 s of window, plus one slow breath to confirm
+    assert np.nanmax(np.abs(out.rate_bpm[after] - 6)) < 0.3
