@@ -12,24 +12,26 @@ uniform 20 Hz grid:
 plus the breath events (inhale onsets) with the time at which each was confirmed. Only past samples are
 used and the output does not depend on how the input is cut into chunks.
 
-How the phase is estimated: from the signal's position and velocity (its phase portrait). The
-waveform is high-passed (so its zero is the local mean) and low-passed by a first-order filter whose cutoff
-is ``phase_lowpass_rel`` x the breathing frequency; with ``p`` that signal and ``v`` its rate of change
-divided by the breathing angular frequency, the phase is the angle of ``(-p, v)``: 0 at a trough, pi/2
-half-way up, pi at a peak. For a sine this is exactly its phase; for real breathing the velocity plays the
-role of the Hilbert quadrature of the offline reference, without its look-ahead or its delay. A first-order
-low-pass delays the signal least for the noise it removes (steeper filters and all-pass Hilbert pairs were
-measured worse: their delay varies more with frequency); its phase lag at the breathing frequency is added
-back, so the phase is not late. The breathing frequency is that of the recent breath intervals.
+How the phase is estimated: from the signal's position and velocity (its phase portrait). A copy of the
+waveform is high-passed, so its zero is the local mean (cutoff ``phase_highpass_rel`` x the breathing
+frequency, at least ``highpass_hz``: about the mean of the last breath), and low-passed by a first-order
+filter at ``phase_lowpass_rel`` x the breathing frequency. With ``p`` that signal and ``v`` its rate of
+change divided by the breathing angular frequency, the phase is the angle of ``(-p, v)``: 0 at a trough,
+pi/2 half-way up, pi at a peak. For a sine this is exactly its phase; for real breathing the velocity
+plays the role of the Hilbert quadrature of the offline reference, without its look-ahead or its delay.
+A first-order low-pass delays the signal least for the noise it removes (steeper filters and all-pass
+Hilbert pairs were measured worse: their delay varies more with frequency); the filters' phase lag at the
+breathing frequency is added back, so the phase is not late. The breathing frequency is that of the
+recent breath intervals.
 
-Breaths, amplitude and state come from a turning-point tracker on a second, smoother copy of the signal
-(2nd-order low-pass). A turning point is confirmed when the signal crosses the midline (by a small band)
-after it; a shallow breath after a deep one is a breath as soon as it crosses the mean, and wiggles that do
-not cross it are not breaths. A fallback confirms a turn that retraces ``hysteresis`` x the breath amplitude
-within a breath interval without crossing (a baseline moving faster than the high-pass follows). The inhale
-onset is where the rise out of the trough begins: the last moment the signal was still within
-``knee_band`` x the amplitude of the trough and rising slower than ``knee_slope`` x amplitude x breathing
-frequency per second (a flat end-expiratory pause ends where inhaling starts, not at its lowest wiggle).
+Breaths, amplitude and state come from a turning-point tracker on a second copy of the signal (fixed
+high-pass, 2nd-order low-pass). A turning point is confirmed when the signal crosses the midline (by a
+small band) after it; a shallow breath after a deep one is a breath as soon as it crosses the mean, and
+wiggles that do not cross it are not breaths. A fallback confirms a turn that retraces ``hysteresis`` x
+the breath amplitude within a breath interval without crossing (a baseline moving faster than the
+high-pass follows). The inhale onset is where the rise out of the trough begins: the first moment the
+rise got faster than ``knee`` x its fastest so far (as breath detection on airflow uses a fraction of the
+peak flow): the end of a flat end-expiratory pause, not its lowest wiggle.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class PipelineConfig:
     rate_window_s: float = 40.0  # the rate is 60 / the mean interval of the breaths of the last 40 s ...
     rate_min_n: int = 3  # ... and of at least this many (slow breathing)
     phase_lowpass_rel: float = 1.5  # 1st-order low-pass of the phase copy, at this x breathing frequency
+    phase_highpass_rel: float = 0.125  # its high-pass: this x breathing frequency, at least highpass_hz
     knee: float = 0.1  # the inhale starts where the rise first exceeds this x its fastest (see _inhale_start)
 
 
@@ -131,9 +134,6 @@ class _FilterLag:
     def lag(self, f_hz: float) -> float:
         return float(np.interp(f_hz, self.freqs, self.lag_rad))
 
-    def lag_array(self, f_hz: FloatArray) -> FloatArray:
-        return np.interp(f_hz, self.freqs, self.lag_rad)
-
 
 class RespPipeline:
     """Live breathing pipeline for one participant (see the module docstring).
@@ -158,15 +158,11 @@ class RespPipeline:
         self._sos = np.vstack((high, low))
         self._zi_unit = signal.sosfilt_zi(self._sos)
         self._lag = _FilterLag(self._sos, fs)
-        # The phase is read from a copy with the same high-pass and a first-order low-pass whose cutoff
-        # follows the breathing frequency (applied while tracking, see _track).
-        self._psos = high
-        self._pzi_unit = signal.sosfilt_zi(high)
-        self._plag = _FilterLag(high, fs)
-        self._plp = 0.0  # state of the phase copy's low-pass
+        # The phase copy's first-order high- and low-pass follow the breathing frequency (see _track).
+        self._pmean = 0.0  # state of the phase copy's high-pass: its running mean
+        self._plp = 0.0  # state of its low-pass
         self._resampler = GridResampler(fs, cfg.gap_s)
         self._zi: np.ndarray | None = None
-        self._pzi: np.ndarray | None = None
         self._prev_p = math.nan  # the phase signal's last grid value (NaN in a gap), for its derivative
         self.inverted_suspected = False
         self._reset_segment()
@@ -228,7 +224,7 @@ class RespPipeline:
         if n == 0:
             return _empty_output()
         clean = np.full(n, np.nan)
-        pclean = np.full(n, np.nan)
+        pclean = np.full(n, np.nan)  # the phase copy, filled by _track
         # Filter each valid run (a restart resets the filter state to the steady state of its first value).
         valid = chunk.valid
         starts = np.flatnonzero(chunk.restart)
@@ -240,11 +236,9 @@ class RespPipeline:
             if not seg_valid.any():
                 continue
             va = a + int(np.argmax(seg_valid))
-            if chunk.restart[va] or self._zi is None or self._pzi is None:
+            if chunk.restart[va] or self._zi is None:
                 self._zi = self._zi_unit * chunk.y[va]
-                self._pzi = self._pzi_unit * chunk.y[va]
             clean[va:b], self._zi = signal.sosfilt(self._sos, chunk.y[va:b], zi=self._zi)
-            pclean[va:b], self._pzi = signal.sosfilt(self._psos, chunk.y[va:b], zi=self._pzi)
         freq, rate, quality, breaths = self._track(chunk.t, chunk.y, clean, pclean, valid, chunk.restart)
         phase = self._portrait_phase(pclean, freq, chunk.restart)
         return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths)
@@ -257,13 +251,18 @@ class RespPipeline:
         prev[restart] = np.nan  # a new segment: no velocity across the gap
         self._prev_p = float(p[-1])
         v = (p - prev) * fs / (TWO_PI * freq)
-        # The filters' lag at the breathing frequency, plus half a sample for the backward difference. The
-        # low-pass y += a (x - y) has a = 1 - exp(-2 pi c f / fs) and lags atan2(b sin w, 1 - b cos w) at
-        # w = 2 pi f / fs, with b = 1 - a (about atan(1 / c) for slow breathing).
+        # The filters' lag at the breathing frequency, plus half a sample for the backward difference. A
+        # running mean m += a (x - m) with a = 1 - b, b = exp(-2 pi fc / fs), is the low-pass
+        # L(z) = a / (1 - b / z); the high-pass is 1 - L(z) (a lead: negative lag).
+        cfg = self.config
         w = TWO_PI * freq / fs
-        b = np.exp(-w * self.config.phase_lowpass_rel)
-        lp_lag = np.arctan2(b * np.sin(w), 1.0 - b * np.cos(w))
-        comp = self._plag.lag_array(freq) + lp_lag + 0.5 * w
+        z = np.exp(1j * w)
+        b_lp = np.exp(-w * cfg.phase_lowpass_rel)
+        w_hp = np.maximum(w * cfg.phase_highpass_rel, TWO_PI * cfg.highpass_hz / fs)
+        b_hp = np.exp(-w_hp)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            h = (1.0 - b_lp) / (1.0 - b_lp / z) * (1.0 - (1.0 - b_hp) / (1.0 - b_hp / z))
+            comp = -np.angle(h) + 0.5 * w
         with np.errstate(invalid="ignore"):
             return np.mod(np.arctan2(v, -p) + comp, TWO_PI)
 
@@ -278,8 +277,8 @@ class RespPipeline:
         restart: np.ndarray,
     ) -> tuple[FloatArray, FloatArray, np.ndarray, list[BreathEvent]]:
         """Track turning points; returns the breathing frequency (Hz, where the state is OK, else NaN),
-        the rate, the quality codes and the breaths. Low-passes ``pclean`` in place (the phase copy's
-        low-pass follows the breathing frequency)."""
+        the rate, the quality codes and the breaths. Fills ``pclean`` with the phase copy of ``raw``: its
+        high-pass (a running mean taken off) and low-pass follow the breathing frequency."""
         cfg = self.config
         n = ts.size
         freq_out = np.full(n, np.nan)
@@ -294,10 +293,12 @@ class RespPipeline:
         lag_fn = self._lag.lag
         f_now = self._freq()
         comp = lag_fn(f_now)
-        lp_k = -TWO_PI * cfg.phase_lowpass_rel / cfg.fs_hz
-        lp_a = 1.0 - math.exp(lp_k * f_now)
-        plp = self._plp
-        pl = pclean.tolist()
+        # Phase copy: cutoffs phase_highpass_rel x f (at least highpass_hz) and phase_lowpass_rel x f.
+        w_now = TWO_PI * f_now / cfg.fs_hz
+        hp_min = TWO_PI * cfg.highpass_hz / cfg.fs_hz
+        hp_a = 1.0 - math.exp(-max(w_now * cfg.phase_highpass_rel, hp_min))
+        lp_a = 1.0 - math.exp(-w_now * cfg.phase_lowpass_rel)
+        pmean, plp = self._pmean, self._plp
         tl = ts.tolist()
         rl = raw.tolist()
         cl = clean.tolist()
@@ -314,9 +315,12 @@ class RespPipeline:
                 self._seg_t0 = t
                 f_now = self._freq()
                 comp = lag_fn(f_now)
-                lp_a = 1.0 - math.exp(lp_k * f_now)
-                plp = pl[i]
-            plp += lp_a * (pl[i] - plp)
+                w_now = TWO_PI * f_now / cfg.fs_hz
+                hp_a = 1.0 - math.exp(-max(w_now * cfg.phase_highpass_rel, hp_min))
+                lp_a = 1.0 - math.exp(-w_now * cfg.phase_lowpass_rel)
+                pmean, plp = rl[i], 0.0
+            pmean += hp_a * (rl[i] - pmean)
+            plp += lp_a * (rl[i] - pmean - plp)
             pclean[i] = plp
             # Flat (sensor off): the raw value does not change at all.
             r = rl[i]
@@ -372,7 +376,9 @@ class RespPipeline:
                             breaths.append(ev)
                         f_now = self._freq()
                         comp = lag_fn(f_now)
-                        lp_a = 1.0 - math.exp(lp_k * f_now)
+                        w_now = TWO_PI * f_now / cfg.fs_hz
+                        hp_a = 1.0 - math.exp(-max(w_now * cfg.phase_highpass_rel, hp_min))
+                        lp_a = 1.0 - math.exp(-w_now * cfg.phase_lowpass_rel)
                         d = 1
                         self._ext, self._ext_t = y, t
             self._direction = d
@@ -397,7 +403,7 @@ class RespPipeline:
             freq_out[i] = f_now
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
-        self._plp = plp
+        self._pmean, self._plp = pmean, plp
         return freq_out, rate_out, q_out, breaths
 
     # ----------------------------------------------------------------------------------------------
