@@ -369,7 +369,9 @@ class RespPipeline:
                     self._rise.clear()
                 else:
                     back = y - self._ext
-                    self._rise.append((t, y - self._prev_y))
+                    dy = y - self._prev_y
+                    if dy == dy:  # not NaN (the first sample after the warm-up)
+                        self._rise.append((t, dy))
                     if (y > band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
                         ev = self._confirm_trough(t, comp)
                         if ev is not None:
@@ -496,9 +498,9 @@ class RespPipeline:
         return BreathEvent(onset, t)
 
     def _inhale_start(self) -> float:
-        """Where the rise out of the trough began: going back from now, the first sample whose rise was
-        slower than ``knee`` x the fastest rise since the trough (a pause that creeps up before the inhale,
-        or seems to because the high-pass's mean sinks, is still the pause), else the trough itself."""
+        """Where the rise out of the trough began: the sample before the first one, since the trough, that
+        rose faster than ``knee`` x the fastest rise up to the confirmation (a pause that creeps up before the inhale, or
+        seems to because the high-pass's mean sinks, is still the pause); the trough itself if none."""
         rise = self._rise
         if not rise:
             return self._ext_t
