@@ -483,7 +483,9 @@ class RespPipeline:
             return None  # the first trough after warm-up: its cycle has no known start
         # Onset time: the trough in the filtered signal, moved back by the filter's delay.
         f = self._freq()
-        onset = trough_t - comp / (TWO_PI * f)
+        # The rise of a rounded (sine-like) trough reaches ``knee`` x its fastest asin(knee) radians after
+        # the bottom: that much earlier too, so a rounded trough's onset is its bottom, a pause's its end.
+        onset = trough_t - (comp + math.asin(self.config.knee)) / (TWO_PI * f)
         if not math.isnan(self._last_onset):
             interval = onset - self._last_onset
             if self.config.min_interval_s <= interval <= self.config.max_interval_s:
