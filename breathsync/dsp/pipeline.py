@@ -30,8 +30,9 @@ small band) after it; a shallow breath after a deep one is a breath as soon as i
 wiggles that do not cross it are not breaths. A fallback confirms a turn that retraces ``hysteresis`` x
 the breath amplitude within a breath interval without crossing (a baseline moving faster than the
 high-pass follows). The inhale onset is where the rise out of the trough begins: the first moment the
-rise got faster than ``knee`` x its fastest so far (as breath detection on airflow uses a fraction of the
-peak flow): the end of a flat end-expiratory pause, not its lowest wiggle.
+rise got faster than ``knee`` x its fastest (as breath detection on airflow uses a fraction of the peak
+flow), less the asin(knee) radians a rounded, sine-like trough takes to get there: the bottom of a rounded
+trough, the end of a flat end-expiratory pause (not its lowest wiggle).
 """
 
 from __future__ import annotations
