@@ -128,6 +128,7 @@ class _PairState:
     plv_sum: float = 0.0
     plv_n: int = 0
     rel_sum: complex = 0j
+    lead_sum: complex = 0j  # as rel_sum, over the windows locked within a quarter cycle (who leads)
     view: PairView | None = None
     # Rate convergence: |rate difference| over the first minute with both rates known, and over the last.
     first_t: float | None = None
@@ -545,6 +546,8 @@ class Session:
             ps.plv_sum += plv
             ps.plv_n += 1
             ps.rel_sum += plv * complex(math.cos(rel), math.sin(rel))
+            if plv > null and abs(rel) <= 0.5 * math.pi:
+                ps.lead_sum += plv * complex(math.cos(rel), math.sin(rel))
         # Events once a state has held for event_hold_s.
         if in_sync != ps.in_sync:
             ps.in_sync = in_sync
@@ -682,9 +685,10 @@ class Session:
         pairs = []
         for ps in self._pairs:
             rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.plv_n else math.nan
+            # Who leads: as in the analysis, from the windows locked within a quarter cycle.
             leader = None
-            if ps.plv_n and abs(ps.rel_sum) > 0:
-                leader = ps.a.label if rel > 0 else ps.b.label
+            if abs(ps.lead_sum) > 0:
+                leader = ps.a.label if ps.lead_sum.imag > 0 else ps.b.label
             pairs.append(
                 {
                     "a": ps.a.label,

@@ -73,8 +73,11 @@ class PairSync:
                 "leader": None,
                 "lead_s": None,
             }
-        # Who leads is only meaningful while the pair is in sync: taken from those windows alone.
-        sel = self.in_sync & ok
+        # Who leads is only meaningful while the two are locked (PLV above the chance level) within a quarter
+        # cycle of each other: a follower 0.7 s behind at 15/min (63 deg) is locked, led, and not in sync;
+        # anti-phase partners have no leader.
+        with np.errstate(invalid="ignore"):
+            sel = ok & (self.plv > self.null_plv) & (np.abs(self.rel_phase_rad) <= 0.5 * math.pi)
         z_all = np.mean(self.plv[ok] * np.exp(1j * self.rel_phase_rad[ok]))
         leader: str | None = None
         lag = math.nan

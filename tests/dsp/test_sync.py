@@ -55,6 +55,18 @@ def test_follower_is_in_sync_and_led() -> None:
     assert abs(s["lead_s"] - 0.4) < 0.1
 
 
+def test_late_follower_is_led_but_not_in_sync() -> None:
+    t = np.arange(0, 300, 1 / FS)
+    a = oscillator(300, 15, 0.05, 3)
+    b = np.interp(t - 0.7, t, a)  # B follows A 0.7 s later: 63 deg at 15/min
+    rate = np.full(t.size, 15.0)
+    res = pair_sync(t, a % (2 * np.pi), b % (2 * np.pi), rate, rate, SyncConfig())
+    assert not res.in_sync.any()
+    s = res.summary()
+    assert s["leader"] == "a"
+    assert abs(s["lead_s"] - 0.7) < 0.1
+
+
 def test_anti_phase_partners_are_locked_but_not_in_sync() -> None:
     t = np.arange(0, 300, 1 / FS)
     a = oscillator(300, 12, 0.05, 2)
@@ -62,6 +74,7 @@ def test_anti_phase_partners_are_locked_but_not_in_sync() -> None:
     res = pair_sync(t, a % (2 * np.pi), (a + math.pi) % (2 * np.pi), rate, rate)
     assert np.nanmin(res.plv) > 0.99
     assert not res.in_sync.any()
+    assert res.summary()["leader"] is None  # half a cycle apart: nobody is ahead
 
 
 def test_strangers_at_similar_rates_are_not_in_sync() -> None:
