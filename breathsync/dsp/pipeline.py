@@ -291,14 +291,7 @@ class RespPipeline:
         amp_decay = math.exp(-dt / 5.0)
         ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
         flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
-        lag_fn = self._lag.lag
-        f_now = self._freq()
-        comp = lag_fn(f_now)
-        # Phase copy: cutoffs phase_highpass_rel x f (at least highpass_hz) and phase_lowpass_rel x f.
-        w_now = TWO_PI * f_now / cfg.fs_hz
-        hp_min = TWO_PI * cfg.highpass_hz / cfg.fs_hz
-        hp_a = 1.0 - math.exp(-max(w_now * cfg.phase_highpass_rel, hp_min))
-        lp_a = 1.0 - math.exp(-w_now * cfg.phase_lowpass_rel)
+        f_now, comp, hp_a, lp_a = self._follow_rate()
         pmean, plp = self._pmean, self._plp
         tl = ts.tolist()
         rl = raw.tolist()
@@ -314,17 +307,13 @@ class RespPipeline:
             if rsl[i]:
                 self._reset_segment()
                 self._seg_t0 = t
-                f_now = self._freq()
-                comp = lag_fn(f_now)
-                w_now = TWO_PI * f_now / cfg.fs_hz
-                hp_a = 1.0 - math.exp(-max(w_now * cfg.phase_highpass_rel, hp_min))
-                lp_a = 1.0 - math.exp(-w_now * cfg.phase_lowpass_rel)
+                f_now, comp, hp_a, lp_a = self._follow_rate()
                 pmean, plp = rl[i], 0.0
-            pmean += hp_a * (rl[i] - pmean)
-            plp += lp_a * (rl[i] - pmean - plp)
+            r = rl[i]
+            pmean += hp_a * (r - pmean)
+            plp += lp_a * (r - pmean - plp)
             pclean[i] = plp
             # Flat (sensor off): the raw value does not change at all.
-            r = rl[i]
             if abs(r - self._prev_raw) <= 1e-9 * (1.0 + abs(r)):
                 self._flat_run += 1
             else:
@@ -377,11 +366,7 @@ class RespPipeline:
                         ev = self._confirm_trough(t, comp)
                         if ev is not None:
                             breaths.append(ev)
-                        f_now = self._freq()
-                        comp = lag_fn(f_now)
-                        w_now = TWO_PI * f_now / cfg.fs_hz
-                        hp_a = 1.0 - math.exp(-max(w_now * cfg.phase_highpass_rel, hp_min))
-                        lp_a = 1.0 - math.exp(-w_now * cfg.phase_lowpass_rel)
+                        f_now, comp, hp_a, lp_a = self._follow_rate()
                         d = 1
                         self._ext, self._ext_t = y, t
             self._direction = d
@@ -410,6 +395,17 @@ class RespPipeline:
         return freq_out, rate_out, q_out, breaths
 
     # ----------------------------------------------------------------------------------------------
+    def _follow_rate(self) -> tuple[float, float, float, float]:
+        """What follows the breathing frequency ``f`` (Hz): (f, the tracker filter's lag at f, and the
+        coefficients ``a`` of the phase copy's running-mean high-pass, at phase_highpass_rel x f but at least
+        highpass_hz, and low-pass, at phase_lowpass_rel x f)."""
+        cfg = self.config
+        f = self._freq()
+        w = TWO_PI * f / cfg.fs_hz
+        hp_a = 1.0 - math.exp(-max(w * cfg.phase_highpass_rel, TWO_PI * cfg.highpass_hz / cfg.fs_hz))
+        lp_a = 1.0 - math.exp(-w * cfg.phase_lowpass_rel)
+        return f, self._lag.lag(f), hp_a, lp_a
+
     def _retraced(self, back: float, since_ext_s: float) -> bool:
         """The fallback turn: the signal moved back by ``hysteresis`` x the breath amplitude (the smaller of
         the recent median and the last swing, so a drop in amplitude is followed at once) within a breath
