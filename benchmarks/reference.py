@@ -141,3 +141,43 @@ def reference_rate_windowed(onsets: np.ndarray, at_t: np.ndarray, window_s: floa
     ok = (n >= 2) & (at_t - window_s / 2 >= onsets[0]) & (at_t + window_s / 2 <= onsets[-1])
     out[ok] = 60.0 / ((csum[hi[ok]] - csum[lo[ok]]) / n[ok])
     return out
+
+
+def reference_rate_causal(
+    onsets: np.ndarray, at_t: np.ndarray, window_s: float = 40.0, min_n: int = 3
+) -> np.ndarray:
+    """The best a causal rate display could show given perfect onsets: the live pipeline's rule (60 / the mean
+    interval of the breaths of the last ``window_s``, at least ``min_n`` intervals; 60 / the time since the
+    last onset when that is already longer), fed the reference onsets the moment they happen. Scored against
+    :func:`reference_rate_windowed` it is the floor any causal estimate of this kind reaches: what is left is
+    the time the window needs to follow a change, not detection error."""
+    out = np.full(at_t.shape, np.nan)
+    iv = np.diff(onsets)
+    for i, t in enumerate(at_t):
+        k = int(np.searchsorted(onsets, t, side="right"))  # onsets[:k] happened by t
+        if k < 2:
+            continue
+        total, n = 0.0, 0
+        for v in iv[k - 2 :: -1]:
+            if n >= min_n and total + v > window_s:
+                break
+            total += v
+            n += 1
+        out[i] = 60.0 / max(total / n, t - onsets[k - 1])
+    return out
+
+
+def neurokit2_troughs(t: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Inhale onsets (s) by NeuroKit2 itself (``rsp_clean`` + ``rsp_peaks``, khodadad2018), or None when
+    neurokit2 (a benchmark-only extra) is not installed. Gaps are bridged linearly first (its own NaN
+    handling needs an older pandas)."""
+    try:
+        import neurokit2 as nk
+    except ImportError:
+        return None
+    ok = np.isfinite(y)
+    yf = np.interp(t, t[ok], y[ok])
+    fs = 1.0 / float(np.median(np.diff(t)))
+    cleaned = nk.rsp_clean(yf, sampling_rate=fs, method="khodadad2018")
+    _, info = nk.rsp_peaks(cleaned, sampling_rate=fs, method="khodadad2018")
+    return t[np.asarray(info["RSP_Troughs"], int)]

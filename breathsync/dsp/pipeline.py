@@ -91,6 +91,8 @@ class PipelineConfig:
     phase_lowpass_rel: float = 1.5  # 1st-order low-pass of the phase copy, at this x breathing frequency
     phase_highpass_rel: float = 0.125  # its high-pass: this x breathing frequency, at least highpass_hz
     knee: float = 0.1  # the inhale starts where the rise first exceeds this x its fastest (see _inhale_start)
+    pause_bump: float = 0.06  # a bump in a pause this x the breath amplitude high ends the search back ...
+    pause_bump_before: float = 0.25  # ... when it is more than this x the breath interval before the inhale
 
 
 @dataclass
@@ -190,7 +192,7 @@ class RespPipeline:
         self._direction = 0  # +1 rising, -1 falling, 0 warming up
         self._ext = 0.0
         self._ext_t = 0.0
-        self._rise: deque[tuple[float, float]] = deque(maxlen=round(30 * self.config.fs_hz))
+        self._rise: deque[tuple[float, float, float]] = deque(maxlen=round(30 * self.config.fs_hz))
         self._prev_y = math.nan
         self._amp = math.nan
         self._amp_long = math.nan
@@ -361,7 +363,7 @@ class RespPipeline:
                     back = y - self._ext
                     dy = y - self._prev_y
                     if dy == dy:  # not NaN (the first sample after the warm-up)
-                        self._rise.append((t, dy))
+                        self._rise.append((t, dy, y))
                     if (y > band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
                         ev = self._confirm_trough(t, comp)
                         if ev is not None:
@@ -497,18 +499,38 @@ class RespPipeline:
         return BreathEvent(onset, t)
 
     def _inhale_start(self) -> float:
-        """Where the rise out of the trough began: the sample before the first one, since the trough, that
-        rose faster than ``knee`` x the fastest rise up to the confirmation (a pause that creeps up before the inhale, or
-        seems to because the high-pass's mean sinks, is still the pause); the trough itself if none."""
+        """Where the rise out of the trough began: the sample before the first one that rose faster than
+        ``knee`` x the fastest rise up to the confirmation (a pause that creeps up before the inhale, or seems
+        to because the high-pass's mean sinks, is still the pause); the trough itself if none.
+
+        The search starts at the bottom of the basin the inhale leaves: the lowest point between the fastest
+        rise and, going back, a bump ``pause_bump`` x the breath amplitude above it, at least
+        ``pause_bump_before`` x the breath interval earlier (a wobble or a small bump early in a long pause is
+        not the inhale; noise on the way up, close to it, is not a bump). Without such a bump, the search
+        starts at the trough."""
         rise = self._rise
         if not rise:
             return self._ext_t
-        fast = max(d for _, d in rise)
+        items = list(rise)
+        k = max(range(len(items)), key=lambda j: items[j][1])
+        t_fast, fast, y_lo = items[k]
         if fast <= 0.0:
             return self._ext_t
-        slow = self.config.knee * fast
-        prev_t = self._ext_t
-        for t, d in rise:
+        cfg = self.config
+        bump = cfg.pause_bump * self._amp
+        near = cfg.pause_bump_before * self._iv_typ
+        start = k
+        for j in range(k - 1, -1, -1):
+            tj, _, yj = items[j]
+            if yj < y_lo:
+                start, y_lo = j, yj
+            elif yj > y_lo + bump and t_fast - tj > near:
+                break
+        else:
+            start = 0
+        slow = cfg.knee * fast
+        prev_t = items[start - 1][0] if start > 0 else self._ext_t
+        for t, d, _ in items[start:]:
             if d >= slow:
                 return prev_t
             prev_t = t

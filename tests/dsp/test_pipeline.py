@@ -180,6 +180,28 @@ def test_onset_is_where_inhaling_starts_after_a_pause() -> None:
     assert np.max(np.abs(onsets - starts)) < 0.35
 
 
+def test_a_bump_early_in_a_long_pause_is_not_the_inhale() -> None:
+    # Slow paced breathing, 10-s cycles: 2 s inhale, 3 s exhale, 5 s pause. Early in each pause the belt
+    # wobbles up by 10% of the breath and settles again (a swallow, a shift in the chair); the inhale still
+    # starts at the end of the pause, not at the wobble.
+    fs = 50.0
+    t = np.arange(0.0, 240.0, 1.0 / fs)
+    c = t % 10.0
+    wobble = 0.1 * np.where((c > 5.5) & (c < 6.5), np.sin(np.pi * (c - 5.5)) ** 2, 0.0)
+    y = np.where(
+        c < 2.0,
+        0.5 * (1 - np.cos(np.pi * c / 2.0)),
+        np.where(c < 5.0, 0.5 * (1 + np.cos(np.pi * (c - 2.0) / 3.0)), wobble),
+    )
+    y = y + 0.003 * np.random.default_rng(3).standard_normal(t.size)
+    out = run(t, y)
+    onsets = np.array([b.onset_s for b in out.breaths])
+    onsets = onsets[onsets > 55]
+    starts = np.arange(60.0, 240.0, 10.0)
+    assert onsets.size == starts.size
+    assert np.max(np.abs(onsets - starts)) < 0.35
+
+
 def test_highpass_is_required() -> None:
     with pytest.raises(ValueError, match="highpass_hz"):
         RespPipeline(highpass_hz=0.0)
