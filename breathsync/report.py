@@ -189,13 +189,14 @@ session showed; the offline phase (zero-phase band-pass 0.05-0.8 Hz and Hilbert 
 estimate after the fact.</dd>
 <dt>PLV (phase locking value)</dt><dd>|mean of exp(i·(φA − φB))| over a window (default 30 s): 1 when the
 relative phase stays constant, near 0 when it wanders.</dd>
-<dt>Chance level</dt><dd>The PLV two unrelated people reach with their own rhythms: the 95th percentile of
-PLVs against circularly time-shifted copies (shifts ≥ 20 s), and at least the Rayleigh bound for the number of
-breaths in the window; capped at 0.9.</dd>
+<dt>Chance level</dt><dd>The PLV two unrelated people reach with their own rhythms: the 99th percentile of
+PLVs against circularly time-shifted copies (shifts ≥ 20 s); the Rayleigh bound for the number of breaths in
+the window while the recording is too short for that; capped at 0.9.</dd>
 <dt>Sync score</dt><dd>(PLV − chance) / (1 − chance), clipped to 0-1.</dd>
 <dt>In sync</dt><dd>PLV above the chance level and a mean relative phase within ±45° (a partner who follows
 within an eighth of a cycle).</dd>
-<dt>Who led</dt><dd>The person ahead in phase during the in-sync stretches, and by how many seconds.</dd>
+<dt>Who led</dt><dd>The person ahead in phase while the pair was locked (PLV above chance) within a quarter
+cycle, and by how many seconds; nobody for partners half a cycle apart.</dd>
 </dl>
 """
 
