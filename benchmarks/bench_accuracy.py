@@ -52,6 +52,7 @@ from breathsync.io.csvfile import read_recording
 from breathsync.synth import BreathShape, simulate_group
 
 WARMUP_S = 40.0
+FLOOR_WINDOWS = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0)
 
 
 def score(path: str) -> dict[str, float]:
@@ -74,6 +75,9 @@ def score(path: str) -> dict[str, float]:
     rok = have & np.isfinite(rate_ref) & np.isfinite(out.rate_bpm)
     rate_30 = reference_rate_windowed(ons_ref, out.t, 30.0)
     rok30 = have & np.isfinite(rate_30) & np.isfinite(out.rate_bpm)
+    floors = {
+        w: np.abs(reference_rate_causal(ons_ref, out.t[rok30], w) - rate_30[rok30]) for w in FLOOR_WINDOWS
+    }
     floor = reference_rate_causal(ons_ref, out.t[rok30])
     nk2 = neurokit2_troughs(t, y)
     f1_refs = math.nan if nk2 is None else onset_f1(ons_ref[ons_ref >= t_min], nk2[nk2 >= t_min])[2]
@@ -90,6 +94,7 @@ def score(path: str) -> dict[str, float]:
         "rate30_mae": float(np.mean(np.abs(out.rate_bpm[rok30] - rate_30[rok30]))),
         "rate30_abs": np.abs(out.rate_bpm[rok30] - rate_30[rok30]),
         "floor_abs": np.abs(floor - rate_30[rok30]),
+        "floors": floors,
         "f1_refs": f1_refs,
     }
 
@@ -121,12 +126,15 @@ def main() -> None:
     args = ap.parse_args()
     files = args.files or [str(p) for p in default_belt_files()]
     rows, errs, rates, rates30, floors = [], [], [], [], []
+    by_window: dict[float, list[np.ndarray]] = {w: [] for w in FLOOR_WINDOWS}
     for f in files:
         s = score(f)
         errs.append(s["err"])
         rates.append(s["rate_abs"])
         rates30.append(s["rate30_abs"])
         floors.append(s["floor_abs"])
+        for w in FLOOR_WINDOWS:
+            by_window[w].append(s["floors"][w])
         rows.append(
             [
                 f.split("/")[-1],
@@ -147,7 +155,7 @@ def main() -> None:
     rows.append(
         [
             "pooled",
-            f"{np.mean(np.abs(allerr)):.1f}",
+            f"{np.mean(np.abs(allerr)):.2f}",
             f"{pooled_bias:+.1f}",
             "",
             "",
@@ -173,6 +181,13 @@ def main() -> None:
         "same, perfect onsets",
     ]
     print(table(rows, header))
+    print()
+    print(
+        table(
+            [[f"{w:g} s", f"{np.mean(np.concatenate(by_window[w])):.2f}"] for w in FLOOR_WINDOWS],
+            ["live rate rule fed perfect onsets: window", "pooled MAE vs 30-s rate /min"],
+        )
+    )
     print()
     srows = []
     for pause in (0.0, 0.2):
