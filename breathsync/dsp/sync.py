@@ -10,9 +10,8 @@ Definitions (also in the README):
   and destroys their coupling), the ``null_quantile`` (99%) of the surrogate PLVs: it knows how regular
   these two people are. Until there is enough history for surrogates, the Rayleigh bound for the number of
   breaths in the window stands in: ``sqrt(-ln(0.05) / n_breaths)`` (one independent phase per breath).
-  (The larger of the two, with a 95% quantile, was used before: the Rayleigh bound then ruled at slow rates
-  and missed the locking of irregular breathers, whose surrogate PLVs are low; the 99% quantile keeps
-  unrelated pairs as rare: bench_sync.)
+  Taking the larger of the two would let the Rayleigh bound rule at slow rates, where it is far above the
+  surrogates of irregular breathers, and hide their locking (README, bench_sync).
   The null is capped at ``max_null`` (0.9): two metronome-regular breathers (a pacer and someone locked
   onto it) have surrogate PLVs near 1, and for them locking above 0.9 at a relative phase near zero is
   what "in sync" means; strangers never breathe that regularly.
