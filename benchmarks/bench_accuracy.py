@@ -9,7 +9,8 @@ benchmarks/reference.py (not by the code under test):
 
 - phase: circular mean absolute error and bias against the zero-phase band-pass + Hilbert phase, over the
   samples where the live pipeline gives a phase (coverage = that fraction);
-- onsets: F1 at +-0.5 s against NeuroKit2-style troughs, and against the project's offline onsets;
+- onsets: F1 at +-0.5 s against NeuroKit2-style troughs, against the project's offline onsets, and
+  against NeuroKit2's own troughs (when installed);
   median confirmation latency (detected - onset);
 - rate: mean absolute error against 60 / the reference trough-to-trough interval of each breath, and
   against the reference's 30-s rate (60 / mean interval of the breaths within +-15 s: what a rate display
@@ -81,6 +82,7 @@ def score(path: str) -> dict[str, float]:
     floor = reference_rate_causal(ons_ref, out.t[rok30])
     nk2 = neurokit2_troughs(t, y)
     f1_refs = math.nan if nk2 is None else onset_f1(ons_ref[ons_ref >= t_min], nk2[nk2 >= t_min])[2]
+    f1_nk2 = math.nan if nk2 is None else onset_f1(det[det >= t_min], nk2[nk2 >= t_min])[2]
     return {
         "err": err,
         "mae": float(np.mean(np.abs(err))),
@@ -96,6 +98,7 @@ def score(path: str) -> dict[str, float]:
         "floor_abs": np.abs(floor - rate_30[rok30]),
         "floors": floors,
         "f1_refs": f1_refs,
+        "f1_nk2": f1_nk2,
     }
 
 
@@ -143,6 +146,7 @@ def main() -> None:
                 f"{100 * s['coverage']:.0f}%",
                 f"{s['f1']:.2f}",
                 f"{s['f1_off']:.2f}",
+                "n/a" if math.isnan(s["f1_nk2"]) else f"{s['f1_nk2']:.2f}",
                 "n/a" if math.isnan(s["f1_refs"]) else f"{s['f1_refs']:.2f}",
                 f"{s['latency']:.2f}",
                 f"{s['rate_mae']:.2f}",
@@ -162,6 +166,7 @@ def main() -> None:
             "",
             "",
             "",
+            "",
             f"{np.mean(np.concatenate(rates)):.2f}",
             f"{np.mean(np.concatenate(rates30)):.2f}",
             f"{np.mean(np.concatenate(floors)):.2f}",
@@ -174,6 +179,7 @@ def main() -> None:
         "phase given",
         "onset F1 (NK-style)",
         "onset F1 (offline)",
+        "onset F1 (NeuroKit2)",
         "NK-style vs NeuroKit2",
         "latency s",
         "rate MAE /min",
