@@ -4,17 +4,20 @@
 
 Any CSV in the project's format with a ``resp`` column works; the default is the real belt recordings in
 ../shared/data (or sample_signals/). For each file the live pipeline runs over the whole recording as one
-stream, exactly as live. Scored after 40 s of warm-up, every 0.25 s, against references computed in
-benchmarks/reference.py (not by the code under test):
+stream, exactly as live. Scored every 0.25 s from 40 s of warm-up to 12 s before the recording's end (where
+the zero-phase reference stops moving when more recording follows; the script prints that measurement),
+against references computed in benchmarks/reference.py (not by the code under test):
 
 - phase: circular mean absolute error and bias against the zero-phase band-pass + Hilbert phase, over the
   samples where the live pipeline gives a phase (coverage = that fraction);
 - onsets: F1 at +-0.5 s against NeuroKit2-style troughs, against the project's offline onsets, and
   against NeuroKit2's own troughs (when installed);
   median confirmation latency (detected - onset);
-- rate: mean absolute error against 60 / the reference trough-to-trough interval of each breath, and
-  against the reference's 30-s rate (60 / mean interval of the breaths within +-15 s: what a rate display
-  is meant to show; breath-to-breath variability is not predictable by a causal estimate).
+- rate: mean absolute error against the reference's rate over the same trailing window the live display
+  uses (60 / mean interval of the reference breaths of the last ``PipelineConfig.rate_window_s``: what the
+  displayed number means), and, to show what a trailing window costs, against the reference's centred
+  30-s rate (breaths within +-15 s, which no causal display can know) and against 60 / each breath's own
+  interval (breath-to-breath variability is not predictable by a causal estimate).
 
 Two columns measure the references rather than breathsync, so the goals can be read against them:
 - "NK-style vs NeuroKit2": F1 of the reference troughs against NeuroKit2's own ``rsp_peaks`` troughs
@@ -37,18 +40,21 @@ import math
 import numpy as np
 from _common import default_belt_files, table
 from reference import (
+    REF_SETTLED_S,
     circular_error_deg,
     neurokit2_troughs,
     onset_f1,
+    reference_end_drift,
     reference_onsets,
     reference_phase,
     reference_rate,
     reference_rate_causal,
+    reference_rate_trailing,
     reference_rate_windowed,
 )
 
 from breathsync.dsp.offline import offline_breathing
-from breathsync.dsp.pipeline import RespPipeline
+from breathsync.dsp.pipeline import PipelineConfig, RespPipeline
 from breathsync.io.csvfile import read_recording
 from breathsync.synth import BreathShape, simulate_group
 
@@ -56,22 +62,32 @@ WARMUP_S = 40.0
 FLOOR_WINDOWS = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0)
 
 
-def score(path: str) -> dict[str, float]:
+def read_resp(path: str) -> tuple[np.ndarray, np.ndarray]:
     rec = read_recording(path)
-    t, y = rec.time, rec.columns["resp"]
+    return rec.time, rec.columns["resp"]
+
+
+def score(path: str) -> dict[str, float]:
+    t, y = read_resp(path)
     out = RespPipeline().process(t, y)
     gt, gph = reference_phase(t, y)
     ref = np.mod(np.interp(out.t, gt, np.unwrap(gph)), 2 * np.pi)
-    scored = (out.t >= out.t[0] + WARMUP_S) & (np.round(out.t * 4) == out.t * 4)
+    t_min, t_max = t[0] + WARMUP_S, t[-1] - REF_SETTLED_S
+    scored = (out.t >= t_min) & (out.t <= t_max) & (np.round(out.t * 4) == out.t * 4)
     have = scored & np.isfinite(out.phase)
     err = circular_error_deg(out.phase[have], ref[have])
     ons_ref = reference_onsets(t, y)
     ons_off = offline_breathing(t, y).onsets_s
     det = np.array([b.onset_s for b in out.breaths])
     lat = np.array([b.detected_s - b.onset_s for b in out.breaths])
-    t_min = t[0] + WARMUP_S
-    _, _, f1 = onset_f1(det[det >= t_min], ons_ref[ons_ref >= t_min])
-    _, _, f1_off = onset_f1(det[det >= t_min], ons_off[ons_off >= t_min])
+
+    def span(x: np.ndarray) -> np.ndarray:
+        return x[(x >= t_min) & (x <= t_max)]
+
+    _, _, f1 = onset_f1(span(det), span(ons_ref))
+    _, _, f1_off = onset_f1(span(det), span(ons_off))
+    rate_tr = reference_rate_trailing(ons_ref, out.t, PipelineConfig().rate_window_s)
+    roktr = have & np.isfinite(rate_tr) & np.isfinite(out.rate_bpm)
     rate_ref = reference_rate(ons_ref, out.t)
     rok = have & np.isfinite(rate_ref) & np.isfinite(out.rate_bpm)
     rate_30 = reference_rate_windowed(ons_ref, out.t, 30.0)
@@ -80,8 +96,8 @@ def score(path: str) -> dict[str, float]:
         w: np.abs(reference_rate_causal(ons_ref, out.t[rok30], w) - rate_30[rok30]) for w in FLOOR_WINDOWS
     }
     nk2 = neurokit2_troughs(t, y)
-    f1_refs = math.nan if nk2 is None else onset_f1(ons_ref[ons_ref >= t_min], nk2[nk2 >= t_min])[2]
-    f1_nk2 = math.nan if nk2 is None else onset_f1(det[det >= t_min], nk2[nk2 >= t_min])[2]
+    f1_refs = math.nan if nk2 is None else onset_f1(span(ons_ref), span(nk2))[2]
+    f1_nk2 = math.nan if nk2 is None else onset_f1(span(det), span(nk2))[2]
     return {
         "err": err,
         "mae": float(np.mean(np.abs(err))),
@@ -90,6 +106,7 @@ def score(path: str) -> dict[str, float]:
         "f1": f1,
         "f1_off": f1_off,
         "latency": float(np.median(lat)) if lat.size else math.nan,
+        "ratetr_abs": np.abs(out.rate_bpm[roktr] - rate_tr[roktr]),
         "rate_mae": float(np.mean(np.abs(out.rate_bpm[rok] - rate_ref[rok]))),
         "rate_abs": np.abs(out.rate_bpm[rok] - rate_ref[rok]),
         "rate30_mae": float(np.mean(np.abs(out.rate_bpm[rok30] - rate_30[rok30]))),
@@ -127,13 +144,15 @@ def main() -> None:
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     files = args.files or [str(p) for p in default_belt_files()]
-    rows, errs, rates, rates30, floors = [], [], [], [], []
+    rows, errs, rates, rates30, ratestr, floors, drift = [], [], [], [], [], [], []
     by_window: dict[float, list[np.ndarray]] = {w: [] for w in FLOOR_WINDOWS}
     for f in files:
         s = score(f)
         errs.append(s["err"])
         rates.append(s["rate_abs"])
         rates30.append(s["rate30_abs"])
+        ratestr.append(s["ratetr_abs"])
+        drift.append(reference_end_drift(*read_resp(f)))
         floors.append(s["floor_abs"])
         for w in FLOOR_WINDOWS:
             by_window[w].append(s["floors"][w])
@@ -148,6 +167,7 @@ def main() -> None:
                 "n/a" if math.isnan(s["f1_nk2"]) else f"{s['f1_nk2']:.2f}",
                 "n/a" if math.isnan(s["f1_refs"]) else f"{s['f1_refs']:.2f}",
                 f"{s['latency']:.2f}",
+                f"{np.mean(s['ratetr_abs']):.2f}",
                 f"{s['rate_mae']:.2f}",
                 f"{s['rate30_mae']:.2f}",
                 f"{np.mean(s['floor_abs']):.2f}",
@@ -166,6 +186,7 @@ def main() -> None:
             "",
             "",
             "",
+            f"{np.mean(np.concatenate(ratestr)):.2f}",
             f"{np.mean(np.concatenate(rates)):.2f}",
             f"{np.mean(np.concatenate(rates30)):.2f}",
             f"{np.mean(np.concatenate(floors)):.2f}",
@@ -181,8 +202,9 @@ def main() -> None:
         "onset F1 (NeuroKit2)",
         "NK-style vs NeuroKit2",
         "latency s",
-        "rate MAE /min",
-        "rate MAE vs 30-s rate",
+        "rate MAE /min (same window)",
+        "per breath",
+        "vs centred 30-s rate",
         "same, perfect onsets",
     ]
     print(table(rows, header))
@@ -193,6 +215,19 @@ def main() -> None:
             ["live rate rule fed perfect onsets: window", "pooled MAE vs 30-s rate /min"],
         )
     )
+    print()
+    dist = np.concatenate([d for d, _ in drift])
+    change = np.concatenate([c for _, c in drift])
+    print(
+        table(
+            [
+                [f"{lo:g}-{lo + 2:g} s", f"{np.mean(change[(dist >= lo) & (dist < lo + 2)]):.1f}"]
+                for lo in range(0, 20, 2)
+            ],
+            ["reference cut short: distance from the cut", "mean change of the reference phase deg"],
+        )
+    )
+    print(f"(scores end {REF_SETTLED_S:g} s before each recording's end)")
     print()
     srows = []
     for pause in (0.0, 0.2):

@@ -16,7 +16,7 @@ b. RR file alone: distribution of the derived breath-to-breath rate, artefact co
 c. Synthetic chest accelerometer built from the real belt (gravity 1000 mG with three abrupt posture
    changes, the belt along a breathing axis that turns with the posture, 3 mG noise, 100 Hz, seeded):
    phase error of the derived waveform against the belt's reference phase, offline and live.
-Also the cost of the live paths per chunk. Phases are scored after a 40-s warm-up.
+Also the cost of the live paths per chunk. Phases are scored after a 40-s warm-up and up to 12 s before the end (reference.REF_SETTLED_S).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from reference import (  # noqa: E402
+    REF_SETTLED_S,
     circular_error_deg,
     reference_onsets,
     reference_phase,
@@ -93,7 +94,7 @@ def waveform_phase(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def plv_stats(gt: np.ndarray, est: np.ndarray, ref: np.ndarray, rate_bpm: float) -> dict[str, float]:
     """PLV (whole, 60-s windows), mean lag (s; positive = derived later), circular MAE (deg)."""
-    ok = np.isfinite(est) & np.isfinite(ref) & (gt >= gt[0] + WARMUP_S)
+    ok = np.isfinite(est) & np.isfinite(ref) & (gt >= gt[0] + WARMUP_S) & (gt <= gt[-1] - REF_SETTLED_S)
     if np.sum(ok) < 10:
         nan = float("nan")
         return {"plv": nan, "plv60": nan, "plv60_min": nan, "lag_s": nan, "mae": nan}
@@ -121,7 +122,7 @@ def rate_error(t: np.ndarray, y: np.ndarray, ref_onsets: np.ndarray) -> tuple[fl
     window (median breath-to-breath rate of the window, derived vs belt)."""
     ok = np.isfinite(y)
     onsets = reference_onsets(t[ok], y[ok])
-    grid = np.arange(t[0] + WARMUP_S, t[-1], 1.0)
+    grid = np.arange(t[0] + WARMUP_S, t[-1] - REF_SETTLED_S, 1.0)
     est = reference_rate(onsets, grid)
     ref = reference_rate(ref_onsets, grid)
     m = np.isfinite(est) & np.isfinite(ref)
