@@ -9,10 +9,10 @@
 - Rate: 60 / trough-to-trough interval, held between troughs; 60 / the mean interval of the troughs of a
   trailing or a centred window.
 - Where they can be trusted: a zero-phase filter and a Hilbert transform both use samples on either side,
-  so near the end of a recording the reference is computed from half its usual input. Cutting the real
-  recordings short and recomputing moves the reference phase by 34-47 deg on average within 2 s of the
-  cut, 15-28 deg at 2-6 s and under about 5 deg from 12 s on (``reference_end_drift``, which
-  bench_accuracy prints). Scores are therefore taken only up to ``REF_SETTLED_S`` before a recording's end.
+  so near the end of a recording the reference is computed from half its usual input. Cutting the three
+  real recordings short and recomputing moves the reference phase by 43 deg on average within 2 s of the
+  cut, 16-19 deg at 2-6 s, 5 deg at 10-12 s and less from 12 s on (``reference_end_drift``; bench_accuracy
+  prints the table). Scores are therefore taken only up to ``REF_SETTLED_S`` before a recording's end.
 """
 
 from __future__ import annotations
