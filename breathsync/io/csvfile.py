@@ -17,6 +17,9 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
   breathing source (``resp``, ``rr_ms`` or the full ``acc_x/y/z`` set) holding a number is required.
 - A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``).
+- Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
+  48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
+  these with a message saying so (their grid would not fit in memory).
 - Accepted: UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
   (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
   mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
@@ -67,6 +70,9 @@ DEFAULT_TIME_FORMAT = "%.6f"
 DEFAULT_VALUE_FORMAT = "%.9g"
 FILE_MODE = 0o600  # health data: readable and writable by the owner only
 
+MAX_ABS_TIME_S = 1e11  # about 3000 years of Unix time: larger values are not seconds
+MAX_SPAN_S = 48 * 3600.0  # the longest recording accepted (overnight studies fit well)
+MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
 _META_RE = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
@@ -199,6 +205,7 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
                 line=header_no,
             )
         time = np.arange(table.shape[0], dtype=np.float64) / float(rate_hz)
+        _check_time_scale(name, time, f"at --rate {rate_hz:g} Hz", "check --rate (Hz)")
 
     rec = Recording(path=name, meta=meta, time=time, columns=columns)
     _check_signal(name, header_no, rec, names)
@@ -457,6 +464,29 @@ def _check_time(name: str, time: FloatArray, data: str, first_no: int) -> None:
             "order (equal times are allowed)",
             line=line,
         )
+    _check_time_scale(
+        name, time, "in the 'time' column", "breathsync wants seconds: is the time in milliseconds or nanoseconds?"
+    )
+
+
+def _check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None:
+    """Times that are not seconds of a breathing recording (milliseconds, nanoseconds, a wrong rate)."""
+    if time.size == 0:
+        return
+    biggest = float(np.max(np.abs(time)))
+    if biggest > MAX_ABS_TIME_S:
+        raise RecordingError(name, f"time values reach {biggest:.3g} s {what}: {hint}")
+    span = float(time[-1] - time[0])
+    if span > MAX_SPAN_S:
+        raise RecordingError(
+            name, f"the recording spans {span / 3600:.3g} h {what} (at most 48 h is accepted): {hint}"
+        )
+    if time.size > 2:
+        step = float(np.median(np.diff(time)))
+        if step > MAX_MEDIAN_STEP_S:
+            raise RecordingError(
+                name, f"rows are a median {step:.3g} s apart {what}, too slow for breathing: {hint}"
+            )
 
 
 def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -> None:

@@ -89,6 +89,37 @@ def test_missing_file_and_not_utf8(tmp_path: Path) -> None:
     assert "UTF-8" in str(err)
 
 
+@pytest.mark.parametrize(
+    ("rows", "rate", "words"),
+    [
+        # nanoseconds written as seconds: the grid index would overflow
+        ([(1_700_000_000_000_000_000 + 40_000_000 * i, i % 5) for i in range(50)], None, ["1.7e+18 s"]),
+        # milliseconds written as seconds: 40-ms samples read as 40-s rows
+        ([(40 * i, i % 5) for i in range(50)], None, ["median 40 s apart", "milliseconds"]),
+        # a 1e9-s jump would need a grid of 2e10 samples
+        ([(0.0, 0), (1e9, 1), (1e9 + 0.04, 0)], None, ["spans", "48 h"]),
+        ([(None, v) for v in (0, 1, 0)], 1e-300, ["at --rate 1e-300 Hz", "--rate"]),
+        ([(None, v) for v in range(20)], 0.001, ["median 1e+03 s apart", "--rate"]),
+    ],
+)
+def test_times_that_are_not_seconds_are_refused(
+    tmp_path: Path, rows: list[tuple[float | None, int]], rate: float | None, words: list[str]
+) -> None:
+    if rate is None:
+        text = "time,resp\n" + "".join(f"{t},{v}\n" for t, v in rows)
+    else:
+        text = "resp\n" + "".join(f"{v}\n" for _, v in rows)
+    err = _error(_write(tmp_path, text), rate_hz=rate)
+    for word in words:
+        assert word in str(err), (word, str(err))
+
+
+def test_unix_time_in_seconds_is_accepted(tmp_path: Path) -> None:
+    text = "time,resp\n" + "".join(f"{1_700_000_000 + 0.04 * i:.6f},{i % 5}\n" for i in range(100))
+    rec = read_recording(_write(tmp_path, text))
+    assert rec.time[0] == pytest.approx(1_700_000_000)
+
+
 def test_recording_error_is_an_input_error() -> None:
     assert issubclass(RecordingError, InputError)
 
