@@ -6,11 +6,14 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from breathsync import __version__
 from breathsync.errors import InputError
+
+MAX_SPEED = 300.0  # measured: at 1000x the simulated sources fall behind the session clock on 2 cores
+MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,6 +31,67 @@ def _positive(text: str) -> float:
     if not (math.isfinite(v) and v > 0):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return v
+
+
+def _between(lo: float, hi: float, unit: str = "") -> Callable[[str], float]:
+    """An argparse type: a number in [lo, hi] (a window shorter than a breath, a sampling rate that
+    cannot hold breathing, a speed the sources cannot keep up with are mistakes, not settings)."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"expected a number from {lo:g} to {hi:g}{unit}, got {text!r}")
+        return v
+
+    return parse
+
+
+def _path(text: str) -> str:
+    """An argparse type: a file or folder path, not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty value")
+    return text
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return v
+
+
+_WINDOW = _between(5.0, 600.0, " s")  # a few breaths .. ten minutes
+
+
+def _check_not_an_input(
+    out: str, inputs: Sequence[str], option: str, replaceable: Sequence[str] = ()
+) -> None:
+    """Refuse an output path that would overwrite an input: one of the input files, or a file already in an
+    input folder (a session recording), except the ``replaceable`` names (the outputs a command writes
+    there itself, e.g. report.html)."""
+    from pathlib import Path
+
+    target = Path(out)
+    if not target.exists() or target.is_dir():
+        return
+    for item in inputs:
+        for part in item.split("+"):  # batch items join a session's files with '+'
+            src = Path(part)
+            if src.is_dir():
+                inside = target.resolve().parent == src.resolve()
+                if inside and target.name not in replaceable:
+                    raise InputError(
+                        f"{option} {out} would overwrite a file of the session folder {part}: "
+                        "write the output somewhere else"
+                    )
+            elif src.exists() and src.resolve() == target.resolve():
+                raise InputError(f"{option} {out} is one of the input files: write the output somewhere else")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,27 +114,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="recording CSV files (one per participant) or session folders written by --record",
     )
-    a.add_argument("--json", metavar="OUT", help="write the full result as JSON to OUT ('-' = stdout)")
     a.add_argument(
-        "--window",
-        type=_positive,
-        default=30.0,
-        metavar="S",
-        help="PLV window in seconds (default 30)",
+        "--json", type=_path, metavar="OUT", help="write the full result as JSON to OUT ('-' = stdout)"
     )
     a.add_argument(
-        "--rate", type=_positive, metavar="HZ", help="sampling rate for files without a time column"
+        "--window",
+        type=_WINDOW,
+        default=30.0,
+        metavar="S",
+        help="PLV window in seconds, 5 to 600 (default 30)",
+    )
+    a.add_argument(
+        "--rate",
+        type=_between(1.0, 100_000.0, " Hz"),
+        metavar="HZ",
+        help="sampling rate for files without a time column",
     )
     a.add_argument("--invert", action="store_true", help="the belts fall on inhale: flip their polarity")
     a.add_argument(
         "--batch",
+        type=_path,
         metavar="SUMMARY_CSV",
         help="a study: analyse each FILE argument on its own (a session folder, or files joined with '+', "
         "e.g. a1.csv+b1.csv) and write one row per pair to SUMMARY_CSV; --json then names a folder",
     )
 
     def live_options(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--record", metavar="DIR", help="record everything to a new folder DIR")
+        sp.add_argument("--record", type=_path, metavar="DIR", help="record everything to a new folder DIR")
         sp.add_argument(
             "--phase",
             choices=("match", "lead", "free"),
@@ -82,16 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument(
             "--speed",
-            type=_positive,
+            type=_between(0.1, MAX_SPEED),
             default=1.0,
             metavar="X",
-            help="replay/simulate X times faster (default 1)",
+            help=f"replay/simulate X times faster, 0.1 to {MAX_SPEED:g} (default 1)",
         )
         sp.add_argument(
-            "--window", type=_positive, default=30.0, metavar="S", help="sync window (default 30)"
+            "--window", type=_WINDOW, default=30.0, metavar="S", help="sync window, 5 to 600 s (default 30)"
         )
         sp.add_argument(
-            "--goal", type=_positive, default=60.0, metavar="S", help="hold sync S seconds (default 60)"
+            "--goal",
+            type=_between(1.0, 86_400.0, " s"),
+            default=60.0,
+            metavar="S",
+            help="hold sync S seconds (default 60)",
         )
         sp.add_argument(
             "--leader", metavar="LABEL", help="lead phase: who leads (default the first participant)"
@@ -106,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument(
             "--screenshot",
+            type=_path,
             metavar="FILE",
             help="dashboard: save a picture of the window (PNG) after the run and close it (works without a "
             "display)",
@@ -139,7 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live_options(d)
     d.add_argument(
-        "--coupling", type=_positive, default=1.0, metavar="K", help="partner's coupling, rad/s (default 1)"
+        "--coupling",
+        type=_between(0.0, 10.0, " rad/s"),
+        default=1.0,
+        metavar="K",
+        help="partner's coupling, 0 to 10 rad/s (default 1)",
     )
 
     rp = sub.add_parser(
@@ -152,8 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument(
         "paths", nargs="+", metavar="SESSION_DIR", help="a folder written by --record (or CSV files)"
     )
-    rp.add_argument("--out", metavar="FILE.html", help="where to write (default: SESSION_DIR/report.html)")
-    rp.add_argument("--window", type=_positive, default=30.0, metavar="S", help="PLV window in seconds")
+    rp.add_argument(
+        "--out", type=_path, metavar="FILE.html", help="where to write (default: SESSION_DIR/report.html)"
+    )
+    rp.add_argument("--window", type=_WINDOW, default=30.0, metavar="S", help="PLV window in seconds")
 
     x = sub.add_parser(
         "export",
@@ -161,22 +242,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export a session folder written by --record as BIDS physiological recordings.",
     )
     x.add_argument("session", metavar="SESSION_DIR", help="a folder written by --record")
-    x.add_argument("--bids", required=True, metavar="OUT_DIR", help="the BIDS dataset folder to write")
+    x.add_argument(
+        "--bids", type=_path, required=True, metavar="OUT_DIR", help="the BIDS dataset folder to write"
+    )
 
     s = sub.add_parser(
         "simulate",
         help="write a synthetic pair with known coupling and true phases",
         description="Write a synthetic pair (A.csv, B.csv: time, resp, true_phase) with known coupling.",
     )
-    s.add_argument("--out", required=True, metavar="DIR", help="folder to write (created)")
-    s.add_argument("--duration", type=_positive, required=True, metavar="S", help="seconds")
+    s.add_argument("--out", type=_path, required=True, metavar="DIR", help="folder to write (created)")
     s.add_argument(
-        "--coupling", type=float, default=0.5, metavar="K", help="two-way coupling, rad/s (0 = none)"
+        "--duration", type=_between(1.0, 86_400.0, " s"), required=True, metavar="S", help="seconds"
     )
-    s.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
-    s.add_argument("--rate-a", type=_positive, default=15.0, metavar="BPM", help="A's natural rate")
-    s.add_argument("--rate-b", type=_positive, default=16.0, metavar="BPM", help="B's natural rate")
-    s.add_argument("--fs", type=_positive, default=25.0, metavar="HZ", help="sampling rate")
+    s.add_argument(
+        "--coupling",
+        type=_between(0.0, 10.0, " rad/s"),
+        default=0.5,
+        metavar="K",
+        help="two-way coupling, 0 to 10 rad/s (0 = none)",
+    )
+    s.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed")
+    rate = _between(2.0, 40.0, " breaths/min")
+    s.add_argument("--rate-a", type=rate, default=15.0, metavar="BPM", help="A's natural rate, 2 to 40")
+    s.add_argument("--rate-b", type=rate, default=16.0, metavar="BPM", help="B's natural rate, 2 to 40")
+    s.add_argument(
+        "--fs", type=_between(1.0, 1000.0, " Hz"), default=25.0, metavar="HZ", help="sampling rate"
+    )
 
     dc = sub.add_parser(
         "decode",
@@ -198,7 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         "and print name, address, RSSI and profile, strongest first; use the name or address as "
         "--participant A=ble:NAME-OR-ADDRESS.",
     )
-    sc.add_argument("--timeout", type=_positive, default=5.0, metavar="S", help="seconds to scan (default 5)")
+    sc.add_argument(
+        "--timeout",
+        type=_between(0.5, 300.0, " s"),
+        default=5.0,
+        metavar="S",
+        help="seconds to scan (default 5)",
+    )
     return p
 
 
@@ -223,6 +321,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     from breathsync.batch import analyse_batch, progress_bar, write_summary
 
+    if args.json == "-":
+        raise InputError("with --batch, --json names a folder for one JSON file per session, not '-'")
+    _check_not_an_input(args.batch, args.files, "--batch")
     res = analyse_batch(
         args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, progress=progress_bar()
     )
@@ -250,6 +351,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     if args.batch:
         return _cmd_batch(args)
+    if args.json and args.json != "-":
+        _check_not_an_input(args.json, args.files, "--json")
     result = analyse_files(args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert)
     text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     if args.json == "-":
@@ -387,6 +490,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from breathsync.synth import simulate_pair
 
     out = Path(args.out)
+    n = args.duration * args.fs
+    if n > MAX_SIM_SAMPLES:
+        raise InputError(
+            f"--duration {args.duration:g} s at --fs {args.fs:g} Hz is {n:.3g} samples per file "
+            f"(at most {MAX_SIM_SAMPLES:.0e}): shorten it or lower --fs"
+        )
+    taken = [out / f for f in ("A.csv", "B.csv") if (out / f).exists()]
+    if taken:
+        raise InputError(f"{taken[0]} already exists: choose a new --out folder (nothing was overwritten)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -421,6 +533,19 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device so that the interpreter's final flush cannot fail again."""
+    import contextlib
+    import io
+    import os
+
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()
+    # ValueError / UnsupportedOperation: no real file descriptor behind stdout (tests capture it).
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``breathsync`` command; returns the exit code."""
     parser = build_parser()
@@ -447,6 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = args.out or (
                 os.path.join(args.paths[0], "report.html") if os.path.isdir(args.paths[0]) else "report.html"
             )
+            _check_not_an_input(out, args.paths, "--out", replaceable=("report.html",))
             write_report(args.paths, out, window_s=args.window)
             print(f"wrote {out}")
             return 0
@@ -461,6 +587,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): stop quietly, as command-line tools do.
+        _silence_stdout()
+        return 141
+    except OSError as e:
+        # A machine fault outside the input (a full disk or /dev/full as stdout): one line, no traceback.
+        _silence_stdout()
+        where = f"{e.filename}: " if e.filename else ""
+        print(
+            f"breathsync: error: {where}{e.strerror or e} (a fault of the machine, not of the input: "
+            "check the disk and where the output goes)",
+            file=sys.stderr,
+        )
+        return 1
     parser.error(f"unknown command {args.command!r}")
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import breathing
 
 from breathsync.cli import main
@@ -90,3 +91,107 @@ def test_analyze_derives_breathing_from_a_chest_accelerometer(tmp_path: Path) ->
     p = json.loads(out.read_text())["participants"][0]
     assert p["signal"] == "acc"
     assert abs(p["rate_bpm_mean"] - 12) < 1.0
+
+
+def _exit_code(args: list[str], capsys) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own errors
+        code = int(e.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "x.csv", "--window", "1e300"],
+        ["analyze", "x.csv", "--window", "0.001"],
+        ["analyze", "x.csv", "--rate", "1e-300"],
+        ["analyze", "x.csv", "--json", ""],
+        ["analyze", "x.csv", "--batch", " "],
+        ["run", "-p", "A=sim:steady", "--speed", "10000"],
+        ["run", "-p", "A=sim:steady", "--speed", "1e-9"],
+        ["run", "-p", "A=sim:steady", "--record", ""],
+        ["demo", "--coupling", "nan"],
+        ["simulate", "--out", "d", "--duration", "1e6"],
+        ["simulate", "--out", "d", "--duration", "60", "--coupling", "inf"],
+        ["simulate", "--out", "d", "--duration", "60", "--seed", "-1"],
+        ["simulate", "--out", "d", "--duration", "60", "--rate-a", "1e6"],
+        ["simulate", "--out", "d", "--duration", "60", "--fs", "1e-6"],
+        ["scan", "--timeout", "1e9"],
+    ],
+)
+def test_out_of_range_options_are_one_line_errors(args: list[str], capsys) -> None:  # type: ignore[no-untyped-def]
+    code, err = _exit_code(args, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "expected" in err
+
+
+def test_simulate_refuses_too_many_samples(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, err = _exit_code(
+        ["simulate", "--out", str(tmp_path / "d"), "--duration", "86400", "--fs", "1000"], capsys
+    )
+    assert code == 2 and "samples per file" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_outputs_never_overwrite_inputs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    t, y, _ = breathing(duration_s=60, fs_hz=25)
+    rec = write_csv(tmp_path / "a.csv", t, y, "A")
+    before = rec.read_bytes()
+    code, err = _exit_code(["analyze", str(rec), "--json", str(rec)], capsys)
+    assert code == 2 and "is one of the input files" in err
+    code, err = _exit_code(["analyze", str(rec), "--batch", str(rec)], capsys)
+    assert code == 2 and "is one of the input files" in err
+    code, err = _exit_code(["report", str(rec), "--out", str(rec)], capsys)
+    assert code == 2 and "is one of the input files" in err
+    assert rec.read_bytes() == before
+    # A folder of recordings (simulate's, or a session's): its files are inputs too.
+    sim = tmp_path / "sim"
+    assert main(["simulate", "--out", str(sim), "--duration", "60"]) == 0
+    capsys.readouterr()
+    a_csv = (sim / "A.csv").read_bytes()
+    code, err = _exit_code(["report", str(sim), "--out", str(sim / "A.csv")], capsys)
+    assert code == 2 and "would overwrite a file of the session folder" in err
+    code, err = _exit_code(["simulate", "--out", str(sim), "--duration", "10"], capsys)
+    assert code == 2 and "already exists" in err
+    assert (sim / "A.csv").read_bytes() == a_csv
+    code, err = _exit_code(["analyze", str(sim), "--batch", str(tmp_path / "s.csv"), "--json", "-"], capsys)
+    assert code == 2 and "names a folder" in err
+
+
+def test_a_closed_pipe_stops_quietly() -> None:
+    frames = "18AABB01CC01\n" * 50_000
+    p = subprocess.Popen(
+        [sys.executable, "-m", "breathsync", "decode", "heart-rate", "hrm", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdin is not None and p.stdout is not None and p.stderr is not None
+    p.stdin.write(frames)
+    p.stdin.close()
+    assert p.stdout.readline().startswith("{")
+    p.stdout.close()  # like `| head -n1`
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 141
+    assert err == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_full_output_device_is_one_line(tmp_path: Path) -> None:
+    t, y, _ = breathing(duration_s=60, fs_hz=25)
+    rec = write_csv(tmp_path / "a.csv", t, y, "A")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run(
+            [sys.executable, "-m", "breathsync", "analyze", str(rec)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "No space left on device" in r.stderr
