@@ -465,7 +465,10 @@ def _check_time(name: str, time: FloatArray, data: str, first_no: int) -> None:
             line=line,
         )
     _check_time_scale(
-        name, time, "in the 'time' column", "breathsync wants seconds: is the time in milliseconds or nanoseconds?"
+        name,
+        time,
+        "in the 'time' column",
+        "breathsync wants seconds: is the time in milliseconds or nanoseconds?",
     )
 
 
