@@ -420,6 +420,8 @@ def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> Fl
         row: list[float] = []
         for col, cell in zip(names, cells, strict=True):
             text = cell.strip()
+            if len(text) >= 2 and text[0] == text[-1] == '"':
+                text = text[1:-1].strip()  # a quoted number ("0.5"), as some spreadsheets write them
             if not text:
                 if col == TIME_COLUMN:
                     return line_no, "empty time cell: every row needs a time in seconds"
@@ -523,6 +525,8 @@ def _is_number(text: str) -> bool:
 def _quote(text: str, limit: int = 40) -> str:
     if len(text) > limit:
         text = text[: limit - 3] + "..."
+    # Control characters (a NUL byte, a stray carriage return) are shown, not printed.
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return "'" + text.replace("'", "\\'") + "'"
 
 

@@ -60,6 +60,7 @@ def _error(path: Path, rate_hz: float | None = None) -> RecordingError:
         ("time,resp,resp\n0,1,2\n", 1, ["appears twice"]),
         ("time,resp,\n0,1,\n", 1, ["empty column name"]),
         ("time,resp\r\n0,1\r\n0.1,x\r\n0.2,3\r\n", 3, ["'x'"]),
+        ("time,resp\n0,1\n0.04,1\x002\n", 3, ["'1\\x002'"]),  # a NUL byte is shown, not printed
     ],
 )
 def test_reader_errors_name_file_line_and_problem(
@@ -112,6 +113,12 @@ def test_times_that_are_not_seconds_are_refused(
     err = _error(_write(tmp_path, text), rate_hz=rate)
     for word in words:
         assert word in str(err), (word, str(err))
+
+
+def test_quoted_numbers_are_numbers(tmp_path: Path) -> None:
+    rec = read_recording(_write(tmp_path, 'time,resp\n"0","1.5"\n"0.04", "2"\n0.08,3\n'))
+    assert rec.time.tolist() == [0.0, 0.04, 0.08]
+    assert rec.columns["resp"].tolist() == [1.5, 2.0, 3.0]
 
 
 def test_unix_time_in_seconds_is_accepted(tmp_path: Path) -> None:
