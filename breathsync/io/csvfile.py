@@ -72,6 +72,7 @@ FILE_MODE = 0o600  # health data: readable and writable by the owner only
 
 MAX_ABS_TIME_S = 1e11  # about 3000 years of Unix time: larger values are not seconds
 MAX_SPAN_S = 48 * 3600.0  # the longest recording accepted (overnight studies fit well)
+MAX_ABS_VALUE = 1e100  # larger breathing values are corrupt (and would overflow when squared)
 MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
@@ -495,6 +496,18 @@ def _check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None
 
 
 def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -> None:
+    for col in ("resp", "rr_ms", *ACC_COLUMNS):
+        values = rec.columns.get(col)
+        if values is None or not values.size:
+            continue
+        finite = np.abs(values[np.isfinite(values)])
+        if finite.size and float(finite.max()) > MAX_ABS_VALUE:
+            raise RecordingError(
+                name,
+                f"column {_quote(col)} holds values up to {float(finite.max()):.3g}: not a breathing "
+                "signal in any unit (check the column and the export settings)",
+                line=header_no,
+            )
     if rec.signal_kind() is not None:
         return
     present = [c for c in ("resp", "rr_ms", *ACC_COLUMNS) if c in rec.columns]
