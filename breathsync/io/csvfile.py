@@ -229,6 +229,12 @@ def _read_text(name: str) -> str:
         raise RecordingError(name, "is a directory, not a recording file") from None
     except OSError as exc:
         raise RecordingError(name, f"cannot read the file: {exc.strerror or exc}") from None
+    if raw.startswith(b"XDF:"):  # the magic code of an XDF file (LabRecorder)
+        raise RecordingError(
+            name,
+            "an XDF file, not a CSV recording: replay it with `breathsync run -p A=replay:FILE.xdf` "
+            "(add --record DIR to get CSV files)",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -128,6 +128,11 @@ def test_unix_time_in_seconds_is_accepted(tmp_path: Path) -> None:
     assert rec.time[0] == pytest.approx(1_700_000_000)
 
 
+def test_an_xdf_file_is_pointed_to_replay(tmp_path: Path) -> None:
+    err = _error(_write(tmp_path, b"XDF:\x01\x02\xff\xfe", name="lab.xdf"))
+    assert "an XDF file" in str(err) and "replay:" in str(err)
+
+
 def test_recording_error_is_an_input_error() -> None:
     assert issubclass(RecordingError, InputError)
 
