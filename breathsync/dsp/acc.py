@@ -99,14 +99,26 @@ def _rotation_between(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def _principal_axis(n: float, s1: FloatArray, s2: FloatArray) -> FloatArray | None:
+    """First principal axis from the sums of ``n`` vectors and of their outer products.
+
+    None when there is no usable axis: too few samples, or a covariance that is not finite (values so
+    large that their squares overflow, or NaN/inf in the data) or that eigh cannot diagonalise.
+    """
     if n < 3:
         return None
-    mu = s1 / n
-    cov = s2 / n - np.outer(mu, mu)
-    w, v = np.linalg.eigh(cov)
-    if not np.all(np.isfinite(w)) or w[-1] <= 0:
+    with np.errstate(all="ignore"):
+        mu = s1 / n
+        cov = s2 / n - np.outer(mu, mu)
+    if not np.all(np.isfinite(cov)):
         return None
-    return np.asarray(v[:, -1], dtype=np.float64)
+    try:
+        w, v = np.linalg.eigh(cov)
+    except np.linalg.LinAlgError:
+        return None
+    axis = v[:, -1]
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(axis))) or w[-1] <= 0:
+        return None
+    return np.asarray(axis, dtype=np.float64)
 
 
 @dataclass
@@ -195,7 +207,15 @@ class AccRespiration:
         return self._g.copy()
 
     def process(self, t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """Feed samples (``t`` s, ``xyz`` (n, 3) mG); return ``(t, y)`` of the accepted samples."""
+        """Feed samples (``t`` s, ``xyz`` (n, 3) mG); return ``(t, y)`` of the accepted samples.
+
+        Values so large that the filters or the covariance overflow give NaN output (no usable breathing
+        axis), without warnings; at the next update block the filters restart as after a gap.
+        """
+        with np.errstate(all="ignore"):
+            return self._process(t, xyz)
+
+    def _process(self, t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         tt, a = _as_samples(t, xyz)
         if tt.size == 0:
             return np.empty(0), np.empty(0)
@@ -224,11 +244,23 @@ class AccRespiration:
             if gap[i0] and np.isfinite(self._t_last):
                 self.reset()
             if self._block_idx is not None and blk[i0] != self._block_idx:
-                self._end_block((blk[i0] - self._block_idx) * self.update_s)
+                if self._state_finite():
+                    self._end_block((blk[i0] - self._block_idx) * self.update_s)
+                else:  # overflowing input poisoned the filters: restart as after a gap (counters kept)
+                    self.reset()
             self._block_idx = int(blk[i0])
             y[i0:i1] = self._run(a[i0:i1])
             self._t_last = float(tt[i1 - 1])
         return tt, y
+
+    def _state_finite(self) -> bool:
+        """False when overflowing input (e.g. 1e308 mG) has left inf/NaN in the filter state."""
+        return bool(
+            (self._zi is None or np.all(np.isfinite(self._zi)))
+            and np.all(np.isfinite(self._g))
+            and np.all(np.isfinite(self._last_x))
+            and (self._axis is None or np.all(np.isfinite(self._axis)))
+        )
 
     def _run(self, a: FloatArray) -> FloatArray:
         """Filter one piece (fixed parameters); update block statistics; return the output."""
@@ -345,9 +377,17 @@ def acc_to_resp_offline(
     Returns
     -------
     t, y : ndarray
-        The input times (finite, sorted) and the waveform; NaN at posture changes, missing samples
-        and segments too short.
+        The input times (finite, sorted) and the waveform; NaN at posture changes, missing samples,
+        segments too short and segments without a usable breathing axis (e.g. values so large that the
+        filters or the covariance overflow).
     """
+    with np.errstate(all="ignore"):  # overflowing values (e.g. 1e308 mG) end as NaN, not as warnings
+        return _acc_to_resp_offline(t, xyz, lowpass_hz, gravity_tau_s, posture_jump_mg)
+
+
+def _acc_to_resp_offline(
+    t: npt.ArrayLike, xyz: npt.ArrayLike, lowpass_hz: float, gravity_tau_s: float, posture_jump_mg: float
+) -> tuple[FloatArray, FloatArray]:
     tt, a = _as_samples(t, xyz)
     if tt.size == 0:
         return np.empty(0), np.empty(0)
@@ -398,6 +438,6 @@ def acc_to_resp_offline(
         ys = d @ v
         if np.mean(np.diff(ys) > 0) > 0.5:
             ys = -ys
-        y[sel] = ys
+        y[sel] = np.where(np.isfinite(ys), ys, np.nan)
     y[~finite] = np.nan
     return tt, y
