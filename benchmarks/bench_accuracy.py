@@ -40,6 +40,8 @@ import math
 import numpy as np
 from _common import default_belt_files, table
 from reference import (
+    NK_BAND_HZ,
+    REF_BAND_HZ,
     REF_SETTLED_S,
     circular_error_deg,
     neurokit2_troughs,
@@ -97,6 +99,8 @@ def score(path: str) -> dict[str, float]:
     }
     nk2 = neurokit2_troughs(t, y)
     f1_refs = math.nan if nk2 is None else onset_f1(span(ons_ref), span(nk2))[2]
+    ons_nkband = reference_onsets(t, y, NK_BAND_HZ)
+    f1_nkband = math.nan if nk2 is None else onset_f1(span(ons_nkband), span(nk2))[2]
     f1_nk2 = math.nan if nk2 is None else onset_f1(span(det), span(nk2))[2]
     return {
         "err": err,
@@ -114,6 +118,10 @@ def score(path: str) -> dict[str, float]:
         "floor_abs": floors[40.0],  # the live rule's own window (PipelineConfig.rate_window_s)
         "floors": floors,
         "f1_refs": f1_refs,
+        "band_rows": [
+            [f"{lo:g}-{hi:g} Hz", f"{f1:.2f}", f"{100 * np.mean(np.diff(span(ons)) < 1.5):.0f}%"]
+            for (lo, hi), ons, f1 in ((REF_BAND_HZ, ons_ref, f1_refs), (NK_BAND_HZ, ons_nkband, f1_nkband))
+        ],
         "f1_nk2": f1_nk2,
     }
 
@@ -144,7 +152,7 @@ def main() -> None:
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     files = args.files or [str(p) for p in default_belt_files()]
-    rows, errs, rates, rates30, ratestr, floors, drift = [], [], [], [], [], [], []
+    rows, errs, rates, rates30, ratestr, floors, drift, bands = [], [], [], [], [], [], [], []
     by_window: dict[float, list[np.ndarray]] = {w: [] for w in FLOOR_WINDOWS}
     for f in files:
         s = score(f)
@@ -153,6 +161,7 @@ def main() -> None:
         rates30.append(s["rate30_abs"])
         ratestr.append(s["ratetr_abs"])
         drift.append(reference_end_drift(*read_resp(f)))
+        bands += [[f.split("/")[-1], *r] for r in s["band_rows"]]
         floors.append(s["floor_abs"])
         for w in FLOOR_WINDOWS:
             by_window[w].append(s["floors"][w])
@@ -228,6 +237,18 @@ def main() -> None:
         )
     )
     print(f"(scores end {REF_SETTLED_S:g} s before each recording's end)")
+    print()
+    print(
+        table(
+            bands,
+            [
+                "recording",
+                "NK-style troughs: cleaning band",
+                "F1 vs NeuroKit2",
+                "intervals under 1.5 s (over 40/min)",
+            ],
+        )
+    )
     print()
     srows = []
     for pause in (0.0, 0.2):
