@@ -229,7 +229,7 @@ def _read_text(name: str) -> str:
         raise RecordingError(name, "is a directory, not a recording file") from None
     except OSError as exc:
         raise RecordingError(name, f"cannot read the file: {exc.strerror or exc}") from None
-    if raw.startswith(b"XDF:"):  # the magic code of an XDF file (LabRecorder)
+    if raw.startswith(b"XDF:"):  # XDF files open with the magic code "XDF:" (the XDF specification, sccn/xdf)
         raise RecordingError(
             name,
             "an XDF file, not a CSV recording: replay it with `breathsync run -p A=replay:FILE.xdf` "
