@@ -18,7 +18,7 @@ from breathsync.analysis import PairResult, Participant, _labels, analyse_pair, 
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import InputError
-from breathsync.io.csvfile import read_recording
+from breathsync.io.csvfile import Recording, read_recording
 from breathsync.io.session_folder import expand_recording_paths
 
 W, H, PAD = 860, 170, 42
@@ -205,6 +205,14 @@ def _clock(s: float) -> str:
     return f"{int(s // 60)}:{int(s % 60):02d}"
 
 
+def _time_span(parts: Sequence[Participant], recs: Sequence[Recording]) -> tuple[float, float]:
+    """The span to draw: that of the breathing waveforms, else of the recordings (none gave a waveform)."""
+    ts = [p.offline.t for p in parts if p.offline.t.size] or [r.time for r in recs if r.time.size]
+    if not ts:
+        return 0.0, 0.0
+    return min(float(t[0]) for t in ts), max(float(t[-1]) for t in ts)
+
+
 def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | None = None) -> str:
     """The HTML page for a session folder (or recordings analysed together)."""
     files, given = expand_recording_paths(list(paths))
@@ -213,8 +221,7 @@ def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | N
     parts = [analyse_participant(r, lab) for r, lab in zip(recs, labels, strict=True)]
     cfg = SyncConfig(window_s=window_s)
     pairs = [pr for a, b in combinations(parts, 2) if (pr := analyse_pair(a, b, cfg)) is not None]
-    x0 = min(float(p.offline.t[0]) for p in parts if p.offline.t.size)
-    x1 = max(float(p.offline.t[-1]) for p in parts if p.offline.t.size)
+    x0, x1 = _time_span(parts, recs)
     name = title or ", ".join(Path(p).name for p in paths)
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -254,6 +261,12 @@ def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | N
             f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
         )
     out.append("</table>")
+    for p in parts:
+        if not np.isfinite(p.offline.clean).any():
+            out.append(
+                f"<p class='note'>{html.escape(p.label)}: no breathing waveform could be derived from this "
+                "recording (too short, or no usable breathing signal).</p>"
+            )
     out.append(f"<h2>Breathing over time</h2><p>{_legend(labels)}</p>{breathing_svg(parts, x0, x1)}")
     out.append(f"<h2>Breathing rates</h2><p>{_legend(labels)}</p>{rate_svg(parts, x0, x1)}")
     for pr in pairs:

@@ -37,3 +37,17 @@ def test_report_of_csv_files_and_errors(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "breathsync", "report", str(tmp_path / "none")],
                        capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_report_when_no_breathing_waveform_can_be_derived(tmp_path: Path) -> None:
+    """RR intervals of 0 ms give no RR-derived waveform at all: analyze reports no breaths, and so does report."""
+    rr0 = tmp_path / "m_rr0.csv"
+    rr0.write_text("time,rr_ms\n0,0\n1,0\n2,0\n")
+    out = tmp_path / "m.html"
+    r = subprocess.run([sys.executable, "-m", "breathsync", "report", str(rr0), "--out", str(out)],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    page = out.read_text()
+    assert "no breathing waveform could be derived" in page and "<svg" in page
+    page = build_report([str(rr0), str(SAMPLES / "pair_sync_A.csv")])  # with a usable recording too
+    assert "no breathing waveform could be derived" in page
