@@ -29,6 +29,7 @@ __all__ = [
     "SessionFolder",
     "expand_recording_paths",
     "is_session_folder",
+    "json_type",
     "read_session_folder",
 ]
 
@@ -83,9 +84,14 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     Raises
     ------
     RecordingError
-        Not a folder, no or unreadable session.json, bad JSON, or a participant's raw file missing; one line.
+        Not a folder, no or unreadable session.json, not text, bad JSON, a field of the wrong type ("files",
+        "no_samples"), or a participant's raw file missing; one line.
     """
     folder = str(path)
+    if os.path.isfile(folder):
+        raise RecordingError(
+            folder, "is a file, not a session folder: give a folder written by 'breathsync run --record DIR'"
+        )
     if not os.path.isdir(folder):
         raise RecordingError(folder, "not a session folder (no such folder)")
     sj = os.path.join(folder, SESSION_FILE)
@@ -96,15 +102,29 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
             "or a folder written by --record",
         )
     try:
-        text = Path(sj).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise RecordingError(sj, f"cannot read the session description: {reason}") from None
+        raw_bytes = Path(sj).read_bytes()
+    except OSError as exc:
+        raise RecordingError(sj, f"cannot read the session description: {exc.strerror or exc}") from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = raw_bytes[exc.start : exc.start + 1].hex()
+        raise RecordingError(
+            sj,
+            f"not a text (JSON) file (byte 0x{byte} at offset {exc.start} is not UTF-8): the session "
+            f"description is damaged; {_WHAT_TO_DO}",
+        ) from None
     try:
         info = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordingError(
-            sj, f"bad JSON ({exc.msg}, column {exc.colno}): the session description is damaged", exc.lineno
+            sj,
+            f"bad JSON ({exc.msg}, column {exc.colno}): the session description is damaged; {_WHAT_TO_DO}",
+            exc.lineno,
+        ) from None
+    except RecursionError:
+        raise RecordingError(
+            sj, f"bad JSON (nested too deeply): the session description is damaged; {_WHAT_TO_DO}"
         ) from None
     if not isinstance(info, dict) or not isinstance(info.get("participants"), list):
         raise RecordingError(sj, "not a breathsync session description (no participants list)")
@@ -113,7 +133,13 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
         label = entry.get("label") if isinstance(entry, dict) else None
         if not isinstance(label, str) or not label:
             raise RecordingError(sj, "not a breathsync session description (a participant has no label)")
+        if label in labels:
+            raise RecordingError(
+                sj,
+                f"participant label {label!r} appears twice: the session description is damaged; {_WHAT_TO_DO}",
+            )
         labels.append(label)
+    _check_fields(sj, info)
     raw, live, quiet = _files_by_label(info)
     participants: list[FolderParticipant] = []
     for label in labels:
@@ -137,6 +163,58 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     return SessionFolder(folder, info, tuple(participants))
 
 
+_WHAT_TO_DO = (
+    "restore it from a backup or correct it (analyze and report also take the participants' CSV files in "
+    "that folder directly)"
+)
+
+
+def json_type(value: Any) -> str:
+    """How a JSON value is called in messages: "a number", "a string", "an object", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _check_fields(sj: str, info: dict[str, Any]) -> None:
+    """The fields read here have the types the recorder writes; else one line naming the field."""
+
+    def bad(field: str, value: Any, expected: str) -> RecordingError:
+        return RecordingError(
+            sj,
+            f"{field} is {json_type(value)}, expected {expected}: the session description is damaged; "
+            f"{_WHAT_TO_DO}",
+        )
+
+    files = info.get("files")
+    if files is not None:
+        if not isinstance(files, dict):
+            raise bad('"files"', files, "an object (file name -> what it holds)")
+        for name, what in files.items():
+            if not isinstance(what, dict):
+                raise bad(f'"files" entry {name!r}', what, "an object")
+            for key in ("kind", "participant"):
+                if what.get(key) is not None and not isinstance(what[key], str):
+                    raise bad(f'"files" entry {name!r}: "{key}"', what[key], "a string")
+    quiet = info.get("no_samples")
+    if quiet is not None:
+        if not isinstance(quiet, list):
+            raise bad('"no_samples"', quiet, "a list of participant labels")
+        for lab in quiet:
+            if not isinstance(lab, str):
+                raise bad('an entry of "no_samples"', lab, "a participant label (a string)")
+
+
 def _files_by_label(info: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """From session.json's "files": raw and live file names by label, and labels without samples."""
     raw: dict[str, str] = {}
@@ -152,7 +230,7 @@ def _files_by_label(info: dict[str, Any]) -> tuple[dict[str, str], dict[str, str
                 raw[what["participant"]] = name
             elif what.get("kind") == "live":
                 live[what["participant"]] = name
-    quiet = {str(lab) for lab in info.get("no_samples", []) if isinstance(lab, str)}
+    quiet = {lab for lab in info.get("no_samples") or [] if isinstance(lab, str)}
     return raw, live, quiet
 
 
