@@ -22,16 +22,26 @@ Layout written (one subject per participant, datatype ``beh``, task ``breathsync
 are not uniform they are interpolated onto one, and the sidecar says so; RR intervals, which come at beat
 times, become the RR-derived breathing waveform at 4 Hz). ``recording-live`` holds what the live view showed
 (20 Hz: waveform, phase, rate, quality). ``StartTime`` is seconds from the session start (session time 0).
+
+All or nothing: everything is checked and written into a temporary folder next to ``OUT`` first, and moved
+into place only when all of it is there, so a damaged session (or a full disk) leaves ``OUT`` as it was. A
+damaged file gives one line naming it (:class:`~breathsync.errors.InputError`); the last row of
+``events.csv`` or of a ``<label>_live.csv`` cut mid-write (what a killed recorder leaves) is dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import io
 import json
 import math
 import os
 import re
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +51,20 @@ from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import read_recording
-from breathsync.io.session_folder import read_session_folder
+from breathsync.io.session_folder import (
+    SESSION_FILE,
+    FolderParticipant,
+    SessionFolder,
+    json_type,
+    read_session_folder,
+)
 
 BIDS_VERSION = "1.10.0"
 TASK = "breathsync"
+LIVE_FS_HZ = 20.0
+#: Largest interpolation grid (samples) for non-uniform raw timestamps: about 400 MB per column.
+MAX_GRID = 50_000_000
+EVENTS_HEADER = ("time", "kind", "participants", "text")
 
 _UNITS = {"resp": "arbitrary", "acc_x": "mg", "acc_y": "mg", "acc_z": "mg", "rr_ms": "ms", "ecg": "uV"}
 _DESCRIPTIONS = {
@@ -61,35 +81,41 @@ def bids_label(label: str) -> str:
     """A BIDS label (letters and digits only) for a participant label."""
     out = re.sub(r"[^A-Za-z0-9]", "", label)
     if not out:
-        raise InputError(f"participant label {label!r} has no letter or digit for a BIDS subject label")
+        raise InputError(
+            f"participant label {label!r} has no letter or digit for a BIDS subject label: "
+            'rename the participant in session.json ("participants" and "files")'
+        )
     return out
 
 
-def _write_tsv_gz(path: Path, rows: np.ndarray) -> None:
-    text = "\n".join(
-        "\t".join("n/a" if not math.isfinite(v) else f"{v:.9g}" for v in r) for r in rows.tolist()
-    )
-    with gzip.open(path, "wt", encoding="utf-8", newline="\n") as fh:
-        fh.write(text + ("\n" if text else ""))
-    os.chmod(path, 0o600)
-
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.chmod(path, 0o600)
-
-
-def _uniform(t: FloatArray) -> tuple[float, bool]:
-    """(sampling frequency, whether the timestamps are uniform within 1% of a step)."""
-    step = float(np.median(np.diff(t)))
-    uniform = bool(np.all(np.abs(np.diff(t) - step) <= 0.01 * step))
-    return 1.0 / step, uniform
+# ---------------------------------------------------------------------------------- reading
+def _read_text(path: str, what: str, hint: str) -> str:
+    """A text file's content (newlines normalised); RecordingError when it cannot be read or is not UTF-8."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read the {what}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise RecordingError(
+            path,
+            f"not a text file (byte 0x{byte} is not UTF-8): the {what} is damaged; {hint}",
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
     """(t, columns, fs, note) of a participant's raw samples on a uniform grid."""
-    rec = read_recording(rec_path)
-    if signal == "rr" or (rec.signal_kind() == "rr"):
+    try:
+        rec = read_recording(rec_path)
+    except RecordingError as e:
+        where = f"{e.path}:{e.line}" if e.line is not None else e.path
+        raise InputError(f"{where}: cannot export: {e.problem}") from None
+    kind = rec.signal_kind()
+    if kind == "rr" or (signal == "rr" and kind != "resp" and rec.has_values("rr_ms")):
         from breathsync.dsp.rr import RESAMPLE_FS_HZ, rr_to_resp_offline
 
         rr = rec.columns["rr_ms"]
@@ -102,57 +128,347 @@ def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, Float
         )
         return t, {"resp": y, "rr_ms": tach}, float(RESAMPLE_FS_HZ), note
     cols = {k: v for k, v in rec.columns.items() if np.isfinite(v).any()}
-    fs, uniform = _uniform(rec.time)
-    if uniform:
-        return rec.time, cols, fs, ""
-    grid = rec.time[0] + np.arange(math.floor((rec.time[-1] - rec.time[0]) * fs) + 1) / fs
+    time = rec.time
+    steps = np.diff(time)
+    positive = steps[steps > 0]
+    if positive.size == 0:
+        what = "one sample" if time.size == 1 else f"{time.size} samples, all at {time[0]:g} s"
+        raise InputError(
+            f"{rec_path}: cannot export: {what}: a physio file needs at least two sample times for its "
+            f'sampling frequency; remove this participant from session.json ("participants") to export the others'
+        )
+    step = float(np.median(positive))
+    fs = 1.0 / step
+    if steps.size == positive.size and bool(np.all(np.abs(steps - step) <= 0.01 * step)):
+        return time, cols, fs, ""
+    # Not uniform: onto a grid at the median rate (equal times: the last sample of each time is kept).
+    last = np.concatenate([steps > 0, [True]])
+    tu = time[last]
+    n = math.floor((tu[-1] - tu[0]) * fs) + 1
+    if n > MAX_GRID:
+        span = float(tu[-1] - tu[0])
+        raise InputError(
+            f"{rec_path}: cannot export: its timestamps would need a grid of {n} samples at {fs:.6g} Hz "
+            f"(rows a median of {step:.3g} s apart over {span:.0f} s): check the time column"
+        )
+    grid = tu[0] + np.arange(n) / fs
     out = {}
     for k, v in cols.items():
-        ok = np.isfinite(v)
-        out[k] = np.interp(grid, rec.time[ok], v[ok]) if ok.any() else np.full(grid.size, np.nan)
+        vu = v[last]
+        ok = np.isfinite(vu)
+        out[k] = np.interp(grid, tu[ok], vu[ok]) if ok.any() else np.full(grid.size, np.nan)
     note = f"timestamps were not uniform (arrival jitter); linearly interpolated onto a {fs:.6g} Hz grid"
     return grid, out, fs, note
 
 
 def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
-    with open(path, encoding="utf-8") as fh:
-        rows = [ln for ln in fh if not ln.startswith("#") and ln.strip()]
-    header = rows[0].strip().split(",")
-    data = np.array(
-        [
-            [float(c) if c else math.nan for c in r.strip().split(",")]
-            for r in rows[1:]
-            if r.count(",") == len(header) - 1
-        ]
-    )
-    if data.size == 0:
+    """A ``<label>_live.csv``: time and the live columns. RecordingError (one line) when it is damaged.
+
+    A final line cut mid-write (no newline, does not parse) is dropped, as :func:`read_recording` does.
+    """
+    hint = "move the file out of the session folder to export without the live recording"
+    text = _read_text(path, "live recording", hint)
+    ends_with_newline = text.endswith("\n")
+    lines = text.split("\n")
+    last_no = max((i for i, ln in enumerate(lines, 1) if ln.strip()), default=0)
+    header: list[str] | None = None
+    rows: list[list[float]] = []
+    prev_t = -math.inf
+    for no, line in enumerate(lines, 1):
+        s = line.strip()
+        if not s or (header is None and s.startswith("#")):
+            continue
+        cut = no == last_no and not ends_with_newline  # a writer killed mid-row
+        if header is None:
+            names = [c.strip() for c in s.split(",")]
+            if cut or names[0] != "time" or len(names) < 2 or not all(names) or len(set(names)) < len(names):
+                raise RecordingError(
+                    path, f"no live-recording header (time,wave,...): the file is damaged; {hint}", line=no
+                )
+            header = names
+            continue
+        cells = s.split(",")
+        problem = ""
+        if len(cells) != len(header):
+            problem = f"row has {len(cells)} cells but the header has {len(header)}"
+        else:
+            try:
+                values = [float(c) if c.strip() else math.nan for c in cells]
+            except ValueError:
+                bad = next(c for c in cells if c.strip() and not _is_number(c))
+                problem = f"non-numeric cell {bad.strip()[:40]!r}"
+            else:
+                if not math.isfinite(values[0]):
+                    problem = "the time cell is empty or not a finite number"
+                elif values[0] < prev_t:
+                    problem = f"time goes backwards ({prev_t:g} s then {values[0]:g} s)"
+        if problem:
+            if cut:
+                break
+            raise RecordingError(path, f"{problem}: the live recording is damaged; {hint}", line=no)
+        rows.append(values)
+        prev_t = values[0]
+    if header is None:
+        raise RecordingError(
+            path,
+            f"no header row (the file is empty or cut inside its '#' lines): the file is damaged; {hint}",
+        )
+    if not rows:
         return np.empty(0), {h: np.empty(0) for h in header[1:]}
+    data = np.asarray(rows, dtype=np.float64)
     return data[:, 0], {h: data[:, i + 1] for i, h in enumerate(header[1:])}
 
 
-def _read_events(path: Path) -> list[dict[str, str]]:
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Event:
+    time: float
+    kind: str
+    participants: tuple[str, ...]
+    text: str
+
+
+def _read_events(path: Path) -> list[_Event]:
+    """``events.csv``: the session events. RecordingError (one line) when it is damaged.
+
+    Missing, empty or cut inside its header: no events. A final row cut mid-write is dropped.
+    """
+    name = str(path)
     if not path.exists():
         return []
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [r for r in csv.DictReader(fh) if r.get("time")]
+    hint = "move events.csv out of the session folder to export without the events"
+    text = _read_text(name, "events file", hint)
+    if not text.strip():
+        return []
+    ends_with_newline = text.endswith("\n")
+    n_lines = text.count("\n") + (0 if ends_with_newline else 1)
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as e:
+        if ends_with_newline or reader.line_num < n_lines:
+            raise RecordingError(name, f"not a CSV file ({e}): {hint}", line=reader.line_num) from None
+        # A quoted text cut at the end of the file: drop that row.
+    rows = [(no, r) for no, r in rows if any(c.strip() for c in r)]
+    if not rows:
+        return []
+    header_no, header = rows[0]
+    header = [c.strip() for c in header]
+    if "time" not in header:
+        if len(rows) == 1 and not ends_with_newline and ",".join(EVENTS_HEADER).startswith(",".join(header)):
+            return []  # cut inside the header
+        raise RecordingError(
+            name, f"not a breathsync events file (the header has no 'time' column): {hint}", line=header_no
+        )
+    col = {h: i for i, h in enumerate(header)}
+    events: list[_Event] = []
+    for k, (no, row) in enumerate(rows[1:], 2):
+        cut = k == len(rows) and not ends_with_newline
+        problem = ""
+        if len(row) != len(header):
+            problem = f"row has {len(row)} cells but the header has {len(header)}"
+        else:
+            cell = row[col["time"]].strip()
+            try:
+                t = float(cell)
+            except ValueError:
+                t = math.nan
+            if not math.isfinite(t):
+                problem = f"time {cell[:40]!r} is not a number of seconds"
+        if problem:
+            if cut:
+                break
+            raise RecordingError(name, f"{problem}: the events file is damaged; {hint}", line=no)
+        cells = {h: row[i] for h, i in col.items()}
+        who = tuple(p for p in cells.get("participants", "").split(";") if p)
+        events.append(_Event(t, cells.get("kind", ""), who, cells.get("text", "")))
+    return events
 
 
+# ---------------------------------------------------------------------------------- writing
+def _write_tsv_gz(path: Path, rows: np.ndarray) -> None:
+    text = "\n".join(
+        "\t".join("n/a" if not math.isfinite(v) else f"{v:.9g}" for v in r) for r in rows.tolist()
+    )
+    _write_text_gz(path, text + ("\n" if text else ""))
+
+
+def _write_text_gz(path: Path, text: str) -> None:
+    with gzip.open(path, "wt", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def _json_safe(obj: Any) -> Any:
+    """JSON from session.json made safe to write: non-finite numbers (NaN, Infinity) become null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    path.write_text(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+def _sidecar(p: Path) -> Path:
+    return p.with_name(p.name.replace(".tsv.gz", ".json"))
+
+
+# ---------------------------------------------------------------------------------- checks
+def _check_target(out: Path) -> bool:
+    """Whether ``out`` already holds a dataset (or is an empty folder); InputError when it cannot be used."""
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise InputError(
+            f"{out}: is a file, not a folder: give --bids a new folder (or an existing BIDS dataset to add to)"
+        )
+    try:
+        empty = not any(out.iterdir())
+    except OSError as e:
+        raise InputError(f"{out}: cannot read the folder ({e.strerror or e})") from None
+    if not empty and not (out / "dataset_description.json").exists():
+        raise InputError(f"{out}: exists, is not empty and is not a BIDS dataset: choose a new folder")
+    return True
+
+
+def _entries(folder: SessionFolder) -> dict[str, dict[str, Any]]:
+    """session.json's participant entries by label, with the fields export reads checked."""
+    sj = os.path.join(folder.path, SESSION_FILE)
+
+    def bad(field: str, value: Any, expected: str) -> InputError:
+        return InputError(
+            f"{sj}: {field} is {json_type(value)}, expected {expected}: the session description is damaged; "
+            "restore it from a backup, or set that field to null"
+        )
+
+    info = folder.info
+    for key in ("start_utc", "software_version"):
+        if info.get(key) is not None and not isinstance(info[key], str):
+            raise bad(f'"{key}"', info[key], "a string")
+    entries: dict[str, dict[str, Any]] = {}
+    for entry in info["participants"]:  # read_session_folder checked: objects with a string label
+        label = entry["label"]
+        if label not in folder.labels:
+            continue
+        src = entry.get("source")
+        if src is not None and not isinstance(src, dict):
+            raise bad(f'participant {label!r}: "source"', src, "an object (kind, ...)")
+        if isinstance(src, dict) and src.get("kind") is not None and not isinstance(src["kind"], str):
+            raise bad(f'participant {label!r}: "source" "kind"', src["kind"], "a string")
+        if entry.get("signal") is not None and not isinstance(entry["signal"], str):
+            raise bad(f'participant {label!r}: "signal"', entry["signal"], "a string")
+        entries.setdefault(label, entry)
+    return entries
+
+
+def _subjects(folder: SessionFolder) -> list[tuple[FolderParticipant, str]]:
+    """Each participant and its BIDS subject label; InputError when two labels give the same subject."""
+    seen: dict[str, str] = {}
+    out = []
+    for fp in folder.participants:
+        sub = bids_label(fp.label)
+        if sub in seen:
+            raise InputError(
+                f"{folder.path}: participants {seen[sub]!r} and {fp.label!r} map to the same BIDS subject "
+                f"sub-{sub} (BIDS labels keep only letters and digits): nothing was written; rename one of "
+                'them in session.json ("participants" and "files") and export again'
+            )
+        seen[sub] = fp.label
+        out.append((fp, sub))
+    return out
+
+
+# ---------------------------------------------------------------------------------- export
 def export_bids(session_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write the BIDS dataset for a recorded session; returns the files written."""
+    """Write the BIDS dataset for a recorded session; returns the files written.
+
+    All or nothing: on any error (InputError, one line) ``out_dir`` is left as it was.
+    """
+    if os.path.isfile(session_dir):
+        raise InputError(
+            f"{session_dir}: is a file, not a session folder: export takes a folder written by "
+            "'breathsync run --record DIR' (analyze and report also read single CSV files)"
+        )
     folder = read_session_folder(session_dir)
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not (out / "dataset_description.json").exists():
-        raise InputError(f"{out}: exists, is not empty and is not a BIDS dataset: choose a new folder")
+    adding = _check_target(out)
+    entries = _entries(folder)
+    subjects = _subjects(folder)
+    base = {sub: f"sub-{sub}/beh/sub-{sub}_task-{TASK}" for _, sub in subjects}
+    for _, sub in subjects:
+        if (out / f"{base[sub]}_recording-raw_physio.tsv.gz").exists():
+            raise InputError(f"{out}: sub-{sub} is already there: export each session to its own folder")
+    events = _read_events(Path(folder.path) / "events.csv")
+
+    full = Path(os.path.abspath(out))
+    parent = full.parent
+    made = [d for d in (parent, *parent.parents) if not d.exists()]
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(parents=True, exist_ok=True)
+        stage = _make_stage(full, adding)
     except OSError as e:
-        raise InputError(f"{out}: cannot create the folder ({e.strerror})") from None
+        _remove_empty_dirs(made)
+        raise InputError(f"{out}: cannot create the folder ({e.strerror or e})") from None
+    try:
+        rel = _write_dataset(stage, out, folder, entries, subjects, events, adding)
+        return _move_into_place(stage, out, rel)
+    except OSError as e:
+        raise InputError(
+            f"{out}: cannot write the BIDS dataset ({e.strerror or e}): nothing was exported"
+        ) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if not out.exists():
+            _remove_empty_dirs(made)
+
+
+def _make_stage(full: Path, adding: bool) -> Path:
+    """The temporary folder to write into: beside ``full`` (the same file system, so moves are renames), or
+    inside it when it exists and its parent folder cannot be written."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{full.name}.export-", dir=full.parent))
+    except OSError:
+        if not adding:
+            raise
+        return Path(tempfile.mkdtemp(prefix=".breathsync-export-", dir=full))
+
+
+def _remove_empty_dirs(dirs: list[Path]) -> None:
+    for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def _write_dataset(
+    stage: Path,
+    out: Path,
+    folder: SessionFolder,
+    entries: dict[str, dict[str, Any]],
+    subjects: list[tuple[FolderParticipant, str]],
+    events: list[_Event],
+    adding: bool,
+) -> list[str]:
+    """Write the whole export into ``stage`` (laid out as ``out`` will be); returns the relative paths."""
     info = folder.info
-    written: list[Path] = []
-    desc = out / "dataset_description.json"
-    if not desc.exists():
+    written: list[str] = []
+    if not (adding and (out / "dataset_description.json").exists()):
         _write_json(
-            desc,
+            stage / "dataset_description.json",
             {
                 "Name": "breathsync sessions",
                 "BIDSVersion": BIDS_VERSION,
@@ -160,31 +476,24 @@ def export_bids(session_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
                 "GeneratedBy": [{"Name": "breathsync", "Version": __version__}],
             },
         )
-        written.append(desc)
-    sources = {p["label"]: p for p in info.get("participants", [])}
-    events = _read_events(Path(folder.path) / "events.csv")
+        written.append("dataset_description.json")
     part_rows = []
-    for fp in folder.participants:
-        sub = bids_label(fp.label)
-        beh = out / f"sub-{sub}" / "beh"
-        beh.mkdir(parents=True, exist_ok=True)
+    for fp, sub in subjects:
+        beh = stage / f"sub-{sub}" / "beh"
+        beh.mkdir(parents=True)
         base = f"sub-{sub}_task-{TASK}"
-        if (beh / f"{base}_recording-raw_physio.tsv.gz").exists():
-            raise InputError(f"{out}: sub-{sub} is already there: export each session to its own folder")
-        src = sources.get(fp.label, {})
-        signal = str(src.get("signal", ""))
+        src = entries.get(fp.label, {})
+        signal = src.get("signal") or ""
+        source = src.get("source")
         common = {
             "TaskName": TASK,
-            "Manufacturer": str((src.get("source") or {}).get("kind", "unknown")),
-            "SoftwareVersions": f"breathsync {info.get('software_version', __version__)}",
+            "Manufacturer": (source or {}).get("kind") or "unknown",
+            "SoftwareVersions": f"breathsync {info.get('software_version') or __version__}",
             "AcquisitionStartUTC": info.get("start_utc"),
-            "breathsyncSource": src.get("source"),
+            "breathsyncSource": source,
             "breathsyncParticipantLabel": fp.label,
         }
-        try:
-            t, cols, fs, note = _raw_series(fp.path, signal)
-        except RecordingError as e:
-            raise InputError(f"{fp.path}: cannot export: {e.problem}") from None
+        t, cols, fs, note = _raw_series(fp.path, signal)
         names = list(cols)
         raw_json: dict[str, Any] = {
             "SamplingFrequency": round(fs, 9),
@@ -198,73 +507,32 @@ def export_bids(session_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
             raw_json["breathsyncProcessing"] = note
         p = beh / f"{base}_recording-raw_physio.tsv.gz"
         _write_tsv_gz(p, np.column_stack([cols[n] for n in names]) if names else np.empty((0, 0)))
-        _write_json(p.with_name(p.name.replace(".tsv.gz", ".json")), raw_json)
-        written += [p, p.with_name(p.name.replace(".tsv.gz", ".json"))]
+        _write_json(_sidecar(p), raw_json)
+        written += [str(p.relative_to(stage)), str(_sidecar(p).relative_to(stage))]
         if fp.live_path and os.path.exists(fp.live_path):
             lt, lcols = _read_live(fp.live_path)
             if lt.size:
-                lnames = list(lcols)
-                live_json: dict[str, Any] = {
-                    "SamplingFrequency": 20.0,
-                    "StartTime": round(float(lt[0]), 6),
-                    "Columns": lnames,
-                    "Description": "what breathsync's live pipeline computed, as shown during the session",
-                    **common,
-                    "wave": {"Description": "causally filtered breathing waveform", "Units": "arbitrary"},
-                    "phase_rad": {
-                        "Description": "live breathing phase: 0 = inhale onset, pi = end of inhale; n/a = unknown",
-                        "Units": "rad",
-                    },
-                    "rate_bpm": {"Description": "live breathing rate", "Units": "1/min"},
-                    "quality": {
-                        "Description": "signal state",
-                        "Levels": {"0": "ok", "1": "warm-up", "2": "gap", "3": "flat", "4": "no breathing"},
-                    },
-                }
-                lp = beh / f"{base}_recording-live_physio.tsv.gz"
-                _write_tsv_gz(lp, np.column_stack([lcols[n] for n in lnames]))
-                _write_json(lp.with_name(lp.name.replace(".tsv.gz", ".json")), live_json)
-                written += [lp, lp.with_name(lp.name.replace(".tsv.gz", ".json"))]
-                mine = [
-                    e for e in events if not e.get("participants") or fp.label in e["participants"].split(";")
-                ]
-                ep = beh / f"{base}_recording-live_physioevents.tsv.gz"
-                lines = []
-                for ev in mine:
-                    et = float(ev["time"])
-                    idx = round((et - float(lt[0])) * 20.0)
-                    msg = ev.get("text", "").replace("\t", " ").replace("\n", " ")
-                    lines.append(f"{idx}\t{et:.3f}\t{ev.get('kind', '')}\t{msg}")
-                with gzip.open(ep, "wt", encoding="utf-8", newline="\n") as fh:
-                    fh.write("\n".join(lines) + ("\n" if lines else ""))
-                os.chmod(ep, 0o600)
-                _write_json(
-                    ep.with_name(ep.name.replace(".tsv.gz", ".json")),
-                    {
-                        "Columns": ["foreign_index", "onset", "trial_type", "message"],
-                        "Description": "session events (in sync, lost sync, goal reached, source lost, ...)",
-                        "foreign_index": {"Description": "zero-based row of the recording-live physio file"},
-                        "onset": {"Description": "session time of the event", "Units": "s"},
-                        "trial_type": {"Description": "event kind"},
-                        "message": {"Description": "the event in words"},
-                    },
-                )
-                written += [ep, ep.with_name(ep.name.replace(".tsv.gz", ".json"))]
+                written += _write_live(beh, base, lt, lcols, common, events, fp.label, stage)
         part_rows.append((f"sub-{sub}", fp.label, signal))
     ptsv = out / "participants.tsv"
-    existing = {}
-    if ptsv.exists():
-        for line in ptsv.read_text(encoding="utf-8").splitlines()[1:]:
-            cells = line.split("\t")
-            existing[cells[0]] = line
+    existing: dict[str, str] = {}
+    if adding and ptsv.exists():
+        try:
+            lines = ptsv.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+            raise InputError(f"{ptsv}: cannot read it ({why}): fix or remove participants.tsv") from None
+        for line in lines[1:]:
+            if line.strip():
+                existing[line.split("\t")[0]] = line
     for pid, lab, sig in part_rows:
         existing[pid] = f"{pid}\t{lab}\t{sig or 'n/a'}"
-    ptsv.write_text(
+    (stage / "participants.tsv").write_text(
         "participant_id\tbreathsync_label\tsignal\n" + "\n".join(existing.values()) + "\n", encoding="utf-8"
     )
-    os.chmod(ptsv, 0o600)
+    os.chmod(stage / "participants.tsv", 0o600)
     _write_json(
-        out / "participants.json",
+        stage / "participants.json",
         {
             "breathsync_label": {"Description": "the participant's label in the breathsync session"},
             "signal": {
@@ -272,5 +540,96 @@ def export_bids(session_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
             },
         },
     )
-    written += [ptsv, out / "participants.json"]
-    return written
+    return [*written, "participants.tsv", "participants.json"]
+
+
+def _write_live(
+    beh: Path,
+    base: str,
+    lt: FloatArray,
+    lcols: dict[str, FloatArray],
+    common: dict[str, Any],
+    events: list[_Event],
+    label: str,
+    stage: Path,
+) -> list[str]:
+    lnames = list(lcols)
+    live_json: dict[str, Any] = {
+        "SamplingFrequency": LIVE_FS_HZ,
+        "StartTime": round(float(lt[0]), 6),
+        "Columns": lnames,
+        "Description": "what breathsync's live pipeline computed, as shown during the session",
+        **common,
+        "wave": {"Description": "causally filtered breathing waveform", "Units": "arbitrary"},
+        "phase_rad": {
+            "Description": "live breathing phase: 0 = inhale onset, pi = end of inhale; n/a = unknown",
+            "Units": "rad",
+        },
+        "rate_bpm": {"Description": "live breathing rate", "Units": "1/min"},
+        "quality": {
+            "Description": "signal state",
+            "Levels": {"0": "ok", "1": "warm-up", "2": "gap", "3": "flat", "4": "no breathing"},
+        },
+    }
+    lp = beh / f"{base}_recording-live_physio.tsv.gz"
+    _write_tsv_gz(lp, np.column_stack([lcols[n] for n in lnames]))
+    _write_json(_sidecar(lp), live_json)
+    lines = []
+    for ev in events:
+        if ev.participants and label not in ev.participants:
+            continue
+        idx = round((ev.time - float(lt[0])) * LIVE_FS_HZ)
+        msg = ev.text.replace("\t", " ").replace("\n", " ")
+        kind = ev.kind.replace("\t", " ").replace("\n", " ")
+        lines.append(f"{idx}\t{ev.time:.3f}\t{kind}\t{msg}")
+    ep = beh / f"{base}_recording-live_physioevents.tsv.gz"
+    _write_text_gz(ep, "\n".join(lines) + ("\n" if lines else ""))
+    _write_json(
+        _sidecar(ep),
+        {
+            "Columns": ["foreign_index", "onset", "trial_type", "message"],
+            "Description": "session events (in sync, lost sync, goal reached, source lost, ...)",
+            "foreign_index": {"Description": "zero-based row of the recording-live physio file"},
+            "onset": {"Description": "session time of the event", "Units": "s"},
+            "trial_type": {"Description": "event kind"},
+            "message": {"Description": "the event in words"},
+        },
+    )
+    return [str(p.relative_to(stage)) for p in (lp, _sidecar(lp), ep, _sidecar(ep))]
+
+
+def _move_into_place(stage: Path, out: Path, rel: list[str]) -> list[Path]:
+    """Move the staged export into ``out``: all of it or (on an error) none of it."""
+    if not out.exists():
+        os.rename(stage, out)  # one step: the dataset appears whole
+        return [out / r for r in rel]
+    top = {"dataset_description.json", "participants.tsv", "participants.json"}
+    subject_files = [r for r in rel if r not in top]
+    for r in subject_files:
+        if (out / r).exists():
+            sub = Path(r).parts[0]
+            raise InputError(f"{out}: {sub} is already there: export each session to its own folder")
+    moved: list[Path] = []
+    made: list[Path] = []
+    try:
+        for r in subject_files:
+            dest = out / r
+            for d in reversed(dest.parents):
+                if not d.exists():
+                    d.mkdir()
+                    made.append(d)
+            os.rename(stage / r, dest)
+            moved.append(dest)
+        # The dataset-wide files last, participants.tsv (which lists the new subjects) at the very end.
+        for r in sorted((r for r in rel if r in top), key=lambda r: r == "participants.tsv"):
+            new = not (out / r).exists()
+            os.replace(stage / r, out / r)
+            if new:
+                moved.append(out / r)
+    except BaseException:
+        for m in moved:
+            with contextlib.suppress(OSError):
+                m.unlink()
+        _remove_empty_dirs(made)
+        raise
+    return [out / r for r in rel]
