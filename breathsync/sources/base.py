@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 import bisect
 import enum
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -101,14 +102,17 @@ def split_spec(text: str, missing: str) -> tuple[str, list[tuple[str, str, str]]
     return head, [(k.strip(), eq, v.strip()) for k, eq, v in (opt.partition("=") for opt in options)]
 
 
-def spec_seconds(kind: str, key: str, value: str) -> float:
-    """A positive number of seconds from a spec option, or a one-line InputError."""
+def spec_seconds(kind: str, key: str, value: str, most: float) -> float:
+    """A number of seconds in (0, ``most``] from a spec option, or a one-line InputError (``inf``, ``nan``
+    and absurd values such as ``1e300`` are mistakes, not settings)."""
     try:
         v = float(value)
     except ValueError:
         raise InputError(f"{kind}: {key}={value!r} is not a number of seconds") from None
     if not v > 0:
-        raise InputError(f"{kind}: {key} must be positive")
+        raise InputError(f"{kind}: {key} must be positive (a number of seconds, at most {most:g})")
+    if not (math.isfinite(v) and v <= most):
+        raise InputError(f"{kind}: {key}={value} is too long: give at most {most:g} seconds")
     return v
 
 

@@ -54,6 +54,8 @@ _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
 _REPLY_TIMEOUT_S = 5.0
 _CONNECT_TIMEOUT_S = 10.0
 _BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: The longest ``timeout=`` (s): a scan holds the radio (other participants' devices wait for it).
+MAX_TIMEOUT_S = 600.0
 
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -164,8 +166,8 @@ class BleSource(Source):
         target = target.strip()
         if not target:
             raise InputError(f"ble needs an address or a name: {SPEC_SYNTAX}")
-        if not timeout_s > 0:
-            raise ValueError("timeout_s must be positive")
+        if not 0 < timeout_s <= MAX_TIMEOUT_S:
+            raise ValueError(f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}]")
         self.target = target
         self.timeout_s = float(timeout_s)
         self.found: Found | None = None
@@ -395,7 +397,7 @@ def parse_ble_spec(text: str) -> BleSource:
     kwargs: dict[str, Any] = {}
     for key, eq, value in options:
         if key == "timeout" and eq:
-            kwargs["timeout_s"] = spec_seconds("ble", key, value)
+            kwargs["timeout_s"] = spec_seconds("ble", key, value, MAX_TIMEOUT_S)
         else:
             raise InputError(f"ble: unknown option {key + eq + value!r} in {text!r}: {SPEC_SYNTAX}")
     return BleSource(target, **kwargs)

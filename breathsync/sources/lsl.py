@@ -46,6 +46,9 @@ RESP_LABELS = ("resp", "respiration", "breathing", "resp_belt", "belt", "wave")
 _TC_REFRESH_S = 5.0  # how often the clock offset to the sender is read again
 _POLL_S = 0.05  # wait between non-blocking pulls
 _RESOLVE_EVERY_S = 2.0  # while the stream is silent: look for it again by name
+#: The longest ``timeout=`` (s): time enough to start the partner's computer; liblsl's resolver takes a
+#: double, and a huge one (1e300) made it give up at once with a false "not found".
+MAX_TIMEOUT_S = 3600.0
 
 
 def import_pylsl() -> ModuleType:
@@ -70,16 +73,20 @@ def channel_labels(info: Any) -> list[str]:
     return labels
 
 
-def pick_channel(labels: list[str], wanted: str | None, stream: str) -> int:
+def pick_channel(labels: list[str], wanted: str | None, stream: str, what: str = "lsl: stream") -> int:
     """Index of the breathing channel: ``wanted`` (a label or an index), else a respiration label, else the
-    only channel; InputError naming the stream and its channels when it cannot tell."""
+    only channel; InputError naming the stream (``what`` says what kind: an LSL stream, or a stream of an XDF
+    file) and its channels when it cannot tell."""
     if wanted is not None:
         lower = [lab.lower() for lab in labels]
         if wanted.lower() in lower:
             return lower.index(wanted.lower())
         if wanted.isdigit() and int(wanted) < len(labels):
             return int(wanted)
-        raise InputError(f"lsl: stream {stream!r} has no channel {wanted!r} (channels: {_list(labels)})")
+        raise InputError(
+            f"{what} {stream!r} has no channel {wanted!r} (channels: {_list(labels)}): "
+            f"give ,channel= one of these labels or an index from 0 to {len(labels) - 1}"
+        )
     lower = [lab.lower() for lab in labels]
     for name in RESP_LABELS:
         if name in lower:
@@ -90,7 +97,7 @@ def pick_channel(labels: list[str], wanted: str | None, stream: str) -> int:
     if len(labels) == 1:
         return 0
     raise InputError(
-        f"lsl: stream {stream!r} has {len(labels)} channels ({_list(labels)}) and none is labelled resp: "
+        f"{what} {stream!r} has {len(labels)} channels ({_list(labels)}) and none is labelled resp: "
         "add ,channel=LABEL_OR_INDEX"
     )
 
@@ -127,8 +134,10 @@ class LslSource(Source):
         super().__init__()
         if not name:
             raise InputError(f"lsl needs a stream name: {SPEC_SYNTAX}")
-        if not timeout_s > 0 or not lost_after_s > 0:
-            raise ValueError("timeout_s and lost_after_s must be positive")
+        if not (0 < timeout_s <= MAX_TIMEOUT_S and 0 < lost_after_s < math.inf):
+            raise ValueError(
+                f"timeout_s must be in (0, {MAX_TIMEOUT_S:g}] and lost_after_s positive and finite"
+            )
         self.name = name
         self.timeout_s = float(timeout_s)
         self.channel = channel
@@ -312,7 +321,7 @@ def parse_lsl_spec(text: str) -> LslSource:
     kwargs: dict[str, Any] = {}
     for key, eq, value in options:
         if key == "timeout" and eq:
-            kwargs["timeout_s"] = spec_seconds("lsl", key, value)
+            kwargs["timeout_s"] = spec_seconds("lsl", key, value, MAX_TIMEOUT_S)
         elif key == "channel" and eq and value:
             kwargs["channel"] = value
         else:

@@ -90,12 +90,13 @@ class _Option:
     hi: float
     unit: str
     integer: bool = False
+    above_lo: bool = False  # lo itself is not accepted
 
     def accepted(self) -> str:
         if self.integer:
             return "a whole number >= 0"
-        if math.isinf(self.hi):
-            return f"a number > {self.lo:g} {self.unit}"
+        if self.above_lo:
+            return f"a number > {self.lo:g} {self.unit} and at most {self.hi:g} {self.unit}"
         return f"{self.lo:g}-{self.hi:g} {self.unit}"
 
 
@@ -109,7 +110,8 @@ _OPTIONS: dict[str, _Option] = {
     "inhale": _Option("inhale_s", 0.3, 30.0, "s"),
     "exhale": _Option("exhale_s", 0.3, 30.0, "s"),
     "seed": _Option("seed", 0, math.inf, "", integer=True),
-    "duration": _Option("duration_s", 0.0, math.inf, "s"),
+    # A day at most: inf (no end) is what leaving duration= out means.
+    "duration": _Option("duration_s", 0.0, 86400.0, "s", above_lo=True),
     "fs": _Option("fs_hz", 5.0, 1000.0, "Hz"),
 }
 
@@ -125,7 +127,7 @@ _DEFAULT_RATE_BPM = {"steady": 12.0, "follow": 12.0, "lead": 14.0, "pacer": 6.0}
 
 def _check(key: str, value: float) -> None:
     opt = _OPTIONS[key]
-    ok = opt.lo < value if key == "duration" else opt.lo <= value <= opt.hi
+    ok = opt.lo < value <= opt.hi if opt.above_lo else opt.lo <= value <= opt.hi
     if not ok or (opt.integer and value != int(value)):
         raise ValueError(f"{key}={value:g} is out of range: {key} must be {opt.accepted()}")
 

@@ -10,12 +10,20 @@ Which stream: ``stream=NAME``, else the only stream of type Respiration, else (s
 is the participant's label or ends with ``-LABEL`` (``breathsync-A`` for A, what ``--publish`` records).
 Which channel: ``channel=LABEL_OR_INDEX``, else one labelled resp (or similar), else the only one.
 
+Damaged files: pyxdf skips what it cannot read and logs it; its logger is silenced here (its notes go to
+nobody's terminal) and what it reports becomes one line: a file whose chunks break off inside its last one
+(a recording cut short, e.g. by a crash) replays what is complete, like a CSV file's cut-off last line; any
+other damage is refused, naming the file and where it is damaged.
+
 pyxdf is an optional extra (``pip install 'breathsync[xdf]'``), imported only when an XDF file is replayed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +77,76 @@ def _labels(info: dict[str, Any], n: int) -> list[str]:
     return (labels + [""] * n)[:n]
 
 
-_CACHE: dict[tuple[str, float, int], list[XdfStream]] = {}
+_CACHE: dict[tuple[str, float, int], tuple[list[XdfStream], str]] = {}
+
+
+class _Collect(logging.Handler):
+    """Keeps the messages pyxdf logs at ERROR (damage it skipped) instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.errors.append(record.getMessage().splitlines()[0])
+
+
+@contextlib.contextmanager
+def _pyxdf_quiet() -> Iterator[_Collect]:
+    """pyxdf's own logger (not the global logging set-up) sends nothing to stderr while a file is read:
+    its warnings ("Segments and clock-segments differ", "effective sampling rate ... differs") are notes
+    about a valid file; its errors are collected and reported as one line."""
+    logger = logging.getLogger("pyxdf")
+    collect = _Collect()
+    propagate = logger.propagate
+    logger.addHandler(collect)  # a handler of its own: Python's last-resort stderr handler stays out
+    logger.propagate = False
+    try:
+        yield collect
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
+
+
+def xdf_damage(path: str) -> tuple[str, str] | None:
+    """Where the chunk structure of an XDF file breaks, from its chunk lengths (the contents are not read):
+    None when every chunk is whole; ``("cut", why)`` when the file ends inside its last chunk (a recording
+    that did not finish); ``("bad", why)`` for any other damage."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"XDF:":
+                return "bad", "it does not start with 'XDF:'"
+            pos = 4
+            while pos < size:
+                head = fh.read(1)
+                nbytes = head[0]
+                if nbytes not in (1, 4, 8):
+                    return "bad", f"invalid chunk length at byte {pos}"
+                raw = fh.read(nbytes)
+                if len(raw) < nbytes:
+                    return "cut", f"cut short: it ends inside a chunk at byte {pos}"
+                length = int.from_bytes(raw, "little")
+                if length < 2:
+                    return "bad", f"invalid chunk length at byte {pos}"
+                end = pos + 1 + nbytes + length
+                if end > size:
+                    return "cut", f"cut short: it ends inside a chunk at byte {pos}"
+                fh.seek(end)
+                pos = end
+    except OSError as e:
+        return "bad", e.strerror or str(e)
+    return None
 
 
 def read_xdf_streams(path: str) -> list[XdfStream]:
     """Every stream of an XDF file (read once per file version); SourceError with one line when it cannot."""
+    return _read_xdf(path)[0]
+
+
+def _read_xdf(path: str) -> tuple[list[XdfStream], str]:
+    """(the streams, "" or how the file was cut short: only its complete part is used)."""
     try:
         st = os.stat(path)
     except OSError as e:
@@ -85,25 +158,46 @@ def read_xdf_streams(path: str) -> list[XdfStream]:
         import pyxdf
     except ImportError:
         raise InputError(f"replay: {path}: reading XDF needs pyxdf: pip install 'breathsync[xdf]'") from None
-    try:
-        raw, _header = pyxdf.load_xdf(path, synchronize_clocks=True)
-    except Exception as e:  # pyxdf raises many kinds on a damaged file
-        raise SourceError(f"replay: {path}: not a readable XDF file ({type(e).__name__}: {e})") from None
+    with _pyxdf_quiet() as log:
+        try:
+            raw, _header = pyxdf.load_xdf(path, synchronize_clocks=True)
+        except Exception as e:  # pyxdf raises many kinds on a damaged file
+            damage = xdf_damage(path)
+            why = damage[1] if damage is not None else f"{type(e).__name__}: {e}".splitlines()[0]
+            raise SourceError(f"replay: {path}: not a readable XDF file ({why})") from None
+    note = ""
+    if log.errors:
+        damage = xdf_damage(path)
+        if damage is None or damage[0] != "cut":
+            where = damage[1] if damage is not None else log.errors[0]
+            raise SourceError(
+                f"replay: {path}: damaged XDF file ({where}): parts of it cannot be read; replay an intact "
+                "copy of the recording"
+            )
+        note = damage[1]
     out = []
     for s in raw:
         info = s.get("info", {})
-        t = np.asarray(s.get("time_stamps", []), dtype=float).reshape(-1)
-        fmt = _first(info, "channel_format")
-        n = int(_first(info, "channel_count", "0") or 0)
-        if fmt == "string":
-            values = np.empty((t.size, n), dtype=object)
-        else:
-            values = np.asarray(s.get("time_series", []), dtype=float).reshape(t.size, -1)
-            n = values.shape[1]
-        out.append(XdfStream(_first(info, "name"), _first(info, "type"), _labels(info, n), fmt, t, values))
+        name = _first(info, "name")
+        try:
+            t = np.asarray(s.get("time_stamps", []), dtype=float).reshape(-1)
+            fmt = _first(info, "channel_format")
+            n = int(_first(info, "channel_count", "0") or 0)
+            if fmt == "string":
+                values = np.empty((t.size, n), dtype=object)
+            elif t.size == 0:  # a stream without a single sample (reshape cannot size it)
+                values = np.empty((0, max(n, 0)))
+            else:
+                values = np.asarray(s.get("time_series", []), dtype=float).reshape(t.size, -1)
+                n = values.shape[1]
+        except (TypeError, ValueError) as e:
+            raise SourceError(
+                f"replay: {path}: stream {name!r} cannot be read as numbers ({str(e).splitlines()[0]})"
+            ) from None
+        out.append(XdfStream(name, _first(info, "type"), _labels(info, n), fmt, t, values))
     _CACHE.clear()  # keep one file: several participants of one file share it
-    _CACHE[key] = out
-    return out
+    _CACHE[key] = (out, note)
+    return out, note
 
 
 def _describe(streams: list[XdfStream]) -> str:
@@ -169,17 +263,28 @@ class XdfReplaySource(ReplaySource):
         self.label = label
         self.chosen: XdfStream | None = None
         self.channel_label = ""
+        self.damage = ""  # the file was cut short: what is replayed (session.json says so)
 
     def load(self) -> Recording:
         if self._rec is not None:
             return self._rec
         try:
-            s = choose_stream(self.path, read_xdf_streams(self.path), self.stream_name, self.label)
+            streams, self.damage = _read_xdf(self.path)
+            s = choose_stream(self.path, streams, self.stream_name, self.label)
             if s.channel_format == "string":
                 raise InputError(
                     f"replay: {self.path}: stream {s.name!r} carries text, not a breathing signal"
                 )
-            k = pick_channel(s.labels, self.channel, s.name)
+            if s.t.size == 0:
+                cut = f" (the file is {self.damage})" if self.damage else ""
+                others = [x for x in streams if x is not s and x.t.size and x.channel_format != "string"]
+                todo = (
+                    f"choose another with ,stream=NAME (streams: {_describe(others)})"
+                    if others
+                    else "nothing to replay"
+                )
+                raise InputError(f"replay: {self.path}: XDF stream {s.name!r} has no samples{cut}: {todo}")
+            k = pick_channel(s.labels, self.channel, s.name, what=f"replay: {self.path}: XDF stream")
         except SourceError:
             raise
         except InputError as e:
@@ -190,7 +295,11 @@ class XdfReplaySource(ReplaySource):
         order = np.argsort(t, kind="stable")
         t, y = t[order], y[order]
         if t.size < 2 or not np.isfinite(y).any():
-            raise SourceError(f"replay: {self.path}: stream {s.name!r} has no samples")
+            what = "fewer than two samples" if t.size < 2 else "no valid values (all NaN or infinite)"
+            raise SourceError(
+                f"replay: {self.path}: XDF stream {s.name!r} has {what} in channel "
+                f"{s.labels[k] or str(k)!r}: nothing to replay"
+            )
         t.flags.writeable = False
         y.flags.writeable = False
         meta = {"xdf_stream": s.name, "xdf_type": s.type, "channel": s.labels[k] or str(k)}
@@ -210,6 +319,8 @@ class XdfReplaySource(ReplaySource):
     def describe(self) -> dict[str, Any]:
         d = super().describe()
         d["format"] = "xdf"
+        if self.damage:
+            d["damage"] = f"{self.damage}; only its complete part was replayed"
         if self.chosen is not None:
             d["stream"] = self.chosen.name
             d["channel"] = self.channel_label

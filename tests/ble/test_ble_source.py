@@ -167,3 +167,15 @@ def test_permission_denied_is_one_clear_line() -> None:
             asyncio.run(main())
     msg = str(err.value)
     assert "permission" in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("value", ["inf", "1e300", "nan", "601", "0", "-1", "soon"])
+def test_timeout_must_be_a_sensible_number_of_seconds(value: str) -> None:
+    from breathsync.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        parse_ble_spec(f"FakeHR,timeout={value}")
+    assert str(e.value).startswith("ble: timeout") and "\n" not in str(e.value)
+    assert parse_ble_spec("FakeHR,timeout=600").timeout_s == 600.0
+    with pytest.raises(ValueError):
+        BleSource("FakeHR", timeout_s=float("inf"))

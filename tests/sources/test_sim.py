@@ -373,6 +373,9 @@ def test_spec_parser_accepts_and_round_trips() -> None:
         ("steady,seed=1.5", "seed=1.5 is not a number; seed must be a whole number"),
         ("steady,seed=-1", "seed must be a whole number >= 0"),
         ("steady,duration=0", "duration must be a number > 0 s"),
+        ("steady,duration=inf", "duration must be a number > 0 s and at most 86400 s"),  # was OverflowError
+        ("steady,duration=1e300", "duration=1e+300 is out of range"),
+        ("steady,duration=nan", "duration must be a number > 0 s and at most 86400 s"),
         ("pacer,rate=8,inhale=4,exhale=6", "drop rate= or make them agree"),
         ("pacer,rate=6,inhale=9.9", "leaves no time"),
         ("pacer,inhale=20,exhale=20", "a breath must last"),
@@ -385,3 +388,8 @@ def test_spec_parser_rejects_with_one_clear_line(text: str, says: str) -> None:
     assert says in message
     assert message.startswith("sim:")
     assert "\n" not in message
+
+
+def test_infinite_duration_is_refused_by_the_source_too() -> None:
+    with pytest.raises(ValueError, match="at most 86400"):
+        SimSource("steady", duration_s=math.inf)

@@ -209,3 +209,102 @@ def test_without_pyxdf_one_clear_line(tmp_path: Path, monkeypatch: pytest.Monkey
         InputError, match=r"other\.xdf: reading XDF needs pyxdf: pip install 'breathsync\[xdf\]'"
     ):
         parse_xdf_spec(str(path), "A")
+
+
+# ------------------------------------------------------------------------------------- damaged files
+T20 = np.arange(1200) / 20.0
+Y20 = np.sin(2 * np.pi * 0.25 * T20).astype(np.float32)
+
+
+def _belt(chunks: int = 12) -> tuple[XdfWriter, list[int]]:
+    """One Respiration stream in ``chunks`` samples chunks; also the byte offset where each chunk starts."""
+    w = XdfWriter()
+    w.header(1, "belt", "Respiration", ["resp"], 20.0, "float32")
+    starts = []
+    n = T20.size // chunks
+    for k in range(0, T20.size, n):
+        starts.append(len(w.buf))
+        w.samples(1, T20[k : k + n], Y20[k : k + n, None])
+    return w, starts
+
+
+def test_a_valid_file_prints_nothing(xdf_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """pyxdf's notes about a valid file ("Stream 3: Segments and clock-segments differ") went to stderr."""
+    import logging
+    import subprocess
+    import sys
+
+    parse_xdf_spec(f"{xdf_file}", "B")
+    assert not [r for r in caplog.records if r.name.startswith("pyxdf")]  # not passed on to the root logger
+    logger = logging.getLogger("pyxdf")
+    assert logger.propagate and not logger.handlers  # its logger silenced only while reading
+    parts = ["-p", f"A=replay:{xdf_file}", "-p", f"B=replay:{xdf_file}"]
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", "run", *parts, "--quiet", "--duration", "3", "--speed", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_a_mis_encoded_chunk_is_one_line_naming_the_file(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """pyxdf logged its own traceback ("Error reading chunk length ... invalid variable-length integer"),
+    skipped the rest of the file, and the run went on with what was left (exit 0, 0 breaths)."""
+    w, starts = _belt()
+    buf = bytearray(w.buf)
+    buf[starts[6]] = 2  # a chunk length that is neither 1, 4 nor 8 bytes long
+    path = tmp_path / "misencoded.xdf"
+    path.write_bytes(bytes(buf))
+    with pytest.raises(SourceError) as e:
+        parse_xdf_spec(str(path), "A")
+    assert str(e.value) == (
+        f"replay: {path}: damaged XDF file (invalid chunk length at byte {starts[6]}): parts of it cannot be "
+        "read; replay an intact copy of the recording"
+    )
+    assert capfd.readouterr().err == ""
+    assert not [r for r in caplog.records if r.name.startswith("pyxdf")]
+    code = main(["run", "-p", f"A=replay:{path}", "--quiet", "--duration", "5", "--speed", "50"])
+    err = capfd.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "damaged XDF file" in err and "Traceback" not in err
+
+
+def test_a_file_cut_short_replays_its_complete_part(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A recording that did not finish (LabRecorder killed): like a CSV file's cut-off last line, the
+    incomplete last chunk is dropped and the rest replays; session.json says so."""
+    w, starts = _belt()
+    path = tmp_path / "cut.xdf"
+    path.write_bytes(bytes(w.buf[: starts[8] + 300]))  # inside the 9th of 12 chunks
+    src = parse_xdf_spec(str(path), "A")
+    assert capfd.readouterr().err == ""
+    np.testing.assert_allclose(src.load().time, T20[:800], atol=1e-9)
+    assert src.describe()["damage"].startswith(f"cut short: it ends inside a chunk at byte {starts[8]}")
+
+
+def test_a_stream_without_samples_says_so(tmp_path: Path) -> None:
+    """It was "breathsync: error: cannot reshape array of size 0 into shape (0,newaxis)"."""
+    w = XdfWriter()
+    w.header(1, "belt", "Respiration", ["resp"], 20.0, "float32")
+    path = tmp_path / "empty.xdf"
+    path.write_bytes(bytes(w.buf))
+    with pytest.raises(SourceError, match=rf"^replay: {path}: XDF stream 'belt' has no samples: nothing to"):
+        parse_xdf_spec(str(path), "A")
+    w.header(2, "belt 2", "Respiration", ["resp"], 20.0, "float32")
+    w.samples(2, T20, Y20[:, None])
+    path.write_bytes(bytes(w.buf))
+    with pytest.raises(
+        SourceError, match=r"'belt' has no samples: choose another with ,stream=NAME .*'belt 2'"
+    ):
+        parse_xdf_spec(f"{path},stream=belt", "A")
+
+
+def test_a_bad_channel_names_the_xdf_file(xdf_file: Path) -> None:
+    """It said "lsl: stream ... has no channel '5'"."""
+    with pytest.raises(SourceError) as e:
+        parse_xdf_spec(f"{xdf_file},stream=breathsync-A,channel=5", "A")
+    assert str(e.value).startswith(f"replay: {xdf_file}: XDF stream 'breathsync-A' has no channel '5'")
+    assert "lsl" not in str(e.value)
