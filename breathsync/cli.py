@@ -370,7 +370,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
-    from breathsync.live import ParticipantArg, build_session, parse_participant, run_session, summary_lines
+    from breathsync.live import (
+        ParticipantArg,
+        SessionEnd,
+        build_session,
+        parse_participant,
+        report_end,
+        run_session,
+    )
     from breathsync.session import SessionConfig
     from breathsync.session_types import Sink
 
@@ -390,6 +397,12 @@ def _cmd_live(args: argparse.Namespace) -> int:
         duration = args.duration
     if args.leader is not None and args.phase != "lead":
         raise InputError("--leader only applies to --phase lead")
+    if args.screenshot is not None:  # checked before any file is read or source built: not after the run
+        if args.headless or args.quiet:
+            raise InputError("--screenshot pictures the dashboard: drop --headless / --quiet")
+        from breathsync.ui import check_screenshot_path
+
+        check_screenshot_path(args.screenshot)
     config = SessionConfig(window_s=args.window, phase=args.phase, goal_s=args.goal, leader=args.leader)
     try:
         session = build_session(parts, speed=args.speed, config=config, invert=invert)
@@ -406,9 +419,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         print("publishing LSL streams breathsync-* (visible on the local network)", file=sys.stderr)
     from breathsync.ui import display_available
 
-    if args.screenshot and (args.headless or args.quiet):
-        raise InputError("--screenshot pictures the dashboard: drop --headless / --quiet")
-    if args.screenshot or (not args.headless and not args.quiet and display_available()):
+    if args.screenshot is not None or (not args.headless and not args.quiet and display_available()):
         from breathsync.ui import run_dashboard
 
         res = run_dashboard(
@@ -423,33 +434,41 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
         if res.error:
             raise InputError(res.error)
-        if res.summary is not None:
-            print("\n".join(["session summary:", *summary_lines(res.summary)]))
-        for a in res.final.alarms if res.final is not None else ():
-            print(f"alarm: {a}", file=sys.stderr)
-        for folder in res.recorded_to:
-            print(f"recorded to {folder}")
-        if args.screenshot:
-            if res.screenshot is None:
-                raise InputError(f"{args.screenshot}: cannot write the screenshot")
+        code = report_end(
+            SessionEnd(
+                res.summary,
+                res.final,
+                res.recorded_to,
+                recording_error=res.recording_error,
+                recording_error_t_s=res.recording_error_t_s,
+                recording_error_folder=res.recording_error_folder,
+            )
+        )
+        if args.screenshot is not None:
+            if res.screenshot is None:  # the path was checked before the session: a fault of the moment
+                why = res.screenshot_error or "the window was closed before the session ended"
+                print(f"breathsync: error: {args.screenshot}: screenshot not saved: {why}", file=sys.stderr)
+                return code or 1
             print(f"wrote {args.screenshot}")
-        return 0
+        return code
     sinks: list[Sink] = []
+    end = SessionEnd(None, None, [args.record] if args.record else [], blank_line=True)
+    recorder = None
     if args.record:
         from breathsync.recorder import Recorder
 
-        sinks.append(Recorder(args.record))
+        recorder = Recorder(args.record)
+        sinks.append(recorder)
     if not args.quiet:
         from breathsync.terminal import TerminalView
 
         sinks.append(TerminalView())
-    final = run_session(session, sinks, duration)
-    print("\n".join(["", "session summary:", *summary_lines(session.summary())]))
-    for a in final.alarms:
-        print(f"alarm: {a}", file=sys.stderr)
-    if args.record:
-        print(f"recorded to {args.record}")
-    return 0
+    end.final = run_session(session, sinks, duration)
+    end.summary = session.summary()
+    if recorder is not None and recorder.error is not None:
+        end.recording_error, end.recording_error_t_s = recorder.error, recorder.error_t_s
+        end.recording_error_folder = recorder.path
+    return report_end(end)
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:

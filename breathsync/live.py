@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from breathsync.errors import InputError
 from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Sink, Snapshot
-from breathsync.sources.base import PhaseProbe, SessionClock, Source
+from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
 
@@ -151,3 +153,72 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             f"training: {tr['phase']} ({tr['stage']}), goal {'reached' if tr['goal_reached'] else 'not reached'}"
         )
     return out
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def source_failures(final: Snapshot | None) -> list[str]:
+    """One phrase per participant whose source failed, with why (what the source said: it names the
+    device, stream or file and what to do) and, when it had sent samples, how far it got."""
+    out = []
+    for p in final.participants if final is not None else ():
+        if p.source_status != SourceStatus.FAILED.value:
+            continue
+        why = p.status_reason or "no reason given"
+        if math.isfinite(p.t_s):
+            out.append(f"participant {p.label}: the source failed after {_clock(p.t_s)} of samples: {why}")
+        else:
+            out.append(f"participant {p.label}: {why}")
+    return out
+
+
+@dataclass
+class SessionEnd:
+    """How a live session ended, for :func:`report_end`."""
+
+    summary: dict[str, Any] | None
+    final: Snapshot | None
+    recorded_to: Sequence[str] = ()
+    recording_error: str | None = None  # Recorder.error: the recording stopped on a write error
+    recording_error_t_s: float = math.nan  # ... at about this session time
+    recording_error_folder: str | None = None  # ... in this one of recorded_to
+    blank_line: bool = False  # a blank line before the summary (after the terminal view)
+
+
+def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print the end of a live command and return its exit code.
+
+    stdout: the summary and where the session was recorded (until when, if the recording stopped). stderr:
+    standing alarms, then one line per problem: the recording stopped on a write error (exit code 1: a fault
+    of this machine, such as a full disk; what was written before it stays readable), and participants whose
+    source failed (exit code 2, also after the session ran: the recording and the summary hold what came
+    before; several failures share the line). 0 when neither happened.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if end.summary is not None:
+        lines = ["session summary:", *summary_lines(end.summary)]
+        print("\n".join(["", *lines] if end.blank_line else lines), file=out)
+    for a in end.final.alarms if end.final is not None else ():
+        if a != end.recording_error:  # said below, as the error
+            print(f"alarm: {a}", file=err)
+    t = end.recording_error_t_s
+    when = f"{_clock(t)} of the session" if math.isfinite(t) else "the start of the session"
+    stopped_in = end.recording_error_folder if end.recording_error is not None else None
+    for folder in end.recorded_to:
+        stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""
+        print(f"recorded to {folder}{stopped}", file=out)
+    code = 0
+    failures = source_failures(end.final)
+    if failures:
+        print(f"breathsync: error: {'; '.join(failures)}", file=err)
+        code = 2
+    if end.recording_error is not None:
+        why = end.recording_error.removeprefix("recording stopped: ")
+        kept = f"; what was recorded until then stays readable in {stopped_in}" if stopped_in else ""
+        print(f"breathsync: error: recording stopped at {when}: {why}{kept}", file=err)
+        code = 1
+    return code

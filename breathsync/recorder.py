@@ -111,6 +111,9 @@ class Recorder:
     ----------
     error : str or None
         Why the recording stopped (one line), None while it is fine.
+    error_t_s : float
+        The session time of the last snapshot recorded before it stopped (NaN: before the first one); what
+        was written up to then stays readable.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class Recorder:
     ) -> None:
         self.path = str(path)
         self.error: str | None = None
+        self.error_t_s = math.nan
         self._factory: WriterFactory = writer_factory or _default_writer
         self._clock = clock
         self._info: SessionInfo | None = None
@@ -238,6 +242,7 @@ class Recorder:
                     self.error = (
                         f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, name)})"
                     )
+                    self.error_t_s = self._last_t
         self._info = info
         try:
             self._write_session_json(final=True)
@@ -246,6 +251,7 @@ class Recorder:
                 self.error = (
                     f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, SESSION_FILE)})"
                 )
+                self.error_t_s = self._last_t
         if self.error is not None and first_error is None:
             raise RecorderError(self.error)
 
@@ -411,6 +417,7 @@ class Recorder:
         """Stop writing, remember why, and raise RecorderError (once)."""
         where = os.path.join(self.path, name) if name else self.path
         self.error = f"recording stopped: {_reason(exc)} (writing {where})"
+        self.error_t_s = self._last_t
         # What was written before stays readable: hand the other files' buffers to the OS.
         for other, flush, _close in self._writers():
             if other != name:

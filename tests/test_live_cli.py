@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def test_run_two_simulated_people(capsys: pytest.CaptureFixture[str]) -> None:
         (["run", "-p", "A=sim:follow"], "another participant"),
         (["run", "-p", "A=replay:/nonexistent.csv"], "nonexistent"),
         (["run", "-p", "A=sim:steady", "--leader", "A"], "--phase lead"),
-        (["run", "-p", "A=sim:steady", "--speed", "0"], "positive"),
+        (["run", "-p", "A=sim:steady", "--speed", "0"], "argument --speed"),
+        (["run", "-p", "A=sim:steady,duration=inf"], "at most 86400 s"),  # was an OverflowError traceback
         (["simulate", "--out", "/proc/forbidden/x", "--duration", "10"], "cannot"),
     ],
 )
@@ -167,3 +169,86 @@ def test_terminal_view_shows_sync_then_no_signal() -> None:
         view.on_snapshot(sn)
     text = buf.getvalue()
     assert "\x1b[" in text and "no signal" in text  # redrawn in place
+
+
+def _failing_partner(monkeypatch: pytest.MonkeyPatch, fail_at_s: float) -> None:
+    """B's source breaks ``fail_at_s`` into the session, after sending samples (A is a real simulation)."""
+    from conftest import breathing
+
+    import breathsync.live as live
+    from breathsync.sources.memory import MemorySource
+
+    real = live.build_source
+
+    def build(arg, labels, probes):  # type: ignore[no-untyped-def]
+        if arg.label != "B":
+            return real(arg, labels, probes)
+        t, y, _ = breathing(duration_s=120, fs_hz=25, seed=2)
+        return MemorySource(t, {"resp": y}, fail_at_s=fail_at_s, name="belt B")
+
+    monkeypatch.setattr(live, "build_source", build)
+
+
+def test_source_failing_mid_session_exits_2_and_keeps_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source that fails after sending samples: the session goes on and ends as asked, the summary and the
+    recording hold everything, and the command says which source failed, when and why (exit 2)."""
+    _failing_partner(monkeypatch, fail_at_s=30.0)
+    rec = tmp_path / "rec"
+    argv = ["run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:steady", "--quiet", "--record", str(rec)]
+    code = main([*argv, "--duration", "60", "--speed", "50"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("breathsync: error: participant B: the source failed after 0:2")  # ~30 s of samples
+    assert err.rstrip().endswith("belt B: simulated failure")
+    assert "session summary:" in out and f"recorded to {rec}" in out
+    b = read_recording(rec / "B.csv")
+    assert 25.0 < b.time[-1] <= 30.0  # what B sent before it failed is recorded
+    assert read_recording(rec / "A.csv").time[-1] > 55.0  # A went on to the end
+    assert json.loads((rec / "session.json").read_text())["summary"]["participants"]["B"]["final_status"] == (
+        "failed"
+    )
+
+
+def test_full_disk_while_recording_exits_1_and_says_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The disk fills up during --record (the kernel's ENOSPC from the raw file's writes, after 10 s of
+    session): the alarm is not followed by a plain "recorded to DIR" and exit 0 any more: one error line,
+    exit 1 (a fault of the machine, not bad input), and what was written before stays readable."""
+    import errno
+
+    import breathsync.recorder as recorder
+    from breathsync.io.csvfile import RecordingWriter
+
+    class FillingDisk(RecordingWriter):
+        def append(self, time_chunk, chunk):  # type: ignore[no-untyped-def]
+            if self.path.endswith("B.csv") and len(time_chunk) and float(time_chunk[-1]) > 10.0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            super().append(time_chunk, chunk)
+
+    monkeypatch.setattr(recorder, "_default_writer", FillingDisk)
+    rec = tmp_path / "rec"
+    argv = ["run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:follow,seed=2", "--quiet", "--record", str(rec)]
+    code = main([*argv, "--duration", "30", "--speed", "50"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert re.match(
+        r"breathsync: error: recording stopped at 0:(09|10) of the session: No space left on device "
+        rf"\(writing {re.escape(str(rec / 'B.csv'))}\); what was recorded until then stays readable in "
+        rf"{re.escape(str(rec))}$",
+        err,
+    ), err
+    assert "alarm:" not in err  # the same news once
+    assert re.search(
+        rf"recorded to {re.escape(str(rec))} until 0:(09|10) of the session \(then the recording stopped\)",
+        out,
+    )
+    assert f"recorded to {rec}\n" not in out
+    b = read_recording(rec / "B.csv")
+    assert 5.0 < b.time[-1] <= 10.0
+    info = json.loads((rec / "session.json").read_text())
+    assert info["recording_error"].startswith("recording stopped: No space left on device")

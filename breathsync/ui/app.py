@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,41 @@ class DashboardResult:
     summary: dict[str, Any] | None = None
     error: str | None = None
     recorded_to: list[str] = field(default_factory=list)
+    recording_error: str | None = None  # the recording stopped on a write error (e.g. a full disk): why
+    recording_error_t_s: float = math.nan  # ... at about this session time
+    recording_error_folder: str | None = None  # ... in this folder (None: it could not even start)
     screenshot: str | None = None
+    screenshot_error: str = ""  # why the picture could not be saved
+
+
+#: Messages Qt prints that say nothing to the user: the offscreen platform (``--screenshot`` without a
+#: display) cannot pass size hints to a window manager it does not have, and says so on every window.
+HARMLESS_QT_MESSAGES = frozenset({"This plugin does not support propagateSizeHints()"})
+
+
+@contextlib.contextmanager
+def _without_harmless_qt_messages() -> Iterator[None]:
+    """A Qt message handler, while the dashboard runs, that drops :data:`HARMLESS_QT_MESSAGES` and hands
+    every other message on (to the handler before it, e.g. pytest-qt's, or to stderr as Qt would)."""
+    from PyQt6.QtCore import QtMsgType, qInstallMessageHandler
+
+    previous: Any = None
+
+    def handler(mode: QtMsgType, context: Any, message: str | None) -> None:
+        if message in HARMLESS_QT_MESSAGES:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+            return
+        category = getattr(context, "category", None)
+        prefix = f"{category}: " if category and category != "default" else ""
+        sys.stderr.write(f"{prefix}{message}\n")
+
+    previous = qInstallMessageHandler(handler)
+    try:
+        yield
+    finally:
+        qInstallMessageHandler(previous)
 
 
 def _application() -> Any:
@@ -61,6 +97,32 @@ def run_dashboard(
 
         if not display_available():
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    with _without_harmless_qt_messages():
+        return _run(
+            participants,
+            config=config,
+            speed=speed,
+            invert=invert,
+            duration_s=duration_s,
+            session=session,
+            record_path=record_path,
+            screenshot=screenshot,
+            settings=settings,
+        )
+
+
+def _run(
+    participants: Sequence[ParticipantArg],
+    *,
+    config: SessionConfig,
+    speed: float,
+    invert: Sequence[str],
+    duration_s: float | None,
+    session: Session | None,
+    record_path: str | None,
+    screenshot: str | None,
+    settings: Any,
+) -> DashboardResult:
     app = _application()
     app.setQuitOnLastWindowClosed(False)
     from PyQt6.QtCore import QEventLoop
@@ -74,9 +136,18 @@ def run_dashboard(
         win.resize(1400, 860)  # the same picture whatever size the window was left at
     result = DashboardResult()
 
+    current: list[str] = []  # the folder being recorded into
+
     def on_recording(state: str, text: str) -> None:
         if state == "started":
             result.recorded_to.append(text)
+            current[:] = [text]
+            return
+        if state == "error" and result.recording_error is None:
+            result.recording_error = text
+            result.recording_error_t_s = win.latest.t_s if win.latest is not None else math.nan
+            result.recording_error_folder = current[0] if current else None
+        current.clear()
 
     # A local event loop that ends when the window closes (not app.exec()/quit(): the application may be
     # someone else's, e.g. a test's, and must stay usable afterwards).
@@ -94,6 +165,8 @@ def run_dashboard(
         if screenshot is not None:
             if win.save_screenshot(screenshot):
                 result.screenshot = screenshot
+            else:
+                result.screenshot_error = win.screenshot_error
             win.close()
 
     win.runner.recording.connect(on_recording)

@@ -141,6 +141,7 @@ class DashboardWindow(QMainWindow):
         self.latest: Snapshot | None = None
         self.summary: dict[str, Any] | None = None
         self.summary_text = ""
+        self.screenshot_error = ""
         self.frames = 0
         self._dirty = False
         self._labels: tuple[str, ...] = ()
@@ -808,9 +809,15 @@ class DashboardWindow(QMainWindow):
         self._status(text if text.startswith("error") else f"wrote {text}")
 
     def save_screenshot(self, path: str | os.PathLike[str]) -> bool:
-        """Save a picture of the window (PNG by the file's extension)."""
+        """Save a picture of the window (PNG by the file's extension); when that fails,
+        ``screenshot_error`` says why."""
+        from PyQt6.QtGui import QImageWriter
+
         self.redraw()
-        return bool(self.grab().save(str(path)))
+        writer = QImageWriter(str(path))
+        ok = bool(writer.write(self.grab().toImage()))
+        self.screenshot_error = "" if ok else (writer.errorString() or "the picture could not be written")
+        return ok
 
     # --------------------------------------------------------------------------------- settings
     def _save_settings(self) -> None:

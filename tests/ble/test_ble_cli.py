@@ -51,3 +51,25 @@ def test_run_with_a_ble_strap_records_samples(tmp_path: Path) -> None:
     assert "# signal: rr" in (out / "A.csv").read_text()
     # The limits of RR-derived breathing are said where the user sees them (an event in every view).
     assert "slow, relaxed breathing" in (out / "events.csv").read_text()
+
+
+def test_run_without_bluez_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A source that cannot start makes `run` fail like `scan` does (it used to exit 0 with only "(failed)"
+    in the summary, and with --quiet no reason at all); the session's folder is still complete."""
+    rec = tmp_path / "rec"
+    with private_bus():  # a system bus without org.bluez: BlueZ is not running
+        code = main(["run", "-p", "A=ble:AA,timeout=1", "--quiet", "--duration", "10", "--record", str(rec)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("breathsync: error: participant A: ble:AA:"), err
+    assert "(BlueZ) is not running" in err and "Traceback" not in err
+    assert "session summary:" in out and "A: ble, 0 breaths" in out  # the summary of what ran
+    info = json.loads((rec / "session.json").read_text())
+    assert info["end_utc"] and info["summary"]["participants"]["A"]["final_status"] == "failed"
+
+
+def test_run_with_bluetooth_off_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with private_bus(), FakeBlueZ(powered=False):
+        code = main(["run", "-p", "A=ble:FakeHR,timeout=1", "--quiet", "--duration", "10"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Bluetooth is off" in err, err

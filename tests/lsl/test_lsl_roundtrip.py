@@ -259,4 +259,27 @@ def test_without_pylsl_one_clear_line(
     assert "pip install 'breathsync[lsl]'" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("value", ["1e300", "inf", "nan", "3601"])
+def test_timeout_must_be_a_sensible_number_of_seconds(value: str) -> None:
+    """1e300 made liblsl give up at once with a false "not found within 1e+300 s"; inf was accepted."""
+    with pytest.raises(InputError) as e:
+        parse_lsl_spec(f"nosuch,timeout={value}")
+    assert str(e.value).startswith("lsl: timeout") and "\n" not in str(e.value)
+    assert parse_lsl_spec("x,timeout=3600").timeout_s == 3600.0
+    with pytest.raises(ValueError):
+        LslSource("x", timeout_s=float("inf"))
+
+
+def test_run_with_a_missing_stream_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    """A source that cannot start: one line with why, exit 2 (it was exit 0, the reason only in the view)."""
+    from breathsync.cli import main
+
+    code = main(["run", "-p", "A=lsl:nosuch,timeout=1", "--quiet", "--duration", "10"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("breathsync: error: participant A: lsl: no stream named 'nosuch' found within 1 s")
+    assert "A: lsl, 0 breaths" in out
+
+
 loopback_only(globals())  # every test above runs in a loopback-only network namespace

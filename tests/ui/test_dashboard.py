@@ -232,6 +232,141 @@ def test_cli_screenshot_opens_the_dashboard(
     assert main(["demo", "--headless", "--screenshot", str(out)]) == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("missing/x.png", "missing does not exist: create it or choose another folder"),
+        (".", "that is a folder: give a file name, e.g."),
+        ("x.txt", "the picture is saved as PNG: give a file name ending in .png"),
+        ("x", "give a file name ending in .png"),
+    ],
+)
+def test_cli_screenshot_path_is_checked_before_the_session(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, says: str
+) -> None:
+    """They were found only after the whole session, as "cannot write the screenshot" without a reason."""
+    import time
+
+    from breathsync.cli import main
+
+    rec = tmp_path / "rec"
+    shot = str(tmp_path / name)
+    t0 = time.monotonic()
+    code = main(["run", "-p", "A=sim:steady", "--duration", "20", "--screenshot", shot, "--record", str(rec)])
+    err = capsys.readouterr().err
+    assert code == 2 and time.monotonic() - t0 < 10.0  # no 20-s session first
+    assert err.count("\n") == 1 and err.startswith(f"breathsync: error: --screenshot {shot}: "), err
+    assert says in err
+    assert not rec.exists()  # nothing was started or created
+
+
+def test_screenshot_check_tries_the_folder(tmp_path: Path) -> None:
+    from breathsync.errors import InputError
+    from breathsync.ui import check_screenshot_path
+
+    check_screenshot_path(str(tmp_path / "a.PNG"))
+    check_screenshot_path(str(tmp_path / "b.jpg"))
+    assert list(tmp_path.iterdir()) == []  # the try leaves nothing behind
+    (tmp_path / "old.png").write_bytes(b"x")
+    check_screenshot_path(str(tmp_path / "old.png"))
+    assert (tmp_path / "old.png").read_bytes() == b"x"  # not changed by the check
+    with pytest.raises(InputError, match="cannot write there"):
+        check_screenshot_path("/proc/self/x.png")  # a folder that takes no new files, even for root
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".jpeg", ".bmp"])
+def test_every_accepted_suffix_is_written(
+    qtbot: QtBot, settings: QSettings, tmp_path: Path, suffix: str
+) -> None:
+    from breathsync.ui import SCREENSHOT_SUFFIXES
+
+    assert suffix in SCREENSHOT_SUFFIXES
+    w = make(qtbot, settings)
+    out = tmp_path / f"shot{suffix}"
+    assert w.save_screenshot(out) and out.stat().st_size > 1000 and w.screenshot_error == ""
+
+
+def test_screenshot_failure_after_the_session_says_why(
+    qtbot: QtBot,
+    settings: QSettings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = make(qtbot, settings)
+    assert not w.save_screenshot(tmp_path / "x.nosuchformat") and w.screenshot_error
+
+    from breathsync.cli import main
+
+    def disk_full(self: DashboardWindow, path: object) -> bool:
+        self.screenshot_error = "Device error"
+        return False
+
+    monkeypatch.setattr(DashboardWindow, "save_screenshot", disk_full)
+    shot = tmp_path / "x.png"
+    code = main(["run", "-p", "A=sim:steady", "--duration", "3", "--speed", "20", "--screenshot", str(shot)])
+    err = capsys.readouterr().err
+    assert code == 1 and err == f"breathsync: error: {shot}: screenshot not saved: Device error\n"
+
+
+def test_cli_full_disk_while_the_dashboard_records_exits_1(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard's recorder stopping on a full disk was not even an alarm on the command line: it printed
+    "recorded to DIR" and exited 0."""
+    import errno
+
+    import breathsync.recorder as recorder
+    from breathsync.cli import main
+    from breathsync.io.csvfile import RecordingWriter, read_recording
+
+    class FillingDisk(RecordingWriter):
+        def append(self, time_chunk, chunk):  # type: ignore[no-untyped-def]
+            if self.path.endswith("A.csv") and len(time_chunk) and float(time_chunk[-1]) > 5.0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            super().append(time_chunk, chunk)
+
+    monkeypatch.setattr(recorder, "_default_writer", FillingDisk)
+    rec, shot = tmp_path / "rec", tmp_path / "x.png"
+    argv = ["run", "-p", "A=sim:steady", "--duration", "15", "--speed", "20", "--record", str(rec)]
+    code = main([*argv, "--screenshot", str(shot)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("breathsync: error: recording stopped at 0:0"), err
+    assert "No space left on device" in err and f"stays readable in {rec}" in err
+    assert f"recorded to {rec} until 0:0" in out and "(then the recording stopped)" in out
+    assert f"wrote {shot}" in out and shot.exists()
+    assert 3.0 < read_recording(rec / "A.csv").time[-1] <= 5.0
+
+
+def test_cli_screenshot_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    """Qt's offscreen platform printed "This plugin does not support propagateSizeHints()" twice a run."""
+    shot = tmp_path / "x.png"
+    argv = ["run", "-p", "A=sim:steady", "--duration", "2", "--speed", "20", "--screenshot", str(shot)]
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
+    assert r.returncode == 0 and shot.exists(), r.stderr
+    assert r.stderr == ""
+
+
+def test_only_the_harmless_qt_message_is_dropped(qtlog: object) -> None:
+    from PyQt6.QtCore import qWarning
+
+    from breathsync.ui.app import _without_harmless_qt_messages
+
+    with _without_harmless_qt_messages():
+        qWarning(b"This plugin does not support propagateSizeHints()")
+        qWarning(b"something that matters")
+    qWarning(b"after")
+    messages = [r.message for r in qtlog.records]  # type: ignore[attr-defined]
+    assert messages == ["something that matters", "after"]
+
+
 def test_prebuilt_session_runs_in_the_window(qtbot: QtBot, settings: QSettings) -> None:
     parts = [ParticipantArg("A", "sim:steady,seed=1"), ParticipantArg("B", "sim:steady,seed=2,rate=15")]
     session = build_session(parts, speed=40.0, config=FAST)
