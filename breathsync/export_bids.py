@@ -50,13 +50,14 @@ import numpy as np
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import read_recording
+from breathsync.io.csvfile import is_number, read_recording
 from breathsync.io.session_folder import (
     SESSION_FILE,
     FolderParticipant,
     SessionFolder,
     json_type,
     read_session_folder,
+    read_text_file,
 )
 
 BIDS_VERSION = "1.10.0"
@@ -89,24 +90,6 @@ def bids_label(label: str) -> str:
 
 
 # ---------------------------------------------------------------------------------- reading
-def _read_text(path: str, what: str, hint: str) -> str:
-    """A text file's content (newlines normalised); RecordingError when it cannot be read or is not UTF-8."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise RecordingError(path, f"cannot read the {what}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        byte = raw[exc.start : exc.start + 1].hex()
-        raise RecordingError(
-            path,
-            f"not a text file (byte 0x{byte} is not UTF-8): the {what} is damaged; {hint}",
-            line=raw.count(b"\n", 0, exc.start) + 1,
-        ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
     """(t, columns, fs, note) of a participant's raw samples on a uniform grid."""
     try:
@@ -167,7 +150,7 @@ def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
     A final line cut mid-write (no newline, does not parse) is dropped, as :func:`read_recording` does.
     """
     hint = "move the file out of the session folder to export without the live recording"
-    text = _read_text(path, "live recording", hint)
+    text = read_text_file(path, "live recording", hint)
     ends_with_newline = text.endswith("\n")
     lines = text.split("\n")
     last_no = max((i for i, ln in enumerate(lines, 1) if ln.strip()), default=0)
@@ -195,7 +178,7 @@ def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
             try:
                 values = [float(c) if c.strip() else math.nan for c in cells]
             except ValueError:
-                bad = next(c for c in cells if c.strip() and not _is_number(c))
+                bad = next(c for c in cells if c.strip() and not is_number(c))
                 problem = f"non-numeric cell {bad.strip()[:40]!r}"
             else:
                 if not math.isfinite(values[0]):
@@ -219,14 +202,6 @@ def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
     return data[:, 0], {h: data[:, i + 1] for i, h in enumerate(header[1:])}
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class _Event:
     time: float
@@ -244,7 +219,7 @@ def _read_events(path: Path) -> list[_Event]:
     if not path.exists():
         return []
     hint = "move events.csv out of the session folder to export without the events"
-    text = _read_text(name, "events file", hint)
+    text = read_text_file(name, "events file", hint)
     if not text.strip():
         return []
     ends_with_newline = text.endswith("\n")

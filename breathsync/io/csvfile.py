@@ -284,7 +284,7 @@ def _detect_delimiter(name: str, line_no: int, header: str) -> str:
     stripped = header.strip()
     if _SINGLE_NAME_RE.match(stripped):
         return ","  # a single column: any accepted delimiter works
-    if _is_number(stripped) or all(_is_number(tok) for tok in stripped.split()):
+    if is_number(stripped) or all(is_number(tok) for tok in stripped.split()):
         raise RecordingError(
             name,
             f"no header row: the first line after the '#' lines is data ({_quote(stripped)}); add "
@@ -300,7 +300,7 @@ def _detect_delimiter(name: str, line_no: int, header: str) -> str:
 
 def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[str]:
     names = [cell.strip().strip('"').strip("'").strip() for cell in header.split(delimiter)]
-    if all(_is_number(n) for n in names if n):
+    if all(is_number(n) for n in names if n):
         raise RecordingError(
             name,
             f"no header row: the first line after the '#' lines is data "
@@ -315,7 +315,7 @@ def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[
                 "every column and remove trailing delimiters",
                 line=line_no,
             )
-        if _is_number(col):
+        if is_number(col):
             raise RecordingError(
                 name,
                 f"column name {_quote(col)} is a number: is the header row missing?",
@@ -533,7 +533,7 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
     )
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -755,7 +755,7 @@ def _check_column_name(col: str) -> None:
         or col != col.strip()
         or col.startswith("#")
         or any(ch in col for ch in ",;\t\n\r\"'")
-        or _is_number(col)
+        or is_number(col)
     ):
         raise ValueError(f"bad column name {col!r}: use letters, digits and '_'")
 
@@ -794,7 +794,7 @@ def _resolve_formats(
         except (TypeError, ValueError):
             problem = f"bad number format {fmt!r}: use one printf conversion like '%.6f'"
             raise ValueError(problem) from None
-        if any(ch in sample for ch in ",;\t\n\r") or not _is_number(sample):
+        if any(ch in sample for ch in ",;\t\n\r") or not is_number(sample):
             raise ValueError(f"bad number format {fmt!r}: it must print a plain number")
     return fmts
 

@@ -78,6 +78,25 @@ def is_session_folder(path: str | os.PathLike[str]) -> bool:
     return os.path.isdir(path) and os.path.isfile(os.path.join(path, SESSION_FILE))
 
 
+def read_text_file(path: str, what: str, hint: str, kind: str = "text file") -> str:
+    """A text file of a session folder (newlines normalised). RecordingError, one line, when it cannot be
+    read or is not UTF-8 text: ``what`` names the file's role, ``hint`` says what to do."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read the {what}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise RecordingError(
+            path,
+            f"not a {kind} (byte 0x{byte} is not UTF-8): the {what} is damaged; {hint}",
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     """Read a recorded session folder.
 
@@ -101,19 +120,7 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
             "not a breathsync session folder (no session.json): give recording CSV files, "
             "or a folder written by --record",
         )
-    try:
-        raw_bytes = Path(sj).read_bytes()
-    except OSError as exc:
-        raise RecordingError(sj, f"cannot read the session description: {exc.strerror or exc}") from None
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        byte = raw_bytes[exc.start : exc.start + 1].hex()
-        raise RecordingError(
-            sj,
-            f"not a text (JSON) file (byte 0x{byte} at offset {exc.start} is not UTF-8): the session "
-            f"description is damaged; {_WHAT_TO_DO}",
-        ) from None
+    text = read_text_file(sj, "session description", _WHAT_TO_DO, kind="text (JSON) file")
     try:
         info = json.loads(text)
     except json.JSONDecodeError as exc:
