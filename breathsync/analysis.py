@@ -281,7 +281,7 @@ def summary_text(result: dict[str, Any]) -> str:
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
         rel = math.degrees(s["mean_relative_phase_rad"])
-        led = f"{s['leader']} breathes first by {s['lead_s']:.2f} s" if s["leader"] else "no leader"
+        led = f"{s['leader']} breathed first by {s['lead_s']:.2f} s" if s["leader"] else "no leader"
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {100 * s['time_in_sync_frac']:.0f}% of the time, "
             f"mean PLV {s['mean_plv']:.2f} (chance level {np.nanmean([v for v in pr['null_plv'] if v is not None]):.2f}), "

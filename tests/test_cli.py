@@ -28,7 +28,7 @@ def test_analyze_pair_writes_the_json_contract(tmp_path: Path, capsys) -> None: 
     out = tmp_path / "r.json"
     assert main(["analyze", str(a), str(b), "--json", str(out), "--window", "30"]) == 0
     text = capsys.readouterr().out
-    assert "Ann-Ben: in sync" in text and "Ann breathes first" in text
+    assert "Ann-Ben: in sync" in text and "Ann breathed first" in text
     res = json.loads(out.read_text())
     p = res["participants"][0]
     assert p["label"] == "Ann" and p["signal"] == "resp" and abs(p["duration_s"] - 150) < 0.1
