@@ -12,7 +12,6 @@ from typing import NoReturn
 from breathsync import __version__
 from breathsync.errors import InputError
 
-MAX_SPEED = 300.0  # measured: at 1000x the simulated sources fall behind the session clock on 2 cores
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
 
 
@@ -95,6 +94,8 @@ def _check_not_an_input(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from breathsync.sources.base import MAX_SPEED
+
     p = _Parser(
         prog="breathsync",
         description="Breathing-synchrony biofeedback: breathing phase, breaths, rate and pair synchrony.",

@@ -46,6 +46,7 @@ from PyQt6.QtWidgets import (
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import PairView, Snapshot
+from breathsync.sources.base import MAX_SPEED
 from breathsync.terminal import state_text
 from breathsync.ui.bridge import SessionRunner
 from breathsync.ui.buffers import Ring, TraceRing
@@ -205,7 +206,7 @@ class DashboardWindow(QMainWindow):
         self.span.setSuffix(" s")
         fl.addRow("trace window", self.span)
         self.speed = QDoubleSpinBox()
-        self.speed.setRange(0.1, 1000.0)
+        self.speed.setRange(0.1, MAX_SPEED)
         self.speed.setValue(1.0)
         self.speed.setPrefix("x ")
         self.speed.setToolTip("replay and simulation speed (real devices: 1)")
