@@ -4,9 +4,11 @@
 
 Any CSV in the project's format with a ``resp`` column works; the default is the real belt recordings in
 ../shared/data (or sample_signals/). For each file the live pipeline runs over the whole recording as one
-stream, exactly as live. Scored every 0.25 s from 40 s of warm-up to 12 s before the recording's end (where
-the zero-phase reference stops moving when more recording follows; the script prints that measurement),
-against references computed in benchmarks/reference.py (not by the code under test):
+stream, exactly as live. Phase and rate are scored every 0.25 s from 40 s of warm-up to 12 s before the
+recording's end (where the zero-phase reference stops moving when more recording follows; the script prints
+that measurement); breath onsets, which the live tracker gives from its first breath, from 14 s after the
+start (the same measurement at the start) to 12 s before the end. All against references computed in
+benchmarks/reference.py (not by the code under test):
 
 - phase: circular mean absolute error and bias against the zero-phase band-pass + Hilbert phase, over the
   samples where the live pipeline gives a phase (coverage = that fraction);
@@ -43,10 +45,12 @@ from reference import (
     NK_BAND_HZ,
     REF_BAND_HZ,
     REF_SETTLED_S,
+    REF_SETTLED_START_S,
     circular_error_deg,
     neurokit2_troughs,
     onset_f1,
     reference_end_drift,
+    reference_start_drift,
     reference_onsets,
     reference_phase,
     reference_rate,
@@ -84,7 +88,8 @@ def score(path: str) -> dict[str, float]:
     lat = np.array([b.detected_s - b.onset_s for b in out.breaths])
 
     def span(x: np.ndarray) -> np.ndarray:
-        return x[(x >= t_min) & (x <= t_max)]
+        """The onsets scored: those where the reference has settled at both ends."""
+        return x[(x >= t[0] + REF_SETTLED_START_S) & (x <= t_max)]
 
     _, _, f1 = onset_f1(span(det), span(ons_ref))
     _, _, f1_off = onset_f1(span(det), span(ons_off))
@@ -108,6 +113,7 @@ def score(path: str) -> dict[str, float]:
         "bias": float(np.degrees(np.angle(np.mean(np.exp(1j * np.radians(err)))))),
         "coverage": float(have.sum() / max(scored.sum(), 1)),
         "f1": f1,
+        "n_onsets": int(span(ons_ref).size),
         "f1_off": f1_off,
         "latency": float(np.median(lat)) if lat.size else math.nan,
         "ratetr_abs": np.abs(out.rate_bpm[roktr] - rate_tr[roktr]),
@@ -160,7 +166,8 @@ def main() -> None:
         rates.append(s["rate_abs"])
         rates30.append(s["rate30_abs"])
         ratestr.append(s["ratetr_abs"])
-        drift.append(reference_end_drift(*read_resp(f)))
+        tr = read_resp(f)
+        drift.append((reference_end_drift(*tr), reference_start_drift(*tr)))
         bands += [[f.split("/")[-1], *r] for r in s["band_rows"]]
         floors.append(s["floor_abs"])
         for w in FLOOR_WINDOWS:
@@ -171,7 +178,7 @@ def main() -> None:
                 f"{s['mae']:.1f}",
                 f"{s['bias']:+.1f}",
                 f"{100 * s['coverage']:.0f}%",
-                f"{s['f1']:.2f}",
+                f"{s['f1']:.2f} ({s['n_onsets']})",
                 f"{s['f1_off']:.2f}",
                 "n/a" if math.isnan(s["f1_nk2"]) else f"{s['f1_nk2']:.2f}",
                 "n/a" if math.isnan(s["f1_refs"]) else f"{s['f1_refs']:.2f}",
@@ -206,7 +213,7 @@ def main() -> None:
         "phase MAE deg",
         "bias deg",
         "phase given",
-        "onset F1 (NK-style)",
+        "onset F1 (NK-style) (breaths)",
         "onset F1 (offline)",
         "onset F1 (NeuroKit2)",
         "NK-style vs NeuroKit2",
@@ -225,18 +232,22 @@ def main() -> None:
         )
     )
     print()
-    dist = np.concatenate([d for d, _ in drift])
-    change = np.concatenate([c for _, c in drift])
+    ends = [np.concatenate([e[k][0] for e in drift]) for k in (0, 1)]
+    changes = [np.concatenate([e[k][1] for e in drift]) for k in (0, 1)]
     print(
         table(
             [
-                [f"{lo:g}-{lo + 2:g} s", f"{np.mean(change[(dist >= lo) & (dist < lo + 2)]):.1f}"]
+                [f"{lo:g}-{lo + 2:g} s"]
+                + [f"{np.mean(c[(d >= lo) & (d < lo + 2)]):.1f}" for d, c in zip(ends, changes, strict=True)]
                 for lo in range(0, 20, 2)
             ],
-            ["reference cut short: distance from the cut", "mean change of the reference phase deg"],
+            ["reference cut short: distance from the cut", "end cut: change deg", "start cut: change deg"],
         )
     )
-    print(f"(scores end {REF_SETTLED_S:g} s before each recording's end)")
+    print(
+        f"(scores end {REF_SETTLED_S:g} s before each recording's end; onsets are scored from "
+        f"{REF_SETTLED_START_S:g} s after its start, phase and rate from {WARMUP_S:g} s)"
+    )
     print()
     print(
         table(

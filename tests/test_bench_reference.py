@@ -45,6 +45,16 @@ def test_the_reference_moves_most_near_a_recordings_end() -> None:
     assert settled < 5.0
 
 
+def test_the_reference_moves_most_near_a_recordings_start_too() -> None:
+    t, y, _ = breathing(duration_s=200.0, rate_bpm=12.0, noise=0.05, seed=3)
+    dist, change = reference.reference_start_drift(t, y)
+    settled = np.mean(change[dist >= reference.REF_SETTLED_START_S])
+    assert np.mean(change[dist < 2.0]) > 3 * settled
+    assert settled < 5.0
+    # A different measurement from the end's: other cuts of other samples.
+    assert not np.array_equal(change, reference.reference_end_drift(t, y)[1])
+
+
 def test_onset_f1_matches_one_to_one_within_the_tolerance() -> None:
     ref = np.array([1.0, 5.0, 9.0])
     p, r, f1 = reference.onset_f1(np.array([1.2, 1.3, 5.6, 9.0]), ref)
