@@ -90,6 +90,12 @@ class _Participant:
         self.lost = False
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
+        self.newest_t = -math.inf  # session time of the newest sample received
+
+    def behind(self, t_s: float) -> bool:
+        """A paced source (a file, a simulation) still running that has not yet given samples up to
+        ``t_s``: at a high speed on a busy machine it falls behind the clock, and the session waits for it."""
+        return self.source.paced and self.task is not None and not self.task.done() and self.newest_t < t_s
 
     def waveform(self, chunk: SampleChunk) -> tuple[FloatArray, FloatArray]:
         """The breathing waveform of a chunk (derived for heart-rate straps and accelerometers)."""
@@ -284,7 +290,8 @@ class Session:
         )
 
     async def run(self, duration_s: float | None = None) -> Snapshot:
-        """Run until ``duration_s`` of session time, :meth:`request_stop`, or every source has ended.
+        """Run until ``duration_s`` of session time (and until every paced source has given its samples up to
+        then: see :attr:`Source.paced`), :meth:`request_stop`, or every source has ended.
 
         Sinks are opened first: an error there (e.g. an unwritable recording folder) propagates before any
         source starts. Returns the final snapshot.
@@ -343,6 +350,7 @@ class Session:
         if len(chunk) == 0:
             return
         p.chunks += 1
+        p.newest_t = float(chunk.t[-1])
         if p.chunks == 1:
             self._refresh_description(p)
             if p.source.signal == "rr":
@@ -413,7 +421,11 @@ class Session:
             if wait > 0:
                 await asyncio.sleep(wait)
             last = time.perf_counter()
-            done = duration_s is not None and self.clock.now() >= duration_s
+            done = (
+                duration_s is not None
+                and self.clock.now() >= duration_s
+                and not any(p.behind(duration_s) for p in self._parts)
+            )
             all_over = (
                 all(p.task is not None and p.task.done() for p in self._parts)
                 and not self._unpublished_arrivals

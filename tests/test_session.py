@@ -146,3 +146,31 @@ def test_a_failing_sink_becomes_a_visible_alarm_and_the_session_goes_on() -> Non
     final = asyncio.run(session.run(60.0))
     assert any("No space left" in a for a in final.alarms)
     assert final.t_s >= 59 and final.participant("A").quality == "ok"
+
+
+def _received_up_to(behind_s: float, paced: bool) -> float:
+    """The newest sample time the session received from a source ``behind_s`` late, in a 20-s session."""
+    t, y, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=4)
+    newest = [-1.0]
+
+    class Newest:
+        def open(self, info: object) -> None: ...
+        def on_chunk(self, label: str, chunk: object) -> None:
+            newest[0] = float(chunk.t[-1])  # type: ignore[attr-defined]
+
+        def on_snapshot(self, snap: Snapshot) -> None: ...
+        def close(self, info: object) -> None: ...
+
+    src = MemorySource(t, {"resp": y}, behind_s=behind_s, paced=paced)
+    session = Session([ParticipantSpec("A", src)], SessionClock(SPEED), SessionConfig())
+    session.add_sink(Newest())
+    asyncio.run(session.run(20.0))
+    return newest[0]
+
+
+def test_a_session_waits_for_a_paced_source_that_fell_behind_the_clock() -> None:
+    # A file or simulation 8 s of session time behind a fast clock: the session runs on until it has given
+    # the session's whole duration (it used to stop at the clock's 20 s, with samples up to 12 s).
+    assert _received_up_to(8.0, paced=True) >= 20.0 - 0.1
+    # A device is not waited for: its samples are not late, they are missing.
+    assert _received_up_to(8.0, paced=False) < 13.0

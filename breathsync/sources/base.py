@@ -54,7 +54,8 @@ class SampleChunk:
 
 
 # The fastest replay/simulation speed offered: measured on a 2-core machine, simulated sources at 1000x fell
-# behind the session clock (a 600-s session recorded 443 s); at 300 they kept up.
+# behind the session clock (a 600-s session then recorded 443 s, before sessions waited for paced sources:
+# see Source.paced); at 300 they kept up.
 MAX_SPEED = 300.0
 
 
@@ -136,6 +137,10 @@ class Source(abc.ABC):
 
     #: Which breathing signal the chunks carry: "resp", "rr" or "acc" (see :data:`SIGNAL_COLUMNS`).
     signal: str = "resp"
+    #: The samples are made (read from a file, simulated) as the session clock passes, rather than arriving
+    #: from a device: at a high ``speed`` on a busy machine such a source can fall behind the clock, and a
+    #: session with a duration runs on until it has caught up (a device's samples are simply not there).
+    paced: bool = False
 
     def __init__(self) -> None:
         self.status = SourceStatus.STARTING

@@ -16,7 +16,9 @@ class MemorySource(Source):
     """Plays ``columns`` sampled at session times ``t``, paced by the session clock.
 
     ``fail_at_s``: raise an error at that session time (a source that breaks); ``silent_from_s`` /
-    ``silent_until_s``: deliver nothing in between (a link that drops, then comes back).
+    ``silent_until_s``: deliver nothing in between (a link that drops, then comes back); ``behind_s``:
+    deliver each sample this long after its time (a source that cannot keep up with a fast clock);
+    ``paced=False``: stand in for a device (see :attr:`Source.paced`).
     """
 
     def __init__(
@@ -29,10 +31,14 @@ class MemorySource(Source):
         fail_at_s: float | None = None,
         silent_from_s: float | None = None,
         silent_until_s: float | None = None,
+        behind_s: float = 0.0,
+        paced: bool = True,
         name: str = "memory",
     ) -> None:
         super().__init__()
         self.signal = signal
+        self.paced = paced
+        self._behind = behind_s
         self._t = np.asarray(t, float)
         self._cols = {k: np.asarray(v, float) for k, v in columns.items()}
         self._chunk_s = chunk_s
@@ -55,10 +61,10 @@ class MemorySource(Source):
         t_next = float(self._t[0])
         while i < n and not self._stopped:
             t_next += self._chunk_s
-            await self._clock.sleep_until(t_next)
+            await self._clock.sleep_until(t_next + self._behind)
             if self._fail_at is not None and t_next >= self._fail_at:
                 raise SourceError(f"{self._name}: simulated failure")
-            j = int(np.searchsorted(self._t, min(t_next, self._clock.now()), side="right"))
+            j = int(np.searchsorted(self._t, min(t_next, self._clock.now() - self._behind), side="right"))
             lo, hi = self._silent
             if j > i:
                 sl = slice(i, j)

@@ -50,6 +50,8 @@ class ReplaySource(Source):
         About how much session time each chunk covers.
     """
 
+    paced = True
+
     def __init__(
         self,
         path: str | os.PathLike[str],

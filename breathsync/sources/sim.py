@@ -186,6 +186,7 @@ class SimSource(Source):
     """
 
     signal = "resp"
+    paced = True
     #: Seconds of true phase kept for :meth:`true_phase_at`.
     history_s: float = 120.0
 
