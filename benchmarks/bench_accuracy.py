@@ -50,13 +50,13 @@ from reference import (
     neurokit2_troughs,
     onset_f1,
     reference_end_drift,
-    reference_start_drift,
     reference_onsets,
     reference_phase,
     reference_rate,
     reference_rate_causal,
     reference_rate_trailing,
     reference_rate_windowed,
+    reference_start_drift,
 )
 
 from breathsync.dsp.offline import offline_breathing
