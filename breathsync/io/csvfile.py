@@ -206,7 +206,7 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
                 line=header_no,
             )
         time = np.arange(table.shape[0], dtype=np.float64) / float(rate_hz)
-        _check_time_scale(name, time, f"at --rate {rate_hz:g} Hz", "check --rate (Hz)")
+        check_time_scale(name, time, f"at --rate {rate_hz:g} Hz", "check --rate (Hz)")
 
     rec = Recording(path=name, meta=meta, time=time, columns=columns)
     _check_signal(name, header_no, rec, names)
@@ -473,7 +473,7 @@ def _check_time(name: str, time: FloatArray, data: str, first_no: int) -> None:
             "order (equal times are allowed)",
             line=line,
         )
-    _check_time_scale(
+    check_time_scale(
         name,
         time,
         "in the 'time' column",
@@ -481,8 +481,9 @@ def _check_time(name: str, time: FloatArray, data: str, first_no: int) -> None:
     )
 
 
-def _check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None:
-    """Times that are not seconds of a breathing recording (milliseconds, nanoseconds, a wrong rate)."""
+def check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None:
+    """Times that are not seconds of a breathing recording (milliseconds, nanoseconds, a wrong rate, a
+    damaged clock): a RecordingError saying ``what`` times and ``hint`` (what to check)."""
     if time.size == 0:
         return
     biggest = float(np.max(np.abs(time)))

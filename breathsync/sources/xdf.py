@@ -31,7 +31,7 @@ import numpy as np
 
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError
-from breathsync.io.csvfile import Recording
+from breathsync.io.csvfile import Recording, check_time_scale
 from breathsync.sources.base import SourceError
 from breathsync.sources.lsl import pick_channel
 from breathsync.sources.replay import ReplaySource
@@ -300,6 +300,12 @@ class XdfReplaySource(ReplaySource):
                 f"replay: {self.path}: XDF stream {s.name!r} has {what} in channel "
                 f"{s.labels[k] or str(k)!r}: nothing to replay"
             )
+        try:  # the same plausibility as a CSV's time column: a damaged clock would replay for years
+            check_time_scale(
+                f"replay: {self.path}", t, f"in XDF stream {s.name!r}", "its time stamps are damaged"
+            )
+        except InputError as e:
+            raise SourceError(str(e)) from None
         t.flags.writeable = False
         y.flags.writeable = False
         meta = {"xdf_stream": s.name, "xdf_type": s.type, "channel": s.labels[k] or str(k)}

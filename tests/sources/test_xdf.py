@@ -308,3 +308,27 @@ def test_a_bad_channel_names_the_xdf_file(xdf_file: Path) -> None:
         parse_xdf_spec(f"{xdf_file},stream=breathsync-A,channel=5", "A")
     assert str(e.value).startswith(f"replay: {xdf_file}: XDF stream 'breathsync-A' has no channel '5'")
     assert "lsl" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("t", "says"),
+    [
+        (np.concatenate([T20[:100], T20[100:] + 1e7]), r"the recording spans 2.78e\+03 h in XDF stream 'belt' \(at most 48 h is accepted\)"),
+        (T20 + 1e12, r"time values reach 1e\+12 s in XDF stream 'belt'"),
+    ],
+    ids=["a 1e7-s gap", "beyond 1e11 s"],
+)
+def test_time_stamps_that_are_not_a_breathing_recordings_are_one_line(
+    tmp_path: Path, t: np.ndarray, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """They used to replay: silence for four months, or times no clock gives."""
+    w = XdfWriter()
+    w.header(1, "belt", "Respiration", ["resp"], 20.0, "float32")
+    w.samples(1, t, Y20[:, None])
+    path = tmp_path / "clock.xdf"
+    path.write_bytes(bytes(w.buf))
+    with pytest.raises(SourceError, match=rf"^replay: {path}: {says}: its time stamps are damaged$"):
+        parse_xdf_spec(str(path), "A")
+    assert main(["run", "--participant", f"A=replay:{path}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "its time stamps are damaged" in err
