@@ -313,7 +313,10 @@ def test_a_bad_channel_names_the_xdf_file(xdf_file: Path) -> None:
 @pytest.mark.parametrize(
     ("t", "says"),
     [
-        (np.concatenate([T20[:100], T20[100:] + 1e7]), r"the recording spans 2.78e\+03 h in XDF stream 'belt' \(at most 48 h is accepted\)"),
+        (
+            np.concatenate([T20[:100], T20[100:] + 1e7]),
+            r"the recording spans 2.78e\+03 h in XDF stream 'belt' \(at most 48 h is accepted\)",
+        ),
         (T20 + 1e12, r"time values reach 1e\+12 s in XDF stream 'belt'"),
     ],
     ids=["a 1e7-s gap", "beyond 1e11 s"],
