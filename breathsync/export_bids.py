@@ -90,6 +90,9 @@ def bids_label(label: str) -> str:
 
 
 # ---------------------------------------------------------------------------------- reading
+_DROP_HINT = 'remove this participant from session.json ("participants") to export the others'
+
+
 def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
     """(t, columns, fs, note) of a participant's raw samples on a uniform grid."""
     try:
@@ -104,6 +107,12 @@ def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, Float
         rr = rec.columns["rr_ms"]
         ok = np.isfinite(rr)
         t, y = rr_to_resp_offline(rec.time[ok], rr[ok])
+        if t.size == 0:
+            n = int(ok.sum())
+            raise InputError(
+                f"{rec_path}: cannot export: {n} heart beat{'' if n == 1 else 's'}, too few for an "
+                f"RR-derived breathing waveform; {_DROP_HINT}"
+            )
         tach = np.interp(t, rec.time[ok], rr[ok])
         note = (
             f"RR intervals arrive at beat times; exported as the RR-derived breathing waveform and the "
@@ -118,7 +127,7 @@ def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, Float
         what = "one sample" if time.size == 1 else f"{time.size} samples, all at {time[0]:g} s"
         raise InputError(
             f"{rec_path}: cannot export: {what}: a physio file needs at least two sample times for its "
-            f'sampling frequency; remove this participant from session.json ("participants") to export the others'
+            f"sampling frequency; {_DROP_HINT}"
         )
     step = float(np.median(positive))
     fs = 1.0 / step

@@ -114,6 +114,10 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "live cut in its header": (cut_live_header, "A_live.csv: no header row"),
     "live non-numeric cell": (non_numeric_live_cell, "A_live.csv:21: non-numeric cell 'xyz'"),
     "raw one row": (one_row, "A.csv: cannot export: one sample"),
+    "raw one heart beat": (
+        lambda s: (s / "A.csv").write_text("time,rr_ms\n1.0,800\n"),
+        "A.csv: cannot export: 1 heart beat, too few for an RR-derived breathing waveform; remove this",
+    ),
     "raw equal times": (equal_times, "all at 5 s"),
     "source is text": (source_as_text, "participant 'A': \"source\" is a string, expected an object"),
     "no_samples a number": (no_samples_number, '"no_samples" is a number, expected a list'),
