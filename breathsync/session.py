@@ -209,6 +209,7 @@ class Session:
         self._stop: asyncio.Event | None = None
         self._last_snap_t = 0.0
         self._closing = False
+        self._end_status: dict[str, str] = {}  # each source's status as the session ended (see run)
         self._unpublished_arrivals: list[float] = []
         self.stats = _Stats()
         self.latest: Snapshot | None = None
@@ -310,6 +311,8 @@ class Session:
             await publisher
             final = self._snapshot(final=True)  # before the sources stop: the state as it ended
         finally:
+            # The summary says what each source was doing when the session ended, not that it was stopped.
+            self._end_status = {p.label: p.source.status.value for p in self._parts}
             publisher.cancel()
             self._closing = True
             for p in self._parts:
@@ -692,7 +695,7 @@ class Session:
                 "breaths": p.breaths,
                 "mean_rate_bpm": round(float(np.nanmean(r)), 2) if np.isfinite(r).any() else None,
                 "source": _source_name(p.source),
-                "final_status": p.source.status.value,
+                "final_status": self._end_status.get(p.label, p.source.status.value),
             }
         pairs = []
         for ps in self._pairs:

@@ -20,6 +20,8 @@ from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.sources.base import SessionClock
 from breathsync.terminal import TerminalView, render, state_text
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -47,6 +49,29 @@ def test_run_two_simulated_people(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     out = capsys.readouterr().out
     assert "session summary:" in out and "A-B: in sync" in out
+
+
+def test_the_summary_says_which_source_ended_before_the_session(capsys: pytest.CaptureFixture[str]) -> None:
+    """A simulation stopped by the session's end was still streaming (it used to read "ended", like a file
+    that ran out in the middle)."""
+    short = str(REPO / "sample_signals" / "biosppy_resp_1000hz.csv")  # 60 s
+    argv = [
+        "run",
+        "-p",
+        "A=sim:steady,seed=1",
+        "-p",
+        f"B=replay:{short}",
+        "--duration",
+        "90",
+        "--speed",
+        "100",
+    ]
+    assert main([*argv, "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(x.startswith("A: sim:steady,") and x.endswith("(streaming)") for x in lines), lines
+    assert any(x.startswith("B: replay:biosppy_resp_1000hz.csv,") and x.endswith("(ended)") for x in lines), (
+        lines
+    )
 
 
 @pytest.mark.parametrize(
