@@ -90,12 +90,12 @@ class _Participant:
         self.lost = False
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
-        self.newest_t = -math.inf  # session time of the newest sample received
 
     def behind(self, t_s: float) -> bool:
-        """A paced source (a file, a simulation) still running that has not yet given samples up to
-        ``t_s``: at a high speed on a busy machine it falls behind the clock, and the session waits for it."""
-        return self.source.paced and self.task is not None and not self.task.done() and self.newest_t < t_s
+        """A paced source (a file, a simulation) still running that has samples before ``t_s`` still to
+        give: at a high speed on a busy machine it falls behind the clock, and the session waits for it."""
+        src = self.source
+        return src.paced and self.task is not None and not self.task.done() and src.next_sample_s() < t_s
 
     def waveform(self, chunk: SampleChunk) -> tuple[FloatArray, FloatArray]:
         """The breathing waveform of a chunk (derived for heart-rate straps and accelerometers)."""
@@ -353,7 +353,6 @@ class Session:
         if len(chunk) == 0:
             return
         p.chunks += 1
-        p.newest_t = float(chunk.t[-1])
         if p.chunks == 1:
             self._refresh_description(p)
             if p.source.signal == "rr":

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import breathing
 
+from breathsync.io.csvfile import write_recording
 from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Snapshot
 from breathsync.sources.base import SessionClock
 from breathsync.sources.memory import MemorySource
+from breathsync.sources.replay import ReplaySource
+from breathsync.sources.sim import SimSource
 
 SPEED = 100.0
 
@@ -174,3 +180,26 @@ def test_a_session_waits_for_a_paced_source_that_fell_behind_the_clock() -> None
     assert _received_up_to(8.0, paced=True) >= 20.0 - 0.1
     # A device is not waited for: its samples are not late, they are missing.
     assert _received_up_to(8.0, paced=False) < 13.0
+
+
+def test_a_gap_in_a_replayed_file_is_not_falling_behind(tmp_path: Path) -> None:
+    """A file with no samples from 10 to 1000 s: a 20-s session ends at 20 s (waiting for paced sources
+    must not wait for the samples after the gap)."""
+    t, y, _ = breathing(duration_s=10, fs_hz=25, rate_bpm=12, seed=5)
+    path = tmp_path / "gap.csv"
+    write_recording(path, np.concatenate([t, t + 1000.0]), {"resp": np.concatenate([y, y])})
+    session = Session([ParticipantSpec("A", ReplaySource(path))], SessionClock(SPEED), SessionConfig())
+    final = asyncio.run(session.run(20.0))
+    assert 20.0 <= final.t_s < 25.0
+
+
+def test_paced_sources_say_how_far_they_have_got() -> None:
+    src = MemorySource(np.arange(5.0), {"resp": np.zeros(5)}, chunk_s=1.0)
+    assert src.next_sample_s() == 0.0
+    sim = SimSource("steady", seed=1, duration_s=2.0, fs_hz=10.0)
+    clock = SessionClock(SPEED)
+    asyncio.run(sim.start(clock))
+    sim.generate_until(1.0)
+    assert sim.next_sample_s() == pytest.approx(1.1)
+    sim.generate_until(5.0)  # the simulation's 2 s are over
+    assert sim.next_sample_s() == math.inf

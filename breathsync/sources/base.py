@@ -140,6 +140,7 @@ class Source(abc.ABC):
     #: The samples are made (read from a file, simulated) as the session clock passes, rather than arriving
     #: from a device: at a high ``speed`` on a busy machine such a source can fall behind the clock, and a
     #: session with a duration runs on until it has caught up (a device's samples are simply not there).
+    #: A paced source says how far it has got with :meth:`next_sample_s`.
     paced: bool = False
 
     def __init__(self) -> None:
@@ -174,6 +175,11 @@ class Source(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """What this source is, for session.json and the views (kind, file, device, settings)."""
         return {"kind": type(self).__name__}
+
+    def next_sample_s(self) -> float:
+        """A paced source: the session time of the next sample it has still to give, ``inf`` when it has
+        none left (a gap in a file is not falling behind). Others: ``inf``."""
+        return math.inf
 
 
 @dataclass

@@ -3,6 +3,7 @@ real transport for a mock one), and for feeding computed signals into a session.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +48,7 @@ class MemorySource(Source):
         self._clock: SessionClock | None = None
         self._stopped = False
         self._name = name
+        self._i = 0  # the next sample to give
 
     async def start(self, clock: SessionClock) -> None:
         if self._t.size == 0:
@@ -56,10 +58,10 @@ class MemorySource(Source):
 
     async def stream(self) -> AsyncIterator[SampleChunk]:
         assert self._clock is not None, "start() first"
-        i = 0
         n = self._t.size
         t_next = float(self._t[0])
-        while i < n and not self._stopped:
+        while self._i < n and not self._stopped:
+            i = self._i
             t_next += self._chunk_s
             await self._clock.sleep_until(t_next + self._behind)
             if self._fail_at is not None and t_next >= self._fail_at:
@@ -68,7 +70,7 @@ class MemorySource(Source):
             lo, hi = self._silent
             if j > i:
                 sl = slice(i, j)
-                i = j
+                self._i = j
                 if lo is not None and hi is not None and lo <= t_next < hi:
                     continue
                 yield SampleChunk(self._t[sl], {k: v[sl] for k, v in self._cols.items()})
@@ -77,6 +79,9 @@ class MemorySource(Source):
 
     async def stop(self) -> None:
         self._stopped = True
+
+    def next_sample_s(self) -> float:
+        return float(self._t[self._i]) if self._i < self._t.size else math.inf
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "memory", "name": self._name, "signal": self.signal}

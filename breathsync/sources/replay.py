@@ -77,6 +77,7 @@ class ReplaySource(Source):
         self._period = 0.0  # loop: duration + one median step
         self._clock: SessionClock | None = None
         self._stopped = False
+        self._next_s = -math.inf  # session time of the next sample to give (next_sample_s)
 
     # ------------------------------------------------------------------------------ the recording
     @property
@@ -128,6 +129,7 @@ class ReplaySource(Source):
             self.origin = self.first_time
         self._clock = clock
         self._stopped = False
+        self._next_s = self.first_time - self.origin
         self.set_status(SourceStatus.STREAMING)
 
     async def stream(self) -> AsyncIterator[SampleChunk]:
@@ -153,6 +155,7 @@ class ReplaySource(Source):
             edge = now
             if j > i:
                 sl = slice(i, j)
+                self._next_s = float(t_rec[j]) + offset if j < n else math.inf
                 yield SampleChunk(t_rec[sl] + offset, {c: v[sl] for c, v in self._cols.items()})
                 i = j
             if i >= n:
@@ -161,10 +164,14 @@ class ReplaySource(Source):
                     return
                 i = 0
                 offset += self._period
+                self._next_s = float(t_rec[0]) + offset
             await asyncio.sleep(0)  # let others run when catching up after a stall
 
     async def stop(self) -> None:
         self._stopped = True
+
+    def next_sample_s(self) -> float:
+        return self._next_s
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": "replay", "file": self.path, "signal": self.signal, "loop": self.loop}

@@ -436,6 +436,11 @@ class SimSource(Source):
         if self.status is not SourceStatus.ENDED:
             self.set_status(SourceStatus.ENDED, "stopped")
 
+    def next_sample_s(self) -> float:
+        if self._k_last is not None and self._k_next > self._k_last:
+            return math.inf
+        return self._k_next / self.fs_hz
+
     async def stop(self) -> None:
         """End the stream (it returns at its next chunk boundary); idempotent."""
         self._stopped = True
