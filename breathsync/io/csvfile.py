@@ -524,7 +524,12 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         missing = ", ".join(_quote(c) for c in ACC_COLUMNS if c not in rec.columns)
         what = f"incomplete accelerometer columns (missing {missing})"
     elif empty:
-        what = f"breathing column(s) {', '.join(_quote(c) for c in empty)} hold no numbers"
+        cells = any(np.isinf(rec.columns[c]).any() for c in empty)
+        what = f"breathing column(s) {', '.join(_quote(c) for c in empty)} hold no " + (
+            "finite numbers (every cell is empty, NaN, infinite or too large for a number)"
+            if cells
+            else "numbers"
+        )
     else:
         what = f"no breathing signal column (found {', '.join(_quote(c) for c in names)})"
     raise RecordingError(

@@ -54,6 +54,7 @@ def _error(path: Path, rate_hz: float | None = None) -> RecordingError:
         ("time,ecg\n0,1\n0.1,2\n", 1, ["no breathing signal", "'ecg'", "resp", "rr_ms", "acc_x"]),
         ("time,acc_x,acc_y\n0,1,2\n", 1, ["incomplete accelerometer", "'acc_z'"]),
         ("time,resp\n0,\n1,\n", 1, ["'resp' hold no numbers"]),
+        ("time,resp\n0,1e400\n1,-inf\n", 1, ["'resp' hold no finite numbers", "too large for a number"]),
         ("# a: b\ntime,resp\n\n\n", 2, ["no data rows"]),
         ("time,resp\n0,1\n,2\n", 3, ["time", "empty"]),
         ("time,resp\n0,1\n# note\n0.1,2\n", 3, ["comment line", "before the header"]),
