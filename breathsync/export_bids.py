@@ -107,7 +107,9 @@ def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, Float
         rr = rec.columns["rr_ms"]
         ok = np.isfinite(rr)
         t, y = rr_to_resp_offline(rec.time[ok], rr[ok])
-        if t.size == 0:
+        # Too few beats: no grid at all (one beat), or a grid on which the filter gives no value (a few
+        # seconds of beats); a physio file whose resp column is all n/a would be an empty export.
+        if not np.isfinite(y).any():
             n = int(ok.sum())
             raise InputError(
                 f"{rec_path}: cannot export: {n} heart beat{'' if n == 1 else 's'}, too few for an "

@@ -118,6 +118,12 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
         lambda s: (s / "A.csv").write_text("time,rr_ms\n1.0,800\n"),
         "A.csv: cannot export: 1 heart beat, too few for an RR-derived breathing waveform; remove this",
     ),
+    "raw eleven heart beats": (
+        lambda s: (s / "A.csv").write_text(
+            "time,rr_ms\n" + "".join(f"{1 + 0.8 * k:.1f},800\n" for k in range(11))
+        ),
+        "A.csv: cannot export: 11 heart beats, too few for an RR-derived breathing waveform; remove this",
+    ),
     "raw equal times": (equal_times, "all at 5 s"),
     "source is text": (source_as_text, "participant 'A': \"source\" is a string, expected an object"),
     "no_samples a number": (no_samples_number, '"no_samples" is a number, expected a list'),
