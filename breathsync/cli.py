@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from breathsync import __version__
+from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
@@ -65,7 +66,7 @@ def _seed(text: str) -> int:
     return v
 
 
-_WINDOW = _between(5.0, 600.0, " s")  # a few breaths .. ten minutes
+_WINDOW = _between(WINDOW_MIN_S, WINDOW_MAX_S, " s")
 
 
 def _check_not_an_input(
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_WINDOW,
         default=30.0,
         metavar="S",
-        help="PLV window in seconds, 5 to 600 (default 30)",
+        help=f"PLV window in seconds, {WINDOW_MIN_S:g} to {WINDOW_MAX_S:g} (default 30)",
     )
     a.add_argument(
         "--rate",
@@ -159,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"replay/simulate X times faster, 0.1 to {MAX_SPEED:g} (default 1)",
         )
         sp.add_argument(
-            "--window", type=_WINDOW, default=30.0, metavar="S", help="sync window, 5 to 600 s (default 30)"
+            "--window",
+            type=_WINDOW,
+            default=30.0,
+            metavar="S",
+            help=f"sync window, {WINDOW_MIN_S:g} to {WINDOW_MAX_S:g} s (default 30)",
         )
         sp.add_argument(
             "--goal",

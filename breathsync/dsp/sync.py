@@ -35,6 +35,11 @@ from breathsync.dsp._types import FloatArray
 
 TWO_PI = 2.0 * math.pi
 
+# The synchrony window's bounds, the same for every command and the dashboard: a few breaths at the
+# fastest rates .. ten minutes.
+WINDOW_MIN_S = 5.0
+WINDOW_MAX_S = 600.0
+
 
 @dataclass(frozen=True)
 class SyncConfig:

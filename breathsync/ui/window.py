@@ -43,6 +43,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import PairView, Snapshot
@@ -196,7 +197,7 @@ class DashboardWindow(QMainWindow):
         self.phase.setToolTip("match: fall into step; lead: one changes pace, the other follows; free")
         fl.addRow("training phase", self.phase)
         self.sync_window = QDoubleSpinBox()
-        self.sync_window.setRange(10.0, 120.0)
+        self.sync_window.setRange(WINDOW_MIN_S, WINDOW_MAX_S)
         self.sync_window.setValue(30.0)
         self.sync_window.setSuffix(" s")
         fl.addRow("sync window", self.sync_window)

@@ -23,6 +23,7 @@ import pytest
 from PyQt6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
+from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.live import ParticipantArg, build_session
 from breathsync.session import SessionConfig
 from breathsync.ui.window import DashboardWindow
@@ -194,6 +195,17 @@ def test_settings_round_trip(qtbot: QtBot, settings: QSettings, tmp_path: Path) 
     assert again.record_dir.text() == str(tmp_path / "r")
     assert again.editors[1].state()["mode"] == "pacer" and again.editors[1].spec_text() == "sim:pacer,rate=6"
     assert again.editors[0].spec_text().startswith("replay:")
+
+
+@pytest.mark.parametrize("window_s", [WINDOW_MIN_S, 300.0, WINDOW_MAX_S])
+def test_sync_window_takes_every_window_the_cli_takes(
+    qtbot: QtBot, settings: QSettings, window_s: float
+) -> None:
+    # `run --window 300` opened a dashboard whose sync-window box held 120 (its range was 10-120 s).
+    w = DashboardWindow(settings, config=SessionConfig(window_s=window_s))
+    qtbot.addWidget(w)
+    assert w.sync_window.value() == window_s
+    assert w.session_config().window_s == window_s
 
 
 def test_pacer_drives_the_cue_and_lead_shows_following(qtbot: QtBot, settings: QSettings) -> None:
