@@ -35,7 +35,7 @@ class Participant:
 
     label: str
     file: str
-    signal: str  # "resp", "acc" or "rr"
+    signal: str  # "resp", "acc", "rr" or "ecg"
     t_wave: FloatArray  # the breathing waveform fed to both pipelines
     y_wave: FloatArray
     live: PipelineOutput
@@ -65,7 +65,15 @@ def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
         ok = np.isfinite(rr)
         t, y = rr_to_resp_offline(rec.time[ok], rr[ok])
         return kind, t, y
-    raise RecordingError(rec.path, "no breathing signal: needs a resp column, acc_x/acc_y/acc_z, or rr_ms")
+    if kind == "ecg":
+        from breathsync.dsp.rr import rr_to_resp_offline
+
+        beat_t, rr_ms = rec.ecg_rr()
+        t, y = rr_to_resp_offline(beat_t, rr_ms)
+        return kind, t, y
+    raise RecordingError(
+        rec.path, "no breathing signal: needs a resp column, acc_x/acc_y/acc_z, rr_ms, or ecg"
+    )
 
 
 def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> Participant:
@@ -168,6 +176,13 @@ def _warnings(p: Participant) -> list[str]:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")
     if p.signal == "rr":
         w.append(f"{p.label}: breathing derived from RR intervals: works best with slow, relaxed breathing")
+    if p.signal == "ecg" and p.t_wave.size == 0:
+        w.append(f"{p.label}: no heart beats found in the ECG (flat, too short, or not an ECG)")
+    elif p.signal == "ecg":
+        w.append(
+            f"{p.label}: breathing derived from the ECG's heart beats (RR intervals): works best with slow, "
+            "relaxed breathing"
+        )
     return w
 
 

@@ -78,6 +78,37 @@ def test_real_belt_and_rr_recordings(shared_data: Path, tmp_path: Path) -> None:
     assert any("RR" in w for w in res["warnings"])
 
 
+def test_analyze_derives_breathing_from_an_ecg(shared_data: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The belt and the ECG of one person (nk_rest5), the ECG alone in its own file: its heart beats give
+    # RR intervals, and those the breathing (respiratory sinus arrhythmia).
+    lines = [
+        ln for ln in (shared_data / "nk_rest5_100hz.csv").read_text().splitlines() if not ln.startswith("#")
+    ]
+    names = lines[0].split(",")
+    cols = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
+    t, ecg = cols[:, names.index("time")], cols[:, names.index("ecg")]
+    ecg_file = tmp_path / "ecg.csv"
+    ecg_file.write_text("time,ecg\n" + "".join(f"{a:.4f},{b:.6g}\n" for a, b in zip(t, ecg, strict=True)))
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(shared_data / "nk_rest5_100hz.csv"), str(ecg_file), "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    belt, heart = res["participants"]
+    assert heart["signal"] == "ecg"
+    assert abs(heart["rate_bpm_mean"] - belt["rate_bpm_mean"]) < 3.0
+    assert 0.7 < len(heart["breaths_offline"]) / len(belt["breaths_offline"]) < 1.3
+    assert res["pairs"][0]["summary"]["mean_plv"] > 0.4  # one person's breathing, two ways
+    assert any("ECG" in w for w in res["warnings"])
+    capsys.readouterr()
+    # Sampled too slowly for R peaks: one line, exit 2.
+    slow = tmp_path / "slow.csv"
+    slow.write_text(
+        "time,ecg\n" + "".join(f"{a:.4f},{b:.6g}\n" for a, b in zip(t[::4], ecg[::4], strict=True))
+    )
+    assert main(["analyze", str(slow)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "slow.csv: its ECG is sampled at 25 Hz, too slowly" in err, err
+
+
 def test_analyze_derives_breathing_from_a_chest_accelerometer(tmp_path: Path) -> None:
     t, y, _ = breathing(duration_s=180, fs_hz=50, rate_bpm=12, noise=0.0, seed=4)
     rng = np.random.default_rng(4)

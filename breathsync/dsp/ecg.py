@@ -16,7 +16,7 @@ from scipy import ndimage, signal
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["ecg_rpeaks", "rr_from_beats"]
+__all__ = ["MIN_FS_HZ", "ecg_rpeaks", "ecg_to_rr", "rr_from_beats"]
 
 QRS_BAND_HZ: Final = (5.0, 20.0)
 """Band-pass keeping the QRS complex, dropping baseline wander, P/T waves and mains noise."""
@@ -28,6 +28,8 @@ LOCAL_MAX_WINDOW_S: Final = 2.0
 """Window of the running maximum (at least one beat at >= 30 beats/min)."""
 LEVEL_WINDOW_S: Final = 10.0
 """Window of the running median of those maxima: the local R amplitude, robust to single spikes."""
+MIN_FS_HZ: Final = 40.0
+"""Slowest ECG sampling the detector accepts: the QRS band (5-20 Hz) needs it."""
 
 
 def _fs_of(t: FloatArray) -> float:
@@ -50,7 +52,7 @@ def ecg_rpeaks(t: npt.ArrayLike, ecg: npt.ArrayLike) -> FloatArray:
     Returns
     -------
     ndarray
-        Beat times (s), increasing; empty when the signal is too short, flat or sampled below 40 Hz.
+        Beat times (s), increasing; empty when the signal is too short, flat or sampled below :data:`MIN_FS_HZ`.
     """
     tt = np.asarray(t, dtype=np.float64).ravel()
     x = np.asarray(ecg, dtype=np.float64).ravel()
@@ -59,7 +61,7 @@ def ecg_rpeaks(t: npt.ArrayLike, ecg: npt.ArrayLike) -> FloatArray:
     ok_t = np.isfinite(tt)
     tt, x = tt[ok_t], x[ok_t]
     fs = _fs_of(tt) if tt.size > 1 else float("nan")
-    if not (np.isfinite(fs) and fs >= 40.0) or tt.size < int(2 * fs):
+    if not (np.isfinite(fs) and fs >= MIN_FS_HZ) or tt.size < int(2 * fs):
         return np.empty(0)
     missing = ~np.isfinite(x)
     if np.all(missing):
@@ -110,3 +112,9 @@ def rr_from_beats(beat_t: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     if bt.size < 2:
         return np.empty(0), np.empty(0)
     return bt[1:].copy(), np.diff(bt) * 1000.0
+
+
+def ecg_to_rr(t: npt.ArrayLike, ecg: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """RR intervals of an ECG, as a heart-rate strap would report them: ``(t, rr_ms)`` with ``t`` the
+    time of the beat ending each interval (:func:`ecg_rpeaks`, then :func:`rr_from_beats`)."""
+    return rr_from_beats(ecg_rpeaks(t, ecg))

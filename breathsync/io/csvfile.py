@@ -15,7 +15,8 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   delivered in one BLE notification share its host time); a time going backwards is an error.
 - Signal columns: ``resp`` (breathing waveform), ``rr_ms`` (RR interval at each beat's time),
   ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
-  breathing source (``resp``, ``rr_ms`` or the full ``acc_x/y/z`` set) holding a number is required.
+  breathing source (``resp``, ``rr_ms``, the full ``acc_x/y/z`` set, or ``ecg`` for its heart beats)
+  holding a number is required.
 - A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``).
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
@@ -62,7 +63,7 @@ __all__ = [
     "write_recording",
 ]
 
-SignalKind = Literal["resp", "acc", "rr"]
+SignalKind = Literal["resp", "acc", "rr", "ecg"]
 
 TIME_COLUMN = "time"
 ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
@@ -123,9 +124,10 @@ class Recording:
 
         Returns
         -------
-        "resp", "acc" or "rr" or None
+        "resp", "acc", "rr", "ecg" or None
             ``"resp"`` for a breathing waveform, else ``"acc"`` when all of ``acc_x``, ``acc_y``,
-            ``acc_z`` hold numbers, else ``"rr"`` for ``rr_ms``, else None.
+            ``acc_z`` hold numbers, else ``"rr"`` for ``rr_ms``, else ``"ecg"`` (breathing from the
+            RR intervals of its beats), else None.
         """
         if self.has_values("resp"):
             return "resp"
@@ -133,6 +135,8 @@ class Recording:
             return "acc"
         if self.has_values("rr_ms"):
             return "rr"
+        if self.has_values("ecg"):
+            return "ecg"
         return None
 
     def sampling_rate_hz(self) -> float | None:
@@ -145,6 +149,26 @@ class Recording:
         if steps.size == 0:
             return None
         return float(1.0 / np.median(steps))
+
+    def ecg_rr(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The RR intervals of the ``ecg`` column's heart beats: ``(beat times, rr_ms)``, as a heart-rate
+        strap would report them (:func:`breathsync.dsp.ecg.ecg_to_rr`).
+
+        Raises
+        ------
+        RecordingError
+            The ECG is sampled too slowly to find beats.
+        """
+        from breathsync.dsp.ecg import MIN_FS_HZ, ecg_to_rr
+
+        fs = self.sampling_rate_hz()
+        if fs is not None and fs < MIN_FS_HZ:
+            raise RecordingError(
+                self.path,
+                f"its ECG is sampled at {fs:.3g} Hz, too slowly to find heart beats (at least "
+                f"{MIN_FS_HZ:g} Hz): add a resp or rr_ms column",
+            )
+        return ecg_to_rr(self.time, self.columns["ecg"])
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -517,7 +541,7 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
             )
     if rec.signal_kind() is not None:
         return
-    present = [c for c in ("resp", "rr_ms", *ACC_COLUMNS) if c in rec.columns]
+    present = [c for c in ("resp", "rr_ms", *ACC_COLUMNS, "ecg") if c in rec.columns]
     acc_present = [c for c in ACC_COLUMNS if c in rec.columns]
     empty = [c for c in present if not rec.has_values(c)]
     if acc_present and len(acc_present) < len(ACC_COLUMNS) and not empty:
@@ -534,7 +558,7 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         what = f"no breathing signal column (found {', '.join(_quote(c) for c in names)})"
     raise RecordingError(
         name,
-        f"{what}: need 'resp', 'rr_ms' or all of 'acc_x', 'acc_y', 'acc_z' (case-sensitive)",
+        f"{what}: need 'resp', 'rr_ms', all of 'acc_x', 'acc_y', 'acc_z', or 'ecg' (case-sensitive)",
         line=header_no,
     )
 

@@ -105,14 +105,27 @@ class ReplaySource(Source):
         kind = rec.signal_kind()
         if kind is None:  # read_recording already refuses these; kept for recordings built otherwise
             raise SourceError(f"replay: {self.path}: no breathing signal (resp, acc_x/acc_y/acc_z or rr_ms)")
-        wanted = list(SIGNAL_COLUMNS[kind])
-        others = [c for c in rec.columns if c not in wanted and rec.has_values(c)]
-        self._cols = {c: rec.columns[c] for c in wanted + others}
-        self._t = rec.time
         steps = np.diff(rec.time)
         steps = steps[steps > 0]
         step = float(np.median(steps)) if steps.size else self.chunk_s
         self._period = float(rec.time[-1] - rec.time[0]) + step
+        if kind == "ecg":
+            # An ECG plays as its heart beats, each RR interval at the time of the beat that ends it, as
+            # a heart-rate strap delivers them (the beats are found when the file is loaded).
+            try:
+                beat_t, rr_ms = rec.ecg_rr()
+            except RecordingError as exc:
+                raise SourceError(f"replay: {exc}") from None
+            if beat_t.size == 0:
+                raise SourceError(
+                    f"replay: {self.path}: no heart beats found in its ECG (flat or too short?)"
+                )
+            self._t, self._cols, kind = beat_t, {"rr_ms": rr_ms}, "rr"
+        else:
+            wanted = list(SIGNAL_COLUMNS[kind])
+            others = [c for c in rec.columns if c not in wanted and rec.has_values(c)]
+            self._cols = {c: rec.columns[c] for c in wanted + others}
+            self._t = rec.time
         self._signal = kind
         self._rec = rec
         return rec

@@ -51,7 +51,8 @@ def _error(path: Path, rate_hz: float | None = None) -> RecordingError:
         ("# a: b\ntime,resp\n0,1\n0.04,abc\n", 4, ["non-numeric", "'abc'", "'resp'"]),
         ("time;resp\n0;1,5\n", 2, ["non-numeric", "'1,5'", "decimal separator"]),
         ("# x: y\ntime,resp\n0,1\n0.2,1\n\n0.1,1\n", 6, ["backwards", "0.2", "0.1"]),
-        ("time,ecg\n0,1\n0.1,2\n", 1, ["no breathing signal", "'ecg'", "resp", "rr_ms", "acc_x"]),
+        ("time,temp\n0,1\n0.1,2\n", 1, ["no breathing signal", "'temp'", "resp", "rr_ms", "acc_x", "ecg"]),
+        ("time,ecg\n0,\n0.1,\n", 1, ["'ecg' hold no numbers"]),
         ("time,acc_x,acc_y\n0,1,2\n", 1, ["incomplete accelerometer", "'acc_z'"]),
         ("time,resp\n0,\n1,\n", 1, ["'resp' hold no numbers"]),
         ("time,resp\n0,1e400\n1,-inf\n", 1, ["'resp' hold no finite numbers", "too large for a number"]),
@@ -187,6 +188,7 @@ def test_time_column_wins_over_rate(tmp_path: Path) -> None:
         ("time,resp,rr_ms,acc_x,acc_y,acc_z", "resp"),
         ("time,rr_ms,acc_x,acc_y,acc_z", "acc"),
         ("time,rr_ms,ecg", "rr"),
+        ("time,ecg,ppg", "ecg"),
     ],
 )
 def test_signal_kind_priority(tmp_path: Path, header: str, kind: str) -> None:

@@ -115,6 +115,35 @@ def test_acc_and_rr_recordings_carry_their_signal_columns(tmp_path: Path) -> Non
     assert sum(len(c) for _, c in got_r) == 12
 
 
+def test_an_ecg_recording_plays_as_its_heart_beats(shared_data: Path, tmp_path: Path) -> None:
+    lines = [
+        ln for ln in (shared_data / "nk_rest5_100hz.csv").read_text().splitlines() if not ln.startswith("#")
+    ]
+    names = lines[0].split(",")
+    cols = np.loadtxt(lines[1:6001], delimiter=",", ndmin=2)  # the first 60 s
+    t, ecg = cols[:, names.index("time")] + 50.0, cols[:, names.index("ecg")]
+    write_recording(tmp_path / "ecg.csv", t, {"ecg": ecg})
+    src = ReplaySource(tmp_path / "ecg.csv")
+    assert src.signal == "rr"
+    (got,) = asyncio.run(_collect([src], SessionClock(speed=SPEED)))
+    assert {name for _, c in got for name in c.columns} == {"rr_ms"}
+    beat_t = np.concatenate([c.t for _, c in got])
+    rr = np.concatenate([c.columns["rr_ms"] for _, c in got])
+    # About 86 beats a minute (NeuroKit2 finds 431 in the whole 300 s); each RR interval is the time
+    # from the previous beat, stamped at the beat that ends it, on the session's clock (origin: 50 s).
+    assert 75 <= beat_t.size <= 95
+    np.testing.assert_allclose(rr[1:], np.diff(beat_t) * 1000.0, atol=1e-6)
+    assert 0.0 < beat_t[0] < 2.0 and beat_t[-1] < 60.0
+    assert src.status is SourceStatus.ENDED
+    # Too slow for R peaks, or no beats at all: one line.
+    write_recording(tmp_path / "slow.csv", t[::4], {"ecg": ecg[::4]})
+    with pytest.raises(SourceError, match=r"slow\.csv: its ECG is sampled at 25 Hz"):
+        asyncio.run(ReplaySource(tmp_path / "slow.csv").start(SessionClock(speed=SPEED)))
+    write_recording(tmp_path / "flat.csv", t, {"ecg": np.zeros(t.size)})
+    with pytest.raises(SourceError, match=r"flat\.csv: no heart beats found in its ECG"):
+        asyncio.run(ReplaySource(tmp_path / "flat.csv").start(SessionClock(speed=SPEED)))
+
+
 def test_start_errors_are_one_line_source_errors(tmp_path: Path) -> None:
     clock = SessionClock(speed=SPEED)
     with pytest.raises(SourceError, match=r"missing\.csv: no such file") as e:
