@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--screenshot",
             type=_path,
             metavar="FILE",
-            help="dashboard: save a picture of the window (PNG) after the run and close it (works without a "
+            help="dashboard: save a picture of the window (.png, .jpg or .bmp) after the run and close it (works without a "
             "display)",
         )
 
@@ -196,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="a live session: each participant's source, synchrony as it happens",
         description="Run a live session. SOURCE is replay:FILE_OR_SESSION_DIR[,loop][,participant=L] or "
-        "sim:steady|follow|lead|pacer[,rate=..,coupling=..,delay=..,seed=..] or lsl:STREAM-NAME "
-        "(BLE sources come later).",
+        "sim:steady|follow|lead|pacer[,rate=..,coupling=..,delay=..,seed=..] or lsl:STREAM-NAME or "
+        "ble:ADDRESS|NAME-PREFIX[,timeout=S] (a wearable; `breathsync scan` lists them).",
     )
     r.add_argument(
         "--participant",

@@ -1,6 +1,6 @@
 """What a live session publishes: snapshots, events and the session's description.
 
-Sinks (the dashboard, the terminal view, the recorder, later the LSL outlet) only read these; nothing here
+Sinks (the dashboard, the terminal view, the recorder, the LSL outlet) only read these; nothing here
 imports asyncio or Qt.
 """
 
