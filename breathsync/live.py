@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from breathsync.errors import InputError
 from breathsync.session import ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot
+from breathsync.session_types import Sink, Snapshot, clock_text
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -146,18 +146,13 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         d0, d1 = pr.get("rate_diff_first_min_bpm"), pr.get("rate_diff_last_min_bpm")
         if d0 is not None and d1 is not None:
             conv = f", rates {d0:.1f} -> {d1:.1f} /min apart (first -> last minute)"
-        out.append(f"{pr['a']}-{pr['b']}: in sync {pr['time_in_sync_s']:.0f} s, {plv}{led}{conv}")
+        out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
     tr = summary["training"]
     if tr["phase"] != "free":
         out.append(
             f"training: {tr['phase']} ({tr['stage']}), goal {'reached' if tr['goal_reached'] else 'not reached'}"
         )
     return out
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def source_failures(final: Snapshot | None) -> list[str]:
@@ -169,7 +164,9 @@ def source_failures(final: Snapshot | None) -> list[str]:
             continue
         why = p.status_reason or "no reason given"
         if math.isfinite(p.t_s):
-            out.append(f"participant {p.label}: the source failed after {_clock(p.t_s)} of samples: {why}")
+            out.append(
+                f"participant {p.label}: the source failed after {clock_text(p.t_s)} of samples: {why}"
+            )
         else:
             out.append(f"participant {p.label}: {why}")
     return out
@@ -206,7 +203,7 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         if a != end.recording_error:  # said below, as the error
             print(f"alarm: {a}", file=err)
     t = end.recording_error_t_s
-    when = f"{_clock(t)} of the session" if math.isfinite(t) else "the start of the session"
+    when = f"{clock_text(t)} of the session" if math.isfinite(t) else "the start of the session"
     stopped_in = end.recording_error_folder if end.recording_error is not None else None
     for folder in end.recorded_to:
         stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""

@@ -125,3 +125,11 @@ class Sink(Protocol):
     def on_snapshot(self, snap: Snapshot) -> None: ...
 
     def close(self, info: SessionInfo) -> None: ...
+
+
+def clock_text(seconds: float) -> str:
+    """``m:ss`` of an elapsed time, truncated like a stopwatch (``-:--`` when unknown)."""
+    if not math.isfinite(seconds):
+        return "-:--"
+    s = int(seconds)
+    return f"{s // 60}:{s % 60:02d}"

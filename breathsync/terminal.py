@@ -8,17 +8,10 @@ import sys
 import time
 from typing import TextIO
 
-from breathsync.session_types import PairView, ParticipantView, SessionInfo, Snapshot
+from breathsync.session_types import PairView, ParticipantView, SessionInfo, Snapshot, clock_text
 from breathsync.sources.base import SampleChunk
 
 BAR = 24
-
-
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "-:--"
-    s = int(seconds)
-    return f"{s // 60}:{s % 60:02d}"
 
 
 def _breath_bar(p: ParticipantView) -> str:
@@ -55,7 +48,7 @@ def _pair_line(pv: PairView) -> str:
     return (
         f"{pv.a}-{pv.b}  sync [{_meter(pv.sync_score)}] {pv.sync_score:4.2f}  {state:8s} "
         f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})  phase {deg:+4.0f} deg {lag}  "
-        f"time in sync {_clock(pv.time_in_sync_s)}"
+        f"time in sync {clock_text(pv.time_in_sync_s)}"
     )
 
 
@@ -68,7 +61,7 @@ def state_text(snap: Snapshot) -> str:
         return "breathing"
     best = max(snap.pairs, key=lambda pv: pv.sync_run_s)
     if best.in_sync:
-        return f"IN SYNC {_clock(best.sync_run_s)}"
+        return f"IN SYNC {clock_text(best.sync_run_s)}"
     if any(p.quality == "warmup" for p in snap.participants):
         return "warming up"
     return "finding the rhythm"
@@ -80,7 +73,7 @@ def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[
     head = f"breathsync  {tr.phase}"
     if tr.phase != "free":
         head += f" ({tr.stage})"
-    head += f"   {_clock(snap.t_s)}"
+    head += f"   {clock_text(snap.t_s)}"
     if info is not None and info.settings.get("speed", 1) != 1:
         head += f"   speed x{info.settings['speed']:g}"
     lines = [head, ""]
@@ -131,9 +124,9 @@ class TerminalView:
 
     def on_snapshot(self, snap: Snapshot) -> None:
         for e in snap.events:
-            self._events.append(f"{_clock(e.t_s)} {e.text}")
+            self._events.append(f"{clock_text(e.t_s)} {e.text}")
             if not self.in_place:
-                self.out.write(f"[{_clock(e.t_s)}] {e.text}\n")
+                self.out.write(f"[{clock_text(e.t_s)}] {e.text}\n")
         self._events = self._events[-5:]
         now = time.monotonic()
         if now - self._last < self.min_gap and not snap.final:
@@ -153,7 +146,7 @@ class TerminalView:
             for pv in snap.pairs:
                 plv = f"{pv.plv:.2f}" if math.isfinite(pv.plv) else "-"
                 parts.append(f"{pv.a}-{pv.b} PLV {plv} {'in sync' if pv.in_sync else 'not in sync'}")
-            self.out.write(f"[{_clock(snap.t_s)}] " + "; ".join(parts) + f"; {state_text(snap)}\n")
+            self.out.write(f"[{clock_text(snap.t_s)}] " + "; ".join(parts) + f"; {state_text(snap)}\n")
         self.out.flush()
 
     def close(self, info: SessionInfo) -> None:

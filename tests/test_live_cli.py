@@ -16,7 +16,9 @@ import pytest
 
 from breathsync.cli import main
 from breathsync.io.csvfile import read_recording
+from breathsync.live import summary_lines
 from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.session_types import clock_text
 from breathsync.sources.base import SessionClock
 from breathsync.terminal import TerminalView, render, state_text
 
@@ -277,3 +279,16 @@ def test_full_disk_while_recording_exits_1_and_says_where_it_stopped(
     assert 5.0 < b.time[-1] <= 10.0
     info = json.loads((rec / "session.json").read_text())
     assert info["recording_error"].startswith("recording stopped: No space left on device")
+
+
+def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
+    # The dashboard's "in sync 1:29 so far" and the summary's "in sync 90 s" disagreed: the clocks
+    # truncate like a stopwatch and the summary rounded.
+    summary = {
+        "participants": {},
+        "pairs": [{"a": "A", "b": "B", "time_in_sync_s": 89.7, "mean_plv": 0.9, "leader": None}],
+        "training": {"phase": "free"},
+    }
+    assert clock_text(89.7) == "1:29"
+    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90"]
+    assert clock_text(float("nan")) == "-:--"

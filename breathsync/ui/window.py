@@ -46,7 +46,7 @@ from PyQt6.QtWidgets import (
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
-from breathsync.session_types import PairView, Snapshot
+from breathsync.session_types import PairView, Snapshot, clock_text
 from breathsync.sources.base import MAX_SPEED
 from breathsync.terminal import state_text
 from breathsync.ui.bridge import SessionRunner
@@ -67,13 +67,6 @@ TABLE_COLUMNS = ("participant", "source", "state", "signal quality", "rate", "ba
 
 def default_record_root() -> str:
     return str(Path.home() / "breathsync-recordings")
-
-
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "-:--"
-    s = int(seconds)
-    return f"{s // 60}:{s % 60:02d}"
 
 
 class _Trace:
@@ -490,7 +483,7 @@ class DashboardWindow(QMainWindow):
         self.summary = summary
         lines = summary_lines(summary)
         if final is not None:
-            lines.insert(0, f"session length {_clock(final.t_s)}")
+            lines.insert(0, f"session length {clock_text(final.t_s)}")
             for a in final.alarms:
                 lines.append(f"alarm: {a}")
         self.summary_text = "\n".join(lines)
@@ -568,7 +561,7 @@ class DashboardWindow(QMainWindow):
                 band = 1.06 if pv.in_sync else math.nan
                 self._sync.append(snap.t_s, pv.sync_score, band, pv.plv, pv.rel_phase_rad, pv.null_plv)
         for e in snap.events:
-            self.events.addItem(f"{_clock(e.t_s)}  {e.text}")
+            self.events.addItem(f"{clock_text(e.t_s)}  {e.text}")
         while self.events.count() > 200:
             self.events.takeItem(0)
         if snap.events:
@@ -663,7 +656,7 @@ class DashboardWindow(QMainWindow):
             )
         pv = self._main_pair(snap)
         if pv is not None:
-            title = f"{pv.a}-{pv.b}: in sync {_clock(pv.time_in_sync_s)} so far"
+            title = f"{pv.a}-{pv.b}: in sync {clock_text(pv.time_in_sync_s)} so far"
             if title != self.score_title:
                 self.score_title = title
                 self.score_widget.getPlotItem().setTitle(title, justify="left", size="10pt")
@@ -705,9 +698,9 @@ class DashboardWindow(QMainWindow):
         self.group_label.setText(f"group order R {snap.group_r:.2f}" if math.isfinite(snap.group_r) else "")
         if self._rec_state == "started":
             el = snap.t_s - self._rec_t0 if math.isfinite(self._rec_t0) else 0.0
-            self.record_label.setText(f"● REC {_clock(el)}  {self._rec_path}")
+            self.record_label.setText(f"● REC {clock_text(el)}  {self._rec_path}")
         speed = self.runner.session.clock.speed if self.runner.session is not None else 1.0
-        clock = f"session {_clock(snap.t_s)}" + (f"  (x{speed:g})" if speed != 1 else "")
+        clock = f"session {clock_text(snap.t_s)}" + (f"  (x{speed:g})" if speed != 1 else "")
         if self.clock_label.text() != clock:
             self.clock_label.setText(clock)
 
