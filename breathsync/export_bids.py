@@ -1,15 +1,19 @@
 """Export a recorded session folder as BIDS physiological recordings.
 
-Facts from the BIDS specification (1.10, "Physiological and other continuous recordings"):
+Facts from the BIDS specification (1.11.1, "Physiological and other continuous recordings", and the schema
+that the official validator, bids-validator 3.0.2, checks):
 - continuous data: ``<matches>[_recording-<label>]_physio.tsv.gz``, gzip-compressed TSV *without* a header
   line, with a ``_physio.json`` sidecar whose REQUIRED fields are ``SamplingFrequency``, ``StartTime`` and
   ``Columns``;
 - time series with different sampling frequencies MUST be split into files told apart by ``recording-<label>``;
-- discontinuous data: ``<matches>[_recording-<label>]_physioevents.tsv.gz`` (no header) with a sidecar whose
-  ``Columns`` are REQUIRED; with implicit indexing a ``foreign_index`` column gives the zero-based row of the
-  matching ``_physio.tsv.gz``;
-- a dataset has ``dataset_description.json`` (``Name``, ``BIDSVersion`` REQUIRED) and SHOULD have
-  ``participants.tsv``. Labels are alphanumeric.
+- ``PhysioType`` is RECOMMENDED in a physio sidecar (``"generic"`` for anything but eye tracking);
+- discontinuous data: ``<matches>[_recording-<label>]_physioevents.tsv.gz`` (no header) whose first column
+  is ``onset``, on the timeline of the matching ``_physio.tsv.gz``, then ``duration`` (RECOMMENDED),
+  ``trial_type``, ``message``; its sidecar REQUIRES ``Columns`` and ``OnsetSource``, the name of the physio
+  file's column that holds that timeline;
+- gzip headers SHOULD carry no file name and a zero modification time (the validator warns otherwise);
+- a dataset has ``dataset_description.json`` (``Name``, ``BIDSVersion`` REQUIRED) and SHOULD have a
+  ``README`` and ``participants.tsv``. Labels are alphanumeric.
 
 Layout written (one subject per participant, datatype ``beh``, task ``breathsync``)::
 
@@ -21,7 +25,8 @@ Layout written (one subject per participant, datatype ``beh``, task ``breathsync
 ``recording-raw`` holds the samples as the source delivered them (on a uniform grid: when the timestamps
 are not uniform they are interpolated onto one, and the sidecar says so; RR intervals, which come at beat
 times, become the RR-derived breathing waveform at 4 Hz). ``recording-live`` holds what the live view showed
-(20 Hz: waveform, phase, rate, quality). ``StartTime`` is seconds from the session start (session time 0).
+(20 Hz: session time, waveform, phase, rate, quality). ``StartTime`` is seconds from the session start
+(session time 0); the live file's ``timestamp`` column is that session time, and event onsets are on it.
 
 All or nothing: everything is checked and written into a temporary folder next to ``OUT`` first, and moved
 into place only when all of it is there, so a damaged session (or a full disk) leaves ``OUT`` as it was. A
@@ -60,9 +65,27 @@ from breathsync.io.session_folder import (
     read_text_file,
 )
 
-BIDS_VERSION = "1.10.0"
+BIDS_VERSION = "1.11.1"
 TASK = "breathsync"
 LIVE_FS_HZ = 20.0
+
+_README = """\
+Breathing recordings exported by breathsync (breathing-synchrony biofeedback), one subject per
+participant of a session, datatype beh, task breathsync.
+
+Per subject:
+- *_recording-raw_physio.tsv.gz: the samples as the participant's source delivered them (a belt's
+  waveform, a chest accelerometer, or the breathing waveform derived from RR intervals); the JSON
+  sidecar names the columns, their units and any resampling.
+- *_recording-live_physio.tsv.gz: what breathsync's live pipeline showed during the session, at 20 Hz:
+  session time (timestamp), the causally filtered waveform, the breathing phase (0 = inhale onset,
+  pi = end of inhale), the breathing rate and the signal state.
+- *_recording-live_physioevents.tsv.gz: the session's events (in sync, lost sync, goal reached, source
+  lost, ...), with onsets on the live file's timestamp column.
+
+Times are seconds from the session's start (StartTime in each sidecar). Before sharing, fill in the
+Authors and License fields of dataset_description.json, and describe the study here.
+"""
 #: Largest interpolation grid (samples) for non-uniform raw timestamps: about 400 MB per column.
 MAX_GRID = 50_000_000
 EVENTS_HEADER = ("time", "kind", "participants", "text")
@@ -289,8 +312,10 @@ def _write_tsv_gz(path: Path, rows: np.ndarray) -> None:
 
 
 def _write_text_gz(path: Path, text: str) -> None:
-    with gzip.open(path, "wt", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    # No file name and a zero time in the gzip header: BIDS asks for it, and the same session exports
+    # to the same bytes.
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+        fh.write(text.encode("utf-8"))
     os.chmod(path, 0o600)
 
 
@@ -463,6 +488,9 @@ def _write_dataset(
             },
         )
         written.append("dataset_description.json")
+        (stage / "README").write_text(_README, encoding="utf-8")
+        os.chmod(stage / "README", 0o600)
+        written.append("README")
     part_rows = []
     for fp, sub in subjects:
         beh = stage / f"sub-{sub}" / "beh"
@@ -485,6 +513,7 @@ def _write_dataset(
             "SamplingFrequency": round(fs, 9),
             "StartTime": round(float(t[0]), 6) if t.size else 0.0,
             "Columns": names,
+            "PhysioType": "generic",
             **common,
         }
         for n in names:
@@ -539,13 +568,16 @@ def _write_live(
     label: str,
     stage: Path,
 ) -> list[str]:
+    lcols = {"timestamp": lt, **lcols}
     lnames = list(lcols)
     live_json: dict[str, Any] = {
         "SamplingFrequency": LIVE_FS_HZ,
         "StartTime": round(float(lt[0]), 6),
         "Columns": lnames,
+        "PhysioType": "generic",
         "Description": "what breathsync's live pipeline computed, as shown during the session",
         **common,
+        "timestamp": {"Description": "session time of the row (0 = the session's start)", "Units": "s"},
         "wave": {"Description": "causally filtered breathing waveform", "Units": "arbitrary"},
         "phase_rad": {
             "Description": "live breathing phase: 0 = inhale onset, pi = end of inhale; n/a = unknown",
@@ -564,19 +596,23 @@ def _write_live(
     for ev in events:
         if ev.participants and label not in ev.participants:
             continue
-        idx = round((ev.time - float(lt[0])) * LIVE_FS_HZ)
         msg = ev.text.replace("\t", " ").replace("\n", " ")
         kind = ev.kind.replace("\t", " ").replace("\n", " ")
-        lines.append(f"{idx}\t{ev.time:.3f}\t{kind}\t{msg}")
+        lines.append(f"{ev.time:.3f}\t0\t{kind}\t{msg}")
     ep = beh / f"{base}_recording-live_physioevents.tsv.gz"
     _write_text_gz(ep, "\n".join(lines) + ("\n" if lines else ""))
     _write_json(
         _sidecar(ep),
         {
-            "Columns": ["foreign_index", "onset", "trial_type", "message"],
+            "Columns": ["onset", "duration", "trial_type", "message"],
+            "OnsetSource": "timestamp",
+            "TaskName": TASK,
             "Description": "session events (in sync, lost sync, goal reached, source lost, ...)",
-            "foreign_index": {"Description": "zero-based row of the recording-live physio file"},
-            "onset": {"Description": "session time of the event", "Units": "s"},
+            "onset": {
+                "Description": "session time of the event, on the live file's timestamp column",
+                "Units": "s",
+            },
+            "duration": {"Description": "0: each event is an instant", "Units": "s"},
             "trial_type": {"Description": "event kind"},
             "message": {"Description": "the event in words"},
         },
@@ -589,7 +625,7 @@ def _move_into_place(stage: Path, out: Path, rel: list[str]) -> list[Path]:
     if not out.exists():
         os.rename(stage, out)  # one step: the dataset appears whole
         return [out / r for r in rel]
-    top = {"dataset_description.json", "participants.tsv", "participants.json"}
+    top = {"dataset_description.json", "README", "participants.tsv", "participants.json"}
     subject_files = [r for r in rel if r not in top]
     for r in subject_files:
         if (out / r).exists():

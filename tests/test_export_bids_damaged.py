@@ -165,7 +165,7 @@ def test_events_row_cut_mid_write_is_dropped(sess: Path, tmp_path: Path) -> None
     export_bids(sess, out)
     with gzip.open(out / "sub-A/beh/sub-A_task-breathsync_recording-live_physioevents.tsv.gz", "rt") as fh:
         rows = [ln.rstrip("\n").split("\t") for ln in fh]
-    assert [r[1:] for r in rows] == [["36.194", "in_sync", "A and B are in sync"]]
+    assert rows == [["36.194", "0", "in_sync", "A and B are in sync"]]
 
 
 def test_events_cut_inside_its_header_or_empty_means_no_events(sess: Path, tmp_path: Path) -> None:
@@ -317,7 +317,7 @@ def test_adding_to_a_dataset_whose_parent_folder_is_read_only(
     monkeypatch.setattr(export_module.tempfile, "mkdtemp", mkdtemp)
     export_bids(sess, out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "dataset_description.json", "participants.json", "participants.tsv", "sub-A", "sub-B"
+        "README", "dataset_description.json", "participants.json", "participants.tsv", "sub-A", "sub-B"
     ]  # fmt: skip
     monkeypatch.setattr(export_module.tempfile, "mkdtemp", real_mkdtemp)
     with pytest.raises(InputError, match="cannot create the folder"):
