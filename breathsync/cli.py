@@ -188,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--screenshot",
             type=_path,
             metavar="FILE",
-            help="dashboard: save a picture of the window (.png, .jpg or .bmp) after the run and close it (works without a "
-            "display)",
+            help="dashboard: save a picture of the window (.png, .jpg or .bmp) after the run and close it "
+            "(works without a display)",
         )
 
     r = sub.add_parser(
