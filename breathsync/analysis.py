@@ -1,8 +1,10 @@
 """Offline analysis of recordings: what ``breathsync analyze`` computes and writes as JSON.
 
 Each file is one participant. Its breathing waveform is the ``resp`` column, or derived from the chest
-accelerometer (``acc_x, acc_y, acc_z``) or from RR intervals (``rr_ms``). Both the live (causal) pipeline,
-exactly as a live session would run it, and the offline (zero-phase) pipeline are run. Every pair of files
+accelerometer (``acc_x, acc_y, acc_z``), from RR intervals (``rr_ms``) or from an ECG's beats. Both the live
+(causal) path, exactly as a live session runs it, and the offline (zero-phase) path are run: for a derived
+signal the live path derives the waveform causally too (beat by beat, sample by sample, with its inherent
+lag), as the session does, and the offline path with the zero-phase derivation. Every pair of files
 analysed together is aligned on the time columns (one host time base) and scored for synchrony.
 """
 
@@ -36,7 +38,7 @@ class Participant:
     label: str
     file: str
     signal: str  # "resp", "acc", "rr" or "ecg"
-    t_wave: FloatArray  # the breathing waveform fed to both pipelines
+    t_wave: FloatArray  # the breathing waveform fed to the offline pipeline
     y_wave: FloatArray
     live: PipelineOutput
     offline: OfflineResult
@@ -48,7 +50,8 @@ class Participant:
 
 
 def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
-    """The breathing waveform of a recording: (signal kind, t, y), derived when there is no belt."""
+    """The breathing waveform of a recording: (signal kind, t, y), derived (zero-phase) when there is no
+    belt."""
     kind = rec.signal_kind()
     if kind == "resp":
         return kind, rec.time, rec.columns["resp"]
@@ -76,18 +79,58 @@ def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
     )
 
 
+def live_breathing_waveform(rec: Recording, kind: str) -> tuple[FloatArray, FloatArray]:
+    """The breathing waveform a live session derives from a recording, causally: the same converters
+    as :meth:`breathsync.session._Participant.waveform` (RR beat by beat, an ECG as its beats, an
+    accelerometer sample by sample); a belt's ``resp`` as it is."""
+    if kind == "resp":
+        return rec.time, rec.columns["resp"]
+    if kind in ("rr", "ecg"):
+        from breathsync.dsp.rr import RRRespiration
+
+        if kind == "rr":
+            ok = np.isfinite(rec.columns["rr_ms"])
+            beat_t, rr_ms = rec.time[ok], rec.columns["rr_ms"][ok]
+        else:
+            beat_t, rr_ms = rec.ecg_rr()
+        return RRRespiration().process(beat_t, rr_ms)
+    if kind == "acc":
+        from breathsync.dsp.acc import LOWPASS_HZ, AccRespiration
+
+        fs = rec.sampling_rate_hz()
+        if fs is None or not fs > 2.5 * LOWPASS_HZ:
+            raise RecordingError(
+                rec.path,
+                f"its accelerometer is sampled at {fs or 0:.3g} Hz, too slowly for breathing (more than "
+                f"{2.5 * LOWPASS_HZ:g} Hz)",
+            )
+        xyz = np.column_stack([rec.columns[c] for c in ("acc_x", "acc_y", "acc_z")])
+        return AccRespiration().process(rec.time, xyz)  # its rate as the session finds it
+    raise RecordingError(rec.path, f"no live derivation for signal {kind!r}")
+
+
 def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> Participant:
-    """Run the live and the offline pipeline over one recording."""
+    """Run the live and the offline path over one recording."""
     kind, t, y = breathing_waveform(rec)
-    return analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert)
+    lt, ly = live_breathing_waveform(rec, kind)
+    return analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert, live_wave=(lt, ly))
 
 
 def analyse_waveform(
-    t: FloatArray, y: FloatArray, label: str, *, file: str = "", signal: str = "resp", invert: bool = False
+    t: FloatArray,
+    y: FloatArray,
+    label: str,
+    *,
+    file: str = "",
+    signal: str = "resp",
+    invert: bool = False,
+    live_wave: tuple[FloatArray, FloatArray] | None = None,
 ) -> Participant:
-    """Run the live and the offline pipeline over one breathing waveform."""
+    """Run the live and the offline pipeline over one breathing waveform (``live_wave``: a causally
+    derived one for the live pipeline, when it differs)."""
+    lt, ly = live_wave if live_wave is not None else (t, y)
     pipe = RespPipeline(invert=invert)
-    live = pipe.process(t, y)
+    live = pipe.process(lt, ly)
     off = offline_breathing(t, y, invert=invert)
     return Participant(label, file, signal, t, y, live, off, pipe.inverted_suspected)
 

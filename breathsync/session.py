@@ -114,8 +114,9 @@ class _Participant:
             if self.converter is None:
                 from breathsync.dsp.acc import AccRespiration
 
-                step = float(np.median(np.diff(chunk.t))) if chunk.t.size > 1 else 0.01
-                self.converter = AccRespiration(fs_hz=1.0 / step)
+                # The rate from the stream's first time steps, however they are chunked (a replay's
+                # first chunk can be one sample: it was taken as 100 Hz).
+                self.converter = AccRespiration()
             t, y = self.converter.process(chunk.t, xyz)
             return t, y
         raise ValueError(f"unknown signal {sig!r}")

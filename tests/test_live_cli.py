@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from breathsync.cli import main
@@ -292,3 +293,46 @@ def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
     assert clock_text(89.7) == "1:29"
     assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90"]
     assert clock_text(float("nan")) == "-:--"
+
+
+def _acc_recording(path: Path) -> Path:
+    from conftest import breathing
+
+    from breathsync.io.csvfile import write_recording
+
+    t, y, _ = breathing(duration_s=120, fs_hz=50, rate_bpm=12, noise=0.0, seed=7)
+    rng = np.random.default_rng(7)
+    axis = np.array([0.3, 0.9, 0.3]) / np.linalg.norm([0.3, 0.9, 0.3])
+    acc = np.array([0.0, 0.0, 1000.0]) + 20.0 * y[:, None] * axis + 2.0 * rng.standard_normal((t.size, 3))
+    write_recording(path, t, {c: acc[:, k] for k, c in enumerate(("acc_x", "acc_y", "acc_z"))})
+    return path
+
+
+@pytest.mark.parametrize("signal", ["rr", "acc"])
+def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Path) -> None:
+    # analyze's live path must be the session's: for a derived signal that includes deriving the waveform
+    # causally. It fed the live pipeline the zero-phase derivation, so for the Polar H10 RR sample its
+    # "live" phase was a median 40 degrees away from (ahead of) what the session showed.
+    src = (
+        REPO / "sample_signals" / "polar_h10_rr.csv"
+        if signal == "rr"
+        else _acc_recording(tmp_path / "h10.csv")
+    )
+    rec = tmp_path / "rec"
+    r = cli(
+        "run", "-p", f"C=replay:{src}", "--duration", "110", "--speed", "100", "--quiet", "--record", str(rec)
+    )
+    assert r.returncode == 0, r.stderr
+    assert main(["analyze", str(rec / "C.csv"), "--json", str(tmp_path / "r.json")]) == 0
+    p = json.loads((tmp_path / "r.json").read_text())["participants"][0]
+    assert p["signal"] == signal
+    t = np.array(p["phase_live"]["t_s"], float)
+    ph = np.array([np.nan if v is None else v for v in p["phase_live"]["rad"]])
+    rows = [ln for ln in (rec / "C_live.csv").read_text().splitlines() if not ln.startswith("#")]
+    live = np.genfromtxt(rows[1:], delimiter=",")
+    shown = dict(zip(np.round(live[:, 0], 3), live[:, 2], strict=True))  # time -> phase_rad (20 Hz)
+    pairs = [(a, shown[k]) for k, a in zip(np.round(t, 3), ph, strict=True) if k in shown]
+    both = np.array([(a, b) for a, b in pairs if np.isfinite(a) and np.isfinite(b)])
+    assert len(both) > 500
+    diff = np.angle(np.exp(1j * (both[:, 0] - both[:, 1])))
+    assert np.degrees(np.abs(diff)).max() < 1.0

@@ -65,6 +65,9 @@ SIGN_MIN_S: Final = 15.0
 RISE_MARGIN: Final = 0.05
 """Hysteresis: flip only when the output rises more than 55 % of the time."""
 MAX_GAP_S: Final = 1.0
+FS_ESTIMATE_STEPS: Final = 16
+"""Without a given rate, the live converter takes it from the median of its first 16 time steps (so
+the same stream gives the same rate however it is chunked)."""
 
 
 def _as_samples(t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -139,9 +142,11 @@ class AccRespiration:
 
     Parameters
     ----------
-    fs_hz : float
+    fs_hz : float, optional
         Nominal sampling rate of the accelerometer (Hz); samples are filtered as if uniform at this
-        rate.
+        rate. None (the default): the median of the first :data:`FS_ESTIMATE_STEPS` time steps; the
+        first samples are then returned once those have arrived, and a rate of 2.5 x ``lowpass_hz``
+        or less gives NaN output (``too_slow``).
     lowpass_hz, gravity_tau_s, pca_window_s, update_s, posture_jump_mg, sign_window_s, max_gap_s
         See the module docstring.
 
@@ -157,7 +162,7 @@ class AccRespiration:
 
     def __init__(
         self,
-        fs_hz: float,
+        fs_hz: float | None = None,
         lowpass_hz: float = LOWPASS_HZ,
         gravity_tau_s: float = GRAVITY_TAU_S,
         pca_window_s: float = PCA_WINDOW_S,
@@ -166,20 +171,35 @@ class AccRespiration:
         sign_window_s: float = SIGN_WINDOW_S,
         max_gap_s: float = MAX_GAP_S,
     ) -> None:
-        if not fs_hz > 2.5 * lowpass_hz:
+        if fs_hz is not None and not fs_hz > 2.5 * lowpass_hz:
             raise ValueError(f"fs_hz must exceed 2.5 x lowpass_hz ({lowpass_hz} Hz), got {fs_hz}")
-        self.fs_hz = float(fs_hz)
+        self.lowpass_hz = float(lowpass_hz)
+        self.gravity_tau_s = float(gravity_tau_s)
         self.update_s = float(update_s)
         self.posture_jump_mg = float(posture_jump_mg)
         self.max_gap_s = float(max_gap_s)
-        self._sos = signal.butter(2, lowpass_hz, "low", fs=self.fs_hz, output="sos")
-        self._alpha_slow = 1.0 - np.exp(-1.0 / (self.fs_hz * gravity_tau_s))
-        self._alpha_fast = 1.0 - np.exp(-1.0 / (self.fs_hz * SETTLE_TAU_S))
         self._n_pca = max(round(pca_window_s / self.update_s), 1)
         self._n_sign = max(round(sign_window_s / self.update_s), 1)
         self.n_posture_changes = 0
         self.n_sign_flips = 0
+        self.too_slow = False
+        self.fs_hz = float("nan")
+        self._pending_t = np.empty(0)  # samples held until the rate is known
+        self._pending_a = np.empty((0, 3))
+        if fs_hz is not None:
+            self._configure(float(fs_hz))
         self.reset()
+
+    def _configure(self, fs_hz: float) -> None:
+        """Everything that depends on the sampling rate."""
+        self.fs_hz = fs_hz
+        self._sos = signal.butter(2, self.lowpass_hz, "low", fs=fs_hz, output="sos")
+        self._alpha_slow = 1.0 - np.exp(-1.0 / (fs_hz * self.gravity_tau_s))
+        self._alpha_fast = 1.0 - np.exp(-1.0 / (fs_hz * SETTLE_TAU_S))
+        # Sample counts, rounded once: a rate estimated from timestamps (50.0000001 Hz for 50) must not
+        # move the first axis or sign decision by a whole block.
+        self._pca_min_n = round(PCA_MIN_S * fs_hz)
+        self._sign_min_n = round(SIGN_MIN_S * fs_hz)
 
     def reset(self) -> None:
         """Forget the signal state (counters are kept)."""
@@ -217,6 +237,29 @@ class AccRespiration:
 
     def _process(self, t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         tt, a = _as_samples(t, xyz)
+        if not np.isfinite(self.fs_hz) and not self.too_slow:
+            return self._estimate_rate(tt, a)
+        return self._filter(tt, a)
+
+    def _estimate_rate(self, tt: FloatArray, a: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Hold samples until :data:`FS_ESTIMATE_STEPS` time steps have arrived; then configure from
+        exactly those and run everything held."""
+        pt, pa = np.concatenate([self._pending_t, tt]), np.concatenate([self._pending_a, a])
+        ok = np.isfinite(pt)
+        run_max = np.maximum.accumulate(np.where(ok, pt, -np.inf))
+        keep = ok & (pt >= run_max) & (pt > np.concatenate([[-np.inf], run_max[:-1]]))
+        if int(keep.sum()) <= FS_ESTIMATE_STEPS:
+            self._pending_t, self._pending_a = pt, pa
+            return np.empty(0), np.empty(0)
+        self._pending_t, self._pending_a = np.empty(0), np.empty((0, 3))
+        fs = 1.0 / float(np.median(np.diff(pt[keep][: FS_ESTIMATE_STEPS + 1])))
+        if fs > 2.5 * self.lowpass_hz:
+            self._configure(fs)
+        else:
+            self.too_slow = True
+        return self._filter(pt, pa)
+
+    def _filter(self, tt: FloatArray, a: FloatArray) -> tuple[FloatArray, FloatArray]:
         if tt.size == 0:
             return np.empty(0), np.empty(0)
         n = tt.size
@@ -232,6 +275,9 @@ class AccRespiration:
         if tt.size == 0:
             return np.empty(0), np.empty(0)
         y = np.full(tt.size, np.nan)
+        if self.too_slow:
+            self._t_last = float(tt[-1])
+            return tt, y
         # Split at gaps and at update-block boundaries; each piece is processed with fixed
         # parameters.
         prev_t = np.concatenate([[self._t_last], tt[:-1]])
@@ -319,7 +365,7 @@ class AccRespiration:
         self._pca.append(blk)
         self._sign.append(blk)
         n = sum(b.n for b in self._pca)
-        if n >= PCA_MIN_S * self.fs_hz:
+        if n >= self._pca_min_n:
             s1 = np.sum([b.s1 for b in self._pca], axis=0)
             s2 = np.sum([b.s2 for b in self._pca], axis=0)
             v = _principal_axis(n, s1, s2)
@@ -332,7 +378,7 @@ class AccRespiration:
         if self._axis is None:
             return
         d_n = sum(b.d_n for b in self._sign)
-        if d_n < SIGN_MIN_S * self.fs_hz:
+        if d_n < self._sign_min_n:
             return
         rise_frac = sum(b.d_pos for b in self._sign) / d_n
         if rise_frac > 0.5 + (RISE_MARGIN if self._sign_decided else 0.0):

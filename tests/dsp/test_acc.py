@@ -177,3 +177,32 @@ def test_garbage_never_raises(t: np.ndarray, xyz: np.ndarray) -> None:
 def test_bad_rate_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="fs_hz"):
         AccRespiration(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=1500), max_size=12), st.booleans())
+def test_rate_from_the_stream_is_the_same_however_it_is_chunked(cuts: list[int], one_first: bool) -> None:
+    # Without a given rate the converter takes it from the first time steps. The session used to take it
+    # from its first chunk, and a replay's first chunk can be a single sample: 100 Hz was assumed for a
+    # 25-Hz accelerometer.
+    t, xyz, resp = synth_acc(15.0, duration_s=60.0, fs_hz=25.0, posture_at_s=None, seed=5)
+    t = t + 1e-9 * np.sin(np.arange(t.size))  # timestamps that are not exact multiples of the step
+    t_all, y_all = AccRespiration().process(t, xyz)
+    live = AccRespiration()
+    bounds = [0, *([1] if one_first else []), *sorted(cuts), None]
+    parts = [live.process(t[a:b], xyz[a:b]) for a, b in pairwise(bounds)]
+    assert live.fs_hz == pytest.approx(25.0, rel=1e-6)
+    np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), t_all)
+    np.testing.assert_allclose(np.concatenate([p[1] for p in parts]), y_all, rtol=0, atol=1e-9)
+    # And it is the converter given the rate, up to the rounding of that rate.
+    _, y_given = AccRespiration(25.0).process(t, xyz)
+    np.testing.assert_allclose(y_all, y_given, rtol=0, atol=1e-6)
+    assert corr(y_all[t > 30], resp[t > 30]) > 0.8
+
+
+def test_a_stream_too_slow_for_breathing_gives_no_waveform() -> None:
+    t = np.arange(0.0, 60.0, 0.5)  # 2 Hz: the 1-Hz low-pass cannot run
+    live = AccRespiration()
+    to, y = live.process(t, np.ones((t.size, 3)))
+    assert live.too_slow and np.array_equal(to, t) and np.isnan(y).all()
+    assert live.process(np.array([61.0]), np.ones((1, 3)))[1].tolist() == [pytest.approx(np.nan, nan_ok=True)]
