@@ -122,6 +122,12 @@ def test_analyze_derives_breathing_from_a_chest_accelerometer(tmp_path: Path) ->
     p = json.loads(out.read_text())["participants"][0]
     assert p["signal"] == "acc"
     assert abs(p["rate_bpm_mean"] - 12) < 1.0
+    # Sampled too slowly for the 1-Hz low-pass: one line, exit 2 (it would have been no waveform at all).
+    slow = tmp_path / "slow.csv"
+    slow.write_text(
+        "time,acc_x,acc_y,acc_z\n" + "".join(f"{k * 0.5:.1f},{k % 3},{k % 5},1000\n" for k in range(200))
+    )
+    assert main(["analyze", str(slow)]) == 2
 
 
 def _exit_code(args: list[str], capsys) -> tuple[int, str]:  # type: ignore[no-untyped-def]
