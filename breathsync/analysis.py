@@ -95,15 +95,9 @@ def live_breathing_waveform(rec: Recording, kind: str) -> tuple[FloatArray, Floa
             beat_t, rr_ms = rec.ecg_rr()
         return RRRespiration().process(beat_t, rr_ms)
     if kind == "acc":
-        from breathsync.dsp.acc import LOWPASS_HZ, AccRespiration
+        from breathsync.dsp.acc import AccRespiration
 
-        fs = rec.sampling_rate_hz()
-        if fs is None or not fs > 2.5 * LOWPASS_HZ:
-            raise RecordingError(
-                rec.path,
-                f"its accelerometer is sampled at {fs or 0:.3g} Hz, too slowly for breathing (more than "
-                f"{2.5 * LOWPASS_HZ:g} Hz)",
-            )
+        rec.check_acc_rate()
         xyz = np.column_stack([rec.columns[c] for c in ("acc_x", "acc_y", "acc_z")])
         return AccRespiration().process(rec.time, xyz)  # its rate as the session finds it
     raise RecordingError(rec.path, f"no live derivation for signal {kind!r}")

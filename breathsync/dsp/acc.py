@@ -46,9 +46,11 @@ from scipy import ndimage, signal
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["AccRespiration", "acc_to_resp_offline"]
+__all__ = ["MIN_FS_HZ", "AccRespiration", "acc_to_resp_offline"]
 
 LOWPASS_HZ: Final = 1.0
+MIN_FS_HZ: Final = 2.5 * LOWPASS_HZ
+"""A rate at or below this cannot carry the low-pass (the converters need more)."""
 GRAVITY_TAU_S: Final = 8.0
 """Time constant of the gravity average: a 0.02 Hz high-pass, 4.5 degrees of phase lead at
 15/min."""

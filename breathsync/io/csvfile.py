@@ -150,6 +150,19 @@ class Recording:
             return None
         return float(1.0 / np.median(steps))
 
+    def check_acc_rate(self) -> None:
+        """RecordingError when the accelerometer is sampled too slowly for the breathing low-pass
+        (:data:`breathsync.dsp.acc.MIN_FS_HZ`)."""
+        from breathsync.dsp.acc import MIN_FS_HZ
+
+        fs = self.sampling_rate_hz()
+        if fs is None or not fs > MIN_FS_HZ:
+            raise RecordingError(
+                self.path,
+                f"its accelerometer is sampled at {fs or 0:.3g} Hz, too slowly for breathing (more than "
+                f"{MIN_FS_HZ:g} Hz)",
+            )
+
     def ecg_rr(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The RR intervals of the ``ecg`` column's heart beats: ``(beat times, rr_ms)``, as a heart-rate
         strap would report them (:func:`breathsync.dsp.ecg.ecg_to_rr`).

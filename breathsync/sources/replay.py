@@ -122,6 +122,11 @@ class ReplaySource(Source):
                 )
             self._t, self._cols, kind = beat_t, {"rr_ms": rr_ms}, "rr"
         else:
+            if kind == "acc":
+                try:
+                    rec.check_acc_rate()
+                except RecordingError as exc:
+                    raise SourceError(f"replay: {exc}") from None
             wanted = list(SIGNAL_COLUMNS[kind])
             others = [c for c in rec.columns if c not in wanted and rec.has_values(c)]
             self._cols = {c: rec.columns[c] for c in wanted + others}

@@ -152,6 +152,10 @@ def test_start_errors_are_one_line_source_errors(tmp_path: Path) -> None:
     (tmp_path / "nosig.csv").write_text("time,temperature\n0,36.5\n1,36.6\n")
     with pytest.raises(SourceError, match="no breathing signal"):
         asyncio.run(ReplaySource(tmp_path / "nosig.csv").start(clock))
+    slow = np.arange(0.0, 60.0, 0.5)  # a 2-Hz accelerometer: too slow for the breathing low-pass
+    write_recording(tmp_path / "slow.csv", slow, {c: np.ones(slow.size) for c in ("acc_x", "acc_y", "acc_z")})
+    with pytest.raises(SourceError, match=r"slow\.csv: its accelerometer is sampled at 2 Hz, too slowly"):
+        asyncio.run(ReplaySource(tmp_path / "slow.csv").start(clock))
     (tmp_path / "bad.csv").write_text("time,resp\n0,1\n1,x\n2,3\n")
     with pytest.raises(SourceError, match=r"bad\.csv:3: non-numeric"):
         asyncio.run(ReplaySource(tmp_path / "bad.csv").start(clock))
