@@ -43,9 +43,12 @@ class Participant:
     live: PipelineOutput
     offline: OfflineResult
     inverted_suspected: bool
+    span_s: float | None = None  # the recording's own time span (its beats', for RR), when known
 
     @property
     def duration_s(self) -> float:
+        if self.span_s is not None:
+            return self.span_s
         return float(self.t_wave[-1] - self.t_wave[0]) if self.t_wave.size > 1 else 0.0
 
 
@@ -107,7 +110,9 @@ def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> 
     """Run the live and the offline path over one recording."""
     kind, t, y = breathing_waveform(rec)
     lt, ly = live_breathing_waveform(rec, kind)
-    return analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert, live_wave=(lt, ly))
+    p = analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert, live_wave=(lt, ly))
+    p.span_s = float(rec.time[-1] - rec.time[0]) if rec.time.size > 1 else 0.0
+    return p
 
 
 def analyse_waveform(
@@ -230,19 +235,43 @@ def _f(x: FloatArray, nd: int = 4) -> list[float | None]:
 
 
 def _decimate(t: FloatArray, *series: FloatArray) -> tuple[FloatArray, ...]:
-    """Every k-th grid sample so that the series are at OUTPUT_FS_HZ."""
+    """Every k-th grid sample so that the series are at OUTPUT_FS_HZ, starting at the first sample on a
+    multiple of 1 / OUTPUT_FS_HZ (the pairs' grid), so participant and pair series share their times."""
     if t.size < 2:
         return (t, *series)
     step = max(1, round(1.0 / (float(np.median(np.diff(t))) * OUTPUT_FS_HZ)))
-    return (t[::step], *(s[::step] for s in series))
+    on_grid = np.abs(t[:step] * OUTPUT_FS_HZ - np.round(t[:step] * OUTPUT_FS_HZ)) < 1e-6
+    first = int(np.argmax(on_grid)) if on_grid.any() else 0
+    return (t[first::step], *(s[first::step] for s in series))
+
+
+def _breath_intervals(p: Participant) -> FloatArray:
+    """Intervals between consecutive offline breaths, leaving out those with a gap inside (phase unknown
+    somewhere between the two onsets): a 30-s hole is not a 36-s breath."""
+    ons = np.asarray(p.offline.onsets_s, float)
+    if ons.size < 2:
+        return np.empty(0)
+    unknown = np.concatenate([[0], np.cumsum(~np.isfinite(p.offline.phase))])
+    lo = np.searchsorted(p.offline.t, ons[:-1], side="right")
+    hi = np.searchsorted(p.offline.t, ons[1:], side="left")
+    clean = unknown[hi] - unknown[lo] == 0
+    return np.diff(ons)[clean]
+
+
+def rate_summary(p: Participant) -> tuple[float | None, float | None]:
+    """A person's mean breathing rate, 60 / the mean interval of their offline breaths (intervals with a gap
+    inside left out), and its variability, the sample SD of the per-breath rates 60 / interval."""
+    iv = _breath_intervals(p)
+    mean = 60.0 / float(np.mean(iv)) if iv.size else None
+    sd = float(np.std(60.0 / iv, ddof=1)) if iv.size > 1 else None
+    return mean, sd
 
 
 def _participant_json(p: Participant) -> dict[str, Any]:
     lt, lph, lrate, lq = _decimate(p.live.t, p.live.phase, p.live.rate_bpm, p.live.quality)
     ot, oph = _decimate(p.offline.t, p.offline.phase)
     ons = p.offline.onsets_s
-    iv = np.diff(ons)
-    rate = 60.0 / iv if iv.size else np.empty(0)
+    rate_mean, rate_sd = rate_summary(p)
     q = p.live.quality
     return {
         "label": p.label,
@@ -250,8 +279,8 @@ def _participant_json(p: Participant) -> dict[str, Any]:
         "signal": p.signal,
         "duration_s": round(p.duration_s, 3),
         "breaths": len(ons),
-        "rate_bpm_mean": round(float(np.mean(rate)), 2) if rate.size else None,
-        "rate_bpm_sd": round(float(np.std(rate)), 2) if rate.size > 1 else None,
+        "rate_bpm_mean": None if rate_mean is None else round(rate_mean, 2),
+        "rate_bpm_sd": None if rate_sd is None else round(rate_sd, 2),
         "inverted_suspected": p.inverted_suspected,
         "live_quality_frac": {
             qq.name.lower(): round(float(np.mean(q == qq)), 4) if q.size else 0.0 for qq in Quality
@@ -269,7 +298,7 @@ def _participant_json(p: Participant) -> dict[str, Any]:
 
 def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
     def summ(ps: PairSync) -> dict[str, Any]:
-        s = ps.summary()
+        s = ps.summary(window_s)
         lead = s["leader"]
         s["leader"] = pr.a.label if lead == "a" else (pr.b.label if lead == "b" else None)
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()}
@@ -283,7 +312,7 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
         "plv": _f(lv.plv),
         "null_plv": _f(lv.null_plv),
         "sync_score": _f(lv.sync_score),
-        "in_sync": [bool(v) for v in lv.in_sync],
+        "in_sync": _in_sync(lv),
         "relative_phase_rad": _f(lv.rel_phase_rad),
         "lag_s": _f(lv.lag_s, 3),
         "rate_diff_bpm": _f(lv.rate_diff_bpm, 2),
@@ -291,21 +320,26 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
         "offline": {
             "plv": _f(pr.offline.plv),
             "null_plv": _f(pr.offline.null_plv),
-            "in_sync": [bool(v) for v in pr.offline.in_sync],
+            "in_sync": _in_sync(pr.offline),
             "relative_phase_rad": _f(pr.offline.rel_phase_rad),
             "summary": summ(pr.offline),
         },
     }
 
 
+def _in_sync(ps: PairSync) -> list[bool | None]:
+    """In sync per window; null where the window's PLV is unknown (not false: nothing was scored)."""
+    return [bool(v) if np.isfinite(p) else None for v, p in zip(ps.in_sync, ps.plv, strict=True)]
+
+
 def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
     t0 = max(p.live.t[0] for p in parts)
     t1 = min(p.live.t[-1] for p in parts)
     if not t1 > t0:
-        return {"labels": [p.label for p in parts], "t_s": [], "kuramoto_r": []}
+        return {"labels": [p.label for p in parts], "t_s": [], "kuramoto_r": [], "mean_kuramoto_r": None}
     grid = np.arange(math.ceil(t0 * OUTPUT_FS_HZ), math.floor(t1 * OUTPUT_FS_HZ) + 1) / OUTPUT_FS_HZ
     ph = np.vstack([phase_on_grid(p.live.t, p.live.phase, grid) for p in parts])
-    r = kuramoto_order(ph, OUTPUT_FS_HZ, cfg.window_s, causal=True)
+    r = kuramoto_order(ph, OUTPUT_FS_HZ, cfg.window_s, causal=True, min_coverage=cfg.min_coverage)
     return {
         "labels": [p.label for p in parts],
         "t_s": _f(grid, 2),
@@ -314,15 +348,25 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
     }
 
 
+def percent_text(frac: float) -> str:
+    """A fraction as a whole percentage that never rounds to 0% or 100% when it is not."""
+    if 0.0 < frac < 0.005:
+        return "under 1%"
+    if 0.995 <= frac < 1.0:
+        return "over 99%"
+    return f"{100 * frac:.0f}%"
+
+
 def summary_text(result: dict[str, Any]) -> str:
     """A readable summary of an analysis result."""
     lines = []
     for p in result["participants"]:
-        rate = (
-            f"{p['rate_bpm_mean']:.1f} ± {p['rate_bpm_sd'] or 0:.1f} breaths/min"
-            if p["rate_bpm_mean"] is not None
-            else "rate unknown"
-        )
+        if p["rate_bpm_mean"] is None:
+            rate = "rate unknown"
+        elif p["rate_bpm_sd"] is None:
+            rate = f"{p['rate_bpm_mean']:.1f} breaths/min"
+        else:
+            rate = f"{p['rate_bpm_mean']:.1f} ± {p['rate_bpm_sd']:.1f} breaths/min"
         lines.append(
             f"{p['label']}: {Path(p['file']).name} ({p['signal']}), {p['duration_s']:.0f} s, "
             f"{p['breaths']} breaths, {rate}"
@@ -333,11 +377,19 @@ def summary_text(result: dict[str, Any]) -> str:
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
         rel = math.degrees(s["mean_relative_phase_rad"])
-        led = f"{s['leader']} breathed first by {s['lead_s']:.2f} s" if s["leader"] else "no leader"
+        if s["leader"]:
+            led = f"{s['leader']} breathed first by {s['lead_s']:.2f} s"
+        elif s["lead_s"] is not None:
+            led = "in phase: neither breathed first"
+        else:
+            led = "no leader (locked for less than one window)"
+        # The chance level over the windows that were scored (those with a PLV).
+        null = np.mean(
+            [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
+        )
         lines.append(
-            f"{pr['a']}-{pr['b']}: in sync {100 * s['time_in_sync_frac']:.0f}% of the time, "
-            f"mean PLV {s['mean_plv']:.2f} (chance level {np.nanmean([v for v in pr['null_plv'] if v is not None]):.2f}), "
-            f"relative phase {rel:+.0f} deg, {led}"
+            f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the time, "
+            f"mean PLV {s['mean_plv']:.2f} (chance level {null:.2f}), relative phase {rel:+.0f} deg, {led}"
         )
     if "group" in result and result["group"].get("mean_kuramoto_r") is not None:
         lines.append(f"group: mean Kuramoto order {result['group']['mean_kuramoto_r']:.2f}")

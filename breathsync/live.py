@@ -141,7 +141,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']})")
     for pr in summary["pairs"]:
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
-        led = f", {pr['leader']} breathed first" if pr["leader"] else ""
+        lead_s = pr.get("lead_s")
+        if pr["leader"]:
+            led = f", {pr['leader']} breathed first" + (f" by {lead_s:.2f} s" if lead_s is not None else "")
+        else:
+            led = ", in phase" if lead_s == 0.0 else ""
         conv = ""
         d0, d1 = pr.get("rate_diff_first_min_bpm"), pr.get("rate_diff_last_min_bpm")
         if d0 is not None and d1 is not None:

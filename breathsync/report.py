@@ -14,12 +14,21 @@ from pathlib import Path
 import numpy as np
 
 from breathsync import __version__
-from breathsync.analysis import PairResult, Participant, _labels, analyse_pair, analyse_participant
+from breathsync.analysis import (
+    PairResult,
+    Participant,
+    _labels,
+    analyse_pair,
+    analyse_participant,
+    percent_text,
+    rate_summary,
+)
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import InputError
 from breathsync.io.csvfile import Recording, read_recording
 from breathsync.io.session_folder import expand_recording_paths
+from breathsync.session_types import clock_text
 
 W, H, PAD = 860, 170, 42
 COLOURS = ["#1f5fa8", "#c4572a", "#2e8b57", "#7b4fa0", "#8a6d1f", "#2a8c8c", "#a83262", "#555555"]
@@ -190,19 +199,19 @@ estimate after the fact.</dd>
 <dt>PLV (phase locking value)</dt><dd>|mean of exp(i·(φA − φB))| over a window (default 30 s): 1 when the
 relative phase stays constant, near 0 when it wanders.</dd>
 <dt>Chance level</dt><dd>The PLV two unrelated people reach with their own rhythms: the 99th percentile of
-PLVs against circularly time-shifted copies (shifts ≥ 20 s); the Rayleigh bound for the number of breaths in
-the window while the recording is too short for that; capped at 0.9.</dd>
+PLVs against circularly time-shifted copies (shifts ≥ 20 s), capped at 0.9; the cap itself until there is
+enough history for that (70 s: over one window two regular breathers at similar rates reach almost any PLV
+by chance). The live figures use only the history up to each moment, recomputed every 5 s over the last
+3 minutes, as the session did.</dd>
 <dt>Sync score</dt><dd>(PLV − chance) / (1 − chance), clipped to 0-1.</dd>
 <dt>In sync</dt><dd>PLV above the chance level and a mean relative phase within ±45° (a partner who follows
 within an eighth of a cycle).</dd>
 <dt>Who led</dt><dd>The person ahead in phase while the pair was locked (PLV above chance) within a quarter
-cycle, and by how many seconds; nobody for partners half a cycle apart.</dd>
+cycle, and by how many seconds (the PLV-weighted mean relative phase of those windows at their mean rate);
+nobody for partners half a cycle apart, for a lead that rounds to 0.00 s (in phase), or when the pair was
+locked for less than one window.</dd>
 </dl>
 """
-
-
-def _clock(s: float) -> str:
-    return f"{int(s // 60)}:{int(s % 60):02d}"
 
 
 def _time_span(parts: Sequence[Participant], recs: Sequence[Recording]) -> tuple[float, float]:
@@ -228,12 +237,12 @@ def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | N
         f"<title>breathsync report: {html.escape(name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Breathing synchrony: {html.escape(name)}</h1>",
         f"<p class='note'>breathsync {__version__}, report made {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
-        f"Duration {_clock(x1 - x0)}; window {window_s:g} s.</p>",
+        f"Duration {clock_text(x1 - x0)}; window {window_s:g} s.</p>",
         "<h2>Summary</h2><table><tr><th>pair</th><th>time in sync</th><th>mean PLV</th><th>chance level</th>"
         "<th>relative phase</th><th>who led</th></tr>",
     ]
     for pr in pairs:
-        s = pr.live.summary()
+        s = pr.live.summary(window_s)
         ok = np.isfinite(pr.live.plv)
         t_in = (
             float(np.sum(pr.live.in_sync)) * float(np.median(np.diff(pr.live.t)))
@@ -241,13 +250,13 @@ def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | N
             else 0.0
         )
         rel = s["mean_relative_phase_rad"]
-        led = "—"
+        led = "—" if s["lead_s"] is None else "in phase"
         if s["leader"]:
             who = pr.a.label if s["leader"] == "a" else pr.b.label
             led = f"{html.escape(who)} by {s['lead_s']:.2f} s"
         out.append(
             f"<tr><td>{html.escape(pr.a.label)} – {html.escape(pr.b.label)}</td>"
-            f"<td>{_clock(t_in)} ({100 * float(s['time_in_sync_frac'] or 0):.0f}%)</td>"
+            f"<td>{clock_text(t_in)} ({percent_text(float(s['time_in_sync_frac'] or 0))})</td>"
             f"<td>{(s['mean_plv'] or 0):.2f}</td><td>{float(np.nanmean(pr.live.null_plv[ok])) if ok.any() else float('nan'):.2f}</td>"
             f"<td>{'—' if rel is None else f'{math.degrees(float(rel)):+.0f}°'}</td><td>{led}</td></tr>"
         )
@@ -255,8 +264,8 @@ def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | N
                "<th>rate (breaths/min)</th></tr>")  # fmt: skip
     for p in parts:
         ons = p.offline.onsets_s
-        iv = np.diff(ons)
-        rate = f"{np.mean(60 / iv):.1f} ± {np.std(60 / iv):.1f}" if iv.size > 1 else "—"
+        mean, sd = rate_summary(p)
+        rate = "—" if mean is None else f"{mean:.1f}" + ("" if sd is None else f" ± {sd:.1f}")
         out.append(
             f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
         )

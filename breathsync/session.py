@@ -25,7 +25,7 @@ import numpy as np
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.pipeline import Quality, RespPipeline
-from breathsync.dsp.sync import GridRing, LivePairSync, SyncConfig
+from breathsync.dsp.sync import GridRing, LivePairSync, SyncConfig, who_led
 from breathsync.session_types import (
     Event,
     PairView,
@@ -136,6 +136,9 @@ class _PairState:
     plv_n: int = 0
     rel_sum: complex = 0j
     lead_sum: complex = 0j  # as rel_sum, over the windows locked within a quarter cycle (who leads)
+    lead_time_s: float = 0.0  # how long those windows lasted
+    lead_rate_sum: float = 0.0  # their mean rates (turn the lead into seconds)
+    lead_n: int = 0
     view: PairView | None = None
     # Rate convergence: |rate difference| over the first minute with both rates known, and over the last.
     first_t: float | None = None
@@ -561,8 +564,12 @@ class Session:
             ps.plv_sum += plv
             ps.plv_n += 1
             ps.rel_sum += plv * complex(math.cos(rel), math.sin(rel))
-            if plv > null and abs(rel) <= 0.5 * math.pi:
+            rate = st.mean_rate_bpm if st is not None else math.nan
+            if plv > null and abs(rel) <= 0.5 * math.pi and rate > 0:
                 ps.lead_sum += plv * complex(math.cos(rel), math.sin(rel))
+                ps.lead_time_s += dt
+                ps.lead_rate_sum += rate
+                ps.lead_n += 1
         # Events once a state has held for event_hold_s.
         if in_sync != ps.in_sync:
             ps.in_sync = in_sync
@@ -701,9 +708,13 @@ class Session:
         for ps in self._pairs:
             rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.plv_n else math.nan
             # Who leads: as in the analysis, from the windows locked within a quarter cycle.
-            leader = None
-            if abs(ps.lead_sum) > 0:
-                leader = ps.a.label if ps.lead_sum.imag > 0 else ps.b.label
+            who, lead_s = who_led(
+                ps.lead_sum,
+                ps.lead_rate_sum / ps.lead_n if ps.lead_n else math.nan,
+                ps.lead_time_s,
+                self.config.window_s,
+            )
+            leader = {"a": ps.a.label, "b": ps.b.label}.get(who or "")
             pairs.append(
                 {
                     "a": ps.a.label,
@@ -712,6 +723,7 @@ class Session:
                     "mean_plv": round(ps.plv_sum / ps.plv_n, 4) if ps.plv_n else None,
                     "mean_relative_phase_rad": round(rel, 4) if ps.plv_n else None,
                     "leader": leader,
+                    "lead_s": None if lead_s is None else round(lead_s, 3),
                     # Rate convergence: how far apart the two rates were in the first and in the last minute.
                     "rate_diff_first_min_bpm": round(ps.first_sum / ps.first_n, 2) if ps.first_n else None,
                     "rate_diff_last_min_bpm": (

@@ -232,3 +232,79 @@ def test_a_full_output_device_is_one_line(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "No space left on device" in r.stderr
+
+
+def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Found by recomputing analyze's figures from its own JSON.
+    src = Path(__file__).resolve().parents[1] / "sample_signals"
+    lines = (src / "pair_follow_A.csv").read_text().splitlines()
+    head = [ln for ln in lines if ln.startswith("#") or ln.startswith("time")]
+    rows = [ln for ln in lines if ln and not ln.startswith("#") and not ln.startswith("time")]
+    # A 30-s hole (empty resp cells) from 100 to 130 s, and times that start off the 10-Hz grid (+0.05 s).
+    hole = []
+    for ln in rows:
+        cells = ln.split(",")
+        tt = float(cells[0])
+        cells[0] = f"{tt + 0.05:.3f}"
+        if 100.0 <= tt < 130.0:
+            cells[1] = ""
+        hole.append(",".join(cells))
+    a = tmp_path / "hole_A.csv"
+    a.write_text("\n".join(head + hole) + "\n")
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "analyze",
+                str(a),
+                str(src / "pair_follow_B.csv"),
+                str(src / "pair_sync_B.csv"),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    res = json.loads(out.read_text())
+    p = res["participants"][0]
+    ons = np.array([b["onset_s"] for b in p["breaths_offline"]])
+    iv = np.diff(ons)
+    assert iv.max() > 25  # the hole is between two breaths...
+    clean = iv[iv < 25]
+    # ...and not a 36-s breath: the mean rate is 60 / the mean interval of the breaths without a gap.
+    assert p["rate_bpm_mean"] == pytest.approx(60.0 / clean.mean(), abs=0.01)
+    assert p["rate_bpm_sd"] == pytest.approx(np.std(60.0 / clean, ddof=1), abs=0.01)
+    # Participant and pair series share the 10-Hz grid; duration is the file's span.
+    pair = res["pairs"][0]
+    assert p["phase_live"]["t_s"][0] * 10 == pytest.approx(round(p["phase_live"]["t_s"][0] * 10), abs=1e-6)
+    assert set(pair["t_s"]) <= set(p["phase_live"]["t_s"])
+    assert p["duration_s"] == pytest.approx(
+        float(hole[-1].split(",")[0]) - float(hole[0].split(",")[0]), abs=1e-3
+    )
+    # in_sync is null where the PLV is, and the summary counts the scored windows.
+    for side in (pair, pair["offline"]):
+        assert all((s is None) == (v is None) for s, v in zip(side["in_sync"], side["plv"], strict=True))
+        scored = [s for s in side["in_sync"] if s is not None]
+        assert side["summary"]["time_in_sync_frac"] == pytest.approx(np.mean(scored), abs=1e-4)
+    # The printed chance level is the mean over the scored windows.
+    null = np.mean([n for n, v in zip(pair["null_plv"], pair["plv"], strict=True) if v is not None])
+    assert f"(chance level {null:.2f})" in text.splitlines()[3]
+    # The group: windows need 80% coverage like pairs; none at all with a window longer than the overlap.
+    assert res["group"]["mean_kuramoto_r"] is not None
+    assert (
+        main(
+            [
+                "analyze",
+                str(a),
+                str(src / "pair_follow_B.csv"),
+                str(src / "pair_sync_B.csv"),
+                "--window",
+                "400",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(out.read_text())["group"]["mean_kuramoto_r"] is None

@@ -27,7 +27,7 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [
             sys.executable, "-m", "breathsync", "run",
             "-p", "A=sim:steady,rate=12,seed=1",
-            "-p", "B=sim:follow,rate=13,coupling=1,seed=2",
+            "-p", "B=sim:follow,rate=12,coupling=1.5,delay=0.3,seed=2",
             "-p", "C=replay:sample_signals/polar_h10_rr.csv",
             "--record", str(rec), "--duration", "90", "--speed", "60", "--quiet", "--phase", "match", "--goal", "10",
         ],

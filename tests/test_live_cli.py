@@ -292,6 +292,10 @@ def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
     }
     assert clock_text(89.7) == "1:29"
     assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90"]
+    summary["pairs"][0].update(leader="B", lead_s=0.31)
+    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90, B breathed first by 0.31 s"]
+    summary["pairs"][0].update(leader=None, lead_s=0.0)
+    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90, in phase"]
     assert clock_text(float("nan")) == "-:--"
 
 

@@ -8,13 +8,13 @@ Definitions (also in the README):
 - Null PLV: the PLV two people reach by chance with their own rhythms. Computed from circular time-shift
   surrogates (B's phase series shifted by >= ``min_shift_s`` against A's, which keeps each person's rhythm
   and destroys their coupling), the ``null_quantile`` (99%) of the surrogate PLVs: it knows how regular
-  these two people are. Until there is enough history for surrogates, the Rayleigh bound for the number of
-  breaths in the window stands in: ``sqrt(-ln(0.05) / n_breaths)`` (one independent phase per breath).
-  Taking the larger of the two would let the Rayleigh bound rule at slow rates, where it is far above the
-  surrogates of irregular breathers, and hide their locking (README, bench_sync).
-  The null is capped at ``max_null`` (0.9): two metronome-regular breathers (a pacer and someone locked
-  onto it) have surrogate PLVs near 1, and for them locking above 0.9 at a relative phase near zero is
-  what "in sync" means; strangers never breathe that regularly.
+  these two people are. The null is capped at ``max_null`` (0.9): two metronome-regular breathers (a pacer
+  and someone locked onto it) have surrogate PLVs near 1, and for them locking above 0.9 at a relative
+  phase near zero is what "in sync" means; strangers never breathe that regularly. Until there is enough
+  history for surrogates (window + 2 x ``min_shift_s``), the null is that cap: over one window two
+  regular breathers at similar rates reach almost any PLV by chance, so without history only a near-
+  perfect lock counts. (A Rayleigh bound for one independent phase per breath, used before, is far too
+  low for regular breathers: two strangers at 15 and 17/min read in sync for most of their first minute.)
 - sync score: ``clip((PLV - null) / (1 - null), 0, 1)``: 0 = no more locked than chance, 1 = locked.
 - in sync: PLV above the null AND ``|mean relative phase| <= max_rel_phase_deg`` (45 deg: a partner who
   follows within about an eighth of a cycle, under a second at slow rates) AND both phases known on at
@@ -26,6 +26,7 @@ Everything works on phases sampled on one common uniform grid (NaN = unknown).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ import numpy as np
 from breathsync.dsp._types import FloatArray
 
 TWO_PI = 2.0 * math.pi
+NULL_FS_HZ = 2.0  # rate at which surrogate chance levels are computed (see surrogate_null)
 
 # The synchrony window's bounds, the same for every command and the dashboard: a few breaths at the
 # fastest rates .. ten minutes.
@@ -67,10 +69,20 @@ class PairSync:
     null_plv: FloatArray
     sync_score: FloatArray
     in_sync: np.ndarray
+    mean_rate_bpm: FloatArray  # the pair's mean rate over each window (turns phase into seconds)
 
-    def summary(self) -> dict[str, float | str | None]:
-        """Time in sync, mean PLV, mean relative phase, who led and by how much."""
+    def summary(self, window_s: float | None = None) -> dict[str, float | str | None]:
+        """Time in sync, mean PLV, mean relative phase, who led and by how much.
+
+        Every value counts the windows with a known PLV. Who led comes from the windows where the pair is
+        locked (PLV above the chance level) within a quarter cycle of each other: a follower 0.7 s behind
+        at 15/min (63 deg) is locked, led and not in sync; anti-phase partners have no leader. Direction
+        and size come from one number, the PLV-weighted mean relative phase of those windows (in seconds
+        at their mean rate); no leader when it rounds to 0.00 s, or when the pair was locked for less
+        than ``window_s`` (one window: a few chance windows are no evidence).
+        """
         ok = np.isfinite(self.plv)
+        dt = float(np.median(np.diff(self.t))) if self.t.size > 1 else 0.0
         if not ok.any():
             return {
                 "time_in_sync_frac": 0.0,
@@ -79,30 +91,45 @@ class PairSync:
                 "mean_relative_phase_rad": None,
                 "leader": None,
                 "lead_s": None,
+                "locked_s": 0.0,
             }
-        # Who leads is only meaningful while the two are locked (PLV above the chance level) within a quarter
-        # cycle of each other: a follower 0.7 s behind at 15/min (63 deg) is locked, led, and not in sync;
-        # anti-phase partners have no leader.
         with np.errstate(invalid="ignore"):
             sel = ok & (self.plv > self.null_plv) & (np.abs(self.rel_phase_rad) <= 0.5 * math.pi)
+            sel &= np.isfinite(self.mean_rate_bpm) & (self.mean_rate_bpm > 0)
         z_all = np.mean(self.plv[ok] * np.exp(1j * self.rel_phase_rad[ok]))
-        leader: str | None = None
-        lag = math.nan
+        locked_s = float(sel.sum()) * dt
+        leader, lead_s = None, None
         if sel.any():
-            z = np.mean(self.plv[sel] * np.exp(1j * self.rel_phase_rad[sel]))
-            lags = self.lag_s[sel]
-            lag = float(np.median(lags[np.isfinite(lags)])) if np.isfinite(lags).any() else math.nan
-            if math.isfinite(lag):
-                leader = "a" if np.angle(z) > 0 else "b"
-        rel = float(np.angle(z_all))
+            z = complex(np.mean(self.plv[sel] * np.exp(1j * self.rel_phase_rad[sel])))
+            who, lead_s = who_led(z, float(np.mean(self.mean_rate_bpm[sel])), locked_s, window_s or 0.0)
+            leader = who
         return {
             "time_in_sync_frac": float(np.mean(self.in_sync[ok])),
             "mean_plv": float(np.mean(self.plv[ok])),
             "mean_sync_score": float(np.mean(self.sync_score[ok])),
-            "mean_relative_phase_rad": rel,
+            "mean_relative_phase_rad": float(np.angle(z_all)),
             "leader": leader,
-            "lead_s": abs(lag) if math.isfinite(lag) else None,
+            "lead_s": lead_s,
+            "locked_s": locked_s,
         }
+
+
+def who_led(
+    z: complex, mean_rate_bpm: float, locked_s: float, window_s: float
+) -> tuple[str | None, float | None]:
+    """Who breathed first, and by how many seconds, from the (PLV-weighted) mean of ``exp(i rel)`` over
+    the windows where a pair was locked within a quarter cycle, their mean rate, and how long they were
+    locked: ``("a" | "b" | None, lead in s or None)``.
+
+    None when locked for less than ``window_s`` (a few chance windows are no evidence) or when the lead
+    rounds to 0.00 s (in phase: the lead is then 0.0). The session and the analysis both decide by this.
+    """
+    if not (abs(z) > 0 and mean_rate_bpm > 0 and locked_s >= window_s):
+        return None, None
+    lead = math.atan2(z.imag, z.real) / (TWO_PI * mean_rate_bpm / 60.0)
+    if round(lead, 2) == 0.0:
+        return None, 0.0
+    return ("a" if lead > 0 else "b"), abs(lead)
 
 
 def phase_on_grid(t_src: FloatArray, phase_src: FloatArray, grid: FloatArray) -> FloatArray:
@@ -133,9 +160,10 @@ def _window_sums(z: np.ndarray, known: np.ndarray, n_win: int, causal: bool) -> 
         hi = idx + 1
         lo = np.maximum(hi - n_win, 0)
     else:
+        # Centred; near the ends the part outside the data counts as unknown (the window is not moved
+        # inwards: that repeated the same window, over-weighting the first and last in every mean).
         lo = np.clip(idx - n_win // 2, 0, n)
-        hi = np.clip(lo + n_win, 0, n)
-        lo = np.maximum(hi - n_win, 0)
+        hi = np.clip(idx - n_win // 2 + n_win, 0, n)
     return cz[hi] - cz[lo], (cn[hi] - cn[lo]).astype(float)
 
 
@@ -163,41 +191,50 @@ def surrogate_null(phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: Sync
     Shifts are spread evenly over ``[min_shift_s, T - min_shift_s]``; returns None when the series is too
     short for that (under ``window_s + 2 * min_shift_s``).
     """
+    if phi_a.size < round((cfg.window_s + 2 * cfg.min_shift_s) * fs_hz):
+        return None
+    # At about 2 Hz: the relative phase of two breathers changes slowly, so the chance level from every
+    # 5th (10 Hz) or 10th (20 Hz) sample differs by 0.005 on average (at most 0.025 over 60 random pairs)
+    # for a fifth or a tenth of the work (a session recomputes it every 5 s; analyze as often, to show
+    # what the session knew).
+    step = max(1, int(fs_hz // NULL_FS_HZ))
+    phi_a, phi_b, fs_hz = phi_a[::step], phi_b[::step], fs_hz / step
     n = phi_a.size
     lo = round(cfg.min_shift_s * fs_hz)
-    if n < round((cfg.window_s + 2 * cfg.min_shift_s) * fs_hz):
-        return None
     shifts = np.unique(np.linspace(lo, n - lo, cfg.n_surrogates).round().astype(int))
     n_win = max(1, round(cfg.window_s * fs_hz))
-    # Non-overlapping windows are enough for the distribution and n_surrogates times cheaper.
-    vals: list[FloatArray] = []
-    for s in shifts:
-        plv, _, cov = windowed_plv(phi_a, np.roll(phi_b, int(s)), fs_hz, cfg.window_s, causal=True)
-        sel = plv[n_win - 1 :: max(1, n_win // 2)]
-        c = cov[n_win - 1 :: max(1, n_win // 2)]
-        vals.append(sel[(c >= cfg.min_coverage) & np.isfinite(sel)])
-    allv = np.concatenate(vals) if vals else np.empty(0)
+    # Only the windows used (non-overlapping enough for the distribution: the causal windows ending every
+    # half window), from running sums over all shifts at once. B circularly shifted by s: b[(k - s) mod n].
+    known_a, known_b = np.isfinite(phi_a), np.isfinite(phi_b)
+    ea = np.where(known_a, np.exp(1j * np.where(known_a, phi_a, 0.0)), 0.0)
+    eb = np.where(known_b, np.exp(-1j * np.where(known_b, phi_b, 0.0)), 0.0)
+    idx = _shift_index(n, tuple(int(v) for v in shifts))
+    ends = np.arange(n_win - 1, n, max(1, n_win // 2))
+    cz = np.zeros((shifts.size, n + 1), complex)
+    cn = np.zeros((shifts.size, n + 1))
+    np.cumsum(ea[None, :] * eb[idx], axis=1, out=cz[:, 1:])
+    np.cumsum(known_a[None, :] & known_b[idx], axis=1, out=cn[:, 1:])
+    sz = cz[:, ends + 1] - cz[:, ends + 1 - n_win]
+    sn = cn[:, ends + 1] - cn[:, ends + 1 - n_win]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plv = np.abs(sz / sn)
+    allv = plv[(sn / n_win >= cfg.min_coverage) & (sn > 0)]
     if allv.size < 5:
         return None
     return float(np.quantile(allv, cfg.null_quantile))
 
 
-def rayleigh_null(rate_bpm: FloatArray, window_s: float, alpha: float = 0.05) -> FloatArray:
-    """PLV exceeded by chance with probability ``alpha`` for one independent phase per breath."""
-    n_breaths = np.maximum(window_s * np.asarray(rate_bpm, float) / 60.0, 1.0)
-    return np.minimum(np.sqrt(-math.log(alpha) / n_breaths), 1.0)
+@functools.lru_cache(maxsize=8)
+def _shift_index(n: int, shifts: tuple[int, ...]) -> np.ndarray:
+    """Indices of B circularly shifted by each of ``shifts`` (a live session asks for the same ones every
+    few seconds once its history is full)."""
+    return (np.arange(n)[None, :] - np.asarray(shifts)[:, None]) % n
 
 
-def chance_level(surrogate_plv: float | None, mean_rate_bpm: FloatArray, cfg: SyncConfig) -> FloatArray:
+def chance_level(surrogate_plv: float | None, cfg: SyncConfig) -> float:
     """The chance level of a window's PLV: the surrogate null when there is one (it knows each person's
-    regularity), else the Rayleigh bound for the breaths in the window; capped at ``cfg.max_null``. An
-    unknown rate counts as 15 breaths/min."""
-    rate = np.asarray(mean_rate_bpm, float)
-    if surrogate_plv is not None:
-        null = np.full(rate.shape, surrogate_plv)
-    else:
-        null = rayleigh_null(np.where(np.isfinite(rate), rate, 15.0), cfg.window_s)
-    return np.minimum(null, cfg.max_null)
+    regularity), capped at ``cfg.max_null``; the cap itself when there is none yet (module docstring)."""
+    return cfg.max_null if surrogate_plv is None else min(surrogate_plv, cfg.max_null)
 
 
 def pair_sync(
@@ -213,8 +250,9 @@ def pair_sync(
 ) -> PairSync:
     """Windowed synchrony of a pair whose phases and rates share the uniform grid ``t``.
 
-    ``null_plv`` fixes the chance level; by default it comes from :func:`surrogate_null` over the whole
-    series (or the Rayleigh bound when the series is too short).
+    ``null_plv`` fixes the chance level. By default, offline (``causal=False``): :func:`surrogate_null`
+    over the whole series; causal: as a live session has it (:func:`live_surrogate_nulls`), from the
+    history up to each window only. Without surrogates (too short, or not enough history yet): the cap.
     """
     cfg = cfg or SyncConfig()
     fs = 1.0 / float(np.median(np.diff(t))) if t.size > 1 else 1.0
@@ -223,16 +261,51 @@ def pair_sync(
     rate_diff = _window_mean(rate_a_bpm - rate_b_bpm, fs, cfg.window_s, causal)
     with np.errstate(invalid="ignore"):
         lag = rel / (TWO_PI * mean_rate / 60.0)
-    if null_plv is None:
-        null_plv = surrogate_null(phi_a, phi_b, fs, cfg)
-    null = chance_level(null_plv, mean_rate, cfg)
+    if null_plv is None and causal:
+        nulls = live_surrogate_nulls(phi_a, phi_b, fs, cfg)
+        null = np.where(np.isfinite(nulls), np.minimum(nulls, cfg.max_null), cfg.max_null)
+    else:
+        if null_plv is None:
+            null_plv = surrogate_null(phi_a, phi_b, fs, cfg)
+        null = np.full(t.shape, chance_level(null_plv, cfg))
     plv = np.where(cov >= cfg.min_coverage, plv, np.nan)
     rel = np.where(np.isfinite(plv), rel, np.nan)
     lag = np.where(np.isfinite(plv), lag, np.nan)
     with np.errstate(invalid="ignore"):
         score = np.clip((plv - null) / (1.0 - null), 0.0, 1.0)
         in_sync = np.isfinite(plv) & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
-    return PairSync(t, plv, rel, lag, rate_diff, null, score, in_sync)
+    return PairSync(t, plv, rel, lag, rate_diff, null, score, in_sync, mean_rate)
+
+
+def live_surrogate_nulls(
+    phi_a: FloatArray,
+    phi_b: FloatArray,
+    fs_hz: float,
+    cfg: SyncConfig,
+    every_s: float = 5.0,
+    history_s: float = 180.0,
+) -> FloatArray:
+    """The surrogate chance level as a live session knows it at each sample (NaN: none yet).
+
+    Recomputed every ``every_s`` (counted from the first sample) over the last ``history_s``, from where
+    both phases were first known together; :class:`LivePairSync` with the session's history does the
+    same on its rings.
+    """
+    n = phi_a.size
+    out = np.full(n, np.nan)
+    known = np.flatnonzero(np.isfinite(phi_a - phi_b))
+    step = max(1, round(every_s * fs_hz))
+    n_hist = max(1, round(history_s * fs_hz))
+    current = math.nan
+    for k in range(0, n, step):
+        k0 = k - n_hist + 1
+        first = known[np.searchsorted(known, max(k0, 0))] if known.size and known[-1] >= max(k0, 0) else None
+        if first is not None and first <= k:
+            val = surrogate_null(phi_a[first : k + 1], phi_b[first : k + 1], fs_hz, cfg)
+            if val is not None:
+                current = val
+        out[k : k + step] = current
+    return out
 
 
 def _window_mean(x: FloatArray, fs: float, window_s: float, causal: bool) -> FloatArray:
@@ -244,18 +317,22 @@ def _window_mean(x: FloatArray, fs: float, window_s: float, causal: bool) -> Flo
     return np.real(out)
 
 
-def kuramoto_order(phases: FloatArray, fs_hz: float, window_s: float, *, causal: bool = True) -> FloatArray:
+def kuramoto_order(
+    phases: FloatArray, fs_hz: float, window_s: float, *, causal: bool = True, min_coverage: float = 0.8
+) -> FloatArray:
     """Kuramoto order parameter R of a group (rows = participants), averaged over sliding windows.
 
-    Instants where any participant's phase is unknown do not count.
+    Instants where any participant's phase is unknown do not count; a window where everyone's phase is
+    known on less than ``min_coverage`` of it is unknown (NaN), as for a pair's PLV.
     """
     phases = np.atleast_2d(phases)
     known = np.all(np.isfinite(phases), axis=0)
     r = np.abs(np.mean(np.exp(1j * np.where(np.isfinite(phases), phases, 0.0)), axis=0))
-    s, n = _window_sums(np.where(known, r, 0.0), known, max(1, round(window_s * fs_hz)), causal)
+    n_win = max(1, round(window_s * fs_hz))
+    s, n = _window_sums(np.where(known, r, 0.0), known, n_win, causal)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.real(s) / n
-    out[n == 0] = np.nan
+    out[(n == 0) | (n < min_coverage * n_win)] = np.nan
     return out
 
 
@@ -311,6 +388,7 @@ class LivePairState:
     sync_score: float
     in_sync: bool
     coverage: float
+    mean_rate_bpm: float = math.nan
 
 
 class LivePairSync:
@@ -318,7 +396,7 @@ class LivePairSync:
 
     ``update`` scores the window ending at the pair's latest common sample with the definitions of
     :func:`pair_sync`; the surrogate null is recomputed every ``null_every_s`` over the available history
-    (until there is enough history, only the Rayleigh bound applies).
+    (until there is enough history, the cap applies).
     """
 
     def __init__(self, cfg: SyncConfig | None = None, null_every_s: float = 5.0) -> None:
@@ -342,16 +420,18 @@ class LivePairSync:
         mean_rate = float(np.nanmean(0.5 * (ra + rb))) if np.isfinite(ra + rb).any() else math.nan
         rate_diff = float(np.nanmean(ra - rb)) if np.isfinite(ra - rb).any() else math.nan
         self._maybe_update_null(a, b, k_end)
-        null = float(chance_level(self._null, np.array(mean_rate), self.cfg))
+        null = chance_level(self._null, self.cfg)
         if coverage < self.cfg.min_coverage or not known.any():
-            return LivePairState(k_end, math.nan, math.nan, math.nan, rate_diff, null, 0.0, False, coverage)
+            return LivePairState(
+                k_end, math.nan, math.nan, math.nan, rate_diff, null, 0.0, False, coverage, mean_rate
+            )
         z = complex(np.mean(np.exp(1j * d[known])))
         plv = abs(z)
         rel = math.atan2(z.imag, z.real)
         lag = rel / (TWO_PI * mean_rate / 60.0) if mean_rate > 0 else math.nan
         score = min(max((plv - null) / (1.0 - null), 0.0), 1.0)
         in_sync = plv > null and abs(rel) <= math.radians(self.cfg.max_rel_phase_deg)
-        return LivePairState(k_end, plv, rel, lag, rate_diff, null, score, in_sync, coverage)
+        return LivePairState(k_end, plv, rel, lag, rate_diff, null, score, in_sync, coverage, mean_rate)
 
     def _maybe_update_null(self, a: GridRing, b: GridRing, k_end: int) -> None:
         fs = a.fs_hz

@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from breathsync.dsp.sync import (
     SyncConfig,
     kuramoto_order,
+    live_surrogate_nulls,
     pair_sync,
-    rayleigh_null,
     surrogate_null,
+    who_led,
     windowed_plv,
 )
 
@@ -96,15 +98,19 @@ def test_an_irregular_breather_and_a_close_follower_are_in_sync() -> None:
     # An irregular slow breather (10/min, phase diffusion 1 rad^2/s) and a partner breathing exactly like
     # them 0.3 s later: the relative phase wanders with the irregularity (PLV ~0.75, under the Rayleigh
     # bound of 5 breaths per window, 0.77), but far less than irregular strangers' does; the surrogate
-    # chance level knows how irregular these two are.
+    # chance level knows how irregular these two are. The causal (live) version has surrogates once there
+    # are 70 s of history; before that the Rayleigh bound stands in, as in a session.
     t = np.arange(0, 300, 1 / FS)
     rate = np.full(t.size, 10.0)
     for seed in range(3):
         a = oscillator(301, 10.0, 1.0, seed)
-        res = pair_sync(t, a[3 : 3 + t.size] % (2 * np.pi), a[: t.size] % (2 * np.pi), rate, rate)
-        valid = np.isfinite(res.plv)
-        assert np.nanmedian(res.plv) < rayleigh_null(np.array([10.0]), 30.0)[0]
-        assert res.in_sync[valid].mean() > 0.95
+        for causal in (True, False):
+            res = pair_sync(
+                t, a[3 : 3 + t.size] % (2 * np.pi), a[: t.size] % (2 * np.pi), rate, rate, causal=causal
+            )
+            valid = np.isfinite(res.plv) & (t >= (75.0 if causal else 0.0))
+            assert np.nanmedian(res.plv) < 0.8  # 5 breaths a window: far from a perfect lock
+            assert res.in_sync[valid].mean() > 0.95
     frac = []
     for seed in range(6):
         a = oscillator(300, 10.0, 1.0, 10 + seed)
@@ -123,9 +129,22 @@ def test_surrogate_null_needs_enough_history() -> None:
     assert null is not None and 0.1 < null < 1.0
 
 
-def test_rayleigh_null_shrinks_with_more_breaths() -> None:
-    n = rayleigh_null(np.array([6.0, 15.0, 30.0]), 30.0)
-    assert n[0] > n[1] > n[2] > 0
+def test_without_history_only_a_near_perfect_lock_counts() -> None:
+    # Strangers at 15 and 15.3/min, regular breathers: in their first minute (no surrogates yet) the
+    # Rayleigh bound used before (0.63 for 7.5 breaths) let them read in sync on 333 of 451 windows;
+    # the cap (0.9) on none.
+    t = np.arange(0, 300, 1 / FS)
+    a = oscillator(300, 15.0, 0.02, 27) % (2 * np.pi)
+    b = oscillator(300, 15.3, 0.02, 127) % (2 * np.pi)
+    res = pair_sync(t, a, b, np.full(t.size, 15.0), np.full(t.size, 15.3), SyncConfig())
+    early = (t < 69.0) & np.isfinite(res.plv)
+    rayleigh = math.sqrt(-math.log(0.05) / 7.5)
+    would = (res.plv > rayleigh) & (np.abs(res.rel_phase_rad) <= math.radians(45)) & early
+    assert early.sum() > 400 and would.sum() > 300
+    assert np.allclose(res.null_plv[t < 69.0], 0.9) and not res.in_sync[early].any()
+    # A real lock still reads in sync from its first window.
+    same = pair_sync(t, a, (a - 0.2) % (2 * np.pi), np.full(t.size, 15.0), np.full(t.size, 15.0))
+    assert same.in_sync[(t < 69.0) & np.isfinite(same.plv)].all()
 
 
 def test_kuramoto_order_of_a_group() -> None:
@@ -134,3 +153,65 @@ def test_kuramoto_order_of_a_group() -> None:
     assert np.allclose(kuramoto_order(same, FS, 30.0)[-10:], 1.0)
     spread = np.vstack([a, a + 2 * np.pi / 3, a + 4 * np.pi / 3]) % (2 * np.pi)
     assert np.nanmax(kuramoto_order(spread, FS, 30.0)) < 1e-6
+
+
+def test_identical_breathing_has_no_leader() -> None:
+    # The same phases twice named "b" as the leader by 0.00 s (a zero angle fell to B).
+    t = np.arange(0, 300, 1 / FS)
+    a = oscillator(300, 12, 0.05, 4) % (2 * np.pi)
+    rate = np.full(t.size, 12.0)
+    for causal in (True, False):
+        s = pair_sync(t, a, a.copy(), rate, rate, causal=causal).summary(30.0)
+        assert s["leader"] is None and s["lead_s"] == 0.0 and s["locked_s"] > 200
+
+
+def test_who_led_is_one_number_with_enough_evidence() -> None:
+    # Direction and size from the same mean: five windows at +1.2 and -0.1 rad named A the leader (from
+    # the weighted mean) by the median lag, which said B.
+    z = complex(np.mean(np.exp(1j * np.array([1.2, -0.1, -0.1, -0.1, -0.1]))))
+    who, lead = who_led(z, 15.0, locked_s=60.0, window_s=30.0)
+    angle = math.atan2(z.imag, z.real)
+    assert who == "a" and lead == pytest.approx(angle / (2 * math.pi * 15.0 / 60.0))
+    assert who_led(z, 15.0, locked_s=20.0, window_s=30.0) == (None, None)  # locked less than one window
+    assert who_led(complex(-0.9, -0.3), 15.0, 60.0, 30.0)[0] == "b"
+    assert who_led(0j, 15.0, 60.0, 30.0) == (None, None)
+
+
+def test_offline_windows_are_not_repeated_at_the_ends() -> None:
+    # Centred windows near the ends used to be shifted inwards: the first and last 15 s of a 30-s window
+    # all held the same two windows, which then weighed 150 times each in every mean.
+    t = np.arange(0, 300, 1 / FS)
+    a = oscillator(300, 15, 0.5, 7) % (2 * np.pi)
+    b = oscillator(300, 15, 0.5, 8) % (2 * np.pi)
+    rate = np.full(t.size, 15.0)
+    res = pair_sync(t, a, b, rate, rate, causal=False)
+    known = np.flatnonzero(np.isfinite(res.plv))
+    # Known from where 80% of the centred window lies inside the data: 0.3 window from each end.
+    assert known[0] == pytest.approx(0.3 * 30 * FS, abs=1) and known[-1] == pytest.approx(
+        t.size - 1 - 0.3 * 30 * FS, abs=1
+    )
+    assert np.unique(np.round(res.plv[known[:20]], 12)).size == 20
+
+
+def test_live_chance_level_uses_only_the_past() -> None:
+    t = np.arange(0, 300, 1 / FS)
+    a = oscillator(300, 15, 0.05, 1) % (2 * np.pi)
+    b = oscillator(300, 15, 0.05, 2) % (2 * np.pi)
+    cfg = SyncConfig()
+    nulls = live_surrogate_nulls(a, b, FS, cfg)
+    # Surrogates need window + 2 x 20 s of history: Rayleigh (NaN here) until then, values after.
+    assert np.isnan(nulls[t < 69.0]).all() and np.isfinite(nulls[t >= 75.0]).all()
+    # What it knows at 100 s does not change with what comes after.
+    cut = int(150 * FS)
+    np.testing.assert_array_equal(live_surrogate_nulls(a[:cut], b[:cut], FS, cfg), nulls[:cut])
+    rate = np.full(t.size, 15.0)
+    res = pair_sync(t, a, b, rate, rate, cfg)
+    np.testing.assert_allclose(res.null_plv[t >= 75.0], np.minimum(nulls[t >= 75.0], cfg.max_null))
+    assert np.allclose(res.null_plv[t < 69.0], cfg.max_null)  # no surrogates yet: the cap
+
+
+def test_kuramoto_windows_need_coverage() -> None:
+    same = np.tile(oscillator(120, 12, 0.0, 0) % (2 * np.pi), (3, 1))
+    r = kuramoto_order(same, FS, 30.0)
+    assert np.isnan(r[: int(0.8 * 30 * FS) - 1]).all() and np.allclose(r[int(0.8 * 30 * FS) :], 1.0)
+    assert np.isnan(kuramoto_order(same, FS, 600.0)).all()  # never 80% of a 600-s window
