@@ -312,16 +312,27 @@ def _acc_recording(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("signal", ["rr", "acc"])
+def _late_belt(path: Path) -> Path:
+    """A belt recording whose times start at 1000.5 s (not a multiple of the session's grid step)."""
+    from breathsync.io.csvfile import write_recording
+
+    rec = read_recording(str(REPO / "sample_signals" / "pair_sync_A.csv"))
+    write_recording(path, rec.time + 1000.5, {"resp": rec.columns["resp"]})
+    return path
+
+
+@pytest.mark.parametrize("signal", ["rr", "acc", "resp"])
 def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Path) -> None:
     # analyze's live path must be the session's: for a derived signal that includes deriving the waveform
     # causally. It fed the live pipeline the zero-phase derivation, so for the Polar H10 RR sample its
     # "live" phase was a median 40 degrees away from (ahead of) what the session showed.
-    src = (
-        REPO / "sample_signals" / "polar_h10_rr.csv"
-        if signal == "rr"
-        else _acc_recording(tmp_path / "h10.csv")
-    )
+    # A file that does not start at 0 was replayed at times floating point left a hair below the grid
+    # edges the recorder's microseconds put them on: up to 12 deg apart.
+    src = {
+        "rr": lambda: REPO / "sample_signals" / "polar_h10_rr.csv",
+        "acc": lambda: _acc_recording(tmp_path / "h10.csv"),
+        "resp": lambda: _late_belt(tmp_path / "late.csv"),
+    }[signal]()
     rec = tmp_path / "rec"
     r = cli(
         "run", "-p", f"C=replay:{src}", "--duration", "110", "--speed", "100", "--quiet", "--record", str(rec)
