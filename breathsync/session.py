@@ -83,6 +83,8 @@ class _Participant:
         self.ring = GridRing(fs_hz, cfg.history_s, ("phase", "rate", "quality", "clean"))
         self.pending: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
         self.breaths = 0
+        self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)
+        self.rate_n = 0
         self.last_arrival_wall = -math.inf
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
@@ -382,6 +384,9 @@ class Session:
             self.probes[p.label].update(out.t, out.phase)
             p.pending.append((out.t, out.clean, out.phase, out.rate_bpm, q))
             p.breaths += len(out.breaths)
+            known = np.isfinite(out.rate_bpm)
+            p.rate_sum += float(out.rate_bpm[known].sum())
+            p.rate_n += int(known.sum())
             p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
         if p.pipeline.inverted_suspected and not p.inverted_warned:
             p.inverted_warned = True
@@ -696,11 +701,10 @@ class Session:
         """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
         parts = {}
         for p in self._parts:
-            k = p.ring.last_k
-            r = p.ring.window(k - p.ring.capacity + 1, k, "rate") if k is not None else _EMPTY
             parts[p.label] = {
                 "breaths": p.breaths,
-                "mean_rate_bpm": round(float(np.nanmean(r)), 2) if np.isfinite(r).any() else None,
+                # The live rate over the whole session (it averaged the last 3 minutes' history only).
+                "mean_rate_bpm": round(p.rate_sum / p.rate_n, 2) if p.rate_n else None,
                 "source": _source_name(p.source),
                 "final_status": self._end_status.get(p.label, p.source.status.value),
             }

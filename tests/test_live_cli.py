@@ -351,3 +351,18 @@ def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Pa
     assert len(both) > 500
     diff = np.angle(np.exp(1j * (both[:, 0] - both[:, 1])))
     assert np.degrees(np.abs(diff)).max() < 1.0
+
+
+def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
+    # It averaged the 3-minute history ring: a partner slowing from 14 to 8/min read 8.4/min for a
+    # session whose live rate averaged 10.3.
+    rec = tmp_path / "rec"
+    r = cli("run", "-p", "A=sim:lead,rate=14,after=30,ramp=90,to=8,seed=1", "-p", "B=sim:steady,seed=2",
+            "--duration", "300", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((rec / "session.json").read_text())["summary"]
+    rows = [ln for ln in (rec / "A_live.csv").read_text().splitlines() if not ln.startswith("#")]
+    live = np.genfromtxt(rows[1:], delimiter=",", names=rows[0].split(","))
+    whole = float(np.nanmean(live["rate_bpm"]))
+    assert 9.0 < whole < 12.0
+    assert summary["participants"]["A"]["mean_rate_bpm"] == pytest.approx(whole, abs=0.1)
