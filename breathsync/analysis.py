@@ -107,7 +107,14 @@ def live_breathing_waveform(rec: Recording, kind: str) -> tuple[FloatArray, Floa
 
 
 def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> Participant:
-    """Run the live and the offline path over one recording."""
+    """Run the live and the offline path over one recording.
+
+    A recording made with ``--invert`` says so in its metadata (``# invert: true``) and is analysed
+    inverted, as its session showed it; ``invert`` flips that (every file's polarity, relative to what its
+    metadata says).
+    """
+    recorded = rec.meta.get("invert", "").strip().lower() in ("true", "1", "yes")
+    invert = invert != recorded
     kind, t, y = breathing_waveform(rec)
     lt, ly = live_breathing_waveform(rec, kind)
     p = analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert, live_wave=(lt, ly))

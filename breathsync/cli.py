@@ -132,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HZ",
         help="sampling rate for files without a time column",
     )
-    a.add_argument("--invert", action="store_true", help="the belts fall on inhale: flip their polarity")
+    a.add_argument(
+        "--invert",
+        action="store_true",
+        help="the belts fall on inhale: flip their polarity (a file recorded with run --invert is already "
+        "flipped; this flips it back)",
+    )
     a.add_argument(
         "--batch",
         type=_path,

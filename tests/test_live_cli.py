@@ -366,3 +366,26 @@ def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
     whole = float(np.nanmean(live["rate_bpm"]))
     assert 9.0 < whole < 12.0
     assert summary["participants"]["A"]["mean_rate_bpm"] == pytest.approx(whole, abs=0.1)
+
+
+def test_analyze_reads_a_recorded_invert(tmp_path: Path) -> None:
+    # A session run with --invert A showed A flipped; analyze of its folder ignored that and put A's phase
+    # half a cycle away from what the session showed.
+    rec = tmp_path / "rec"
+    r = cli("run", "-p", f"A=replay:{REPO / 'sample_signals' / 'pair_sync_A.csv'}",
+            "-p", f"B=replay:{REPO / 'sample_signals' / 'pair_sync_B.csv'}", "--invert", "A",
+            "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert main(["analyze", str(rec), "--json", str(tmp_path / "r.json")]) == 0
+    res = json.loads((tmp_path / "r.json").read_text())
+    rows = [ln for ln in (rec / "A_live.csv").read_text().splitlines() if not ln.startswith("#")]
+    live = np.genfromtxt(rows[1:], delimiter=",")
+    shown = dict(zip(np.round(live[:, 0], 3), live[:, 2], strict=True))
+    p = res["participants"][0]
+    both = np.array(
+        [(a, shown[k]) for k, a in zip(np.round(p["phase_live"]["t_s"], 3), p["phase_live"]["rad"], strict=True)
+         if a is not None and k in shown and np.isfinite(shown[k])]
+    )  # fmt: skip
+    assert len(both) > 300
+    assert np.degrees(np.abs(np.angle(np.exp(1j * (both[:, 0] - both[:, 1]))))).max() < 1.0
+    assert res["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05  # A inverted is half a cycle from B
