@@ -86,6 +86,9 @@ Per subject:
 Times are seconds from the session's start (StartTime in each sidecar). Before sharing, fill in the
 Authors and License fields of dataset_description.json, and describe the study here.
 """
+#: Raw samples further apart than this many median steps (and MIN_GAP_S) are a gap, not jitter.
+GAP_STEPS = 5
+MIN_GAP_S = 0.5
 #: Largest interpolation grid (samples) for non-uniform raw timestamps: about 400 MB per column.
 MAX_GRID = 50_000_000
 EVENTS_HEADER = ("time", "kind", "participants", "text")
@@ -169,12 +172,20 @@ def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, Float
             f"(rows a median of {step:.3g} s apart over {span:.0f} s): check the time column"
         )
     grid = tu[0] + np.arange(n) / fs
+    # Jitter is interpolated; a gap (the source lost, a hole in the file) is not: grid points between two
+    # samples more than GAP_STEPS steps (at least MIN_GAP_S) apart are n/a.
+    max_step = max(GAP_STEPS * step, MIN_GAP_S)
+    j = np.clip(np.searchsorted(tu, grid, side="right"), 1, tu.size - 1)
+    in_gap = ((tu[j] - tu[j - 1]) > max_step) & (grid - tu[j - 1] > 1e-9) & (tu[j] - grid > 1e-9)
     out = {}
     for k, v in cols.items():
         vu = v[last]
         ok = np.isfinite(vu)
         out[k] = np.interp(grid, tu[ok], vu[ok]) if ok.any() else np.full(grid.size, np.nan)
+        out[k][in_gap] = np.nan
     note = f"timestamps were not uniform (arrival jitter); linearly interpolated onto a {fs:.6g} Hz grid"
+    if in_gap.any():
+        note += f"; n/a across {int(np.sum(np.diff(tu) > max_step))} gap(s) longer than {max_step:.3g} s"
     return grid, out, fs, note
 
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from breathsync import export_bids as export_module
@@ -324,3 +325,25 @@ def test_adding_to_a_dataset_whose_parent_folder_is_read_only(
         monkeypatch.setattr(export_module.tempfile, "mkdtemp", mkdtemp)
         export_bids(sess, tmp_path / "new")  # a new dataset: its parent must be writable
     assert not (tmp_path / "new").exists()
+
+
+def test_a_gap_in_the_raw_samples_is_exported_as_na(sess: Path, tmp_path: Path) -> None:
+    # A source lost for 12 s: the export interpolated 300 made-up samples across the hole and called it
+    # arrival jitter.
+    lines = (sess / "A.csv").read_text().splitlines(keepends=True)
+    head = [ln for ln in lines if ln.startswith("#") or ln.startswith("time")]
+    rows = [ln for ln in lines if ln not in head]
+    kept = [ln for ln in rows if not 40.0 <= float(ln.split(",")[0]) < 52.0]
+    assert len(rows) - len(kept) > 250
+    (sess / "A.csv").write_text("".join(head + kept))
+    out = tmp_path / "bids"
+    export_bids(sess, out)
+    beh = out / "sub-A" / "beh"
+    side = json.loads((beh / "sub-A_task-breathsync_recording-raw_physio.json").read_text())
+    assert "1 gap(s)" in side["breathsyncProcessing"]
+    with gzip.open(beh / "sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
+        resp = [ln.split("\t")[side["Columns"].index("resp")].strip() for ln in fh]
+    t = side["StartTime"] + np.arange(len(resp)) / side["SamplingFrequency"]
+    na = np.array([v == "n/a" for v in resp])
+    assert na[(t > 40.1) & (t < 51.9)].all()
+    assert not na[(t < 39.9) | (t > 52.1)].any()
