@@ -252,19 +252,8 @@ def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> No
     a = tmp_path / "hole_A.csv"
     a.write_text("\n".join(head + hole) + "\n")
     out = tmp_path / "r.json"
-    assert (
-        main(
-            [
-                "analyze",
-                str(a),
-                str(src / "pair_follow_B.csv"),
-                str(src / "pair_sync_B.csv"),
-                "--json",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    files = [str(a), str(src / "pair_follow_B.csv"), str(src / "pair_sync_B.csv")]
+    assert main(["analyze", *files, "--json", str(out)]) == 0
     text = capsys.readouterr().out
     res = json.loads(out.read_text())
     p = res["participants"][0]
@@ -292,19 +281,5 @@ def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> No
     assert f"(chance level {null:.2f})" in text.splitlines()[3]
     # The group: windows need 80% coverage like pairs; none at all with a window longer than the overlap.
     assert res["group"]["mean_kuramoto_r"] is not None
-    assert (
-        main(
-            [
-                "analyze",
-                str(a),
-                str(src / "pair_follow_B.csv"),
-                str(src / "pair_sync_B.csv"),
-                "--window",
-                "400",
-                "--json",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main(["analyze", *files, "--window", "400", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["group"]["mean_kuramoto_r"] is None
