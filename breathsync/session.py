@@ -25,7 +25,7 @@ import numpy as np
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.pipeline import Quality, RespPipeline
-from breathsync.dsp.sync import GridRing, LivePairSync, SyncConfig, who_led
+from breathsync.dsp.sync import LIVE_HISTORY_S, GridRing, LivePairSync, SyncConfig, who_led
 from breathsync.session_types import (
     Event,
     PairView,
@@ -58,7 +58,7 @@ class SessionConfig:
     window_s: float = 30.0  # synchrony window
     snapshot_hz: float = 10.0  # at least this many snapshots per second
     max_snapshot_hz: float = 50.0  # at most this many (new samples trigger one within 1/max)
-    history_s: float = 180.0  # per-participant history kept (bounded memory)
+    history_s: float = LIVE_HISTORY_S  # per-participant history kept (bounded memory; the chance level's)
     phase: str = "free"  # training phase: match | lead | free
     goal_s: float = 60.0  # match: hold sync this long; lead: hold sync this long before leading
     leader: str | None = None  # lead: who leads (default: the first participant)

@@ -36,6 +36,8 @@ from breathsync.dsp._types import FloatArray
 
 TWO_PI = 2.0 * math.pi
 NULL_FS_HZ = 2.0  # rate at which surrogate chance levels are computed (see surrogate_null)
+NULL_EVERY_S = 5.0  # live: the chance level is recomputed this often...
+LIVE_HISTORY_S = 180.0  # ...over this much history (a session keeps this much per participant)
 
 # The synchrony window's bounds, the same for every command and the dashboard: a few breaths at the
 # fastest rates .. ten minutes.
@@ -101,8 +103,7 @@ class PairSync:
         leader, lead_s = None, None
         if sel.any():
             z = complex(np.mean(self.plv[sel] * np.exp(1j * self.rel_phase_rad[sel])))
-            who, lead_s = who_led(z, float(np.mean(self.mean_rate_bpm[sel])), locked_s, window_s or 0.0)
-            leader = who
+            leader, lead_s = who_led(z, float(np.mean(self.mean_rate_bpm[sel])), locked_s, window_s or 0.0)
         return {
             "time_in_sync_frac": float(np.mean(self.in_sync[ok])),
             "mean_plv": float(np.mean(self.plv[ok])),
@@ -282,8 +283,8 @@ def live_surrogate_nulls(
     phi_b: FloatArray,
     fs_hz: float,
     cfg: SyncConfig,
-    every_s: float = 5.0,
-    history_s: float = 180.0,
+    every_s: float = NULL_EVERY_S,
+    history_s: float = LIVE_HISTORY_S,
 ) -> FloatArray:
     """The surrogate chance level as a live session knows it at each sample (NaN: none yet).
 
@@ -399,7 +400,7 @@ class LivePairSync:
     (until there is enough history, the cap applies).
     """
 
-    def __init__(self, cfg: SyncConfig | None = None, null_every_s: float = 5.0) -> None:
+    def __init__(self, cfg: SyncConfig | None = None, null_every_s: float = NULL_EVERY_S) -> None:
         self.cfg = cfg or SyncConfig()
         self.null_every_s = null_every_s
         self._null: float | None = None
