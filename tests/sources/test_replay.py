@@ -132,7 +132,7 @@ def test_an_ecg_recording_plays_as_its_heart_beats(shared_data: Path, tmp_path: 
     # About 86 beats a minute (NeuroKit2 finds 431 in the whole 300 s); each RR interval is the time
     # from the previous beat, stamped at the beat that ends it, on the session's clock (origin: 50 s).
     assert 75 <= beat_t.size <= 95
-    np.testing.assert_allclose(rr[1:], np.diff(beat_t) * 1000.0, atol=1e-6)
+    np.testing.assert_allclose(rr[1:], np.diff(beat_t) * 1000.0, atol=2e-3)  # times stamped to the us
     assert 0.0 < beat_t[0] < 2.0 and beat_t[-1] < 60.0
     assert src.status is SourceStatus.ENDED
     # Too slow for R peaks, or no beats at all: one line.
