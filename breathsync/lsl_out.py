@@ -44,7 +44,10 @@ __all__ = ["PAIR_CHANNELS", "PARTICIPANT_CHANNELS", "LslPublisher", "stream_name
 PREFIX = "breathsync"
 #: (label, unit, LSL channel type) of a participant's Respiration stream.
 PARTICIPANT_CHANNELS = (
+    # The breathing waveform as measured, before the live filters: a partner joining through this stream,
+    # or an XDF replay of it, filters it once (the filtered wave, fed to them, came out phase-late).
     ("resp", "a.u.", "RESP"),
+    ("wave", "a.u.", "RESP_FILTERED"),  # the live filtered waveform, as the live view draws it
     ("phase", "radians", "Phase"),
     ("rate", "breaths/min", "Rate"),
     ("quality", "code", "Quality"),
@@ -176,7 +179,8 @@ class LslPublisher:
             out = self._people.get(pv.label)
             if out is None or pv.new_t.size == 0:
                 continue
-            data = np.column_stack([pv.new_wave, pv.new_phase, pv.new_rate, pv.new_quality])
+            raw = pv.new_raw if pv.new_raw.size == pv.new_t.size else np.full(pv.new_t.size, np.nan)
+            data = np.column_stack([raw, pv.new_wave, pv.new_phase, pv.new_rate, pv.new_quality])
             stamps = [self.lsl_time(float(t)) for t in pv.new_t]
             out.push_chunk(data.astype(np.float32), stamps)
         for pr in snap.pairs:

@@ -81,7 +81,7 @@ class _Participant:
         self.pipeline = RespPipeline(invert=spec.invert)
         self.converter: Any = None
         self.ring = GridRing(fs_hz, cfg.history_s, ("phase", "rate", "quality", "clean"))
-        self.pending: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+        self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
         self.breaths = 0
         self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)
         self.rate_n = 0
@@ -382,7 +382,7 @@ class Session:
             q = out.quality.astype(float)
             p.ring.append(out.t, phase=out.phase, rate=out.rate_bpm, quality=q, clean=out.clean)
             self.probes[p.label].update(out.t, out.phase)
-            p.pending.append((out.t, out.clean, out.phase, out.rate_bpm, q))
+            p.pending.append((out.t, out.clean, out.phase, out.rate_bpm, q, out.raw))
             p.breaths += len(out.breaths)
             known = np.isfinite(out.rate_bpm)
             p.rate_sum += float(out.rate_bpm[known].sum())
@@ -508,7 +508,7 @@ class Session:
             cols = [np.concatenate(c) for c in zip(*p.pending, strict=True)]
             p.pending.clear()
         else:
-            cols = [_EMPTY] * 5
+            cols = [_EMPTY] * 6
         t, phase, rate, q = p.latest
         if not p.receiving:
             phase = math.nan
@@ -531,6 +531,7 @@ class Session:
             new_rate=cols[3],
             new_quality=cols[4],
             battery_pct=getattr(p.source, "battery_pct", None),
+            new_raw=cols[5],
         )
 
     def _pair_view(self, ps: _PairState, now: float, dt: float) -> PairView:

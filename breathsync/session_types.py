@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from breathsync.dsp._types import FloatArray
 from breathsync.sources.base import SampleChunk
 
@@ -48,6 +50,9 @@ class ParticipantView:
     new_rate: FloatArray
     new_quality: FloatArray
     battery_pct: float | None = None
+    #: The breathing waveform as measured (derived for straps and accelerometers, polarity applied) on the
+    #: same grid, before the live filters: what ``--publish`` sends as ``resp``.
+    new_raw: FloatArray = field(default_factory=lambda: np.empty(0))
 
 
 @dataclass(frozen=True)

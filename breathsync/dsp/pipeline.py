@@ -105,6 +105,9 @@ class PipelineOutput:
     rate_bpm: FloatArray
     quality: np.ndarray
     breaths: list[BreathEvent] = field(default_factory=list)
+    #: The input on the grid before any filtering (polarity applied; NaN where missing): what a partner's
+    #: pipeline should be fed, so that it filters once, not twice.
+    raw: FloatArray = field(default_factory=lambda: np.empty(0))
 
     @staticmethod
     def concat(parts: list[PipelineOutput]) -> PipelineOutput:
@@ -118,6 +121,7 @@ class PipelineOutput:
             np.concatenate([p.rate_bpm for p in parts]),
             np.concatenate([p.quality for p in parts]),
             [b for p in parts for b in p.breaths],
+            np.concatenate([p.raw for p in parts]),
         )
 
 
@@ -244,7 +248,8 @@ class RespPipeline:
             clean[va:b], self._zi = signal.sosfilt(self._sos, chunk.y[va:b], zi=self._zi)
         freq, rate, quality, breaths = self._track(chunk.t, chunk.y, clean, pclean, valid, chunk.restart)
         phase = self._portrait_phase(pclean, freq, chunk.restart)
-        return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths)
+        raw = np.where(valid, chunk.y, np.nan)
+        return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths, raw)
 
     def _portrait_phase(self, p: FloatArray, freq: FloatArray, restart: np.ndarray) -> FloatArray:
         """Phase from position and velocity of the phase signal ``p``, where ``freq`` (the breathing

@@ -28,6 +28,7 @@ class Capture:
     def __init__(self) -> None:
         self.t: dict[str, list[float]] = {}
         self.wave: dict[str, list[float]] = {}
+        self.raw: dict[str, list[float]] = {}
         self.events: list[str] = []
 
     def open(self, info: SessionInfo) -> None:
@@ -40,6 +41,7 @@ class Capture:
         for p in snap.participants:
             self.t.setdefault(p.label, []).extend(p.new_t.tolist())
             self.wave.setdefault(p.label, []).extend(p.new_wave.tolist())
+            self.raw.setdefault(p.label, []).extend(p.new_raw.tolist())
         self.events += [e.kind for e in snap.events]
 
     def close(self, info: SessionInfo) -> None:
@@ -121,14 +123,16 @@ def test_publish_then_join_round_trip() -> None:
     assert last["kind"] == "session_end"
     assert publisher.lsl_time(6.9) < markers[-1][1] < publisher.lsl_time(8.0)
 
-    # Samples: the inlet's session times are the published session times, the values the published wave.
+    # Samples: the inlet's session times are the published session times; its resp channel is the
+    # waveform before the live filters (the filtered one, joined as a partner, was filtered again: late).
     assert statuses[0] is SourceStatus.STREAMING
     t = np.concatenate([c.t for c in got])
     y = np.concatenate([c.columns["resp"] for c in got])
     assert t.size >= 60
     assert np.all(np.diff(t) > 0)
     pub_t = np.asarray(capture.t["A"])
-    pub_y = np.asarray(capture.wave["A"], dtype=np.float32)
+    pub_y = np.asarray(capture.raw["A"], dtype=np.float32)
+    assert len(capture.raw["A"]) == len(capture.t["A"]) == len(capture.wave["A"])
     k = np.searchsorted(pub_t, t)
     k = np.clip(k, 1, pub_t.size - 1)
     k = np.where(np.abs(pub_t[k - 1] - t) < np.abs(pub_t[k] - t), k - 1, k)

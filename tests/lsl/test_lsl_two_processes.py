@@ -71,7 +71,9 @@ def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     b = next(p for p in info["participants"] if p["label"] == "B")
     assert b["source"]["kind"] == "lsl" and b["source"]["stream"] == "breathsync-X"
 
-    # What B's process received is what X's process published (its live waveform), on the right times.
+    # What B's process received is what X's process published, on the right times: X's breathing on the
+    # 20-Hz grid before the live filters (each grid value the mean of the 100-Hz samples in its 50 ms), so
+    # B's pipeline filters it once.
     hdr, got = _rows(join_dir / "B.csv")
     assert hdr[:2] == ["time", "resp"]
     hdr_live, live = _rows(pub_dir / "X_live.csv")
@@ -83,8 +85,16 @@ def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     k = np.where(np.abs(live[k - 1, 0] - t_pub) < np.abs(live[k, 0] - t_pub), k - 1, k)
     # session.json start times are wall-clock (ms) while session time is monotonic: allow 50 ms
     assert np.max(np.abs(live[k, 0] - t_pub)) < 0.05
-    ok = np.isfinite(got[:, 1])
-    np.testing.assert_allclose(got[ok, 1], live[k[ok], 1], rtol=1e-3, atol=1e-4)
+    hdr_raw, raw = _rows(pub_dir / "X.csv")
+    g = live[k, 0]  # the publisher's grid times of what B received
+    lo = np.searchsorted(raw[:, 0], g - 0.05 + 1e-9, side="left")
+    hi = np.searchsorted(raw[:, 0], g + 1e-9, side="right")
+    col = hdr_raw.index("resp")
+    boxcar = np.array([raw[a:b, col].mean() if b > a else np.nan for a, b in zip(lo, hi, strict=True)])
+    ok = np.isfinite(got[:, 1]) & np.isfinite(boxcar)
+    assert ok.sum() > 150
+    np.testing.assert_allclose(got[ok, 1], boxcar[ok], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got[ok, 1], live[k[ok], 1], rtol=1e-2)  # not the filtered waveform
     # and the joiner's session took B as a partner of A
     hdr_pairs, pairs = _rows(join_dir / "pairs.csv")
     assert "A-B_plv" in hdr_pairs and pairs.shape[0] > 50
