@@ -25,8 +25,10 @@ from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import RecordingError
 from breathsync.io.csvfile import Recording, read_recording
-from breathsync.io.session_folder import expand_recording_paths
+from breathsync.io.session_folder import expand_recording_paths, recorded_window_s
 
+#: The synchrony window when neither the caller nor a recorded session gives one.
+DEFAULT_WINDOW_S = 30.0
 #: Rate of every time series in the JSON output (the issue asks for >= 4 Hz).
 OUTPUT_FS_HZ = 10.0
 
@@ -183,12 +185,15 @@ def analyse_pair(a: Participant, b: Participant, cfg: SyncConfig) -> PairResult 
 
 
 def analyse_files(
-    paths: list[str], *, window_s: float = 30.0, rate_hz: float | None = None, invert: bool = False
+    paths: list[str], *, window_s: float | None = None, rate_hz: float | None = None, invert: bool = False
 ) -> dict[str, Any]:
     """Analyse recordings together; returns the JSON-ready result (see README, "Analysis output").
 
-    A recorded session folder in ``paths`` stands for its participants' raw files, labelled as in the session.
+    A recorded session folder in ``paths`` stands for its participants' raw files, labelled as in the session;
+    without ``window_s``, the first session folder's window is used (else :data:`DEFAULT_WINDOW_S`).
     """
+    if window_s is None:  # a recorded session is scored with the window it was shown with
+        window_s = recorded_window_s(paths) or DEFAULT_WINDOW_S
     files, given = expand_recording_paths(paths)
     recs = [read_recording(p, rate_hz=rate_hz) for p in files]
     labels = _labels(recs, given)

@@ -122,9 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--window",
         type=_WINDOW,
-        default=30.0,
         metavar="S",
-        help=f"PLV window in seconds, {WINDOW_MIN_S:g} to {WINDOW_MAX_S:g} (default 30)",
+        help=f"PLV window in seconds, {WINDOW_MIN_S:g} to {WINDOW_MAX_S:g} (default: a recorded session's "
+        "own window, else 30)",
     )
     a.add_argument(
         "--rate",
@@ -245,7 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument(
         "--out", type=_path, metavar="FILE.html", help="where to write (default: SESSION_DIR/report.html)"
     )
-    rp.add_argument("--window", type=_WINDOW, default=30.0, metavar="S", help="PLV window in seconds")
+    rp.add_argument(
+        "--window",
+        type=_WINDOW,
+        metavar="S",
+        help="PLV window in seconds (default: the session's own, else 30)",
+    )
 
     x = sub.add_parser(
         "export",

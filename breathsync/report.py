@@ -15,6 +15,7 @@ import numpy as np
 
 from breathsync import __version__
 from breathsync.analysis import (
+    DEFAULT_WINDOW_S,
     PairResult,
     Participant,
     _labels,
@@ -27,7 +28,7 @@ from breathsync.dsp._types import FloatArray
 from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import InputError
 from breathsync.io.csvfile import Recording, read_recording
-from breathsync.io.session_folder import expand_recording_paths
+from breathsync.io.session_folder import expand_recording_paths, recorded_window_s
 from breathsync.session_types import clock_text
 
 W, H, PAD = 860, 170, 42
@@ -222,12 +223,14 @@ def _time_span(parts: Sequence[Participant], recs: Sequence[Recording]) -> tuple
     return min(float(t[0]) for t in ts), max(float(t[-1]) for t in ts)
 
 
-def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | None = None) -> str:
+def build_report(paths: Sequence[str], *, window_s: float | None = None, title: str | None = None) -> str:
     """The HTML page for a session folder (or recordings analysed together)."""
     files, given = expand_recording_paths(list(paths))
     recs = [read_recording(p) for p in files]
     labels = _labels(recs, given)
     parts = [analyse_participant(r, lab) for r, lab in zip(recs, labels, strict=True)]
+    if window_s is None:  # a recorded session is reported with the window it was shown with
+        window_s = recorded_window_s(paths) or DEFAULT_WINDOW_S
     cfg = SyncConfig(window_s=window_s)
     pairs = [pr for a, b in combinations(parts, 2) if (pr := analyse_pair(a, b, cfg)) is not None]
     x0, x1 = _time_span(parts, recs)
@@ -290,7 +293,7 @@ def build_report(paths: Sequence[str], *, window_s: float = 30.0, title: str | N
     return "\n".join(out)
 
 
-def write_report(paths: Sequence[str], out_file: str, *, window_s: float = 30.0) -> None:
+def write_report(paths: Sequence[str], out_file: str, *, window_s: float | None = None) -> None:
     page = build_report(paths, window_s=window_s)
     try:
         with open(out_file, "w", encoding="utf-8") as fh:

@@ -389,3 +389,23 @@ def test_analyze_reads_a_recorded_invert(tmp_path: Path) -> None:
     assert len(both) > 300
     assert np.degrees(np.abs(np.angle(np.exp(1j * (both[:, 0] - both[:, 1]))))).max() < 1.0
     assert res["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05  # A inverted is half a cycle from B
+
+
+def test_a_recorded_session_is_analysed_with_its_own_window(tmp_path: Path) -> None:
+    # analyze, report and --batch scored a session run with --window 15 over 30-s windows.
+    rec = tmp_path / "rec"
+    r = cli("run", "-p", f"A=replay:{REPO / 'sample_signals' / 'pair_sync_A.csv'}",
+            "-p", f"B=replay:{REPO / 'sample_signals' / 'pair_sync_B.csv'}", "--window", "15",
+            "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(rec), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["window_s"] == 15.0
+    assert main(["analyze", str(rec), "--window", "40", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["window_s"] == 40.0
+    assert main(["report", str(rec), "--out", str(tmp_path / "r.html")]) == 0
+    assert "window 15 s" in (tmp_path / "r.html").read_text()
+    assert main(["analyze", "--batch", str(tmp_path / "b.csv"), str(rec)]) == 0
+    rows = (tmp_path / "b.csv").read_text().splitlines()
+    row = dict(zip(rows[0].split(","), rows[1].split(","), strict=True))
+    assert float(row["window_s"]) == 15.0 and 110.0 < float(row["overlap_s"]) < 125.0

@@ -15,6 +15,7 @@ through it, so labels that are not safe file names still work.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -239,6 +240,18 @@ def _files_by_label(info: dict[str, Any]) -> tuple[dict[str, str], dict[str, str
                 live[what["participant"]] = name
     quiet = {lab for lab in info.get("no_samples") or [] if isinstance(lab, str)}
     return raw, live, quiet
+
+
+def recorded_window_s(paths: Sequence[str]) -> float | None:
+    """The synchrony window of the first recorded session folder in ``paths`` (its session.json
+    settings), so that analysing a session scores it as it was shown; None when there is none."""
+    for p in paths:
+        if os.path.isdir(p):
+            settings = read_session_folder(p).info.get("settings")
+            w = settings.get("window_s") if isinstance(settings, dict) else None
+            if isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) and w > 0:
+                return float(w)
+    return None
 
 
 def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | None]]:
