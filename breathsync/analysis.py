@@ -394,7 +394,7 @@ def summary_text(result: dict[str, Any]) -> str:
         elif s["lead_s"] is not None:
             led = "in phase: neither breathed first"
         else:
-            led = "no leader (locked for less than one window)"
+            led = "no leader (not locked within a quarter cycle for one window)"
         # The chance level over the windows that were scored (those with a PLV).
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
