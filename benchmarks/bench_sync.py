@@ -64,18 +64,34 @@ def synthetic_rows() -> list[list[str]]:
 
 
 def _participants() -> list:
+    """(kind, name, t, y, beats): a belt's waveform, or an RR file's beats (time, RR ms) with its offline
+    waveform as t, y; the RR live path derives its own waveform causally, as a session does."""
     parts = []
     for p in default_belt_files():
         rec = read_recording(p)
-        parts.append(("belt", p.name, rec.time - rec.time[0], rec.columns["resp"]))
+        parts.append(("belt", p.name, rec.time - rec.time[0], rec.columns["resp"], None))
     rr = SHARED_DATA / "polar_h10_rr.csv"
     if rr.exists():
         from breathsync.dsp.rr import rr_to_resp_offline
 
         rec = read_recording(rr)
-        t, y = rr_to_resp_offline(rec.time - rec.time[0], rec.columns["rr_ms"])
-        parts.append(("rr", rr.name, t, y))
+        bt, rrv = rec.time - rec.time[0], rec.columns["rr_ms"]
+        t, y = rr_to_resp_offline(bt, rrv)
+        parts.append(("rr", rr.name, t, y, (bt, rrv)))
     return parts
+
+
+def _analyse(t, y, name, beats=None):
+    """analyse_waveform with, for RR, the live side fed the causal RR derivation (as a session and
+    ``analyze`` do), not the zero-phase one."""
+    if beats is None:
+        return analyse_waveform(t, y, name)
+    from breathsync.dsp.rr import RRRespiration, rr_to_resp_offline
+
+    bt, rrv = beats
+    ok = np.isfinite(rrv)
+    t, y = rr_to_resp_offline(bt[ok], rrv[ok])
+    return analyse_waveform(t, y, name, live_wave=RRRespiration().process(bt[ok], rrv[ok]))
 
 
 def _frac(a, b) -> tuple[float, float, int]:
@@ -89,21 +105,27 @@ def _frac(a, b) -> tuple[float, float, int]:
 
 def pseudo_and_coupled_rows() -> tuple[list[list[str]], list[list[str]]]:
     parts = _participants()
-    an = {name: analyse_waveform(t, y, name) for _, name, t, y in parts}
+    an = {name: _analyse(t, y, name, beats) for _, name, t, y, beats in parts}
     pseudo, w_live, w_off = [], [], []
-    for (_, na, _, _), (_, nb, _, _) in itertools.combinations(parts, 2):
+    for (_, na, *_), (_, nb, *_) in itertools.combinations(parts, 2):
         fl, fo, n = _frac(an[na], an[nb])
         if n:
             pseudo.append([f"{na} x {nb}", f"{100 * fl:.1f}%", f"{100 * fo:.1f}%", str(n)])
             w_live.append((fl, n))
             w_off.append((fo, n))
-    for _, name, t, y in parts:
+    for _, name, t, y, beats in parts:
         half = t[-1] / 2
         if half < 2 * CFG.window_s:
             continue
-        first = t < half
-        a = analyse_waveform(t[first], y[first], "1st")
-        b = analyse_waveform(t[~first] - half, y[~first], "2nd")
+        if beats is None:
+            first = t < half
+            a = analyse_waveform(t[first], y[first], "1st")
+            b = analyse_waveform(t[~first] - half, y[~first], "2nd")
+        else:  # each half its own recording of beats
+            bt, rrv = beats
+            first = bt < half
+            a = _analyse(None, None, "1st", (bt[first], rrv[first]))
+            b = _analyse(None, None, "2nd", (bt[~first] - half, rrv[~first]))
         fl, fo, n = _frac(a, b)
         if n:
             pseudo.append([f"{name} 1st x 2nd half", f"{100 * fl:.1f}%", f"{100 * fo:.1f}%", str(n)])
@@ -120,7 +142,7 @@ def pseudo_and_coupled_rows() -> tuple[list[list[str]], list[list[str]]]:
     )
     coupled = []
     rng = np.random.default_rng(0)
-    for kind, name, t, y in parts:
+    for kind, name, t, y, _ in parts:
         if kind != "belt" or t[-1] < 2 * CFG.window_s:
             continue
         ok = np.isfinite(y)

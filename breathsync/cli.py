@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -350,7 +351,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             for i, (item, result) in enumerate(res.results.items()):
                 name = f"{i + 1:03d}_{Path(item.split('+')[0]).stem}.json"
-                (folder / name).write_text(json.dumps(result, allow_nan=False) + "\n", encoding="utf-8")
+                _write_private(folder / name, json.dumps(result, allow_nan=False) + "\n")
         except OSError as e:
             raise InputError(f"{folder}: cannot write the JSON results ({e.strerror})") from None
     print(f"{len(res.results)} of {len(args.files)} sessions analysed, {len(res.rows)} pairs: {args.batch}")
@@ -360,6 +361,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             print(f"  {item}: {why}", file=sys.stderr)
         return 2
     return 0
+
+
+def _write_private(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` readable by its owner only (every phase series is health data, like the recordings)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -377,8 +386,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     print(summary_text(result))
     if args.json:
         try:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            _write_private(args.json, text + "\n")
         except OSError as e:
             raise InputError(f"{args.json}: cannot write the JSON output ({e.strerror})") from None
         print(f"wrote {args.json}")

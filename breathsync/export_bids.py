@@ -519,6 +519,11 @@ def _write_dataset(
             "breathsyncParticipantLabel": fp.label,
         }
         t, cols, fs, note = _raw_series(fp.path, signal)
+        if src.get("invert") is True and "resp" in cols:
+            # The session ran with --invert for this belt (it falls on inhale): the exported resp rises on
+            # inhale, as its description says and as the session showed it.
+            cols["resp"] = -cols["resp"]
+            note = "; ".join(x for x in (note, "resp polarity flipped (the session ran with --invert)") if x)
         names = list(cols)
         raw_json: dict[str, Any] = {
             "SamplingFrequency": round(fs, 9),

@@ -35,3 +35,4 @@ def test_a_study_with_a_broken_session(tmp_path: Path) -> None:
     in_sync, strangers = (float(x["time_in_sync_frac"]) for x in rows)
     assert in_sync > 0.8 and strangers < 0.3
     assert len(list((tmp_path / "j").glob("*.json"))) == 2
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in (tmp_path / "j").glob("*.json"))

@@ -133,3 +133,26 @@ def test_the_same_session_exports_to_the_same_bytes(session_dir: Path, tmp_path:
     assert len(files) == 9
     for rel in files:
         assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel
+
+
+def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> None:
+    # run --invert A: the raw export kept the belt's own polarity while its sidecar said "rising on inhale".
+    rec = tmp_path / "rec"
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:steady,seed=2",
+         "--invert", "A", "--duration", "30", "--speed", "60", "--quiet", "--record", str(rec)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "bids"
+    export_bids(rec, out)
+    for label, sign in (("A", -1.0), ("B", 1.0)):
+        beh = out / f"sub-{label}" / "beh"
+        side = json.loads((beh / f"sub-{label}_task-breathsync_recording-raw_physio.json").read_text())
+        with gzip.open(beh / f"sub-{label}_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
+            got = np.array([float(ln.split("\t")[side["Columns"].index("resp")]) for ln in fh])
+        lines = [ln for ln in (rec / f"{label}.csv").read_text().splitlines() if not ln.startswith("#")]
+        cols = lines[0].split(",")
+        raw = np.array([float(ln.split(",")[cols.index("resp")]) for ln in lines[1:]])
+        np.testing.assert_allclose(got, sign * raw, rtol=1e-6)
+        assert ("flipped" in side.get("breathsyncProcessing", "")) == (label == "A")
