@@ -299,6 +299,31 @@ def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
     assert clock_text(float("nan")) == "-:--"
 
 
+def _record_sample_pair(rec: Path, *options: str) -> Path:
+    """Record 120 s of the pair_sync sample replayed as A and B (at 100x) into ``rec``."""
+    samples = REPO / "sample_signals"
+    r = cli("run", "-p", f"A=replay:{samples / 'pair_sync_A.csv'}", "-p", f"B=replay:{samples / 'pair_sync_B.csv'}",
+            *options, "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return rec
+
+
+def _phase_vs_session(participant: dict, live_csv: Path) -> tuple[int, float]:
+    """(samples compared, largest difference in degrees) between analyze's live phase of a participant
+    and the phase its session showed (the recorded ``<label>_live.csv``), at the times both have."""
+    rows = [ln for ln in live_csv.read_text().splitlines() if not ln.startswith("#")]
+    live = np.genfromtxt(rows[1:], delimiter=",")
+    shown = dict(zip(np.round(live[:, 0], 3), live[:, 2], strict=True))  # time -> phase_rad (20 Hz)
+    t = np.round(np.array(participant["phase_live"]["t_s"], float), 3)
+    both = np.array(
+        [(a, shown[k]) for k, a in zip(t, participant["phase_live"]["rad"], strict=True)
+         if a is not None and k in shown and np.isfinite(shown[k])]
+    )  # fmt: skip
+    if not len(both):
+        return 0, float("nan")
+    return len(both), float(np.degrees(np.abs(np.angle(np.exp(1j * (both[:, 0] - both[:, 1]))))).max())
+
+
 def _acc_recording(path: Path) -> Path:
     from conftest import breathing
 
@@ -341,16 +366,8 @@ def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Pa
     assert main(["analyze", str(rec / "C.csv"), "--json", str(tmp_path / "r.json")]) == 0
     p = json.loads((tmp_path / "r.json").read_text())["participants"][0]
     assert p["signal"] == signal
-    t = np.array(p["phase_live"]["t_s"], float)
-    ph = np.array([np.nan if v is None else v for v in p["phase_live"]["rad"]])
-    rows = [ln for ln in (rec / "C_live.csv").read_text().splitlines() if not ln.startswith("#")]
-    live = np.genfromtxt(rows[1:], delimiter=",")
-    shown = dict(zip(np.round(live[:, 0], 3), live[:, 2], strict=True))  # time -> phase_rad (20 Hz)
-    pairs = [(a, shown[k]) for k, a in zip(np.round(t, 3), ph, strict=True) if k in shown]
-    both = np.array([(a, b) for a, b in pairs if np.isfinite(a) and np.isfinite(b)])
-    assert len(both) > 500
-    diff = np.angle(np.exp(1j * (both[:, 0] - both[:, 1])))
-    assert np.degrees(np.abs(diff)).max() < 1.0
+    n, worst = _phase_vs_session(p, rec / "C_live.csv")
+    assert n > 500 and worst < 1.0
 
 
 def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
@@ -371,33 +388,17 @@ def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
 def test_analyze_reads_a_recorded_invert(tmp_path: Path) -> None:
     # A session run with --invert A showed A flipped; analyze of its folder ignored that and put A's phase
     # half a cycle away from what the session showed.
-    rec = tmp_path / "rec"
-    r = cli("run", "-p", f"A=replay:{REPO / 'sample_signals' / 'pair_sync_A.csv'}",
-            "-p", f"B=replay:{REPO / 'sample_signals' / 'pair_sync_B.csv'}", "--invert", "A",
-            "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    rec = _record_sample_pair(tmp_path / "rec", "--invert", "A")
     assert main(["analyze", str(rec), "--json", str(tmp_path / "r.json")]) == 0
     res = json.loads((tmp_path / "r.json").read_text())
-    rows = [ln for ln in (rec / "A_live.csv").read_text().splitlines() if not ln.startswith("#")]
-    live = np.genfromtxt(rows[1:], delimiter=",")
-    shown = dict(zip(np.round(live[:, 0], 3), live[:, 2], strict=True))
-    p = res["participants"][0]
-    both = np.array(
-        [(a, shown[k]) for k, a in zip(np.round(p["phase_live"]["t_s"], 3), p["phase_live"]["rad"], strict=True)
-         if a is not None and k in shown and np.isfinite(shown[k])]
-    )  # fmt: skip
-    assert len(both) > 300
-    assert np.degrees(np.abs(np.angle(np.exp(1j * (both[:, 0] - both[:, 1]))))).max() < 1.0
+    n, worst = _phase_vs_session(res["participants"][0], rec / "A_live.csv")
+    assert n > 300 and worst < 1.0
     assert res["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05  # A inverted is half a cycle from B
 
 
 def test_a_recorded_session_is_analysed_with_its_own_window(tmp_path: Path) -> None:
     # analyze, report and --batch scored a session run with --window 15 over 30-s windows.
-    rec = tmp_path / "rec"
-    r = cli("run", "-p", f"A=replay:{REPO / 'sample_signals' / 'pair_sync_A.csv'}",
-            "-p", f"B=replay:{REPO / 'sample_signals' / 'pair_sync_B.csv'}", "--window", "15",
-            "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    rec = _record_sample_pair(tmp_path / "rec", "--window", "15")
     out = tmp_path / "r.json"
     assert main(["analyze", str(rec), "--json", str(out)]) == 0
     assert json.loads(out.read_text())["window_s"] == 15.0
