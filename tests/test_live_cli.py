@@ -162,7 +162,9 @@ def _one_snapshot():
 
     from breathsync.sources.memory import MemorySource
 
-    t, y, _ = breathing(duration_s=80, fs_hz=25, seed=1)
+    # A's data outlasts the session by far: under load the session waits at its end for a paced source
+    # that fell behind while the clock runs on, and an A that ended at 80 s read "no signal from A, B".
+    t, y, _ = breathing(duration_s=200, fs_hz=25, seed=1)
     specs = [
         ParticipantSpec("A", MemorySource(t, {"resp": y})),
         ParticipantSpec("B", MemorySource(t, {"resp": y}, fail_at_s=50.0)),
