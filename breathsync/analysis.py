@@ -11,6 +11,7 @@ analysed together is aligned on the time columns (one host time base) and scored
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -184,6 +185,14 @@ def analyse_pair(a: Participant, b: Participant, cfg: SyncConfig) -> PairResult 
     return PairResult(a, b, live, off)
 
 
+def resolve_window_s(window_s: float | None, paths: Sequence[str]) -> float:
+    """The window asked for, else that of the first recorded session folder in ``paths`` (a session is
+    scored with the window it was shown with), else :data:`DEFAULT_WINDOW_S`."""
+    if window_s is not None:
+        return window_s
+    return recorded_window_s(paths) or DEFAULT_WINDOW_S
+
+
 def analyse_files(
     paths: list[str], *, window_s: float | None = None, rate_hz: float | None = None, invert: bool = False
 ) -> dict[str, Any]:
@@ -192,8 +201,7 @@ def analyse_files(
     A recorded session folder in ``paths`` stands for its participants' raw files, labelled as in the session;
     without ``window_s``, the first session folder's window is used (else :data:`DEFAULT_WINDOW_S`).
     """
-    if window_s is None:  # a recorded session is scored with the window it was shown with
-        window_s = recorded_window_s(paths) or DEFAULT_WINDOW_S
+    window_s = resolve_window_s(window_s, paths)
     files, given = expand_recording_paths(paths)
     recs = [read_recording(p, rate_hz=rate_hz) for p in files]
     labels = _labels(recs, given)

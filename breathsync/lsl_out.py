@@ -8,8 +8,8 @@ the next, which lets LSL inlets and LabRecorder reconnect after a restart, and d
 - ``breathsync-<label>``, type ``Respiration``, 20 Hz float32, one per participant whose breathing comes
   from this computer: channels ``resp`` (the breathing waveform on the grid before the live filters,
   arbitrary units, rising on inhale: what a partner joining through this stream filters, once), ``wave``
-  (the live filtered waveform the view draws), ``phase`` (radians, 0 = inhale onset), ``rate`` (breaths per minute), ``quality`` (0 ok, 1 warm-up, 2 gap,
-  3 flat, 4 no breathing); NaN where unknown. source_id ``breathsync-HOST-<label>``.
+  (the live filtered waveform the view draws), ``phase`` (radians, 0 = inhale onset), ``rate`` (breaths
+  per minute), ``quality`` (0 ok, 1 warm-up, 2 gap, 3 flat, 4 no breathing); NaN where unknown. source_id ``breathsync-HOST-<label>``.
 - ``breathsync-sync-<a>-<b>``, type ``Synchrony``, irregular (one sample per snapshot, about 10 Hz): the
   pair's ``sync_score``, ``plv``, ``null_plv``, ``in_sync``, ``rel_phase`` (radians, > 0: a ahead),
   ``lag`` (seconds).

@@ -15,7 +15,6 @@ import numpy as np
 
 from breathsync import __version__
 from breathsync.analysis import (
-    DEFAULT_WINDOW_S,
     PairResult,
     Participant,
     _labels,
@@ -23,12 +22,13 @@ from breathsync.analysis import (
     analyse_participant,
     percent_text,
     rate_summary,
+    resolve_window_s,
 )
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import InputError
 from breathsync.io.csvfile import Recording, read_recording
-from breathsync.io.session_folder import expand_recording_paths, recorded_window_s
+from breathsync.io.session_folder import expand_recording_paths
 from breathsync.session_types import clock_text
 
 W, H, PAD = 860, 170, 42
@@ -229,8 +229,7 @@ def build_report(paths: Sequence[str], *, window_s: float | None = None, title: 
     recs = [read_recording(p) for p in files]
     labels = _labels(recs, given)
     parts = [analyse_participant(r, lab) for r, lab in zip(recs, labels, strict=True)]
-    if window_s is None:  # a recorded session is reported with the window it was shown with
-        window_s = recorded_window_s(paths) or DEFAULT_WINDOW_S
+    window_s = resolve_window_s(window_s, paths)
     cfg = SyncConfig(window_s=window_s)
     pairs = [pr for a, b in combinations(parts, 2) if (pr := analyse_pair(a, b, cfg)) is not None]
     x0, x1 = _time_span(parts, recs)
