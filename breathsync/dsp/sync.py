@@ -187,7 +187,8 @@ def windowed_plv(
 
 
 def surrogate_null(phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: SyncConfig) -> float | None:
-    """The ``cfg.null_quantile`` of windowed PLVs between A and circularly time-shifted copies of B.
+    """The ``cfg.null_quantile`` of windowed PLVs between A and circularly time-shifted copies of B, and
+    between B and shifted copies of A (the same for either order of the pair).
 
     Shifts are spread evenly over ``[min_shift_s, T - min_shift_s]``; returns None when the series is too
     short for that (under ``window_s + 2 * min_shift_s``).
@@ -205,24 +206,38 @@ def surrogate_null(phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: Sync
     shifts = np.unique(np.linspace(lo, n - lo, cfg.n_surrogates).round().astype(int))
     n_win = max(1, round(cfg.window_s * fs_hz))
     # Only the windows used (non-overlapping enough for the distribution: the causal windows ending every
-    # half window), from running sums over all shifts at once. B circularly shifted by s: b[(k - s) mod n].
-    known_a, known_b = np.isfinite(phi_a), np.isfinite(phi_b)
-    ea = np.where(known_a, np.exp(1j * np.where(known_a, phi_a, 0.0)), 0.0)
-    eb = np.where(known_b, np.exp(-1j * np.where(known_b, phi_b, 0.0)), 0.0)
+    # half window). B circularly shifted by s: b[(k - s) mod n].
+    # Both ways round (A against shifted copies of B, and B against shifted copies of A), so that the
+    # chance level, and with it in_sync, does not depend on which participant is called A.
     idx = _shift_index(n, tuple(int(v) for v in shifts))
     ends = np.arange(n_win - 1, n, max(1, n_win // 2))
-    cz = np.zeros((shifts.size, n + 1), complex)
-    cn = np.zeros((shifts.size, n + 1))
-    np.cumsum(ea[None, :] * eb[idx], axis=1, out=cz[:, 1:])
-    np.cumsum(known_a[None, :] & known_b[idx], axis=1, out=cn[:, 1:])
+    allv = np.concatenate(
+        [_shifted_plvs(x, y, idx, ends, n_win, cfg.min_coverage) for x, y in ((phi_a, phi_b), (phi_b, phi_a))]
+    )
+    if allv.size < 5:
+        return None
+    return float(np.quantile(allv, cfg.null_quantile))
+
+
+def _shifted_plvs(
+    phi_x: FloatArray, phi_y: FloatArray, idx: np.ndarray, ends: np.ndarray, n_win: int, min_coverage: float
+) -> FloatArray:
+    """PLVs of X against circularly shifted copies of Y (``idx``: one row of indices per shift), over the
+    windows ending at ``ends``, from running sums over all shifts at once; windows under ``min_coverage``
+    left out."""
+    n = phi_x.size
+    known_x, known_y = np.isfinite(phi_x), np.isfinite(phi_y)
+    ex = np.where(known_x, np.exp(1j * np.where(known_x, phi_x, 0.0)), 0.0)
+    ey = np.where(known_y, np.exp(-1j * np.where(known_y, phi_y, 0.0)), 0.0)
+    cz = np.zeros((idx.shape[0], n + 1), complex)
+    cn = np.zeros((idx.shape[0], n + 1))
+    np.cumsum(ex[None, :] * ey[idx], axis=1, out=cz[:, 1:])
+    np.cumsum(known_x[None, :] & known_y[idx], axis=1, out=cn[:, 1:])
     sz = cz[:, ends + 1] - cz[:, ends + 1 - n_win]
     sn = cn[:, ends + 1] - cn[:, ends + 1 - n_win]
     with np.errstate(invalid="ignore", divide="ignore"):
         plv = np.abs(sz / sn)
-    allv = plv[(sn / n_win >= cfg.min_coverage) & (sn > 0)]
-    if allv.size < 5:
-        return None
-    return float(np.quantile(allv, cfg.null_quantile))
+    return np.asarray(plv[(sn / n_win >= min_coverage) & (sn > 0)])
 
 
 @functools.lru_cache(maxsize=8)
