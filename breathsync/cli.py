@@ -364,11 +364,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _write_private(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` readable by its owner only (every phase series is health data, like the recordings)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    """Write ``text`` readable by its owner only (every phase series is health data, like the recordings),
+    replacing the file atomically (a failed write keeps the previous one)."""
+    from breathsync.io.csvfile import write_private_text
+
+    write_private_text(path, text)
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import combinations
@@ -27,7 +26,7 @@ from breathsync.analysis import (
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import InputError
-from breathsync.io.csvfile import Recording, read_recording
+from breathsync.io.csvfile import Recording, read_recording, write_private_text
 from breathsync.io.session_folder import expand_recording_paths
 from breathsync.session_types import clock_text
 
@@ -295,8 +294,6 @@ def build_report(paths: Sequence[str], *, window_s: float | None = None, title: 
 def write_report(paths: Sequence[str], out_file: str, *, window_s: float | None = None) -> None:
     page = build_report(paths, window_s=window_s)
     try:
-        with open(out_file, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(out_file, 0o600)
+        write_private_text(out_file, page)
     except OSError as e:
         raise InputError(f"{out_file}: cannot write the report ({e.strerror})") from None

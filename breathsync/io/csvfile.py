@@ -60,6 +60,7 @@ __all__ = [
     "RecordingWriter",
     "SignalKind",
     "read_recording",
+    "write_private_text",
     "write_recording",
 ]
 
@@ -630,23 +631,38 @@ def write_recording(
     preamble = _format_preamble(list(cols), meta)
     fmts = _resolve_formats(list(cols), time_format, value_format)
     body = _format_rows(t, cols, fmts)
-    directory = os.path.dirname(os.path.abspath(name))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".breathsync-", suffix=".tmp", dir=directory)
+        write_private_text(name, preamble, body)
     except OSError as exc:
         raise RecordingError(name, f"cannot write the file: {exc.strerror or exc}") from None
+
+
+def write_private_text(path: str | os.PathLike[str], *parts: str) -> None:
+    """Replace ``path`` with the text ``parts`` atomically (a temporary file in the same folder, synced,
+    then renamed over it: a failed write, a full disk, leaves the previous file as it was), readable by its
+    owner only (breathing is health data). Something that exists and is not a regular file (``/dev/stdout``,
+    a pipe) is written to as it is. Raises OSError."""
+    name = os.fspath(path)
+    if os.path.exists(name) and not os.path.isfile(name):
+        with open(name, "w", encoding="utf-8", newline="\n") as out:
+            for part in parts:
+                out.write(part)
+        return
+    fd, tmp = tempfile.mkstemp(
+        prefix=".breathsync-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(name))
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(preamble)
-            fh.write(body)
+            for part in parts:
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, name)
-    except OSError as exc:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise RecordingError(name, f"cannot write the file: {exc.strerror or exc}") from None
+        raise
 
 
 class RecordingWriter:
