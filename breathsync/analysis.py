@@ -231,8 +231,8 @@ def _warnings(p: Participant) -> list[str]:
     w = []
     if p.inverted_suspected:
         w.append(
-            f"{p.label}: the signal looks inverted (rises longer than it falls); "
-            "if the belt falls on inhale, use --invert"
+            f"{p.label}: the signal looks inverted (rises longer than it falls); if this belt falls on "
+            "inhale, add the line '# invert: true' at the top of its file (--invert flips every file)"
         )
     if len(p.offline.onsets_s) < 2:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")

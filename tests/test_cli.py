@@ -284,3 +284,26 @@ def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> No
     assert res["group"]["mean_kuramoto_r"] is not None
     assert main(["analyze", *files, "--window", "400", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["group"]["mean_kuramoto_r"] is None
+
+
+def test_the_inverted_warning_gives_advice_that_fixes_one_file_of_a_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The advice was "use --invert", which flips every file: the pair stayed half a cycle apart.
+    from breathsync.io.csvfile import read_recording, write_recording
+
+    samples = Path(__file__).resolve().parents[1] / "sample_signals"
+    rec = read_recording(str(samples / "pair_sync_A.csv"))
+    flipped = tmp_path / "A.csv"
+    write_recording(flipped, rec.time, {"resp": -rec.columns["resp"]}, {"participant": "A"})
+    b = str(samples / "pair_sync_B.csv")
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(flipped), b, "--json", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "A: the signal looks inverted" in said and "'# invert: true'" in said
+    assert json.loads(out.read_text())["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05
+    # Following the advice:
+    write_recording(flipped, rec.time, {"resp": -rec.columns["resp"]}, {"participant": "A", "invert": "true"})
+    assert main(["analyze", str(flipped), b, "--json", str(out)]) == 0
+    assert "looks inverted" not in capsys.readouterr().out
+    assert json.loads(out.read_text())["pairs"][0]["summary"]["time_in_sync_frac"] > 0.9
