@@ -244,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="+", metavar="SESSION_DIR", help="a folder written by --record (or CSV files)"
     )
     rp.add_argument(
-        "--out", type=_path, metavar="FILE.html", help="where to write (default: SESSION_DIR/report.html)"
+        "--out",
+        type=_path,
+        metavar="FILE.html",
+        help="where to write (default: SESSION_DIR/report.html; report.html here for CSV/XDF files)",
     )
     rp.add_argument(
         "--window",
@@ -641,6 +644,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"breathsync: error: {where}{e.strerror or e} (a fault of the machine, not of the input: "
             "check the disk and where the output goes)",
+            file=sys.stderr,
+        )
+        return 1
+    except MemoryError:
+        # A recording bigger than this machine's memory (a night at 1 kHz is 170 million rows).
+        print(
+            f"breathsync: error: {args.command}: not enough memory for this input: split long recordings "
+            "into parts (or resample them) and analyse the parts",
             file=sys.stderr,
         )
         return 1

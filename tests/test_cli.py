@@ -307,3 +307,18 @@ def test_the_inverted_warning_gives_advice_that_fixes_one_file_of_a_pair(
     assert main(["analyze", str(flipped), b, "--json", str(out)]) == 0
     assert "looks inverted" not in capsys.readouterr().out
     assert json.loads(out.read_text())["pairs"][0]["summary"]["time_in_sync_frac"] > 0.9
+
+
+def test_running_out_of_memory_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import breathsync.analysis
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(breathsync.analysis, "read_recording", too_big)
+    samples = Path(__file__).resolve().parents[1] / "sample_signals"
+    assert main(["analyze", str(samples / "pair_sync_A.csv")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not enough memory" in err[0]
