@@ -278,9 +278,14 @@ def _read_text(name: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         byte = raw[exc.start : exc.start + 1].hex()
-        raise RecordingError(
-            name, f"not UTF-8 text (byte 0x{byte}): save the file as UTF-8 CSV", line=line
-        ) from None
+        # What the file most likely is, by its first bytes (gzip's magic number, UTF-16's byte-order marks).
+        if raw.startswith(b"\x1f\x8b"):
+            what = "a gzip-compressed file: decompress it first (gunzip)"
+        elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            what = "UTF-16 text: save the file as UTF-8 CSV"
+        else:
+            what = f"not UTF-8 text (byte 0x{byte}): save the file as UTF-8 CSV"
+        raise RecordingError(name, what, line=line) from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text

@@ -93,6 +93,16 @@ def test_missing_file_and_not_utf8(tmp_path: Path) -> None:
     assert "UTF-8" in str(err)
 
 
+def test_gzip_and_utf16_files_are_named_as_such(tmp_path: Path) -> None:
+    import gzip
+
+    text = "time,resp\n0,1\n0.1,2\n"
+    err = _error(_write(tmp_path, gzip.compress(text.encode())))
+    assert "gzip-compressed" in str(err) and "gunzip" in str(err)
+    err = _error(_write(tmp_path, text.encode("utf-16")))
+    assert "UTF-16" in str(err)
+
+
 @pytest.mark.parametrize(
     ("rows", "rate", "words"),
     [
