@@ -322,3 +322,15 @@ def test_running_out_of_memory_is_one_line_not_a_traceback(
     assert main(["analyze", str(samples / "pair_sync_A.csv")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not enough memory" in err[0]
+
+
+def test_rr_intervals_out_of_any_heart_range_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # RR of 0 (or seconds instead of ms) gave "overlap less than one 30-s window" for a 300-s pair.
+    samples = Path(__file__).resolve().parents[1] / "sample_signals"
+    rr = tmp_path / "rr_zero.csv"
+    rr.write_text("time,rr_ms\n" + "".join(f"{0.8 * k:.1f},{0.8 if k % 2 else 0}\n" for k in range(375)))
+    assert main(["analyze", str(samples / "pair_sync_A.csv"), str(rr)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rr_zero.csv" in err[0] and "milliseconds" in err[0]
