@@ -1,5 +1,5 @@
 """Wiring for the live commands (``run``, ``demo``): source specs -> sources -> session -> sinks, run on one
-asyncio loop with clean shutdown on Ctrl-C."""
+asyncio loop with clean shutdown on Ctrl-C, SIGTERM and SIGHUP."""
 
 from __future__ import annotations
 
@@ -79,6 +79,15 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
     return src
 
 
+def real_time_error(where: str, what: str, speed: float) -> str | None:
+    """The one rule for sources that run in real time (``lsl:``, ``ble:``): None when ``speed`` suits them,
+    else why not (``where``: the source spec, ``what``: what it is, e.g. "a live stream"). Checked when the
+    session is built from the specs (:func:`build_session`) and again by the source's start."""
+    if speed == 1.0:
+        return None
+    return f"{where}: {what} runs in real time; leave --speed at 1"
+
+
 def build_session(
     participants: Sequence[ParticipantArg],
     *,
@@ -96,6 +105,13 @@ def build_session(
             raise InputError(f"--invert {lab}: no such participant")
     probes: dict[str, PhaseProbe] = {}
     sources = [build_source(p, labels, probes) for p in participants]
+    for p, src in zip(participants, sources, strict=True):
+        # A live stream or device cannot go faster than real time: said now, before anything starts (no
+        # recording folder, no window), not by the source's start at the end of a whole session.
+        speed_error = getattr(src, "speed_error", None)
+        why = speed_error(speed) if callable(speed_error) else None
+        if why:
+            raise InputError(f"participant {p.label}: {why}")
     from breathsync.sources.replay import align_replays
 
     align_replays(sources)
@@ -108,10 +124,19 @@ def build_session(
         raise InputError(str(e)) from None
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The signals that end a live session cleanly (sources stopped, recording closed with its summary):
+    Ctrl-C, ``kill`` and, where it exists (not on Windows), the terminal being closed (SIGHUP)."""
+    sigs = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGHUP"):
+        sigs.append(signal.SIGHUP)
+    return tuple(sigs)
+
+
 async def _run(session: Session, duration_s: float | None) -> Snapshot:
     loop = asyncio.get_running_loop()
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in stop_signals():
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows: no handlers
             loop.add_signal_handler(sig, session.request_stop)
             installed.append(sig)

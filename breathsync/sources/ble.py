@@ -196,9 +196,16 @@ class BleSource(Source):
         return f.name.startswith(self.target)
 
     # ------------------------------------------------------------------------------ Source
+    def speed_error(self, speed: float) -> str | None:
+        """Why this source cannot run at ``speed`` (it runs in real time), or None."""
+        from breathsync.live import real_time_error
+
+        return real_time_error(f"ble:{self.target}", "a live device", speed)
+
     async def start(self, clock: SessionClock) -> None:
-        if clock.speed != 1.0:
-            raise SourceError(f"ble:{self.target}: a live device runs in real time; leave --speed at 1")
+        why = self.speed_error(clock.speed)
+        if why:
+            raise SourceError(why)
         self._clock = clock
         where = f"ble:{self.target}"
         async with radio_lock():

@@ -186,9 +186,16 @@ class LslSource(Source):
             del inlet
 
     # ------------------------------------------------------------------------------ Source
+    def speed_error(self, speed: float) -> str | None:
+        """Why this source cannot run at ``speed`` (it runs in real time), or None."""
+        from breathsync.live import real_time_error
+
+        return real_time_error(f"lsl:{self.name}", "a live stream", speed)
+
     async def start(self, clock: SessionClock) -> None:
-        if clock.speed != 1.0:
-            raise SourceError(f"lsl:{self.name}: a live stream runs in real time; leave --speed at 1")
+        why = self.speed_error(clock.speed)
+        if why:
+            raise SourceError(why)
         try:
             self._pylsl = import_pylsl()
         except InputError as e:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from breathsync.live import ParticipantArg
+from breathsync.live import ParticipantArg, stop_signals
 from breathsync.session import Session, SessionConfig
 from breathsync.session_types import Snapshot
 
@@ -62,6 +64,52 @@ def _without_harmless_qt_messages() -> Iterator[None]:
         qInstallMessageHandler(previous)
 
 
+#: How often (ms) Python gets to run its signal handlers while Qt's event loop waits in C.
+SIGNAL_POLL_MS = 100
+
+
+@contextlib.contextmanager
+def _stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
+    """While the dashboard runs: Ctrl-C, SIGTERM and SIGHUP (the signals the terminal view handles, see
+    :func:`breathsync.live.stop_signals`) call ``request_stop`` in the UI thread, through the event loop
+    (not inside the handler: a handler runs between any two Python lines), instead of a KeyboardInterrupt
+    traceback or the process dying with the recording left open. Python runs its handlers only when the
+    interpreter runs, so a timer wakes it while Qt's event loop waits in C. Only in the main thread (the only
+    one where handlers can be installed); the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from PyQt6.QtCore import QTimer
+
+    def handler(signum: int, frame: Any) -> None:
+        QTimer.singleShot(0, request_stop)
+
+    previous: dict[signal.Signals, Any] = {}
+    for sig in stop_signals():
+        with contextlib.suppress(OSError, ValueError):
+            previous[sig] = signal.signal(sig, handler)
+    tick = QTimer()
+    tick.setInterval(SIGNAL_POLL_MS)
+    tick.timeout.connect(lambda: None)
+    tick.start()
+    try:
+        yield
+    finally:
+        tick.stop()
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+def _unattended(screenshot: str | None) -> bool:
+    """Whether nobody can see the window, so that it closes by itself when the session ends: a screenshot
+    run, or Qt's offscreen platform (no screen: a window left open would wait forever to be closed)."""
+    if screenshot is not None:
+        return True
+    from PyQt6.QtGui import QGuiApplication
+
+    return QGuiApplication.platformName() == "offscreen"
+
+
 def _application() -> Any:
     from PyQt6.QtWidgets import QApplication
 
@@ -89,8 +137,10 @@ def run_dashboard(
     already built from them; ``record_path``: record it into exactly this new folder).
 
     Without ``screenshot`` the window stays open after the session (to read and save the summary) until it
-    is closed. With ``screenshot`` the picture is saved after the run and the window closes; with no display
-    Qt's offscreen platform is used, so this also works on a server.
+    is closed, except on Qt's offscreen platform (nobody could close it). With ``screenshot`` the picture is
+    saved after the run and the window closes; with no display Qt's offscreen platform is used, so this also
+    works on a server. Ctrl-C, SIGTERM and SIGHUP end the session as its end would (recording closed with its
+    summary, the result as usual) and close the window, as in the terminal view.
     """
     if screenshot is not None and not os.environ.get("QT_QPA_PLATFORM"):
         from breathsync.ui import display_available
@@ -153,10 +203,19 @@ def _run(
     # someone else's, e.g. a test's, and must stay usable afterwards).
     loop = QEventLoop()
     win.closed.connect(loop.quit)
+    unattended = _unattended(screenshot)
+    interrupted: list[bool] = []
+
+    def on_stop_signal() -> None:  # Ctrl-C, SIGTERM, SIGHUP (in the UI thread)
+        interrupted.append(True)
+        if win.running and len(interrupted) == 1:
+            win.stop_session()  # ends as at its end: on_finished closes the window
+        else:  # the session is over (the window waits to be closed), or asked twice
+            win.close()
 
     def on_failed(text: str) -> None:
         result.error = text
-        if screenshot is not None:
+        if unattended or interrupted:
             win.close()
 
     def on_finished() -> None:
@@ -167,15 +226,17 @@ def _run(
                 result.screenshot = screenshot
             else:
                 result.screenshot_error = win.screenshot_error
+        if unattended or interrupted:
             win.close()
 
     win.runner.recording.connect(on_recording)
     win.runner.failed.connect(on_failed)
     win.session_finished.connect(on_finished)
-    win.show()
-    win.start_session(session, record_path)
-    if win.isVisible():
-        loop.exec()
+    with _stop_on_signals(on_stop_signal):
+        win.show()
+        win.start_session(session, record_path)
+        if win.isVisible():
+            loop.exec()
     if win.running:  # closed from outside while the session still ran
         win.runner.stop()
         win.runner.wait(10.0)

@@ -44,6 +44,7 @@ from PyQt6.QtWidgets import (
 )
 
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
+from breathsync.io.csvfile import write_private_text
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import PairView, Snapshot, clock_text
@@ -63,6 +64,15 @@ SYNC_POINTS = 30_000  # 100 min of sync history at SYNC_STEP_S
 TRAIL_S = 60.0
 TRACE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 TABLE_COLUMNS = ("participant", "source", "state", "signal quality", "rate", "battery")
+
+
+def _write_private_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` readable by its owner only (0o600, also when the file existed). OSError."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        if os.path.isfile(path):  # not /dev/null and the like: keep their mode
+            os.chmod(path, 0o600)  # O_CREAT keeps the mode of an existing file
+        fh.write(data)
 
 
 def default_record_root() -> str:
@@ -738,8 +748,9 @@ class DashboardWindow(QMainWindow):
             base = base.with_suffix("")
         js, txt = base.with_suffix(".json"), base.with_suffix(".txt")
         doc = {"summary": self.summary, "text": self.summary_text.splitlines()}
-        js.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        txt.write_text(self.summary_text + "\n", encoding="utf-8")
+        # Health data like every other output: readable by the owner only (csvfile's helper, atomic).
+        write_private_text(js, json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_private_text(txt, self.summary_text + "\n")
         return js, txt
 
     def _save_summary_clicked(self) -> None:
@@ -804,14 +815,26 @@ class DashboardWindow(QMainWindow):
         self._status(text if text.startswith("error") else f"wrote {text}")
 
     def save_screenshot(self, path: str | os.PathLike[str]) -> bool:
-        """Save a picture of the window (PNG by the file's extension); when that fails,
-        ``screenshot_error`` says why."""
+        """Save a picture of the window (PNG by the file's extension), readable by its owner only like every
+        other output (it shows health data); when that fails, ``screenshot_error`` says why."""
+        from PyQt6.QtCore import QBuffer, QByteArray, QIODevice
         from PyQt6.QtGui import QImageWriter
 
         self.redraw()
-        writer = QImageWriter(str(path))
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        fmt = Path(path).suffix.lstrip(".").lower() or "png"
+        writer = QImageWriter(buf, fmt.encode("ascii", "replace"))
         ok = bool(writer.write(self.grab().toImage()))
+        buf.close()
         self.screenshot_error = "" if ok else (writer.errorString() or "the picture could not be written")
+        if ok:
+            try:
+                _write_private_bytes(path, bytes(data.data()))
+            except OSError as e:
+                ok = False
+                self.screenshot_error = e.strerror or str(e)
         return ok
 
     # --------------------------------------------------------------------------------- settings

@@ -1,0 +1,174 @@
+"""Ending a live session from outside: Ctrl-C (SIGINT), ``kill`` (SIGTERM) and a closed terminal (SIGHUP)
+end it as its end would, in the terminal view and in the dashboard: recording closed with its summary,
+summary printed, no traceback, exit code 0 (README: Ctrl-C ends any live command cleanly). Also: a live
+source at --speed other than 1 is refused before anything starts, and the dashboard on Qt's offscreen
+platform returns after the session.
+
+The signal tests start ``breathsync demo`` in a subprocess, wait (polling) until the recording's
+session.json exists, send the signal and wait for the process to end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from breathsync.cli import main
+from breathsync.errors import InputError
+from breathsync.live import ParticipantArg, build_session, real_time_error, stop_signals
+
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+SIGNALS = ["SIGINT", "SIGTERM", pytest.param("SIGHUP", marks=POSIX_ONLY)]
+#: Session length asked for: 30 s of wall time at speed 20, so that a session that ended by itself would
+#: take far longer than the time the tests allow after the signal.
+DURATION_S = 600.0
+SPEED = 20.0
+
+
+def _has_qt() -> bool:
+    try:
+        import PyQt6.QtWidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _start_demo(record: Path, *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    args = ["demo", "--record", str(record), "--speed", f"{SPEED:g}", "--duration", f"{DURATION_S:g}"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "breathsync", *args, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # Signals at their default, whatever the test runner ignores (so that the old code's death shows).
+        preexec_fn=None
+        if sys.platform == "win32"
+        else lambda: [signal.signal(s, signal.SIG_DFL) for s in stop_signals()],
+    )
+
+
+def _wait_for(path: Path, proc: subprocess.Popen[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"ended before recording (rc {proc.returncode}): {out}\n{err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"{path} did not appear within {timeout_s} s")
+        time.sleep(0.05)
+
+
+def _interrupt(tmp_path: Path, sig_name: str, *extra: str) -> None:
+    record = tmp_path / "rec"
+    proc = _start_demo(record, *extra)
+    try:
+        _wait_for(record / "session.json", proc, 20.0)
+        time.sleep(0.3)  # a few samples in the recording (not needed for the check, only to be realistic)
+        proc.send_signal(getattr(signal, sig_name))
+        out, err = proc.communicate(timeout=12)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"still running 12 s after {sig_name}: {out[-500:]}\n{err[-1500:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.count("\n") <= 1, err
+    assert "session summary:" in out and f"recorded to {record}" in out, out
+    doc = json.loads((record / "session.json").read_text(encoding="utf-8"))
+    assert doc.get("end_utc") and doc.get("summary"), doc
+    assert 0.0 < float(doc["duration_s"]) < DURATION_S  # stopped by the signal, not by its end
+    assert (record / "you.csv").stat().st_size > 0
+
+
+@pytest.mark.parametrize("sig_name", SIGNALS)
+def test_terminal_view_ends_cleanly_on_signal(tmp_path: Path, sig_name: str) -> None:
+    """SIGHUP (the terminal closed) killed the headless session without closing the recording."""
+    _interrupt(tmp_path, sig_name, "--headless")
+
+
+@pytest.mark.skipif(not _has_qt(), reason="the dashboard needs PyQt6")
+@pytest.mark.parametrize("sig_name", SIGNALS)
+def test_dashboard_ends_cleanly_on_signal(tmp_path: Path, sig_name: str) -> None:
+    """Ctrl-C in the dashboard printed a KeyboardInterrupt traceback and the session went on; SIGTERM and
+    SIGHUP killed it with the recording left open (no end_utc, no summary)."""
+    _interrupt(tmp_path, sig_name)
+
+
+@pytest.mark.skipif(not _has_qt(), reason="the dashboard needs PyQt6")
+def test_offscreen_dashboard_returns_after_the_session(tmp_path: Path) -> None:
+    """With QT_QPA_PLATFORM=offscreen the invisible window waited forever to be closed."""
+    args = ["demo", "--speed", "20", "--duration", "20", "--record", str(tmp_path / "rec")]
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "session summary:" in r.stdout
+    doc = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))
+    assert doc.get("end_utc") and doc.get("summary")
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("lsl:nothere", "lsl:nothere: a live stream runs in real time; leave --speed at 1"),
+        (
+            "ble:AA:BB:CC:DD:EE:FF",
+            "ble:AA:BB:CC:DD:EE:FF: a live device runs in real time; leave --speed at 1",
+        ),
+    ],
+)
+def test_live_source_at_speed_is_refused_before_the_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str, said: str
+) -> None:
+    """The check was only in the source's start: the whole session ran (and was recorded) at --speed 10,
+    and only then exited 2."""
+    record = tmp_path / "rec"
+    argv = ["run", "-p", f"A={spec}", "-p", "B=sim:steady", "--speed", "10", "--duration", "30"]
+    t0 = time.monotonic()
+    code = main([*argv, "--record", str(record), "--headless"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == f"breathsync: error: participant A: {said}\n"
+    assert out == ""
+    assert not record.exists()
+    assert time.monotonic() - t0 < 2.0
+    with pytest.raises(InputError, match="leave --speed at 1"):
+        build_session([ParticipantArg("A", spec), ParticipantArg("B", "sim:steady")], speed=2.0)
+    build_session([ParticipantArg("A", spec), ParticipantArg("B", "sim:steady")], speed=1.0)  # accepted
+
+
+def test_the_real_time_rule_is_the_sources_rule() -> None:
+    """One rule: the sources' own start check says exactly what build_session says."""
+    from breathsync.sources.ble import parse_ble_spec
+    from breathsync.sources.lsl import parse_lsl_spec
+
+    assert real_time_error("lsl:x", "a live stream", 1.0) is None
+    assert parse_lsl_spec("x").speed_error(1.0) is None
+    assert parse_lsl_spec("x").speed_error(10.0) == real_time_error("lsl:x", "a live stream", 10.0)
+    assert parse_ble_spec("Polar").speed_error(0.5) == real_time_error("ble:Polar", "a live device", 0.5)
+
+
+def test_stop_signals_include_sighup_where_it_exists() -> None:
+    sigs = stop_signals()
+    assert signal.SIGINT in sigs and signal.SIGTERM in sigs
+    if hasattr(signal, "SIGHUP"):
+        assert signal.SIGHUP in sigs
