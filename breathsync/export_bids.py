@@ -55,7 +55,7 @@ import numpy as np
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import is_number, read_recording
+from breathsync.io.csvfile import Recording, is_number, read_recording
 from breathsync.io.session_folder import (
     SESSION_FILE,
     FolderParticipant,
@@ -63,6 +63,7 @@ from breathsync.io.session_folder import (
     json_type,
     read_session_folder,
     read_text_file,
+    source_without_paths,
 )
 
 BIDS_VERSION = "1.11.1"
@@ -93,7 +94,10 @@ MIN_GAP_S = 0.5
 MAX_GRID = 50_000_000
 EVENTS_HEADER = ("time", "kind", "participants", "text")
 
-_UNITS = {"resp": "arbitrary", "acc_x": "mg", "acc_y": "mg", "acc_z": "mg", "rr_ms": "ms", "ecg": "uV"}
+#: Units of the columns the recording format defines (README, "Recording format").
+_UNITS = {"resp": "arbitrary", "acc_x": "mg", "acc_y": "mg", "acc_z": "mg", "rr_ms": "ms"}
+#: Columns whose unit the format leaves to the file (its ``# unit:`` line); BIDS's value when none is given.
+_UNKNOWN_UNIT = {"ecg": "n/a"}
 _DESCRIPTIONS = {
     "resp": "breathing waveform (respiration belt or derived), rising on inhale",
     "acc_x": "chest accelerometer, x axis",
@@ -119,13 +123,33 @@ def bids_label(label: str) -> str:
 _DROP_HINT = 'remove this participant from session.json ("participants") to export the others'
 
 
-def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
-    """(t, columns, fs, note) of a participant's raw samples on a uniform grid."""
-    try:
-        rec = read_recording(rec_path)
-    except RecordingError as e:
-        where = f"{e.path}:{e.line}" if e.line is not None else e.path
-        raise InputError(f"{where}: cannot export: {e.problem}") from None
+def declared_units(unit_meta: str | None) -> dict[str, str]:
+    """The units a recording's ``# unit:`` line declares, by column: ``"resp: arbitrary units, rising on
+    inhale; ecg: mV"`` gives ``{"resp": "arbitrary units", "ecg": "mV"}`` (the text before the first comma;
+    ``acc_x/acc_y/acc_z: milli-g`` names several columns)."""
+    out: dict[str, str] = {}
+    for part in (unit_meta or "").split(";"):
+        names, colon, text = part.partition(":")
+        unit = text.split(",")[0].strip()
+        if not colon or not unit:
+            continue
+        for name in names.split("/"):
+            if name.strip():
+                out[name.strip()] = unit
+    return out
+
+
+def _column_units(names: list[str], declared: dict[str, str]) -> dict[str, str]:
+    """The BIDS "Units" of each exported raw column: the format's unit for the columns it defines, else the
+    one the recording declares, else "n/a" (unknown) for an ECG and "arbitrary" for any other column."""
+    return {n: _UNITS.get(n) or declared.get(n) or _UNKNOWN_UNIT.get(n, "arbitrary") for n in names}
+
+
+def _raw_series(
+    rec: Recording, rec_path: str, signal: str
+) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
+    """(t, columns, fs, note) of a participant's raw samples (``rec``, read from ``rec_path``) on a uniform
+    grid."""
     kind = rec.signal_kind()
     if kind == "rr" or (signal == "rr" and kind != "resp" and rec.has_values("rr_ms")):
         from breathsync.dsp.rr import RESAMPLE_FS_HZ, rr_to_resp_offline
@@ -187,6 +211,14 @@ def _raw_series(rec_path: str, signal: str) -> tuple[FloatArray, dict[str, Float
     if in_gap.any():
         note += f"; n/a across {int(np.sum(np.diff(tu) > max_step))} gap(s) longer than {max_step:.3g} s"
     return grid, out, fs, note
+
+
+def _read_raw(rec_path: str) -> Recording:
+    try:
+        return read_recording(rec_path)
+    except RecordingError as e:
+        where = f"{e.path}:{e.line}" if e.line is not None else e.path
+        raise InputError(f"{where}: cannot export: {e.problem}") from None
 
 
 def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
@@ -509,7 +541,7 @@ def _write_dataset(
         base = f"sub-{sub}_task-{TASK}"
         src = entries.get(fp.label, {})
         signal = src.get("signal") or ""
-        source = src.get("source")
+        source = source_without_paths(src.get("source"))  # older recordings kept the full path
         common = {
             "TaskName": TASK,
             "Manufacturer": (source or {}).get("kind") or "unknown",
@@ -518,7 +550,8 @@ def _write_dataset(
             "breathsyncSource": source,
             "breathsyncParticipantLabel": fp.label,
         }
-        t, cols, fs, note = _raw_series(fp.path, signal)
+        rec = _read_raw(fp.path)
+        t, cols, fs, note = _raw_series(rec, fp.path, signal)
         if src.get("invert") is True and "resp" in cols:
             # The session ran with --invert for this belt (it falls on inhale): the exported resp rises on
             # inhale, as its description says and as the session showed it.
@@ -532,8 +565,9 @@ def _write_dataset(
             "PhysioType": "generic",
             **common,
         }
+        units = _column_units(names, declared_units(rec.meta.get("unit")))
         for n in names:
-            raw_json[n] = {"Description": _DESCRIPTIONS.get(n, n), "Units": _UNITS.get(n, "arbitrary")}
+            raw_json[n] = {"Description": _DESCRIPTIONS.get(n, n), "Units": units[n]}
         if note:
             raw_json["breathsyncProcessing"] = note
         p = beh / f"{base}_recording-raw_physio.tsv.gz"

@@ -34,7 +34,7 @@ import numpy as np
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import RecordingWriter
-from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT
+from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
 from breathsync.session_types import PairView, SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk
 
@@ -286,7 +286,7 @@ class Recorder:
         p = self._participants.get(label, {})
         signal = str(p.get("signal", ""))
         meta: dict[str, str] = {"participant": label}
-        source = p.get("source")
+        source = source_without_paths(p.get("source"))
         if source is not None:
             meta["source"] = _source_text(source)
         if signal:
@@ -447,6 +447,9 @@ class Recorder:
         end_utc = extra.pop("end_utc", None)
         duration = extra.pop("duration_s", None)
         participants = [dict(p) for p in info.participants]
+        for p in participants:
+            if "source" in p:
+                p["source"] = source_without_paths(p["source"])
         d: dict[str, Any] = {
             "format": SESSION_FORMAT,
             "format_version": 1,
@@ -506,7 +509,7 @@ def _default_writer(path: str, columns: Sequence[str], meta: Mapping[str, str]) 
 
 
 def _source_text(source: Any) -> str:
-    """A source in one short line, e.g. "sim:follow,rate=12" or "replay:/data/a.csv" (details: session.json)."""
+    """A source in one short line, e.g. "sim:follow,rate=12" or "replay:a.csv" (details: session.json)."""
     if not isinstance(source, dict):
         return " ".join(str(source).split())
     if source.get("spec"):

@@ -15,13 +15,15 @@ through it, so labels that are not safe file names still work.
 from __future__ import annotations
 
 import json
-import math
 import os
+import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError, RecordingError
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "is_session_folder",
     "json_type",
     "read_session_folder",
+    "source_without_paths",
 ]
 
 SESSION_FILE = "session.json"
@@ -134,6 +137,12 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
         raise RecordingError(
             sj, f"bad JSON (nested too deeply): the session description is damaged; {_WHAT_TO_DO}"
         ) from None
+    except ValueError:  # e.g. an integer of more than sys.get_int_max_str_digits() digits
+        raise RecordingError(
+            sj,
+            f"bad JSON (a number too long to read, over {sys.get_int_max_str_digits()} digits): "
+            f"the session description is damaged; {_WHAT_TO_DO}",
+        ) from None
     if not isinstance(info, dict) or not isinstance(info.get("participants"), list):
         raise RecordingError(sj, "not a breathsync session description (no participants list)")
     labels: list[str] = []
@@ -153,7 +162,15 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     for label in labels:
         if label in quiet:  # the recorder closed without any sample from this participant
             continue
-        raw_name = raw.get(label, f"{label}.csv")
+        raw_name = raw.get(label)
+        if raw_name is None:  # no "files" entry: the recorder's name for a safe label
+            raw_name = f"{label}.csv"
+            if not _stays_in_folder(raw_name):
+                raise RecordingError(
+                    sj,
+                    f'participant label {label!r} is not a file name and "files" names no recording '
+                    f"for it: the session description is damaged; {_WHAT_TO_DO}",
+                )
         raw_path = os.path.join(folder, raw_name)
         if not os.path.isfile(raw_path):
             raise RecordingError(
@@ -232,7 +249,7 @@ def _files_by_label(info: dict[str, Any]) -> tuple[dict[str, str], dict[str, str
         for name, what in files.items():
             if not isinstance(what, dict) or not isinstance(what.get("participant"), str):
                 continue
-            if os.path.basename(name) != name or name in ("", ".", ".."):
+            if not _stays_in_folder(name):
                 continue  # never leave the folder
             if what.get("kind") == "raw":
                 raw[what["participant"]] = name
@@ -242,16 +259,53 @@ def _files_by_label(info: dict[str, Any]) -> tuple[dict[str, str], dict[str, str
     return raw, live, quiet
 
 
+def _stays_in_folder(name: str) -> bool:
+    """True for a plain file name (no folder part, not "." or ".."): joined to the session folder, it
+    names a file inside it."""
+    return os.path.basename(name) == name and "/" not in name and name not in ("", ".", "..")
+
+
 def recorded_window_s(paths: Sequence[str]) -> float | None:
     """The synchrony window of the first recorded session folder in ``paths`` (its session.json
-    settings), so that analysing a session scores it as it was shown; None when there is none."""
+    settings), so that analysing a session scores it as it was shown; None when there is none.
+
+    A window outside what ``--window`` accepts (:data:`~breathsync.dsp.sync.WINDOW_MIN_S` to
+    :data:`~breathsync.dsp.sync.WINDOW_MAX_S`) is a damaged session.json: RecordingError, one line.
+    """
     for p in paths:
         if os.path.isdir(p):
             settings = read_session_folder(p).info.get("settings")
             w = settings.get("window_s") if isinstance(settings, dict) else None
-            if isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) and w > 0:
-                return float(w)
+            if not isinstance(w, int | float) or isinstance(w, bool):
+                continue
+            if not WINDOW_MIN_S <= w <= WINDOW_MAX_S:  # also NaN and infinities
+                shown = f"{w:.6g}" if isinstance(w, float) or abs(w) < 10**15 else "a huge number"
+                raise RecordingError(
+                    os.path.join(p, SESSION_FILE),
+                    f'settings "window_s" is {shown}, outside {WINDOW_MIN_S:g} to {WINDOW_MAX_S:g} s: the '
+                    "session description is damaged; correct it, or give the window with --window S",
+                )
+            return float(w)
     return None
+
+
+#: Keys of a source description that hold a path on this computer (a replayed file, its session folder).
+_PATH_KEYS = ("file", "folder")
+
+
+def source_without_paths(source: Any) -> Any:
+    """A participant's source description as a session folder and its exports keep it: a path
+    (``"file"``, ``"folder"``) is reduced to its last part, the file's or folder's name, since the folders
+    above it can name a person (``/home/<name>/...``). Nothing reads these paths back: a session's own
+    files are found through session.json's "files"."""
+    if not isinstance(source, dict):
+        return source
+    out = dict(source)
+    for key in _PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = re.split(r"[\\/]", value.rstrip("\\/"))[-1] or value
+    return out
 
 
 def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | None]]:
