@@ -188,7 +188,7 @@ class LslPublisher:
             out = self._pairs.get((pr.a, pr.b))
             if out is None:
                 continue
-            values = [pr.sync_score, pr.plv, pr.null_plv, float(pr.in_sync), pr.rel_phase_rad, pr.lag_s]
+            values = [pr.sync_score, pr.plv, pr.null_plv, pr.in_sync_value, pr.rel_phase_rad, pr.lag_s]
             out.push_sample(values, self.lsl_time(snap.t_s))
         for ev in snap.events:
             self._marker(ev.t_s, ev.kind, ev.text, ev.participants)

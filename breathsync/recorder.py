@@ -345,7 +345,7 @@ class Recorder:
             meta = {
                 "holds": "live pair synchrony, one row per snapshot; columns <a>-<b>_<field>",
                 "pairs": " ".join(f"{a}-{b}" for a, b in self._pair_keys),
-                "unit": "rel_phase_rad: radians, > 0 = a ahead; lag_s: seconds; in_sync: 0/1",
+                "unit": "rel_phase_rad: radians, > 0 = a ahead; lag_s: seconds; in_sync: 0/1, empty where plv is",
             }
             self._pairs = self._factory(os.path.join(self.path, "pairs.csv"), columns, meta)
         by_key = {(pv.a, pv.b): pv for pv in pairs}
@@ -354,7 +354,7 @@ class Recorder:
             pv = by_key.get((a, b))
             prefix = f"{_col_label(a)}-{_col_label(b)}_"
             values = (
-                [pv.plv, pv.null_plv, pv.sync_score, float(pv.in_sync), pv.rel_phase_rad, pv.lag_s]
+                [pv.plv, pv.null_plv, pv.sync_score, pv.in_sync_value, pv.rel_phase_rad, pv.lag_s]
                 if pv is not None
                 else [math.nan] * len(PAIR_FIELDS)
             )

@@ -71,6 +71,12 @@ class PairView:
     time_in_sync_s: float  # total so far
     sync_run_s: float  # current continuous in-sync stretch
 
+    @property
+    def in_sync_value(self) -> float:
+        """``in_sync`` as a number for files and streams: 1 or 0, NaN where the PLV is unknown (as the
+        analysis JSON's null), so that averaging it does not count unknown windows as out of sync."""
+        return float(self.in_sync) if math.isfinite(self.plv) else math.nan
+
 
 @dataclass(frozen=True)
 class TrainingView:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -412,3 +413,20 @@ def _read_csv_numeric_tolerant(path: Path) -> tuple[list[str], np.ndarray]:
         return _read_csv_numeric(tmp)
     finally:
         tmp.unlink()
+
+
+def test_pairs_csv_leaves_in_sync_empty_where_the_plv_is_unknown(tmp_path: Path) -> None:
+    # in_sync was written 0 there, so the mean of the column counted unknown windows as out of sync.
+    rec = Recorder(tmp_path / "rec")
+    rec.open(_info())
+    g = np.arange(0.0, 1.0, 1 / GRID_HZ)
+    unknown = PairView("A", "B", math.nan, 0.9, math.nan, False, math.nan, math.nan, 0.0, 0.0, 0.0)
+    known = PairView("A", "B", 0.5, 0.9, 0.0, False, 0.1, 0.05, 0.0, 0.0, 0.0)
+    for k, pair in enumerate((unknown, known)):
+        snap = _snapshot(k, float(k + 1), (_view("A", g + k), _view("B", g + k)))
+        rec.on_snapshot(replace(snap, pairs=(pair,)))
+    rec.close(_info())
+    header, pairs = _read_csv_numeric(tmp_path / "rec" / "pairs.csv")
+    col = header.index("A-B_in_sync")
+    assert math.isnan(pairs[0, col]) and math.isnan(pairs[0, header.index("A-B_sync_score")])
+    assert pairs[1, col] == 0.0

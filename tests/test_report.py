@@ -40,9 +40,10 @@ def test_report_of_csv_files_and_errors(tmp_path: Path) -> None:
 
 
 def test_report_when_no_breathing_waveform_can_be_derived(tmp_path: Path) -> None:
-    """RR intervals of 0 ms give no RR-derived waveform at all: analyze reports no breaths, and so does report."""
+    """Three heart beats give no RR-derived waveform at all: analyze reports no breaths, and so does report.
+    (RR intervals of 0 ms, used here before, are now refused as not being RR intervals in ms.)"""
     rr0 = tmp_path / "m_rr0.csv"
-    rr0.write_text("time,rr_ms\n0,0\n1,0\n2,0\n")
+    rr0.write_text("time,rr_ms\n0.8,800\n1.6,800\n2.4,800\n")
     out = tmp_path / "m.html"
     r = subprocess.run([sys.executable, "-m", "breathsync", "report", str(rr0), "--out", str(out)],
                        capture_output=True, text=True, timeout=60)  # fmt: skip

@@ -439,7 +439,7 @@ class LivePairSync:
         null = chance_level(self._null, self.cfg)
         if coverage < self.cfg.min_coverage or not known.any():
             return LivePairState(
-                k_end, math.nan, math.nan, math.nan, rate_diff, null, 0.0, False, coverage, mean_rate
+                k_end, math.nan, math.nan, math.nan, rate_diff, null, math.nan, False, coverage, mean_rate
             )
         z = complex(np.mean(np.exp(1j * d[known])))
         plv = abs(z)

@@ -236,3 +236,23 @@ def test_the_chance_level_and_in_sync_do_not_depend_on_which_participant_is_a() 
         off_ab = pair_sync(t, a, b, rates, rates, cfg, causal=False)
         off_ba = pair_sync(t, b, a, rates, rates, cfg, causal=False)
         assert np.array_equal(off_ab.in_sync, off_ba.in_sync)
+
+
+def test_a_live_window_with_too_little_phase_has_no_score() -> None:
+    # Its sync score read 0 (and in_sync 0 in pairs.csv and the LSL sync stream) where the PLV is unknown,
+    # so averaging those files counted unknown windows as out of sync.
+    from breathsync.dsp.sync import GridRing, LivePairSync
+    from breathsync.session_types import PairView
+
+    a, b = GridRing(FS, 180.0, ("phase", "rate")), GridRing(FS, 180.0, ("phase", "rate"))
+    t = np.arange(0, 60, 1 / FS)
+    ph = oscillator(60, 15, 0.05, 3) % (2 * np.pi)
+    a.append(t, phase=ph, rate=np.full(t.size, 15.0))
+    b.append(t, phase=np.where(t < 40, ph, np.nan), rate=np.full(t.size, 15.0))
+    st = LivePairSync().update(a, b)
+    assert st is not None and math.isnan(st.plv) and math.isnan(st.sync_score) and not st.in_sync
+    view = PairView("A", "B", st.plv, st.null_plv, st.sync_score, st.in_sync, st.rel_phase_rad, st.lag_s,
+                    st.rate_diff_bpm, 0.0, 0.0)  # fmt: skip
+    assert math.isnan(view.in_sync_value)
+    known = PairView("A", "B", 0.5, 0.6, 0.0, False, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert known.in_sync_value == 0.0
