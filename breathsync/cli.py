@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "definitions. Pictures are embedded (SVG): one file to keep or send.",
     )
     rp.add_argument(
-        "paths", nargs="+", metavar="SESSION_DIR", help="a folder written by --record (or CSV files)"
+        "paths", nargs="+", metavar="SESSION_DIR", help="one folder written by --record (or CSV/XDF files)"
     )
     rp.add_argument(
         "--out",

@@ -265,3 +265,21 @@ def test_the_bids_validator_accepts_the_ecg_export(
     issues = [(i["severity"], i["code"], i.get("subCode")) for i in report["issues"]["issues"]]
     assert not [i for i in issues if i[0] == "error"], issues
     assert r.returncode == 0, r.stderr
+
+
+# ------------------------------------------------------------------------------------ several sessions
+@pytest.mark.parametrize(
+    "command", [["analyze"], ["report", "--out", "{tmp}/r.html"]], ids=["analyze", "report"]
+)
+def test_several_session_folders_are_not_merged_into_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # They were: one session's A paired with the other's B on unrelated clocks, repeated labels renamed.
+    s1, s2 = make_folder(tmp_path / "s1"), make_folder(tmp_path / "s2")
+    args = [command[0], str(s1), str(s2), *(c.format(tmp=tmp_path) for c in command[1:])]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "several session folders" in err and "--batch" in err
+    assert not (tmp_path / "r.html").exists()
+    assert main([command[0], str(s1), *(c.format(tmp=tmp_path) for c in command[1:])]) == 0  # one is fine
+    assert main(["analyze", str(s1), str(s2), "--batch", str(tmp_path / "study.csv")]) == 0  # a study

@@ -313,6 +313,14 @@ def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | 
 
     Returns the file paths and, for each, the label the session gave it (None for a plain file).
     """
+    folders = [p for p in paths if os.path.isdir(p)]
+    if len(folders) > 1:
+        # Each session has its own clock: pairing one session's people with another's compares times that
+        # have nothing to do with each other.
+        raise InputError(
+            f"{folders[0]}, {folders[1]}: several session folders: give one at a time (each session's "
+            "participants are paired with each other), or analyse a study with: breathsync analyze DIR ... --batch FILE.csv"
+        )
     files: list[str] = []
     labels: list[str | None] = []
     for p in paths:
