@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +104,11 @@ def _pyxdf_quiet() -> Iterator[_Collect]:
     logger.addHandler(collect)  # a handler of its own: Python's last-resort stderr handler stays out
     logger.propagate = False
     try:
-        yield collect
+        # NumPy's warnings on a damaged clock-offset chunk (overflow, invalid value in its clock fit) are not
+        # for the user either: the time stamps that come out are checked like a CSV's.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield collect
     finally:
         logger.removeHandler(collect)
         logger.propagate = propagate

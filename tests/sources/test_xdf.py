@@ -335,3 +335,23 @@ def test_time_stamps_that_are_not_a_breathing_recordings_are_one_line(
     assert main(["run", "--participant", f"A=replay:{path}", "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "its time stamps are damaged" in err
+
+
+def test_a_damaged_clock_offset_chunk_sends_no_numpy_warnings(tmp_path: Path) -> None:
+    # pyxdf's clock fit on absurd offsets let NumPy's RuntimeWarnings through to stderr (the rule: one line).
+    import contextlib
+    import warnings
+
+    w = XdfWriter()
+    w.header(1, "belt", "Respiration", ["resp"], 20.0, "float32")
+    w.samples(1, A_T[:600], A_Y[:600, None])
+    for k, off in ((0, 0.0), (200, 1e308), (400, -1e308), (599, 1e-320)):
+        w.clock_offset(1, A_T[k], off)
+    w.footer(1, A_T[0], A_T[599], 600)
+    path = tmp_path / "damaged.xdf"
+    path.write_bytes(bytes(w.buf))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with contextlib.suppress(InputError):
+            read_xdf_streams(str(path))
+    assert [str(c.message) for c in caught if issubclass(c.category, RuntimeWarning)] == []
