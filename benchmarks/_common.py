@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def default_belt_files() -> list[Path]:
-    """The real belt recordings: ../shared/data when present, else the copies in sample_signals/."""
+    """The real belt recordings: ../shared/data when present, else the copies in sample_signals/ (which has
+    no copy of the ICU recording: without ../shared/data the figures are not the README's, and it says so)."""
     names = ["nk_rest5_100hz.csv", "biosppy_resp_1000hz.csv", "icu_v102s_250hz.csv"]
     out = []
     for n in names:
@@ -20,6 +21,12 @@ def default_belt_files() -> list[Path]:
             if (d / n).exists():
                 out.append(d / n)
                 break
+        else:
+            print(
+                f"note: {n} is in neither {SHARED_DATA} nor {SAMPLES}: left out, so pooled figures differ "
+                "from the README's",
+                file=sys.stderr,
+            )
     return out
 
 
