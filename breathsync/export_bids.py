@@ -113,7 +113,7 @@ def bids_label(label: str) -> str:
     out = re.sub(r"[^A-Za-z0-9]", "", label)
     if not out:
         raise InputError(
-            f"participant label {label!r} has no letter or digit for a BIDS subject label: "
+            f"participant label {label!r} has no ASCII letter or digit (a-z, A-Z, 0-9), which a BIDS subject label needs: "
             'rename the participant in session.json ("participants" and "files")'
         )
     return out

@@ -347,3 +347,13 @@ def test_a_gap_in_the_raw_samples_is_exported_as_na(sess: Path, tmp_path: Path) 
     na = np.array([v == "n/a" for v in resp])
     assert na[(t > 40.1) & (t < 51.9)].all()
     assert not na[(t < 39.9) | (t > 52.1)].any()
+
+
+def test_a_label_with_no_ascii_letter_says_ascii() -> None:
+    # "é" was told it "has no letter or digit"; it is a letter, just not one BIDS allows.
+    from breathsync.errors import InputError
+    from breathsync.export_bids import bids_label
+
+    assert bids_label("Zoë 2") == "Zo2"
+    with pytest.raises(InputError, match=r"'é' has no ASCII letter or digit \(a-z, A-Z, 0-9\)"):
+        bids_label("é")
