@@ -257,7 +257,10 @@ def _warnings(p: Participant) -> list[str]:
 def _f(x: FloatArray, nd: int = 4) -> list[float | None]:
     """Floats for JSON: rounded, NaN -> null."""
     r = np.round(np.asarray(x, float), nd)
-    return [None if not math.isfinite(v) else v for v in r.tolist()]
+    out: list[float | None] = list(r.tolist())
+    for i in np.flatnonzero(~np.isfinite(r)).tolist():
+        out[i] = None
+    return out
 
 
 def _decimate(t: FloatArray, *series: FloatArray) -> tuple[FloatArray, ...]:

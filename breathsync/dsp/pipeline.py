@@ -210,6 +210,7 @@ class RespPipeline:
         self._last_turn_t = math.nan
         self._last_onset = math.nan
         self._intervals: deque[float] = deque(maxlen=32)
+        self._mean_iv = 0.0  # mean of the last 4 intervals (kept up to date: asked for at every sample)
         self._iv_typ = 0.0
         self._rise_fracs: deque[float] = deque(maxlen=8)
         self._prev_raw = math.nan
@@ -426,11 +427,14 @@ class RespPipeline:
         return iv <= 0.0 or since_ext_s <= iv
 
     def _mean_interval(self) -> float:
+        return self._mean_iv
+
+    def _add_interval(self, interval: float) -> None:
         iv = self._intervals
-        if not iv:
-            return 0.0
+        iv.append(interval)
         k = min(len(iv), 4)
-        return sum(list(iv)[-k:]) / k
+        self._mean_iv = sum(list(iv)[-k:]) / k
+        self._update_typical_interval()
 
     def _freq(self) -> float:
         """Current breathing frequency estimate (Hz) for delay compensation; 0.25 Hz until known."""
@@ -493,8 +497,7 @@ class RespPipeline:
         if not math.isnan(self._last_onset):
             interval = onset - self._last_onset
             if self.config.min_interval_s <= interval <= self.config.max_interval_s:
-                self._intervals.append(interval)
-                self._update_typical_interval()
+                self._add_interval(interval)
                 if self._peak_t > prev_trough_t:
                     self._rise_fracs.append((self._peak_t - prev_trough_t) / (trough_t - prev_trough_t))
                     self._check_inversion()
