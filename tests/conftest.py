@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sysconfig
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,3 +50,47 @@ def circ_err_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"{SHARED_DATA} missing: the tests need ../shared/data beside the repo"
     return SHARED_DATA
+
+
+def make_session_folder(
+    path: Path, info: dict[str, Any] | None = None, meta: dict[str, str] | None = None, ecg: bool = False
+) -> Path:
+    """A small session folder: participants A and B (60 s of breathing at 25 Hz each, plus a small ECG
+    column with ``ecg``; ``meta``: extra metadata lines), session.json updated with ``info``."""
+    from breathsync.io.csvfile import write_recording
+
+    path.mkdir()
+    t = np.arange(0, 60, 0.04)
+    for i, lab in enumerate(("A", "B")):
+        cols = {"resp": np.sin(2 * np.pi * 0.25 * t + i)}
+        if ecg:
+            cols["ecg"] = 0.004 * np.sin(2 * np.pi * 1.2 * t)
+        write_recording(path / f"{lab}.csv", t, cols, {"participant": lab, **(meta or {})})
+    d: dict[str, Any] = {
+        "format": "breathsync-session",
+        "participants": [
+            {"label": "A", "source": {"kind": "sim"}},
+            {"label": "B", "source": {"kind": "sim"}},
+        ],
+        "files": {
+            "A.csv": {"kind": "raw", "participant": "A"},
+            "B.csv": {"kind": "raw", "participant": "B"},
+        },
+    }
+    d.update(info or {})
+    (path / "session.json").write_text(json.dumps(d))
+    return path
+
+
+def bids_validator_issues(folder: Path, timeout_s: float = 180) -> list[tuple[str, str, str | None]]:
+    """(severity, code, subCode) of every issue the BIDS project's own validator (bids-validator-deno, a dev
+    dependency, offline) reports on ``folder``."""
+    validator = Path(sysconfig.get_path("scripts")) / "bids-validator-deno"
+    r = subprocess.run(
+        [str(validator), str(folder), "--format", "json"], capture_output=True, text=True, timeout=timeout_s
+    )
+    report = json.loads(r.stdout)
+    issues = [(i["severity"], i["code"], i.get("subCode")) for i in report["issues"]["issues"]]
+    errors = [i for i in issues if i[0] == "error"]
+    assert errors or r.returncode == 0, r.stderr
+    return issues

@@ -32,14 +32,6 @@ DURATION_S = 600.0
 SPEED = 20.0
 
 
-def _has_qt() -> bool:
-    try:
-        import PyQt6.QtWidgets  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _start_demo(record: Path, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     args = ["demo", "--record", str(record), "--speed", f"{SPEED:g}", "--duration", f"{DURATION_S:g}"]
@@ -101,7 +93,6 @@ def test_terminal_view_ends_cleanly_on_signal(tmp_path: Path, sig_name: str) -> 
     _interrupt(tmp_path, sig_name, "--headless")
 
 
-@pytest.mark.skipif(not _has_qt(), reason="the dashboard needs PyQt6")
 @pytest.mark.parametrize("sig_name", SIGNALS)
 def test_dashboard_ends_cleanly_on_signal(tmp_path: Path, sig_name: str) -> None:
     """Ctrl-C in the dashboard printed a KeyboardInterrupt traceback and the session went on; SIGTERM and
@@ -109,7 +100,6 @@ def test_dashboard_ends_cleanly_on_signal(tmp_path: Path, sig_name: str) -> None
     _interrupt(tmp_path, sig_name)
 
 
-@pytest.mark.skipif(not _has_qt(), reason="the dashboard needs PyQt6")
 def test_offscreen_dashboard_returns_after_the_session(tmp_path: Path) -> None:
     """With QT_QPA_PLATFORM=offscreen the invisible window waited forever to be closed."""
     args = ["demo", "--speed", "20", "--duration", "20", "--record", str(tmp_path / "rec")]

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from conftest import make_session_folder
 
 from breathsync.cli import main
 from breathsync.errors import RecordingError
-from breathsync.io.csvfile import write_recording
 from breathsync.io.session_folder import read_session_folder
 
-
-def make_folder(path: Path, info: dict[str, Any] | None = None) -> Path:
-    """A small session folder: participants A and B (60 s of breathing at 25 Hz each)."""
-    path.mkdir()
-    t = np.arange(0, 60, 0.04)
-    for i, lab in enumerate(("A", "B")):
-        write_recording(
-            path / f"{lab}.csv", t, {"resp": np.sin(2 * np.pi * 0.25 * t + i)}, {"participant": lab}
-        )
-    d = {
-        "format": "breathsync-session",
-        "participants": [
-            {"label": "A", "source": {"kind": "sim"}},
-            {"label": "B", "source": {"kind": "sim"}},
-        ],
-        "files": {
-            "A.csv": {"kind": "raw", "participant": "A"},
-            "B.csv": {"kind": "raw", "participant": "B"},
-        },
-    }
-    d.update(info or {})
-    (path / "session.json").write_text(json.dumps(d))
-    return path
+make_folder = make_session_folder
 
 
 def test_a_good_folder(tmp_path: Path) -> None:
