@@ -226,7 +226,9 @@ def analyse_files(
         "window_s": window_s,
         "participants": [_participant_json(p) for p in parts],
         "pairs": [_pair_json(pr, window_s) for pr in pairs],
-        "warnings": skipped + [w for p in parts for w in _warnings(p)],
+        "warnings": [f"{lab}: {n}" for r, lab in zip(recs, labels, strict=True) for n in r.notes]
+        + skipped
+        + [w for p in parts for w in _warnings(p)],
     }
     if len(parts) >= 3:
         out["group"] = _group_json(parts, cfg)

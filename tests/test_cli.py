@@ -334,3 +334,25 @@ def test_rr_intervals_out_of_any_heart_range_are_named(
     assert main(["analyze", str(samples / "pair_sync_A.csv"), str(rr)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "rr_zero.csv" in err[0] and "milliseconds" in err[0]
+
+
+def test_what_the_reader_ignored_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # --rate for a file with a time column, and a declared rate its time column contradicts, went unsaid.
+    from breathsync.io.csvfile import read_recording, write_recording
+
+    rec = read_recording(str(Path(__file__).resolve().parents[1] / "sample_signals" / "pair_sync_A.csv"))
+    f = tmp_path / "A.csv"
+    write_recording(
+        f, rec.time, {"resp": rec.columns["resp"]}, {"participant": "A", "sampling_rate_hz": "1000"}
+    )
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(f), "--rate", "50", "--json", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "A: --rate 50 ignored: the file has a time column" in said
+    assert "A: the file says sampling_rate_hz: 1000, but its time column is at 25 Hz" in said
+    assert len(json.loads(out.read_text())["warnings"]) == 2
+    write_recording(
+        f, rec.time, {"resp": rec.columns["resp"]}, {"participant": "A", "sampling_rate_hz": "25"}
+    )
+    assert main(["analyze", str(f), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["warnings"] == []

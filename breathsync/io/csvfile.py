@@ -41,7 +41,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import StringIO
 from pathlib import Path
 from types import TracebackType
@@ -100,12 +100,16 @@ class Recording:
         Sample times in seconds (float64, non-decreasing, read-only).
     columns : dict[str, numpy.ndarray]
         Every column except ``time``, by header name (float64, NaN for empty cells, read-only).
+    notes : tuple[str, ...]
+        What the reader noticed and the user should know, though the file is usable (an ignored
+        ``--rate``, a declared sampling rate its time column contradicts).
     """
 
     path: str
     meta: dict[str, str]
     time: FloatArray
     columns: dict[str, FloatArray]
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         """Number of data rows."""
@@ -248,10 +252,29 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
 
     rec = Recording(path=name, meta=meta, time=time, columns=columns)
     _check_signal(name, header_no, rec, names)
+    rec = replace(rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None))
     time.flags.writeable = False
     for col in columns.values():
         col.flags.writeable = False
     return rec
+
+
+def _notes(rec: Recording, ignored_rate_hz: float | None) -> tuple[str, ...]:
+    """What a usable recording's user should know (see :attr:`Recording.notes`)."""
+    notes = []
+    if ignored_rate_hz is not None:
+        notes.append(f"--rate {ignored_rate_hz:g} ignored: the file has a time column")
+    declared = rec.meta.get("sampling_rate_hz", "").strip()
+    fs = rec.sampling_rate_hz()
+    # Beat-by-beat files (RR only) have no sampling rate of their own to compare.
+    if is_number(declared) and fs is not None and rec.signal_kind() in ("resp", "acc", "ecg"):
+        claimed = float(declared)
+        if claimed > 0 and abs(fs - claimed) > 0.05 * claimed:
+            notes.append(
+                f"the file says sampling_rate_hz: {declared}, but its time column is at {fs:.4g} Hz: the "
+                "time column is used (check the export settings if that is wrong)"
+            )
+    return tuple(notes)
 
 
 class _NoRows(Exception):
