@@ -79,15 +79,6 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
     return src
 
 
-def real_time_error(where: str, what: str, speed: float) -> str | None:
-    """The one rule for sources that run in real time (``lsl:``, ``ble:``): None when ``speed`` suits them,
-    else why not (``where``: the source spec, ``what``: what it is, e.g. "a live stream"). Checked when the
-    session is built from the specs (:func:`build_session`) and again by the source's start."""
-    if speed == 1.0:
-        return None
-    return f"{where}: {what} runs in real time; leave --speed at 1"
-
-
 def build_session(
     participants: Sequence[ParticipantArg],
     *,

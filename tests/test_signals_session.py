@@ -22,7 +22,8 @@ import pytest
 
 from breathsync.cli import main
 from breathsync.errors import InputError
-from breathsync.live import ParticipantArg, build_session, real_time_error, stop_signals
+from breathsync.live import ParticipantArg, build_session, stop_signals
+from breathsync.sources.base import real_time_error
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 SIGNALS = ["SIGINT", "SIGTERM", pytest.param("SIGHUP", marks=POSIX_ONLY)]

@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from io import StringIO
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self
+from typing import IO, Any, Literal, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -60,6 +60,7 @@ __all__ = [
     "RecordingWriter",
     "SignalKind",
     "read_recording",
+    "write_private_bytes",
     "write_private_text",
     "write_recording",
 ]
@@ -666,13 +667,28 @@ def write_recording(
 
 
 def write_private_text(path: str | os.PathLike[str], *parts: str) -> None:
-    """Replace ``path`` with the text ``parts`` atomically (a temporary file in the same folder, synced,
-    then renamed over it: a failed write, a full disk, leaves the previous file as it was), readable by its
-    owner only (breathing is health data). Something that exists and is not a regular file (``/dev/stdout``,
-    a pipe) is written to as it is. Raises OSError."""
+    """Replace ``path`` with the text ``parts`` (UTF-8, ``\\n`` line ends) atomically (a temporary file in the
+    same folder, synced, then renamed over it: a failed write, a full disk, leaves the previous file as it
+    was), readable by its owner only (breathing is health data). Something that exists and is not a regular
+    file (``/dev/stdout``, a pipe) is written to as it is. Raises OSError."""
+    _write_private(path, parts, binary=False)
+
+
+def write_private_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """:func:`write_private_text` for bytes (a picture)."""
+    _write_private(path, (data,), binary=True)
+
+
+def _write_private(path: str | os.PathLike[str], parts: Sequence[str | bytes], *, binary: bool) -> None:
     name = os.fspath(path)
+
+    def opened(target: int | str) -> IO[Any]:
+        if binary:
+            return open(target, "wb")
+        return open(target, "w", encoding="utf-8", newline="\n")
+
     if os.path.exists(name) and not os.path.isfile(name):
-        with open(name, "w", encoding="utf-8", newline="\n") as out:
+        with opened(name) as out:
             for part in parts:
                 out.write(part)
         return
@@ -680,7 +696,7 @@ def write_private_text(path: str | os.PathLike[str], *parts: str) -> None:
         prefix=".breathsync-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(name))
     )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        with opened(fd) as fh:
             for part in parts:
                 fh.write(part)
             fh.flush()

@@ -122,6 +122,15 @@ def spec_seconds(kind: str, key: str, value: str, most: float) -> float:
     return v
 
 
+def real_time_error(where: str, what: str, speed: float) -> str | None:
+    """The one rule for sources that run in real time (``lsl:``, ``ble:``): None when ``speed`` suits them,
+    else why not (``where``: the source spec, ``what``: what it is, e.g. "a live stream"). Checked when the
+    session is built from the specs (:func:`breathsync.live.build_session`) and again by the source's start."""
+    if speed == 1.0:
+        return None
+    return f"{where}: {what} runs in real time; leave --speed at 1"
+
+
 class SourceError(InputError):
     """A source cannot start or goes wrong; the message is one line for the user (before a session starts
     the command line reports it like any bad input, exit code 2)."""

@@ -43,6 +43,7 @@ from breathsync.sources.base import (
     Source,
     SourceError,
     SourceStatus,
+    real_time_error,
     spec_seconds,
     split_spec,
 )
@@ -198,8 +199,6 @@ class BleSource(Source):
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
         """Why this source cannot run at ``speed`` (it runs in real time), or None."""
-        from breathsync.live import real_time_error
-
         return real_time_error(f"ble:{self.target}", "a live device", speed)
 
     async def start(self, clock: SessionClock) -> None:

@@ -34,6 +34,7 @@ from breathsync.sources.base import (
     Source,
     SourceError,
     SourceStatus,
+    real_time_error,
     spec_seconds,
     split_spec,
 )
@@ -188,8 +189,6 @@ class LslSource(Source):
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
         """Why this source cannot run at ``speed`` (it runs in real time), or None."""
-        from breathsync.live import real_time_error
-
         return real_time_error(f"lsl:{self.name}", "a live stream", speed)
 
     async def start(self, clock: SessionClock) -> None:

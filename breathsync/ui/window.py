@@ -44,7 +44,7 @@ from PyQt6.QtWidgets import (
 )
 
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
-from breathsync.io.csvfile import write_private_text
+from breathsync.io.csvfile import write_private_bytes, write_private_text
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import PairView, Snapshot, clock_text
@@ -64,15 +64,6 @@ SYNC_POINTS = 30_000  # 100 min of sync history at SYNC_STEP_S
 TRAIL_S = 60.0
 TRACE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 TABLE_COLUMNS = ("participant", "source", "state", "signal quality", "rate", "battery")
-
-
-def _write_private_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` readable by its owner only (0o600, also when the file existed). OSError."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        if os.path.isfile(path):  # not /dev/null and the like: keep their mode
-            os.chmod(path, 0o600)  # O_CREAT keeps the mode of an existing file
-        fh.write(data)
 
 
 def default_record_root() -> str:
@@ -831,7 +822,7 @@ class DashboardWindow(QMainWindow):
         self.screenshot_error = "" if ok else (writer.errorString() or "the picture could not be written")
         if ok:
             try:
-                _write_private_bytes(path, bytes(data.data()))
+                write_private_bytes(path, bytes(data.data()))
             except OSError as e:
                 ok = False
                 self.screenshot_error = e.strerror or str(e)
