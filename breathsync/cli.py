@@ -15,6 +15,9 @@ from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
+# simulate: samples per breath at the faster rate. The cycle is asymmetric (40/60), so its 2nd and 3rd
+# harmonics carry its shape; 6 samples per breath keeps them below the Nyquist frequency.
+SIM_MIN_SAMPLES_PER_BREATH = 6
 
 
 class _Parser(argparse.ArgumentParser):
@@ -287,7 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rate-a", type=rate, default=15.0, metavar="BPM", help="A's natural rate, 2 to 40")
     s.add_argument("--rate-b", type=rate, default=16.0, metavar="BPM", help="B's natural rate, 2 to 40")
     s.add_argument(
-        "--fs", type=_between(1.0, 1000.0, " Hz"), default=25.0, metavar="HZ", help="sampling rate"
+        "--fs",
+        type=_between(1.0, 1000.0, " Hz"),
+        default=25.0,
+        metavar="HZ",
+        help="sampling rate, 1 to 1000 Hz, at least 6 samples per breath of the faster rate (default 25)",
     )
 
     dc = sub.add_parser(
@@ -536,6 +543,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from breathsync.synth import simulate_pair
 
     out = Path(args.out)
+    fastest = max(args.rate_a, args.rate_b)
+    if args.fs < SIM_MIN_SAMPLES_PER_BREATH * fastest / 60.0:
+        need = SIM_MIN_SAMPLES_PER_BREATH * fastest / 60.0
+        raise InputError(
+            f"--fs {args.fs:g} Hz is too slow for breathing at {fastest:g}/min (it would alias to a slower "
+            f"rhythm): use --fs {math.ceil(need):d} or more, or a slower --rate-a/--rate-b"
+        )
     n = args.duration * args.fs
     if n > MAX_SIM_SAMPLES:
         raise InputError(

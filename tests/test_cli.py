@@ -174,6 +174,18 @@ def test_simulate_refuses_too_many_samples(tmp_path: Path, capsys) -> None:  # t
     assert not (tmp_path / "d").exists()
 
 
+def test_simulate_refuses_a_rate_that_would_alias(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 40/min (0.67 Hz) sampled at 1 Hz reads as 20/min: refused, with the rate that works.
+    out = tmp_path / "d"
+    code, err = _exit_code(
+        ["simulate", "--out", str(out), "--duration", "60", "--fs", "1", "--rate-b", "40"], capsys
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--fs 4 or more" in err and "40/min" in err
+    assert not out.exists()
+    assert main(["simulate", "--out", str(out), "--duration", "60", "--fs", "4", "--rate-b", "40"]) == 0
+
+
 def test_outputs_never_overwrite_inputs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     t, y, _ = breathing(duration_s=60, fs_hz=25)
     rec = write_csv(tmp_path / "a.csv", t, y, "A")
