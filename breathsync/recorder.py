@@ -291,7 +291,8 @@ class Recorder:
             meta["source"] = _source_text(source)
         if signal:
             meta["signal"] = signal
-        unit = p.get("unit") or _UNITS.get(signal)
+        declared = source.get("unit") if isinstance(source, dict) else None
+        unit = p.get("unit") or declared or _UNITS.get(signal)
         if unit:
             meta["unit"] = str(unit)
         if p.get("invert"):

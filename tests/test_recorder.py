@@ -430,3 +430,31 @@ def test_pairs_csv_leaves_in_sync_empty_where_the_plv_is_unknown(tmp_path: Path)
     col = header.index("A-B_in_sync")
     assert math.isnan(pairs[0, col]) and math.isnan(pairs[0, header.index("A-B_sync_score")])
     assert pairs[1, col] == 0.0
+
+
+def test_a_replayed_files_units_are_carried_into_the_recording(tmp_path: Path) -> None:
+    """The ``# unit:`` line of a replayed file reaches the recorded file and the BIDS export (an ECG whose
+    unit only the file knows exported as "n/a"); an RR series found in a file's ECG keeps the format's RR
+    unit, since the file's units are those of the ECG."""
+    from breathsync.cli import main
+    from breathsync.export_bids import export_bids
+    from breathsync.io.csvfile import write_recording
+
+    t = np.arange(0.0, 40.0, 0.004)
+    beats = np.mod(t, 0.8) < 0.02  # a crude ECG: a spike at 75 beats/min
+    cols = {"resp": np.sin(2 * np.pi * 0.25 * t), "ecg": np.where(beats, 1.2, 0.0)}
+    write_recording(
+        tmp_path / "a.csv", t, cols, {"participant": "A", "unit": "resp: arbitrary units; ecg: mV"}
+    )
+    write_recording(tmp_path / "b.csv", t, {"ecg": cols["ecg"]}, {"participant": "B", "unit": "ecg: mV"})
+    out = tmp_path / "rec"
+    args = ["run", "-p", f"A=replay:{tmp_path / 'a.csv'}", "-p", f"B=replay:{tmp_path / 'b.csv'}"]
+    assert main([*args, "--record", str(out), "--duration", "30", "--speed", "30", "--quiet"]) == 0
+    a, b = read_recording(out / "A.csv"), read_recording(out / "B.csv")
+    assert a.meta["unit"] == "resp: arbitrary units; ecg: mV" and "ecg" in a.columns
+    assert list(b.columns) == ["rr_ms"] and b.meta["unit"] == "rr_ms: milliseconds"
+    export_bids(out, tmp_path / "bids")
+    side = json.loads(
+        (tmp_path / "bids/sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text()
+    )
+    assert side["ecg"]["Units"] == "mV"

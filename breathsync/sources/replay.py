@@ -197,6 +197,10 @@ class ReplaySource(Source):
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": "replay", "file": self.path, "signal": self.signal, "loop": self.loop}
+        if self._rec is not None and "rr_ms" in self._cols and "rr_ms" not in self._rec.columns:
+            pass  # RR intervals found in the file's ECG: the file's units are not those of what it plays
+        elif self._rec is not None and self._rec.meta.get("unit"):
+            d["unit"] = self._rec.meta["unit"]  # the file's "# unit:" line, carried into a recording of it
         if self.folder is not None:
             d["folder"] = self.folder
             d["participant"] = self.participant
