@@ -411,6 +411,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         parse_participant,
         report_end,
         run_session,
+        stop_signals_ignored,
     )
     from breathsync.session import SessionConfig
     from breathsync.session_types import Sink
@@ -468,16 +469,17 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
         if res.error:
             raise InputError(res.error)
-        code = report_end(
-            SessionEnd(
-                res.summary,
-                res.final,
-                res.recorded_to,
-                recording_error=res.recording_error,
-                recording_error_t_s=res.recording_error_t_s,
-                recording_error_folder=res.recording_error_folder,
+        with stop_signals_ignored():  # the session has ended: a second Ctrl-C must not cut its report
+            code = report_end(
+                SessionEnd(
+                    res.summary,
+                    res.final,
+                    res.recorded_to,
+                    recording_error=res.recording_error,
+                    recording_error_t_s=res.recording_error_t_s,
+                    recording_error_folder=res.recording_error_folder,
+                )
             )
-        )
         if args.screenshot is not None:
             if res.screenshot is None:  # the path was checked before the session: a fault of the moment
                 why = res.screenshot_error or "the window was closed before the session ended"
@@ -498,11 +500,12 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
         sinks.append(TerminalView())
     end.final = run_session(session, sinks, duration)
-    end.summary = session.summary()
-    if recorder is not None and recorder.error is not None:
-        end.recording_error, end.recording_error_t_s = recorder.error, recorder.error_t_s
-        end.recording_error_folder = recorder.path
-    return report_end(end)
+    with stop_signals_ignored():  # the session has ended: a second Ctrl-C must not cut its report
+        end.summary = session.summary()
+        if recorder is not None and recorder.error is not None:
+            end.recording_error, end.recording_error_t_s = recorder.error, recorder.error_t_s
+            end.recording_error_folder = recorder.path
+        return report_end(end)
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:

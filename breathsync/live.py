@@ -8,7 +8,7 @@ import contextlib
 import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -122,6 +122,24 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     if hasattr(signal, "SIGHUP"):
         sigs.append(signal.SIGHUP)
     return tuple(sigs)
+
+
+@contextlib.contextmanager
+def stop_signals_ignored() -> Iterator[None]:
+    """For what a live command does after its session has ended (the summary, where it was recorded): the
+    stop signals do nothing, so a second Ctrl-C pressed while the first one's clean end is being reported does
+    not turn it into an interrupted command (exit 130 after a complete recording). Everything is already
+    closed by then, and it takes milliseconds. The previous handlers come back afterwards. Main thread only
+    (elsewhere, nothing changes)."""
+    previous: dict[signal.Signals, Any] = {}
+    for sig in stop_signals():
+        with contextlib.suppress(OSError, ValueError):
+            previous[sig] = signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 async def _run(session: Session, duration_s: float | None) -> Snapshot:

@@ -163,3 +163,40 @@ def test_stop_signals_include_sighup_where_it_exists() -> None:
     assert signal.SIGINT in sigs and signal.SIGTERM in sigs
     if hasattr(signal, "SIGHUP"):
         assert signal.SIGHUP in sigs
+
+
+@pytest.mark.parametrize("view", ["headless", "dashboard"])
+def test_a_second_ctrl_c_while_the_end_is_reported_changes_nothing(
+    view: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second Ctrl-C pressed while the first one's clean end is being reported (the summary printing) used
+    to interrupt the report: exit 130 after a complete recording, part of the summary missing. The Ctrl-C here
+    arrives, deterministically, while the summary's lines are being made."""
+    import breathsync.live as live
+
+    made = live.summary_lines
+
+    def interrupted_summary(summary: dict[str, object]) -> list[str]:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # a handler runs between two Python lines: time for it to run, or not
+        return made(summary)
+
+    monkeypatch.setattr(live, "summary_lines", interrupted_summary)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    argv = [
+        "run",
+        "-p",
+        "A=sim:steady,seed=1",
+        "-p",
+        "B=sim:follow,seed=2",
+        "--duration",
+        "4",
+        "--speed",
+        "20",
+    ]
+    argv += ["--record", str(tmp_path / "rec")]
+    argv += ["--quiet"] if view == "headless" else ["--screenshot", str(tmp_path / "end.png")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "session summary:" in out and f"recorded to {tmp_path / 'rec'}" in out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was before the command
