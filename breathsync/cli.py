@@ -403,7 +403,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_live(args: argparse.Namespace) -> int:
+def _cmd_live(args: argparse.Namespace, process: bool) -> int:
+    """``run`` and ``demo``; ``process``: the command is this process (it exits when this returns)."""
     from breathsync.live import (
         ParticipantArg,
         SessionEnd,
@@ -469,7 +470,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
         )
         if res.error:
             raise InputError(res.error)
-        with stop_signals_ignored():  # the session has ended: a second Ctrl-C must not cut its report
+        with stop_signals_ignored(restore=not process):  # the session ended: a 2nd Ctrl-C must not cut its end
             code = report_end(
                 SessionEnd(
                     res.summary,
@@ -500,7 +501,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
         sinks.append(TerminalView())
     end.final = run_session(session, sinks, duration)
-    with stop_signals_ignored():  # the session has ended: a second Ctrl-C must not cut its report
+    with stop_signals_ignored(restore=not process):  # the session ended: a 2nd Ctrl-C must not cut its end
         end.summary = session.summary()
         if recorder is not None and recorder.error is not None:
             end.recording_error, end.recording_error_t_s = recorder.error, recorder.error_t_s
@@ -620,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "analyze":
             return _cmd_analyze(args)
         if args.command in ("run", "demo"):
-            return _cmd_live(args)
+            return _cmd_live(args, process=argv is None)
         if args.command == "simulate":
             return _cmd_simulate(args)
         if args.command == "decode":

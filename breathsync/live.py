@@ -125,12 +125,14 @@ def stop_signals() -> tuple[signal.Signals, ...]:
 
 
 @contextlib.contextmanager
-def stop_signals_ignored() -> Iterator[None]:
+def stop_signals_ignored(restore: bool = True) -> Iterator[None]:
     """For what a live command does after its session has ended (the summary, where it was recorded): the
     stop signals do nothing, so a second Ctrl-C pressed while the first one's clean end is being reported does
     not turn it into an interrupted command (exit 130 after a complete recording). Everything is already
-    closed by then, and it takes milliseconds. The previous handlers come back afterwards. Main thread only
-    (elsewhere, nothing changes)."""
+    closed by then, and it takes milliseconds. The previous handlers come back afterwards, unless
+    ``restore`` is False: the command is the process, which exits next (Python puts the default action back
+    for the signals that had a Python handler while it shuts down, so a Ctrl-C then would still kill it;
+    an ignored signal stays ignored). Main thread only (elsewhere, nothing changes)."""
     previous: dict[signal.Signals, Any] = {}
     for sig in stop_signals():
         with contextlib.suppress(OSError, ValueError):
@@ -138,8 +140,9 @@ def stop_signals_ignored() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        if restore:
+            for sig, old in previous.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 async def _run(session: Session, duration_s: float | None) -> Snapshot:

@@ -200,3 +200,29 @@ def test_a_second_ctrl_c_while_the_end_is_reported_changes_nothing(
     out = capsys.readouterr().out
     assert "session summary:" in out and f"recorded to {tmp_path / 'rec'}" in out
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was before the command
+
+
+def test_a_ctrl_c_while_the_process_exits_after_a_live_command_changes_nothing(tmp_path: Path) -> None:
+    """The same for the process itself: a Ctrl-C arriving after ``breathsync run`` has reported its end, while
+    Python shuts down, killed it with exit 130 (Python gives back the default action to the signals that had a
+    Python handler). As the command, ``main()`` leaves the stop signals ignored on its way out."""
+    script = f"""
+import os, signal, sys, time
+import breathsync.live as live
+from breathsync.cli import main
+made = live.summary_lines
+def interrupted_summary(summary):
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)
+    return made(summary)
+live.summary_lines = interrupted_summary
+sys.argv = ["breathsync", "run", "-p", "A=sim:steady", "--duration", "3", "--speed", "20", "--quiet",
+            "--record", {str(tmp_path / "rec")!r}]
+code = main()
+os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C after the command, as the process exits
+time.sleep(0.05)
+sys.exit(code)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "session summary:" in r.stdout and "Traceback" not in r.stderr
