@@ -470,7 +470,8 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         )
         if res.error:
             raise InputError(res.error)
-        with stop_signals_ignored(restore=not process):  # the session ended: a 2nd Ctrl-C must not cut its end
+        # The session has ended: a second Ctrl-C must not cut the report of its end.
+        with stop_signals_ignored(restore=not process):
             code = report_end(
                 SessionEnd(
                     res.summary,
@@ -501,7 +502,8 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
 
         sinks.append(TerminalView())
     end.final = run_session(session, sinks, duration)
-    with stop_signals_ignored(restore=not process):  # the session ended: a 2nd Ctrl-C must not cut its end
+    # The session has ended: a second Ctrl-C must not cut the report of its end.
+    with stop_signals_ignored(restore=not process):
         end.summary = session.summary()
         if recorder is not None and recorder.error is not None:
             end.recording_error, end.recording_error_t_s = recorder.error, recorder.error_t_s
