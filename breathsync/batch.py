@@ -4,8 +4,8 @@ with ``+``), each analysed on its own; one summary row per pair; failures listed
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from breathsync.analysis import analyse_files
 from breathsync.errors import InputError
+from breathsync.io.csvfile import write_private_text
 
 SUMMARY_COLUMNS = [
     "session",
@@ -105,15 +106,19 @@ def analyse_batch(
 
 
 def write_summary(path: str, rows: list[dict[str, Any]]) -> None:
+    """The study's summary CSV, one row per pair: written like every other output (atomically, readable by
+    its owner only; a device or pipe such as /dev/stdout as it is)."""
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r[k] is None else r[k]) for k in SUMMARY_COLUMNS})
     try:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: ("" if r[k] is None else r[k]) for k in SUMMARY_COLUMNS})
+        write_private_text(path, text.getvalue())
+    except BrokenPipeError:
+        raise  # the reader went away (| head): the command's quiet exit, not an error of the path
     except OSError as e:
         raise InputError(f"{path}: cannot write the summary ({e.strerror})") from None
-    os.chmod(path, 0o600)
 
 
 def progress_bar(out: TextIO | None = None) -> Callable[[int, int, str], None]:

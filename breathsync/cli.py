@@ -362,6 +362,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             for i, (item, result) in enumerate(res.results.items()):
                 name = f"{i + 1:03d}_{Path(item.split('+')[0]).stem}.json"
                 _write_private(folder / name, json.dumps(result, allow_nan=False) + "\n")
+        except BrokenPipeError:
+            raise  # the reader went away (| head): the command's quiet exit, not an error of the path
         except OSError as e:
             raise InputError(f"{folder}: cannot write the JSON results ({e.strerror})") from None
     print(f"{len(res.results)} of {len(args.files)} sessions analysed, {len(res.rows)} pairs: {args.batch}")
@@ -397,6 +399,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         try:
             _write_private(args.json, text + "\n")
+        except BrokenPipeError:
+            raise  # the reader went away (| head): the command's quiet exit, not an error of the path
         except OSError as e:
             raise InputError(f"{args.json}: cannot write the JSON output ({e.strerror})") from None
         print(f"wrote {args.json}")

@@ -295,5 +295,7 @@ def write_report(paths: Sequence[str], out_file: str, *, window_s: float | None 
     page = build_report(paths, window_s=window_s)
     try:
         write_private_text(out_file, page)
+    except BrokenPipeError:
+        raise  # the reader went away (| head): the command's quiet exit, not an error of the path
     except OSError as e:
         raise InputError(f"{out_file}: cannot write the report ({e.strerror})") from None

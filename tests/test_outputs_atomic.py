@@ -69,3 +69,48 @@ def test_a_device_is_written_to_not_replaced(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def _pipe_closed(*args: object, **kwargs: object) -> None:
+    raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("command", ["analyze", "report", "batch"])
+def test_a_reader_going_away_is_a_quiet_exit_for_every_output(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--json /dev/stdout | head` and the like: the reader went away, as with stdout itself (exit 141, quiet).
+    It used to read "cannot write the JSON output (Broken pipe)", exit 2, as if the path were wrong."""
+    import breathsync.io.csvfile as csvfile
+
+    monkeypatch.setattr(csvfile, "_write_private", _pipe_closed)
+    argv = {
+        "analyze": ["analyze", *PAIR, "--json", str(tmp_path / "x")],
+        "report": ["report", *PAIR, "--out", str(tmp_path / "x.html")],
+        "batch": ["analyze", "+".join(PAIR), "--batch", str(tmp_path / "x.csv")],
+    }[command]
+    assert main(argv) == 141
+    err = capsys.readouterr().err
+    assert "error" not in err and "Broken pipe" not in err  # the batch's progress line may be there
+
+
+def test_the_batch_summary_is_written_like_every_other_output(tmp_path: Path) -> None:
+    """Atomic and owner-only over a file; a device or pipe written to as it is (it used to be chmod-ed, which
+    as root would have changed /dev/stdout's or a FIFO's permissions for everyone)."""
+    from breathsync.batch import SUMMARY_COLUMNS, write_summary
+
+    row = {k: None for k in SUMMARY_COLUMNS}
+    out = tmp_path / "study.csv"
+    out.write_text("old")
+    out.chmod(0o644)
+    write_summary(str(out), [row])
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text().startswith(",".join(SUMMARY_COLUMNS))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo, 0o644)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_summary(str(fifo), [row])
+        assert os.read(fd, 100_000).decode().startswith(",".join(SUMMARY_COLUMNS))
+    finally:
+        os.close(fd)
+    assert stat.S_IMODE(os.stat(fifo).st_mode) == 0o644
