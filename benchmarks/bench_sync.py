@@ -1,7 +1,10 @@
 """Synchrony accuracy: PLV error on synthetic pairs of known coupling, and the chance-corrected ``in_sync``
 on pseudo-pairs of unrelated real recordings and on strongly coupled pairs.
 
-    python benchmarks/bench_sync.py
+    python benchmarks/bench_sync.py [--extra FILE.csv ...]
+
+``--extra``: more belt recordings (any CSV with a ``resp`` column) for parts 2 and 3, e.g. the out-of-sample
+recording that benchmarks/fetch_systole.py writes.
 
 1. Synthetic pairs (breathsync.synth, stochastic Kuramoto at 15 / 16.8 breaths/min, diffusion 0.05,
    K = 0 ... 0.5 rad/s, 4 seeds x 600 s at 25 Hz): the true windowed PLV (30 s, from the generator's true
@@ -16,7 +19,10 @@ on pseudo-pairs of unrelated real recordings and on strongly coupled pairs.
 
 from __future__ import annotations
 
+import argparse
 import itertools
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from _common import SHARED_DATA, default_belt_files, table
@@ -63,11 +69,11 @@ def synthetic_rows() -> list[list[str]]:
     return rows
 
 
-def _participants() -> list:
+def _participants(extra: Sequence[Path] = ()) -> list:
     """(kind, name, t, y, beats): a belt's waveform, or an RR file's beats (time, RR ms) with its offline
     waveform as t, y; the RR live path derives its own waveform causally, as a session does."""
     parts = []
-    for p in default_belt_files():
+    for p in [*default_belt_files(), *extra]:
         rec = read_recording(p)
         parts.append(("belt", p.name, rec.time - rec.time[0], rec.columns["resp"], None))
     rr = SHARED_DATA / "polar_h10_rr.csv"
@@ -103,8 +109,8 @@ def _frac(a, b) -> tuple[float, float, int]:
     return float(np.mean(pr.live.in_sync[m])), float(np.mean(pr.offline.in_sync[mo])), int(m.sum())
 
 
-def pseudo_and_coupled_rows() -> tuple[list[list[str]], list[list[str]]]:
-    parts = _participants()
+def pseudo_and_coupled_rows(extra: Sequence[Path] = ()) -> tuple[list[list[str]], list[list[str]]]:
+    parts = _participants(extra)
     an = {name: _analyse(t, y, name, beats) for _, name, t, y, beats in parts}
     pseudo, w_live, w_off = [], [], []
     for (_, na, *_), (_, nb, *_) in itertools.combinations(parts, 2):
@@ -160,13 +166,16 @@ def pseudo_and_coupled_rows() -> tuple[list[list[str]], list[list[str]]]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--extra", nargs="+", type=Path, default=[], metavar="FILE", help="more belt recordings")
+    args = ap.parse_args()
     print("1. PLV error on synthetic pairs (30-s windows, 4 seeds x 600 s)")
     print(
         table(
             synthetic_rows(), ["coupling", "true PLV", "live PLV error", "offline PLV error", "live in_sync"]
         )
     )
-    pseudo, coupled = pseudo_and_coupled_rows()
+    pseudo, coupled = pseudo_and_coupled_rows(args.extra)
     head = ["pair", "in_sync live", "in_sync offline", "windows"]
     print("\n2. Pseudo-pairs of unrelated real recordings (goal <= 5%)")
     print(table(pseudo, head))
