@@ -35,17 +35,19 @@ empty cell. Both formats can be changed per call (the shipped synthetic samples 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import itertools
 import math
 import os
 import re
+import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from io import StringIO
-from pathlib import Path
+from io import BytesIO, StringIO
 from types import TracebackType
-from typing import IO, Any, Literal, Self
+from typing import IO, Any, Literal, NamedTuple, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -77,6 +79,7 @@ MAX_ABS_TIME_S = 1e11  # about 3000 years of Unix time: larger values are not se
 MAX_SPAN_S = 48 * 3600.0  # the longest recording accepted (overnight studies fit well)
 MAX_ABS_VALUE = 1e100  # larger breathing values are corrupt (and would overflow when squared)
 MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
+READ_CHUNK_BYTES = 1 << 20  # the reader parses the file this much at a time (cut at a line end)
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
 _META_RE = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
@@ -151,10 +154,12 @@ class Recording:
         Returns None when there are fewer than two distinct times.
         """
         steps = np.diff(self.time)
-        steps = steps[steps > 0]
+        positive = steps > 0
+        if not positive.all():
+            steps = steps[positive]
         if steps.size == 0:
             return None
-        return float(1.0 / np.median(steps))
+        return float(1.0 / np.median(steps, overwrite_input=True))  # steps is a temporary
 
     def check_acc_rate(self) -> None:
         """RecordingError when the accelerometer is sampled too slowly for the breathing low-pass
@@ -194,6 +199,9 @@ class Recording:
 def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -> Recording:
     """Read a recording file (format: module docstring).
 
+    The file is parsed :data:`READ_CHUNK_BYTES` at a time, so the memory it needs follows the arrays
+    returned (under twice their size for long recordings), not the length of the text.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -214,28 +222,52 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
     name = str(path)
     if rate_hz is not None and not (math.isfinite(rate_hz) and rate_hz > 0):
         raise RecordingError(name, f"sampling rate must be a positive number (Hz), not {rate_hz}")
-    text = _read_text(name)
-    if not text.strip():
-        raise RecordingError(name, "empty file: expected a header (e.g. time,resp) and data rows")
+    try:
+        fh = open(name, "rb")  # noqa: SIM115 (the with block below closes it)
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    with fh:
+        source = _Source(name, fh)
+        # XDF files open with the magic code "XDF:" (the XDF specification, sccn/xdf).
+        if source.head.startswith(b"XDF:"):
+            raise RecordingError(
+                name,
+                "an XDF file, not a CSV recording: replay it with `breathsync run -p A=replay:FILE.xdf` "
+                "(add --record DIR to get CSV files)",
+            )
+        try:
+            return _read(source, rate_hz)
+        except _BadByte as bad:
+            raise source.not_utf8(bad.offset) from None
+        except RecordingError:
+            # A byte that is not UTF-8 is reported first, wherever it is (the rest may not have been read).
+            source.check_utf8()
+            raise
 
-    meta, header_no, header, data_start = _scan_preamble(name, text)
+
+def _read(source: _Source, rate_hz: float | None) -> Recording:
+    name = source.name
+    chunks = source.chunks()
+    meta, header_no, header, after_header = _scan_preamble(name, chunks)
     delimiter = _detect_delimiter(name, header_no, header)
     names = _parse_header(name, header_no, header, delimiter)
 
-    data, first_no, ends_with_newline = _data_part(text, data_start, header_no)
-    if not data:
-        raise RecordingError(name, "no data rows after the header: the recording is empty", line=header_no)
+    def reread(drop_last: bool) -> Iterator[_Piece]:
+        again = source.chunks()
+        return _data_pieces(_after_lines(again, header_no), again, header_no + 1, drop_last)
+
+    first = _data_pieces(after_header, chunks, header_no + 1)
     try:
-        table, dropped = _parse_table(name, data, first_no, delimiter, names, ends_with_newline)
+        arrays, dropped = _parse_data(name, header_no, first, reread, delimiter, names, source.size)
     except _NoRows:
         raise RecordingError(
             name, "no complete data rows after the header: the recording is empty", line=header_no
         ) from None
 
-    columns = {col: np.ascontiguousarray(table[:, i]) for i, col in enumerate(names)}
+    columns = dict(zip(names, arrays, strict=True))
     if TIME_COLUMN in columns:
         time = columns.pop(TIME_COLUMN)
-        _check_time(name, time, data if not dropped else _drop_last_line(data), first_no)
+        _check_time(name, time, lambda row: _data_line(reread(dropped), row))
     else:
         if rate_hz is None:
             hint = ""
@@ -248,7 +280,7 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
                 "column in seconds",
                 line=header_no,
             )
-        time = np.arange(table.shape[0], dtype=np.float64) / float(rate_hz)
+        time = np.arange(arrays[0].shape[0], dtype=np.float64) / float(rate_hz)
         check_time_scale(name, time, f"at --rate {rate_hz:g} Hz", "check --rate (Hz)")
 
     rec = Recording(path=name, meta=meta, time=time, columns=columns)
@@ -282,60 +314,149 @@ class _NoRows(Exception):
     """Internal: every data line was dropped (only a truncated final line)."""
 
 
-def _read_text(name: str) -> str:
-    try:
-        raw = Path(name).read_bytes()
-    except FileNotFoundError:
-        raise RecordingError(name, "no such file: check the path") from None
-    except IsADirectoryError:
-        raise RecordingError(name, "is a directory, not a recording file") from None
-    except OSError as exc:
-        raise RecordingError(name, f"cannot read the file: {exc.strerror or exc}") from None
-    if raw.startswith(b"XDF:"):  # XDF files open with the magic code "XDF:" (the XDF specification, sccn/xdf)
-        raise RecordingError(
-            name,
-            "an XDF file, not a CSV recording: replay it with `breathsync run -p A=replay:FILE.xdf` "
-            "(add --record DIR to get CSV files)",
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        byte = raw[exc.start : exc.start + 1].hex()
+class _BadByte(Exception):
+    """Internal: the file is not UTF-8 from byte ``offset`` on."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
+
+
+def _read_error(name: str, exc: OSError) -> RecordingError:
+    if isinstance(exc, FileNotFoundError):
+        return RecordingError(name, "no such file: check the path")
+    if isinstance(exc, IsADirectoryError):
+        return RecordingError(name, "is a directory, not a recording file")
+    return RecordingError(name, f"cannot read the file: {exc.strerror or exc}")
+
+
+class _Source:
+    """An open recording file, read as text in chunks of whole lines as many times as needed (the slow path
+    and the error messages read it again)."""
+
+    def __init__(self, name: str, fh: IO[bytes]) -> None:
+        self.name = name
+        self._fh: IO[bytes] = fh
+        self.complete = False  # a read reached the end: every byte is UTF-8
+        try:
+            info = os.fstat(fh.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > 0:
+                self.size = info.st_size  # read no further, also when a recorder is still appending
+            else:  # a pipe cannot be read twice: keep it in memory
+                data = fh.read()
+                self._fh = BytesIO(data)
+                self.size = len(data)
+        except OSError as exc:
+            raise _read_error(name, exc) from None
+        self.head = self._read(0, 4)
+
+    def _read(self, offset: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        try:
+            self._fh.seek(offset)
+            return self._fh.read(size)
+        except OSError as exc:
+            raise _read_error(self.name, exc) from None
+
+    def _byte_chunks(self) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) pieces of about READ_CHUNK_BYTES, each ending after a line end ('\\n', '\\r\\n' or a
+        lone '\\r'; the last piece may end without one). A line end byte never falls inside a UTF-8 character,
+        so each piece decodes on its own."""
+        offset = 0  # of `pending` in the file
+        pending = b""
+        while True:
+            start = offset + len(pending)
+            block = self._read(start, min(READ_CHUNK_BYTES, self.size - start))
+            if not block:
+                if pending:
+                    yield offset, pending
+                return
+            buf = pending + block
+            # A '\r' that ends the buffer may be the first half of a '\r\n': it waits for the next block.
+            cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1)) + 1
+            if cut:
+                yield offset, buf[:cut]
+                offset += cut
+            pending = buf[cut:]
+
+    def chunks(self) -> Iterator[str]:
+        """The text from the start, in chunks of whole lines: BOM dropped, every line end made '\\n'.
+
+        Raises _BadByte at the first byte that is not UTF-8."""
+        for offset, raw in self._byte_chunks():
+            skip = len(codecs.BOM_UTF8) if offset == 0 and raw.startswith(codecs.BOM_UTF8) else 0
+            try:
+                text = (raw[skip:] if skip else raw).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _BadByte(offset + skip + exc.start) from None
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            yield text
+        self.complete = True
+
+    def check_utf8(self) -> None:
+        """Raise the not-UTF-8 RecordingError if some byte of the file is not UTF-8."""
+        if self.complete:
+            return
+        try:
+            for _ in self.chunks():
+                pass
+        except _BadByte as bad:
+            raise self.not_utf8(bad.offset) from None
+
+    def not_utf8(self, offset: int) -> RecordingError:
+        """The error for the byte at ``offset`` that is not UTF-8."""
+        # Positions count from after a BOM, as the 'utf-8-sig' codec reports them (kept as it was: with a
+        # BOM, the line and byte named are those 3 bytes earlier).
+        if self.head.startswith(codecs.BOM_UTF8):
+            offset -= len(codecs.BOM_UTF8)
+        newlines = 0
+        pos = 0
+        while pos < offset:
+            block = self._read(pos, min(READ_CHUNK_BYTES, offset - pos))
+            if not block:
+                break
+            newlines += block.count(b"\n")
+            pos += len(block)
+        byte = self._read(offset, 1).hex()
         # What the file most likely is, by its first bytes (gzip's magic number, UTF-16's byte-order marks).
-        if raw.startswith(b"\x1f\x8b"):
+        if self.head.startswith(b"\x1f\x8b"):
             what = "a gzip-compressed file: decompress it first (gunzip)"
-        elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        elif self.head.startswith((b"\xff\xfe", b"\xfe\xff")):
             what = "UTF-16 text: save the file as UTF-8 CSV"
         else:
             what = f"not UTF-8 text (byte 0x{byte}): save the file as UTF-8 CSV"
-        raise RecordingError(name, what, line=line) from None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
+        return RecordingError(self.name, what, line=newlines + 1)
 
 
-def _scan_preamble(name: str, text: str) -> tuple[dict[str, str], int, str, int]:
-    """Metadata, header line number (1-based), header text and offset of the first data line."""
+def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], int, str, str]:
+    """Metadata, header line number (1-based), header text and the rest of the header's chunk (the chunks
+    that follow are left in ``chunks``)."""
     meta: dict[str, str] = {}
-    pos = 0
     line_no = 0
-    while pos < len(text):
-        end = text.find("\n", pos)
-        if end < 0:
-            end = len(text)
-        line = text[pos:end]
-        line_no += 1
-        pos = end + 1
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if stripped.startswith("#"):
-            match = _META_RE.match(stripped)
-            if match:
-                meta[match.group(1)] = match.group(2)
-            continue
-        return meta, line_no, line, pos
+    blank = True
+    for text in chunks:
+        pos = 0
+        while pos < len(text):
+            end = text.find("\n", pos)
+            if end < 0:
+                end = len(text)
+            line = text[pos:end]
+            line_no += 1
+            pos = end + 1
+            stripped = line.strip()
+            if not stripped:
+                continue
+            blank = False
+            if stripped.startswith("#"):
+                match = _META_RE.match(stripped)
+                if match:
+                    meta[match.group(1)] = match.group(2)
+                continue
+            return meta, line_no, line, text[pos:]
+    if blank:
+        raise RecordingError(name, "empty file: expected a header (e.g. time,resp) and data rows")
     raise RecordingError(
         name,
         "no header row: after the '#' lines the file needs a header naming the columns, e.g. time,resp",
@@ -398,21 +519,62 @@ def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[
     return names
 
 
-def _data_part(text: str, start: int, header_no: int) -> tuple[str, int, bool]:
-    """Data text without trailing blank lines, its first line number, whether it ends with '\\n'."""
-    data = text[start:]
-    end = len(data)
-    # Drop trailing blank (whitespace-only) lines; keep trailing tabs/spaces of the last data line.
-    while end > 0:
-        if data[end - 1] == "\n":
-            end -= 1
+class _Piece(NamedTuple):
+    """Whole lines of the data part: the text, the line number of its first line, whether it is the last."""
+
+    text: str
+    first_no: int
+    last: bool
+
+
+def _after_lines(chunks: Iterator[str], count: int) -> str:
+    """The rest of the chunk after the first ``count`` lines (the chunks that follow are left in ``chunks``)."""
+    for text in chunks:
+        newlines = text.count("\n")
+        if newlines < count:
+            count -= newlines
             continue
-        nl = data.rfind("\n", 0, end)
-        if data[nl + 1 : end].strip():
-            break
-        end = max(nl, 0)
-    ends_with_newline = end < len(data) and data[end] == "\n"
-    return data[:end], header_no + 1, ends_with_newline
+        pos = 0
+        for _ in range(count):
+            pos = text.index("\n", pos) + 1
+        return text[pos:]
+    return ""
+
+
+def _data_pieces(
+    first: str, chunks: Iterator[str], first_no: int, drop_last: bool = False
+) -> Iterator[_Piece]:
+    """The data part (``first``, then ``chunks``) without its trailing blank lines, in pieces that end with a
+    data line; ``drop_last`` drops the last line. Blank lines that end a chunk wait for the next data line
+    (at the end of the file they are dropped)."""
+    held: _Piece | None = None
+    carry: list[str] = []  # blank lines that ended the text so far
+    no = first_no  # line number of the first carried line (or of the chunk's first line)
+    for chunk in itertools.chain((first,), chunks):
+        end = _end_of_data(chunk)
+        if end == 0:
+            carry.append(chunk)
+            continue
+        if end < len(chunk):
+            end += 1  # the data line's '\n'
+        if held is not None:
+            yield held
+        held = _Piece("".join([*carry, chunk[:end]]) if carry else chunk[:end], no, False)
+        carry = [chunk[end:]] if end < len(chunk) else []
+        no += held.text.count("\n")
+    if held is not None:
+        text = _drop_last_line(held.text) if drop_last else held.text
+        yield _Piece(text, held.first_no, True)
+
+
+def _end_of_data(text: str) -> int:
+    """Where the trailing blank (whitespace-only) lines of ``text`` start, at the '\\n' of the last non-blank
+    line (0 when every line is blank); tabs and spaces that end that line are kept."""
+    last = len(text.rstrip())  # the last non-blank line holds the last character that is not whitespace
+    if not last:
+        return 0
+    nl = text.find("\n", last)
+    return len(text) if nl < 0 else nl
 
 
 def _drop_last_line(data: str) -> str:
@@ -420,30 +582,148 @@ def _drop_last_line(data: str) -> str:
     return data[:nl] if nl >= 0 else ""
 
 
-def _parse_table(
-    name: str, data: str, first_no: int, delimiter: str, names: list[str], ends_with_newline: bool
-) -> tuple[FloatArray, bool]:
-    """Parse the data rows; returns the table and whether a truncated final line was dropped."""
+class _Columns:
+    """Parsed rows, copied piece by piece into one array per column.
+
+    The arrays are sized for the whole file from the rows per character read so far (``size`` is the
+    file's length): room not written to yet costs address space, not memory. A low guess grows them.
+    """
+
+    def __init__(self, ncols: int, size: int) -> None:
+        self._size = size
+        self._chars = 0
+        self._cols: list[FloatArray] = [np.empty(0) for _ in range(ncols)]
+        self.rows = 0
+
+    def add(self, table: FloatArray, chars: int) -> None:
+        """Append the rows of ``table``, parsed from ``chars`` characters."""
+        self._chars += chars
+        end = self.rows + table.shape[0]
+        if end > self._cols[0].shape[0]:
+            guess = end * self._size // max(self._chars, 1)
+            capacity = max(end, guess + guess // 16 + 1024)
+            for i, col in enumerate(self._cols):
+                grown = np.empty(capacity)
+                grown[: self.rows] = col[: self.rows]
+                self._cols[i] = grown
+        for i, col in enumerate(self._cols):
+            col[self.rows : end] = table[:, i]
+        self.rows = end
+
+    def arrays(self) -> list[FloatArray]:
+        """One float64 array per column, trimmed to the rows."""
+        for col in self._cols:
+            col.resize(self.rows, refcheck=False)  # shrinks in place: nothing else refers to it
+        return self._cols
+
+
+def _parse_data(
+    name: str,
+    header_no: int,
+    pieces: Iterator[_Piece],
+    reread: Callable[[bool], Iterator[_Piece]],
+    delimiter: str,
+    names: list[str],
+    size: int,
+) -> tuple[list[FloatArray], bool]:
+    """Parse the data rows: one array per column, and whether a truncated final line was dropped.
+
+    As for the whole text at once: the fast path for every row, else the slow path (line by line, naming
+    the first bad line); a bad final line without a newline is dropped and the rest parsed the same way.
+    ``reread(drop_last)`` gives the data pieces again, without the last line if asked; ``size`` is the
+    file's length in bytes.
+    """
     ncols = len(names)
-    # Fast path: numpy's C parser, empty cells spelled "nan" first (cheap C-level string scans).
-    fast = _fill_empty_cells(data, delimiter) if _has_empty_cells(data, delimiter) else data
-    table = _loadtxt(fast, delimiter, ncols)
-    if table is not None:
-        return table, False
-    # Slow path: line by line, to name the offending line (or parse what numpy would not).
-    bad = _scan_rows(data, first_no, delimiter, names)
-    if isinstance(bad, np.ndarray):
-        return bad, False
-    line_no, problem = bad
-    last_no = first_no + data.count("\n")
-    if line_no == last_no and not ends_with_newline:
-        # An incomplete final line (writer killed mid-row): drop it and parse the rest.
-        rest = _drop_last_line(data)
-        if not rest.strip():
-            raise _NoRows
-        table, _ = _parse_table(name, rest, first_no, delimiter, names, True)
-        return table, True
-    raise RecordingError(name, problem, line=line_no)
+    columns, failed, nan_time = _fast_pass(pieces, delimiter, names, size)
+    if failed is None:
+        if not columns.rows:
+            raise RecordingError(
+                name, "no data rows after the header: the recording is empty", line=header_no
+            )
+        return columns.arrays(), False
+    if not nan_time:
+        # The fast path read every earlier row, with finite times. The slow path refuses none of them (it
+        # refuses what the fast path refuses, and empty time cells, which the fast path reads as NaN), so
+        # its first problem, if any, is in this piece.
+        bad = _scan_rows(failed.text, failed.first_no, delimiter, names)
+        if isinstance(bad, tuple):
+            line_no, problem = bad
+            if not _is_cut_last_line(failed, line_no):
+                raise RecordingError(name, problem, line=line_no)
+            rest = _drop_last_line(failed.text)
+            if not columns.rows and not rest.strip():
+                raise _NoRows
+            table = _fast_rows(rest, delimiter, ncols)
+            if table is not None:
+                columns.add(table, len(rest))
+                return columns.arrays(), True
+    del columns
+    # The slow path over all rows (read again).
+    columns, bad_line = _slow_pass(reread(False), delimiter, names, size)
+    if bad_line is None:
+        return columns.arrays(), False
+    line_no, problem, cut = bad_line
+    if not cut:
+        raise RecordingError(name, problem, line=line_no)
+    # An incomplete final line (writer killed mid-row): drop it and parse the rest.
+    if not columns.rows:
+        raise _NoRows
+    del columns
+    if failed.last:  # else the fast path fails again on the same piece
+        columns, failed, _ = _fast_pass(reread(True), delimiter, names, size)
+        if failed is None:
+            return columns.arrays(), True
+        del columns
+    columns, bad_line = _slow_pass(reread(True), delimiter, names, size)
+    if bad_line is not None:
+        raise RecordingError(name, bad_line[1], line=bad_line[0])
+    return columns.arrays(), True
+
+
+def _is_cut_last_line(piece: _Piece, line_no: int) -> bool:
+    """Whether ``line_no`` is the file's last data line, and has no newline."""
+    return piece.last and not piece.text.endswith("\n") and line_no == piece.first_no + piece.text.count("\n")
+
+
+def _fast_pass(
+    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int
+) -> tuple[_Columns, _Piece | None, bool]:
+    """The fast path piece by piece: the rows, the first piece it fails on, whether a time was NaN."""
+    columns = _Columns(len(names), size)
+    at = names.index(TIME_COLUMN) if TIME_COLUMN in names else None
+    nan_time = False
+    for piece in pieces:
+        table = _fast_rows(piece.text, delimiter, len(names))
+        if table is None:
+            return columns, piece, nan_time
+        if at is not None and not nan_time:
+            nan_time = bool(np.isnan(table[:, at]).any())
+        columns.add(table, len(piece.text))
+    return columns, None, nan_time
+
+
+def _slow_pass(
+    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int
+) -> tuple[_Columns, tuple[int, str, bool] | None]:
+    """The slow path piece by piece: the rows, and the first bad line (number, problem, whether it is the
+    file's last line, without a newline)."""
+    columns = _Columns(len(names), size)
+    for piece in pieces:
+        bad = _scan_rows(piece.text, piece.first_no, delimiter, names)
+        if isinstance(bad, tuple):
+            line_no, problem = bad
+            return columns, (line_no, problem, _is_cut_last_line(piece, line_no))
+        columns.add(bad, len(piece.text))
+    return columns, None
+
+
+def _fast_rows(data: str, delimiter: str, ncols: int) -> FloatArray | None:
+    """numpy's C parser, empty cells spelled "nan" first (cheap C-level string scans); None if it fails."""
+    if not data.lstrip("\n"):
+        return np.empty((0, ncols))  # empty lines only, which it skips
+    if _has_empty_cells(data, delimiter):
+        data = _fill_empty_cells(data, delimiter)
+    return _loadtxt(data, delimiter, ncols)
 
 
 def _loadtxt(data: str, delimiter: str, ncols: int) -> FloatArray | None:
@@ -475,7 +755,7 @@ def _fill_empty_cells(data: str, delimiter: str) -> str:
 
 
 def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> FloatArray | tuple[int, str]:
-    """Parse row by row: the table, or (line number, problem) of the first bad line."""
+    """Parse row by row: the table (maybe without rows), or (line number, problem) of the first bad line."""
     ncols = len(names)
     rows: list[list[float]] = []
     delim_name = _DELIMITERS[delimiter]
@@ -509,36 +789,38 @@ def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> Fl
                     hint = ": use '.' as the decimal separator"
                 return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}{hint}"
         rows.append(row)
-    if not rows:
-        return first_no, "no data rows after the header: the recording is empty"
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)
 
 
-def _row_line_numbers(data: str, first_no: int) -> NDArray[np.int64]:
-    """Physical line number of each non-blank data line (error path only)."""
-    numbers = [first_no + i for i, line in enumerate(data.split("\n")) if line.strip()]
-    return np.asarray(numbers, dtype=np.int64)
+def _data_line(pieces: Iterator[_Piece], row: int) -> int:
+    """Physical line number of data row ``row``, counting non-blank lines (error path only)."""
+    seen = 0
+    for piece in pieces:
+        for offset, line in enumerate(piece.text.split("\n")):
+            if line.strip():
+                if seen == row:
+                    return piece.first_no + offset
+                seen += 1
+    raise IndexError(row)
 
 
-def _check_time(name: str, time: FloatArray, data: str, first_no: int) -> None:
+def _check_time(name: str, time: FloatArray, line_of_row: Callable[[int], int]) -> None:
     finite = np.isfinite(time)
     if not finite.all():
         row = int(np.flatnonzero(~finite)[0])
-        line = int(_row_line_numbers(data, first_no)[row])
         raise RecordingError(
             name,
             f"time cell is empty or not finite ({time[row]}): every row needs a time in seconds",
-            line=line,
+            line=line_of_row(row),
         )
-    steps = np.diff(time)
-    if steps.size and (steps < 0).any():
-        row = int(np.flatnonzero(steps < 0)[0]) + 1
-        line = int(_row_line_numbers(data, first_no)[row])
+    backwards = time[1:] < time[:-1]  # finite times: the same as a negative step
+    if backwards.any():
+        row = int(np.flatnonzero(backwards)[0]) + 1
         raise RecordingError(
             name,
             f"time goes backwards ({time[row - 1]:g} s then {time[row]:g} s): rows must be in time "
             "order (equal times are allowed)",
-            line=line,
+            line=line_of_row(row),
         )
     check_time_scale(
         name,
@@ -553,7 +835,7 @@ def check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None:
     damaged clock): a RecordingError saying ``what`` times and ``hint`` (what to check)."""
     if time.size == 0:
         return
-    biggest = float(np.max(np.abs(time)))
+    biggest = max(-float(np.min(time)), float(np.max(time)))  # max |time| without a copy (NaN stays NaN)
     if biggest > MAX_ABS_TIME_S:
         raise RecordingError(name, f"time values reach {biggest:.3g} s {what}: {hint}")
     span = float(time[-1] - time[0])
@@ -562,7 +844,7 @@ def check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None:
             name, f"the recording spans {span / 3600:.3g} h {what} (at most 48 h is accepted): {hint}"
         )
     if time.size > 2:
-        step = float(np.median(np.diff(time)))
+        step = float(np.median(np.diff(time), overwrite_input=True))
         if step > MAX_MEDIAN_STEP_S:
             raise RecordingError(
                 name, f"rows are a median {step:.3g} s apart {what}, too slow for breathing: {hint}"
@@ -574,11 +856,18 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         values = rec.columns.get(col)
         if values is None or not values.size:
             continue
-        finite = np.abs(values[np.isfinite(values)])
-        if finite.size and float(finite.max()) > MAX_ABS_VALUE:
+        finite = np.isfinite(values)
+        if not finite.any():
+            continue
+        # The largest finite |value|, without temporary copies of the column.
+        biggest = max(
+            float(np.max(values, where=finite, initial=-np.inf)),
+            -float(np.min(values, where=finite, initial=np.inf)),
+        )
+        if biggest > MAX_ABS_VALUE:
             raise RecordingError(
                 name,
-                f"column {_quote(col)} holds values up to {float(finite.max()):.3g}: not a breathing "
+                f"column {_quote(col)} holds values up to {biggest:.3g}: not a breathing "
                 "signal in any unit (check the column and the export settings)",
                 line=header_no,
             )
