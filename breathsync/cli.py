@@ -672,7 +672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except MemoryError:
-        # A recording bigger than this machine's memory (a night at 1 kHz is 170 million rows).
+        # A recording bigger than this machine's memory (the longest accepted, 48 h at 1 kHz, is 173 million
+        # rows).
         print(
             f"breathsync: error: {args.command}: not enough memory for this input: split long recordings "
             "into parts (or resample them) and analyse the parts",

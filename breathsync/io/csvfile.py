@@ -407,17 +407,18 @@ class _Source:
 
     def not_utf8(self, offset: int) -> RecordingError:
         """The error for the byte at ``offset`` that is not UTF-8."""
-        # Positions count from after a BOM, as the 'utf-8-sig' codec reports them (kept as it was: with a
-        # BOM, the line and byte named are those 3 bytes earlier).
-        if self.head.startswith(codecs.BOM_UTF8):
-            offset -= len(codecs.BOM_UTF8)
+        # Line ends before it: '\n', '\r\n' or a lone '\r' (a '\r\n' split between two blocks counts once).
         newlines = 0
         pos = 0
+        last = b""
         while pos < offset:
             block = self._read(pos, min(READ_CHUNK_BYTES, offset - pos))
             if not block:
                 break
-            newlines += block.count(b"\n")
+            newlines += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if last == b"\r" and block[:1] == b"\n":
+                newlines -= 1
+            last = block[-1:]
             pos += len(block)
         byte = self._read(offset, 1).hex()
         # What the file most likely is, by its first bytes (gzip's magic number, UTF-16's byte-order marks).

@@ -231,6 +231,30 @@ def test_a_byte_that_is_not_utf8_in_a_later_chunk_names_its_line(tmp_path: Path)
         assert err.line == 1 + LATER + 1 and "not UTF-8 text (byte 0xff)" in str(err), (size, str(err))
 
 
+def test_a_byte_that_is_not_utf8_after_a_bom_is_named_where_it_is(tmp_path: Path) -> None:
+    """With a byte-order mark, the message named the byte 3 bytes before the bad one (``utf-8-sig`` counts
+    from after the mark), and the line before it when the bad byte opened a line."""
+    data = b"\xef\xbb\xbftime,resp\n0,1\n\xff.01,2\n"
+    path = write(tmp_path / "rec.csv", data)
+    for size in (3, 64, ONE_CHUNK):
+        err = read_error(path, size)
+        assert err.line == 3 and "not UTF-8 text (byte 0xff)" in str(err), (size, str(err))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_byte_that_is_not_utf8_is_on_its_line_whatever_the_line_ends(
+    tmp_path: Path, newline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file with lone '\\r' line ends named line 1 for every bad byte (only '\\n' was counted); a '\\r\\n'
+    split between two blocks of the count is one line end."""
+    text = ("time,resp\n" + rows_text(LATER)).replace("\n", newline)
+    path = write(tmp_path / "rec.csv", text.encode() + b"3.00,\xff" + newline.encode())
+    monkeypatch.setattr(csvfile, "READ_CHUNK_BYTES", 7)  # blocks end everywhere, also inside '\r\n'
+    with pytest.raises(RecordingError) as info:
+        read_recording(path)
+    assert info.value.line == 1 + LATER + 1 and "byte 0xff" in str(info.value), str(info.value)
+
+
 def test_a_byte_that_is_not_utf8_wins_over_an_earlier_bad_row(tmp_path: Path) -> None:
     """The whole file must be UTF-8 before its rows are judged, however early the bad row is."""
     data = ("time,resp\n0,1\n0.01,x\n" + rows_text(LATER, start=0.02)).encode() + b"9,\xe2\x82\n"
