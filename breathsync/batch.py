@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from breathsync.analysis import analyse_files
-from breathsync.errors import InputError
+from breathsync.errors import InputError, output_errors
 from breathsync.io.csvfile import write_private_text
 
 SUMMARY_COLUMNS = [
@@ -113,12 +113,8 @@ def write_summary(path: str, rows: list[dict[str, Any]]) -> None:
     w.writeheader()
     for r in rows:
         w.writerow({k: ("" if r[k] is None else r[k]) for k in SUMMARY_COLUMNS})
-    try:
+    with output_errors(path, "the summary"):
         write_private_text(path, text.getvalue())
-    except BrokenPipeError:
-        raise  # the reader went away (| head): the command's quiet exit, not an error of the path
-    except OSError as e:
-        raise InputError(f"{path}: cannot write the summary ({e.strerror})") from None
 
 
 def progress_bar(out: TextIO | None = None) -> Callable[[int, int, str], None]:

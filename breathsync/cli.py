@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from breathsync import __version__
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
-from breathsync.errors import InputError
+from breathsync.errors import InputError, output_errors
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
 # simulate: samples per breath at the faster rate. The cycle is asymmetric (40/60), so its 2nd and 3rd
@@ -357,15 +357,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     write_summary(args.batch, res.rows)
     if args.json:
         folder = Path(args.json)
-        try:
+        with output_errors(folder, "the JSON results"):
             folder.mkdir(parents=True, exist_ok=True)
             for i, (item, result) in enumerate(res.results.items()):
                 name = f"{i + 1:03d}_{Path(item.split('+')[0]).stem}.json"
                 _write_private(folder / name, json.dumps(result, allow_nan=False) + "\n")
-        except BrokenPipeError:
-            raise  # the reader went away (| head): the command's quiet exit, not an error of the path
-        except OSError as e:
-            raise InputError(f"{folder}: cannot write the JSON results ({e.strerror})") from None
     print(f"{len(res.results)} of {len(args.files)} sessions analysed, {len(res.rows)} pairs: {args.batch}")
     if res.failed:
         print(f"{len(res.failed)} failed:", file=sys.stderr)
@@ -397,12 +393,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         return 0
     print(summary_text(result))
     if args.json:
-        try:
+        with output_errors(args.json, "the JSON output"):
             _write_private(args.json, text + "\n")
-        except BrokenPipeError:
-            raise  # the reader went away (| head): the command's quiet exit, not an error of the path
-        except OSError as e:
-            raise InputError(f"{args.json}: cannot write the JSON output ({e.strerror})") from None
         print(f"wrote {args.json}")
     return 0
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class InputError(Exception):
     """Bad input from a file, a device or the command line.
@@ -20,3 +23,16 @@ class RecordingError(InputError):
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
+
+
+@contextlib.contextmanager
+def output_errors(path: object, what: str) -> Iterator[None]:
+    """Writing an output the user named: an OSError (unwritable folder, full disk) becomes the one-line
+    InputError "PATH: cannot write WHAT (reason)". A reader that went away (``--json /dev/stdout | head``)
+    stays a BrokenPipeError: the CLI's quiet exit, as on stdout, not an error of the path."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise InputError(f"{path}: cannot write {what} ({e.strerror})") from None

@@ -25,7 +25,7 @@ from breathsync.analysis import (
 )
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.sync import SyncConfig
-from breathsync.errors import InputError
+from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, read_recording, write_private_text
 from breathsync.io.session_folder import expand_recording_paths
 from breathsync.session_types import clock_text
@@ -293,9 +293,5 @@ def build_report(paths: Sequence[str], *, window_s: float | None = None, title: 
 
 def write_report(paths: Sequence[str], out_file: str, *, window_s: float | None = None) -> None:
     page = build_report(paths, window_s=window_s)
-    try:
+    with output_errors(out_file, "the report"):
         write_private_text(out_file, page)
-    except BrokenPipeError:
-        raise  # the reader went away (| head): the command's quiet exit, not an error of the path
-    except OSError as e:
-        raise InputError(f"{out_file}: cannot write the report ({e.strerror})") from None

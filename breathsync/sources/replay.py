@@ -74,6 +74,7 @@ class ReplaySource(Source):
         self._signal: str | None = None
         self._t: FloatArray = np.empty(0)
         self._cols: dict[str, FloatArray] = {}
+        self._plays_ecg_beats = False  # an ECG recording, played as the RR intervals of its heart beats
         self._period = 0.0  # loop: duration + one median step
         self._clock: SessionClock | None = None
         self._stopped = False
@@ -121,6 +122,7 @@ class ReplaySource(Source):
                     f"replay: {self.path}: no heart beats found in its ECG (flat or too short?)"
                 )
             self._t, self._cols, kind = beat_t, {"rr_ms": rr_ms}, "rr"
+            self._plays_ecg_beats = True
         else:
             if kind == "acc":
                 try:
@@ -197,10 +199,10 @@ class ReplaySource(Source):
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": "replay", "file": self.path, "signal": self.signal, "loop": self.loop}
-        if self._rec is not None and "rr_ms" in self._cols and "rr_ms" not in self._rec.columns:
-            pass  # RR intervals found in the file's ECG: the file's units are not those of what it plays
-        elif self._rec is not None and self._rec.meta.get("unit"):
-            d["unit"] = self._rec.meta["unit"]  # the file's "# unit:" line, carried into a recording of it
+        # The file's "# unit:" line, carried into a recording of the replay; not for an ECG, which plays as
+        # the RR intervals found in it (the file's units are not those of what it plays).
+        if self._rec is not None and self._rec.meta.get("unit") and not self._plays_ecg_beats:
+            d["unit"] = self._rec.meta["unit"]
         if self.folder is not None:
             d["folder"] = self.folder
             d["participant"] = self.participant
