@@ -114,3 +114,40 @@ def test_the_batch_summary_is_written_like_every_other_output(tmp_path: Path) ->
     finally:
         os.close(fd)
     assert stat.S_IMODE(os.stat(fifo).st_mode) == 0o644
+
+
+def test_a_link_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """A symbolic link used to be replaced by the rename, with the file it names left as it was: `--json
+    /dev/stdout > out.txt` as root turned the system's /dev/stdout into a regular file."""
+    target = tmp_path / "results.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    write_private_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the file is the user's: not chmod-ed
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd (Linux)")
+def test_json_to_stdout_through_a_link_when_stdout_is_a_file(tmp_path: Path) -> None:
+    """What /dev/stdout is: a link to /proc/self/fd/1. With stdout sent to a file, the JSON follows the summary
+    in that file (it replaced the link, and the file had no JSON)."""
+    import json
+    import subprocess
+    import sys
+
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    out = tmp_path / "out.txt"
+    with open(out, "w") as fh:
+        r = subprocess.run(
+            [sys.executable, "-m", "breathsync", "analyze", *PAIR, "--json", str(link)],
+            stdout=fh, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert link.is_symlink()
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("A: ") and lines[-1] == f"wrote {link}"
+    (doc,) = [json.loads(x) for x in lines if x.startswith("{")]
+    assert [p["label"] for p in doc["participants"]] == ["A", "B"]

@@ -42,10 +42,11 @@ import math
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from io import BytesIO, StringIO
+from io import BytesIO, StringIO, UnsupportedOperation
 from types import TracebackType
 from typing import IO, Any, Literal, NamedTuple, Self
 
@@ -959,8 +960,10 @@ def write_recording(
 def write_private_text(path: str | os.PathLike[str], *parts: str) -> None:
     """Replace ``path`` with the text ``parts`` (UTF-8, ``\\n`` line ends) atomically (a temporary file in the
     same folder, synced, then renamed over it: a failed write, a full disk, leaves the previous file as it
-    was), readable by its owner only (breathing is health data). Something that exists and is not a regular
-    file (``/dev/stdout``, a pipe) is written to as it is. Raises OSError."""
+    was), readable by its owner only (breathing is health data). A path that names this process's standard
+    output (``/dev/stdout``, also when the shell sends it to a file) is written to it, after what was printed
+    there; a symbolic link, a device or a pipe is written through as it is (never replaced, never chmod-ed).
+    Raises OSError."""
     _write_private(path, parts, binary=False)
 
 
@@ -977,7 +980,19 @@ def _write_private(path: str | os.PathLike[str], parts: Sequence[str | bytes], *
             return open(target, "wb")
         return open(target, "w", encoding="utf-8", newline="\n")
 
-    if os.path.exists(name) and not os.path.isfile(name):
+    if _is_stdout(name):
+        # /dev/stdout and the like: opening it again would start at the file's beginning (a shell's `> f`)
+        # or, as a rename target, replace the link itself; write where stdout is.
+        sys.stdout.flush()
+        for part in parts:
+            if isinstance(part, bytes):
+                sys.stdout.buffer.write(part)
+            else:
+                sys.stdout.write(part)
+        sys.stdout.flush()
+        return
+    if os.path.islink(name) or (os.path.exists(name) and not os.path.isfile(name)):
+        # A link would be replaced by the rename (and the file it names left as it was): write through it.
         with opened(name) as out:
             for part in parts:
                 out.write(part)
@@ -997,6 +1012,14 @@ def _write_private(path: str | os.PathLike[str], parts: Sequence[str | bytes], *
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _is_stdout(name: str) -> bool:
+    """Whether ``name`` is the file this process's standard output goes to."""
+    try:
+        return os.path.samestat(os.stat(name), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError, UnsupportedOperation):
+        return False  # no such file, or no real file behind stdout (a test capturing it)
 
 
 class RecordingWriter:
