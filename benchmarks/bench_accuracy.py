@@ -29,7 +29,10 @@ Two columns measure the references rather than breathsync, so the goals can be r
   moment they happen (benchmarks/reference.py, ``reference_rate_causal``): the floor of a causal rate of
   this kind, set by the time a window takes to follow a change.
 
-A second table scores the same way against the true phase and onsets of simulated breathers
+A small table says how much of the time each recording rises (benchmarks/reference.py, ``rise_fraction``):
+the inhale/exhale asymmetry that the accelerometer's sign and the "looks inverted" warning rely on.
+
+A further table scores the same way against the true phase and onsets of simulated breathers
 (breathsync.synth defaults: 40/60 cycle, baseline drift, amplitude variation, noise, phase diffusion; with and
 without an end-expiratory pause) at 6 to 24 breaths/min, where no reference has to be trusted.
 """
@@ -57,6 +60,7 @@ from reference import (
     reference_rate_trailing,
     reference_rate_windowed,
     reference_start_drift,
+    rise_fraction,
 )
 
 from breathsync.dsp.offline import offline_breathing
@@ -107,7 +111,9 @@ def score(path: str) -> dict[str, float]:
     ons_nkband = reference_onsets(t, y, NK_BAND_HZ)
     f1_nkband = math.nan if nk2 is None else onset_f1(span(ons_nkband), span(nk2))[2]
     f1_nk2 = math.nan if nk2 is None else onset_f1(span(det), span(nk2))[2]
+    rises = rise_fraction(t, y)
     return {
+        "rises": f"{rises[0]:.2f} ({rises[1]:.2f}-{rises[2]:.2f})",
         "err": err,
         "mae": float(np.mean(np.abs(err))),
         "bias": float(np.degrees(np.angle(np.mean(np.exp(1j * np.radians(err)))))),
@@ -159,9 +165,11 @@ def main() -> None:
     args = ap.parse_args()
     files = args.files or [str(p) for p in default_belt_files()]
     rows, errs, rates, rates30, ratestr, floors, drift, bands = [], [], [], [], [], [], [], []
+    rises: list[list[str]] = []
     by_window: dict[float, list[np.ndarray]] = {w: [] for w in FLOOR_WINDOWS}
     for f in files:
         s = score(f)
+        rises.append([f.split("/")[-1], s["rises"]])
         errs.append(s["err"])
         rates.append(s["rate_abs"])
         rates30.append(s["rate30_abs"])
@@ -224,6 +232,17 @@ def main() -> None:
         "same, perfect onsets",
     ]
     print(table(rows, header))
+    print()
+    print(
+        table(
+            rises,
+            ["recording", "rises: fraction of the time (lowest-highest minute)"],
+        )
+    )
+    print(
+        "(a signal rising on inhale with the inhale shorter than the exhale reads under 0.5: the cue the\n"
+        " accelerometer's sign and the 'looks inverted' warning rely on)"
+    )
     print()
     print(
         table(

@@ -300,11 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     accl = AccRespiration(100.0)
     chunk = 10  # 0.1 s per call
     ts, ys = [], []
+    flips_at: list[float] = []
     t0 = time.perf_counter()
     for i in range(0, ta.size, chunk):
+        n_flips = accl.n_sign_flips
         tt, yy = accl.process(ta[i : i + chunk], xyz[i : i + chunk])
         ts.append(tt)
         ys.append(yy)
+        if accl.n_sign_flips != n_flips:
+            flips_at.append(float(ta[i]))
     acc_cost = (time.perf_counter() - t0) / int(np.ceil(ta.size / chunk)) * 1e6
     tal, yal = np.concatenate(ts), np.concatenate(ys)
     for name, tt, yy in (("ACC offline", tao, yao), ("ACC live, offline phase", tal, yal)):
@@ -333,6 +337,18 @@ def main(argv: list[str] | None = None) -> int:
         f"ACC live: {accl.n_posture_changes} posture changes detected (3 simulated), "
         f"{accl.n_sign_flips} sign flips; cost {acc_cost:.0f} us per 10-sample chunk "
         f"({acc_cost / 0.1 / 1e4:.2f} % of real time at 100 Hz)"
+    )
+    # Upside down: 10-s stretches whose mean phase difference to the belt is over 90 degrees.
+    gt, ph = waveform_phase(tal, yal)
+    d = np.exp(1j * (ph - phase_on(gt, gt_b, ph_b)))
+    flipped = 0.0
+    for s0 in np.arange(gt[0], gt[-1] - 10.0, 10.0):
+        w = (gt >= s0) & (gt < s0 + 10.0) & np.isfinite(d)
+        if np.sum(w) > 100 and abs(np.angle(np.mean(d[w]))) > np.pi / 2:
+            flipped += 10.0
+    print(
+        f"ACC live sign flips: {', '.join(f'{x:.1f} s' for x in flips_at) or 'none'}; upside down "
+        f"(10-s stretches over 90 deg from the belt) {flipped / 60:.1f} of {(gt[-1] - gt[0]) / 60:.1f} min"
     )
     return 0
 

@@ -240,3 +240,20 @@ def neurokit2_troughs(t: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     cleaned = nk.rsp_clean(yf, sampling_rate=fs, method="khodadad2018")
     _, info = nk.rsp_peaks(cleaned, sampling_rate=fs, method="khodadad2018")
     return t[np.asarray(info["RSP_Troughs"], int)]
+
+
+def rise_fraction(t: np.ndarray, y: np.ndarray, minute_s: float = 60.0) -> tuple[float, float, float]:
+    """How much of the time a breathing signal rises: the fraction of samples of its 1-Hz low-passed copy
+    (2nd-order Butterworth, causal, on the 20-Hz grid) whose step is positive, over the whole recording and
+    the lowest and highest over whole minutes. A signal that rises on inhale, with the inhale shorter than
+    the exhale (about 40% of the cycle at rest), reads under 0.5: the cue breathsync.dsp.acc takes the
+    accelerometer's sign from (and the live pipeline's "looks inverted" warning)."""
+    _, gy = resample_uniform(t, y)
+    sos = signal.butter(2, 1.0, "low", fs=REF_FS, output="sos")
+    up = np.diff(signal.sosfilt(sos, gy - gy[0])) > 0
+    up = up[int(5 * REF_FS) :]  # the filter's start
+    n = int(minute_s * REF_FS)
+    per = [float(np.mean(up[i : i + n])) for i in range(0, up.size - n + 1, n)]
+    if not per:
+        per = [float(np.mean(up))]
+    return float(np.mean(up)), min(per), max(per)

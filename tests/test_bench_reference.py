@@ -60,3 +60,13 @@ def test_onset_f1_matches_one_to_one_within_the_tolerance() -> None:
     p, r, f1 = reference.onset_f1(np.array([1.2, 1.3, 5.6, 9.0]), ref)
     assert (p, r) == (pytest.approx(2 / 4), pytest.approx(2 / 3))
     assert f1 == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_the_rise_fraction_reads_the_inhale_share_of_a_breath() -> None:
+    """A breath rising on a 40% inhale rises 40% of the time; upside down, 60% (the accelerometer's sign cue)."""
+    from breathsync.synth import BreathShape, simulate_group
+
+    g = simulate_group(300.0, fs_hz=50.0, rates_bpm=(12.0,), shape=BreathShape(inhale_fraction=0.4), seed=1)
+    whole, lo, hi = reference.rise_fraction(g.t, g.resp[0])
+    assert whole == pytest.approx(0.4, abs=0.03) and lo <= whole <= hi < 0.5
+    assert reference.rise_fraction(g.t, -g.resp[0])[0] == pytest.approx(0.6, abs=0.03)
