@@ -44,7 +44,7 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from io import BytesIO, StringIO, UnsupportedOperation
 from types import TracebackType
@@ -81,6 +81,7 @@ MAX_SPAN_S = 48 * 3600.0  # the longest recording accepted (overnight studies fi
 MAX_ABS_VALUE = 1e100  # larger breathing values are corrupt (and would overflow when squared)
 MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
 READ_CHUNK_BYTES = 1 << 20  # the reader parses the file this much at a time (cut at a line end)
+WRITE_BLOCK_ROWS = 50_000  # write_recording formats this many rows at a time
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
 _META_RE = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
@@ -950,9 +951,16 @@ def write_recording(
     _check_time_order(t, None)
     preamble = _format_preamble(list(cols), meta)
     fmts = _resolve_formats(list(cols), time_format, value_format)
-    body = _format_rows(t, cols, fmts)
+    # Formatted WRITE_BLOCK_ROWS rows at a time: the text of a whole long recording (a day at 100 Hz) took
+    # several times the memory of its arrays.
+    blocks = (
+        _format_rows(
+            t[i : i + WRITE_BLOCK_ROWS], {k: v[i : i + WRITE_BLOCK_ROWS] for k, v in cols.items()}, fmts
+        )
+        for i in range(0, t.size, WRITE_BLOCK_ROWS)
+    )
     try:
-        write_private_text(name, preamble, body)
+        _write_private(name, itertools.chain((preamble,), blocks), binary=False)
     except OSError as exc:
         raise RecordingError(name, f"cannot write the file: {exc.strerror or exc}") from None
 
@@ -972,7 +980,8 @@ def write_private_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     _write_private(path, (data,), binary=True)
 
 
-def _write_private(path: str | os.PathLike[str], parts: Sequence[str | bytes], *, binary: bool) -> None:
+def _write_private(path: str | os.PathLike[str], parts: Iterable[str | bytes], *, binary: bool) -> None:
+    """The writer behind write_private_text/_bytes; ``parts`` is iterated once, as it is written."""
     name = os.fspath(path)
 
     def opened(target: int | str) -> IO[Any]:

@@ -377,3 +377,19 @@ def test_synth_pair_round_trips_through_the_format(tmp_path: Path) -> None:
     rec = read_recording(path)
     np.testing.assert_allclose(rec.columns["resp"], g.resp[0], rtol=5e-9, atol=1e-12)
     np.testing.assert_allclose(rec.time, g.t, atol=1e-6)
+
+
+def test_a_recording_is_written_the_same_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """write_recording formats a long recording a block of rows at a time (a whole day's text took several
+    times its arrays' memory): the file is byte for byte the one written in one piece."""
+    from breathsync.io import csvfile
+
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(0.001, 0.02, 1000))
+    cols = {"resp": rng.normal(size=1000), "rr_ms": np.where(rng.random(1000) < 0.3, np.nan, 800.0)}
+    monkeypatch.setattr(csvfile, "WRITE_BLOCK_ROWS", 10**9)
+    write_recording(tmp_path / "whole.csv", t, cols, {"participant": "A"})
+    for rows in (1, 7, 999, 1000):
+        monkeypatch.setattr(csvfile, "WRITE_BLOCK_ROWS", rows)
+        write_recording(tmp_path / f"{rows}.csv", t, cols, {"participant": "A"})
+        assert (tmp_path / f"{rows}.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes(), rows
