@@ -84,6 +84,10 @@ READ_CHUNK_BYTES = 1 << 20  # the reader parses the file this much at a time (cu
 WRITE_BLOCK_ROWS = 50_000  # write_recording formats this many rows at a time
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
+#: Lines of delimiters and white space only (see _is_blank_row), per delimiter.
+_BLANK_ROWS = {
+    d: re.compile(rf"^[ \t]*{re.escape(d)}[ \t{re.escape(d)}]*$\n?", re.MULTILINE) for d in _DELIMITERS
+}
 _META_RE = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
 _META_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _SINGLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -269,7 +273,7 @@ def _read(source: _Source, rate_hz: float | None) -> Recording:
     columns = dict(zip(names, arrays, strict=True))
     if TIME_COLUMN in columns:
         time = columns.pop(TIME_COLUMN)
-        _check_time(name, time, lambda row: _data_line(reread(dropped), row))
+        _check_time(name, time, lambda row: _data_line(reread(dropped), row, delimiter))
     else:
         if rate_hz is None:
             hint = ""
@@ -725,6 +729,9 @@ def _fast_rows(data: str, delimiter: str, ncols: int) -> FloatArray | None:
     if not data.lstrip("\n"):
         return np.empty((0, ncols))  # empty lines only, which it skips
     if _has_empty_cells(data, delimiter):
+        data = _BLANK_ROWS[delimiter].sub("", data)  # rows of empty cells only: blank lines (_is_blank_row)
+        if not data.strip():
+            return np.empty((0, ncols))
         data = _fill_empty_cells(data, delimiter)
     return _loadtxt(data, delimiter, ncols)
 
@@ -764,7 +771,7 @@ def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> Fl
     delim_name = _DELIMITERS[delimiter]
     for offset, line in enumerate(data.split("\n")):
         line_no = first_no + offset
-        if not line.strip():
+        if _is_blank_row(line, delimiter):
             continue
         if line.lstrip().startswith("#"):
             return line_no, ("comment line inside the data: '#' lines must come before the header row")
@@ -795,12 +802,18 @@ def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> Fl
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)
 
 
-def _data_line(pieces: Iterator[_Piece], row: int) -> int:
-    """Physical line number of data row ``row``, counting non-blank lines (error path only)."""
+def _is_blank_row(line: str, delimiter: str) -> bool:
+    """A line that is no row: empty, white space, or only delimiters (a spreadsheet's empty row, ",," or a
+    line of tabs)."""
+    return not line.replace(delimiter, "").strip()
+
+
+def _data_line(pieces: Iterator[_Piece], row: int, delimiter: str) -> int:
+    """Physical line number of data row ``row``, counting the lines that are rows (error path only)."""
     seen = 0
     for piece in pieces:
         for offset, line in enumerate(piece.text.split("\n")):
-            if line.strip():
+            if not _is_blank_row(line, delimiter):
                 if seen == row:
                     return piece.first_no + offset
                 seen += 1

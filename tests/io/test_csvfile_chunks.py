@@ -291,3 +291,23 @@ def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     assert got[0] == "error" and "backwards" in got[1] and got[2] == 44
     with chunk_bytes(16):
         assert read_through_pipe()[1:] == outcome(write(tmp_path / "file.csv", text))[1:]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("empty_row", ["{d}", " {d} "])
+def test_a_row_of_empty_cells_is_a_blank_line(tmp_path: Path, delimiter: str, empty_row: str) -> None:
+    """A spreadsheet's empty row (",," or a line of tabs) is skipped like a blank line, on both paths. A line of
+    tabs used to be a row of NaN on the fast path and a blank line on the slow one, so a missing time after it
+    was named one line too far; ",," was an "empty time cell" error."""
+    rows = [f"{0.04 * i:.2f}{delimiter}{i}" for i in range(LATER)]
+    rows[5] = empty_row.format(d=delimiter)  # two empty cells, as many as the header names
+    path = write(tmp_path / "rec.csv", f"time{delimiter}resp\n" + "\n".join(rows) + "\n")
+    for size in (3, 64, ONE_CHUNK):
+        with chunk_bytes(size):
+            rec = read_recording(path)
+        assert len(rec) == LATER - 1 and 0.2 not in rec.time, size
+    rows[20] = f"{delimiter}7"  # a missing time after the empty row: named on its own line (line 22)
+    path = write(tmp_path / "bad.csv", f"time{delimiter}resp\n" + "\n".join(rows) + "\n")
+    for size in (3, 64, ONE_CHUNK):
+        err = read_error(path, size)
+        assert err.line == 22 and "time" in str(err), (size, str(err))
