@@ -368,3 +368,11 @@ def test_what_the_reader_ignored_is_said(tmp_path: Path, capsys: pytest.CaptureF
     )
     assert main(["analyze", str(f), "--json", str(out)]) == 0
     assert json.loads(out.read_text())["warnings"] == []
+    # A belt exported at 1 Hz: breathing over 30/min would alias to a slower rhythm, silently.
+    slow = rec.time[::25]
+    write_recording(f, slow, {"resp": rec.columns["resp"][::25]}, {"participant": "A"})
+    assert main(["analyze", str(f), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["warnings"] == [
+        "A: sampled at 1 Hz: breathing faster than 30/min (half the sampling rate) cannot be told from slower "
+        "breathing; record at 4 Hz or more"
+    ]

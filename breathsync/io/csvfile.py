@@ -82,6 +82,9 @@ MAX_ABS_VALUE = 1e100  # larger breathing values are corrupt (and would overflow
 MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
 READ_CHUNK_BYTES = 1 << 20  # the reader parses the file this much at a time (cut at a line end)
 WRITE_BLOCK_ROWS = 50_000  # write_recording formats this many rows at a time
+# Below this rate a breathing waveform is said to be at risk of aliasing: breathing up to 40/min (0.67 Hz)
+# with its 2nd and 3rd harmonics (its shape) needs 2 x 2 Hz.
+MIN_CLEAR_RATE_HZ = 4.0
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
 #: Lines of delimiters and white space only (see _is_blank_row), per delimiter.
@@ -313,6 +316,11 @@ def _notes(rec: Recording, ignored_rate_hz: float | None) -> tuple[str, ...]:
                 f"the file says sampling_rate_hz: {declared}, but its time column is at {fs:.4g} Hz: the "
                 "time column is used (check the export settings if that is wrong)"
             )
+    if fs is not None and fs < MIN_CLEAR_RATE_HZ and rec.signal_kind() == "resp":
+        notes.append(
+            f"sampled at {fs:.3g} Hz: breathing faster than {30.0 * fs:.0f}/min (half the sampling rate) cannot "
+            f"be told from slower breathing; record at {MIN_CLEAR_RATE_HZ:g} Hz or more"
+        )
     return tuple(notes)
 
 
