@@ -15,9 +15,6 @@ from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError, output_errors
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
-# simulate: samples per breath at the faster rate. The cycle is asymmetric (40/60), so its 2nd and 3rd
-# harmonics carry its shape; 6 samples per breath keeps them below the Nyquist frequency.
-SIM_MIN_SAMPLES_PER_BREATH = 6
 
 
 class _Parser(argparse.ArgumentParser):
@@ -541,13 +538,13 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from breathsync.io.csvfile import write_recording
+    from breathsync.io.csvfile import MIN_SAMPLES_PER_BREATH, write_recording
     from breathsync.synth import simulate_pair
 
     out = Path(args.out)
     fastest = max(args.rate_a, args.rate_b)
-    if args.fs < SIM_MIN_SAMPLES_PER_BREATH * fastest / 60.0:
-        need = SIM_MIN_SAMPLES_PER_BREATH * fastest / 60.0
+    need = MIN_SAMPLES_PER_BREATH * fastest / 60.0  # the reader's aliasing rule (csvfile)
+    if args.fs < need:
         raise InputError(
             f"--fs {args.fs:g} Hz is too slow for breathing at {fastest:g}/min (it would alias to a slower "
             f"rhythm): use --fs {math.ceil(need):d} or more, or a slower --rate-a/--rate-b"

@@ -82,9 +82,11 @@ MAX_ABS_VALUE = 1e100  # larger breathing values are corrupt (and would overflow
 MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
 READ_CHUNK_BYTES = 1 << 20  # the reader parses the file this much at a time (cut at a line end)
 WRITE_BLOCK_ROWS = 50_000  # write_recording formats this many rows at a time
-# Below this rate a breathing waveform is said to be at risk of aliasing: breathing up to 40/min (0.67 Hz)
-# with its 2nd and 3rd harmonics (its shape) needs 2 x 2 Hz.
-MIN_CLEAR_RATE_HZ = 4.0
+# Aliasing: a breath's shape is carried by its 2nd and 3rd harmonics, so a breathing waveform needs at least
+# 6 samples per breath (the 3rd harmonic below the Nyquist frequency). Breathing up to 40/min: 4 Hz; a rate
+# under that is said (analyze's notes), and simulate refuses one for its own breathers.
+MIN_SAMPLES_PER_BREATH = 6
+MIN_CLEAR_RATE_HZ = MIN_SAMPLES_PER_BREATH * 40.0 / 60.0
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
 #: Lines of delimiters and white space only (see _is_blank_row), per delimiter.
