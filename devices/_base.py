@@ -155,6 +155,13 @@ class Profile:
     of ``name_prefixes`` (see :meth:`matches`). ``controller()`` gives a fresh per-connection
     :class:`Controller` (start and stop steps, in order); ``streams`` the decoders by stream name;
     ``signal`` / ``signal_stream`` which breathing signal the device gives and from which stream.
+
+    ``extra_streams``: streams whose signal columns the device delivers BESIDE its breathing signal, in
+    the same participant's samples (the Polar H10's RR intervals, from its Heart Rate Measurement, next
+    to its accelerometer: the heart's respiratory sinus arrhythmia tells inhale from exhale, which the
+    accelerometer's axis cannot). Each names a stream of ``streams`` with ``signal_columns`` (and a
+    ``signal`` saying how it is timed: "rr" for beats without a device time); their columns are
+    :attr:`extra_columns`.
     """
 
     name: str
@@ -168,6 +175,32 @@ class Profile:
     breathing: str
     settings: dict[str, Any] = field(default_factory=dict)
     name_required: bool = False
+    extra_streams: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        main = (
+            set(self.streams[self.signal_stream].signal_columns)
+            if self.signal_stream in self.streams
+            else set()
+        )
+        seen: set[str] = set()
+        for name in self.extra_streams:
+            spec = self.streams.get(name)
+            if spec is None or name == self.signal_stream or not spec.signal_columns:
+                raise ValueError(
+                    f"{self.name}: extra stream {name!r} must be another stream with signal columns"
+                )
+            cols = set(spec.signal_columns)
+            if cols & (main | seen):
+                raise ValueError(
+                    f"{self.name}: extra stream {name!r} repeats columns {sorted(cols & (main | seen))}"
+                )
+            seen |= cols
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """The columns the extra streams add to the breathing signal's (e.g. ``("rr_ms",)``), in order."""
+        return tuple(c for name in self.extra_streams for c in self.streams[name].signal_columns)
 
     def matches(self, name: str | None, service_uuids: list[str] | tuple[str, ...] = ()) -> bool:
         """Whether an advertisement (name, advertised service UUIDs) is this kind of device.

@@ -351,6 +351,10 @@ class PmdControlDecoder:
 def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = False) -> Profile:
     """Polar H10: chest accelerometer (PMD ACC) as the breathing waveform, plus HR/RR (and optional ECG).
 
+    The RR intervals of the Heart Rate Measurement ("hrm") come beside the accelerometer as an extra
+    stream (``rr_ms``): the accelerometer's breathing axis has no sign, the heart's respiratory sinus
+    arrhythmia (faster on inhale) gives it.
+
     Start: HR notifications, control point indications BEFORE any command, data notifications, then stop
     and start ACC (and ECG: a strap left streaming refuses a start); each command waits for its F0 reply.
     Stop: stop each stream (a strap left streaming stays awake until its battery is empty).
@@ -412,4 +416,5 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         signal_stream="pmd",
         breathing="chest accelerometer (PMD ACC): chest motion projected on its main axis",
         settings={"acc_rate_hz": acc_rate_hz, "acc_range_g": acc_range_g, "ecg": ecg},
+        extra_streams=("hrm",),
     )

@@ -55,3 +55,33 @@ def test_no_uuid_outside_devices() -> None:
     uuid = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
     for path in (REPO / "breathsync").rglob("*.py"):
         assert not uuid.search(path.read_text()), path
+
+
+def test_the_polar_h10_gives_rr_intervals_beside_its_accelerometer() -> None:
+    """The H10's Heart Rate Measurement is an extra stream: RR intervals (rr_ms) next to the ACC signal,
+    for the accelerometer's sign; the generic strap's RR IS its signal, so it has no extra stream."""
+    h10 = devices.get_profile("polar-h10")
+    assert h10.signal == "acc" and h10.extra_streams == ("hrm",) and h10.extra_columns == ("rr_ms",)
+    hrm = h10.stream("hrm")
+    assert hrm.signal == "rr" and hrm.signal_columns == {"rr_ms": "rr_ms"}
+    subscribed = {s.stream for s in h10.controller().start_steps() if isinstance(s, devices.Subscribe)}
+    assert "hrm" in subscribed
+    assert not set(h10.extra_columns) & set(SIGNAL_COLUMNS[h10.signal])
+    hr = devices.get_profile("heart-rate")
+    assert (
+        hr.signal == "rr" and hr.signal_stream == "hrm" and hr.extra_streams == () and hr.extra_columns == ()
+    )
+    for p in devices.PROFILES.values():
+        for name in p.extra_streams:
+            assert name != p.signal_stream and p.stream(name).signal_columns
+
+
+def test_an_extra_stream_must_be_another_stream_with_columns() -> None:
+    from dataclasses import replace
+
+    h10 = devices.get_profile("polar-h10")
+    for bad in (("ppg",), ("pmd",), ("control",)):
+        with pytest.raises(ValueError, match="extra stream"):
+            replace(h10, extra_streams=bad)
+    with pytest.raises(ValueError, match="repeats columns"):
+        replace(h10, extra_streams=("acc",))  # the signal's own columns again
