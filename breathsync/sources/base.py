@@ -44,7 +44,8 @@ SIGNAL_COLUMNS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class SampleChunk:
-    """Timestamped samples: ``t`` in session seconds (increasing) and one array per column."""
+    """Timestamped samples: ``t`` in session seconds (increasing; with :attr:`Source.extra_columns`,
+    increasing within each of the two streams) and one array per column."""
 
     t: FloatArray
     columns: dict[str, FloatArray]
@@ -146,6 +147,14 @@ class Source(abc.ABC):
 
     #: Which breathing signal the chunks carry: "resp", "rr" or "acc" (see :data:`SIGNAL_COLUMNS`).
     signal: str = "resp"
+    #: Columns the chunks carry beside the signal's, said up front (a recording's header has them from the
+    #: first chunk, whatever arrives first). An "acc" source may give ``("rr_ms",)``: the heart beats of the
+    #: same person (a Polar H10's RR intervals), which give the accelerometer's axis its sign. The chunk
+    #: contract then: EVERY chunk carries the signal's columns and these, a row being an accelerometer
+    #: sample (``rr_ms`` NaN) or a beat (``acc_x``/``acc_y``/``acc_z`` NaN; both only when a file has them
+    #: on one line). Within each of the two streams times increase; across them they need not (a beat
+    #: arrives up to a second or two after the accelerometer samples of its time).
+    extra_columns: tuple[str, ...] = ()
     #: The samples are made (read from a file, simulated) as the session clock passes, rather than arriving
     #: from a device: at a high ``speed`` on a busy machine such a source can fall behind the clock, and a
     #: session with a duration runs on until it has caught up (a device's samples are simply not there).

@@ -14,6 +14,10 @@ a UUID. The flow:
   never raised. Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
   device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
   RR intervals through :class:`~breathsync.dsp.clock.BeatClock` (arrival times; a strap sends no time).
+  A profile's extra streams (the Polar H10's RR intervals beside its accelerometer) become chunks of the
+  same participant, in the chunk contract of :attr:`~breathsync.sources.base.Source.extra_columns`: every
+  chunk carries the signal's columns and the extra ones, NaN where a row has none. Each stream keeps its
+  own clock and its own last time (a beat is older than the newest accelerometer sample when it arrives).
 - **Link loss**: status RECONNECTING, reconnection with backoff on a NEW client (a reused bleak client can
   deliver callbacks twice), start steps (so each subscription) exactly once per connection, then
   STREAMING again. ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
@@ -184,8 +188,8 @@ class BleSource(Source):
         self._decoders: dict[str, devices.StreamDecoder] = {}
         self._waiters: dict[str, asyncio.Future[devices.Decoded]] = {}
         self._mapper = ClockMapper()
-        self._beats = BeatClock()
-        self._last_t = -np.inf
+        self._beats: dict[str, BeatClock] = {}  # per stream of RR intervals
+        self._last_t: dict[str, float] = {}  # per stream: its times only ever increase
         self._queue: asyncio.Queue[SampleChunk | None] = asyncio.Queue()
         self._stopping = False
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -217,6 +221,7 @@ class BleSource(Source):
             self.found = hits[0]
             self.profile = hits[0].profile
             self.signal = self.profile.signal
+            self.extra_columns = self.profile.extra_columns
             try:
                 await self._connect()
             except SourceError:
@@ -361,15 +366,16 @@ class BleSource(Source):
             return
         assert self.profile is not None
         spec = self.profile.streams[stream]
+        emits = stream == self.profile.signal_stream or stream in self.profile.extra_streams
         for rec in records:
-            if stream == self.profile.signal_stream and spec.signal_columns and len(rec):
-                self._emit(rec, spec, arrival)
+            if emits and spec.signal_columns and len(rec):
+                self._emit(stream, rec, spec, arrival)
             else:
                 fut = self._waiters.get(stream)
                 if fut is not None and not fut.done() and not len(rec):
                     fut.set_result(rec)
 
-    def _emit(self, rec: devices.Decoded, spec: devices.StreamSpec, arrival: float) -> None:
+    def _emit(self, stream: str, rec: devices.Decoded, spec: devices.StreamSpec, arrival: float) -> None:
         try:
             cols = {
                 mine: np.asarray(rec.columns[theirs], dtype=np.float64)
@@ -381,20 +387,32 @@ class BleSource(Source):
             x = np.asarray(rec.device_t_s, dtype=np.float64)
             self._mapper.update(x[-1], arrival)
             t = self._mapper.to_host(x)
-        elif self.signal == "rr":
-            t = self._beats.update(next(iter(cols.values())), arrival)
+        elif spec.signal == "rr":
+            # BeatClock times only the beats it accepts (a finite RR interval above 0): keep those rows.
+            rr = next(iter(cols.values()))
+            beat = np.isfinite(rr) & (rr > 0)
+            if not beat.all():
+                cols = {k: v[beat] for k, v in cols.items()}
+            t = self._beats.setdefault(stream, BeatClock()).update(cols[next(iter(cols))], arrival)
         else:
             n = len(rec)
             t = np.full(n, arrival)
-        keep = np.isfinite(t) & (t > self._last_t) & (t >= 0.0)
+        keep = np.isfinite(t) & (t > self._last_t.get(stream, -np.inf)) & (t >= 0.0)
         if not keep.any():
             return
         t = t[keep]
-        self._last_t = float(t[-1])
-        if self._lost_at is not None:
+        self._last_t[stream] = float(t[-1])
+        assert self.profile is not None
+        if self._lost_at is not None and stream == self.profile.signal_stream:
             self.reconnect_s.append(time.monotonic() - self._lost_at)
             self._lost_at = None
-        self._queue.put_nowait(SampleChunk(t, {k: v[keep] for k, v in cols.items()}))
+        # The chunk contract: the signal's columns then the extra ones, in every chunk (in that order), NaN
+        # where a row has none.
+        main = self.profile.streams[self.profile.signal_stream].signal_columns
+        out = {
+            c: cols[c][keep] if c in cols else np.full(t.size, np.nan) for c in (*main, *self.extra_columns)
+        }
+        self._queue.put_nowait(SampleChunk(t, out))
 
 
 def parse_ble_spec(text: str) -> BleSource:

@@ -14,6 +14,11 @@ from breathsync.sources.ble import BleSource, parse_ble_spec
 from devices import polar_pmd
 
 
+def _acc(chunks: list[SampleChunk]) -> list[SampleChunk]:
+    """The accelerometer chunks of an H10 (its heart beats come in chunks of their own, rr_ms finite)."""
+    return [c for c in chunks if "rr_ms" not in c.columns or not np.isfinite(c.columns["rr_ms"]).any()]
+
+
 async def _run(src: BleSource, seconds: float) -> tuple[list[SampleChunk], float]:
     """Start ``src`` on a fresh session clock, collect chunks for ``seconds``, stop; (chunks, session end)."""
     clock = SessionClock()
@@ -45,6 +50,7 @@ def test_polar_h10_streams_acc_at_the_requested_rate_and_stops_it_before_disconn
         events = list(h10.events)
         commands = list(h10.commands)
         frames = list(h10.frames)
+        beats_sent = h10.sent
 
     rate = src.profile.settings["acc_rate_hz"] if src.profile else None
     assert rate == 50
@@ -68,10 +74,26 @@ def test_polar_h10_streams_acc_at_the_requested_rate_and_stops_it_before_disconn
     assert h10.acc_stops == 1 and h10.acc_rate is None
     assert commands[-1] == (bytes.fromhex("03 02"), bytes.fromhex("F0 03 02 00 00"))
 
-    # Samples: acc_x/y/z on increasing session times at about the requested rate, the values sent.
+    # Every chunk carries acc_x/y/z and rr_ms (declared up front); a chunk is either accelerometer samples
+    # (rr_ms NaN) or heart beats from the Heart Rate Measurement (acc NaN).
     assert got and src.dropped == 0
+    assert src.extra_columns == ("rr_ms",)
+    assert all(list(c.columns) == ["acc_x", "acc_y", "acc_z", "rr_ms"] for c in got)
+    beat_chunks = [c for c in got if np.isfinite(c.columns["rr_ms"]).all()]
+    acc_chunks = [c for c in got if not np.isfinite(c.columns["rr_ms"]).any()]
+    assert len(beat_chunks) + len(acc_chunks) == len(got) and beat_chunks and acc_chunks
+    assert all(np.isnan(c.columns[k]).all() for c in beat_chunks for k in ("acc_x", "acc_y", "acc_z"))
+    # The beats: every one the strap sent while streaming (the last may cross the disconnect), their RR
+    # as sent (the fake cycles through 800, 850, 900, ... ms, rounded to 1/1024 s), times increasing.
+    bt = np.concatenate([c.t for c in beat_chunks])
+    rr = np.concatenate([c.columns["rr_ms"] for c in beat_chunks])
+    assert beats_sent - 1 <= len(rr) <= beats_sent and len(rr) >= 2
+    np.testing.assert_allclose(rr, np.round(np.resize(h10.rr_ms, len(rr)) * 1.024) / 1.024, atol=1e-9)
+    assert np.all(np.diff(bt) > 0) and bt[0] >= 0.0 and bt[-1] <= end + 0.05
+
+    # Samples: acc_x/y/z on increasing session times at about the requested rate, the values sent.
+    got = acc_chunks
     t = np.concatenate([c.t for c in got])
-    assert set(got[0].columns) == {"acc_x", "acc_y", "acc_z"}
     assert np.all(np.diff(t) > 0)
     assert t[0] >= 0.0 and t[-1] <= end + 0.05
     dt = np.median(np.diff(t))
@@ -153,7 +175,7 @@ def test_polar_h10_left_streaming_by_an_earlier_session_is_restarted_with_our_se
     start = polar_pmd.start_acc_command(50, 8)
     assert commands[commands.index(start) - 1] == bytes.fromhex("03 02")  # stopped, then started at 50 Hz
     assert h10.acc_starts == 1 and h10.acc_rate is None and h10.unheard_replies == 0
-    t = np.concatenate([c.t for c in got])
+    t = np.concatenate([c.t for c in _acc(got)])
     assert np.all(np.diff(t) > 0)
     assert np.median(np.diff(t[-40:])) == pytest.approx(1 / 50, rel=0.02)
 
@@ -184,7 +206,7 @@ def test_polar_h10_link_loss_reconnects_and_restarts_acc() -> None:
             await asyncio.sleep(0.5)
             await asyncio.to_thread(bz.set_reachable, h10)
             for _ in range(200):
-                if src.status is SourceStatus.STREAMING and got and got[-1].t[-1] > lost + 2.0:
+                if src.status is SourceStatus.STREAMING and _acc(got) and _acc(got)[-1].t[-1] > lost + 2.0:
                     break
                 await asyncio.sleep(0.05)
             await src.stop()
@@ -197,12 +219,16 @@ def test_polar_h10_link_loss_reconnects_and_restarts_acc() -> None:
     assert h10.connects == 2 and h10.acc_starts == 2 and h10.acc_rate is None
     assert h10.acc_stops == 2  # the one left running at the reconnection, and the one on exit
     assert h10.start_notify_calls[h10.control_uuid] == 2 and h10.unheard_replies == 0
-    t = np.concatenate([c.t for c in got])
+    t = np.concatenate([c.t for c in _acc(got)])
     assert np.all(np.diff(t) > 0)
     after = t[t > lost + 0.3]
     assert len(after) > 20
     assert np.median(np.diff(after)) == pytest.approx(1 / 50, rel=0.02)
     assert src.reconnect_s and src.dropped == 0
+    # The heart beats went on too, on the new connection, their times increasing across the link loss.
+    beats = [c for c in got if np.isfinite(c.columns["rr_ms"]).all()]
+    bt = np.concatenate([c.t for c in beats])
+    assert np.all(np.diff(bt) > 0) and bt[0] < lost < bt[-1]
 
 
 def test_gdx_rb_link_loss_reconnects_with_a_new_counter_and_device_time() -> None:
