@@ -40,7 +40,7 @@ from reference import (  # noqa: E402
     reference_rate,
 )
 
-from breathsync.dsp.acc import AccRespiration, acc_to_resp_offline  # noqa: E402
+from breathsync.dsp.acc import AccRespiration, acc_to_resp_live, acc_to_resp_offline  # noqa: E402
 from breathsync.dsp.ecg import ecg_rpeaks, rr_from_beats  # noqa: E402
 from breathsync.dsp.rr import (  # noqa: E402
     INHERENT_LAG_S,
@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, ...]] = []
     # ---- a. ECG + belt -------------------------------------------------------------------------
     d = load_csv(args.ecg_csv)
-    t, ecg, resp = d["time"], d["ecg"], d["resp"]
+    ecg_col = "ecg" if "ecg" in d else next((c for c in d if c.startswith("ecg")), "ecg")  # ICU: ecg_ii
+    t, ecg, resp = d["time"], d[ecg_col], d["resp"]
     t0 = time.perf_counter()
     beats = ecg_rpeaks(t, ecg)
     ecg_ms = (time.perf_counter() - t0) * 1e3
@@ -296,60 +297,77 @@ def main(argv: list[str] | None = None) -> int:
     )
     gt_b, ph_b = reference_phase(ta, b)
     rows = []
-    tao, yao = acc_to_resp_offline(ta, xyz)
-    accl = AccRespiration(100.0)
-    chunk = 10  # 0.1 s per call
-    ts, ys = [], []
-    flips_at: list[float] = []
-    t0 = time.perf_counter()
-    for i in range(0, ta.size, chunk):
-        n_flips = accl.n_sign_flips
-        tt, yy = accl.process(ta[i : i + chunk], xyz[i : i + chunk])
-        ts.append(tt)
-        ys.append(yy)
-        if accl.n_sign_flips != n_flips:
-            flips_at.append(float(ta[i]))
-    acc_cost = (time.perf_counter() - t0) / int(np.ceil(ta.size / chunk)) * 1e6
-    tal, yal = np.concatenate(ts), np.concatenate(ys)
-    for name, tt, yy in (("ACC offline", tao, yao), ("ACC live, offline phase", tal, yal)):
-        gt, ph = waveform_phase(tt, yy)
-        st = plv_stats(gt, ph, phase_on(gt, gt_b, ph_b), belt_rate)
-        rows.append(
-            (name, fmt(st["mae"], 1), fmt(st["plv"]), fmt(st["lag_s"]),
-             fmt(float(np.mean(np.isnan(yy))), 3))
-        )  # fmt: skip
-    pp = pipeline_phase(tal, yal)
-    if pp is not None:
-        st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_b, ph_b), belt_rate)
-        rows.append(
-            ("ACC live, live phase (RespPipeline)", fmt(st["mae"], 1), fmt(st["plv"]),
-             fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(yal))), 3))
-        )  # fmt: skip
-        pb = pipeline_phase(ta, b)
-        if pb is not None:
-            st = plv_stats(pb[0], pb[1], phase_on(pb[0], gt_b, ph_b), belt_rate)
+    notes = []
+    for cue, beats in (("", None), (" + RR sign", (bt, rr))):
+        tao, yao = acc_to_resp_offline(ta, xyz, beats=beats)
+        accl = AccRespiration(100.0)
+        flips_at: list[float] = []
+        t0 = time.perf_counter()
+        if beats is None:
+            chunk = 10  # 0.1 s per call
+            ts, ys = [], []
+            for i in range(0, ta.size, chunk):
+                n_flips = accl.n_sign_flips
+                tt, yy = accl.process(ta[i : i + chunk], xyz[i : i + chunk])
+                ts.append(tt)
+                ys.append(yy)
+                if accl.n_sign_flips != n_flips:
+                    flips_at.append(float(ta[i]))
+            acc_cost = (time.perf_counter() - t0) / int(np.ceil(ta.size / chunk)) * 1e6
+            tal, yal = np.concatenate(ts), np.concatenate(ys)
+        else:
+            # As a session gets a Polar H10: a second of accelerometer, then that second's beats.
+            tal, yal = acc_to_resp_live(ta, xyz, beats, converter=accl)
+            acc_cost = (time.perf_counter() - t0) / (ta[-1] - ta[0]) * 1e6  # per second of signal
+            # Where the output flipped: its sign against the no-RR run is not known, so from the belt.
+        for name, tt, yy in ((f"ACC offline{cue}", tao, yao), (f"ACC live{cue}, offline phase", tal, yal)):
+            gt, ph = waveform_phase(tt, yy)
+            st = plv_stats(gt, ph, phase_on(gt, gt_b, ph_b), belt_rate)
             rows.append(
-                ("(belt itself, live phase: floor)", fmt(st["mae"], 1), fmt(st["plv"]),
-                 fmt(st["lag_s"]), "0.000")
+                (name, fmt(st["mae"], 1), fmt(st["plv"]), fmt(st["lag_s"]),
+                 fmt(float(np.mean(np.isnan(yy))), 3))
             )  # fmt: skip
+        pp = pipeline_phase(tal, yal)
+        if pp is not None:
+            st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_b, ph_b), belt_rate)
+            rows.append(
+                (f"ACC live{cue}, live phase (RespPipeline)", fmt(st["mae"], 1), fmt(st["plv"]),
+                 fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(yal))), 3))
+            )  # fmt: skip
+        unit = "10-sample chunk" if beats is None else "second of signal"
+        scale = 0.1 if beats is None else 1.0
+        notes.append(
+            f"ACC live{cue}: {accl.n_posture_changes} posture changes detected (3 simulated), "
+            f"{accl.n_sign_flips} sign flips (last cue: {accl.sign_cue}); cost {acc_cost:.0f} us per "
+            f"{unit} ({acc_cost / scale / 1e4:.2f} % of real time at 100 Hz)"
+        )
+        # Upside down: 10-s stretches whose mean phase difference to the belt is over 90 degrees.
+        gt, ph = waveform_phase(tal, yal)
+        d = np.exp(1j * (ph - phase_on(gt, gt_b, ph_b)))
+        flipped = []
+        for s0 in np.arange(gt[0], gt[-1] - 10.0, 10.0):
+            w = (gt >= s0) & (gt < s0 + 10.0) & np.isfinite(d)
+            if np.sum(w) > 100 and abs(np.angle(np.mean(d[w]))) > np.pi / 2:
+                flipped.append(float(s0))
+        where = ", ".join(f"{x:.0f}" for x in flipped[:12]) + (" ..." if len(flipped) > 12 else "")
+        flip_text = (
+            f"sign flips at {', '.join(f'{x:.1f} s' for x in flips_at) or 'none'}; " if beats is None else ""
+        )
+        notes.append(
+            f"ACC live{cue}: {flip_text}upside down (10-s stretches over 90 deg from the belt) "
+            f"{len(flipped) * 10 / 60:.1f} of {(gt[-1] - gt[0]) / 60:.1f} min"
+            + (f" (stretches starting at {where} s)" if flipped else "")
+        )
+    pb = pipeline_phase(ta, b)
+    if pb is not None:
+        st = plv_stats(pb[0], pb[1], phase_on(pb[0], gt_b, ph_b), belt_rate)
+        rows.append(
+            ("(belt itself, live phase: floor)", fmt(st["mae"], 1), fmt(st["plv"]),
+             fmt(st["lag_s"]), "0.000")
+        )  # fmt: skip
     print_table(("derivation", "MAE deg", "PLV", "lag s", "NaN frac"), rows)
-    print(
-        f"ACC live: {accl.n_posture_changes} posture changes detected (3 simulated), "
-        f"{accl.n_sign_flips} sign flips; cost {acc_cost:.0f} us per 10-sample chunk "
-        f"({acc_cost / 0.1 / 1e4:.2f} % of real time at 100 Hz)"
-    )
-    # Upside down: 10-s stretches whose mean phase difference to the belt is over 90 degrees.
-    gt, ph = waveform_phase(tal, yal)
-    d = np.exp(1j * (ph - phase_on(gt, gt_b, ph_b)))
-    flipped = 0.0
-    for s0 in np.arange(gt[0], gt[-1] - 10.0, 10.0):
-        w = (gt >= s0) & (gt < s0 + 10.0) & np.isfinite(d)
-        if np.sum(w) > 100 and abs(np.angle(np.mean(d[w]))) > np.pi / 2:
-            flipped += 10.0
-    print(
-        f"ACC live sign flips: {', '.join(f'{x:.1f} s' for x in flips_at) or 'none'}; upside down "
-        f"(10-s stretches over 90 deg from the belt) {flipped / 60:.1f} of {(gt[-1] - gt[0]) / 60:.1f} min"
-    )
+    for line in notes:
+        print(line)
     return 0
 
 

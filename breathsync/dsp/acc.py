@@ -26,7 +26,25 @@ degrees (tens of mG, perpendicular to gravity); the chest wall's own acceleratio
    on the right side of 0.5 over ``SIGN_MIN_S``; later the sign flips only when the output rises
    more than 55 % of the time over ``sign_window_s`` (hysteresis). Paced breathing with equal inhale
    and exhale times gives no evidence and keeps the current sign; breathing with a long inhale and
-   quick exhale would be inverted.
+   quick exhale would be inverted. On the Systole "Task1" belt (a participant at 21/min with an
+   inhale as long as the exhale for minutes at a time) the cue flipped the output four times in
+   25 min (benchmarks/bench_derived.py).
+6. Sign from the heart, when RR intervals are given (a Polar H10 sends them beside its
+   accelerometer): respiratory sinus arrhythmia shortens the RR interval on inhale, so the
+   RR-derived waveform of :mod:`breathsync.dsp.rr` (which rises on inhale) is positively correlated
+   with a breathing waveform that rises on inhale. The output is sampled on the RR waveform's 4 Hz
+   grid and the two are correlated over the last ``rsa_window_s`` (120 s); once ``RSA_MIN_S`` (40 s,
+   a dozen breaths: over 20 s, 7 breaths at 21/min, the correlation of a correctly signed output
+   was as low as -0.27) of pairs are in, this correlation decides the sign instead of the rise cue: the first decision by
+   its sign when it is beyond ``RSA_MARGIN`` (0.15, what unrelated breathing reaches in 5 % of
+   windows), later a flip only when it falls below ``-RSA_MARGIN``. While RR evidence is in, the
+   rise cue is not used (where the heart carries no breathing, as in the ICU record, the sign is
+   then simply kept). Pairs are counted
+   only ``RSA_DELAY_S`` after their time, so a beat arriving late (a strap sends RR about a second
+   after the beat) changes nothing, and the output stays independent of chunking. Evidence is
+   dropped with the axis (posture change, gap). Where respiratory sinus arrhythmia is weak (fast
+   breathing, some people, some medications) the correlation is small and the sign is kept; it can
+   be wrong when the heart's rhythm follows something other than breathing.
 
 Offline: :func:`acc_to_resp_offline` (zero-phase, per posture segment). Live:
 :class:`AccRespiration` (causal, identical output whatever the chunking). Output unit: mG along the
@@ -44,9 +62,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
 
+from breathsync.dsp.rr import RESAMPLE_FS_HZ as RR_GRID_HZ
+from breathsync.dsp.rr import RRRespiration, rr_to_resp_offline
+
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["MIN_FS_HZ", "AccRespiration", "acc_to_resp_offline"]
+__all__ = ["MIN_FS_HZ", "AccRespiration", "acc_to_resp_live", "acc_to_resp_offline"]
 
 LOWPASS_HZ: Final = 1.0
 MIN_FS_HZ: Final = 2.5 * LOWPASS_HZ
@@ -66,6 +87,21 @@ SIGN_WINDOW_S: Final = 60.0
 SIGN_MIN_S: Final = 15.0
 RISE_MARGIN: Final = 0.05
 """Hysteresis: flip only when the output rises more than 55 % of the time."""
+RSA_WINDOW_S: Final = 120.0
+"""Window of the correlation between the output and the RR-derived waveform (sign from the heart)."""
+RSA_MIN_S: Final = 40.0
+"""Seconds of output/RR pairs needed before the RR correlation decides the sign."""
+RSA_MARGIN: Final = 0.15
+"""The RR correlation decides only beyond +-0.15: about the 95th percentile of the 120-s correlation
+between the output and the same person's RR from another stretch of the recording (unrelated
+breathing), measured on nk_rest5, the ICU record and Systole Task1 (5 % of such windows pass 0.12-0.16;
+a correctly signed output against its own RR: median 0.16 and 0.21 on nk_rest5 and Systole)."""
+RSA_DELAY_S: Final = 3.0
+"""Output/RR pairs count for the sign only this long after their time: RR arrives late (the grid
+sample at t needs the beat after t, up to 2 s later for an RR of 2 s), and a decision must not
+depend on how late."""
+RSA_BUFFER_S: Final = 30.0
+"""How long output samples on the RR grid are kept waiting for their RR sample."""
 MAX_GAP_S: Final = 1.0
 FS_ESTIMATE_STEPS: Final = 16
 """Without a given rate, the live converter takes it from the median of its first 16 time steps (so
@@ -149,8 +185,17 @@ class AccRespiration:
         rate. None (the default): the median of the first :data:`FS_ESTIMATE_STEPS` time steps; the
         first samples are then returned once those have arrived, and a rate of 2.5 x ``lowpass_hz``
         or less gives NaN output (``too_slow``).
-    lowpass_hz, gravity_tau_s, pca_window_s, update_s, posture_jump_mg, sign_window_s, max_gap_s
+    lowpass_hz, gravity_tau_s, pca_window_s, update_s, posture_jump_mg, sign_window_s, max_gap_s,
+    rsa_window_s
         See the module docstring.
+
+    Attributes
+    ----------
+    sign_cue : str
+        What decided the sign last: "none" (not yet), "rise" (inhale shorter than exhale) or "rr" (the
+        heart's rhythm, :meth:`process_rr`).
+    rsa_corr : float
+        The latest correlation of the output with the RR-derived waveform (NaN before there is one).
 
     Notes
     -----
@@ -158,7 +203,7 @@ class AccRespiration:
     increase are dropped). The output is NaN for missing (NaN) samples, during warm-up (until
     ``PCA_MIN_S`` of data give a first axis), while gravity settles after a posture change and
     wherever the low-passed signal is more than ``posture_jump_mg`` away from gravity. Samples more
-    than ``max_gap_s`` apart restart everything. Lag: the 1 Hz low-pass delays a 15 breaths/min
+    than ``max_gap_s`` apart restart everything but the RR path of :meth:`process_rr`. Lag: the 1 Hz low-pass delays a 15 breaths/min
     rhythm by about 0.23 s (phase delay) and the gravity average advances it by about 0.05 s.
     """
 
@@ -172,6 +217,7 @@ class AccRespiration:
         posture_jump_mg: float = POSTURE_JUMP_MG,
         sign_window_s: float = SIGN_WINDOW_S,
         max_gap_s: float = MAX_GAP_S,
+        rsa_window_s: float = RSA_WINDOW_S,
     ) -> None:
         if fs_hz is not None and not fs_hz > 2.5 * lowpass_hz:
             raise ValueError(f"fs_hz must exceed 2.5 x lowpass_hz ({lowpass_hz} Hz), got {fs_hz}")
@@ -182,6 +228,12 @@ class AccRespiration:
         self.max_gap_s = float(max_gap_s)
         self._n_pca = max(round(pca_window_s / self.update_s), 1)
         self._n_sign = max(round(sign_window_s / self.update_s), 1)
+        self._n_rsa = max(round(rsa_window_s / self.update_s), 1)
+        self._rsa_delay = round(RSA_DELAY_S / self.update_s)
+        self._rr: RRRespiration | None = None
+        self._rr_pending: dict[int, float] = {}  # RR grid samples ahead of the output, by grid index
+        self.sign_cue = "none"
+        self.rsa_corr = float("nan")
         self.n_posture_changes = 0
         self.n_sign_flips = 0
         self.too_slow = False
@@ -217,6 +269,9 @@ class AccRespiration:
         self._cur = _Block()
         self._pca: deque[_Block] = deque(maxlen=self._n_pca)
         self._sign: deque[_Block] = deque(maxlen=self._n_sign)
+        self._grid_y: dict[int, float] = {}  # output at the RR grid's times, by grid index
+        self._grid_last: int | None = None  # grid index of the last output sample
+        self._rsa: dict[int, FloatArray] = {}  # block index -> [n, sx, sy, sxx, syy, sxy] of pairs
 
     @property
     def axis(self) -> FloatArray | None:
@@ -298,8 +353,81 @@ class AccRespiration:
                     self.reset()
             self._block_idx = int(blk[i0])
             y[i0:i1] = self._run(a[i0:i1])
+            self._on_grid(tt[i0:i1], y[i0:i1])
             self._t_last = float(tt[i1 - 1])
         return tt, y
+
+    # ------------------------------------------------------------------ sign from the heart (RSA)
+    def process_rr(self, beat_t: npt.ArrayLike, rr_ms: npt.ArrayLike) -> None:
+        """Feed heart beats (time s on the accelerometer's clock, RR interval ms) for the sign.
+
+        Beats may come before or after the accelerometer samples of their time (within
+        ``RSA_BUFFER_S``); see the module docstring, step 6.
+        """
+        with np.errstate(all="ignore"):
+            if self._rr is None:
+                self._rr = RRRespiration()
+            gt, gy = self._rr.process(beat_t, rr_ms)
+            for t, r in zip(gt.tolist(), gy.tolist(), strict=True):
+                if not np.isfinite(r):
+                    continue
+                q = round(t * RR_GRID_HZ)
+                if self._grid_last is None or q > self._grid_last:
+                    self._rr_pending[q] = r
+                elif (x := self._grid_y.get(q)) is not None:
+                    self._add_pair(q, x, r)
+            if len(self._rr_pending) > RSA_BUFFER_S * RR_GRID_HZ:  # no output for a long time
+                newest = max(self._rr_pending)
+                limit = newest - RSA_BUFFER_S * RR_GRID_HZ
+                self._rr_pending = {q: r for q, r in self._rr_pending.items() if q > limit}
+
+    def _on_grid(self, t: FloatArray, y: FloatArray) -> None:
+        """Keep the output at the RR grid's times (the first sample at or after each grid time) and pair
+        it with RR samples that came first."""
+        if t.size == 0:
+            return
+        q = np.floor(t * RR_GRID_HZ).astype(np.int64)
+        prev = np.concatenate([[q[0] - 1 if self._grid_last is None else self._grid_last], q[:-1]])
+        new = np.flatnonzero((q > prev) & np.isfinite(y))
+        for qi, yi in zip(q[new].tolist(), y[new].tolist(), strict=True):
+            self._grid_y[qi] = yi
+            r = self._rr_pending.pop(qi, None)
+            if r is not None:
+                self._add_pair(qi, yi, r)
+        self._grid_last = int(q[-1])
+        if self._rr_pending and min(self._rr_pending) <= self._grid_last:  # passed without an output
+            self._rr_pending = {k: v for k, v in self._rr_pending.items() if k > self._grid_last}
+
+    def _add_pair(self, q: int, x: float, r: float) -> None:
+        b = int(np.floor(q / RR_GRID_HZ / self.update_s))
+        if self._block_idx is not None and b <= self._block_idx - self._n_rsa - self._rsa_delay:
+            return
+        st = self._rsa.get(b)
+        if st is None:
+            st = self._rsa[b] = np.zeros(6)
+        st += (1.0, x, r, x * x, r * r, x * r)
+
+    def _rsa_correlation(self, ended: int) -> float | None:
+        """Correlation of output and RR waveform over the pairs of the ``rsa_window_s`` that ended
+        ``RSA_DELAY_S`` before the end of block ``ended``; None with fewer than ``RSA_MIN_S`` of pairs."""
+        hi = ended - self._rsa_delay
+        lo = hi - self._n_rsa
+        for b in [b for b in self._rsa if b <= lo]:
+            del self._rsa[b]
+        cut = (self._grid_last or 0) - RSA_BUFFER_S * RR_GRID_HZ
+        if self._grid_y and min(self._grid_y) < cut:
+            self._grid_y = {q: v for q, v in self._grid_y.items() if q >= cut}
+        parts = [v for b, v in self._rsa.items() if b <= hi]
+        if not parts:
+            return None
+        n, sx, sy, sxx, syy, sxy = np.sum(parts, axis=0)
+        if n < RSA_MIN_S * RR_GRID_HZ:
+            return None
+        vx, vy = sxx - sx * sx / n, syy - sy * sy / n
+        if not (vx > 0 and vy > 0):
+            return None
+        c = float((sxy - sx * sy / n) / np.sqrt(vx * vy))
+        return c if np.isfinite(c) else None
 
     def _state_finite(self) -> bool:
         """False when overflowing input (e.g. 1e308 mG) has left inf/NaN in the filter state."""
@@ -358,6 +486,7 @@ class AccRespiration:
         """Block boundary: posture check, PCA and sign updates (data up to the boundary only)."""
         blk = self._cur
         self._cur = _Block()
+        ended = self._block_idx if self._block_idx is not None else 0
         self._settle_left_s = max(self._settle_left_s - elapsed_s, 0.0)
         if blk.a_n > 0:
             mean_a = blk.a_sum / blk.a_n
@@ -379,6 +508,20 @@ class AccRespiration:
                 self._axis = v
         if self._axis is None:
             return
+        rsa = self._rsa_correlation(ended)
+        if rsa is not None:
+            self.rsa_corr = rsa
+            if self._sign_decided:
+                if rsa < -RSA_MARGIN:
+                    self._flip()
+                self.sign_cue = "rr"
+                return  # RR evidence in: the rise cue is not used
+            if abs(rsa) > RSA_MARGIN:
+                if rsa < 0:
+                    self._flip()
+                self._sign_decided = True
+                self.sign_cue = "rr"
+                return
         d_n = sum(b.d_n for b in self._sign)
         if d_n < self._sign_min_n:
             return
@@ -386,6 +529,7 @@ class AccRespiration:
         if rise_frac > 0.5 + (RISE_MARGIN if self._sign_decided else 0.0):
             self._flip()
         self._sign_decided = True
+        self.sign_cue = "rise"
 
     def _flip(self) -> None:
         assert self._axis is not None
@@ -394,6 +538,9 @@ class AccRespiration:
         for b in self._sign:
             b.d_pos = b.d_n - b.d_pos
         self._y_prev = -self._y_prev
+        self._grid_y = {q: -v for q, v in self._grid_y.items()}
+        for st in self._rsa.values():
+            st[1], st[5] = -st[1], -st[5]
 
     def _posture_change(self, new_g: FloatArray) -> None:
         self.n_posture_changes += 1
@@ -404,6 +551,8 @@ class AccRespiration:
         self._settle_left_s = SETTLE_S
         self._pca.clear()
         self._sign.clear()
+        self._rsa.clear()  # evidence belongs to an axis, as the rise statistics
+        self._grid_y.clear()
         self._y_prev = np.nan
 
 
@@ -413,6 +562,7 @@ def acc_to_resp_offline(
     lowpass_hz: float = LOWPASS_HZ,
     gravity_tau_s: float = GRAVITY_TAU_S,
     posture_jump_mg: float = POSTURE_JUMP_MG,
+    beats: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Zero-phase breathing waveform (mG, rises on inhale) from a chest accelerometer.
 
@@ -420,7 +570,10 @@ def acc_to_resp_offline(
     after and 2 s before differ by more than ``posture_jump_mg``); in each segment of at least 10 s
     gravity is a zero-phase low-pass at ``1 / (2 pi gravity_tau_s)``, the residual is projected on
     its first principal component, and the sign is chosen so that the waveform rises less than half
-    of the time (inhale shorter than exhale).
+    of the time (inhale shorter than exhale). With ``beats`` (beat times s, RR intervals ms: a Polar
+    H10's RR) the sign of a segment is that of its correlation with the RR-derived waveform
+    (:func:`breathsync.dsp.rr.rr_to_resp_offline`) where they overlap for at least ``RSA_MIN_S`` and
+    the correlation is beyond ``RSA_MARGIN`` (module docstring, step 6).
 
     Returns
     -------
@@ -430,11 +583,48 @@ def acc_to_resp_offline(
         filters or the covariance overflow).
     """
     with np.errstate(all="ignore"):  # overflowing values (e.g. 1e308 mG) end as NaN, not as warnings
-        return _acc_to_resp_offline(t, xyz, lowpass_hz, gravity_tau_s, posture_jump_mg)
+        return _acc_to_resp_offline(t, xyz, lowpass_hz, gravity_tau_s, posture_jump_mg, beats)
+
+
+def _rr_wave(beats: tuple[npt.ArrayLike, npt.ArrayLike] | None) -> tuple[FloatArray, FloatArray] | None:
+    """The offline RR-derived waveform of ``beats`` (finite values only), or None."""
+    if beats is None:
+        return None
+    bt = np.asarray(beats[0], dtype=np.float64).ravel()
+    rr = np.asarray(beats[1], dtype=np.float64).ravel()
+    n = min(bt.size, rr.size)
+    ok = np.isfinite(bt[:n]) & np.isfinite(rr[:n])
+    if np.count_nonzero(ok) < 4:
+        return None
+    rt, ry = rr_to_resp_offline(bt[:n][ok], rr[:n][ok])
+    good = np.isfinite(ry)
+    return (rt[good], ry[good]) if np.count_nonzero(good) >= 4 else None
+
+
+def _rr_sign(t: FloatArray, y: FloatArray, rr_wave: tuple[FloatArray, FloatArray] | None) -> float:
+    """+1 / -1 from the correlation of ``y`` with the RR waveform, 0 when it cannot tell."""
+    if rr_wave is None:
+        return 0.0
+    rt, ry = rr_wave
+    inside = (rt >= t[0]) & (rt <= t[-1])
+    if np.count_nonzero(inside) < RSA_MIN_S * RR_GRID_HZ:
+        return 0.0
+    x = np.interp(rt[inside], t, y)
+    r = ry[inside]
+    ok = np.isfinite(x)
+    if np.count_nonzero(ok) < RSA_MIN_S * RR_GRID_HZ or np.std(x[ok]) == 0 or np.std(r[ok]) == 0:
+        return 0.0
+    c = float(np.corrcoef(x[ok], r[ok])[0, 1])
+    return float(np.sign(c)) if np.isfinite(c) and abs(c) > RSA_MARGIN else 0.0
 
 
 def _acc_to_resp_offline(
-    t: npt.ArrayLike, xyz: npt.ArrayLike, lowpass_hz: float, gravity_tau_s: float, posture_jump_mg: float
+    t: npt.ArrayLike,
+    xyz: npt.ArrayLike,
+    lowpass_hz: float,
+    gravity_tau_s: float,
+    posture_jump_mg: float,
+    beats: tuple[npt.ArrayLike, npt.ArrayLike] | None,
 ) -> tuple[FloatArray, FloatArray]:
     tt, a = _as_samples(t, xyz)
     if tt.size == 0:
@@ -474,6 +664,7 @@ def _acc_to_resp_offline(
     gap = np.concatenate([[False], np.diff(tt) > MAX_GAP_S])
     seg_id = np.cumsum(gap | np.concatenate([[False], bad[1:] != bad[:-1]]))
     sos_g = signal.butter(1, 1.0 / (2 * np.pi * gravity_tau_s), "low", fs=fs, output="sos")
+    rr_wave = _rr_wave(beats)
     for s in np.unique(seg_id[~bad]):
         sel = np.flatnonzero((seg_id == s) & ~bad)
         if sel.size < 10.0 * fs:
@@ -484,8 +675,62 @@ def _acc_to_resp_offline(
         if v is None:
             continue
         ys = d @ v
-        if np.mean(np.diff(ys) > 0) > 0.5:
+        sign = _rr_sign(tt[sel], ys, rr_wave)
+        if sign < 0 or (sign == 0 and np.mean(np.diff(ys) > 0) > 0.5):
             ys = -ys
         y[sel] = np.where(np.isfinite(ys), ys, np.nan)
     y[~finite] = np.nan
     return tt, y
+
+
+def acc_to_resp_live(
+    t: npt.ArrayLike,
+    xyz: npt.ArrayLike,
+    beats: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    converter: AccRespiration | None = None,
+    step_s: float = 1.0,
+) -> tuple[FloatArray, FloatArray]:
+    """A recording through the live converter as a session receives it: the accelerometer in chunks
+    of ``step_s`` seconds, each followed by the beats of the same ``step_s`` (a Polar H10 sends about a
+    notification a second of each). Returns ``(t, y)`` of the accepted accelerometer samples.
+
+    ``converter``: the :class:`AccRespiration` to use (a fresh one at its default settings otherwise).
+    """
+    conv = converter if converter is not None else AccRespiration()
+    tt, a = _as_samples(t, xyz)
+    if beats is None:
+        return conv.process(tt, a)
+    bt = np.asarray(beats[0], dtype=np.float64).ravel()
+    rr = np.asarray(beats[1], dtype=np.float64).ravel()
+    n = min(bt.size, rr.size)
+    bt, rr = bt[:n], rr[:n]
+    known = tt[np.isfinite(tt)]
+    if known.size == 0:
+        conv.process_rr(bt, rr)
+        return conv.process(tt, a)
+    edges = np.arange(np.floor(known[0] / step_s), np.floor(known[-1] / step_s) + 2.0) * step_s
+    # Which chunk each sample and each beat belongs to (NaN times go with the chunk before them).
+    ia = np.maximum.accumulate(np.where(np.isfinite(tt), np.searchsorted(edges, tt, side="right"), 0))
+    ib = np.searchsorted(edges, bt, side="right")
+    a_cuts = np.searchsorted(ia, np.arange(1, edges.size + 1), side="right")
+    ts: list[FloatArray] = []
+    ys: list[FloatArray] = []
+    if np.any(ib == 0):  # beats before the first sample's chunk
+        conv.process_rr(bt[ib == 0], rr[ib == 0])
+    start = 0
+    for k, stop in enumerate(a_cuts.tolist(), start=1):
+        if stop > start:
+            ot, oy = conv.process(tt[start:stop], a[start:stop])
+            ts.append(ot)
+            ys.append(oy)
+            start = stop
+        sel = ib == k
+        if np.any(sel):
+            conv.process_rr(bt[sel], rr[sel])
+    if start < tt.size:
+        ot, oy = conv.process(tt[start:], a[start:])
+        ts.append(ot)
+        ys.append(oy)
+    if not ts:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(ts), np.concatenate(ys)

@@ -1,0 +1,170 @@
+"""The accelerometer's sign from the heart: RR intervals (respiratory sinus arrhythmia) beside the chest
+accelerometer (breathsync.dsp.acc, step 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from breathsync.dsp.acc import AccRespiration, acc_to_resp_live, acc_to_resp_offline
+
+FS = 50.0
+AMP_MG = 25.0
+
+
+def breathing(t: np.ndarray, rate_bpm: float, inhale_frac: float) -> np.ndarray:
+    """Breathing volume in [0, 1], rising on inhale; inhale takes ``inhale_frac`` of the cycle."""
+    u = np.mod(t * rate_bpm / 60.0, 1.0)
+    rise = 0.5 * (1 - np.cos(np.pi * u / inhale_frac))
+    fall = 0.5 * (1 + np.cos(np.pi * (u - inhale_frac) / (1 - inhale_frac)))
+    return np.where(u < inhale_frac, rise, fall)
+
+
+def chest(
+    inhale_frac: float, duration_s: float = 300.0, rate_bpm: float = 15.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, xyz mG, breathing): gravity plus a breathing tilt along z, 3 mG noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, duration_s, 1.0 / FS)
+    resp = breathing(t, rate_bpm, inhale_frac)
+    xyz = np.zeros((t.size, 3))
+    xyz[:, 1] = -1000.0
+    xyz[:, 2] = AMP_MG * resp
+    xyz += rng.normal(0.0, 3.0, xyz.shape)
+    return t, xyz, resp
+
+
+def heart(
+    duration_s: float,
+    rate_bpm: float,
+    inhale_frac: float,
+    rsa_ms: float = 60.0,
+    noise_ms: float = 5.0,
+    seed: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Beat times and RR intervals (ms): about 900 ms, ``rsa_ms`` shorter at the top of an inhale
+    (``rsa_ms`` = 0: a heart that does not follow breathing)."""
+    rng = np.random.default_rng(seed)
+    beats = [0.3]
+    while beats[-1] < duration_s:
+        b = float(breathing(np.array([beats[-1]]), rate_bpm, inhale_frac)[0])
+        beats.append(beats[-1] + (900.0 - rsa_ms * b + rng.normal(0.0, noise_ms)) / 1000.0)
+    bt = np.asarray(beats)
+    return bt[1:], np.diff(bt) * 1000.0
+
+
+def corr(y: np.ndarray, ref: np.ndarray) -> float:
+    ok = np.isfinite(y)
+    return float(np.corrcoef(y[ok], ref[ok])[0, 1])
+
+
+def test_a_long_inhale_fools_the_rise_cue_and_rr_corrects_it() -> None:
+    # Inhale 60 % of the cycle: "the waveform that rises less than half of the time" is upside down.
+    t, xyz, resp = chest(inhale_frac=0.6)
+    warm = t > 90.0
+    _, y_rise = AccRespiration(FS).process(t, xyz)
+    assert corr(y_rise[warm], resp[warm]) < -0.8  # the failure this fixes
+    conv = AccRespiration(FS)
+    to, y = acc_to_resp_live(t, xyz, heart(300.0, 15.0, 0.6), converter=conv)
+    np.testing.assert_array_equal(to, t)
+    assert corr(y[warm], resp[warm]) > 0.8
+    assert conv.sign_cue == "rr" and conv.rsa_corr > 0.15
+
+
+def test_rr_evidence_arrives_within_a_minute() -> None:
+    t, xyz, resp = chest(inhale_frac=0.6, duration_s=120.0)
+    _, y = acc_to_resp_live(t, xyz, heart(120.0, 15.0, 0.6))
+    # 40 s of pairs, 3 s of delay, a few seconds of warm-up: the sign is right from about 55 s on.
+    late = t > 60.0
+    assert corr(y[late], resp[late]) > 0.8
+
+
+def test_a_heart_that_does_not_follow_breathing_leaves_a_good_rise_cue_alone() -> None:
+    t, xyz, resp = chest(inhale_frac=0.4)
+    conv = AccRespiration(FS)
+    # RR with no breathing in it: 900 ms plus 30 ms of noise.
+    _, y = acc_to_resp_live(t, xyz, heart(300.0, 15.0, 0.4, rsa_ms=0.0, noise_ms=30.0), converter=conv)
+    warm = t > 40.0
+    assert corr(y[warm], resp[warm]) > 0.8
+    alone = AccRespiration(FS)
+    alone.process(t, xyz)
+    assert conv.n_sign_flips == alone.n_sign_flips
+    assert abs(conv.rsa_corr) < 0.15  # measured, but never beyond the margin
+
+
+@pytest.mark.parametrize("step_s", [0.25, 0.5, 2.0])
+def test_the_output_does_not_depend_on_when_beats_arrive(step_s: float) -> None:
+    t, xyz, _ = chest(inhale_frac=0.6, duration_s=150.0)
+    beats = heart(150.0, 15.0, 0.6)
+    ref_t, ref_y = acc_to_resp_live(t, xyz, beats, step_s=1.0)
+    out_t, out_y = acc_to_resp_live(t, xyz, beats, step_s=step_s)
+    np.testing.assert_array_equal(out_t, ref_t)
+    np.testing.assert_allclose(out_y, ref_y, rtol=0, atol=1e-9)  # same signs, same decisions
+
+
+def test_beats_before_their_samples_count_the_same() -> None:
+    # A strap's beats up to 10 s ahead of the accelerometer (a buffered frame) pair as well.
+    t, xyz, resp = chest(inhale_frac=0.6, duration_s=150.0)
+    bt, rr = heart(150.0, 15.0, 0.6)
+    conv = AccRespiration(FS)
+    ys = []
+    for k in range(150):
+        conv.process_rr(bt[(bt >= k + 9) & (bt < k + 10)], rr[(bt >= k + 9) & (bt < k + 10)])
+        if k == 0:
+            conv.process_rr(bt[bt < 9], rr[bt < 9])
+        sel = (t >= k) & (t < k + 1)
+        ys.append(conv.process(t[sel], xyz[sel])[1])
+    y = np.concatenate(ys)
+    late = t > 60.0
+    assert corr(y[late], resp[late]) > 0.8
+    assert conv.sign_cue == "rr"
+
+
+def test_offline_sign_from_rr() -> None:
+    t, xyz, resp = chest(inhale_frac=0.6)
+    _, y_rise = acc_to_resp_offline(t, xyz)
+    assert corr(y_rise, resp) < -0.9
+    _, y = acc_to_resp_offline(t, xyz, beats=heart(300.0, 15.0, 0.6))
+    assert corr(y, resp) > 0.9
+    # No breathing in the heart: the rise cue decides, as without beats.
+    _, y_noise = acc_to_resp_offline(
+        *chest(inhale_frac=0.4)[:2], beats=heart(300.0, 15.0, 0.4, rsa_ms=0.0, noise_ms=30.0)
+    )
+    assert corr(y_noise, chest(inhale_frac=0.4)[2]) > 0.9
+
+
+def test_an_accelerometer_gap_keeps_the_rr_path() -> None:
+    t, xyz, resp = chest(inhale_frac=0.6, duration_s=240.0)
+    keep = (t < 120.0) | (t > 123.0)  # 3 s without accelerometer samples: the converter restarts
+    bt, rr = heart(240.0, 15.0, 0.6)
+    conv = AccRespiration(FS)
+    to, y = acc_to_resp_live(t[keep], xyz[keep], (bt, rr), converter=conv)
+    after = to > 180.0
+    assert corr(y[after], resp[keep][after]) > 0.8
+    assert conv.sign_cue == "rr"
+
+
+def test_beats_without_an_accelerometer_are_held_in_bounded_memory() -> None:
+    conv = AccRespiration(FS)
+    bt, rr = heart(900.0, 15.0, 0.4)
+    conv.process_rr(bt, rr)
+    assert 0 < len(conv._rr_pending) <= 30 * 4 + 1
+
+
+@pytest.mark.parametrize(
+    "beats",
+    [
+        (np.array([np.nan, 1.0, np.inf]), np.array([800.0, np.nan, -5.0])),
+        (np.array([1.0, 0.5, 0.5]), np.array([1e308, 0.0, 900.0])),
+        (np.array([]), np.array([])),
+    ],
+)
+def test_garbage_beats_never_raise(beats: tuple[np.ndarray, np.ndarray]) -> None:
+    t, xyz, _ = chest(inhale_frac=0.4, duration_s=30.0)
+    conv = AccRespiration(FS)
+    conv.process_rr(*beats)
+    _, y = conv.process(t, xyz)
+    conv.process_rr(*beats)
+    assert y.size == t.size
+    _, yo = acc_to_resp_offline(t, xyz, beats=beats)
+    assert yo.size == t.size
