@@ -21,6 +21,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
@@ -99,8 +100,22 @@ class _Participant:
         src = self.source
         return src.paced and self.task is not None and not self.task.done() and src.next_sample_s() < t_s
 
+    def signal_rows(self, chunk: SampleChunk) -> npt.NDArray[np.bool_] | None:
+        """Which rows of a chunk are samples of the breathing signal; None: all of them.
+
+        An accelerometer's chunks may carry heart beats (``rr_ms``, see :attr:`Source.extra_columns`): a
+        row that is a beat only (acc_x/y/z all NaN) is no accelerometer sample, not even a missing one."""
+        rr = chunk.columns.get("rr_ms") if self.source.signal == "acc" else None
+        if rr is None:
+            return None
+        xyz = np.column_stack([chunk.columns[c] for c in ("acc_x", "acc_y", "acc_z")])
+        return ~(np.isfinite(rr) & np.isnan(xyz).all(axis=1))
+
     def waveform(self, chunk: SampleChunk) -> tuple[FloatArray, FloatArray]:
-        """The breathing waveform of a chunk (derived for heart-rate straps and accelerometers)."""
+        """The breathing waveform of a chunk (derived for heart-rate straps and accelerometers).
+
+        An accelerometer's heart beats (rows with a finite ``rr_ms``) go to its converter's
+        ``process_rr`` (they give the breathing axis its sign), before its samples of the chunk."""
         sig = self.source.signal
         if sig == "resp":
             return chunk.t, chunk.columns["resp"]
@@ -119,7 +134,18 @@ class _Participant:
                 # The rate from the stream's first time steps, however they are chunked (a replay's
                 # first chunk can be one sample: it was taken as 100 Hz).
                 self.converter = AccRespiration()
-            t, y = self.converter.process(chunk.t, xyz)
+            t = chunk.t
+            rr = chunk.columns.get("rr_ms")
+            if rr is not None:
+                beat = np.isfinite(rr)
+                if beat.any():
+                    self.converter.process_rr(t[beat], rr[beat])
+                rows = self.signal_rows(chunk)
+                if rows is not None and not rows.all():
+                    t, xyz = t[rows], xyz[rows]
+            if t.size == 0:
+                return _EMPTY, _EMPTY
+            t, y = self.converter.process(t, xyz)
             return t, y
         raise ValueError(f"unknown signal {sig!r}")
 
@@ -375,7 +401,13 @@ class Session:
                 sink.on_chunk(p.label, chunk)
             except Exception as e:
                 self._sink_failed(sink, e)
+        rows = p.signal_rows(chunk)
         t, y = p.waveform(chunk)
+        if rows is not None and not rows.any():
+            # Heart beats only (an accelerometer's RR intervals, older than its newest sample as often as
+            # not): they feed the converter, and are neither breathing samples nor a sign of them (a strap
+            # whose accelerometer stopped while its beats go on has no breathing signal: "no signal").
+            return
         out = p.pipeline.process(t, y)
         p.last_arrival_wall = time.monotonic()
         if out.t.size:

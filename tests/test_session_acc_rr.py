@@ -1,0 +1,143 @@
+"""A chest accelerometer with the same person's heart beats beside it (a Polar H10: ``rr_ms`` beside
+``acc_x/y/z``, see ``Source.extra_columns``): the beats go to the converter's ``process_rr``, never to its
+accelerometer samples, and the session's bookkeeping follows the accelerometer only."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.session_types import Snapshot
+from breathsync.sources.base import SampleChunk, SessionClock, Source, SourceStatus
+
+SPEED = 20.0
+ACC = ("acc_x", "acc_y", "acc_z")
+FS_HZ = 25.0
+
+
+class ScriptedSource(Source):
+    """Delivers given chunks at given session times, in that order (paced: a session waits for it)."""
+
+    signal = "acc"
+    extra_columns = ("rr_ms",)
+    paced = True
+
+    def __init__(self, script: list[tuple[float, SampleChunk]]) -> None:
+        super().__init__()
+        self.script = script
+        self._k = 0
+        self._clock: SessionClock | None = None
+
+    async def start(self, clock: SessionClock) -> None:
+        self._clock = clock
+        self.set_status(SourceStatus.STREAMING)
+
+    async def stream(self) -> AsyncIterator[SampleChunk]:
+        assert self._clock is not None
+        while self._k < len(self.script):
+            at, chunk = self.script[self._k]
+            await self._clock.sleep_until(at)
+            self._k += 1
+            yield chunk
+        await asyncio.sleep(3600)  # still connected, says nothing more
+
+    def next_sample_s(self) -> float:
+        return self.script[self._k][0] if self._k < len(self.script) else math.inf
+
+    async def stop(self) -> None:
+        return None
+
+
+class FakeConverter:
+    """Stands in for AccRespiration: records what it is fed; the waveform is the z axis."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
+        self.beats: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
+
+    def process(self, t: Any, xyz: Any) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        t, xyz = np.asarray(t, float), np.asarray(xyz, float)
+        assert xyz.shape == (t.size, 3)
+        self.samples.append((t, xyz))
+        return t, xyz[:, 2] - 1000.0
+
+    def process_rr(self, beat_t: Any, rr_ms: Any) -> None:
+        self.beats.append((np.asarray(beat_t, float), np.asarray(rr_ms, float)))
+
+
+def _acc_chunk(t: npt.NDArray[np.float64]) -> SampleChunk:
+    z = 1000.0 + 50.0 * np.sin(2 * np.pi * 0.25 * t)
+    cols = {"acc_x": np.zeros(t.size), "acc_y": np.full(t.size, -150.0), "acc_z": z}
+    return SampleChunk(t, {**cols, "rr_ms": np.full(t.size, np.nan)})
+
+
+def _beat_chunk(t: npt.NDArray[np.float64], rr: npt.NDArray[np.float64]) -> SampleChunk:
+    return SampleChunk(t, {**{c: np.full(t.size, np.nan) for c in ACC}, "rr_ms": rr})
+
+
+def _script(acc_until_s: float, beats_until_s: float) -> tuple[list[tuple[float, SampleChunk]], Any, Any]:
+    """Accelerometer frames every 0.2 s up to ``acc_until_s``; a beat notification every 0.8 s up to
+    ``beats_until_s``, each beat 0.8 s older than its arrival (older than the newest ACC sample)."""
+    script: list[tuple[float, SampleChunk]] = []
+    t_acc = np.arange(0.0, acc_until_s, 1 / FS_HZ)
+    for k in range(0, t_acc.size, 5):
+        script.append((float(t_acc[min(k + 4, t_acc.size - 1)]), _acc_chunk(t_acc[k : k + 5])))
+    beat_t = np.arange(0.8, beats_until_s, 0.8)
+    rr = 800.0 + 40.0 * np.sin(2 * np.pi * 0.25 * beat_t)
+    for b, r in zip(beat_t, rr, strict=True):
+        script.append((float(b) + 0.8, _beat_chunk(np.array([b]), np.array([r]))))
+    script.sort(key=lambda x: x[0])
+    return script, t_acc, (beat_t, rr)
+
+
+def _run(script: list[tuple[float, SampleChunk]], duration_s: float) -> tuple[FakeConverter, list[Snapshot]]:
+    src = ScriptedSource(script)
+    session = Session([ParticipantSpec("A", src)], SessionClock(SPEED), SessionConfig())
+    fake = FakeConverter()
+    session._parts[0].converter = fake  # the lead's AccRespiration.process_rr is what it stands in for
+    snaps: list[Snapshot] = []
+
+    class Collect:
+        def open(self, info: object) -> None: ...
+        def on_chunk(self, label: str, chunk: object) -> None: ...
+        def on_snapshot(self, snap: Snapshot) -> None:
+            snaps.append(snap)
+
+        def close(self, info: object) -> None: ...
+
+    session.add_sink(Collect())
+    asyncio.run(session.run(duration_s))
+    return fake, snaps
+
+
+def test_beats_go_to_process_rr_and_never_become_accelerometer_samples() -> None:
+    script, t_acc, (beat_t, rr) = _script(20.0, 20.0)
+    fake, snaps = _run(script, 22.0)
+    fed_t = np.concatenate([t for t, _ in fake.samples])
+    np.testing.assert_array_equal(fed_t, t_acc)  # every ACC sample, in order, and nothing else
+    assert np.isfinite(np.concatenate([x for _, x in fake.samples])).all()
+    got_t = np.concatenate([t for t, _ in fake.beats])
+    got_rr = np.concatenate([r for _, r in fake.beats])
+    np.testing.assert_array_equal(got_t, beat_t)  # every beat, older than the newest ACC sample or not
+    np.testing.assert_array_equal(got_rr, rr)
+    # The latest time is the accelerometer's, whatever the beats' times.
+    last = snaps[-1].participant("A")
+    assert last.t_s <= t_acc[-1] and last.t_s > t_acc[-1] - 0.5
+
+
+def test_beats_alone_are_no_breathing_signal() -> None:
+    """The accelerometer stops at 10 s while the beats go on: the participant has no breathing signal
+    (the beats kept it 'receiving' when any chunk counted)."""
+    script, _t_acc, _beats = _script(10.0, 40.0)
+    _fake, snaps = _run(script, 30.0)
+    last = snaps[-1].participant("A")
+    assert not last.receiving and math.isnan(last.phase_rad)
+    assert any(e.kind == "source_lost" for s in snaps for e in s.events)
+    seen_t = [s.participant("A").t_s for s in snaps if math.isfinite(s.participant("A").t_s)]
+    assert max(seen_t) < 10.0
