@@ -64,8 +64,8 @@ def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
     if kind == "acc":
         from breathsync.dsp.acc import acc_to_resp_offline
 
-        xyz = np.column_stack([rec.columns[c] for c in ("acc_x", "acc_y", "acc_z")])
-        t, y = acc_to_resp_offline(rec.time, xyz)
+        t_acc, xyz, beats = _acc_and_beats(rec)
+        t, y = acc_to_resp_offline(t_acc, xyz, beats=beats)
         return kind, t, y
     if kind == "rr":
         from breathsync.dsp.rr import RR_MAX_MS, RR_MIN_MS, rr_to_resp_offline
@@ -91,6 +91,18 @@ def breathing_waveform(rec: Recording) -> tuple[str, FloatArray, FloatArray]:
     )
 
 
+def _acc_and_beats(
+    rec: Recording,
+) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray] | None]:
+    """An accelerometer recording's samples (times, (n, 3) mG) and its heart beats (times, RR ms), if
+    it has any (a Polar H10 recording: they give the breathing axis its sign)."""
+    rows = rec.acc_rows()
+    xyz = np.column_stack([rec.columns[c][rows] for c in ("acc_x", "acc_y", "acc_z")])
+    beat = rec.beat_rows()
+    beats = (rec.time[beat], rec.columns["rr_ms"][beat]) if beat.any() else None
+    return rec.time[rows], xyz, beats
+
+
 def live_breathing_waveform(rec: Recording, kind: str) -> tuple[FloatArray, FloatArray]:
     """The breathing waveform a live session derives from a recording, causally: the same converters
     as :meth:`breathsync.session._Participant.waveform` (RR beat by beat, an ECG as its beats, an
@@ -107,11 +119,13 @@ def live_breathing_waveform(rec: Recording, kind: str) -> tuple[FloatArray, Floa
             beat_t, rr_ms = rec.ecg_rr()
         return RRRespiration().process(beat_t, rr_ms)
     if kind == "acc":
-        from breathsync.dsp.acc import AccRespiration
+        from breathsync.dsp.acc import acc_to_resp_live
 
         rec.check_acc_rate()
-        xyz = np.column_stack([rec.columns[c] for c in ("acc_x", "acc_y", "acc_z")])
-        return AccRespiration().process(rec.time, xyz)  # its rate as the session finds it
+        t_acc, xyz, beats = _acc_and_beats(rec)
+        # Its rate as the session finds it; beats a second at a time beside the accelerometer, as a
+        # session receives a Polar H10.
+        return acc_to_resp_live(t_acc, xyz, beats)
     raise RecordingError(rec.path, f"no live derivation for signal {kind!r}")
 
 

@@ -159,12 +159,29 @@ class Recording:
             return "ecg"
         return None
 
-    def sampling_rate_hz(self) -> float | None:
-        """Sampling rate as 1 / median positive time step (beats per second for RR-only files).
+    def beat_rows(self) -> NDArray[np.bool_]:
+        """Rows that carry a heart beat: a number in ``rr_ms`` (all False without the column)."""
+        col = self.columns.get("rr_ms")
+        return np.isfinite(col) if col is not None else np.zeros(len(self), bool)
+
+    def acc_rows(self) -> NDArray[np.bool_]:
+        """Rows that are accelerometer samples: a number in any of ``acc_x/acc_y/acc_z``, or none in
+        them and no beat either (a missing sample). A Polar H10 recording interleaves its beats (a
+        ``rr_ms`` and empty ``acc_*`` cells) with its accelerometer rows; those are not samples. All
+        False without the three columns."""
+        cols = [self.columns.get(c) for c in ACC_COLUMNS]
+        if any(c is None for c in cols):
+            return np.zeros(len(self), bool)
+        x, y, z = (np.isfinite(c) for c in cols if c is not None)
+        return np.asarray((x | y | z) | ~self.beat_rows(), dtype=bool)
+
+    def sampling_rate_hz(self, rows: NDArray[np.bool_] | None = None) -> float | None:
+        """Sampling rate as 1 / median positive time step (beats per second for RR-only files), of the
+        rows ``rows`` (a mask) or of all rows.
 
         Returns None when there are fewer than two distinct times.
         """
-        steps = np.diff(self.time)
+        steps = np.diff(self.time if rows is None else self.time[rows])
         positive = steps > 0
         if not positive.all():
             steps = steps[positive]
@@ -177,7 +194,7 @@ class Recording:
         (:data:`breathsync.dsp.acc.MIN_FS_HZ`)."""
         from breathsync.dsp.acc import MIN_FS_HZ
 
-        fs = self.sampling_rate_hz()
+        fs = self.sampling_rate_hz(self.acc_rows())
         if fs is None or not fs > MIN_FS_HZ:
             raise RecordingError(
                 self.path,

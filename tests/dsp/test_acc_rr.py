@@ -3,10 +3,14 @@ accelerometer (breathsync.dsp.acc, step 6)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from breathsync.analysis import breathing_waveform, live_breathing_waveform
 from breathsync.dsp.acc import AccRespiration, acc_to_resp_live, acc_to_resp_offline
+from breathsync.io.csvfile import read_recording, write_recording
 
 FS = 50.0
 AMP_MG = 25.0
@@ -168,3 +172,44 @@ def test_garbage_beats_never_raise(beats: tuple[np.ndarray, np.ndarray]) -> None
     assert y.size == t.size
     _, yo = acc_to_resp_offline(t, xyz, beats=beats)
     assert yo.size == t.size
+
+
+# ------------------------------------------------------------------ analyze of a Polar H10 recording
+def h10_file(path: Path, with_beats: bool = True) -> np.ndarray:
+    """A recording as the recorder writes a Polar H10's: accelerometer rows and beat rows interleaved
+    (empty cells where a row has none). Returns the true breathing at the accelerometer rows."""
+    t, xyz, resp = chest(inhale_frac=0.6, duration_s=240.0)
+    bt, rr = heart(240.0, 15.0, 0.6)
+    if not with_beats:
+        bt, rr = bt[:0], rr[:0]
+    time = np.concatenate([t, bt])
+    order = np.argsort(time, kind="stable")
+    nan_b = np.full(bt.size, np.nan)
+    cols = {
+        "acc_x": np.concatenate([xyz[:, 0], nan_b])[order],
+        "acc_y": np.concatenate([xyz[:, 1], nan_b])[order],
+        "acc_z": np.concatenate([xyz[:, 2], nan_b])[order],
+        "rr_ms": np.concatenate([np.full(t.size, np.nan), rr])[order],
+    }
+    write_recording(path, time[order], cols, {"device": "Polar H10 (synthetic)"})
+    return resp
+
+
+def test_analyze_takes_the_sign_of_a_polar_h10_recording_from_its_beats(tmp_path: Path) -> None:
+    resp = h10_file(tmp_path / "h10.csv")
+    rec = read_recording(tmp_path / "h10.csv")
+    assert rec.signal_kind() == "acc"
+    rows = rec.acc_rows()
+    assert rows.sum() == resp.size and rec.beat_rows().sum() > 200 and not (rows & rec.beat_rows()).any()
+    rec.check_acc_rate()  # 50 Hz, not the rate of all rows
+    kind, t, y = breathing_waveform(rec)
+    np.testing.assert_array_equal(t, rec.time[rows])
+    assert kind == "acc" and corr(y, resp) > 0.9
+    lt, ly = live_breathing_waveform(rec, kind)
+    late = lt > 60.0
+    assert corr(ly[late], resp[late]) > 0.8
+    # The same accelerometer without its beats: the rise cue alone, upside down for this long inhale.
+    resp2 = h10_file(tmp_path / "acc_only.csv", with_beats=False)
+    rec2 = read_recording(tmp_path / "acc_only.csv")
+    assert corr(breathing_waveform(rec2)[2], resp2) < -0.9
+    assert corr(live_breathing_waveform(rec2, "acc")[1][late], resp2[late]) < -0.8
