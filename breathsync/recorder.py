@@ -12,6 +12,17 @@ Breathing is health data: the folder is made 0o700 and every file 0o600. Crash s
 to the operating system at least once a second of wall time (so ``kill -9`` loses at most the last second,
 and the files stay readable: a cut-off last line is dropped by the reader); ``session.json`` is replaced
 atomically. A write error (a full disk) stops the recording, never silently: :class:`RecorderError`.
+
+Two streams in one raw file: a source with :attr:`~breathsync.sources.base.Source.extra_columns` (a chest
+accelerometer with the same person's heart beats, ``rr_ms``) delivers rows of two streams whose times
+interleave out of order (a beat arrives up to a second or two after the accelerometer samples of its
+time), and a recording's time never goes backwards. Such a participant's rows are held in a reorder buffer
+for :data:`REORDER_S` of recording time (or until the source has been quiet that long in wall time) and
+written sorted by time; everything held is written at close. So ``kill -9`` loses at most the last
+``REORDER_S`` + 1 s (about 3 s) of THAT participant's raw file, still the last second of every other file.
+A row that comes later still (older than a row already written) is dropped and counted: ``late_rows`` in
+session.json, and a warning. Other sources' rows are written as they come (a row older than the last one
+written is dropped and counted the same way).
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import RecordingWriter
 from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
 from breathsync.session_types import PairView, SessionInfo, Snapshot
-from breathsync.sources.base import SampleChunk
+from breathsync.sources.base import SIGNAL_COLUMNS, SampleChunk
 
 __all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError"]
 
@@ -47,9 +58,13 @@ LIVE_COLUMNS = ("wave", "phase_rad", "rate_bpm", "quality")
 #: Per-pair columns of ``pairs.csv``, each named ``<a>-<b>_<field>``.
 PAIR_FIELDS = ("plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s")
 FLUSH_INTERVAL_S = 1.0
+#: Recording seconds that the rows of a two-stream participant (see the module) are held to be written in
+#: time order: a beat's time is at most about 1.5 s older than the accelerometer sample that arrived with it
+#: (BeatClock's ``max_latency_s``).
+REORDER_S = 2.0
 QUALITY_CODES = "0 ok, 1 warmup, 2 gap, 3 flat, 4 no_breathing"
 
-_UNITS = {"rr": "rr_ms: milliseconds", "acc": "acc_x/acc_y/acc_z: milli-g"}
+_UNITS = {"rr": "rr_ms: milliseconds", "acc": "acc_x/acc_y/acc_z: milli-g", "rr_ms": "rr_ms: milliseconds"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RESERVED = {"session", "pairs", "events"}
@@ -137,6 +152,8 @@ class Recorder:
         self._raw: dict[str, RecordingWriter] = {}
         self._live: dict[str, RecordingWriter] = {}
         self._raw_last: dict[str, float] = {}
+        self._held: dict[str, _Held] = {}  # two-stream participants: rows waiting to be written in order
+        self._late: dict[str, int] = {}  # rows not recorded: older than a row already written
         self._live_last: dict[str, float] = {}
         self._pairs: RecordingWriter | None = None
         self._pair_keys: list[tuple[str, str]] = []
@@ -170,7 +187,7 @@ class Recorder:
         self._last_flush = self._clock()
 
     def on_chunk(self, label: str, chunk: SampleChunk) -> None:
-        """Write a participant's raw samples."""
+        """Write a participant's raw samples (a two-stream participant's after :data:`REORDER_S`)."""
         if not self._writing() or len(chunk) == 0:
             return
         writer = self._raw.get(label)
@@ -178,26 +195,56 @@ class Recorder:
         try:
             if writer is None:
                 writer = self._open_raw(label, stem, chunk)
-            t = np.asarray(chunk.t, dtype=np.float64)
-            keep = np.isfinite(t) & (t >= self._raw_last.get(label, -math.inf))  # never backwards
+            t = np.asarray(chunk.t, dtype=np.float64).reshape(-1)
             cols = {
                 c: np.asarray(v, dtype=np.float64) for c, v in chunk.columns.items() if c in writer.columns
             }
+            if any(v.shape != t.shape for v in cols.values()):
+                raise ValueError(
+                    f"columns of {sorted({v.size for v in cols.values()})} values for {t.size} times"
+                )
             extra = set(chunk.columns) - set(writer.columns)
             if extra:
                 self._note_dropped(label, extra)
+            ok = np.isfinite(t)
+            late = ok & (t < self._raw_last.get(label, -math.inf))  # never backwards
+            if late.any():
+                self._count_late(label, int(late.sum()))
+            keep = ok & ~late
             if not keep.all():
                 t = t[keep]
                 cols = {c: v[keep] for c, v in cols.items()}
-            writer.append(t, cols)
-            if t.size:
-                self._raw_last[label] = float(t[-1])
-                self.rows += int(t.size)
+            held = self._held.get(label)
+            if held is None:
+                self._write_raw(label, writer, t, cols)
+            elif t.size:
+                held.add(t, cols, self._clock())
+                self._release(label, held.newest - REORDER_S)
         except (OSError, RecordingError) as exc:
             self._fail(exc, stem + ".csv")
         except (ValueError, IndexError) as exc:  # a malformed chunk (a source's bug): skip it, keep recording
             self._warn(f"{label}: a chunk was not recorded ({exc})")
         self._maybe_flush()
+
+    def _write_raw(
+        self, label: str, writer: RecordingWriter, t: FloatArray, cols: dict[str, FloatArray]
+    ) -> None:
+        writer.append(t, cols)
+        if t.size:
+            self._raw_last[label] = float(t[-1])
+            self.rows += int(t.size)
+
+    def _release(self, label: str, upto: float) -> None:
+        """Write a two-stream participant's held rows up to time ``upto``, in time order."""
+        t, cols = self._held[label].take(upto)
+        if t.size:
+            self._write_raw(label, self._raw[label], t, cols)
+
+    def _count_late(self, label: str, n: int) -> None:
+        self._late[label] = self._late.get(label, 0) + n
+        self._warn(
+            f"{label}: rows older than rows already written were not recorded (their number: late_rows)"
+        )
 
     def on_snapshot(self, snap: Snapshot) -> None:
         """Write the new live samples of each participant, the pairs' synchrony and the new events."""
@@ -234,6 +281,14 @@ class Recorder:
             return
         self._closed = True
         first_error = self.error
+        if self.error is None:
+            for label in self._held:
+                try:
+                    self._release(label, math.inf)
+                except (OSError, RecordingError, ValueError) as exc:
+                    self.error = f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, self._stem(label) + '.csv')})"
+                    self.error_t_s = self._last_t
+                    break
         for name, close in self._closers():
             try:
                 close()
@@ -301,8 +356,22 @@ class Recorder:
         bad = set(chunk.columns) - set(columns)
         if bad:
             self._note_dropped(label, bad)
+        # Columns the source said it carries beside its signal: in the header with the signal's, whatever
+        # chunk came first (a beat's).
+        declared_extra = [str(c) for c in p.get("extra_columns") or () if _COLUMN_NAME.match(str(c))]
+        if declared_extra:
+            first = [*SIGNAL_COLUMNS.get(signal, ()), *columns, *declared_extra]
+            columns = list(dict.fromkeys(first))
+        if declared_extra:  # "# unit:" names the extra columns too ("...; rr_ms: milliseconds")
+            text = str(unit or "")
+            named = {n.strip() for part in text.split(";") for n in part.partition(":")[0].split("/")}
+            more = [_UNITS[c] for c in declared_extra if c not in named and c in _UNITS]
+            if more:
+                meta["unit"] = "; ".join([text, *more] if text else more)
         writer = self._factory(os.path.join(self.path, stem + ".csv"), columns, meta)
         self._raw[label] = writer
+        if declared_extra:
+            self._held[label] = _Held()
         return writer
 
     def _write_live(
@@ -402,6 +471,13 @@ class Recorder:
         now = self._clock()
         if not force and now - self._last_flush < FLUSH_INTERVAL_S:
             return
+        for label, held in self._held.items():
+            # A source quiet for REORDER_S (a link lost, the end of a file): what it gave is complete.
+            if held.rows and now - held.last_in_wall >= REORDER_S:
+                try:
+                    self._release(label, math.inf)
+                except (OSError, RecordingError) as exc:
+                    self._fail(exc, self._stem(label) + ".csv")
         self._last_flush = now
         for name, flush, _close in self._writers():
             try:
@@ -480,6 +556,8 @@ class Recorder:
             if quiet:
                 d["no_samples"] = quiet
             d["rows"] = self.rows
+        if self._late:
+            d["late_rows"] = dict(self._late)
         if self._warnings:
             d["warnings"] = list(self._warnings)
         if self.error is not None:
@@ -503,6 +581,49 @@ class Recorder:
                 os.unlink(tmp)
             raise
         _fsync_dir(self.path)
+
+
+class _Held:
+    """A two-stream participant's rows waiting to be written in time order (the reorder buffer)."""
+
+    def __init__(self) -> None:
+        self._t: list[FloatArray] = []
+        self._cols: list[dict[str, FloatArray]] = []
+        self.rows = 0
+        self.newest = -math.inf
+        self.last_in_wall = -math.inf
+
+    def add(self, t: FloatArray, cols: dict[str, FloatArray], wall: float) -> None:
+        self._t.append(t)
+        self._cols.append(cols)
+        self.rows += int(t.size)
+        self.newest = max(self.newest, float(t.max()))
+        self.last_in_wall = wall
+
+    def take(self, upto: float) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """The held rows with times up to ``upto``, sorted by time (rows of equal time in arrival order)."""
+        if not self.rows:
+            return np.empty(0), {}
+        t = np.concatenate(self._t)
+        names = {c for cols in self._cols for c in cols}
+        cols = {
+            c: np.concatenate(
+                [
+                    cs[c] if c in cs else np.full(ts.size, np.nan)
+                    for ts, cs in zip(self._t, self._cols, strict=True)
+                ]
+            )
+            for c in names
+        }
+        order = np.argsort(t, kind="stable")
+        t = t[order]
+        n = int(np.searchsorted(t, upto, side="right"))
+        out = order[:n]
+        rest = order[n:]
+        self._t = [t[n:]] if rest.size else []
+        self._cols = [{c: v[rest] for c, v in cols.items()}] if rest.size else []
+        self.rows = int(rest.size)
+        return t[:n], {c: v[out] for c, v in cols.items()}
 
 
 def _default_writer(path: str, columns: Sequence[str], meta: Mapping[str, str]) -> RecordingWriter:

@@ -306,6 +306,7 @@ class Session:
                     "source": p.source.describe(),
                     "signal": p.source.signal,
                     "invert": p.spec.invert,
+                    **_extra_columns(p.source),
                 }
                 for p in self._parts
             ],
@@ -441,6 +442,8 @@ class Session:
             if entry.get("label") == p.label:
                 entry["signal"] = p.source.signal
                 entry["source"] = p.source.describe()
+                entry.pop("extra_columns", None)
+                entry.update(_extra_columns(p.source))
 
     def _sink_failed(self, sink: Sink, e: Exception) -> None:
         self._alarm(str(e) or f"{type(sink).__name__} failed: {type(e).__name__}")
@@ -777,6 +780,12 @@ class Session:
                 "goal_reached": self._training.goal_reached,
             },
         }
+
+
+def _extra_columns(src: Source) -> dict[str, list[str]]:
+    """``{"extra_columns": [...]}`` for a participant entry when its source says it has any (the recorder's
+    header has them from the first chunk), else nothing."""
+    return {"extra_columns": list(src.extra_columns)} if src.extra_columns else {}
 
 
 def _source_name(src: Source) -> str:
