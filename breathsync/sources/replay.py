@@ -72,6 +72,7 @@ class ReplaySource(Source):
         self.origin: float | None = None  # recording time that maps to session time 0
         self._rec: Recording | None = None
         self._signal: str | None = None
+        self._extra: tuple[str, ...] = ()
         self._t: FloatArray = np.empty(0)
         self._cols: dict[str, FloatArray] = {}
         self._plays_ecg_beats = False  # an ECG recording, played as the RR intervals of its heart beats
@@ -95,6 +96,21 @@ class ReplaySource(Source):
     def signal(self, value: str) -> None:
         self._signal = value
 
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """``("rr_ms",)`` for an accelerometer recording with heart beats (a Polar H10's: beat rows
+        interleaved with the accelerometer rows), else ``()``; reads the file (``()`` while it cannot be read)."""
+        if self._rec is None:
+            try:
+                self.load()
+            except SourceError:
+                return ()
+        return self._extra
+
+    @extra_columns.setter
+    def extra_columns(self, value: tuple[str, ...]) -> None:
+        self._extra = tuple(value)
+
     def load(self) -> Recording:
         """Read the recording (once); SourceError with one line when it cannot be used."""
         if self._rec is not None:
@@ -106,7 +122,9 @@ class ReplaySource(Source):
         kind = rec.signal_kind()
         if kind is None:  # read_recording already refuses these; kept for recordings built otherwise
             raise SourceError(f"replay: {self.path}: no breathing signal (resp, acc_x/acc_y/acc_z or rr_ms)")
-        steps = np.diff(rec.time)
+        # The loop's period: the recording's span and one step of its signal (an accelerometer's own rows:
+        # its beat rows, interleaved, would make the median step too short).
+        steps = np.diff(rec.time[rec.acc_rows()] if kind == "acc" else rec.time)
         steps = steps[steps > 0]
         step = float(np.median(steps)) if steps.size else self.chunk_s
         self._period = float(rec.time[-1] - rec.time[0]) + step
@@ -133,6 +151,10 @@ class ReplaySource(Source):
             others = [c for c in rec.columns if c not in wanted and rec.has_values(c)]
             self._cols = {c: rec.columns[c] for c in wanted + others}
             self._t = rec.time
+            if kind == "acc" and rec.beat_rows().any():
+                # Beat rows interleaved with the accelerometer's (the chunk contract of
+                # Source.extra_columns: every chunk carries both, each row is the one or the other).
+                self._extra = ("rr_ms",)
         self._signal = kind
         self._rec = rec
         return rec

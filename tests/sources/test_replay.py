@@ -115,6 +115,50 @@ def test_acc_and_rr_recordings_carry_their_signal_columns(tmp_path: Path) -> Non
     assert sum(len(c) for _, c in got_r) == 12
 
 
+def _h10_file(path: Path, duration_s: float = 10.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A Polar H10 recording: ACC rows at 25 Hz and beat rows (rr_ms, empty acc cells) interleaved, one
+    beat on the same time as an ACC sample (its own row). Returns (acc times, beat times, rr)."""
+    t = np.round(np.arange(0, duration_s, 0.04), 6)
+    beat_t = np.round(np.arange(0.81, duration_s, 0.83), 6)
+    beat_t[2] = t[50]  # a beat at a sample's time
+    rr = 800.0 + 10 * np.arange(beat_t.size)
+    tt = np.concatenate([t, beat_t])
+    order = np.argsort(tt, kind="stable")
+    nan = np.full(beat_t.size, np.nan)
+    cols = {
+        c: np.concatenate([np.sin(t + k) * 100, nan])[order]
+        for k, c in enumerate(("acc_x", "acc_y", "acc_z"))
+    }
+    cols["rr_ms"] = np.concatenate([np.full(t.size, np.nan), rr])[order]
+    write_recording(path, tt[order], cols)
+    return t, beat_t, rr
+
+
+def test_an_accelerometer_with_heart_beats_plays_both_in_the_chunk_contract(tmp_path: Path) -> None:
+    t, beat_t, rr = _h10_file(tmp_path / "h10.csv")
+    src = ReplaySource(tmp_path / "h10.csv", loop=True)
+    assert src.signal == "acc" and src.extra_columns == ("rr_ms",)
+    (got,) = asyncio.run(_collect([src], SessionClock(speed=SPEED), until_s=2 * 10.0 - 0.5))
+    chunks = [c for _, c in got]
+    assert all(list(c.columns) == ["acc_x", "acc_y", "acc_z", "rr_ms"] for c in chunks)
+    ct = np.concatenate([c.t for c in chunks])
+    crr = np.concatenate([c.columns["rr_ms"] for c in chunks])
+    cx = np.concatenate([c.columns["acc_x"] for c in chunks])
+    assert np.all(np.diff(ct) >= 0)
+    first = ct < 10.0
+    beat = np.isfinite(crr)
+    np.testing.assert_allclose(ct[first & beat], beat_t)
+    np.testing.assert_allclose(crr[first & beat], rr)
+    assert np.isnan(cx[beat]).all() and np.isfinite(cx[~beat]).all()
+    np.testing.assert_allclose(ct[first & ~beat], t)
+    # The loop goes on one accelerometer step after the last sample (beats are no samples of its rate).
+    np.testing.assert_allclose(ct[~first & ~beat][:5], t[:5] + 10.0, atol=1e-6)
+    # Without beats: no extra columns.
+    write_recording(tmp_path / "acc.csv", t, {c: np.ones(t.size) for c in ("acc_x", "acc_y", "acc_z")})
+    assert ReplaySource(tmp_path / "acc.csv").extra_columns == ()
+    assert ReplaySource(tmp_path / "missing.csv").extra_columns == ()
+
+
 def test_an_ecg_recording_plays_as_its_heart_beats(shared_data: Path, tmp_path: Path) -> None:
     lines = [
         ln for ln in (shared_data / "nk_rest5_100hz.csv").read_text().splitlines() if not ln.startswith("#")
