@@ -24,8 +24,10 @@ Layout written (one subject per participant, datatype ``beh``, task ``breathsync
 
 ``recording-raw`` holds the samples as the source delivered them (on a uniform grid: when the timestamps
 are not uniform they are interpolated onto one, and the sidecar says so; RR intervals, which come at beat
-times, become the RR-derived breathing waveform at 4 Hz). ``recording-live`` holds what the live view showed
-(20 Hz: session time, waveform, phase, rate, quality). ``StartTime`` is seconds from the session start
+times, become the RR-derived breathing waveform at 4 Hz; a chest accelerometer's heart beats, interleaved
+with its samples as a Polar H10 gives them, become the interpolated RR tachogram beside the accelerometer's
+columns, on the accelerometer's grid: the accelerometer rows alone set its sampling frequency).
+``recording-live`` holds what the live view showed (20 Hz: session time, waveform, phase, rate, quality). ``StartTime`` is seconds from the session start
 (session time 0); the live file's ``timestamp`` column is that session time, and event onsets are on it.
 
 All or nothing: everything is checked and written into a temporary folder next to ``OUT`` first, and moved
@@ -90,6 +92,8 @@ Authors and License fields of dataset_description.json, and describe the study h
 #: Raw samples further apart than this many median steps (and MIN_GAP_S) are a gap, not jitter.
 GAP_STEPS = 5
 MIN_GAP_S = 0.5
+#: Beats further apart than this (s) are a gap in an accelerometer's RR tachogram (no heart beats that slowly).
+MAX_BEAT_GAP_S = 3.0
 #: Largest interpolation grid (samples) for non-uniform raw timestamps: about 400 MB per column.
 MAX_GRID = 50_000_000
 EVENTS_HEADER = ("time", "kind", "participants", "text")
@@ -103,6 +107,7 @@ _DESCRIPTIONS = {
     "acc_x": "chest accelerometer, x axis",
     "acc_y": "chest accelerometer, y axis",
     "acc_z": "chest accelerometer, z axis",
+    "rr_ms": "RR interval tachogram: each heart beat's RR interval, linearly interpolated between beats",
     "true_phase": "simulated breather's true breathing phase (0 = inhale onset, pi = end of inhale)",
     "ecg": "electrocardiogram",
 }
@@ -171,8 +176,39 @@ def _raw_series(
             f"interpolated RR tachogram on a {RESAMPLE_FS_HZ:g} Hz grid (breathsync.dsp.rr)"
         )
         return t, {"resp": y, "rr_ms": tach}, float(RESAMPLE_FS_HZ), note
+    if kind == "acc" and rec.beat_rows().any():
+        return _acc_with_beats(rec, rec_path)
     cols = {k: v for k, v in rec.columns.items() if np.isfinite(v).any()}
-    time = rec.time
+    return _on_grid(rec.time, cols, rec_path)
+
+
+def _acc_with_beats(rec: Recording, rec_path: str) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
+    """A chest accelerometer with the same person's heart beats (a Polar H10: beat rows with ``rr_ms``
+    interleaved with the accelerometer rows): the accelerometer's rows on their own grid, and the beats as
+    an RR export has them, the interpolated RR tachogram, on that grid (n/a before the first beat, after the
+    last and across a gap between beats over MAX_BEAT_GAP_S)."""
+    rows = rec.acc_rows()
+    beats = rec.beat_rows()
+    cols = {k: v[rows] for k, v in rec.columns.items() if k != "rr_ms" and np.isfinite(v[rows]).any()}
+    t, out, fs, note = _on_grid(rec.time[rows], cols, rec_path)
+    bt, rr = rec.time[beats], rec.columns["rr_ms"][beats]
+    tach = np.interp(t, bt, rr)
+    j = np.clip(np.searchsorted(bt, t, side="right"), 1, max(bt.size - 1, 1))
+    gap = (bt[j] - bt[j - 1] > MAX_BEAT_GAP_S) & (t > bt[j - 1]) & (t < bt[j]) if bt.size > 1 else False
+    tach[(t < bt[0]) | (t > bt[-1]) | gap] = np.nan
+    out["rr_ms"] = tach
+    said = (
+        f"rr_ms: the {int(beats.sum())} heart beats' RR intervals (at beat times in the recording) as the "
+        f"interpolated RR tachogram on the accelerometer's grid (n/a before the first beat, after the last "
+        f"and across gaps between beats over {MAX_BEAT_GAP_S:g} s)"
+    )
+    return t, out, fs, "; ".join(x for x in (note, said) if x)
+
+
+def _on_grid(
+    time: FloatArray, cols: dict[str, FloatArray], rec_path: str
+) -> tuple[FloatArray, dict[str, FloatArray], float, str]:
+    """(t, columns, fs, note) of samples at ``time`` on a uniform grid (as they are when uniform)."""
     steps = np.diff(time)
     positive = steps[steps > 0]
     if positive.size == 0:
