@@ -94,3 +94,22 @@ def bids_validator_issues(folder: Path, timeout_s: float = 180) -> list[tuple[st
     errors = [i for i in issues if i[0] == "error"]
     assert errors or r.returncode == 0, r.stderr
     return issues
+
+
+def run_collecting(session: Any, duration_s: float) -> list[Any]:
+    """Run a :class:`breathsync.session.Session` for ``duration_s`` of session time; its snapshots."""
+    import asyncio
+
+    snaps: list[Any] = []
+
+    class Collect:
+        def open(self, info: object) -> None: ...
+        def on_chunk(self, label: str, chunk: object) -> None: ...
+        def on_snapshot(self, snap: Any) -> None:
+            snaps.append(snap)
+
+        def close(self, info: object) -> None: ...
+
+    session.add_sink(Collect())
+    asyncio.run(session.run(duration_s))
+    return snaps

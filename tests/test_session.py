@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing
+from conftest import breathing, run_collecting
 
 from breathsync.io.csvfile import write_recording
 from breathsync.session import ParticipantSpec, Session, SessionConfig
@@ -34,19 +34,7 @@ def pair(
 
 def run(specs: list[ParticipantSpec], duration_s: float, **cfg: object) -> tuple[Session, list[Snapshot]]:
     session = Session(specs, SessionClock(SPEED), SessionConfig(**cfg))  # type: ignore[arg-type]
-    snaps: list[Snapshot] = []
-
-    class Collect:
-        def open(self, info: object) -> None: ...
-        def on_chunk(self, label: str, chunk: object) -> None: ...
-        def on_snapshot(self, snap: Snapshot) -> None:
-            snaps.append(snap)
-
-        def close(self, info: object) -> None: ...
-
-    session.add_sink(Collect())
-    asyncio.run(session.run(duration_s))
-    return session, snaps
+    return session, run_collecting(session, duration_s)
 
 
 def test_pair_in_sync_with_events_and_leader() -> None:

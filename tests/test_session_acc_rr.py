@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from conftest import run_collecting
 
 from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Snapshot
@@ -100,20 +101,8 @@ def _run(script: list[tuple[float, SampleChunk]], duration_s: float) -> tuple[Fa
     src = ScriptedSource(script)
     session = Session([ParticipantSpec("A", src)], SessionClock(SPEED), SessionConfig())
     fake = FakeConverter()
-    session._parts[0].converter = fake  # the lead's AccRespiration.process_rr is what it stands in for
-    snaps: list[Snapshot] = []
-
-    class Collect:
-        def open(self, info: object) -> None: ...
-        def on_chunk(self, label: str, chunk: object) -> None: ...
-        def on_snapshot(self, snap: Snapshot) -> None:
-            snaps.append(snap)
-
-        def close(self, info: object) -> None: ...
-
-    session.add_sink(Collect())
-    asyncio.run(session.run(duration_s))
-    return fake, snaps
+    session._parts[0].converter = fake  # stands in for AccRespiration: it records what it is fed
+    return fake, run_collecting(session, duration_s)
 
 
 def test_beats_go_to_process_rr_and_never_become_accelerometer_samples() -> None:
