@@ -393,7 +393,10 @@ class BleSource(Source):
             beat = np.isfinite(rr) & (rr > 0)
             if not beat.all():
                 cols = {k: v[beat] for k, v in cols.items()}
-            t = self._beats.setdefault(stream, BeatClock()).update(cols[next(iter(cols))], arrival)
+            clock = self._beats.get(stream)
+            if clock is None:
+                clock = self._beats[stream] = BeatClock()
+            t = clock.update(cols[next(iter(cols))], arrival)
         else:
             n = len(rec)
             t = np.full(n, arrival)
