@@ -40,6 +40,7 @@ from reference import (  # noqa: E402
     reference_rate,
 )
 
+from breathsync.analysis import acc_sign_summary  # noqa: E402
 from breathsync.dsp.acc import AccRespiration, acc_to_resp_live, acc_to_resp_offline  # noqa: E402
 from breathsync.dsp.ecg import ecg_rpeaks, rr_from_beats  # noqa: E402
 from breathsync.dsp.rr import (  # noqa: E402
@@ -48,6 +49,7 @@ from breathsync.dsp.rr import (  # noqa: E402
     rr_artefacts,
     rr_to_resp_offline,
 )
+from breathsync.synth import chest_accelerometer  # noqa: E402
 
 try:
     from breathsync.dsp.pipeline import RespPipeline
@@ -155,48 +157,6 @@ def pipeline_phase(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.asarray(out.t), np.asarray(out.phase)
 
 
-def rotation(rotvec: np.ndarray) -> np.ndarray:
-    angle = float(np.linalg.norm(rotvec))
-    if angle == 0:
-        return np.eye(3)
-    k = rotvec / angle
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * (kx @ kx)
-
-
-def synth_chest_acc(
-    t: np.ndarray, belt: np.ndarray, seed: int, fs_hz: float = 100.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(t, xyz mG, belt) at ``fs_hz``: gravity + belt along a breathing axis; 3 posture changes."""
-    rng = np.random.default_rng(seed)
-    tg = np.arange(t[0], t[-1], 1.0 / fs_hz)
-    b = np.interp(tg, t, belt)
-    b = (b - np.median(b)) / np.std(b)
-    dur = tg[-1] - tg[0]
-    changes = tg[0] + dur * np.sort(rng.uniform([0.25, 0.5, 0.75], [0.35, 0.6, 0.85]))
-    rotvecs = [rng.normal(size=3) * 0.9 for _ in changes]  # about 70-90 degrees each
-    g0 = np.array([0.0, -1000.0, 0.0])
-    axis0 = np.array([0.0, 0.0, 1.0])
-    xyz = np.empty((tg.size, 3))
-    r_prev = np.eye(3)
-    start = 0
-    for k in range(len(changes) + 1):
-        end = np.searchsorted(tg, changes[k]) if k < len(changes) else tg.size
-        seg = slice(start, end)
-        xyz[seg] = (r_prev @ g0)[None, :] + 15.0 * b[seg, None] * (r_prev @ axis0)[None, :]
-        if k < len(changes):
-            # The posture change itself takes 1.5 s.
-            turn = (tg >= changes[k]) & (tg < changes[k] + 1.5)
-            for i in np.flatnonzero(turn):
-                f = (tg[i] - changes[k]) / 1.5
-                r = rotation(f * rotvecs[k]) @ r_prev
-                xyz[i] = r @ g0 + 15.0 * b[i] * (r @ axis0)
-            r_prev = rotation(rotvecs[k]) @ r_prev
-            start = int(np.flatnonzero(turn)[-1]) + 1 if np.any(turn) else end
-    xyz += rng.normal(0.0, 3.0, xyz.shape)
-    return tg, xyz, b
-
-
 def fmt(x: float, nd: int = 2) -> str:
     return "-" if not np.isfinite(x) else f"{x:.{nd}f}"
 
@@ -290,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # ---- c. synthetic chest accelerometer ------------------------------------------------------
-    ta, xyz, b = synth_chest_acc(t, resp, args.seed)
+    ta, xyz, b = chest_accelerometer(t, resp, seed=args.seed)
     print(
         f"\n# c. synthetic chest ACC from the belt of {args.ecg_csv.name}: 100 Hz, 3 posture "
         f"changes, breathing 15 mG x belt z-score, 3 mG noise, seed {args.seed}"
@@ -317,7 +277,13 @@ def main(argv: list[str] | None = None) -> int:
             tal, yal = np.concatenate(ts), np.concatenate(ys)
         else:
             # As a session gets a Polar H10: a second of accelerometer, then that second's beats.
-            tal, yal = acc_to_resp_live(ta, xyz, beats, converter=accl)
+            sign_log: list[tuple[float, str, int]] = []
+            tal, yal = acc_to_resp_live(ta, xyz, beats, converter=accl, sign_log=sign_log)
+            frac = acc_sign_summary(sign_log, has_beats=True)["basis_frac"]
+            notes.append(
+                "ACC live + RR sign: which way is inhale, share of the seconds: not yet set "
+                f"{frac['none']:.0%}, a guess {frac['guess']:.0%}, confirmed by the heart {frac['heart']:.0%}"
+            )
             acc_cost = (time.perf_counter() - t0) / (ta[-1] - ta[0]) * 1e6  # per second of signal
             # Where the output flipped: its sign against the no-RR run is not known, so from the belt.
         for name, tt, yy in ((f"ACC offline{cue}", tao, yao), (f"ACC live{cue}, offline phase", tal, yal)):

@@ -90,6 +90,9 @@ class _Participant:
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
+        self.sign_basis = "none"  # an accelerometer's: how far its breathing direction can be trusted
+        self.sign_flips = 0
+        self.sign_noted: set[str] = set()  # the cues already announced (once each, not after every gap)
         self.lost = False
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
@@ -421,6 +424,8 @@ class Session:
             p.rate_sum += float(out.rate_bpm[known].sum())
             p.rate_n += int(known.sum())
             p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
+        if p.source.signal == "acc":
+            self._note_acc_sign(p)
         if p.pipeline.inverted_suspected and not p.inverted_warned:
             p.inverted_warned = True
             self._event(
@@ -431,6 +436,35 @@ class Session:
         self._unpublished_arrivals.append(arrival)
         if self._data_event is not None:
             self._data_event.set()
+
+    def _note_acc_sign(self, p: _Participant) -> None:
+        """Events the first time an accelerometer's breathing direction (which way is inhale) is guessed and
+        the first time the heart's rhythm confirms it (:attr:`AccRespiration.sign_basis`), and whenever it is
+        turned over: the phase shown before and after differs by half a breath."""
+        conv = p.converter
+        basis, flips = getattr(conv, "sign_basis", "none"), getattr(conv, "n_sign_flips", 0)
+        if basis != p.sign_basis and basis not in p.sign_noted:
+            p.sign_noted.add(basis)
+            if basis == "guess":
+                beats = "rr_ms" in p.source.extra_columns
+                self._event(
+                    "signal_note",
+                    f"{p.label}: which way is inhale is a guess from the breath's shape "
+                    + (
+                        "until the heart's rhythm confirms it (about a minute)"
+                        if beats
+                        else "(no heart beats from this source): the phase may be upside down"
+                    ),
+                    (p.label,),
+                )
+            elif basis == "heart":
+                self._event(
+                    "signal_note", f"{p.label}: the heart's rhythm confirms which way is inhale", (p.label,)
+                )
+        if flips != p.sign_flips and p.sign_basis != "none":
+            by = "the heart's rhythm" if getattr(conv, "sign_cue", "") == "rr" else "the breath's shape"
+            self._event("signal_note", f"{p.label}: breathing direction turned over by {by}", (p.label,))
+        p.sign_basis, p.sign_flips = basis, flips
 
     def _refresh_description(self, p: _Participant) -> None:
         """Some sources know what they are only once they stream (a BLE device is identified by the scan):
@@ -560,6 +594,7 @@ class Session:
             quality=_QUALITY_NAMES.get(q, "warmup"),
             breaths=p.breaths,
             inverted_suspected=p.pipeline.inverted_suspected,
+            sign_basis=p.sign_basis if p.source.signal == "acc" else "",
             new_t=cols[0],
             new_wave=cols[1],
             new_phase=cols[2],

@@ -50,6 +50,10 @@ class ParticipantView:
     new_rate: FloatArray
     new_quality: FloatArray
     battery_pct: float | None = None
+    #: An accelerometer's breathing direction (which way is inhale): "none" (not set yet), "guess" (it may
+    #: be upside down) or "heart" (the heart's rhythm agrees); "" for other signals
+    #: (:attr:`breathsync.dsp.acc.AccRespiration.sign_basis`).
+    sign_basis: str = ""
     #: The breathing waveform as measured (derived for straps and accelerometers, polarity applied) on the
     #: same grid, before the live filters: what ``--publish`` sends as ``resp``.
     new_raw: FloatArray = field(default_factory=lambda: np.empty(0))

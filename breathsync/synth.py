@@ -590,3 +590,63 @@ def _onsets(unwrapped: FloatArray, dt: float) -> FloatArray:
     lo, hi = running[idx - 1], running[idx]
     frac = np.where(hi > lo, (levels - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0)
     return np.asarray((idx - 1 + frac) * dt, dtype=np.float64)
+
+
+# ------------------------------------------------------------------------------- chest motion
+CHEST_G_MG = (0.0, -1000.0, 0.0)
+"""Gravity in the strap's frame before the first posture change (mG): upright, y pointing up."""
+CHEST_AXIS = (0.0, 0.0, 1.0)
+"""The breathing axis in the strap's frame before the first posture change (z: out of the chest)."""
+TURN_S = 1.5
+"""How long a posture change takes (s)."""
+
+
+def chest_accelerometer(
+    t: ArrayLike,
+    belt: ArrayLike,
+    *,
+    seed: int = 0,
+    fs_hz: float = 100.0,
+    posture_changes: int = 3,
+    breathing_mg: float = 15.0,
+    noise_mg: float = 3.0,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """A chest strap's 3-axis accelerometer (mG) breathing as a belt recording does.
+
+    The belt (resampled to ``fs_hz``, made a z-score) moves the strap along a breathing axis by
+    ``breathing_mg`` per standard deviation on top of gravity (1000 mG); ``posture_changes`` abrupt
+    turns of the body, each a random rotation of about 70-90 degrees taking :data:`TURN_S`, are drawn
+    in the windows ``[k/(n+1), k/(n+1) + 0.1]`` of the recording (k = 1..n) and turn gravity and the
+    breathing axis together, as a strap fixed to the chest does; white noise of ``noise_mg``. Seeded:
+    the same arguments give the same output.
+
+    Returns
+    -------
+    t, xyz, belt
+        Times at ``fs_hz`` from ``t[0]``, the accelerometer (n, 3) in mG, and the resampled belt
+        z-score (the truth: the breathing the accelerometer carries, rising on inhale if the belt does).
+    """
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(seed)
+    t_in = np.asarray(t, dtype=np.float64)
+    tg = np.arange(t_in[0], t_in[-1], 1.0 / fs_hz)
+    b = np.interp(tg, t_in, np.asarray(belt, dtype=np.float64))
+    b = (b - np.median(b)) / np.std(b)
+    lower = (np.arange(posture_changes) + 1.0) / (posture_changes + 1.0)
+    changes = tg[0] + (tg[-1] - tg[0]) * np.sort(rng.uniform(lower, lower + 0.1))
+    rotvecs = [rng.normal(size=3) * 0.9 for _ in changes]
+    # The body's orientation at every sample: the turns so far, the current one in progress.
+    rot = Rotation.identity(tg.size)
+    done = Rotation.identity()
+    for at, rv in zip(changes.tolist(), rotvecs, strict=True):
+        frac = np.clip((tg - at) / TURN_S, 0.0, 1.0)[:, None]
+        moving = tg >= at
+        rot_k = Rotation.from_rotvec(frac[moving] * rv) * done
+        rot = Rotation.concatenate([rot[~moving], rot_k]) if np.any(~moving) else rot_k
+        done = Rotation.from_rotvec(rv) * done
+    g = rot.apply(np.asarray(CHEST_G_MG))
+    axis = rot.apply(np.asarray(CHEST_AXIS))
+    xyz = g + breathing_mg * b[:, None] * axis
+    xyz += rng.normal(0.0, noise_mg, xyz.shape)
+    return tg, np.asarray(xyz, dtype=np.float64), b

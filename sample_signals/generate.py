@@ -14,6 +14,13 @@ parameters and the seed.
   the chance-level PLV that a synchrony display must not call "sync".
 
 Numbers are written with 4 decimals (time with 2: exact at 25 Hz) to keep the folder small.
+
+And one Polar H10-like recording, ``h10_like_nk_rest5.csv``: what breathsync records from a Polar H10
+(accelerometer rows at 50 Hz and heart-beat rows, interleaved in time order), made from the real
+``nk_rest5_100hz.csv``: the chest motion is :func:`breathsync.synth.chest_accelerometer` of its belt
+(one posture change, seed 5), the beats are the R peaks of its ECG (:func:`breathsync.dsp.ecg.ecg_to_rr`)
+with RR rounded to the strap's 1/1024 s. Real breathing and a real heart (with its respiratory sinus
+arrhythmia), simulated strap.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from breathsync.io import write_recording
-from breathsync.synth import BreathShape, SynthGroup, simulate_pair
+from breathsync.dsp.ecg import ecg_to_rr
+from breathsync.io import read_recording, write_recording
+from breathsync.synth import BreathShape, SynthGroup, chest_accelerometer, simulate_pair
 from sample_signals import SAMPLES_DIR
 
 DURATION_S = 300.0
@@ -110,6 +118,55 @@ def write_pair(spec: PairSpec, out_dir: Path) -> SynthGroup:
     return group
 
 
+H10_NAME = "h10_like_nk_rest5.csv"
+H10_SOURCE = "nk_rest5_100hz.csv"
+H10_ACC_HZ = 50.0
+H10_SEED = 5
+RR_UNIT_S = 1.0 / 1024.0
+"""The Heart Rate Measurement's RR resolution (Bluetooth Heart Rate Service: RR in 1/1024 s)."""
+
+
+def write_h10_like(out_dir: Path) -> Path:
+    """Write :data:`H10_NAME` into ``out_dir`` (module docstring) and return its path."""
+    src = read_recording(SAMPLES_DIR / H10_SOURCE)
+    t_acc, xyz, _ = chest_accelerometer(
+        src.time, src.columns["resp"], seed=H10_SEED, fs_hz=H10_ACC_HZ, posture_changes=1
+    )
+    beat_t, rr_ms = ecg_to_rr(src.time, src.columns["ecg"])
+    rr_ms = np.round(rr_ms / 1000.0 / RR_UNIT_S) * RR_UNIT_S * 1000.0
+    # Interleaved as breathsync's recorder writes a Polar H10: a row per sample and a row per beat, NaN
+    # (an empty cell) in the other stream's columns.
+    t = np.concatenate([t_acc, beat_t])
+    order = np.argsort(t, kind="stable")
+    none_b, none_a = np.full(beat_t.size, np.nan), np.full(t_acc.size, np.nan)
+    cols = {
+        c: np.concatenate([np.round(xyz[:, k]) + 0.0, none_b])[order]
+        for k, c in enumerate(("acc_x", "acc_y", "acc_z"))
+    }
+    cols["rr_ms"] = np.concatenate([none_a, rr_ms])[order]
+    meta = {
+        "participant": "A",
+        "device": "Polar H10 (simulated strap)",
+        "source": (
+            f"{H10_SOURCE}: accelerometer = breathsync.synth.chest_accelerometer(its belt, seed={H10_SEED}, "
+            f"fs_hz={H10_ACC_HZ:g}, posture_changes=1); beats = breathsync.dsp.ecg.ecg_to_rr(its ECG), "
+            "RR rounded to 1/1024 s"
+        ),
+        "generator": "python -m sample_signals.generate",
+        "unit": "acc_x/acc_y/acc_z: milli-g; rr_ms: milliseconds",
+    }
+    path = out_dir / H10_NAME
+    write_recording(
+        path,
+        t[order],
+        cols,
+        meta,
+        time_format="%.3f",
+        value_format={"acc_x": "%.0f", "acc_y": "%.0f", "acc_z": "%.0f", "rr_ms": "%.3f"},
+    )
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write every pair and print a summary table."""
     parser = argparse.ArgumentParser(prog="python -m sample_signals.generate", description=__doc__)
@@ -125,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{spec.name:16s} {rates[0]:7.2f} {rates[1]:7.2f} {group.plv():8.2f} "
             f"{group.mean_lag_s(0, 1):14.2f}"
         )
+    print(f"wrote {write_h10_like(out_dir)}")
     return 0
 
 

@@ -7,15 +7,19 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from conftest import run_collecting
 
+from breathsync.io.csvfile import read_recording, write_recording
 from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Snapshot
 from breathsync.sources.base import SampleChunk, SessionClock, Source, SourceStatus
+from breathsync.sources.replay import ReplaySource
+from sample_signals import sample_path
 
 SPEED = 20.0
 ACC = ("acc_x", "acc_y", "acc_z")
@@ -130,3 +134,39 @@ def test_beats_alone_are_no_breathing_signal() -> None:
     assert any(e.kind == "source_lost" for s in snaps for e in s.events)
     seen_t = [s.participant("A").t_s for s in snaps if math.isfinite(s.participant("A").t_s)]
     assert max(seen_t) < 10.0
+
+
+def _replay_session(path: Path, duration_s: float) -> list[Snapshot]:
+    belt = ReplaySource(sample_path("nk_rest5_100hz.csv"))
+    parts = [ParticipantSpec("A", ReplaySource(path)), ParticipantSpec("B", belt)]
+    return run_collecting(Session(parts, SessionClock(60.0), SessionConfig()), duration_s)
+
+
+def _notes(snaps: list[Snapshot], who: str) -> list[str]:
+    return [e.text for s in snaps for e in s.events if e.kind == "signal_note" and who in e.participants]
+
+
+def test_the_session_says_when_the_heart_confirms_which_way_is_inhale() -> None:
+    snaps = _replay_session(sample_path("h10_like_nk_rest5.csv"), 90.0)
+    assert _notes(snaps, "A") == [
+        "A: which way is inhale is a guess from the breath's shape until the heart's rhythm confirms it "
+        "(about a minute)",
+        "A: the heart's rhythm confirms which way is inhale",
+    ]
+    basis = [s.participant("A").sign_basis for s in snaps]
+    seen = [b for k, b in enumerate(basis) if k == 0 or b != basis[k - 1]]
+    assert seen == ["none", "guess", "heart"]  # in that order, each once
+    assert {s.participant("B").sign_basis for s in snaps} == {""}  # a belt has no such thing
+
+
+def test_an_accelerometer_without_beats_is_said_to_be_a_guess(tmp_path: Path) -> None:
+    rec = read_recording(sample_path("h10_like_nk_rest5.csv"))
+    rows = rec.acc_rows()
+    path = tmp_path / "acc_only.csv"
+    write_recording(path, rec.time[rows], {c: rec.columns[c][rows] for c in ACC}, {"participant": "A"})
+    snaps = _replay_session(path, 60.0)
+    assert _notes(snaps, "A") == [
+        "A: which way is inhale is a guess from the breath's shape (no heart beats from this source): the "
+        "phase may be upside down"
+    ]
+    assert snaps[-1].participant("A").sign_basis == "guess"

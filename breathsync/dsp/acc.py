@@ -192,8 +192,9 @@ class AccRespiration:
     Attributes
     ----------
     sign_cue : str
-        What decided the sign last: "none" (not yet), "rise" (inhale shorter than exhale) or "rr" (the
-        heart's rhythm, :meth:`process_rr`).
+        What decided the current sign: "none" (not yet, or not since a gap restarted everything), "rise"
+        (inhale shorter than exhale) or "rr" (the heart's rhythm, :meth:`process_rr`). A posture change
+        keeps the sign (the axis turns with the body) and so its cue.
     rsa_corr : float
         The latest correlation of the output with the RR-derived waveform (NaN before there is one).
 
@@ -264,6 +265,8 @@ class AccRespiration:
         self._last_x = np.zeros(3)
         self._axis: FloatArray | None = None
         self._sign_decided = False
+        self.sign_cue = "none"
+        self.rsa_corr = float("nan")
         self._settle_left_s = 0.0
         self._y_prev = np.nan
         self._cur = _Block()
@@ -272,6 +275,16 @@ class AccRespiration:
         self._grid_y: dict[int, float] = {}  # output at the RR grid's times, by grid index
         self._grid_last: int | None = None  # grid index of the last output sample
         self._rsa: dict[int, FloatArray] = {}  # block index -> [n, sx, sy, sxx, syy, sxy] of pairs
+
+    @property
+    def sign_basis(self) -> str:
+        """How far the current sign (which way is inhale) can be trusted: "none" (no sign yet), "heart"
+        (the heart's rhythm agrees with it: the RR correlation over the last ``rsa_window_s`` is above
+        ``RSA_MARGIN``) or "guess" (set by the breath's shape, or kept while the heart's rhythm neither
+        agrees nor disagrees: it may be upside down)."""
+        if self.sign_cue == "none":
+            return "none"
+        return "heart" if self.sign_cue == "rr" and self.rsa_corr > RSA_MARGIN else "guess"
 
     @property
     def axis(self) -> FloatArray | None:
@@ -552,6 +565,7 @@ class AccRespiration:
         self._pca.clear()
         self._sign.clear()
         self._rsa.clear()  # evidence belongs to an axis, as the rise statistics
+        self.rsa_corr = float("nan")
         self._grid_y.clear()
         self._y_prev = np.nan
 
@@ -689,17 +703,22 @@ def acc_to_resp_live(
     beats: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     converter: AccRespiration | None = None,
     step_s: float = 1.0,
+    sign_log: list[tuple[float, str, int]] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """A recording through the live converter as a session receives it: the accelerometer in chunks
     of ``step_s`` seconds, each followed by the beats of the same ``step_s`` (a Polar H10 sends about a
     notification a second of each). Returns ``(t, y)`` of the accepted accelerometer samples.
 
     ``converter``: the :class:`AccRespiration` to use (a fresh one at its default settings otherwise).
+    ``sign_log``: if given, gets ``(end of the step, sign_basis, n_sign_flips)`` after every step: how
+    far the breathing axis's sign could be trusted as the recording went on.
     """
     conv = converter if converter is not None else AccRespiration()
     tt, a = _as_samples(t, xyz)
     if beats is None:
-        return conv.process(tt, a)
+        beats = (np.empty(0), np.empty(0))
+        if sign_log is None:
+            return conv.process(tt, a)
     bt = np.asarray(beats[0], dtype=np.float64).ravel()
     rr = np.asarray(beats[1], dtype=np.float64).ravel()
     n = min(bt.size, rr.size)
@@ -727,6 +746,8 @@ def acc_to_resp_live(
         sel = ib == k
         if np.any(sel):
             conv.process_rr(bt[sel], rr[sel])
+        if sign_log is not None:
+            sign_log.append((float(edges[0] + k * step_s), conv.sign_basis, conv.n_sign_flips))
     if start < tt.size:
         ot, oy = conv.process(tt[start:], a[start:])
         ts.append(ot)

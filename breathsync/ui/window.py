@@ -713,6 +713,8 @@ class DashboardWindow(QMainWindow):
             quality = p.quality.replace("_", " ") if p.receiving else "-"
             if p.inverted_suspected:
                 quality += " (inverted?)"
+            if p.sign_basis == "guess" and p.receiving:
+                quality += " (direction unconfirmed)"
             rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
             battery = f"{p.battery_pct:.0f}%" if p.battery_pct is not None else "n/a"
             for col, text in enumerate((p.label, p.source, state, quality, rate, battery)):

@@ -213,3 +213,79 @@ def test_analyze_takes_the_sign_of_a_polar_h10_recording_from_its_beats(tmp_path
     rec2 = read_recording(tmp_path / "acc_only.csv")
     assert corr(breathing_waveform(rec2)[2], resp2) < -0.9
     assert corr(live_breathing_waveform(rec2, "acc")[1][late], resp2[late]) < -0.8
+
+
+def test_sign_basis_says_when_the_heart_confirms_the_direction() -> None:
+    t, xyz, _ = chest(inhale_frac=0.6, duration_s=240.0)
+    bt, rr = heart(240.0, 15.0, 0.6)
+    conv = AccRespiration(FS)
+    assert conv.sign_basis == "none"
+    log: list[tuple[float, str, int]] = []
+    acc_to_resp_live(t, xyz, (bt, rr), converter=conv, sign_log=log)
+    basis = {b: [s for s, bb, _ in log if bb == b] for b in ("none", "guess", "heart")}
+    # Not set while the axis warms up, a guess from the (misleading) shape, then the heart's: the long
+    # inhale turned it over once when the beats decided.
+    assert basis["none"] and basis["guess"] and basis["heart"]
+    assert max(basis["none"]) < min(basis["guess"]) < min(basis["heart"]) < 70.0
+    assert conv.sign_basis == "heart" and conv.n_sign_flips == 1
+    flips = [s for (s, _, k), (_, _, k0) in zip(log[1:], log[:-1], strict=True) if k != k0]
+    assert len(flips) == 1 and flips[0] == min(basis["heart"])
+    # A gap restarts everything: the direction is not set until the new axis has one.
+    conv.process(t[-1:] + 5.0, xyz[-1:])
+    assert conv.sign_basis == "none" and np.isnan(conv.rsa_corr)
+
+
+def test_a_heart_that_does_not_follow_breathing_seldom_confirms() -> None:
+    # The confirmation is statistical: RR noise can correlate with the breathing by chance for a while
+    # (0-35 % of the time over these five 5-min recordings), but seldom on average.
+    heart_frac = []
+    for seed in range(1, 6):
+        t, xyz, _ = chest(inhale_frac=0.4, seed=seed)
+        log: list[tuple[float, str, int]] = []
+        beats = heart(300.0, 15.0, 0.4, rsa_ms=0.0, noise_ms=30.0, seed=seed)
+        acc_to_resp_live(t, xyz, beats, converter=AccRespiration(FS), sign_log=log)
+        heart_frac.append(np.mean([b == "heart" for _, b, _ in log]))
+    assert np.mean(heart_frac) < 0.15
+
+
+def test_a_posture_change_drops_the_hearts_confirmation() -> None:
+    t, xyz, _ = chest(inhale_frac=0.6, duration_s=180.0)
+    conv = AccRespiration(FS)
+    acc_to_resp_live(t, xyz, heart(180.0, 15.0, 0.6), converter=conv)
+    assert conv.sign_basis == "heart"
+    # Lying down: gravity moves to z (the breathing axis turns with the body; the sign is kept).
+    t2 = t[-1] + 1.0 / FS + np.arange(0.0, 5.0, 1.0 / FS)
+    xyz2 = np.column_stack([np.zeros(t2.size), np.zeros(t2.size), np.full(t2.size, -1000.0)])
+    conv.process(t2, xyz2)
+    assert conv.n_posture_changes >= 1  # the jump, and maybe the block it settles in
+    assert conv.sign_basis == "guess" and np.isnan(conv.rsa_corr)
+
+
+def test_analyze_reports_how_far_an_accelerometers_direction_was_confirmed(tmp_path: Path) -> None:
+    from breathsync.analysis import analyse_files
+
+    h10_file(tmp_path / "h10.csv")
+    h10_file(tmp_path / "acc_only.csv", with_beats=False)
+    res = analyse_files([str(tmp_path / "h10.csv"), str(tmp_path / "acc_only.csv")])
+    with_beats, without = (p["acc_sign"] for p in res["participants"])
+    assert with_beats["heart_beats"] and not without["heart_beats"]
+    assert with_beats["basis_frac"]["heart"] > 0.6 and without["basis_frac"]["heart"] == 0.0
+    assert sum(with_beats["basis_frac"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert len(with_beats["flips_s"]) == 1 and 40.0 < with_beats["flips_s"][0] < 70.0
+    warned = [w for w in res["warnings"] if "which way is inhale" in w]
+    assert len(warned) == 1 and warned[0].startswith(
+        "B: breathing from a chest accelerometer without heart beats"
+    )
+
+
+def test_the_h10_like_sample_breathes_with_the_belt_it_was_made_from() -> None:
+    from breathsync.analysis import analyse_files
+    from sample_signals import sample_path
+
+    res = analyse_files([str(sample_path("h10_like_nk_rest5.csv")), str(sample_path("nk_rest5_100hz.csv"))])
+    acc, belt = res["participants"]
+    assert acc["signal"] == "acc" and belt["signal"] == "resp"
+    assert acc["acc_sign"]["basis_frac"]["heart"] > 0.4 and acc["acc_sign"]["flips_s"] == []
+    assert not [w for w in res["warnings"] if "which way is inhale" in w]
+    summary = res["pairs"][0]["summary"]
+    assert summary["time_in_sync_frac"] > 0.9 and abs(summary["lead_s"]) < 0.5

@@ -15,7 +15,7 @@ from breathsync.errors import InputError, RecordingError
 from breathsync.io import Recording, RecordingWriter, read_recording, write_recording
 from breathsync.synth import simulate_pair
 from sample_signals import sample_path
-from sample_signals.generate import PAIRS, write_pair
+from sample_signals.generate import PAIRS, write_h10_like, write_pair
 
 
 def _write(tmp_path: Path, text: str | bytes, name: str = "rec.csv") -> Path:
@@ -368,6 +368,16 @@ def test_generator_is_deterministic_and_matches_shipped_files(tmp_path: Path) ->
         assert (tmp_path / f"{spec.name}_{who}.csv").read_bytes() == sample_path(
             f"{spec.name}_{who}.csv"
         ).read_bytes()
+
+
+def test_the_h10_like_sample_is_regenerated_bit_for_bit(tmp_path: Path) -> None:
+    path = write_h10_like(tmp_path)
+    assert path.read_bytes() == sample_path(path.name).read_bytes()
+    rec = read_recording(path)
+    assert rec.signal_kind() == "acc"
+    assert rec.sampling_rate_hz(rec.acc_rows()) == pytest.approx(50.0)
+    rr = rec.columns["rr_ms"][rec.beat_rows()]
+    assert rr.size > 300 and np.all(np.abs(rr * 1.024 - np.round(rr * 1.024)) < 1e-3)  # whole 1/1024 s
 
 
 def test_synth_pair_round_trips_through_the_format(tmp_path: Path) -> None:
