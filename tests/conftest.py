@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -80,6 +83,30 @@ def make_session_folder(
     d.update(info or {})
     (path / "session.json").write_text(json.dumps(d))
     return path
+
+
+def run_breathsync(
+    *args: str | os.PathLike[str],
+    timeout: float = 60,
+    cwd: str | os.PathLike[str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    stdout: IO[Any] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m breathsync *args`` in a child process, as text, its stdout and stderr captured.
+
+    ``extra_env``: variables set on top of this process's environment (e.g. QT_QPA_PLATFORM); ``stdout``:
+    an open file to send the child's stdout to instead of capturing it (stderr is captured either way).
+    """
+    env = None if extra_env is None else {**os.environ, **extra_env}
+    return subprocess.run(
+        [sys.executable, "-m", "breathsync", *args],
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def bids_validator_issues(folder: Path, timeout_s: float = 180) -> list[tuple[str, str, str | None]]:

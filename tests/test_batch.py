@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
+
+from conftest import run_breathsync
 
 from breathsync.batch import SUMMARY_COLUMNS
 
@@ -23,10 +23,7 @@ def test_a_study_with_a_broken_session(tmp_path: Path) -> None:
     ]
     (tmp_path / "not_a_session").mkdir()
     summary = tmp_path / "study.csv"
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", "analyze", *items, "--batch", str(summary), "--json", str(tmp_path / "j")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = run_breathsync("analyze", *items, "--batch", str(summary), "--json", str(tmp_path / "j"), timeout=120)
     assert r.returncode == 2  # some failed: said, after finishing the others
     assert "Traceback" not in r.stderr
     assert "2 failed" in r.stderr and "broken.csv:3" in r.stderr and "not_a_session" in r.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing
+from conftest import breathing, run_breathsync
 
 from breathsync.cli import main
 
@@ -59,9 +59,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path: Path) -> None:
         ["frobnicate"],
     ]
     for args in cases:
-        r = subprocess.run(
-            [sys.executable, "-m", "breathsync", *args], capture_output=True, text=True, timeout=60
-        )
+        r = run_breathsync(*args, timeout=60)
         assert r.returncode == 2, (args, r.stderr)
         assert "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -235,13 +233,7 @@ def test_a_full_output_device_is_one_line(tmp_path: Path) -> None:
     t, y, _ = breathing(duration_s=60, fs_hz=25)
     rec = write_csv(tmp_path / "a.csv", t, y, "A")
     with open("/dev/full", "w") as full:
-        r = subprocess.run(
-            [sys.executable, "-m", "breathsync", "analyze", str(rec)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        r = run_breathsync("analyze", str(rec), timeout=60, stdout=full)
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "No space left on device" in r.stderr

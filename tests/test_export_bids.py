@@ -5,13 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bids_validator_issues
+from conftest import REPO, bids_validator_issues, run_breathsync
 
 from breathsync.export_bids import export_bids
 
@@ -23,15 +21,13 @@ NAME = re.compile(
 @pytest.fixture(scope="module")
 def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rec = tmp_path_factory.mktemp("s") / "rec"
-    r = subprocess.run(
-        [
-            sys.executable, "-m", "breathsync", "run",
-            "-p", "A=sim:steady,rate=12,seed=1",
-            "-p", "B=sim:follow,rate=12,coupling=1.5,delay=0.3,seed=2",
-            "-p", "C=replay:sample_signals/polar_h10_rr.csv",
-            "--record", str(rec), "--duration", "90", "--speed", "60", "--quiet", "--phase", "match", "--goal", "10",
-        ],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+    r = run_breathsync(
+        "run",
+        "-p", "A=sim:steady,rate=12,seed=1",
+        "-p", "B=sim:follow,rate=12,coupling=1.5,delay=0.3,seed=2",
+        "-p", "C=replay:sample_signals/polar_h10_rr.csv",
+        "--record", str(rec), "--duration", "90", "--speed", "60", "--quiet", "--phase", "match", "--goal", "10",
+        timeout=120, cwd=REPO,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     return rec
@@ -105,15 +101,12 @@ def test_the_official_bids_validator_finds_no_error(session_dir: Path, tmp_path:
 
 def test_export_command_and_its_errors(session_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "b"
-    r = subprocess.run([sys.executable, "-m", "breathsync", "export", str(session_dir), "--bids", str(out)],
-                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = run_breathsync("export", str(session_dir), "--bids", str(out), timeout=60)
     assert r.returncode == 0, r.stderr
     assert (out / "sub-A").is_dir()
-    again = subprocess.run([sys.executable, "-m", "breathsync", "export", str(session_dir), "--bids", str(out)],
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    again = run_breathsync("export", str(session_dir), "--bids", str(out), timeout=60)
     assert again.returncode == 2 and "already there" in again.stderr and len(again.stderr.splitlines()) == 1
-    bad = subprocess.run([sys.executable, "-m", "breathsync", "export", str(tmp_path), "--bids", str(tmp_path / "x")],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    bad = run_breathsync("export", str(tmp_path), "--bids", str(tmp_path / "x"), timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert np.isfinite(1.0)
 
@@ -132,10 +125,9 @@ def test_the_same_session_exports_to_the_same_bytes(session_dir: Path, tmp_path:
 def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> None:
     # run --invert A: the raw export kept the belt's own polarity while its sidecar said "rising on inhale".
     rec = tmp_path / "rec"
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:steady,seed=2",
-         "--invert", "A", "--duration", "30", "--speed", "60", "--quiet", "--record", str(rec)],
-        capture_output=True, text=True, timeout=120,
+    r = run_breathsync(
+        "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:steady,seed=2",
+        "--invert", "A", "--duration", "30", "--speed", "60", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = tmp_path / "bids"

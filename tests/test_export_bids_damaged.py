@@ -7,13 +7,12 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_breathsync
 
 from breathsync import export_bids as export_module
 from breathsync.cli import main
@@ -26,10 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rec = tmp_path_factory.mktemp("rec") / "sess1"
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:follow,seed=2",
-         "--quiet", "--duration", "90", "--speed", "30", "--goal", "5", "--record", str(rec)],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+    r = run_breathsync(
+        "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:follow,seed=2",
+        "--quiet", "--duration", "90", "--speed", "30", "--goal", "5", "--record", str(rec),
+        timeout=120, cwd=REPO,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     return rec
@@ -151,8 +150,7 @@ def test_damaged_folder_gives_one_line_and_writes_nothing(
 def test_damage_through_the_command(sess: Path, tmp_path: Path) -> None:
     """The real command: one line on stderr, exit 2, no traceback."""
     one_row(sess)
-    r = subprocess.run([sys.executable, "-m", "breathsync", "export", str(sess), "--bids", str(tmp_path / "o")],
-                       capture_output=True, text=True, timeout=60, cwd=REPO)  # fmt: skip
+    r = run_breathsync("export", str(sess), "--bids", str(tmp_path / "o"), timeout=60, cwd=REPO)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
     assert "RuntimeWarning" not in r.stderr
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_breathsync
 
 from breathsync.cli import main
 from breathsync.io.csvfile import read_recording
@@ -24,12 +25,6 @@ from breathsync.sources.base import SessionClock
 from breathsync.terminal import TerminalView, render, state_text
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "breathsync", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def test_run_two_simulated_people(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,7 +88,8 @@ def test_the_summary_says_which_source_ended_before_the_session(capsys: pytest.C
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], needle: str) -> None:
-    r = cli(*args, "--duration", "1") if args[0] == "run" else cli(*args)
+    extra = ("--duration", "1") if args[0] == "run" else ()
+    r = run_breathsync(*args, *extra, timeout=120)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -114,7 +110,7 @@ def test_simulate_writes_a_pair_with_true_phases(tmp_path: Path) -> None:
 
 
 def test_demo_runs_headless_and_fast() -> None:
-    r = cli("demo", "--headless", "--duration", "40", "--speed", "40")
+    r = run_breathsync("demo", "--headless", "--duration", "40", "--speed", "40", timeout=120)
     assert r.returncode == 0, r.stderr
     assert "session summary:" in r.stdout and "you:" in r.stdout and "partner:" in r.stdout
 
@@ -304,8 +300,10 @@ def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
 def _record_sample_pair(rec: Path, *options: str) -> Path:
     """Record 120 s of the pair_sync sample replayed as A and B (at 100x) into ``rec``."""
     samples = REPO / "sample_signals"
-    r = cli("run", "-p", f"A=replay:{samples / 'pair_sync_A.csv'}", "-p", f"B=replay:{samples / 'pair_sync_B.csv'}",
-            *options, "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
+    r = run_breathsync(
+        "run", "-p", f"A=replay:{samples / 'pair_sync_A.csv'}", "-p", f"B=replay:{samples / 'pair_sync_B.csv'}",
+        *options, "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     return rec
 
@@ -361,9 +359,10 @@ def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Pa
         "resp": lambda: _late_belt(tmp_path / "late.csv"),
     }[signal]()
     rec = tmp_path / "rec"
-    r = cli(
-        "run", "-p", f"C=replay:{src}", "--duration", "110", "--speed", "100", "--quiet", "--record", str(rec)
-    )
+    r = run_breathsync(
+        "run", "-p", f"C=replay:{src}", "--duration", "110", "--speed", "100", "--quiet", "--record", str(rec),
+        timeout=120,
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert main(["analyze", str(rec / "C.csv"), "--json", str(tmp_path / "r.json")]) == 0
     p = json.loads((tmp_path / "r.json").read_text())["participants"][0]
@@ -376,8 +375,10 @@ def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
     # It averaged the 3-minute history ring: a partner slowing from 14 to 8/min read 8.4/min for a
     # session whose live rate averaged 10.3.
     rec = tmp_path / "rec"
-    r = cli("run", "-p", "A=sim:lead,rate=14,after=30,ramp=90,to=8,seed=1", "-p", "B=sim:steady,seed=2",
-            "--duration", "300", "--speed", "100", "--quiet", "--record", str(rec))  # fmt: skip
+    r = run_breathsync(
+        "run", "-p", "A=sim:lead,rate=14,after=30,ramp=90,to=8,seed=1", "-p", "B=sim:steady,seed=2",
+        "--duration", "300", "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     summary = json.loads((rec / "session.json").read_text())["summary"]
     rows = [ln for ln in (rec / "A_live.csv").read_text().splitlines() if not ln.startswith("#")]

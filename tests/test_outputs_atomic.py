@@ -134,17 +134,14 @@ def test_json_to_stdout_through_a_link_when_stdout_is_a_file(tmp_path: Path) -> 
     """What /dev/stdout is: a link to /proc/self/fd/1. With stdout sent to a file, the JSON follows the summary
     in that file (it replaced the link, and the file had no JSON)."""
     import json
-    import subprocess
-    import sys
+
+    from conftest import run_breathsync
 
     link = tmp_path / "stdout"
     link.symlink_to("/proc/self/fd/1")
     out = tmp_path / "out.txt"
     with open(out, "w") as fh:
-        r = subprocess.run(
-            [sys.executable, "-m", "breathsync", "analyze", *PAIR, "--json", str(link)],
-            stdout=fh, stderr=subprocess.PIPE, text=True, timeout=120,
-        )  # fmt: skip
+        r = run_breathsync("analyze", *PAIR, "--json", str(link), timeout=120, stdout=fh)
     assert r.returncode == 0, r.stderr
     assert link.is_symlink()
     lines = out.read_text().splitlines()

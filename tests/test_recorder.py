@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, breathing
+from conftest import REPO, breathing, run_breathsync
 
 from breathsync.analysis import analyse_files
 from breathsync.errors import InputError, RecordingError
@@ -336,9 +336,7 @@ def test_analyze_folder_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- the real thing
 def _run_available() -> bool:
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "breathsync", "run", "--help"], capture_output=True, timeout=30, cwd=REPO
-        )
+        proc = run_breathsync("run", "--help", timeout=30, cwd=REPO)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return proc.returncode == 0
@@ -389,10 +387,7 @@ def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
             header, table = _read_csv_numeric_tolerant(p)
             assert header[0] == "time" and table.shape[1] == len(header)
     out = tmp_path / "out.json"
-    res = subprocess.run(
-        [sys.executable, "-m", "breathsync", "analyze", str(d), "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    res = run_breathsync("analyze", str(d), "--json", str(out), cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr
     assert {p["label"] for p in json.loads(out.read_text())["participants"]} == {"A", "B"}
     # rows lost: the last sample of A against the session time at the kill (start_utc from session.json)

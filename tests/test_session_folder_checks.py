@@ -6,13 +6,11 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import bids_validator_issues, make_session_folder
+from conftest import bids_validator_issues, make_session_folder, run_breathsync
 
 from breathsync.batch import analyse_batch
 from breathsync.cli import main
@@ -110,12 +108,6 @@ def test_a_label_without_files_entry_still_names_its_csv(tmp_path: Path) -> None
 
 
 # ------------------------------------------------------------------------------------ privacy
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "breathsync", *args], capture_output=True, text=True, timeout=180
-    )
-
-
 @pytest.fixture(scope="module")
 def private_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A session replaying a file under a folder named after a person (absolute path), recorded."""
@@ -125,9 +117,9 @@ def private_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     src = home / "belt.csv"
     shutil.copy(REPO / "sample_signals" / "nk_rest5_100hz.csv", src)  # resp, ecg, ppg
     rec = base / "rec"
-    r = _cli(
+    r = run_breathsync(
         "run", "-p", f"A=replay:{src}", "-p", "B=sim:follow,rate=13,coupling=1,seed=1",
-        "--duration", "60", "--speed", "100", "--quiet", "--record", str(rec),
+        "--duration", "60", "--speed", "100", "--quiet", "--record", str(rec), timeout=180,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     return base, rec
@@ -161,9 +153,10 @@ def test_the_recording_still_analyses_and_replays(private_session: tuple[Path, P
     assert main(["analyze", str(rec), "--json", str(tmp_path / "r.json")]) == 0
     assert [p["label"] for p in json.loads((tmp_path / "r.json").read_text())["participants"]] == ["A", "B"]
     again = tmp_path / "again"
-    r = _cli(
-        "run", "-p", f"A=replay:{rec}", "--duration", "5", "--speed", "100", "--quiet", "--record", str(again)
-    )
+    r = run_breathsync(
+        "run", "-p", f"A=replay:{rec}", "--duration", "5", "--speed", "100", "--quiet", "--record", str(again),
+        timeout=180,
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     src = json.loads((again / "session.json").read_text())["participants"][0]["source"]
     assert src["file"] == "A.csv" and src["folder"] == "rec" and src["participant"] == "A"

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_breathsync
 
 from breathsync.cli import main
 from breathsync.errors import InputError
@@ -104,13 +105,7 @@ def test_dashboard_ends_cleanly_on_signal(tmp_path: Path, sig_name: str) -> None
 def test_offscreen_dashboard_returns_after_the_session(tmp_path: Path) -> None:
     """With QT_QPA_PLATFORM=offscreen the invisible window waited forever to be closed."""
     args = ["demo", "--speed", "20", "--duration", "20", "--record", str(tmp_path / "rec")]
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
-    )
+    r = run_breathsync(*args, timeout=30, extra_env={"QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 0, r.stderr
     assert "session summary:" in r.stdout
     doc = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))

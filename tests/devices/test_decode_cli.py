@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from typing import Any
 
 import pytest
+from conftest import run_breathsync
 
 from breathsync.cli import main
 from devices.gdx import encode_measurement, split_chunks
@@ -56,9 +56,7 @@ def test_gdx_chunks_reassembled(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_errors_one_line_exit_2(args: list[str], msg: str) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", "decode", *args], capture_output=True, text=True, timeout=60
-    )
+    r = run_breathsync("decode", *args, timeout=60)
     assert r.returncode == 2, r.stderr
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()

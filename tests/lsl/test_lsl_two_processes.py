@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from conftest import run_breathsync
 from loopback import loopback_only
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,33 +34,19 @@ def _start(folder: Path) -> float:
 
 def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     pub_dir, join_dir = tmp_path / "publisher", tmp_path / "joiner"
-    cmd = [sys.executable, "-m", "breathsync", "run", "--quiet"]
     publisher = subprocess.Popen(
-        [*cmd, "-p", f"X=replay:{SAMPLE}", "--publish", "--duration", "40", "--record", str(pub_dir)],
+        [sys.executable, "-m", "breathsync", "run", "--quiet", "-p", f"X=replay:{SAMPLE}", "--publish",
+         "--duration", "40", "--record", str(pub_dir)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
     try:
-        joiner = subprocess.run(
-            [
-                *cmd,
-                "-p",
-                "A=sim:steady,rate=15,seed=3",
-                "-p",
-                "B=lsl:breathsync-X,timeout=20",
-                "--duration",
-                "12",
-                "--record",
-                str(join_dir),
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
+        joiner = run_breathsync(
+            "run", "--quiet", "-p", "A=sim:steady,rate=15,seed=3", "-p", "B=lsl:breathsync-X,timeout=20",
+            "--duration", "12", "--record", str(join_dir), cwd=REPO, timeout=90,
+        )  # fmt: skip
     finally:
         publisher.terminate()  # SIGTERM: the session ends cleanly and closes its recording
         pub_out, pub_err = publisher.communicate(timeout=30)

@@ -231,20 +231,15 @@ def _belt(chunks: int = 12) -> tuple[XdfWriter, list[int]]:
 def test_a_valid_file_prints_nothing(xdf_file: Path, caplog: pytest.LogCaptureFixture) -> None:
     """pyxdf's notes about a valid file ("Stream 3: Segments and clock-segments differ") went to stderr."""
     import logging
-    import subprocess
-    import sys
+
+    from conftest import run_breathsync
 
     parse_xdf_spec(f"{xdf_file}", "B")
     assert not [r for r in caplog.records if r.name.startswith("pyxdf")]  # not passed on to the root logger
     logger = logging.getLogger("pyxdf")
     assert logger.propagate and not logger.handlers  # its logger silenced only while reading
     parts = ["-p", f"A=replay:{xdf_file}", "-p", f"B=replay:{xdf_file}"]
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", "run", *parts, "--quiet", "--duration", "3", "--speed", "20"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_breathsync("run", *parts, "--quiet", "--duration", "3", "--speed", "20", timeout=120)
     assert r.returncode == 0 and r.stderr == ""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_breathsync
 from PyQt6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
@@ -355,13 +356,7 @@ def test_cli_screenshot_prints_nothing_on_stderr(tmp_path: Path) -> None:
     """Qt's offscreen platform printed "This plugin does not support propagateSizeHints()" twice a run."""
     shot = tmp_path / "x.png"
     argv = ["run", "-p", "A=sim:steady", "--duration", "2", "--speed", "20", "--screenshot", str(shot)]
-    r = subprocess.run(
-        [sys.executable, "-m", "breathsync", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
-    )
+    r = run_breathsync(*argv, timeout=120, extra_env={"QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 0 and shot.exists(), r.stderr
     assert r.stderr == ""
 
