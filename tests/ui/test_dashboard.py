@@ -120,6 +120,32 @@ def test_state_indicator_changes_when_a_source_stops(qtbot: QtBot, settings: QSe
     assert not math.isfinite(w.cue.fill)  # the cue shows B: no phase any more
 
 
+def test_the_table_says_while_an_accelerometers_direction_is_unconfirmed(
+    qtbot: QtBot, settings: QSettings
+) -> None:
+    from sample_signals import sample_path
+
+    parts = [
+        ParticipantArg("A", f"replay:{sample_path('h10_like_nk_rest5.csv')}"),
+        ParticipantArg("B", "sim:steady,rate=16,seed=3"),
+    ]
+    w = make(qtbot, settings, parts, speed=30.0, duration_s=60.0)
+    texts: list[tuple[str, str]] = []
+    w.timer.timeout.connect(
+        lambda: (
+            texts.append((w.table.item(0, 3).text(), w.table.item(1, 3).text()))
+            if w.table.item(1, 3)
+            else None
+        )
+    )
+    run_to_end(qtbot, w)
+    a = [ta for ta, _ in texts]
+    # A guess from the breath's shape from about 22 s, confirmed by the heart's rhythm at about 49 s.
+    guessed = [k for k, ta in enumerate(a) if ta.endswith("(direction unconfirmed)")]
+    assert guessed and guessed[-1] < len(a) - 1 and not a[-1].endswith("(direction unconfirmed)")
+    assert not any("direction" in tb for _, tb in texts)  # a belt-like signal has no such thing
+
+
 def test_controls_start_stop_and_record(qtbot: QtBot, settings: QSettings, tmp_path: Path) -> None:
     w = make(qtbot, settings, speed=20.0, duration_s=None)
     w.record_dir.setText(str(tmp_path / "recs"))
