@@ -142,7 +142,7 @@ def test_a_failing_sink_becomes_a_visible_alarm_and_the_session_goes_on() -> Non
     assert final.t_s >= 59 and final.participant("A").quality == "ok"
 
 
-def _received_up_to(behind_s: float, paced: bool) -> float:
+def _received_up_to(behind_s: float, paced: bool, speed: float = SPEED) -> float:
     """The newest sample time the session received from a source ``behind_s`` late, in a 20-s session."""
     t, y, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=4)
     newest = [-1.0]
@@ -156,7 +156,7 @@ def _received_up_to(behind_s: float, paced: bool) -> float:
         def close(self, info: object) -> None: ...
 
     src = MemorySource(t, {"resp": y}, behind_s=behind_s, paced=paced)
-    session = Session([ParticipantSpec("A", src)], SessionClock(SPEED), SessionConfig())
+    session = Session([ParticipantSpec("A", src)], SessionClock(speed), SessionConfig())
     session.add_sink(Newest())
     asyncio.run(session.run(20.0))
     return newest[0]
@@ -166,8 +166,9 @@ def test_a_session_waits_for_a_paced_source_that_fell_behind_the_clock() -> None
     # A file or simulation 8 s of session time behind a fast clock: the session runs on until it has given
     # the session's whole duration (it used to stop at the clock's 20 s, with samples up to 12 s).
     assert _received_up_to(8.0, paced=True) >= 20.0 - 0.1
-    # A device is not waited for: its samples are not late, they are missing.
-    assert _received_up_to(8.0, paced=False) < 13.0
+    # A device is not waited for: its samples are not late, they are missing. (Up to about 12 s then; at a
+    # slower clock, so that a loaded machine's scheduling delays, tens of ms, cannot make up the 8 s.)
+    assert _received_up_to(8.0, paced=False, speed=20.0) < 16.0
 
 
 def test_a_gap_in_a_replayed_file_is_not_falling_behind(tmp_path: Path) -> None:
