@@ -175,7 +175,15 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     out = []
     for label, p in summary["participants"].items():
         rate = f"{p['mean_rate_bpm']:.1f} breaths/min" if p["mean_rate_bpm"] is not None else "rate unknown"
-        out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']})")
+        sign = p.get("acc_sign")
+        direction = ""
+        if sign is not None:
+            direction = (
+                f"; which way is inhale: confirmed by the heart {sign['basis_frac']['heart']:.0%} of the time"
+                if sign["heart_beats"]
+                else "; which way is inhale: a guess (no heart beats)"
+            )
+        out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']}){direction}")
     for pr in summary["pairs"]:
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
         lead_s = pr.get("lead_s")

@@ -93,6 +93,10 @@ class _Participant:
         self.sign_basis = "none"  # an accelerometer's: how far its breathing direction can be trusted
         self.sign_flips = 0
         self.sign_noted: set[str] = set()  # the cues already announced (once each, not after every gap)
+        self.sign_time = {"none": 0.0, "guess": 0.0, "heart": 0.0}  # session seconds in each basis
+        self.sign_t = math.nan  # the sample time up to which sign_time counts
+        self.sign_turns: list[float] = []  # when the direction was turned over (session s)
+        self.beats_seen = 0  # heart beats given to an accelerometer's converter
         self.lost = False
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
@@ -143,6 +147,7 @@ class _Participant:
                 beat = np.isfinite(rr)
                 if beat.any():
                     self.converter.process_rr(t[beat], rr[beat])
+                    self.beats_seen += int(beat.sum())
                 rows = self.signal_rows(chunk)
                 if rows is not None and not rows.all():
                     t, xyz = t[rows], xyz[rows]
@@ -443,6 +448,11 @@ class Session:
         turned over: the phase shown before and after differs by half a breath."""
         conv = p.converter
         basis, flips = getattr(conv, "sign_basis", "none"), getattr(conv, "n_sign_flips", 0)
+        t = p.latest[0]
+        if math.isfinite(t):
+            if math.isfinite(p.sign_t) and t > p.sign_t:
+                p.sign_time[basis] += t - p.sign_t
+            p.sign_t = t
         if basis != p.sign_basis and basis not in p.sign_noted:
             p.sign_noted.add(basis)
             if basis == "guess":
@@ -464,6 +474,7 @@ class Session:
         if flips != p.sign_flips and p.sign_basis != "none":
             by = "the heart's rhythm" if getattr(conv, "sign_cue", "") == "rr" else "the breath's shape"
             self._event("signal_note", f"{p.label}: breathing direction turned over by {by}", (p.label,))
+            p.sign_turns.append(round(t, 1))
         p.sign_basis, p.sign_flips = basis, flips
 
     def _refresh_description(self, p: _Participant) -> None:
@@ -770,7 +781,7 @@ class Session:
     # -------------------------------------------------------------------------------------- summary
     def summary(self) -> dict[str, Any]:
         """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
-        parts = {}
+        parts: dict[str, dict[str, Any]] = {}
         for p in self._parts:
             parts[p.label] = {
                 "breaths": p.breaths,
@@ -779,6 +790,15 @@ class Session:
                 "source": _source_name(p.source),
                 "final_status": self._end_status.get(p.label, p.source.status.value),
             }
+            if p.source.signal == "acc":
+                total = sum(p.sign_time.values())
+                parts[p.label]["acc_sign"] = {
+                    "heart_beats": p.beats_seen > 0,
+                    "basis_frac": {
+                        b: round(v / total, 4) if total > 0 else 0.0 for b, v in p.sign_time.items()
+                    },
+                    "flips_s": list(p.sign_turns),
+                }
         pairs = []
         for ps in self._pairs:
             rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.plv_n else math.nan

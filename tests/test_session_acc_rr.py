@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from conftest import run_collecting
 
 from breathsync.io.csvfile import read_recording, write_recording
@@ -170,3 +171,46 @@ def test_an_accelerometer_without_beats_is_said_to_be_a_guess(tmp_path: Path) ->
         "phase may be upside down"
     ]
     assert snaps[-1].participant("A").sign_basis == "guess"
+
+
+def test_the_session_summary_says_how_much_of_it_the_direction_was_confirmed() -> None:
+    belt = ReplaySource(sample_path("nk_rest5_100hz.csv"))
+    parts = [
+        ParticipantSpec("A", ReplaySource(sample_path("h10_like_nk_rest5.csv"))),
+        ParticipantSpec("B", belt),
+    ]
+    session = Session(parts, SessionClock(60.0), SessionConfig())
+    snaps = run_collecting(session, 90.0)
+    sign = session.summary()["participants"]["A"]["acc_sign"]
+    assert sign["heart_beats"] and sign["flips_s"] == []
+    # Guessed from about 22 s, confirmed from about 49 s, of the 90.
+    frac = sign["basis_frac"]
+    assert frac["none"] + frac["guess"] + frac["heart"] == pytest.approx(1.0, abs=1e-3)
+    assert 0.2 < frac["guess"] < 0.4 and 0.35 < frac["heart"] < 0.55
+    seen = [s.t_s for s in snaps if s.participant("A").sign_basis == "heart"]
+    assert frac["heart"] == pytest.approx((snaps[-1].t_s - seen[0]) / snaps[-1].t_s, abs=0.05)
+    assert "acc_sign" not in session.summary()["participants"]["B"]
+
+
+def test_the_printed_summary_names_the_direction_of_an_accelerometer() -> None:
+    from breathsync.live import summary_lines
+
+    base = {"breaths": 30, "mean_rate_bpm": 15.0, "source": "replay:x.csv", "final_status": "ended"}
+    sign = {"heart_beats": True, "basis_frac": {"none": 0.05, "guess": 0.35, "heart": 0.6}, "flips_s": []}
+    lines = summary_lines(
+        {
+            "participants": {
+                "A": {**base, "acc_sign": sign},
+                "B": {**base, "acc_sign": {**sign, "heart_beats": False}},
+                "C": base,
+            },
+            "pairs": [],
+            "training": {"phase": "free"},
+        }
+    )
+    assert lines == [
+        "A: replay:x.csv, 30 breaths, 15.0 breaths/min (ended); which way is inhale: confirmed by the heart 60% "
+        "of the time",
+        "B: replay:x.csv, 30 breaths, 15.0 breaths/min (ended); which way is inhale: a guess (no heart beats)",
+        "C: replay:x.csv, 30 breaths, 15.0 breaths/min (ended)",
+    ]
