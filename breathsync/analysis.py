@@ -260,7 +260,34 @@ def analyse_files(
     window_s = resolve_window_s(window_s, paths)
     files, given = expand_recording_paths(paths)
     recs = [read_recording(p, rate_hz=rate_hz) for p in files]
-    labels = _labels(recs, given)
+    res = analyse_together(recs, _labels(recs, given), window_s, invert=invert)
+    out: dict[str, Any] = {
+        "breathsync_version": __version__,
+        "window_s": window_s,
+        "participants": [_participant_json(p) for p in res.parts],
+        "pairs": [_pair_json(pr, window_s) for pr in res.pairs],
+        "warnings": res.warnings,
+    }
+    if len(res.parts) >= 3:
+        out["group"] = _group_json(res.parts, res.cfg)
+    return out
+
+
+@dataclass
+class Together:
+    """Recordings analysed together: each participant, every pair that overlaps by a window, and what the
+    reader and the analysis have to say about them (``warnings``, one line each)."""
+
+    parts: list[Participant]
+    pairs: list[PairResult]
+    warnings: list[str]
+    cfg: SyncConfig
+
+
+def analyse_together(
+    recs: list[Recording], labels: list[str], window_s: float, *, invert: bool = False
+) -> Together:
+    """Analyse recordings labelled ``labels`` together (``analyze`` and ``report`` both)."""
     parts = [analyse_participant(r, lab, invert=invert) for r, lab in zip(recs, labels, strict=True)]
     cfg = SyncConfig(window_s=window_s)
     pairs: list[PairResult] = []
@@ -271,18 +298,12 @@ def analyse_files(
             skipped.append(f"{a.label}-{b.label}: recordings overlap less than one {window_s:g}-s window")
         else:
             pairs.append(pr)
-    out: dict[str, Any] = {
-        "breathsync_version": __version__,
-        "window_s": window_s,
-        "participants": [_participant_json(p) for p in parts],
-        "pairs": [_pair_json(pr, window_s) for pr in pairs],
-        "warnings": [f"{lab}: {n}" for r, lab in zip(recs, labels, strict=True) for n in r.notes]
+    warnings = (
+        [f"{lab}: {n}" for r, lab in zip(recs, labels, strict=True) for n in r.notes]
         + skipped
-        + [w for p in parts for w in _warnings(p)],
-    }
-    if len(parts) >= 3:
-        out["group"] = _group_json(parts, cfg)
-    return out
+        + [w for p in parts for w in _warnings(p)]
+    )
+    return Together(parts, pairs, warnings, cfg)
 
 
 def _warnings(p: Participant) -> list[str]:

@@ -7,7 +7,6 @@ import html
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +16,12 @@ from breathsync.analysis import (
     PairResult,
     Participant,
     _labels,
-    analyse_pair,
-    analyse_participant,
+    analyse_together,
     percent_text,
     rate_summary,
     resolve_window_s,
 )
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, read_recording, write_private_text
 from breathsync.io.session_folder import expand_recording_paths
@@ -227,10 +224,9 @@ def build_report(paths: Sequence[str], *, window_s: float | None = None, title: 
     files, given = expand_recording_paths(list(paths))
     recs = [read_recording(p) for p in files]
     labels = _labels(recs, given)
-    parts = [analyse_participant(r, lab) for r, lab in zip(recs, labels, strict=True)]
     window_s = resolve_window_s(window_s, paths)
-    cfg = SyncConfig(window_s=window_s)
-    pairs = [pr for a, b in combinations(parts, 2) if (pr := analyse_pair(a, b, cfg)) is not None]
+    res = analyse_together(recs, labels, window_s)
+    parts, pairs = res.parts, res.pairs
     x0, x1 = _time_span(parts, recs)
     name = title or ", ".join(Path(p).name for p in paths)
     out = [
@@ -271,6 +267,11 @@ def build_report(paths: Sequence[str], *, window_s: float | None = None, title: 
             f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
         )
     out.append("</table>")
+    if res.warnings:
+        # The same notes as analyze's (a derived signal's limits, a suspected inverted belt, an accelerometer
+        # whose breathing direction was seldom confirmed, pairs that do not overlap, ...).
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in res.warnings)
+        out.append(f"<p class='note'>Notes:</p><ul class='note'>{items}</ul>")
     for p in parts:
         if not np.isfinite(p.offline.clean).any():
             out.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -47,3 +48,21 @@ def test_report_when_no_breathing_waveform_can_be_derived(tmp_path: Path) -> Non
     assert "no breathing waveform could be derived" in page and "<svg" in page
     page = build_report([str(rr0), str(SAMPLES / "pair_sync_A.csv")])  # with a usable recording too
     assert "no breathing waveform could be derived" in page
+
+
+def test_the_report_carries_analyzes_notes(tmp_path: Path) -> None:
+    from breathsync.analysis import analyse_files
+    from breathsync.io.csvfile import read_recording, write_recording
+
+    rec = read_recording(SAMPLES / "h10_like_nk_rest5.csv")
+    rows = rec.acc_rows()
+    acc_only = tmp_path / "acc_only.csv"
+    cols = {c: rec.columns[c][rows] for c in ("acc_x", "acc_y", "acc_z")}
+    write_recording(acc_only, rec.time[rows], cols, {"participant": "A"})
+    paths = [str(acc_only), str(SAMPLES / "polar_h10_rr.csv")]
+    warnings = analyse_files(paths)["warnings"]
+    assert len(warnings) == 2  # the accelerometer's guessed direction, the RR-derived breathing's limits
+    page = build_report(paths)
+    notes = re.findall(r"<li>(.*?)</li>", page)
+    assert notes == [html.escape(w) for w in warnings]
+    assert "<li>" not in build_report([str(SAMPLES / "pair_sync_A.csv"), str(SAMPLES / "pair_sync_B.csv")])
