@@ -249,18 +249,46 @@ def resolve_window_s(window_s: float | None, paths: Sequence[str]) -> float:
     return recorded_window_s(paths) or DEFAULT_WINDOW_S
 
 
+def read_inputs(
+    paths: Sequence[str], *, rate_hz: float | None = None, columns: Sequence[str] = ()
+) -> tuple[list[Recording], list[str]]:
+    """The recordings named on a command line, and their labels.
+
+    A recorded session folder stands for its participants' raw files, labelled as in the session.
+    ``columns``: the breathing waveform's column in every file, for files not in this format's names (a lab
+    export's ``RSP``); two or more make each file that many participants (two belts recorded on one
+    system), labelled by column.
+    """
+    files, given = expand_recording_paths(list(paths))
+    if not columns:
+        recs = [read_recording(p, rate_hz=rate_hz) for p in files]
+        return recs, _labels(recs, given)
+    recs, labels = [], []
+    for path in files:
+        first = read_recording(path, rate_hz=rate_hz, resp_column=columns[0])
+        recs += [first, *(first.with_resp(c) for c in columns[1:])]
+        labels += list(columns) if len(columns) > 1 else [""]
+    if len(columns) == 1:
+        return recs, _labels(recs, [g or None for g in given])
+    return recs, _labels(recs, [lab or None for lab in labels])
+
+
 def analyse_files(
-    paths: list[str], *, window_s: float | None = None, rate_hz: float | None = None, invert: bool = False
+    paths: list[str],
+    *,
+    window_s: float | None = None,
+    rate_hz: float | None = None,
+    invert: bool = False,
+    columns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Analyse recordings together; returns the JSON-ready result (see README, "Analysis output").
 
-    A recorded session folder in ``paths`` stands for its participants' raw files, labelled as in the session;
-    without ``window_s``, the first session folder's window is used (else :data:`DEFAULT_WINDOW_S`).
+    ``paths`` and ``columns`` as for :func:`read_inputs`; without ``window_s``, the first session folder's
+    window is used (else :data:`DEFAULT_WINDOW_S`).
     """
     window_s = resolve_window_s(window_s, paths)
-    files, given = expand_recording_paths(paths)
-    recs = [read_recording(p, rate_hz=rate_hz) for p in files]
-    res = analyse_together(recs, _labels(recs, given), window_s, invert=invert)
+    recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
+    res = analyse_together(recs, labels, window_s, invert=invert)
     out: dict[str, Any] = {
         "breathsync_version": __version__,
         "window_s": window_s,

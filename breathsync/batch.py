@@ -81,6 +81,7 @@ def analyse_batch(
     window_s: float | None = None,
     rate_hz: float | None = None,
     invert: bool = False,
+    columns: Sequence[str] = (),
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BatchResult:
     """Analyse each item (a session folder, or ``A.csv+B.csv``) on its own."""
@@ -89,7 +90,9 @@ def analyse_batch(
         if progress is not None:
             progress(i, len(items), item)
         try:
-            res = analyse_files(_members(item), window_s=window_s, rate_hz=rate_hz, invert=invert)
+            res = analyse_files(
+                _members(item), window_s=window_s, rate_hz=rate_hz, invert=invert, columns=columns
+            )
         except InputError as e:
             out.failed.append((item, str(e)))
             continue

@@ -57,6 +57,17 @@ def _path(text: str) -> str:
     return text
 
 
+def _column_name(text: str) -> str:
+    """An argparse type: a column name as a header holds it (outer spaces and quotes dropped, as the reader
+    drops them), not empty and not the time column."""
+    name = text.strip().strip('"').strip("'").strip()
+    if not name:
+        raise argparse.ArgumentTypeError("expected a column name, got an empty value")
+    if name == "time":
+        raise argparse.ArgumentTypeError("'time' is the time column, not a breathing waveform")
+    return name
+
+
 def _seed(text: str) -> int:
     try:
         v = int(text)
@@ -132,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_between(1.0, 100_000.0, " Hz"),
         metavar="HZ",
         help="sampling rate for files without a time column",
+    )
+    a.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        type=_column_name,
+        metavar="NAME",
+        help="the breathing waveform's column in every file, for files that do not name it 'resp' (a lab "
+        "export's RSP); give it twice or more when a file holds several people's belts (each column a "
+        "participant, labelled by its name)",
     )
     a.add_argument(
         "--invert",
@@ -255,6 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="PLV window in seconds (default: the session's own, else 30)",
     )
+    rp.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        type=_column_name,
+        metavar="NAME",
+        help="the breathing waveform's column in every file (as for analyze)",
+    )
 
     x = sub.add_parser(
         "export",
@@ -349,7 +378,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         raise InputError("with --batch, --json names a folder for one JSON file per session, not '-'")
     _check_not_an_input(args.batch, args.files, "--batch")
     res = analyse_batch(
-        args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, progress=progress_bar()
+        args.files,
+        window_s=args.window,
+        rate_hz=args.rate,
+        invert=args.invert,
+        columns=args.column,
+        progress=progress_bar(),
     )
     write_summary(args.batch, res.rows)
     if args.json:
@@ -383,7 +417,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         return _cmd_batch(args)
     if args.json and args.json != "-":
         _check_not_an_input(args.json, args.files, "--json")
-    result = analyse_files(args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert)
+    result = analyse_files(
+        args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, columns=args.column
+    )
     text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     if args.json == "-":
         sys.stdout.write(text + "\n")
@@ -632,7 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 os.path.join(args.paths[0], "report.html") if os.path.isdir(args.paths[0]) else "report.html"
             )
             _check_not_an_input(out, args.paths, "--out", replaceable=("report.html",))
-            write_report(args.paths, out, window_s=args.window)
+            write_report(args.paths, out, window_s=args.window, columns=args.column)
             print(f"wrote {out}")
             return 0
         if args.command == "export":

@@ -642,6 +642,8 @@ def _source_text(source: Any) -> str:
         text = f"{kind}:{what}" if what is not None else kind
         if source.get("participant"):
             text += f",participant={source['participant']}"
+        if source.get("column"):
+            text += f",column={source['column']}"
         if source.get("loop"):
             text += ",loop"
     return " ".join(text.split())

@@ -15,16 +15,15 @@ from breathsync import __version__
 from breathsync.analysis import (
     PairResult,
     Participant,
-    _labels,
     analyse_together,
     percent_text,
     rate_summary,
+    read_inputs,
     resolve_window_s,
 )
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
-from breathsync.io.csvfile import Recording, read_recording, write_private_text
-from breathsync.io.session_folder import expand_recording_paths
+from breathsync.io.csvfile import Recording, write_private_text
 from breathsync.session_types import clock_text
 
 W, H, PAD = 860, 170, 42
@@ -219,11 +218,16 @@ def _time_span(parts: Sequence[Participant], recs: Sequence[Recording]) -> tuple
     return min(float(t[0]) for t in ts), max(float(t[-1]) for t in ts)
 
 
-def build_report(paths: Sequence[str], *, window_s: float | None = None, title: str | None = None) -> str:
-    """The HTML page for a session folder (or recordings analysed together)."""
-    files, given = expand_recording_paths(list(paths))
-    recs = [read_recording(p) for p in files]
-    labels = _labels(recs, given)
+def build_report(
+    paths: Sequence[str],
+    *,
+    window_s: float | None = None,
+    title: str | None = None,
+    columns: Sequence[str] = (),
+) -> str:
+    """The HTML page for a session folder (or recordings analysed together; ``columns`` as for
+    :func:`breathsync.analysis.read_inputs`)."""
+    recs, labels = read_inputs(paths, columns=columns)
     window_s = resolve_window_s(window_s, paths)
     res = analyse_together(recs, labels, window_s)
     parts, pairs = res.parts, res.pairs
@@ -292,7 +296,9 @@ def build_report(paths: Sequence[str], *, window_s: float | None = None, title: 
     return "\n".join(out)
 
 
-def write_report(paths: Sequence[str], out_file: str, *, window_s: float | None = None) -> None:
-    page = build_report(paths, window_s=window_s)
+def write_report(
+    paths: Sequence[str], out_file: str, *, window_s: float | None = None, columns: Sequence[str] = ()
+) -> None:
+    page = build_report(paths, window_s=window_s, columns=columns)
     with output_errors(out_file, "the report"):
         write_private_text(out_file, page)

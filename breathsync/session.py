@@ -849,7 +849,8 @@ def _source_name(src: Source) -> str:
     if "file" in d:
         from pathlib import Path
 
-        return f"{kind}:{Path(str(d['file'])).name}"
+        column = f",column={d['column']}" if d.get("column") else ""
+        return f"{kind}:{Path(str(d['file'])).name}{column}"
     if "mode" in d:
         return f"{kind}:{d['mode']}"
     return kind

@@ -139,6 +139,27 @@ class Recording:
         col = self.columns.get(name)
         return col is not None and bool(np.isfinite(col).any())
 
+    def with_resp(self, column: str, *, line: int | None = None) -> Recording:
+        """The same recording with column ``column`` as its breathing waveform (``resp``); the arrays are
+        shared, not copied.
+
+        Raises
+        ------
+        RecordingError
+            The file has no such column, it is the time column, or it holds no numbers.
+        """
+        if column == TIME_COLUMN or column not in self.columns:
+            found = ", ".join(_quote(c) for c in self.columns)
+            what = "is the time column" if column == TIME_COLUMN else "is not in the header"
+            raise RecordingError(
+                self.path,
+                f"breathing column {_quote(column)} {what}: name one of {found} (case-sensitive)",
+                line=line,
+            )
+        if not self.has_values(column):
+            raise RecordingError(self.path, f"breathing column {_quote(column)} holds no numbers", line=line)
+        return replace(self, columns={**self.columns, "resp": self.columns[column]})
+
     def signal_kind(self) -> SignalKind | None:
         """Which breathing signal the recording offers, in priority order.
 
@@ -224,7 +245,9 @@ class Recording:
 
 
 # ---------------------------------------------------------------------------------- reading
-def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -> Recording:
+def read_recording(
+    path: str | os.PathLike[str], rate_hz: float | None = None, *, resp_column: str | None = None
+) -> Recording:
     """Read a recording file (format: module docstring).
 
     The file is parsed :data:`READ_CHUNK_BYTES` at a time, so the memory it needs follows the arrays
@@ -237,6 +260,10 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
     rate_hz : float, optional
         Sampling rate for a file without a ``time`` column (time = row index / rate). Ignored when
         the file has a ``time`` column.
+    resp_column : str, optional
+        The column that holds the breathing waveform, for files whose names are not this format's (a lab
+        export's ``RSP`` or ``Resp_B``): it becomes ``resp`` (the column also stays under its own name, so
+        :meth:`Recording.with_resp` can pick another of the file's belts).
 
     Returns
     -------
@@ -264,7 +291,7 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
                 "(add --record DIR to get CSV files)",
             )
         try:
-            return _read(source, rate_hz)
+            return _read(source, rate_hz, resp_column)
         except _BadByte as bad:
             raise source.not_utf8(bad.offset) from None
         except RecordingError:
@@ -273,7 +300,7 @@ def read_recording(path: str | os.PathLike[str], rate_hz: float | None = None) -
             raise
 
 
-def _read(source: _Source, rate_hz: float | None) -> Recording:
+def _read(source: _Source, rate_hz: float | None, resp_column: str | None = None) -> Recording:
     name = source.name
     chunks = source.chunks()
     meta, header_no, header, after_header = _scan_preamble(name, chunks)
@@ -302,6 +329,14 @@ def _read(source: _Source, rate_hz: float | None) -> Recording:
             declared = meta.get("sampling_rate_hz")
             if declared:
                 hint = f" (the file says sampling_rate_hz: {declared})"
+            like = [c for c in names if c.strip().lower().startswith(TIME_COLUMN)]
+            if like:  # "Time", "time (s)", "TIME_S": a lab export's name for it
+                raise RecordingError(
+                    name,
+                    f"no 'time' column (column names are case-sensitive): if {_quote(like[0])} is the time "
+                    "in seconds, rename it 'time'; else pass the sampling rate with --rate HZ" + hint,
+                    line=header_no,
+                )
             raise RecordingError(
                 name,
                 f"no 'time' column: pass the sampling rate with --rate HZ{hint}, or add a time "
@@ -312,6 +347,8 @@ def _read(source: _Source, rate_hz: float | None) -> Recording:
         check_time_scale(name, time, f"at --rate {rate_hz:g} Hz", "check --rate (Hz)")
 
     rec = Recording(path=name, meta=meta, time=time, columns=columns)
+    if resp_column is not None:
+        rec = rec.with_resp(resp_column, line=header_no)
     _check_signal(name, header_no, rec, names)
     rec = replace(rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None))
     time.flags.writeable = False
@@ -933,7 +970,8 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         what = f"no breathing signal column (found {', '.join(_quote(c) for c in names)})"
     raise RecordingError(
         name,
-        f"{what}: need 'resp', 'rr_ms', all of 'acc_x', 'acc_y', 'acc_z', or 'ecg' (case-sensitive)",
+        f"{what}: need 'resp', 'rr_ms', all of 'acc_x', 'acc_y', 'acc_z', or 'ecg' (case-sensitive); a "
+        "breathing waveform under another name is read with --column NAME (replay: column=NAME)",
         line=header_no,
     )
 

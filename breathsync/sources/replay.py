@@ -30,7 +30,7 @@ from breathsync.sources.base import (
 
 __all__ = ["ReplaySource", "align_replays", "parse_replay_spec"]
 
-SPEC_SYNTAX = "replay:PATH[,loop][,participant=LABEL]"
+SPEC_SYNTAX = "replay:PATH[,loop][,participant=LABEL][,column=NAME]"
 
 
 class ReplaySource(Source):
@@ -48,6 +48,9 @@ class ReplaySource(Source):
         The session folder the file belongs to, for :meth:`describe`.
     chunk_s : float
         About how much session time each chunk covers.
+    column : str, optional
+        The column that holds the breathing waveform, for a file that does not name it ``resp`` (a lab
+        export; ``read_recording``'s ``resp_column``).
     """
 
     paced = True
@@ -60,8 +63,10 @@ class ReplaySource(Source):
         participant: str | None = None,
         folder: str | None = None,
         chunk_s: float = 0.1,
+        column: str | None = None,
     ) -> None:
         super().__init__()
+        self.column = column
         if not chunk_s > 0:
             raise ValueError("chunk_s must be positive")
         self.path = str(path)
@@ -116,7 +121,7 @@ class ReplaySource(Source):
         if self._rec is not None:
             return self._rec
         try:
-            rec = read_recording(self.path)
+            rec = read_recording(self.path, resp_column=self.column)
         except RecordingError as exc:
             raise SourceError(f"replay: {exc}") from None
         kind = rec.signal_kind()
@@ -148,7 +153,9 @@ class ReplaySource(Source):
                 except RecordingError as exc:
                     raise SourceError(f"replay: {exc}") from None
             wanted = list(SIGNAL_COLUMNS[kind])
-            others = [c for c in rec.columns if c not in wanted and rec.has_values(c)]
+            # The file's other columns play along (a recording of the replay keeps them); the breathing
+            # column picked with column= plays as resp only.
+            others = [c for c in rec.columns if c not in wanted and c != self.column and rec.has_values(c)]
             self._cols = {c: rec.columns[c] for c in wanted + others}
             self._t = rec.time
             if kind == "acc" and rec.beat_rows().any():
@@ -225,6 +232,8 @@ class ReplaySource(Source):
         # the RR intervals found in it (the file's units are not those of what it plays).
         if self._rec is not None and self._rec.meta.get("unit") and not self._plays_ecg_beats:
             d["unit"] = self._rec.meta["unit"]
+        if self.column is not None:
+            d["column"] = self.column
         if self.folder is not None:
             d["folder"] = self.folder
             d["participant"] = self.participant
@@ -247,7 +256,7 @@ def align_replays(sources: Sequence[Source]) -> float | None:
 
 
 def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
-    """A replay source from the command-line text after ``replay:``: ``PATH[,loop][,participant=LABEL]``.
+    """A replay source from the command-line text after ``replay:``: ``PATH[,loop][,participant=LABEL][,column=NAME]``.
 
     PATH is a recording CSV file or a recorded session folder. For a folder the participant defaults to
     ``label`` (the label given on the command line), else to the folder's first participant.
@@ -266,6 +275,7 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
         raise InputError(f"replay needs a file or a session folder: {SPEC_SYNTAX}")
     loop = False
     participant: str | None = None
+    column: str | None = None
     for opt in options:
         key, eq, value = opt.partition("=")
         key = key.strip()
@@ -275,6 +285,10 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
             participant = value.strip()
         elif key == "participant":
             raise InputError(f"replay: participant= needs a label: {SPEC_SYNTAX}")
+        elif key == "column" and eq and value.strip() and value.strip() != "time":
+            column = value.strip()
+        elif key == "column":
+            raise InputError(f"replay: column= needs the breathing waveform's column name: {SPEC_SYNTAX}")
         else:
             raise InputError(f"replay: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
     if not os.path.isdir(path):
@@ -282,7 +296,9 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
             raise InputError(
                 f"replay: participant={participant} applies to a session folder, and {path} is a file"
             )
-        return ReplaySource(path, loop=loop)
+        return ReplaySource(path, loop=loop, column=column)
+    if column is not None:
+        raise InputError(f"replay: column= applies to a file, and {path} is a session folder")
     folder = read_session_folder(path)
     wanted = participant if participant is not None else label
     if wanted is not None and wanted not in folder.labels and participant is None:
