@@ -457,11 +457,13 @@ class Session:
             p.sign_noted.add(basis)
             if basis == "guess":
                 beats = "rr_ms" in p.source.extra_columns
+                # Sinus arrhythmia grows as breathing slows (to about 6/min) and deepens (Hirsch & Bishop
+                # 1981, Am J Physiol 241:H620), so such breathing gives the heart's evidence sooner.
                 self._event(
                     "signal_note",
                     f"{p.label}: which way is inhale is a guess from the breath's shape "
                     + (
-                        "until the heart's rhythm confirms it (about a minute)"
+                        "until the heart's rhythm confirms it (about a minute; slow, deep breaths help)"
                         if beats
                         else "(no heart beats from this source): the phase may be upside down"
                     ),

@@ -151,7 +151,7 @@ def test_the_session_says_when_the_heart_confirms_which_way_is_inhale() -> None:
     snaps = _replay_session(sample_path("h10_like_nk_rest5.csv"), 90.0)
     assert _notes(snaps, "A") == [
         "A: which way is inhale is a guess from the breath's shape until the heart's rhythm confirms it "
-        "(about a minute)",
+        "(about a minute; slow, deep breaths help)",
         "A: the heart's rhythm confirms which way is inhale",
     ]
     basis = [s.participant("A").sign_basis for s in snaps]
