@@ -307,14 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{accl.n_sign_flips} sign flips (last cue: {accl.sign_cue}); cost {acc_cost:.0f} us per "
             f"{unit} ({acc_cost / scale / 1e4:.2f} % of real time at 100 Hz)"
         )
-        # Upside down: 10-s stretches whose mean phase difference to the belt is over 90 degrees.
-        gt, ph = waveform_phase(tal, yal)
-        d = np.exp(1j * (ph - phase_on(gt, gt_b, ph_b)))
-        flipped = []
-        for s0 in np.arange(gt[0], gt[-1] - 10.0, 10.0):
-            w = (gt >= s0) & (gt < s0 + 10.0) & np.isfinite(d)
-            if np.sum(w) > 100 and abs(np.angle(np.mean(d[w]))) > np.pi / 2:
-                flipped.append(float(s0))
+        gt, flipped = upside_down(tal, yal, gt_b, ph_b)
         where = ", ".join(f"{x:.0f}" for x in flipped[:12]) + (" ..." if len(flipped) > 12 else "")
         flip_text = (
             f"sign flips at {', '.join(f'{x:.1f} s' for x in flips_at) or 'none'}; " if beats is None else ""
@@ -334,7 +327,73 @@ def main(argv: list[str] | None = None) -> int:
     print_table(("derivation", "MAE deg", "PLV", "lag s", "NaN frac"), rows)
     for line in notes:
         print(line)
+    null_beats(t, bt, rr, ta, xyz, gt_b, ph_b)
     return 0
+
+
+def upside_down(
+    t: np.ndarray, y: np.ndarray, gt_b: np.ndarray, ph_b: np.ndarray
+) -> tuple[np.ndarray, list[float]]:
+    """(phase grid, starts of the 10-s stretches whose mean phase difference to the belt is over 90 deg)."""
+    gt, ph = waveform_phase(t, y)
+    d = np.exp(1j * (ph - phase_on(gt, gt_b, ph_b)))
+    flipped = []
+    for s0 in np.arange(gt[0], gt[-1] - 10.0, 10.0):
+        w = (gt >= s0) & (gt < s0 + 10.0) & np.isfinite(d)
+        if np.sum(w) > 100 and abs(np.angle(np.mean(d[w]))) > np.pi / 2:
+            flipped.append(float(s0))
+    return gt, flipped
+
+
+def null_beats(
+    t: np.ndarray,
+    bt: np.ndarray,
+    rr: np.ndarray,
+    ta: np.ndarray,
+    xyz: np.ndarray,
+    gt_b: np.ndarray,
+    ph_b: np.ndarray,
+) -> None:
+    """The accelerometer with heart beats that carry none of its breathing: the recording's own beats
+    moved 60-200 s out of step (circularly), and white-noise RR (800 +- 25 ms, seeds 0-3). Any decision
+    they make is a coin toss: how many the sign from the heart takes (the flips beyond the rise cue's), how
+    long the output is upside down, and how much of the time they "confirm" the direction. A decision is a
+    start of a "confirmed" stretch (the correlation held beyond the margin, the output turned over first
+    when it was negative): with such beats each is a coin toss."""
+    span = float(t[-1] - t[0])
+    cases: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for shift in (60.0, 100.0, 150.0, 200.0):
+        if shift < span / 2:
+            moved = t[0] + np.mod(bt - t[0] + shift, span)
+            order = np.argsort(moved)
+            cases.append((f"own beats +{shift:.0f} s", moved[order], rr[order]))
+    for seed in range(4):
+        noise = 800.0 + 25.0 * np.random.default_rng(seed).normal(size=int(span / 0.8) + 10)
+        beat_t = t[0] + np.cumsum(noise) / 1000.0
+        keep = beat_t < t[-1]
+        cases.append((f"white-noise RR, seed {seed}", beat_t[keep], noise[keep]))
+    alone = AccRespiration(100.0)
+    ya = alone.process(ta, xyz)[1]
+    base_flips = alone.n_sign_flips
+    base_up = len(upside_down(ta, ya, gt_b, ph_b)[1]) * 10 / 60
+    print(
+        f"\n# c2. the same chest with beats that carry none of its breathing ({span / 60:.1f} min each; "
+        f"without beats: {base_flips} flips, upside down {base_up:.1f} min)"
+    )
+    rows = []
+    decisions = 0
+    for name, b_t, b_rr in cases:
+        conv = AccRespiration(100.0)
+        log: list[tuple[float, str, int]] = []
+        tl, yl = acc_to_resp_live(ta, xyz, (b_t, b_rr), converter=conv, sign_log=log)
+        up = len(upside_down(tl, yl, gt_b, ph_b)[1]) * 10 / 60
+        heart = acc_sign_summary(log, has_beats=True)["basis_frac"]["heart"]
+        n = sum(1 for (_, b, _), (_, b0, _) in zip(log[1:], log[:-1], strict=True) if b == "heart" != b0)
+        decisions += n
+        rows.append((name, str(n), str(conv.n_sign_flips), f"{up:.1f}", f"{heart:.0%}"))
+    print_table(("beats", "decisions", "flips (all)", "upside down min", "confirmed"), rows)
+    hours = len(cases) * span / 3600
+    print(f"decisions by such beats: {decisions} in {hours * 60:.0f} min ({decisions / hours:.1f} per hour)")
 
 
 def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

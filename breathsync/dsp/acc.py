@@ -35,9 +35,16 @@ degrees (tens of mG, perpendicular to gravity); the chest wall's own acceleratio
    with a breathing waveform that rises on inhale. The output is sampled on the RR waveform's 4 Hz
    grid and the two are correlated over the last ``rsa_window_s`` (120 s); once ``RSA_MIN_S`` (40 s,
    a dozen breaths: over 20 s, 7 breaths at 21/min, the correlation of a correctly signed output
-   was as low as -0.27) of pairs are in, this correlation decides the sign instead of the rise cue: the first decision by
-   its sign when it is beyond ``RSA_MARGIN`` (0.15, what unrelated breathing reaches in 5 % of
-   windows), later a flip only when it falls below ``-RSA_MARGIN``. While RR evidence is in, the
+   was as low as -0.27) of pairs are in, this correlation decides the sign instead of the rise cue,
+   but only when it has stayed beyond ``RSA_MARGIN`` (0.2) for ``RSA_SUSTAIN_S`` (20 s) on end: the
+   first decision by its sign, later a flip only when it has stayed below ``-RSA_MARGIN`` that long.
+   The window slides every 0.5 s, so a single crossing is one of hundreds of looks: with beats that
+   carry none of the breathing (the recording's own beats moved 60-200 s out of step, white-noise RR)
+   the former rule, any crossing of 0.15, took 21-38 decisions an hour, each a coin toss, and left
+   Systole's simulated chest upside down for 5-16 of its 25.6 min (3.3 with no beats at all); holding
+   0.2 for 20 s took 0-4 an hour and left it upside down 1.3 min. With their own beats, nk_rest5's chest
+   was never turned over and Systole's was set right from 76 s on (0.8 min upside down, 0.5 with the
+   former rule; benchmarks/bench_derived.py, sections c and c2). While RR evidence is in, the
    rise cue is not used (where the heart carries no breathing, as in the ICU record, the sign is
    then simply kept). Pairs are counted
    only ``RSA_DELAY_S`` after their time, so a beat arriving late (a strap sends RR about a second
@@ -91,11 +98,15 @@ RSA_WINDOW_S: Final = 120.0
 """Window of the correlation between the output and the RR-derived waveform (sign from the heart)."""
 RSA_MIN_S: Final = 40.0
 """Seconds of output/RR pairs needed before the RR correlation decides the sign."""
-RSA_MARGIN: Final = 0.15
-"""The RR correlation decides only beyond +-0.15: about the 95th percentile of the 120-s correlation
-between the output and the same person's RR from another stretch of the recording (unrelated
-breathing), measured on nk_rest5, the ICU record and Systole Task1 (5 % of such windows pass 0.12-0.16;
-a correctly signed output against its own RR: median 0.16 and 0.21 on nk_rest5 and Systole)."""
+RSA_MARGIN: Final = 0.2
+"""The RR correlation decides (and confirms, :attr:`AccRespiration.sign_basis`) only beyond +-0.2, held
+for ``RSA_SUSTAIN_S``. For reference, 5 % of single 120-s windows of the output against the same
+person's RR from another stretch of the recording (unrelated breathing) pass 0.12-0.16 (nk_rest5, the
+ICU record, Systole Task1); a correctly signed output against its own RR: median 0.16 and 0.21 on
+nk_rest5 and Systole (with posture changes)."""
+RSA_SUSTAIN_S: Final = 20.0
+"""How long the RR correlation must stay beyond ``RSA_MARGIN`` before it decides (module docstring,
+step 6)."""
 RSA_DELAY_S: Final = 3.0
 """Output/RR pairs count for the sign only this long after their time: RR arrives late (the grid
 sample at t needs the beat after t, up to 2 s later for an RR of 2 s), and a decision must not
@@ -231,6 +242,7 @@ class AccRespiration:
         self._n_sign = max(round(sign_window_s / self.update_s), 1)
         self._n_rsa = max(round(rsa_window_s / self.update_s), 1)
         self._rsa_delay = round(RSA_DELAY_S / self.update_s)
+        self._n_sustain = max(round(RSA_SUSTAIN_S / self.update_s), 1)
         self._rr: RRRespiration | None = None
         self._rr_pending: dict[int, float] = {}  # RR grid samples ahead of the output, by grid index
         self.sign_cue = "none"
@@ -267,6 +279,7 @@ class AccRespiration:
         self._sign_decided = False
         self.sign_cue = "none"
         self.rsa_corr = float("nan")
+        self._rsa_run = 0  # blocks the RR correlation has stayed above RSA_MARGIN (> 0) or below -RSA_MARGIN
         self._settle_left_s = 0.0
         self._y_prev = np.nan
         self._cur = _Block()
@@ -279,12 +292,12 @@ class AccRespiration:
     @property
     def sign_basis(self) -> str:
         """How far the current sign (which way is inhale) can be trusted: "none" (no sign yet), "heart"
-        (the heart's rhythm agrees with it: the RR correlation over the last ``rsa_window_s`` is above
-        ``RSA_MARGIN``) or "guess" (set by the breath's shape, or kept while the heart's rhythm neither
-        agrees nor disagrees: it may be upside down)."""
+        (the heart's rhythm agrees with it: the RR correlation over the last ``rsa_window_s`` has been
+        above ``RSA_MARGIN`` for ``RSA_SUSTAIN_S``) or "guess" (set by the breath's shape, or kept while
+        the heart's rhythm neither agrees nor disagrees: it may be upside down)."""
         if self.sign_cue == "none":
             return "none"
-        return "heart" if self.sign_cue == "rr" and self.rsa_corr > RSA_MARGIN else "guess"
+        return "heart" if self.sign_cue == "rr" and self._rsa_run >= self._n_sustain else "guess"
 
     @property
     def axis(self) -> FloatArray | None:
@@ -522,15 +535,25 @@ class AccRespiration:
         if self._axis is None:
             return
         rsa = self._rsa_correlation(ended)
-        if rsa is not None:
+        if rsa is None:
+            self._rsa_run = 0
+        else:
             self.rsa_corr = rsa
+            run = self._rsa_run
+            if rsa > RSA_MARGIN:
+                run = run + 1 if run > 0 else 1
+            elif rsa < -RSA_MARGIN:
+                run = run - 1 if run < 0 else -1
+            else:
+                run = 0
+            self._rsa_run = run
             if self._sign_decided:
-                if rsa < -RSA_MARGIN:
+                if run <= -self._n_sustain:
                     self._flip()
                 self.sign_cue = "rr"
                 return  # RR evidence in: the rise cue is not used
-            if abs(rsa) > RSA_MARGIN:
-                if rsa < 0:
+            if abs(run) >= self._n_sustain:
+                if run < 0:
                     self._flip()
                 self._sign_decided = True
                 self.sign_cue = "rr"
@@ -551,6 +574,7 @@ class AccRespiration:
         for b in self._sign:
             b.d_pos = b.d_n - b.d_pos
         self._y_prev = -self._y_prev
+        self._rsa_run = -self._rsa_run
         self._grid_y = {q: -v for q, v in self._grid_y.items()}
         for st in self._rsa.values():
             st[1], st[5] = -st[1], -st[5]
@@ -566,6 +590,7 @@ class AccRespiration:
         self._sign.clear()
         self._rsa.clear()  # evidence belongs to an axis, as the rise statistics
         self.rsa_corr = float("nan")
+        self._rsa_run = 0
         self._grid_y.clear()
         self._y_prev = np.nan
 

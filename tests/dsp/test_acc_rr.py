@@ -75,11 +75,12 @@ def test_a_long_inhale_fools_the_rise_cue_and_rr_corrects_it() -> None:
     assert conv.sign_cue == "rr" and conv.rsa_corr > 0.15
 
 
-def test_rr_evidence_arrives_within_a_minute() -> None:
+def test_rr_evidence_arrives_within_a_minute_and_a_quarter() -> None:
     t, xyz, resp = chest(inhale_frac=0.6, duration_s=120.0)
     _, y = acc_to_resp_live(t, xyz, heart(120.0, 15.0, 0.6))
-    # 40 s of pairs, 3 s of delay, a few seconds of warm-up: the sign is right from about 55 s on.
-    late = t > 60.0
+    # 40 s of pairs, 20 s of them beyond the margin, 3 s of delay, a few seconds of warm-up: the sign is
+    # right from about 70 s on.
+    late = t > 75.0
     assert corr(y[late], resp[late]) > 0.8
 
 
@@ -119,7 +120,7 @@ def test_beats_before_their_samples_count_the_same() -> None:
         sel = (t >= k) & (t < k + 1)
         ys.append(conv.process(t[sel], xyz[sel])[1])
     y = np.concatenate(ys)
-    late = t > 60.0
+    late = t > 75.0
     assert corr(y[late], resp[late]) > 0.8
     assert conv.sign_cue == "rr"
 
@@ -143,7 +144,7 @@ def test_an_accelerometer_gap_keeps_the_rr_path() -> None:
     bt, rr = heart(240.0, 15.0, 0.6)
     conv = AccRespiration(FS)
     to, y = acc_to_resp_live(t[keep], xyz[keep], (bt, rr), converter=conv)
-    after = to > 180.0
+    after = to > 200.0  # the restart at 123 s, then the heart's decision as at the start (about 70 s)
     assert corr(y[after], resp[keep][after]) > 0.8
     assert conv.sign_cue == "rr"
 
@@ -235,17 +236,24 @@ def test_sign_basis_says_when_the_heart_confirms_the_direction() -> None:
     assert conv.sign_basis == "none" and np.isnan(conv.rsa_corr)
 
 
-def test_a_heart_that_does_not_follow_breathing_seldom_confirms() -> None:
-    # The confirmation is statistical: RR noise can correlate with the breathing by chance for a while
-    # (0-35 % of the time over these five 5-min recordings), but seldom on average.
+def test_a_heart_that_does_not_follow_breathing_neither_flips_nor_confirms() -> None:
+    # RR noise correlates with the breathing by chance for a while; a single crossing of the margin used to
+    # decide (seed 7 was turned upside down at 50 s). Staying beyond it for 20 s is rare: the rise cue's
+    # right sign is kept, and the heart seldom "confirms" anything.
     heart_frac = []
-    for seed in range(1, 6):
-        t, xyz, _ = chest(inhale_frac=0.4, seed=seed)
+    for seed in range(1, 9):
+        t, xyz, resp = chest(inhale_frac=0.4, seed=seed)
         log: list[tuple[float, str, int]] = []
         beats = heart(300.0, 15.0, 0.4, rsa_ms=0.0, noise_ms=30.0, seed=seed)
-        acc_to_resp_live(t, xyz, beats, converter=AccRespiration(FS), sign_log=log)
+        conv = AccRespiration(FS)
+        _, y = acc_to_resp_live(t, xyz, beats, converter=conv, sign_log=log)
+        alone = AccRespiration(FS)
+        alone.process(t, xyz)
+        assert conv.n_sign_flips == alone.n_sign_flips, seed
+        warm = t > 40.0
+        assert corr(y[warm], resp[warm]) > 0.9, seed
         heart_frac.append(np.mean([b == "heart" for _, b, _ in log]))
-    assert np.mean(heart_frac) < 0.15
+    assert np.mean(heart_frac) < 0.05
 
 
 def test_a_posture_change_drops_the_hearts_confirmation() -> None:
@@ -285,7 +293,7 @@ def test_the_h10_like_sample_breathes_with_the_belt_it_was_made_from() -> None:
     res = analyse_files([str(sample_path("h10_like_nk_rest5.csv")), str(sample_path("nk_rest5_100hz.csv"))])
     acc, belt = res["participants"]
     assert acc["signal"] == "acc" and belt["signal"] == "resp"
-    assert acc["acc_sign"]["basis_frac"]["heart"] > 0.4 and acc["acc_sign"]["flips_s"] == []
+    assert acc["acc_sign"]["basis_frac"]["heart"] > 0.3 and acc["acc_sign"]["flips_s"] == []
     assert not [w for w in res["warnings"] if "which way is inhale" in w]
     summary = res["pairs"][0]["summary"]
     assert summary["time_in_sync_frac"] > 0.9 and abs(summary["lead_s"]) < 0.5

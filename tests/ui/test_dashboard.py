@@ -129,7 +129,7 @@ def test_the_table_says_while_an_accelerometers_direction_is_unconfirmed(
         ParticipantArg("A", f"replay:{sample_path('h10_like_nk_rest5.csv')}"),
         ParticipantArg("B", "sim:steady,rate=16,seed=3"),
     ]
-    w = make(qtbot, settings, parts, speed=30.0, duration_s=60.0)
+    w = make(qtbot, settings, parts, speed=30.0, duration_s=80.0)
     texts: list[tuple[str, str]] = []
     w.timer.timeout.connect(
         lambda: (
@@ -140,7 +140,7 @@ def test_the_table_says_while_an_accelerometers_direction_is_unconfirmed(
     )
     run_to_end(qtbot, w)
     a = [ta for ta, _ in texts]
-    # A guess from the breath's shape from about 22 s, confirmed by the heart's rhythm at about 49 s.
+    # A guess from the breath's shape from about 22 s, confirmed by the heart's rhythm at about 69 s.
     guessed = [k for k, ta in enumerate(a) if ta.endswith("(direction unconfirmed)")]
     assert guessed and guessed[-1] < len(a) - 1 and not a[-1].endswith("(direction unconfirmed)")
     assert not any("direction" in tb for _, tb in texts)  # a belt-like signal has no such thing
