@@ -129,14 +129,12 @@ def test_live_source_at_speed_is_refused_before_the_session(
     and only then exited 2."""
     record = tmp_path / "rec"
     argv = ["run", "-p", f"A={spec}", "-p", "B=sim:steady", "--speed", "10", "--duration", "30"]
-    t0 = time.monotonic()
     code = main([*argv, "--record", str(record), "--headless"])
     out, err = capsys.readouterr()
     assert code == 2
     assert err == f"breathsync: error: participant A: {said}\n"
-    assert out == ""
-    assert not record.exists()
-    assert time.monotonic() - t0 < 2.0
+    assert out == ""  # no session ran: it would have printed its summary
+    assert not record.exists()  # nor recorded anything
     with pytest.raises(InputError, match="leave --speed at 1"):
         build_session([ParticipantArg("A", spec), ParticipantArg("B", "sim:steady")], speed=2.0)
     build_session([ParticipantArg("A", spec), ParticipantArg("B", "sim:steady")], speed=1.0)  # accepted
