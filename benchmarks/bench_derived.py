@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(("derivation", "MAE deg", "PLV", "lag s", "NaN frac"), rows)
     for line in notes:
         print(line)
-    null_beats(t, bt, rr, ta, xyz, gt_b, ph_b)
+    null_beats(t, bt, rr, ta, xyz, gt_b, ph_b, other=(host, rr2, args.rr_csv.name))
     return 0
 
 
@@ -353,9 +353,11 @@ def null_beats(
     xyz: np.ndarray,
     gt_b: np.ndarray,
     ph_b: np.ndarray,
+    other: tuple[np.ndarray, np.ndarray, str] | None = None,
 ) -> None:
     """The accelerometer with heart beats that carry none of its breathing: the recording's own beats
-    moved 60-200 s out of step (circularly), and white-noise RR (800 +- 25 ms, seeds 0-3). Any decision
+    moved 60-200 s out of step (circularly), white-noise RR (800 +- 25 ms, seeds 0-3) and ``other``
+    (another person's beats: times, RR ms, name; repeated to cover the recording). Any decision
     they make is a coin toss: how many the sign from the heart takes (the flips beyond the rise cue's), how
     long the output is upside down, and how much of the time they "confirm" the direction. A decision is a
     start of a "confirmed" stretch (the correlation held beyond the margin, the output turned over first
@@ -372,6 +374,16 @@ def null_beats(
         beat_t = t[0] + np.cumsum(noise) / 1000.0
         keep = beat_t < t[-1]
         cases.append((f"white-noise RR, seed {seed}", beat_t[keep], noise[keep]))
+    if other is not None:
+        o_t, o_rr, o_name = other
+        ok = np.isfinite(o_t) & np.isfinite(o_rr)
+        o_t, o_rr = o_t[ok] - o_t[ok][0], o_rr[ok]
+        if o_t.size > 1 and o_t[-1] > 0:
+            reps = int(np.ceil(span / (o_t[-1] + 1.0)))
+            beat_t = t[0] + np.concatenate([o_t + k * (o_t[-1] + 1.0) for k in range(reps)])
+            beat_rr = np.tile(o_rr, reps)
+            keep = beat_t < t[-1]
+            cases.append((f"another person's RR ({o_name})", beat_t[keep], beat_rr[keep]))
     alone = AccRespiration(100.0)
     ya = alone.process(ta, xyz)[1]
     base_flips = alone.n_sign_flips
