@@ -57,6 +57,8 @@ class Participant:
     span_s: float | None = None  # the recording's own time span (its beats', for RR), when known
     #: An accelerometer's breathing direction on the live path (:func:`acc_sign_summary`); None otherwise.
     acc_sign: dict[str, Any] | None = None
+    #: The file's column read as the breathing waveform (``--column``); None for the file's own ``resp``.
+    column: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -156,6 +158,7 @@ def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> 
     lt, ly = live_breathing_waveform(rec, kind, sign_log)
     p = analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert, live_wave=(lt, ly))
     p.span_s = float(rec.time[-1] - rec.time[0]) if rec.time.size > 1 else 0.0
+    p.column = rec.resp_column
     if kind == "acc":
         p.acc_sign = acc_sign_summary(sign_log, has_beats=bool(rec.beat_rows().any()))
     return p
@@ -265,7 +268,8 @@ def read_inputs(
         return recs, _labels(recs, given)
     recs, labels = [], []
     for path in files:
-        first = read_recording(path, rate_hz=rate_hz, resp_column=columns[0])
+        # Every column is checked by the reader, against the file's header (its line and its real names).
+        first = read_recording(path, rate_hz=rate_hz, resp_column=columns[0], more_columns=columns[1:])
         recs += [first, *(first.with_resp(c) for c in columns[1:])]
         labels += list(columns) if len(columns) > 1 else [""]
     if len(columns) == 1:
@@ -286,6 +290,18 @@ def analyse_files(
     ``paths`` and ``columns`` as for :func:`read_inputs`; without ``window_s``, the first session folder's
     window is used (else :data:`DEFAULT_WINDOW_S`).
     """
+    return analyse_paths(paths, window_s=window_s, rate_hz=rate_hz, invert=invert, columns=columns)[0]
+
+
+def analyse_paths(
+    paths: list[str],
+    *,
+    window_s: float | None = None,
+    rate_hz: float | None = None,
+    invert: bool = False,
+    columns: Sequence[str] = (),
+) -> tuple[dict[str, Any], Together]:
+    """:func:`analyse_files`, and the analysis it comes from (for :func:`summary_text`'s unrounded rates)."""
     window_s = resolve_window_s(window_s, paths)
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
     res = analyse_together(recs, labels, window_s, invert=invert)
@@ -298,7 +314,7 @@ def analyse_files(
     }
     if len(res.parts) >= 3:
         out["group"] = _group_json(res.parts, res.cfg)
-    return out
+    return out, res
 
 
 @dataclass
@@ -336,11 +352,17 @@ def analyse_together(
 
 def _warnings(p: Participant) -> list[str]:
     w = []
-    if p.inverted_suspected:
+    # Breathing derived from heart beats (rr, ecg) is never said to look inverted: its direction is
+    # physiology's (the heart speeds up on inhale), not a way of wearing anything, and its rise/fall timing is
+    # the heart's response rather than the breath's inhale/exhale ratio, so the shape test has nothing there
+    # that anyone could act on.
+    if p.inverted_suspected and p.signal == "resp":
         w.append(
             f"{p.label}: the signal looks inverted (rises longer than it falls); if this belt falls on "
             "inhale, add the line '# invert: true' at the top of its file (--invert flips every file)"
         )
+    elif p.inverted_suspected and p.signal == "acc" and p.acc_sign is not None:
+        w.append(_acc_inverted_warning(p.label, p.acc_sign))
     if len(p.offline.onsets_s) < 2:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")
     if p.signal == "rr":
@@ -355,6 +377,26 @@ def _warnings(p: Participant) -> list[str]:
             "relaxed breathing"
         )
     return w
+
+
+def _acc_inverted_warning(label: str, sign: dict[str, Any]) -> str:
+    """A chest accelerometer whose breathing rises longer than it falls: there is no belt to turn, and
+    breathsync sets which way is inhale itself (the breath's shape, the heart's rhythm)."""
+    heart = sign["basis_frac"]["heart"]
+    what = f"{label}: the chest accelerometer's breathing rises longer than it falls, "
+    if sign["heart_beats"] and heart >= HEART_WARN_FRAC:
+        return what + (
+            f"though the heart's rhythm confirmed which way is inhale for {percent_text(heart)} of the recording: "
+            "this person's inhale may simply be the longer half (no belt to check)"
+        )
+    return what + (
+        "so which way is inhale looks wrong and the phase may be upside down (no belt to check): "
+        + (
+            "the heart's rhythm seldom confirmed it"
+            if sign["heart_beats"]
+            else "record the strap's heart beats too (an rr_ms column)"
+        )
+    )
 
 
 def _acc_sign_warnings(label: str, sign: dict[str, Any]) -> list[str]:
@@ -418,6 +460,27 @@ def rate_summary(p: Participant) -> tuple[float | None, float | None]:
     return mean, sd
 
 
+def rate_text(mean: float | None, sd: float | None, unit: str = " breaths/min") -> str:
+    """A person's breathing rate as ``analyze`` and ``report`` both print it, to a tenth, from the numbers of
+    :func:`rate_summary` (not from the JSON's hundredths: a rounded 4.25 printed to a tenth is "4.2" for a
+    value of 4.2537, which is "4.3"): "15.2 ± 1.2 breaths/min", "15.2 breaths/min" or "rate unknown"."""
+    if mean is None:
+        return "rate unknown"
+    if sd is None:
+        return f"{mean:.1f}{unit}"
+    return f"{mean:.1f} ± {sd:.1f}{unit}"
+
+
+def acc_sign_text(sign: dict[str, Any] | None) -> str:
+    """What a participant's line says of a chest accelerometer's breathing direction (``acc_sign``, as
+    ``analyze`` writes it and a session's summary holds it); "" for other signals."""
+    if sign is None:
+        return ""
+    if not sign["heart_beats"]:
+        return "; which way is inhale: a guess (no heart beats)"
+    return f"; which way is inhale: confirmed by the heart {percent_text(sign['basis_frac']['heart'])} of the time"
+
+
 def _participant_json(p: Participant) -> dict[str, Any]:
     lt, lph, lrate, lq = _decimate(p.live.t, p.live.phase, p.live.rate_bpm, p.live.quality)
     ot, oph = _decimate(p.offline.t, p.offline.phase)
@@ -428,6 +491,7 @@ def _participant_json(p: Participant) -> dict[str, Any]:
         "label": p.label,
         "file": p.file,
         "signal": p.signal,
+        **({"column": p.column} if p.column is not None else {}),
         "duration_s": round(p.duration_s, 3),
         "breaths": len(ons),
         "rate_bpm_mean": None if rate_mean is None else round(rate_mean, 2),
@@ -509,19 +573,18 @@ def percent_text(frac: float) -> str:
     return f"{100 * frac:.0f}%"
 
 
-def summary_text(result: dict[str, Any]) -> str:
-    """A readable summary of an analysis result."""
+def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = None) -> str:
+    """A readable summary of an analysis result; ``parts``: the participants it was made from
+    (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
+    (without them, from the JSON's hundredths)."""
     lines = []
-    for p in result["participants"]:
-        if p["rate_bpm_mean"] is None:
-            rate = "rate unknown"
-        elif p["rate_bpm_sd"] is None:
-            rate = f"{p['rate_bpm_mean']:.1f} breaths/min"
-        else:
-            rate = f"{p['rate_bpm_mean']:.1f} ± {p['rate_bpm_sd']:.1f} breaths/min"
+    for i, p in enumerate(result["participants"]):
+        rate = rate_text(
+            *(rate_summary(parts[i]) if parts is not None else (p["rate_bpm_mean"], p["rate_bpm_sd"]))
+        )
         lines.append(
             f"{p['label']}: {Path(p['file']).name} ({p['signal']}), {p['duration_s']:.0f} s, "
-            f"{p['breaths']} breaths, {rate}"
+            f"{p['breaths']} breaths, {rate}{acc_sign_text(p.get('acc_sign'))}"
         )
     for pr in result["pairs"]:
         s = pr["summary"]

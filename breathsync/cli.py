@@ -13,6 +13,7 @@ from typing import NoReturn
 from breathsync import __version__
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError, output_errors
+from breathsync.io.csvfile import MAX_RATE_HZ, MIN_RATE_HZ, breathing_column_problem
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
 
@@ -59,13 +60,25 @@ def _path(text: str) -> str:
 
 def _column_name(text: str) -> str:
     """An argparse type: a column name as a header holds it (outer spaces and quotes dropped, as the reader
-    drops them), not empty and not the time column."""
+    drops them), not empty, not the time column and not a column read by its meaning (ecg, rr_ms, acc_*)."""
     name = text.strip().strip('"').strip("'").strip()
     if not name:
         raise argparse.ArgumentTypeError("expected a column name, got an empty value")
-    if name == "time":
-        raise argparse.ArgumentTypeError("'time' is the time column, not a breathing waveform")
+    problem = breathing_column_problem(name, "--column")
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return name
+
+
+def _check_columns(columns: Sequence[str]) -> None:
+    """``--column`` names each person's breathing column once: the same column twice would be a perfect pair
+    of one belt with itself."""
+    for i, name in enumerate(columns):
+        if name in columns[:i]:
+            raise InputError(
+                f"--column {name} is given twice: give each person's breathing column once (the same column "
+                "twice would be one belt paired with itself)"
+            )
 
 
 def _seed(text: str) -> int:
@@ -79,6 +92,7 @@ def _seed(text: str) -> int:
 
 
 _WINDOW = _between(WINDOW_MIN_S, WINDOW_MAX_S, " s")
+_RATE = _between(MIN_RATE_HZ, MAX_RATE_HZ, " Hz")  # a file's sampling rate (replay's rate= takes the same)
 
 
 def _check_not_an_input(
@@ -104,6 +118,23 @@ def _check_not_an_input(
                     )
             elif src.exists() and src.resolve() == target.resolve():
                 raise InputError(f"{option} {out} is one of the input files: write the output somewhere else")
+
+
+def run_description() -> str:
+    """``run --help``'s description: every source's syntax, taken from its module (SPEC_SYNTAX), so the help
+    cannot fall behind what the sources accept."""
+    from breathsync.sources import ble, lsl, replay, sim, xdf
+
+    return (
+        "Run a live session. SOURCE is one of: "
+        f"{replay.SPEC_SYNTAX} (a recording CSV file, or one participant of a session folder written by "
+        "--record; column=: the breathing waveform's column of a lab export, the only column played; rate=: "
+        "the sampling rate of a file without a time column); "
+        f"{xdf.SPEC_SYNTAX} (an XDF file, e.g. from LabRecorder); "
+        f"{sim.SPEC_SYNTAX} (a simulated partner; {sim.SPEC_OPTIONS}); "
+        f"{lsl.SPEC_SYNTAX} (a Lab Streaming Layer stream); "
+        f"{ble.SPEC_SYNTAX} (a wearable; `breathsync scan` lists them)."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--rate",
-        type=_between(1.0, 100_000.0, " Hz"),
+        type=_RATE,
         metavar="HZ",
-        help="sampling rate for files without a time column",
+        help="sampling rate for files without a time column (a file with one ignores it)",
     )
     a.add_argument(
         "--column",
@@ -222,9 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "run",
         help="a live session: each participant's source, synchrony as it happens",
-        description="Run a live session. SOURCE is replay:FILE_OR_SESSION_DIR[,loop][,participant=L] or "
-        "sim:steady|follow|lead|pacer[,rate=..,coupling=..,delay=..,seed=..] or lsl:STREAM-NAME or "
-        "ble:ADDRESS|NAME-PREFIX[,timeout=S] (a wearable; `breathsync scan` lists them).",
+        description=run_description(),
     )
     r.add_argument(
         "--participant",
@@ -275,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_WINDOW,
         metavar="S",
         help="PLV window in seconds (default: the session's own, else 30)",
+    )
+    rp.add_argument(
+        "--rate",
+        type=_RATE,
+        metavar="HZ",
+        help="sampling rate for files without a time column (as for analyze)",
     )
     rp.add_argument(
         "--column",
@@ -374,6 +409,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     from breathsync.batch import analyse_batch, progress_bar, write_summary
 
+    _check_columns(args.column)
     if args.json == "-":
         raise InputError("with --batch, --json names a folder for one JSON file per session, not '-'")
     _check_not_an_input(args.batch, args.files, "--batch")
@@ -393,7 +429,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             for i, (item, result) in enumerate(res.results.items()):
                 name = f"{i + 1:03d}_{Path(item.split('+')[0]).stem}.json"
                 _write_private(folder / name, json.dumps(result, allow_nan=False) + "\n")
-    print(f"{len(res.results)} of {len(args.files)} sessions analysed, {len(res.rows)} pairs: {args.batch}")
+    sessions = f"{len(args.files)} session" + ("" if len(args.files) == 1 else "s")
+    pairs = f"{len(res.rows)} pair" + ("" if len(res.rows) == 1 else "s")
+    print(f"{len(res.results)} of {sessions} analysed, {pairs}: {args.batch}")
     if res.failed:
         print(f"{len(res.failed)} failed:", file=sys.stderr)
         for item, why in res.failed:
@@ -411,20 +449,21 @@ def _write_private(path: str | os.PathLike[str], text: str) -> None:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from breathsync.analysis import analyse_files, summary_text
+    from breathsync.analysis import analyse_paths, summary_text
 
     if args.batch:
         return _cmd_batch(args)
+    _check_columns(args.column)
     if args.json and args.json != "-":
         _check_not_an_input(args.json, args.files, "--json")
-    result = analyse_files(
+    result, analysed = analyse_paths(
         args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, columns=args.column
     )
     text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     if args.json == "-":
         sys.stdout.write(text + "\n")
         return 0
-    print(summary_text(result))
+    print(summary_text(result, analysed.parts))
     if args.json:
         with output_errors(args.json, "the JSON output"):
             _write_private(args.json, text + "\n")
@@ -667,8 +706,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = args.out or (
                 os.path.join(args.paths[0], "report.html") if os.path.isdir(args.paths[0]) else "report.html"
             )
+            _check_columns(args.column)
             _check_not_an_input(out, args.paths, "--out", replaceable=("report.html",))
-            write_report(args.paths, out, window_s=args.window, columns=args.column)
+            write_report(args.paths, out, window_s=args.window, columns=args.column, rate_hz=args.rate)
             print(f"wrote {out}")
             return 0
         if args.command == "export":

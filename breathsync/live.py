@@ -41,9 +41,10 @@ def parse_participant(text: str) -> ParticipantArg:
 
 
 def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, PhaseProbe]) -> Source:
-    """A source from its spec: ``replay:PATH[,loop][,participant=L]`` (``replay:FILE.xdf[,stream=NAME]``),
-    ``sim:MODE[,key=value...]``,
-    ``lsl:STREAM-NAME[,timeout=S][,channel=C]`` or ``ble:ADDRESS|NAME-PREFIX[,timeout=S]``."""
+    """A source from its spec (each source module's ``SPEC_SYNTAX``; ``breathsync run --help`` lists them):
+    ``replay:PATH[,loop][,participant=L][,column=NAME][,rate=HZ]`` (``replay:FILE.xdf[,stream=NAME]...``),
+    ``sim:MODE[,key=value...]``, ``lsl:STREAM-NAME[,timeout=S][,channel=C]`` or
+    ``ble:ADDRESS|NAME-PREFIX[,timeout=S]``."""
     kind, sep, rest = arg.spec.partition(":")
     if not sep or kind not in SOURCE_KINDS:
         raise InputError(
@@ -172,17 +173,12 @@ def run_session(session: Session, sinks: Sequence[Sink], duration_s: float | Non
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
+    from breathsync.analysis import acc_sign_text
+
     out = []
     for label, p in summary["participants"].items():
         rate = f"{p['mean_rate_bpm']:.1f} breaths/min" if p["mean_rate_bpm"] is not None else "rate unknown"
-        sign = p.get("acc_sign")
-        direction = ""
-        if sign is not None:
-            direction = (
-                f"; which way is inhale: confirmed by the heart {sign['basis_frac']['heart']:.0%} of the time"
-                if sign["heart_beats"]
-                else "; which way is inhale: a guess (no heart beats)"
-            )
+        direction = acc_sign_text(p.get("acc_sign"))  # as analyze says it
         out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']}){direction}")
     for pr in summary["pairs"]:
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"

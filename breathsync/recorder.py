@@ -644,6 +644,8 @@ def _source_text(source: Any) -> str:
             text += f",participant={source['participant']}"
         if source.get("column"):
             text += f",column={source['column']}"
+        if isinstance(source.get("rate_hz"), int | float):
+            text += f",rate={source['rate_hz']:g}"
         if source.get("loop"):
             text += ",loop"
     return " ".join(text.split())

@@ -18,6 +18,7 @@ from breathsync.analysis import (
     analyse_together,
     percent_text,
     rate_summary,
+    rate_text,
     read_inputs,
     resolve_window_s,
 )
@@ -224,10 +225,11 @@ def build_report(
     window_s: float | None = None,
     title: str | None = None,
     columns: Sequence[str] = (),
+    rate_hz: float | None = None,
 ) -> str:
-    """The HTML page for a session folder (or recordings analysed together; ``columns`` as for
-    :func:`breathsync.analysis.read_inputs`)."""
-    recs, labels = read_inputs(paths, columns=columns)
+    """The HTML page for a session folder (or recordings analysed together; ``columns`` and ``rate_hz`` (for
+    files without a time column) as for :func:`breathsync.analysis.read_inputs`)."""
+    recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
     window_s = resolve_window_s(window_s, paths)
     res = analyse_together(recs, labels, window_s)
     parts, pairs = res.parts, res.pairs
@@ -265,8 +267,8 @@ def build_report(
                "<th>rate (breaths/min)</th></tr>")  # fmt: skip
     for p in parts:
         ons = p.offline.onsets_s
-        mean, sd = rate_summary(p)
-        rate = "—" if mean is None else f"{mean:.1f}" + ("" if sd is None else f" ± {sd:.1f}")
+        mean, sd = rate_summary(p)  # printed as analyze prints them
+        rate = "—" if mean is None else rate_text(mean, sd, unit="")
         out.append(
             f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
         )
@@ -297,8 +299,13 @@ def build_report(
 
 
 def write_report(
-    paths: Sequence[str], out_file: str, *, window_s: float | None = None, columns: Sequence[str] = ()
+    paths: Sequence[str],
+    out_file: str,
+    *,
+    window_s: float | None = None,
+    columns: Sequence[str] = (),
+    rate_hz: float | None = None,
 ) -> None:
-    page = build_report(paths, window_s=window_s, columns=columns)
+    page = build_report(paths, window_s=window_s, columns=columns, rate_hz=rate_hz)
     with output_errors(out_file, "the report"):
         write_private_text(out_file, page)

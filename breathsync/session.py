@@ -431,16 +431,44 @@ class Session:
             p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
         if p.source.signal == "acc":
             self._note_acc_sign(p)
-        if p.pipeline.inverted_suspected and not p.inverted_warned:
+        if p.pipeline.inverted_suspected and not p.inverted_warned and p.source.signal not in _SHAPE_FREE:
             p.inverted_warned = True
-            self._event(
-                "inverted_signal",
-                f"{p.label}: the signal looks inverted (rises longer than it falls): check the belt",
-                (p.label,),
-            )
+            self._event("inverted_signal", self._inverted_text(p), (p.label,))
         self._unpublished_arrivals.append(arrival)
         if self._data_event is not None:
             self._data_event.set()
+
+    def _inverted_text(self, p: _Participant) -> str:
+        """The inverted_signal event's text: a belt can be checked (worn the other way round); a chest
+        accelerometer has no belt, and breathsync sets which way is inhale itself."""
+        if p.source.signal != "acc":
+            return f"{p.label}: the signal looks inverted (rises longer than it falls): check the belt"
+        what = f"{p.label}: the accelerometer's breathing rises longer than it falls, "
+        if p.sign_basis == "heart":
+            return what + (
+                "though the heart's rhythm confirms which way is inhale: this person's inhale may simply be "
+                "the longer half (no belt to check)"
+            )
+        if self._has_beats(p):
+            return what + (
+                "so which way is inhale looks wrong (no belt to check): the heart's rhythm turns it over "
+                "if it disagrees (about a minute; slow, deep breaths help)"
+            )
+        return what + (
+            "so which way is inhale looks wrong and the phase may be upside down (no belt to check): "
+            + self._beats_advice(p)
+        )
+
+    @staticmethod
+    def _has_beats(p: _Participant) -> bool:
+        return "rr_ms" in p.source.extra_columns or p.beats_seen > 0
+
+    @staticmethod
+    def _beats_advice(p: _Participant) -> str:
+        """What to do for an accelerometer without heart beats, for this kind of source."""
+        if p.source.describe().get("kind") == "replay":
+            return "replay a file that has the strap's heart beats too (an rr_ms column)"
+        return "record the strap's heart beats too"
 
     def _note_acc_sign(self, p: _Participant) -> None:
         """Events the first time an accelerometer's breathing direction (which way is inhale) is guessed and
@@ -465,7 +493,8 @@ class Session:
                     + (
                         "until the heart's rhythm confirms it (about a minute; slow, deep breaths help)"
                         if beats
-                        else "(no heart beats from this source): the phase may be upside down"
+                        else "(no heart beats from this source), so the phase may be upside down: "
+                        + self._beats_advice(p)
                     ),
                     (p.label,),
                 )
@@ -606,7 +635,7 @@ class Session:
             rate_bpm=rate,
             quality=_QUALITY_NAMES.get(q, "warmup"),
             breaths=p.breaths,
-            inverted_suspected=p.pipeline.inverted_suspected,
+            inverted_suspected=p.pipeline.inverted_suspected and p.source.signal not in _SHAPE_FREE,
             sign_basis=p.sign_basis if p.source.signal == "acc" else "",
             new_t=cols[0],
             new_wave=cols[1],
@@ -845,6 +874,12 @@ def _extra_columns(src: Source) -> dict[str, list[str]]:
     return {"extra_columns": list(src.extra_columns)} if src.extra_columns else {}
 
 
+#: Breathing derived from the heart's beats: its direction is physiology's (the heart speeds up on inhale),
+#: not a way of wearing anything, and its rise/fall timing is the heart's response, not the breath's
+#: inhale/exhale ratio; the "inverted" shape test says nothing there that anyone could act on.
+_SHAPE_FREE = ("rr", "ecg")
+
+
 def _source_name(src: Source) -> str:
     d = src.describe()
     kind = str(d.get("kind", type(src).__name__))
@@ -852,7 +887,8 @@ def _source_name(src: Source) -> str:
         from pathlib import Path
 
         column = f",column={d['column']}" if d.get("column") else ""
-        return f"{kind}:{Path(str(d['file'])).name}{column}"
+        rate = f",rate={d['rate_hz']:g}" if d.get("rate_hz") else ""
+        return f"{kind}:{Path(str(d['file'])).name}{column}{rate}"
     if "mode" in d:
         return f"{kind}:{d['mode']}"
     return kind

@@ -43,7 +43,7 @@ class ParticipantView:
     rate_bpm: float  # NaN when unknown
     quality: str  # Quality name in lower case: ok, warmup, gap, flat, no_breathing
     breaths: int
-    inverted_suspected: bool
+    inverted_suspected: bool  # a belt's or accelerometer's shape only (never for breathing from heart beats)
     new_t: FloatArray
     new_wave: FloatArray
     new_phase: FloatArray

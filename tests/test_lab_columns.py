@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import breathing, run_breathsync
 
-from breathsync.analysis import analyse_files
+from breathsync.analysis import analyse_files, read_inputs
 from breathsync.cli import main
 from breathsync.errors import InputError
 from breathsync.io.csvfile import RecordingError, read_recording
@@ -129,11 +129,141 @@ def test_replay_plays_the_named_column(tmp_path: Path) -> None:
     assert main([*args, "--record", str(out), "--duration", "60", "--speed", "60", "--quiet"]) == 0
     a = read_recording(out / "A.csv")
     assert a.meta["source"] == "replay:lab.csv,column=RSP_A"
-    assert "RSP_A" not in a.columns and "RSP_B" in a.columns  # the picked column plays as resp only
+    assert "RSP_A" not in a.columns and "RSP_B" not in a.columns  # the picked column plays as resp only
     for bad, says in (
         (f"{path},column=", "column= needs"),
-        (f"{path},column=time", "column= needs"),
+        (f"{path},column=time", "'time' is the time column"),
         (f"{out},column=RSP_A", "column= applies to a file"),
     ):
         with pytest.raises(InputError, match=says):
             parse_replay_spec(bad)
+
+
+def test_a_replayed_column_brings_no_one_elses_breathing(tmp_path: Path) -> None:
+    """With column=, only the picked column plays: the file's other columns may be other people's belts (A's
+    raw file and A's BIDS export used to carry B's breathing, RSP_B)."""
+    from breathsync.export_bids import export_bids
+
+    path = _lab_file(tmp_path / "lab.csv")
+    with path.open("r+") as fh:  # units of both belts and the skin conductance, as a lab export declares them
+        text = fh.read()
+        fh.seek(0)
+        fh.write("# unit: RSP_A: V; RSP_B: mV; EDA: uS\n" + text)
+    out = tmp_path / "rec"
+    args = ["run", "-p", f"A=replay:{path},column=RSP_A", "-p", f"B=replay:{path},column=RSP_B"]
+    assert main([*args, "--record", str(out), "--duration", "30", "--speed", "60", "--quiet"]) == 0
+    for label, unit in (("A", "resp: V"), ("B", "resp: mV")):
+        rec = read_recording(out / f"{label}.csv")
+        assert list(rec.columns) == ["resp"], label
+        assert rec.meta["unit"] == unit  # the picked column's unit, as resp's; not the others' names
+    raw = read_recording(path, resp_column="RSP_A")
+    a = read_recording(out / "A.csv")
+    n = len(a)
+    np.testing.assert_allclose(a.columns["resp"], raw.columns["RSP_A"][:n], atol=1e-9)
+    export_bids(out, tmp_path / "bids")
+    for label in ("A", "B"):
+        side = json.loads(
+            (
+                tmp_path / f"bids/sub-{label}/beh/sub-{label}_task-breathsync_recording-raw_physio.json"
+            ).read_text()
+        )
+        assert side["Columns"] == ["resp"], (label, side["Columns"])
+    # Without column= a file's other columns still play along (a simulated file's true_phase, say).
+    plain = tmp_path / "plain.csv"
+    plain.write_text(path.read_text().replace("RSP_A", "resp"))
+    src = parse_replay_spec(str(plain))
+    src.load()
+    assert set(src._cols) == {"resp", "RSP_B", "EDA"}
+
+
+# ---------------------------------------------------------------------------------- names that make no sense
+@pytest.mark.parametrize("command", ["analyze", "report", "batch"])
+def test_the_same_column_twice_is_refused(tmp_path: Path, command: str) -> None:
+    """One belt named twice was analysed as a perfect pair with itself."""
+    path = _lab_file(tmp_path / "lab.csv")
+    extra = {
+        "analyze": [],
+        "report": ["--out", str(tmp_path / "r.html")],
+        "batch": ["--batch", str(tmp_path / "s.csv")],
+    }
+    cmd = "report" if command == "report" else "analyze"
+    r = run_breathsync(cmd, str(path), "--column", "RSP_A", "--column", "RSP_A", *extra[command], timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "--column RSP_A is given twice" in r.stderr
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "s.csv").exists()
+    with pytest.raises(RecordingError, match=r"lab.csv:1: breathing column 'RSP_A' is named twice"):
+        read_recording(path, resp_column="RSP_A", more_columns=["RSP_B", "RSP_A"])
+
+
+@pytest.mark.parametrize("name", ["ecg", "rr_ms", "acc_x", "acc_y", "acc_z"])
+def test_heart_and_accelerometer_columns_are_not_breathing_columns(tmp_path: Path, name: str) -> None:
+    """--column ecg read a heart channel as a breathing waveform; breathsync reads these by their meaning."""
+    path = _lab_file(tmp_path / "lab.csv", f"time,RSP_A,{name},EDA")
+    r = run_breathsync("analyze", str(path), "--column", name, timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert f"'{name}' is a column breathsync already reads by its meaning" in r.stderr
+    assert "leave out --column" in r.stderr
+    with pytest.raises(
+        InputError, match=f"column={name}: '{name}' is a column breathsync already reads"
+    ) as e:
+        parse_replay_spec(f"{path},column={name}")
+    assert "leave out column=" in str(e.value)
+    with pytest.raises(RecordingError, match="already reads by its meaning"):
+        read_recording(path, resp_column=name)
+
+
+def test_resp_may_be_named(tmp_path: Path) -> None:
+    path = _lab_file(tmp_path / "lab.csv", "time,resp,RSP_B,EDA")
+    res = analyse_files([str(path)], columns=["resp", "RSP_B"])
+    assert [p["label"] for p in res["participants"]] == ["resp", "RSP_B"]
+    assert parse_replay_spec(f"{path},column=resp").load().signal_kind() == "resp"
+
+
+@pytest.mark.parametrize("order", [("RSP_A", "rsp_b"), ("rsp_b", "RSP_A")])
+def test_every_column_is_checked_against_the_header(tmp_path: Path, order: tuple[str, str]) -> None:
+    """The second --column was checked after the first had been renamed: no line number, and 'resp' (the
+    alias, not in the file) among the names to pick from."""
+    path = _lab_file(tmp_path / "lab.csv")
+    r = run_breathsync("analyze", str(path), "--column", order[0], "--column", order[1], timeout=60)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert (
+        f"{path}:1: breathing column 'rsp_b' is not in the header: name one of 'RSP_A', 'RSP_B', 'EDA'"
+        in r.stderr
+    )
+    assert "'resp'" not in r.stderr and "did you mean 'RSP_B'?" in r.stderr
+
+
+def test_a_column_without_numbers_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "lab.csv"
+    path.write_text(
+        "# device: lab\ntime,RSP_A,RSP_B\n" + "".join(f"{k / 25:.2f},{k % 50},\n" for k in range(3000))
+    )
+    for columns in (["RSP_B", "RSP_A"], ["RSP_A", "RSP_B"]):
+        with pytest.raises(RecordingError) as e:
+            read_inputs([str(path)], columns=columns)
+        assert str(e.value) == (
+            f"{path}:2: breathing column 'RSP_B' holds no numbers: name the column that holds the breathing "
+            "waveform"
+        )
+
+
+def test_a_quoted_header_name_may_hold_the_delimiter(tmp_path: Path) -> None:
+    """Excel quotes a name with a comma in it; the header was split at that comma ("'Resp' appears twice")."""
+    path = _lab_file(tmp_path / "lab.csv", '"time","Resp, Belt A","Resp, Belt B","EDA"')
+    res = analyse_files([str(path)], columns=["Resp, Belt A", "Resp, Belt B"])
+    assert [p["label"] for p in res["participants"]] == ["Resp, Belt A", "Resp, Belt B"]
+    assert res["pairs"][0]["summary"]["leader"] == "Resp, Belt A"
+    out = tmp_path / "out.json"
+    r = run_breathsync("analyze", str(path), "--column", "Resp, Belt B", "--json", str(out), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["participants"][0]["column"] == "Resp, Belt B"
+
+
+def test_the_json_says_which_column_was_read(tmp_path: Path) -> None:
+    path = _lab_file(tmp_path / "lab.csv")
+    res = analyse_files([str(path)], columns=["RSP_A", "RSP_B"])
+    assert [p["column"] for p in res["participants"]] == ["RSP_A", "RSP_B"]
+    assert analyse_files([str(path)], columns=["RSP_B"])["participants"][0]["column"] == "RSP_B"
+    plain = tmp_path / "plain.csv"
+    plain.write_text(path.read_text().replace("RSP_A", "resp"))
+    assert "column" not in analyse_files([str(plain)])["participants"][0]  # only with --column

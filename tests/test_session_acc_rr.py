@@ -167,8 +167,8 @@ def test_an_accelerometer_without_beats_is_said_to_be_a_guess(tmp_path: Path) ->
     write_recording(path, rec.time[rows], {c: rec.columns[c][rows] for c in ACC}, {"participant": "A"})
     snaps = _replay_session(path, 60.0)
     assert _notes(snaps, "A") == [
-        "A: which way is inhale is a guess from the breath's shape (no heart beats from this source): the "
-        "phase may be upside down"
+        "A: which way is inhale is a guess from the breath's shape (no heart beats from this source), so the "
+        "phase may be upside down: replay a file that has the strap's heart beats too (an rr_ms column)"
     ]
     assert snaps[-1].participant("A").sign_basis == "guess"
 

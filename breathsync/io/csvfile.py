@@ -17,7 +17,11 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
   breathing source (``resp``, ``rr_ms``, the full ``acc_x/y/z`` set, or ``ecg`` for its heart beats)
   holding a number is required.
-- A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``).
+- A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``; in a replay,
+  ``rate=HZ``).
+- A header name in double quotes may hold the delimiter (``"Resp, Belt A"``, as a spreadsheet writes it);
+  data rows are numbers only, and a row of text right under the header (a lab export's units row) is
+  named as such.
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
   these with a message saying so (their grid would not fit in memory).
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import itertools
 import math
 import os
@@ -99,6 +104,62 @@ _SINGLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 FloatArray = NDArray[np.float64]
 
+#: Columns the format reads by their meaning, never as a breathing waveform named with ``--column`` (replay's
+#: ``column=``): what each one is.
+RESERVED_COLUMNS = {
+    "rr_ms": "RR intervals, read as heart beats",
+    "ecg": "an ECG, read for its heart beats",
+    **{
+        c: "the chest accelerometer, read with " + " and ".join(o for o in ACC_COLUMNS if o != c)
+        for c in ACC_COLUMNS
+    },
+}
+#: How a breathing column is named, for the messages of the reader itself (the command line and the replay
+#: spec check their own first and name their option).
+_COLUMN_OPTIONS = "--column (in a replay: column=)"
+#: Where the sampling rate of a file without a time column is given, and the rates accepted there.
+RATE_OPTIONS = "--rate HZ; in a replay: rate=HZ"
+MIN_RATE_HZ = 1.0
+MAX_RATE_HZ = 100_000.0
+
+
+def breathing_column_problem(name: str, option: str = _COLUMN_OPTIONS) -> str | None:
+    """Why ``name`` cannot be the breathing waveform's column named with ``option`` (``--column``, replay's
+    ``column=``), or None: the time column, or a column breathsync already reads by its meaning (a heart or
+    accelerometer channel, :data:`RESERVED_COLUMNS`). ``resp`` is fine."""
+    if name == TIME_COLUMN:
+        return "'time' is the time column, not a breathing waveform"
+    meaning = RESERVED_COLUMNS.get(name)
+    if meaning is not None:
+        return (
+            f"{_quote(name)} is a column breathsync already reads by its meaning ({meaning}): leave out "
+            f"{option}, which names a breathing waveform's column"
+        )
+    return None
+
+
+def _column_problem(column: str, names: Sequence[str]) -> str | None:
+    """Why ``column`` cannot be read as the breathing waveform of a file whose columns (time left out) are
+    ``names``, or None."""
+    problem = breathing_column_problem(column)
+    if problem is not None or column in names:
+        return problem
+    found = ", ".join(_quote(c) for c in names)
+    like = [c for c in names if c.lower() == column.lower()]
+    hint = f"; did you mean {_quote(like[0])}?" if like else ""
+    return (
+        f"breathing column {_quote(column)} is not in the header: name one of {found} (case-sensitive{hint})"
+    )
+
+
+def _empty_column_problem(column: str, has_values: bool) -> str | None:
+    if has_values:
+        return None
+    return (
+        f"breathing column {_quote(column)} holds no numbers: name the column that holds the breathing "
+        "waveform"
+    )
+
 
 # ---------------------------------------------------------------------------------- the record
 @dataclass(frozen=True, eq=False)
@@ -118,6 +179,11 @@ class Recording:
     notes : tuple[str, ...]
         What the reader noticed and the user should know, though the file is usable (an ignored
         ``--rate``, a declared sampling rate its time column contradicts).
+    resp_column : str, optional
+        The file's column read as the breathing waveform ``resp`` (``read_recording(resp_column=)``,
+        :meth:`with_resp`); None when ``resp`` is the file's own column (or there is none).
+    time_from_rate : bool
+        The file has no time column: ``time`` was made from the sampling rate the caller gave.
     """
 
     path: str
@@ -125,6 +191,8 @@ class Recording:
     time: FloatArray
     columns: dict[str, FloatArray]
     notes: tuple[str, ...] = ()
+    resp_column: str | None = None
+    time_from_rate: bool = False
 
     def __len__(self) -> int:
         """Number of data rows."""
@@ -146,19 +214,16 @@ class Recording:
         Raises
         ------
         RecordingError
-            The file has no such column, it is the time column, or it holds no numbers.
+            The name is not a breathing column's (:func:`breathing_column_problem`), the file has no such
+            column, or it holds no numbers. :func:`read_recording` checks the columns it is asked for
+            (``resp_column``, ``more_columns``) where it knows the header's line.
         """
-        if column == TIME_COLUMN or column not in self.columns:
-            found = ", ".join(_quote(c) for c in self.columns)
-            what = "is the time column" if column == TIME_COLUMN else "is not in the header"
-            raise RecordingError(
-                self.path,
-                f"breathing column {_quote(column)} {what}: name one of {found} (case-sensitive)",
-                line=line,
-            )
-        if not self.has_values(column):
-            raise RecordingError(self.path, f"breathing column {_quote(column)} holds no numbers", line=line)
-        return replace(self, columns={**self.columns, "resp": self.columns[column]})
+        alias = self.resp_column not in (None, "resp")  # "resp" is then another column's name, not the file's
+        names = [c for c in self.columns if not (c == "resp" and alias)]
+        problem = _column_problem(column, names) or _empty_column_problem(column, self.has_values(column))
+        if problem:
+            raise RecordingError(self.path, problem, line=line)
+        return replace(self, columns={**self.columns, "resp": self.columns[column]}, resp_column=column)
 
     def signal_kind(self) -> SignalKind | None:
         """Which breathing signal the recording offers, in priority order.
@@ -246,7 +311,11 @@ class Recording:
 
 # ---------------------------------------------------------------------------------- reading
 def read_recording(
-    path: str | os.PathLike[str], rate_hz: float | None = None, *, resp_column: str | None = None
+    path: str | os.PathLike[str],
+    rate_hz: float | None = None,
+    *,
+    resp_column: str | None = None,
+    more_columns: Sequence[str] = (),
 ) -> Recording:
     """Read a recording file (format: module docstring).
 
@@ -264,6 +333,9 @@ def read_recording(
         The column that holds the breathing waveform, for files whose names are not this format's (a lab
         export's ``RSP`` or ``Resp_B``): it becomes ``resp`` (the column also stays under its own name, so
         :meth:`Recording.with_resp` can pick another of the file's belts).
+    more_columns : Sequence[str]
+        Further breathing columns the caller will pick with :meth:`Recording.with_resp` (a file holding
+        several people's belts): checked like ``resp_column``, where the header's line is known.
 
     Returns
     -------
@@ -291,7 +363,7 @@ def read_recording(
                 "(add --record DIR to get CSV files)",
             )
         try:
-            return _read(source, rate_hz, resp_column)
+            return _read(source, rate_hz, resp_column, tuple(more_columns))
         except _BadByte as bad:
             raise source.not_utf8(bad.offset) from None
         except RecordingError:
@@ -300,12 +372,18 @@ def read_recording(
             raise
 
 
-def _read(source: _Source, rate_hz: float | None, resp_column: str | None = None) -> Recording:
+def _read(
+    source: _Source, rate_hz: float | None, resp_column: str | None = None, more_columns: tuple[str, ...] = ()
+) -> Recording:
     name = source.name
     chunks = source.chunks()
     meta, header_no, header, after_header = _scan_preamble(name, chunks)
     delimiter = _detect_delimiter(name, header_no, header)
     names = _parse_header(name, header_no, header, delimiter)
+    wanted = ([resp_column] if resp_column is not None else []) + list(more_columns)
+    if more_columns and resp_column is None:
+        raise ValueError("more_columns needs resp_column")
+    _check_wanted_columns(name, header_no, names, wanted)
 
     def reread(drop_last: bool) -> Iterator[_Piece]:
         again = source.chunks()
@@ -334,19 +412,25 @@ def _read(source: _Source, rate_hz: float | None, resp_column: str | None = None
                 raise RecordingError(
                     name,
                     f"no 'time' column (column names are case-sensitive): if {_quote(like[0])} is the time "
-                    "in seconds, rename it 'time'; else pass the sampling rate with --rate HZ" + hint,
+                    f"in seconds, rename it 'time'; else pass the sampling rate ({RATE_OPTIONS})" + hint,
                     line=header_no,
                 )
             raise RecordingError(
                 name,
-                f"no 'time' column: pass the sampling rate with --rate HZ{hint}, or add a time "
+                f"no 'time' column: pass the sampling rate ({RATE_OPTIONS}){hint}, or add a time "
                 "column in seconds",
                 line=header_no,
             )
         time = np.arange(arrays[0].shape[0], dtype=np.float64) / float(rate_hz)
-        check_time_scale(name, time, f"at --rate {rate_hz:g} Hz", "check --rate (Hz)")
+        check_time_scale(
+            name, time, f"at a sampling rate of {rate_hz:g} Hz", f"check the sampling rate ({RATE_OPTIONS})"
+        )
 
-    rec = Recording(path=name, meta=meta, time=time, columns=columns)
+    rec = Recording(path=name, meta=meta, time=time, columns=columns, time_from_rate=TIME_COLUMN not in names)
+    for wanted_col in wanted:
+        problem = _empty_column_problem(wanted_col, rec.has_values(wanted_col))
+        if problem:
+            raise RecordingError(name, problem, line=header_no)
     if resp_column is not None:
         rec = rec.with_resp(resp_column, line=header_no)
     _check_signal(name, header_no, rec, names)
@@ -355,6 +439,19 @@ def _read(source: _Source, rate_hz: float | None, resp_column: str | None = None
     for col in columns.values():
         col.flags.writeable = False
     return rec
+
+
+def _check_wanted_columns(name: str, header_no: int, names: list[str], wanted: list[str]) -> None:
+    """The breathing columns asked for (``resp_column``, ``more_columns``): each a column of this header, and
+    each once (the same belt twice would be a fake perfect pair)."""
+    seen: set[str] = set()
+    for col in wanted:
+        problem = _column_problem(col, [n for n in names if n != TIME_COLUMN])
+        if problem is None and col in seen:
+            problem = f"breathing column {_quote(col)} is named twice: name each person's column once"
+        if problem is not None:
+            raise RecordingError(name, problem, line=header_no)
+        seen.add(col)
 
 
 def _notes(rec: Recording, ignored_rate_hz: float | None) -> tuple[str, ...]:
@@ -535,14 +632,23 @@ def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], in
     )
 
 
+def _unquoted(header: str) -> str:
+    """The header without its double-quoted parts (a spreadsheet quotes a name that holds the delimiter,
+    ``"Resp, Belt A"``; a doubled quote inside is part of the name)."""
+    if header.count('"') % 2:
+        return header  # unbalanced: the quotes are not a spreadsheet's, read the line as it is
+    return re.sub(r'"(?:[^"]|"")*"', '""', header)
+
+
 def _detect_delimiter(name: str, line_no: int, header: str) -> str:
-    counts = {d: header.count(d) for d in _DELIMITERS}
+    bare = _unquoted(header)
+    counts = {d: bare.count(d) for d in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     if counts[best] > 0:
         return best
     stripped = header.strip()
-    if _SINGLE_NAME_RE.match(stripped):
-        return ","  # a single column: any accepted delimiter works
+    if _SINGLE_NAME_RE.match(stripped) or (bare.strip() == '""' and len(stripped) > 2):
+        return ","  # a single column (quoted or not): any accepted delimiter works
     if is_number(stripped) or all(is_number(tok) for tok in stripped.split()):
         raise RecordingError(
             name,
@@ -558,7 +664,13 @@ def _detect_delimiter(name: str, line_no: int, header: str) -> str:
 
 
 def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[str]:
-    names = [cell.strip().strip('"').strip("'").strip() for cell in header.split(delimiter)]
+    # Quote-aware (csv): a name quoted with the delimiter inside, "Resp, Belt A", is one name. Data rows hold
+    # numbers only and are split as they are.
+    cells = header.split(delimiter)
+    if '"' in header and header.count('"') % 2 == 0:
+        with contextlib.suppress(csv.Error):
+            cells = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), cells)
+    names = [cell.strip().strip('"').strip("'").strip() for cell in cells]
     if all(is_number(n) for n in names if n):
         raise RecordingError(
             name,
@@ -716,7 +828,7 @@ def _parse_data(
         # The fast path read every earlier row, with finite times. The slow path refuses none of them (it
         # refuses what the fast path refuses, and empty time cells, which the fast path reads as NaN), so
         # its first problem, if any, is in this piece.
-        bad = _scan_rows(failed.text, failed.first_no, delimiter, names)
+        bad = _scan_rows(failed.text, failed.first_no, delimiter, names, header_no + 1)
         if isinstance(bad, tuple):
             line_no, problem = bad
             if not _is_cut_last_line(failed, line_no):
@@ -730,7 +842,7 @@ def _parse_data(
                 return columns.arrays(), True
     del columns
     # The slow path over all rows (read again).
-    columns, bad_line = _slow_pass(reread(False), delimiter, names, size)
+    columns, bad_line = _slow_pass(reread(False), delimiter, names, size, header_no + 1)
     if bad_line is None:
         return columns.arrays(), False
     line_no, problem, cut = bad_line
@@ -745,7 +857,7 @@ def _parse_data(
         if failed is None:
             return columns.arrays(), True
         del columns
-    columns, bad_line = _slow_pass(reread(True), delimiter, names, size)
+    columns, bad_line = _slow_pass(reread(True), delimiter, names, size, header_no + 1)
     if bad_line is not None:
         raise RecordingError(name, bad_line[1], line=bad_line[0])
     return columns.arrays(), True
@@ -774,13 +886,13 @@ def _fast_pass(
 
 
 def _slow_pass(
-    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int
+    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int, data_start: int | None = None
 ) -> tuple[_Columns, tuple[int, str, bool] | None]:
     """The slow path piece by piece: the rows, and the first bad line (number, problem, whether it is the
     file's last line, without a newline)."""
     columns = _Columns(len(names), size)
     for piece in pieces:
-        bad = _scan_rows(piece.text, piece.first_no, delimiter, names)
+        bad = _scan_rows(piece.text, piece.first_no, delimiter, names, data_start)
         if isinstance(bad, tuple):
             line_no, problem = bad
             return columns, (line_no, problem, _is_cut_last_line(piece, line_no))
@@ -828,8 +940,11 @@ def _fill_empty_cells(data: str, delimiter: str) -> str:
     return data
 
 
-def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> FloatArray | tuple[int, str]:
-    """Parse row by row: the table (maybe without rows), or (line number, problem) of the first bad line."""
+def _scan_rows(
+    data: str, first_no: int, delimiter: str, names: list[str], data_start: int | None = None
+) -> FloatArray | tuple[int, str]:
+    """Parse row by row: the table (maybe without rows), or (line number, problem) of the first bad line.
+    ``data_start``: the line number of the data part's first line (a units row there is named as one)."""
     ncols = len(names)
     rows: list[list[float]] = []
     delim_name = _DELIMITERS[delimiter]
@@ -840,6 +955,13 @@ def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> Fl
         if line.lstrip().startswith("#"):
             return line_no, ("comment line inside the data: '#' lines must come before the header row")
         cells = line.split(delimiter)
+        if not rows and first_no == data_start and _is_units_row(cells):
+            shown = ", ".join(_quote(c.strip(), 12) for c in cells[:6]) + (", ..." if len(cells) > 6 else "")
+            return line_no, (
+                f"the first row under the header ({shown}) is text, not numbers: it looks like a units "
+                "row; delete it, or turn it into a '# unit: ...' line above the header (e.g. "
+                "'# unit: resp: V')"
+            )
         if len(cells) != ncols:
             return line_no, (
                 f"row has {len(cells)} cells but the header has {ncols} ({delim_name}-separated: "
@@ -864,6 +986,13 @@ def _scan_rows(data: str, first_no: int, delimiter: str, names: list[str]) -> Fl
                 return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}{hint}"
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)
+
+
+def _is_units_row(cells: list[str]) -> bool:
+    """A row of text only (every cell that is not empty is not a number), as a lab export puts the units
+    (``s,V,V``) under the header."""
+    texts = [c.strip().strip('"').strip() for c in cells]
+    return any(texts) and not any(t and is_number(t) for t in texts)
 
 
 def _is_blank_row(line: str, delimiter: str) -> bool:

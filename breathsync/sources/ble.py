@@ -96,12 +96,18 @@ def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
         if name == "org.bluez.Error.NotReady":
             return SourceError(f"{where}: Bluetooth is off: turn it on and try again")
         if name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
-            return SourceError(f"{where}: the Bluetooth service (BlueZ) is not running")
+            return SourceError(
+                f"{where}: the Bluetooth service (BlueZ) is not running: start the bluetooth service and "
+                "check that Bluetooth is on"
+            )
         return SourceError(f"{where}: Bluetooth error {name}: {e.dbus_error_details or ''}".rstrip(": "))
     if isinstance(e, PermissionError):
         return SourceError(f"{where}: permission to use Bluetooth denied ({e.strerror or e})")
     if isinstance(e, (FileNotFoundError, ConnectionRefusedError)):
-        return SourceError(f"{where}: no Bluetooth service: the system D-Bus / BlueZ is not running")
+        return SourceError(
+            f"{where}: no Bluetooth service (the system D-Bus or BlueZ is not running): start the system "
+            "D-Bus and the bluetooth service, and check that Bluetooth is on"
+        )
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     return SourceError(f"{where}: {text}")
 

@@ -17,7 +17,13 @@ import numpy as np
 
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import Recording, read_recording
+from breathsync.io.csvfile import (
+    MAX_RATE_HZ,
+    MIN_RATE_HZ,
+    Recording,
+    breathing_column_problem,
+    read_recording,
+)
 from breathsync.io.session_folder import read_session_folder
 from breathsync.sources.base import (
     SIGNAL_COLUMNS,
@@ -30,7 +36,7 @@ from breathsync.sources.base import (
 
 __all__ = ["ReplaySource", "align_replays", "parse_replay_spec"]
 
-SPEC_SYNTAX = "replay:PATH[,loop][,participant=LABEL][,column=NAME]"
+SPEC_SYNTAX = "replay:PATH[,loop][,participant=LABEL][,column=NAME][,rate=HZ]"
 
 
 class ReplaySource(Source):
@@ -50,7 +56,11 @@ class ReplaySource(Source):
         About how much session time each chunk covers.
     column : str, optional
         The column that holds the breathing waveform, for a file that does not name it ``resp`` (a lab
-        export; ``read_recording``'s ``resp_column``).
+        export; ``read_recording``'s ``resp_column``). Only that column plays (as ``resp``): the file's other
+        columns may be other people's (two belts on one acquisition system).
+    rate_hz : float, optional
+        The sampling rate of a file without a time column (``read_recording``'s ``rate_hz``); a file with
+        one refuses it.
     """
 
     paced = True
@@ -64,9 +74,11 @@ class ReplaySource(Source):
         folder: str | None = None,
         chunk_s: float = 0.1,
         column: str | None = None,
+        rate_hz: float | None = None,
     ) -> None:
         super().__init__()
         self.column = column
+        self.rate_hz = rate_hz
         if not chunk_s > 0:
             raise ValueError("chunk_s must be positive")
         self.path = str(path)
@@ -121,9 +133,14 @@ class ReplaySource(Source):
         if self._rec is not None:
             return self._rec
         try:
-            rec = read_recording(self.path, resp_column=self.column)
+            rec = read_recording(self.path, self.rate_hz, resp_column=self.column)
         except RecordingError as exc:
             raise SourceError(f"replay: {exc}") from None
+        if self.rate_hz is not None and not rec.time_from_rate:
+            raise SourceError(
+                f"replay: {self.path}: rate={self.rate_hz:g} is for a file without a time column, and this one "
+                "has one (its times are used): leave rate= out"
+            )
         kind = rec.signal_kind()
         if kind is None:  # read_recording already refuses these; kept for recordings built otherwise
             raise SourceError(f"replay: {self.path}: no breathing signal (resp, acc_x/acc_y/acc_z or rr_ms)")
@@ -153,9 +170,14 @@ class ReplaySource(Source):
                 except RecordingError as exc:
                     raise SourceError(f"replay: {exc}") from None
             wanted = list(SIGNAL_COLUMNS[kind])
-            # The file's other columns play along (a recording of the replay keeps them); the breathing
-            # column picked with column= plays as resp only.
-            others = [c for c in rec.columns if c not in wanted and c != self.column and rec.has_values(c)]
+            # The file's other columns play along (a recording of the replay keeps them), but not with
+            # column=: such a file's other columns may be other people's (two belts on one acquisition
+            # system), and the picked one plays as resp only.
+            others = (
+                [c for c in rec.columns if c not in wanted and rec.has_values(c)]
+                if self.column is None
+                else []
+            )
             self._cols = {c: rec.columns[c] for c in wanted + others}
             self._t = rec.time
             if kind == "acc" and rec.beat_rows().any():
@@ -231,13 +253,35 @@ class ReplaySource(Source):
         # The file's "# unit:" line, carried into a recording of the replay; not for an ECG, which plays as
         # the RR intervals found in it (the file's units are not those of what it plays).
         if self._rec is not None and self._rec.meta.get("unit") and not self._plays_ecg_beats:
-            d["unit"] = self._rec.meta["unit"]
+            unit = (
+                self._rec.meta["unit"]
+                if self.column is None
+                else _picked_unit(self._rec.meta["unit"], self.column)
+            )
+            if unit:
+                d["unit"] = unit
         if self.column is not None:
             d["column"] = self.column
+        if self.rate_hz is not None:
+            d["rate_hz"] = self.rate_hz
         if self.folder is not None:
             d["folder"] = self.folder
             d["participant"] = self.participant
         return d
+
+
+def _spec_rate(value: str) -> float:
+    """rate=HZ: a sampling rate in the range analyze's --rate takes, or a one-line InputError."""
+    try:
+        hz = float(value)
+    except ValueError:
+        hz = math.nan
+    if not (math.isfinite(hz) and MIN_RATE_HZ <= hz <= MAX_RATE_HZ):
+        raise InputError(
+            f"replay: rate={value} is not a sampling rate: give the file's rate in Hz, {MIN_RATE_HZ:g} to "
+            f"{MAX_RATE_HZ:g} (rate= is for a file without a time column): {SPEC_SYNTAX}"
+        )
+    return hz
 
 
 def align_replays(sources: Sequence[Source]) -> float | None:
@@ -255,8 +299,19 @@ def align_replays(sources: Sequence[Source]) -> float | None:
     return origin
 
 
+def _picked_unit(unit_line: str, column: str) -> str:
+    """The part of a ``# unit:`` line (``"RSP_A: V; RSP_B: V"``) that names ``column``, as ``resp``'s (a
+    column= replay plays that column only, as resp); "" when the line does not name it."""
+    for part in unit_line.split(";"):
+        names, colon, text = part.partition(":")
+        if colon and column in (n.strip() for n in names.split("/")) and text.strip():
+            return f"resp: {text.strip()}"
+    return ""
+
+
 def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
-    """A replay source from the command-line text after ``replay:``: ``PATH[,loop][,participant=LABEL][,column=NAME]``.
+    """A replay source from the command-line text after ``replay:``:
+    ``PATH[,loop][,participant=LABEL][,column=NAME][,rate=HZ]``.
 
     PATH is a recording CSV file or a recorded session folder. For a folder the participant defaults to
     ``label`` (the label given on the command line), else to the folder's first participant.
@@ -276,19 +331,30 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
     loop = False
     participant: str | None = None
     column: str | None = None
+    rate_hz: float | None = None
+    seen: set[str] = set()
     for opt in options:
         key, eq, value = opt.partition("=")
-        key = key.strip()
+        key, value = key.strip(), value.strip()
+        if key in seen:
+            raise InputError(f"replay: {key}{eq} is given twice in {text!r}: {SPEC_SYNTAX}")
+        seen.add(key)
         if key == "loop" and not eq:
             loop = True
-        elif key == "participant" and eq and value.strip():
-            participant = value.strip()
+        elif key == "participant" and eq and value:
+            participant = value
         elif key == "participant":
             raise InputError(f"replay: participant= needs a label: {SPEC_SYNTAX}")
-        elif key == "column" and eq and value.strip() and value.strip() != "time":
-            column = value.strip()
+        elif key == "column" and eq and value:
+            name = value.strip('"').strip("'").strip()  # as the reader drops a header's quotes
+            problem = breathing_column_problem(name, "column=")
+            if problem is not None:
+                raise InputError(f"replay: column={value}: {problem}")
+            column = name
         elif key == "column":
             raise InputError(f"replay: column= needs the breathing waveform's column name: {SPEC_SYNTAX}")
+        elif key == "rate":
+            rate_hz = _spec_rate(value if eq else "")
         else:
             raise InputError(f"replay: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
     if not os.path.isdir(path):
@@ -296,9 +362,13 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
             raise InputError(
                 f"replay: participant={participant} applies to a session folder, and {path} is a file"
             )
-        return ReplaySource(path, loop=loop, column=column)
+        return ReplaySource(path, loop=loop, column=column, rate_hz=rate_hz)
     if column is not None:
         raise InputError(f"replay: column= applies to a file, and {path} is a session folder")
+    if rate_hz is not None:
+        raise InputError(
+            f"replay: rate= applies to a file without a time column, and {path} is a session folder"
+        )
     folder = read_session_folder(path)
     wanted = participant if participant is not None else label
     if wanted is not None and wanted not in folder.labels and participant is None:

@@ -122,6 +122,11 @@ _MODE_KEYS: dict[str, tuple[str, ...]] = {
     "pacer": ("rate", "inhale", "exhale", "duration", "fs"),
 }
 
+#: The command-line syntax (the run command's help and the errors show it).
+SPEC_SYNTAX = "sim:steady|follow|lead|pacer[,key=value...]"
+#: Each mode's options, for the run command's help.
+SPEC_OPTIONS = "; ".join(f"{mode}: {', '.join(k + '=' for k in keys)}" for mode, keys in _MODE_KEYS.items())
+
 _DEFAULT_RATE_BPM = {"steady": 12.0, "follow": 12.0, "lead": 14.0, "pacer": 6.0}
 
 

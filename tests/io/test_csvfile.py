@@ -77,10 +77,65 @@ def test_reader_errors_name_file_line_and_problem(
         assert word in str(err), (word, str(err))
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "shown"),
+    [
+        ("time,resp,RSP\ns,V,V\n0,1,2\n0.04,1,2\n", 2, "('s', 'V', 'V')"),
+        ("# a: b\ntime;resp\n\ns;mV\n0;1\n", 4, "('s', 'mV')"),
+        ('time,resp\n"s","a.u."\n0,1\n', 2, "('\"s\"', '\"a.u.\"')"),
+        ("time,resp,RSP\ns,V,\n0,1,2\n", 2, "('s', 'V', '')"),  # a column without a unit
+        ("time,resp,RSP\ns,V\n0,1,2\n", 2, "('s', 'V')"),  # fewer cells: still text only
+    ],
+)
+def test_a_units_row_under_the_header_is_named_as_one(
+    tmp_path: Path, text: str, line: int, shown: str
+) -> None:
+    """A lab export's units row (s,V,V) was "non-numeric cell 's' in column 'time'", with nothing to do."""
+    err = _error(_write(tmp_path, text))
+    assert err.line == line
+    assert f"the first row under the header {shown} is text, not numbers: it looks like a units row" in str(
+        err
+    )
+    assert "delete it, or turn it into a '# unit: ...' line above the header" in str(err)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "time,resp\ns,1\n0,1\n",  # a number in it: not a units row
+        "time,resp\n0,1\ns,V\n",  # not the first row
+    ],
+)
+def test_other_text_rows_are_not_units_rows(tmp_path: Path, text: str) -> None:
+    err = _error(_write(tmp_path, text))
+    assert "units row" not in str(err) and "non-numeric cell 's' in column 'time'" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("header", "data", "names"),
+    [
+        ('"time","Resp, Belt A","Resp, Belt B"', "0,1,2", ["Resp, Belt A", "Resp, Belt B"]),
+        # more commas inside the quotes than semicolons between the names: the delimiter is still ';'
+        ('time;"Resp, Belt, A, B";resp', "0;1;2", ["Resp, Belt, A, B", "resp"]),
+        ('"time"\t"a ""quoted"" name"\tresp', "0\t1\t2", ['a "quoted" name', "resp"]),
+        ("'time', 'resp'", "0,1", ["resp"]),
+        ('time,"resp', "0,1", ["resp"]),  # an unbalanced quote: read as before (outer quotes dropped)
+    ],
+)
+def test_a_quoted_header_name_may_hold_the_delimiter(
+    tmp_path: Path, header: str, data: str, names: list[str]
+) -> None:
+    """Excel quotes a name with the delimiter in it; the header used to be split inside the quotes."""
+    rows = "".join(data.replace("0", f"{k / 10:g}", 1) + "\n" for k in range(40))
+    rec = read_recording(_write(tmp_path, header + "\n" + rows), resp_column=names[0])
+    assert list(rec.columns)[: len(names)] == names
+    assert rec.columns["resp"][0] == 1 and len(rec) == 40
+
+
 def test_missing_time_column_asks_for_rate(tmp_path: Path) -> None:
     path = _write(tmp_path, "# sampling_rate_hz: 50\nresp\n0.1\n0.2\n")
     err = _error(path)
-    assert "--rate HZ" in str(err)
+    assert "(--rate HZ; in a replay: rate=HZ)" in str(err)
     assert "sampling_rate_hz: 50" in str(err)
     assert err.line == 2
 
@@ -112,7 +167,7 @@ def test_gzip_and_utf16_files_are_named_as_such(tmp_path: Path) -> None:
         ([(40 * i, i % 5) for i in range(50)], None, ["median 40 s apart", "milliseconds"]),
         # a 1e9-s jump would need a grid of 2e10 samples
         ([(0.0, 0), (1e9, 1), (1e9 + 0.04, 0)], None, ["spans", "48 h"]),
-        ([(None, v) for v in (0, 1, 0)], 1e-300, ["at --rate 1e-300 Hz", "--rate"]),
+        ([(None, v) for v in (0, 1, 0)], 1e-300, ["at a sampling rate of 1e-300 Hz", "--rate", "rate=HZ"]),
         ([(None, v) for v in range(20)], 0.001, ["median 1e+03 s apart", "--rate"]),
     ],
 )
