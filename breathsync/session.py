@@ -484,7 +484,7 @@ class Session:
         if basis != p.sign_basis and basis not in p.sign_noted:
             p.sign_noted.add(basis)
             if basis == "guess":
-                beats = "rr_ms" in p.source.extra_columns
+                beats = self._has_beats(p)
                 # Sinus arrhythmia grows as breathing slows (to about 6/min) and deepens (Hirsch & Bishop
                 # 1981, Am J Physiol 241:H620), so such breathing gives the heart's evidence sooner.
                 self._event(
