@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from PyQt6.QtWidgets import (
@@ -120,5 +121,21 @@ class ParticipantEditor(QWidget):
         self._show_fields()
 
     def set_spec(self, label: str, spec: str) -> None:
-        """Show a command-line participant (as a source spec)."""
-        self.set_state({"label": label, "kind": "source spec", "spec": spec})
+        """Show a command-line participant (as a source spec). A replayed file's path relative to the
+        working folder is made absolute: the editors are saved in the settings, and the next start may be
+        elsewhere."""
+        self.set_state({"label": label, "kind": "source spec", "spec": absolute_replay_spec(spec)})
+
+
+def absolute_replay_spec(spec: str) -> str:
+    """``replay:PATH[,options]`` with PATH absolute when it names an existing file or folder relative to the
+    working folder; any other spec as it is."""
+    kind, sep, rest = spec.partition(":")
+    if kind != "replay" or not sep:
+        return spec
+    if os.path.exists(rest):  # a path that itself contains commas
+        return f"replay:{os.path.abspath(rest)}"
+    path, comma, options = rest.partition(",")
+    if path and os.path.exists(path):
+        return f"replay:{os.path.abspath(path)}{comma}{options}"
+    return spec

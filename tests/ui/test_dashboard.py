@@ -197,6 +197,24 @@ def test_record_from_the_start_and_save_summary(qtbot: QtBot, settings: QSetting
     assert (tmp_path / "report.html").read_text().count("<svg") >= 3
 
 
+def test_a_relative_replay_path_is_kept_absolute(
+    qtbot: QtBot, settings: QSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The editors are saved in the settings; a path relative to today's working folder would not replay from
+    tomorrow's."""
+    from breathsync.ui.controls import absolute_replay_spec
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a,b.csv").write_text("time,resp\n")
+    (tmp_path / "rec.csv").write_text("time,resp\n")
+    assert absolute_replay_spec("replay:rec.csv,loop") == f"replay:{tmp_path / 'rec.csv'},loop"
+    assert absolute_replay_spec("replay:a,b.csv") == f"replay:{tmp_path / 'a,b.csv'}"
+    for same in ("replay:missing.csv,loop", "sim:steady,rate=12", f"replay:{tmp_path / 'rec.csv'}"):
+        assert absolute_replay_spec(same) == same
+    w = make(qtbot, settings, [ParticipantArg("A", "replay:rec.csv,loop"), ParticipantArg("B", "sim:steady")])
+    assert w.editors[0].spec_text() == f"replay:{tmp_path / 'rec.csv'},loop"
+
+
 def test_bad_source_is_reported_not_raised(qtbot: QtBot, settings: QSettings) -> None:
     w = make(qtbot, settings, [ParticipantArg("A", "sim:nonsense"), ParticipantArg("B", "sim:steady")])
     with qtbot.waitSignal(w.runner.failed, timeout=5000) as failed:
