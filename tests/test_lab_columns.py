@@ -267,3 +267,16 @@ def test_the_json_says_which_column_was_read(tmp_path: Path) -> None:
     plain = tmp_path / "plain.csv"
     plain.write_text(path.read_text().replace("RSP_A", "resp"))
     assert "column" not in analyse_files([str(plain)])["participants"][0]  # only with --column
+
+
+def test_the_same_recording_twice_is_refused(tmp_path: Path) -> None:
+    """It would be a pair in perfect synchrony with itself (the audit's `analyze a.csv a.csv`)."""
+    path = _lab_file(tmp_path / "lab.csv")
+    link = tmp_path / "again.csv"
+    link.symlink_to(path)
+    for args in ([str(path), str(path)], [str(path), str(link)]):
+        r = run_breathsync("analyze", *args, "--column", "RSP_A", timeout=60)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+        assert "is given twice" in r.stderr
+    with pytest.raises(InputError, match="is given twice"):
+        build_report([str(path), str(path)], columns=["RSP_A"])
