@@ -74,6 +74,15 @@ def radio_lock() -> asyncio.Lock:
     return lock
 
 
+#: What to do when BlueZ (over the system D-Bus) refuses this user: its D-Bus policy
+#: (/etc/dbus-1/system.d/bluetooth.conf) decides who may use it; the policy BlueZ ships (src/bluetooth.conf)
+#: allows the members of the "bluetooth" group, and a new group takes effect at the next login.
+_BLUEZ_ACCESS = (
+    "check that your user may use BlueZ (its D-Bus policy; on many systems, membership of the 'bluetooth' "
+    "group, then log in again)"
+)
+
+
 def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
     """One clear line for what bleak / D-Bus / the OS said when Bluetooth is unusable."""
     from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakDBusError
@@ -84,15 +93,17 @@ def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
             r.NO_BLUETOOTH: "no Bluetooth adapter found",
             r.NO_BLE_CENTRAL_ROLE: "the Bluetooth adapter cannot act as a BLE central",
             r.POWERED_OFF: "Bluetooth is off: turn it on (e.g. bluetoothctl power on) and try again",
-            r.DENIED_BY_USER: "permission to use Bluetooth denied",
-            r.DENIED_BY_SYSTEM: "permission to use Bluetooth denied by the system (D-Bus policy)",
-            r.DENIED_BY_UNKNOWN: "permission to use Bluetooth denied",
+            r.DENIED_BY_USER: "permission to use Bluetooth was refused when the system asked: allow it for "
+            "this terminal (or Python) in the system's privacy settings, then try again",
+            r.DENIED_BY_SYSTEM: "Bluetooth is blocked by a system policy: ask the computer's administrator",
+            r.DENIED_BY_UNKNOWN: "permission to use Bluetooth denied: allow it for this terminal (or Python) in "
+            "the system's privacy settings, or ask the computer's administrator",
         }.get(e.reason, f"Bluetooth not available ({e})")
         return SourceError(f"{where}: {why}")
     if isinstance(e, BleakDBusError):
         name = e.dbus_error
         if name in ("org.freedesktop.DBus.Error.AccessDenied", "org.bluez.Error.NotPermitted"):
-            return SourceError(f"{where}: permission to use Bluetooth denied ({name})")
+            return SourceError(f"{where}: permission to use Bluetooth denied ({name}): {_BLUEZ_ACCESS}")
         if name == "org.bluez.Error.NotReady":
             return SourceError(f"{where}: Bluetooth is off: turn it on and try again")
         if name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
@@ -102,7 +113,9 @@ def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
             )
         return SourceError(f"{where}: Bluetooth error {name}: {e.dbus_error_details or ''}".rstrip(": "))
     if isinstance(e, PermissionError):
-        return SourceError(f"{where}: permission to use Bluetooth denied ({e.strerror or e})")
+        return SourceError(
+            f"{where}: permission to use Bluetooth denied ({e.strerror or e}): {_BLUEZ_ACCESS}"
+        )
     if isinstance(e, (FileNotFoundError, ConnectionRefusedError)):
         return SourceError(
             f"{where}: no Bluetooth service (the system D-Bus or BlueZ is not running): start the system "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bleak.exc import BleakDBusError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakDBusError
 
 from breathsync.sources.ble import bluetooth_error
 
@@ -30,3 +30,29 @@ from breathsync.sources.ble import bluetooth_error
 )
 def test_no_bluetooth_service_says_what_to_do(error: BaseException, says: str) -> None:
     assert str(bluetooth_error(error, "scan")) == says
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (BleakDBusError("org.freedesktop.DBus.Error.AccessDenied", []), "member"),
+        (BleakDBusError("org.bluez.Error.NotPermitted", []), "member"),
+        (PermissionError(13, "Permission denied"), "member"),
+        (
+            BleakBluetoothNotAvailableError("no", BleakBluetoothNotAvailableReason.DENIED_BY_USER),
+            "privacy settings",
+        ),
+        (
+            BleakBluetoothNotAvailableError("no", BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM),
+            "administrator",
+        ),
+        (
+            BleakBluetoothNotAvailableError("no", BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN),
+            "privacy settings",
+        ),
+    ],
+)
+def test_permission_denied_says_what_to_do(error: BaseException, says: str) -> None:
+    text = str(bluetooth_error(error, "ble:AA"))
+    assert text.startswith("ble:AA: ") and "\n" not in text
+    assert says in text
