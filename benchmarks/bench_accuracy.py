@@ -32,6 +32,10 @@ Two columns measure the references rather than breathsync, so the goals can be r
 A small table says how much of the time each recording rises (benchmarks/reference.py, ``rise_fraction``):
 the inhale/exhale asymmetry that the accelerometer's sign and the "looks inverted" warning rely on.
 
+A dropout table leaves 3 or 8 s of samples out of the recording (one gap per run, every 37 s) and scores
+the 15 s after each gap: how much of it has a phase, and its error, when the live pipeline starts over after
+the gap and when it resumes the breathing it left (the default for belts, ``PipelineConfig.resume_gap_s``).
+
 A further table scores the same way against the true phase and onsets of simulated breathers
 (breathsync.synth defaults: 40/60 cycle, baseline drift, amplitude variation, noise, phase diffusion; with and
 without an end-expiratory pause) at 6 to 24 breaths/min, where no reference has to be trusted.
@@ -159,6 +163,40 @@ def score_synthetic(rate_bpm: float, pause: float, seed: int = 0) -> dict[str, f
     }
 
 
+GAP_LENGTHS_S = (3.0, 8.0)
+GAP_EVERY_S = 37.0  # a gap starts every this many seconds, from 60 s to 60 s before the end, one per run
+GAP_AFTER_S = 15.0  # scored: the seconds after each gap
+
+
+def score_gaps(path: str) -> list[list[str]]:
+    """A belt's dropout: the recording with ``gap`` seconds of samples left out (one gap per run, at
+    each ``GAP_EVERY_S``), the live pipeline resuming after it (the default) or starting over
+    (``resume_gap_s=0``); phase given and its error against the gapless reference over the
+    ``GAP_AFTER_S`` after each gap."""
+    t, y = read_resp(path)
+    gt, gph = reference_phase(t, y)
+    ref_unwrapped = np.unwrap(gph)
+    rows: list[list[str]] = []
+    if np.arange(t[0] + 60.0, t[-1] - 60.0, GAP_EVERY_S).size == 0:
+        return rows  # too short for a gap with a minute on either side
+    for gap in GAP_LENGTHS_S:
+        cells = []
+        for resume in (0.0, PipelineConfig().resume_gap_s):
+            given, errs = [], []
+            for g0 in np.arange(t[0] + 60.0, t[-1] - 60.0, GAP_EVERY_S):
+                keep = (t < g0) | (t >= g0 + gap)
+                out = RespPipeline(resume_gap_s=resume).process(t[keep], y[keep])
+                ref = np.mod(np.interp(out.t, gt, ref_unwrapped), 2 * np.pi)
+                after = (out.t >= g0 + gap) & (out.t < g0 + gap + GAP_AFTER_S)
+                ok = after & np.isfinite(out.phase)
+                given.append(ok.sum() / max(after.sum(), 1))
+                errs.append(np.abs(circular_error_deg(out.phase[ok], ref[ok])))
+            e = np.concatenate(errs)
+            cells += [f"{100 * np.mean(given):.0f}%", f"{np.mean(e):.1f}" if e.size else "-"]
+        rows.append([path.split("/")[-1], f"{gap:g} s", *cells])
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("files", nargs="*")
@@ -279,6 +317,22 @@ def main() -> None:
             ],
         )
     )
+    print()
+    gap_rows = [r for f in files for r in score_gaps(f)]
+    print(
+        table(
+            gap_rows,
+            [
+                "recording",
+                "dropout",
+                f"starting over: phase given, {GAP_AFTER_S:g} s after",
+                "its MAE deg",
+                "resuming (default): phase given",
+                "its MAE deg",
+            ],
+        )
+    )
+    print(f"(a dropout every {GAP_EVERY_S:g} s from 60 s on, one per run; MAE against the gapless reference)")
     print()
     srows = []
     for pause in (0.0, 0.2):

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.pipeline import Quality, RespPipeline
+from breathsync.dsp.pipeline import Quality, RespPipeline, pipeline_for
 from breathsync.dsp.sync import LIVE_HISTORY_S, GridRing, LivePairSync, SyncConfig, who_led
 from breathsync.session_types import (
     Event,
@@ -79,7 +79,7 @@ class _Participant:
         self.spec = spec
         self.label = spec.label
         self.source = spec.source
-        self.pipeline = RespPipeline(invert=spec.invert)
+        self.pipeline = pipeline_for(spec.source.signal, invert=spec.invert)
         self.converter: Any = None
         self.ring = GridRing(fs_hz, cfg.history_s, ("phase", "rate", "quality", "clean"))
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw

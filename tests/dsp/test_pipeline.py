@@ -47,8 +47,11 @@ def test_phase_only_uses_past_samples() -> None:
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=12))
 def test_output_independent_of_chunking(sizes: list[int]) -> None:
-    t, y, _ = breathing(duration_s=60, fs_hz=100, seed=3)
+    t, y, _ = breathing(duration_s=90, fs_hz=100, seed=3)
     y[2000:2100] = np.nan  # a short NaN run inside
+    y[4000:4300] = np.nan  # a gap the pipeline resumes after ...
+    keep = (t < 65) | (t > 69)  # ... and a hole in time
+    t, y = t[keep], y[keep]
     whole = run(t, y)
     pipe = RespPipeline()
     parts, i = [], 0
@@ -88,6 +91,42 @@ def test_gap_resets_and_phase_unknown_during_gap() -> None:
     # It restarts after each gap and finds the breathing again.
     assert np.mean(out.quality[(out.t > 80) & (out.t < 90)] == Quality.OK) > 0.8
     assert np.mean(out.quality[(out.t > 125)] == Quality.OK) > 0.9
+
+
+def test_a_short_gap_resumes_the_breathing_it_left() -> None:
+    """A gap of a few seconds (a Bluetooth dropout, an accelerometer settling after a posture change)
+    does not cost the warm-up and two turns again: the phase is back at once and as good as before."""
+    t, y, ph = breathing(duration_s=150, rate_bpm=12)
+    y[(t >= 60) & (t < 63)] = np.nan
+    keep = ~((t > 100) & (t < 104))  # and 4 s without samples
+    t, y, ph = t[keep], y[keep], ph[keep]
+    out = run(t, y)
+    true = np.interp(out.t, t, np.unwrap(ph)) % (2 * np.pi)
+    for a, b in ((60.1, 62.9), (100.1, 103.9)):
+        inside = (out.t > a) & (out.t < b)
+        assert np.all(out.quality[inside] == Quality.GAP) and np.all(np.isnan(out.phase[inside]))
+    for end in (63.0, 104.0):
+        after = (out.t >= end + 0.2) & (out.t < end + 10)
+        assert np.all(out.quality[after] == Quality.OK)
+        assert np.all(np.isfinite(out.phase[after]))
+        assert np.mean(circ_err_deg(out.phase[after], true[after])) < 20
+    # No breath interval spans a gap: the rate stays at 12/min through both.
+    assert np.nanmax(np.abs(out.rate_bpm[out.t > 40] - 12)) < 1.0
+
+
+def test_a_long_gap_or_a_new_level_starts_over() -> None:
+    t, y, _ = breathing(duration_s=150, rate_bpm=12)
+    y[(t >= 60) & (t < 75)] = np.nan  # longer than resume_gap_s (10 s)
+    out = run(t, y)
+    assert np.all(out.quality[(out.t > 75) & (out.t < 80)] == Quality.WARMUP)
+    t, y, _ = breathing(duration_s=150, rate_bpm=12)
+    y[(t >= 60) & (t < 63)] = np.nan
+    y[t >= 63] += 5.0  # the belt comes back five breath amplitudes higher: not the breathing it left
+    out = run(t, y)
+    assert np.all(out.quality[(out.t > 63) & (out.t < 68)] == Quality.WARMUP)
+    y[t >= 63] -= 5.0
+    out = run(t, y, resume_gap_s=0.0)  # resuming can be switched off
+    assert np.all(out.quality[(out.t > 63) & (out.t < 68)] == Quality.WARMUP)
 
 
 def test_flat_signal_is_flat_not_a_phase() -> None:
