@@ -7,6 +7,7 @@ default) redraws from the rings with ``setData``, antialiasing off, independent 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -841,6 +842,12 @@ class DashboardWindow(QMainWindow):
         s.setValue("participants", json.dumps([e.state() for e in self.editors]))
         s.setValue("geometry", self.saveGeometry())
         s.sync()
+        # The editors hold device addresses and recording paths: the owner's only, as every recording is.
+        # (On Windows the default settings are in the registry: no file.)
+        path = s.fileName()
+        if os.path.isfile(path):
+            with contextlib.suppress(OSError):  # a file system without modes: nothing to restrict
+                os.chmod(path, 0o600)
 
     def _load_settings(self) -> None:
         s = self.settings

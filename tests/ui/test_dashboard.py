@@ -240,6 +240,8 @@ def test_settings_round_trip(qtbot: QtBot, settings: QSettings, tmp_path: Path) 
     assert again.record_dir.text() == str(tmp_path / "r")
     assert again.editors[1].state()["mode"] == "pacer" and again.editors[1].spec_text() == "sim:pacer,rate=6"
     assert again.editors[0].spec_text().startswith("replay:")
+    if os.name == "posix":  # the device addresses and paths it holds are the owner's only
+        assert os.stat(settings.fileName()).st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("window_s", [WINDOW_MIN_S, 300.0, WINDOW_MAX_S])
