@@ -104,9 +104,22 @@ def build_session(
         why = speed_error(speed) if callable(speed_error) else None
         if why:
             raise InputError(f"participant {p.label}: {why}")
-    from breathsync.sources.replay import align_replays
+    from breathsync.sources.replay import ReplaySource, align_replays
 
     align_replays(sources)
+    played: dict[tuple[str, ...], str] = {}
+    for p, src in zip(participants, sources, strict=True):
+        if isinstance(src, ReplaySource):
+            key = src.stream_key()
+            if key in played:
+                what = key[0] + (f", column {src.column}" if src.column else "")  # its real path
+                chosen = getattr(src, "chosen", None)  # an XDF file's stream
+                what += f", stream {chosen.name!r}" if chosen is not None else ""
+                raise InputError(
+                    f"participants {played[key]} and {p.label} both replay {what}: a recording is one "
+                    "person's breathing (with itself it is a pair in perfect synchrony); give each their own"
+                )
+            played[key] = p.label
     specs = [
         ParticipantSpec(p.label, s, p.label in invert) for p, s in zip(participants, sources, strict=True)
     ]

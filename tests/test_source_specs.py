@@ -34,3 +34,28 @@ def test_replays_options_are_all_in_its_syntax() -> None:
     assert accepted == {"loop", "participant", "column", "rate"}
     for mode, keys in sim._MODE_KEYS.items():
         assert f"{mode}: {', '.join(k + '=' for k in keys)}" in sim.SPEC_OPTIONS
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
+
+
+def test_one_recording_replayed_for_two_participants_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was a pair in perfect synchrony with itself (analyze already refused the same file twice)."""
+    from breathsync.errors import InputError
+    from breathsync.live import ParticipantArg, build_session
+
+    src = SAMPLES / "pair_sync_A.csv"
+    monkeypatch.chdir(SAMPLES)
+    link = tmp_path / "again.csv"
+    link.symlink_to(src)
+    for other in (str(src), "pair_sync_A.csv", f"{link},loop"):
+        parts = [ParticipantArg("A", f"replay:{src}"), ParticipantArg("B", f"replay:{other}")]
+        with pytest.raises(InputError, match=r"participants A and B both replay .*pair_sync_A.csv.*own"):
+            build_session(parts)
+    r = run_breathsync("run", "-p", f"A=replay:{src}", "-p", f"B=replay:{src}", "--quiet", timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "both replay" in r.stderr
+    # Two people's recordings, or two columns of one file (two belts on one system), are two participants.
+    build_session([ParticipantArg("A", f"replay:{src}"), ParticipantArg("B", "replay:pair_sync_B.csv")])

@@ -128,6 +128,13 @@ class ReplaySource(Source):
     def extra_columns(self, value: tuple[str, ...]) -> None:
         self._extra = tuple(value)
 
+    def stream_key(self) -> tuple[str, ...]:
+        """What this replay plays, the same for two replays of the same stream however they name it: the
+        file's real path and the breathing column (reads the file)."""
+        self.load()
+        column = "" if self.column in (None, "resp") else str(self.column)
+        return (os.path.realpath(self.path), column)
+
     def load(self) -> Recording:
         """Read the recording (once); SourceError with one line when it cannot be used."""
         if self._rec is not None:

@@ -267,6 +267,7 @@ class XdfReplaySource(ReplaySource):
         self.channel = channel
         self.label = label
         self.chosen: XdfStream | None = None
+        self.chosen_index = -1  # the chosen stream's place in the file
         self.channel_label = ""
         self.damage = ""  # the file was cut short: what is replayed (session.json says so)
 
@@ -316,6 +317,7 @@ class XdfReplaySource(ReplaySource):
         meta = {"xdf_stream": s.name, "xdf_type": s.type, "channel": s.labels[k] or str(k)}
         rec = Recording(self.path, meta, t, {"resp": y})
         self.chosen = s
+        self.chosen_index = streams.index(s)
         self.channel_label = s.labels[k] or str(k)
         self._cols = {"resp": y}
         self._t = t
@@ -326,6 +328,12 @@ class XdfReplaySource(ReplaySource):
         self._signal = "resp"
         self._rec = rec
         return rec
+
+    def stream_key(self) -> tuple[str, ...]:
+        """The file's real path, the stream's place in it and the channel (reads the file): two
+        participants may replay one XDF file, each their own stream."""
+        self.load()
+        return (os.path.realpath(self.path), f"stream {self.chosen_index}", self.channel_label)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

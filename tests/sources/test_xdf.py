@@ -189,6 +189,12 @@ def test_stream_choice_and_errors(tmp_path: Path, xdf_file: Path) -> None:
         parse_xdf_spec(str(path), "A")
 
 
+def test_one_stream_replayed_for_two_participants_is_refused(xdf_file: Path) -> None:
+    same = f"replay:{xdf_file},stream=chest belt B"
+    with pytest.raises(InputError, match=r"participants A and B both replay .*stream 'chest belt B'"):
+        build_session([ParticipantArg("A", same), ParticipantArg("B", same)])
+
+
 def test_run_command_replays_an_xdf_session(xdf_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     build_session([ParticipantArg("A", f"replay:{xdf_file}"), ParticipantArg("B", f"replay:{xdf_file}")])
     code = main(
