@@ -97,7 +97,7 @@ def _analyse(t, y, name, beats=None):
     bt, rrv = beats
     ok = np.isfinite(rrv)
     t, y = rr_to_resp_offline(bt[ok], rrv[ok])
-    return analyse_waveform(t, y, name, live_wave=RRRespiration().process(bt[ok], rrv[ok]))
+    return analyse_waveform(t, y, name, signal="rr", live_wave=RRRespiration().process(bt[ok], rrv[ok]))
 
 
 def _frac(a, b) -> tuple[float, float, int]:

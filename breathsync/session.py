@@ -79,7 +79,7 @@ class _Participant:
         self.spec = spec
         self.label = spec.label
         self.source = spec.source
-        self.pipeline = pipeline_for(spec.source.signal, invert=spec.invert)
+        self._pipeline: RespPipeline | None = None  # made at the first chunk (see the property)
         self.converter: Any = None
         self.ring = GridRing(fs_hz, cfg.history_s, ("phase", "rate", "quality", "clean"))
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
@@ -100,6 +100,15 @@ class _Participant:
         self.lost = False
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
+
+    @property
+    def pipeline(self) -> RespPipeline:
+        """The live pipeline, made when first needed (the first chunk): a Bluetooth source knows what it
+        sends (a belt's waveform, a strap's beats, a chest accelerometer) only once it has started, and
+        a belt's pipeline resumes after a short gap where a derived waveform's starts over."""
+        if self._pipeline is None:
+            self._pipeline = pipeline_for(self.source.signal, invert=self.spec.invert)
+        return self._pipeline
 
     def behind(self, t_s: float) -> bool:
         """A paced source (a file, a simulation) still running that has samples before ``t_s`` still to

@@ -36,15 +36,18 @@ trough, the end of a flat end-expiratory pause (not its lowest wiggle).
 
 Gaps: no valid sample for more than ``gap_s`` (NaN, or no samples at all) is a gap, and the phase is
 unknown in it. After it the filters are set up again, and the tracker either starts over (warm-up, then a
-trough and a peak: about 8-10 s without a phase) or, after a gap of at most ``resume_gap_s`` (10 s) that
-the signal comes back from within one breath amplitude of the midline it left, resumes: the breathing
-rhythm, the amplitude and the midline are kept, nothing spans the gap (no breath interval, no swing, no
-velocity), and the phase is back from the second sample. A Bluetooth belt's dropout is such a gap. On the
-real belts, 3- and 8-s dropouts every 37 s: a phase for all of the 15 s after each instead of 32-43%, with
-errors of 21-35 deg as against 24-40 deg for the phase a fresh start gives later (benchmarks/
-bench_accuracy.py). A derived waveform (heart beats, accelerometer) starts over: its converter restarts its
-own filters after a gap, and an accelerometer re-estimates gravity at a posture change, so it comes back at
-a new level (:func:`pipeline_for`).
+trough and a peak: about 8-10 s without a phase) or resumes, when the gap lasted at most ``resume_gap_s``
+(10 s), the breathing was tracked where it began (state OK: not warming up, no breath hold, no frozen
+sensor) and the signal comes back within one breath amplitude of the midline it left. A resumed run keeps
+the breathing rhythm, the amplitude and the midline; nothing spans the gap (no breath interval, swing or
+velocity, no breath dated inside it; the seconds without a turn count only what was seen, so a link that
+keeps dropping out still reaches "no breathing"); the phase is back after one time constant of the phase
+copy's low-pass (0.42 s at 15/min). A Bluetooth belt's dropout is such a gap. On the real belts, 3- and
+8-s dropouts every 37 s (benchmarks/bench_accuracy.py): a phase for 96-97% of the 15 s after each instead
+of 32-43%, at 20.3-34.6 deg against 24.1-40.0 deg for what a fresh start gives later. A derived waveform
+(heart beats, accelerometer) starts over: its converter restarts its own filters after a gap, and an
+accelerometer re-estimates gravity at a posture change, so it comes back at a new level
+(:func:`pipeline_for`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,13 @@ from breathsync.dsp._types import FloatArray
 from breathsync.dsp.resample import GridResampler
 
 TWO_PI = 2.0 * math.pi
+RESUME_RANGE = 1.0
+RESUME_HOLD_TC = 1.0
+"""After a resumed gap the phase is held back (WARMUP) for this many time constants of the phase copy's
+low-pass (0.42 s at 15/min): it starts settled on the first sample, without the slope the phase reads.
+Simulated breathing at 6, 12 and 20/min, 3-s gaps at 40 places in the cycle: the first 0.5 s after a gap
+read 34, 21 and 20 deg off without the hold; after one time constant the error is the gapless run's (8-11,
+7-8 and 5-6 deg)."""
 
 
 class Quality(IntEnum):
@@ -187,6 +197,7 @@ class RespPipeline:
         self._prev_p = math.nan  # the phase signal's last grid value (NaN in a gap), for its derivative
         self._last_valid_t = math.nan  # the time of the last valid grid sample (the start of a gap)
         self._resume = False  # the current run resumed the breathing of the one before (see _resume_ok)
+        self._last_q = int(Quality.WARMUP)  # the state at the last valid sample (where a gap begins)
         self.inverted_suspected = False
         self._reset_segment()
 
@@ -204,25 +215,30 @@ class RespPipeline:
     def _resume_ok(self, t0: float, x0: float) -> bool:
         """Whether the run starting at ``t0`` with the value ``x0`` resumes the breathing tracked before
         the gap rather than starting over: the gap lasted at most ``resume_gap_s``, the breathing was
-        known before it, and ``x0`` is within one breath amplitude of the midline it left."""
+        tracked (state OK) where it began, and ``x0`` is within one breath amplitude of the midline it
+        left."""
         cfg = self.config
-        if cfg.resume_gap_s <= 0.0 or self._zi is None or not (self._have_trough and self._have_peak):
-            return False
+        if cfg.resume_gap_s <= 0.0 or self._zi is None or self._last_q != Quality.OK:
+            return False  # nothing to resume: warming up, no breathing, or a frozen sensor
         if not t0 - self._last_valid_t <= cfg.resume_gap_s:
             return False
         hp0 = float(self._sos[0, 0] * x0 + self._zi[0, 0])  # the high-pass's output for x0
-        return abs(hp0) <= self._amp
+        return abs(hp0) <= RESUME_RANGE * self._amp
 
     def _resume_segment(self, t: float, y: float) -> None:
         """After a short gap: keep the rhythm, the amplitude and the levels, look for the next turn on
         the side of the midline the signal is on (as after the warm-up). Nothing spans the gap: no breath
-        interval, no rise, no swing between a turn before it and one after it."""
+        interval, no rise, no swing between a turn before it and one after it, no breath dated in it.
+        The time since the last turn counts the seconds observed, not the gap's: a link that keeps dropping
+        out still reaches "no breathing" when the breathing stops. No phase for two time constants of the
+        phase copy's low-pass (``RESUME_HOLD_TC``), which starts without a slope."""
         self._direction = 1 if y >= 0.0 else -1
         self._ext, self._ext_t = y, t
         self._rise.clear()
         self._prev_y = math.nan
-        self._last_turn_t = t
+        self._last_turn_t += t - self._last_valid_t
         self._last_onset = math.nan
+        self._hold_until = t + RESUME_HOLD_TC / (TWO_PI * self.config.phase_lowpass_rel * self._freq())
         self._prev_raw = math.nan
         self._flat_run = 0
         self._no_swing = True
@@ -231,6 +247,7 @@ class RespPipeline:
         """Forget the tracked breathing (start of a recording, or after a gap); the filter state is
         re-initialised by :meth:`process` at the same sample."""
         self._seg_t0 = math.nan
+        self._hold_until = -math.inf  # after a resumed gap: no phase until the phase copy has settled
         self._wmin = math.inf
         self._wmax = -math.inf
         self._wmin_t = 0.0
@@ -249,7 +266,7 @@ class RespPipeline:
         self._peak_t = math.nan
         self._have_trough = False
         self._have_peak = False
-        self._last_turn_t = math.nan
+        self._last_turn_t: float = math.nan
         self._last_onset = math.nan
         self._intervals: deque[float] = deque(maxlen=32)
         self._mean_iv = 0.0  # mean of the last 4 intervals (kept up to date: asked for at every sample)
@@ -458,7 +475,7 @@ class RespPipeline:
             if self._flat_run >= flat_n:
                 q_out[i] = flat_code
                 continue
-            if not (self._have_trough and self._have_peak):
+            if not (self._have_trough and self._have_peak) or t < self._hold_until:
                 q_out[i] = warm_code
                 continue
             if since_turn > max(cfg.no_breath_s, 1.5 * mean_iv):
@@ -468,6 +485,8 @@ class RespPipeline:
             freq_out[i] = f_now
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
+        if valid.any():  # the state where this run ends: where a gap after it began (see _resume_ok)
+            self._last_q = int(q_out[n - 1 - int(np.argmax(valid[::-1]))])
         self._pmean, self._plp = pmean, plp
         return freq_out, rate_out, q_out, breaths
 
@@ -565,6 +584,11 @@ class RespPipeline:
         # The rise of a rounded (sine-like) trough reaches ``knee`` x its fastest asin(knee) radians after
         # the bottom: that much earlier too, so a rounded trough's onset is its bottom, a pause's its end.
         onset = trough_t - (comp + math.asin(self.config.knee)) / (TWO_PI * f)
+        if onset < self._seg_t0:
+            # The rise began before this run's first sample (in the gap a resumed run follows): its
+            # onset is not known, nor the interval to the next one.
+            self._last_onset = math.nan
+            return None
         if not math.isnan(self._last_onset):
             interval = onset - self._last_onset
             if self.config.min_interval_s <= interval <= self.config.max_interval_s:

@@ -94,8 +94,8 @@ def test_gap_resets_and_phase_unknown_during_gap() -> None:
 
 
 def test_a_short_gap_resumes_the_breathing_it_left() -> None:
-    """A gap of a few seconds (a Bluetooth dropout, an accelerometer settling after a posture change)
-    does not cost the warm-up and two turns again: the phase is back at once and as good as before."""
+    """A gap of a few seconds (a Bluetooth belt's dropout) does not cost the warm-up and two turns again:
+    the phase is back within a second and as good as before."""
     t, y, ph = breathing(duration_s=150, rate_bpm=12)
     y[(t >= 60) & (t < 63)] = np.nan
     keep = ~((t > 100) & (t < 104))  # and 4 s without samples
@@ -106,12 +106,49 @@ def test_a_short_gap_resumes_the_breathing_it_left() -> None:
         inside = (out.t > a) & (out.t < b)
         assert np.all(out.quality[inside] == Quality.GAP) and np.all(np.isnan(out.phase[inside]))
     for end in (63.0, 104.0):
-        after = (out.t >= end + 0.2) & (out.t < end + 10)
+        # Held for one time constant of the phase copy's low-pass (0.53 s at 12/min): it starts without
+        # the slope the phase reads.
+        assert np.all(out.quality[(out.t >= end) & (out.t < end + 0.4)] == Quality.WARMUP)
+        after = (out.t >= end + 1.0) & (out.t < end + 10)
         assert np.all(out.quality[after] == Quality.OK)
         assert np.all(np.isfinite(out.phase[after]))
         assert np.mean(circ_err_deg(out.phase[after], true[after])) < 20
     # No breath interval spans a gap: the rate stays at 12/min through both.
     assert np.nanmax(np.abs(out.rate_bpm[out.t > 40] - 12)) < 1.0
+
+
+def test_no_breath_is_dated_inside_a_gap() -> None:
+    t, y, _ = breathing(duration_s=120, rate_bpm=12, seed=1)
+    for g0 in np.arange(58.0, 62.0, 0.5):
+        yy = y.copy()
+        yy[(t >= g0) & (t < g0 + 3.0)] = np.nan
+        out = run(t, yy)
+        onsets = np.array([b.onset_s for b in out.breaths])
+        assert not np.any((onsets >= g0) & (onsets < g0 + 3.0))
+        assert np.sum((onsets > g0 + 3.0) & (onsets < 100)) >= 7  # and the breaths after it are found
+
+
+def test_nothing_to_resume_in_a_breath_hold_and_a_flaky_link_still_reaches_no_breathing() -> None:
+    t, y, _ = breathing(duration_s=220, rate_bpm=12, seed=3)
+    y[t >= 80] = 0.003 * np.random.default_rng(1).standard_normal(int(np.sum(t >= 80)))  # breath held
+    held = y.copy()
+    held[(t >= 100) & (t < 103)] = np.nan  # a dropout while no breathing is seen
+    out = run(t, held)
+    assert np.all(out.quality[(out.t > 96) & (out.t < 100)] == Quality.NO_BREATHING)
+    assert np.all(out.quality[(out.t > 103) & (out.t < 108)] == Quality.WARMUP)  # not resumed
+    frozen = breathing(duration_s=220, rate_bpm=12, seed=3)[1]
+    frozen[(t >= 50) & (t < 70)] = 0.37  # the sensor froze ...
+    frozen[(t >= 70) & (t < 73)] = np.nan  # ... dropped out, and came back with the breathing
+    out = run(t, frozen)
+    assert np.all(out.quality[(out.t > 66) & (out.t < 70)] == Quality.FLAT)
+    assert np.all(out.quality[(out.t > 73) & (out.t < 78)] == Quality.WARMUP)  # nothing was resumed
+    flaky = y.copy()
+    flaky[(t >= 60) & (np.mod(t - 60, 10.0) >= 1.5)] = np.nan  # 1.5 s of signal every 10 s
+    out = run(t, flaky)
+    # Each blip resumes the one before, but the seconds without a turn add up: no phase is made up for
+    # the breath hold for ever.
+    assert np.any(out.quality == Quality.NO_BREATHING)
+    assert not np.isfinite(out.phase[out.t > 160]).any()
 
 
 def test_a_long_gap_or_a_new_level_starts_over() -> None:
