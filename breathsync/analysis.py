@@ -11,7 +11,6 @@ analysed together is aligned on the time columns (one host time base) and scored
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -27,7 +26,7 @@ from breathsync.dsp.pipeline import PipelineOutput, Quality, pipeline_for
 from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import Recording, read_recording
-from breathsync.io.session_folder import expand_recording_paths, recorded_window_s
+from breathsync.io.session_folder import expand_recording_paths, file_identity, recorded_window_s
 
 #: The synchrony window when neither the caller nor a recorded session gives one.
 DEFAULT_WINDOW_S = 30.0
@@ -262,13 +261,13 @@ def read_inputs(
     system), labelled by column.
     """
     files, given = expand_recording_paths(list(paths))
-    seen: set[str] = set()
+    seen: set[tuple[int, int] | str] = set()
     for f in files:
-        real = os.path.realpath(f)
-        if real in seen:
+        ident = file_identity(f)
+        if ident in seen:
             # The same stream twice would be a pair in perfect synchrony with itself.
             raise InputError(f"{f} is given twice: each recording is one participant (give it once)")
-        seen.add(real)
+        seen.add(ident)
     if not columns:
         recs = [read_recording(p, rate_hz=rate_hz) for p in files]
         return recs, _labels(recs, given)

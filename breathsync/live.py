@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -107,19 +108,24 @@ def build_session(
     from breathsync.sources.replay import ReplaySource, align_replays
 
     align_replays(sources)
-    played: dict[tuple[str, ...], str] = {}
+    played: dict[tuple[object, ...], tuple[str, ReplaySource]] = {}
     for p, src in zip(participants, sources, strict=True):
         if isinstance(src, ReplaySource):
             key = src.stream_key()
             if key in played:
-                what = key[0] + (f", column {src.column}" if src.column else "")  # its real path
-                chosen = getattr(src, "chosen", None)  # an XDF file's stream
-                what += f", stream {chosen.name!r}" if chosen is not None else ""
+                first, first_src = played[key]
+                what = os.path.realpath(first_src.path)
+                if os.path.realpath(src.path) != what:  # a hard link
+                    what += f" ({p.label}'s {src.path} is the same file)"
+                what += f", column {src.column}" if src.column else ""
+                chosen = getattr(src, "chosen", None)  # an XDF file's stream and channel
+                if chosen is not None:
+                    what += f", stream {chosen.name!r}, channel {getattr(src, 'channel_label', '')!r}"
                 raise InputError(
-                    f"participants {played[key]} and {p.label} both replay {what}: a recording is one "
+                    f"participants {first} and {p.label} both replay {what}: a recording is one "
                     "person's breathing (with itself it is a pair in perfect synchrony); give each their own"
                 )
-            played[key] = p.label
+            played[key] = (p.label, src)
     specs = [
         ParticipantSpec(p.label, s, p.label in invert) for p, s in zip(participants, sources, strict=True)
     ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -274,7 +275,9 @@ def test_the_same_recording_twice_is_refused(tmp_path: Path) -> None:
     path = _lab_file(tmp_path / "lab.csv")
     link = tmp_path / "again.csv"
     link.symlink_to(path)
-    for args in ([str(path), str(path)], [str(path), str(link)]):
+    hard = tmp_path / "hard.csv"
+    os.link(path, hard)  # a hard link has its own real path: the file's identity is its inode
+    for args in ([str(path), str(path)], [str(path), str(link)], [str(path), str(hard)]):
         r = run_breathsync("analyze", *args, "--column", "RSP_A", timeout=60)
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
         assert "is given twice" in r.stderr

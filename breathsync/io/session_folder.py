@@ -308,6 +308,17 @@ def source_without_paths(source: Any) -> Any:
     return out
 
 
+def file_identity(path: str) -> tuple[int, int] | str:
+    """What makes two paths the same file: its device and inode (a symlink, another spelling, a hard link
+    or a case-insensitive file system's other case are one file), else its real path (a file that cannot
+    be examined: its reader says why). A copy is another file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino)
+
+
 def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | None]]:
     """Replace each session folder in ``paths`` by its participants' raw files.
 

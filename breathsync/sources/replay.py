@@ -24,7 +24,7 @@ from breathsync.io.csvfile import (
     breathing_column_problem,
     read_recording,
 )
-from breathsync.io.session_folder import read_session_folder
+from breathsync.io.session_folder import file_identity, read_session_folder
 from breathsync.sources.base import (
     SIGNAL_COLUMNS,
     SampleChunk,
@@ -128,12 +128,13 @@ class ReplaySource(Source):
     def extra_columns(self, value: tuple[str, ...]) -> None:
         self._extra = tuple(value)
 
-    def stream_key(self) -> tuple[str, ...]:
-        """What this replay plays, the same for two replays of the same stream however they name it: the
-        file's real path and the breathing column (reads the file)."""
+    def stream_key(self) -> tuple[object, ...]:
+        """What this replay plays, the same for two replays of the same stream however they name the file
+        (:func:`~breathsync.io.session_folder.file_identity`): the file and the breathing column (reads
+        the file)."""
         self.load()
         column = "" if self.column in (None, "resp") else str(self.column)
-        return (os.path.realpath(self.path), column)
+        return (file_identity(self.path), column)
 
     def load(self) -> Recording:
         """Read the recording (once); SourceError with one line when it cannot be used."""

@@ -33,6 +33,7 @@ import numpy as np
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError
 from breathsync.io.csvfile import Recording, check_time_scale
+from breathsync.io.session_folder import file_identity
 from breathsync.sources.base import SourceError
 from breathsync.sources.lsl import pick_channel
 from breathsync.sources.replay import ReplaySource
@@ -268,6 +269,7 @@ class XdfReplaySource(ReplaySource):
         self.label = label
         self.chosen: XdfStream | None = None
         self.chosen_index = -1  # the chosen stream's place in the file
+        self.chosen_channel = -1  # and its channel's in the stream
         self.channel_label = ""
         self.damage = ""  # the file was cut short: what is replayed (session.json says so)
 
@@ -318,6 +320,7 @@ class XdfReplaySource(ReplaySource):
         rec = Recording(self.path, meta, t, {"resp": y})
         self.chosen = s
         self.chosen_index = streams.index(s)
+        self.chosen_channel = k
         self.channel_label = s.labels[k] or str(k)
         self._cols = {"resp": y}
         self._t = t
@@ -329,11 +332,11 @@ class XdfReplaySource(ReplaySource):
         self._rec = rec
         return rec
 
-    def stream_key(self) -> tuple[str, ...]:
-        """The file's real path, the stream's place in it and the channel (reads the file): two
-        participants may replay one XDF file, each their own stream."""
+    def stream_key(self) -> tuple[object, ...]:
+        """The file, the stream's place in it and the channel's (reads the file): two participants may
+        replay one XDF file, each their own stream or channel."""
         self.load()
-        return (os.path.realpath(self.path), f"stream {self.chosen_index}", self.channel_label)
+        return (file_identity(self.path), f"stream {self.chosen_index}", f"channel {self.chosen_channel}")
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -189,10 +189,26 @@ def test_stream_choice_and_errors(tmp_path: Path, xdf_file: Path) -> None:
         parse_xdf_spec(str(path), "A")
 
 
-def test_one_stream_replayed_for_two_participants_is_refused(xdf_file: Path) -> None:
+def test_one_stream_replayed_for_two_participants_is_refused(xdf_file: Path, tmp_path: Path) -> None:
     same = f"replay:{xdf_file},stream=chest belt B"
     with pytest.raises(InputError, match=r"participants A and B both replay .*stream 'chest belt B'"):
         build_session([ParticipantArg("A", same), ParticipantArg("B", same)])
+    a = f"replay:{xdf_file},stream=breathsync-A,channel=resp"
+    with pytest.raises(InputError, match=r"both replay .*stream 'breathsync-A', channel 'resp'"):
+        build_session(
+            [ParticipantArg("A", a), ParticipantArg("B", f"replay:{xdf_file},stream=breathsync-A,channel=1")]
+        )
+    # Two belts in one stream whose channels have the same label are two people: told apart by index.
+    t = 1000.0 + np.arange(1200) / 20.0
+    w = XdfWriter()
+    w.header(1, "belts", "Respiration", ["Resp", "Resp"], 20.0, "float32")
+    w.samples(1, t, np.column_stack([np.sin(0.5 * t), np.cos(0.4 * t)]).astype(np.float32))
+    w.footer(1, t[0], t[-1], t.size)
+    dup = tmp_path / "dup.xdf"
+    dup.write_bytes(bytes(w.buf))
+    build_session(
+        [ParticipantArg("A", f"replay:{dup},channel=0"), ParticipantArg("B", f"replay:{dup},channel=1")]
+    )
 
 
 def test_run_command_replays_an_xdf_session(xdf_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
