@@ -11,6 +11,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -841,10 +842,16 @@ class DashboardWindow(QMainWindow):
         s.setValue("record_dir", self.record_dir.text())
         s.setValue("participants", json.dumps([e.state() for e in self.editors]))
         s.setValue("geometry", self.saveGeometry())
-        s.sync()
         # The editors hold device addresses and recording paths: the owner's only, as every recording is.
-        # (On Windows the default settings are in the registry: no file.)
+        # Made so before the first write (Qt then keeps the mode of the file it replaces); on macOS the
+        # file belongs to the system's preferences service, and on Windows the settings are in the
+        # registry (no file), so there it is only restricted after the write.
         path = s.fileName()
+        if os.name == "posix" and sys.platform != "darwin" and path and not os.path.exists(path):
+            with contextlib.suppress(OSError):
+                os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        s.sync()
         if os.path.isfile(path):
             with contextlib.suppress(OSError):  # a file system without modes: nothing to restrict
                 os.chmod(path, 0o600)
