@@ -53,30 +53,16 @@ def test_an_accelerometer_starts_over_after_a_posture_change() -> None:
 
 
 def _session_with(partner: object, duration_s: float = 200.0) -> tuple[object, list[object]]:
-    import asyncio
-
-    from conftest import breathing
+    from conftest import breathing, run_collecting
 
     from breathsync.session import ParticipantSpec, Session, SessionConfig
     from breathsync.sources.base import SessionClock
     from breathsync.sources.memory import MemorySource
 
     t, y, _ = breathing(duration_s=duration_s + 60, fs_hz=25, seed=1)
-    specs = [ParticipantSpec("A", MemorySource(t, {"resp": y})), ParticipantSpec("B", partner)]
+    specs = [ParticipantSpec("A", MemorySource(t, {"resp": y})), ParticipantSpec("B", partner)]  # type: ignore[arg-type]
     s = Session(specs, SessionClock(200.0), SessionConfig(window_s=30.0))
-    snaps: list[object] = []
-
-    class Sink:
-        def open(self, info: object) -> None: ...
-        def on_chunk(self, label: str, chunk: object) -> None: ...
-        def on_snapshot(self, snap: object) -> None:
-            snaps.append(snap)
-
-        def close(self, info: object) -> None: ...
-
-    s.add_sink(Sink())
-    asyncio.run(s.run(duration_s))
-    return s, snaps
+    return s, run_collecting(s, duration_s)
 
 
 def test_a_session_keeps_the_pairs_plv_through_a_belts_dropout() -> None:
