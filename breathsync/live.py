@@ -114,13 +114,9 @@ def build_session(
             key = src.stream_key()
             if key in played:
                 first, first_src = played[key]
-                what = os.path.realpath(first_src.path)
-                if os.path.realpath(src.path) != what:  # a hard link
+                what = first_src.stream_text()
+                if os.path.realpath(src.path) != os.path.realpath(first_src.path):  # a hard link
                     what += f" ({p.label}'s {src.path} is the same file)"
-                what += f", column {src.column}" if src.column else ""
-                chosen = getattr(src, "chosen", None)  # an XDF file's stream and channel
-                if chosen is not None:
-                    what += f", stream {chosen.name!r}, channel {getattr(src, 'channel_label', '')!r}"
                 raise InputError(
                     f"participants {first} and {p.label} both replay {what}: a recording is one "
                     "person's breathing (with itself it is a pair in perfect synchrony); give each their own"

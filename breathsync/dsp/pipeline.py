@@ -65,6 +65,8 @@ from breathsync.dsp.resample import GridResampler
 
 TWO_PI = 2.0 * math.pi
 RESUME_RANGE = 1.0
+"""A run resumes (``PipelineConfig.resume_gap_s``) only when its first value is within this x the breath
+amplitude of the midline the previous run left: a belt back from a dropout is, one re-fastened is not."""
 RESUME_HOLD_TC = 1.0
 """After a resumed gap the phase is held back (WARMUP) for this many time constants of the phase copy's
 low-pass (0.42 s at 15/min): it starts settled on the first sample, without the slope the phase reads.
@@ -196,7 +198,7 @@ class RespPipeline:
         self._zi: np.ndarray | None = None
         self._prev_p = math.nan  # the phase signal's last grid value (NaN in a gap), for its derivative
         self._last_valid_t = math.nan  # the time of the last valid grid sample (the start of a gap)
-        self._resume = False  # the current run resumed the breathing of the one before (see _resume_ok)
+        self._resume = False  # the current run resumed the breathing of the one before (see _resume_at)
         self._last_q = int(Quality.WARMUP)  # the state at the last valid sample (where a gap begins)
         self.inverted_suspected = False
         self._reset_segment()
@@ -212,26 +214,26 @@ class RespPipeline:
         """Samples dropped because their time did not increase."""
         return self._resampler.dropped
 
-    def _resume_ok(self, t0: float, x0: float) -> bool:
+    def _resume_at(self, t0: float, x0: float) -> float | None:
         """Whether the run starting at ``t0`` with the value ``x0`` resumes the breathing tracked before
         the gap rather than starting over: the gap lasted at most ``resume_gap_s``, the breathing was
-        tracked (state OK) where it began, and ``x0`` is within one breath amplitude of the midline it
-        left."""
+        tracked (state OK) where it began, and ``x0`` is within ``RESUME_RANGE`` x the breath amplitude of
+        the midline it left. Returns the high-pass's output for ``x0`` if so, None to start over."""
         cfg = self.config
         if cfg.resume_gap_s <= 0.0 or self._zi is None or self._last_q != Quality.OK:
-            return False  # nothing to resume: warming up, no breathing, or a frozen sensor
+            return None  # nothing to resume: warming up, no breathing, or a frozen sensor
         if not t0 - self._last_valid_t <= cfg.resume_gap_s:
-            return False
-        hp0 = float(self._sos[0, 0] * x0 + self._zi[0, 0])  # the high-pass's output for x0
-        return abs(hp0) <= RESUME_RANGE * self._amp
+            return None
+        hp0 = float(self._sos[0, 0] * x0 + self._zi[0, 0])  # the high-pass (its state kept) fed x0
+        return hp0 if abs(hp0) <= RESUME_RANGE * self._amp else None
 
     def _resume_segment(self, t: float, y: float) -> None:
         """After a short gap: keep the rhythm, the amplitude and the levels, look for the next turn on
         the side of the midline the signal is on (as after the warm-up). Nothing spans the gap: no breath
         interval, no rise, no swing between a turn before it and one after it, no breath dated in it.
         The time since the last turn counts the seconds observed, not the gap's: a link that keeps dropping
-        out still reaches "no breathing" when the breathing stops. No phase for two time constants of the
-        phase copy's low-pass (``RESUME_HOLD_TC``), which starts without a slope."""
+        out still reaches "no breathing" when the breathing stops. No phase for ``RESUME_HOLD_TC`` time
+        constants of the phase copy's low-pass, which starts without a slope."""
         self._direction = 1 if y >= 0.0 else -1
         self._ext, self._ext_t = y, t
         self._rise.clear()
@@ -298,7 +300,7 @@ class RespPipeline:
         quality = np.empty(n, np.int8)
         breaths: list[BreathEvent] = []
         # Filter and track each run between restarts in turn (a restart decides from the tracker's state
-        # where the previous run left it whether it starts over or resumes; see _resume_ok).
+        # where the previous run left it whether it starts over or resumes; see _resume_at).
         valid = chunk.valid
         starts = np.flatnonzero(chunk.restart)
         bounds = [0, *starts.tolist(), n]
@@ -309,11 +311,10 @@ class RespPipeline:
             if seg_valid.any():
                 va = a + int(np.argmax(seg_valid))
                 if chunk.restart[va] or self._zi is None:
-                    self._resume = self._resume_ok(float(chunk.t[va]), float(chunk.y[va]))
-                    if self._resume:
+                    hp0 = self._resume_at(float(chunk.t[va]), float(chunk.y[va]))
+                    self._resume = hp0 is not None
+                    if hp0 is not None and self._zi is not None:
                         # Keep the high-pass (the midline); the low-pass starts settled on its output.
-                        assert self._zi is not None
-                        hp0 = float(self._sos[0, 0] * chunk.y[va] + self._zi[0, 0])
                         zi = self._zi.copy()
                         zi[1:] = self._zi_lp_unit * hp0
                         self._zi = zi
@@ -485,7 +486,7 @@ class RespPipeline:
             freq_out[i] = f_now
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
-        if valid.any():  # the state where this run ends: where a gap after it began (see _resume_ok)
+        if valid.any():  # the state where this run ends: where a gap after it began (see _resume_at)
             self._last_q = int(q_out[n - 1 - int(np.argmax(valid[::-1]))])
         self._pmean, self._plp = pmean, plp
         return freq_out, rate_out, q_out, breaths

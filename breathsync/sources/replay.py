@@ -136,6 +136,10 @@ class ReplaySource(Source):
         column = "" if self.column in (None, "resp") else str(self.column)
         return (file_identity(self.path), column)
 
+    def stream_text(self) -> str:
+        """What :meth:`stream_key` stands for, for a message: the file's real path, and the column."""
+        return os.path.realpath(self.path) + (f", column {self.column}" if self.column else "")
+
     def load(self) -> Recording:
         """Read the recording (once); SourceError with one line when it cannot be used."""
         if self._rec is not None:

@@ -338,6 +338,10 @@ class XdfReplaySource(ReplaySource):
         self.load()
         return (file_identity(self.path), f"stream {self.chosen_index}", f"channel {self.chosen_channel}")
 
+    def stream_text(self) -> str:
+        name = self.chosen.name if self.chosen is not None else ""
+        return f"{os.path.realpath(self.path)}, stream {name!r}, channel {self.channel_label!r}"
+
     def describe(self) -> dict[str, Any]:
         d = super().describe()
         d["format"] = "xdf"
