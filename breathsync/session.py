@@ -103,12 +103,18 @@ class _Participant:
 
     @property
     def pipeline(self) -> RespPipeline:
-        """The live pipeline, made when first needed (the first chunk): a Bluetooth source knows what it
-        sends (a belt's waveform, a strap's beats, a chest accelerometer) only once it has started, and
-        a belt's pipeline resumes after a short gap where a derived waveform's starts over."""
+        """The live pipeline, made when first needed, at the first chunk: a Bluetooth source knows what
+        it sends (a belt's waveform, a strap's beats, a chest accelerometer) only once it has started,
+        and a belt's pipeline resumes after a short gap where a derived waveform's starts over. Nothing
+        before the first chunk may ask for it (the snapshots ask :attr:`inverted_suspected`)."""
         if self._pipeline is None:
             self._pipeline = pipeline_for(self.source.signal, invert=self.spec.invert)
         return self._pipeline
+
+    @property
+    def inverted_suspected(self) -> bool:
+        """The pipeline's warning; False before there is a pipeline (no chunk yet)."""
+        return self._pipeline is not None and self._pipeline.inverted_suspected
 
     def behind(self, t_s: float) -> bool:
         """A paced source (a file, a simulation) still running that has samples before ``t_s`` still to
@@ -644,7 +650,7 @@ class Session:
             rate_bpm=rate,
             quality=_QUALITY_NAMES.get(q, "warmup"),
             breaths=p.breaths,
-            inverted_suspected=p.pipeline.inverted_suspected and p.source.signal not in _SHAPE_FREE,
+            inverted_suspected=p.inverted_suspected and p.source.signal not in _SHAPE_FREE,
             sign_basis=p.sign_basis if p.source.signal == "acc" else "",
             new_t=cols[0],
             new_wave=cols[1],

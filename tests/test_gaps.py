@@ -79,10 +79,13 @@ def test_a_session_keeps_the_pairs_plv_through_a_belts_dropout() -> None:
 
 def test_a_source_that_knows_its_signal_only_once_started_gets_that_signals_pipeline() -> None:
     """A Bluetooth source says "resp" until it has read the device (a strap: "rr"; a Polar H10: "acc")."""
+    import asyncio
+
     from breathsync.sources.memory import MemorySource
 
     class Strap(MemorySource):
         async def start(self, clock: object) -> None:
+            await asyncio.sleep(0.3)  # connecting: the session publishes snapshots meanwhile
             self.signal = "rr"
             await super().start(clock)  # type: ignore[arg-type]
 

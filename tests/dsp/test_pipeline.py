@@ -117,6 +117,19 @@ def test_a_short_gap_resumes_the_breathing_it_left() -> None:
     assert np.nanmax(np.abs(out.rate_bpm[out.t > 40] - 12)) < 1.0
 
 
+def test_a_dropout_right_after_another_resumes_too() -> None:
+    """Bluetooth dropouts come in bursts: a second gap that begins while a resumed run still waits out its
+    hold (0.2-0.4 s of signal between them) resumes as well; it started over (10-17 s without a phase)."""
+    t, y, _ = breathing(duration_s=200, fs_hz=25, rate_bpm=6, seed=2)
+    for blip in (0.2, 0.4, 1.0):
+        a = y.copy()
+        a[(t >= 60) & (t < 63)] = np.nan
+        a[(t >= 63 + blip) & (t < 66 + blip)] = np.nan
+        out = run(t, a)
+        after = (out.t >= 66 + blip + 1.5) & (out.t < 80)
+        assert np.all(out.quality[after] == Quality.OK)
+
+
 def test_no_breath_is_dated_inside_a_gap() -> None:
     t, y, _ = breathing(duration_s=120, rate_bpm=12, seed=1)
     for g0 in np.arange(58.0, 62.0, 0.5):
