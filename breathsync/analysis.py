@@ -11,6 +11,7 @@ analysed together is aligned on the time columns (one host time base) and scored
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -261,13 +262,15 @@ def read_inputs(
     system), labelled by column.
     """
     files, given = expand_recording_paths(list(paths))
-    seen: set[tuple[int, int] | str] = set()
+    seen: dict[tuple[int, int] | str, str] = {}
     for f in files:
         ident = file_identity(f)
-        if ident in seen:
+        if ident in seen and os.path.exists(f):  # a missing file: the reader says so
             # The same stream twice would be a pair in perfect synchrony with itself.
-            raise InputError(f"{f} is given twice: each recording is one participant (give it once)")
-        seen.add(ident)
+            earlier = seen[ident]
+            what = f"{f} is given twice" if earlier == f else f"{earlier} and {f} are the same file"
+            raise InputError(f"{what}: each recording is one participant (give it once)")
+        seen[ident] = f
     if not columns:
         recs = [read_recording(p, rate_hz=rate_hz) for p in files]
         return recs, _labels(recs, given)

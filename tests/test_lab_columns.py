@@ -280,6 +280,9 @@ def test_the_same_recording_twice_is_refused(tmp_path: Path) -> None:
     for args in ([str(path), str(path)], [str(path), str(link)], [str(path), str(hard)]):
         r = run_breathsync("analyze", *args, "--column", "RSP_A", timeout=60)
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
-        assert "is given twice" in r.stderr
+        said = "is given twice" if args[0] == args[1] else f"{args[0]} and {args[1]} are the same file"
+        assert said in r.stderr
+    r = run_breathsync("analyze", str(tmp_path / "gone.csv"), str(tmp_path / "gone.csv"), timeout=60)
+    assert r.returncode == 2 and "given twice" not in r.stderr  # the reader says the file is missing
     with pytest.raises(InputError, match="is given twice"):
         build_report([str(path), str(path)], columns=["RSP_A"])

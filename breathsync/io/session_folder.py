@@ -311,12 +311,13 @@ def source_without_paths(source: Any) -> Any:
 def file_identity(path: str) -> tuple[int, int] | str:
     """What makes two paths the same file: its device and inode (a symlink, another spelling, a hard link
     or a case-insensitive file system's other case are one file), else its real path (a file that cannot
-    be examined: its reader says why). A copy is another file."""
+    be examined: its reader says why; a file system that gives no inode numbers). A copy is another
+    file."""
     try:
         st = os.stat(path)
     except OSError:
         return os.path.realpath(path)
-    return (st.st_dev, st.st_ino)
+    return (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(path)
 
 
 def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | None]]:

@@ -851,7 +851,12 @@ class DashboardWindow(QMainWindow):
             with contextlib.suppress(OSError):
                 os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._restrict(path)  # one an earlier release left 0644, before this write too
         s.sync()
+        self._restrict(path)
+
+    @staticmethod
+    def _restrict(path: str) -> None:
         if os.path.isfile(path):
             with contextlib.suppress(OSError):  # a file system without modes: nothing to restrict
                 os.chmod(path, 0o600)
