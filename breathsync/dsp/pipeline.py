@@ -200,7 +200,7 @@ class RespPipeline:
         self._prev_p = math.nan  # the phase signal's last grid value (NaN in a gap), for its derivative
         self._last_valid_t = math.nan  # the time of the last valid grid sample (the start of a gap)
         self._resume = False  # the current run resumed the breathing of the one before (see _resume_at)
-        self._last_q = int(Quality.WARMUP)  # the state at the last valid sample (where a gap begins)
+        self._tracked = False  # the breathing was tracked at the last valid sample (where a gap begins)
         self.inverted_suspected = False
         self._reset_segment()
 
@@ -221,7 +221,7 @@ class RespPipeline:
         tracked (state OK) where it began, and ``x0`` is within ``RESUME_RANGE`` x the breath amplitude of
         the midline it left. Returns the high-pass's output for ``x0`` if so, None to start over."""
         cfg = self.config
-        if cfg.resume_gap_s <= 0.0 or self._zi is None or self._last_q != Quality.OK:
+        if cfg.resume_gap_s <= 0.0 or self._zi is None or not self._tracked:
             return None  # nothing to resume: warming up, no breathing, or a frozen sensor
         if not t0 - self._last_valid_t <= cfg.resume_gap_s:
             return None
@@ -488,10 +488,9 @@ class RespPipeline:
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
         if valid.any():  # the state where this run ends: where a gap after it began (see _resume_at)
+            # OK, or a resumed run waiting out its hold (warm-up with both turns known).
             q_end = int(q_out[n - 1 - int(np.argmax(valid[::-1]))])
-            if q_end == warm_code and self._have_trough and self._have_peak:
-                q_end = ok_code  # a resumed run waiting out its hold: the breathing is still tracked
-            self._last_q = q_end
+            self._tracked = q_end == ok_code or (q_end == warm_code and self._have_trough and self._have_peak)
         self._pmean, self._plp = pmean, plp
         return freq_out, rate_out, q_out, breaths
 
