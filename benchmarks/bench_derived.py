@@ -14,7 +14,8 @@ a. ECG -> R peaks (breathsync.dsp.ecg) -> RR -> RR-derived breathing, offline an
    error (breaths/min).
 b. RR file alone: distribution of the derived breath-to-breath rate, artefact count, no crash.
 c. Synthetic chest accelerometer built from the real belt (gravity 1000 mG with three abrupt posture
-   changes, the belt along a breathing axis that turns with the posture, 3 mG noise, 100 Hz, seeded):
+   changes, the belt's breathing as a tilt of the chest about a body-fixed axis, so that a posture
+   change turns the direction it moves the reading in, 3 mG noise, 100 Hz, seeded):
    phase error of the derived waveform against the belt's reference phase, offline and live.
 Also the cost of the live paths per chunk. Phases are scored after a 40-s warm-up and up to 12 s before the end (reference.REF_SETTLED_S).
 """

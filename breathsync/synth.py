@@ -595,8 +595,10 @@ def _onsets(unwrapped: FloatArray, dt: float) -> FloatArray:
 # ------------------------------------------------------------------------------- chest motion
 CHEST_G_MG = (0.0, -1000.0, 0.0)
 """Gravity in the strap's frame before the first posture change (mG): upright, y pointing up."""
-CHEST_AXIS = (0.0, 0.0, 1.0)
-"""The breathing axis in the strap's frame before the first posture change (z: out of the chest)."""
+CHEST_TILT_AXIS = (-1.0, 0.0, 0.0)
+"""The axis about which breathing tilts the chest, in the strap's frame (x: across the chest). It is fixed
+to the body, so it does not turn in the strap's frame when the body does; gravity does. Upright, inhaling
+moves the strap's reading along +z (out of the chest)."""
 TURN_S = 1.5
 """How long a posture change takes (s)."""
 
@@ -613,11 +615,17 @@ def chest_accelerometer(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """A chest strap's 3-axis accelerometer (mG) breathing as a belt recording does.
 
-    The belt (resampled to ``fs_hz``, made a z-score) moves the strap along a breathing axis by
-    ``breathing_mg`` per standard deviation on top of gravity (1000 mG); ``posture_changes`` abrupt
-    turns of the body, each a random rotation of about 70-90 degrees taking :data:`TURN_S`, are drawn
-    in the windows ``[k/(n+1), k/(n+1) + 0.1]`` of the recording (k = 1..n) and turn gravity and the
-    breathing axis together, as a strap fixed to the chest does; white noise of ``noise_mg``. Seeded:
+    Breathing tilts the chest, and the strap's accelerometer reads gravity turned by that tilt (Bates et
+    al. 2010, BSN, "Respiratory rate and flow waveform estimation from tri-axial accelerometer data",
+    model breathing the same way: a rotation of the measured gravity vector about an axis). The belt
+    (resampled to ``fs_hz``, made a z-score) tilts the chest about :data:`CHEST_TILT_AXIS`, fixed in the
+    strap's frame, by ``breathing_mg`` / 1000 rad per standard deviation, so the reading moves by
+    ``breathing_mg`` per standard deviation while that axis is perpendicular to gravity, and by less as
+    it turns towards the vertical (tilting about a vertical axis does not change what an accelerometer
+    reads). ``posture_changes`` abrupt turns of the body, each a random rotation of about 70-90 degrees
+    taking :data:`TURN_S`, are drawn in the windows ``[k/(n+1), k/(n+1) + 0.1]`` of the recording (k =
+    1..n) and turn gravity (1000 mG) in the strap's frame: the direction breathing moves the reading in,
+    perpendicular to the tilt axis and to gravity, turns with it. White noise of ``noise_mg``. Seeded:
     the same arguments give the same output.
 
     Returns
@@ -646,7 +654,7 @@ def chest_accelerometer(
         rot = Rotation.concatenate([rot[~moving], rot_k]) if np.any(~moving) else rot_k
         done = Rotation.from_rotvec(rv) * done
     g = rot.apply(np.asarray(CHEST_G_MG))
-    axis = rot.apply(np.asarray(CHEST_AXIS))
-    xyz = g + breathing_mg * b[:, None] * axis
+    # A small tilt by angle a about the unit axis u turns the reading g by a * (u x g), to first order.
+    xyz = g + (breathing_mg / 1000.0) * b[:, None] * np.cross(np.asarray(CHEST_TILT_AXIS), g)
     xyz += rng.normal(0.0, noise_mg, xyz.shape)
     return tg, np.asarray(xyz, dtype=np.float64), b

@@ -13,9 +13,20 @@ degrees (tens of mG, perpendicular to gravity); the chest wall's own acceleratio
 4. Posture change (an abrupt jump of the gravity vector by more than ``posture_jump_mg``): gravity
    is re-estimated at once (snap to the last ``update_s`` average, then a fast average for
    ``settle_s``), the output is NaN while it settles instead of a huge transient, the PCA window
-   restarts, and the breathing axis is carried over by the rotation that takes the old gravity onto
-   the new one (the strap is fixed to the chest, so the breathing axis turns with the body) until
-   the new window has enough data.
+   restarts, and the breathing axis is carried over until the new window has enough data. Breathing
+   tilts the chest about an axis fixed to the body, so fixed in the strap's frame, while gravity turns
+   in that frame at a posture change; the reading moves along (tilt axis) x (gravity), so the carried
+   axis is the old tilt axis crossed with the new gravity (:func:`_carried_axis`), from the axis and
+   gravity before the turn to the gravity it settled at (a turn takes longer than an update block and
+   is often detected in two or three steps). The previous release carried it by the smallest rotation
+   taking the old gravity onto the new one, step by step: right only for a turn about the tilt axis
+   itself (leaning back or forward); for other turns 20-70 degrees off (tests/dsp/test_acc.py). What it
+   decides is the sign of the next principal axis (the one within 90 degrees of it). End to end the
+   difference is small, as the axis is re-estimated 6 s later: on the simulated chest of
+   :func:`breathsync.synth.chest_accelerometer` (nk_rest5's belt, three random 70-90 degree turns,
+   seeds 0-29) the live phase error was 42.1 and is 40.0 degrees with the rise cue alone (6 and 5
+   recordings upside down after a turn), and 39.8 (a single rotation from before the turn) and 39.7
+   with the heart's beats (2 and 3).
 5. Sign: the principal axis has no sign, so between updates the sign is kept continuous (the new
    axis points within 90 degrees of the previous one) and it is chosen so that the waveform RISES ON
    INHALE with the heuristic "inhale is shorter than exhale": at rest inhale takes about 40 % of the
@@ -150,6 +161,24 @@ def _rotation_between(a: FloatArray, b: FloatArray) -> FloatArray:
     return np.asarray(np.eye(3) + s * kx + (1 - c) * (kx @ kx), dtype=np.float64)
 
 
+def _carried_axis(axis: FloatArray, g_old: FloatArray, g_new: FloatArray) -> FloatArray:
+    """The breathing axis after gravity moved from ``g_old`` to ``g_new`` in the strap's frame (a posture
+    change), sign kept.
+
+    Breathing tilts the chest about an axis ``u`` fixed to the body, so fixed in the strap's frame, and the
+    reading moves along ``u x g`` (Bates et al. 2010, BSN: breathing as a rotation of the measured gravity
+    vector). The tilt axis is known from the old posture but for its component along the old gravity
+    (a tilt about the vertical does not show): ``u = g_old x axis``, and the new axis is ``u x g_new``.
+    Where that vanishes (the tilt axis has turned vertical, and breathing barely shows), the smallest
+    rotation taking the old gravity onto the new one carries the axis instead."""
+    go, gn = g_old / np.linalg.norm(g_old), g_new / np.linalg.norm(g_new)
+    a = axis - float(np.dot(axis, go)) * go
+    v = np.cross(np.cross(go, a), gn)
+    if not float(np.linalg.norm(v)) > 0.1 * float(np.linalg.norm(a)):
+        v = _rotation_between(g_old, g_new) @ axis
+    return np.asarray(v / np.linalg.norm(v), dtype=np.float64)
+
+
 def _principal_axis(n: float, s1: FloatArray, s2: FloatArray) -> FloatArray | None:
     """First principal axis from the sums of ``n`` vectors and of their outer products.
 
@@ -276,6 +305,7 @@ class AccRespiration:
         self._g = np.zeros(3)
         self._last_x = np.zeros(3)
         self._axis: FloatArray | None = None
+        self._carry_from: tuple[FloatArray, FloatArray] | None = None  # (axis, gravity) before a turn
         self._sign_decided = False
         self.sign_cue = "none"
         self.rsa_corr = float("nan")
@@ -514,6 +544,9 @@ class AccRespiration:
         self._cur = _Block()
         ended = self._block_idx if self._block_idx is not None else 0
         self._settle_left_s = max(self._settle_left_s - elapsed_s, 0.0)
+        if self._settle_left_s <= 0 and self._carry_from is not None:
+            self._axis = _carried_axis(*self._carry_from, self._g)  # gravity has settled
+            self._carry_from = None
         if blk.a_n > 0:
             mean_a = blk.a_sum / blk.a_n
             if np.linalg.norm(mean_a - self._g) > self.posture_jump_mg:
@@ -570,6 +603,8 @@ class AccRespiration:
     def _flip(self) -> None:
         assert self._axis is not None
         self._axis = -self._axis
+        if self._carry_from is not None:
+            self._carry_from = (-self._carry_from[0], self._carry_from[1])
         self.n_sign_flips += 1
         for b in self._sign:
             b.d_pos = b.d_n - b.d_pos
@@ -581,9 +616,13 @@ class AccRespiration:
 
     def _posture_change(self, new_g: FloatArray) -> None:
         self.n_posture_changes += 1
-        if self._axis is not None:
-            v = _rotation_between(self._g, new_g) @ self._axis
-            self._axis = v / np.linalg.norm(v)
+        if self._carry_from is None and self._axis is not None:
+            # The axis and gravity before the turn: a turn detected in several steps (it takes longer
+            # than an update block) is carried from there, not step by step, and once more when gravity
+            # has settled (_end_block).
+            self._carry_from = (self._axis, self._g.copy())
+        if self._carry_from is not None:
+            self._axis = _carried_axis(*self._carry_from, new_g)
         self._g = new_g.copy()
         self._settle_left_s = SETTLE_S
         self._pca.clear()
