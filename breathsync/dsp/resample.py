@@ -31,11 +31,31 @@ class GridChunk:
 class GridResampler:
     """Turns timestamped chunks into samples on a uniform grid, only ever using past samples.
 
-    A grid point ``g`` is emitted once a sample with time ``>= g`` has arrived. Its value is the mean of the
-    input samples in ``(g - 1/fs, g]`` when there are two or more (a boxcar anti-alias filter for fast
-    inputs, 1000 Hz belts), otherwise the linear interpolation at ``g`` between its neighbours (slow or
-    irregular inputs). NaN samples count as missing. When valid samples are more than ``gap_s`` apart the
-    grid points in between are emitted as invalid (NaN) and the next valid sample starts a new segment.
+    Each grid point ``g`` owns the bin ``(g - h, g + h]``, h = 0.5 / fs, centred on it:
+
+    - when the bin has samples both before ``g`` and at or after it (fast inputs: a 1000 Hz belt has 50),
+      its value is the least-squares line through the bin's samples, read at ``g``: the boxcar mean of the
+      bin (the anti-alias filter) moved from the samples' mean time to ``g`` along their slope. For evenly
+      spread samples that is the plain mean; it is exact for any signal that is linear across the bin, so
+      the value belongs to time ``g`` whatever the input rate or timing (a mean labelled ``g`` that is not
+      the samples' mean time puts the stream up to h late: 25 ms at 20 Hz);
+    - otherwise (slow or irregular inputs, the start of a run, a dropout in the bin) it is the linear
+      interpolation at ``g`` between the last sample before ``g`` and the first at or after it, also exact
+      for a locally linear signal. A grid point with no sample in ``(g - h, g)`` always takes this branch,
+      so a slow input never waits for the second half of a bin it has nothing in.
+
+    Latency: ``g`` is emitted once a sample with time ``>= g + h`` has arrived (the bin is complete), or,
+    for a grid point with no sample in ``(g - h, g)``, once one with time ``>= g`` has. For a fast input
+    that is h = 0.5 / fs = 25 ms at 20 Hz later than a bin ending at ``g``; the content is no older than
+    before, since that bin's mean described ``g - h``: the labels are now right, the breathing reaches the
+    output at the same moment. Slow inputs (spacing above h) wait for nothing more than the next sample, as
+    before. (Reading the bin means at their mean times and interpolating between them would cost a whole
+    grid step, 50 ms.) The decision and every value depend only on the samples, not on how they were
+    chunked.
+
+    NaN samples count as missing. When valid samples are more than ``gap_s`` apart the grid points in
+    between are emitted as invalid (NaN) and the next valid sample starts a new segment; the grid points up
+    to the last sample before the gap are emitted (valid) when the gap is seen, their bins being complete.
     Samples whose time does not increase are dropped (``dropped`` counts them).
     """
 
@@ -85,6 +105,7 @@ class GridResampler:
             if b > start:
                 outs.append(self._segment(t[start:b], y[start:b]))
             if b < t.size:
+                outs.append(self._segment(np.empty(0), np.empty(0), final=True))
                 outs.append(self._gap(t[b]))
             start = b
         outs = [o for o in outs if o.t.size]
@@ -111,39 +132,81 @@ class GridResampler:
         self._k_next = None
         return out
 
-    def _segment(self, t: FloatArray, y: FloatArray) -> GridChunk:
+    def _segment(self, t: FloatArray, y: FloatArray, final: bool = False) -> GridChunk:
+        """Add samples of the current segment and emit the grid points they complete; ``final``: the
+        segment ends here (a gap follows), so every bin up to its last sample is complete."""
         fs = self.fs_hz
+        if t.size:
+            if self._k_next is None:
+                self._k_next = int(np.ceil(t[0] * fs))
+                self._restart_next = True
+            self._last_t = float(t[-1])
         if self._k_next is None:
-            self._k_next = int(np.ceil(t[0] * fs))
-            self._restart_next = True
-        self._last_t = float(t[-1])
+            return _empty_chunk()
         tt = np.concatenate((self._pending_t, t))
         yy = np.concatenate((self._pending_y, y))
-        k_last = int(np.floor(tt[-1] * fs))
-        if k_last < self._k_next:
+        if tt.size == 0:
+            return _empty_chunk()
+        t_max = tt[-1]
+        # Candidates: the grid points with a sample at or after them (g <= t_max).
+        k_hi = int(np.floor(t_max * fs))
+        while k_hi >= self._k_next and k_hi / fs > t_max:
+            k_hi -= 1
+        if k_hi < self._k_next:
             self._pending_t, self._pending_y = tt, yy
             return _empty_chunk()
-        ks = np.arange(self._k_next, k_last + 1)
+        ks = np.arange(self._k_next, k_hi + 1)
         g = ks / fs
-        hi = np.searchsorted(tt, g, side="right")  # number of samples <= g
-        lo = np.searchsorted(tt, (ks - 1) / fs, side="right")  # ... <= the previous grid point
-        count = hi - lo
+        lo_edge = (ks - 0.5) / fs
+        hi_edge = (ks + 0.5) / fs
+        i_lo = np.searchsorted(tt, lo_edge, side="right")  # first sample in the bin
+        i_g = np.searchsorted(tt, g, side="left")  # first sample >= g
+        i_hi = np.searchsorted(tt, hi_edge, side="right")  # first sample after the bin
+        n_left = i_g - i_lo  # samples in (g - h, g)
+        if not final:
+            ready = (n_left == 0) | (hi_edge <= t_max)
+            n = int(np.argmin(ready)) if not ready.all() else ks.size
+            if n == 0:
+                self._pending_t, self._pending_y = tt, yy
+                return _empty_chunk()
+            ks, g, i_lo, i_g, i_hi, n_left = ks[:n], g[:n], i_lo[:n], i_g[:n], i_hi[:n], n_left[:n]
         vals = np.interp(g, tt, yy)
-        many = count >= 2
-        if many.any():
-            # Sum each bin (lo, hi] with one reduceat over interleaved [start, end) pairs; a trailing 0
-            # keeps the last end index inside the array.
-            edges = np.column_stack((lo[many], hi[many])).ravel()
-            sums = np.add.reduceat(np.append(yy, 0.0), edges)[::2]
-            vals[many] = sums / count[many]
-        # Keep the last sample <= the last emitted grid point (for interpolation) and everything after it.
-        keep_from = max(int(hi[-1]) - 1, 0)
+        fit = (n_left > 0) & (i_hi > i_g)
+        if fit.any():
+            vals[fit] = _line_at_centre(tt, yy, g[fit], i_lo[fit], i_hi[fit])
+        # Keep from the last sample at or before the next bin's lower edge (for the interpolation).
+        keep_from = max(int(np.searchsorted(tt, (ks[-1] + 0.5) / fs, side="right")) - 1, 0)
         self._pending_t, self._pending_y = tt[keep_from:], yy[keep_from:]
-        self._k_next = k_last + 1
+        self._k_next = int(ks[-1]) + 1
         restart = np.zeros(ks.size, bool)
         restart[0] = self._restart_next
         self._restart_next = False
         return GridChunk(g, vals, np.ones(ks.size, bool), restart)
+
+
+def _line_at_centre(
+    tt: FloatArray, yy: FloatArray, g: FloatArray, i_lo: np.ndarray, i_hi: np.ndarray
+) -> FloatArray:
+    """The least-squares line through the samples ``tt[i_lo[j]:i_hi[j]]`` read at ``g[j]``, for each j.
+
+    The bins do not overlap; times are taken relative to each bin's grid point (absolute host times of
+    ~1e9 s would cancel out the slope's precision). With samples on both sides of ``g`` the reading lies
+    within the samples' span, so it is never noisier than one sample (leverage <= 1)."""
+    counts = i_hi - i_lo
+    bin_of = np.repeat(np.arange(g.size), counts)
+    first = np.cumsum(counts) - counts  # where each bin's run starts in the flattened index
+    idx = np.arange(int(counts.sum())) + np.repeat(i_lo - first, counts)
+    dt = tt[idx] - g[bin_of]
+    yv = yy[idx]
+    m = g.size
+    n = counts.astype(float)
+    mean_t = np.bincount(bin_of, dt, m) / n
+    mean_y = np.bincount(bin_of, yv, m) / n
+    dc = dt - mean_t[bin_of]
+    sxx = np.bincount(bin_of, dc * dc, m)
+    sxy = np.bincount(bin_of, dc * (yv - mean_y[bin_of]), m)
+    slope = np.divide(sxy, sxx, out=np.zeros(m), where=sxx > 0)
+    return mean_y - slope * mean_t
 
 
 def _empty_chunk() -> GridChunk:
