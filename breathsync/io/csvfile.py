@@ -25,6 +25,8 @@ Rules (the reader enforces them and names the file and the 1-based physical line
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
   these with a message saying so (their grid would not fit in memory).
+- Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
+  European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
 - Accepted: UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
   (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
   mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
@@ -955,6 +957,21 @@ def _scan_rows(
         if line.lstrip().startswith("#"):
             return line_no, ("comment line inside the data: '#' lines must come before the header row")
         cells = line.split(delimiter)
+        mismatch = _other_delimiter(line, delimiter, ncols)
+        if mismatch is not None:
+            return line_no, (
+                f"the header is {delim_name}-separated but this row is {_DELIMITERS[mismatch]}-separated: use "
+                "one delimiter for the header and the rows (check the export settings)"
+                + ("; and write numbers with a decimal point" if _DECIMAL_COMMA_RE.search(line) else "")
+            )
+        comma = next(
+            (c.strip() for c in cells if _DECIMAL_COMMA_RE.fullmatch(c.strip().strip('"').strip())), None
+        )
+        if comma is not None:
+            return line_no, (
+                f"the number {_quote(comma)} has a decimal comma: breathsync reads numbers with a decimal "
+                "point; export the file with '.' as the decimal separator (e.g. an English/US number format)"
+            )
         if not rows and first_no == data_start and _is_units_row(cells):
             shown = ", ".join(_quote(c.strip(), 12) for c in cells[:6]) + (", ..." if len(cells) > 6 else "")
             return line_no, (
@@ -977,15 +994,34 @@ def _scan_rows(
                     return line_no, "empty time cell: every row needs a time in seconds"
                 row.append(math.nan)
                 continue
+            if "_" in text and is_number(text):  # float() reads "1_0" as 10 (PEP 515, Python 3.6)
+                return line_no, (
+                    f"the number {_quote(text)} in column {_quote(col)} holds '_' (a digit separator): write "
+                    "it without '_', as a plain decimal number"
+                )
             try:
+                if not text.isascii():
+                    raise ValueError(text)  # float() reads other scripts' digits ('١'); a CSV has 0-9
                 row.append(float(text))
             except ValueError:
-                hint = ""
-                if delimiter == ";" and re.fullmatch(r"[+-]?\d+,\d+", text):
-                    hint = ": use '.' as the decimal separator"
-                return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}{hint}"
+                return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}"
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)
+
+
+#: A number written with a decimal comma (0,25 or -1,5e-3), as a European spreadsheet exports it.
+_DECIMAL_COMMA_RE = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _other_delimiter(line: str, delimiter: str, ncols: int) -> str | None:
+    """The accepted delimiter the row is written with when it is not the header's: the row splits into the
+    header's number of cells with it and not with the header's (only for headers of several columns)."""
+    if ncols < 2 or line.count(delimiter) == ncols - 1:
+        return None
+    for other in _DELIMITERS:
+        if other != delimiter and line.count(other) == ncols - 1:
+            return other
+    return None
 
 
 def _is_units_row(cells: list[str]) -> bool:
