@@ -27,6 +27,10 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   these with a message saying so (their grid would not fit in memory).
 - Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
   European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
+- A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
+  than 10 x the column's 0.5th-99.5th percentile range outside that range is a corrupt value, not a
+  breath: it is read as missing, and the recording's notes (analyze's warnings) give how many and the
+  first one's line.
 - Accepted: UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
   (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
   mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
@@ -86,6 +90,15 @@ FILE_MODE = 0o600  # health data: readable and writable by the owner only
 MAX_ABS_TIME_S = 1e11  # about 3000 years of Unix time: larger values are not seconds
 MAX_SPAN_S = 48 * 3600.0  # the longest recording accepted (overnight studies fit well)
 MAX_ABS_VALUE = 1e100  # larger breathing values are corrupt (and would overflow when squared)
+# Isolated absurd values in a breathing waveform (a corrupt cell, a unit slip in one row): a sample further
+# than ABSURD_RANGES x the column's robust range (its 0.5th-99.5th percentile span, which ignores up to 0.5%
+# of the samples at each end) outside that span is read as missing, with a note. A sigh is about twice a
+# normal breath (Ramirez, J. Physiol. 2014, "The integrative role of the sigh"), so it stays within about
+# one range beyond the span; the recordings of sample_signals/ and ../shared/data reach 0.8. Only for columns of at
+# least ABSURD_MIN_SAMPLES numbers. A flat column (no range) is left alone.
+ABSURD_RANGES = 10.0
+ABSURD_TAIL = 0.005
+ABSURD_MIN_SAMPLES = 20
 MAX_MEDIAN_STEP_S = 5.0  # beats are < 2 s apart, breathing samples < 0.5 s: slower rows are not seconds
 READ_CHUNK_BYTES = 1 << 20  # the reader parses the file this much at a time (cut at a line end)
 WRITE_BLOCK_ROWS = 50_000  # write_recording formats this many rows at a time
@@ -435,12 +448,48 @@ def _read(
             raise RecordingError(name, problem, line=header_no)
     if resp_column is not None:
         rec = rec.with_resp(resp_column, line=header_no)
+    # Before _check_signal: an isolated 1e300 is a corrupt sample, read as missing; a column of them is refused.
+    absurd = []
+    for belt in dict.fromkeys(["resp", *wanted]):
+        note = _drop_absurd(belt, columns.get(belt), lambda row: _data_line(reread(dropped), row, delimiter))
+        if note:
+            absurd.append(note)
     _check_signal(name, header_no, rec, names)
-    rec = replace(rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None))
+    rec = replace(rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None) + tuple(absurd))
     time.flags.writeable = False
     for col in columns.values():
         col.flags.writeable = False
     return rec
+
+
+def _drop_absurd(col: str, values: FloatArray | None, line_of_row: Callable[[int], int]) -> str | None:
+    """Read the isolated absurd samples of breathing column ``col`` as missing (NaN, in place; the rule is at
+    :data:`ABSURD_RANGES`); the note saying so, or None when there are none."""
+    if values is None:
+        return None
+    finite = np.flatnonzero(np.isfinite(values))
+    n = finite.size
+    if n < ABSURD_MIN_SAMPLES:
+        return None
+    tail = max(1, int(n * ABSURD_TAIL))
+    part = np.partition(values[finite], (tail, n - 1 - tail))
+    lo, hi = float(part[tail]), float(part[n - 1 - tail])
+    span = hi - lo
+    if not span > 0:
+        return None
+    x = values[finite]
+    bad = finite[(x > hi + ABSURD_RANGES * span) | (x < lo - ABSURD_RANGES * span)]
+    if not bad.size:
+        return None
+    first = int(bad[0])
+    shown = f"{values[first]:.6g}"
+    values[bad] = np.nan
+    samples = "1 sample" if bad.size == 1 else f"{bad.size} samples"
+    return (
+        f"column {_quote(col)}: {samples} far outside the rest of the recording (over "
+        f"{ABSURD_RANGES:g}x its range; the first, {shown}, at line {line_of_row(first)}) read as missing: "
+        "corrupt values, not breathing (check the file there)"
+    )
 
 
 def _check_wanted_columns(name: str, header_no: int, names: list[str], wanted: list[str]) -> None:
