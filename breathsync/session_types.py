@@ -76,6 +76,16 @@ class PairView:
     sync_run_s: float  # current continuous in-sync stretch
 
     @property
+    def meter(self) -> float:
+        """What a sync meter shows, 0-1: the chance-corrected score times how far the pair is in phase
+        (``max(0, cos(rel_phase))``: full at 0 degrees, 0.71 x at the 45-degree in-sync limit, nothing at 90
+        degrees or more), so breathing locked in opposite phase does not fill the meter. NaN while the PLV is
+        unknown. ``sync_score`` itself (files, streams) stays the documented definition."""
+        if not (math.isfinite(self.sync_score) and math.isfinite(self.rel_phase_rad)):
+            return math.nan
+        return max(0.0, self.sync_score) * max(0.0, math.cos(self.rel_phase_rad))
+
+    @property
     def in_sync_value(self) -> float:
         """``in_sync`` as a number for files and streams: 1 or 0, NaN where the PLV is unknown (as the
         analysis JSON's null), so that averaging it does not count unknown windows as out of sync."""
@@ -95,6 +105,9 @@ class TrainingView:
     follower: str | None = None
     rate_tracking_error_bpm: float = math.nan  # lead: |follower rate - leader rate| over the last 30 s
     follower_lag_s: float = math.nan  # lead: how far the follower breathes behind the leader
+    leader_rate_change_bpm: float = math.nan  # lead, leading stage: leader's rate now - at the instruction
+    following: bool = False  # lead: the session's verdict that the follower follows the leader's change
+    instruction: str = ""  # what the participants are asked to do now, in words (empty: nothing new)
 
 
 @dataclass(frozen=True)
