@@ -9,6 +9,43 @@ Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), th
 - breath onsets: troughs of the clean signal with a prominence of at least ``prominence`` x the local
   breath amplitude (twice the Hilbert envelope), so shallow breaths between deep ones still count;
 - rate: 60 / the interval from each onset to the next, held over that breath.
+
+Where there is no breathing to have a phase of, the phase is unknown (NaN), as the live pipeline's
+:class:`~breathsync.dsp.pipeline.Quality` states say, but with the whole recording in view (``quality``
+holds the same codes: OK, GAP, FLAT, NO_BREATHING):
+
+- **flat** (FLAT): the raw grid values exactly constant for ``flat_s`` (2 s) or longer, the live rule
+  (sensor off, a belt that slipped off, zeros from the acquisition). Offline the whole run is flat, not
+  only its part after 2 s. It is a gap for the filter: the segments on either side are filtered on their
+  own, as the step from the breathing level to a constant would make the band-pass ring into both.
+- **no breathing** (NO_BREATHING), either of:
+
+  * the breath amplitude (twice the Hilbert envelope) under ``low_amp_frac`` (0.1) x the recording's
+    typical breath amplitude for ``no_breath_s`` (10 s) or longer: the clinical definition of an apnoea
+    (the airflow signal's excursion drops by 90% or more for 10 s or more, AASM scoring manual), and the
+    live pipeline's 10-s floor. The typical amplitude is the 75th percentile of the amplitude over the
+    known samples, so a breath hold or a slipped belt taking up to half of a recording does not lower it;
+  * no turning point (a trough or a peak of the clean signal, found as the onsets are) for more than
+    ``max(no_breath_s, 1.5 x the breath interval)``, the live rule: a stretch between two turning points
+    (or from a segment's start to its first, or from its last to the segment's end) longer than 10 s and
+    than 1.5 x the breath interval around it, twice the median half breath (turn to turn) of the minute
+    centred on it (of the recording where that minute has none). Local rather than the recording's, so
+    that slow breathing after fast is not taken for a pause; the turning points themselves stay known.
+    Paced breathing down to 3/min has half breaths under 10 s and is never a pause.
+
+  Limits: a recording that is noise throughout (a belt not worn) has no breath amplitude to compare with
+  and is not recognised; a turning point is one with a prominence of 0.3 x the local breath amplitude,
+  as for onsets, so a hold whose baseline sags by a sizeable part of a breath is read after the band-pass
+  as a slow half breath, and is a pause only when it lasts longer than 10 s.
+
+  Such a stretch splits the analysis like a gap: no onset inside it, no breath interval (and so no rate)
+  spanning it, no phase in it, so pairs score only the windows with known phases. Unlike a flat
+  stretch, it is not cut out before filtering: the signal in it is real (small, or slow), and a segment
+  cut short makes the phase near the cut worse (tens of degrees within 2 s, bench_accuracy's "reference
+  cut short"), so the phase and onsets next to it are those of the whole segment; ``clean`` keeps the
+  filtered waveform there (a breath hold is drawn as the near-flat line it was).
+
+A segment too short to filter (up to 36 samples, 1.8 s) counts as a gap.
 """
 
 from __future__ import annotations
@@ -19,27 +56,74 @@ import numpy as np
 from scipy import signal
 
 from breathsync.dsp._types import FloatArray
+from breathsync.dsp.pipeline import Quality
 from breathsync.dsp.resample import GridResampler
 
 
 @dataclass
 class OfflineResult:
-    """Offline analysis of one breathing signal on a uniform grid (NaN inside gaps)."""
+    """Offline analysis of one breathing signal on a uniform grid (phase and rate NaN where unknown:
+    ``quality`` says why; ``clean`` NaN in gaps and flat stretches)."""
 
     t: FloatArray
     clean: FloatArray
     phase: FloatArray
     rate_bpm: FloatArray
     onsets_s: FloatArray
+    quality: np.ndarray  # a Quality code per grid sample: OK, GAP, FLAT or NO_BREATHING
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _segments(valid: np.ndarray, restart: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) index ranges of the gap-free runs: valid runs, split where the grid restarted."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], valid.astype(np.int8), [0]))))
     out: list[tuple[int, int]] = []
-    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+    for a, b in _runs(valid):
         cuts = [a, *(a + np.flatnonzero(restart[a + 1 : b]) + 1).tolist(), b]
         out.extend(zip(cuts[:-1], cuts[1:], strict=True))
+    return out
+
+
+def flat_mask(y: FloatArray, valid: np.ndarray, min_n: int) -> np.ndarray:
+    """Grid samples in runs of exactly constant valid values spanning ``min_n`` steps or more (the live
+    pipeline's test for a frozen value: equal within 1e-9 relative)."""
+    n = y.size
+    same = np.zeros(n, bool)
+    if n > 1:
+        with np.errstate(invalid="ignore"):
+            same[1:] = (np.abs(np.diff(y)) <= 1e-9 * (1.0 + np.abs(y[1:]))) & valid[1:] & valid[:-1]
+    flat = np.zeros(n, bool)
+    for a, b in _runs(same):
+        if b - a >= min_n:  # samples a-1 .. b-1 hold one value, b - a steps long
+            flat[a - 1 : b] = True
+    return flat
+
+
+def _no_turn_stretches(
+    turns: np.ndarray, runs: list[tuple[int, int]], min_n: float, around_n: float
+) -> list[tuple[int, int]]:
+    """(start, stop) ranges, within each known run, without a turning point for longer than ``max(min_n,
+    3 x the median half breath)`` samples (1.5 breath intervals), the median over the half breaths whose
+    middle lies within ``around_n`` samples of the stretch's (over all of them where none does); the
+    turning points bounding a stretch are left out."""
+    bounds = [np.concatenate(([a - 1], turns[(turns >= a) & (turns < b)], [b])) for a, b in runs]
+    # Half breaths: turn to turn within a run (a run's two ends are no turns).
+    half_mid = np.concatenate([0.5 * (k[1:-2] + k[2:-1]) for k in bounds]) if bounds else np.empty(0)
+    half_len = np.concatenate([np.diff(k[1:-1]) for k in bounds]) if bounds else np.empty(0)
+    everywhere = float(np.median(half_len)) if half_len.size else 0.0
+    out: list[tuple[int, int]] = []
+    for k in bounds:
+        for j in np.flatnonzero(np.diff(k) > min_n).tolist():
+            lo, hi = int(k[j]), int(k[j + 1])
+            near = np.abs(half_mid - 0.5 * (lo + hi)) <= around_n
+            near &= ~((half_mid > lo) & (half_mid < hi))  # not the stretch itself
+            ref = float(np.median(half_len[near])) if near.any() else everywhere
+            if hi - lo > max(min_n, 3.0 * ref):
+                out.append((lo + 1, hi))
     return out
 
 
@@ -52,6 +136,9 @@ def offline_breathing(
     gap_s: float = 2.0,
     prominence: float = 0.3,
     invert: bool = False,
+    flat_s: float = 2.0,
+    no_breath_s: float = 10.0,
+    low_amp_frac: float = 0.1,
 ) -> OfflineResult:
     """Zero-phase analysis of a whole breathing recording (see the module docstring)."""
     y = np.asarray(y, dtype=float)
@@ -59,32 +146,71 @@ def offline_breathing(
         y = -y
     grid = GridResampler(fs_hz, gap_s).process(np.asarray(t, dtype=float), y)
     n = grid.t.size
+    quality = np.full(n, int(Quality.OK), np.int8)
+    quality[~grid.valid] = Quality.GAP
+    flat = flat_mask(grid.y, grid.valid, round(flat_s * fs_hz))
+    quality[flat] = Quality.FLAT
+    valid = grid.valid & ~flat
     clean = np.full(n, np.nan)
     phase = np.full(n, np.nan)
-    rate = np.full(n, np.nan)
-    onsets: list[FloatArray] = []
+    amp = np.full(n, np.nan)
+    seg_id = np.full(n, -1)
+    troughs: list[np.ndarray] = []
+    peaks: list[np.ndarray] = []
     sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
     min_len = 3 * 6 * 2  # sosfiltfilt's default padding for two sections
-    for a, b in _segments(grid.valid, grid.restart):
+    for s, (a, b) in enumerate(_segments(valid, grid.restart)):
         if b - a <= min_len:
+            quality[a:b] = Quality.GAP  # too short to filter
             continue
         x = grid.y[a:b]
         c = signal.sosfiltfilt(sos, x - np.mean(x))
         analytic = signal.hilbert(c)
         clean[a:b] = c
         phase[a:b] = np.mod(np.angle(-analytic), 2 * np.pi)
-        amp = 2.0 * np.abs(analytic)
-        troughs, _ = signal.find_peaks(
-            -c, prominence=(prominence * amp, None), distance=max(1, int(1.0 * fs_hz))
-        )
-        tt = grid.t[a:b]
-        ons = tt[troughs]
-        onsets.append(ons)
-        if ons.size >= 2:
-            k = np.searchsorted(ons, tt, side="right") - 1
-            ok = (k >= 0) & (k < ons.size - 1)
-            seg_rate = np.full(b - a, np.nan)
-            seg_rate[ok] = 60.0 / (ons[k[ok] + 1] - ons[k[ok]])
-            rate[a:b] = seg_rate
-    all_onsets = np.concatenate(onsets) if onsets else np.empty(0)
-    return OfflineResult(grid.t, clean, phase, rate, all_onsets)
+        amp[a:b] = 2.0 * np.abs(analytic)
+        seg_id[a:b] = s
+        for sign, found in ((-1.0, troughs), (1.0, peaks)):
+            at, _ = signal.find_peaks(
+                sign * c, prominence=(prominence * amp[a:b], None), distance=max(1, int(1.0 * fs_hz))
+            )
+            found.append(a + at)
+    ons = np.concatenate(troughs) if troughs else np.empty(0, int)
+    tops = np.concatenate(peaks) if peaks else np.empty(0, int)
+    min_n = no_breath_s * fs_hz
+    known = seg_id >= 0
+    if known.any():
+        # Breath amplitude far below the recording's typical one, for long enough.
+        low = known & (amp < low_amp_frac * float(np.percentile(amp[known], 75)))
+        for a, b in _runs(low):
+            if b - a - 1 >= min_n:
+                quality[a:b] = Quality.NO_BREATHING
+        ons = ons[quality[ons] == Quality.OK]
+        turns = np.sort(np.concatenate((ons, tops[quality[tops] == Quality.OK])))
+        for a, b in _no_turn_stretches(turns, _runs(quality == Quality.OK), min_n, 30.0 * fs_hz):
+            quality[a:b] = Quality.NO_BREATHING
+        # A lone turning point between two such stretches is no breathing either.
+        nob = quality == Quality.NO_BREATHING
+        lone = np.zeros(n, bool)
+        lone[1:-1] = (quality[1:-1] == Quality.OK) & nob[:-2] & nob[2:]
+        quality[lone] = Quality.NO_BREATHING
+    ok = quality == Quality.OK
+    phase[~ok] = np.nan
+    clean[(quality == Quality.GAP) | (quality == Quality.FLAT)] = np.nan
+    rate = np.full(n, np.nan)
+    if ons.size >= 2:
+        # Breath k: onset k to onset k + 1, in one segment with nothing unknown between.
+        usable = (seg_id[ons[1:]] == seg_id[ons[:-1]]) & _nothing_unknown_between(quality, ons)
+        for k in np.flatnonzero(usable).tolist():
+            rate[ons[k] : ons[k + 1]] = 60.0 / (grid.t[ons[k + 1]] - grid.t[ons[k]])
+    return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality)
+
+
+def _nothing_unknown_between(quality: np.ndarray, ons: np.ndarray) -> np.ndarray:
+    """For each pair of consecutive onsets (or turning points; grid indices), whether every sample
+    strictly between them has a phase (a gap, a flat or a no-breathing stretch inside: not a breath
+    interval)."""
+    if ons.size < 2:
+        return np.zeros(0, bool)
+    bad = np.concatenate(([0], np.cumsum(quality != Quality.OK)))
+    return np.asarray(bad[ons[1:]] - bad[ons[:-1] + 1] == 0)
