@@ -8,7 +8,7 @@ baseline drift, sensor noise). Modes:
 
 - ``steady``: its own rate (default 12/min) with natural variability.
 - ``follow``: a cooperative partner. The phase is pulled towards the other participant's live phase as it
-  was ``delay_s`` ago (read through the :class:`~breathsync.sources.base.PhaseProbe` the session gives it)::
+  was ``delay_s`` ago (default 0.3 s: :data:`DEFAULT_DELAY_S`; read through the :class:`~breathsync.sources.base.PhaseProbe` the session gives it)::
 
       d theta = [omega g(theta) + coupling sin(phi_partner(t - delay_s) - theta)] dt + sqrt(2 D) dW
 
@@ -76,6 +76,12 @@ DIFFUSION = 0.05
 MAX_STEP_S = 0.01
 
 MODES: tuple[str, ...] = ("steady", "follow", "lead", "pacer")
+#: follow: the default reaction delay (s). A follower breathes about this much behind its partner, i.e.
+#: ``360 * delay * rate / 60`` degrees of phase, and a pair counts as in sync only within 45 degrees: 0.3 s
+#: is 11-27 degrees at 6-15 breaths/min (36 at 20/min), so this cooperative partner is in sync once it has
+#: fallen into step (175-260 s of 300 against a pacer at 6-15/min). The earlier 0.7 s was 25-63
+#: degrees there: a partner locked at PLV 0.93 that hardly ever counted as in sync (0 s at 15/min).
+DEFAULT_DELAY_S = 0.3
 #: follow: frequency adaptation rate per unit coupling (rad/s^2 per rad/s): with coupling 0.5 the pace moves
 #: by up to 0.05 rad/s per second, about 0.5 breaths/min every second while far out of step.
 ADAPT_PER_COUPLING = 0.1
@@ -159,7 +165,8 @@ class SimSource(Source):
     coupling : float
         ``follow``: how strongly the phase is pulled towards the partner's (rad/s), 0-10.
     delay_s : float
-        ``follow``: reaction delay (s), 0-5: the partner's phase is read at ``t - delay_s``.
+        ``follow``: reaction delay (s), 0-5: the partner's phase is read at ``t - delay_s``. Default
+        :data:`DEFAULT_DELAY_S` (0.3 s, why there).
     to_bpm, ramp_s, after_s : float
         ``lead``: the rate changes linearly to ``to_bpm`` over ``ramp_s`` seconds, starting ``after_s``
         seconds after the source's first sample.
@@ -201,7 +208,7 @@ class SimSource(Source):
         *,
         rate_bpm: float | None = None,
         coupling: float = 0.5,
-        delay_s: float = 0.7,
+        delay_s: float = DEFAULT_DELAY_S,
         to_bpm: float = 8.0,
         ramp_s: float = 120.0,
         after_s: float = 60.0,
@@ -580,11 +587,17 @@ def parse_sim_spec(text: str, probe: PhaseProbe | None = None) -> SimSource:
             continue
         opt = _OPTIONS[key]
         try:
-            value: float = int(raw) if opt.integer else float(raw)
+            value: float = float(raw)
         except ValueError:
             raise InputError(
                 f"{where}: {key}={raw} is not a number; {key} must be {opt.accepted()}"
             ) from None
+        if opt.integer:
+            if not value.is_integer():  # 1.5 is a number, only not a whole one (nan and inf neither)
+                raise InputError(
+                    f"{where}: {key}={raw} is not a whole number; {key} must be {opt.accepted()}"
+                )
+            value = int(value)
         kwargs[opt.attr] = value
     try:
         return SimSource(mode, probe=probe, **kwargs)

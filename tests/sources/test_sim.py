@@ -370,7 +370,8 @@ def test_spec_parser_accepts_and_round_trips() -> None:
         ("follow,rate=12,rate=13", "given twice"),
         ("follow,partner=A B", "a participant label is letters"),
         ("lead,partner=A", "sim:lead has no option 'partner'"),
-        ("steady,seed=1.5", "seed=1.5 is not a number; seed must be a whole number"),
+        ("steady,seed=1.5", "seed=1.5 is not a whole number; seed must be a whole number >= 0"),
+        ("steady,seed=abc", "seed=abc is not a number; seed must be a whole number >= 0"),
         ("steady,seed=-1", "seed must be a whole number >= 0"),
         ("steady,duration=0", "duration must be a number > 0 s"),
         ("steady,duration=inf", "duration must be a number > 0 s and at most 86400 s"),  # was OverflowError
