@@ -8,7 +8,8 @@ baseline drift, sensor noise). Modes:
 
 - ``steady``: its own rate (default 12/min) with natural variability.
 - ``follow``: a cooperative partner. The phase is pulled towards the other participant's live phase as it
-  was ``delay_s`` ago (default 0.3 s: :data:`DEFAULT_DELAY_S`; read through the :class:`~breathsync.sources.base.PhaseProbe` the session gives it)::
+  was ``delay_s`` ago (default 0.3 s, :data:`DEFAULT_DELAY_S`; read through the
+  :class:`~breathsync.sources.base.PhaseProbe` the session gives it)::
 
       d theta = [omega g(theta) + coupling sin(phi_partner(t - delay_s) - theta)] dt + sqrt(2 D) dW
 
