@@ -14,6 +14,8 @@ import numpy as np
 from conftest import run_breathsync
 from loopback import loopback_only
 
+from breathsync.dsp.resample import GridResampler
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_signals" / "nk_rest5_100hz.csv"
 
@@ -59,8 +61,8 @@ def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     assert b["source"]["kind"] == "lsl" and b["source"]["stream"] == "breathsync-X"
 
     # What B's process received is what X's process published, on the right times: X's breathing on the
-    # 20-Hz grid before the live filters (each grid value the mean of the 100-Hz samples in its 50 ms), so
-    # B's pipeline filters it once.
+    # 20-Hz grid before the live filters (breathsync.dsp.resample.GridResampler's value for each grid time,
+    # from the 100-Hz samples around it), so B's pipeline filters it once.
     hdr, got = _rows(join_dir / "B.csv")
     assert hdr[:2] == ["time", "resp"]
     hdr_live, live = _rows(pub_dir / "X_live.csv")
@@ -74,13 +76,13 @@ def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     assert np.max(np.abs(live[k, 0] - t_pub)) < 0.05
     hdr_raw, raw = _rows(pub_dir / "X.csv")
     g = live[k, 0]  # the publisher's grid times of what B received
-    lo = np.searchsorted(raw[:, 0], g - 0.05 + 1e-9, side="left")
-    hi = np.searchsorted(raw[:, 0], g + 1e-9, side="right")
     col = hdr_raw.index("resp")
-    boxcar = np.array([raw[a:b, col].mean() if b > a else np.nan for a, b in zip(lo, hi, strict=True)])
-    ok = np.isfinite(got[:, 1]) & np.isfinite(boxcar)
+    grid = GridResampler(20.0, 2.0).process(raw[:, 0], raw[:, col])
+    at = np.clip(np.searchsorted(grid.t, g - 1e-6), 0, grid.t.size - 1)
+    published = np.where(np.abs(grid.t[at] - g) < 1e-6, grid.y[at], np.nan)
+    ok = np.isfinite(got[:, 1]) & np.isfinite(published)
     assert ok.sum() > 150
-    np.testing.assert_allclose(got[ok, 1], boxcar[ok], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got[ok, 1], published[ok], rtol=1e-4, atol=1e-5)
     assert not np.allclose(got[ok, 1], live[k[ok], 1], rtol=1e-2)  # not the filtered waveform
     # and the joiner's session took B as a partner of A
     hdr_pairs, pairs = _rows(join_dir / "pairs.csv")
