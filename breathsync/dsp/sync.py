@@ -76,7 +76,9 @@ class PairSync:
     def summary(self, window_s: float | None = None) -> dict[str, float | str | None]:
         """Time in sync, mean PLV, mean relative phase, who led and by how much.
 
-        Every value counts the windows with a known PLV. Who led comes from the windows where the pair is
+        Every value counts the windows with a known PLV; with none (no window had both phases known on
+        enough of it) every value is None, ``time_in_sync_frac`` and ``locked_s`` too: nothing was
+        measured, which is not "never in sync". Who led comes from the windows where the pair is
         locked (PLV above the chance level) within a quarter cycle of each other: a follower 0.7 s behind
         at 15/min (63 deg) is locked, led and not in sync; anti-phase partners have no leader. Direction
         and size come from one number, the PLV-weighted mean relative phase of those windows (in seconds
@@ -87,13 +89,13 @@ class PairSync:
         dt = float(np.median(np.diff(self.t))) if self.t.size > 1 else 0.0
         if not ok.any():
             return {
-                "time_in_sync_frac": 0.0,
+                "time_in_sync_frac": None,
                 "mean_plv": None,
                 "mean_sync_score": None,
                 "mean_relative_phase_rad": None,
                 "leader": None,
                 "lead_s": None,
-                "locked_s": 0.0,
+                "locked_s": None,
             }
         with np.errstate(invalid="ignore"):
             sel = ok & (self.plv > self.null_plv) & (np.abs(self.rel_phase_rad) <= 0.5 * math.pi)

@@ -1,0 +1,56 @@
+"""A pair with no scored window (no window with both phases known) has no summary figures: null, not
+"in sync 0% of the time"."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from breathsync.cli import main
+from breathsync.dsp.sync import SyncConfig, pair_sync
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
+
+
+def test_a_summary_without_a_scored_window_is_all_null() -> None:
+    t = np.arange(0, 120, 0.1)
+    unknown = np.full(t.size, np.nan)
+    s = pair_sync(t, unknown, unknown, unknown, unknown, SyncConfig(), causal=False).summary(30.0)
+    assert s == dict.fromkeys(s, None)
+    assert "time_in_sync_frac" in s and "locked_s" in s
+
+
+def _flat_file(path: Path, value: float = 1.0) -> Path:
+    rows = "".join(f"{x:.2f},{value}\n" for x in np.arange(0, 300, 0.1))
+    path.write_text("time,resp\n" + rows)
+    return path
+
+
+def test_analyze_a_flat_file_with_a_breathing_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flat = _flat_file(tmp_path / "flat.csv")
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(flat), str(SAMPLES / "pair_sync_B.csv"), "--json", str(out)]) == 0
+    assert "A-B: no window with both phases known" in capsys.readouterr().out
+    pair = json.loads(out.read_text())["pairs"][0]
+    for s in (pair["summary"], pair["offline"]["summary"]):
+        assert s["time_in_sync_frac"] is None and s["locked_s"] is None and s["mean_plv"] is None
+
+
+def test_batch_leaves_the_cells_of_an_unscored_pair_empty(tmp_path: Path) -> None:
+    flat = _flat_file(tmp_path / "flat.csv")
+    summary = tmp_path / "study.csv"
+    assert main(["analyze", f"{flat}+{SAMPLES / 'pair_sync_B.csv'}", "--batch", str(summary)]) == 0
+    (row,) = list(csv.DictReader(summary.open()))
+    for col in ("time_in_sync_frac", "mean_plv", "offline_time_in_sync_frac", "offline_mean_plv"):
+        assert row[col] == "", col
+
+
+def test_report_of_an_unscored_pair_does_not_fail(tmp_path: Path) -> None:
+    flat = _flat_file(tmp_path / "flat.csv")
+    out = tmp_path / "r.html"
+    assert main(["report", str(flat), str(SAMPLES / "pair_sync_B.csv"), "--out", str(out)]) == 0
+    assert out.exists()
