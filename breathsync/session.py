@@ -40,6 +40,9 @@ from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Sourc
 
 PHASES = ("match", "lead", "free")
 _QUALITY_NAMES = {int(q): q.name.lower() for q in Quality}
+#: :attr:`ParticipantView.quality` of a participant whose samples stopped (or have not started): not a
+#: pipeline state, as the pipeline only judges the samples it gets.
+NO_SIGNAL = "no_signal"
 _EMPTY = np.empty(0)
 
 
@@ -636,8 +639,12 @@ class Session:
         else:
             cols = [_EMPTY] * 6
         t, phase, rate, q = p.latest
+        quality = _QUALITY_NAMES.get(q, "warmup")
         if not p.receiving:
-            phase = math.nan
+            # Nothing of the last sample is current: no phase, no rate (it showed the last rate and "ok"
+            # long after the source had ended).
+            phase = rate = math.nan
+            quality = NO_SIGNAL
         return ParticipantView(
             label=p.label,
             source=_source_name(p.source),
@@ -648,7 +655,7 @@ class Session:
             t_s=t,
             phase_rad=phase,
             rate_bpm=rate,
-            quality=_QUALITY_NAMES.get(q, "warmup"),
+            quality=quality,
             breaths=p.breaths,
             inverted_suspected=p.inverted_suspected and p.source.signal not in _SHAPE_FREE,
             sign_basis=p.sign_basis if p.source.signal == "acc" else "",
@@ -793,6 +800,9 @@ class Session:
         lead = next((p for p in self._parts if p.label == self._leader), None)
         fol = next((p for p in self._parts if p.label == self._follower), None)
         if lead is None or fol is None or lead.ring.last_k is None or fol.ring.last_k is None:
+            return math.nan, math.nan
+        if not (lead.receiving and fol.receiving):
+            # The window would end at the last sample of whoever stopped, however long ago: no error.
             return math.nan, math.nan
         k_end = min(lead.ring.last_k, fol.ring.last_k)
         k0 = k_end - round(30.0 * self._fs) + 1
