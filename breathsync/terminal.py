@@ -38,16 +38,31 @@ def _meter(x: float, width: int = 10) -> str:
     return "=" * n + "-" * (width - n)
 
 
+def who_first(pv: PairView) -> str:
+    """Who breathes first, in words: "A first by 0.4 s"; "in phase" when that rounds to 0.0 s (as the
+    summary says "in phase" when the lead rounds to zero at the precision it prints); "opposite phase" beyond
+    90 degrees, where who is "first" is arbitrary (half a cycle ahead is half a cycle behind)."""
+    if not math.isfinite(pv.rel_phase_rad):
+        return ""
+    if abs(pv.rel_phase_rad) > math.pi / 2:
+        return "opposite phase"
+    if not math.isfinite(pv.lag_s):
+        return ""
+    if round(abs(pv.lag_s), 1) == 0.0:
+        return "in phase"
+    return f"{pv.a if pv.rel_phase_rad > 0 else pv.b} first by {abs(pv.lag_s):.1f} s"
+
+
 def _pair_line(pv: PairView) -> str:
     if not math.isfinite(pv.plv):
         return f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]  waiting for both breathing signals"
     deg = math.degrees(pv.rel_phase_rad)
-    first = pv.a if pv.rel_phase_rad > 0 else pv.b
-    lag = f"{first} first by {abs(pv.lag_s):.1f} s" if math.isfinite(pv.lag_s) else ""
     state = "IN SYNC" if pv.in_sync else "not yet"
+    # The meter is PairView.meter, not the sync score: a pair locked in opposite phase has a high score
+    # (the PLV does not care at which angle they lock) but is not breathing together.
     return (
-        f"{pv.a}-{pv.b}  sync [{_meter(pv.sync_score)}] {pv.sync_score:4.2f}  {state:8s} "
-        f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})  phase {deg:+4.0f} deg {lag}  "
+        f"{pv.a}-{pv.b}  sync [{_meter(pv.meter)}] {pv.meter:4.2f}  {state:8s} "
+        f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})  phase {deg:+4.0f} deg {who_first(pv)}  "
         f"time in sync {clock_text(pv.time_in_sync_s)}"
     )
 

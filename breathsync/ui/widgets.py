@@ -268,7 +268,7 @@ class PhaseDial(QWidget):
         )
         if math.isfinite(self.plv):
             deg = math.degrees(self.rel_rad)
-            label = f"PLV {self.plv:.2f}  {deg:+.0f}°"
+            label = f"PLV {self.plv:.2f}  {deg:+.0f}°" + ("  opposite phase" if abs(deg) > 90 else "")
         else:
             label = "PLV -"
         p.drawText(QRectF(0, h - 16, w, 16), int(Qt.AlignmentFlag.AlignCenter), label)

@@ -145,7 +145,7 @@ class DashboardWindow(QMainWindow):
         self._labels: tuple[str, ...] = ()
         self._retired: list[pg.PlotItem] = []
         self._traces: dict[str, _Trace] = {}
-        self._sync = Ring(SYNC_POINTS, 6)  # t, score, in-sync band, plv, rel, null
+        self._sync = Ring(SYNC_POINTS, 6)  # t, meter, in-sync band, plv, rel, null
         self._sync_pair: tuple[str, str] | None = None
         self._rec_state = "off"
         self._rec_path = ""
@@ -239,7 +239,11 @@ class DashboardWindow(QMainWindow):
         self.layout_widget.setBackground("w")
         self.score_widget = pg.PlotWidget(background="w")
         sp = self.score_widget.getPlotItem()
-        sp.setLabel("left", "sync score")
+        sp.setLabel("left", "sync")
+        self.score_widget.setToolTip(
+            "sync: the chance-corrected sync score times how far the pair is in phase (full at 0°, "
+            "nothing at 90° or more): breathing locked in opposite phase does not count"
+        )
         sp.setLabel("bottom", "session time", units="s")
         sp.setYRange(0, 1.12, padding=0)
         sp.setMouseEnabled(x=False, y=False)
@@ -562,7 +566,8 @@ class DashboardWindow(QMainWindow):
             last_t = self._sync.last(0)
             if not math.isfinite(last_t) or snap.t_s - last_t >= SYNC_STEP_S or snap.final:
                 band = 1.06 if pv.in_sync else math.nan
-                self._sync.append(snap.t_s, pv.sync_score, band, pv.plv, pv.rel_phase_rad, pv.null_plv)
+                # The meter, not the raw score: locked in opposite phase is not in sync (PairView.meter).
+                self._sync.append(snap.t_s, pv.meter, band, pv.plv, pv.rel_phase_rad, pv.null_plv)
         for e in snap.events:
             self.events.addItem(f"{clock_text(e.t_s)}  {e.text}")
         while self.events.count() > 200:
