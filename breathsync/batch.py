@@ -1,5 +1,12 @@
 """Batch analysis of a study: many sessions (folders written by ``--record``, or groups of CSV files joined
-with ``+``), each analysed on its own; one summary row per pair; failures listed, never stopping the rest."""
+with ``+``), each analysed on its own; one summary row per pair; failures listed, never stopping the rest.
+
+Every session is either analysed or failed, never both: a session is analysed when it gives at least one
+pair to score (a row of the summary, and its JSON); a session that cannot be read, or that has no pair
+(one participant, or recordings that overlap by less than one window), is a failure, listed with its
+reason, with no row and no JSON. Outputs are numbered by the session's position among the inputs
+(``002_rec1.json`` is the second session given), so a file names its session whatever failed before it.
+"""
 
 from __future__ import annotations
 
@@ -39,9 +46,18 @@ SUMMARY_COLUMNS = [
 
 @dataclass
 class BatchResult:
+    """What a batch gave: the summary's rows, the sessions that failed (in input order) and the analysed
+    ones' results; every input is in exactly one of ``failed`` and ``results``."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (session, one-line reason)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: (position among the inputs, from 0; session; its JSON result), for the analysed sessions.
+    results: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def json_name(position: int, item: str) -> str:
+    """The JSON file of the session at ``position`` (from 0) among the inputs: ``002_rec1.json``."""
+    return f"{position + 1:03d}_{Path(_members(item)[0] if _members(item) else item).stem}.json"
 
 
 def _members(item: str) -> list[str]:
@@ -84,7 +100,8 @@ def analyse_batch(
     columns: Sequence[str] = (),
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BatchResult:
-    """Analyse each item (a session folder, or ``A.csv+B.csv``) on its own."""
+    """Analyse each item (a session folder, or ``A.csv+B.csv``) on its own; a session without a pair to
+    score is a failure (module docstring)."""
     out = BatchResult()
     for i, item in enumerate(items):
         if progress is not None:
@@ -99,13 +116,25 @@ def analyse_batch(
         except Exception as e:  # one broken session never stops a study
             out.failed.append((item, f"{type(e).__name__}: {e}"))
             continue
-        out.results[item] = res
         if not res["pairs"]:
-            out.failed.append((item, "no pair to score (one participant, or recordings that do not overlap)"))
+            out.failed.append((item, _no_pair_reason(res)))
+            continue
+        out.results.append((i, item, res))
         out.rows.extend(_row(item, res, pr) for pr in res["pairs"])
     if progress is not None:
         progress(len(items), len(items), "")
     return out
+
+
+def _no_pair_reason(res: dict[str, Any]) -> str:
+    """Why an analysed session has no pair: one participant, or recordings that overlap too little."""
+    n = len(res["participants"])
+    if n < 2:
+        return f"no pair to score: {'one participant' if n == 1 else 'no participant'} (a pair needs two)"
+    return (
+        f"no pair to score: the {n} recordings overlap by less than one {res['window_s']:g}-s window "
+        "(are they from the same session?)"
+    )
 
 
 def write_summary(path: str, rows: list[dict[str, Any]]) -> None:

@@ -196,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_path,
         metavar="SUMMARY_CSV",
         help="a study: analyse each FILE argument on its own (a session folder, or files joined with '+', "
-        "e.g. a1.csv+b1.csv) and write one row per pair to SUMMARY_CSV; --json then names a folder",
+        "e.g. a1.csv+b1.csv) and write one row per pair to SUMMARY_CSV; --json then names a folder, for "
+        "one NNN_name.json per analysed session, NNN its position among the arguments. A session that "
+        "cannot be read or has no pair to score (one participant, recordings that do not overlap) "
+        "fails: it is listed at the end, without a row or a JSON, and the exit code is 2",
     )
 
     def live_options(sp: argparse.ArgumentParser) -> None:
@@ -407,7 +410,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from breathsync.batch import analyse_batch, progress_bar, write_summary
+    from breathsync.batch import analyse_batch, json_name, progress_bar, write_summary
 
     _check_columns(args.column)
     if args.json == "-":
@@ -426,14 +429,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         folder = Path(args.json)
         with output_errors(folder, "the JSON results"):
             folder.mkdir(parents=True, exist_ok=True)
-            for i, (item, result) in enumerate(res.results.items()):
-                name = f"{i + 1:03d}_{Path(item.split('+')[0]).stem}.json"
-                _write_private(folder / name, json.dumps(result, allow_nan=False) + "\n")
+            for position, item, result in res.results:
+                _write_private(folder / json_name(position, item), json.dumps(result, allow_nan=False) + "\n")
     sessions = f"{len(args.files)} session" + ("" if len(args.files) == 1 else "s")
     pairs = f"{len(res.rows)} pair" + ("" if len(res.rows) == 1 else "s")
     print(f"{len(res.results)} of {sessions} analysed, {pairs}: {args.batch}")
     if res.failed:
-        print(f"{len(res.failed)} failed:", file=sys.stderr)
+        # Every session is analysed or failed (a session without a pair is a failure): these add up.
+        print(f"{len(res.failed)} of {sessions} failed:", file=sys.stderr)
         for item, why in res.failed:
             print(f"  {item}: {why}", file=sys.stderr)
         return 2

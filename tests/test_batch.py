@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from conftest import run_breathsync
+import numpy as np
+from conftest import make_session_folder, run_breathsync
 
 from breathsync.batch import SUMMARY_COLUMNS
 
@@ -26,10 +27,55 @@ def test_a_study_with_a_broken_session(tmp_path: Path) -> None:
     r = run_breathsync("analyze", *items, "--batch", str(summary), "--json", str(tmp_path / "j"), timeout=120)
     assert r.returncode == 2  # some failed: said, after finishing the others
     assert "Traceback" not in r.stderr
-    assert "2 failed" in r.stderr and "broken.csv:3" in r.stderr and "not_a_session" in r.stderr
+    assert "2 of 4 sessions analysed" in r.stdout and "2 of 4 sessions failed" in r.stderr
+    assert "broken.csv:3" in r.stderr and "not_a_session" in r.stderr
     rows = list(csv.DictReader(summary.open()))
     assert [list(rows[0])] == [SUMMARY_COLUMNS] and len(rows) == 2
     in_sync, strangers = (float(x["time_in_sync_frac"]) for x in rows)
     assert in_sync > 0.8 and strangers < 0.3
-    assert len(list((tmp_path / "j").glob("*.json"))) == 2
+    # Named by their position among the inputs: the first and the third.
+    assert sorted(f.name for f in (tmp_path / "j").glob("*.json")) == [
+        "001_pair_sync_A.json",
+        "003_pair_strangers_A.json",
+    ]
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in (tmp_path / "j").glob("*.json"))
+
+
+def test_every_session_is_analysed_or_failed_once_and_outputs_are_numbered_by_position(
+    tmp_path: Path,
+) -> None:
+    """An unreadable pair, a recorded session, a single file (no pair): one analysed, two failed (the
+    no-pair session was counted both ways: "2 of 3 analysed" then "2 failed"), and the JSON of the
+    recorded session, the second input, is 002_ (it was 001_, numbered by success), with none for the
+    session without a pair."""
+    junk = tmp_path / "junk2.bin"
+    junk.write_bytes(np.random.default_rng(2).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    good = SAMPLES / "pair_sync_A.csv"
+    rec1 = make_session_folder(tmp_path / "rec1")
+    summary, out = tmp_path / "bj2.csv", tmp_path / "bj2"
+    r = run_breathsync(
+        "analyze", f"{junk}+{good}", rec1, good, "--batch", summary, "--json", out, timeout=120
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "1 of 3 sessions analysed, 1 pair" in r.stdout
+    assert "2 of 3 sessions failed" in r.stderr
+    failed = [line for line in r.stderr.splitlines() if line.startswith("  ")]
+    assert len(failed) == 2 and "junk2.bin" in failed[0]
+    assert failed[1].startswith(f"  {good}: no pair to score: one participant")
+    assert [f.name for f in out.glob("*.json")] == ["002_rec1.json"]
+    rows = list(csv.DictReader(summary.open()))
+    assert [row["session"] for row in rows] == [str(rec1)]
+
+
+def test_recordings_that_do_not_overlap_fail_with_the_reason(tmp_path: Path) -> None:
+    from breathsync.io.csvfile import write_recording
+
+    t = np.arange(0, 60, 0.04)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_recording(a, t, {"resp": np.sin(2 * np.pi * 0.25 * t)}, {})
+    write_recording(b, t + 100, {"resp": np.sin(2 * np.pi * 0.25 * t)}, {})
+    r = run_breathsync("analyze", f"{a}+{b}", "--batch", tmp_path / "s.csv", "--json", tmp_path / "j")
+    assert r.returncode == 2
+    assert "0 of 1 session analysed, 0 pairs" in r.stdout and "1 of 1 session failed" in r.stderr
+    assert "the 2 recordings overlap by less than one 30-s window" in r.stderr
+    assert not list((tmp_path / "j").glob("*.json"))
