@@ -34,6 +34,11 @@ rise got faster than ``knee`` x its fastest (as breath detection on airflow uses
 flow), less the asin(knee) radians a rounded, sine-like trough takes to get there: the bottom of a rounded
 trough, the end of a flat end-expiratory pause (not its lowest wiggle).
 
+Faults: a grid value far outside anything breathing does (:data:`OUTLIER_RANGE`: about 30 breath
+amplitudes from the midline) is replaced by the value before it and counted (``rejected_samples``); one
+corrupt sample from a device used to blank the phase for seconds or for good. Values that stay out of range
+for over :data:`OUTLIER_HOLD_S` are a new level, and the pipeline starts over there.
+
 Gaps: no valid sample for more than ``gap_s`` (NaN, or no samples at all) is a gap, and the phase is
 unknown in it. After it the filters are set up again, and the tracker either starts over (warm-up, then a
 trough and a peak: about 8-10 s without a phase) or resumes, when the gap lasted at most ``resume_gap_s``
@@ -74,6 +79,23 @@ Simulated breathing at 6, 12 and 20/min, 3-s gaps at 40 places in the cycle: the
 read 34, 21 and 20 deg off without the hold; after one time constant, 8-11, 7-8 and 5-6 deg, close to the
 gapless run's at 12/min and faster; at 4-6/min the first second after the hold is still about twice the
 gapless run's error (12 against 6 deg), then 7. A gap that begins during the hold is resumed too."""
+
+OUTLIER_RANGE = 100.0
+"""A grid value further than this x the signal's running mean absolute deviation from its running mean is
+not breathing but a fault (one corrupt sample, a byte error from a device): it is replaced by the value
+before it. For a sine the mean absolute deviation is 0.32 x its peak-to-trough amplitude, so this is
+about 30 breath amplitudes from the midline: a sigh passes (the Systole recording's deepest breaths and
+movement artefacts, up to its amplifier's rail, reach 12-20 x, and 20 x replaced 53 of its values, so
+20 was too tight), and the faults that hurt are far beyond it: a single sample at 600 x the breath
+amplitude left the tracker without a phase for 7.5 s, one at 20 000 x for good (its swing held the
+amplitude's floor high, so normal breaths never crossed the midline again); one at 60 x cost nothing."""
+OUTLIER_HOLD_S = 1.0
+"""Values out of range for longer than this are a new level (a belt re-fastened, a sensor's range
+switched), not a fault: the pipeline starts over there."""
+OUTLIER_WARM_S = 6.0
+"""Seconds of signal the running mean and deviation need before values are judged (the warm-up)."""
+OUTLIER_TAU_S = (10.0, 20.0)
+"""Time constants (s) of the running mean and of the running mean absolute deviation."""
 
 
 class Quality(IntEnum):
@@ -202,6 +224,14 @@ class RespPipeline:
         self._resume = False  # the current run resumed the breathing of the one before (see _resume_at)
         self._tracked = False  # the breathing was tracked at the last valid sample (where a gap begins)
         self.inverted_suspected = False
+        # The fault guard (_guard): running mean and mean absolute deviation of the grid values, how many
+        # values they have seen, the value before, and how long values have been out of range.
+        self._g_mean = math.nan
+        self._g_dev = 0.0
+        self._g_n = 0
+        self._g_last = math.nan
+        self._g_out_since = math.nan
+        self._rejected = 0
         self._reset_segment()
 
     # ----------------------------------------------------------------------------------------------
@@ -214,6 +244,54 @@ class RespPipeline:
     def dropped_samples(self) -> int:
         """Samples dropped because their time did not increase."""
         return self._resampler.dropped
+
+    @property
+    def rejected_samples(self) -> int:
+        """Grid values replaced because they were out of range (:data:`OUTLIER_RANGE`)."""
+        return self._rejected
+
+    def _guard(self, t: FloatArray, y: FloatArray, valid: np.ndarray, restart: np.ndarray) -> None:
+        """Replace out-of-range grid values (faults) by the value before them, in place; where values
+        stay out of range for over :data:`OUTLIER_HOLD_S`, start over instead (``restart`` set there).
+
+        Judged against a running mean and mean absolute deviation of the values (time constants
+        :data:`OUTLIER_TAU_S`, from :data:`OUTLIER_WARM_S` of signal on), which replaced values do not
+        update. Sequential over the grid, so the result does not depend on the chunking. A gap keeps the
+        statistics (a resumed belt is the same signal); a new level starts them again."""
+        dt = 1.0 / self.config.fs_hz
+        a_mean = 1.0 - math.exp(-dt / OUTLIER_TAU_S[0])
+        a_dev = 1.0 - math.exp(-dt / OUTLIER_TAU_S[1])
+        warm = round(OUTLIER_WARM_S * self.config.fs_hz)
+        mean, dev, n, last, out_since = self._g_mean, self._g_dev, self._g_n, self._g_last, self._g_out_since
+        tl = t.tolist()
+        yl = y.tolist()
+        vl = valid.tolist()
+        for i in range(len(yl)):
+            if not vl[i]:
+                continue
+            x = yl[i]
+            if n == 0:
+                mean, dev, n, last, out_since = x, 0.0, 1, x, math.nan
+                continue
+            d = x - mean
+            if n >= warm and abs(d) > OUTLIER_RANGE * dev:
+                if out_since != out_since:  # NaN: the first value out of range
+                    out_since = tl[i]
+                if tl[i] - out_since <= OUTLIER_HOLD_S:
+                    y[i] = last
+                    self._rejected += 1
+                    continue
+                restart[i] = True  # a new level: start over, and learn its statistics again
+                mean, dev, n, last, out_since = x, 0.0, 1, x, math.nan
+                continue
+            out_since = math.nan
+            n += 1
+            # Running averages over everything seen until they reach their time constants, then
+            # exponential: no start-up bias towards the first value or towards zero deviation.
+            mean += max(a_mean, 1.0 / n) * d
+            dev += max(a_dev, 1.0 / n) * (abs(d) - dev)
+            last = x
+        self._g_mean, self._g_dev, self._g_n, self._g_last, self._g_out_since = mean, dev, n, last, out_since
 
     def _resume_at(self, t0: float, x0: float) -> float | None:
         """Whether the run starting at ``t0`` with the value ``x0`` resumes the breathing tracked before
@@ -294,6 +372,7 @@ class RespPipeline:
         n = chunk.t.size
         if n == 0:
             return _empty_output()
+        self._guard(chunk.t, chunk.y, chunk.valid, chunk.restart)
         clean = np.full(n, np.nan)
         pclean = np.full(n, np.nan)  # the phase copy, filled by _track
         freq = np.full(n, np.nan)

@@ -49,6 +49,8 @@ def test_phase_only_uses_past_samples() -> None:
 def test_output_independent_of_chunking(sizes: list[int]) -> None:
     t, y, _ = breathing(duration_s=90, fs_hz=100, seed=3)
     y[2000:2100] = np.nan  # a short NaN run inside
+    y[3000] = 1e6  # a corrupt sample (replaced by the value before it)
+    y[3500:3560] = 1e4  # faults for 0.6 s
     y[4000:4300] = np.nan  # a gap the pipeline resumes after ...
     keep = (t < 65) | (t > 69)  # ... and a hole in time
     t, y = t[keep], y[keep]
@@ -65,6 +67,37 @@ def test_output_independent_of_chunking(sizes: list[int]) -> None:
     np.testing.assert_allclose(joined.phase, whole.phase, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(joined.quality, whole.quality)
     assert joined.breaths == whole.breaths
+
+
+@pytest.mark.parametrize("value", [300.0, 1e4, -1e6, 1e300])
+def test_one_corrupt_sample_costs_nothing(value: float) -> None:
+    """A single absurd value (a byte error from a device, a corrupt cell) is a fault, not a breath: it
+    used to leave the tracker without a phase for 7.5 s (300) or for good (1e4 and more)."""
+    t, y, _ = breathing(duration_s=240, fs_hz=25, seed=4)
+    clean = RespPipeline()
+    a = clean.process(t, y)
+    y2 = y.copy()
+    y2[np.searchsorted(t, 100.0)] = value
+    pipe = RespPipeline()
+    b = pipe.process(t, y2)
+    assert clean.rejected_samples == 0 and pipe.rejected_samples >= 1
+    after = b.t > 100.0
+    assert np.all(b.quality[after] == Quality.OK)
+    assert abs(len(b.breaths) - len(a.breaths)) <= 1
+    assert np.nanmax(np.abs(b.clean)) < 2.0  # the waveform never saw it
+
+
+def test_a_level_that_stays_out_of_range_starts_over() -> None:
+    """Values out of range for over a second are a new level (a belt re-fastened, a range switched), not a
+    fault to hide: the pipeline starts over on it and tracks the breathing there."""
+    t, y, _ = breathing(duration_s=200, fs_hz=25, seed=5)
+    y2 = np.where(t >= 100.0, 1000.0 + 50.0 * y, y)
+    out = RespPipeline().process(t, y2)
+    just_after = (out.t > 101.5) & (out.t < 105.0)
+    assert np.all(out.quality[just_after] == Quality.WARMUP)  # started over, not held
+    late = out.t > 130.0
+    assert np.mean(out.quality[late] == Quality.OK) > 0.95
+    assert len([b for b in out.breaths if b.onset_s > 120.0]) >= 15
 
 
 def test_any_input_rate_and_irregular_timestamps() -> None:
