@@ -53,8 +53,22 @@ def who_first(pv: PairView) -> str:
     return f"{pv.a if pv.rel_phase_rad > 0 else pv.b} first by {abs(pv.lag_s):.1f} s"
 
 
-def _pair_line(pv: PairView) -> str:
+def measuring_text(window_s: float) -> str:
+    """While both have a phase but the sync window is not yet filled (the first 30 s, and again after a
+    gap): the PLV needs both phases over most of one window."""
+    if not math.isfinite(window_s):
+        return "measuring: filling the sync window"
+    return f"measuring: filling the {window_s:g}-s sync window"
+
+
+def _has_phase(snap: Snapshot, label: str) -> bool:
+    return any(p.label == label and p.receiving and math.isfinite(p.phase_rad) for p in snap.participants)
+
+
+def _pair_line(pv: PairView, snap: Snapshot | None = None, window_s: float = math.nan) -> str:
     if not math.isfinite(pv.plv):
+        if snap is not None and _has_phase(snap, pv.a) and _has_phase(snap, pv.b):
+            return f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]  {measuring_text(window_s)}"
         return f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]  waiting for both breathing signals"
     deg = math.degrees(pv.rel_phase_rad)
     state = "IN SYNC" if pv.in_sync else "not yet"
@@ -67,8 +81,9 @@ def _pair_line(pv: PairView) -> str:
     )
 
 
-def state_text(snap: Snapshot) -> str:
-    """The big state line: "in sync 0:45", "finding the rhythm", "no signal from B"."""
+def state_text(snap: Snapshot, window_s: float = math.nan) -> str:
+    """The big state line: "in sync 0:45", "finding the rhythm", "no signal from B", "measuring: filling
+    the 30-s sync window" (``window_s``: the session's sync window)."""
     lost = [p.label for p in snap.participants if not p.receiving]
     if lost:
         return "no signal from " + ", ".join(lost)
@@ -79,7 +94,18 @@ def state_text(snap: Snapshot) -> str:
         return f"IN SYNC {clock_text(best.sync_run_s)}"
     if any(p.quality == "warmup" for p in snap.participants):
         return "warming up"
+    if not any(math.isfinite(pv.plv) for pv in snap.pairs) and all(
+        math.isfinite(p.phase_rad) for p in snap.participants
+    ):
+        return measuring_text(window_s)  # everyone breathing, no sync measured yet: not "finding" it
     return "finding the rhythm"
+
+
+def _window_s(info: SessionInfo | None) -> float:
+    try:
+        return float(info.settings["window_s"]) if info is not None else math.nan
+    except (KeyError, TypeError, ValueError):
+        return math.nan
 
 
 def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[str] | None = None) -> str:
@@ -100,11 +126,12 @@ def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[
             f"{p.source} ({p.source_status})"
         )
     lines.append("")
-    lines += [_pair_line(pv) for pv in snap.pairs]
+    window_s = _window_s(info)
+    lines += [_pair_line(pv, snap, window_s) for pv in snap.pairs]
     if math.isfinite(snap.group_r):
         lines.append(f"group order R {snap.group_r:.2f}")
     lines.append("")
-    lines.append(f">>> {state_text(snap)} <<<")
+    lines.append(f">>> {state_text(snap, window_s)} <<<")
     if tr.phase == "match":
         done = "reached" if tr.goal_reached else f"{tr.progress_s:.0f}/{tr.goal_s:.0f} s"
         lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
@@ -161,7 +188,8 @@ class TerminalView:
             for pv in snap.pairs:
                 plv = f"{pv.plv:.2f}" if math.isfinite(pv.plv) else "-"
                 parts.append(f"{pv.a}-{pv.b} PLV {plv} {'in sync' if pv.in_sync else 'not in sync'}")
-            self.out.write(f"[{clock_text(snap.t_s)}] " + "; ".join(parts) + f"; {state_text(snap)}\n")
+            state = state_text(snap, _window_s(self._info))
+            self.out.write(f"[{clock_text(snap.t_s)}] " + "; ".join(parts) + f"; {state}\n")
         self.out.flush()
 
     def close(self, info: SessionInfo) -> None:

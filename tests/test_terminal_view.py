@@ -40,3 +40,31 @@ def test_meter_is_the_pairs_meter() -> None:
     pv = pair(sync_score=0.8, rel_phase_rad=math.radians(60.0))
     assert pv.meter == pytest.approx(0.4)
     assert "sync [====------] 0.40" in render(snapshot(pairs=(pv,)))
+
+
+def _no_plv(**kw: object) -> object:
+    return pair(plv=math.nan, null_plv=math.nan, sync_score=math.nan, in_sync=False, **kw)
+
+
+def test_both_breathing_before_the_first_window_is_measuring_not_finding() -> None:
+    from dataclasses import replace
+
+    from breathsync.session_types import SessionInfo
+    from breathsync.terminal import state_text
+
+    snap = snapshot(pairs=(_no_plv(),))  # type: ignore[arg-type]
+    assert state_text(snap, 30.0) == "measuring: filling the 30-s sync window"
+    assert state_text(snap) == "measuring: filling the sync window"
+    info = SessionInfo(
+        participants=[], settings={"window_s": 20.0, "speed": 1}, start_utc="", software_version=""
+    )
+    text = render(snap, info)
+    assert "A-B  sync [??????????]  measuring: filling the 20-s sync window" in text
+    assert ">>> measuring: filling the 20-s sync window <<<" in text
+    # One of them without a phase yet: still waiting for that signal.
+    b = replace(snap.participants[1], phase_rad=math.nan, quality="warmup")
+    half = replace(snap, participants=(snap.participants[0], b))
+    assert state_text(half, 30.0) == "warming up"
+    assert "waiting for both breathing signals" in render(half, info)
+    gap = replace(snap, participants=(snap.participants[0], replace(b, quality="gap")))
+    assert state_text(gap, 30.0) == "finding the rhythm"

@@ -41,7 +41,7 @@ def state_kind(text: str) -> str:
         return "in_sync"
     if low.startswith("no signal"):
         return "no_signal"
-    if low.startswith("warming"):
+    if low.startswith(("warming", "measuring")):
         return "warmup"
     if low.startswith(("finding", "breathing")):
         return "finding"

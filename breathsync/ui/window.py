@@ -670,7 +670,9 @@ class DashboardWindow(QMainWindow):
                 self.score_widget.getPlotItem().setTitle(title, justify="left", size="10pt")
 
     def _draw_side(self, snap: Snapshot) -> None:
-        text = state_text(snap)
+        session = self.runner.session
+        window_s = session.config.window_s if session is not None else self.sync_window.value()
+        text = state_text(snap, window_s)
         kind = state_kind(text)
         if kind == "in_sync":
             text = "in sync " + text.split(" ", 2)[-1]

@@ -34,4 +34,5 @@ def test_state_kinds_follow_the_terminal_wording() -> None:
     assert state_kind("IN SYNC 0:45") == "in_sync"
     assert state_kind("no signal from B") == "no_signal"
     assert state_kind("warming up") == "warmup"
+    assert state_kind("measuring: filling the 30-s sync window") == "warmup"
     assert state_kind("finding the rhythm") == "finding"

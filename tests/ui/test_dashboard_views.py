@@ -55,3 +55,10 @@ def test_sync_plot_shows_the_meter_so_opposite_phase_stays_empty(window: Dashboa
     assert t is not None and y is not None
     assert np.all(y[t < 20.0] < 0.01)  # was 0.71: the score does not care at which angle the pair locks
     assert np.all(y[t >= 20.0] == pytest.approx(0.9))
+
+
+def test_state_says_measuring_until_the_first_window_is_filled(window: DashboardWindow) -> None:
+    no_plv = pair(plv=math.nan, null_plv=math.nan, sync_score=math.nan, in_sync=False)
+    show(window, snapshot(pairs=(no_plv,), t_s=20.0))
+    assert window.state.kind == "warmup"
+    assert window.state.text == f"measuring: filling the {window.sync_window.value():g}-s sync window"
