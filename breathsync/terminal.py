@@ -53,6 +53,50 @@ def who_first(pv: PairView) -> str:
     return f"{pv.a if pv.rel_phase_rad > 0 else pv.b} first by {abs(pv.lag_s):.1f} s"
 
 
+def is_you(label: str | None) -> bool:
+    """A participant labelled "you" (the demo's user): the views address them in the second person."""
+    return (label or "").strip().lower() == "you"
+
+
+def says(label: str | None, third: str, second: str) -> str:
+    """``label`` with its verb: "A leads" but "you lead" (``third`` / ``second`` person forms)."""
+    return f"{label} {second if is_you(label) else third}"
+
+
+def possessive(label: str | None) -> str:
+    """``A's`` but ``your``."""
+    return "your" if is_you(label) else f"{label}'s"
+
+
+def lead_lines(snap: Snapshot) -> list[str]:
+    """The lead phase's state in words, drawn from the session's verdict (``training.following``), the
+    follower's rate error and lag and the leader's change of pace; [] outside the lead phase."""
+    tr = snap.training
+    if tr.phase != "lead" or not tr.leader:
+        return []
+    leader, follower = tr.leader, tr.follower or "the partner"
+    if tr.stage == "matching":
+        return [f"first match: hold sync {tr.goal_s:.0f} s, then {says(leader, 'leads', 'lead')}"]
+    if tr.following:
+        verdict = says(follower, "FOLLOWS", "FOLLOW")
+    else:
+        verdict = says(follower, "is not following yet", "are not following yet")
+    out = [f"{says(leader, 'leads', 'lead')}: {verdict}"]
+    details = []
+    if math.isfinite(tr.leader_rate_change_bpm):
+        details.append(
+            f"{possessive(leader)} pace {tr.leader_rate_change_bpm:+.1f}/min since the instruction"
+        )
+    if math.isfinite(tr.rate_tracking_error_bpm):
+        details.append(f"rate difference {tr.rate_tracking_error_bpm:.1f}/min")
+    lag = tr.follower_lag_s
+    if math.isfinite(lag):
+        details.append(f"{follower} {abs(lag):.1f} s {'behind' if lag >= 0 else 'ahead'}")
+    if details:
+        out.append(", ".join(details))
+    return out
+
+
 def measuring_text(window_s: float) -> str:
     """While both have a phase but the sync window is not yet filled (the first 30 s, and again after a
     gap): the PLV needs both phases over most of one window."""
@@ -132,13 +176,13 @@ def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[
         lines.append(f"group order R {snap.group_r:.2f}")
     lines.append("")
     lines.append(f">>> {state_text(snap, window_s)} <<<")
+    if tr.instruction:
+        lines.append(f"now: {tr.instruction}")
     if tr.phase == "match":
         done = "reached" if tr.goal_reached else f"{tr.progress_s:.0f}/{tr.goal_s:.0f} s"
         lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
     elif tr.phase == "lead":
-        err = f"{tr.rate_tracking_error_bpm:.1f}/min" if math.isfinite(tr.rate_tracking_error_bpm) else "-"
-        lag = f"{tr.follower_lag_s:+.1f} s" if math.isfinite(tr.follower_lag_s) else "-"
-        lines.append(f"lead: {tr.leader} leads, {tr.follower} follows; rate error {err}, follower lag {lag}")
+        lines += [f"lead: {x}" if i == 0 else f"      {x}" for i, x in enumerate(lead_lines(snap))]
     for a in snap.alarms:
         lines.append(f"!! {a}")
     for e in recent_events or []:

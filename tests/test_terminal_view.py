@@ -68,3 +68,25 @@ def test_both_breathing_before_the_first_window_is_measuring_not_finding() -> No
     assert "waiting for both breathing signals" in render(half, info)
     gap = replace(snap, participants=(snap.participants[0], replace(b, quality="gap")))
     assert state_text(gap, 30.0) == "finding the rhythm"
+
+
+def test_lead_lines_draw_the_sessions_verdict_instruction_and_pace_change() -> None:
+    from view_snapshots import lead_training
+
+    tr = lead_training(
+        "you",
+        "partner",
+        following=False,
+        instruction="you: change your pace, slower or faster; partner: follow",
+        leader_rate_change_bpm=-2.4,
+    )
+    text = render(snapshot(("you", "partner"), training=tr))
+    assert "now: you: change your pace, slower or faster; partner: follow" in text
+    assert "lead: you lead: partner is not following yet" in text  # the pair is in sync: not enough
+    assert "your pace -2.4/min since the instruction" in text
+    tr2 = lead_training("A", "B", following=True, rate_tracking_error_bpm=3.0)
+    assert "lead: A leads: B FOLLOWS" in render(snapshot(training=tr2))
+    matching = lead_training("you", "partner", stage="matching")
+    assert "lead: first match: hold sync 60 s, then you lead" in render(
+        snapshot(("you", "partner"), training=matching)
+    )

@@ -129,7 +129,8 @@ class StateIndicator(QWidget):
 
 
 class PartnerCue(QWidget):
-    """A disc that grows while the partner breathes in and shrinks while they breathe out.
+    """A disc that grows while the person it shows (the partner to breathe with; a leader: their own
+    breathing) breathes in and shrinks while they breathe out, under a title saying whose it is.
 
     Its size is ``(1 - cos phase) / 2`` of the way from the smallest to the largest disc (phase 0: inhale
     onset, smallest; pi: end of inhale, largest), so breathing with it means breathing with the partner.
@@ -139,14 +140,19 @@ class PartnerCue(QWidget):
         super().__init__(parent)
         self.phase_rad = math.nan
         self.who = ""
+        self.title = ""
         self.note = "waiting"
         self.setMinimumSize(160, 160)
 
-    def set_phase(self, phase_rad: float, who: str, note: str = "") -> None:
-        if (phase_rad, who, note) != (self.phase_rad, self.who, note) and not (
-            math.isnan(phase_rad) and math.isnan(self.phase_rad) and (who, note) == (self.who, self.note)
+    def set_phase(self, phase_rad: float, who: str, note: str = "", title: str | None = None) -> None:
+        """Show ``who``'s phase; ``title`` above the disc (default "breathe with WHO")."""
+        title = f"breathe with {who}" if title is None and who else (title or "")
+        if (phase_rad, who, note, title) != (self.phase_rad, self.who, self.note, self.title) and not (
+            math.isnan(phase_rad)
+            and math.isnan(self.phase_rad)
+            and (who, note, title) == (self.who, self.note, self.title)
         ):
-            self.phase_rad, self.who, self.note = phase_rad, who, note
+            self.phase_rad, self.who, self.note, self.title = phase_rad, who, note, title
             self.update()
 
     @property
@@ -186,7 +192,7 @@ class PartnerCue(QWidget):
         p.drawText(
             QRectF(0, 0, w, top),
             int(Qt.AlignmentFlag.AlignCenter),
-            f"breathe with {self.who}" if self.who else "",
+            self.title,
         )
         p.drawText(QRectF(0, h - 22, w, 22), int(Qt.AlignmentFlag.AlignCenter), word)
         p.end()

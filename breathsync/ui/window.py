@@ -51,7 +51,7 @@ from breathsync.live import ParticipantArg, build_session, parse_participant, su
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import PairView, Snapshot, clock_text
 from breathsync.sources.base import MAX_SPEED
-from breathsync.terminal import state_text
+from breathsync.terminal import is_you, lead_lines, state_text
 from breathsync.ui.bridge import SessionRunner
 from breathsync.ui.buffers import Ring, TraceRing
 from breathsync.ui.controls import ParticipantEditor
@@ -262,6 +262,15 @@ class DashboardWindow(QMainWindow):
             "whose breathing the cue shows (default: the partner; lead: the leader; a pacer)"
         )
         self.dial = PhaseDial()
+        # What the session asks the participants to do now (TrainingView.instruction): large and framed,
+        # above the cue, where the people breathing look.
+        self.instruction_label = QLabel("")
+        self.instruction_label.setWordWrap(True)
+        self.instruction_label.setStyleSheet(
+            "QLabel { background: #fff4d6; border: 2px solid #E69F00; border-radius: 4px; padding: 6px;"
+            " font-size: 13pt; font-weight: bold; color: #202020; }"
+        )
+        self.instruction_label.setVisible(False)
         self.lead_label = QLabel("")
         self.lead_label.setWordWrap(True)
         self.goal = QProgressBar()
@@ -275,6 +284,7 @@ class DashboardWindow(QMainWindow):
         cue_row.addWidget(QLabel("cue:"))
         cue_row.addWidget(self.cue_who, 1)
         rl2.addLayout(cue_row)
+        rl2.addWidget(self.instruction_label)
         rl2.addWidget(self.cue, 3)
         rl2.addWidget(self.dial, 3)
         rl2.addWidget(self.goal)
@@ -595,15 +605,40 @@ class DashboardWindow(QMainWindow):
         return snap.pairs[0]
 
     def _cue_label(self, snap: Snapshot) -> str:
+        return self._cue(snap)[0]
+
+    def _cue(self, snap: Snapshot) -> tuple[str, str]:
+        """Whose breathing the cue shows and its title.
+
+        The cue is for the person looking at the screen: the participant labelled "you" when there is one
+        (the demo's user), else whoever is to follow. It shows whom they are to breathe with: a pacer, else
+        the partner (match and free; lead while matching, where the leader too first matches the
+        follower); in the lead stage the leader, for the follower. A leader in the lead stage has no one to
+        breathe with (the pace is theirs to set, and a disc moving with the follower would pull them back
+        to the old pace): the cue shows the leader's own breathing, titled so. Chosen in the combo box: that
+        participant."""
+        labels = [p.label for p in snap.participants]
+        you = next((x for x in labels if is_you(x)), None)
+
+        def title(label: str) -> str:
+            return "your breathing" if label == you else f"breathe with {label}"
+
         chosen = self.cue_who.currentText()
-        if chosen in self._labels:
-            return chosen
-        if snap.training.phase == "lead" and snap.training.leader:
-            return snap.training.leader
+        if chosen in labels:
+            return chosen, title(chosen)
+        tr = snap.training
+        if tr.phase == "lead" and tr.leader in labels:
+            if you is None or you != tr.leader:
+                return tr.leader, title(tr.leader)
+            if tr.stage != "matching":
+                return you, "you lead: your breathing"
+            if tr.follower in labels:
+                return tr.follower, title(tr.follower)
+        others = [x for x in labels if x != you] or labels
         for p in snap.participants:
-            if p.source.endswith(":pacer"):
-                return p.label
-        return snap.participants[-1].label
+            if p.label in others and p.source.endswith(":pacer"):
+                return p.label, title(p.label)
+        return others[-1], title(others[-1])
 
     # ------------------------------------------------------------------------------------- drawing
     def redraw(self) -> None:
@@ -677,10 +712,10 @@ class DashboardWindow(QMainWindow):
         if kind == "in_sync":
             text = "in sync " + text.split(" ", 2)[-1]
         self.state.set_state(kind, text)
-        who = self._cue_label(snap)
+        who, cue_title = self._cue(snap)
         p = snap.participant(who)
         note = "no signal" if not p.receiving else p.quality.replace("_", " ")
-        self.cue.set_phase(p.phase_rad, who, note)
+        self.cue.set_phase(p.phase_rad, who, note, cue_title)
         tr = snap.training
         if tr.phase == "match":
             self.goal.setVisible(True)
@@ -689,22 +724,11 @@ class DashboardWindow(QMainWindow):
             self.goal.setFormat("goal reached ✓" if tr.goal_reached else "goal: %v / %m s in sync")
         else:
             self.goal.setVisible(False)
-        lead = ""
-        if tr.phase == "lead":
-            err = tr.rate_tracking_error_bpm
-            lag = tr.follower_lag_s
-            if tr.stage == "matching":
-                lead = f"first match: hold sync {tr.goal_s:.0f} s, then {tr.leader} leads"
-            else:
-                pv = self._main_pair(snap)
-                follows = pv is not None and pv.in_sync and math.isfinite(err) and err < 1.5
-                verdict = f"{tr.follower} FOLLOWS" if follows else f"{tr.follower} is not following yet"
-                lead = f"{tr.leader} leads: {verdict}"
-                if math.isfinite(err):
-                    lead += f"\nrate difference {err:.1f}/min"
-                if math.isfinite(lag):
-                    lead += f", {tr.follower} {abs(lag):.1f} s {'behind' if lag >= 0 else 'ahead'}"
-        self.lead_label.setText(lead)
+        if self.instruction_label.text() != tr.instruction:
+            self.instruction_label.setText(tr.instruction)
+            self.instruction_label.setVisible(bool(tr.instruction))
+        # The verdict is the session's (TrainingView.following): the view only words it.
+        self.lead_label.setText("\n".join(lead_lines(snap)))
         self.group_label.setText(f"group order R {snap.group_r:.2f}" if math.isfinite(snap.group_r) else "")
         if self._rec_state == "started":
             el = snap.t_s - self._rec_t0 if math.isfinite(self._rec_t0) else 0.0

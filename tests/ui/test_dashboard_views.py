@@ -62,3 +62,84 @@ def test_state_says_measuring_until_the_first_window_is_filled(window: Dashboard
     show(window, snapshot(pairs=(no_plv,), t_s=20.0))
     assert window.state.kind == "warmup"
     assert window.state.text == f"measuring: filling the {window.sync_window.value():g}-s sync window"
+
+
+def _you_and_partner(**kw: object) -> Snapshot:
+    from view_snapshots import lead_training
+
+    tr = lead_training("you", "partner", **kw)
+    return snapshot(("you", "partner"), training=tr)
+
+
+def test_lead_panel_draws_the_sessions_verdict_not_its_own(window: DashboardWindow) -> None:
+    from view_snapshots import lead_training
+
+    # In sync with a small rate difference, 1-2 s after the instruction: the old panel said "B FOLLOWS".
+    not_yet = snapshot(training=lead_training(following=False, rate_tracking_error_bpm=0.3))
+    show(window, not_yet)
+    assert window.lead_label.text().startswith("A leads: B is not following yet")
+    out_of_sync = pair(in_sync=False, rel_phase_rad=1.2, lag_s=1.5)
+    show(window, snapshot(pairs=(out_of_sync,), training=lead_training(following=True), seq=2))
+    assert window.lead_label.text().startswith("A leads: B FOLLOWS")
+
+
+def test_instruction_and_pace_change_are_shown(window: DashboardWindow) -> None:
+    text = "you: change your pace, slower or faster; partner: follow"
+    show(window, _you_and_partner(instruction=text, leader_rate_change_bpm=-2.4, follower_lag_s=0.3))
+    assert window.instruction_label.text() == text and not window.instruction_label.isHidden()
+    lead = window.lead_label.text()
+    assert lead.startswith("you lead: partner is not following yet")  # was "you leads:"
+    assert "your pace -2.4/min since the instruction" in lead and "partner 0.3 s behind" in lead
+    show(window, _you_and_partner(instruction="", leader_rate_change_bpm=math.nan))
+    assert window.instruction_label.isHidden() and "since the instruction" not in window.lead_label.text()
+
+
+def test_a_follower_called_you_is_addressed_as_you(window: DashboardWindow) -> None:
+    from view_snapshots import lead_training
+
+    snap = snapshot(("partner", "you"), training=lead_training("partner", "you", following=True))
+    show(window, snap)
+    assert window.lead_label.text().startswith("partner leads: you FOLLOW")
+    assert (window.cue.who, window.cue.title) == ("partner", "breathe with partner")
+
+
+@pytest.mark.parametrize(
+    ("phase", "stage", "leader", "cue", "title"),
+    [
+        # The demo: "you" matches the partner (it said "breathe with you" in the lead phase's matching).
+        ("match", "matching", None, "partner", "breathe with partner"),
+        ("free", "free", None, "partner", "breathe with partner"),
+        ("lead", "matching", "you", "partner", "breathe with partner"),
+        # Leading: the pace is theirs to set; the cue shows their own breathing and says so.
+        ("lead", "leading", "you", "you", "you lead: your breathing"),
+        ("lead", "matching", "partner", "partner", "breathe with partner"),
+        ("lead", "leading", "partner", "partner", "breathe with partner"),
+    ],
+)
+def test_cue_shows_whom_you_breathe_with(
+    window: DashboardWindow, phase: str, stage: str, leader: str | None, cue: str, title: str
+) -> None:
+    from view_snapshots import lead_training
+
+    labels = ("you", "partner") if leader != "partner" else ("partner", "you")
+    follower = None if leader is None else next(x for x in labels if x != leader)
+    tr = lead_training(leader or "you", follower or "partner", phase=phase, stage=stage)
+    if leader is None:
+        from dataclasses import replace
+
+        tr = replace(tr, leader=None, follower=None)
+    show(window, snapshot(labels, training=tr))
+    assert (window.cue.who, window.cue.title) == (cue, title)
+
+
+def test_cue_without_a_you_shows_the_pacer_or_the_leader(window: DashboardWindow) -> None:
+    from view_snapshots import lead_training, participant
+
+    parts = (participant("A"), participant("P", source="sim:pacer"), participant("B"))
+    show(window, snapshot(("A", "P", "B"), participants=parts, pairs=()))
+    assert (window.cue.who, window.cue.title) == ("P", "breathe with P")
+    show(window, snapshot(("A", "P", "B"), participants=parts, pairs=(), training=lead_training("B", "A")))
+    assert (window.cue.who, window.cue.title) == ("B", "breathe with B")
+    window.cue_who.setCurrentText("A")
+    show(window, snapshot(("A", "P", "B"), participants=parts, pairs=()))
+    assert (window.cue.who, window.cue.title) == ("A", "breathe with A")
