@@ -14,7 +14,7 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import combinations
@@ -39,6 +39,16 @@ from breathsync.session_types import (
 from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Source, SourceStatus
 
 PHASES = ("match", "lead", "free")
+#: Lead phase: how far (breaths/min) the leader's live rate must have moved from its rate at the instruction
+#: before anyone can be following a change. The live rate (60 / mean breath interval over 40 s) of a steady
+#: breather wanders with an SD of about 0.6/min and its changes over 10-60 s stay under 1.5-1.9/min 95% of
+#: the time (simulated breathers at 6, 12 and 18/min, 11% breath-to-breath period variation, 600 s each);
+#: 2/min is beyond that noise yet a modest change to ask for (12 -> 10/min).
+LEAD_CHANGE_BPM = 2.0
+#: ... and the follower's rate must have moved the same way by at least this fraction of the leader's change.
+FOLLOW_FRACTION = 0.5
+#: Lead phase: the leader is reminded to change pace after this long without a change (session s).
+LEAD_REMIND_S = 45.0
 _QUALITY_NAMES = {int(q): q.name.lower() for q in Quality}
 #: :attr:`ParticipantView.quality` of a participant whose samples stopped (or have not started): not a
 #: pipeline state, as the pipeline only judges the samples it gets.
@@ -66,7 +76,7 @@ class SessionConfig:
     phase: str = "free"  # training phase: match | lead | free
     goal_s: float = 60.0  # match: hold sync this long; lead: hold sync this long before leading
     leader: str | None = None  # lead: who leads (default: the first participant)
-    follow_hold_s: float = 10.0  # lead: "partner following" after following this long
+    follow_hold_s: float = 10.0  # lead: "partner following" after following the leader's change this long
     no_signal_s: float = 2.0  # no samples for this long (wall clock): "no signal"
     event_hold_s: float = 1.0  # in/out of sync must hold this long (session time) before an event
 
@@ -205,9 +215,19 @@ class _PairState:
 class _Training:
     stage: str
     goal_reached: bool = False
-    leading_since: float | None = None
-    following_since: float | None = None
+    goal_reached_at: float | None = None
+    leading_since: float | None = None  # when the leader was told to change pace
+    leader_rate0: float = math.nan  # the leader's and the follower's rates at that moment
+    follower_rate0: float = math.nan
+    leader_change: float = math.nan  # the leader's rate now minus leader_rate0
+    leader_moved_at: float | None = None  # the first time the leader's rate had moved by LEAD_CHANGE_BPM
+    prompt_at: float | None = None  # the last time the leader was told (or seen) to change pace
+    tracking_since: float | None = None  # the follower has been tracking the change since then
+    following: bool = False  # the verdict now
+    following_at: float | None = None  # the first time the verdict was "following"
+    following_time_s: float = 0.0  # how long it was
     following_reported: bool = False
+    ask: str = "change"  # what the pair is asked now: change (the leader's pace), follow, keep (going)
 
 
 @dataclass
@@ -616,7 +636,7 @@ class Session:
             p.receiving = receiving
             views.append(self._participant_view(p))
         pair_views = [self._pair_view(ps, now, dt) for ps in self._pairs]
-        self._update_training(now)
+        self._update_training(now, dt)
         self._seq += 1
         events, self._events = tuple(self._events), []
         snap = Snapshot(
@@ -761,39 +781,102 @@ class Session:
         # The pair that has been in sync longest right now.
         return max(self._pairs, key=lambda ps: ps.view.sync_run_s if ps.view else 0.0)
 
-    def _update_training(self, now: float) -> None:
+    def _update_training(self, now: float, dt: float) -> None:
         cfg, tr = self.config, self._training
         ps = self._main_pair()
         run = ps.view.sync_run_s if ps is not None and ps.view is not None else 0.0
         if cfg.phase == "match" and not tr.goal_reached and run >= cfg.goal_s:
             tr.goal_reached = True
+            tr.goal_reached_at = now
             self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s")
         if cfg.phase != "lead" or ps is None:
             return
+        lead, fol = self._leader, self._follower or ""
         if tr.stage == "matching" and run >= cfg.goal_s:
             tr.stage = "leading"
             tr.goal_reached = True
-            tr.leading_since = now
+            tr.goal_reached_at = tr.leading_since = tr.prompt_at = now
+            tr.leader_rate0 = self._recent_rate(lead, 10.0)
+            tr.follower_rate0 = self._recent_rate(fol, 10.0)
             self._event(
                 "phase_stage",
-                f"sync held for {cfg.goal_s:.0f} s: {self._leader}, now change your pace; "
-                f"{self._follower}, follow",
+                f"sync held for {cfg.goal_s:.0f} s: {lead}, now change your pace, slower or faster; "
+                f"{fol}, follow",
+                (lead, fol),
             )
         if tr.stage == "leading":
-            err, _ = self._lead_metrics()
-            following = bool(ps.view and ps.view.in_sync and math.isfinite(err) and err < 1.5)
-            if following:
-                tr.following_since = tr.following_since if tr.following_since is not None else now
-                held = now - tr.following_since
-                if not tr.following_reported and held >= cfg.follow_hold_s:
-                    tr.following_reported = True
-                    self._event(
-                        "partner_following",
-                        f"{self._follower} is following {self._leader}",
-                        (self._follower or "", self._leader),
-                    )
-            else:
-                tr.following_since = None
+            self._update_following(now, dt, ps)
+
+    def _update_following(self, now: float, dt: float, ps: _PairState) -> None:
+        """The lead phase's verdict. "Following" only once the leader's rate has moved from its rate at the
+        instruction by :data:`LEAD_CHANGE_BPM` and the follower's rate has moved the same way by at least
+        :data:`FOLLOW_FRACTION` of that, with the pair in sync and the rate tracking error under 1.5/min,
+        all for ``follow_hold_s``: a pair that merely stays in sync (two metronomes, a leader who does not
+        change pace) is not following anyone, nor is a partner who keeps their pace while the leader's
+        changes. A leader who has not changed pace for :data:`LEAD_REMIND_S` is reminded."""
+        cfg, tr = self.config, self._training
+        lead, fol = self._leader, self._follower or ""
+        if math.isnan(tr.leader_rate0):  # unknown at the instruction (it should not be): the first known
+            tr.leader_rate0 = self._recent_rate(lead, 10.0)
+        if math.isnan(tr.follower_rate0):
+            tr.follower_rate0 = self._recent_rate(fol, 10.0)
+        d_lead = self._recent_rate(lead, 5.0) - tr.leader_rate0
+        d_fol = self._recent_rate(fol, 5.0) - tr.follower_rate0
+        tr.leader_change = d_lead
+        moved = abs(d_lead) >= LEAD_CHANGE_BPM  # False when unknown (NaN)
+        if moved:
+            tr.prompt_at = now
+            if tr.leader_moved_at is None:
+                tr.leader_moved_at = now
+        elif tr.prompt_at is not None and now - tr.prompt_at >= LEAD_REMIND_S:
+            tr.prompt_at = now
+            self._event(
+                "phase_stage",
+                f"{lead}, change your pace, slower or faster (no change in {LEAD_REMIND_S:.0f} s); "
+                f"{fol}, follow",
+                (lead, fol),
+            )
+        err, _ = self._lead_metrics()
+        tracking = (
+            moved
+            and math.copysign(1.0, d_lead) * d_fol >= FOLLOW_FRACTION * abs(d_lead)
+            and bool(ps.view and ps.view.in_sync)
+            and err < 1.5  # False when unknown
+        )
+        if not math.isnan(d_lead):  # while a signal is missing, the request stays as it was
+            tr.ask = "follow" if moved else "change"
+        if not tracking:
+            tr.tracking_since = None
+            tr.following = False
+            return
+        if tr.tracking_since is None:
+            tr.tracking_since = now
+        was = tr.following
+        tr.following = now - tr.tracking_since >= cfg.follow_hold_s
+        if tr.following and was:
+            tr.following_time_s += dt
+        if tr.following:
+            tr.ask = "keep"
+        if tr.following and tr.following_at is None:
+            tr.following_at = now
+        if tr.following and not tr.following_reported:
+            tr.following_reported = True
+            self._event(
+                "partner_following",
+                f"{fol} is following {lead}'s change of pace "
+                f"({tr.leader_rate0:.1f} -> {tr.leader_rate0 + d_lead:.1f}/min)",
+                (fol, lead),
+            )
+
+    def _recent_rate(self, label: str, span_s: float) -> float:
+        """The median live rate of a participant over their last ``span_s`` of samples; NaN while they have
+        no signal (or no rate)."""
+        p = next((x for x in self._parts if x.label == label), None)
+        if p is None or not p.receiving or p.ring.last_k is None:
+            return math.nan
+        r = p.ring.window(p.ring.last_k - round(span_s * self._fs) + 1, p.ring.last_k, "rate")
+        r = r[np.isfinite(r)]
+        return float(np.median(r)) if r.size else math.nan
 
     def _lead_metrics(self) -> tuple[float, float]:
         """(follower rate tracking error over the last 30 s, follower lag in s) for the lead phase."""
@@ -832,7 +915,26 @@ class Session:
             follower=self._follower if cfg.phase == "lead" else None,
             rate_tracking_error_bpm=err,
             follower_lag_s=lag,
+            leader_rate_change_bpm=tr.leader_change if tr.stage == "leading" else math.nan,
+            following=tr.following,
+            instruction=self._instruction(),
         )
+
+    def _instruction(self) -> str:
+        """What the participants are asked to do now, in words ("" in the free phase or alone)."""
+        cfg, tr = self.config, self._training
+        if cfg.phase == "free" or len(self._parts) < 2:
+            return ""
+        if cfg.phase == "match":
+            return f"{_and(p.label for p in self._parts)}: breathe together"
+        lead, fol = self._leader, self._follower or ""
+        if tr.stage == "matching":
+            return f"{lead} and {fol}: breathe together; then {lead} leads"
+        if tr.ask == "keep":
+            return f"{lead}: keep leading; {fol}: keep following"
+        if tr.ask == "follow":
+            return f"{fol}: follow {lead}'s new pace"
+        return f"{lead}: change your pace, slower or faster; {fol}: follow"
 
     # -------------------------------------------------------------------------------------- summary
     def summary(self) -> dict[str, Any]:
@@ -891,6 +993,12 @@ class Session:
                 "goal_reached": self._training.goal_reached,
             },
         }
+
+
+def _and(words: Iterable[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    w = list(words)
+    return w[0] if len(w) == 1 else ", ".join(w[:-1]) + " and " + w[-1]
 
 
 def _extra_columns(src: Source) -> dict[str, list[str]]:

@@ -3,19 +3,25 @@ its instruction and summary, and what a participant whose samples stopped shows.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from pathlib import Path
 
-from conftest import run_collecting
+import numpy as np
+import pytest
+from conftest import run_breathsync, run_collecting
 
 from breathsync.session import ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Snapshot
-from breathsync.sources.base import PhaseProbe, SessionClock
+from breathsync.session_types import Event, Snapshot
+from breathsync.sources.base import PhaseProbe, SessionClock, Source
+from breathsync.sources.memory import MemorySource
 from breathsync.sources.sim import SimSource
 
 SPEED = 100.0
 
 
-def _session(leader: SimSource, follower: SimSource, probes: dict[str, PhaseProbe], **cfg: object) -> Session:
+def _session(leader: Source, follower: Source, probes: dict[str, PhaseProbe], **cfg: object) -> Session:
     return Session(
         [ParticipantSpec("A", leader), ParticipantSpec("B", follower)],
         SessionClock(SPEED),
@@ -42,3 +48,105 @@ def test_a_participant_whose_source_ended_shows_no_rate_and_no_signal() -> None:
     assert math.isnan(last.training.follower_lag_s)
     a = last.participant("A")
     assert a.receiving and math.isfinite(a.rate_bpm) and a.quality == "ok"
+
+
+def _paced(
+    duration_s: float, rate0: float, rate1: float, ramp_from_s: float, ramp_s: float, delay_s: float = 0.0
+) -> MemorySource:
+    """A belt-like breather (inhale 40% of the cycle) at ``rate0`` breaths/min that changes linearly to
+    ``rate1`` from ``ramp_from_s`` over ``ramp_s`` seconds, ``delay_s`` behind that schedule."""
+    fs = 25.0
+    t = np.arange(0.0, duration_s, 1.0 / fs)
+    tau = np.clip((t - delay_s - ramp_from_s) / ramp_s, 0.0, 1.0)
+    cyc = np.cumsum((rate0 + (rate1 - rate0) * tau) / 60.0) / fs - delay_s * rate0 / 60.0
+    frac = cyc % 1.0
+    ph = np.where(frac < 0.4, np.pi * frac / 0.4, np.pi + np.pi * (frac - 0.4) / 0.6)
+    y = 0.5 * (1 - np.cos(ph)) + 0.02 * np.random.default_rng(1).standard_normal(t.size)
+    return MemorySource(t, {"resp": y})
+
+
+def _lead(
+    follower: MemorySource, leader: MemorySource | None = None, duration_s: float = 200.0
+) -> list[Snapshot]:
+    leader = leader or _paced(duration_s + 10.0, 12.0, 8.0, 90.0, 40.0)
+    session = _session(leader, follower, {}, goal_s=20.0)
+    return run_collecting(session, duration_s)
+
+
+def _events(snaps: list[Snapshot], kind: str) -> list[Event]:
+    return [e for s in snaps for e in s.events if e.kind == kind]
+
+
+def test_a_follower_who_follows_the_leaders_change_is_following() -> None:
+    snaps = _lead(_paced(210.0, 12.0, 8.0, 90.0, 40.0, delay_s=0.3))
+    start = _events(snaps, "phase_stage")[0].t_s
+    assert start < 90.0  # told to change pace before the change
+    fol = _events(snaps, "partner_following")
+    assert len(fol) == 1 and fol[0].participants == ("B", "A")
+    trs = [s.training for s in snaps]
+    # The verdict turns "following" in the snapshot that carries the event.
+    i = next(i for i, s in enumerate(snaps) if s.training.following)
+    assert fol[0] in snaps[i].events
+    first = snaps[i].t_s
+    # Not before the leader's rate had moved by 2/min, and then held for follow_hold_s.
+    moved = next(s.t_s for s in snaps if abs(s.training.leader_rate_change_bpm) >= 2.0)
+    assert first >= moved + 10.0
+    assert trs[-1].following and trs[-1].leader_rate_change_bpm < -3.0
+    assert trs[-1].instruction == "A: keep leading; B: keep following"
+    assert any(tr.instruction == "A: change your pace, slower or faster; B: follow" for tr in trs)
+    assert trs[0].instruction == "A and B: breathe together; then A leads"
+    told = next(i for i, s in enumerate(snaps) if s.training.stage == "leading")
+    assert _events(snaps, "phase_stage")[0] in snaps[told].events
+    assert all(math.isnan(s.training.leader_rate_change_bpm) for s in snaps[:told])
+
+
+def test_a_partner_who_keeps_their_pace_is_not_following() -> None:
+    # In sync at 12/min, so the leader is told to change pace; the leader slows to 8/min, the partner
+    # (a metronome) does not. It said "following" 10 s after the instruction, before any change.
+    snaps = _lead(_paced(210.0, 12.0, 12.0, 90.0, 40.0))
+    assert _events(snaps, "phase_stage")
+    assert not _events(snaps, "partner_following")
+    assert not any(s.training.following for s in snaps)
+    assert min(s.training.leader_rate_change_bpm for s in snaps if s.training.stage == "leading") < -3.0
+    assert snaps[-1].training.instruction == "B: follow A's new pace"
+
+
+def test_two_metronomes_are_never_following_and_the_leader_is_reminded() -> None:
+    snaps = _lead(_paced(210.0, 12.0, 12.0, 0.0, 1.0, delay_s=0.3), _paced(210.0, 12.0, 12.0, 0.0, 1.0))
+    stages = _events(snaps, "phase_stage")
+    assert len(stages) >= 2  # the instruction, then a reminder after 45 s without a change
+    assert "change your pace" in stages[1].text
+    assert stages[1].t_s - stages[0].t_s >= 44.0
+    assert not _events(snaps, "partner_following") and not any(s.training.following for s in snaps)
+    leading = [s.training for s in snaps if s.training.stage == "leading"]
+    assert leading and all(abs(tr.leader_rate_change_bpm) < 0.5 for tr in leading)
+
+
+def _event_kinds(folder: Path) -> list[tuple[str, str]]:
+    rows = list(csv.DictReader(io.StringIO((folder / "events.csv").read_text())))
+    return [(r["kind"], r["text"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "goal", "duration", "follows"),
+    [
+        # The audit's cases: two metronomes "followed" 10 s after the instruction; a pacer "followed" a
+        # leader who had not changed pace yet.
+        ("sim:pacer,rate=12", "sim:pacer,rate=12", "20", "120", False),
+        ("sim:lead,rate=12,after=100,ramp=30,to=8,seed=4", "sim:pacer,rate=12", "10", "200", False),
+        ("sim:lead,rate=12,after=50,ramp=60,to=8,seed=5", "sim:follow,rate=12,coupling=1.5,delay=0.3,seed=6", "20",
+         "150", True),
+    ],
+)  # fmt: skip
+def test_simulated_partners_follow_only_when_they_follow(
+    tmp_path: Path, a: str, b: str, goal: str, duration: str, follows: bool
+) -> None:
+    rec = tmp_path / "rec"
+    r = run_breathsync(
+        "run", "-p", f"A={a}", "-p", f"B={b}", "--phase", "lead", "--goal", goal, "--duration", duration,
+        "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    kinds = _event_kinds(rec)
+    assert any(k == "phase_stage" and "change your pace" in t for k, t in kinds)
+    assert any(k == "partner_following" for k, _ in kinds) is follows
