@@ -13,6 +13,7 @@ bytes. Nothing here does I/O: the BLE source in ``breathsync/sources`` executes 
 from __future__ import annotations
 
 from devices._base import (
+    DROPPED,
     Controller,
     Decoded,
     DecodeError,
@@ -29,6 +30,7 @@ from devices.heart_rate import heart_rate_profile
 from devices.polar_pmd import polar_h10_profile
 
 __all__ = [
+    "DROPPED",
     "PROFILES",
     "Controller",
     "DecodeError",

@@ -20,7 +20,9 @@ class DecodeError(ValueError):
     """Malformed, truncated or unsupported bytes; the message says what was wrong (one line).
 
     Every decoder in :mod:`devices` raises this and only this on bad input: a live source drops the
-    notification and counts it, ``breathsync decode`` prints the message and exits with code 2.
+    notification and counts it, ``breathsync decode`` prints the message and exits with code 2. Bytes that
+    decode but must not be used (a bad checksum, an impossible value) are a :data:`DROPPED` record instead,
+    so that the packets around them still decode.
     """
 
 
@@ -37,7 +39,8 @@ class Decoded:
     Attributes
     ----------
     kind:
-        What the bytes were: "hrm", "acc", "ecg", "control", "measurement", "response", ...
+        What the bytes were: "hrm", "acc", "ecg", "control", "measurement", "response", ..., or
+        :data:`DROPPED` for a packet that must not be used (see :func:`dropped`).
     columns:
         One float array per sample column (all the same length; may be empty), named by the project's
         conventions: ``rr_ms``, ``acc_x``/``acc_y``/``acc_z`` (milli-g), ``ecg_uv``, ``force_n``,
@@ -83,6 +86,39 @@ class Decoded:
 
 def _json_float(x: float) -> float | None:
     return x if np.isfinite(x) else None
+
+
+#: The kind of a record standing for a packet that decoded but must not be used (a bad checksum, a value
+#: outside what the device can measure). The live source drops it and counts it (``dropped``);
+#: ``breathsync decode`` prints it, with why, so the diagnostic still shows the packet.
+DROPPED = "dropped"
+
+
+def dropped(why: str, reason: str, packet: bytes, decoded: Decoded | None = None) -> Decoded:
+    """A :data:`DROPPED` record for ``packet``: ``why`` a short category ("bad checksum", "out of range"),
+    ``reason`` the one-line explanation; ``decoded`` what the packet would have given (its values are kept
+    in ``info``, as lists, for the diagnostic; the record itself has no samples)."""
+    info: dict[str, Any] = {"drop": why, "reason": reason, "packet_hex": bytes(packet).hex()}
+    if decoded is not None:
+        info["would_be"] = decoded.kind
+        info.update(decoded.info)
+        for k, v in decoded.columns.items():
+            info[k] = [_json_float(x) for x in v.tolist()]
+    return Decoded(DROPPED, {}, None, info)
+
+
+def out_of_range(columns: dict[str, FloatArray], limits: dict[str, tuple[float, float]]) -> str | None:
+    """None when every value of the limited columns lies within its (low, high) limits, else a phrase naming
+    the first column and value outside. NaN passes: devices send it for "no value yet" (the GDX-RB's own
+    rate); infinities do not."""
+    for name, (lo, hi) in limits.items():
+        v = columns.get(name)
+        if v is None or v.size == 0:
+            continue
+        bad = (v < lo) | (v > hi)
+        if bad.any():
+            return f"{name} = {float(v[bad][0]):g} is outside {lo:g}..{hi:g}"
+    return None
 
 
 class StreamDecoder(Protocol):

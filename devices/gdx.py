@@ -5,9 +5,13 @@ code taken) and a public GDX-RB client in espruino/BangleApps. Spoken directly h
 library is synchronous and fails inside a running asyncio loop.
 
 Not documented there, so chosen here and marked as such: the stop command is sent without payload (Vernier's
-older Skip/GoIO command tables list STOP_MEASUREMENTS without parameters); the checksum of packets the belt
-sends is reported (``checksum_ok``) but not enforced; measurement packets are assumed to come through the same
-length-prefixed reassembly as command responses.
+older Skip/GoIO command tables list STOP_MEASUREMENTS without parameters); measurement packets are assumed to
+come through the same length-prefixed reassembly as command responses; packets the belt sends are assumed to
+carry the same checksum as the commands sent to it, and one whose checksum fails is DROPPED (a corrupted packet
+once carried a force of 1e6 N into a session). Vernier's own libraries (godirect-py, godirect-js) compute
+that checksum for the packets they send and do not check the ones they receive, so this assumption is
+untested on a real belt: if a belt ever sends packets that all fail it, ``breathsync decode`` on its bytes
+shows it at once (every record "dropped" with "bad checksum").
 """
 
 from __future__ import annotations
@@ -17,7 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from devices._base import Decoded, DecodeError, Profile, Step, StreamSpec, Subscribe, Write, need
+from devices._base import (
+    Decoded,
+    DecodeError,
+    Profile,
+    Step,
+    StreamSpec,
+    Subscribe,
+    Write,
+    dropped,
+    need,
+    out_of_range,
+)
 
 GDX_SERVICE = "d91714ef-28b9-4f91-ba16-f0d9a604f112"
 GDX_COMMAND = "f4bf14a6-c7d5-4b6d-8aa8-df1a7c83adcb"
@@ -48,6 +63,13 @@ VALUE_FLOAT32 = 6
 SENSOR_COLUMNS = {1: "force_n", 2: "belt_rate_bpm"}
 #: Force and the belt's own respiration rate.
 DEFAULT_SENSOR_MASK = (1 << 1) | (1 << 2)
+
+#: Force values (N) kept; a packet with a force outside is dropped. Vernier's GDX-RB user manual
+#: (vernier.com/manuals/gdx-rb, "Specifications") rates the force sensor 0 to 50 N; not in ble.md. The
+#: limits are generous on purpose (ours): a belt zeroed under tension reads below 0 on the exhale and a load
+#: cell reads somewhat past its rating, so only what no belt can report (e.g. 1e6 N) is refused. The belt's
+#: own rate (sensor 2) feeds nothing and is not checked.
+FORCE_LIMITS_N = (-50.0, 100.0)
 
 
 def checksum(packet: bytes) -> int:
@@ -219,6 +241,7 @@ class GdxResponseDecoder:
         return len(self._buf)
 
     def _decode(self, packet: bytes) -> Decoded:
+        """One whole packet; a bad checksum or an impossible force makes it a DROPPED record."""
         if packet[0] == MEASUREMENT_START:
             m = parse_measurement(packet)
             cols = {
@@ -226,16 +249,27 @@ class GdxResponseDecoder:
             }
             n = m.values.shape[0]
             t = (self._samples + np.arange(n, dtype=np.float64)) * self.period_s
+            # A dropped packet's samples were taken all the same: the next packet's come after them.
             self._samples += n
-            minfo = {"counter": m.counter, "sensor_mask": m.mask, "checksum_ok": m.checksum_ok}
-            return Decoded("measurement", cols, t, minfo)
-        info: dict[str, Any] = {
-            "command": packet[4],
-            "counter": packet[2],
-            "payload_hex": packet[5:].hex(),
-            "checksum_ok": checksum(packet) == packet[3],
-        }
-        return Decoded("response", {}, None, info)
+            rec = Decoded("measurement", cols, t, {"counter": m.counter, "sensor_mask": m.mask})
+            if not m.checksum_ok:
+                return dropped("bad checksum", _checksum_text(packet), packet, rec)
+            bad = out_of_range(cols, {"force_n": FORCE_LIMITS_N})
+            if bad is not None:
+                return dropped("out of range", f"GDX measurement: {bad} N", packet, rec)
+            return rec
+        info: dict[str, Any] = {"command": packet[4], "counter": packet[2], "payload_hex": packet[5:].hex()}
+        rec = Decoded("response", {}, None, info)
+        if checksum(packet) != packet[3]:
+            return dropped("bad checksum", _checksum_text(packet), packet, rec)
+        return rec
+
+
+def _checksum_text(packet: bytes) -> str:
+    return (
+        f"GDX: bad checksum: byte 3 is {packet[3]:02X}, the other bytes sum to {checksum(packet):02X} "
+        "(mod 256): a corrupted packet, dropped"
+    )
 
 
 @dataclass

@@ -10,13 +10,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devices._base import Decoded, DecodeError, FixedController, Profile, StreamSpec, Subscribe, need
+from devices._base import (
+    Decoded,
+    DecodeError,
+    FixedController,
+    Profile,
+    StreamSpec,
+    Subscribe,
+    dropped,
+    need,
+)
 
 HEART_RATE_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"
 HEART_RATE_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
 
 #: RR intervals are sent in units of 1/1024 s.
 RR_UNITS_PER_S = 1024.0
+
+#: RR intervals (ms) kept; one outside is dropped (the notification's others are kept). The Heart Rate Service sets no range
+#: (an RR is any uint16 in 1/1024 s, up to 64 s), so these limits are ours, and generous: under 200 ms is a
+#: heart over 300 beats/min (no human heart; maximal heart rates are near 220) and over 6000 ms a pause of
+#: 6 s between beats (a strap that lost contact, not a beat). Plausible-but-odd beats within the limits are
+#: the RR pipeline's business (its artefact limits are narrower: breathsync/dsp/rr.py).
+RR_LIMITS_MS = (200.0, 6000.0)
 
 
 @dataclass(frozen=True)
@@ -95,12 +111,22 @@ def encode_hrm(
 
 
 class HrmDecoder:
-    """Stream decoder for 0x2A37 notifications: one :class:`Decoded` with ``rr_ms`` (no device time)."""
+    """Stream decoder for 0x2A37 notifications: one :class:`Decoded` with ``rr_ms`` (no device time), and
+    a DROPPED record with the RR intervals outside :data:`RR_LIMITS_MS` when there are any."""
 
     def feed(self, data: bytes) -> list[Decoded]:
         m = decode_hrm(data)
         info = {"hr_bpm": m.hr_bpm, "contact": m.contact, "energy_kj": m.energy_kj}
-        return [Decoded("hrm", {"rr_ms": np.asarray(m.rr_ms, dtype=np.float64)}, None, info)]
+        rr = np.asarray(m.rr_ms, dtype=np.float64)
+        lo, hi = RR_LIMITS_MS
+        bad = (rr < lo) | (rr > hi)
+        rec = Decoded("hrm", {"rr_ms": rr[~bad]}, None, info)
+        if not bad.any():
+            return [rec]
+        # Each RR interval is a beat of its own: the impossible ones go, the others of the notification stay.
+        shown = ", ".join(f"{x:g}" for x in rr[bad])
+        why = f"heart rate measurement: RR {shown} ms outside {lo:g}..{hi:g} ms (the other intervals kept)"
+        return [rec, dropped("out of range", why, data, Decoded("hrm", {"rr_ms": rr[bad]}))]
 
 
 HRM_STREAM = StreamSpec(

@@ -10,8 +10,9 @@ a UUID. The flow:
 - **Start**: the profile's start steps in order (subscribe; writes, waiting for the device's reply where
   the step names a reply stream). **Stop**: the stop steps (a Polar strap left streaming drains its
   battery), then disconnect.
-- **Notifications** go to the stream's decoder; malformed ones are dropped and counted (``dropped``),
-  never raised. Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
+- **Notifications** go to the stream's decoder; malformed ones, and packets the decoder marks
+  :data:`devices.DROPPED` (a bad checksum, a value outside the device's range), are dropped and counted
+  (``dropped``, by why in ``dropped_by``), never raised and never a sample. Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
   device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
   RR intervals through :class:`~breathsync.dsp.clock.BeatClock` (arrival times; a strap sends no time).
   A profile's extra streams (the Polar H10's RR intervals beside its accelerometer) become chunks of the
@@ -197,7 +198,12 @@ class BleSource(Source):
         self.found: Found | None = None
         self.profile: devices.Profile | None = None
         self.signal = "resp"
+        #: Notifications (GDX: packets) dropped: malformed, or decoded but unusable (a bad checksum, a value
+        #: outside the device's range: see :data:`devices.DROPPED`; of a heart-rate notification only its
+        #: impossible RR intervals go, counted once); ``dropped_by`` counts them by why.
         self.dropped = 0
+        self.dropped_by: dict[str, int] = {}
+        self._last_drop: dict[str, str] = {}  # per stream: why its last notification was dropped
         self.notifications = 0
         self.connections = 0
         self.reconnect_s: list[float] = []
@@ -280,6 +286,8 @@ class BleSource(Source):
             d.update(device=self.found.profile.name, name=self.found.name, address=self.found.address)
             d["breathing"] = self.found.profile.breathing
         d.update(dropped=self.dropped, reconnections=len(self.reconnect_s))
+        if self.dropped_by:
+            d["dropped_by"] = dict(self.dropped_by)
         return d
 
     # ------------------------------------------------------------------------------ connection
@@ -314,6 +322,7 @@ class BleSource(Source):
             if step.reply is not None:
                 fut = asyncio.get_running_loop().create_future()
                 self._waiters[step.reply] = fut
+                self._last_drop.pop(step.reply, None)
             size = step.chunk or len(step.data) or 1
             for k in range(0, max(len(step.data), 1), size):
                 await client.write_gatt_char(
@@ -323,7 +332,12 @@ class BleSource(Source):
                 try:
                     rec = await asyncio.wait_for(fut, _REPLY_TIMEOUT_S)
                 except TimeoutError:
-                    raise SourceError(f"ble:{self.target}: no reply to {step.what or 'a command'}") from None
+                    # A reply that came but was dropped (a bad checksum) says more than "no reply".
+                    why = self._last_drop.get(step.reply or "")
+                    more = f" (what came was dropped: {why})" if why else ""
+                    raise SourceError(
+                        f"ble:{self.target}: no reply to {step.what or 'a command'}{more}"
+                    ) from None
                 if rec.info.get("ok") is False:
                     why = rec.info.get("error") or "refused"
                     raise SourceError(f"ble:{self.target}: {step.what or 'a command'} failed: {why}")
@@ -377,22 +391,30 @@ class BleSource(Source):
             return
         try:
             records = dec.feed(data)
-        except devices.DecodeError:
-            self.dropped += 1
+        except devices.DecodeError as e:
+            self._drop(stream, "malformed", str(e))
             return
-        except Exception:  # a decoder bug must not kill the connection either
-            self.dropped += 1
+        except Exception as e:  # a decoder bug must not kill the connection either
+            self._drop(stream, "decoder error", f"{type(e).__name__}: {e}")
             return
         assert self.profile is not None
         spec = self.profile.streams[stream]
         emits = stream == self.profile.signal_stream or stream in self.profile.extra_streams
         for rec in records:
-            if emits and spec.signal_columns and len(rec):
+            if rec.kind == devices.DROPPED:  # a bad checksum, an impossible value: never a sample or a reply
+                self._drop(stream, str(rec.info.get("drop", "dropped")), str(rec.info.get("reason", "")))
+            elif emits and spec.signal_columns and len(rec):
                 self._emit(stream, rec, spec, arrival)
             else:
                 fut = self._waiters.get(stream)
                 if fut is not None and not fut.done() and not len(rec):
                     fut.set_result(rec)
+
+    def _drop(self, stream: str, why: str, reason: str) -> None:
+        """Count a dropped notification or packet (``dropped``, and by category in ``dropped_by``)."""
+        self.dropped += 1
+        self.dropped_by[why] = self.dropped_by.get(why, 0) + 1
+        self._last_drop[stream] = reason or why
 
     def _emit(self, stream: str, rec: devices.Decoded, spec: devices.StreamSpec, arrival: float) -> None:
         try:

@@ -406,6 +406,11 @@ class FakeGdxRb(FakeDevice):
         for k in range(0, len(packet), 20):
             self.notify(self.response_uuid, packet[k : k + 20])
 
+    def send_packet(self, packet: bytes) -> None:
+        """Send any packet (e.g. a corrupted one) in 20-byte chunks between two measurement packets (on the
+        fake's loop: call it through :meth:`FakeBlueZ.call`)."""
+        self._send(packet)
+
     def _on_chunk(self, data: bytes) -> None:
         self._buf += data
         while len(self._buf) >= 2 and len(self._buf) >= self._buf[1]:

@@ -69,3 +69,21 @@ def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sys, "stdin", io.StringIO("00 2A\n10 48 00 04\n"))
     recs = decode(capsys, "heart-rate", "hrm", "-")
     assert [r["hr_bpm"] for r in recs] == [42, 72] and recs[1]["rr_ms"] == [1000.0]
+
+
+def test_a_packet_that_would_be_dropped_is_shown_with_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """The diagnostic shows a bad packet (its bytes, what it holds, why a live source drops it) and goes on
+    with the next notification; it used to print it as samples with ``"checksum_ok": false``."""
+    bad = "201107660606000100002474490000c07f"  # the audit's belt packet: bad checksum, 1e6 N
+    good = encode_measurement([[1.5, float("nan")]], [1, 2]).hex()
+    first, second = decode(capsys, "gdx-rb", "measurement", f"{bad},{good}")
+    assert first["kind"] == "dropped" and first["drop"] == "bad checksum"
+    assert first["packet_hex"] == bad and first["force_n"] == [1e6] and "dropped" in first["reason"]
+    assert second["kind"] == "measurement" and second["force_n"] == 1.5
+
+
+def test_readme_gdx_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's example packet (checksum byte 8A): force 1.5 and 2.25 N, 0.1 s apart."""
+    recs = decode(capsys, "gdx-rb", "measurement", "20 11 00 8A 06 02 00 02 00 00 00 C0 3F 00 00 10 40")
+    assert [(r["device_t_s"], r["force_n"]) for r in recs] == [(0.0, 1.5), (0.1, 2.25)]
+    assert "checksum_ok" not in recs[-1]

@@ -8,10 +8,18 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices import PROFILES, DecodeError
-from devices.gdx import GdxResponseDecoder, encode_measurement, split_chunks
+from devices import DROPPED, PROFILES, DecodeError
+from devices.gdx import FORCE_LIMITS_N, GdxResponseDecoder, encode_measurement, split_chunks
 from devices.heart_rate import decode_hrm, encode_hrm
-from devices.polar_pmd import ACC, ECG, PmdDataDecoder, encode_frame, parse_control_reply, parse_frame
+from devices.polar_pmd import (
+    ACC,
+    ACC_RANGE_MARGIN,
+    ECG,
+    PmdDataDecoder,
+    encode_frame,
+    parse_control_reply,
+    parse_frame,
+)
 
 STREAMS = [(p.name, s) for p in PROFILES.values() for s in p.streams]
 
@@ -74,6 +82,10 @@ def test_acc_round_trip(samples: np.ndarray, ts: int) -> None:
 @given(acc_samples, st.integers(1, 20))
 def test_delta_compressed_acc_round_trip(samples: np.ndarray, block: int) -> None:
     (d,) = PmdDataDecoder().feed(encode_frame(ACC, 10**12, samples, compressed=True, block=block))
+    if np.abs(samples).max() > 8000 * ACC_RANGE_MARGIN:  # beyond the default 8 G range: dropped, values shown
+        assert d.kind == DROPPED and d.info["drop"] == "out of range"
+        assert [d.info[k] for k in ("acc_x", "acc_y", "acc_z")] == samples.T.tolist()
+        return
     got = np.column_stack([d.columns["acc_x"], d.columns["acc_y"], d.columns["acc_z"]])
     assert got.tolist() == samples.tolist()
     assert d.device_t_s is not None and d.device_t_s[-1] == 1000.0
@@ -106,5 +118,9 @@ def test_gdx_measurement_round_trip(rows: list[tuple[float, float]], size: int) 
     dec = GdxResponseDecoder(period_s=0.05)
     out = [d for c in split_chunks(encode_measurement(vals, [1, 2]), size) for d in dec.feed(c)]
     assert len(out) == 1
+    lo, hi = FORCE_LIMITS_N
+    if not (lo <= vals[:, 0]).all() or not (vals[:, 0] <= hi).all():  # an impossible force: dropped, shown
+        assert out[0].kind == DROPPED and out[0].info["force_n"] == vals[:, 0].astype(np.float64).tolist()
+        return
     assert out[0].columns["force_n"].tolist() == vals[:, 0].astype(np.float64).tolist()
     assert out[0].columns["belt_rate_bpm"].tolist() == vals[:, 1].astype(np.float64).tolist()
