@@ -207,12 +207,31 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         if d0 is not None and d1 is not None:
             conv = f", rates {d0:.1f} -> {d1:.1f} /min apart (first -> last minute)"
         out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
-    tr = summary["training"]
-    if tr["phase"] != "free":
-        out.append(
-            f"training: {tr['phase']} ({tr['stage']}), goal {'reached' if tr['goal_reached'] else 'not reached'}"
-        )
+    if summary["training"]["phase"] != "free":
+        out.append(training_line(summary["training"]))
     return out
+
+
+def training_line(tr: dict[str, Any]) -> str:
+    """The summary's training line: the goal, and in the lead phase whether the leader changed pace and the
+    follower followed ("training: lead (leading), goal reached at 0:57; A changed pace at 1:35, B followed
+    from 1:52 for 1:08 in all")."""
+    at = tr.get("goal_reached_at_s")
+    goal = "goal reached" + (f" at {clock_text(at)}" if at is not None else "")
+    text = f"training: {tr['phase']} ({tr['stage']}), {goal if tr['goal_reached'] else 'goal not reached'}"
+    lead, fol = tr.get("leader"), tr.get("follower")
+    if tr["phase"] != "lead" or not tr["goal_reached"] or lead is None or fol is None:
+        return text
+    changed = tr.get("leader_changed_at_s")
+    if changed is None:
+        return f"{text}; {lead} did not change pace, so {fol} had nothing to follow"
+    text += f"; {lead} changed pace at {clock_text(changed)}"
+    if not tr.get("following"):
+        return f"{text}, {fol} did not follow"
+    return (
+        f"{text}, {fol} followed from {clock_text(tr['following_at_s'])} "
+        f"for {clock_text(tr.get('following_s', math.nan))} in all"
+    )
 
 
 def source_failures(final: Snapshot | None) -> list[str]:

@@ -987,12 +987,39 @@ class Session:
         return {
             "participants": parts,
             "pairs": pairs,
-            "training": {
-                "phase": self.config.phase,
-                "stage": self._training.stage,
-                "goal_reached": self._training.goal_reached,
-            },
+            "training": self._training_summary(),
         }
+
+    def _training_summary(self) -> dict[str, Any]:
+        """The training phase's outcome: the goal and when it was reached; in the lead phase also when the
+        leader was told to change pace, whether and when they did, and whether and when the follower was
+        following that change (the session's verdict, see :meth:`_update_following`) and for how long."""
+        cfg, tr = self.config, self._training
+
+        def when(t: float | None) -> float | None:
+            return None if t is None else round(t, 1)
+
+        out: dict[str, Any] = {
+            "phase": cfg.phase,
+            "stage": tr.stage,
+            "goal_s": cfg.goal_s,
+            "goal_reached": tr.goal_reached,
+            "goal_reached_at_s": when(tr.goal_reached_at),
+        }
+        if cfg.phase == "lead":
+            out.update(
+                leader=self._leader,
+                follower=self._follower,
+                instructed_at_s=when(tr.leading_since),
+                leader_rate_at_instruction_bpm=(
+                    None if math.isnan(tr.leader_rate0) else round(tr.leader_rate0, 2)
+                ),
+                leader_changed_at_s=when(tr.leader_moved_at),
+                following=tr.following_at is not None,
+                following_at_s=when(tr.following_at),
+                following_s=round(tr.following_time_s, 1),
+            )
+        return out
 
 
 def _and(words: Iterable[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 from conftest import run_breathsync, run_collecting
 
+from breathsync.live import training_line
 from breathsync.session import ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Event, Snapshot
+from breathsync.session_types import Event, Snapshot, clock_text
 from breathsync.sources.base import PhaseProbe, SessionClock, Source
 from breathsync.sources.memory import MemorySource
 from breathsync.sources.sim import SimSource
@@ -150,3 +152,37 @@ def test_simulated_partners_follow_only_when_they_follow(
     kinds = _event_kinds(rec)
     assert any(k == "phase_stage" and "change your pace" in t for k, t in kinds)
     assert any(k == "partner_following" for k, _ in kinds) is follows
+    # The summary (session.json and the printed one) says whether the follower followed, and from when.
+    tr = json.loads((rec / "session.json").read_text())["summary"]["training"]
+    assert tr["goal_reached"] and tr["instructed_at_s"] > 0 and tr["following"] is follows
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("training: lead"))
+    if follows:
+        first = next(float(t) for t, k in _event_times(rec) if k == "partner_following")
+        assert tr["following_at_s"] == pytest.approx(first, abs=0.5) and tr["following_s"] > 0
+        assert tr["leader_changed_at_s"] < tr["following_at_s"]
+        assert f"B followed from {clock_text(tr['following_at_s'])}" in line
+    else:
+        assert tr["following_at_s"] is None and tr["following_s"] == 0
+        assert "did not" in line and "followed" not in line
+
+
+def _event_times(folder: Path) -> list[tuple[str, str]]:
+    rows = list(csv.DictReader(io.StringIO((folder / "events.csv").read_text())))
+    return [(r["time"], r["kind"]) for r in rows]
+
+
+def test_the_training_line_says_whether_the_follower_followed() -> None:
+    tr: dict[str, object] = {"phase": "lead", "stage": "matching", "goal_reached": False}
+    assert training_line(tr) == "training: lead (matching), goal not reached"  # an older summary, too
+    tr.update(stage="leading", goal_reached=True, goal_reached_at_s=57.3, leader="A", follower="B")
+    tr.update(leader_changed_at_s=None, following=False, following_at_s=None, following_s=0.0)
+    assert training_line(tr) == (
+        "training: lead (leading), goal reached at 0:57; A did not change pace, so B had nothing to follow"
+    )
+    tr.update(leader_changed_at_s=95.0)
+    assert training_line(tr).endswith("; A changed pace at 1:35, B did not follow")
+    tr.update(following=True, following_at_s=112.4, following_s=68.0)
+    assert training_line(tr).endswith("; A changed pace at 1:35, B followed from 1:52 for 1:08 in all")
+    assert training_line({"phase": "match", "stage": "matching", "goal_reached": True}) == (
+        "training: match (matching), goal reached"
+    )
