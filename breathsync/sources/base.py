@@ -178,6 +178,12 @@ class Source(abc.ABC):
         for fn in self._status_listeners:
             fn(status, reason)
 
+    def set_detail(self, reason: str) -> None:
+        """Change what ``status_reason`` says within the same status (a reconnection's attempts): the views
+        read it with the next snapshot; listeners are not called, so the session's event log does not get
+        one entry per attempt."""
+        self.status_reason = reason
+
     @abc.abstractmethod
     async def start(self, clock: SessionClock) -> None:
         """Open the file / connect the device; raise :class:`SourceError` when that is impossible."""

@@ -21,7 +21,8 @@ a UUID. The flow:
   own clock and its own last time (a beat is older than the newest accelerometer sample when it arrives).
 - **Link loss**: status RECONNECTING, reconnection with backoff on a NEW client (a reused bleak client can
   deliver callbacks twice), start steps (so each subscription) exactly once per connection, then
-  STREAMING again. ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
+  STREAMING again. It never gives up; after each failed attempt the status detail says which attempt,
+  how long ago the link was lost and why it failed (device not found, a start refused: "in its charger"). ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
   sample after it. Device times are mapped afresh on each connection (a new ``ClockMapper``).
 - **No adapter / Bluetooth off / permission denied / no BlueZ**: :class:`SourceError` with one line.
 """
@@ -219,6 +220,8 @@ class BleSource(Source):
         self._stopping = False
         self._reconnect_task: asyncio.Task[None] | None = None
         self._lost_at: float | None = None
+        #: Why the last reconnection attempt failed (None: connected, or no attempt has failed).
+        self.last_reconnect_error: str | None = None
 
     def _matches(self, f: Found) -> bool:
         if _ADDRESS.match(self.target):
@@ -354,10 +357,23 @@ class BleSource(Source):
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
+        """Reconnect with backoff until it works or the source stops, saying after each failed attempt why.
+
+        It never gives up: in a training session a strap taken off, put in its charger or carried out of
+        range is usually back minutes later, and a participant who then had to restart the whole session
+        would lose more than a "reconnecting" that says what is wrong. The status detail (what the views
+        show) names the attempt, the time since the link was lost and the last failure, e.g. "Polar H10
+        1A2B: link lost 2 min ago; attempt 14 failed: start ACC failed: ... device is in its charger
+        (status 13); trying again every 8 s".
+        """
         attempt = 0
+        lost_at = self._lost_at if self._lost_at is not None else time.monotonic()
+        name = self.found.name if self.found else self.target
         while not self._stopping:
-            await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+            wait_s = _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
+            await asyncio.sleep(wait_s)
             attempt += 1
+            seen: bool | None = None  # whether a scan of this attempt saw the device
             try:
                 async with radio_lock():
                     if self._stopping:
@@ -366,15 +382,43 @@ class BleSource(Source):
                         # BlueZ may have forgotten the device: look for it again.
                         hits = await _scan_unlocked(2.0, self._matches, f"ble:{self.target}")
                         hits = [f for f in hits if self._matches(f)]
+                        seen = bool(hits)
                         if hits:
                             self.found = hits[0]
                     await self._connect()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as e:
+                why = self._connect_failure(e)
+                if seen is False:
+                    why = f"not seen in a scan, {why}"
+                self.last_reconnect_error = why
+                next_s = _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
+                self.set_detail(
+                    f"{name}: link lost {_duration(time.monotonic() - lost_at)} ago; attempt {attempt} failed: "
+                    f"{why}; trying again every {next_s:g} s"
+                )
                 continue
+            self.last_reconnect_error = None
             self.set_status(SourceStatus.STREAMING, "reconnected")
             return
+
+    def _connect_failure(self, e: BaseException) -> str:
+        """Why a reconnection attempt failed, in words (no ``ble:TARGET:`` prefix: the detail names it)."""
+        from bleak.exc import BleakDBusError, BleakDeviceNotFoundError
+
+        away = "out of range, switched off or connected to another app?"
+        if isinstance(e, (TimeoutError, BleakDeviceNotFoundError)):
+            return f"device not found ({away})"
+        if isinstance(e, BleakDBusError) and e.dbus_error in (
+            "org.bluez.Error.Failed",
+            "org.bluez.Error.NotAvailable",
+            "org.bluez.Error.AbortedByRemote",
+        ):
+            said = e.dbus_error_details or e.dbus_error
+            return f"could not connect ({said}: {away})"
+        text = str(e if isinstance(e, SourceError) else bluetooth_error(e, f"ble:{self.target}"))
+        return text.removeprefix(f"ble:{self.target}: ")
 
     # ------------------------------------------------------------------------------ notifications
     def _callback(self, stream: str) -> Callable[[Any, bytearray], None]:
@@ -457,6 +501,16 @@ class BleSource(Source):
             c: cols[c][keep] if c in cols else np.full(t.size, np.nan) for c in (*main, *self.extra_columns)
         }
         self._queue.put_nowait(SampleChunk(t, out))
+
+
+def _duration(s: float) -> str:
+    """``45 s``, ``3 min``, ``1 h 5 min``: how long ago, for a status line."""
+    if s < 90:
+        return f"{max(s, 0.0):.0f} s"
+    m = round(s / 60)
+    if m < 60:
+        return f"{m} min"
+    return f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
 
 
 def parse_ble_spec(text: str) -> BleSource:
