@@ -425,7 +425,9 @@ class RespPipeline:
         prev[restart] = np.nan  # a new segment: no velocity across the gap
         self._prev_p = float(p[-1])
         v = (p - prev) * fs / (TWO_PI * freq)
-        # The filters' lag at the breathing frequency, plus half a sample for the backward difference. A
+        # The velocity is a backward difference: it belongs half a sample back, and so does the mean of the
+        # two positions it is paired with (the position now with it read the phase 0.8-1.8 deg early at
+        # 10-24/min). Compensated: the filters' lag at the breathing frequency, plus that half sample. A
         # running mean m += a (x - m) with a = 1 - b, b = exp(-2 pi fc / fs), is the low-pass
         # L(z) = a / (1 - b / z); the high-pass is 1 - L(z) (a lead: negative lag).
         cfg = self.config
@@ -438,7 +440,7 @@ class RespPipeline:
             h = (1.0 - b_lp) / (1.0 - b_lp / z) * (1.0 - (1.0 - b_hp) / (1.0 - b_hp / z))
             comp = -np.angle(h) + 0.5 * w
         with np.errstate(invalid="ignore"):
-            return np.mod(np.arctan2(v, -p) + comp, TWO_PI)
+            return np.mod(np.arctan2(v, -0.5 * (p + prev)) + comp, TWO_PI)
 
     # ----------------------------------------------------------------------------------------------
     def _track(
