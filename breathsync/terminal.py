@@ -4,8 +4,12 @@ prints one plain line a second so that logs stay readable)."""
 from __future__ import annotations
 
 import math
+import shutil
 import sys
+import textwrap
 import time
+import unicodedata
+from collections.abc import Callable
 from typing import TextIO
 
 from breathsync.session_types import PairView, ParticipantView, SessionInfo, Snapshot, clock_text
@@ -14,15 +18,16 @@ from breathsync.sources.base import SampleChunk
 BAR = 24
 
 
-def _breath_bar(p: ParticipantView) -> str:
-    """The lungs' fill: grows on the inhale (phase 0 -> pi), shrinks on the exhale."""
+def _breath_bar(p: ParticipantView, bar: int = BAR) -> str:
+    """The lungs' fill: grows on the inhale (phase 0 -> pi), shrinks on the exhale (``bar`` cells inside
+    the brackets)."""
     if not p.receiving:
-        return "no signal".center(BAR + 2)
+        return "no signal"[:bar].center(bar + 2)
     if not math.isfinite(p.phase_rad):
-        return f"[{p.quality.replace('_', ' '):^{BAR}}]"
+        return f"[{p.quality.replace('_', ' ')[:bar]:^{bar}}]"
     fill = (1.0 - math.cos(p.phase_rad)) / 2.0
-    n = round(fill * BAR)
-    return "[" + "#" * n + "." * (BAR - n) + "]"
+    n = round(fill * bar)
+    return "[" + "#" * n + "." * (bar - n) + "]"
 
 
 def _direction(p: ParticipantView) -> str:
@@ -109,20 +114,26 @@ def _has_phase(snap: Snapshot, label: str) -> bool:
     return any(p.label == label and p.receiving and math.isfinite(p.phase_rad) for p in snap.participants)
 
 
-def _pair_line(pv: PairView, snap: Snapshot | None = None, window_s: float = math.nan) -> str:
+def _pair_parts(pv: PairView, snap: Snapshot | None = None, window_s: float = math.nan) -> list[str]:
+    """The pair line's pieces: one line when they fit, else packed into as few lines as fit."""
     if not math.isfinite(pv.plv):
         if snap is not None and _has_phase(snap, pv.a) and _has_phase(snap, pv.b):
-            return f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]  {measuring_text(window_s)}"
-        return f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]  waiting for both breathing signals"
+            return [f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]", measuring_text(window_s)]
+        return [f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]", "waiting for both breathing signals"]
     deg = math.degrees(pv.rel_phase_rad)
     state = "IN SYNC" if pv.in_sync else "not yet"
     # The meter is PairView.meter, not the sync score: a pair locked in opposite phase has a high score
     # (the PLV does not care at which angle they lock) but is not breathing together.
-    return (
-        f"{pv.a}-{pv.b}  sync [{_meter(pv.meter)}] {pv.meter:4.2f}  {state:8s} "
-        f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})  phase {deg:+4.0f} deg {who_first(pv)}  "
-        f"time in sync {clock_text(pv.time_in_sync_s)}"
-    )
+    return [
+        f"{pv.a}-{pv.b}  sync [{_meter(pv.meter)}] {pv.meter:4.2f}  {state:8s}",
+        f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})",
+        f"phase {deg:+4.0f} deg {who_first(pv)}".rstrip(),
+        f"time in sync {clock_text(pv.time_in_sync_s)}",
+    ]
+
+
+def _pair_line(pv: PairView, snap: Snapshot | None = None, window_s: float = math.nan) -> str:
+    return "  ".join(x.rstrip() for x in _pair_parts(pv, snap, window_s))
 
 
 def state_text(snap: Snapshot, window_s: float = math.nan) -> str:
@@ -152,8 +163,95 @@ def _window_s(info: SessionInfo | None) -> float:
         return math.nan
 
 
-def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[str] | None = None) -> str:
-    """The whole screen for one snapshot."""
+def cells(text: str) -> int:
+    """How many terminal columns ``text`` takes (wide East Asian characters two, combining marks none)."""
+    n = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        n += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return n
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, ending in "…" when cut."""
+    if cells(text) <= width:
+        return text
+    out, n = "", 0
+    for ch in text:
+        c = cells(ch)
+        if n + c > width - 1:
+            break
+        out += ch
+        n += c
+    return out + "…" if width >= 1 else ""
+
+
+def _wrap(text: str, width: int, indent: str = "  ") -> list[str]:
+    """``text`` on lines of at most ``width`` columns, continuation lines indented."""
+    if cells(text) <= width:
+        return [text]
+    lines = textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
+    return [_cut(x, width) for x in lines]  # a wide character textwrap counted as one column
+
+
+def _pack(parts: list[str], width: int, indent: str = "  ") -> list[str]:
+    """Pieces joined by two spaces on as few lines of at most ``width`` columns as they fit."""
+    lines: list[str] = []
+    cur = ""
+    for part in parts:
+        joined = f"{cur}  {part}" if cur else part
+        if not cur or cells(joined) <= width:
+            cur = joined
+        else:
+            lines.append(cur)
+            cur = indent + part
+    lines.append(cur)
+    return [y for x in lines for y in _wrap(x, width, indent + "  ")]
+
+
+def _participant_line(p: ParticipantView, w: int, width: int | None) -> str:
+    rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "   -/min"
+    head = f"{p.label:>{w}} "
+    mid = f" {_direction(p)}{rate}  {p.quality:12s} "
+    tail = f"({p.source_status})"
+    line = f"{head}{_breath_bar(p)}{mid}{p.source} {tail}"
+    if width is None or cells(line) <= width:
+        return line
+    # Narrow: the source cut short, a shorter bar, then no source (and its state only when not the usual
+    # "streaming"), the quality's padding last.
+    mid_short = f" {_direction(p)}{rate}  {p.quality} "
+    candidates = [
+        (BAR, mid, 12, tail),
+        (16, mid, 10, tail),
+        (10, mid, 8, tail),
+        (10, mid, -1, tail),
+        (10, mid_short, -1, tail),
+        (10, mid_short, -1, "" if p.source_status == "streaming" else tail),
+    ]
+    for bar, m, min_src, t in candidates:
+        fixed = cells(head) + bar + 2 + cells(m) + cells(t)
+        room = width - fixed - 1
+        if min_src >= 0 and room >= min_src:
+            return f"{head}{_breath_bar(p, bar)}{m}{_cut(p.source, room)} {t}".rstrip()
+        if min_src < 0 and fixed <= width:
+            return f"{head}{_breath_bar(p, bar)}{m}{t}".rstrip()
+    return _cut(f"{head}{_breath_bar(p, 8)}{mid_short}{tail}", width)
+
+
+def render(
+    snap: Snapshot,
+    info: SessionInfo | None = None,
+    recent_events: list[str] | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> str:
+    """The whole screen for one snapshot.
+
+    ``width``: fit every line in this many columns (a long line is wrapped, the pair line broken between
+    its parts, a participant's bar shortened and its source cut), so that each line is one row of the
+    terminal. ``height``: at most this many lines (the recent events go first, then the end is cut).
+    """
     tr = snap.training
     head = f"breathsync  {tr.phase}"
     if tr.phase != "free":
@@ -163,15 +261,12 @@ def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[
         head += f"   speed x{info.settings['speed']:g}"
     lines = [head, ""]
     w = max((len(p.label) for p in snap.participants), default=1)
-    for p in snap.participants:
-        rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "  -/min "
-        lines.append(
-            f"{p.label:>{w}} {_breath_bar(p)} {_direction(p)} {rate}  {p.quality:12s} "
-            f"{p.source} ({p.source_status})"
-        )
+    lines += [_participant_line(p, w, width) for p in snap.participants]
     lines.append("")
     window_s = _window_s(info)
-    lines += [_pair_line(pv, snap, window_s) for pv in snap.pairs]
+    for pv in snap.pairs:
+        parts = _pair_parts(pv, snap, window_s)
+        lines += ["  ".join(parts)] if width is None else _pack(parts, width)
     if math.isfinite(snap.group_r):
         lines.append(f"group order R {snap.group_r:.2f}")
     lines.append("")
@@ -183,22 +278,49 @@ def render(snap: Snapshot, info: SessionInfo | None = None, recent_events: list[
         lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
     elif tr.phase == "lead":
         lines += [f"lead: {x}" if i == 0 else f"      {x}" for i, x in enumerate(lead_lines(snap))]
-    for a in snap.alarms:
-        lines.append(f"!! {a}")
-    for e in recent_events or []:
-        lines.append(f"   {e}")
-    return "\n".join(lines)
+    lines += [f"!! {a}" for a in snap.alarms]
+    events = [[f"   {e}"] for e in recent_events or []]
+    if width is not None:
+        lines = [y for x in lines for y in _wrap(x, width, "      ")]
+        events = [_wrap(e[0], width, " " * 9) for e in events]
+    if height is not None:
+        while events and len(lines) + sum(map(len, events)) > height:
+            events.pop(0)  # the oldest first
+        if len(lines) > height:
+            cut = len(lines) - height + 1
+            lines = [*lines[: height - 1], f"... {cut} more lines: enlarge the terminal"]
+            if width is not None:
+                lines[-1] = _cut(lines[-1], width)
+    return "\n".join(lines + [x for e in events for x in e])
+
+
+def _terminal_size() -> tuple[int, int]:
+    size = shutil.get_terminal_size((80, 24))
+    return size.columns, size.lines
 
 
 class TerminalView:
-    """A sink drawing the session in the terminal, at most ``fps`` times a second (wall clock)."""
+    """A sink drawing the session in the terminal, at most ``fps`` times a second (wall clock).
 
-    def __init__(self, out: TextIO | None = None, fps: float = 10.0, in_place: bool | None = None) -> None:
+    In place, each frame is fitted to the terminal's size (``terminal_size``, default
+    :func:`shutil.get_terminal_size`, asked every frame so a resized terminal is followed): every line is
+    one row, so moving the cursor up by the previous frame's rows lands on its first line. A line as wide
+    as the terminal, wrapped by it, took two rows while the cursor went up one: the frames piled up.
+    """
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        fps: float = 10.0,
+        in_place: bool | None = None,
+        terminal_size: Callable[[], tuple[int, int]] | None = None,
+    ) -> None:
         self.out = out or sys.stdout
         self.in_place = self.out.isatty() if in_place is None else in_place
         self.min_gap = 1.0 / fps if self.in_place else 1.0
+        self.terminal_size = terminal_size or _terminal_size
         self._last = -math.inf
-        self._lines = 0
+        self._drawn: list[int] = []  # the columns each line of the last frame took
         self._events: list[str] = []
         self._info: SessionInfo | None = None
 
@@ -219,11 +341,16 @@ class TerminalView:
             return
         self._last = now
         if self.in_place:
-            text = render(snap, self._info, self._events)
-            if self._lines:
-                self.out.write(f"\x1b[{self._lines}F")
+            cols, rows = self.terminal_size()
+            cols, rows = max(cols, 20), max(rows, 5)
+            # One column spare: a line exactly as wide as the terminal leaves some terminals' cursor at
+            # the next row's start. One row spare: the cursor's own row after the frame.
+            text = render(snap, self._info, self._events, width=cols - 1, height=rows - 1)
+            up = self.rows_drawn(cols)
+            if up:
+                self.out.write(f"\x1b[{up}F")
             self.out.write("\x1b[J" + text + "\n")
-            self._lines = text.count("\n") + 1
+            self._drawn = [cells(x) for x in text.split("\n")]
         else:
             parts = []
             for p in snap.participants:
@@ -235,6 +362,11 @@ class TerminalView:
             state = state_text(snap, _window_s(self._info))
             self.out.write(f"[{clock_text(snap.t_s)}] " + "; ".join(parts) + f"; {state}\n")
         self.out.flush()
+
+    def rows_drawn(self, cols: int) -> int:
+        """The rows the last frame takes on a terminal ``cols`` wide: its lines (each fitted to the width
+        it was drawn at), or more when the terminal has since been narrowed and re-wrapped them."""
+        return sum(max(1, -(-n // cols)) for n in self._drawn)
 
     def close(self, info: SessionInfo) -> None:
         self.out.flush()
