@@ -257,10 +257,15 @@ def build_report(
         if s["leader"]:
             who = pr.a.label if s["leader"] == "a" else pr.b.label
             led = f"{html.escape(who)} by {s['lead_s']:.2f} s"
+        if s["mean_plv"] is None:  # no window was scored: nothing measured, which is not 'never in sync'
+            in_sync_cell = plv_cell = chance_cell = "—"
+        else:
+            in_sync_cell = f"{clock_text(t_in)} ({percent_text(float(s['time_in_sync_frac']))})"
+            plv_cell = f"{s['mean_plv']:.2f}"
+            chance_cell = f"{float(np.nanmean(pr.live.null_plv[ok])):.2f}" if ok.any() else "—"
         out.append(
             f"<tr><td>{html.escape(pr.a.label)} – {html.escape(pr.b.label)}</td>"
-            f"<td>{clock_text(t_in)} ({percent_text(float(s['time_in_sync_frac'] or 0))})</td>"
-            f"<td>{(s['mean_plv'] or 0):.2f}</td><td>{float(np.nanmean(pr.live.null_plv[ok])) if ok.any() else float('nan'):.2f}</td>"
+            f"<td>{in_sync_cell}</td><td>{plv_cell}</td><td>{chance_cell}</td>"
             f"<td>{'—' if rel is None else f'{math.degrees(float(rel)):+.0f}°'}</td><td>{led}</td></tr>"
         )
     out.append("</table><table style='margin-top:1em'><tr><th>person</th><th>signal</th><th>breaths</th>"

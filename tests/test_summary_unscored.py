@@ -49,8 +49,10 @@ def test_batch_leaves_the_cells_of_an_unscored_pair_empty(tmp_path: Path) -> Non
         assert row[col] == "", col
 
 
-def test_report_of_an_unscored_pair_does_not_fail(tmp_path: Path) -> None:
+def test_report_of_an_unscored_pair_shows_nothing_measured(tmp_path: Path) -> None:
     flat = _flat_file(tmp_path / "flat.csv")
     out = tmp_path / "r.html"
     assert main(["report", str(flat), str(SAMPLES / "pair_sync_B.csv"), "--out", str(out)]) == 0
-    assert out.exists()
+    row = next(ln for ln in out.read_text().split("<tr>") if ln.startswith("<td>A – B</td>"))
+    assert "(0%)" not in row and "0.00" not in row  # it read 'in sync 0:00 (0%)', mean PLV 0.00
+    assert row.count("<td>—</td>") >= 3
