@@ -260,7 +260,9 @@ def build_report(
         if s["mean_plv"] is None:  # no window was scored: nothing measured, which is not 'never in sync'
             in_sync_cell = plv_cell = chance_cell = "—"
         else:
-            in_sync_cell = f"{clock_text(t_in)} ({percent_text(float(s['time_in_sync_frac']))})"
+            frac = s["time_in_sync_frac"]
+            assert isinstance(frac, float)  # scored windows: a number
+            in_sync_cell = f"{clock_text(t_in)} ({percent_text(frac)})"
             plv_cell = f"{s['mean_plv']:.2f}"
             chance_cell = f"{float(np.nanmean(pr.live.null_plv[ok])):.2f}" if ok.any() else "—"
         out.append(
