@@ -99,19 +99,93 @@ class SessionClock:
         await asyncio.sleep(max(self.wall_delay(t_session), 0.0))
 
 
-def split_spec(text: str, missing: str) -> tuple[str, list[tuple[str, str, str]]]:
+def split_spec(text: str, missing: str, kind: str | None = None) -> tuple[str, list[tuple[str, str, str]]]:
     """A source spec ``HEAD[,key=value...]`` (the text after ``kind:``) as (head, [(key, "=", value), ...]).
 
-    An empty head is an InputError saying ``missing``."""
-    head, *options = (part.strip() for part in text.split(","))
+    Commas separate the parts; a double-quoted stretch is taken as it is, commas, ``=`` and spaces included,
+    and loses its quotes (``column="Resp, Belt A"``, ``"lab, day 2.csv",loop``); ``""`` inside quotes is
+    one ``"``. Spaces around a part (outside quotes) are dropped; a flag such as ``loop`` comes back as
+    ``("loop", "", "")``.
+
+    Raises
+    ------
+    InputError
+        One line, naming ``kind`` (default: the first word of ``missing``): ``missing`` for an empty head;
+        an unterminated quote; an empty option (two commas in a row); a key given twice.
+    """
+    where = kind or (missing.split(" ", 1)[0] if missing else "spec")
+    parts: list[tuple[str, str, str]] = []
+    chars: list[str] = []  # the current part, quotes removed
+    quoted: list[bool] = []  # per char: from inside quotes (kept as it is: not stripped, not a separator)
+    eq_at: int | None = None  # the current part's first "=" outside quotes
+    in_quote = False
+    i, n = 0, len(text)
+
+    def finish() -> None:
+        lo, hi = 0, len(chars)
+        while lo < hi and not quoted[lo] and chars[lo].isspace():
+            lo += 1
+        while hi > lo and not quoted[hi - 1] and chars[hi - 1].isspace():
+            hi -= 1
+        if eq_at is None or not parts:  # the head is never key=value: an "=" in it is part of it
+            parts.append(("".join(chars[lo:hi]), "", ""))
+            return
+        key = "".join(chars[lo:eq_at]).strip() if eq_at >= lo else ""
+        value_start = eq_at + 1
+        while value_start < hi and not quoted[value_start] and chars[value_start].isspace():
+            value_start += 1
+        parts.append((key, "=", "".join(chars[value_start:hi])))
+
+    while i < n:
+        c = text[i]
+        if in_quote:
+            if c == '"' and i + 1 < n and text[i + 1] == '"':
+                chars.append('"')
+                quoted.append(True)
+                i += 2
+                continue
+            if c == '"':
+                in_quote = False
+            else:
+                chars.append(c)
+                quoted.append(True)
+        elif c == '"':
+            in_quote = True
+        elif c == ",":
+            finish()
+            chars, quoted, eq_at = [], [], None
+        else:
+            if c == "=" and eq_at is None:
+                eq_at = len(chars)
+            chars.append(c)
+            quoted.append(False)
+        i += 1
+    if in_quote:
+        raise InputError(
+            f'{where}: unterminated quote in {text!r}: close it with a second " '
+            '(a value with commas goes in double quotes, e.g. column="Resp, Belt A")'
+        )
+    finish()
+    head, options = parts[0][0], parts[1:]
     if not head:
         raise InputError(missing)
-    return head, [(k.strip(), eq, v.strip()) for k, eq, v in (opt.partition("=") for opt in options)]
+    seen: set[str] = set()
+    for key, eq, _value in options:
+        if not key and not eq:
+            raise InputError(
+                f"{where}: an empty option in {text!r} (two commas in a row, or one at the end?)"
+            )
+        if key in seen:
+            raise InputError(f"{where}: {key}{eq} is given twice in {text!r}: give it once")
+        seen.add(key)
+    return head, options
 
 
 def spec_seconds(kind: str, key: str, value: str, most: float) -> float:
     """A number of seconds in (0, ``most``] from a spec option, or a one-line InputError (``inf``, ``nan``
     and absurd values such as ``1e300`` are mistakes, not settings)."""
+    if not value.strip():
+        raise InputError(f"{kind}: {key}= needs a number of seconds (at most {most:g})")
     try:
         v = float(value)
     except ValueError:

@@ -32,6 +32,7 @@ from breathsync.sources.base import (
     Source,
     SourceError,
     SourceStatus,
+    split_spec,
 )
 
 __all__ = ["ReplaySource", "align_replays", "parse_replay_spec"]
@@ -326,7 +327,9 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
     ``PATH[,loop][,participant=LABEL][,column=NAME][,rate=HZ]``.
 
     PATH is a recording CSV file or a recorded session folder. For a folder the participant defaults to
-    ``label`` (the label given on the command line), else to the folder's first participant.
+    ``label`` (the label given on the command line), else to the folder's first participant. A value or
+    the path may be double-quoted to hold commas (:func:`~breathsync.sources.base.split_spec`):
+    ``lab.csv,column="Resp, Belt A"``.
 
     Raises
     ------
@@ -334,23 +337,22 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
         Bad syntax, a bad session folder or a participant it does not have; one line.
     """
     spec = text.strip()
-    if os.path.exists(spec):  # a path that itself contains commas
+    options: list[tuple[str, str, str]]
+    if os.path.exists(spec):  # a path that itself contains commas, unquoted and without options
         path, options = spec, []
     else:
-        path, *options = (part.strip() for part in spec.split(","))
-    if not path:
-        raise InputError(f"replay needs a file or a session folder: {SPEC_SYNTAX}")
+        # Double quotes keep commas in a value or the path: column="Resp, Belt A", "lab, day 2.csv",loop.
+        path, options = split_spec(spec, f"replay needs a file or a session folder: {SPEC_SYNTAX}")
+    from breathsync.sources.xdf import is_xdf_path, xdf_source
+
+    if is_xdf_path(path):  # a .xdf path with commas reaches here: the command line looks for .xdf in the
+        return xdf_source(path, options, text, label)  # text before the first comma
     loop = False
     participant: str | None = None
     column: str | None = None
     rate_hz: float | None = None
-    seen: set[str] = set()
-    for opt in options:
-        key, eq, value = opt.partition("=")
-        key, value = key.strip(), value.strip()
-        if key in seen:
-            raise InputError(f"replay: {key}{eq} is given twice in {text!r}: {SPEC_SYNTAX}")
-        seen.add(key)
+    for key, eq, value in options:
+        opt = key + eq + value
         if key == "loop" and not eq:
             loop = True
         elif key == "participant" and eq and value:
@@ -368,7 +370,12 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
         elif key == "rate":
             rate_hz = _spec_rate(value if eq else "")
         else:
-            raise InputError(f"replay: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
+            hint = ""
+            k = options.index((key, eq, value))
+            if not eq and k and options[k - 1][1]:  # the rest of a value cut at its comma
+                pkey, _, pvalue = options[k - 1]
+                hint = f' (a value with a comma goes in double quotes: {pkey}="{pvalue}, {key}")'
+            raise InputError(f"replay: unknown option {opt!r} in {text!r}{hint}: {SPEC_SYNTAX}")
     if not os.path.isdir(path):
         if participant is not None:
             raise InputError(

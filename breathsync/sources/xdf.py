@@ -34,7 +34,7 @@ from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError
 from breathsync.io.csvfile import Recording, check_time_scale
 from breathsync.io.session_folder import file_identity
-from breathsync.sources.base import SourceError
+from breathsync.sources.base import SourceError, split_spec
 from breathsync.sources.lsl import pick_channel
 from breathsync.sources.replay import ReplaySource
 
@@ -356,20 +356,30 @@ class XdfReplaySource(ReplaySource):
 
 
 def parse_xdf_spec(text: str, label: str | None = None) -> XdfReplaySource:
-    """An XDF replay from the text after ``replay:``: ``FILE.xdf[,stream=NAME][,channel=C][,loop]``.
+    """An XDF replay from the text after ``replay:``: ``FILE.xdf[,stream=NAME][,channel=C][,loop]``
+    (double quotes keep commas: ``"lab, day 2.xdf",stream="Belt, A"``).
 
     Checks the file and the stream choice at once (InputError, one line).
     """
-    path, *options = (part.strip() for part in text.split(","))
+    path, options = split_spec(text, f"replay needs a file: {SPEC_SYNTAX}")
+    return xdf_source(path, options, text, label)
+
+
+def xdf_source(
+    path: str, options: list[tuple[str, str, str]], text: str, label: str | None = None
+) -> XdfReplaySource:
+    """:func:`parse_xdf_spec` once the spec ``text`` is split into its path and options."""
     kwargs: dict[str, Any] = {}
-    for opt in options:
-        key, eq, value = (s.strip() for s in opt.partition("="))
+    for key, eq, value in options:
         if key == "loop" and not eq:
             kwargs["loop"] = True
         elif key in ("stream", "channel") and eq and value:
             kwargs[key] = value
+        elif key in ("stream", "channel") and eq:
+            what = "a stream name" if key == "stream" else "a channel label or index"
+            raise InputError(f"replay: {key}= needs {what}: {SPEC_SYNTAX}")
         else:
-            raise InputError(f"replay: unknown option {opt!r} in {text!r}: {SPEC_SYNTAX}")
+            raise InputError(f"replay: unknown option {key + eq + value!r} in {text!r}: {SPEC_SYNTAX}")
     src = XdfReplaySource(path, label=label, **kwargs)
     src.load()
     return src
