@@ -298,7 +298,20 @@ class DashboardWindow(QMainWindow):
             vh.setVisible(False)
         if hh is not None:
             hh.setStretchLastSection(True)
+        # A source's reason for failing says what to do, and the state cell cut it ("failed (lsl: no stream
+        # name…"): the cell's tooltip is its whole text, and the reasons are written out in full below.
+        self.reasons_label = QLabel("")
+        self.reasons_label.setWordWrap(True)
+        self.reasons_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasons_label.setStyleSheet("QLabel { color: #8a2500; }")
+        self.reasons_label.setVisible(False)
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addWidget(self.reasons_label)
         self.events = QListWidget()
+        self.events.setWordWrap(True)  # an instruction or a source's reason is a sentence or two
         self.summary_box = QPlainTextEdit()
         self.summary_box.setReadOnly(True)
         self.summary_box.setPlaceholderText("The session summary appears here when the session ends.")
@@ -329,7 +342,7 @@ class DashboardWindow(QMainWindow):
         middle.addWidget(right)
         middle.setSizes([760, 260])
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.table)
+        bottom.addWidget(table_box)
         bottom.addWidget(self.tabs)
         bottom.setSizes([620, 400])
         main = QWidget()
@@ -655,7 +668,10 @@ class DashboardWindow(QMainWindow):
         span = self.span.value()
         t_end = max(snap.t_s, session.clock.now()) if live and session is not None else snap.t_s
         if self._traces:
-            next(iter(self._traces.values())).plot.setXRange(t_end - span, t_end, padding=0)
+            # The session starts at 0: until a whole trace window has passed, the traces grow from the left
+            # edge (the axis showed negative session times).
+            x0 = max(0.0, t_end - span)
+            next(iter(self._traces.values())).plot.setXRange(x0, x0 + span, padding=0)
         if not self._dirty:
             return
         self._dirty = False
@@ -739,6 +755,7 @@ class DashboardWindow(QMainWindow):
             self.clock_label.setText(clock)
 
     def _draw_table(self, snap: Snapshot) -> None:
+        reasons: list[str] = []
         for row, p in enumerate(snap.participants):
             state = p.source_status + (f" ({p.status_reason})" if p.status_reason else "")
             if not p.receiving and p.source_status == "streaming":
@@ -750,14 +767,22 @@ class DashboardWindow(QMainWindow):
                 quality += " (direction unconfirmed)"
             rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
             battery = f"{p.battery_pct:.0f}%" if p.battery_pct is not None else "n/a"
+            if p.status_reason and p.source_status != "streaming":
+                reasons.append(f"{p.label} ({p.source}) {p.source_status}: {p.status_reason}")
             for col, text in enumerate((p.label, p.source, state, quality, rate, battery)):
                 if self._table_cache.get((row, col)) != text:
                     self._table_cache[(row, col)] = text
                     item = self.table.item(row, col)
                     if item is None:
-                        self.table.setItem(row, col, QTableWidgetItem(text))
+                        item = QTableWidgetItem(text)
+                        self.table.setItem(row, col, item)
                     else:
                         item.setText(text)
+                    item.setToolTip(text)
+        text = "\n".join(reasons)
+        if self.reasons_label.text() != text:
+            self.reasons_label.setText(text)
+            self.reasons_label.setVisible(bool(text))
 
     def _status(self, text: str) -> None:
         bar = self.statusBar()

@@ -143,3 +143,50 @@ def test_cue_without_a_you_shows_the_pacer_or_the_leader(window: DashboardWindow
     window.cue_who.setCurrentText("A")
     show(window, snapshot(("A", "P", "B"), participants=parts, pairs=()))
     assert (window.cue.who, window.cue.title) == ("A", "breathe with A")
+
+
+def test_a_failed_sources_reason_is_shown_whole(window: DashboardWindow) -> None:
+    from view_snapshots import participant
+
+    reason = (
+        "lsl: no stream named 'belt-B' found on the network in 10 s: check the stream name, that the sender "
+        "is running and that both computers are on the same network"
+    )
+    b = participant(
+        "B",
+        source="lsl:belt-B",
+        source_status="failed",
+        status_reason=reason,
+        receiving=False,
+        phase_rad=math.nan,
+    )
+    show(window, snapshot(participants=(participant("A"), b)))
+    cell = window.table.item(1, 2)
+    assert (
+        cell.text() == cell.toolTip() == f"failed ({reason})"
+    )  # the cell is cut where narrow: not its tooltip
+    assert not window.reasons_label.isHidden()
+    assert window.reasons_label.text() == f"B (lsl:belt-B) failed: {reason}"
+    show(window, snapshot(seq=2))
+    assert window.reasons_label.isHidden()
+
+
+def test_traces_start_at_session_time_zero(window: DashboardWindow) -> None:
+    from view_snapshots import participant
+
+    t = np.arange(0.0, 12.0, 0.05)
+    show(
+        window,
+        snapshot(participants=(participant("A", new_t=t, new_wave=np.sin(t)), participant("B")), t_s=12.0),
+    )
+    (x0, x1), _ = window._traces["A"].plot.viewRange()
+    assert x0 == pytest.approx(0.0, abs=1e-6) and x1 == pytest.approx(window.span.value())  # was -33 to 12
+    t2 = np.arange(12.0, 100.0, 0.05)
+    show(
+        window,
+        snapshot(
+            participants=(participant("A", new_t=t2, new_wave=np.sin(t2)), participant("B")), t_s=100.0, seq=2
+        ),
+    )
+    (x0, x1), _ = window._traces["A"].plot.viewRange()
+    assert x1 == pytest.approx(100.0, abs=0.1) and x0 == pytest.approx(100.0 - window.span.value(), abs=0.1)
