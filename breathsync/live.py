@@ -123,7 +123,8 @@ def build_session(
                 )
             played[key] = (p.label, src)
     specs = [
-        ParticipantSpec(p.label, s, p.label in invert) for p, s in zip(participants, sources, strict=True)
+        ParticipantSpec(p.label, s, p.label in invert, simulated=p.spec.partition(":")[0] == "sim")
+        for p, s in zip(participants, sources, strict=True)
     ]
     try:
         return Session(specs, SessionClock(speed), config, probes=probes)

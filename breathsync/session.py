@@ -58,11 +58,16 @@ _EMPTY = np.empty(0)
 
 @dataclass
 class ParticipantSpec:
-    """One participant: a label, the source of their samples, and whether their belt is worn inverted."""
+    """One participant: a label, the source of their samples, and whether their belt is worn inverted.
+
+    ``simulated``: a simulated partner, not a person's breathing: a session without a duration ends once
+    every other source has ended (a simulated partner alone is nothing to practise with). The session
+    cannot tell sources apart; whoever builds it says so (:func:`breathsync.live.build_session`)."""
 
     label: str
     source: Source
     invert: bool = False
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -371,7 +376,8 @@ class Session:
 
     async def run(self, duration_s: float | None = None) -> Snapshot:
         """Run until ``duration_s`` of session time (and until every paced source has given its samples up to
-        then: see :attr:`Source.paced`), :meth:`request_stop`, or every source has ended.
+        then: see :attr:`Source.paced`), :meth:`request_stop`, or every source has ended (without a duration,
+        every source but the simulated partners': see :class:`ParticipantSpec`).
 
         Sinks are opened first: an error there (e.g. an unwritable recording folder) propagates before any
         source starts. Returns the final snapshot.
@@ -586,13 +592,29 @@ class Session:
                 and self.clock.now() >= duration_s
                 and not any(p.behind(duration_s) for p in self._parts)
             )
-            all_over = (
-                all(p.task is not None and p.task.done() for p in self._parts)
-                and not self._unpublished_arrivals
-            )
+            over = [p for p in self._parts if p.task is not None and p.task.done()]
+            all_over = len(over) == len(self._parts) and not self._unpublished_arrivals
+            if duration_s is None and not all_over and self._partners_only(over):
+                return
             if done or self._stop.is_set() or all_over:
                 return
             self._deliver(self._snapshot())
+
+    def _partners_only(self, over: list[_Participant]) -> bool:
+        """Every source but the simulated partners' has ended (and its samples are published): say so, as
+        the session ends (the final snapshot publishes what is left of their samples). Never for a session of
+        simulated partners only (a demo, a test of the tool)."""
+        sims = [p.label for p in self._parts if p.spec.simulated]
+        if not sims or len(sims) == len(self._parts):
+            return False
+        if any(p not in over for p in self._parts if not p.spec.simulated):
+            return False
+        self._event(
+            "session_end",
+            f"the session ends: every source but the simulated {_and(sims)} has ended "
+            "(a simulated partner alone is nothing to practise with)",
+        )
+        return True
 
     def _deliver(self, snap: Snapshot) -> None:
         now = time.perf_counter()

@@ -3,6 +3,7 @@ its instruction and summary, and what a participant whose samples stopped shows.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_breathsync, run_collecting
+from conftest import breathing, run_breathsync, run_collecting
 
+from breathsync.io.csvfile import write_recording
 from breathsync.live import training_line
 from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Event, Snapshot, clock_text
@@ -186,3 +188,41 @@ def test_the_training_line_says_whether_the_follower_followed() -> None:
     assert training_line({"phase": "match", "stage": "matching", "goal_reached": True}) == (
         "training: match (matching), goal reached"
     )
+
+
+def test_without_a_duration_a_session_ends_when_only_simulated_partners_are_left() -> None:
+    # A replay with a simulated partner and no --duration ran on forever after the replay had ended.
+    t, y, _ = breathing(duration_s=60.0, fs_hz=25, rate_bpm=12, seed=1)
+    probes = {"A": PhaseProbe()}
+    partner = SimSource("follow", rate_bpm=12.0, coupling=1.5, delay_s=0.3, seed=2, probe=probes["A"])
+    session = Session(
+        [ParticipantSpec("A", MemorySource(t, {"resp": y})), ParticipantSpec("B", partner, simulated=True)],
+        SessionClock(SPEED),
+        probes=probes,
+    )
+
+    async def main() -> Snapshot:
+        return await asyncio.wait_for(session.run(None), timeout=120.0)  # a guard: it used to hang
+
+    final = asyncio.run(main())
+    assert final.participant("A").source_status == "ended"
+    assert final.participant("B").source_status != "ended"  # it would have gone on
+    ends = [e for e in final.events if e.kind == "session_end"]
+    assert len(ends) == 1 and "every source but the simulated B has ended" in ends[0].text
+    assert final.t_s < 120.0
+
+
+def test_a_replay_and_a_simulated_partner_without_a_duration_end_with_the_replay(tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    t, y, _ = breathing(duration_s=60.0, fs_hz=25, rate_bpm=12, seed=1)
+    write_recording(src, t, {"resp": y})
+    rec = tmp_path / "rec"
+    r = run_breathsync(
+        "run", "-p", f"A=replay:{src}", "-p", "B=sim:follow,delay=0.3,seed=2", "--speed", "100", "--quiet",
+        "--record", str(rec), timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    kinds = _event_kinds(rec)
+    assert ("session_end", "the session ends: every source but the simulated B has ended (a simulated "
+            "partner alone is nothing to practise with)") in kinds  # fmt: skip
+    assert json.loads((rec / "session.json").read_text())["duration_s"] < 120.0
