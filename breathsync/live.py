@@ -74,11 +74,31 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
 
     src = parse_sim_spec(rest)
     if getattr(src, "mode", "") == "follow":
-        partner = getattr(src, "partner", None) or next((x for x in labels if x != arg.label), None)
-        if partner is None or partner not in labels or partner == arg.label:
-            raise InputError(f"participant {arg.label}: sim:follow needs another participant to follow")
+        others = [x for x in labels if x != arg.label]
+        if not others:
+            raise InputError(
+                f"participant {arg.label}: sim:follow needs another participant to follow "
+                "(add one with --participant)"
+            )
+        # Without partner=, the first other participant in the order given.
+        partner: str = getattr(src, "partner", None) or others[0]
+        if partner == arg.label:
+            raise InputError(
+                f"participant {arg.label}: sim:follow,partner={partner}: a partner cannot follow itself; "
+                f"follow {_or(others)}"
+            )
+        if partner not in labels:
+            raise InputError(
+                f"participant {arg.label}: sim:follow,partner={partner}: there is no participant {partner}; "
+                f"the participants are {', '.join(labels)}"
+            )
         src.probe = probes.setdefault(partner, PhaseProbe())
     return src
+
+
+def _or(labels: Sequence[str]) -> str:
+    """``A``, ``A or B``, ``A, B or C``."""
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
 
 
 def build_session(

@@ -80,6 +80,12 @@ def test_the_summary_says_which_source_ended_before_the_session(capsys: pytest.C
         (["run", "-p", "A=sim:dance"], "unknown simulated partner mode"),
         (["run", "-p", "A=sim:steady", "-p", "A=sim:steady"], "different"),
         (["run", "-p", "A=sim:follow"], "another participant"),
+        # An unknown partner= said "needs another participant to follow", naming neither.
+        (
+            ["run", "-p", "A=sim:steady", "-p", "B=sim:follow,partner=Z"],
+            "no participant Z; the participants are A, B",
+        ),
+        (["run", "-p", "A=sim:steady", "-p", "B=sim:follow,partner=B"], "cannot follow itself; follow A"),
         (["run", "-p", "A=replay:/nonexistent.csv"], "nonexistent"),
         (["run", "-p", "A=sim:steady", "--leader", "A"], "--phase lead"),
         (["run", "-p", "A=sim:steady", "--speed", "0"], "argument --speed"),
