@@ -8,10 +8,11 @@ Not documented there, so chosen here and marked as such: the stop command is sen
 older Skip/GoIO command tables list STOP_MEASUREMENTS without parameters); measurement packets are assumed to
 come through the same length-prefixed reassembly as command responses; packets the belt sends are assumed to
 carry the same checksum as the commands sent to it, and one whose checksum fails is DROPPED (a corrupted packet
-once carried a force of 1e6 N into a session). Vernier's own libraries (godirect-py, godirect-js) compute
-that checksum for the packets they send and do not check the ones they receive, so this assumption is
-untested on a real belt: if a belt ever sends packets that all fail it, ``breathsync decode`` on its bytes
-shows it at once (every record "dropped" with "bad checksum").
+once carried a force of 1e6 N into a session) once a packet from the same belt has matched it. Vernier's own
+libraries (godirect-py, godirect-js) compute that checksum for the packets they send and do not check the ones
+they receive, so this assumption is untested on a real belt: a belt whose packets never match it is read as
+before, its forces guarded by the range check alone, rather than every packet dropped (``breathsync decode``
+on its bytes shows the mismatches).
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ class GdxResponseDecoder:
     period_s: float = 0.1
     _buf: bytearray = field(default_factory=bytearray)
     _samples: int = 0
+    checksum_seen: bool = False  # a packet from this belt has matched the checksum: it uses it
 
     def feed(self, data: bytes) -> list[Decoded]:
         data = bytes(data)
@@ -241,7 +243,13 @@ class GdxResponseDecoder:
         return len(self._buf)
 
     def _decode(self, packet: bytes) -> Decoded:
-        """One whole packet; a bad checksum or an impossible force makes it a DROPPED record."""
+        """One whole packet; an impossible force makes it a DROPPED record, and so does a bad checksum
+        once a packet from this belt has matched it (:attr:`checksum_seen`): until then a mismatch may be
+        the belt's own way of filling that byte (untested on hardware, module docstring), and dropping
+        every packet would make the belt unusable, so the range check alone guards its values."""
+        good_sum = checksum(packet) == packet[3]
+        self.checksum_seen = self.checksum_seen or good_sum
+        enforce = self.checksum_seen
         if packet[0] == MEASUREMENT_START:
             m = parse_measurement(packet)
             cols = {
@@ -252,7 +260,7 @@ class GdxResponseDecoder:
             # A dropped packet's samples were taken all the same: the next packet's come after them.
             self._samples += n
             rec = Decoded("measurement", cols, t, {"counter": m.counter, "sensor_mask": m.mask})
-            if not m.checksum_ok:
+            if not m.checksum_ok and enforce:
                 return dropped("bad checksum", _checksum_text(packet), packet, rec)
             bad = out_of_range(cols, {"force_n": FORCE_LIMITS_N})
             if bad is not None:
@@ -260,7 +268,7 @@ class GdxResponseDecoder:
             return rec
         info: dict[str, Any] = {"command": packet[4], "counter": packet[2], "payload_hex": packet[5:].hex()}
         rec = Decoded("response", {}, None, info)
-        if checksum(packet) != packet[3]:
+        if not good_sum and enforce:
             return dropped("bad checksum", _checksum_text(packet), packet, rec)
         return rec
 

@@ -76,10 +76,11 @@ def test_a_packet_that_would_be_dropped_is_shown_with_why(capsys: pytest.Capture
     with the next notification; it used to print it as samples with ``"checksum_ok": false``."""
     bad = "201107660606000100002474490000c07f"  # the audit's belt packet: bad checksum, 1e6 N
     good = encode_measurement([[1.5, float("nan")]], [1, 2]).hex()
-    first, second = decode(capsys, "gdx-rb", "measurement", f"{bad},{good}")
-    assert first["kind"] == "dropped" and first["drop"] == "bad checksum"
-    assert first["packet_hex"] == bad and first["force_n"] == [1e6] and "dropped" in first["reason"]
-    assert second["kind"] == "measurement" and second["force_n"] == 1.5
+    first, second = decode(capsys, "gdx-rb", "measurement", f"{good},{bad}")
+    assert first["kind"] == "measurement" and first["force_n"] == 1.5
+    # After a packet that matched the checksum, one that fails it is a corrupted packet.
+    assert second["kind"] == "dropped" and second["drop"] == "bad checksum"
+    assert second["packet_hex"] == bad and second["force_n"] == [1e6] and "dropped" in second["reason"]
 
 
 def test_readme_gdx_example(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,8 +22,16 @@ def _with_checksum(p: bytes) -> bytes:
     return p[:3] + bytes([checksum(p)]) + p[4:]
 
 
+def _using_checksums() -> GdxResponseDecoder:
+    """A decoder that has seen this belt's packets match the checksum (so it drops those that fail it)."""
+    d = GdxResponseDecoder()
+    (first,) = d.feed(encode_measurement([[1.0, 12.0]], [1, 2]))
+    assert first.kind == "measurement" and d.checksum_seen
+    return d
+
+
 def test_the_audits_packet_is_dropped_with_its_reason_and_values() -> None:
-    (rec,) = GdxResponseDecoder().feed(AUDIT)
+    (rec,) = _using_checksums().feed(AUDIT)
     assert rec.kind == DROPPED and len(rec) == 0  # no samples: nothing can reach the pipeline
     assert rec.info["drop"] == "bad checksum" and rec.info["would_be"] == "measurement"
     assert "byte 3 is 66" in rec.info["reason"] and "sum to 65" in rec.info["reason"]
@@ -70,8 +78,22 @@ def test_packets_around_a_dropped_one_decode_and_keep_their_device_times() -> No
 def test_a_command_response_with_a_bad_checksum_is_dropped() -> None:
     resp = bytearray(build_packet(0x1A, b"\x00", 0xFE))
     resp[3] = (resp[3] + 1) & 0xFF
-    (rec,) = GdxResponseDecoder().feed(bytes(resp))
+    (rec,) = _using_checksums().feed(bytes(resp))
     assert rec.kind == DROPPED and rec.info["would_be"] == "response" and rec.info["command"] == 0x1A
+
+
+def test_a_belt_whose_packets_never_match_the_checksum_is_still_read() -> None:
+    """That belts fill the byte with this checksum is untested on hardware (Vernier's libraries never check
+    it): until one packet has matched, a mismatch drops nothing, or such a belt would not even start (its
+    reply to init dropped); its forces are still range-checked."""
+    d = GdxResponseDecoder()
+    resp = bytearray(build_packet(0x1A, b"\x00", 0xFE))
+    resp[3] = (resp[3] + 1) & 0xFF
+    meas = bytearray(encode_measurement([[2.0, 12.0]], [1, 2]))
+    meas[3] = (meas[3] + 7) & 0xFF
+    out = d.feed(bytes(resp)) + d.feed(bytes(meas)) + d.feed(AUDIT)
+    assert [r.kind for r in out] == ["response", "measurement", DROPPED] and not d.checksum_seen
+    assert out[1].columns["force_n"].tolist() == [2.0] and out[2].info["drop"] == "out of range"
 
 
 def test_rr_intervals_outside_the_limits_are_dropped_and_the_others_kept() -> None:
