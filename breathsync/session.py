@@ -850,6 +850,8 @@ class Session:
             tr.prompt_at = now
             if tr.leader_moved_at is None:
                 tr.leader_moved_at = now
+        elif math.isnan(d_lead):  # no signal (or no rate yet): nothing to remind anyone of
+            tr.prompt_at = now
         elif tr.prompt_at is not None and now - tr.prompt_at >= LEAD_REMIND_S:
             tr.prompt_at = now
             self._event(

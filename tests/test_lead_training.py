@@ -55,7 +55,13 @@ def test_a_participant_whose_source_ended_shows_no_rate_and_no_signal() -> None:
 
 
 def _paced(
-    duration_s: float, rate0: float, rate1: float, ramp_from_s: float, ramp_s: float, delay_s: float = 0.0
+    duration_s: float,
+    rate0: float,
+    rate1: float,
+    ramp_from_s: float,
+    ramp_s: float,
+    delay_s: float = 0.0,
+    **kw: float,
 ) -> MemorySource:
     """A belt-like breather (inhale 40% of the cycle) at ``rate0`` breaths/min that changes linearly to
     ``rate1`` from ``ramp_from_s`` over ``ramp_s`` seconds, ``delay_s`` behind that schedule."""
@@ -66,7 +72,7 @@ def _paced(
     frac = cyc % 1.0
     ph = np.where(frac < 0.4, np.pi * frac / 0.4, np.pi + np.pi * (frac - 0.4) / 0.6)
     y = 0.5 * (1 - np.cos(ph)) + 0.02 * np.random.default_rng(1).standard_normal(t.size)
-    return MemorySource(t, {"resp": y})
+    return MemorySource(t, {"resp": y}, **kw)  # type: ignore[arg-type]
 
 
 def _lead(
@@ -226,3 +232,13 @@ def test_a_replay_and_a_simulated_partner_without_a_duration_end_with_the_replay
     assert ("session_end", "the session ends: every source but the simulated B has ended (a simulated "
             "partner alone is nothing to practise with)") in kinds  # fmt: skip
     assert json.loads((rec / "session.json").read_text())["duration_s"] < 120.0
+
+
+def test_a_leader_without_signal_is_not_reminded_to_change_pace() -> None:
+    # Two metronomes; the leader's samples stop 10 s after the instruction, for 60 s: no reminder while
+    # there is no rate to judge (there was one, 45 s after the instruction).
+    leader = _paced(210.0, 12.0, 12.0, 0.0, 1.0, silent_from_s=70.0, silent_until_s=130.0)
+    snaps = _lead(_paced(210.0, 12.0, 12.0, 0.0, 1.0, delay_s=0.3), leader, duration_s=150.0)
+    stages = _events(snaps, "phase_stage")
+    assert stages and stages[0].t_s < 70.0
+    assert [e for e in stages[1:] if e.t_s < 135.0] == []
