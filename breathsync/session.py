@@ -325,6 +325,7 @@ class Session:
 
     def _status_listener(self, p: _Participant) -> Callable[[SourceStatus, str], None]:
         def on_status(status: SourceStatus, reason: str) -> None:
+            self._refresh_source(p)
             if self._closing:
                 return  # the session is stopping its sources: not news
             kinds = {
@@ -412,6 +413,8 @@ class Session:
             if final is None:
                 final = self._snapshot(final=True)
             self._deliver(final)
+            for p in self._parts:  # the sources' final counters (dropped, reconnections)
+                self._refresh_source(p)
             self.info.extra["summary"] = self.summary()
             self.info.extra["end_utc"] = datetime.now(UTC).isoformat(timespec="milliseconds")
             self.info.extra["duration_s"] = round(final.t_s, 3)
@@ -564,6 +567,19 @@ class Session:
                 entry["source"] = p.source.describe()
                 entry.pop("extra_columns", None)
                 entry.update(_extra_columns(p.source))
+
+    def _refresh_source(self, p: _Participant) -> None:
+        """The source's own description again (``describe()``: a BLE source's ``dropped``, ``dropped_by``
+        and ``reconnections`` counters grow as it runs), on every status change and as the session ends, so
+        session.json holds the final counters. Only the source's entry: the signal and the raw file's
+        columns are those of its first chunk, which the recording's header already holds."""
+        if self.info is None:
+            return
+        with contextlib.suppress(Exception):  # a description is not worth a failed session
+            desc = p.source.describe()
+            for entry in self.info.participants:
+                if entry.get("label") == p.label:
+                    entry["source"] = desc
 
     def _sink_failed(self, sink: Sink, e: Exception) -> None:
         self._alarm(str(e) or f"{type(sink).__name__} failed: {type(e).__name__}")

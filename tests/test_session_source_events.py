@@ -1,0 +1,77 @@
+"""What a session says about its sources: their final counters in session.json, and a link that drops and
+comes back (a "source_lost" then one "source_back" saying how long it was away)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from conftest import breathing, run_collecting
+
+from breathsync.recorder import Recorder
+from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.sources.base import SampleChunk, SessionClock, SourceStatus
+from breathsync.sources.memory import MemorySource
+
+SPEED = 100.0
+
+
+class _Device(MemorySource):
+    """Stands in for a BLE device: counts chunks as "dropped" notifications (what BleSource.describe()
+    reports grows as it runs), and optionally loses its link at ``lost_s`` and reconnects at ``back_s``
+    (status RECONNECTING, then STREAMING; no samples in between)."""
+
+    def __init__(self, *a: Any, lost_s: float | None = None, back_s: float | None = None, **kw: Any) -> None:
+        super().__init__(*a, silent_from_s=lost_s, silent_until_s=back_s, paced=False, **kw)
+        self.dropped = 0
+        self.reconnections = 0
+        self._link = (lost_s, back_s)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, clock: SessionClock) -> None:
+        await super().start(clock)
+        lost, back = self._link
+        if lost is not None and back is not None:
+            self._task = asyncio.create_task(self._drop(clock, lost, back))
+
+    async def _drop(self, clock: SessionClock, lost: float, back: float) -> None:
+        await clock.sleep_until(lost)
+        self.set_status(SourceStatus.RECONNECTING, "link lost")
+        await clock.sleep_until(back)
+        self.reconnections += 1
+        self.set_status(SourceStatus.STREAMING, "reconnected")
+
+    async def stream(self) -> AsyncIterator[SampleChunk]:
+        async for chunk in super().stream():
+            self.dropped += 1
+            yield chunk
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(
+            dropped=self.dropped, dropped_by={"malformed": self.dropped}, reconnections=self.reconnections
+        )
+        return d
+
+
+def _specs(**kw: Any) -> tuple[list[ParticipantSpec], _Device]:
+    t, ya, _ = breathing(duration_s=90, fs_hz=25, rate_bpm=12, seed=1)
+    _, yb, _ = breathing(duration_s=90, fs_hz=25, rate_bpm=12, seed=2)
+    dev = _Device(t, {"resp": ya}, name="strap", **kw)
+    return [ParticipantSpec("A", dev), ParticipantSpec("B", MemorySource(t, {"resp": yb}, name="b"))], dev
+
+
+def test_session_json_holds_the_sources_final_counters(tmp_path: Path) -> None:
+    """session.json's source entry is the source's description at the end (it was the one of the first
+    chunk: ``"dropped": 0, "reconnections": 0`` while the source's own counter read 5)."""
+    specs, dev = _specs(lost_s=30.0, back_s=36.0)
+    session = Session(specs, SessionClock(SPEED), SessionConfig())
+    session.add_sink(Recorder(tmp_path / "rec"))
+    run_collecting(session, 60.0)
+    entry = json.loads((tmp_path / "rec" / "session.json").read_text())["participants"][0]["source"]
+    assert dev.dropped > 100  # one per chunk of 0.1 s
+    assert entry["dropped"] == dev.dropped and entry["dropped_by"] == {"malformed": dev.dropped}
+    assert entry["reconnections"] == 1
