@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     ta, xyz, b = chest_accelerometer(t, resp, seed=args.seed)
     print(
         f"\n# c. synthetic chest ACC from the belt of {args.ecg_csv.name}: 100 Hz, 3 posture "
-        f"changes, breathing 15 mG x belt z-score, 3 mG noise, seed {args.seed}"
+        f"changes, breathing a chest tilt of 15 mG per belt SD, 3 mG noise, seed {args.seed}"
     )
     gt_b, ph_b = reference_phase(ta, b)
     rows = []

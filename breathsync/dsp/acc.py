@@ -53,9 +53,13 @@ degrees (tens of mG, perpendicular to gravity); the chest wall's own acceleratio
    carry none of the breathing (the recording's own beats moved 60-200 s out of step, white-noise RR)
    the former rule, any crossing of 0.15, took 21-38 decisions an hour, each a coin toss, and left
    Systole's simulated chest upside down for 5-16 of its 25.6 min (3.3 with no beats at all); holding
-   0.2 for 20 s took 0-4 an hour and left it upside down 1.3 min. With their own beats, nk_rest5's chest
-   was never turned over and Systole's was set right from 76 s on (0.8 min upside down, 0.5 with the
-   former rule; benchmarks/bench_derived.py, sections c and c2). While RR evidence is in, the
+   0.2 for 20 s took 0-4 an hour and left it upside down 1.3 min (measured on the earlier simulated
+   chest, whose breathing axis turned with gravity). On the chest-tilt simulation of this release
+   (benchmarks/bench_derived.py, sections c and c2, seeds 7-9): such beats take 0-2.3 decisions an hour
+   on nk_rest5's and Systole's chests and 6.9 on the held-out ICU record's (4 in 35 min), mostly
+   changing nothing, but one of 27 Systole runs was left upside down 8.5 min instead of 1.3. With their
+   own beats, nk_rest5's chest is upside down 0-0.8 of 4.9 min (0-2.0 without beats) and Systole's
+   1.0, 0.8 and 3.5 of 25.5 min (3.5, 1.3 and 9.8 without). While RR evidence is in, the
    rise cue is not used (where the heart carries no breathing, as in the ICU record, the sign is
    then simply kept). Pairs are counted
    only ``RSA_DELAY_S`` after their time, so a beat arriving late (a strap sends RR about a second
