@@ -54,6 +54,8 @@ _QUALITY_NAMES = {int(q): q.name.lower() for q in Quality}
 #: pipeline state, as the pipeline only judges the samples it gets.
 NO_SIGNAL = "no_signal"
 _EMPTY = np.empty(0)
+#: Source states in which a participant has no signal, however recent their last samples.
+_NOT_RECEIVING = (SourceStatus.FAILED, SourceStatus.ENDED, SourceStatus.RECONNECTING, SourceStatus.NO_SIGNAL)
 
 
 @dataclass
@@ -115,9 +117,17 @@ class _Participant:
         self.sign_t = math.nan  # the sample time up to which sign_time counts
         self.sign_turns: list[float] = []  # when the direction was turned over (session s)
         self.beats_seen = 0  # heart beats given to an accelerometer's converter
-        self.lost = False
+        self.lost = False  # went quiet while its source said it was streaming
+        self.away_since: float | None = None  # session time it was lost (a source_lost), None: not away
+        self.away_word = "signal back"  # how its return is said: "signal back", "reconnected", "back"
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
+
+    def away(self, word: str, now: float) -> None:
+        """Lost at ``now`` (unless already away: the absence is counted from its start)."""
+        if self.away_since is None:
+            self.away_since = now
+        self.away_word = word
 
     @property
     def pipeline(self) -> RespPipeline:
@@ -336,9 +346,24 @@ class Session:
             }
             if status in kinds:
                 kind, text = kinds[status]
+                if status in (SourceStatus.RECONNECTING, SourceStatus.NO_SIGNAL):
+                    p.away("reconnected" if status is SourceStatus.RECONNECTING else "back", self.clock.now())
                 self._event(kind, text, (p.label,))
+            elif status is SourceStatus.STREAMING and p.away_since is not None:
+                # Back from a lost link (or a stream that had stopped): when, and how long it was away.
+                # Its samples are news again only when they come (a quick reconnection must not read as
+                # a second loss when the last samples from before it grow stale).
+                p.last_arrival_wall = -math.inf
+                self._back(p, p.away_word)
 
         return on_status
+
+    def _back(self, p: _Participant, word: str) -> None:
+        """The source_back event of a participant that was away (one per absence), saying for how long."""
+        away = self.clock.now() - (p.away_since if p.away_since is not None else self.clock.now())
+        p.away_since = None
+        p.lost = False
+        self._event("source_back", f"{p.label}: {word} after {_seconds_text(away)}", (p.label,))
 
     def _event(self, kind: str, text: str, who: tuple[str, ...] = ()) -> None:
         self._events.append(Event(self.clock.now(), kind, text, who))
@@ -661,16 +686,13 @@ class Session:
         stale_wall = max(cfg.no_signal_s / self.clock.speed, 0.25)
         views = []
         for p in self._parts:
-            receiving = wall - p.last_arrival_wall <= stale_wall and p.source.status not in (
-                SourceStatus.FAILED,
-                SourceStatus.ENDED,
-            )
+            receiving = wall - p.last_arrival_wall <= stale_wall and p.source.status not in _NOT_RECEIVING
             if p.receiving and not receiving and p.source.status is SourceStatus.STREAMING:
                 p.lost = True
+                p.away("signal back", now)
                 self._event("source_lost", f"{p.label}: no signal", (p.label,))
             elif receiving and p.lost:
-                p.lost = False
-                self._event("source_back", f"{p.label}: signal back", (p.label,))
+                self._back(p, "signal back")
             p.receiving = receiving
             views.append(self._participant_view(p))
         pair_views = [self._pair_view(ps, now, dt) for ps in self._pairs]
@@ -1066,6 +1088,16 @@ def _and(words: Iterable[str]) -> str:
     """``A``, ``A and B``, ``A, B and C``."""
     w = list(words)
     return w[0] if len(w) == 1 else ", ".join(w[:-1]) + " and " + w[-1]
+
+
+def _seconds_text(s: float) -> str:
+    """A duration for an event's text: ``4.2 s`` under 10 s, ``36 s``, ``2 min 05 s``."""
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 60:
+        return f"{s:.0f} s"
+    m, sec = divmod(round(s), 60)
+    return f"{m} min {sec:02d} s"
 
 
 def _extra_columns(src: Source) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ comes back (a "source_lost" then one "source_back" saying how long it was away).
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -75,3 +76,25 @@ def test_session_json_holds_the_sources_final_counters(tmp_path: Path) -> None:
     assert dev.dropped > 100  # one per chunk of 0.1 s
     assert entry["dropped"] == dev.dropped and entry["dropped_by"] == {"malformed": dev.dropped}
     assert entry["reconnections"] == 1
+
+
+def _events(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_reconnection_is_a_source_back_event_saying_how_long_it_was_away(tmp_path: Path) -> None:
+    """A link lost at 30 s and back at 36 s: one source_lost (reconnecting) and one source_back (before,
+    nothing marked the return: source_back came only after a silence while streaming)."""
+    specs, _ = _specs(lost_s=30.0, back_s=36.0)
+    session = Session(specs, SessionClock(SPEED), SessionConfig())
+    session.add_sink(Recorder(tmp_path / "rec"))
+    snaps = run_collecting(session, 60.0)
+    evs = [e for e in _events(tmp_path / "rec" / "events.csv") if e["kind"] in ("source_lost", "source_back")]
+    assert [e["kind"] for e in evs] == ["source_lost", "source_back"], evs
+    lost, back = evs
+    assert lost["participants"] == back["participants"] == "A"
+    assert 29.5 < float(lost["time"]) < 31.5 and 35.5 < float(back["time"]) < 37.5
+    assert back["text"].startswith("A: reconnected after ") and back["text"].endswith(" s"), back["text"]
+    assert 5.0 < float(back["text"].split()[-2]) < 7.0  # how long it was away
+    assert snaps[-1].participant("A").receiving  # samples flow again
