@@ -5,7 +5,8 @@ Layout of ``DIR`` (see :mod:`breathsync.io.session_folder`)::
     session.json        participants, sources, devices, settings, start/end (UTC), version, "files"
     <label>.csv         raw samples of each participant as the source delivered them (recording format)
     <label>_live.csv    live pipeline output: time, wave, phase_rad, rate_bpm, quality (20 Hz grid)
-    pairs.csv           per snapshot: time + per pair plv, null_plv, sync_score, in_sync, rel_phase_rad, lag_s
+    pairs.csv           per snapshot: time + per pair plv, null_plv, sync_score, in_sync, rel_phase_rad, lag_s,
+                        window_end_s (the session time the window ends at)
     events.csv          time, kind, participants, text
 
 Breathing is health data: the folder is made 0o700 and every file 0o600. Crash safety: every file is handed
@@ -56,7 +57,9 @@ FILE_MODE = 0o600
 #: Columns of ``<label>_live.csv`` (after time).
 LIVE_COLUMNS = ("wave", "phase_rad", "rate_bpm", "quality")
 #: Per-pair columns of ``pairs.csv``, each named ``<a>-<b>_<field>``.
-PAIR_FIELDS = ("plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s")
+#: ``window_end_s``: the session time of the end of the window the row's values describe (the pair's latest
+#: common sample; ``time`` is when the snapshot was published): what ``analyze``'s pair series' ``t_s`` is.
+PAIR_FIELDS = ("plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s", "window_end_s")
 FLUSH_INTERVAL_S = 1.0
 #: Recording seconds that the rows of a two-stream participant (see the module) are held to be written in
 #: time order: a beat's time is at most about 1.5 s older than the accelerometer sample that arrived with it
@@ -415,7 +418,9 @@ class Recorder:
             meta = {
                 "holds": "live pair synchrony, one row per snapshot; columns <a>-<b>_<field>",
                 "pairs": " ".join(f"{a}-{b}" for a, b in self._pair_keys),
-                "unit": "rel_phase_rad: radians, > 0 = a ahead; lag_s: seconds; in_sync: 0/1, empty where plv is",
+                "unit": "rel_phase_rad: radians, > 0 = a ahead; lag_s: seconds; in_sync: 0/1, empty where plv is unknown",
+                "window": "window_end_s: session time (s) of the end of the window the row describes; time is "
+                "when the snapshot was published",
             }
             self._pairs = self._factory(os.path.join(self.path, "pairs.csv"), columns, meta)
         by_key = {(pv.a, pv.b): pv for pv in pairs}
@@ -424,7 +429,15 @@ class Recorder:
             pv = by_key.get((a, b))
             prefix = f"{_col_label(a)}-{_col_label(b)}_"
             values = (
-                [pv.plv, pv.null_plv, pv.sync_score, pv.in_sync_value, pv.rel_phase_rad, pv.lag_s]
+                [
+                    pv.plv,
+                    pv.null_plv,
+                    pv.sync_score,
+                    pv.in_sync_value,
+                    pv.rel_phase_rad,
+                    pv.lag_s,
+                    pv.window_end_s,
+                ]
                 if pv is not None
                 else [math.nan] * len(PAIR_FIELDS)
             )

@@ -84,7 +84,7 @@ class SessionConfig:
     goal_s: float = 60.0  # match: hold sync this long; lead: hold sync this long before leading
     leader: str | None = None  # lead: who leads (default: the first participant)
     follow_hold_s: float = 10.0  # lead: "partner following" after following the leader's change this long
-    no_signal_s: float = 2.0  # no samples for this long (wall clock): "no signal"
+    no_signal_s: float = 2.0  # no samples for this long (session time): "no signal"
     event_hold_s: float = 1.0  # in/out of sync must hold this long (session time) before an event
 
     def __post_init__(self) -> None:
@@ -106,7 +106,9 @@ class _Participant:
         self.breaths = 0
         self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)
         self.rate_n = 0
-        self.last_arrival_wall = -math.inf
+        #: Session time up to which the source has given breathing samples: a paced source's newest sample
+        #: time, a device's latest arrival (see :meth:`Session._receiving`).
+        self.last_seen_s = -math.inf
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
@@ -209,7 +211,8 @@ class _PairState:
     in_sync: bool = False
     reported: bool = False  # the state last announced by an event
     changed_at: float = 0.0
-    time_in_sync_s: float = 0.0
+    time_in_sync_s: float = 0.0  # window-end seconds scored in sync (see Session._count_in_sync)
+    k_scored: int | None = None  # the last window end (grid index) counted
     run_start: float | None = None
     plv_sum: float = 0.0
     plv_n: int = 0
@@ -353,7 +356,7 @@ class Session:
                 # Back from a lost link (or a stream that had stopped): when, and how long it was away.
                 # Its samples are news again only when they come (a quick reconnection must not read as
                 # a second loss when the last samples from before it grow stale).
-                p.last_arrival_wall = -math.inf
+                p.last_seen_s = -math.inf
                 self._back(p, p.away_word)
 
         return on_status
@@ -490,7 +493,11 @@ class Session:
             # whose accelerometer stopped while its beats go on has no breathing signal: "no signal").
             return
         out = p.pipeline.process(t, y)
-        p.last_arrival_wall = time.monotonic()
+        if p.source.paced:
+            newest = float(np.max(chunk.t if rows is None else chunk.t[rows]))
+            p.last_seen_s = max(p.last_seen_s, newest)
+        else:
+            p.last_seen_s = self.clock.now()
         if out.t.size:
             q = out.quality.astype(float)
             p.ring.append(out.t, phase=out.phase, rate=out.rate_bpm, quality=q, clean=out.clean)
@@ -676,17 +683,12 @@ class Session:
 
     # ------------------------------------------------------------------------------------ snapshots
     def _snapshot(self, final: bool = False) -> Snapshot:
-        cfg = self.config
         now = self.clock.now()
         dt = max(now - self._last_snap_t, 0.0)
         self._last_snap_t = now
-        wall = time.monotonic()
-        # No samples for no_signal_s of session time (but never less than 0.25 s of wall time, so a
-        # fast run does not flap on scheduling jitter), or a source that ended or failed: no signal.
-        stale_wall = max(cfg.no_signal_s / self.clock.speed, 0.25)
         views = []
         for p in self._parts:
-            receiving = wall - p.last_arrival_wall <= stale_wall and p.source.status not in _NOT_RECEIVING
+            receiving = self._receiving(p, now)
             if p.receiving and not receiving and p.source.status is SourceStatus.STREAMING:
                 p.lost = True
                 p.away("signal back", now)
@@ -695,7 +697,7 @@ class Session:
                 self._back(p, "signal back")
             p.receiving = receiving
             views.append(self._participant_view(p))
-        pair_views = [self._pair_view(ps, now, dt) for ps in self._pairs]
+        pair_views = [self._pair_view(ps, now) for ps in self._pairs]
         self._update_training(now, dt)
         self._seq += 1
         events, self._events = tuple(self._events), []
@@ -711,6 +713,21 @@ class Session:
             final=final,
         )
         return snap
+
+    def _receiving(self, p: _Participant, now: float) -> bool:
+        """Whether a participant has a signal: samples within the last ``no_signal_s`` of session time, at any
+        speed, and a source that is neither lost nor over.
+
+        A paced source (a file, a simulation) is judged by its samples' times against how far it has got
+        (:meth:`Source.next_sample_s`): one that merely lags the clock on a busy machine (its next sample is
+        already due) is not silent; a gap in its data is. This was a wall-clock test with a 0.25-s floor
+        against scheduling jitter, which at ``--speed`` 100-300 was 25-75 s of session time: a 20-s gap in
+        a replayed file never showed "no signal", and its frozen window was counted as in sync. A device
+        (speed 1) is judged by when its samples arrived."""
+        if p.source.status in _NOT_RECEIVING:
+            return False
+        upto = min(now, p.source.next_sample_s()) if p.source.paced else now
+        return upto - p.last_seen_s <= self.config.no_signal_s
 
     def _participant_view(self, p: _Participant) -> ParticipantView:
         if p.pending:
@@ -748,9 +765,43 @@ class Session:
             new_raw=cols[5],
         )
 
-    def _pair_view(self, ps: _PairState, now: float, dt: float) -> PairView:
+    def _count_in_sync(self, ps: _PairState, k_end: int, null: float) -> float:
+        """Add to the pair's time in sync every window end it has advanced over since the last snapshot that
+        is in sync, each worth a grid step; returns how far the window end advanced (s).
+
+        Time in sync is window-end time, as ``analyze`` counts it: a window whose end stands still (a source
+        that went quiet: the pair's common window ends at its last sample) adds nothing, however long the
+        session clock runs on, and the windows a fast run passes between two snapshots are each scored (with
+        the chance level of the moment), so the total does not depend on ``--speed``. It used to add the
+        snapshots' session-time steps while the newest window was in sync: a 20-s dropout counted as in
+        sync, and 214-233 s of a pair that analyze found in sync 218 s, depending on the speed."""
+        prev = ps.k_scored
+        if prev is not None and k_end <= prev:
+            return 0.0
+        ps.k_scored = k_end
+        fs = self._fs
+        cfg = ps.sync.cfg
+        n_win = max(1, round(cfg.window_s * fs))
+        first = k_end - ps.a.ring.capacity + 1 if prev is None else prev + 1  # the first end to score
+        lo = first - n_win + 1
+        d = ps.a.ring.window(lo, k_end, "phase") - ps.b.ring.window(lo, k_end, "phase")
+        known = np.isfinite(d)
+        cz = np.concatenate(([0j], np.cumsum(np.where(known, np.exp(1j * np.where(known, d, 0.0)), 0j))))
+        ck = np.concatenate(([0], np.cumsum(known)))
+        z = cz[n_win:] - cz[:-n_win]  # sums over each window ending at first .. k_end
+        n = ck[n_win:] - ck[:-n_win]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = z / n
+        plv, rel = np.abs(mean), np.angle(mean)
+        ok = (n > 0) & (n >= cfg.min_coverage * n_win)
+        ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
+        ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
+        return 0.0 if prev is None else (k_end - prev) / fs
+
+    def _pair_view(self, ps: _PairState, now: float) -> PairView:
         st = ps.sync.update(ps.a.ring, ps.b.ring)
         live = ps.a.receiving and ps.b.receiving
+        advanced_s = 0.0 if st is None else self._count_in_sync(ps, st.k_end, st.null_plv)
         if st is None or not live:
             in_sync = False
             plv = rel = lag = rate_diff = score = math.nan
@@ -766,7 +817,6 @@ class Session:
                 st.sync_score,
             )
         if in_sync:
-            ps.time_in_sync_s += dt
             if ps.run_start is None:
                 ps.run_start = now
         else:
@@ -787,7 +837,7 @@ class Session:
             rate = st.mean_rate_bpm if st is not None else math.nan
             if plv > null and abs(rel) <= 0.5 * math.pi and rate > 0:
                 ps.lead_sum += plv * complex(math.cos(rel), math.sin(rel))
-                ps.lead_time_s += dt
+                ps.lead_time_s += advanced_s
                 ps.lead_rate_sum += rate
                 ps.lead_n += 1
         # Events once a state has held for event_hold_s.
@@ -813,6 +863,7 @@ class Session:
             rate_diff_bpm=rate_diff,
             time_in_sync_s=ps.time_in_sync_s,
             sync_run_s=0.0 if ps.run_start is None else now - ps.run_start,
+            window_end_s=math.nan if st is None else st.k_end / self._fs,
         )
         return ps.view
 

@@ -77,7 +77,7 @@ def _view(label: str, t: np.ndarray, q: float = 0.0) -> ParticipantView:
 def _snapshot(
     seq: int, t_s: float, views: tuple[ParticipantView, ...], events: tuple[Event, ...] = ()
 ) -> Snapshot:
-    pair = PairView("A", "B", 0.9, 0.5, 0.8, True, 0.1, 0.05, 0.2, 1.0, 1.0)
+    pair = PairView("A", "B", 0.9, 0.5, 0.8, True, 0.1, 0.05, 0.2, 1.0, 1.0, window_end_s=12.5)
     return Snapshot(
         seq=seq,
         t_s=t_s,
@@ -166,9 +166,9 @@ def test_round_trip_session_folder(tmp_path: Path) -> None:
 
     header, pairs = _read_csv_numeric(d / "pairs.csv")
     assert header == ["time", "A-B_plv", "A-B_null_plv", "A-B_sync_score", "A-B_in_sync", "A-B_rel_phase_rad",
-                      "A-B_lag_s"]  # fmt: skip
+                      "A-B_lag_s", "A-B_window_end_s"]  # fmt: skip
     assert pairs.shape[0] == 700 and (np.diff(pairs[:, 0]) > 0).all()
-    np.testing.assert_allclose(pairs[0, 1:], [0.9, 0.5, 0.8, 1.0, 0.1, 0.05])
+    np.testing.assert_allclose(pairs[0, 1:], [0.9, 0.5, 0.8, 1.0, 0.1, 0.05, 12.5])
 
     with open(d / "events.csv", newline="") as fh:
         events = list(csv.reader(fh))

@@ -26,7 +26,7 @@ class _Device(MemorySource):
     (status RECONNECTING, then STREAMING; no samples in between)."""
 
     def __init__(self, *a: Any, lost_s: float | None = None, back_s: float | None = None, **kw: Any) -> None:
-        super().__init__(*a, silent_from_s=lost_s, silent_until_s=back_s, paced=False, **kw)
+        super().__init__(*a, silent_from_s=lost_s, silent_until_s=back_s, **kw)
         self.dropped = 0
         self.reconnections = 0
         self._link = (lost_s, back_s)

@@ -1,0 +1,87 @@
+"""Live time in sync is window-end time, as `analyze` counts it: a dropout adds nothing, and the total does
+not depend on --speed (the audit: a 20-s gap in A's file, live 214 / 233 / 230 s at --speed 10 / 100 / 300
+where analyze of the same folders said 218 s)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, run_collecting
+
+from breathsync.cli import main
+from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.sources.base import SessionClock
+from breathsync.sources.replay import ReplaySource
+
+SAMPLES = REPO / "sample_signals"
+
+
+def _gap_file(tmp_path: Path) -> Path:
+    """pair_sync_A.csv without its samples from 100 to 120 s (a belt that dropped out for 20 s)."""
+    out = []
+    header_seen = False
+    for line in (SAMPLES / "pair_sync_A.csv").read_text().splitlines():
+        if line.startswith("#") or not header_seen:
+            header_seen = header_seen or not line.startswith("#")
+            out.append(line)
+            continue
+        if not 100.0 <= float(line.split(",")[0]) < 120.0:
+            out.append(line)
+    path = tmp_path / "gap_A.csv"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def _analyzed_in_sync_s(folder: Path, tmp_path: Path) -> float:
+    js = tmp_path / f"{folder.name}.json"
+    assert main(["analyze", str(folder), "--json", str(js)]) == 0
+    pair = json.loads(js.read_text())["pairs"][0]
+    t = np.asarray(pair["t_s"], float)
+    return float(sum(1 for v in pair["in_sync"] if v)) * float(np.median(np.diff(t)))
+
+
+@pytest.mark.parametrize("speed", ["100", "300"])
+def test_live_time_in_sync_is_analyzes_at_any_speed(
+    speed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gap = _gap_file(tmp_path)
+    rec = tmp_path / f"gs{speed}"
+    code = main(
+        ["run", "-p", f"A=replay:{gap}", "-p", f"B=replay:{SAMPLES / 'pair_sync_B.csv'}",
+         "--speed", speed, "--quiet", "--record", str(rec)]
+    )  # fmt: skip
+    assert code == 0
+    live = json.loads((rec / "session.json").read_text())["summary"]["pairs"][0]["time_in_sync_s"]
+    offline = _analyzed_in_sync_s(rec, tmp_path)
+    assert 200.0 < offline < 240.0
+    # Within a window step or two (analyze's series are 0.1 s apart, the live grid 0.05 s) and the chance
+    # level of the moment (the live count scores the windows between two snapshots with the newest one).
+    assert abs(live - offline) <= 0.5, (live, offline)
+
+
+def test_a_frozen_window_adds_nothing_and_the_gap_shows_no_signal(tmp_path: Path) -> None:
+    """During A's 20-s gap the pair's window end stands at A's last sample: the time in sync must not grow,
+    and A shows "no signal" 2 s of session time after its last sample, even at 300x (the wall-clock floor of
+    0.25 s was 75 s of session time there)."""
+    gap = _gap_file(tmp_path)
+    specs = [
+        ParticipantSpec("A", ReplaySource(gap)),
+        ParticipantSpec("B", ReplaySource(SAMPLES / "pair_sync_B.csv")),
+    ]
+    snaps = run_collecting(Session(specs, SessionClock(300.0), SessionConfig()), 140.0)
+    during = [s for s in snaps if 100.5 <= s.t_s <= 119.0]
+    assert during
+    totals = [s.pairs[0].time_in_sync_s for s in during]
+    assert max(totals) - min(totals) <= 0.05 * 2  # at most the last grid steps before the gap
+    assert all(s.pairs[0].window_end_s < 100.0 for s in during)
+    quiet = [s for s in during if s.t_s >= 102.5]
+    assert quiet and all(s.participant("A").quality == "no_signal" for s in quiet)
+    assert all(not s.pairs[0].in_sync for s in quiet)
+    lost = [e for s in snaps for e in s.events if e.kind == "source_lost"]
+    back = [e for s in snaps for e in s.events if e.kind == "source_back"]
+    # At the first snapshot 2 s after the last sample (at 300x snapshots come up to 6 s of session apart).
+    assert len(lost) == 1 and 101.5 <= lost[0].t_s <= 110.0
+    assert len(back) == 1 and 119.5 <= back[0].t_s <= 128.0 and "signal back after" in back[0].text
