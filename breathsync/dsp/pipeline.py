@@ -37,7 +37,8 @@ trough, the end of a flat end-expiratory pause (not its lowest wiggle).
 Faults: a grid value far outside anything breathing does (:data:`OUTLIER_RANGE`: about 30 breath
 amplitudes from the midline) is replaced by the value before it and counted (``rejected_samples``); one
 corrupt sample from a device used to blank the phase for seconds or for good. Values that stay out of range
-for over :data:`OUTLIER_HOLD_S` are a new level, and the pipeline starts over there.
+for over :data:`OUTLIER_HOLD_S` are no fault: at a steady new level the pipeline starts over, and breathing
+that begins after a flat stretch is passed on.
 
 Gaps: no valid sample for more than ``gap_s`` (NaN, or no samples at all) is a gap, and the phase is
 unknown in it. After it the filters are set up again, and the tracker either starts over (warm-up, then a
@@ -90,8 +91,9 @@ movement artefacts, up to its amplifier's rail, reach 12-20 x, and 20 x replaced
 amplitude left the tracker without a phase for 7.5 s, one at 20 000 x for good (its swing held the
 amplitude's floor high, so normal breaths never crossed the midline again); one at 60 x cost nothing."""
 OUTLIER_HOLD_S = 1.0
-"""Values out of range for longer than this are a new level (a belt re-fastened, a sensor's range
-switched), not a fault: the pipeline starts over there."""
+"""Values out of range for longer than this are not a fault: a steady new level (a belt re-fastened, a
+sensor's range switched) starts the pipeline over there; breathing that begins after a flat stretch is
+passed on (:meth:`RespPipeline._guard`)."""
 OUTLIER_WARM_S = 6.0
 """Seconds of signal the running mean and deviation need before values are judged (the warm-up)."""
 OUTLIER_TAU_S = (10.0, 20.0)
@@ -231,6 +233,7 @@ class RespPipeline:
         self._g_n = 0
         self._g_last = math.nan
         self._g_out_since = math.nan
+        self._g_out = (0, 0.0, 0.0)
         self._rejected = 0
         self._reset_segment()
 
@@ -251,18 +254,22 @@ class RespPipeline:
         return self._rejected
 
     def _guard(self, t: FloatArray, y: FloatArray, valid: np.ndarray, restart: np.ndarray) -> None:
-        """Replace out-of-range grid values (faults) by the value before them, in place; where values
-        stay out of range for over :data:`OUTLIER_HOLD_S`, start over instead (``restart`` set there).
+        """Replace out-of-range grid values (faults) by the value before them, in place. Values out of range
+        for over :data:`OUTLIER_HOLD_S` are not a fault: a steady new level (their own spread under a tenth
+        of the jump: a belt re-fastened, a range switched) starts the pipeline over there (``restart``
+        set); anything else (breathing that begins after a flat or near-silent stretch, whose deviation
+        left nothing to judge by) is passed on. Either way the statistics start again from there.
 
         Judged against a running mean and mean absolute deviation of the values (time constants
         :data:`OUTLIER_TAU_S`, from :data:`OUTLIER_WARM_S` of signal on), which replaced values do not
         update. Sequential over the grid, so the result does not depend on the chunking. A gap keeps the
-        statistics (a resumed belt is the same signal); a new level starts them again."""
+        statistics (a resumed belt is the same signal)."""
         dt = 1.0 / self.config.fs_hz
         a_mean = 1.0 - math.exp(-dt / OUTLIER_TAU_S[0])
         a_dev = 1.0 - math.exp(-dt / OUTLIER_TAU_S[1])
         warm = round(OUTLIER_WARM_S * self.config.fs_hz)
         mean, dev, n, last, out_since = self._g_mean, self._g_dev, self._g_n, self._g_last, self._g_out_since
+        o_n, o_s, o_ss = self._g_out  # the out-of-range run so far: count, sum, sum of squares
         tl = t.tolist()
         yl = y.tolist()
         vl = valid.tolist()
@@ -277,11 +284,16 @@ class RespPipeline:
             if n >= warm and abs(d) > OUTLIER_RANGE * dev:
                 if out_since != out_since:  # NaN: the first value out of range
                     out_since = tl[i]
+                    o_n, o_s, o_ss = 0, 0.0, 0.0
                 if tl[i] - out_since <= OUTLIER_HOLD_S:
                     y[i] = last
                     self._rejected += 1
+                    o_n, o_s, o_ss = o_n + 1, o_s + x, o_ss + x * x
                     continue
-                restart[i] = True  # a new level: start over, and learn its statistics again
+                o_mean = o_s / o_n
+                spread = math.sqrt(max(o_ss / o_n - o_mean * o_mean, 0.0))
+                if abs(o_mean - mean) > 10.0 * spread:
+                    restart[i] = True  # a steady new level: start over
                 mean, dev, n, last, out_since = x, 0.0, 1, x, math.nan
                 continue
             out_since = math.nan
@@ -292,6 +304,7 @@ class RespPipeline:
             dev += max(a_dev, 1.0 / n) * (abs(d) - dev)
             last = x
         self._g_mean, self._g_dev, self._g_n, self._g_last, self._g_out_since = mean, dev, n, last, out_since
+        self._g_out = (o_n, o_s, o_ss)
 
     def _resume_at(self, t0: float, x0: float) -> float | None:
         """Whether the run starting at ``t0`` with the value ``x0`` resumes the breathing tracked before
@@ -316,6 +329,7 @@ class RespPipeline:
         self._direction = 1 if y >= 0.0 else -1
         self._ext, self._ext_t = y, t
         self._rise.clear()
+        self._fall.clear()
         self._prev_y = math.nan
         self._last_turn_t += t - self._last_valid_t
         self._last_onset = math.nan

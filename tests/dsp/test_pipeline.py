@@ -115,6 +115,20 @@ def test_a_level_that_stays_out_of_range_starts_over() -> None:
     assert len([b for b in out.breaths if b.onset_s > 120.0]) >= 15
 
 
+@pytest.mark.parametrize("before", ["zeros", "noise floor"])
+def test_breathing_that_begins_after_a_flat_stretch_is_not_a_fault(before: str) -> None:
+    """A belt that reads zeros (or only its noise floor) and then starts breathing: the guard's deviation,
+    learned from the flat stretch, leaves nothing to judge by; the breathing is passed on after at most a
+    second, without starting over (which cost 7 s more warm-up), as it was before the guard."""
+    t = np.arange(0.0, 120.0, 0.04)
+    quiet = np.zeros(t.size) if before == "zeros" else 1e-4 * np.random.default_rng(0).standard_normal(t.size)
+    y = np.where(t < 20.0, quiet, np.sin(2 * np.pi * 0.25 * (t - 20.0)))
+    out = RespPipeline().process(t, y)
+    ok = out.t[(out.quality == Quality.OK) & (out.t > 20.0)]
+    assert ok.size and ok[0] < 24.0
+    assert np.mean(out.quality[out.t > 25.0] == Quality.OK) > 0.99
+
+
 def test_any_input_rate_and_irregular_timestamps() -> None:
     rates = []
     for fs in (10.0, 100.0, 1000.0):
