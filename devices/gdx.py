@@ -8,7 +8,7 @@ Not documented there, so chosen here and marked as such: the stop command is sen
 older Skip/GoIO command tables list STOP_MEASUREMENTS without parameters); measurement packets are assumed to
 come through the same length-prefixed reassembly as command responses; packets the belt sends are assumed to
 carry the same checksum as the commands sent to it, and one whose checksum fails is DROPPED (a corrupted packet
-once carried a force of 1e6 N into a session) once a packet from the same belt has matched it. Vernier's own
+once carried a force of 1e6 N into a session) once three packets in a row from the same belt have matched it. Vernier's own
 libraries (godirect-py, godirect-js) compute that checksum for the packets they send and do not check the ones
 they receive, so this assumption is untested on a real belt: a belt whose packets never match it is read as
 before, its forces guarded by the range check alone, rather than every packet dropped (``breathsync decode``
@@ -71,6 +71,13 @@ DEFAULT_SENSOR_MASK = (1 << 1) | (1 << 2)
 #: cell reads somewhat past its rating, so only what no belt can report (e.g. 1e6 N) is refused. The belt's
 #: own rate (sensor 2) feeds nothing and is not checked.
 FORCE_LIMITS_N = (-50.0, 100.0)
+
+
+CHECKSUM_EVIDENCE = 3
+"""Packets in a row whose checksum byte matches before a belt is taken to use the checksum (and a mismatch
+drops a packet): one match is no evidence, as a belt that fills the byte otherwise matches by chance about
+once in 256 packets (with the byte 0, a varying force matched at packet 46 and then 2940 of 3000 packets
+were dropped); three in a row by chance is about one in 17 million."""
 
 
 def checksum(packet: bytes) -> int:
@@ -210,7 +217,8 @@ class GdxResponseDecoder:
     period_s: float = 0.1
     _buf: bytearray = field(default_factory=bytearray)
     _samples: int = 0
-    checksum_seen: bool = False  # a packet from this belt has matched the checksum: it uses it
+    checksum_seen: bool = False  # CHECKSUM_EVIDENCE packets in a row from this belt matched: it uses it
+    _matched_in_a_row: int = 0
 
     def feed(self, data: bytes) -> list[Decoded]:
         data = bytes(data)
@@ -244,11 +252,12 @@ class GdxResponseDecoder:
 
     def _decode(self, packet: bytes) -> Decoded:
         """One whole packet; an impossible force makes it a DROPPED record, and so does a bad checksum
-        once a packet from this belt has matched it (:attr:`checksum_seen`): until then a mismatch may be
+        once packets from this belt have matched it (:attr:`checksum_seen`): until then a mismatch may be
         the belt's own way of filling that byte (untested on hardware, module docstring), and dropping
         every packet would make the belt unusable, so the range check alone guards its values."""
         good_sum = checksum(packet) == packet[3]
-        self.checksum_seen = self.checksum_seen or good_sum
+        self._matched_in_a_row = self._matched_in_a_row + 1 if good_sum else 0
+        self.checksum_seen = self.checksum_seen or self._matched_in_a_row >= CHECKSUM_EVIDENCE
         enforce = self.checksum_seen
         if packet[0] == MEASUREMENT_START:
             m = parse_measurement(packet)

@@ -76,11 +76,11 @@ def test_a_packet_that_would_be_dropped_is_shown_with_why(capsys: pytest.Capture
     with the next notification; it used to print it as samples with ``"checksum_ok": false``."""
     bad = "201107660606000100002474490000c07f"  # the audit's belt packet: bad checksum, 1e6 N
     good = encode_measurement([[1.5, float("nan")]], [1, 2]).hex()
-    first, second = decode(capsys, "gdx-rb", "measurement", f"{good},{bad}")
-    assert first["kind"] == "measurement" and first["force_n"] == 1.5
-    # After a packet that matched the checksum, one that fails it is a corrupted packet.
-    assert second["kind"] == "dropped" and second["drop"] == "bad checksum"
-    assert second["packet_hex"] == bad and second["force_n"] == [1e6] and "dropped" in second["reason"]
+    *first, last = decode(capsys, "gdx-rb", "measurement", f"{good},{good},{good},{bad}")
+    assert [r["kind"] for r in first] == ["measurement"] * 3 and first[0]["force_n"] == 1.5
+    # After packets that matched the checksum, one that fails it is a corrupted packet.
+    assert last["kind"] == "dropped" and last["drop"] == "bad checksum"
+    assert last["packet_hex"] == bad and last["force_n"] == [1e6] and "dropped" in last["reason"]
 
 
 def test_readme_gdx_example(capsys: pytest.CaptureFixture[str]) -> None:
