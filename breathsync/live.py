@@ -227,6 +227,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         d0, d1 = pr.get("rate_diff_first_min_bpm"), pr.get("rate_diff_last_min_bpm")
         if d0 is not None and d1 is not None:
             conv = f", rates {d0:.1f} -> {d1:.1f} /min apart (first -> last minute)"
+        if pr["time_in_sync_s"] is None:  # no window was scored: as analyze says it
+            out.append(f"{pr['a']}-{pr['b']}: no window with both phases known{conv}")
+            continue
         out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
     if summary["training"]["phase"] != "free":
         out.append(training_line(summary["training"]))

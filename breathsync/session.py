@@ -213,6 +213,7 @@ class _PairState:
     changed_at: float = 0.0
     time_in_sync_s: float = 0.0  # window-end seconds scored in sync (see Session._count_in_sync)
     k_scored: int | None = None  # the last window end (grid index) counted
+    windows_scored: int = 0  # window ends counted with a PLV (enough of the window had both phases)
     run_start: float | None = None
     plv_sum: float = 0.0
     plv_n: int = 0
@@ -795,6 +796,7 @@ class Session:
         plv, rel = np.abs(mean), np.angle(mean)
         ok = (n > 0) & (n >= cfg.min_coverage * n_win)
         ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
+        ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
         return 0.0 if prev is None else (k_end - prev) / fs
 
@@ -1085,7 +1087,8 @@ class Session:
                 {
                     "a": ps.a.label,
                     "b": ps.b.label,
-                    "time_in_sync_s": round(ps.time_in_sync_s, 2),
+                    # None when no window was scored: nothing was measured, which is not "never in sync".
+                    "time_in_sync_s": round(ps.time_in_sync_s, 2) if ps.windows_scored else None,
                     "mean_plv": round(ps.plv_sum / ps.plv_n, 4) if ps.plv_n else None,
                     "mean_relative_phase_rad": round(rel, 4) if ps.plv_n else None,
                     "leader": leader,
