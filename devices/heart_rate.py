@@ -112,21 +112,49 @@ def encode_hrm(
 
 class HrmDecoder:
     """Stream decoder for 0x2A37 notifications: one :class:`Decoded` with ``rr_ms`` (no device time), and
-    a DROPPED record with the RR intervals outside :data:`RR_LIMITS_MS` when there are any."""
+    a DROPPED record with the RR intervals outside :data:`RR_LIMITS_MS` when there are any.
+
+    An interval under the lower limit is an extra detection splitting a beat (a double-counted R wave):
+    its time is added to the next interval, so that the running sum of intervals, the strap's only clock
+    (:class:`~breathsync.dsp.clock.BeatClock`), keeps its time (dropping a 150-ms split left the next two
+    minutes of beats 139 ms early, too little for the clock to re-anchor). One over the upper limit is
+    dropped; the clock re-anchors after such a jump."""
+
+    def __init__(self) -> None:
+        self._carry_ms = 0.0  # an extra detection's time, added to the next interval
 
     def feed(self, data: bytes) -> list[Decoded]:
         m = decode_hrm(data)
         info = {"hr_bpm": m.hr_bpm, "contact": m.contact, "energy_kj": m.energy_kj}
-        rr = np.asarray(m.rr_ms, dtype=np.float64)
         lo, hi = RR_LIMITS_MS
-        bad = (rr < lo) | (rr > hi)
-        rec = Decoded("hrm", {"rr_ms": rr[~bad]}, None, info)
-        if not bad.any():
+        kept: list[float] = []
+        bad: list[float] = []
+        for r in m.rr_ms:
+            r = float(r)
+            if not r > 0:  # no beat (0): nothing to time, nothing to carry
+                kept.append(r)
+                continue
+            if r > hi:
+                bad.append(r)
+                self._carry_ms = 0.0
+                continue
+            r += self._carry_ms
+            if r < lo:
+                bad.append(r - self._carry_ms)
+                self._carry_ms = r
+                continue
+            self._carry_ms = 0.0
+            kept.append(r)
+        rec = Decoded("hrm", {"rr_ms": np.asarray(kept, dtype=np.float64)}, None, info)
+        if not bad:
             return [rec]
         # Each RR interval is a beat of its own: the impossible ones go, the others of the notification stay.
-        shown = ", ".join(f"{x:g}" for x in rr[bad])
-        why = f"heart rate measurement: RR {shown} ms outside {lo:g}..{hi:g} ms (the other intervals kept)"
-        return [rec, dropped("out of range", why, data, Decoded("hrm", {"rr_ms": rr[bad]}))]
+        shown = ", ".join(f"{x:g}" for x in bad)
+        why = (
+            f"heart rate measurement: RR {shown} ms outside {lo:g}..{hi:g} ms (the other intervals kept; one "
+            "too short is an extra detection, added to the next interval)"
+        )
+        return [rec, dropped("out of range", why, data, Decoded("hrm", {"rr_ms": np.asarray(bad)}))]
 
 
 HRM_STREAM = StreamSpec(

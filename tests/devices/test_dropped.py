@@ -159,3 +159,28 @@ def test_a_belt_that_zeroes_the_checksum_byte_is_not_taken_to_use_it_by_one_chan
         p[3] = 0
         kinds += [r.kind for r in d.feed(bytes(p))]
     assert kinds.count("measurement") == 3000 and not d.checksum_seen
+
+
+def test_an_extra_detection_keeps_the_straps_clock() -> None:
+    """A double-counted R wave splits an 800-ms beat into 150 + 650 ms. Its 150 ms is added to the next
+    interval (one beat of 800 ms, the truth), so the running sum, the strap's only clock, keeps its time:
+    dropping it left the next two minutes of beats 139 ms early (under the clock's 0.3-s re-anchor)."""
+    from breathsync.dsp.clock import BeatClock
+
+    rr = np.full(400, 800.0)
+    rr[100] = 150.0
+    rr = np.insert(rr, 101, 650.0)
+    beats = np.cumsum(rr) / 1000.0 + 100.0
+    dec, clock = get_profile("heart-rate").stream("hrm").decoder(), BeatClock()
+    rng = np.random.default_rng(1)
+    got, want = [], []
+    for i in range(0, rr.size, 1):  # one interval a notification, arriving 0-0.3 s after its beat
+        (rec, *drop) = dec.feed(encode_hrm(70, [float(rr[i])]))
+        if drop:
+            assert drop[0].info["drop"] == "out of range" and rr[i] == 150.0
+        t = clock.update(rec.columns["rr_ms"], beats[i] + rng.uniform(0.0, 0.3))
+        got += list(t)
+        want += [beats[i]] if rec.columns["rr_ms"].size else []
+    err = np.abs(np.array(got) - np.array(want))
+    assert rr[101] + 150.0 == 800.0 and len(got) == rr.size - 1
+    assert np.median(err[102:220]) < 0.02
