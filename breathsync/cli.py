@@ -419,6 +419,20 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if args.json == "-":
         raise InputError("with --batch, --json names a folder for one JSON file per session, not '-'")
     _check_not_an_input(args.batch, args.files, "--batch")
+    # Before hours of analysis, not after: the summary's folder must be there to write in (the JSON folder is
+    # made if missing, so only an existing non-folder is refused).
+    target = Path(args.batch)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InputError(f"--batch {args.batch}: is a folder; give a file name for the summary CSV")
+    if not parent.is_dir():
+        raise InputError(
+            f"--batch {args.batch}: no folder {parent}; create it or write the summary elsewhere"
+        )
+    if not os.access(target if target.exists() else parent, os.W_OK):  # /dev/stdout: the device itself
+        raise InputError(f"--batch {args.batch}: cannot write there; choose a folder you can write to")
+    if args.json and Path(args.json).exists() and not Path(args.json).is_dir():
+        raise InputError(f"--json {args.json}: is a file; with --batch, --json names a folder")
     res = analyse_batch(
         args.files,
         window_s=args.window,

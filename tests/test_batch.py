@@ -79,3 +79,21 @@ def test_recordings_that_do_not_overlap_fail_with_the_reason(tmp_path: Path) -> 
     assert "0 of 1 session analysed, 0 pairs" in r.stdout and "1 of 1 session failed" in r.stderr
     assert "the 2 recordings overlap by less than one 30-s window" in r.stderr
     assert not list((tmp_path / "j").glob("*.json"))
+
+
+def test_a_summary_that_cannot_be_written_is_refused_before_the_analysis(tmp_path: Path) -> None:
+    """A study of many sessions used to find out only at the end that the summary had nowhere to go."""
+    pair = f"{SAMPLES / 'pair_sync_A.csv'}+{SAMPLES / 'pair_sync_B.csv'}"
+    for out, said in (
+        (tmp_path / "no" / "such" / "s.csv", "no folder"),
+        (tmp_path, "is a folder"),
+    ):
+        r = run_breathsync("analyze", pair, "--batch", str(out))
+        assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
+        assert "analysed" not in r.stdout and "[" not in r.stderr  # refused before any session, no progress
+    notfolder = tmp_path / "taken"
+    notfolder.write_text("")
+    r = run_breathsync("analyze", pair, "--batch", str(tmp_path / "s.csv"), "--json", str(notfolder))
+    assert r.returncode == 2 and "is a file" in r.stderr
+    ok = run_breathsync("analyze", pair, "--batch", "/dev/stdout")
+    assert ok.returncode == 0 and ok.stdout.startswith(",".join(SUMMARY_COLUMNS[:2]))
