@@ -35,6 +35,9 @@ from breathsync.session_types import (
     Sink,
     Snapshot,
     TrainingView,
+    is_you,
+    possessive,
+    says,
 )
 from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Source, SourceStatus
 
@@ -978,7 +981,7 @@ class Session:
             tr.following_reported = True
             self._event(
                 "partner_following",
-                f"{fol} is following {lead}'s change of pace "
+                f"{says(fol, 'is', 'are')} following {possessive(lead)} change of pace "
                 f"({tr.leader_rate0:.1f} -> {tr.leader_rate0 + d_lead:.1f}/min)",
                 (fol, lead),
             )
@@ -1044,11 +1047,13 @@ class Session:
             return f"{_and(p.label for p in self._parts)}: breathe together"
         lead, fol = self._leader, self._follower or ""
         if tr.stage == "matching":
-            return f"{lead} and {fol}: breathe together; then {lead} leads"
+            return f"{lead} and {fol}: breathe together; then {says(lead, 'leads', 'lead')}"
         if tr.ask == "keep":
             return f"{lead}: keep leading; {fol}: keep following"
         if tr.ask == "follow":
-            return f"{fol}: follow {lead}'s new pace"
+            # Said to the follower, so a leader labelled "you" is not "your" (that would be the follower's).
+            pace = "the new pace you set" if is_you(lead) else f"{lead}'s new pace"
+            return f"{fol}: follow {pace}"
         return f"{lead}: change your pace, slower or faster; {fol}: follow"
 
     # -------------------------------------------------------------------------------------- summary

@@ -158,6 +158,21 @@ class Sink(Protocol):
     def close(self, info: SessionInfo) -> None: ...
 
 
+def is_you(label: str | None) -> bool:
+    """A participant labelled "you" (the demo's user): texts address them in the second person."""
+    return (label or "").strip().lower() == "you"
+
+
+def says(label: str | None, third: str, second: str) -> str:
+    """``label`` with its verb: "A leads" but "you lead" (``third`` / ``second`` person forms)."""
+    return f"{label} {second if is_you(label) else third}"
+
+
+def possessive(label: str | None) -> str:
+    """``A's`` but ``your``."""
+    return "your" if is_you(label) else f"{label}'s"
+
+
 def clock_text(seconds: float) -> str:
     """``m:ss`` of an elapsed time, truncated like a stopwatch (``-:--`` when unknown)."""
     if not math.isfinite(seconds):

@@ -12,7 +12,18 @@ import unicodedata
 from collections.abc import Callable
 from typing import TextIO
 
-from breathsync.session_types import PairView, ParticipantView, SessionInfo, Snapshot, clock_text
+from breathsync.session_types import (
+    PairView,
+    ParticipantView,
+    SessionInfo,
+    Snapshot,
+    clock_text,
+    possessive,
+    says,
+)
+from breathsync.session_types import (
+    is_you as is_you,  # the dashboard imports it from here
+)
 from breathsync.sources.base import SampleChunk
 
 BAR = 24
@@ -56,21 +67,6 @@ def who_first(pv: PairView) -> str:
     if round(abs(pv.lag_s), 1) == 0.0:
         return "in phase"
     return f"{pv.a if pv.rel_phase_rad > 0 else pv.b} first by {abs(pv.lag_s):.1f} s"
-
-
-def is_you(label: str | None) -> bool:
-    """A participant labelled "you" (the demo's user): the views address them in the second person."""
-    return (label or "").strip().lower() == "you"
-
-
-def says(label: str | None, third: str, second: str) -> str:
-    """``label`` with its verb: "A leads" but "you lead" (``third`` / ``second`` person forms)."""
-    return f"{label} {second if is_you(label) else third}"
-
-
-def possessive(label: str | None) -> str:
-    """``A's`` but ``your``."""
-    return "your" if is_you(label) else f"{label}'s"
 
 
 def lead_lines(snap: Snapshot) -> list[str]:

@@ -242,3 +242,35 @@ def test_a_leader_without_signal_is_not_reminded_to_change_pace() -> None:
     stages = _events(snaps, "phase_stage")
     assert stages and stages[0].t_s < 70.0
     assert [e for e in stages[1:] if e.t_s < 135.0] == []
+
+
+def _lead_labelled(leader_label: str, follower_label: str, follower: MemorySource) -> list[Snapshot]:
+    session = Session(
+        [
+            ParticipantSpec(leader_label, _paced(210.0, 12.0, 8.0, 90.0, 40.0)),
+            ParticipantSpec(follower_label, follower),
+        ],
+        SessionClock(SPEED),
+        SessionConfig(phase="lead", leader=leader_label, goal_s=20.0),
+    )
+    return run_collecting(session, 200.0)
+
+
+def test_a_leader_labelled_you_is_addressed_in_the_second_person() -> None:
+    # The demo's user is "you": the texts read "then you leads" and "partner: follow you's new pace".
+    snaps = _lead_labelled("you", "partner", _paced(210.0, 12.0, 12.0, 90.0, 40.0))
+    texts = {s.training.instruction for s in snaps} | {e.text for s in snaps for e in s.events}
+    assert "you and partner: breathe together; then you lead" in texts
+    assert "partner: follow the new pace you set" in texts
+    assert not any("you leads" in t or "you's" in t for t in texts), texts
+    snaps = _lead_labelled("you", "partner", _paced(210.0, 12.0, 8.0, 90.0, 40.0, delay_s=0.3))
+    (fol,) = _events(snaps, "partner_following")
+    assert fol.text.startswith("partner is following your change of pace"), fol.text
+
+
+def test_a_follower_labelled_you_is_addressed_in_the_second_person() -> None:
+    snaps = _lead_labelled("A", "you", _paced(210.0, 12.0, 8.0, 90.0, 40.0, delay_s=0.3))
+    (fol,) = _events(snaps, "partner_following")
+    assert fol.text.startswith("you are following A's change of pace"), fol.text
+    texts = {s.training.instruction for s in snaps}
+    assert "A and you: breathe together; then A leads" in texts
