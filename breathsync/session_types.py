@@ -22,7 +22,8 @@ class Event:
 
     t_s: float
     kind: str  # in_sync | lost_sync | goal_reached | partner_following | source_lost | source_back |
-    #            source_failed | source_ended | inverted_signal | alarm | phase_stage | signal_note
+    #            source_failed | source_ended | inverted_signal | alarm | phase_stage | signal_note |
+    #            session_end
     text: str
     participants: tuple[str, ...] = ()
 
@@ -41,7 +42,9 @@ class ParticipantView:
     t_s: float  # time of the latest grid sample (NaN before the first)
     phase_rad: float  # NaN when unknown
     rate_bpm: float  # NaN when unknown
-    quality: str  # Quality name in lower case: ok, warmup, gap, flat, no_breathing
+    #: Quality name in lower case: ok, warmup, gap, flat, no_breathing; or no_signal (the participant is
+    #: not receiving: not a pipeline state)
+    quality: str
     breaths: int
     inverted_suspected: bool  # a belt's or accelerometer's shape only (never for breathing from heart beats)
     new_t: FloatArray

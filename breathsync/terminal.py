@@ -41,6 +41,11 @@ def _breath_bar(p: ParticipantView, bar: int = BAR) -> str:
     return "[" + "#" * n + "." * (bar - n) + "]"
 
 
+def _quality(p: ParticipantView) -> str:
+    """The signal quality in words: "no signal", "no breathing" (the names have underscores)."""
+    return p.quality.replace("_", " ")
+
+
 def _direction(p: ParticipantView) -> str:
     if not math.isfinite(p.phase_rad):
         return "      "
@@ -209,14 +214,14 @@ def _pack(parts: list[str], width: int, indent: str = "  ") -> list[str]:
 def _participant_line(p: ParticipantView, w: int, width: int | None) -> str:
     rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "   -/min"
     head = f"{p.label:>{w}} "
-    mid = f" {_direction(p)}{rate}  {p.quality:12s} "
+    mid = f" {_direction(p)}{rate}  {_quality(p):12s} "
     tail = f"({p.source_status})"
     line = f"{head}{_breath_bar(p)}{mid}{p.source} {tail}"
     if width is None or cells(line) <= width:
         return line
     # Narrow: the source cut short, a shorter bar, then no source (and its state only when not the usual
     # "streaming"), the quality's padding last.
-    mid_short = f" {_direction(p)}{rate}  {p.quality} "
+    mid_short = f" {_direction(p)}{rate}  {_quality(p)} "
     candidates = [
         (BAR, mid, 12, tail),
         (16, mid, 10, tail),
@@ -351,7 +356,7 @@ class TerminalView:
             parts = []
             for p in snap.participants:
                 rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
-                parts.append(f"{p.label} {rate} {p.quality if p.receiving else 'no signal'}")
+                parts.append(f"{p.label} {rate} {_quality(p) if p.receiving else 'no signal'}")
             for pv in snap.pairs:
                 plv = f"{pv.plv:.2f}" if math.isfinite(pv.plv) else "-"
                 parts.append(f"{pv.a}-{pv.b} PLV {plv} {'in sync' if pv.in_sync else 'not in sync'}")
