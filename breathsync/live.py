@@ -308,7 +308,11 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     t = end.recording_error_t_s
     when = f"{clock_text(t)} of the session" if math.isfinite(t) else "the start of the session"
     stopped_in = end.recording_error_folder if end.recording_error is not None else None
+    gone = [f for f in end.recorded_to if not os.path.isdir(f)]  # deleted during the session
     for folder in end.recorded_to:
+        if folder in gone:
+            print(f"not recorded: {folder} was deleted during the session", file=out)
+            continue
         stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""
         print(f"recorded to {folder}{stopped}", file=out)
     code = 0
@@ -318,7 +322,12 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         code = 2
     if end.recording_error is not None:
         why = end.recording_error.removeprefix("recording stopped: ")
-        kept = f"; what was recorded until then stays readable in {stopped_in}" if stopped_in else ""
+        if stopped_in in gone:
+            kept = f"; nothing of it is left ({stopped_in} no longer exists)"
+        elif stopped_in:
+            kept = f"; what was recorded until then stays readable in {stopped_in}"
+        else:
+            kept = ""
         print(f"breathsync: error: recording stopped at {when}: {why}{kept}", file=err)
         code = 1
     return code

@@ -492,6 +492,12 @@ class Recorder:
                 except (OSError, RecordingError) as exc:
                     self._fail(exc, self._stem(label) + ".csv")
         self._last_flush = now
+        if not os.path.isdir(self.path):
+            # Deleted during the session: the open files still take writes, into files no longer in any
+            # folder, and all of it goes when they are closed. Say so now, not "stays readable" at the end.
+            self.error = f"recording stopped: the folder {self.path} was deleted during the session"
+            self.error_t_s = self._last_t
+            raise RecorderError(self.error)
         for name, flush, _close in self._writers():
             try:
                 flush()
