@@ -8,6 +8,7 @@ import contextlib
 import numpy as np
 import pytest
 from fakebluez import FakeBlueZ, FakeGdxRb, FakePolarH10, private_bus
+from streaming import start_streaming
 
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
 from breathsync.sources.ble import BleSource, parse_ble_spec
@@ -21,16 +22,7 @@ def _acc(chunks: list[SampleChunk]) -> list[SampleChunk]:
 
 async def _run(src: BleSource, seconds: float) -> tuple[list[SampleChunk], float]:
     """Start ``src`` on a fresh session clock, collect chunks for ``seconds``, stop; (chunks, session end)."""
-    clock = SessionClock()
-    clock.start()
-    await src.start(clock)
-    got: list[SampleChunk] = []
-
-    async def pump() -> None:
-        async for ch in src.stream():
-            got.append(ch)
-
-    task = asyncio.create_task(pump())
+    clock, got, task = await start_streaming(src)
     await asyncio.sleep(seconds)
     end = clock.now()
     await src.stop()
@@ -188,18 +180,9 @@ def test_polar_h10_link_loss_reconnects_and_restarts_acc() -> None:
         statuses: list[SourceStatus] = []
 
         async def main() -> tuple[BleSource, list[SampleChunk], float]:
-            clock = SessionClock()
-            clock.start()
             src = BleSource("Polar H10", timeout_s=5)
             src.on_status(lambda s, _r: statuses.append(s))
-            await src.start(clock)
-            got: list[SampleChunk] = []
-
-            async def pump() -> None:
-                async for ch in src.stream():
-                    got.append(ch)
-
-            task = asyncio.create_task(pump())
+            clock, got, task = await start_streaming(src)
             await asyncio.sleep(1.0)
             await asyncio.to_thread(bz.drop_link, h10)
             lost = clock.now()
@@ -238,17 +221,8 @@ def test_gdx_rb_link_loss_reconnects_with_a_new_counter_and_device_time() -> Non
         belt = bz.add_device(FakeGdxRb())
 
         async def main() -> tuple[BleSource, list[SampleChunk], float, float]:
-            clock = SessionClock()
-            clock.start()
             src = BleSource("GDX-RB", timeout_s=5)
-            await src.start(clock)
-            got: list[SampleChunk] = []
-
-            async def pump() -> None:
-                async for ch in src.stream():
-                    got.append(ch)
-
-            task = asyncio.create_task(pump())
+            clock, got, task = await start_streaming(src)
             await asyncio.sleep(1.5)
             await asyncio.to_thread(bz.drop_link, belt)
             lost = clock.now()

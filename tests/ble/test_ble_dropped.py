@@ -12,8 +12,9 @@ import contextlib
 
 import numpy as np
 from fakebluez import FakeBlueZ, FakeGdxRb, private_bus
+from streaming import start_streaming
 
-from breathsync.sources.base import SampleChunk, SessionClock
+from breathsync.sources.base import SampleChunk
 from breathsync.sources.ble import BleSource
 from devices.gdx import checksum
 
@@ -26,17 +27,8 @@ def test_bad_checksum_and_impossible_force_are_dropped_and_counted() -> None:
         belt = bz.add_device(FakeGdxRb())
 
         async def main() -> tuple[BleSource, list[SampleChunk]]:
-            clock = SessionClock()
-            clock.start()
             src = BleSource("GDX-RB", timeout_s=5)
-            await src.start(clock)
-            got: list[SampleChunk] = []
-
-            async def pump() -> None:
-                async for ch in src.stream():
-                    got.append(ch)
-
-            task = asyncio.create_task(pump())
+            _clock, got, task = await start_streaming(src)
             await asyncio.sleep(1.0)
             await asyncio.to_thread(bz.call, lambda: belt.send_packet(AUDIT))
             await asyncio.sleep(0.5)

@@ -12,8 +12,9 @@ import contextlib
 import re
 
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, FakePolarH10, private_bus
+from streaming import start_streaming
 
-from breathsync.sources.base import SampleChunk, SessionClock, SourceStatus
+from breathsync.sources.base import SessionClock, SourceStatus
 from breathsync.sources.ble import BleSource, _duration
 
 
@@ -32,18 +33,9 @@ def test_h10_in_its_charger_says_so_and_comes_back_when_taken_out() -> None:
         seen: dict[str, str] = {}
 
         async def main() -> BleSource:
-            clock = SessionClock()
-            clock.start()
             src = BleSource("Polar H10", timeout_s=5)
             src.on_status(lambda s, r: statuses.append((s, r)))
-            await src.start(clock)
-            got: list[SampleChunk] = []
-
-            async def pump() -> None:
-                async for ch in src.stream():
-                    got.append(ch)
-
-            task = asyncio.create_task(pump())
+            _clock, _got, task = await start_streaming(src)
             await asyncio.sleep(0.5)
 
             def to_charger() -> None:

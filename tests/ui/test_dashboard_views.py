@@ -15,18 +15,11 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
+from qt_settings import _temporary_default_settings  # noqa: F401 (an autouse fixture)
 from view_snapshots import pair, snapshot
 
 from breathsync.session_types import Snapshot
 from breathsync.ui.window import DashboardWindow
-
-
-@pytest.fixture(autouse=True)
-def _temporary_default_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
-    where = str(tmp_path_factory.mktemp("qsettings"))
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, where)
 
 
 @pytest.fixture
