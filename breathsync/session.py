@@ -514,12 +514,19 @@ class Session:
             p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
         if p.source.signal == "acc":
             self._note_acc_sign(p)
-        if p.pipeline.inverted_suspected and not p.inverted_warned and p.source.signal not in _SHAPE_FREE:
+        if p.pipeline.inverted_suspected and not p.inverted_warned and self._shape_tells(p):
             p.inverted_warned = True
             self._event("inverted_signal", self._inverted_text(p), (p.label,))
         self._unpublished_arrivals.append(arrival)
         if self._data_event is not None:
             self._data_event.set()
+
+    @staticmethod
+    def _shape_tells(p: _Participant) -> bool:
+        """Whether "looks inverted" means anything for ``p``: not for breathing derived from heart beats
+        (:data:`_SHAPE_FREE`), nor for a simulated partner, which wears no belt (the demo's partner, pulled
+        into step with a real breather, rises 0.55 of its cycles and was told to "check the belt")."""
+        return p.source.signal not in _SHAPE_FREE and not p.spec.simulated
 
     def _inverted_text(self, p: _Participant) -> str:
         """The inverted_signal event's text: a belt can be checked (worn the other way round); a chest
@@ -758,7 +765,7 @@ class Session:
             rate_bpm=rate,
             quality=quality,
             breaths=p.breaths,
-            inverted_suspected=p.inverted_suspected and p.source.signal not in _SHAPE_FREE,
+            inverted_suspected=p.inverted_suspected and self._shape_tells(p),
             sign_basis=p.sign_basis if p.source.signal == "acc" else "",
             new_t=cols[0],
             new_wave=cols[1],

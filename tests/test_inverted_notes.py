@@ -134,3 +134,18 @@ def test_the_session_says_what_to_do_for_an_accelerometer_without_beats(kind: st
         "A: the accelerometer's breathing rises longer than it falls, so which way is inhale looks wrong and the "
         f"phase may be upside down (no belt to check): {advice}"
     )
+
+
+def test_a_simulated_partner_is_never_told_to_check_a_belt(tmp_path: Path) -> None:
+    """The same belt-shaped breathing (inhale 80% of the cycle) from a simulated partner: no belt to check.
+    (The demo's partner, pulled into step with a real breather, rose 0.55 of its cycles and was warned.)"""
+    path = _files(tmp_path)["belt"]
+    parts = [
+        ParticipantSpec("A", ReplaySource(path), simulated=True),
+        ParticipantSpec("B", ReplaySource(path)),
+    ]
+    snaps = run_collecting(Session(parts, SessionClock(60.0), SessionConfig()), 300.0)
+    warned = {p for s in snaps for e in s.events if e.kind == "inverted_signal" for p in e.participants}
+    assert warned == {"B"}  # the person's belt still is
+    assert not any(s.participant("A").inverted_suspected for s in snaps)
+    assert any(s.participant("B").inverted_suspected for s in snaps)
