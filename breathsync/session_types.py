@@ -161,6 +161,12 @@ class Sink(Protocol):
     def close(self, info: SessionInfo) -> None: ...
 
 
+def quality_words(quality: str) -> str:
+    """A :attr:`ParticipantView.quality` in words, for the views: "no signal", "no breathing" (the codes
+    have underscores)."""
+    return quality.replace("_", " ")
+
+
 def is_you(label: str | None) -> bool:
     """A participant labelled "you" (the demo's user): texts address them in the second person."""
     return (label or "").strip().lower() == "you"

@@ -19,10 +19,8 @@ from breathsync.session_types import (
     Snapshot,
     clock_text,
     possessive,
+    quality_words,
     says,
-)
-from breathsync.session_types import (
-    is_you as is_you,  # the dashboard imports it from here
 )
 from breathsync.sources.base import SampleChunk
 
@@ -35,15 +33,14 @@ def _breath_bar(p: ParticipantView, bar: int = BAR) -> str:
     if not p.receiving:
         return "no signal"[:bar].center(bar + 2)
     if not math.isfinite(p.phase_rad):
-        return f"[{p.quality.replace('_', ' ')[:bar]:^{bar}}]"
+        return f"[{_quality(p)[:bar]:^{bar}}]"
     fill = (1.0 - math.cos(p.phase_rad)) / 2.0
     n = round(fill * bar)
     return "[" + "#" * n + "." * (bar - n) + "]"
 
 
 def _quality(p: ParticipantView) -> str:
-    """The signal quality in words: "no signal", "no breathing" (the names have underscores)."""
-    return p.quality.replace("_", " ")
+    return quality_words(p.quality)
 
 
 def _direction(p: ParticipantView) -> str:

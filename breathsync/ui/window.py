@@ -49,9 +49,9 @@ from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.io.csvfile import write_private_bytes, write_private_text
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
-from breathsync.session_types import PairView, Snapshot, clock_text
+from breathsync.session_types import PairView, Snapshot, clock_text, is_you, quality_words
 from breathsync.sources.base import MAX_SPEED
-from breathsync.terminal import is_you, lead_lines, state_text
+from breathsync.terminal import lead_lines, state_text
 from breathsync.ui.bridge import SessionRunner
 from breathsync.ui.buffers import Ring, TraceRing
 from breathsync.ui.controls import ParticipantEditor
@@ -730,7 +730,7 @@ class DashboardWindow(QMainWindow):
         self.state.set_state(kind, text)
         who, cue_title = self._cue(snap)
         p = snap.participant(who)
-        note = "no signal" if not p.receiving else p.quality.replace("_", " ")
+        note = "no signal" if not p.receiving else quality_words(p.quality)
         self.cue.set_phase(p.phase_rad, who, note, cue_title)
         tr = snap.training
         if tr.phase == "match":
@@ -760,7 +760,7 @@ class DashboardWindow(QMainWindow):
             state = p.source_status + (f" ({p.status_reason})" if p.status_reason else "")
             if not p.receiving and p.source_status == "streaming":
                 state = "no signal"
-            quality = p.quality.replace("_", " ") if p.receiving else "-"
+            quality = quality_words(p.quality) if p.receiving else "-"
             if p.inverted_suspected:
                 quality += " (inverted?)"
             if p.sign_basis == "guess" and p.receiving:
