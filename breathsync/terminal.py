@@ -208,16 +208,17 @@ def _pack(parts: list[str], width: int, indent: str = "  ") -> list[str]:
     return [y for x in lines for y in _wrap(x, width, indent + "  ")]
 
 
-def _participant_line(p: ParticipantView, w: int, width: int | None) -> str:
+def _participant_lines(p: ParticipantView, w: int, width: int | None) -> list[str]:
     rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "   -/min"
     head = f"{p.label:>{w}} "
     mid = f" {_direction(p)}{rate}  {_quality(p):12s} "
     tail = f"({p.source_status})"
     line = f"{head}{_breath_bar(p)}{mid}{p.source} {tail}"
     if width is None or cells(line) <= width:
-        return line
+        return [line]
     # Narrow: the source cut short, a shorter bar, then no source (and its state only when not the usual
-    # "streaming"), the quality's padding last.
+    # "streaming"), the quality's padding last; narrower still (a long label), the rate and quality go on
+    # a second row rather than being cut off.
     mid_short = f" {_direction(p)}{rate}  {_quality(p)} "
     candidates = [
         (BAR, mid, 12, tail),
@@ -231,10 +232,12 @@ def _participant_line(p: ParticipantView, w: int, width: int | None) -> str:
         fixed = cells(head) + bar + 2 + cells(m) + cells(t)
         room = width - fixed - 1
         if min_src >= 0 and room >= min_src:
-            return f"{head}{_breath_bar(p, bar)}{m}{_cut(p.source, room)} {t}".rstrip()
+            return [f"{head}{_breath_bar(p, bar)}{m}{_cut(p.source, room)} {t}".rstrip()]
         if min_src < 0 and fixed <= width:
-            return f"{head}{_breath_bar(p, bar)}{m}{t}".rstrip()
-    return _cut(f"{head}{_breath_bar(p, 8)}{mid_short}{tail}", width)
+            return [f"{head}{_breath_bar(p, bar)}{m}{t}".rstrip()]
+    state = "" if p.source_status == "streaming" else f" {tail}"
+    second = f"{' ' * min(w + 1, max(0, width - 24))}{_direction(p)}{rate}  {_quality(p)}{state}"
+    return [_cut(f"{head}{_breath_bar(p, 8)}", width), *_wrap(second, width, "    ")]
 
 
 def render(
@@ -259,7 +262,7 @@ def render(
         head += f"   speed x{info.settings['speed']:g}"
     lines = [head, ""]
     w = max((len(p.label) for p in snap.participants), default=1)
-    lines += [_participant_line(p, w, width) for p in snap.participants]
+    lines += [x for p in snap.participants for x in _participant_lines(p, w, width)]
     lines.append("")
     window_s = _window_s(info)
     for pv in snap.pairs:
@@ -272,7 +275,8 @@ def render(
     if tr.instruction:
         lines.append(f"now: {tr.instruction}")
     if tr.phase == "match":
-        done = "reached" if tr.goal_reached else f"{tr.progress_s:.0f}/{tr.goal_s:.0f} s"
+        # A no-break space: a narrow terminal wraps before the figure, never between it and its unit.
+        done = "reached" if tr.goal_reached else f"{tr.progress_s:.0f}/{tr.goal_s:.0f}\u00a0s"
         lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
     elif tr.phase == "lead":
         lines += [f"lead: {x}" if i == 0 else f"      {x}" for i, x in enumerate(lead_lines(snap))]

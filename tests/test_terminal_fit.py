@@ -162,3 +162,21 @@ def test_a_narrowed_terminal_counts_the_rows_it_rewrapped() -> None:
 def test_the_width_never_changes_the_words_of_a_wide_frame() -> None:
     snap = snapshot(training=replace(lead_training(), instruction="A: keep leading; B: keep following"))
     assert render(snap, None, [], width=200, height=100) == render(snap, None, [])
+
+
+def test_a_very_narrow_terminal_moves_rate_and_quality_to_a_second_row() -> None:
+    """At 40 columns with long labels the participant line was cut after the rate's number ("12.0/…"), so
+    neither the unit nor the quality was shown; the goal's "12/60 s" left its "s" alone on a row."""
+    parts = (
+        participant("Alexandra (you)", quality="ok", rate_bpm=12.0),
+        participant("Benjamin", quality="noisy", rate_bpm=9.5, source_status="reconnecting"),
+    )
+    snap = snapshot(("Alexandra (you)", "Benjamin"), participants=parts, t_s=60.0)
+    rows = render(snap, None, [], width=39).split("\n")
+    assert all(cells(x) <= 39 for x in rows), max(rows, key=cells)
+    assert not any(x.endswith("…") for x in rows)
+    for label, rest in (("Alexandra (you)", "12.0/min  ok"), ("Benjamin", "9.5/min  noisy (reconnecting)")):
+        i = next(i for i, x in enumerate(rows) if x.strip().startswith(label))
+        assert rest in " ".join(x.strip() for x in rows[i + 1 : i + 3]), rows[i : i + 3]
+    goal = [x for x in rows if "/60" in x]
+    assert goal and goal[0].rstrip().endswith("/60\u00a0s")
