@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ class BatchResult:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (session, one-line reason)
+    #: (session, traceback) of the failures that are breathsync's bugs, not the input's (also in ``failed``).
+    internal: list[tuple[str, str]] = field(default_factory=list)
     #: (position among the inputs, from 0; session; its JSON result), for the analysed sessions.
     results: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
@@ -113,8 +116,12 @@ def analyse_batch(
         except InputError as e:
             out.failed.append((item, str(e)))
             continue
-        except Exception as e:  # one broken session never stops a study
-            out.failed.append((item, f"{type(e).__name__}: {e}"))
+        except OSError as e:  # the file system's (a disk error, a file gone meanwhile)
+            out.failed.append((item, f"cannot read it: {e.strerror or e}"))
+            continue
+        except Exception as e:  # one broken session never stops a study, but a bug is not bad input
+            out.failed.append((item, f"internal error ({type(e).__name__}: {e}): a bug in breathsync"))
+            out.internal.append((item, traceback.format_exc()))
             continue
         if not res["pairs"]:
             out.failed.append((item, _no_pair_reason(res)))

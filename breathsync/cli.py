@@ -456,6 +456,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         print(f"{len(res.failed)} of {sessions} failed:", file=sys.stderr)
         for item, why in res.failed:
             print(f"  {item}: {why}", file=sys.stderr)
+        if res.internal:
+            # Bugs, not bad input: their tracebacks, for a report, and exit 1 as for any crash.
+            for item, tb in res.internal:
+                print(f"\n{item}:\n{tb}", file=sys.stderr, end="")
+            print("please report the internal errors above (with their tracebacks)", file=sys.stderr)
+            return 1
         return 2
     return 0
 
@@ -481,7 +487,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     if args.json == "-":
-        sys.stdout.write(text + "\n")
+        _write_stdout(text + "\n")
         return 0
     print(summary_text(result, analysed.parts))
     if args.json:
@@ -685,6 +691,22 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             raise InputError(f"{out}: cannot write ({e.strerror})") from None
     print(f"wrote {out / 'A.csv'} and {out / 'B.csv'} (true 60-s PLV {plv60:.2f})")
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    """Write ``text`` to stdout whole. Unbuffered (``python -u``, PYTHONUNBUFFERED), a raw write may take
+    only part of it when the reader goes away, and the text layer drops the rest without an error: the
+    command then ended with 0 under ``| head -c 100``. The loop's next write raises the broken pipe."""
+    buf = getattr(sys.stdout, "buffer", None)
+    if buf is None:  # a text-only stream (a test's capture)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    view = memoryview(text.encode(sys.stdout.encoding or "utf-8"))
+    while view:
+        n = buf.write(view)
+        view = view[n if n is not None else 0 :]
+    buf.flush()
 
 
 def _silence_stdout() -> None:

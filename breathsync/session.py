@@ -309,6 +309,7 @@ class Session:
         self._stop: asyncio.Event | None = None
         self._last_snap_t = 0.0
         self._closing = False
+        self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
         self._end_status: dict[str, str] = {}  # each source's status as the session ended (see run)
         self._unpublished_arrivals: list[float] = []
         self.stats = _Stats()
@@ -453,6 +454,9 @@ class Session:
             for sink in self._sinks:
                 with contextlib.suppress(Exception):
                     sink.close(self.info)
+        if self._fault is not None:
+            # A bug, not bad input: what was recorded is closed above; the error goes on with its traceback.
+            raise self._fault
         return final
 
     async def _read(self, p: _Participant) -> None:
@@ -460,7 +464,21 @@ class Session:
         try:
             await src.start(self.clock)
             async for chunk in src.stream():
-                self._ingest(p, chunk)
+                try:
+                    self._ingest(p, chunk)
+                except Exception as e:
+                    # The pipeline's or the session's own fault, not the source's: it must not read as
+                    # "the source failed". The session ends (closing what it recorded) and raises it.
+                    if self._fault is None:
+                        self._fault = e
+                        self._event(
+                            "session_end",
+                            f"the session ends on an internal error ({type(e).__name__}: {e}): "
+                            "a bug in breathsync, please report it",
+                        )
+                    assert self._stop is not None
+                    self._stop.set()
+                    return
             if src.status not in (SourceStatus.FAILED, SourceStatus.ENDED):
                 src.set_status(SourceStatus.ENDED)
         except asyncio.CancelledError:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from conftest import make_session_folder, run_breathsync
 
 from breathsync.batch import SUMMARY_COLUMNS
@@ -97,3 +99,29 @@ def test_a_summary_that_cannot_be_written_is_refused_before_the_analysis(tmp_pat
     assert r.returncode == 2 and "is a file" in r.stderr
     ok = run_breathsync("analyze", pair, "--batch", "/dev/stdout")
     assert ok.returncode == 0 and ok.stdout.startswith(",".join(SUMMARY_COLUMNS[:2]))
+
+
+def test_a_bug_is_not_reported_as_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exception that is not the input's (a bug in the analysis) was listed beside the broken files as
+    "TypeError: ..." with exit 2, the code for bad input, and no traceback. It is now an internal error:
+    the rest of the study is analysed, the traceback is shown for a report, and the exit code is 1."""
+    import breathsync.batch as batch
+    from breathsync.cli import main
+
+    real = batch.analyse_files
+
+    def analyse(paths: list[str], **kw: Any) -> Any:
+        if "strangers" in paths[0]:
+            raise TypeError("a bug in the analysis")
+        return real(paths, **kw)
+
+    monkeypatch.setattr(batch, "analyse_files", analyse)
+    items = [f"{SAMPLES / f'pair_{x}_A.csv'}+{SAMPLES / f'pair_{x}_B.csv'}" for x in ("sync", "strangers")]
+    rc = main(["analyze", *items, "--batch", str(tmp_path / "s.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "1 of 2 sessions failed" in err and "internal error (TypeError: a bug in the analysis)" in err
+    assert "Traceback" in err and "please report" in err
+    assert len(list(csv.DictReader((tmp_path / "s.csv").open()))) == 1  # the other session was analysed

@@ -13,6 +13,8 @@ from conftest import breathing, run_breathsync
 
 from breathsync.cli import main
 
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
+
 
 def write_csv(path: Path, t: np.ndarray, y: np.ndarray, participant: str) -> Path:
     rows = "\n".join(f"{a:.4f},{b:.6f}" for a, b in zip(t, y, strict=True))
@@ -226,6 +228,28 @@ def test_a_closed_pipe_stops_quietly() -> None:
     err = p.stderr.read()
     assert p.wait(timeout=60) == 141
     assert err == ""
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_analyze_json_to_a_reader_that_goes_away_ends_141(unbuffered: str) -> None:
+    """`analyze --json - | head -c 100`. Unbuffered (PYTHONUNBUFFERED=1, as in many containers) the JSON's one
+    write took what the pipe held and the rest was dropped without an error: exit 0."""
+    import os
+
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    files = [str(SAMPLES / "pair_sync_A.csv"), str(SAMPLES / "pair_sync_B.csv")]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "breathsync", "analyze", *files, "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert p.stdout is not None and p.stderr is not None
+    assert p.stdout.read(100).startswith(b"{")
+    p.stdout.close()  # like `| head -c 100`
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 141
+    assert err == b""
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")

@@ -1,0 +1,62 @@
+"""A fault in the session's own code (the pipeline, the synchrony) is a bug, not a failed source: it used to
+be caught as the source's failure, so a pipeline error read "participant A: the source failed after 0:03 of
+samples" and the CLI exited 2 as for bad input, with no traceback. Now the session ends, closes what it
+recorded, and raises the error."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import breathing, run_collecting
+
+from breathsync.dsp.pipeline import RespPipeline
+from breathsync.recorder import Recorder
+from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.sources.base import SessionClock
+from breathsync.sources.memory import MemorySource
+
+
+class _Bug(RuntimeError):
+    pass
+
+
+def _buggy_after(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = [0]
+    real = RespPipeline.process
+
+    def process(self: RespPipeline, t: Any, y: Any) -> Any:
+        calls[0] += 1
+        if calls[0] > n:
+            raise _Bug("a bug in the pipeline")
+        return real(self, t, y)
+
+    monkeypatch.setattr(RespPipeline, "process", process)
+
+
+def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t, ya, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=1)
+    _, yb, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=2)
+    specs = [
+        ParticipantSpec("A", MemorySource(t, {"resp": ya}, name="a")),
+        ParticipantSpec("B", MemorySource(t, {"resp": yb}, name="b")),
+    ]
+    session = Session(specs, SessionClock(100.0), SessionConfig())
+    session.add_sink(Recorder(tmp_path / "rec"))
+    _buggy_after(200, monkeypatch)  # chunks of 0.1 s, two participants: about 10 s in
+    with pytest.raises(_Bug):
+        run_collecting(session, 60.0)
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert {p["final_status"] for p in meta["summary"]["participants"].values()} == {"streaming"}
+    assert meta["duration_s"] > 5.0
+    with open(tmp_path / "rec" / "events.csv", newline="") as fh:
+        ends = [e["text"] for e in csv.DictReader(fh) if e["kind"] == "session_end"]
+    assert ends and "internal error (_Bug: a bug in the pipeline)" in ends[0], ends
+    with open(tmp_path / "rec" / "A.csv", newline="") as fh:
+        rows = [r for r in csv.reader(x for x in fh if not x.startswith("#"))][1:]
+    assert float(rows[-1][0]) > 5.0  # what came before the fault was recorded and closed
