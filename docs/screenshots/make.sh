@@ -2,6 +2,8 @@
 # Re-make the README's dashboard pictures (offscreen, from the repository's root):  sh docs/screenshots/make.sh
 set -e
 export QT_QPA_PLATFORM=offscreen
+# The project's own environment (the README's set-up), else a breathsync on PATH.
+if [ -x .venv/bin/breathsync ]; then PATH="$PWD/.venv/bin:$PATH"; fi
 out=docs/screenshots
 breathsync run -p A=sim:steady,rate=12,seed=3 -p B=sim:follow,rate=12,coupling=1.5,delay=0.3,seed=4 \
     --duration 120 --speed 20 --screenshot "$out/in_sync.png"
