@@ -345,8 +345,6 @@ class RespPipeline:
         self._hold_until = -math.inf  # after a resumed gap: no phase until the phase copy has settled
         self._wmin = math.inf
         self._wmax = -math.inf
-        self._wmin_t = 0.0
-        self._wmax_t = 0.0
         self._direction = 0  # +1 rising, -1 falling, 0 warming up
         self._ext = 0.0
         self._ext_t = 0.0
@@ -517,9 +515,9 @@ class RespPipeline:
             if d == 0:
                 # Warm-up: learn the signal's range before tracking turning points.
                 if y < self._wmin:
-                    self._wmin, self._wmin_t = y, t
+                    self._wmin = y
                 if y > self._wmax:
-                    self._wmax, self._wmax_t = y, t
+                    self._wmax = y
                 if t - self._seg_t0 >= cfg.warmup_s and self._wmax > self._wmin:
                     self._amp = self._amp_long = self._wmax - self._wmin
                     # Start on the side of the midline the signal is on, looking for that side's extremum.
