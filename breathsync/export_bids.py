@@ -15,12 +15,42 @@ that the official validator, bids-validator 3.0.2, checks):
 - a dataset has ``dataset_description.json`` (``Name``, ``BIDSVersion`` REQUIRED) and SHOULD have a
   ``README`` and ``participants.tsv``. Labels are alphanumeric.
 
-Layout written (one subject per participant, datatype ``beh``, task ``breathsync``)::
+Layout written (one subject per participant, datatype ``beh``, task ``breathsync``; ``[ses-<label>]``
+with ``session_label``)::
 
-    OUT/dataset_description.json  participants.tsv  participants.json  README
-    OUT/sub-<label>/beh/sub-<label>_task-breathsync_recording-raw_physio.tsv.gz + .json
-                        sub-<label>_task-breathsync_recording-live_physio.tsv.gz + .json
-                        sub-<label>_task-breathsync_recording-live_physioevents.tsv.gz + .json
+    OUT/dataset_description.json  participants.tsv  participants.json  README  [sessions.json]
+    OUT/sub-<label>/[ses-<label>/]beh/<stem>_recording-raw_physio.tsv.gz + .json
+                                      <stem>_recording-live_physio.tsv.gz + .json
+                                      <stem>_recording-live_physioevents.tsv.gz + .json
+    OUT/sub-<label>/sub-<label>_sessions.tsv                      (with a session label)
+    OUT/derivatives/breathsync/dataset_description.json  README   (when the session recorded pairs.csv)
+    OUT/derivatives/breathsync/sub-<label>/[ses-<label>/]beh/<stem>_desc-pairsync_beh.tsv + .json
+
+where ``<stem>`` is ``sub-<label>[_ses-<label>]_task-breathsync``.
+
+Sessions (BIDS 1.11.1, "Sessions"; appendix "Entities", ``ses``): a study's sessions reuse participant labels
+(A and B in every dyad), so each is exported with its own session label into one dataset; only the same
+subject and session twice is refused, and a subject's data is all in ``ses-`` folders or in none.
+participants.tsv keeps one row per subject (a value that differs between its sessions reads "mixed");
+``sub-<label>_sessions.tsv`` has the per-session values (``acq_time``, signal, source, simulated).
+``simulated`` says whether a participant is breathsync's simulated breather, so analyses can leave it out.
+
+Pair synchrony (the session's ``pairs.csv``: live PLV, chance level, sync score, in sync, relative phase,
+lag, window end) is a derivative (BIDS "Derived data": its own dataset_description.json, DatasetType
+"derivative", GeneratedBy breathsync and its version). BIDS has no entity for a measure of two subjects
+(no dyad entity), so each subject's file holds its rows with every partner (``partner_id``), placed as
+derivatives are, in the subject's (and session's) folder: a pair is in both subjects' files, the signed
+figures (relative phase, lag) from each one's point of view. ``desc-pairsync`` with the ``beh`` suffix
+(tabular behavioural data, with a header) is a name the official validator accepts in a derivative
+dataset; a table of all pairs at the derivative's top level is not (bids-validator 3 reports NOT_INCLUDED
+there, and ignores a derivative's .bidsignore when validating recursively).
+
+Column names: BIDS's column naming recommendation (names that MAY be used) is ``respiratory`` for breathing
+and ``cardiac`` for pulse measurements
+(:data:`_BIDS_COLUMN`); the raw files use them for the recording's ``resp`` and ``ecg``. Units are those the
+recording declares (its ``# unit:`` line), else the format's. A known Bluetooth device gives
+``Manufacturer`` and ``ManufacturersModelName``; otherwise they are left out (the source kind, "sim" or
+"replay", is in ``breathsyncSourceKind``).
 
 ``recording-raw`` holds the samples as the source delivered them (on a uniform grid: when the timestamps
 are not uniform they are interpolated onto one, and the sidecar says so; RR intervals, which come at beat
@@ -49,6 +79,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,20 +105,37 @@ LIVE_FS_HZ = 20.0
 
 _README = """\
 Breathing recordings exported by breathsync (breathing-synchrony biofeedback), one subject per
-participant of a session, datatype beh, task breathsync.
+participant of a session, datatype beh, task breathsync; each session of a study in its own ses- folder
+when exported with a session label.
 
-Per subject:
+Per subject (and session):
 - *_recording-raw_physio.tsv.gz: the samples as the participant's source delivered them (a belt's
-  waveform, a chest accelerometer, or the breathing waveform derived from RR intervals); the JSON
-  sidecar names the columns, their units and any resampling.
+  waveform in the respiratory column, a chest accelerometer, or the breathing waveform derived from RR
+  intervals; an ECG in the cardiac column); the JSON sidecar names the columns, their units and any
+  resampling.
 - *_recording-live_physio.tsv.gz: what breathsync's live pipeline showed during the session, at 20 Hz:
   session time (timestamp), the causally filtered waveform, the breathing phase (0 = inhale onset,
   pi = end of inhale), the breathing rate and the signal state.
 - *_recording-live_physioevents.tsv.gz: the session's events (in sync, lost sync, goal reached, source
   lost, ...), with onsets on the live file's timestamp column.
 
+participants.tsv says which participants were breathsync's simulated breathers (simulated = yes): leave
+them out of analyses of people. derivatives/breathsync holds each pair's live synchrony (PLV, chance
+level, sync score, in sync, relative phase, lag).
+
 Times are seconds from the session's start (StartTime in each sidecar). Before sharing, fill in the
 Authors and License fields of dataset_description.json, and describe the study here.
+"""
+_DERIVATIVE_README = """\
+Live breathing synchrony of each pair of participants, as breathsync computed and showed it during the
+sessions of the raw dataset two folders up (same subjects, sessions and task).
+
+sub-<label>/[ses-<label>/]beh/*_desc-pairsync_beh.tsv: one row per published snapshot (about 10 per second)
+and partner (partner_id): PLV, chance level, sync score, in sync, relative phase and lag over the window
+ending at window_end_s; the JSON sidecar describes each column and its units. BIDS has no entity for a
+measure of two subjects, so each pair is in both subjects' files, the relative phase and lag from each
+one's point of view (> 0: this subject breathes first). For one row per pair, keep the rows whose
+partner_id sorts after the file's subject.
 """
 #: Raw samples further apart than this many median steps (and MIN_GAP_S) are a gap, not jitter.
 GAP_STEPS = 5
@@ -98,10 +146,42 @@ MAX_BEAT_GAP_S = 3.0
 MAX_GRID = 50_000_000
 EVENTS_HEADER = ("time", "kind", "participants", "text")
 
-#: Units of the columns the recording format defines (README, "Recording format").
+#: Units of the columns the recording format defines (README, "Recording format"), when a recording's
+#: ``# unit:`` line does not say otherwise.
 _UNITS = {"resp": "arbitrary", "acc_x": "mg", "acc_y": "mg", "acc_z": "mg", "rr_ms": "ms"}
 #: Columns whose unit the format leaves to the file (its ``# unit:`` line); BIDS's value when none is given.
 _UNKNOWN_UNIT = {"ecg": "n/a"}
+#: Spellings of units in ``# unit:`` lines (the recorder's own included: "arbitrary units", "milli-g",
+#: "milliseconds") and the symbol the export writes. BIDS appendix "Units": SI symbols in CMIXF-12 are
+#: RECOMMENDED ("uV", not "microV"); "arbitrary" is the value this export has always used for arbitrary
+#: units. Any other text is passed on as the file declares it.
+_UNIT_SYMBOLS = {
+    "arbitrary": "arbitrary",
+    "arbitrary unit": "arbitrary",
+    "arbitrary units": "arbitrary",
+    "a.u.": "arbitrary",
+    "au": "arbitrary",
+    "milli-g": "mg",
+    "millig": "mg",
+    "millisecond": "ms",
+    "milliseconds": "ms",
+    "second": "s",
+    "seconds": "s",
+    "volt": "V",
+    "volts": "V",
+    "millivolt": "mV",
+    "millivolts": "mV",
+    "microvolt": "uV",
+    "microvolts": "uV",
+    "radian": "rad",
+    "radians": "rad",
+}
+#: Column names in the exported physio files, where BIDS recommends one. BIDS 1.11.1, "Physiological and
+#: other continuous recordings", "General column naming recommendation" (schema rules/tabular_data/
+#: physio.yaml, PhysioColumns: cardiac, respiratory, trigger; the text says these names MAY be used):
+#: breathing measurements in ``respiratory``, pulse measurements (an ECG) in ``cardiac``. Other columns keep
+#: the recording format's names.
+_BIDS_COLUMN = {"resp": "respiratory", "ecg": "cardiac"}
 _DESCRIPTIONS = {
     "resp": "breathing waveform (respiration belt or derived), rising on inhale",
     "acc_x": "chest accelerometer, x axis",
@@ -144,10 +224,34 @@ def declared_units(unit_meta: str | None) -> dict[str, str]:
     return out
 
 
-def _column_units(names: list[str], declared: dict[str, str]) -> dict[str, str]:
-    """The BIDS "Units" of each exported raw column: the format's unit for the columns it defines, else the
-    one the recording declares, else "n/a" (unknown) for an ECG and "arbitrary" for any other column."""
-    return {n: _UNITS.get(n) or declared.get(n) or _UNKNOWN_UNIT.get(n, "arbitrary") for n in names}
+def _column_units(
+    names: list[str], declared: dict[str, str], derived: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The BIDS "Units" of each exported raw column (by its recording name): the unit the recording declares
+    (its ``# unit:`` line, as a CMIXF symbol where :data:`_UNIT_SYMBOLS` knows the spelling), else the
+    format's, else "n/a" (unknown) for an ECG and "arbitrary" for any other column. A column in ``derived``
+    (the RR-derived breathing waveform) is not the file's column of that name: "arbitrary"."""
+    out = {}
+    for n in names:
+        unit = None if n in derived else declared.get(n)
+        if unit is not None:
+            out[n] = _UNIT_SYMBOLS.get(unit.lower(), unit)
+        else:
+            out[n] = _UNITS.get(n) or _UNKNOWN_UNIT.get(n, "arbitrary")
+    return out
+
+
+def _bids_columns(names: list[str]) -> dict[str, str]:
+    """The exported name of each raw column: :data:`_BIDS_COLUMN`'s, unless the file already has a column
+    of that name (names in a physio file MUST be unique)."""
+    return {n: n if _BIDS_COLUMN.get(n, n) in names else _BIDS_COLUMN.get(n, n) for n in names}
+
+
+def _rr_derived(rec: Recording, signal: str) -> bool:
+    """Whether a participant's raw export is the RR-derived breathing waveform (its ``resp`` is derived from
+    the heart beats, not the file's own ``resp``)."""
+    kind = rec.signal_kind()
+    return kind == "rr" or (signal == "rr" and kind != "resp" and rec.has_values("rr_ms"))
 
 
 def _raw_series(
@@ -156,7 +260,7 @@ def _raw_series(
     """(t, columns, fs, note) of a participant's raw samples (``rec``, read from ``rec_path``) on a uniform
     grid."""
     kind = rec.signal_kind()
-    if kind == "rr" or (signal == "rr" and kind != "resp" and rec.has_values("rr_ms")):
+    if _rr_derived(rec, signal):
         from breathsync.dsp.rr import RESAMPLE_FS_HZ, rr_to_resp_offline
 
         rr = rec.columns["rr_ms"]
@@ -263,7 +367,18 @@ def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
     A final line cut mid-write (no newline, does not parse) is dropped, as :func:`read_recording` does.
     """
     hint = "move the file out of the session folder to export without the live recording"
-    text = read_text_file(path, "live recording", hint)
+    return _read_table(path, "live recording", "live-recording header (time,wave,...)", hint)
+
+
+def _read_table(
+    path: str, what: str, header_name: str, hint: str, *, empty_ok: bool = False
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """A numeric CSV the recorder writes (``#`` lines, a header starting with ``time``, numbers, empty =
+    unknown): time and the other columns. RecordingError (one line) naming ``what`` when it is damaged; a
+    final line cut mid-write is dropped. ``empty_ok``: a file without a header (empty, or cut before or
+    inside it) or with only ``time`` is no data, not damage (the recorder writes ``pairs.csv``'s header
+    with the first snapshot)."""
+    text = read_text_file(path, what, hint)
     ends_with_newline = text.endswith("\n")
     lines = text.split("\n")
     last_no = max((i for i, ln in enumerate(lines, 1) if ln.strip()), default=0)
@@ -277,10 +392,16 @@ def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
         cut = no == last_no and not ends_with_newline  # a writer killed mid-row
         if header is None:
             names = [c.strip() for c in s.split(",")]
-            if cut or names[0] != "time" or len(names) < 2 or not all(names) or len(set(names)) < len(names):
-                raise RecordingError(
-                    path, f"no live-recording header (time,wave,...): the file is damaged; {hint}", line=no
-                )
+            if cut and empty_ok:
+                break
+            if (
+                cut
+                or names[0] != "time"
+                or len(names) < (1 if empty_ok else 2)
+                or not all(names)
+                or len(set(names)) < len(names)
+            ):
+                raise RecordingError(path, f"no {header_name}: the file is damaged; {hint}", line=no)
             header = names
             continue
         cells = s.split(",")
@@ -301,10 +422,12 @@ def _read_live(path: str) -> tuple[FloatArray, dict[str, FloatArray]]:
         if problem:
             if cut:
                 break
-            raise RecordingError(path, f"{problem}: the live recording is damaged; {hint}", line=no)
+            raise RecordingError(path, f"{problem}: the {what} is damaged; {hint}", line=no)
         rows.append(values)
         prev_t = values[0]
     if header is None:
+        if empty_ok:
+            return np.empty(0), {}
         raise RecordingError(
             path,
             f"no header row (the file is empty or cut inside its '#' lines): the file is damaged; {hint}",
@@ -484,25 +607,96 @@ def _subjects(folder: SessionFolder) -> list[tuple[FolderParticipant, str]]:
 
 
 # ---------------------------------------------------------------------------------- export
-def export_bids(session_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
+_LABEL = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def _session_entity(label: str | None) -> str | None:
+    """The BIDS session label asked for (None: no session level); InputError when it is not one. BIDS 1.11.1,
+    appendix "Entities", ``ses-<label>``: a label is alphanumeric."""
+    if label is None:
+        return None
+    if not _LABEL.match(label):
+        fixed = re.sub(r"[^A-Za-z0-9]", "", label) or "1"
+        raise InputError(
+            f"session label {label!r}: a BIDS session label has letters and digits only (a-z, A-Z, 0-9): "
+            f"give one such as {fixed!r}"
+        )
+    return label
+
+
+def _subject_dir(sub: str, ses: str | None) -> str:
+    return f"sub-{sub}" + (f"/ses-{ses}" if ses else "")
+
+
+def _stem(sub: str, ses: str | None) -> str:
+    return f"sub-{sub}" + (f"_ses-{ses}" if ses else "") + f"_task-{TASK}"
+
+
+def _check_not_there(out: Path, subjects: list[tuple[FolderParticipant, str]], ses: str | None) -> None:
+    """InputError when a subject of this session is already in ``out`` with the same session (or both
+    without one), or with the other layout: a subject's data is all in ``ses-`` folders or none is."""
+    for _, sub in subjects:
+        raw = out / _subject_dir(sub, ses) / "beh" / f"{_stem(sub, ses)}_recording-raw_physio.tsv.gz"
+        if raw.exists():
+            if ses:
+                raise InputError(
+                    f"{out}: sub-{sub} ses-{ses} is already there: give this session another session "
+                    "label, or export it to a new folder"
+                )
+            raise InputError(
+                f"{out}: sub-{sub} is already there: give each session its own session label (--session), "
+                "or export each session to its own folder"
+            )
+        folder = out / f"sub-{sub}"
+        if not folder.is_dir():
+            continue
+        try:
+            inside = [d for d in folder.iterdir() if d.is_dir()]
+        except OSError as e:
+            raise InputError(f"{folder}: cannot read the folder ({e.strerror or e})") from None
+        sessions = [d for d in inside if d.name.startswith("ses-")]
+        if ses and len(sessions) < len(inside):
+            raise InputError(
+                f"{out}: sub-{sub} is there without a session label, and BIDS keeps a subject's data either "
+                "all in session folders or in none: export this session to a new folder (with each earlier "
+                "session exported again with its own session label)"
+            )
+        if not ses and sessions:
+            raise InputError(
+                f"{out}: sub-{sub} is there in session folders ({sessions[0].name}, ...): give this session "
+                "a session label too (--session)"
+            )
+
+
+def export_bids(
+    session_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    session_label: str | None = None,
+) -> list[Path]:
     """Write the BIDS dataset for a recorded session; returns the files written.
 
-    All or nothing: on any error (InputError, one line) ``out_dir`` is left as it was.
+    ``session_label``: the BIDS session (``ses-<label>``) this recording is, so that a study's sessions,
+    whose participants reuse their labels (A and B in every dyad), are one dataset. All or nothing: on any
+    error (InputError, one line) ``out_dir`` is left as it was.
     """
     if os.path.isfile(session_dir):
         raise InputError(
             f"{session_dir}: is a file, not a session folder: export takes a folder written by "
             "'breathsync run --record DIR' (analyze and report also read single CSV files)"
         )
+    if os.path.isdir(session_dir) and not os.path.isfile(os.path.join(session_dir, SESSION_FILE)):
+        raise InputError(
+            f"{session_dir}: not a breathsync session folder (no session.json): export takes a folder "
+            "written by 'breathsync run --record DIR' (analyze and report also read CSV files)"
+        )
+    ses = _session_entity(session_label)
     folder = read_session_folder(session_dir)
     out = Path(out_dir)
     adding = _check_target(out)
     entries = _entries(folder)
     subjects = _subjects(folder)
-    base = {sub: f"sub-{sub}/beh/sub-{sub}_task-{TASK}" for _, sub in subjects}
-    for _, sub in subjects:
-        if (out / f"{base[sub]}_recording-raw_physio.tsv.gz").exists():
-            raise InputError(f"{out}: sub-{sub} is already there: export each session to its own folder")
+    _check_not_there(out, subjects, ses)
     events = _read_events(Path(folder.path) / "events.csv")
 
     full = Path(os.path.abspath(out))
@@ -515,8 +709,8 @@ def export_bids(session_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
         _remove_empty_dirs(made)
         raise InputError(f"{out}: cannot create the folder ({e.strerror or e})") from None
     try:
-        rel = _write_dataset(stage, out, folder, entries, subjects, events, adding)
-        return _move_into_place(stage, out, rel)
+        rel, merged = _write_dataset(stage, out, folder, entries, subjects, events, adding, ses)
+        return _move_into_place(stage, out, rel, merged)
     except OSError as e:
         raise InputError(
             f"{out}: cannot write the BIDS dataset ({e.strerror or e}): nothing was exported"
@@ -544,6 +738,75 @@ def _remove_empty_dirs(dirs: list[Path]) -> None:
             d.rmdir()
 
 
+#: Maker and model of the Bluetooth devices breathsync knows, by device profile name (the profiles in
+#: ``devices/``: polar_pmd.py "Polar H10 chest strap", gdx.py "Vernier Go Direct Respiration Belt
+#: (GDX-RB)"); the generic heart-rate profile ("heart-rate") names no maker. BIDS "Manufacturer" and
+#: "ManufacturersModelName" are the equipment's maker and model (RECOMMENDED in a physio sidecar).
+_DEVICE_MAKERS = {
+    "polar-h10": ("Polar Electro", "H10"),
+    "gdx-rb": ("Vernier", "Go Direct Respiration Belt (GDX-RB)"),
+}
+
+
+def _device_fields(source: Any, device: Any) -> dict[str, str]:
+    """Manufacturer and ManufacturersModelName when the session knows the device (a BLE source's profile,
+    or session.json's "devices"), else nothing: a source kind ("sim", "replay") is no manufacturer."""
+    names = [device] if isinstance(device, str) else []
+    if isinstance(source, dict) and isinstance(source.get("device"), str):
+        names.insert(0, source["device"])
+    for name in names:
+        if name in _DEVICE_MAKERS:
+            maker, model = _DEVICE_MAKERS[name]
+            return {"Manufacturer": maker, "ManufacturersModelName": model}
+    return {}
+
+
+def _simulated(kind: str | None, rec: Recording) -> str:
+    """participants.tsv's ``simulated``: "yes" for breathsync's simulator (a ``sim:`` source, or a replayed
+    file holding a simulator's ``true_phase``), "no" for a Bluetooth device on the session's computer,
+    "n/a" when the session cannot tell (a replayed file, a stream from elsewhere)."""
+    if kind == "sim" or "true_phase" in rec.columns:
+        return "yes"
+    if kind == "ble":
+        return "no"
+    return "n/a"
+
+
+#: participants.tsv's columns after participant_id, and participants.json's description of each.
+PARTICIPANT_COLUMNS: dict[str, dict[str, Any]] = {
+    "breathsync_label": {"Description": "the participant's label in the breathsync session"},
+    "signal": {
+        "Description": "breathing signal: resp (belt), acc (chest accelerometer) or rr (heart beats); "
+        "mixed: it differs between this subject's sessions (see its sessions.tsv)"
+    },
+    "source": {
+        "Description": "where the session took the breathing from: ble (a Bluetooth device), sim "
+        "(breathsync's simulated breather), replay (a recorded file played back), lsl (a Lab Streaming Layer "
+        "stream); mixed: it differs between this subject's sessions"
+    },
+    "simulated": {
+        "Description": "whether this participant is a simulated breather, not a person: leave 'yes' out "
+        "of analyses of people",
+        "Levels": {
+            "yes": "breathsync's simulator (a sim: source, or a replayed file written by it)",
+            "no": "a person, measured by a device on the session's computer",
+            "n/a": "not known to the session (a replayed file or a stream from elsewhere)",
+            "mixed": "differs between this subject's sessions (see its sessions.tsv)",
+        },
+    },
+}
+#: sub-<label>_sessions.tsv's columns after session_id (with a session label), described in sessions.json.
+SESSION_COLUMNS: dict[str, dict[str, Any]] = {
+    "acq_time": {"Description": "when the session started (UTC)"},
+    "signal": PARTICIPANT_COLUMNS["signal"],
+    "source": PARTICIPANT_COLUMNS["source"],
+    "simulated": {
+        "Description": PARTICIPANT_COLUMNS["simulated"]["Description"],
+        "Levels": {k: v for k, v in PARTICIPANT_COLUMNS["simulated"]["Levels"].items() if k != "mixed"},
+    },
+}
+
+
 def _write_dataset(
     stage: Path,
     out: Path,
@@ -552,10 +815,13 @@ def _write_dataset(
     subjects: list[tuple[FolderParticipant, str]],
     events: list[_Event],
     adding: bool,
-) -> list[str]:
-    """Write the whole export into ``stage`` (laid out as ``out`` will be); returns the relative paths."""
+    ses: str | None,
+) -> tuple[list[str], set[str]]:
+    """Write the whole export into ``stage`` (laid out as ``out`` will be); returns the relative paths and
+    those of them that replace a file of ``out`` (tables that this export adds rows to)."""
     info = folder.info
     written: list[str] = []
+    merged: set[str] = set()
     if not (adding and (out / "dataset_description.json").exists()):
         _write_json(
             stage / "dataset_description.json",
@@ -570,40 +836,48 @@ def _write_dataset(
         (stage / "README").write_text(_README, encoding="utf-8")
         os.chmod(stage / "README", 0o600)
         written.append("README")
-    part_rows = []
+    devices: dict[str, Any] = info["devices"] if isinstance(info.get("devices"), dict) else {}
+    part_rows: list[dict[str, str]] = []
     for fp, sub in subjects:
-        beh = stage / f"sub-{sub}" / "beh"
+        beh = stage / _subject_dir(sub, ses) / "beh"
         beh.mkdir(parents=True)
-        base = f"sub-{sub}_task-{TASK}"
+        base = _stem(sub, ses)
         src = entries.get(fp.label, {})
         signal = src.get("signal") or ""
         source = source_without_paths(src.get("source"))  # older recordings kept the full path
+        kind = (source or {}).get("kind")
         common = {
             "TaskName": TASK,
-            "Manufacturer": (source or {}).get("kind") or "unknown",
+            **_device_fields(source, devices.get(fp.label)),
             "SoftwareVersions": f"breathsync {info.get('software_version') or __version__}",
             "AcquisitionStartUTC": info.get("start_utc"),
+            "breathsyncSourceKind": kind,
             "breathsyncSource": source,
             "breathsyncParticipantLabel": fp.label,
         }
         rec = _read_raw(fp.path)
         t, cols, fs, note = _raw_series(rec, fp.path, signal)
         if src.get("invert") is True and "resp" in cols:
-            # The session ran with --invert for this belt (it falls on inhale): the exported resp rises on
-            # inhale, as its description says and as the session showed it.
+            # The session ran with --invert for this belt (it falls on inhale): the exported breathing rises
+            # on inhale, as its description says and as the session showed it.
             cols["resp"] = -cols["resp"]
-            note = "; ".join(x for x in (note, "resp polarity flipped (the session ran with --invert)") if x)
+            note = "; ".join(x for x in (note, "polarity flipped (the session ran with --invert)") if x)
         names = list(cols)
+        exported = _bids_columns(names)
         raw_json: dict[str, Any] = {
             "SamplingFrequency": round(fs, 9),
             "StartTime": round(float(t[0]), 6) if t.size else 0.0,
-            "Columns": names,
+            "Columns": [exported[n] for n in names],
             "PhysioType": "generic",
             **common,
         }
-        units = _column_units(names, declared_units(rec.meta.get("unit")))
+        derived = ("resp",) if _rr_derived(rec, signal) else ()
+        units = _column_units(names, declared_units(rec.meta.get("unit")), derived)
         for n in names:
-            raw_json[n] = {"Description": _DESCRIPTIONS.get(n, n), "Units": units[n]}
+            what = _DESCRIPTIONS.get(n, n)
+            if exported[n] != n:
+                what += f" (column {n} of the breathsync recording)"
+            raw_json[exported[n]] = {"Description": what, "Units": units[n]}
         if note:
             raw_json["breathsyncProcessing"] = note
         p = beh / f"{base}_recording-raw_physio.tsv.gz"
@@ -614,34 +888,120 @@ def _write_dataset(
             lt, lcols = _read_live(fp.live_path)
             if lt.size:
                 written += _write_live(beh, base, lt, lcols, common, events, fp.label, stage)
-        part_rows.append((f"sub-{sub}", fp.label, signal))
-    ptsv = out / "participants.tsv"
-    existing: dict[str, str] = {}
-    if adding and ptsv.exists():
+        row = {
+            "participant_id": f"sub-{sub}",
+            "breathsync_label": fp.label,
+            "signal": signal or "n/a",
+            "source": kind or "n/a",
+            "simulated": _simulated(kind, rec),
+        }
+        part_rows.append(row)
+        if ses:
+            rel = f"sub-{sub}/sub-{sub}_sessions.tsv"
+            session_row = {
+                "session_id": f"ses-{ses}",
+                "acq_time": _acq_time(info.get("start_utc")),
+                **{k: row[k] for k in ("signal", "source", "simulated")},
+            }
+            _merge_table(out / rel, stage / rel, "session_id", [session_row], list(SESSION_COLUMNS), False)
+            written.append(rel)
+            if (out / rel).exists():
+                merged.add(rel)
+    _merge_table(
+        out / "participants.tsv",
+        stage / "participants.tsv",
+        "participant_id",
+        part_rows,
+        list(PARTICIPANT_COLUMNS),
+        True,
+    )
+    tables = [("participants.json", PARTICIPANT_COLUMNS)] + (
+        [("sessions.json", SESSION_COLUMNS)] if ses else []
+    )
+    for name, described in tables:
+        _merge_json(out / name, stage / name, described)
+        written.append(name)
+    written += _write_pair_sync(stage, folder, subjects, ses, out)
+    merged |= {r for r in ("participants.tsv", "participants.json", "sessions.json") if (out / r).exists()}
+    return [*written, "participants.tsv"], merged
+
+
+def _acq_time(start_utc: Any) -> str:
+    """sessions.tsv's acq_time of session.json's start_utc: BIDS 1.11.1, "Sessions file": ``acq_time`` in
+    the datetime format ``YYYY-MM-DDThh:mm:ss[.000000][Z]``; "n/a" when unknown."""
+    if not isinstance(start_utc, str):
+        return "n/a"
+    try:
+        when = datetime.fromisoformat(start_utc)
+    except ValueError:
+        return "n/a"
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + ("Z" if when.tzinfo is not None else "")
+
+
+def _read_tsv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A TSV file of the dataset (header and rows), or nothing when it is not there. InputError when it
+    cannot be read."""
+    if not path.exists():
+        return [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise InputError(f"{path}: cannot read it ({why}): fix or remove {path.name}") from None
+    if not lines:
+        return [], []
+    header = lines[0].split("\t")
+    rows = []
+    for line in lines[1:]:
+        if line.strip():
+            cells = line.split("\t")
+            rows.append({h: cells[i] if i < len(cells) else "n/a" for i, h in enumerate(header)})
+    return header, rows
+
+
+def _merge_table(
+    old: Path, new: Path, key: str, rows: list[dict[str, str]], columns: list[str], mix: bool
+) -> None:
+    """Write ``new``: the table at ``old`` (when there is one) with ``rows`` added, one row per ``key``. A
+    row whose key is already there is updated: with ``mix``, a cell that differs becomes "mixed" (a
+    subject's row sums up all its sessions); the label it first had is kept. Columns of ``old`` that are not
+    ``columns`` are kept ("n/a" in the new rows)."""
+    header, existing = _read_tsv(old)
+    if header and header[0] != key:
+        raise InputError(f"{old}: its first column is {header[0]!r}, not {key}: fix or remove {old.name}")
+    names = [key, *columns] + [h for h in header if h != key and h not in columns]
+    by_key = {r[key]: r for r in existing}
+    for row in rows:
+        had = by_key.get(row[key])
+        if had is None:
+            by_key[row[key]] = dict(row)
+            continue
+        for c, v in row.items():
+            if c not in had or not mix:  # a column the old table did not have, or a row replaced
+                had[c] = v
+            elif c != "breathsync_label" and had[c] != v:
+                had[c] = "mixed"
+    text = "\t".join(names) + "\n"
+    for r in by_key.values():
+        text += "\t".join(r.get(c, "n/a") or "n/a" for c in names) + "\n"
+    new.parent.mkdir(parents=True, exist_ok=True)
+    new.write_text(text, encoding="utf-8")
+    os.chmod(new, 0o600)
+
+
+def _merge_json(old: Path, new: Path, described: dict[str, Any]) -> None:
+    """Write ``new``: the column descriptions at ``old`` (kept for columns this export does not write) with
+    ``described``'s."""
+    kept: dict[str, Any] = {}
+    if old.exists():
         try:
-            lines = ptsv.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-            raise InputError(f"{ptsv}: cannot read it ({why}): fix or remove participants.tsv") from None
-        for line in lines[1:]:
-            if line.strip():
-                existing[line.split("\t")[0]] = line
-    for pid, lab, sig in part_rows:
-        existing[pid] = f"{pid}\t{lab}\t{sig or 'n/a'}"
-    (stage / "participants.tsv").write_text(
-        "participant_id\tbreathsync_label\tsignal\n" + "\n".join(existing.values()) + "\n", encoding="utf-8"
-    )
-    os.chmod(stage / "participants.tsv", 0o600)
-    _write_json(
-        stage / "participants.json",
-        {
-            "breathsync_label": {"Description": "the participant's label in the breathsync session"},
-            "signal": {
-                "Description": "breathing signal: resp (belt), acc (chest accelerometer) or rr (heart beats)"
-            },
-        },
-    )
-    return [*written, "participants.tsv", "participants.json"]
+            loaded = json.loads(old.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise InputError(f"{old}: cannot read it as JSON: fix or remove {old.name}") from None
+        kept = loaded if isinstance(loaded, dict) else {}
+    _write_json(new, {**kept, **described})
 
 
 def _write_live(
@@ -706,21 +1066,25 @@ def _write_live(
     return [str(p.relative_to(stage)) for p in (lp, _sidecar(lp), ep, _sidecar(ep))]
 
 
-def _move_into_place(stage: Path, out: Path, rel: list[str]) -> list[Path]:
-    """Move the staged export into ``out``: all of it or (on an error) none of it."""
+def _move_into_place(stage: Path, out: Path, rel: list[str], merged: set[str]) -> list[Path]:
+    """Move the staged export into ``out``: all of it or (on an error) none of it. ``merged``: the files that
+    replace one of ``out`` (tables with this export's rows added); no other file may be there already."""
     if not out.exists():
         os.rename(stage, out)  # one step: the dataset appears whole
         return [out / r for r in rel]
-    top = {"dataset_description.json", "README", "participants.tsv", "participants.json"}
-    subject_files = [r for r in rel if r not in top]
-    for r in subject_files:
+    new_files = [r for r in rel if r not in merged]
+    for r in new_files:
+        if (out / r).exists() and Path(r).parts[0].startswith("sub-"):
+            raise InputError(
+                f"{out}: {Path(r).parts[0]} is already there: give each session its own session label "
+                "(--session), or export each session to its own folder"
+            )
         if (out / r).exists():
-            sub = Path(r).parts[0]
-            raise InputError(f"{out}: {sub} is already there: export each session to its own folder")
+            raise InputError(f"{out}: {r} is already there: export into a new folder")
     moved: list[Path] = []
     made: list[Path] = []
     try:
-        for r in subject_files:
+        for r in new_files:
             dest = out / r
             for d in reversed(dest.parents):
                 if not d.exists():
@@ -728,12 +1092,10 @@ def _move_into_place(stage: Path, out: Path, rel: list[str]) -> list[Path]:
                     made.append(d)
             os.rename(stage / r, dest)
             moved.append(dest)
-        # The dataset-wide files last, participants.tsv (which lists the new subjects) at the very end.
-        for r in sorted((r for r in rel if r in top), key=lambda r: r == "participants.tsv"):
-            new = not (out / r).exists()
+        # The tables that list the new files last, participants.tsv (which lists the new subjects) at the
+        # very end.
+        for r in sorted(merged, key=lambda r: (r == "participants.tsv", r)):
             os.replace(stage / r, out / r)
-            if new:
-                moved.append(out / r)
     except BaseException:
         for m in moved:
             with contextlib.suppress(OSError):
@@ -741,3 +1103,161 @@ def _move_into_place(stage: Path, out: Path, rel: list[str]) -> list[Path]:
         _remove_empty_dirs(made)
         raise
     return [out / r for r in rel]
+
+
+# ---------------------------------------------------------------------------------- pair synchrony
+DERIVATIVES = "derivatives/breathsync"
+#: Columns of a subject's pair-synchrony file: its pairs' rows, from this subject's point of view.
+PAIRSYNC_COLUMNS: dict[str, dict[str, Any]] = {
+    "partner_id": {"Description": "the other participant of the pair (a subject of the raw dataset)"},
+    "window_s": {"Description": "length of the window each row's figures are computed over", "Units": "s"},
+    "time": {
+        "Description": "session time the live view published the row (0 = the session's start; the "
+        "timeline of the recording-live physio files' timestamp column)",
+        "Units": "s",
+    },
+    "window_end_s": {
+        "Description": "session time of the end of the window the row describes (the pair's latest "
+        "common sample)",
+        "Units": "s",
+    },
+    "plv": {
+        "Description": "phase-locking value of the two breathing phases over the window, 0 to 1 "
+        "(dimensionless); n/a when both phases are known on less than 80% of the window",
+    },
+    "null_plv": {
+        "Description": "chance level of the PLV for these two breathers (dimensionless, 0 to 1): the 99th "
+        "percentile of the PLVs of circularly time-shifted surrogates (each rhythm kept, the coupling "
+        "destroyed), at most 0.9",
+    },
+    "sync_score": {
+        "Description": "chance-corrected synchrony, (plv - null_plv) / (1 - null_plv) clipped to 0..1 "
+        "(dimensionless)",
+    },
+    "in_sync": {
+        "Description": "whether the pair was in sync: plv above null_plv and |rel_phase_rad| at most 45 "
+        "degrees (pi/4)",
+        "Levels": {"0": "not in sync", "1": "in sync"},
+    },
+    "rel_phase_rad": {
+        "Description": "mean relative phase over the window (the PLV's angle), this subject's phase minus "
+        "the partner's: > 0 means this subject breathes first",
+        "Units": "rad",
+    },
+    "lag_s": {
+        "Description": "the relative phase in seconds at the pair's mean breathing rate (> 0: this subject "
+        "ahead)",
+        "Units": "s",
+    },
+}
+#: Fields whose sign says who is ahead: flipped in the second subject's file.
+_SIGNED = ("rel_phase_rad", "lag_s")
+
+
+def _read_pairs(
+    folder: SessionFolder, subjects: list[tuple[FolderParticipant, str]]
+) -> list[tuple[str, str, FloatArray, dict[str, FloatArray]]]:
+    """The session's live pair synchrony (``pairs.csv``) of each pair of exported subjects: (subject a,
+    subject b, time, {field: values}). Nothing when the session recorded none; InputError when damaged."""
+    from breathsync.recorder import PAIR_FIELDS, _col_label
+
+    path = os.path.join(folder.path, "pairs.csv")
+    if not os.path.exists(path):
+        return []
+    hint = "move pairs.csv out of the session folder to export without the pair synchrony"
+    t, cols = _read_table(
+        path, "pair synchrony file", "pair-synchrony header (time,<a>-<b>_plv,...)", hint, empty_ok=True
+    )
+    if not t.size:
+        return []
+    sub_of = {fp.label: sub for fp, sub in subjects}
+    labels = list(sub_of)
+    out = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            for x, y in ((a, b), (b, a)):
+                prefix = f"{_col_label(x)}-{_col_label(y)}_"
+                if prefix + "plv" in cols:
+                    nan = np.full(t.size, np.nan)
+                    fields = {f: cols.get(prefix + f, nan) for f in PAIR_FIELDS}
+                    out.append((sub_of[x], sub_of[y], t, fields))
+                    break
+    return out
+
+
+def _write_pair_sync(
+    stage: Path,
+    folder: SessionFolder,
+    subjects: list[tuple[FolderParticipant, str]],
+    ses: str | None,
+    out: Path,
+) -> list[str]:
+    """The session's live pair synchrony as a derivative dataset (module docstring): each subject's pairs
+    in ``derivatives/breathsync/sub-<label>/[ses-<label>/]beh/<stem>_desc-pairsync_beh.tsv``; returns the
+    files written."""
+    pairs = _read_pairs(folder, subjects)
+    if not pairs:
+        return []
+    settings = folder.info.get("settings")
+    window = settings.get("window_s") if isinstance(settings, dict) else None
+    window_cell = _cell(float(window)) if isinstance(window, int | float) else "n/a"
+    order = ["time", "window_end_s", "plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s"]
+    lines: dict[str, list[str]] = {}
+    for sa, sb, t, fields in pairs:
+        for me, partner, sign in ((sa, sb, 1.0), (sb, sa, -1.0)):
+            values = {"time": t, **{f: sign * v if f in _SIGNED else v for f, v in fields.items()}}
+            rows = lines.setdefault(me, [])
+            for k in range(t.size):
+                cells = [f"sub-{partner}", window_cell]
+                cells += [_cell(float(values[c][k]), c == "in_sync") for c in order]
+                rows.append("\t".join(cells))
+    deriv = stage / DERIVATIVES
+    deriv.mkdir(parents=True)
+    written = []
+    if not (out / DERIVATIVES / "dataset_description.json").exists():
+        # BIDS 1.11.1, "Derived data" / dataset_description.json: a derivative dataset's DatasetType is
+        # "derivative" and GeneratedBy (the pipeline, with its version) is REQUIRED.
+        _write_json(
+            deriv / "dataset_description.json",
+            {
+                "Name": "breathsync live pair synchrony",
+                "BIDSVersion": BIDS_VERSION,
+                "DatasetType": "derivative",
+                "GeneratedBy": [
+                    {
+                        "Name": "breathsync",
+                        "Version": __version__,
+                        "Description": "live breathing synchrony of each pair, as shown during the session",
+                    }
+                ],
+            },
+        )
+        (deriv / "README").write_text(_DERIVATIVE_README, encoding="utf-8")
+        os.chmod(deriv / "README", 0o600)
+        written += [f"{DERIVATIVES}/dataset_description.json", f"{DERIVATIVES}/README"]
+    header = "\t".join(PAIRSYNC_COLUMNS)
+    for me, rows in lines.items():
+        beh = deriv / _subject_dir(me, ses) / "beh"
+        beh.mkdir(parents=True)
+        p = beh / f"{_stem(me, ses)}_desc-pairsync_beh.tsv"
+        p.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        os.chmod(p, 0o600)
+        _write_json(
+            p.with_suffix(".json"),
+            {
+                "Description": "live breathing synchrony of this subject with each partner of the session, "
+                "one row per published snapshot (about 10 per second) and partner, from the session "
+                "folder's pairs.csv; each pair is in both subjects' files, its signed figures from each "
+                "one's point of view",
+                **PAIRSYNC_COLUMNS,
+            },
+        )
+        written += [str(p.relative_to(stage)), str(p.with_suffix(".json").relative_to(stage))]
+    return written
+
+
+def _cell(v: float, integer: bool = False) -> str:
+    if not math.isfinite(v):
+        return "n/a"
+    v += 0.0  # no "-0" (a flipped zero)
+    return str(round(v)) if integer else f"{v:.9g}"

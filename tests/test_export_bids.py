@@ -42,7 +42,7 @@ def test_bids_files_have_the_required_fields(session_dir: Path, tmp_path: Path) 
     physio = [p for p in written if p.name.endswith("_physio.tsv.gz")]
     assert {p.parent.parent.name for p in physio} == {"sub-A", "sub-B", "sub-C"}
     for p in written:
-        if p.parent.name == "beh":
+        if p.parent.name == "beh" and "derivatives" not in p.parts:  # the raw dataset's files
             assert NAME.match(p.name), p.name
     for p in physio:
         side = json.loads(p.with_name(p.name.replace(".tsv.gz", ".json")).read_text())
@@ -54,7 +54,7 @@ def test_bids_files_have_the_required_fields(session_dir: Path, tmp_path: Path) 
         assert rows and all(len(r) == len(side["Columns"]) for r in rows)  # no header line, same width
         float(rows[0][0]) if rows[0][0] != "n/a" else None  # numeric from the first line: no header
     raw_a = json.loads((out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text())
-    assert raw_a["SamplingFrequency"] == pytest.approx(25.0) and "resp" in raw_a["Columns"]
+    assert raw_a["SamplingFrequency"] == pytest.approx(25.0) and "respiratory" in raw_a["Columns"]
     raw_c = json.loads((out / "sub-C/beh/sub-C_task-breathsync_recording-raw_physio.json").read_text())
     assert raw_c["SamplingFrequency"] == pytest.approx(4.0) and "breathsyncProcessing" in raw_c
 
@@ -136,7 +136,7 @@ def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> Non
         beh = out / f"sub-{label}" / "beh"
         side = json.loads((beh / f"sub-{label}_task-breathsync_recording-raw_physio.json").read_text())
         with gzip.open(beh / f"sub-{label}_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
-            got = np.array([float(ln.split("\t")[side["Columns"].index("resp")]) for ln in fh])
+            got = np.array([float(ln.split("\t")[side["Columns"].index("respiratory")]) for ln in fh])
         lines = [ln for ln in (rec / f"{label}.csv").read_text().splitlines() if not ln.startswith("#")]
         cols = lines[0].split(",")
         raw = np.array([float(ln.split(",")[cols.index("resp")]) for ln in lines[1:]])

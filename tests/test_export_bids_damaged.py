@@ -248,10 +248,12 @@ def test_a_move_failing_half_way_is_rolled_back(
     )
     monkeypatch.setattr(export_module.os, "rename", real_rename)
     export_bids(sess, out)
-    assert (out / "participants.tsv").read_text().splitlines()[1:] == [
-        "sub-Z\tZ\tresp",
-        "sub-A\tA\tresp",
-        "sub-B\tB\tresp",
+    # The older table's row is kept, with n/a in the columns it did not have.
+    assert (out / "participants.tsv").read_text().splitlines() == [
+        "participant_id\tbreathsync_label\tsignal\tsource\tsimulated",
+        "sub-Z\tZ\tresp\tn/a\tn/a",
+        "sub-A\tA\tresp\tsim\tyes",
+        "sub-B\tB\tresp\tsim\tyes",
     ]
 
 
@@ -316,7 +318,8 @@ def test_adding_to_a_dataset_whose_parent_folder_is_read_only(
     monkeypatch.setattr(export_module.tempfile, "mkdtemp", mkdtemp)
     export_bids(sess, out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "README", "dataset_description.json", "participants.json", "participants.tsv", "sub-A", "sub-B"
+        "README", "dataset_description.json", "derivatives", "participants.json", "participants.tsv", "sub-A",
+        "sub-B",
     ]  # fmt: skip
     monkeypatch.setattr(export_module.tempfile, "mkdtemp", real_mkdtemp)
     with pytest.raises(InputError, match="cannot create the folder"):
@@ -340,7 +343,7 @@ def test_a_gap_in_the_raw_samples_is_exported_as_na(sess: Path, tmp_path: Path) 
     side = json.loads((beh / "sub-A_task-breathsync_recording-raw_physio.json").read_text())
     assert "1 gap(s)" in side["breathsyncProcessing"]
     with gzip.open(beh / "sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
-        resp = [ln.split("\t")[side["Columns"].index("resp")].strip() for ln in fh]
+        resp = [ln.split("\t")[side["Columns"].index("respiratory")].strip() for ln in fh]
     t = side["StartTime"] + np.arange(len(resp)) / side["SamplingFrequency"]
     na = np.array([v == "n/a" for v in resp])
     assert na[(t > 40.1) & (t < 51.9)].all()

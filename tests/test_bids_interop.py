@@ -1,0 +1,181 @@
+"""What a researcher's tools read from the BIDS export: declared units, BIDS column names, sessions of one
+study in one dataset, the pair synchrony as a derivative, simulated participants flagged, device makers."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import bids_validator_issues, make_session_folder
+
+from breathsync import __version__
+from breathsync.errors import InputError
+from breathsync.export_bids import export_bids
+
+
+def raw_side(out: Path, sub: str = "A", ses: str | None = None) -> dict[str, Any]:
+    folder = f"sub-{sub}" + (f"/ses-{ses}" if ses else "")
+    stem = f"sub-{sub}" + (f"_ses-{ses}" if ses else "")
+    return dict(
+        json.loads((out / folder / "beh" / f"{stem}_task-breathsync_recording-raw_physio.json").read_text())
+    )
+
+
+def tsv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text()), delimiter="\t"))
+
+
+def edit_session(folder: Path, **participant_fields: dict[str, Any]) -> None:
+    info = json.loads((folder / "session.json").read_text())
+    for p in info["participants"]:
+        p.update(participant_fields.get(p["label"], {}))
+    (folder / "session.json").write_text(json.dumps(info))
+
+
+def write_pairs_csv(folder: Path, n: int = 20) -> np.ndarray:
+    """A pairs.csv as the recorder writes it (A-B, one row per snapshot at 10 Hz); returns the rel phases."""
+    t = 30.0 + np.arange(n) / 10
+    rel = np.linspace(-0.3, 0.4, n)
+    lines = [
+        "# holds: live pair synchrony, one row per snapshot; columns <a>-<b>_<field>",
+        "# pairs: A-B",
+        "time,A-B_plv,A-B_null_plv,A-B_sync_score,A-B_in_sync,A-B_rel_phase_rad,A-B_lag_s,A-B_window_end_s",
+    ]
+    for k in range(n):
+        plv = "" if k == 0 else "0.8"  # the first window unknown: empty cells
+        in_sync = "" if k == 0 else "1"
+        lines.append(
+            f"{t[k]:.3f},{plv},0.5,{'' if k == 0 else '0.6'},{in_sync},{rel[k]:.4f},{rel[k]:.4f},{t[k] - 0.05:.3f}"
+        )
+    (folder / "pairs.csv").write_text("\n".join(lines) + "\n")
+    return rel
+
+
+# ------------------------------------------------------------------------------------ units, names
+def test_a_declared_unit_wins_over_the_formats_default(tmp_path: Path) -> None:
+    # '# unit: resp: mV; ecg: mV' exported resp as "arbitrary" (the format's default won) and ecg as mV.
+    s = make_session_folder(tmp_path / "s", meta={"unit": "resp: mV; ecg: mV"}, ecg=True)
+    export_bids(s, tmp_path / "bids")
+    side = raw_side(tmp_path / "bids")
+    assert side["respiratory"]["Units"] == "mV" and side["cardiac"]["Units"] == "mV"
+    # Spelled out units become the symbols BIDS recommends; nothing declared keeps the format's default.
+    t = make_session_folder(tmp_path / "t", meta={"unit": "resp: arbitrary units, rising on inhale"})
+    export_bids(t, tmp_path / "b2")
+    assert raw_side(tmp_path / "b2")["respiratory"]["Units"] == "arbitrary"
+
+
+def test_breathing_and_ecg_columns_have_the_bids_names(tmp_path: Path) -> None:
+    s = make_session_folder(tmp_path / "s", ecg=True)
+    out = tmp_path / "bids"
+    export_bids(s, out)
+    side = raw_side(out)
+    assert side["Columns"] == ["respiratory", "cardiac"]
+    assert "resp" not in side and "ecg" not in side  # the descriptions are under the exported names
+    assert (
+        "breathing" in side["respiratory"]["Description"]
+        and "electrocardiogram" in side["cardiac"]["Description"]
+    )
+    with gzip.open(out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
+        first = fh.readline().rstrip("\n").split("\t")
+    assert len(first) == 2
+
+
+# ------------------------------------------------------------------------------------ sessions
+def test_a_study_of_dyad_sessions_is_one_dataset(tmp_path: Path) -> None:
+    # Every dyad session has participants A and B: the second export was refused ("sub-A is already there").
+    one = make_session_folder(tmp_path / "one")
+    two = make_session_folder(tmp_path / "two")
+    edit_session(two, B={"source": {"kind": "replay", "file": "b.csv"}})
+    out = tmp_path / "study"
+    export_bids(one, out, session_label="1")
+    export_bids(two, out, session_label="2")
+    for sub in ("A", "B"):
+        for ses in ("1", "2"):
+            assert raw_side(out, sub, ses)["Columns"] == ["respiratory"]
+    rows = tsv(out / "participants.tsv")
+    assert [r["participant_id"] for r in rows] == ["sub-A", "sub-B"]  # one row per subject, not per session
+    assert rows[1]["source"] == "mixed"  # B: simulated in one session, a replayed file in the other
+    sessions = tsv(out / "sub-B" / "sub-B_sessions.tsv")
+    assert [(r["session_id"], r["source"], r["simulated"]) for r in sessions] == [
+        ("ses-1", "sim", "yes"),
+        ("ses-2", "replay", "n/a"),
+    ]
+    with pytest.raises(InputError, match=r"sub-A ses-2 is already there"):
+        export_bids(two, out, session_label="2")
+    with pytest.raises(InputError, match=r"session folders.*session label"):
+        export_bids(two, out)
+    with pytest.raises(InputError, match=r"letters and digits only.*'pre1'"):
+        export_bids(two, out, session_label="pre-1")
+    issues = bids_validator_issues(out)
+    assert not [i for i in issues if i[0] == "error"], issues
+
+
+# ------------------------------------------------------------------------------------ pair synchrony
+def test_the_pair_synchrony_is_a_derivative(tmp_path: Path) -> None:
+    s = make_session_folder(tmp_path / "s", info={"settings": {"window_s": 30.0}})
+    rel = write_pairs_csv(s)
+    out = tmp_path / "bids"
+    export_bids(s, out, session_label="1")
+    deriv = out / "derivatives" / "breathsync"
+    desc = json.loads((deriv / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative"
+    assert desc["GeneratedBy"][0]["Name"] == "breathsync" and desc["GeneratedBy"][0]["Version"] == __version__
+    files = {}
+    for me, partner in (("A", "B"), ("B", "A")):
+        p = deriv / f"sub-{me}/ses-1/beh/sub-{me}_ses-1_task-breathsync_desc-pairsync_beh.tsv"
+        rows = tsv(p)
+        side = json.loads(p.with_suffix(".json").read_text())
+        assert set(rows[0]) <= set(side)  # every column described
+        assert side["rel_phase_rad"]["Units"] == "rad" and side["lag_s"]["Units"] == "s"
+        assert {r["partner_id"] for r in rows} == {f"sub-{partner}"} and len(rows) == rel.size
+        assert rows[0]["plv"] == "n/a" and rows[0]["in_sync"] == "n/a" and rows[1]["in_sync"] == "1"
+        assert rows[1]["window_s"] == "30" and float(rows[1]["null_plv"]) == 0.5
+        files[me] = np.array([float(r["rel_phase_rad"]) for r in rows])
+    np.testing.assert_allclose(files["A"], rel, atol=1e-4)
+    np.testing.assert_allclose(files["B"], -rel, atol=1e-4)  # each from its own point of view
+    issues = bids_validator_issues(out)
+    assert not [i for i in issues if i[0] == "error"], issues
+
+
+def test_a_damaged_pairs_file_is_one_line(tmp_path: Path) -> None:
+    s = make_session_folder(tmp_path / "s")
+    write_pairs_csv(s)
+    text = (s / "pairs.csv").read_text().splitlines()
+    text[5] = "31.0,oops,0.5,,,,,"
+    (s / "pairs.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError, match=r"pairs.csv:6: non-numeric cell 'oops'.*move pairs.csv out"):
+        export_bids(s, tmp_path / "bids")
+    assert not (tmp_path / "bids").exists()
+
+
+# ------------------------------------------------------------------------------------ simulated, maker
+def test_simulated_participants_are_flagged_and_no_source_kind_is_a_manufacturer(tmp_path: Path) -> None:
+    s = make_session_folder(tmp_path / "s")
+    edit_session(s, A={"source": {"kind": "ble", "device": "polar-h10", "name": "Polar H10 1234"}})
+    out = tmp_path / "bids"
+    export_bids(s, out)
+    rows = {r["participant_id"]: r for r in tsv(out / "participants.tsv")}
+    assert rows["sub-A"]["simulated"] == "no" and rows["sub-B"]["simulated"] == "yes"
+    described = json.loads((out / "participants.json").read_text())
+    assert "simulated" in described and "yes" in described["simulated"]["Levels"]
+    a, b = raw_side(out, "A"), raw_side(out, "B")
+    assert a["Manufacturer"] == "Polar Electro" and a["ManufacturersModelName"] == "H10"
+    assert "Manufacturer" not in b and b["breathsyncSourceKind"] == "sim"  # was "Manufacturer": "sim"
+
+
+# ------------------------------------------------------------------------------------ what export takes
+def test_a_folder_of_csv_files_is_told_what_export_takes(tmp_path: Path) -> None:
+    # It was told to "give recording CSV files", which export refuses ("is a file, not a session folder").
+    folder = tmp_path / "csvs"
+    folder.mkdir()
+    (folder / "a.csv").write_text("time,resp\n0,1\n0.04,2\n")
+    with pytest.raises(InputError) as e:
+        export_bids(folder, tmp_path / "bids")
+    msg = str(e.value)
+    assert "no session.json" in msg and "--record" in msg and "give recording CSV files" not in msg
