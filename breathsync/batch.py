@@ -4,7 +4,10 @@ with ``+``), each analysed on its own; one summary row per pair; failures listed
 Every session is either analysed or failed, never both: a session is analysed when it gives at least one
 pair to score (a row of the summary, and its JSON); a session that cannot be read, or that has no pair
 (one participant, or recordings that overlap by less than one window), is a failure, listed with its
-reason, with no row and no JSON. Outputs are numbered by the session's position among the inputs
+reason, with no row and no JSON. In an analysed session every pair has its row: a pair that cannot be
+scored (three participants, one of whom was recorded apart from another: their recordings overlap by
+less than one window) gets a row with the participants' figures, empty pair figures and a ``note`` saying
+why, and is listed in :attr:`BatchResult.unscored`. Outputs are numbered by the session's position among the inputs
 (``002_rec1.json`` is the second session given), so a file names its session whatever failed before it.
 """
 
@@ -42,6 +45,7 @@ SUMMARY_COLUMNS = [
     "signal_b",
     "offline_time_in_sync_frac",
     "offline_mean_plv",
+    "note",
 ]
 
 
@@ -56,6 +60,8 @@ class BatchResult:
     internal: list[tuple[str, str]] = field(default_factory=list)
     #: (position among the inputs, from 0; session; its JSON result), for the analysed sessions.
     results: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    #: (session, "a-b", why) of each pair of an analysed session that has no figures (its row's note).
+    unscored: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def json_name(position: int, item: str) -> str:
@@ -91,7 +97,39 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "signal_b": b["signal"],
         "offline_time_in_sync_frac": off["time_in_sync_frac"],
         "offline_mean_plv": off["mean_plv"],
+        "note": ""
+        if s["mean_plv"] is not None
+        else "no scored window: both phases known on too little of every window",
     }
+
+
+def _unscored_row(session: str, res: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The row of a pair the analysis could not score (its recordings overlap by less than a window): the
+    participants' own figures, no pair figures, and why in ``note``."""
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)
+    overlap = _overlap_s(a, b)
+    row.update(
+        session=session,
+        a=a["label"],
+        b=b["label"],
+        overlap_s=overlap,
+        window_s=res["window_s"],
+        rate_a_bpm=a["rate_bpm_mean"],
+        rate_b_bpm=b["rate_bpm_mean"],
+        signal_a=a["signal"],
+        signal_b=b["signal"],
+        note=f"not scored: the recordings overlap by less than one {res['window_s']:g}-s window"
+        + ("" if overlap is None else f" ({overlap:g} s)"),
+    )
+    return row
+
+
+def _overlap_s(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+    """How long two participants' live phase series overlap (s, at least 0); None when one has none."""
+    ta, tb = a["phase_live"]["t_s"], b["phase_live"]["t_s"]
+    if not ta or not tb:
+        return None
+    return round(max(0.0, min(ta[-1], tb[-1]) - max(ta[0], tb[0])), 2)
 
 
 def analyse_batch(
@@ -127,7 +165,18 @@ def analyse_batch(
             out.failed.append((item, _no_pair_reason(res)))
             continue
         out.results.append((i, item, res))
-        out.rows.extend(_row(item, res, pr) for pr in res["pairs"])
+        scored = {(pr["a"], pr["b"]): pr for pr in res["pairs"]}
+        # Every pair of the session, in the analysis's order (each participant with each later one).
+        parts = res["participants"]
+        for j, pa in enumerate(parts):
+            for pb in parts[j + 1 :]:
+                pr = scored.get((pa["label"], pb["label"]))
+                if pr is not None:
+                    out.rows.append(_row(item, res, pr))
+                    continue
+                row = _unscored_row(item, res, pa, pb)
+                out.rows.append(row)
+                out.unscored.append((item, f"{pa['label']}-{pb['label']}", row["note"]))
     if progress is not None:
         progress(len(items), len(items), "")
     return out

@@ -125,3 +125,31 @@ def test_a_bug_is_not_reported_as_bad_input(
     assert "1 of 2 sessions failed" in err and "internal error (TypeError: a bug in the analysis)" in err
     assert "Traceback" in err and "please report" in err
     assert len(list(csv.DictReader((tmp_path / "s.csv").open()))) == 1  # the other session was analysed
+
+
+def test_a_pair_that_cannot_be_scored_still_has_its_row(tmp_path: Path) -> None:
+    """Three participants, C recorded from 40 s: A-C and B-C overlap by 20 s, less than the 30-s window. The
+    session got rows for A-B only ("1 pair"), the other two said only in the JSON's warnings; the README
+    promises one row per pair. They now have rows with empty pair figures and a note, and are listed."""
+    from breathsync.batch import analyse_batch, write_summary
+    from breathsync.io.csvfile import write_recording
+
+    t = np.arange(0, 60, 0.04)
+    paths = []
+    for name, t0 in (("a", 0.0), ("b", 0.0), ("c", 40.0)):
+        paths.append(tmp_path / f"{name}.csv")
+        write_recording(paths[-1], t + t0, {"resp": np.sin(2 * np.pi * 0.25 * t)}, {})
+    item = "+".join(str(p) for p in paths)
+    res = analyse_batch([item])
+    assert not res.failed and len(res.results) == 1  # analysed, not failed: every input in one of the two
+    assert [(r["a"], r["b"]) for r in res.rows] == [("A", "B"), ("A", "C"), ("B", "C")]
+    scored, *unscored = res.rows
+    assert scored["note"] == "" and scored["mean_plv"] is not None
+    for row in unscored:
+        assert row["mean_plv"] is None and row["time_in_sync_frac"] is None and row["leader"] is None
+        assert row["note"].startswith("not scored: the recordings overlap by less than one 30-s window")
+        assert row["overlap_s"] == pytest.approx(20, abs=1) and row["rate_a_bpm"] is not None
+    assert [(s, pair) for s, pair, _ in res.unscored] == [(item, "A-C"), (item, "B-C")]
+    write_summary(str(tmp_path / "s.csv"), res.rows)
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert len(rows) == 3 and rows[1]["mean_plv"] == "" and "not scored" in rows[1]["note"]
