@@ -335,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--bids", type=_path, required=True, metavar="OUT_DIR", help="the BIDS dataset folder to write"
     )
+    x.add_argument(
+        "--session",
+        dest="bids_session",
+        metavar="LABEL",
+        help="the BIDS session label (letters and digits), so that several sessions of a study go to one "
+        "dataset: sub-A/ses-LABEL/...",
+    )
 
     s = sub.add_parser(
         "simulate",
@@ -450,7 +457,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                 _write_private(folder / json_name(position, item), json.dumps(result, allow_nan=False) + "\n")
     sessions = f"{len(args.files)} session" + ("" if len(args.files) == 1 else "s")
     pairs = f"{len(res.rows)} pair" + ("" if len(res.rows) == 1 else "s")
+    if res.unscored:
+        pairs += f" ({len(res.unscored)} not scored)"
     print(f"{len(res.results)} of {sessions} analysed, {pairs}: {args.batch}")
+    for item, pair, note in res.unscored:
+        print(f"  {item}: pair {pair}: {note}", file=sys.stderr)
     if res.failed:
         # Every session is analysed or failed (a session without a pair is a failure): these add up.
         print(f"{len(res.failed)} of {sessions} failed:", file=sys.stderr)
@@ -756,7 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             from breathsync.export_bids import export_bids
 
-            files = export_bids(args.session, args.bids)
+            files = export_bids(args.session, args.bids, session_label=args.bids_session)
             print(f"wrote {len(files)} files to {args.bids}")
             return 0
     except InputError as e:

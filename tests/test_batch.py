@@ -153,3 +153,24 @@ def test_a_pair_that_cannot_be_scored_still_has_its_row(tmp_path: Path) -> None:
     write_summary(str(tmp_path / "s.csv"), res.rows)
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
     assert len(rows) == 3 and rows[1]["mean_plv"] == "" and "not scored" in rows[1]["note"]
+
+
+def test_a_pair_that_cannot_be_scored_is_said_on_the_terminal(tmp_path: Path) -> None:
+    """A three-person session where C joins for the last 20 s: the pairs with C overlap by less than a
+    window; their rows have a note, and the terminal names them (the table used to drop them without a
+    word)."""
+    from breathsync.io.csvfile import write_recording
+
+    t = np.arange(0.0, 120.0, 0.04)
+    rows = 1.0 - np.cos(2 * np.pi * 0.25 * t)
+    files = []
+    for label, t0 in (("A", 0.0), ("B", 0.0), ("C", 100.0)):
+        f = tmp_path / f"{label}.csv"
+        write_recording(str(f), t + t0, {"resp": rows}, {"participant": label})
+        files.append(str(f))
+    r = run_breathsync("analyze", "+".join(files), "--batch", str(tmp_path / "s.csv"), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "3 pairs (2 not scored)" in r.stdout, r.stdout
+    assert "pair A-C: not scored" in r.stderr and "pair B-C: not scored" in r.stderr, r.stderr
+    table = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [bool(x["note"]) for x in table] == [False, True, True]

@@ -108,7 +108,21 @@ def test_export_command_and_its_errors(session_dir: Path, tmp_path: Path) -> Non
     assert again.returncode == 2 and "already there" in again.stderr and len(again.stderr.splitlines()) == 1
     bad = run_breathsync("export", str(tmp_path), "--bids", str(tmp_path / "x"), timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert np.isfinite(1.0)
+
+
+def test_export_session_labels_put_a_study_in_one_dataset(session_dir: Path, tmp_path: Path) -> None:
+    """`--session`: a dyad study labelled A/B in every session is one BIDS dataset (it was refused: "sub-A is
+    already there"); only the same subject and session twice is refused."""
+    out = tmp_path / "study"
+    for label in ("1", "2"):
+        r = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", label, timeout=60)
+        assert r.returncode == 0, r.stderr
+    assert {p.name for p in (out / "sub-A").iterdir() if p.is_dir()} == {"ses-1", "ses-2"}
+    assert (out / "participants.tsv").read_text().count("sub-A") == 1
+    again = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", "2", timeout=60)
+    assert again.returncode == 2 and len(again.stderr.splitlines()) == 1, again.stderr
+    issues = bids_validator_issues(out)
+    assert not [i for i in issues if i[0] == "error"], issues
 
 
 def test_the_same_session_exports_to_the_same_bytes(session_dir: Path, tmp_path: Path) -> None:

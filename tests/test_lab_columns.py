@@ -168,7 +168,7 @@ def test_a_replayed_column_brings_no_one_elses_breathing(tmp_path: Path) -> None
                 tmp_path / f"bids/sub-{label}/beh/sub-{label}_task-breathsync_recording-raw_physio.json"
             ).read_text()
         )
-        assert side["Columns"] == ["resp"], (label, side["Columns"])
+        assert side["Columns"] == ["respiratory"], (label, side["Columns"])
     # Without column= a file's other columns still play along (a simulated file's true_phase, say).
     plain = tmp_path / "plain.csv"
     plain.write_text(path.read_text().replace("RSP_A", "resp"))

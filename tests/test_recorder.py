@@ -452,4 +452,4 @@ def test_a_replayed_files_units_are_carried_into_the_recording(tmp_path: Path) -
     side = json.loads(
         (tmp_path / "bids/sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text()
     )
-    assert side["ecg"]["Units"] == "mV"
+    assert side["cardiac"]["Units"] == "mV"

@@ -209,10 +209,10 @@ def test_ecg_units_come_from_the_recording(tmp_path: Path) -> None:
     declared = make_folder(tmp_path / "d", meta={"unit": "resp: arbitrary units; ecg: mV"}, ecg=True)
     export_bids(declared, tmp_path / "b1")
     side = _raw_side(tmp_path / "b1")
-    assert side["ecg"]["Units"] == "mV" and side["resp"]["Units"] == "arbitrary"
+    assert side["cardiac"]["Units"] == "mV" and side["respiratory"]["Units"] == "arbitrary"
     unknown = make_folder(tmp_path / "u", ecg=True)
     export_bids(unknown, tmp_path / "b2")
-    assert _raw_side(tmp_path / "b2")["ecg"]["Units"] == "n/a"  # not "uV": the format defines no ECG unit
+    assert _raw_side(tmp_path / "b2")["cardiac"]["Units"] == "n/a"  # not "uV": the format defines no ECG unit
 
 
 def test_the_bids_validator_accepts_the_ecg_export(
@@ -222,7 +222,7 @@ def test_the_bids_validator_accepts_the_ecg_export(
     out = tmp_path / "bids"
     export_bids(rec, out)
     side = _raw_side(out)
-    assert "ecg" in side["Columns"] and side["ecg"]["Units"] == "n/a"
+    assert "cardiac" in side["Columns"] and side["cardiac"]["Units"] == "n/a"
     issues = bids_validator_issues(out)
     assert not [i for i in issues if i[0] == "error"], issues
 
