@@ -1,14 +1,15 @@
-"""What a live session publishes: snapshots, events and the session's description.
+"""What a live session publishes: snapshots, events and the session's description; and the words every view
+says them in (the state, the lead phase, who breathed first, whose breathing to follow).
 
 Sinks (the dashboard, the terminal view, the recorder, the LSL outlet) only read these; nothing here
-imports asyncio or Qt.
+imports asyncio or Qt. The views take their words from here, never from each other.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -188,3 +189,69 @@ def clock_text(seconds: float) -> str:
         return "-:--"
     s = int(seconds)
     return f"{s // 60}:{s % 60:02d}"
+
+
+# ------------------------------------------------------------------------------------------- the views' words
+#: The kind of a session's state, as a value: what a view styles the state by (the dashboard's colour, shape
+#: and pattern, the terminal's emphasis); never read back from the state's words.
+StateKind = Literal["in_sync", "finding", "warmup", "no_signal", "idle"]
+
+
+def measuring_text(window_s: float) -> str:
+    """While both have a phase but the sync window is not yet filled (the first 30 s, and again after a
+    gap): the PLV needs both phases over most of one window."""
+    if not math.isfinite(window_s):
+        return "measuring: filling the sync window"
+    return f"measuring: filling the {window_s:g}-s sync window"
+
+
+def sync_state(snap: Snapshot, window_s: float = math.nan) -> tuple[StateKind, str]:
+    """The session's state as (kind, words), for both views: ("in_sync", "in sync 0:45"), ("finding",
+    "finding the rhythm"), ("warmup", "warming up"), ("warmup", "measuring: filling the 30-s sync window")
+    (``window_s``: the session's sync window), ("no_signal", "no signal from B"); one participant alone:
+    ("finding", "breathing")."""
+    lost = [p.label for p in snap.participants if not p.receiving]
+    if lost:
+        return "no_signal", "no signal from " + ", ".join(lost)
+    if not snap.pairs:
+        return "finding", "breathing"
+    best = max(snap.pairs, key=lambda pv: pv.sync_run_s)
+    if best.in_sync:
+        return "in_sync", f"in sync {clock_text(best.sync_run_s)}"
+    if any(p.quality == "warmup" for p in snap.participants):
+        return "warmup", "warming up"
+    if not any(math.isfinite(pv.plv) for pv in snap.pairs) and all(
+        math.isfinite(p.phase_rad) for p in snap.participants
+    ):
+        # Everyone breathing, no sync measured yet: not "finding" it.
+        return "warmup", measuring_text(window_s)
+    return "finding", "finding the rhythm"
+
+
+def lead_lines(snap: Snapshot) -> list[str]:
+    """The lead phase's state in words, drawn from the session's verdict (``training.following``), the
+    follower's rate error and lag and the leader's change of pace; [] outside the lead phase."""
+    tr = snap.training
+    if tr.phase != "lead" or not tr.leader:
+        return []
+    leader, follower = tr.leader, tr.follower or "the partner"
+    if tr.stage == "matching":
+        return [f"first match: hold sync {tr.goal_s:.0f} s, then {says(leader, 'leads', 'lead')}"]
+    if tr.following:
+        verdict = says(follower, "FOLLOWS", "FOLLOW")
+    else:
+        verdict = says(follower, "is not following yet", "are not following yet")
+    out = [f"{says(leader, 'leads', 'lead')}: {verdict}"]
+    details = []
+    if math.isfinite(tr.leader_rate_change_bpm):
+        details.append(
+            f"{possessive(leader)} pace {tr.leader_rate_change_bpm:+.1f}/min since the instruction"
+        )
+    if math.isfinite(tr.rate_tracking_error_bpm):
+        details.append(f"rate difference {tr.rate_tracking_error_bpm:.1f}/min")
+    lag = tr.follower_lag_s
+    if math.isfinite(lag):
+        details.append(f"{follower} {abs(lag):.1f} s {'behind' if lag >= 0 else 'ahead'}")
+    if details:
+        out.append(", ".join(details))
+    return out

@@ -18,9 +18,10 @@ from breathsync.session_types import (
     SessionInfo,
     Snapshot,
     clock_text,
-    possessive,
+    lead_lines,
+    measuring_text,
     quality_words,
-    says,
+    sync_state,
 )
 from breathsync.sources.base import SampleChunk
 
@@ -71,43 +72,6 @@ def who_first(pv: PairView) -> str:
     return f"{pv.a if pv.rel_phase_rad > 0 else pv.b} first by {abs(pv.lag_s):.1f} s"
 
 
-def lead_lines(snap: Snapshot) -> list[str]:
-    """The lead phase's state in words, drawn from the session's verdict (``training.following``), the
-    follower's rate error and lag and the leader's change of pace; [] outside the lead phase."""
-    tr = snap.training
-    if tr.phase != "lead" or not tr.leader:
-        return []
-    leader, follower = tr.leader, tr.follower or "the partner"
-    if tr.stage == "matching":
-        return [f"first match: hold sync {tr.goal_s:.0f} s, then {says(leader, 'leads', 'lead')}"]
-    if tr.following:
-        verdict = says(follower, "FOLLOWS", "FOLLOW")
-    else:
-        verdict = says(follower, "is not following yet", "are not following yet")
-    out = [f"{says(leader, 'leads', 'lead')}: {verdict}"]
-    details = []
-    if math.isfinite(tr.leader_rate_change_bpm):
-        details.append(
-            f"{possessive(leader)} pace {tr.leader_rate_change_bpm:+.1f}/min since the instruction"
-        )
-    if math.isfinite(tr.rate_tracking_error_bpm):
-        details.append(f"rate difference {tr.rate_tracking_error_bpm:.1f}/min")
-    lag = tr.follower_lag_s
-    if math.isfinite(lag):
-        details.append(f"{follower} {abs(lag):.1f} s {'behind' if lag >= 0 else 'ahead'}")
-    if details:
-        out.append(", ".join(details))
-    return out
-
-
-def measuring_text(window_s: float) -> str:
-    """While both have a phase but the sync window is not yet filled (the first 30 s, and again after a
-    gap): the PLV needs both phases over most of one window."""
-    if not math.isfinite(window_s):
-        return "measuring: filling the sync window"
-    return f"measuring: filling the {window_s:g}-s sync window"
-
-
 def _has_phase(snap: Snapshot, label: str) -> bool:
     return any(p.label == label and p.receiving and math.isfinite(p.phase_rad) for p in snap.participants)
 
@@ -135,23 +99,10 @@ def _pair_line(pv: PairView, snap: Snapshot | None = None, window_s: float = mat
 
 
 def state_text(snap: Snapshot, window_s: float = math.nan) -> str:
-    """The big state line: "in sync 0:45", "finding the rhythm", "no signal from B", "measuring: filling
-    the 30-s sync window" (``window_s``: the session's sync window)."""
-    lost = [p.label for p in snap.participants if not p.receiving]
-    if lost:
-        return "no signal from " + ", ".join(lost)
-    if not snap.pairs:
-        return "breathing"
-    best = max(snap.pairs, key=lambda pv: pv.sync_run_s)
-    if best.in_sync:
-        return f"IN SYNC {clock_text(best.sync_run_s)}"
-    if any(p.quality == "warmup" for p in snap.participants):
-        return "warming up"
-    if not any(math.isfinite(pv.plv) for pv in snap.pairs) and all(
-        math.isfinite(p.phase_rad) for p in snap.participants
-    ):
-        return measuring_text(window_s)  # everyone breathing, no sync measured yet: not "finding" it
-    return "finding the rhythm"
+    """The big state line, :func:`breathsync.session_types.sync_state`'s words; in sync in capitals ("IN SYNC
+    0:45"): the terminal's emphasis, where the dashboard has a colour and a shape."""
+    kind, text = sync_state(snap, window_s)
+    return text.upper() if kind == "in_sync" else text
 
 
 def _window_s(info: SessionInfo | None) -> float:

@@ -13,8 +13,9 @@ from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPol
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from breathsync.dsp._types import FloatArray
+from breathsync.session_types import StateKind
 
-__all__ = ["STATE_STYLES", "PartnerCue", "PhaseDial", "StateIndicator", "state_kind"]
+__all__ = ["STATE_STYLES", "PartnerCue", "PhaseDial", "StateIndicator"]
 
 # Colour-blind-safe colours (Okabe-Ito); every state also has its own shape and fill pattern.
 BLUE = QColor("#0072B2")
@@ -24,8 +25,9 @@ GREY = QColor("#8a8a8a")
 SKY = QColor("#56B4E9")
 INK = QColor("#202020")
 
-#: state kind -> (background colour, fill pattern, shape drawn beside the text)
-STATE_STYLES: dict[str, tuple[QColor, Qt.BrushStyle, str]] = {
+#: state kind (:data:`breathsync.session_types.StateKind`) -> (background colour, fill pattern, shape drawn
+#: beside the text)
+STATE_STYLES: dict[StateKind, tuple[QColor, Qt.BrushStyle, str]] = {
     "in_sync": (BLUE, Qt.BrushStyle.SolidPattern, "disc"),
     "finding": (ORANGE, Qt.BrushStyle.Dense4Pattern, "ring"),
     "warmup": (GREY, Qt.BrushStyle.Dense6Pattern, "triangle"),
@@ -34,32 +36,20 @@ STATE_STYLES: dict[str, tuple[QColor, Qt.BrushStyle, str]] = {
 }
 
 
-def state_kind(text: str) -> str:
-    """The kind of a state line from :func:`breathsync.terminal.state_text` (one wording for both views)."""
-    low = text.lower()
-    if low.startswith("in sync"):
-        return "in_sync"
-    if low.startswith("no signal"):
-        return "no_signal"
-    if low.startswith(("warming", "measuring")):
-        return "warmup"
-    if low.startswith(("finding", "breathing")):
-        return "finding"
-    return "idle"
-
-
 class StateIndicator(QWidget):
     """A large state line: colour, fill pattern and shape all differ between states, so it reads without
     colour vision (and in grey-scale print)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.kind = "idle"
+        self.kind: StateKind = "idle"
         self.text = "not started"
         self.setMinimumHeight(72)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_state(self, kind: str, text: str) -> None:
+    def set_state(self, kind: StateKind, text: str) -> None:
+        """Show a state: its ``kind`` (a value, never read from the words) sets the colour, pattern and
+        shape."""
         if (kind, text) != (self.kind, self.text):
             self.kind, self.text = kind, text
             self.update()

@@ -49,13 +49,20 @@ from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.io.csvfile import write_private_bytes, write_private_text
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
-from breathsync.session_types import PairView, Snapshot, clock_text, is_you, quality_words
+from breathsync.session_types import (
+    PairView,
+    Snapshot,
+    clock_text,
+    is_you,
+    lead_lines,
+    quality_words,
+    sync_state,
+)
 from breathsync.sources.base import MAX_SPEED
-from breathsync.terminal import lead_lines, state_text
 from breathsync.ui.bridge import SessionRunner
 from breathsync.ui.buffers import Ring, TraceRing
 from breathsync.ui.controls import ParticipantEditor
-from breathsync.ui.widgets import PartnerCue, PhaseDial, StateIndicator, state_kind
+from breathsync.ui.widgets import PartnerCue, PhaseDial, StateIndicator
 
 __all__ = ["DashboardWindow", "default_record_root"]
 
@@ -723,11 +730,7 @@ class DashboardWindow(QMainWindow):
     def _draw_side(self, snap: Snapshot) -> None:
         session = self.runner.session
         window_s = session.config.window_s if session is not None else self.sync_window.value()
-        text = state_text(snap, window_s)
-        kind = state_kind(text)
-        if kind == "in_sync":
-            text = "in sync " + text.split(" ", 2)[-1]
-        self.state.set_state(kind, text)
+        self.state.set_state(*sync_state(snap, window_s))
         who, cue_title = self._cue(snap)
         p = snap.participant(who)
         note = "no signal" if not p.receiving else quality_words(p.quality)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from breathsync.ui.buffers import Ring, TraceRing
-from breathsync.ui.widgets import state_kind
 
 
 def test_ring_keeps_the_newest_in_order_across_wraps() -> None:
@@ -28,11 +27,3 @@ def test_trace_ring_marks_gaps_with_nan() -> None:
     y = tr.y[-6:]
     assert np.allclose(y[[0, 1, 2, 4, 5]], [1, 2, 3, 4, 5]) and np.isnan(y[3])
     assert np.all(np.diff(tr.t[-6:]) > 0)
-
-
-def test_state_kinds_follow_the_terminal_wording() -> None:
-    assert state_kind("IN SYNC 0:45") == "in_sync"
-    assert state_kind("no signal from B") == "no_signal"
-    assert state_kind("warming up") == "warmup"
-    assert state_kind("measuring: filling the 30-s sync window") == "warmup"
-    assert state_kind("finding the rhythm") == "finding"

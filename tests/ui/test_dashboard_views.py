@@ -183,3 +183,17 @@ def test_traces_start_at_session_time_zero(window: DashboardWindow) -> None:
     )
     (x0, x1), _ = window._traces["A"].plot.viewRange()
     assert x1 == pytest.approx(100.0, abs=0.1) and x0 == pytest.approx(100.0 - window.span.value(), abs=0.1)
+
+
+def test_the_state_line_is_drawn_from_the_sessions_state_value(window: DashboardWindow) -> None:
+    """The kind (colour, shape) comes with the words from session_types.sync_state: the dashboard no longer
+    re-reads the terminal's words ("IN SYNC 0:45") to find the kind and re-split them."""
+    show(window, snapshot(pairs=(pair(sync_run_s=45.0),)))
+    assert (window.state.kind, window.state.text) == ("in_sync", "in sync 0:45")
+    show(window, snapshot(pairs=(pair(in_sync=False),), seq=2))
+    assert (window.state.kind, window.state.text) == ("finding", "finding the rhythm")
+    from view_snapshots import participant
+
+    lost = (participant("A"), participant("B", receiving=False))
+    show(window, snapshot(participants=lost, seq=3))
+    assert (window.state.kind, window.state.text) == ("no_signal", "no signal from B")
