@@ -585,6 +585,8 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
     (without them, from the JSON's hundredths)."""
+    from breathsync.session_types import first_text  # who breathed first: the words every view uses
+
     lines = []
     for i, p in enumerate(result["participants"]):
         rate = rate_text(
@@ -600,12 +602,10 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
         rel = math.degrees(s["mean_relative_phase_rad"])
-        if s["leader"]:
-            led = f"{s['leader']} breathed first by {s['lead_s']:.2f} s"
-        elif s["lead_s"] is not None:
-            led = "in phase: neither breathed first"
-        else:
-            led = "no leader (not locked within a quarter cycle for one window)"
+        led = (
+            first_text(s["leader"], s["lead_s"])
+            or "no leader (not locked within a quarter cycle for one window)"
+        )
         # The chance level over the windows that were scored (those with a PLV).
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from breathsync.errors import InputError
 from breathsync.session import ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot, clock_text
+from breathsync.session_types import Sink, Snapshot, clock_text, first_text
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -218,11 +218,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']}){direction}")
     for pr in summary["pairs"]:
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
-        lead_s = pr.get("lead_s")
-        if pr["leader"]:
-            led = f", {pr['leader']} breathed first" + (f" by {lead_s:.2f} s" if lead_s is not None else "")
-        else:
-            led = ", in phase" if lead_s == 0.0 else ""
+        led = first_text(pr["leader"], pr.get("lead_s"))
+        led = f", {led}" if led else ""
         conv = ""
         d0, d1 = pr.get("rate_diff_first_min_bpm"), pr.get("rate_diff_last_min_bpm")
         if d0 is not None and d1 is not None:

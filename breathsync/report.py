@@ -25,7 +25,7 @@ from breathsync.analysis import (
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, write_private_text
-from breathsync.session_types import clock_text
+from breathsync.session_types import clock_text, first_text
 
 W, H, PAD = 860, 170, 42
 COLOURS = ["#1f5fa8", "#c4572a", "#2e8b57", "#7b4fa0", "#8a6d1f", "#2a8c8c", "#a83262", "#555555"]
@@ -253,10 +253,9 @@ def build_report(
             else 0.0
         )
         rel = s["mean_relative_phase_rad"]
-        led = "—" if s["lead_s"] is None else "in phase"
-        if s["leader"]:
-            who = pr.a.label if s["leader"] == "a" else pr.b.label
-            led = f"{html.escape(who)} by {s['lead_s']:.2f} s"
+        first = {"a": pr.a.label, "b": pr.b.label}.get(str(s["leader"]))
+        lead_s = s["lead_s"]
+        led = html.escape(first_text(first, lead_s if isinstance(lead_s, float) else None)) or "—"
         if s["mean_plv"] is None:  # no window was scored: nothing measured, which is not 'never in sync'
             in_sync_cell = plv_cell = chance_cell = "—"
         else:

@@ -228,6 +228,35 @@ def sync_state(snap: Snapshot, window_s: float = math.nan) -> tuple[StateKind, s
     return "finding", "finding the rhythm"
 
 
+def first_text(first: str | None, lead_s: float | None) -> str:
+    """Who breathed first, in words, the same in every view and summary (the live pair line, ``run``'s and
+    the dashboard's summary, ``analyze`` and the report): "A breathed first by 0.31 s"; "in phase" when the
+    lead rounds to 0.00 s (the rule :func:`breathsync.dsp.sync.who_led` decides a summary's leader by, so
+    the words never name a leader its JSON does not); "" when unknown.
+
+    ``first``: who is ahead (None: nobody, as a summary's ``leader`` in phase), ``lead_s``: by how long
+    (>= 0; None or NaN: unknown)."""
+    if lead_s is None or not math.isfinite(lead_s):
+        return ""
+    if round(abs(lead_s), 2) == 0.0:
+        return "in phase"
+    if first is None:
+        return ""
+    return f"{first} breathed first by {abs(lead_s):.2f} s"
+
+
+def pair_first_text(pv: PairView) -> str:
+    """:func:`first_text` for a live pair's window; "opposite phase" beyond 90 degrees, where who is "first"
+    is arbitrary (half a cycle ahead is half a cycle behind)."""
+    if not math.isfinite(pv.rel_phase_rad):
+        return ""
+    if abs(pv.rel_phase_rad) > math.pi / 2:
+        return "opposite phase"
+    if not math.isfinite(pv.lag_s):
+        return ""
+    return first_text(pv.a if pv.rel_phase_rad > 0 else pv.b, abs(pv.lag_s))
+
+
 def lead_lines(snap: Snapshot) -> list[str]:
     """The lead phase's state in words, drawn from the session's verdict (``training.following``), the
     follower's rate error and lag and the leader's change of pace; [] outside the lead phase."""

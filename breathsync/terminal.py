@@ -20,6 +20,7 @@ from breathsync.session_types import (
     clock_text,
     lead_lines,
     measuring_text,
+    pair_first_text,
     quality_words,
     sync_state,
 )
@@ -57,21 +58,6 @@ def _meter(x: float, width: int = 10) -> str:
     return "=" * n + "-" * (width - n)
 
 
-def who_first(pv: PairView) -> str:
-    """Who breathes first, in words: "A first by 0.4 s"; "in phase" when that rounds to 0.0 s (as the
-    summary says "in phase" when the lead rounds to zero at the precision it prints); "opposite phase" beyond
-    90 degrees, where who is "first" is arbitrary (half a cycle ahead is half a cycle behind)."""
-    if not math.isfinite(pv.rel_phase_rad):
-        return ""
-    if abs(pv.rel_phase_rad) > math.pi / 2:
-        return "opposite phase"
-    if not math.isfinite(pv.lag_s):
-        return ""
-    if round(abs(pv.lag_s), 1) == 0.0:
-        return "in phase"
-    return f"{pv.a if pv.rel_phase_rad > 0 else pv.b} first by {abs(pv.lag_s):.1f} s"
-
-
 def _has_phase(snap: Snapshot, label: str) -> bool:
     return any(p.label == label and p.receiving and math.isfinite(p.phase_rad) for p in snap.participants)
 
@@ -86,10 +72,12 @@ def _pair_parts(pv: PairView, snap: Snapshot | None = None, window_s: float = ma
     state = "IN SYNC" if pv.in_sync else "not yet"
     # The meter is PairView.meter, not the sync score: a pair locked in opposite phase has a high score
     # (the PLV does not care at which angle they lock) but is not breathing together.
+    first = pair_first_text(pv)  # a piece of its own: a narrow terminal breaks the line before it
     return [
         f"{pv.a}-{pv.b}  sync [{_meter(pv.meter)}] {pv.meter:4.2f}  {state:8s}",
         f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})",
-        f"phase {deg:+4.0f} deg {who_first(pv)}".rstrip(),
+        f"phase {deg:+4.0f} deg",
+        *([first] if first else []),
         f"time in sync {clock_text(pv.time_in_sync_s)}",
     ]
 

@@ -7,7 +7,8 @@ import math
 import pytest
 from view_snapshots import pair, snapshot
 
-from breathsync.terminal import _pair_line, render, who_first
+from breathsync.session_types import pair_first_text
+from breathsync.terminal import _pair_line, render
 
 
 def test_opposite_phase_does_not_fill_the_meter_and_nobody_is_first() -> None:
@@ -23,17 +24,20 @@ def test_opposite_phase_does_not_fill_the_meter_and_nobody_is_first() -> None:
 @pytest.mark.parametrize(
     ("deg", "lag_s", "says"),
     [
-        (20.0, 0.28, "A first by 0.3 s"),
-        (-20.0, -0.28, "B first by 0.3 s"),
-        (2.0, 0.04, "in phase"),  # was "A first by 0.0 s"
-        (-1.0, -0.02, "in phase"),
-        (89.0, 1.2, "A first by 1.2 s"),
+        # The summaries' words and precision (one function, session_types.first_text): the live line said
+        # "A first by 0.3 s" where run's summary, analyze and the report said "A breathed first by 0.28 s".
+        (20.0, 0.28, "A breathed first by 0.28 s"),
+        (-20.0, -0.28, "B breathed first by 0.28 s"),
+        (2.0, 0.04, "A breathed first by 0.04 s"),  # as analyze names a leader 0.04 s ahead
+        (0.3, 0.004, "in phase"),  # was "A first by 0.0 s" at a tenth; rounds to 0.00 s: in phase
+        (-1.0, -0.002, "in phase"),
+        (89.0, 1.2, "A breathed first by 1.20 s"),
         (-91.0, -1.3, "opposite phase"),
         (91.0, 1.3, "opposite phase"),
     ],
 )
 def test_who_breathes_first(deg: float, lag_s: float, says: str) -> None:
-    assert who_first(pair(rel_phase_rad=math.radians(deg), lag_s=lag_s)) == says
+    assert pair_first_text(pair(rel_phase_rad=math.radians(deg), lag_s=lag_s)) == says
 
 
 def test_meter_is_the_pairs_meter() -> None:
@@ -90,3 +94,9 @@ def test_lead_lines_draw_the_sessions_verdict_instruction_and_pace_change() -> N
     assert "lead: first match: hold sync 60 s, then you lead" in render(
         snapshot(("you", "partner"), training=matching)
     )
+
+
+def test_a_narrow_terminal_breaks_the_pair_line_before_who_breathed_first() -> None:
+    """At 40 columns "phase  +20 deg A breathed first by" ended one row and "0.28 s" began the next."""
+    text = render(snapshot(pairs=(pair(),)), width=40)
+    assert "  A breathed first by 0.28 s" in text.splitlines()

@@ -35,3 +35,52 @@ def test_the_terminal_shouts_in_sync_by_its_kind() -> None:
     # A label in the lost list keeps its case: only the in-sync state is shouted.
     lost = replace(snap, participants=(participant("A"), participant("Bea", receiving=False)))
     assert state_text(lost) == "no signal from Bea"
+
+
+def test_who_breathed_first_is_said_one_way_everywhere() -> None:
+    """The live pair line, run's summary, analyze and the report used four wordings and two thresholds
+    ("A first by 0.0 s" / "in phase: neither breathed first" / ", in phase" / "A by 0.31 s")."""
+    from breathsync.analysis import summary_text
+    from breathsync.live import summary_lines
+    from breathsync.session_types import first_text, pair_first_text
+    from breathsync.terminal import _pair_line
+
+    assert first_text("B", 0.31) == "B breathed first by 0.31 s"
+    assert first_text("you", 0.5) == "you breathed first by 0.50 s"
+    assert first_text(None, 0.0) == first_text("B", 0.004) == "in phase"  # who_led's 0.00 s
+    assert first_text(None, None) == first_text("B", math.nan) == ""
+    live = pair(rel_phase_rad=-0.3, lag_s=-0.31)
+    assert pair_first_text(live) == "B breathed first by 0.31 s"
+    assert "phase  -17 deg  B breathed first by 0.31 s" in _pair_line(live)
+    summary = {
+        "participants": {},
+        "pairs": [
+            {"a": "A", "b": "B", "time_in_sync_s": 89.7, "mean_plv": 0.9, "leader": "B", "lead_s": 0.31}
+        ],
+        "training": {"phase": "free"},
+    }
+    assert summary_lines(summary)[0].endswith(", B breathed first by 0.31 s")
+    result = {
+        "participants": [],
+        "pairs": [
+            {
+                "a": "A",
+                "b": "B",
+                "plv": [0.9],
+                "null_plv": [0.3],
+                "summary": {
+                    "mean_plv": 0.9,
+                    "mean_relative_phase_rad": -0.3,
+                    "leader": "B",
+                    "lead_s": 0.31,
+                    "time_in_sync_frac": 1.0,
+                },
+            }
+        ],
+        "warnings": [],
+    }
+    assert summary_text(result).endswith("relative phase -17 deg, B breathed first by 0.31 s")
+    result["pairs"][0]["summary"].update(leader=None, lead_s=0.0)  # type: ignore[index]
+    assert summary_text(result).endswith(", in phase")  # was "in phase: neither breathed first"
+    result["pairs"][0]["summary"].update(leader=None, lead_s=None)  # type: ignore[index]
+    assert summary_text(result).endswith("no leader (not locked within a quarter cycle for one window)")
