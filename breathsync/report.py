@@ -219,6 +219,15 @@ def _time_span(parts: Sequence[Participant], recs: Sequence[Recording]) -> tuple
     return min(float(t[0]) for t in ts), max(float(t[-1]) for t in ts)
 
 
+def _scored_s(pr: PairResult) -> float:
+    """How long the pair was scored (windows with a PLV), on the step :meth:`breathsync.dsp.sync.PairSync.summary` counts
+    ``locked_s`` on: the summary's ``time_in_sync_frac`` of this is the time in sync."""
+    ps = pr.live
+    if ps.t.size < 2:
+        return 0.0
+    return float(np.count_nonzero(np.isfinite(ps.plv))) * float(np.median(np.diff(ps.t)))
+
+
 def build_report(
     paths: Sequence[str],
     *,
@@ -247,11 +256,6 @@ def build_report(
     for pr in pairs:
         s = pr.live.summary(window_s)
         ok = np.isfinite(pr.live.plv)
-        t_in = (
-            float(np.sum(pr.live.in_sync)) * float(np.median(np.diff(pr.live.t)))
-            if pr.live.t.size > 1
-            else 0.0
-        )
         rel = s["mean_relative_phase_rad"]
         first = {"a": pr.a.label, "b": pr.b.label}.get(str(s["leader"]))
         lead_s = s["lead_s"]
@@ -261,7 +265,8 @@ def build_report(
         else:
             frac = s["time_in_sync_frac"]
             assert isinstance(frac, float)  # scored windows: a number
-            in_sync_cell = f"{clock_text(t_in)} ({percent_text(frac)})"
+            # The share analyze prints (the summary's), of the time scored: the two cannot disagree.
+            in_sync_cell = f"{clock_text(frac * _scored_s(pr))} ({percent_text(frac)})"
             plv_cell = f"{s['mean_plv']:.2f}"
             chance_cell = f"{float(np.nanmean(pr.live.null_plv[ok])):.2f}" if ok.any() else "—"
         out.append(

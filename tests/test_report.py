@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 from conftest import run_breathsync
 
 from breathsync.report import build_report
@@ -82,3 +83,9 @@ def test_the_reports_summary_row_is_analyzes() -> None:
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
     assert cells[-1] == first_text(s["leader"], s["lead_s"]) != ""
     assert cells[0].endswith(f"({percent_text(s['time_in_sync_frac'])})")
+    # The clock is that share of the time scored (the windows with a PLV).
+    pr = analyse_files(paths)["pairs"][0]
+    step = float(np.median(np.diff(pr["t_s"])))
+    scored = sum(v is not None for v in pr["plv"]) * step
+    m, sec = cells[0].split(" ")[0].split(":")
+    assert abs(60 * int(m) + int(sec) - s["time_in_sync_frac"] * scored) <= 1.0
