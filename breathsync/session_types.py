@@ -284,3 +284,39 @@ def lead_lines(snap: Snapshot) -> list[str]:
     if details:
         out.append(", ".join(details))
     return out
+
+
+def cue_choice(snap: Snapshot, chosen: str = "") -> tuple[str, str]:
+    """Whose breathing a partner cue shows, and its title ("breathe with B", "your breathing", "you lead:
+    your breathing"). The session does not say whom each participant is to breathe with (its
+    TrainingView names the lead phase's leader and follower only): this decides it from what it
+    publishes, for the dashboard's cue.
+
+    The cue is for the person looking at the screen: the participant labelled "you" when there is one
+    (the demo's user), else whoever is to follow. It shows whom they are to breathe with: a pacer
+    (a ``sim:pacer`` source), else the partner (match and free; lead while matching, where the leader too
+    first matches the follower); in the lead stage the leader, for the follower. A leader in the lead stage
+    has no one to breathe with (the pace is theirs to set, and a disc moving with the follower would pull
+    them back to the old pace): the cue shows the leader's own breathing, titled so. ``chosen``: a
+    participant picked by hand (anything else, e.g. "auto": decide)."""
+    labels = [p.label for p in snap.participants]
+    you = next((x for x in labels if is_you(x)), None)
+
+    def title(label: str) -> str:
+        return "your breathing" if label == you else f"breathe with {label}"
+
+    if chosen in labels:
+        return chosen, title(chosen)
+    tr = snap.training
+    if tr.phase == "lead" and tr.leader in labels:
+        if you is None or you != tr.leader:
+            return tr.leader, title(tr.leader)
+        if tr.stage != "matching":
+            return you, f"{says(you, 'leads', 'lead')}: {possessive(you)} breathing"
+        if tr.follower in labels:
+            return tr.follower, title(tr.follower)
+    others = [x for x in labels if x != you] or labels
+    for p in snap.participants:
+        if p.label in others and p.source.endswith(":pacer"):
+            return p.label, title(p.label)
+    return others[-1], title(others[-1])

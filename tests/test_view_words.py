@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import pytest
 from view_snapshots import pair, participant, snapshot
 
 from breathsync.session_types import sync_state
@@ -84,3 +85,50 @@ def test_who_breathed_first_is_said_one_way_everywhere() -> None:
     assert summary_text(result).endswith(", in phase")  # was "in phase: neither breathed first"
     result["pairs"][0]["summary"].update(leader=None, lead_s=None)  # type: ignore[index]
     assert summary_text(result).endswith("no leader (not locked within a quarter cycle for one window)")
+
+
+@pytest.mark.parametrize(
+    ("labels", "phase", "stage", "leader", "chosen", "expected"),
+    [
+        # The demo: "you" breathes with the partner, in match, free and the lead phase's matching.
+        (("you", "partner"), "match", "matching", None, "auto", ("partner", "breathe with partner")),
+        (("you", "partner"), "free", "free", None, "auto", ("partner", "breathe with partner")),
+        (("you", "partner"), "lead", "matching", "you", "auto", ("partner", "breathe with partner")),
+        # Leading: nobody to breathe with, the pace is theirs: their own breathing.
+        (("you", "partner"), "lead", "leading", "you", "auto", ("you", "you lead: your breathing")),
+        # Following: the leader, in both stages.
+        (("partner", "you"), "lead", "matching", "partner", "auto", ("partner", "breathe with partner")),
+        (("partner", "you"), "lead", "leading", "partner", "auto", ("partner", "breathe with partner")),
+        # No "you": the follower's view, the leader; a hand-picked participant wins.
+        (("A", "B"), "lead", "leading", "B", "auto", ("B", "breathe with B")),
+        (("A", "B"), "match", "matching", None, "A", ("A", "breathe with A")),
+        (("you", "partner"), "match", "matching", None, "you", ("you", "your breathing")),
+    ],
+)
+def test_whose_breathing_the_cue_shows(
+    labels: tuple[str, str],
+    phase: str,
+    stage: str,
+    leader: str | None,
+    chosen: str,
+    expected: tuple[str, str],
+) -> None:
+    from view_snapshots import lead_training
+
+    from breathsync.session_types import cue_choice
+
+    tr = lead_training(labels[0], labels[1], phase=phase, stage=stage)
+    if leader is None:
+        tr = replace(tr, leader=None, follower=None)
+    elif leader != labels[0]:
+        tr = replace(tr, leader=labels[1], follower=labels[0])
+    assert cue_choice(snapshot(labels, training=tr), chosen) == expected
+
+
+def test_a_pacer_is_whom_to_breathe_with_outside_the_lead_phase() -> None:
+    from breathsync.session_types import cue_choice
+
+    parts = (participant("A"), participant("P", source="sim:pacer"), participant("B"))
+    assert cue_choice(snapshot(("A", "P", "B"), participants=parts, pairs=())) == ("P", "breathe with P")
+    parts = (participant("you"), participant("P", source="sim:pacer"))
+    assert cue_choice(snapshot(("you", "P"), participants=parts)) == ("P", "breathe with P")

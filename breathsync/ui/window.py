@@ -53,7 +53,7 @@ from breathsync.session_types import (
     PairView,
     Snapshot,
     clock_text,
-    is_you,
+    cue_choice,
     lead_lines,
     quality_words,
     sync_state,
@@ -624,41 +624,10 @@ class DashboardWindow(QMainWindow):
                     return pv
         return snap.pairs[0]
 
-    def _cue_label(self, snap: Snapshot) -> str:
-        return self._cue(snap)[0]
-
     def _cue(self, snap: Snapshot) -> tuple[str, str]:
-        """Whose breathing the cue shows and its title.
-
-        The cue is for the person looking at the screen: the participant labelled "you" when there is one
-        (the demo's user), else whoever is to follow. It shows whom they are to breathe with: a pacer, else
-        the partner (match and free; lead while matching, where the leader too first matches the
-        follower); in the lead stage the leader, for the follower. A leader in the lead stage has no one to
-        breathe with (the pace is theirs to set, and a disc moving with the follower would pull them back
-        to the old pace): the cue shows the leader's own breathing, titled so. Chosen in the combo box: that
-        participant."""
-        labels = [p.label for p in snap.participants]
-        you = next((x for x in labels if is_you(x)), None)
-
-        def title(label: str) -> str:
-            return "your breathing" if label == you else f"breathe with {label}"
-
-        chosen = self.cue_who.currentText()
-        if chosen in labels:
-            return chosen, title(chosen)
-        tr = snap.training
-        if tr.phase == "lead" and tr.leader in labels:
-            if you is None or you != tr.leader:
-                return tr.leader, title(tr.leader)
-            if tr.stage != "matching":
-                return you, "you lead: your breathing"
-            if tr.follower in labels:
-                return tr.follower, title(tr.follower)
-        others = [x for x in labels if x != you] or labels
-        for p in snap.participants:
-            if p.label in others and p.source.endswith(":pacer"):
-                return p.label, title(p.label)
-        return others[-1], title(others[-1])
+        """Whose breathing the cue shows and its title (:func:`breathsync.session_types.cue_choice`; the
+        "cue" box's choice, when it names a participant, wins)."""
+        return cue_choice(snap, self.cue_who.currentText())
 
     # ------------------------------------------------------------------------------------- drawing
     def redraw(self) -> None:
