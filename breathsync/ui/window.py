@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import sys
@@ -65,6 +66,8 @@ from breathsync.ui.controls import ParticipantEditor
 from breathsync.ui.widgets import PartnerCue, PhaseDial, StateIndicator
 
 __all__ = ["DashboardWindow", "default_record_root"]
+
+log = logging.getLogger(__name__)
 
 GRID_HZ = 20.0  # the session publishes its live samples on this grid
 MAX_SPAN_S = 120.0
@@ -799,14 +802,18 @@ class DashboardWindow(QMainWindow):
             return path
         return None
 
-    def save_report(self, out: str | os.PathLike[str]) -> threading.Thread | None:
+    def save_report(
+        self, out: str | os.PathLike[str], window_s: float | None = None
+    ) -> threading.Thread | None:
         """Write the HTML report of the recorded session, on a worker thread (the UI never waits on files).
 
-        ``report_done(str)`` is emitted with the file (or "error: ...") when it is written."""
+        ``window_s``: score it with this sync window; None (the button): with the window its session used
+        (session.json), as ``breathsync report`` does, whatever the sync window box says now.
+        ``report_done(str)`` is emitted with the file (or "error: ...") when it is written, always: an
+        unexpected exception is logged with its traceback and reported as an internal error."""
         folder = self.recorded_folder()
         if folder is None:
             return None
-        window_s = self.sync_window.value()
 
         def work() -> None:
             from breathsync.errors import InputError
@@ -816,6 +823,11 @@ class DashboardWindow(QMainWindow):
                 write_report([folder], str(out), window_s=window_s)
             except (InputError, OSError) as e:
                 self.report_done.emit(f"error: {e}")
+            except Exception as e:  # a bug: the UI waiting for report_done must still hear of it
+                log.exception("the report of %s failed", folder)
+                self.report_done.emit(
+                    f"error: internal error ({type(e).__name__}: {e}): a bug in breathsync, please report it"
+                )
             else:
                 self.report_done.emit(str(out))
 

@@ -183,10 +183,46 @@ def test_record_from_the_start_and_save_summary(qtbot: QtBot, settings: QSetting
     assert txt.read_text().startswith("session length 0:")
     # The HTML report of the recorded session, from the summary page, written off the UI thread.
     assert w.report_button.isEnabled() and w.recorded_folder() == str(folders[0])
+    # Scored with the window the session used (session.json), as `breathsync report` scores it: the sync
+    # window box, changed since for the next session, passed its value.
+    used = json.loads((folders[0] / "session.json").read_text())["settings"]["window_s"]
+    w.sync_window.setValue(used + 7.0)
     with qtbot.waitSignal(w.report_done, timeout=20_000) as done:
         w.save_report(tmp_path / "report.html")
     assert done.args == [str(tmp_path / "report.html")]
-    assert (tmp_path / "report.html").read_text().count("<svg") >= 3
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<svg") >= 3 and f"window {used:g} s." in page
+    with qtbot.waitSignal(w.report_done, timeout=20_000) as done:
+        w.save_report(tmp_path / "report20.html", window_s=20.0)  # asked for: that one
+    assert f"window {20.0:g} s." in (tmp_path / "report20.html").read_text()
+
+
+def test_a_bug_in_the_report_is_reported_not_waited_for(
+    qtbot: QtBot,
+    settings: QSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only bad input and file errors were caught on the report's worker thread: any other exception ended
+    it without report_done, and the status bar said "writing the report…" for ever."""
+    import breathsync.report
+
+    def broken(*args: object, **kw: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(breathsync.report, "write_report", broken)
+    w = make(qtbot, settings)
+    (tmp_path / "session.json").write_text("{}")
+    w._rec_state, w._rec_path = "stopped", str(tmp_path)
+    with caplog.at_level("ERROR"), qtbot.waitSignal(w.report_done, timeout=10_000) as done:
+        th = w.save_report(tmp_path / "report.html")
+    assert th is not None
+    (text,) = done.args
+    assert text.startswith("error: internal error (ZeroDivisionError: division by zero)") and "bug" in text
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+    w._on_report_done(text)
+    assert w.statusBar().currentMessage() == text
 
 
 def test_a_relative_replay_path_is_kept_absolute(
