@@ -317,6 +317,8 @@ def write_report(
     columns: Sequence[str] = (),
     rate_hz: float | None = None,
 ) -> None:
+    """Write the HTML report of ``paths`` (a session folder or recording CSVs) to ``out_file``, readable by
+    its owner only and replaced at once (see :func:`build_report` for the options)."""
     page = build_report(paths, window_s=window_s, columns=columns, rate_hz=rate_hz)
     with output_errors(out_file, "the report"):
         write_private_text(out_file, page)

@@ -211,6 +211,7 @@ class ClockMapper:
         self._dirty = False
 
     def to_host_scalar(self, device_t: float) -> float:
+        """One device time (s) on the host's clock (s), by the current fit of the offset and drift."""
         self._fit()
         xr = device_t - self._x0
         return self._y0 + xr + self._a + self._s * xr

@@ -424,6 +424,8 @@ class LivePairSync:
         self._null_k: int | None = None
 
     def update(self, a: GridRing, b: GridRing) -> LivePairState | None:
+        """The pair's state over the window ending at their latest common grid sample; None until both
+        rings hold a sample."""
         if a.last_k is None or b.last_k is None:
             return None
         fs = a.fs_hz
