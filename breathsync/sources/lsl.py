@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -29,6 +31,7 @@ import numpy as np
 
 from breathsync.errors import InputError
 from breathsync.sources.base import (
+    SIGNAL_COLUMNS,
     SampleChunk,
     SessionClock,
     Source,
@@ -39,11 +42,36 @@ from breathsync.sources.base import (
     split_spec,
 )
 
-__all__ = ["LslSource", "channel_labels", "import_pylsl", "parse_lsl_spec", "pick_channel"]
+__all__ = [
+    "ChannelChoice",
+    "ChannelInfo",
+    "LslSource",
+    "channel_infos",
+    "channel_kind",
+    "channel_labels",
+    "choose_channel",
+    "import_pylsl",
+    "parse_lsl_spec",
+    "pick_channel",
+]
 
 SPEC_SYNTAX = "lsl:STREAM-NAME[,timeout=S][,channel=LABEL_OR_INDEX]"
-#: Channel labels read as the breathing waveform, in order of preference (case-insensitive).
+#: Channel labels read as the breathing waveform (case-insensitive): the first four say so exactly, the
+#: last two are weaker (a channel whose label merely contains resp or breath counts with them).
 RESP_LABELS = ("resp", "respiration", "breathing", "resp_belt", "belt", "wave")
+#: Channel types of a respiration waveform (XDF meta-data conventions, https://github.com/sccn/xdf/wiki/Meta-Data,
+#: give each channel a ``<type>``; breathsync's own --publish types its waveform RESP).
+RESP_TYPES = ("resp", "respiration", "breathing")
+#: RR intervals, as the recording format's ``rr_ms`` (README, "Recording format"): by label, or by type on
+#: an irregular-rate stream.
+RR_LABELS = ("rr", "rr_ms", "ibi", "ibi_ms")
+RR_TYPES = ("rr", "ibi")
+ECG_NAMES = ("ecg", "ekg")
+_ECG_LABEL = re.compile(r"^(ecg|ekg)(?![a-z])")
+# A unit per minute: breaths/min, 1/min, min^-1, bpm, rpm, cpm (a rate, never a waveform).
+_PER_MINUTE = re.compile(r"/\s*min|per\s*min|min\s*\^?\s*-\s*1|\b[bcr]pm\b", re.IGNORECASE)
+_MILLISECONDS = ("ms", "msec", "millisecond", "milliseconds")
+_SECONDS = ("s", "sec", "second", "seconds")
 _TC_REFRESH_S = 5.0  # how often the clock offset to the sender is read again
 _POLL_S = 0.05  # wait between non-blocking pulls
 _RESOLVE_EVERY_S = 2.0  # while the stream is silent: look for it again by name
@@ -63,44 +91,193 @@ def import_pylsl() -> ModuleType:
     return pylsl
 
 
+@dataclass(frozen=True)
+class ChannelInfo:
+    """One channel of a stream's description: its ``label``, ``type`` and ``unit`` (the fields of a
+    ``desc/channels/channel`` element in the XDF meta-data conventions,
+    https://github.com/sccn/xdf/wiki/Meta-Data); "" where not given."""
+
+    label: str
+    type: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    """The channel a participant reads, and as what.
+
+    ``signal``: ``"resp"`` (a breathing waveform), ``"rr"`` (RR intervals, the recording format's
+    ``rr_ms``: breathing is derived from them) or ``"ecg"`` (an ECG: an XDF replay plays its heart beats,
+    a live stream refuses it). ``scale`` turns the channel's values into the signal's unit (RR intervals
+    given in seconds: 1000). ``unit``: the channel's ``<unit>``, "" when not given."""
+
+    index: int
+    label: str
+    signal: str
+    unit: str = ""
+    scale: float = 1.0
+
+
 def channel_labels(info: Any) -> list[str]:
     """The channel labels in an LSL stream's metadata (``desc/channels/channel/label``); "" where missing."""
-    labels: list[str] = []
+    return [ch.label for ch in channel_infos(info)]
+
+
+def channel_infos(info: Any) -> list[ChannelInfo]:
+    """The channels an LSL stream's metadata describes (``desc/channels/channel``: label, type, unit, the
+    layout of the XDF meta-data conventions, https://github.com/sccn/xdf/wiki/Meta-Data); one per channel,
+    empty fields where the description says nothing."""
+    out: list[ChannelInfo] = []
     ch = info.desc().child("channels").child("channel")
-    while not ch.empty() and len(labels) < info.channel_count():
-        labels.append(ch.child_value("label"))
+    while not ch.empty() and len(out) < info.channel_count():
+        out.append(ChannelInfo(ch.child_value("label"), ch.child_value("type"), ch.child_value("unit")))
         ch = ch.next_sibling("channel")
-    labels += [""] * (info.channel_count() - len(labels))
-    return labels
+    out += [ChannelInfo("")] * (info.channel_count() - len(out))
+    return out
 
 
-def pick_channel(labels: list[str], wanted: str | None, stream: str, what: str = "lsl: stream") -> int:
-    """Index of the breathing channel: ``wanted`` (a label or an index), else a respiration label, else the
-    only channel; InputError naming the stream (``what`` says what kind: an LSL stream, or a stream of an XDF
-    file) and its channels when it cannot tell."""
+def _per_minute(unit: str) -> bool:
+    return bool(_PER_MINUTE.search(unit))
+
+
+def channel_kind(ch: ChannelInfo, irregular: bool) -> str:
+    """What a channel holds, from its description: ``"ecg"``, ``"rate"`` (a rate per minute: breathing or
+    heart rate, never a waveform), ``"rr"`` (RR intervals), ``"resp"`` (typed as a respiration waveform)
+    or ``"other"``.
+
+    The recording format's rules (README, "Recording format"): an ECG is read for its heart beats, RR
+    intervals (``rr_ms``) as beats. In a stream description: a unit per minute (``breaths/min``, ``bpm``,
+    ``1/min``), type RATE or a label containing "rate" is a rate (checked first: a heart rate labelled
+    ``ECG_HR``; clinical monitors call the respiratory rate "RR"); type ECG/EKG or a label ``ecg...`` is an
+    ECG; a label rr, rr_ms or ibi, or type RR/IBI
+    on an irregular-rate stream (one sample per beat; LSL's nominal rate 0) is RR intervals; type RESP,
+    Respiration or Breathing is a respiration waveform (case-insensitive)."""
+    label, kind, unit = ch.label.strip().lower(), ch.type.strip().lower(), ch.unit.strip()
+    if kind == "rate" or "rate" in label or _per_minute(unit):
+        return "rate"
+    if kind in ECG_NAMES or _ECG_LABEL.match(label):
+        return "ecg"
+    if label in RR_LABELS or (kind in RR_TYPES and irregular):
+        return "rr"
+    if kind in RESP_TYPES:
+        return "resp"
+    return "other"
+
+
+def _looks_resp(label: str) -> int:
+    """How strongly a label (of a channel without a respiration type) says breathing: 2 an exact
+    respiration label, 1 one containing resp/breath or a belt/wave label, 0 not at all."""
+    low = label.strip().lower()
+    if low in RESP_LABELS[:4]:
+        return 2
+    if "resp" in low or "breath" in low or low in RESP_LABELS[4:]:
+        return 1
+    return 0
+
+
+def _names(channels: list[ChannelInfo], ks: list[int]) -> str:
+    out = []
+    for k in ks:
+        ch = channels[k]
+        about = ", ".join(x for x in (ch.type.strip(), ch.unit.strip()) if x)
+        out.append(repr(ch.label or f"#{k}") + (f" ({about})" if about else ""))
+    return ", ".join(out)
+
+
+def choose_channel(
+    channels: list[ChannelInfo],
+    wanted: str | None,
+    stream: str,
+    what: str = "lsl: stream",
+    *,
+    irregular: bool = False,
+) -> ChannelChoice:
+    """The channel of a stream a participant reads, for an LSL inlet and an XDF replay alike.
+
+    ``wanted`` (``,channel=``: a label, case-insensitive, or an index) is taken as it is, unless it is a
+    rate (refused). Otherwise: the channel typed as a respiration waveform, else the one labelled like one
+    (an exact resp/respiration/breathing label before one that merely contains resp or breath), else the
+    RR-interval channel, else the ECG, else the only channel; rates (:func:`channel_kind`) never. When two
+    or more channels qualify alike (two belts ``RESP_A`` and ``RESP_B``), none is guessed: InputError
+    listing them. ``what`` names the stream's kind in messages; ``irregular``: the stream has no nominal
+    rate (LSL's 0: one sample per event).
+
+    Raises
+    ------
+    InputError
+        One line naming the stream, its channels and how to choose (``,channel=NAME``).
+    """
+    labels = [ch.label for ch in channels]
     if wanted is not None:
         lower = [lab.lower() for lab in labels]
         if wanted.lower() in lower:
-            return lower.index(wanted.lower())
-        if wanted.isdigit() and int(wanted) < len(labels):
-            return int(wanted)
+            k = lower.index(wanted.lower())
+        elif wanted.isdigit() and int(wanted) < len(labels):
+            k = int(wanted)
+        else:
+            raise InputError(
+                f"{what} {stream!r} has no channel {wanted!r} (channels: {_list(labels)}): "
+                f"give ,channel= one of these labels or an index from 0 to {len(labels) - 1}"
+            )
+        return _choice(channels, k, stream, what, irregular)
+    kinds = [channel_kind(ch, irregular) for ch in channels]
+    typed = [k for k, kind in enumerate(kinds) if kind == "resp"]
+    untyped = [k for k, kind in enumerate(kinds) if kind == "other"]
+    tiers = [
+        ("respiration channels", typed),
+        ("respiration channels", [k for k in untyped if _looks_resp(labels[k]) == 2]),
+        ("respiration channels", [k for k in untyped if _looks_resp(labels[k]) == 1]),
+        ("RR-interval channels", [k for k, kind in enumerate(kinds) if kind == "rr"]),
+        ("ECG channels", [k for k, kind in enumerate(kinds) if kind == "ecg"]),
+    ]
+    for name, ks in tiers:
+        if len(ks) == 1:
+            return _choice(channels, ks[0], stream, what, irregular)
+        if ks:
+            raise InputError(
+                f"{what} {stream!r} has {len(ks)} {name} ({_names(channels, ks)}): add ,channel=NAME to "
+                "choose one"
+            )
+    if len(channels) == 1 and kinds[0] == "other":
+        return _choice(channels, 0, stream, what, irregular)
+    if len(channels) == 1:  # a rate
         raise InputError(
-            f"{what} {stream!r} has no channel {wanted!r} (channels: {_list(labels)}): "
-            f"give ,channel= one of these labels or an index from 0 to {len(labels) - 1}"
+            f"{what} {stream!r} has one channel, {_names(channels, [0])}, a rate, not a breathing waveform: "
+            "choose a stream with the breathing waveform"
         )
-    lower = [lab.lower() for lab in labels]
-    for name in RESP_LABELS:
-        if name in lower:
-            return lower.index(name)
-    for k, lab in enumerate(lower):
-        if "resp" in lab or "breath" in lab:
-            return k
-    if len(labels) == 1:
-        return 0
     raise InputError(
-        f"{what} {stream!r} has {len(labels)} channels ({_list(labels)}) and none is labelled resp: "
-        "add ,channel=LABEL_OR_INDEX"
+        f"{what} {stream!r} has {len(labels)} channels ({_list(labels)}) and none is a respiration "
+        "channel (type RESP or a label such as resp): add ,channel=LABEL_OR_INDEX"
     )
+
+
+def _choice(channels: list[ChannelInfo], k: int, stream: str, what: str, irregular: bool) -> ChannelChoice:
+    ch = channels[k]
+    kind = channel_kind(ch, irregular)
+    label = ch.label or str(k)
+    unit = ch.unit.strip()
+    if kind == "rate":
+        about = unit or ch.type.strip() or "its label says so"
+        raise InputError(
+            f"{what} {stream!r}: channel {label!r} is a rate ({about}), not a breathing waveform: give "
+            f",channel= the breathing waveform's label (channels: {_list([c.label for c in channels])})"
+        )
+    if kind == "rr":
+        low = unit.lower()
+        if low in _SECONDS:
+            return ChannelChoice(k, label, "rr", unit, 1000.0)
+        if low and low not in _MILLISECONDS:
+            raise InputError(
+                f"{what} {stream!r}: channel {label!r} holds RR intervals in {unit!r}: breathsync reads "
+                "them in milliseconds (unit ms) or seconds (unit s)"
+            )
+        return ChannelChoice(k, label, "rr", unit)
+    return ChannelChoice(k, label, "ecg" if kind == "ecg" else "resp", unit)
+
+
+def pick_channel(labels: list[str], wanted: str | None, stream: str, what: str = "lsl: stream") -> int:
+    """:func:`choose_channel`'s index for channels known by their labels only."""
+    return choose_channel([ChannelInfo(lab) for lab in labels], wanted, stream, what).index
 
 
 def _list(labels: list[str]) -> str:
@@ -108,7 +285,9 @@ def _list(labels: list[str]) -> str:
 
 
 class LslSource(Source):
-    """One participant's breathing waveform from an LSL stream found by name.
+    """One participant's breathing from an LSL stream found by name: a breathing waveform (``resp``), or
+    RR intervals (``rr``: one sample per heart beat, breathing derived from them as from a heart-rate
+    strap's), whichever channel :func:`choose_channel` picks when the stream is opened.
 
     Parameters
     ----------
@@ -117,7 +296,7 @@ class LslSource(Source):
     timeout_s : float
         How long :meth:`start` looks for the stream before giving up with a :class:`SourceError`.
     channel : str, optional
-        The channel to read (label or index); default: a channel labelled resp (or similar), else the only one.
+        The channel to read (label or index); default: see :func:`choose_channel`.
     lost_after_s : float
         Seconds without samples after which the source reports "no signal".
     """
@@ -147,6 +326,9 @@ class LslSource(Source):
         self._inlet: Any = None
         self._uid = ""
         self._index = 0
+        self._scale = 1.0  # the channel's values times this: the signal's unit (RR in seconds -> ms)
+        self.signal = "resp"  # "rr" for a channel of RR intervals; known once the stream is open
+        self._signal_known = False
         self._base = 0.0  # this computer's LSL time at session time 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -164,10 +346,24 @@ class LslSource(Source):
             return False
         inlet = lsl.StreamInlet(found[0], max_buflen=30, recover=True)
         full = inlet.info(timeout=max(timeout_s, 2.0))
-        labels = channel_labels(full)
-        self._index = pick_channel(labels, self.channel, self.name)
         if full.channel_format() == lsl.cf_string:
             raise InputError(f"lsl: stream {self.name!r} carries text, not a breathing signal")
+        irregular = full.nominal_srate() == lsl.IRREGULAR_RATE
+        choice = choose_channel(channel_infos(full), self.channel, self.name, irregular=irregular)
+        if choice.signal == "ecg":
+            raise InputError(
+                f"lsl: stream {self.name!r}: channel {choice.label!r} is an ECG: for a live stream breathsync "
+                "derives breathing from RR intervals, not from a raw ECG (an ECG is read for its heart beats "
+                "in a recording only): stream the RR intervals (a channel labelled rr_ms, in ms) or a "
+                "breathing waveform, and name it with ,channel=NAME"
+            )
+        if self._signal_known and choice.signal != self.signal:  # the stream came back as something else
+            raise InputError(
+                f"lsl: stream {self.name!r} now carries {choice.signal}, not {self.signal} as before"
+            )
+        self._index, self._scale = choice.index, choice.scale
+        self.signal, self._signal_known = choice.signal, True
+        labels = channel_labels(full)
         inlet.open_stream(timeout=max(timeout_s, 2.0))
         self._inlet = inlet
         self._uid = full.uid()
@@ -177,6 +373,10 @@ class LslSource(Source):
             "nominal_srate": full.nominal_srate(),
             "source_id": full.source_id(),
         }
+        # The channel's <unit>, as a recording's "# unit:" line gives it (README, "Recording format"); RR
+        # intervals are delivered in milliseconds whatever their stream's unit (the format's rr_ms).
+        if choice.signal == "resp" and choice.unit:
+            self.stream_info["unit"] = f"resp: {choice.unit}"
         return True
 
     def _close_inlet(self) -> None:
@@ -280,7 +480,7 @@ class LslSource(Source):
                     continue
                 if len(ts):
                     t = np.asarray(ts, dtype=float) + tc - self._base
-                    y = np.asarray(data, dtype=float).reshape(len(ts), -1)[:, self._index]
+                    y = np.asarray(data, dtype=float).reshape(len(ts), -1)[:, self._index] * self._scale
                     # Deliver increasing times after session start only (a sample older than the last
                     # one, e.g. after the clock offset moved, is dropped).
                     prev = np.maximum.accumulate(np.concatenate(([max(last_t, 0.0)], t[:-1])))
@@ -289,7 +489,8 @@ class LslSource(Source):
                         t, y = t[keep], y[keep]
                         last_t = float(t[-1])
                         assert self._queue is not None
-                        self._post(self._queue.put_nowait, SampleChunk(t, {"resp": y}))
+                        column = SIGNAL_COLUMNS[self.signal][0]  # resp, or rr_ms for RR intervals
+                        self._post(self._queue.put_nowait, SampleChunk(t, {column: y}))
                     last_data = now
                     if silent:
                         silent = False

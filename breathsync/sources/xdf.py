@@ -8,7 +8,12 @@ first timestamp among them).
 
 Which stream: ``stream=NAME``, else the only stream of type Respiration, else (several) the one whose name
 is the participant's label or ends with ``-LABEL`` (``breathsync-A`` for A, what ``--publish`` records).
-Which channel: ``channel=LABEL_OR_INDEX``, else one labelled resp (or similar), else the only one.
+Which channel: ``channel=LABEL_OR_INDEX``, else :func:`~breathsync.sources.lsl.choose_channel` (the rule an
+LSL inlet follows: the channel typed as a respiration waveform, else labelled like one, else RR intervals,
+else an ECG, never a rate; two that qualify alike are one line asking for ``,channel=NAME``). RR intervals
+replay as the recording format's ``rr_ms`` (breathing derived from them); an ECG replays as the RR
+intervals of its heart beats, as a CSV recording's ``ecg`` does. The channel's ``<unit>`` is carried into
+a recording of the replay (``# unit:``).
 
 Damaged files: pyxdf skips what it cannot read and logs it; its logger is silenced here (its notes go to
 nobody's terminal) and what it reports becomes one line: a file whose chunks break off inside its last one
@@ -35,7 +40,7 @@ from breathsync.errors import InputError
 from breathsync.io.csvfile import Recording, check_time_scale
 from breathsync.io.session_folder import file_identity
 from breathsync.sources.base import SourceError, split_spec
-from breathsync.sources.lsl import pick_channel
+from breathsync.sources.lsl import ChannelInfo, choose_channel
 from breathsync.sources.replay import ReplaySource
 
 __all__ = ["XdfReplaySource", "XdfStream", "is_xdf_path", "parse_xdf_spec", "read_xdf_streams"]
@@ -54,6 +59,9 @@ class XdfStream:
     channel_format: str
     t: FloatArray
     values: np.ndarray  # (samples, channels)
+    #: label, type and unit of each channel (desc/channels/channel, https://github.com/sccn/xdf/wiki/Meta-Data)
+    channels: tuple[ChannelInfo, ...] = ()
+    nominal_srate: float = 0.0  # 0: irregular rate (one sample per event, e.g. per heart beat)
 
 
 def is_xdf_path(path: str) -> bool:
@@ -67,16 +75,27 @@ def _first(d: Any, key: str, default: str = "") -> str:
     return v if isinstance(v, str) else default
 
 
-def _labels(info: dict[str, Any], n: int) -> list[str]:
-    labels: list[str] = []
+def _channels(info: dict[str, Any], n: int) -> list[ChannelInfo]:
+    """The ``n`` channels a stream header describes (XDF meta-data conventions,
+    https://github.com/sccn/xdf/wiki/Meta-Data: ``desc/channels/channel`` with ``label``, ``type``,
+    ``unit``); empty fields where it says nothing."""
+    out: list[ChannelInfo] = []
     desc = info.get("desc")
     desc = desc[0] if isinstance(desc, list) and desc else desc
     chans = desc.get("channels") if isinstance(desc, dict) else None
     chans = chans[0] if isinstance(chans, list) and chans else chans
     items = chans.get("channel") if isinstance(chans, dict) else None
     for ch in items or []:
-        labels.append(_first(ch, "label"))
-    return (labels + [""] * n)[:n]
+        out.append(ChannelInfo(_first(ch, "label"), _first(ch, "type"), _first(ch, "unit")))
+    return (out + [ChannelInfo("")] * n)[:n]
+
+
+def _srate(info: dict[str, Any]) -> float:
+    try:
+        rate = float(_first(info, "nominal_srate", "0") or 0)
+    except ValueError:
+        return 0.0
+    return rate if np.isfinite(rate) and rate > 0 else 0.0
 
 
 _CACHE: dict[tuple[str, float, int], tuple[list[XdfStream], str]] = {}
@@ -200,7 +219,9 @@ def _read_xdf(path: str) -> tuple[list[XdfStream], str]:
             raise SourceError(
                 f"replay: {path}: stream {name!r} cannot be read as numbers ({str(e).splitlines()[0]})"
             ) from None
-        out.append(XdfStream(name, _first(info, "type"), _labels(info, n), fmt, t, values))
+        chans = _channels(info, n)
+        labels = [c.label for c in chans]
+        out.append(XdfStream(name, _first(info, "type"), labels, fmt, t, values, tuple(chans), _srate(info)))
     _CACHE.clear()  # keep one file: several participants of one file share it
     _CACHE[key] = (out, note)
     return out, note
@@ -292,12 +313,16 @@ class XdfReplaySource(ReplaySource):
                     else "nothing to replay"
                 )
                 raise InputError(f"replay: {self.path}: XDF stream {s.name!r} has no samples{cut}: {todo}")
-            k = pick_channel(s.labels, self.channel, s.name, what=f"replay: {self.path}: XDF stream")
+            where = f"replay: {self.path}: XDF stream"
+            choice = choose_channel(
+                list(s.channels), self.channel, s.name, where, irregular=s.nominal_srate == 0
+            )
         except SourceError:
             raise
         except InputError as e:
             raise SourceError(str(e)) from None
-        y = s.values[:, k].astype(float)
+        k = choice.index
+        y = s.values[:, k].astype(float) * choice.scale
         ok = np.isfinite(s.t)
         t, y = s.t[ok], y[ok]
         order = np.argsort(t, kind="stable")
@@ -317,20 +342,53 @@ class XdfReplaySource(ReplaySource):
         t.flags.writeable = False
         y.flags.writeable = False
         meta = {"xdf_stream": s.name, "xdf_type": s.type, "channel": s.labels[k] or str(k)}
-        rec = Recording(self.path, meta, t, {"resp": y})
-        self.chosen = s
-        self.chosen_index = streams.index(s)
-        self.chosen_channel = k
-        self.channel_label = s.labels[k] or str(k)
-        self._cols = {"resp": y}
-        self._t = t
+        if choice.signal == "resp" and choice.unit:
+            # The channel's <unit> as a "# unit:" line says it (README, "Recording format"): ReplaySource
+            # carries it into a recording of the replay. RR intervals play in milliseconds (rr_ms) and an
+            # ECG as the RR intervals of its beats: their units are the format's.
+            meta["unit"] = f"resp: {choice.unit}"
+        column = {"resp": "resp", "rr": "rr_ms", "ecg": "ecg"}[choice.signal]
+        rec = Recording(self.path, meta, t, {column: y})
         steps = np.diff(t)
         steps = steps[steps > 0]
         step = float(np.median(steps)) if steps.size else self.chunk_s
         self._period = float(t[-1] - t[0]) + step
-        self._signal = "resp"
+        if choice.signal == "ecg":
+            self._t, self._cols = self._ecg_beats(s.name, choice.label, t, y)
+            self._plays_ecg_beats = True
+            self._signal = "rr"
+        else:
+            self._t, self._cols = t, {column: y}
+            self._signal = choice.signal
+        self.chosen = s
+        self.chosen_index = streams.index(s)
+        self.chosen_channel = k
+        self.channel_label = s.labels[k] or str(k)
         self._rec = rec
         return rec
+
+    def _ecg_beats(
+        self, stream: str, label: str, t: FloatArray, ecg: FloatArray
+    ) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """An ECG channel played as a CSV recording's ``ecg`` column is (README, "Recording format"): the RR
+        intervals of its heart beats, each at the time of the beat that ends it."""
+        from breathsync.dsp.ecg import MIN_FS_HZ, ecg_to_rr
+
+        steps = np.diff(t)
+        steps = steps[steps > 0]
+        fs = 1.0 / float(np.median(steps)) if steps.size else 0.0
+        where = f"replay: {self.path}: XDF stream {stream!r}, channel {label!r}"
+        if fs < MIN_FS_HZ:
+            raise SourceError(
+                f"{where}: its ECG is sampled at {fs:.3g} Hz, too slowly to find heart beats (at least "
+                f"{MIN_FS_HZ:g} Hz): choose a respiration or RR-interval channel with ,channel=NAME"
+            )
+        beat_t, rr_ms = ecg_to_rr(t, ecg)
+        if beat_t.size == 0:
+            raise SourceError(f"{where}: no heart beats found in its ECG (flat or too short?)")
+        beat_t.flags.writeable = False
+        rr_ms.flags.writeable = False
+        return beat_t, {"rr_ms": rr_ms}
 
     def stream_key(self) -> tuple[object, ...]:
         """The file, the stream's place in it and the channel's (reads the file): two participants may

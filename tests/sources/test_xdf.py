@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +37,19 @@ def _chunk(tag: int, content: bytes) -> bytes:
     return _varlen(len(body)) + body
 
 
-def _header_xml(name: str, kind: str, labels: list[str], srate: float, fmt: str) -> bytes:
-    chans = "".join(f"<channel><label>{lab}</label></channel>" for lab in labels)
+Channel = str | tuple[str, str, str]  # a label, or (label, type, unit)
+
+
+def _channel_xml(ch: Channel) -> str:
+    """One ``desc/channels/channel`` element (https://github.com/sccn/xdf/wiki/Meta-Data)."""
+    if isinstance(ch, str):
+        return f"<channel><label>{ch}</label></channel>"
+    label, kind, unit = ch
+    return f"<channel><label>{label}</label><type>{kind}</type><unit>{unit}</unit></channel>"
+
+
+def _header_xml(name: str, kind: str, labels: Sequence[Channel], srate: float, fmt: str) -> bytes:
+    chans = "".join(_channel_xml(ch) for ch in labels)
     return (
         f'<?xml version="1.0"?><info><name>{name}</name><type>{kind}</type>'
         f"<channel_count>{len(labels)}</channel_count><nominal_srate>{srate}</nominal_srate>"
@@ -52,7 +64,9 @@ class XdfWriter:
         self.buf = bytearray(b"XDF:")
         self.buf += _chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')
 
-    def header(self, sid: int, name: str, kind: str, labels: list[str], srate: float, fmt: str) -> None:
+    def header(
+        self, sid: int, name: str, kind: str, labels: Sequence[Channel], srate: float, fmt: str
+    ) -> None:
         self.buf += _chunk(2, struct.pack("<I", sid) + _header_xml(name, kind, labels, srate, fmt))
 
     def samples(self, sid: int, t: np.ndarray, values: np.ndarray) -> None:
@@ -372,3 +386,177 @@ def test_a_damaged_clock_offset_chunk_sends_no_numpy_warnings(tmp_path: Path) ->
         with contextlib.suppress(InputError):
             read_xdf_streams(str(path))
     assert [str(c.message) for c in caught if issubclass(c.category, RuntimeWarning)] == []
+
+
+# ------------------------------------------------------------------------------------- which channel, as what
+# Channel <type> and <unit> as the XDF meta-data conventions lay them out (https://github.com/sccn/xdf/wiki/Meta-Data).
+T25 = np.arange(3000) / 25.0  # 120 s at 25 Hz
+WAVE15 = np.sin(2 * np.pi * 0.25 * T25).astype(np.float32)  # 15 breaths/min
+
+
+def _one_stream(
+    path: Path, name: str, kind: str, channels: list[Channel], t: np.ndarray, cols: np.ndarray
+) -> Path:
+    srate = 0.0 if kind in ("RR", "IBI") else 1.0 / float(np.median(np.diff(t)))
+    w = XdfWriter()
+    w.header(1, name, kind, channels, srate, "float32")
+    w.samples(1, t, cols.astype(np.float32))
+    w.footer(1, t[0], t[-1], t.size)
+    path.write_bytes(bytes(w.buf))
+    return path
+
+
+def _summary_rate(path: Path, spec: str, capsys: pytest.CaptureFixture[str]) -> float:
+    """The breathing rate a run reports for participant A (its session summary)."""
+    import re
+
+    code = main(["run", "-p", f"A=replay:{spec}", "--speed", "100", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    m = re.search(r"^A: .*?, \d+ breaths, ([\d.]+) breaths/min", out, re.MULTILINE)
+    assert m, out
+    return float(m.group(1))
+
+
+def test_a_rate_channel_is_never_the_waveform(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The audit's Respiration stream: RespirationRate (breaths/min, type RATE) before BreathingWaveform
+    (type RESP). The first label containing "resp" was taken: 25.6 breaths/min of noise, true 15."""
+    rng = np.random.default_rng(3)
+    rate = 15 + rng.normal(0, 3, T25.size)
+    chans: list[Channel] = [("RespirationRate", "RATE", "breaths/min"), ("BreathingWaveform", "RESP", "mV")]
+    path = _one_stream(
+        tmp_path / "rate.xdf", "Respiration", "Respiration", chans, T25, np.column_stack([rate, WAVE15])
+    )
+    src = parse_xdf_spec(str(path), "A")
+    assert (src.chosen_channel, src.channel_label, src.signal) == (1, "BreathingWaveform", "resp")
+    np.testing.assert_allclose(src.load().columns["resp"], WAVE15, rtol=1e-6)
+    assert _summary_rate(path, str(path), capsys) == pytest.approx(15.0, abs=0.3)
+    # Named on purpose: a rate is not a breathing waveform, one line.
+    with pytest.raises(SourceError) as e:
+        parse_xdf_spec(f"{path},channel=RespirationRate", "A")
+    assert str(e.value) == (
+        f"replay: {path}: XDF stream 'Respiration': channel 'RespirationRate' is a rate (breaths/min), not a "
+        "breathing waveform: give ,channel= the breathing waveform's label (channels: RespirationRate, "
+        "BreathingWaveform)"
+    )
+    # A clinical monitor's "RR" is the respiratory rate when its unit says per minute, not RR intervals.
+    chans = [("RR", "", "rpm"), ("Resp", "", "")]
+    path2 = _one_stream(
+        tmp_path / "rr_rate.xdf", "Monitor", "Respiration", chans, T25, np.column_stack([rate, WAVE15])
+    )
+    assert parse_xdf_spec(str(path2), "A").channel_label == "Resp"
+
+
+def test_two_respiration_channels_are_not_guessed(tmp_path: Path) -> None:
+    """RESP_A and RESP_B (two belts on one amplifier) silently played RESP_A."""
+    chans: list[Channel] = [("Fz", "EEG", "microvolts"), ("RESP_A", "RESP", "mV"), ("RESP_B", "RESP", "mV")]
+    cols = np.column_stack([np.zeros(T25.size), WAVE15, -WAVE15])
+    path = _one_stream(tmp_path / "amp.xdf", "actiCHamp-Aux", "EEG", chans, T25, cols)
+    with pytest.raises(SourceError) as e:
+        parse_xdf_spec(f"{path},stream=actiCHamp-Aux", "A")
+    assert str(e.value) == (
+        f"replay: {path}: XDF stream 'actiCHamp-Aux' has 2 respiration channels ('RESP_A' (RESP, mV), "
+        "'RESP_B' (RESP, mV)): add ,channel=NAME to choose one"
+    )
+    b = parse_xdf_spec(f"{path},stream=actiCHamp-Aux,channel=resp_b", "B")
+    np.testing.assert_allclose(b.load().columns["resp"], -WAVE15, rtol=1e-6)
+    # Untyped channels, by label: two that say resp alike are refused too; an exact "resp" label wins over
+    # one that merely contains it.
+    path = _one_stream(
+        tmp_path / "untyped.xdf", "belts", "Respiration", ["resp_1", "resp_2"], T25, cols[:, 1:]
+    )
+    with pytest.raises(
+        SourceError, match=r"2 respiration channels \('resp_1', 'resp_2'\): add ,channel=NAME"
+    ):
+        parse_xdf_spec(str(path), "A")
+    path = _one_stream(tmp_path / "exact.xdf", "belts", "Respiration", ["resp_x", "Resp"], T25, cols[:, 1:])
+    assert parse_xdf_spec(str(path), "A").channel_label == "Resp"
+
+
+def _beats(duration_s: float, mean_ms: float = 850.0) -> tuple[np.ndarray, np.ndarray]:
+    """Beat times and RR intervals (ms) with respiratory sinus arrhythmia at 15 breaths/min."""
+    t, beats, rr = 0.0, [], []
+    while t < duration_s:
+        r = mean_ms + 60.0 * np.sin(2 * np.pi * 0.25 * t)
+        t += r / 1000.0
+        beats.append(t)
+        rr.append(r)
+    return np.asarray(beats), np.asarray(rr)
+
+
+def test_rr_intervals_replay_as_rr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An irregular-rate stream of RR intervals (channel rr_ms, unit ms) played as a belt: resp = 850, 898.6..."""
+    beats, rr = _beats(180.0)
+    path = _one_stream(
+        tmp_path / "rr.xdf", "PolarH10-RR", "RR", [("rr_ms", "RR", "ms")], 1000.0 + beats, rr[:, None]
+    )
+    src = parse_xdf_spec(f"{path},stream=PolarH10-RR", "A")
+    rec = src.load()
+    assert src.signal == "rr" and "resp" not in rec.columns
+    np.testing.assert_allclose(rec.columns["rr_ms"], rr, rtol=1e-6)
+    assert src.describe()["signal"] == "rr" and "unit" not in src.describe()
+    assert _summary_rate(path, f"{path},stream=PolarH10-RR", capsys) == pytest.approx(15.0, abs=0.5)
+    # Typed IBI in seconds, on an irregular stream: RR intervals, given to the session in milliseconds.
+    path = _one_stream(
+        tmp_path / "ibi.xdf", "strap", "IBI", [("interval", "IBI", "s")], beats, rr[:, None] / 1000
+    )
+    src = parse_xdf_spec(f"{path},stream=strap", "A")
+    assert src.signal == "rr"
+    np.testing.assert_allclose(src.load().columns["rr_ms"], rr, rtol=1e-5)
+    path = _one_stream(tmp_path / "odd.xdf", "strap", "IBI", [("rr", "RR", "beats")], beats, rr[:, None])
+    with pytest.raises(
+        SourceError, match=r"channel 'rr' holds RR intervals in 'beats': breathsync reads them"
+    ):
+        parse_xdf_spec(f"{path},stream=strap", "A")
+
+
+def test_an_ecg_channel_replays_as_its_heart_beats_like_a_csv_ecg(tmp_path: Path) -> None:
+    """,channel=ECG played the raw ECG as a belt (37.7 breaths/min). A CSV recording's ecg column replays
+    as the RR intervals of its beats (README, "Recording format"); an XDF ECG channel does the same."""
+    from conftest import REPO
+
+    from breathsync.io.csvfile import read_recording
+    from breathsync.sources.replay import ReplaySource
+
+    nk = read_recording(str(REPO / "sample_signals" / "nk_rest5_100hz.csv"))
+    t, ecg = nk.time[:12000], nk.columns["ecg"][:12000]  # 120 s at 100 Hz
+    csv = tmp_path / "ecg.csv"
+    csv.write_text("time,ecg\n" + "".join(f"{a:.4f},{b:.9g}\n" for a, b in zip(t, ecg, strict=True)))
+    chans: list[Channel] = [("Fz", "EEG", "microvolts"), ("ECG", "ECG", "mV")]
+    path = _one_stream(tmp_path / "ecg.xdf", "amp", "EEG", chans, t, np.column_stack([np.zeros(t.size), ecg]))
+    x = parse_xdf_spec(f"{path},stream=amp,channel=ECG", "A")
+    c = ReplaySource(str(csv))
+    c.load()
+    assert x.signal == c.signal == "rr"
+    assert x._cols["rr_ms"].size > 100  # about 70 beats/min
+    np.testing.assert_allclose(x._t, c._t, atol=1e-4)
+    np.testing.assert_allclose(x._cols["rr_ms"], c._cols["rr_ms"], atol=0.1)
+    assert "unit" not in x.describe()  # the RR intervals' unit is the format's (rr_ms), not the ECG's mV
+    # Automatic choice: the ECG when the stream has no respiration or RR channel.
+    assert parse_xdf_spec(f"{path},stream=amp", "A").channel_label == "ECG"
+    # Too slow to find beats: one line.
+    slow = _one_stream(
+        tmp_path / "slow.xdf", "amp", "EEG", chans, t[::5], np.column_stack([t[::5] * 0, ecg[::5]])
+    )
+    with pytest.raises(
+        SourceError, match=r"'ECG': its ECG is sampled at 20 Hz, too slowly to find heart beats"
+    ):
+        parse_xdf_spec(f"{slow},stream=amp", "A")
+
+
+def test_the_channel_unit_goes_into_the_recording(tmp_path: Path) -> None:
+    """<unit>mV</unit> was lost: the recording had no "# unit:" line and exports said "arbitrary"."""
+    from breathsync.io.csvfile import read_recording
+
+    path = _one_stream(
+        tmp_path / "belt.xdf", "belt", "Respiration", [("resp", "RESP", "mV")], T25, WAVE15[:, None]
+    )
+    beats, rr = _beats(120.0)
+    rr_path = _one_stream(tmp_path / "rr.xdf", "strap", "RR", [("rr_ms", "RR", "ms")], beats, rr[:, None])
+    assert parse_xdf_spec(str(path), "A").describe()["unit"] == "resp: mV"
+    out = tmp_path / "rec"
+    parts = ["-p", f"A=replay:{path}", "-p", f"B=replay:{rr_path},stream=strap"]
+    code = main(["run", *parts, "--speed", "100", "--quiet", "--duration", "20", "--record", str(out)])
+    assert code == 0
+    assert read_recording(str(out / "A.csv")).meta["unit"] == "resp: mV"
+    assert read_recording(str(out / "B.csv")).meta["unit"] == "rr_ms: milliseconds"

@@ -1,0 +1,139 @@
+"""Which channel of an LSL stream is read, and as what (run inside a loopback-only network namespace, see
+loopback.py): the channel's <type> and <unit> from the stream description (the XDF meta-data conventions,
+https://github.com/sccn/xdf/wiki/Meta-Data), rates never, two belts not guessed, RR intervals as rr, an ECG
+refused; the channel's unit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from loopback import loopback_only
+
+from breathsync.sources.base import SampleChunk, SessionClock, SourceError
+from breathsync.sources.lsl import LslSource
+
+
+@contextmanager
+def _outlet(
+    name: str,
+    kind: str,
+    channels: list[tuple[str, str, str]],
+    srate: float,
+    sample: Callable[[int], list[float]],
+) -> Iterator[None]:
+    """An outlet whose description lists (label, type, unit) per channel, pushing ``sample(k)`` every 50 ms."""
+    import pylsl
+
+    info = pylsl.StreamInfo(name, kind, len(channels), srate, pylsl.cf_float32, f"{name}-id")
+    chans = info.desc().append_child("channels")
+    for label, ctype, unit in channels:
+        ch = chans.append_child("channel")
+        ch.append_child_value("label", label)
+        ch.append_child_value("type", ctype)
+        ch.append_child_value("unit", unit)
+    outlets = [pylsl.StreamOutlet(info)]
+    stop = threading.Event()
+
+    def push() -> None:
+        k = 0
+        while not stop.is_set():
+            outlets[0].push_sample(sample(k), pylsl.local_clock())
+            k += 1
+            time.sleep(0.05)
+
+    pusher = threading.Thread(target=push, daemon=True)
+    pusher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        pusher.join()
+        outlets.clear()  # the stream goes away
+
+
+def _pull(src: LslSource, seconds: float) -> list[SampleChunk]:
+    got: list[SampleChunk] = []
+
+    async def main() -> None:
+        clock = SessionClock()
+        clock.start()
+        await src.start(clock)
+
+        async def pull() -> None:
+            async for chunk in src.stream():
+                got.append(chunk)
+
+        puller = asyncio.create_task(pull())
+        await asyncio.sleep(seconds)
+        await src.stop()
+        await puller
+
+    asyncio.run(main())
+    return got
+
+
+def _start_error(src: LslSource) -> str:
+    with pytest.raises(SourceError) as e:
+        asyncio.run(src.start(SessionClock()))
+    return str(e.value)
+
+
+RATE_AND_WAVE = [("RespirationRate", "RATE", "breaths/min"), ("BreathingWaveform", "RESP", "mV")]
+
+
+def test_the_waveform_not_the_rate_with_its_unit() -> None:
+    """RespirationRate (breaths/min) was read as the waveform: the first label containing "resp"."""
+    with _outlet("Respiration", "Respiration", RATE_AND_WAVE, 20.0, lambda k: [15.0 + k % 3, float(k)]):
+        src = LslSource("Respiration", timeout_s=5.0)
+        got = _pull(src, 1.5)
+        y = np.concatenate([c.columns["resp"] for c in got])
+        assert y.size >= 10 and np.all(np.diff(y) == 1.0)  # the waveform's 0, 1, 2 ... not the rate's 15-17
+        d = src.describe()
+        assert (d["channel"], d["signal"], d["unit"]) == ("BreathingWaveform", "resp", "resp: mV")
+        err = _start_error(LslSource("Respiration", timeout_s=5.0, channel="RespirationRate"))
+        assert err.startswith(
+            "lsl: stream 'Respiration': channel 'RespirationRate' is a rate (breaths/min), not a breathing waveform"
+        )
+
+
+def test_two_respiration_channels_are_refused_naming_them() -> None:
+    chans = [("RESP_A", "RESP", "mV"), ("RESP_B", "RESP", "mV")]
+    with _outlet("belts", "Respiration", chans, 20.0, lambda k: [1.0, 2.0]):
+        assert _start_error(LslSource("belts", timeout_s=5.0)) == (
+            "lsl: stream 'belts' has 2 respiration channels ('RESP_A' (RESP, mV), 'RESP_B' (RESP, mV)): add "
+            ",channel=NAME to choose one"
+        )
+        src = LslSource("belts", timeout_s=5.0, channel="RESP_B")
+        y = np.concatenate([c.columns["resp"] for c in _pull(src, 1.0)])
+        assert y.size and np.all(y == 2.0)
+
+
+def test_rr_intervals_arrive_as_rr_and_an_ecg_is_refused() -> None:
+    """An irregular-rate stream of RR intervals was read as a belt (resp = 850, 898.6 ...); an ECG named
+    with ,channel=ECG ran as a belt (37.7 breaths/min)."""
+    import pylsl
+
+    rr = [850.0, 898.6, 872.7]
+    with _outlet("PolarH10-RR", "RR", [("rr_ms", "RR", "ms")], pylsl.IRREGULAR_RATE, lambda k: [rr[k % 3]]):
+        src = LslSource("PolarH10-RR", timeout_s=5.0)
+        got = _pull(src, 1.5)
+        assert src.signal == "rr" and src.describe()["signal"] == "rr" and "unit" not in src.describe()
+        assert all(set(c.columns) == {"rr_ms"} for c in got)
+        assert set(np.round(np.concatenate([c.columns["rr_ms"] for c in got]), 1)) <= set(rr)
+    chans = [("Fz", "EEG", "microvolts"), ("ECG", "ECG", "mV")]
+    with _outlet("amp", "EEG", chans, 250.0, lambda k: [0.0, 0.0]):
+        err = _start_error(LslSource("amp", timeout_s=5.0, channel="ECG"))
+        assert err.startswith(
+            "lsl: stream 'amp': channel 'ECG' is an ECG: for a live stream breathsync derives breathing from RR "
+            "intervals, not from a raw ECG"
+        )
+        assert "\n" not in err
+
+
+loopback_only(globals())  # every test above runs in a loopback-only network namespace
