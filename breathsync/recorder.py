@@ -650,14 +650,18 @@ def _default_writer(path: str, columns: Sequence[str], meta: Mapping[str, str]) 
 
 
 def _source_text(source: Any) -> str:
-    """A source in one short line, e.g. "sim:follow,rate=12" or "replay:a.csv" (details: session.json)."""
+    """A source in one short line, e.g. "sim:follow,rate=12", "replay:a.csv" or "lsl:belt-A" (an LSL
+    stream's name, its "stream"; details: session.json)."""
     if not isinstance(source, dict):
         return " ".join(str(source).split())
     if source.get("spec"):
         text = str(source["spec"])
     else:
         kind = str(source.get("kind", "source"))
-        what = next((source[k] for k in ("file", "device", "address", "mode", "name") if source.get(k)), None)
+        what = next(
+            (source[k] for k in ("file", "device", "address", "mode", "name", "stream") if source.get(k)),
+            None,
+        )
         text = f"{kind}:{what}" if what is not None else kind
         if source.get("participant"):
             text += f",participant={source['participant']}"

@@ -1,7 +1,7 @@
 """Which channel of an LSL stream is read, and as what (run inside a loopback-only network namespace, see
 loopback.py): the channel's <type> and <unit> from the stream description (the XDF meta-data conventions,
 https://github.com/sccn/xdf/wiki/Meta-Data), rates never, two belts not guessed, RR intervals as rr, an ECG
-refused; the channel's unit."""
+refused; the unit and the stream's name in a recording."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -134,6 +136,22 @@ def test_rr_intervals_arrive_as_rr_and_an_ecg_is_refused() -> None:
             "intervals, not from a raw ECG"
         )
         assert "\n" not in err
+
+
+def test_the_recording_names_the_stream_and_its_unit(tmp_path: Path) -> None:
+    """The recording said "# source: lsl" (no stream) and had no "# unit:" line."""
+    from breathsync.cli import main
+    from breathsync.io.csvfile import read_recording
+
+    wave: Callable[[int], list[float]] = lambda k: [15.0, float(np.sin(2 * np.pi * 0.25 * k * 0.05))]  # noqa: E731
+    out = tmp_path / "rec"
+    with _outlet("Respiration", "Respiration", RATE_AND_WAVE, 20.0, wave):
+        code = main(
+            ["run", "-p", "A=lsl:Respiration,timeout=5", "--duration", "3", "--quiet", "--record", str(out)]
+        )
+    assert code == 0
+    meta: dict[str, Any] = read_recording(str(out / "A.csv")).meta
+    assert (meta["source"], meta["unit"]) == ("lsl:Respiration", "resp: mV")
 
 
 loopback_only(globals())  # every test above runs in a loopback-only network namespace
