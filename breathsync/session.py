@@ -1207,4 +1207,6 @@ def _source_name(src: Source) -> str:
         return f"{kind}:{Path(str(d['file'])).name}{column}{rate}"
     if "mode" in d:
         return f"{kind}:{d['mode']}"
+    if d.get("stream"):  # an LSL stream, by its name, as the recording's "# source:" line says it
+        return f"{kind}:{d['stream']}"
     return kind

@@ -283,7 +283,7 @@ def test_run_with_a_missing_stream_exits_2_with_the_reason(capsys: pytest.Captur
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("breathsync: error: participant A: lsl: no stream named 'nosuch' found within 1 s")
-    assert "A: lsl, 0 breaths" in out
+    assert "A: lsl:nosuch, 0 breaths" in out
 
 
 loopback_only(globals())  # every test above runs in a loopback-only network namespace
