@@ -24,7 +24,9 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   named as such.
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
-  these with a message saying so (their grid would not fit in memory).
+  these with a message saying so (their grid would not fit in memory). So are milliseconds that pass them:
+  a declared ``# sampling_rate_hz:`` 1000x (1e6x, 1e9x) the time column's rate, heart beats whose times are
+  1000x their RR intervals apart, and a time column named in another unit (``time_ms``, ``Time (ms)``).
 - Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
   European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
 - A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
@@ -392,7 +394,7 @@ def _read(
 ) -> Recording:
     name = source.name
     chunks = source.chunks()
-    meta, header_no, header, after_header = _scan_preamble(name, chunks)
+    meta, meta_lines, header_no, header, after_header = _scan_preamble(name, chunks)
     delimiter = _detect_delimiter(name, header_no, header)
     names = _parse_header(name, header_no, header, delimiter)
     wanted = ([resp_column] if resp_column is not None else []) + list(more_columns)
@@ -423,6 +425,15 @@ def _read(
             if declared:
                 hint = f" (the file says sampling_rate_hz: {declared})"
             like = [c for c in names if c.strip().lower().startswith(TIME_COLUMN)]
+            unit = next((u for c in like if (u := _time_name_unit(c)) is not None), None)
+            if unit is not None:  # "time_ms", "Time (ms)": not seconds, whatever its name becomes
+                time_like, factor, words = unit
+                raise RecordingError(
+                    name,
+                    f"no 'time' column: {_quote(time_like)} looks like a time in {words}, and breathsync wants "
+                    f"seconds: divide it by {factor:.0f} and name the column 'time'",
+                    line=header_no,
+                )
             if like:  # "Time", "time (s)", "TIME_S": a lab export's name for it
                 raise RecordingError(
                     name,
@@ -455,6 +466,8 @@ def _read(
         if note:
             absurd.append(note)
     _check_signal(name, header_no, rec, names)
+    if TIME_COLUMN in names:
+        _check_time_unit(rec, meta_lines.get("sampling_rate_hz"), header_no)
     rec = replace(rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None) + tuple(absurd))
     time.flags.writeable = False
     for col in columns.values():
@@ -506,6 +519,85 @@ def _check_wanted_columns(name: str, header_no: int, names: list[str], wanted: l
         if problem is not None:
             raise RecordingError(name, problem, line=header_no)
         seen.add(col)
+
+
+#: Units a time column is written in instead of seconds, by the factor that makes them seconds (also
+#: recognised in a time column's name: "time_ms", "Time (ms)").
+_TIME_UNITS = {"milliseconds": 1e3, "microseconds": 1e6, "nanoseconds": 1e9}
+_TIME_UNIT_NAMES = {"ms": "milliseconds", "msec": "milliseconds", "millis": "milliseconds"}
+_TIME_UNIT_NAMES |= {"milliseconds": "milliseconds", "us": "microseconds", "\u00b5s": "microseconds"}
+_TIME_UNIT_NAMES |= {"\u03bcs": "microseconds"}
+_TIME_UNIT_NAMES |= {"microseconds": "microseconds", "ns": "nanoseconds", "nanoseconds": "nanoseconds"}
+#: A declared sampling rate within this fraction of 1000 (1e6, 1e9) x the time column's says the times are
+#: milliseconds (microseconds, nanoseconds): a real clock drifts by far less than this, and a unit slip is
+#: exactly such a factor.
+UNIT_RATIO_TOLERANCE = 0.03
+#: A recording's beat times span this many times the sum of its RR intervals (in s) or more: the times are
+#: not seconds. In seconds the two agree (missing beats make the span somewhat longer); in milliseconds the
+#: span is 1000 x the sum.
+RR_SPAN_RATIO_MS = 300.0
+
+
+def _time_name_unit(column: str) -> tuple[str, float, str] | None:
+    """(column, factor to seconds, unit words) when a time column's name says its unit is not seconds
+    (``time_ms``, ``Time (ms)``, ``time[us]``), else None."""
+    words = re.split(r"[^a-z\u00b5\u03bc]+", column.lower())
+    for word in words[1:]:  # the first is "time"
+        unit = _TIME_UNIT_NAMES.get(word)
+        if unit is not None:
+            return column, _TIME_UNITS[unit], unit
+    return None
+
+
+def _check_time_unit(rec: Recording, rate_line: int | None, header_no: int) -> None:
+    """Refuse a time column that says, by more than its scale (:func:`check_time_scale`), that it is not in
+    seconds: a declared ``sampling_rate_hz`` 1000 (1e6, 1e9) x the time column's rate, or heart beats whose
+    times are 1000 x their RR intervals apart. An honest 1 Hz file (integer seconds) passes both."""
+    fs = rec.sampling_rate_hz()
+    declared = declared_rate_hz(rec.meta)
+    if declared is not None and fs is not None and rec.signal_kind() in ("resp", "acc", "ecg"):
+        for unit, factor in _TIME_UNITS.items():
+            if abs(declared / fs - factor) <= UNIT_RATIO_TOLERANCE * factor:
+                raise RecordingError(
+                    rec.path,
+                    f"the file says sampling_rate_hz: {rec.meta['sampling_rate_hz'].strip()}, but its time "
+                    f"column steps at {fs:.4g} Hz ({factor:g} times slower): the time is in {unit}; "
+                    f"breathsync wants seconds: divide the time column by {factor:.0f}",
+                    line=rate_line if rate_line is not None else header_no,
+                )
+    rr = rec.columns.get("rr_ms")
+    if rr is None:
+        return
+    beats = np.isfinite(rr)
+    if np.count_nonzero(beats) < 10:
+        return
+    from breathsync.dsp.rr import RR_MAX_MS, RR_MIN_MS
+
+    rr_beats = rr[beats]
+    if not RR_MIN_MS <= float(np.median(rr_beats)) <= RR_MAX_MS:
+        return  # not RR intervals in milliseconds: nothing to compare the times with
+    t_beats = rec.time[beats]
+    beat_span_s = float(np.sum(rr_beats[1:])) / 1000.0
+    if not beat_span_s > 0:
+        return
+    ratio = float(t_beats[-1] - t_beats[0]) / beat_span_s
+    if ratio >= RR_SPAN_RATIO_MS:
+        raise RecordingError(
+            rec.path,
+            f"its heart beats' times span {ratio:.0f} times the sum of their RR intervals: the time is in "
+            "milliseconds, and breathsync wants seconds: divide the time column by 1000",
+            line=header_no,
+        )
+
+
+def declared_rate_hz(meta: Mapping[str, str]) -> float | None:
+    """The ``# sampling_rate_hz:`` a file declares, when it is a positive finite number, else None."""
+    text = meta.get("sampling_rate_hz", "").strip()
+    try:
+        hz = float(text)
+    except ValueError:
+        return None
+    return hz if math.isfinite(hz) and hz > 0 else None
 
 
 def _notes(rec: Recording, ignored_rate_hz: float | None) -> tuple[str, ...]:
@@ -652,10 +744,11 @@ class _Source:
         return RecordingError(self.name, what, line=newlines + 1)
 
 
-def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], int, str, str]:
-    """Metadata, header line number (1-based), header text and the rest of the header's chunk (the chunks
-    that follow are left in ``chunks``)."""
+def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], dict[str, int], int, str, str]:
+    """Metadata, the line number (1-based) of each metadata key's (last) line, header line number, header
+    text and the rest of the header's chunk (the chunks that follow are left in ``chunks``)."""
     meta: dict[str, str] = {}
+    meta_lines: dict[str, int] = {}
     line_no = 0
     blank = True
     for text in chunks:
@@ -675,8 +768,9 @@ def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], in
                 match = _META_RE.match(stripped)
                 if match:
                     meta[match.group(1)] = match.group(2)
+                    meta_lines[match.group(1)] = line_no
                 continue
-            return meta, line_no, line, text[pos:]
+            return meta, meta_lines, line_no, line, text[pos:]
     if blank:
         raise RecordingError(name, "empty file: expected a header (e.g. time,resp) and data rows")
     raise RecordingError(
