@@ -33,6 +33,9 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   than 10 x the column's 0.5th-99.5th percentile range outside that range is a corrupt value, not a
   breath: it is read as missing, and the recording's notes (analyze's warnings) give how many and the
   first one's line.
+- A regular file, or a pipe that is written to (``<(gunzip -c rec.csv.gz)``, kept in memory up to 1 GB);
+  a device (``/dev/zero``), a socket, or a named pipe nothing writes to within 10 s is refused, and so is a
+  line longer than 1 MB (a file without line ends), before it is held in memory.
 - Accepted: UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
   (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
   mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
@@ -366,10 +369,7 @@ def read_recording(
     name = str(path)
     if rate_hz is not None and not (math.isfinite(rate_hz) and rate_hz > 0):
         raise RecordingError(name, f"sampling rate must be a positive number (Hz), not {rate_hz}")
-    try:
-        fh = open(name, "rb")  # noqa: SIM115 (the with block below closes it)
-    except OSError as exc:
-        raise _read_error(name, exc) from None
+    fh = open_input(name)
     with fh:
         source = _Source(name, fh)
         # XDF files open with the magic code "XDF:" (the XDF specification, sccn/xdf).
@@ -635,6 +635,68 @@ class _BadByte(Exception):
         self.offset = offset
 
 
+#: A line longer than this is no line of a recording (a file without line ends, a binary file): refused
+#: before it is held in memory.
+MAX_LINE_BYTES = 1 << 20
+#: Through a pipe (``<(gunzip -c rec.csv.gz)``) a file is kept in memory, since it is read again: at most
+#: this much (a day of a 1 kHz belt is about 1.7 GB of text: save such a file first).
+MAX_PIPE_BYTES = 1 << 30
+#: How long a named pipe may stay without a writer before the reader gives up (never a hang).
+PIPE_WAIT_S = 10.0
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
+    """Open an input file for reading, binary: a regular file, or a pipe that is written to (a shell's
+    ``<(gunzip -c rec.csv.gz)``, ``/dev/stdin``). Anything else (a device such as ``/dev/zero``, a socket)
+    is refused, and so is a named pipe nothing writes to within :data:`PIPE_WAIT_S`: RecordingError, one line,
+    never a hang. ``what`` is what to give instead, for the message."""
+    try:
+        mode = os.stat(name).st_mode
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    if stat.S_ISDIR(mode):
+        raise _read_error(name, IsADirectoryError())
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise RecordingError(name, f"not a regular file ({_file_kind(mode)}): give {what}")
+    try:
+        # Non-blocking: opening a named pipe waits for a writer, for ever (also for a file replaced by one).
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise _read_error(name, exc) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode):
+            import select
+
+            ready, _, _ = select.select([fd], [], [], PIPE_WAIT_S)
+            if not ready:
+                raise RecordingError(
+                    name,
+                    f"a named pipe nothing wrote to in {PIPE_WAIT_S:g} s: give {what} (or start the program "
+                    "that writes to the pipe first)",
+                )
+        elif not stat.S_ISREG(mode):  # replaced since the stat above
+            raise RecordingError(name, f"not a regular file ({_file_kind(mode)}): give {what}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except OSError as exc:
+        os.close(fd)
+        raise _read_error(name, exc) from None
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_error(name: str, exc: OSError) -> RecordingError:
     if isinstance(exc, FileNotFoundError):
         return RecordingError(name, "no such file: check the path")
@@ -656,7 +718,12 @@ class _Source:
             if stat.S_ISREG(info.st_mode) and info.st_size > 0:
                 self.size = info.st_size  # read no further, also when a recorder is still appending
             else:  # a pipe cannot be read twice: keep it in memory
-                data = fh.read()
+                data = fh.read(MAX_PIPE_BYTES + 1)
+                if len(data) > MAX_PIPE_BYTES:
+                    raise RecordingError(
+                        name,
+                        f"more than {MAX_PIPE_BYTES >> 20} MB through a pipe: save it to a file and give that",
+                    )
                 self._fh = BytesIO(data)
                 self.size = len(data)
         except OSError as exc:
@@ -692,6 +759,18 @@ class _Source:
                 yield offset, buf[:cut]
                 offset += cut
             pending = buf[cut:]
+            if len(pending) > MAX_LINE_BYTES:
+                try:  # a binary file (gzip's) is named as what it is, not as a long line
+                    pending[:MAX_LINE_BYTES].decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    if exc.start < MAX_LINE_BYTES - 4:  # not a character cut by the slice
+                        raise _BadByte(offset + exc.start) from None
+                raise RecordingError(
+                    self.name,
+                    f"a line longer than {MAX_LINE_BYTES >> 20} MB: not a recording CSV file (one row a "
+                    "line); check that this is the file you meant",
+                    line=self._line_at(offset),
+                )
 
     def chunks(self) -> Iterator[str]:
         """The text from the start, in chunks of whole lines: BOM dropped, every line end made '\\n'.
@@ -720,6 +799,19 @@ class _Source:
 
     def not_utf8(self, offset: int) -> RecordingError:
         """The error for the byte at ``offset`` that is not UTF-8."""
+        line = self._line_at(offset)
+        byte = self._read(offset, 1).hex()
+        # What the file most likely is, by its first bytes (gzip's magic number, UTF-16's byte-order marks).
+        if self.head.startswith(b"\x1f\x8b"):
+            what = "a gzip-compressed file: decompress it first (gunzip)"
+        elif self.head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            what = "UTF-16 text: save the file as UTF-8 CSV"
+        else:
+            what = f"not UTF-8 text (byte 0x{byte}): save the file as UTF-8 CSV"
+        return RecordingError(self.name, what, line=line)
+
+    def _line_at(self, offset: int) -> int:
+        """The 1-based line number of the byte at ``offset``."""
         # Line ends before it: '\n', '\r\n' or a lone '\r' (a '\r\n' split between two blocks counts once).
         newlines = 0
         pos = 0
@@ -733,15 +825,7 @@ class _Source:
                 newlines -= 1
             last = block[-1:]
             pos += len(block)
-        byte = self._read(offset, 1).hex()
-        # What the file most likely is, by its first bytes (gzip's magic number, UTF-16's byte-order marks).
-        if self.head.startswith(b"\x1f\x8b"):
-            what = "a gzip-compressed file: decompress it first (gunzip)"
-        elif self.head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            what = "UTF-16 text: save the file as UTF-8 CSV"
-        else:
-            what = f"not UTF-8 text (byte 0x{byte}): save the file as UTF-8 CSV"
-        return RecordingError(self.name, what, line=newlines + 1)
+        return newlines + 1
 
 
 def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], dict[str, int], int, str, str]:

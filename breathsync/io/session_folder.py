@@ -20,11 +20,11 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError, RecordingError
+from breathsync.io.csvfile import open_input
 
 __all__ = [
     "SESSION_FILE",
@@ -86,7 +86,8 @@ def read_text_file(path: str, what: str, hint: str, kind: str = "text file") -> 
     """A text file of a session folder (newlines normalised). RecordingError, one line, when it cannot be
     read or is not UTF-8 text: ``what`` names the file's role, ``hint`` says what to do."""
     try:
-        raw = Path(path).read_bytes()
+        with open_input(path, f"the {what} as a regular file") as fh:  # a device or a silent pipe: refused
+            raw = fh.read()
     except OSError as exc:
         raise RecordingError(path, f"cannot read the {what}: {exc.strerror or exc}") from None
     try:
@@ -172,6 +173,12 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
                     f"for it: the session description is damaged; {_WHAT_TO_DO}",
                 )
         raw_path = os.path.join(folder, raw_name)
+        if os.path.exists(raw_path) and not os.path.isfile(raw_path):
+            raise RecordingError(
+                raw_path,
+                f"not a regular file: session.json lists it as participant {label}'s recording; "
+                "analyse the other files directly",
+            )
         if not os.path.isfile(raw_path):
             raise RecordingError(
                 raw_path,

@@ -1,0 +1,140 @@
+"""Inputs that are not files: a device, a named pipe nothing writes to, a file without line ends. Each is one
+line (never a hang, never memory without bound); a pipe that is written to is still read."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import make_session_folder
+
+from breathsync.errors import RecordingError
+from breathsync.io import csvfile, read_recording
+from breathsync.io.session_folder import read_session_folder, read_text_file
+from breathsync.sources.base import SourceError
+from breathsync.sources.replay import ReplaySource
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+
+
+def _read_in_thread(path: Path, wait_s: float = 10.0) -> BaseException | object:
+    """read_recording(path) in a thread: what it raised or returned; fails the test if it does not end."""
+    out: list[BaseException | object] = []
+
+    def run() -> None:
+        try:
+            out.append(read_recording(path))
+        except BaseException as exc:  # handed to the test
+            out.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(wait_s)
+    if worker.is_alive():
+        # Let the blocked open() go, so the thread ends, then fail.
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        pytest.fail(f"reading {path} did not end in {wait_s} s")
+    return out[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_a_character_device_is_refused() -> None:
+    with pytest.raises(RecordingError) as info:
+        read_recording("/dev/null")
+    assert str(info.value) == "/dev/null: not a regular file (a character device): give a recording CSV file"
+
+
+@needs_fifo
+def test_a_named_pipe_nothing_writes_to_is_refused_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvfile, "PIPE_WAIT_S", 0.2)
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    got = _read_in_thread(fifo)
+    assert isinstance(got, RecordingError)
+    assert "a named pipe nothing wrote to in 0.2 s" in str(got)
+
+
+@needs_fifo
+def test_a_pipe_is_kept_in_memory_up_to_a_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csvfile, "MAX_PIPE_BYTES", 1000)
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    text = "time,resp\n" + "".join(f"{i * 0.04:.2f},{i % 7}\n" for i in range(200))
+    writer = threading.Thread(target=fifo.write_bytes, args=(text.encode(),), daemon=True)
+    writer.start()
+    got = _read_in_thread(fifo)
+    writer.join(10)
+    assert isinstance(got, RecordingError)
+    assert "more than 0 MB through a pipe: save it to a file" in str(got)
+
+
+def test_a_line_over_the_limit_is_refused_with_its_number(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_bytes(
+        b"# a: b\ntime,resp\n0,1\n"
+        + b"7" * (csvfile.MAX_LINE_BYTES + csvfile.READ_CHUNK_BYTES + 10)
+        + b"\n0.04,2\n"
+    )
+    with pytest.raises(RecordingError) as info:
+        read_recording(path)
+    assert info.value.line == 4
+    assert "a line longer than 1 MB" in str(info.value)
+
+
+def test_a_file_without_line_ends_is_refused_before_it_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 500)
+    monkeypatch.setattr(csvfile, "READ_CHUNK_BYTES", 100)
+    path = tmp_path / "nonl.csv"
+    path.write_bytes(b"time,resp\r\n" + b"1" * 100_000)
+    reads: list[int] = []
+    real = csvfile._Source._read
+
+    def counted(self: csvfile._Source, offset: int, size: int) -> bytes:
+        reads.append(size)
+        return real(self, offset, size)
+
+    monkeypatch.setattr(csvfile._Source, "_read", counted)
+    with pytest.raises(RecordingError) as info:
+        read_recording(path)
+    assert info.value.line == 2 and "longer than" in str(info.value)
+    assert sum(reads) < 2000  # stopped after about the limit, not at the end of the file
+
+
+def test_a_long_binary_line_is_named_as_what_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 500)
+    path = tmp_path / "bin.csv"
+    path.write_bytes(b"time,resp\n" + b"a" * 200 + b"\xff" + b"b" * 2000)
+    with pytest.raises(RecordingError) as info:
+        read_recording(path)
+    assert "not UTF-8 text (byte 0xff)" in str(info.value) and info.value.line == 2
+
+
+@needs_fifo
+def test_a_session_folder_names_a_participant_file_that_is_a_pipe(tmp_path: Path) -> None:
+    folder = make_session_folder(tmp_path / "s")
+    (folder / "B.csv").unlink()
+    os.mkfifo(folder / "B.csv")
+    with pytest.raises(RecordingError) as info:
+        read_session_folder(folder)
+    assert "B.csv: not a regular file: session.json lists it as participant B's recording" in str(info.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_session_text_file_that_is_a_device_is_refused() -> None:
+    with pytest.raises(RecordingError) as info:
+        read_text_file("/dev/zero", "events file", "restore it")
+    assert "not a regular file (a character device)" in str(info.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_replay_of_a_device_is_refused_when_loaded() -> None:
+    with pytest.raises(SourceError) as info:
+        ReplaySource("/dev/zero").load()
+    assert "replay: /dev/zero: not a regular file" in str(info.value)
