@@ -125,9 +125,11 @@ def build_session(
         why = speed_error(speed) if callable(speed_error) else None
         if why:
             raise InputError(f"participant {p.label}: {why}")
-    from breathsync.sources.replay import ReplaySource, align_replays
+    from breathsync.sources.replay import ReplaySource, align_replays, check_replays_overlap
 
     align_replays(sources)
+    # Replays on times that never meet (another clock, another day) would wait for ever: said now.
+    check_replays_overlap([(p.label, s) for p, s in zip(participants, sources, strict=True)])
     played: dict[tuple[object, ...], tuple[str, ReplaySource]] = {}
     for p, src in zip(participants, sources, strict=True):
         if isinstance(src, ReplaySource):

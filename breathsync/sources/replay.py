@@ -35,7 +35,7 @@ from breathsync.sources.base import (
     split_spec,
 )
 
-__all__ = ["ReplaySource", "align_replays", "parse_replay_spec"]
+__all__ = ["ReplaySource", "align_replays", "check_replays_overlap", "parse_replay_spec"]
 
 SPEC_SYNTAX = "replay:PATH[,loop][,participant=LABEL][,column=NAME][,rate=HZ]"
 
@@ -310,6 +310,50 @@ def align_replays(sources: Sequence[Source]) -> float | None:
     for r in replays:
         r.origin = origin
     return origin
+
+
+def check_replays_overlap(named: Sequence[tuple[str, Source]]) -> None:
+    """Refuse, before a session starts, replays that leave a stretch of time with nothing to play: the
+    replayed recordings (``named``: each participant's label and source) are played on their own times, in
+    step (:func:`align_replays`), so one that starts after all the others have ended would leave the session
+    showing "no signal" until its time came, days or years away for a file on another clock. Participants
+    whose recordings each overlap some other's (one leaves, another comes) are fine.
+
+    Reads the files (SourceError for one that cannot be used); InputError, one line, naming the two
+    participants around the gap."""
+    spans: list[tuple[float, float, str, ReplaySource]] = []
+    for label, src in named:
+        if isinstance(src, ReplaySource):
+            rec = src.load()
+            spans.append((float(rec.time[0]), float(rec.time[-1]), label, src))
+    spans.sort(key=lambda span: span[0])
+    if len(spans) < 2:
+        return
+    last = spans[0]  # of the recordings started so far, the one that ends last
+    for span in spans[1:]:
+        if span[0] > last[1]:
+            gap = span[0] - last[1]
+            raise InputError(
+                f"participants {last[2]} ({_span_text(last)}) and {span[2]} ({_span_text(span)}) were not "
+                f"recorded at the same time: {span[2]}'s recording starts {_duration_text(gap)} after "
+                f"{last[2]}'s ends, and a session replays its files on their own times, in step; replay or "
+                "analyse them separately, or shift one file's time column onto the other's"
+            )
+        if span[1] > last[1]:
+            last = span
+
+
+def _span_text(span: tuple[float, float, str, ReplaySource]) -> str:
+    return f"{os.path.basename(span[3].path)}: {span[0]:.10g} to {span[1]:.10g} s"
+
+
+def _duration_text(seconds: float) -> str:
+    """A gap for a message: in seconds, and in larger units when that helps (``1.7e+09 s, 54 years``)."""
+    text = f"{seconds:.4g} s"
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * size:
+            return f"{text} ({seconds / size:.3g} {unit})"
+    return text
 
 
 def _picked_unit(unit_line: str, column: str) -> str:
