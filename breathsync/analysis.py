@@ -27,7 +27,12 @@ from breathsync.dsp.pipeline import PipelineOutput, Quality, pipeline_for
 from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import Recording, read_recording
-from breathsync.io.session_folder import expand_recording_paths, file_identity, recorded_window_s
+from breathsync.io.session_folder import (
+    expand_recording_paths,
+    file_identity,
+    left_out_notes,
+    recorded_window_s,
+)
 
 #: The synchrony window when neither the caller nor a recorded session gives one.
 DEFAULT_WINDOW_S = 30.0
@@ -313,6 +318,7 @@ def analyse_paths(
     window_s = resolve_window_s(window_s, paths)
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
     res = analyse_together(recs, labels, window_s, invert=invert)
+    res.warnings[:0] = left_out_notes(paths)  # a session's participant without samples
     out: dict[str, Any] = {
         "breathsync_version": __version__,
         "window_s": window_s,

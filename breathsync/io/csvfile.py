@@ -75,6 +75,7 @@ __all__ = [
     "ACC_COLUMNS",
     "DEFAULT_TIME_FORMAT",
     "DEFAULT_VALUE_FORMAT",
+    "EmptyRecordingError",
     "Recording",
     "RecordingWriter",
     "SignalKind",
@@ -410,7 +411,7 @@ def _read(
     try:
         arrays, dropped = _parse_data(name, header_no, first, reread, delimiter, names, source.size)
     except _NoRows:
-        raise RecordingError(
+        raise EmptyRecordingError(
             name, "no complete data rows after the header: the recording is empty", line=header_no
         ) from None
 
@@ -621,6 +622,10 @@ def _notes(rec: Recording, ignored_rate_hz: float | None) -> tuple[str, ...]:
             f"be told from slower breathing; record at {MIN_CLEAR_RATE_HZ:g} Hz or more"
         )
     return tuple(notes)
+
+
+class EmptyRecordingError(RecordingError):
+    """A recording with a header and no data rows (a session that crashed before its first sample)."""
 
 
 class _NoRows(Exception):
@@ -1052,7 +1057,7 @@ def _parse_data(
     columns, failed, nan_time = _fast_pass(pieces, delimiter, names, size)
     if failed is None:
         if not columns.rows:
-            raise RecordingError(
+            raise EmptyRecordingError(
                 name, "no data rows after the header: the recording is empty", line=header_no
             )
         return columns.arrays(), False

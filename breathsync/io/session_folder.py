@@ -24,7 +24,7 @@ from typing import Any
 
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import open_input
+from breathsync.io.csvfile import EmptyRecordingError, open_input, read_recording
 
 __all__ = [
     "SESSION_FILE",
@@ -33,6 +33,7 @@ __all__ = [
     "expand_recording_paths",
     "is_session_folder",
     "json_type",
+    "left_out_notes",
     "read_session_folder",
     "source_without_paths",
 ]
@@ -58,6 +59,9 @@ class SessionFolder:
     path: str
     info: dict[str, Any]
     participants: tuple[FolderParticipant, ...]
+    #: Participants left out, as (label, file name): a recording with a header and no samples, as a session
+    #: that ended in its first second leaves it (:func:`left_out_notes` says so).
+    left_out: tuple[tuple[str, str], ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -71,6 +75,12 @@ class SessionFolder:
             if p.label == label:
                 return p
         there = ", ".join(self.labels)
+        for lab, raw in self.left_out:
+            if lab == label:
+                raise InputError(
+                    f"{self.path}: participant {label!r} recorded no samples ({raw} holds only its header): "
+                    f"choose another with participant=LABEL (it has {there})"
+                )
         raise InputError(
             f"{self.path}: no participant {label!r} in this session (it has {there}): "
             f"choose one with participant=LABEL"
@@ -160,6 +170,7 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     _check_fields(sj, info)
     raw, live, quiet = _files_by_label(info)
     participants: list[FolderParticipant] = []
+    left_out: list[tuple[str, str]] = []
     for label in labels:
         if label in quiet:  # the recorder closed without any sample from this participant
             continue
@@ -185,6 +196,9 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
                 f"missing: session.json lists it as participant {label}'s recording; "
                 "analyse the other files directly",
             )
+        if _holds_no_samples(raw_path):
+            left_out.append((label, raw_name))
+            continue
         live_name = live.get(label)
         live_path = os.path.join(folder, live_name) if live_name else None
         if live_path is not None and not os.path.isfile(live_path):
@@ -192,7 +206,39 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
         participants.append(FolderParticipant(label, raw_path, live_path))
     if not participants:
         raise RecordingError(folder, "no participant recorded any samples in this session")
-    return SessionFolder(folder, info, tuple(participants))
+    return SessionFolder(folder, info, tuple(participants), tuple(left_out))
+
+
+#: A participant's recording larger than this holds samples (its header and metadata are far smaller): it is
+#: not read twice to find out.
+_EMPTY_CHECK_BYTES = 1 << 16
+
+
+def _holds_no_samples(path: str) -> bool:
+    """Whether a session's raw recording has a header and no data rows (the recorder's file of a participant
+    whose first sample never came: the session crashed or was stopped in its first second). Any other
+    problem is left for the reader to name when the file is read."""
+    try:
+        if os.path.getsize(path) > _EMPTY_CHECK_BYTES:
+            return False
+        read_recording(path)
+    except EmptyRecordingError:
+        return True
+    except (OSError, InputError):
+        return False
+    return False
+
+
+def left_out_notes(paths: Sequence[str]) -> list[str]:
+    """The participants the session folders among ``paths`` leave out (:attr:`SessionFolder.left_out`), one
+    line each, for analyze's warnings."""
+    return [
+        f"{label}: its recording {raw} holds no samples, only its header (the session ended before any came): "
+        "left out"
+        for p in paths
+        if os.path.isdir(p)
+        for label, raw in read_session_folder(p).left_out
+    ]
 
 
 _WHAT_TO_DO = (
