@@ -309,6 +309,21 @@ class Recording:
                 f"{MIN_FS_HZ:g} Hz)",
             )
 
+    def check_rr_intervals(self) -> None:
+        """RecordingError when column ``rr_ms`` holds fewer than two heart-beat intervals in the range a
+        heart gives (:data:`breathsync.dsp.rr.RR_MIN_MS` to ``RR_MAX_MS``): nothing to derive breathing from
+        (all 0, negative, or not milliseconds)."""
+        from breathsync.dsp.rr import RR_MAX_MS, RR_MIN_MS
+
+        rr = self.columns.get("rr_ms")
+        ok = 0 if rr is None else np.count_nonzero(np.isfinite(rr) & (rr >= RR_MIN_MS) & (rr <= RR_MAX_MS))
+        if ok < 2:
+            raise RecordingError(
+                self.path,
+                f"column 'rr_ms' holds no heart-beat intervals between {RR_MIN_MS:g} and {RR_MAX_MS:g} ms "
+                "(30-200 beats/min): check that it is RR intervals in milliseconds",
+            )
+
     def ecg_rr(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The RR intervals of the ``ecg`` column's heart beats: ``(beat times, rr_ms)``, as a heart-rate
         strap would report them (:func:`breathsync.dsp.ecg.ecg_to_rr`).

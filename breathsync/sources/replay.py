@@ -177,11 +177,13 @@ class ReplaySource(Source):
             self._t, self._cols, kind = beat_t, {"rr_ms": rr_ms}, "rr"
             self._plays_ecg_beats = True
         else:
-            if kind == "acc":
-                try:
+            try:
+                if kind == "acc":
                     rec.check_acc_rate()
-                except RecordingError as exc:
-                    raise SourceError(f"replay: {exc}") from None
+                elif kind == "rr":  # as analyze refuses it: all 0, negative, not milliseconds
+                    rec.check_rr_intervals()
+            except RecordingError as exc:
+                raise SourceError(f"replay: {exc}") from None
             wanted = list(SIGNAL_COLUMNS[kind])
             # The file's other columns play along (a recording of the replay keeps them), but not with
             # column=: such a file's other columns may be other people's (two belts on one acquisition
