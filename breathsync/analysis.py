@@ -26,7 +26,7 @@ from breathsync.dsp.offline import OfflineResult, offline_breathing
 from breathsync.dsp.pipeline import PipelineOutput, Quality, pipeline_for
 from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import Recording, read_recording
+from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
 from breathsync.io.session_folder import (
     expand_recording_paths,
     file_identity,
@@ -150,7 +150,7 @@ def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> 
     inverted, as its session showed it; ``invert`` flips that (every file's polarity, relative to what its
     metadata says).
     """
-    recorded = rec.meta.get("invert", "").strip().lower() in ("true", "1", "yes")
+    recorded = rec.meta.get("invert", "").strip().lower() in INVERT_TRUE  # another value: a reader's note
     invert = invert != recorded
     kind, t, y = breathing_waveform(rec)
     sign_log: list[tuple[float, str, int]] = []

@@ -484,7 +484,9 @@ def _read(
     _check_signal(name, header_no, rec, names)
     if TIME_COLUMN in names:
         _check_time_unit(rec, meta_lines.get("sampling_rate_hz"), header_no)
-    rec = replace(rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None) + tuple(absurd))
+    rec = replace(
+        rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines) + tuple(absurd)
+    )
     time.flags.writeable = False
     for col in columns.values():
         col.flags.writeable = False
@@ -616,21 +618,50 @@ def declared_rate_hz(meta: Mapping[str, str]) -> float | None:
     return hz if math.isfinite(hz) and hz > 0 else None
 
 
-def _notes(rec: Recording, ignored_rate_hz: float | None) -> tuple[str, ...]:
-    """What a usable recording's user should know (see :attr:`Recording.notes`)."""
+#: The values a ``# invert:`` line may hold (case-insensitive); analyze reads the first three as true.
+INVERT_TRUE = ("true", "1", "yes")
+INVERT_FALSE = ("false", "0", "no")
+
+
+def _meta_notes(meta: Mapping[str, str], meta_lines: Mapping[str, int]) -> list[str]:
+    """Metadata breathsync reads whose value it cannot use, one note each naming the line: a
+    ``sampling_rate_hz`` that is not a positive number (0, -5, inf, nan, abc; ignored) and an ``invert`` that
+    is neither true nor false (read as false, as before)."""
     notes = []
+    rate = meta.get("sampling_rate_hz")
+    if rate is not None and declared_rate_hz(meta) is None:
+        notes.append(
+            f"line {meta_lines['sampling_rate_hz']}, {_quote(('# sampling_rate_hz: ' + rate).strip())}, is not a "
+            "sampling rate (a positive number of Hz): it is ignored; correct or delete the line"
+        )
+    invert = meta.get("invert")
+    if invert is not None and invert.strip().lower() not in INVERT_TRUE + INVERT_FALSE:
+        notes.append(
+            f"line {meta_lines['invert']}, {_quote(('# invert: ' + invert).strip())}, is neither true nor false: "
+            "read as false (not inverted); write '# invert: true' if this belt falls on inhale"
+        )
+    return notes
+
+
+def _notes(rec: Recording, ignored_rate_hz: float | None, meta_lines: Mapping[str, int]) -> tuple[str, ...]:
+    """What a usable recording's user should know (see :attr:`Recording.notes`)."""
+    notes = _meta_notes(rec.meta, meta_lines)
     if ignored_rate_hz is not None:
         notes.append(f"--rate {ignored_rate_hz:g} ignored: the file has a time column")
     declared = rec.meta.get("sampling_rate_hz", "").strip()
+    claimed = declared_rate_hz(rec.meta)
     fs = rec.sampling_rate_hz()
     # Beat-by-beat files (RR only) have no sampling rate of their own to compare.
-    if is_number(declared) and fs is not None and rec.signal_kind() in ("resp", "acc", "ecg"):
-        claimed = float(declared)
-        if claimed > 0 and abs(fs - claimed) > 0.05 * claimed:
-            notes.append(
-                f"the file says sampling_rate_hz: {declared}, but its time column is at {fs:.4g} Hz: the "
-                "time column is used (check the export settings if that is wrong)"
-            )
+    if (
+        claimed is not None
+        and fs is not None
+        and rec.signal_kind() in ("resp", "acc", "ecg")
+        and abs(fs - claimed) > 0.05 * claimed
+    ):
+        notes.append(
+            f"the file says sampling_rate_hz: {declared}, but its time column is at {fs:.4g} Hz: the "
+            "time column is used (check the export settings if that is wrong)"
+        )
     if fs is not None and fs < MIN_CLEAR_RATE_HZ and rec.signal_kind() == "resp":
         notes.append(
             f"sampled at {fs:.3g} Hz: breathing faster than {30.0 * fs:.0f}/min (half the sampling rate) cannot "
