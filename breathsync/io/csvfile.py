@@ -36,7 +36,7 @@ Rules (the reader enforces them and names the file and the 1-based physical line
 - A regular file, or a pipe that is written to (``<(gunzip -c rec.csv.gz)``, kept in memory up to 1 GB);
   a device (``/dev/zero``), a socket, or a named pipe nothing writes to within 10 s is refused, and so is a
   line longer than 1 MB (a file without line ends), before it is held in memory.
-- Accepted: UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
+- Accepted: Excel's ``sep=,`` first line, UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
   (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
   mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
   shortened number).
@@ -120,6 +120,8 @@ _BLANK_ROWS = {
     d: re.compile(rf"^[ \t]*{re.escape(d)}[ \t{re.escape(d)}]*$\n?", re.MULTILINE) for d in _DELIMITERS
 }
 _META_RE = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s?(.*?)\s*$")
+#: The first line Excel writes to name a CSV file's delimiter (``sep=,``, ``sep=;``; quoted by some).
+_EXCEL_SEP_RE = re.compile(r'"?sep=.?"?', re.IGNORECASE)
 _META_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _SINGLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
@@ -395,6 +397,9 @@ def read_recording(
                 "an XDF file, not a CSV recording: replay it with `breathsync run -p A=replay:FILE.xdf` "
                 "(add --record DIR to get CSV files)",
             )
+        what = _not_csv_text(source.start)
+        if what is not None:
+            raise RecordingError(name, what, line=1)
         try:
             return _read(source, rate_hz, resp_column, tuple(more_columns))
         except _BadByte as bad:
@@ -403,6 +408,27 @@ def read_recording(
             # A byte that is not UTF-8 is reported first, wherever it is (the rest may not have been read).
             source.check_utf8()
             raise
+
+
+def _not_csv_text(start: bytes) -> str | None:
+    """What a file is, by its first bytes, when it is text but no recording CSV: UTF-16 without a byte-order
+    mark (every other byte NUL: it reads as UTF-8, then fails on its header or a "units row"), or JSON
+    (analyze's own --json output, most likely); None otherwise."""
+    sample = start[: len(start) - len(start) % 2]
+    if len(sample) >= 8 and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        even, odd = sample[0::2], sample[1::2]
+        for nul, text, order in ((odd, even, "LE"), (even, odd, "BE")):
+            if nul.count(0) >= 0.9 * len(nul) and text.count(0) <= 0.1 * len(text):
+                return f"UTF-16{order} text (without a byte-order mark): save the file as UTF-8 CSV"
+    body = start.removeprefix(codecs.BOM_UTF8).lstrip()
+    if body.startswith((b"{", b"[")):
+        if b'"breathsync_version"' in start or b'"participants"' in start:
+            return (
+                "a JSON file (breathsync's own output, such as analyze --json), not a recording CSV: give the "
+                "recordings (or the session folder) it was made from"
+            )
+        return "a JSON file, not a recording CSV: give a CSV file with a header row, e.g. time,resp"
+    return None
 
 
 def _read(
@@ -780,6 +806,7 @@ class _Source:
         except OSError as exc:
             raise _read_error(name, exc) from None
         self.head = self._read(0, 4)
+        self.start = self._read(0, 512)  # to tell what a file that is no CSV text is
 
     def _read(self, offset: int, size: int) -> bytes:
         if size <= 0:
@@ -886,6 +913,7 @@ def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], di
     meta_lines: dict[str, int] = {}
     line_no = 0
     blank = True
+    first = True  # no line but blank ones read yet
     for text in chunks:
         pos = 0
         while pos < len(text):
@@ -899,6 +927,10 @@ def _scan_preamble(name: str, chunks: Iterator[str]) -> tuple[dict[str, str], di
             if not stripped:
                 continue
             blank = False
+            if first and _EXCEL_SEP_RE.fullmatch(stripped):
+                first = False  # Excel's "sep=," line, naming the delimiter the header shows anyway
+                continue
+            first = False
             if stripped.startswith("#"):
                 match = _META_RE.match(stripped)
                 if match:
