@@ -25,6 +25,7 @@ from breathsync.analysis import (
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, write_private_text
+from breathsync.io.session_folder import left_out_notes
 from breathsync.session_types import clock_text, first_text
 
 W, H, PAD = 860, 170, 42
@@ -241,6 +242,7 @@ def build_report(
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
     window_s = resolve_window_s(window_s, paths)
     res = analyse_together(recs, labels, window_s)
+    res.warnings[:0] = left_out_notes(paths)  # a session's participant without samples, as analyze says
     parts, pairs = res.parts, res.pairs
     x0, x1 = _time_span(parts, recs)
     name = title or ", ".join(Path(p).name for p in paths)

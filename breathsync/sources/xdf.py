@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,6 +177,12 @@ def _read_xdf(path: str) -> tuple[list[XdfStream], str]:
         st = os.stat(path)
     except OSError as e:
         raise SourceError(f"replay: {path}: {e.strerror or e}") from None
+    if not stat.S_ISREG(
+        st.st_mode
+    ):  # pyxdf would block on a pipe nothing writes to, or read a device for ever
+        raise SourceError(
+            f"replay: {path}: not a regular file: give an XDF file (a pipe or a device cannot be one)"
+        )
     key = (os.path.abspath(path), st.st_mtime, st.st_size)
     if key in _CACHE:
         return _CACHE[key]

@@ -3,6 +3,7 @@ the folder is read without that participant, with a warning, instead of being re
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def test_analyze_and_report_read_the_rest_and_say_so(
     assert NOTE in capsys.readouterr().out
     assert json.loads(out.read_text())["warnings"][0] == NOTE
     assert main(["report", str(folder), "--out", str(tmp_path / "r.html")]) == 0
+    assert html.escape(NOTE) in (tmp_path / "r.html").read_text()  # the report says so too
     assert main(["export", str(folder), "--bids", str(tmp_path / "bids")]) == 0
     assert not list((tmp_path / "bids").glob("sub-B*"))
 

@@ -1,0 +1,22 @@
+"""An XDF replay of something that is not a regular file is one line: pyxdf would block on a named pipe
+nothing writes to, and read a device such as /dev/zero for ever."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from breathsync.cli import main
+
+
+def test_a_named_pipe_called_xdf_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "lab.xdf"
+    os.mkfifo(fifo)
+    code = main(["run", "-p", f"A=replay:{fifo}", "-p", "B=sim:steady", "--duration", "5", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "not a regular file" in err and str(fifo) in err
