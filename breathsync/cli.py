@@ -116,8 +116,20 @@ def _check_not_an_input(
                         f"{option} {out} would overwrite a file of the session folder {part}: "
                         "write the output somewhere else"
                     )
-            elif src.exists() and src.resolve() == target.resolve():
-                raise InputError(f"{option} {out} is one of the input files: write the output somewhere else")
+            elif src.exists():
+                if src.resolve() == target.resolve():
+                    raise InputError(
+                        f"{option} {out} is one of the input files: write the output somewhere else"
+                    )
+                # A recording given on its own still belongs to its session folder (session.json beside it):
+                # its other files (the live recordings, events.csv) are the session's too.
+                folder = src.resolve().parent
+                inside = target.resolve().parent == folder
+                if inside and (folder / "session.json").is_file() and target.name not in replaceable:
+                    raise InputError(
+                        f"{option} {out} would overwrite a file of the session folder {folder} that {part} "
+                        "belongs to: write the output somewhere else"
+                    )
 
 
 def run_description() -> str:

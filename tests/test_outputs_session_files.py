@@ -1,0 +1,41 @@
+"""A recording given on its own still belongs to its session folder: `--json`, `--out` and `--batch` used
+to replace the folder's other files (B_live.csv became JSON, events.csv a study table, and export then
+called the folder damaged) when its CSVs were named one by one; naming the folder was already refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_session_folder
+
+from breathsync.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "victim"),
+    [
+        (["analyze", "{a}", "{b}", "--json", "{d}/B_live.csv"], "B_live.csv"),
+        (["report", "{a}", "{b}", "--out", "{d}/events.csv"], "events.csv"),
+        (["analyze", "{a}+{b}", "--batch", "{d}/events.csv"], "events.csv"),
+    ],
+)
+def test_an_output_never_replaces_a_file_of_an_input_recordings_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], victim: str
+) -> None:
+    d = make_session_folder(tmp_path / "s")
+    if not (d / victim).exists():
+        (d / victim).write_text("kept\n")
+    before = (d / victim).read_bytes()
+    names = {"a": str(d / "A.csv"), "b": str(d / "B.csv"), "d": str(d)}
+    code = main([x.format(**names) for x in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "would overwrite a file of the session folder" in err
+    assert (d / victim).read_bytes() == before
+
+
+def test_a_new_file_beside_the_recordings_is_fine(tmp_path: Path) -> None:
+    d = make_session_folder(tmp_path / "s")
+    assert main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "mine.json")]) == 0
+    assert (d / "mine.json").stat().st_size > 0
