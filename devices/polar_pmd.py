@@ -205,8 +205,10 @@ def _signed(v: int, bits: int) -> int:
     return v - (1 << bits) if bits and v & (1 << (bits - 1)) else v
 
 
-def _decode_deltas(data: bytes, reference: list[int], channels: int) -> list[list[int]]:
-    """Reference sample then blocks ``[width][count]`` + count x channels deltas, LSB-first, byte-padded."""
+def _decode_deltas(data: bytes, reference: list[int], channels: int, offset: int = 0) -> list[list[int]]:
+    """Reference sample then blocks ``[width][count]`` + count x channels deltas, LSB-first, byte-padded.
+
+    ``offset``: where ``data`` starts in the frame (for messages)."""
     out = [reference]
     prev = list(reference)
     pos = 0
@@ -216,6 +218,16 @@ def _decode_deltas(data: bytes, reference: list[int], channels: int) -> list[lis
         pos += 2
         if width > 32:
             raise DecodeError(f"PMD delta block: bit width {width} is over 32")
+        # A block's size is its deltas' bits (ble.md section 2: count x channels deltas of that width): a
+        # width of 0 would make samples out of no bytes at all (a 210-byte frame of 0-bit blocks gave 25501
+        # samples), and a count of 0 is a header with nothing behind it. Neither is a block: the frame is
+        # malformed. With width >= 1 and count >= 1, the bytes bound the samples (at most 8 per 3 bytes).
+        if width == 0:
+            raise DecodeError(
+                f"PMD delta block at byte {offset + pos - 2}: bit width 0 (a block of deltas has none)"
+            )
+        if count == 0:
+            raise DecodeError(f"PMD delta block at byte {offset + pos - 2}: sample count 0 (an empty block)")
         nbits = width * count * channels
         nbytes = (nbits + 7) // 8
         need(data, pos + nbytes, "PMD delta block")
@@ -247,7 +259,7 @@ def parse_frame(data: bytes) -> PmdFrame:
         if compressed:
             need(body, 6, "PMD ACC reference sample")
             ref = list(struct.unpack("<3h", body[:6]))
-            rows = _decode_deltas(body[6:], ref, 3)
+            rows = _decode_deltas(body[6:], ref, 3, offset=16)
             samples = np.asarray(rows, dtype=np.float64)
         else:
             if not body or len(body) % 6:

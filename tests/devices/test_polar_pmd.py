@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devices import DecodeError, Subscribe, Write, get_profile
 from devices.polar_pmd import (
@@ -173,3 +175,35 @@ def test_profile_start_and_stop_steps() -> None:
     assert all(w.reply == "control" for w in writes)
     assert [w.data for w in p.controller().stop_steps() if isinstance(w, Write)] == [h("03 02")]
     assert p.matches("Polar H10 1A2B3C4D") and not p.matches("Polar OH1 1234")
+
+
+def test_a_delta_block_must_hold_its_samples() -> None:
+    """A block of 0-bit deltas holds no bytes, so its count was free: the audit's 210-byte frame of such
+    blocks gave 25501 samples and device times down to -510 s. Width 0 and count 0 are malformed frames."""
+    head = "02 0000000000000000 81 000000000000"
+    with pytest.raises(DecodeError, match="byte 16: bit width 0"):
+        parse_frame(h(head + "00FF" * 100))
+    with pytest.raises(DecodeError, match="byte 16: sample count 0"):
+        parse_frame(h(head + "0100" * 100))
+    # After a valid block (the SDK vector's), the next block is checked too.
+    with pytest.raises(DecodeError, match="byte 21: bit width 0"):
+        parse_frame(SDK_DELTA + h("00 05"))
+    dec = get_profile("polar-h10").stream("acc").decoder()
+    with pytest.raises(DecodeError):
+        dec.feed(h(head + "00FF" * 100))
+
+
+def _block(width: int, count: int) -> bytes:
+    return bytes([width, count]) + bytes((width * count * 3 + 7) // 8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.builds(_block, st.integers(0, 4), st.integers(0, 40)), min_size=1, max_size=6))
+def test_a_delta_frame_holds_at_most_8_samples_per_3_bytes(blocks: list[bytes]) -> None:
+    """At least one bit per delta, three deltas per sample: a frame's samples are bounded by its bytes."""
+    body = b"".join(blocks)
+    try:
+        f = parse_frame(h("02 0000000000000000 81 000000000000") + body)
+    except DecodeError:
+        return
+    assert f.samples.shape[0] <= 1 + len(body) * 8 // 3
