@@ -114,6 +114,10 @@ class HrmDecoder:
     """Stream decoder for 0x2A37 notifications: one :class:`Decoded` with ``rr_ms`` (no device time), and
     a DROPPED record with the RR intervals outside :data:`RR_LIMITS_MS` when there are any.
 
+    An RR of 0 (a uint16 can hold it; no beat lasts 0 ms) is under the lower limit like any other: dropped
+    and counted, never a sample (it used to pass as ``rr_ms [0.0]``, then the live source discarded it
+    without counting it). Adding it to the next interval adds nothing.
+
     An interval under the lower limit is an extra detection splitting a beat (a double-counted R wave):
     its time is added to the next interval, so that the running sum of intervals, the strap's only clock
     (:class:`~breathsync.dsp.clock.BeatClock`), keeps its time (dropping a 150-ms split left the next two
@@ -131,9 +135,6 @@ class HrmDecoder:
         bad: list[float] = []
         for r in m.rr_ms:
             r = float(r)
-            if not r > 0:  # no beat (0): nothing to time, nothing to carry
-                kept.append(r)
-                continue
             if r > hi:
                 bad.append(r)
                 self._carry_ms = 0.0

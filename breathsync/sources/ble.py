@@ -473,11 +473,17 @@ class BleSource(Source):
             self._mapper.update(x[-1], arrival)
             t = self._mapper.to_host(x)
         elif spec.signal == "rr":
-            # BeatClock times only the beats it accepts (a finite RR interval above 0): keep those rows.
+            # BeatClock times only the beats it accepts (a finite RR interval above 0): keep those rows. The
+            # decoders drop such intervals themselves (a DROPPED record, counted above); one that let them
+            # through is counted here, so that no interval goes uncounted.
             rr = next(iter(cols.values()))
             beat = np.isfinite(rr) & (rr > 0)
             if not beat.all():
+                shown = ", ".join(f"{x:g}" for x in rr[~beat])
+                self._drop(stream, "out of range", f"RR {shown} ms is not a beat (not above 0 ms)")
                 cols = {k: v[beat] for k, v in cols.items()}
+                if not beat.any():
+                    return
             clock = self._beats.get(stream)
             if clock is None:
                 clock = self._beats[stream] = BeatClock()

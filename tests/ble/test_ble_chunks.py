@@ -105,6 +105,25 @@ def test_an_rr_interval_of_zero_is_no_beat_and_breaks_nothing() -> None:
         (ch,) = _chunks(src)
         assert len(ch) == 1 and ch.columns["rr_ms"].tolist() == pytest.approx([RR_MS])
         assert set(ch.columns) == ({"rr_ms"} if profile == "heart-rate" else {*ACC, "rr_ms"})
+        # Dropped as out of range (under 200 ms) and counted, as the README says (it went uncounted).
+        assert src.dropped == 1 and src.dropped_by == {"out of range": 1}
+
+
+def test_an_rr_interval_a_decoder_lets_through_is_counted_by_the_source() -> None:
+    """A decoder that breaks the convention (RR 0 as a sample) still has its non-beat counted, not lost."""
+
+    class Lenient:
+        def feed(self, data: bytes) -> list[devices.Decoded]:
+            return [devices.Decoded("hrm", {"rr_ms": np.array([0.0, RR_MS, float("nan")])})]
+
+    now = [0.0]
+    src = _connected("heart-rate", now)
+    src._decoders["hrm"] = Lenient()
+    src._on_data("hrm", b"")
+    (ch,) = _chunks(src)
+    assert ch.columns["rr_ms"].tolist() == pytest.approx([RR_MS])
+    assert src.dropped == 1 and src.dropped_by == {"out of range": 1}
+    assert "0, nan" in src._last_drop["hrm"]
 
 
 def test_the_generic_strap_is_unchanged() -> None:

@@ -120,6 +120,19 @@ def test_rr_intervals_outside_the_limits_are_dropped_and_the_others_kept() -> No
     assert rec.kind == "hrm"
 
 
+def test_an_rr_interval_of_zero_is_dropped_and_adds_nothing_to_the_next() -> None:
+    """``10 3C 00 00``: RR 0 ms is no beat; it was decoded as ``rr_ms [0.0]`` (a sample), which the live
+    source then discarded uncounted. Now it is out of range like any interval under 200 ms."""
+    dec = get_profile("heart-rate").stream("hrm").decoder()
+    rec, drop = dec.feed(bytes.fromhex("10 3C 00 00"))
+    assert len(rec) == 0 and drop.kind == DROPPED and drop.info["drop"] == "out of range"
+    assert drop.info["rr_ms"] == [0.0] and "RR 0 ms outside 200..6000" in drop.info["reason"]
+    (rec,) = dec.feed(encode_hrm(60, [1000.0]))
+    assert rec.columns["rr_ms"].tolist() == [1000.0]
+    rec, drop = dec.feed(encode_hrm(60, [750.0, 0.0, 1000.0]))  # exact in 1/1024 s
+    assert rec.columns["rr_ms"].tolist() == [750.0, 1000.0] and drop.info["rr_ms"] == [0.0]
+
+
 @pytest.mark.parametrize(("range_g", "kept"), [(2, False), (8, True)])
 def test_acc_limit_follows_the_range_the_strap_was_started_with(range_g: int, kept: bool) -> None:
     # 3000 mG on z: impossible at +-2 G (a 2-G sensor saturates near 2000 mG), ordinary at +-8 G.
