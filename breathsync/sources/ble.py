@@ -12,7 +12,9 @@ a UUID. The flow:
   battery), then disconnect.
 - **Notifications** go to the stream's decoder; malformed ones, and packets the decoder marks
   :data:`devices.DROPPED` (a bad checksum, a value outside the device's range), are dropped and counted
-  (``dropped``, by why in ``dropped_by``), never raised and never a sample. Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
+  (``dropped``, by why in ``dropped_by``), never raised and never a sample. Any other exception from a
+  decoder is a bug in it, not a bad packet: the source fails (:class:`DecoderFault`, "internal error of
+  the ... decoder"). Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
   device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
   RR intervals through :class:`~breathsync.dsp.clock.BeatClock` (arrival times; a strap sends no time).
   A profile's extra streams (the Polar H10's RR intervals beside its accelerometer) become chunks of the
@@ -54,7 +56,7 @@ from breathsync.sources.base import (
     split_spec,
 )
 
-__all__ = ["BleSource", "Found", "parse_ble_spec", "radio_lock", "scan"]
+__all__ = ["BleSource", "DecoderFault", "Found", "parse_ble_spec", "radio_lock", "scan"]
 
 SPEC_SYNTAX = "ble:ADDRESS|NAME-PREFIX[,timeout=S]"
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
@@ -125,6 +127,12 @@ def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
         )
     text = str(e).splitlines()[0] if str(e) else type(e).__name__
     return SourceError(f"{where}: {text}")
+
+
+class DecoderFault(RuntimeError):
+    """A device decoder raised something other than :class:`devices.DecodeError` on a notification: a bug in
+    the decoder, not bad bytes. The source fails with it (its message says so); it is not counted as a
+    dropped packet."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,8 @@ class BleSource(Source):
         self._lost_at: float | None = None
         #: Why the last reconnection attempt failed (None: connected, or no attempt has failed).
         self.last_reconnect_error: str | None = None
+        #: A decoder's bug (see :meth:`_decoder_failed`): the source has failed with it.
+        self._failure: DecoderFault | None = None
 
     def _matches(self, f: Found) -> bool:
         if _ADDRESS.match(self.target):
@@ -252,7 +262,7 @@ class BleSource(Source):
             self.extra_columns = self.profile.extra_columns
             try:
                 await self._connect()
-            except SourceError:
+            except (SourceError, DecoderFault):
                 raise
             except Exception as e:
                 raise bluetooth_error(e, where) from None
@@ -262,6 +272,9 @@ class BleSource(Source):
         while True:
             chunk = await self._queue.get()
             if chunk is None:
+                if self._failure is not None:
+                    await self.stop()  # stop the device's streams now, not when the session ends
+                    raise self._failure
                 return
             yield chunk
 
@@ -388,6 +401,8 @@ class BleSource(Source):
                     await self._connect()
             except asyncio.CancelledError:
                 raise
+            except DecoderFault:
+                return  # the source has failed (its stream raises it): no more attempts
             except Exception as e:
                 why = self._connect_failure(e)
                 if seen is False:
@@ -438,8 +453,10 @@ class BleSource(Source):
         except devices.DecodeError as e:
             self._drop(stream, "malformed", str(e))
             return
-        except Exception as e:  # a decoder bug must not kill the connection either
-            self._drop(stream, "decoder error", f"{type(e).__name__}: {e}")
+        except Exception as e:
+            # Not bad bytes (a decoder raises only DecodeError on those): a bug in the decoder. Counting it as
+            # a dropped packet hid it; it fails this source instead, saying so.
+            self._decoder_failed(stream, e)
             return
         assert self.profile is not None
         spec = self.profile.streams[stream]
@@ -453,6 +470,25 @@ class BleSource(Source):
                 fut = self._waiters.get(stream)
                 if fut is not None and not fut.done() and not len(rec):
                     fut.set_result(rec)
+
+    def _decoder_failed(self, stream: str, e: Exception) -> None:
+        """A decoder raised something else than :class:`devices.DecodeError`: the source fails (its stream
+        raises :class:`DecoderFault`, the session reports the participant's source as failed with this
+        message), no more notifications are decoded, and a start step waiting for a reply gets the error."""
+        if self._failure is not None:
+            return
+        device = self.profile.name if self.profile is not None else "device"
+        fault = DecoderFault(
+            f"ble:{self.target}: internal error of the {device} {stream!r} decoder ({type(e).__name__}: {e}): "
+            "a bug in breathsync, not bad bytes from the device; please report it"
+        )
+        fault.__cause__ = e
+        self._failure = fault
+        self._decoders = {}
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(fault)
+        self._queue.put_nowait(None)
 
     def _drop(self, stream: str, why: str, reason: str) -> None:
         """Count a dropped notification or packet (``dropped``, and by category in ``dropped_by``)."""

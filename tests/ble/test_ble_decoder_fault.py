@@ -1,0 +1,110 @@
+"""A decoder that raises anything but DecodeError has a bug: the BLE source fails, saying so, instead of
+counting the notification as a dropped (bad) packet, which made a decoder bug look like a noisy device."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
+
+import devices
+from breathsync.cli import main
+from breathsync.sources.base import SessionClock
+from breathsync.sources.ble import BleSource, DecoderFault
+from devices.heart_rate import HrmDecoder, encode_hrm
+
+
+class Buggy:
+    def feed(self, data: bytes) -> list[devices.Decoded]:
+        raise ZeroDivisionError("division by zero")
+
+
+def test_a_decoder_bug_fails_the_source_and_is_not_a_dropped_packet() -> None:
+    src = BleSource("test")
+    src.profile = devices.get_profile("heart-rate")
+    src.signal = "rr"
+    src._decoders = {"hrm": Buggy()}
+    clock = SessionClock()
+    clock.start()
+    src._clock = clock
+    src._on_data("hrm", encode_hrm(60, [1000.0]))
+    src._on_data("hrm", encode_hrm(60, [1000.0]))  # after the failure: not decoded at all
+    assert src.dropped == 0 and src.dropped_by == {}
+
+    async def drain() -> None:
+        async for _ in src.stream():
+            pass
+
+    with pytest.raises(DecoderFault) as info:
+        asyncio.run(drain())
+    msg = str(info.value)
+    assert "internal error of the heart-rate 'hrm' decoder (ZeroDivisionError: division by zero)" in msg
+    assert "not bad bytes" in msg and "\n" not in msg
+    assert isinstance(info.value.__cause__, ZeroDivisionError)  # the traceback of the bug is kept
+
+
+def test_bad_bytes_are_still_dropped_and_counted() -> None:
+    src = BleSource("test")
+    src.profile = devices.get_profile("heart-rate")
+    src._decoders = {"hrm": HrmDecoder()}
+    src._on_data("hrm", bytes([0x10, 60, 0x01]))  # odd RR bytes: DecodeError
+    assert src.dropped == 1 and src.dropped_by == {"malformed": 1} and src._failure is None
+
+
+def test_a_session_reports_the_decoder_bug_as_its_source_failing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """End to end (bleak's BlueZ backend, a fake strap): the third notification hits the bug; the participant's
+    source fails with the decoder's internal error, the strap is released, the command says it in one line."""
+    calls = [0]
+    feed = HrmDecoder.feed
+
+    def buggy(self: HrmDecoder, data: bytes) -> Any:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise IndexError("index 7 is out of bounds")
+        return feed(self, data)
+
+    monkeypatch.setattr(HrmDecoder, "feed", buggy)
+    with private_bus(), FakeBlueZ() as bz:
+        strap = bz.add_device(FakeHeartRateStrap())
+        t0 = time.monotonic()
+        code = main(["run", "-p", "A=ble:FakeHR", "--duration", "20", "--quiet"])
+        took = time.monotonic() - t0
+        assert not strap.connected
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [x for x in err.splitlines() if x.startswith("breathsync: error:")]
+    assert len(lines) == 1, err
+    assert "participant A: the source failed" in lines[0]
+    assert "internal error of the heart-rate 'hrm' decoder (IndexError: index 7 is out of bounds)" in lines[0]
+    assert "dropped" not in lines[0] and took < 15.0
+
+
+def test_a_bug_in_a_reply_decoder_fails_the_start_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Polar H10's start waits for the control point's reply: a bug decoding it is that error, not
+    "no reply to stop ACC" after the reply timeout; the strap is disconnected."""
+    from fakebluez import FakePolarH10
+
+    from devices.polar_pmd import PmdControlDecoder
+
+    def buggy(self: PmdControlDecoder, data: bytes) -> Any:
+        raise KeyError("op")
+
+    monkeypatch.setattr(PmdControlDecoder, "feed", buggy)
+    with private_bus(), FakeBlueZ() as bz:
+        strap = bz.add_device(FakePolarH10())
+
+        async def start() -> None:
+            clock = SessionClock()
+            clock.start()
+            await BleSource("Polar H10", timeout_s=5).start(clock)
+
+        t0 = time.monotonic()
+        with pytest.raises(DecoderFault, match="internal error of the polar-h10 'control' decoder"):
+            asyncio.run(start())
+        assert time.monotonic() - t0 < 4.0
+        assert not strap.connected
