@@ -7,7 +7,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NoReturn
 
 from breathsync import __version__
@@ -389,8 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode notifications of DEVICE's STREAM given in hex and print the decoded samples as "
         "JSON lines (one per sample; device_t_s = time on the device's clock). Spaces and colons in HEX are "
         "ignored; ',' separates notifications, fed in order to one decoder (GDX chunks are reassembled, Polar "
-        "sample spacing uses the previous frame); '-' reads one notification per line from stdin. Devices: "
-        "heart-rate (hrm), polar-h10 (acc, ecg, pmd, control, hrm), gdx-rb (response, measurement).",
+        "sample spacing uses the previous frame); '-' reads notifications from stdin, one per line, and "
+        "prints each as its line arrives. Devices: heart-rate (hrm), polar-h10 (acc, ecg, pmd, control, hrm), gdx-rb (response, measurement).",
     )
     dc.add_argument("device", metavar="DEVICE", help="heart-rate, polar-h10 or gdx-rb")
     dc.add_argument("stream", metavar="STREAM", help="the device's stream, e.g. hrm, acc, measurement")
@@ -628,31 +628,71 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         return report_end(end)
 
 
+#: decode -: the longest line read from stdin (characters). A notification is at most 512 bytes (the
+#: longest attribute value, Bluetooth Core Specification Vol 3 Part F 3.2.9), 1024 hex digits: this leaves room
+#: for many per line, and keeps a stream without line ends (``cat /dev/zero``) from filling the memory.
+MAX_DECODE_LINE = 1_000_000
+
+
+def _stdin_lines() -> Iterator[str]:
+    """stdin line by line as it arrives (``decode -`` on a live pipe), each at most MAX_DECODE_LINE long.
+
+    Read as bytes where there are bytes: a byte that is not text is "not hex", not a UnicodeDecodeError."""
+    buf = getattr(sys.stdin, "buffer", None)
+    n = 0
+    while True:
+        raw = (
+            buf.readline(MAX_DECODE_LINE + 1) if buf is not None else sys.stdin.readline(MAX_DECODE_LINE + 1)
+        )
+        if not raw:
+            return
+        n += 1
+        line = raw.decode("ascii", errors="replace") if isinstance(raw, bytes) else raw
+        if len(line.rstrip("\r\n")) > MAX_DECODE_LINE:
+            raise InputError(
+                f"stdin line {n}: longer than {MAX_DECODE_LINE} characters: give one notification (or a few, "
+                "separated by ',') per line"
+            )
+        yield line
+
+
 def _cmd_decode(args: argparse.Namespace) -> int:
+    """Decode notification by notification, writing each record as it is decoded: with '-', line by line as
+    stdin brings them, each output line flushed (a live pipe shows each notification when it comes, and an
+    endless input runs in bounded memory)."""
     import devices
 
     try:
         spec = devices.get_profile(args.device).stream(args.stream)
     except KeyError as e:
         raise InputError(str(e.args[0])) from None
-    text = sys.stdin.read().replace("\n", ",") if args.hex == ["-"] else "".join(args.hex)
-    chunks = [c for c in (x.replace(" ", "").replace(":", "") for x in text.split(",")) if c]
-    if not chunks:
-        raise InputError("no bytes given: HEX is empty")
+    from_stdin = args.hex == ["-"]
+    lines: Iterable[str] = _stdin_lines() if from_stdin else ["".join(args.hex)]
     decoder = spec.decoder()
-    for i, chunk in enumerate(chunks, 1):
-        where = f"{args.device} {args.stream}" + (f" notification {i}" if len(chunks) > 1 else "")
-        try:
-            data = bytes.fromhex(chunk)
-        except ValueError:
-            raise InputError(f"{where}: not hex bytes: {chunk[:40]!r}") from None
-        try:
-            decoded = decoder.feed(data)
-        except devices.DecodeError as e:
-            raise InputError(f"{where}: {e}") from None
-        for d in decoded:
-            for rec in d.records():
-                sys.stdout.write(json.dumps(rec, allow_nan=False) + "\n")
+    i = 0
+    for line in lines:
+        for chunk in (x.strip().replace(" ", "").replace(":", "") for x in line.split(",")):
+            if not chunk:
+                continue
+            i += 1
+            where = f"{args.device} {args.stream}"
+            if from_stdin or "," in line:
+                where += f" notification {i}"
+            try:
+                data = bytes.fromhex(chunk)
+            except ValueError:
+                raise InputError(f"{where}: not hex bytes: {chunk[:40]!r}") from None
+            try:
+                decoded = decoder.feed(data)
+            except devices.DecodeError as e:
+                raise InputError(f"{where}: {e}") from None
+            for d in decoded:
+                for rec in d.records():
+                    sys.stdout.write(json.dumps(rec, allow_nan=False) + "\n")
+            if from_stdin:
+                sys.stdout.flush()
+    if not i:
+        raise InputError("no bytes given: HEX is empty")
     pending = int(getattr(decoder, "pending", 0))
     if pending:
         raise InputError(f"{args.device} {args.stream}: incomplete packet at the end ({pending} bytes)")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -221,13 +223,24 @@ def test_a_closed_pipe_stops_quietly() -> None:
         text=True,
     )
     assert p.stdin is not None and p.stdout is not None and p.stderr is not None
-    p.stdin.write(frames)
-    p.stdin.close()
+    stdin = p.stdin
+
+    def feed() -> None:
+        # From a thread, as a shell pipe does: decode writes each record as its line comes, so the input
+        # cannot all go in before the output is read.
+        with contextlib.suppress(BrokenPipeError):
+            stdin.write(frames)
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
     assert p.stdout.readline().startswith("{")
     p.stdout.close()  # like `| head -n1`
     err = p.stderr.read()
     assert p.wait(timeout=60) == 141
     assert err == ""
+    writer.join(10)
 
 
 @pytest.mark.parametrize("unbuffered", ["", "1"])

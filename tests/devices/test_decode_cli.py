@@ -88,3 +88,63 @@ def test_readme_gdx_example(capsys: pytest.CaptureFixture[str]) -> None:
     recs = decode(capsys, "gdx-rb", "measurement", "20 11 00 8A 06 02 00 02 00 00 00 C0 3F 00 00 10 40")
     assert [(r["device_t_s"], r["force_n"]) for r in recs] == [(0.0, 1.5), (0.1, 2.25)]
     assert "checksum_ok" not in recs[-1]
+
+
+def test_stdin_is_decoded_line_by_line_as_it_arrives() -> None:
+    """`decode -` on a live pipe: each notification's record comes out (flushed) when its line comes in,
+    not at the end of the input (it read the whole input first: `yes 003C | ...` grew to gigabytes)."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "breathsync", "decode", "heart-rate", "hrm", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for hr in (60, 61, 62):
+            proc.stdin.write(f"00{hr:02X}\n".encode())
+            proc.stdin.flush()
+            line = _readline_within(proc.stdout, 30.0)  # stdin stays open
+            assert json.loads(line)["hr_bpm"] == hr
+        proc.stdin.close()
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _readline_within(stream: Any, timeout_s: float) -> bytes:
+    import threading
+
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    assert got, f"no output line within {timeout_s:g} s while the input stays open"
+    return got[0]
+
+
+@pytest.mark.parametrize(
+    ("stdin", "msg"),
+    [
+        (b"\xff\xfe\n", "notification 1: not hex"),  # not text: one line, not a UnicodeDecodeError
+        (b"003C\n\n003C\r\n" + b"a" * 1_000_001, "stdin line 4: longer than 1000000 characters"),
+        (b"", "no bytes given"),
+        (b"\n \n", "no bytes given"),
+    ],
+)
+def test_stdin_errors_one_line_exit_2(stdin: bytes, msg: str) -> None:
+    import subprocess
+
+    r = subprocess.run(
+        [sys.executable, "-m", "breathsync", "decode", "heart-rate", "hrm", "-"],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and msg in lines[0] and "Traceback" not in err
