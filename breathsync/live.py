@@ -29,6 +29,13 @@ class ParticipantArg:
     spec: str
 
 
+#: The longest participant label. Labels name files: the recording's ``LABEL.csv`` and ``LABEL_live.csv``
+#: (ASCII stems, at most 12 + 64 + 9 characters with a "participant_" prefix and "_live.csv") and the BIDS
+#: export's ``sub-LABEL_task-breathsync_recording-live_physioevents.tsv.gz``: all well under the 255 bytes a
+#: file name may have on common file systems (ext4, APFS, NTFS).
+MAX_LABEL = 64
+
+
 def parse_participant(text: str) -> ParticipantArg:
     label, sep, spec = text.partition("=")
     label = label.strip()
@@ -38,6 +45,12 @@ def parse_participant(text: str) -> ParticipantArg:
         )
     if not label.replace("_", "").replace("-", "").isalnum():
         raise InputError(f"--participant {text!r}: a label is letters, digits, '-' or '_'")
+    if len(label) > MAX_LABEL:
+        # Checked before anything starts: a 300-character label ran the session, then failed to record it
+        # ("File name too long").
+        raise InputError(
+            f"--participant {label[:20]}...: a label is at most {MAX_LABEL} characters (this one has {len(label)})"
+        )
     return ParticipantArg(label, spec.strip())
 
 

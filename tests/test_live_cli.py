@@ -419,3 +419,50 @@ def test_a_recorded_session_is_analysed_with_its_own_window(tmp_path: Path) -> N
     rows = (tmp_path / "b.csv").read_text().splitlines()
     row = dict(zip(rows[0].split(","), rows[1].split(","), strict=True))
     assert float(row["window_s"]) == 15.0 and 110.0 < float(row["overlap_s"]) < 125.0
+
+
+def test_an_over_long_label_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A 300-character label ran the session, then failed at recording ('File name too long', exit 1, a
+    partial folder). Now one line, exit 2, and no folder; a label of the limit records and exports."""
+    from breathsync.live import MAX_LABEL
+
+    rec = tmp_path / "rec"
+    long = "A" * 300
+    r = run_breathsync(
+        "run",
+        "-p",
+        f"{long}=sim:steady",
+        "-p",
+        "B=sim:steady",
+        "--duration",
+        "2",
+        "--quiet",
+        "--record",
+        rec,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    (line,) = r.stderr.strip().splitlines()
+    assert f"a label is at most {MAX_LABEL} characters (this one has 300)" in line and long not in line
+    assert not rec.exists()
+    ok = "Ab" * (MAX_LABEL // 2)
+    assert len(ok) == MAX_LABEL
+    r = run_breathsync(
+        "run",
+        "-p",
+        f"{ok}=sim:steady",
+        "-p",
+        "B=sim:steady",
+        "--duration",
+        "3",
+        "--speed",
+        "10",
+        "--quiet",
+        "--record",
+        rec,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (rec / f"{ok}_live.csv").is_file()
+    assert main(["export", str(rec), "--bids", str(tmp_path / "bids")]) == 0
+    assert all(len(p.name.encode()) < 200 for p in (tmp_path / "bids").rglob("*"))
