@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--publish",
             action="store_true",
             help="publish breathing, phase, sync score and events as LSL streams, visible on the local "
-            "network (needs breathsync[lsl])",
+            "network (needs breathsync[lsl]; at --speed 1 only: LSL streams are stamped in real time)",
         )
         sp.add_argument(
             "--screenshot",
@@ -550,6 +550,12 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         duration = args.duration
     if args.leader is not None and args.phase != "lead":
         raise InputError("--leader only applies to --phase lead")
+    if args.publish:
+        from breathsync.lsl_out import publish_speed_error
+
+        why = publish_speed_error(args.speed)  # before any file is read or source built
+        if why:
+            raise InputError(why)
     if args.screenshot is not None:  # checked before any file is read or source built: not after the run
         if args.headless or args.quiet:
             raise InputError("--screenshot pictures the dashboard: drop --headless / --quiet")

@@ -19,9 +19,12 @@ the next, which lets LSL inlets and LabRecorder reconnect after a restart, and d
 Participants who themselves come from an LSL stream are not published again (they already are, by the
 computer they breathe at; publishing them again under the same name would loop).
 
-Timestamps: session time ``t`` is sent as ``base + t / speed`` on LSL's ``local_clock()``, where ``base`` is
-read once, when the session clock has started, as ``local_clock() - clock.now() / speed``: one fixed mapping
-for every stream of the session.
+Timestamps: session time ``t`` is sent as ``base + t`` on LSL's ``local_clock()``, where ``base`` is read
+once, when the session clock has started, as ``local_clock() - clock.now()``: one fixed mapping for every
+stream of the session. Only a session at ``--speed 1`` is published (:func:`publish_speed_error`): LSL stamps
+are real time, and a replay at speed 10 stamped so would deliver 200 samples/s from a stream declaring 20 Hz,
+time-compressed against every other stream of a lab recording; stamped in real time instead, its breathing
+rates and sync windows would be 10 times too fast. Neither is honest data.
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from typing import Any
 import numpy as np
 
 from breathsync import __version__
+from breathsync.errors import InputError
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk, SessionClock
 from breathsync.sources.lsl import import_pylsl
 
-__all__ = ["PAIR_CHANNELS", "PARTICIPANT_CHANNELS", "LslPublisher", "stream_name"]
+__all__ = ["PAIR_CHANNELS", "PARTICIPANT_CHANNELS", "LslPublisher", "publish_speed_error", "stream_name"]
 
 PREFIX = "breathsync"
 #: (label, unit, LSL channel type) of a participant's Respiration stream.
@@ -69,6 +73,17 @@ def stream_name(label: str) -> str:
     return f"{PREFIX}-{label}"
 
 
+def publish_speed_error(speed: float) -> str | None:
+    """Why a session at ``speed`` cannot be published (see the module's Timestamps), or None at speed 1."""
+    if speed == 1.0:
+        return None
+    return (
+        f"--publish at --speed {speed:g}: LSL streams are stamped in real time, and a session at another "
+        "speed would be compressed or stretched in time against every other stream recorded with it; "
+        "publish at --speed 1"
+    )
+
+
 def _host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
@@ -84,10 +99,14 @@ class LslPublisher:
     Raises
     ------
     InputError
-        pylsl is not installed (``pip install 'breathsync[lsl]'``).
+        The clock does not run at speed 1 (:func:`publish_speed_error`), or pylsl is not installed
+        (``pip install 'breathsync[lsl]'``).
     """
 
     def __init__(self, clock: SessionClock) -> None:
+        why = publish_speed_error(clock.speed)
+        if why:
+            raise InputError(why)
         self._lsl = import_pylsl()
         self.clock = clock
         self._base: float | None = None
@@ -102,8 +121,8 @@ class LslPublisher:
     def lsl_time(self, t_s: float) -> float:
         """LSL ``local_clock()`` time of session time ``t_s``."""
         if self._base is None:
-            self._base = self._lsl.local_clock() - self.clock.now() / self.clock.speed
-        return self._base + t_s / self.clock.speed
+            self._base = self._lsl.local_clock() - self.clock.now()
+        return self._base + t_s
 
     # ------------------------------------------------------------------------------ Sink
     def open(self, info: SessionInfo) -> None:

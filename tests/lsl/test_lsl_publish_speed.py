@@ -1,0 +1,37 @@
+"""--publish only at --speed 1 (run inside a loopback-only network namespace, see loopback.py)."""
+
+from __future__ import annotations
+
+import pytest
+from loopback import loopback_only
+
+from breathsync.errors import InputError
+from breathsync.lsl_out import LslPublisher
+from breathsync.sources.base import SessionClock
+
+
+@pytest.mark.parametrize("speed", ["10", "0.5"])
+def test_publish_only_in_real_time(speed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """At --speed 10 the stamps were base + t/10: a stream declaring 20 Hz delivered 200 samples/s, time-
+    compressed against every other stream of a lab recording. Refused with one line, before any outlet."""
+    import pylsl
+
+    from breathsync.cli import main
+
+    for cmd in (["run", "-p", "A=sim:steady", "-p", "B=sim:follow"], ["demo"]):
+        code = main([*cmd, "--publish", "--speed", speed, "--quiet", "--duration", "5"])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == ""
+        (line,) = err.strip().splitlines()
+        assert line == (
+            f"breathsync: error: --publish at --speed {speed}: LSL streams are stamped in real time, and a "
+            "session at another speed would be compressed or stretched in time against every other stream "
+            "recorded with it; publish at --speed 1"
+        )
+    assert not pylsl.resolve_byprop("name", "breathsync-events", 1, 1.0)  # nothing was published
+    with pytest.raises(InputError, match="publish at --speed 1"):
+        LslPublisher(SessionClock(speed=float(speed)))
+    assert LslPublisher(SessionClock(speed=1.0)).lsl_time(0.0) > 0  # speed 1 is published as before
+
+
+loopback_only(globals())  # every test above runs in a loopback-only network namespace
