@@ -149,6 +149,29 @@ def run_description() -> str:
     )
 
 
+def device_streams() -> str:
+    """``decode --help``'s device list, from the registry (``devices.PROFILES``): each device with its streams,
+    e.g. ``polar-h10 (hrm, control, pmd, acc, ecg)``. A new profile appears here without editing the CLI."""
+    import devices
+
+    return ", ".join(f"{p.name} ({', '.join(p.streams)})" for p in devices.PROFILES.values())
+
+
+def device_names() -> str:
+    """The device profiles' names, from ``devices.PROFILES``: ``polar-h10, gdx-rb or heart-rate``."""
+    import devices
+
+    *most, last = devices.PROFILES
+    return f"{', '.join(most)} or {last}" if most else last
+
+
+def device_titles() -> str:
+    """``scan --help``'s list of what it finds: each profile's title and name, from ``devices.PROFILES``."""
+    import devices
+
+    return "; ".join(f"{p.title}: {p.name}" for p in devices.PROFILES.values())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from breathsync.sources.base import MAX_SPEED
 
@@ -390,17 +413,17 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON lines (one per sample; device_t_s = time on the device's clock). Spaces and colons in HEX are "
         "ignored; ',' separates notifications, fed in order to one decoder (GDX chunks are reassembled, Polar "
         "sample spacing uses the previous frame); '-' reads notifications from stdin, one per line, and "
-        "prints each as its line arrives. Devices: heart-rate (hrm), polar-h10 (acc, ecg, pmd, control, hrm), gdx-rb (response, measurement).",
+        f"prints each as its line arrives. Devices (streams): {device_streams()}.",
     )
-    dc.add_argument("device", metavar="DEVICE", help="heart-rate, polar-h10 or gdx-rb")
+    dc.add_argument("device", metavar="DEVICE", help=f"the device profile: {device_names()}")
     dc.add_argument("stream", metavar="STREAM", help="the device's stream, e.g. hrm, acc, measurement")
     dc.add_argument("hex", nargs="+", metavar="HEX", help="notification bytes in hex (or '-' for stdin)")
 
     sc = sub.add_parser(
         "scan",
         help="list nearby BLE wearables that breathsync can read (name, address, RSSI, device profile)",
-        description="Scan for BLE wearables matching a device profile (heart-rate strap, Polar H10, GDX-RB) "
-        "and print name, address, RSSI and profile, strongest first; use the name or address as "
+        description=f"Scan for BLE wearables matching a device profile ({device_titles()}) and print name, "
+        "address, RSSI and profile, strongest first; use the name or address as "
         "--participant A=ble:NAME-OR-ADDRESS.",
     )
     sc.add_argument(

@@ -1,4 +1,4 @@
-"""A participant from a BLE wearable: ``ble:ADDRESS`` or ``ble:NAME-PREFIX`` (heart-rate strap, Polar H10, GDX-RB).
+"""A participant from a BLE wearable: ``ble:ADDRESS`` or ``ble:NAME-PREFIX`` (any device of ``devices.PROFILES``).
 
 What the device is and how to talk to it comes from its profile in :mod:`devices` (recognised in the scan
 by advertised services or name); this module only executes the profile's steps with bleak and never knows

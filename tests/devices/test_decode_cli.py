@@ -148,3 +148,32 @@ def test_stdin_errors_one_line_exit_2(stdin: bytes, msg: str) -> None:
     assert r.returncode == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and msg in lines[0] and "Traceback" not in err
+
+
+def test_the_help_lists_the_registered_devices(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """decode's and scan's help take their device lists from devices.PROFILES (they were written out by
+    hand, and would not have named a new device)."""
+    from dataclasses import replace
+
+    import devices
+
+    hr = devices.get_profile("heart-rate")
+    new = replace(
+        hr, name="new-strap", title="A new strap", streams={**hr.streams, "extra": hr.streams["hrm"]}
+    )
+    monkeypatch.setitem(devices.PROFILES, "new-strap", new)
+
+    def help_of(*cmd: str) -> str:
+        with pytest.raises(SystemExit):
+            main([*cmd, "--help"])
+        return " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+
+    text = help_of("decode")
+    for p in devices.PROFILES.values():
+        assert f"{p.name} ({', '.join(p.streams)})" in text
+    assert "new-strap (hrm, extra)" in text and "heart-rate or new-strap" in text
+    text = help_of("scan")
+    assert all(f"{p.title}: {p.name}" in text for p in devices.PROFILES.values())
+    assert "A new strap: new-strap" in text
