@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,12 +15,85 @@ from breathsync.sources.base import SIGNAL_COLUMNS
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_registry_names_and_lookup() -> None:
-    assert set(devices.PROFILES) == {"heart-rate", "polar-h10", "gdx-rb"}
-    with pytest.raises(KeyError, match="known: gdx-rb, heart-rate, polar-h10"):
+def test_registry_lookup() -> None:
+    """Works for any set of profiles: a new device needs no change here (README: Adding a device)."""
+    for name, p in devices.PROFILES.items():
+        assert p.name == name and devices.get_profile(name) is p
+    known = ", ".join(sorted(devices.PROFILES))
+    with pytest.raises(KeyError, match=re.escape(f"unknown device 'zephyr' (known: {known})")):
         devices.get_profile("zephyr")
     with pytest.raises(KeyError, match="no stream"):
         devices.get_profile("polar-h10").stream("ppg")
+
+
+def test_the_built_in_devices_stay() -> None:
+    builtin = {"heart-rate", "polar-h10", "gdx-rb"}
+    assert builtin <= set(devices.PROFILES), (
+        f"a built-in device profile is gone: {sorted(builtin - set(devices.PROFILES))} (adding one needs no "
+        "change here: each profile is checked by test_profile_invariants)"
+    )
+
+
+UUID128 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@pytest.mark.parametrize("name", list(devices.PROFILES))
+def test_profile_invariants(name: str) -> None:
+    """What the BLE source, the session, `breathsync scan` and `decode` rely on, for every registered profile
+    (a new one is checked here without editing this file; the README's "Adding a device" lists the fields)."""
+    p = devices.PROFILES[name]
+    why = f"profile {name!r}: "
+    # Names and words the user sees.
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", p.name), why + "name: lower-case words joined by '-'"
+    for field in ("title", "breathing"):
+        text = getattr(p, field)
+        assert text.strip() and "\n" not in text, why + f"{field}: one non-empty line"
+    json.dumps(p.settings)  # settings go to session.json
+    # Recognisable in a scan; UUIDs in the 128-bit lower-case form (devices.full_uuid), known only here.
+    assert p.service_uuids or p.name_prefixes, why + "needs service_uuids or name_prefixes to be found"
+    assert p.name_prefixes or not p.name_required, why + "name_required without name_prefixes"
+    assert all(UUID128.match(u) for u in p.service_uuids), why + "service UUIDs: use devices.full_uuid"
+    # A device advertising what its profile says is recognised as this profile (a more generic profile
+    # registered before it would take it: more specific profiles go first in devices.PROFILES).
+    advertised = (p.name_prefixes[0] + " 0001") if p.name_prefixes else None
+    assert devices.match_profile(advertised, p.service_uuids) is p, why + "matched as another profile"
+    # Streams: each with a description and a fresh stateful decoder per call.
+    assert p.streams, why + "no streams"
+    for key, spec in p.streams.items():
+        assert spec.description.strip(), why + f"stream {key!r}: a description (decode --help)"
+        assert UUID128.match(spec.characteristic), why + f"stream {key!r}: characteristic UUID"
+        d1, d2 = spec.decoder(), spec.decoder()
+        assert d1 is not d2 and callable(getattr(d1, "feed", None)), why + f"stream {key!r}: decoder()"
+        if spec.signal_columns:
+            assert spec.signal in SIGNAL_COLUMNS, why + f"stream {key!r}: signal {spec.signal!r}"
+    # The breathing signal: which one, from which stream, filling exactly the session's columns for it.
+    assert p.signal in SIGNAL_COLUMNS, why + f"signal must be one of {sorted(SIGNAL_COLUMNS)}"
+    assert p.signal_stream in p.streams, why + "signal_stream must name one of the streams"
+    main = p.streams[p.signal_stream]
+    assert main.signal == p.signal and set(main.signal_columns) == set(SIGNAL_COLUMNS[p.signal]), (
+        why + f"the signal stream must fill {SIGNAL_COLUMNS[p.signal]}"
+    )
+    # Start and stop steps: a fresh controller per connection; streams subscribed before a write waits
+    # for its reply on them (indications before commands); the signal and extra streams subscribed.
+    assert p.controller() is not p.controller(), why + "controller() must make a new controller"
+    ctl = p.controller()
+    start, stop = ctl.start_steps(), ctl.stop_steps()
+    assert start, why + "no start steps"
+    subscribed: set[str] = set()
+    for step in start:
+        if isinstance(step, devices.Subscribe):
+            assert step.stream in p.streams, why + f"subscribes unknown stream {step.stream!r}"
+            assert step.characteristic == p.streams[step.stream].characteristic, why + "subscribe UUID"
+            subscribed.add(step.stream)
+        else:
+            assert isinstance(step, devices.Write) and UUID128.match(step.characteristic), why + "write"
+            assert step.reply is None or step.reply in subscribed, (
+                why + f"{step.what or 'a write'} waits for a reply on {step.reply!r} before subscribing to it"
+            )
+    for needed in (p.signal_stream, *p.extra_streams):
+        assert needed in subscribed, why + f"stream {needed!r} is never subscribed"
+    for step in stop:
+        assert not isinstance(step, devices.Write) or step.reply is None or step.reply in subscribed
 
 
 def test_match_most_specific_first() -> None:
@@ -34,18 +109,6 @@ def test_match_most_specific_first() -> None:
     other = f"{int(short, 16) + 5:04x}"
     assert all(devices.full_uuid(other) not in p.service_uuids for p in devices.PROFILES.values())
     assert devices.match_profile("Keyboard", [other]) is None
-
-
-def test_signal_columns_are_the_sessions() -> None:
-    for p in devices.PROFILES.values():
-        spec = p.stream(p.signal_stream)
-        assert spec.signal == p.signal
-        assert set(spec.signal_columns) == set(SIGNAL_COLUMNS[p.signal])
-        ctl = p.controller()
-        assert ctl.start_steps(), p.name
-        for step in ctl.start_steps():
-            if isinstance(step, devices.Subscribe):
-                assert step.stream in p.streams
 
 
 def test_decoding_modules_import_no_io() -> None:
@@ -86,3 +149,63 @@ def test_an_extra_stream_must_be_another_stream_with_columns() -> None:
             replace(h10, extra_streams=bad)
     with pytest.raises(ValueError, match="repeats columns"):
         replace(h10, extra_streams=("acc",))  # the signal's own columns again
+
+
+def test_the_invariants_catch_a_faulty_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks above, on profiles a contributor could write."""
+    from dataclasses import replace
+
+    from devices._base import FixedController
+
+    hr = devices.get_profile("heart-rate")
+    hrm = hr.stream("hrm")
+    short = hr.service_uuids[0][4:8]
+    control = devices.get_profile("polar-h10").stream("control")
+
+    def reply_first() -> FixedController:
+        steps = [
+            devices.Write(control.characteristic, b"\x01", reply="control"),
+            *hr.controller().start_steps(),
+        ]
+        return FixedController(start=steps, stop=[])
+
+    shared = reply_first()
+    fresh = hr.controller
+    # The last four advertise a name only: with the generic strap's service they would be matched as it.
+    faulty = [
+        (replace(hr, controller=lambda: FixedController(start=[], stop=[])), "no start steps"),
+        (
+            replace(
+                hr,
+                controller=lambda: FixedController(start=[devices.Write(hrm.characteristic, b"")], stop=[]),
+            ),
+            "'hrm' is never subscribed",
+        ),
+        (
+            replace(hr, streams={**hr.streams, "control": control}, controller=reply_first),
+            "waits for a reply on 'control' before subscribing",
+        ),
+        (replace(hr, name="hr-clone"), "matched as another profile"),  # heart-rate, before it, takes it
+        (
+            replace(hr, name="short", service_uuids=(short,), name_prefixes=("Short",)),
+            "use devices.full_uuid",
+        ),
+        (
+            replace(hr, name="odd", service_uuids=(), signal="acc", name_prefixes=("X",)),
+            "the signal stream must fill",
+        ),
+        (replace(hr, name="Polar_H10", service_uuids=(), name_prefixes=("Y",)), "lower-case words"),
+        (
+            replace(hr, name="shared", service_uuids=(), name_prefixes=("Z",), controller=lambda: shared),
+            "a new controller",
+        ),
+        (replace(hr, name="fine", service_uuids=(), name_prefixes=("W",), controller=fresh), None),
+    ]
+    for p, msg in faulty:
+        monkeypatch.setitem(devices.PROFILES, p.name, p)
+        if msg is None:
+            test_profile_invariants(p.name)
+        else:
+            with pytest.raises(AssertionError, match=re.escape(msg)):
+                test_profile_invariants(p.name)
+        monkeypatch.undo()
