@@ -752,7 +752,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if taken:
         raise InputError(f"{taken[0]} already exists: choose a new --out folder (nothing was overwritten)")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        if not out.is_dir():
+            # Owner-only, as recordings and BIDS roots are (0700: the same tools read both, and a folder
+            # made for breathing data should not be readable by others); an existing folder is left as it is.
+            from breathsync.recorder import FOLDER_MODE
+
+            out.mkdir(parents=True, mode=FOLDER_MODE)
+            os.chmod(out, FOLDER_MODE)  # whatever the umask
     except OSError as e:
         raise InputError(f"{out}: cannot create the folder ({e.strerror})") from None
     g = simulate_pair(

@@ -466,3 +466,20 @@ def test_an_over_long_label_is_refused_before_anything_starts(tmp_path: Path) ->
     assert (rec / f"{ok}_live.csv").is_file()
     assert main(["export", str(rec), "--bids", str(tmp_path / "bids")]) == 0
     assert all(len(p.name.encode()) < 200 for p in (tmp_path / "bids").rglob("*"))
+
+
+def test_simulate_makes_its_folder_owner_only(tmp_path: Path) -> None:
+    """Like recordings and BIDS roots (0700): the folder was made 0755 (with the usual umask 022). An existing
+    folder keeps its mode."""
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "new" / "pair"
+        assert main(["simulate", "--out", str(out), "--duration", "10"]) == 0
+        assert out.stat().st_mode & 0o777 == 0o700
+        assert all(f.stat().st_mode & 0o777 == 0o600 for f in out.iterdir())
+        there = tmp_path / "there"
+        there.mkdir(mode=0o755)
+        assert main(["simulate", "--out", str(there), "--duration", "10"]) == 0
+        assert there.stat().st_mode & 0o777 == 0o755 and (there / "A.csv").is_file()
+    finally:
+        os.umask(old)
