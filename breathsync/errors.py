@@ -14,6 +14,12 @@ class InputError(Exception):
     """
 
 
+class InternalError(Exception):
+    """A bug in breathsync found while it runs (a device decoder that raised something unexpected, say): not
+    bad input. A session ends on it, keeping what it recorded, and it reaches the user with its traceback
+    (exit code 1)."""
+
+
 class RecordingError(InputError):
     """A recording file cannot be used: names the file, the line (when there is one) and the problem."""
 

@@ -27,6 +27,7 @@ from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.pipeline import Quality, RespPipeline, pipeline_for
 from breathsync.dsp.sync import LIVE_HISTORY_S, GridRing, LivePairSync, SyncConfig, who_led
+from breathsync.errors import InternalError
 from breathsync.session_types import (
     Event,
     PairView,
@@ -469,22 +470,29 @@ class Session:
                 except Exception as e:
                     # The pipeline's or the session's own fault, not the source's: it must not read as
                     # "the source failed". The session ends (closing what it recorded) and raises it.
-                    if self._fault is None:
-                        self._fault = e
-                        self._event(
-                            "session_end",
-                            f"the session ends on an internal error ({type(e).__name__}: {e}): "
-                            "a bug in breathsync, please report it",
-                        )
-                    assert self._stop is not None
-                    self._stop.set()
+                    self._end_on_bug(e)
                     return
             if src.status not in (SourceStatus.FAILED, SourceStatus.ENDED):
                 src.set_status(SourceStatus.ENDED)
         except asyncio.CancelledError:
             raise
+        except InternalError as e:  # a bug the source found in itself (a device decoder's), not the device
+            self._end_on_bug(e)
         except Exception as e:  # a source's failure is its participant's, not the session's
             src.set_status(SourceStatus.FAILED, str(e) or type(e).__name__)
+
+    def _end_on_bug(self, e: Exception) -> None:
+        """End the session on a bug (see :class:`breathsync.errors.InternalError`): :meth:`run` closes what
+        was recorded, with a session_end event saying why, and raises ``e``."""
+        if self._fault is None:
+            self._fault = e
+            self._event(
+                "session_end",
+                f"the session ends on an internal error ({type(e).__name__}: {e}): "
+                "a bug in breathsync, please report it",
+            )
+        assert self._stop is not None
+        self._stop.set()
 
     def _ingest(self, p: _Participant, chunk: SampleChunk) -> None:
         arrival = time.perf_counter()

@@ -44,7 +44,7 @@ import numpy as np
 
 import devices
 from breathsync.dsp.clock import BeatClock, ClockMapper
-from breathsync.errors import InputError
+from breathsync.errors import InputError, InternalError
 from breathsync.sources.base import (
     SampleChunk,
     SessionClock,
@@ -129,7 +129,7 @@ def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
     return SourceError(f"{where}: {text}")
 
 
-class DecoderFault(RuntimeError):
+class DecoderFault(InternalError):
     """A device decoder raised something other than :class:`devices.DecodeError` on a notification: a bug in
     the decoder, not bad bytes. The source fails with it (its message says so); it is not counted as a
     dropped packet."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,11 +55,12 @@ def test_bad_bytes_are_still_dropped_and_counted() -> None:
     assert src.dropped == 1 and src.dropped_by == {"malformed": 1} and src._failure is None
 
 
-def test_a_session_reports_the_decoder_bug_as_its_source_failing(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_session_ends_on_the_decoder_bug_and_raises_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """End to end (bleak's BlueZ backend, a fake strap): the third notification hits the bug; the participant's
-    source fails with the decoder's internal error, the strap is released, the command says it in one line."""
+    """End to end (bleak's BlueZ backend, a fake strap): the third notification hits the bug. It is a bug, not
+    bad input: the session ends, its recording is closed with a session_end event saying why, the strap is
+    released, and the error goes on with its traceback (exit 1), not "the source failed" and exit 2."""
     calls = [0]
     feed = HrmDecoder.feed
 
@@ -72,16 +74,18 @@ def test_a_session_reports_the_decoder_bug_as_its_source_failing(
     with private_bus(), FakeBlueZ() as bz:
         strap = bz.add_device(FakeHeartRateStrap())
         t0 = time.monotonic()
-        code = main(["run", "-p", "A=ble:FakeHR", "--duration", "20", "--quiet"])
+        with pytest.raises(DecoderFault) as info:
+            main(
+                ["run", "-p", "A=ble:FakeHR", "--duration", "20", "--quiet", "--record", str(tmp_path / "r")]
+            )
         took = time.monotonic() - t0
         assert not strap.connected
-    err = capsys.readouterr().err
-    assert code == 2
-    lines = [x for x in err.splitlines() if x.startswith("breathsync: error:")]
-    assert len(lines) == 1, err
-    assert "participant A: the source failed" in lines[0]
-    assert "internal error of the heart-rate 'hrm' decoder (IndexError: index 7 is out of bounds)" in lines[0]
-    assert "dropped" not in lines[0] and took < 15.0
+    assert "internal error of the heart-rate 'hrm' decoder (IndexError: index 7 is out of bounds)" in str(
+        info.value
+    )
+    assert took < 15.0
+    events = (tmp_path / "r" / "events.csv").read_text()
+    assert "session_end" in events and "internal error" in events
 
 
 def test_a_bug_in_a_reply_decoder_fails_the_start_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
