@@ -614,6 +614,8 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
             record_path=args.record,
             screenshot=args.screenshot,
         )
+        if res.fault is not None:
+            raise res.fault  # a bug, with its traceback (the window said "internal error")
         if res.error:
             raise InputError(res.error)
         # The session has ended: a second Ctrl-C must not cut the report of its end.

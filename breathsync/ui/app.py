@@ -26,6 +26,7 @@ class DashboardResult:
     final: Snapshot | None = None
     summary: dict[str, Any] | None = None
     error: str | None = None
+    fault: BaseException | None = None  # the session ended on a bug: raised by the command line
     recorded_to: list[str] = field(default_factory=list)
     recording_error: str | None = None  # the recording stopped on a write error (e.g. a full disk): why
     recording_error_t_s: float = math.nan  # ... at about this session time
@@ -215,6 +216,7 @@ def _run(
 
     def on_failed(text: str) -> None:
         result.error = text
+        result.fault = win.runner.fault
         if unattended or interrupted:
             win.close()
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from breathsync.errors import InputError
 from breathsync.session import Session
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk
@@ -116,6 +117,9 @@ class SessionRunner(QObject):
         self._stop_requested = False
         self._done = True
         self._lock = threading.Lock()
+        #: The last session's bug, if it ended on one (not bad input: :class:`breathsync.errors.InputError`
+        #: or a machine fault, OSError): the command line raises it once the window closed.
+        self.fault: BaseException | None = None
 
     @property
     def running(self) -> bool:
@@ -138,6 +142,7 @@ class SessionRunner(QObject):
         if self._thread is not None:
             self._thread.join(5.0)  # the previous session's thread is only returning from its loop
         self._done = False
+        self.fault = None
         self._stop_requested = False
         self._session = None
         self._loop = None
@@ -152,7 +157,13 @@ class SessionRunner(QObject):
         except Exception as e:  # reported to the UI, never a traceback in its face
             log.debug("session failed", exc_info=True)
             self._done = True
-            self.failed.emit(str(e) or type(e).__name__)
+            text = str(e) or type(e).__name__
+            if not isinstance(e, (InputError, OSError)):
+                # A bug: the window says so, and the command line raises it with its traceback (exit 1)
+                # instead of reading it as bad input (exit 2).
+                self.fault = e
+                text = f"internal error ({type(e).__name__}: {text}): a bug in breathsync, please report it"
+            self.failed.emit(text)
 
     async def _run(
         self, factory: Callable[[], Session], duration_s: float | None, record_dir: str | None

@@ -465,3 +465,33 @@ def test_nothing_outside_the_ui_imports_qt() -> None:
         "assert not [m for m in sys.modules if m.startswith(('PyQt6', 'pyqtgraph'))], 'Qt imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_bug_in_a_dashboard_session_is_raised_not_called_bad_input(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard's session runner turned any exception into "cannot start" text, and the command line
+    into an InputError: a bug read as bad input (exit 2, no traceback). Now the window says "internal error"
+    and the command line raises the bug itself (exit 1 with its traceback); the recording is closed."""
+    from breathsync.cli import main
+    from breathsync.session import Session
+
+    class PlantedBug(RuntimeError):
+        pass
+
+    calls = [0]
+    real = Session._ingest
+
+    def ingest(self: Session, p: object, chunk: object) -> None:
+        calls[0] += 1
+        if calls[0] > 50:
+            raise PlantedBug("planted")
+        real(self, p, chunk)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Session, "_ingest", ingest)
+    rec = tmp_path / "rec"
+    out = tmp_path / "x.png"
+    with pytest.raises(PlantedBug):
+        main(["demo", "--duration", "30", "--speed", "40", "--screenshot", str(out), "--record", str(rec)])
+    assert "internal error" in (rec / "events.csv").read_text()
+    assert json.loads((rec / "session.json").read_text())["end_utc"]
