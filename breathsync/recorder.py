@@ -542,6 +542,7 @@ class Recorder:
         summary = extra.pop("summary", None)
         end_utc = extra.pop("end_utc", None)
         duration = extra.pop("duration_s", None)
+        fault = extra.pop("internal_error", None)  # the session ended on a bug: what it was
         participants = [dict(p) for p in info.participants]
         for p in participants:
             if "source" in p:
@@ -571,6 +572,8 @@ class Recorder:
             d["duration_s"] = duration
             if summary is not None:
                 d["summary"] = summary
+            if fault is not None:
+                d["internal_error"] = fault
             quiet = [lab for lab in self._names if lab not in self._raw]
             if quiet:
                 d["no_samples"] = quiet

@@ -430,6 +430,8 @@ class Session:
         try:
             await publisher
             final = self._snapshot(final=True)  # before the sources stop: the state as it ended
+        except Exception as e:  # a bug in publishing (snapshots, synchrony): closed below, then raised
+            self._end_on_bug(e)
         finally:
             # The summary says what each source was doing when the session ended, not that it was stopped.
             self._end_status = {p.label: p.source.status.value for p in self._parts}
@@ -444,20 +446,32 @@ class Session:
                         await p.task
                 with contextlib.suppress(Exception):
                     await p.source.stop()
-            if final is None:
-                final = self._snapshot(final=True)
-            self._deliver(final)
+            # What is left can fail on the same bug: each step is guarded, so the sinks are closed whatever
+            # (session.json gets its end and, when it can be made, its summary; the fault is named there).
+            try:
+                if final is None:
+                    final = self._snapshot(final=True)
+                self._deliver(final)
+            except Exception as e:
+                self._end_on_bug(e)
             for p in self._parts:  # the sources' final counters (dropped, reconnections)
-                self._refresh_source(p)
-            self.info.extra["summary"] = self.summary()
+                with contextlib.suppress(Exception):
+                    self._refresh_source(p)
+            try:
+                self.info.extra["summary"] = self.summary()
+            except Exception as e:
+                self._end_on_bug(e)
             self.info.extra["end_utc"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-            self.info.extra["duration_s"] = round(final.t_s, 3)
+            self.info.extra["duration_s"] = round(final.t_s if final is not None else self.clock.now(), 3)
+            if self._fault is not None:
+                self.info.extra["internal_error"] = f"{type(self._fault).__name__}: {self._fault}"
             for sink in self._sinks:
                 with contextlib.suppress(Exception):
                     sink.close(self.info)
         if self._fault is not None:
             # A bug, not bad input: what was recorded is closed above; the error goes on with its traceback.
             raise self._fault
+        assert final is not None  # made, or its failure is the fault raised above
         return final
 
     async def _read(self, p: _Participant) -> None:

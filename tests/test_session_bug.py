@@ -60,3 +60,35 @@ def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
     with open(tmp_path / "rec" / "A.csv", newline="") as fh:
         rows = [r for r in csv.reader(x for x in fh if not x.startswith("#"))][1:]
     assert float(rows[-1][0]) > 5.0  # what came before the fault was recorded and closed
+
+
+def test_a_bug_in_publishing_still_closes_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the synchrony a snapshot publishes (it strikes again in the final snapshot) used to leave
+    session.json without its end: the final snapshot raised before any sink was closed."""
+    t, ya, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=1)
+    _, yb, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=2)
+    specs = [
+        ParticipantSpec("A", MemorySource(t, {"resp": ya}, name="a")),
+        ParticipantSpec("B", MemorySource(t, {"resp": yb}, name="b")),
+    ]
+    session = Session(specs, SessionClock(100.0), SessionConfig())
+    session.add_sink(Recorder(tmp_path / "rec"))
+    calls = [0]
+    real = Session._pair_view
+
+    def pair_view(self: Session, *a: Any, **kw: Any) -> Any:
+        calls[0] += 1
+        if calls[0] > 3:
+            raise _Bug("a bug in the pair's synchrony")
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(Session, "_pair_view", pair_view)
+    with pytest.raises(_Bug):
+        run_collecting(session, 60.0)
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert meta["end_utc"] and meta["internal_error"] == "_Bug: a bug in the pair's synchrony"
+    with open(tmp_path / "rec" / "A.csv", newline="") as fh:
+        rows = [r for r in csv.reader(x for x in fh if not x.startswith("#"))][1:]
+    assert float(rows[-1][0]) > 1.0
