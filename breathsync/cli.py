@@ -8,6 +8,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from breathsync import __version__
@@ -95,14 +96,23 @@ _WINDOW = _between(WINDOW_MIN_S, WINDOW_MAX_S, " s")
 _RATE = _between(MIN_RATE_HZ, MAX_RATE_HZ, " Hz")  # a file's sampling rate (replay's rate= takes the same)
 
 
+def _session_files(folder: Path) -> set[str] | None:
+    """The files a session folder's session.json says are the session's (with session.json itself); None
+    without a readable session.json (then every file in the folder counts)."""
+    try:
+        listed = json.loads((folder / "session.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return {"session.json", *(listed if isinstance(listed, dict) else ())}
+
+
 def _check_not_an_input(
     out: str, inputs: Sequence[str], option: str, replaceable: Sequence[str] = ()
 ) -> None:
-    """Refuse an output path that would overwrite an input: one of the input files, or a file already in an
-    input folder (a session recording), except the ``replaceable`` names (the outputs a command writes
-    there itself, e.g. report.html)."""
-    from pathlib import Path
-
+    """Refuse an output path that would overwrite an input: one of the input files, or a file of an input
+    session folder (the files its session.json lists; every file of a folder without one), also when the
+    folder's recordings are named one by one, except the ``replaceable`` names (the outputs a command writes
+    there itself, e.g. report.html). An output of an earlier run beside the recordings may be replaced."""
     target = Path(out)
     if not target.exists() or target.is_dir():
         return
@@ -110,26 +120,26 @@ def _check_not_an_input(
         for part in item.split("+"):  # batch items join a session's files with '+'
             src = Path(part)
             if src.is_dir():
-                inside = target.resolve().parent == src.resolve()
-                if inside and target.name not in replaceable:
-                    raise InputError(
-                        f"{option} {out} would overwrite a file of the session folder {part}: "
-                        "write the output somewhere else"
-                    )
+                folder, listed = src.resolve(), _session_files(src)
             elif src.exists():
                 if src.resolve() == target.resolve():
                     raise InputError(
                         f"{option} {out} is one of the input files: write the output somewhere else"
                     )
-                # A recording given on its own still belongs to its session folder (session.json beside it):
-                # its other files (the live recordings, events.csv) are the session's too.
+                # A recording given on its own still belongs to its session folder (session.json beside it).
                 folder = src.resolve().parent
-                inside = target.resolve().parent == folder
-                if inside and (folder / "session.json").is_file() and target.name not in replaceable:
-                    raise InputError(
-                        f"{option} {out} would overwrite a file of the session folder {folder} that {part} "
-                        "belongs to: write the output somewhere else"
-                    )
+                listed = _session_files(folder)
+                if listed is None:
+                    continue
+            else:
+                continue
+            if target.resolve().parent != folder or target.name in replaceable:
+                continue
+            if listed is None or target.name in listed:
+                raise InputError(
+                    f"{option} {out} would overwrite a file of the session folder {folder}: "
+                    "write the output somewhere else"
+                )
 
 
 def run_description() -> str:

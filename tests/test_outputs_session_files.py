@@ -4,6 +4,7 @@ called the folder damaged) when its CSVs were named one by one; naming the folde
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,11 @@ def test_an_output_never_replaces_a_file_of_an_input_recordings_session(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], victim: str
 ) -> None:
     d = make_session_folder(tmp_path / "s")
-    if not (d / victim).exists():
+    if not (d / victim).exists():  # as a recorder writes it, and lists it in session.json
         (d / victim).write_text("kept\n")
+        meta = json.loads((d / "session.json").read_text())
+        meta["files"][victim] = {"kind": "events" if victim == "events.csv" else "live"}
+        (d / "session.json").write_text(json.dumps(meta))
     before = (d / victim).read_bytes()
     names = {"a": str(d / "A.csv"), "b": str(d / "B.csv"), "d": str(d)}
     code = main([x.format(**names) for x in argv])
@@ -35,7 +39,11 @@ def test_an_output_never_replaces_a_file_of_an_input_recordings_session(
     assert (d / victim).read_bytes() == before
 
 
-def test_a_new_file_beside_the_recordings_is_fine(tmp_path: Path) -> None:
+def test_an_output_beside_the_recordings_can_be_made_again(tmp_path: Path) -> None:
+    """Not a file of the session (session.json does not list it): the same command can be run twice (the
+    first version of the check refused the second run)."""
     d = make_session_folder(tmp_path / "s")
-    assert main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "mine.json")]) == 0
-    assert (d / "mine.json").stat().st_size > 0
+    for _ in range(2):
+        assert main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "mine.json")]) == 0
+        assert main(["analyze", str(d), "--json", str(d / "whole.json")]) == 0
+    assert (d / "mine.json").stat().st_size > 0 and (d / "whole.json").stat().st_size > 0
