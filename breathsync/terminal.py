@@ -149,7 +149,8 @@ def _pack(parts: list[str], width: int, indent: str = "  ") -> list[str]:
 
 def _participant_lines(p: ParticipantView, w: int, width: int | None) -> list[str]:
     rate = f"{p.rate_bpm:4.1f}/min" if math.isfinite(p.rate_bpm) else "   -/min"
-    head = f"{p.label:>{w}} "
+    label = p.label if cells(p.label) <= w else _cut(p.label, w)  # a long label, on a narrow terminal
+    head = f"{label:>{w}} "
     mid = f" {_direction(p)}{rate}  {_quality(p):12s} "
     tail = f"({p.source_status})"
     line = f"{head}{_breath_bar(p)}{mid}{p.source} {tail}"
@@ -201,6 +202,8 @@ def render(
         head += f"   speed x{info.settings['speed']:g}"
     lines = [head, ""]
     w = max((len(p.label) for p in snap.participants), default=1)
+    if width is not None:  # the labels' column takes at most half a narrow terminal
+        w = min(w, max(4, width // 2))
     lines += [x for p in snap.participants for x in _participant_lines(p, w, width)]
     lines.append("")
     window_s = _window_s(info)

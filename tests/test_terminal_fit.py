@@ -180,3 +180,18 @@ def test_a_very_narrow_terminal_moves_rate_and_quality_to_a_second_row() -> None
         assert rest in " ".join(x.strip() for x in rows[i + 1 : i + 3]), rows[i : i + 3]
     goal = [x for x in rows if "/60" in x]
     assert goal and goal[0].rstrip().endswith("/60\u00a0s")
+
+
+def test_a_short_label_beside_a_very_long_one_keeps_its_row() -> None:
+    """Labels are right-aligned to the longest; with a 64-character label (the limit) the short label's row
+    at 40 columns was cut down to "…": no label, no bar."""
+    long = "L" * 64
+    parts = (participant(long), participant("B", rate_bpm=9.0))
+    snap = snapshot((long, "B"), participants=parts)
+    for width in (39, 30):
+        rows = render(snap, None, [], width=width).split("\n")
+        assert all(cells(x) <= width for x in rows), max(rows, key=cells)
+        b = next(x for x in rows if x.strip().startswith("B ["))
+        assert "[" in b and b.rstrip() != "…"
+        assert any("9.0/min" in x for x in rows)
+        assert any(x.strip().startswith("LLL") and "…" in x for x in rows)
