@@ -615,10 +615,11 @@ def _session_entity(label: str | None) -> str | None:
     appendix "Entities", ``ses-<label>``: a label is alphanumeric."""
     if label is None:
         return None
-    if not _LABEL.match(label):
-        fixed = re.sub(r"[^A-Za-z0-9]", "", label) or "1"
+    if not _LABEL.match(label) or len(label) > 64:
+        fixed = re.sub(r"[^A-Za-z0-9]", "", label.removeprefix("ses-"))[:64] or "1"
         raise InputError(
-            f"session label {label!r}: a BIDS session label has letters and digits only (a-z, A-Z, 0-9): "
+            f"session label {label!r}: a BIDS session label has letters and digits only (a-z, A-Z, 0-9), at "
+            "most 64, without the 'ses-' the folder names get: "
             f"give one such as {fixed!r}"
         )
     return label

@@ -156,3 +156,15 @@ def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> Non
         raw = np.array([float(ln.split(",")[cols.index("resp")]) for ln in lines[1:]])
         np.testing.assert_allclose(got, sign * raw, rtol=1e-6)
         assert ("flipped" in side.get("breathsyncProcessing", "")) == (label == "A")
+
+
+def test_a_session_label_with_ses_or_too_long_is_one_line_with_a_usable_suggestion(
+    session_dir: Path, tmp_path: Path
+) -> None:
+    """`--session ses-01` suggested 'ses01' (which would make ses-ses01); a 300-character label failed late,
+    on the file system's name length."""
+    r = run_breathsync("export", str(session_dir), "--bids", str(tmp_path / "a"), "--session", "ses-01")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "give one such as '01'" in r.stderr, r.stderr
+    r = run_breathsync("export", str(session_dir), "--bids", str(tmp_path / "b"), "--session", "x" * 300)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "at most 64" in r.stderr, r.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

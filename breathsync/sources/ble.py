@@ -13,8 +13,8 @@ a UUID. The flow:
 - **Notifications** go to the stream's decoder; malformed ones, and packets the decoder marks
   :data:`devices.DROPPED` (a bad checksum, a value outside the device's range), are dropped and counted
   (``dropped``, by why in ``dropped_by``), never raised and never a sample. Any other exception from a
-  decoder is a bug in it, not a bad packet: the source fails (:class:`DecoderFault`, "internal error of
-  the ... decoder"). Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
+  decoder is a bug in it, not a bad packet: the stream raises :class:`DecoderFault` ("internal error of
+  the ... decoder"), an :class:`~breathsync.errors.InternalError`, and the session ends on it (exit 1). Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
   device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
   RR intervals through :class:`~breathsync.dsp.clock.BeatClock` (arrival times; a strap sends no time).
   A profile's extra streams (the Polar H10's RR intervals beside its accelerometer) become chunks of the
@@ -131,7 +131,7 @@ def bluetooth_error(e: BaseException, where: str = "ble") -> SourceError:
 
 class DecoderFault(InternalError):
     """A device decoder raised something other than :class:`devices.DecodeError` on a notification: a bug in
-    the decoder, not bad bytes. The source fails with it (its message says so); it is not counted as a
+    the decoder, not bad bytes. The session ends on it, as on any bug (its message says so); it is not counted as a
     dropped packet."""
 
 
@@ -472,9 +472,9 @@ class BleSource(Source):
                     fut.set_result(rec)
 
     def _decoder_failed(self, stream: str, e: Exception) -> None:
-        """A decoder raised something else than :class:`devices.DecodeError`: the source fails (its stream
-        raises :class:`DecoderFault`, the session reports the participant's source as failed with this
-        message), no more notifications are decoded, and a start step waiting for a reply gets the error."""
+        """A decoder raised something else than :class:`devices.DecodeError`: the source stops (its stream
+        raises :class:`DecoderFault`, on which the session ends, closing its recording, and the command
+        exits 1 with the traceback), no more notifications are decoded, and a start step waiting for a reply gets the error."""
         if self._failure is not None:
             return
         device = self.profile.name if self.profile is not None else "device"

@@ -4,7 +4,6 @@ counting the notification as a dropped (bad) packet, which made a decoder bug lo
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +72,14 @@ def test_a_session_ends_on_the_decoder_bug_and_raises_it(
     monkeypatch.setattr(HrmDecoder, "feed", buggy)
     with private_bus(), FakeBlueZ() as bz:
         strap = bz.add_device(FakeHeartRateStrap())
-        t0 = time.monotonic()
         with pytest.raises(DecoderFault) as info:
             main(
                 ["run", "-p", "A=ble:FakeHR", "--duration", "20", "--quiet", "--record", str(tmp_path / "r")]
             )
-        took = time.monotonic() - t0
         assert not strap.connected
     assert "internal error of the heart-rate 'hrm' decoder (IndexError: index 7 is out of bounds)" in str(
         info.value
     )
-    assert took < 15.0
     events = (tmp_path / "r" / "events.csv").read_text()
     assert "session_end" in events and "internal error" in events
 
@@ -107,8 +103,8 @@ def test_a_bug_in_a_reply_decoder_fails_the_start_at_once(monkeypatch: pytest.Mo
             clock.start()
             await BleSource("Polar H10", timeout_s=5).start(clock)
 
-        t0 = time.monotonic()
+        # The decoder's error itself, not the reply timeout's "no reply to ..." (no timing assertion: the
+        # suite has none; the message tells the two apart).
         with pytest.raises(DecoderFault, match="internal error of the polar-h10 'control' decoder"):
             asyncio.run(start())
-        assert time.monotonic() - t0 < 4.0
         assert not strap.connected
