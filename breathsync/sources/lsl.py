@@ -51,6 +51,7 @@ __all__ = [
     "channel_labels",
     "choose_channel",
     "import_pylsl",
+    "label_words",
     "parse_lsl_spec",
     "pick_channel",
 ]
@@ -70,6 +71,15 @@ ECG_NAMES = ("ecg", "ekg")
 _ECG_LABEL = re.compile(r"^(ecg|ekg)(?![a-z])")
 # A unit per minute: breaths/min, 1/min, min^-1, bpm, rpm, cpm (a rate, never a waveform).
 _PER_MINUTE = re.compile(r"/\s*min|per\s*min|min\s*\^?\s*-\s*1|\b[bcr]pm\b", re.IGNORECASE)
+# A label's words: runs of letters, split where the case changes (RespirationRate, ECG_HR, HRValue).
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+#: Label words that name a rate (see :func:`channel_kind`).
+_RATE_WORDS = frozenset(
+    {"rate", "hr", "bpm", "rpm", "brpm", "heartrate", "pulserate", "resprate", "respirationrate"}
+    | {"respiratoryrate", "breathrate", "breathingrate"}
+)
+# A volume per minute: airflow (L/min, ml/min, lpm), not a rate.
+_FLOW_UNIT = re.compile(r"\s*(?:[mu\u00b5]?l|lit(?:re|er)s?|cc|s?lpm)(?![a-z])", re.IGNORECASE)
 _MILLISECONDS = ("ms", "msec", "millisecond", "milliseconds")
 _SECONDS = ("s", "sec", "second", "seconds")
 _TC_REFRESH_S = 5.0  # how often the clock offset to the sender is read again
@@ -140,27 +150,55 @@ def _per_minute(unit: str) -> bool:
     return bool(_PER_MINUTE.search(unit))
 
 
+def label_words(label: str) -> list[str]:
+    """A channel label's words, lower case: split on anything but letters and where the case changes
+    (``RespirationRate``, ``resp_rate``, ``ECG_HR``, ``HRValue`` -> ``hr``, ``value``)."""
+    return [w.lower() for w in _WORDS.findall(label)]
+
+
+def _rate_label(label: str) -> bool:
+    """The label names a rate: a word ``rate``, ``hr`` (heart rate), ``bpm``/``rpm``, or one written as a
+    single word (``heartrate``, ``resprate``); "rate" inside another word (``calibrated``, ``generated``,
+    ``separate``, ``integrated``) is not one."""
+    return any(w in _RATE_WORDS for w in label_words(label))
+
+
+def _rate_unit(unit: str) -> bool:
+    """A count per minute (breaths/min, 1/min, min^-1, bpm, rpm, cpm); a volume per minute (L/min, ml/min,
+    lpm: airflow, a waveform) is not a rate."""
+    return _per_minute(unit) and not _FLOW_UNIT.match(unit)
+
+
 def channel_kind(ch: ChannelInfo, irregular: bool) -> str:
     """What a channel holds, from its description: ``"ecg"``, ``"rate"`` (a rate per minute: breathing or
     heart rate, never a waveform), ``"rr"`` (RR intervals), ``"resp"`` (typed as a respiration waveform)
     or ``"other"``.
 
     The recording format's rules (README, "Recording format"): an ECG is read for its heart beats, RR
-    intervals (``rr_ms``) as beats. In a stream description: a unit per minute (``breaths/min``, ``bpm``,
-    ``1/min``), type RATE or a label containing "rate" is a rate (checked first: a heart rate labelled
-    ``ECG_HR``; clinical monitors call the respiratory rate "RR"); type ECG/EKG or a label ``ecg...`` is an
-    ECG; a label rr, rr_ms or ibi, or type RR/IBI
-    on an irregular-rate stream (one sample per beat; LSL's nominal rate 0) is RR intervals; type RESP,
-    Respiration or Breathing is a respiration waveform (case-insensitive)."""
+    intervals (``rr_ms``) as beats. In a stream description, case-insensitive, the first that applies:
+
+    - type RATE is a rate;
+    - type RESP, Respiration or Breathing is a respiration waveform, whatever its label, unless its unit is
+      a count per minute (``breaths/min``: the respiratory rate); a volume per minute (``L/min``) is
+      airflow, a waveform;
+    - a unit counting per minute (``breaths/min``, ``bpm``, ``1/min``) or a label with the word "rate" or
+      "HR" in it (``RespirationRate``, ``resp_rate``, ``Heart Rate``, ``ECG_HR``: a heart rate, not the
+      ECG; but not ``Resp calibrated`` or ``generated``) is a rate; clinical monitors call the
+      respiratory rate "RR", which its unit (``rpm``) tells apart from RR intervals;
+    - type ECG/EKG or a label ``ecg...`` is an ECG;
+    - a label rr, rr_ms or ibi, or type RR/IBI on an irregular-rate stream (one sample per beat; LSL's
+      nominal rate 0) is RR intervals."""
     label, kind, unit = ch.label.strip().lower(), ch.type.strip().lower(), ch.unit.strip()
-    if kind == "rate" or "rate" in label or _per_minute(unit):
+    if kind == "rate":
+        return "rate"
+    if kind in RESP_TYPES:
+        return "rate" if _rate_unit(unit) else "resp"
+    if _rate_unit(unit) or _rate_label(ch.label):
         return "rate"
     if kind in ECG_NAMES or _ECG_LABEL.match(label):
         return "ecg"
     if label in RR_LABELS or (kind in RR_TYPES and irregular):
         return "rr"
-    if kind in RESP_TYPES:
-        return "resp"
     return "other"
 
 

@@ -50,6 +50,53 @@ def test_channel_kind(channel: tuple[str, str, str], kind: str) -> None:
     assert channel_kind(ChannelInfo(*channel), irregular=True) == kind
 
 
+@pytest.mark.parametrize(
+    ("channel", "kind"),
+    [
+        # "rate" inside another word is no rate: these were refused when named, skipped when not.
+        (("Resp calibrated", "", "mV"), "other"),
+        (("RSP integrated", "", ""), "other"),
+        (("generated", "", ""), "other"),
+        (("separate", "", ""), "other"),
+        (("Resp calibrated", "RESP", ""), "resp"),
+        # "rate" or "HR" as a word of the label, however written.
+        (("RespirationRate", "", ""), "rate"),
+        (("resp_rate", "", ""), "rate"),
+        (("Rate", "", ""), "rate"),
+        (("RRate", "", ""), "rate"),
+        (("HR", "", ""), "rate"),
+        (("Heart Rate", "", ""), "rate"),
+        (("heartrate", "", ""), "rate"),
+        (("ECG_HR", "", ""), "rate"),  # the docstring's heart rate: a rate, not the ECG, even without a unit
+        (("ECG_HR", "ECG", ""), "rate"),
+        (("HRV", "", ""), "other"),
+        # A respiration type wins over a volume per minute (airflow is a waveform), not over breaths/min.
+        (("Flow", "RESP", "L/min"), "resp"),
+        (("airflow", "Respiration", "ml/min"), "resp"),
+        (("Flow", "", "L/min"), "other"),
+        (("RespirationRate", "RESP", "breaths/min"), "rate"),
+        (("x", "Breathing", "bpm"), "rate"),
+    ],
+)
+def test_rate_is_a_word_of_the_label_and_a_respiration_type_wins(
+    channel: tuple[str, str, str], kind: str
+) -> None:
+    assert channel_kind(ChannelInfo(*channel), irregular=False) == kind
+
+
+def test_a_belt_labelled_calibrated_is_read_not_the_ecg_beside_it() -> None:
+    """'Resp calibrated' beside an ECG: the ECG's heart beats were replayed instead of the belt, and
+    ,channel=Resp calibrated was refused as "a rate (its label says so)"."""
+    chans = _ch(("ECG", "ECG", "mV"), ("Resp calibrated", "", "mV"))
+    assert _pick(chans) == ("Resp calibrated", "resp")
+    assert _pick(chans, "resp calibrated") == ("Resp calibrated", "resp")
+    assert _pick(_ch("ECG", "generated", "RSP integrated")) == ("ECG", "ecg")
+    assert _pick(_ch("RSP integrated"), "0") == ("RSP integrated", "resp")
+    assert _pick(_ch(("airflow", "RESP", "L/min"), "HR")) == ("airflow", "resp")
+    with pytest.raises(InputError, match=r"channel 'resp_rate' is a rate \(its label says so\)"):
+        choose_channel(_ch("resp", "resp_rate"), "resp_rate", "s")
+
+
 def test_rr_type_needs_an_irregular_stream() -> None:
     """Type RR on a regularly sampled stream is no list of beats (labels rr/rr_ms/ibi always are)."""
     assert channel_kind(ChannelInfo("beat", "RR", "ms"), irregular=False) == "other"

@@ -510,6 +510,18 @@ def test_rr_intervals_replay_as_rr(tmp_path: Path, capsys: pytest.CaptureFixture
         parse_xdf_spec(f"{path},stream=strap", "A")
 
 
+def test_a_belt_labelled_calibrated_replays_not_the_ecg_beside_it(tmp_path: Path) -> None:
+    """'Resp calibrated' counted as a rate (its label contains "rate"): the ECG beside it was replayed as
+    heart beats instead of the belt, and ,channel=Resp calibrated was refused."""
+    ecg = np.sin(2 * np.pi * 1.2 * T25) ** 21  # sharp peaks, 72 beats/min
+    chans: list[Channel] = [("ECG", "ECG", "mV"), ("Resp calibrated", "", "mV")]
+    path = _one_stream(tmp_path / "amp.xdf", "amp", "Respiration", chans, T25, np.column_stack([ecg, WAVE15]))
+    for spec in (str(path), f"{path},channel=Resp calibrated"):
+        src = parse_xdf_spec(spec, "A")
+        assert (src.channel_label, src.signal) == ("Resp calibrated", "resp")
+        np.testing.assert_allclose(src.load().columns["resp"], WAVE15, rtol=1e-6)
+
+
 def test_an_ecg_channel_replays_as_its_heart_beats_like_a_csv_ecg(tmp_path: Path) -> None:
     """,channel=ECG played the raw ECG as a belt (37.7 breaths/min). A CSV recording's ecg column replays
     as the RR intervals of its beats (README, "Recording format"); an XDF ECG channel does the same."""
