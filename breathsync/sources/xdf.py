@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from breathsync.dsp._types import FloatArray
-from breathsync.errors import InputError
+from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import Recording, check_time_scale
 from breathsync.io.session_folder import file_identity
 from breathsync.sources.base import SourceError, split_spec
@@ -346,6 +346,17 @@ class XdfReplaySource(ReplaySource):
             )
         except InputError as e:
             raise SourceError(str(e)) from None
+        if choice.signal == "rr":
+            try:  # as a CSV replay and analyze refuse them: all 0, negative, or seconds without a unit
+                Recording(self.path, {}, t, {"rr_ms": y}).check_rr_intervals()
+            except RecordingError:
+                from breathsync.dsp.rr import RR_MAX_MS, RR_MIN_MS
+
+                raise SourceError(
+                    f"replay: {self.path}: XDF stream {s.name!r}, channel {choice.label!r} holds no heart-beat "
+                    f"intervals between {RR_MIN_MS:g} and {RR_MAX_MS:g} ms (30-200 beats/min): check that it is "
+                    "RR intervals, in milliseconds (unit ms) or seconds (unit s)"
+                ) from None
         t.flags.writeable = False
         y.flags.writeable = False
         meta = {"xdf_stream": s.name, "xdf_type": s.type, "channel": s.labels[k] or str(k)}

@@ -510,6 +510,29 @@ def test_rr_intervals_replay_as_rr(tmp_path: Path, capsys: pytest.CaptureFixture
         parse_xdf_spec(f"{path},stream=strap", "A")
 
 
+@pytest.mark.parametrize(
+    ("unit", "scale", "value"),
+    [("", 1 / 1000, None), ("ms", 1.0, 0.0), ("s", 1.0, 0.0), ("", 1.0, -850.0)],
+)
+def test_rr_intervals_no_heart_gives_are_refused_like_a_csv_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], unit: str, scale: float, value: float | None
+) -> None:
+    """RR intervals in seconds without a unit, or all 0, replayed as "0 breaths, rate unknown", exit 0: the
+    CSV replay and analyze refuse them (Recording.check_rr_intervals)."""
+    beats, rr = _beats(120.0)
+    y = rr * scale if value is None else np.full(rr.size, value)
+    path = _one_stream(tmp_path / "rr.xdf", "strap", "RR", [("rr_ms", "RR", unit)], beats, y[:, None])
+    with pytest.raises(SourceError) as e:
+        parse_xdf_spec(f"{path},stream=strap", "A")
+    assert str(e.value) == (
+        f"replay: {path}: XDF stream 'strap', channel 'rr_ms' holds no heart-beat intervals between 300 and "
+        "2000 ms (30-200 beats/min): check that it is RR intervals, in milliseconds (unit ms) or seconds "
+        "(unit s)"
+    )
+    assert main(["run", "-p", f"A=replay:{path},stream=strap", "--speed", "100", "--quiet"]) != 0
+    assert "holds no heart-beat intervals" in capsys.readouterr().err
+
+
 def test_a_belt_labelled_calibrated_replays_not_the_ecg_beside_it(tmp_path: Path) -> None:
     """'Resp calibrated' counted as a rate (its label contains "rate"): the ECG beside it was replayed as
     heart beats instead of the belt, and ,channel=Resp calibrated was refused."""
