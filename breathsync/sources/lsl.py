@@ -85,6 +85,9 @@ _SECONDS = ("s", "sec", "second", "seconds")
 _TC_REFRESH_S = 5.0  # how often the clock offset to the sender is read again
 _POLL_S = 0.05  # wait between non-blocking pulls
 _RESOLVE_EVERY_S = 2.0  # while the stream is silent: look for it again by name
+#: RR intervals: when none of a stream's first this many is one a heart gives (300-2000 ms), the stream is
+#: refused (all 0, or seconds without a unit): as a replay refuses such a file (Recording.check_rr_intervals).
+RR_CHECK_FIRST = 10
 #: The longest ``timeout=`` (s): time enough to start the partner's computer; liblsl's resolver takes a
 #: double, and a huge one (1e300) made it give up at once with a false "not found".
 MAX_TIMEOUT_S = 3600.0
@@ -325,7 +328,9 @@ def _list(labels: list[str]) -> str:
 class LslSource(Source):
     """One participant's breathing from an LSL stream found by name: a breathing waveform (``resp``), or
     RR intervals (``rr``: one sample per heart beat, breathing derived from them as from a heart-rate
-    strap's), whichever channel :func:`choose_channel` picks when the stream is opened.
+    strap's), whichever channel :func:`choose_channel` picks when the stream is opened. RR intervals no heart
+    gives (none of the first :data:`RR_CHECK_FIRST` between 300 and 2000 ms: all 0, or seconds without a
+    unit) fail the source with one line, as a replay refuses such a file.
 
     Parameters
     ----------
@@ -370,7 +375,9 @@ class LslSource(Source):
         self._base = 0.0  # this computer's LSL time at session time 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._queue: asyncio.Queue[SampleChunk | None] | None = None
+        self._queue: asyncio.Queue[SampleChunk | SourceError | None] | None = None
+        self._rr_seen = 0  # RR intervals checked so far (the first RR_CHECK_FIRST), and how many were
+        self._rr_ok = 0  # in the range a heart gives
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stream_info: dict[str, Any] = {}
 
@@ -438,6 +445,7 @@ class LslSource(Source):
         except InputError as e:
             raise SourceError(str(e)) from None
         self._stop.clear()
+        self._rr_seen = self._rr_ok = 0
         try:
             ok = await asyncio.to_thread(self._open, self.timeout_s)
         except InputError as e:
@@ -463,6 +471,8 @@ class LslSource(Source):
             chunk = await self._queue.get()
             if chunk is None:
                 return
+            if isinstance(chunk, SourceError):
+                raise chunk
             yield chunk
 
     async def stop(self) -> None:
@@ -488,6 +498,8 @@ class LslSource(Source):
 
     def _pump(self) -> None:
         """Pull chunks until stopped; runs on its own thread and never touches session state directly."""
+        from breathsync.dsp.rr import RR_MAX_MS, RR_MIN_MS
+
         tc = 0.0
         tc_at = -math.inf
         last_t = -math.inf  # session time of the last delivered sample
@@ -527,6 +539,20 @@ class LslSource(Source):
                         t, y = t[keep], y[keep]
                         last_t = float(t[-1])
                         assert self._queue is not None
+                        if self.signal == "rr" and self._rr_seen < RR_CHECK_FIRST:
+                            first = y[: RR_CHECK_FIRST - self._rr_seen]
+                            self._rr_seen += first.size
+                            self._rr_ok += int(np.count_nonzero((first >= RR_MIN_MS) & (first <= RR_MAX_MS)))
+                            if self._rr_seen >= RR_CHECK_FIRST and self._rr_ok == 0:
+                                label = self.stream_info.get("channel", str(self._index))
+                                why = SourceError(
+                                    f"lsl: stream {self.name!r}: channel {label!r}: none of its first "
+                                    f"{RR_CHECK_FIRST} RR intervals is between {RR_MIN_MS:g} and {RR_MAX_MS:g} ms "
+                                    f"(30-200 beats/min; the last was {float(first[-1]):.4g}): check that it sends RR "
+                                    "intervals in milliseconds (unit ms) or seconds (unit s)"
+                                )
+                                self._post(self._queue.put_nowait, why)
+                                return
                         column = SIGNAL_COLUMNS[self.signal][0]  # resp, or rr_ms for RR intervals
                         self._post(self._queue.put_nowait, SampleChunk(t, {column: y}))
                     last_data = now

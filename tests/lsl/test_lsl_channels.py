@@ -138,6 +138,35 @@ def test_rr_intervals_arrive_as_rr_and_an_ecg_is_refused() -> None:
         assert "\n" not in err
 
 
+@pytest.mark.parametrize(("unit", "value"), [("", 0.85), ("ms", 0.0)])
+def test_rr_intervals_no_heart_gives_fail_the_source(
+    unit: str, value: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RR intervals in seconds without a unit, or all 0, ran as "0 breaths, rate unknown" with exit 0: a
+    replay refuses such a file; a live stream fails once its first 10 intervals are all outside 300-2000 ms."""
+    import pylsl
+
+    from breathsync.cli import main
+
+    with _outlet("strap", "RR", [("rr_ms", "RR", unit)], pylsl.IRREGULAR_RATE, lambda k: [value]):
+        src = LslSource("strap", timeout_s=5.0)
+        with pytest.raises(SourceError) as e:
+            _pull(src, 3.0)
+        assert str(e.value) == (
+            "lsl: stream 'strap': channel 'rr_ms': none of its first 10 RR intervals is between 300 and 2000 ms "
+            f"(30-200 beats/min; the last was {value:.4g}): check that it sends RR intervals in milliseconds "
+            "(unit ms) or seconds (unit s)"
+        )
+        code = main(["run", "-p", "A=lsl:strap,timeout=5", "--duration", "3", "--quiet"])
+    assert code != 0
+    assert "none of its first 10 RR intervals" in capsys.readouterr().err
+    # A real strap's intervals, artefacts among them, run on.
+    rr = [850.0, 0.0, 872.7]
+    with _outlet("strap", "RR", [("rr_ms", "RR", "ms")], pylsl.IRREGULAR_RATE, lambda k: [rr[k % 3]]):
+        got = _pull(LslSource("strap", timeout_s=5.0), 1.5)
+        assert sum(c.columns["rr_ms"].size for c in got) > 10
+
+
 def test_the_recording_names_the_stream_and_its_unit(tmp_path: Path) -> None:
     """The recording said "# source: lsl" (no stream) and had no "# unit:" line."""
     from breathsync.cli import main
