@@ -314,12 +314,21 @@ def align_replays(sources: Sequence[Source]) -> float | None:
     return origin
 
 
+MAX_REPLAY_GAP_S = 600.0
+"""The longest stretch :func:`check_replays_overlap` lets pass with no replay playing: a pause between
+recordings made in one sitting (a participant who left for a few minutes) plays through as a short "no
+signal"; recordings whose times are hours, days or years apart are on another clock or from another day."""
+
+
 def check_replays_overlap(named: Sequence[tuple[str, Source]]) -> None:
-    """Refuse, before a session starts, replays that leave a stretch of time with nothing to play: the
-    replayed recordings (``named``: each participant's label and source) are played on their own times, in
-    step (:func:`align_replays`), so one that starts after all the others have ended would leave the session
-    showing "no signal" until its time came, days or years away for a file on another clock. Participants
-    whose recordings each overlap some other's (one leaves, another comes) are fine.
+    """Refuse, before a session starts, replays whose times never meet: the replayed recordings (``named``:
+    each participant's label and source) are played on their own times, in step (:func:`align_replays`), so
+    one that starts long after all the others have ended would leave the session showing "no signal" until
+    its time came, days or years away for a file on another clock. Participants whose recordings each
+    overlap some other's (one leaves, another comes) are fine, and so is a gap of at most
+    :data:`MAX_REPLAY_GAP_S`. A looping replay keeps the session playing through any gap, but is not let
+    excuse a longer one: the later participant would still show "no signal" for that long (for ever, in
+    practice, on another clock).
 
     Reads the files (SourceError for one that cannot be used); InputError, one line, naming the two
     participants around the gap."""
@@ -333,12 +342,13 @@ def check_replays_overlap(named: Sequence[tuple[str, Source]]) -> None:
         return
     last = spans[0]  # of the recordings started so far, the one that ends last
     for span in spans[1:]:
-        if span[0] > last[1]:
-            gap = span[0] - last[1]
+        gap = span[0] - last[1]
+        if gap > MAX_REPLAY_GAP_S:
+            looped = f" (looping {last[2]} does not fill it: {span[2]} would show no signal that long)"
             raise InputError(
                 f"participants {last[2]} ({_span_text(last)}) and {span[2]} ({_span_text(span)}) were not "
                 f"recorded at the same time: {span[2]}'s recording starts {_duration_text(gap)} after "
-                f"{last[2]}'s ends, and a session replays its files on their own times, in step; replay or "
+                f"{last[2]}'s ends{looped if last[3].loop else ''}, and a session replays its files on their own times, in step; replay or "
                 "analyse them separately, or shift one file's time column onto the other's"
             )
         if span[1] > last[1]:
