@@ -53,6 +53,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import io
 import itertools
 import math
 import os
@@ -60,6 +61,7 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from io import BytesIO, StringIO, UnsupportedOperation
@@ -718,8 +720,19 @@ MAX_LINE_BYTES = 1 << 20
 #: Through a pipe (``<(gunzip -c rec.csv.gz)``) a file is kept in memory, since it is read again: at most
 #: this much (a day of a 1 kHz belt is about 1.7 GB of text: save such a file first).
 MAX_PIPE_BYTES = 1 << 30
-#: How long a named pipe may stay without a writer before the reader gives up (never a hang).
+#: How long a named pipe on disk may stay without a writer before the reader gives up (never a hang). Once a
+#: program has opened it for writing, and for an anonymous pipe (``<(...)``, ``/dev/stdin``), the reader waits
+#: for the data as long as it takes (a slow ``ssh``, ``sort`` or decompressor).
 PIPE_WAIT_S = 10.0
+_PIPE_POLL_S = 0.05
+
+
+def _size_text(size: int) -> str:
+    """A size for a message: ``1 GB``, ``1 MB``, ``512 kB``, ``1000 bytes`` (binary multiples)."""
+    for unit, shift in (("GB", 30), ("MB", 20), ("kB", 10)):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):.3g} {unit}"
+    return f"{size} bytes"
 
 
 def _file_kind(mode: int) -> str:
@@ -732,11 +745,74 @@ def _file_kind(mode: int) -> str:
     return "not a file"
 
 
+def _is_named_pipe_on_disk(name: str) -> bool:
+    """True for a FIFO with a name in a file system (``mkfifo f.csv``), which may have no writer yet; False
+    for an anonymous pipe reached through ``/dev/fd/N``, ``/proc/self/fd/N`` or ``/dev/stdin`` (it has, or
+    had, its writer: the shell made it for one)."""
+    try:
+        return stat.S_ISFIFO(os.lstat(os.path.realpath(name)).st_mode)
+    except OSError:  # /proc/PID/fd/pipe:[123]: no such name
+        return False
+
+
+class _PrefixedPipe(io.RawIOBase):
+    """A pipe's descriptor, with the bytes read while looking for its writer put back in front."""
+
+    def __init__(self, first: bytes, fd: int) -> None:
+        super().__init__()
+        self._first = first
+        self._fd = fd
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._first:
+            n = min(len(view), len(self._first))
+            view[:n] = self._first[:n]
+            self._first = self._first[n:]
+            return n
+        data = os.read(self._fd, len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def _wait_for_writer(fd: int, name: str, what: str) -> bytes:
+    """For a named pipe opened non-blocking: wait up to :data:`PIPE_WAIT_S` for a program to open it for
+    writing (a read then gives data or EAGAIN, where it gives end-of-file while nothing has it open for
+    writing). Returns the bytes that read got (maybe none); RecordingError when no writer came."""
+    deadline = time.monotonic() + PIPE_WAIT_S
+    while True:
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:  # a writer has it open, and has not written yet
+            return b""
+        if data:
+            return data
+        if time.monotonic() >= deadline:
+            raise RecordingError(
+                name,
+                f"a named pipe that no program opened for writing in {PIPE_WAIT_S:g} s: start the program "
+                f"that writes to it first, or give {what}",
+            )
+        time.sleep(_PIPE_POLL_S)
+
+
 def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
     """Open an input file for reading, binary: a regular file, or a pipe that is written to (a shell's
-    ``<(gunzip -c rec.csv.gz)``, ``/dev/stdin``). Anything else (a device such as ``/dev/zero``, a socket)
-    is refused, and so is a named pipe nothing writes to within :data:`PIPE_WAIT_S`: RecordingError, one line,
-    never a hang. ``what`` is what to give instead, for the message."""
+    ``<(gunzip -c rec.csv.gz)``, ``/dev/stdin``, a named pipe a program writes to). Anything else (a device
+    such as ``/dev/zero``, a socket) is refused, and so is a named pipe on disk that no program opens for
+    writing within :data:`PIPE_WAIT_S`: RecordingError, one line, never a hang. A pipe with a writer is read
+    as slowly as it is written. ``what`` is what to give instead, for the message."""
     try:
         mode = os.stat(name).st_mode
     except OSError as exc:
@@ -745,6 +821,11 @@ def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
         raise _read_error(name, IsADirectoryError())
     if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
         raise RecordingError(name, f"not a regular file ({_file_kind(mode)}): give {what}")
+    if stat.S_ISFIFO(mode) and not _is_named_pipe_on_disk(name):
+        try:  # an anonymous pipe: its writer is the shell's command; read as it writes
+            return open(name, "rb")
+        except OSError as exc:
+            raise _read_error(name, exc) from None
     try:
         # Non-blocking: opening a named pipe waits for a writer, for ever (also for a file replaced by one).
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -752,19 +833,14 @@ def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
         raise _read_error(name, exc) from None
     try:
         mode = os.fstat(fd).st_mode
+        first = b""
         if stat.S_ISFIFO(mode):
-            import select
-
-            ready, _, _ = select.select([fd], [], [], PIPE_WAIT_S)
-            if not ready:
-                raise RecordingError(
-                    name,
-                    f"a named pipe nothing wrote to in {PIPE_WAIT_S:g} s: give {what} (or start the program "
-                    "that writes to the pipe first)",
-                )
+            first = _wait_for_writer(fd, name, what)
         elif not stat.S_ISREG(mode):  # replaced since the stat above
             raise RecordingError(name, f"not a regular file ({_file_kind(mode)}): give {what}")
         os.set_blocking(fd, True)
+        if first:
+            return io.BufferedReader(_PrefixedPipe(first, fd))
         return os.fdopen(fd, "rb")
     except OSError as exc:
         os.close(fd)
@@ -799,7 +875,8 @@ class _Source:
                 if len(data) > MAX_PIPE_BYTES:
                     raise RecordingError(
                         name,
-                        f"more than {MAX_PIPE_BYTES >> 20} MB through a pipe: save it to a file and give that",
+                        f"more than {_size_text(MAX_PIPE_BYTES)} through a pipe, which is held in memory: save it "
+                        "to a file and give that",
                     )
                 self._fh = BytesIO(data)
                 self.size = len(data)
@@ -845,7 +922,7 @@ class _Source:
                         raise _BadByte(offset + exc.start) from None
                 raise RecordingError(
                     self.name,
-                    f"a line longer than {MAX_LINE_BYTES >> 20} MB: not a recording CSV file (one row a "
+                    f"a line longer than {_size_text(MAX_LINE_BYTES)}: not a recording CSV file (one row a "
                     "line); check that this is the file you meant",
                     line=self._line_at(offset),
                 )
