@@ -578,10 +578,15 @@ _TIME_UNIT_NAMES |= {"microseconds": "microseconds", "ns": "nanoseconds", "nanos
 #: milliseconds (microseconds, nanoseconds): a real clock drifts by far less than this, and a unit slip is
 #: exactly such a factor.
 UNIT_RATIO_TOLERANCE = 0.03
-#: A recording's beat times span this many times the sum of its RR intervals (in s) or more: the times are
-#: not seconds. In seconds the two agree (missing beats make the span somewhat longer); in milliseconds the
-#: span is 1000 x the sum.
+#: Heart beats whose times are, beat by beat, this many times their RR intervals (in s) apart or more (the
+#: median over the beats): the times are not seconds. In seconds the two agree, beat by beat (a missing beat
+#: or a pause is one long step among many, which the median passes over); in milliseconds the steps are
+#: 1000 x the intervals.
 RR_SPAN_RATIO_MS = 300.0
+#: A breathing waveform whose times, read as seconds, give it fewer swings than this (Hz, up-and-down cycles
+#: per second) is much slower than any breathing: with a declared rate 1000 x the time column's, the times
+#: are milliseconds. Read in seconds, a recording breathes at 0.05 Hz (3 breaths/min) or faster.
+SLOW_SWING_HZ = 0.05
 
 
 def _time_name_unit(column: str) -> tuple[str, float, str] | None:
@@ -603,7 +608,9 @@ def _check_time_unit(rec: Recording, rate_line: int | None, header_no: int) -> N
     declared = declared_rate_hz(rec.meta)
     if declared is not None and fs is not None and rec.signal_kind() in ("resp", "acc", "ecg"):
         for unit, factor in _TIME_UNITS.items():
-            if abs(declared / fs - factor) <= UNIT_RATIO_TOLERANCE * factor:
+            # The ratio alone is also a sampling_rate_hz line left over after decimating: the times must look
+            # like milliseconds too, else it is the mismatch note (_notes).
+            if abs(declared / fs - factor) <= UNIT_RATIO_TOLERANCE * factor and _times_look_scaled(rec):
                 raise RecordingError(
                     rec.path,
                     f"the file says sampling_rate_hz: {rec.meta['sampling_rate_hz'].strip()}, but its time "
@@ -623,17 +630,43 @@ def _check_time_unit(rec: Recording, rate_line: int | None, header_no: int) -> N
     if not RR_MIN_MS <= float(np.median(rr_beats)) <= RR_MAX_MS:
         return  # not RR intervals in milliseconds: nothing to compare the times with
     t_beats = rec.time[beats]
-    beat_span_s = float(np.sum(rr_beats[1:])) / 1000.0
-    if not beat_span_s > 0:
+    rr_s = rr_beats[1:] / 1000.0
+    good = rr_s > 0
+    if not good.any():
         return
-    ratio = float(t_beats[-1] - t_beats[0]) / beat_span_s
+    ratio = float(np.median(np.diff(t_beats)[good] / rr_s[good]))
     if ratio >= RR_SPAN_RATIO_MS:
         raise RecordingError(
             rec.path,
-            f"its heart beats' times span {ratio:.0f} times the sum of their RR intervals: the time is in "
-            "milliseconds, and breathsync wants seconds: divide the time column by 1000",
+            f"its heart beats are {ratio:.0f} times their RR intervals apart (the median over its beats): the "
+            "time is in milliseconds, and breathsync wants seconds: divide the time column by 1000",
             line=header_no,
         )
+
+
+def _times_look_scaled(rec: Recording) -> bool:
+    """Whether a recording's time column looks like milliseconds (microseconds, ...) rather than seconds,
+    beyond a declared rate: a breathing waveform that, on these times, swings slower than
+    :data:`SLOW_SWING_HZ` (breathing at 1000 Hz in ms looks like one breath an hour); other signals (an
+    accelerometer's or ECG's own swings say little) when every time step is a whole number."""
+    t = rec.time
+    if rec.signal_kind() == "resp":
+        y = rec.columns["resp"]
+        ok = np.isfinite(y) & np.isfinite(t)
+        y, t = y[ok], t[ok]
+        span = float(t[-1] - t[0]) if t.size > 1 else 0.0
+        if not span > 0:
+            return False
+        mid = float(np.median(y))
+        q25, q75 = np.percentile(y, [25, 75])
+        band = 0.1 * float(q75 - q25)  # a swing crosses the band, not the noise around the median
+        side = np.where(y > mid + band, 1, np.where(y < mid - band, -1, 0))
+        side = side[side != 0]
+        swings = np.count_nonzero(np.diff(side)) / 2.0
+        return bool(swings / span < SLOW_SWING_HZ)
+    steps = np.diff(t[np.isfinite(t)])
+    steps = steps[steps > 0]
+    return steps.size > 0 and bool(np.all(np.abs(steps - np.round(steps)) <= 1e-6 * np.maximum(steps, 1.0)))
 
 
 def declared_rate_hz(meta: Mapping[str, str]) -> float | None:

@@ -94,7 +94,7 @@ def test_heart_beats_whose_times_are_milliseconds_are_refused(tmp_path: Path) ->
     ms = tmp_path / "h10_ms.csv"
     write_recording(ms, np.round(t[order] * 1000.0), cols, time_format="%.0f")
     message = _error(ms)
-    assert "heart beats' times span" in message and "milliseconds" in message
+    assert "heart beats are 1000 times their RR intervals apart" in message and "milliseconds" in message
 
 
 @pytest.mark.parametrize(
@@ -118,3 +118,45 @@ def test_a_time_column_named_in_seconds_keeps_the_rename_hint(tmp_path: Path) ->
     path.write_text("Time (s),resp\n0,1\n0.04,2\n")
     message = _error(path)
     assert "rename it 'time'" in message and "milliseconds" not in message
+
+
+def test_a_1hz_file_whose_declared_rate_is_left_over_is_a_note(tmp_path: Path) -> None:
+    """Decimated from 1000 Hz to 1 Hz, the '# sampling_rate_hz: 1000' line left as it was: whole-second
+    times like milliseconds, but a breathing waveform that breathes in seconds: a note, not a refusal."""
+    n = 600
+    path = tmp_path / "decimated.csv"
+    write_recording(
+        path,
+        np.arange(n, dtype=float),
+        {"resp": _resp(n, 1.0) + 0.05 * np.random.default_rng(1).standard_normal(n)},
+        {"sampling_rate_hz": "1000"},
+        time_format="%.0f",
+    )
+    rec = read_recording(path)
+    assert len(rec) == n
+    assert any("sampling_rate_hz: 1000, but its time column is at 1 Hz" in note for note in rec.notes)
+
+
+def test_a_noisy_millisecond_file_is_still_refused(tmp_path: Path) -> None:
+    fs = 1000.0
+    n = int(fs * 60)
+    path = tmp_path / "ms_noisy.csv"
+    y = _resp(n, fs) + 0.1 * np.random.default_rng(2).standard_normal(n)
+    write_recording(
+        path, np.arange(n, dtype=float), {"resp": y}, {"sampling_rate_hz": "1000"}, time_format="%.0f"
+    )
+    assert "divide the time column by 1000" in _error(path)
+
+
+def test_sparse_beats_around_a_long_pause_are_read(tmp_path: Path) -> None:
+    """24 beats in seconds around a two-hour gap: the beats' span is hundreds of times the sum of their RR
+    intervals, but beat by beat the times and intervals agree."""
+    rr = np.full(24, 800.0)
+    t = np.cumsum(rr) / 1000.0
+    t[12:] += 7200.0
+    path = tmp_path / "pause.csv"
+    write_recording(path, t, {"rr_ms": rr})
+    assert len(read_recording(path)) == 24
+    ms = tmp_path / "pause_ms.csv"
+    write_recording(ms, np.round(t * 1000.0), {"rr_ms": rr}, time_format="%.0f")
+    assert "milliseconds" in _error(ms)  # (here the span says so first)
