@@ -25,8 +25,10 @@ Rules (the reader enforces them and names the file and the 1-based physical line
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
   these with a message saying so (their grid would not fit in memory). So are milliseconds that pass them:
-  a declared ``# sampling_rate_hz:`` 1000x (1e6x, 1e9x) the time column's rate, heart beats whose times are
-  1000x their RR intervals apart, and a time column named in another unit (``time_ms``, ``Time (ms)``).
+  a declared ``# sampling_rate_hz:`` 1000x (1e6x, 1e9x) the time column's rate when the times look scaled
+  too (a breathing waveform far slower than breathing on them; for other signals, whole-number steps), heart
+  beats whose times are, beat by beat (the median), 1000x their RR intervals apart, and a time column named
+  in another unit (``time_ms``, ``Time (ms)``). A declared rate that is merely wrong is a note.
 - Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
   European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
 - A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
