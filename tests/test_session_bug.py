@@ -37,9 +37,8 @@ def _buggy_after(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RespPipeline, "process", process)
 
 
-def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _recorded_session(folder: Path) -> Session:
+    """Two simulated belts for 60 s at speed 100, recorded to ``folder``."""
     t, ya, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=1)
     _, yb, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=2)
     specs = [
@@ -47,7 +46,14 @@ def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
         ParticipantSpec("B", MemorySource(t, {"resp": yb}, name="b")),
     ]
     session = Session(specs, SessionClock(100.0), SessionConfig())
-    session.add_sink(Recorder(tmp_path / "rec"))
+    session.add_sink(Recorder(folder))
+    return session
+
+
+def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = _recorded_session(tmp_path / "rec")
     _buggy_after(200, monkeypatch)  # chunks of 0.1 s, two participants: about 10 s in
     with pytest.raises(_Bug):
         run_collecting(session, 60.0)
@@ -67,14 +73,7 @@ def test_a_bug_in_publishing_still_closes_the_recording(
 ) -> None:
     """A bug in the synchrony a snapshot publishes (it strikes again in the final snapshot) used to leave
     session.json without its end: the final snapshot raised before any sink was closed."""
-    t, ya, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=1)
-    _, yb, _ = breathing(duration_s=60, fs_hz=25, rate_bpm=12, seed=2)
-    specs = [
-        ParticipantSpec("A", MemorySource(t, {"resp": ya}, name="a")),
-        ParticipantSpec("B", MemorySource(t, {"resp": yb}, name="b")),
-    ]
-    session = Session(specs, SessionClock(100.0), SessionConfig())
-    session.add_sink(Recorder(tmp_path / "rec"))
+    session = _recorded_session(tmp_path / "rec")
     calls = [0]
     real = Session._pair_view
 
