@@ -48,7 +48,8 @@ there, and ignores a derivative's .bidsignore when validating recursively).
 Column names: BIDS's column naming recommendation (names that MAY be used) is ``respiratory`` for breathing
 and ``cardiac`` for pulse measurements
 (:data:`_BIDS_COLUMN`); the raw files use them for the recording's ``resp`` and ``ecg``. Units are those the
-recording declares (its ``# unit:`` line), else the format's. A known Bluetooth device gives
+recording declares (its ``# unit:`` line), else the format's, except an accelerometer's milli-g (or g),
+which is converted to m/s^2: BIDS reads "mg" as a milligram. A known Bluetooth device gives
 ``Manufacturer`` and ``ManufacturersModelName``; otherwise they are left out (the source kind, "sim" or
 "replay", is in ``breathsyncSourceKind``).
 
@@ -239,6 +240,29 @@ def _column_units(
         else:
             out[n] = _UNITS.get(n) or _UNKNOWN_UNIT.get(n, "arbitrary")
     return out
+
+
+#: Standard acceleration of gravity, m/s^2 (3rd CGPM, 1901; ISO 80000-3): the "g" of accelerometers.
+STANDARD_GRAVITY = 9.80665
+#: Accelerometer units in g (the recording format's "mg"), as factors to m/s^2.
+_G_UNITS = {"mg": STANDARD_GRAVITY / 1000.0, "g": STANDARD_GRAVITY}
+
+
+def _acceleration_in_si(cols: dict[str, FloatArray], units: dict[str, str]) -> str:
+    """Accelerometer columns in milli-g (or g) converted in place to m/s^2, their units set to "m/s^2";
+    the note saying so, or "". BIDS reads units as SI symbols (appendix "Units"), where "mg" is a milligram
+    and "g" a gram: an acceleration in g has no BIDS spelling, m/s^2 has (the unit of motion's ACCEL
+    channels)."""
+    done = []
+    for n in [n for n in cols if n.startswith("acc_")]:
+        factor = _G_UNITS.get(units.get(n, ""))
+        if factor is not None:
+            done.append(f"{n} from {units[n]}")
+            cols[n] = cols[n] * factor
+            units[n] = "m/s^2"
+    if not done:
+        return ""
+    return f"acceleration converted to m/s^2 ({', '.join(done)}; standard gravity {STANDARD_GRAVITY} m/s^2)"
 
 
 def _bids_columns(names: list[str]) -> dict[str, str]:
@@ -739,26 +763,23 @@ def _remove_empty_dirs(dirs: list[Path]) -> None:
             d.rmdir()
 
 
-#: Maker and model of the Bluetooth devices breathsync knows, by device profile name (the profiles in
-#: ``devices/``: polar_pmd.py "Polar H10 chest strap", gdx.py "Vernier Go Direct Respiration Belt
-#: (GDX-RB)"); the generic heart-rate profile ("heart-rate") names no maker. BIDS "Manufacturer" and
-#: "ManufacturersModelName" are the equipment's maker and model (RECOMMENDED in a physio sidecar).
-_DEVICE_MAKERS = {
-    "polar-h10": ("Polar Electro", "H10"),
-    "gdx-rb": ("Vernier", "Go Direct Respiration Belt (GDX-RB)"),
-}
-
-
 def _device_fields(source: Any, device: Any) -> dict[str, str]:
-    """Manufacturer and ManufacturersModelName when the session knows the device (a BLE source's profile,
-    or session.json's "devices"), else nothing: a source kind ("sim", "replay") is no manufacturer."""
+    """Manufacturer and ManufacturersModelName (RECOMMENDED in a physio sidecar: the equipment's maker and
+    model) when the session knows the device (a BLE source's profile, or session.json's "devices") and its
+    profile in ``devices/`` is one product; else nothing: a generic heart-rate strap names no maker, and a
+    source kind ("sim", "replay") is no manufacturer."""
+    import devices  # the registry of device profiles (only devices/ knows the products)
+
     names = [device] if isinstance(device, str) else []
     if isinstance(source, dict) and isinstance(source.get("device"), str):
         names.insert(0, source["device"])
     for name in names:
-        if name in _DEVICE_MAKERS:
-            maker, model = _DEVICE_MAKERS[name]
-            return {"Manufacturer": maker, "ManufacturersModelName": model}
+        profile = devices.PROFILES.get(name)
+        if profile is not None and profile.maker:
+            fields = {"Manufacturer": profile.maker}
+            if profile.model:
+                fields["ManufacturersModelName"] = profile.model
+            return fields
     return {}
 
 
@@ -874,6 +895,7 @@ def _write_dataset(
         }
         derived = ("resp",) if _rr_derived(rec, signal) else ()
         units = _column_units(names, declared_units(rec.meta.get("unit")), derived)
+        note = "; ".join(x for x in (note, _acceleration_in_si(cols, units)) if x)
         for n in names:
             what = _DESCRIPTIONS.get(n, n)
             if exported[n] != n:

@@ -198,6 +198,10 @@ class Profile:
     accelerometer's axis cannot). Each names a stream of ``streams`` with ``signal_columns`` (and a
     ``signal`` saying how it is timed: "rr" for beats without a device time); their columns are
     :attr:`extra_columns`.
+
+    ``maker`` / ``model``: the equipment's maker and model when the profile is one product (a generic
+    profile, such as any heart-rate strap, leaves them empty); exports name them (BIDS ``Manufacturer``,
+    ``ManufacturersModelName``).
     """
 
     name: str
@@ -212,6 +216,8 @@ class Profile:
     settings: dict[str, Any] = field(default_factory=dict)
     name_required: bool = False
     extra_streams: tuple[str, ...] = ()
+    maker: str = ""
+    model: str = ""
 
     def __post_init__(self) -> None:
         main = (

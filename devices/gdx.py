@@ -338,4 +338,6 @@ def gdx_rb_profile(period_ms: float = 100.0, sensors: tuple[int, ...] = (1, 2)) 
         signal_stream="response",
         breathing="belt force in newtons: the breathing waveform itself",
         settings={"period_ms": period_ms, "sensors": list(sensors)},
+        maker="Vernier",
+        model="Go Direct Respiration Belt (GDX-RB)",
     )

@@ -449,4 +449,6 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         breathing="chest accelerometer (PMD ACC): chest motion projected on its main axis",
         settings={"acc_rate_hz": acc_rate_hz, "acc_range_g": acc_range_g, "ecg": ecg},
         extra_streams=("hrm",),
+        maker="Polar Electro",
+        model="H10",
     )

@@ -70,6 +70,22 @@ def test_a_declared_unit_wins_over_the_formats_default(tmp_path: Path) -> None:
     assert raw_side(tmp_path / "b2")["respiratory"]["Units"] == "arbitrary"
 
 
+def test_an_acceleration_in_g_is_exported_in_si_units() -> None:
+    # "mg" in a BIDS sidecar is a milligram, "g" a gram: g-units become m/s^2 with standard gravity.
+    from breathsync.export_bids import _acceleration_in_si
+
+    cols = {"acc_x": np.array([1000.0, -500.0]), "acc_y": np.array([1.0, 0.5]), "resp": np.array([1.0, 2.0])}
+    units = {"acc_x": "mg", "acc_y": "g", "resp": "arbitrary"}
+    note = _acceleration_in_si(cols, units)
+    np.testing.assert_allclose(cols["acc_x"], [9.80665, -4.903325])
+    np.testing.assert_allclose(cols["acc_y"], [9.80665, 4.903325])
+    np.testing.assert_allclose(cols["resp"], [1.0, 2.0])  # not an accelerometer: left alone
+    assert units == {"acc_x": "m/s^2", "acc_y": "m/s^2", "resp": "arbitrary"}
+    assert "acc_x from mg" in note and "acc_y from g" in note
+    already = {"acc_z": np.array([9.8])}
+    assert _acceleration_in_si(already, {"acc_z": "m/s^2"}) == "" and already["acc_z"][0] == 9.8
+
+
 def test_breathing_and_ecg_columns_have_the_bids_names(tmp_path: Path) -> None:
     s = make_session_folder(tmp_path / "s", ecg=True)
     out = tmp_path / "bids"
@@ -167,6 +183,16 @@ def test_simulated_participants_are_flagged_and_no_source_kind_is_a_manufacturer
     a, b = raw_side(out, "A"), raw_side(out, "B")
     assert a["Manufacturer"] == "Polar Electro" and a["ManufacturersModelName"] == "H10"
     assert "Manufacturer" not in b and b["breathsyncSourceKind"] == "sim"  # was "Manufacturer": "sim"
+    # The maker comes from the device's profile in devices/; a generic heart-rate strap names none.
+    edit_session(
+        s,
+        A={"source": {"kind": "ble", "device": "gdx-rb"}},
+        B={"source": {"kind": "ble", "device": "heart-rate"}},
+    )
+    export_bids(s, tmp_path / "b2")
+    a, b = raw_side(tmp_path / "b2", "A"), raw_side(tmp_path / "b2", "B")
+    assert a["Manufacturer"] == "Vernier" and "GDX-RB" in a["ManufacturersModelName"]
+    assert "Manufacturer" not in b and "ManufacturersModelName" not in b
 
 
 # ------------------------------------------------------------------------------------ what export takes

@@ -94,13 +94,16 @@ def test_its_bids_export_has_the_accelerometer_at_its_rate_and_the_beats_as_the_
     assert side["StartTime"] == pytest.approx(t[0])  # the first accelerometer sample, not the first beat
     assert side["Columns"] == [*ACC, "rr_ms"]
     assert side["rr_ms"]["Units"] == "ms" and "tachogram" in side["rr_ms"]["Description"]
+    # Recorded in milli-g, which BIDS would read as milligrams: exported in m/s^2 (it was "mg").
+    assert all(side[c]["Units"] == "m/s^2" for c in ACC)
     note = side["breathsyncProcessing"]
-    assert "heart beats" in note and "not uniform" not in note
+    assert "heart beats" in note and "not uniform" not in note and "converted to m/s^2" in note
     with gzip.open(base.with_suffix(".tsv.gz"), "rt") as fh:
         rows = np.array([[np.nan if c == "n/a" else float(c) for c in ln.strip().split("\t")] for ln in fh])
     assert rows.shape == (t.size, 4)  # one row per accelerometer sample, as recorded
     recorded_acc = read_recording(out / "A.csv")
-    np.testing.assert_allclose(rows[:, 2], recorded_acc.columns["acc_z"][recorded_acc.acc_rows()])
+    mg = recorded_acc.columns["acc_z"][recorded_acc.acc_rows()]
+    np.testing.assert_allclose(rows[:, 2], mg * 9.80665e-3, rtol=1e-6)  # ~9.8 m/s^2 for 1000 mg
     tach = rows[:, 3]
     inside = (t >= bt[0]) & (t <= bt[-1])
     assert np.isfinite(tach[inside]).all() and np.isnan(tach[~inside]).all()
