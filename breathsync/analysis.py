@@ -582,6 +582,13 @@ def percent_text(frac: float) -> str:
     return f"{100 * frac:.0f}%"
 
 
+def _file_text(file: str) -> str:
+    """A file as the summary names it: its name, or the whole path for a pipe's file descriptor (a shell's
+    ``<(…)`` gives /dev/fd/63, whose name alone, "63", reads as a number)."""
+    path = Path(file)
+    return file if path.name.isdigit() and str(path.parent) in ("/dev/fd", "/proc/self/fd") else path.name
+
+
 def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = None) -> str:
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
@@ -594,7 +601,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
             *(rate_summary(parts[i]) if parts is not None else (p["rate_bpm_mean"], p["rate_bpm_sd"]))
         )
         lines.append(
-            f"{p['label']}: {Path(p['file']).name} ({p['signal']}), {p['duration_s']:.0f} s, "
+            f"{p['label']}: {_file_text(p['file'])} ({p['signal']}), {p['duration_s']:.0f} s, "
             f"{p['breaths']} breaths, {rate}{acc_sign_text(p.get('acc_sign'))}"
         )
     for pr in result["pairs"]:

@@ -79,3 +79,26 @@ def test_batch_says_1_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
     r = run_breathsync("analyze", item, item, "--batch", str(tmp_path / "t.csv"), timeout=120)
     assert r.stdout.splitlines()[-1].endswith("2 pairs: " + str(tmp_path / "t.csv")), r.stdout
+
+
+def test_a_pipe_is_named_by_its_whole_path(capsys: pytest.CaptureFixture[str]) -> None:
+    # `analyze <(cat A.csv)` named the file "63" (the name of /dev/fd/63), which read as a number.
+    import os
+    import threading
+
+    data = sample_path("nk_rest5_100hz.csv").read_bytes()
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(w, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        assert main(["analyze", f"/dev/fd/{r}"]) == 0
+    finally:
+        writer.join()
+        os.close(r)
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("A:")]
+    assert line.startswith(f"A: /dev/fd/{r} (resp)"), line
