@@ -9,12 +9,15 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from breathsync import __version__
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.errors import InputError, output_errors
 from breathsync.io.csvfile import MAX_RATE_HZ, MIN_RATE_HZ, breathing_column_problem
+
+if TYPE_CHECKING:
+    from breathsync.session import Session
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
 
@@ -604,10 +607,17 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         from breathsync.recorder import prepare_folder
 
         prepare_folder(args.record)  # an unusable folder is an error now, before any window or source
+    prepare: Callable[[Session], None] | None = None
     if args.publish:
         from breathsync.lsl_out import LslPublisher
 
-        session.add_sink(LslPublisher(session.clock))  # before the view: the dashboard runs this session too
+        def publish(s: Session) -> None:
+            """Publish a session on LSL. The dashboard calls this for each session started from its window
+            too, whose speed can be changed there: LslPublisher refuses any speed but 1 (one line)."""
+            s.add_sink(LslPublisher(s.clock))
+
+        prepare = publish
+        prepare(session)  # before the view: the dashboard runs this session too
         print("publishing LSL streams breathsync-* (visible on the local network)", file=sys.stderr)
     from breathsync.ui import display_available
 
@@ -623,6 +633,7 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
             duration_s=duration,
             record_path=args.record,
             screenshot=args.screenshot,
+            prepare=prepare,
         )
         if res.fault is not None:
             raise res.fault  # a bug, with its traceback (the window said "internal error")

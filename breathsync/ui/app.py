@@ -133,6 +133,7 @@ def run_dashboard(
     record_path: str | None = None,
     screenshot: str | None = None,
     settings: Any = None,
+    prepare: Callable[[Session], None] | None = None,
 ) -> DashboardResult:
     """Open the dashboard with these participants and start the session at once (``session``: this one,
     already built from them; ``record_path``: record it into exactly this new folder).
@@ -140,7 +141,8 @@ def run_dashboard(
     Without ``screenshot`` the window stays open after the session (to read and save the summary) until it
     is closed, except on Qt's offscreen platform (nobody could close it). With ``screenshot`` the picture is
     saved after the run and the window closes; with no display Qt's offscreen platform is used, so this also
-    works on a server. Ctrl-C, SIGTERM and SIGHUP end the session as its end would (recording closed with its
+    works on a server. ``prepare``: called with each further session the window builds (Start again), as
+    the command line prepared ``session`` (its ``--publish`` sink). Ctrl-C, SIGTERM and SIGHUP end the session as its end would (recording closed with its
     summary, the result as usual) and close the window, as in the terminal view.
     """
     if screenshot is not None and not os.environ.get("QT_QPA_PLATFORM"):
@@ -159,6 +161,7 @@ def run_dashboard(
             record_path=record_path,
             screenshot=screenshot,
             settings=settings,
+            prepare=prepare,
         )
 
 
@@ -173,6 +176,7 @@ def _run(
     record_path: str | None,
     screenshot: str | None,
     settings: Any,
+    prepare: Callable[[Session], None] | None,
 ) -> DashboardResult:
     app = _application()
     app.setQuitOnLastWindowClosed(False)
@@ -181,7 +185,13 @@ def _run(
     from breathsync.ui.window import DashboardWindow
 
     win = DashboardWindow(
-        settings, participants=participants, speed=speed, duration_s=duration_s, config=config, invert=invert
+        settings,
+        participants=participants,
+        speed=speed,
+        duration_s=duration_s,
+        config=config,
+        invert=invert,
+        prepare=prepare,
     )
     if screenshot is not None:
         win.resize(1400, 860)  # the same picture whatever size the window was left at

@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,9 @@ class DashboardWindow(QMainWindow):
         Initial training phase, windows and goal.
     fps
         Redraws per second.
+    prepare
+        Called with every session the window builds (Start after a session ended), before it runs: the
+        command line's ``--publish`` adds its LSL sink there, as it did to the session it started with.
     """
 
     #: Emitted after the session ended and the final state was drawn (the summary is ready).
@@ -132,8 +135,10 @@ class DashboardWindow(QMainWindow):
         config: SessionConfig | None = None,
         invert: Sequence[str] = (),
         fps: float = 30.0,
+        prepare: Callable[[Session], None] | None = None,
     ) -> None:
         super().__init__()
+        self.prepare = prepare
         pg.setConfigOptions(antialias=False)
         self.setWindowTitle("breathsync")
         self.settings = settings if settings is not None else QSettings("breathsync", "dashboard")
@@ -471,8 +476,13 @@ class DashboardWindow(QMainWindow):
             labels = tuple(p.label for p in parts)
             invert = [x for x in self.invert if x in labels]
 
+            prepare = self.prepare
+
             def factory() -> Session:
-                return build_session(parts, speed=speed, config=config, invert=invert)
+                built = build_session(parts, speed=speed, config=config, invert=invert)
+                if prepare is not None:
+                    prepare(built)
+                return built
 
         self._save_settings()
         self.latest = None

@@ -34,4 +34,36 @@ def test_publish_only_in_real_time(speed: str, capsys: pytest.CaptureFixture[str
     assert LslPublisher(SessionClock(speed=1.0)).lsl_time(0.0) > 0  # speed 1 is published as before
 
 
+def test_sessions_started_again_from_the_dashboard_are_published(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run --publish` published the session it started with; one started again from the window (Start
+    after Stop) was not. The command line gives the window its way of publishing, which refuses a speed
+    set to other than 1 in the window as the command line does."""
+    import breathsync.ui
+    from breathsync.cli import main
+    from breathsync.live import build_session
+    from breathsync.session import SessionConfig
+
+    seen: dict[str, object] = {}
+
+    def fake_dashboard(parts, **kw):  # type: ignore[no-untyped-def]
+        prepare = kw["prepare"]
+        assert any(isinstance(x, LslPublisher) for x in kw["session"]._sinks)  # the first one, as before
+        again = build_session(parts, speed=1.0, config=SessionConfig())
+        prepare(again)
+        seen["published"] = any(isinstance(x, LslPublisher) for x in again._sinks)
+        with pytest.raises(InputError, match="publish at --speed 1"):
+            prepare(build_session(parts, speed=10.0, config=SessionConfig()))
+        from breathsync.ui.app import DashboardResult
+
+        return DashboardResult(error="closed by the test")
+
+    monkeypatch.setattr(breathsync.ui, "display_available", lambda: True)
+    monkeypatch.setattr(breathsync.ui, "run_dashboard", fake_dashboard)
+    assert main(["run", "-p", "A=sim:steady", "--publish", "--duration", "5"]) == 2
+    assert seen == {"published": True}
+    assert "closed by the test" in capsys.readouterr().err
+
+
 loopback_only(globals())  # every test above runs in a loopback-only network namespace

@@ -26,6 +26,7 @@ from pytestqt.qtbot import QtBot
 from qt_settings import _temporary_default_settings  # noqa: F401 (an autouse fixture)
 
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
+from breathsync.errors import InputError
 from breathsync.live import ParticipantArg, build_session
 from breathsync.session import SessionConfig
 from breathsync.ui.window import DashboardWindow
@@ -495,3 +496,29 @@ def test_a_bug_in_a_dashboard_session_is_raised_not_called_bad_input(
         main(["demo", "--duration", "30", "--speed", "40", "--screenshot", str(out), "--record", str(rec)])
     assert "internal error" in (rec / "events.csv").read_text()
     assert json.loads((rec / "session.json").read_text())["end_utc"]
+
+
+def test_every_session_started_from_the_window_is_prepared(qtbot: QtBot, settings: QSettings) -> None:
+    # `run --publish` added its LSL sink to the session it started with only: a session started again from
+    # the window (Start after Stop) was not published. The command line's hook now prepares each one.
+    from breathsync.session import Session
+
+    prepared: list[Session] = []
+    parts = [ParticipantArg("A", "sim:steady,rate=12,seed=3")]
+    w = DashboardWindow(
+        settings, participants=parts, speed=40.0, duration_s=3.0, config=FAST, prepare=prepared.append
+    )
+    qtbot.addWidget(w)
+    w.show()
+    run_to_end(qtbot, w)
+    run_to_end(qtbot, w)
+    assert len(prepared) == 2 and prepared[0] is not prepared[1]
+    assert all(isinstance(s, Session) and s.clock.speed == 40.0 for s in prepared)
+
+    def refuse(s: Session) -> None:
+        raise InputError("--publish at --speed 40: publish at --speed 1")
+
+    w.prepare = refuse
+    with qtbot.waitSignal(w.runner.failed, timeout=10_000) as failed:
+        w.start_session()
+    assert failed.args == ["--publish at --speed 40: publish at --speed 1"] and w.runner.fault is None
