@@ -226,7 +226,7 @@ def _scored_s(pr: PairResult) -> float:
     ps = pr.live
     if ps.t.size < 2:
         return 0.0
-    return float(np.count_nonzero(np.isfinite(ps.plv))) * float(np.median(np.diff(ps.t)))
+    return float(np.count_nonzero(np.isfinite(ps.plv))) * ps.step_s()
 
 
 def build_report(

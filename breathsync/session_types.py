@@ -184,10 +184,11 @@ def possessive(label: str | None) -> str:
 
 
 def clock_text(seconds: float) -> str:
-    """``m:ss`` of an elapsed time, truncated like a stopwatch (``-:--`` when unknown)."""
+    """``m:ss`` of an elapsed time, truncated like a stopwatch (``-:--`` when unknown); a time a microsecond
+    short of a whole second (a sum of float steps: 204.99999999999997) is that second."""
     if not math.isfinite(seconds):
         return "-:--"
-    s = int(seconds)
+    s = int(seconds + 1e-6)
     return f"{s // 60}:{s % 60:02d}"
 
 

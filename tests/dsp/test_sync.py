@@ -256,3 +256,25 @@ def test_a_live_window_with_too_little_phase_has_no_score() -> None:
     assert math.isnan(view.in_sync_value)
     known = PairView("A", "B", 0.5, 0.6, 0.0, False, 0.0, 0.0, 0.0, 0.0, 0.0)
     assert known.in_sync_value == 0.0
+
+
+@pytest.mark.parametrize("t0", [0.0, 1.7e9])
+def test_time_in_sync_is_whole_windows_of_the_grid_step(t0: float) -> None:
+    """The report showed 3:24 for 2050 windows of 0.1 s: the grid's median step was 0.09999999999999432 s
+    (0.0999997 s on Unix-time stamps), and the stopwatch cut 204.99999999998835 down to 204."""
+    from breathsync.dsp.sync import PairSync
+    from breathsync.session_types import clock_text
+
+    n = 2651
+    t = t0 + 20.0 + np.arange(n) * 0.1
+    plv = np.full(n, 0.9)
+    in_sync = np.arange(n) < 2050
+    rel = np.where(in_sync, 0.1, 2.0)
+    ps = PairSync(t, plv, rel, rel, np.zeros(n), np.full(n, 0.5), plv - 0.5, in_sync, np.full(n, 15.0))
+    s = ps.summary(30.0)
+    assert ps.step_s() == 0.1
+    assert s["locked_s"] == pytest.approx(205.0, abs=1e-9)
+    frac = s["time_in_sync_frac"]
+    assert isinstance(frac, float)
+    assert clock_text(frac * n * ps.step_s()) == "3:25"
+    assert clock_text(204.99999999999997) == "3:25" and clock_text(204.9) == "3:24"
