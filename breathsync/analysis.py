@@ -428,8 +428,8 @@ def _acc_sign_warnings(label: str, sign: dict[str, Any]) -> list[str]:
 
 
 def _f(x: FloatArray, nd: int = 4) -> list[float | None]:
-    """Floats for JSON: rounded, NaN -> null."""
-    r = np.round(np.asarray(x, float), nd)
+    """Floats for JSON: rounded (a -0.0 made 0.0), NaN -> null."""
+    r = np.round(np.asarray(x, float), nd) + 0.0
     out: list[float | None] = list(r.tolist())
     for i in np.flatnonzero(~np.isfinite(r)).tolist():
         out[i] = None
@@ -526,7 +526,7 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
         s = ps.summary(window_s)
         lead = s["leader"]
         s["leader"] = pr.a.label if lead == "a" else (pr.b.label if lead == "b" else None)
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()}
+        return {k: (round(v, 4) + 0.0 if isinstance(v, float) else v) for k, v in s.items()}  # no -0.0
 
     lv = pr.live
     return {
@@ -593,7 +593,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
     (without them, from the JSON's hundredths)."""
-    from breathsync.session_types import first_text  # who breathed first: the words every view uses
+    from breathsync.session_types import degrees_text, first_text  # the words every view uses
 
     lines = []
     for i, p in enumerate(result["participants"]):
@@ -609,7 +609,6 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         if s["mean_plv"] is None:
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
-        rel = math.degrees(s["mean_relative_phase_rad"])
         led = (
             first_text(s["leader"], s["lead_s"])
             or "no leader (not locked within a quarter cycle for one window)"
@@ -620,7 +619,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         )
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the time, "
-            f"mean PLV {s['mean_plv']:.2f} (chance level {null:.2f}), relative phase {rel:+.0f} deg, {led}"
+            f"mean PLV {s['mean_plv']:.2f} (chance level {null:.2f}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
         )
     if "group" in result and result["group"].get("mean_kuramoto_r") is not None:
         lines.append(f"group: mean Kuramoto order {result['group']['mean_kuramoto_r']:.2f}")

@@ -26,7 +26,7 @@ from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, write_private_text
 from breathsync.io.session_folder import left_out_notes
-from breathsync.session_types import clock_text, first_text
+from breathsync.session_types import clock_text, degrees_text, first_text
 
 W, H, PAD = 860, 170, 42
 COLOURS = ["#1f5fa8", "#c4572a", "#2e8b57", "#7b4fa0", "#8a6d1f", "#2a8c8c", "#a83262", "#555555"]
@@ -274,7 +274,7 @@ def build_report(
         out.append(
             f"<tr><td>{html.escape(pr.a.label)} – {html.escape(pr.b.label)}</td>"
             f"<td>{in_sync_cell}</td><td>{plv_cell}</td><td>{chance_cell}</td>"
-            f"<td>{'—' if rel is None else f'{math.degrees(float(rel)):+.0f}°'}</td><td>{led}</td></tr>"
+            f"<td>{'—' if rel is None else f'{degrees_text(float(rel))}°'}</td><td>{led}</td></tr>"
         )
     out.append("</table><table style='margin-top:1em'><tr><th>person</th><th>signal</th><th>breaths</th>"
                "<th>rate (breaths/min)</th></tr>")  # fmt: skip

@@ -183,6 +183,12 @@ def possessive(label: str | None) -> str:
     return "your" if is_you(label) else f"{label}'s"
 
 
+def degrees_text(rad: float) -> str:
+    """A relative phase in whole, signed degrees: "+64", "-12", "+0" (never "-0": a phase of -0.3 deg is
+    no lag, and no sign flips at random around zero)."""
+    return f"{round(math.degrees(rad)):+d}"
+
+
 def clock_text(seconds: float) -> str:
     """``m:ss`` of an elapsed time, truncated like a stopwatch (``-:--`` when unknown); a time a microsecond
     short of a whole second (a sum of float steps: 204.99999999999997) is that second."""

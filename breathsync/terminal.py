@@ -18,6 +18,7 @@ from breathsync.session_types import (
     SessionInfo,
     Snapshot,
     clock_text,
+    degrees_text,
     lead_lines,
     measuring_text,
     pair_first_text,
@@ -68,7 +69,6 @@ def _pair_parts(pv: PairView, snap: Snapshot | None = None, window_s: float = ma
         if snap is not None and _has_phase(snap, pv.a) and _has_phase(snap, pv.b):
             return [f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]", measuring_text(window_s)]
         return [f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]", "waiting for both breathing signals"]
-    deg = math.degrees(pv.rel_phase_rad)
     state = "IN SYNC" if pv.in_sync else "not yet"
     # The meter is PairView.meter, not the sync score: a pair locked in opposite phase has a high score
     # (the PLV does not care at which angle they lock) but is not breathing together.
@@ -76,7 +76,7 @@ def _pair_parts(pv: PairView, snap: Snapshot | None = None, window_s: float = ma
     return [
         f"{pv.a}-{pv.b}  sync [{_meter(pv.meter)}] {pv.meter:4.2f}  {state:8s}",
         f"PLV {pv.plv:.2f} (chance {pv.null_plv:.2f})",
-        f"phase {deg:+4.0f} deg",
+        f"phase {degrees_text(pv.rel_phase_rad):>4} deg",
         *([first] if first else []),
         f"time in sync {clock_text(pv.time_in_sync_s)}",
     ]

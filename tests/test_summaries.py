@@ -102,3 +102,13 @@ def test_a_pipe_is_named_by_its_whole_path(capsys: pytest.CaptureFixture[str]) -
         os.close(r)
     (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("A:")]
     assert line.startswith(f"A: /dev/fd/{r} (resp)"), line
+
+
+def test_json_numbers_are_never_minus_zero() -> None:
+    import json
+
+    import numpy as np
+
+    from breathsync.analysis import _f
+
+    assert json.dumps(_f(np.array([-0.00001, -0.5, np.nan]))) == "[0.0, -0.5, null]"

@@ -132,3 +132,13 @@ def test_a_pacer_is_whom_to_breathe_with_outside_the_lead_phase() -> None:
     assert cue_choice(snapshot(("A", "P", "B"), participants=parts, pairs=())) == ("P", "breathe with P")
     parts = (participant("you"), participant("P", source="sim:pacer"))
     assert cue_choice(snapshot(("you", "P"), participants=parts)) == ("P", "breathe with P")
+
+
+def test_a_relative_phase_is_whole_signed_degrees_never_minus_zero() -> None:
+    # analyze printed "relative phase -0 deg" (and its JSON -0.0) for a pair in phase.
+    import math
+
+    from breathsync.session_types import degrees_text
+
+    assert degrees_text(math.radians(-0.3)) == "+0" and degrees_text(math.radians(0.4)) == "+0"
+    assert degrees_text(math.radians(64.2)) == "+64" and degrees_text(math.radians(-12.6)) == "-13"

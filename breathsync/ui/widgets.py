@@ -13,7 +13,7 @@ from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPol
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from breathsync.dsp._types import FloatArray
-from breathsync.session_types import StateKind
+from breathsync.session_types import StateKind, degrees_text
 
 __all__ = ["STATE_STYLES", "PartnerCue", "PhaseDial", "StateIndicator"]
 
@@ -264,7 +264,9 @@ class PhaseDial(QWidget):
         )
         if math.isfinite(self.plv):
             deg = math.degrees(self.rel_rad)
-            label = f"PLV {self.plv:.2f}  {deg:+.0f}°" + ("  opposite phase" if abs(deg) > 90 else "")
+            label = f"PLV {self.plv:.2f}  {degrees_text(self.rel_rad)}°" + (
+                "  opposite phase" if abs(deg) > 90 else ""
+            )
         else:
             label = "PLV -"
         p.drawText(QRectF(0, h - 16, w, 16), int(Qt.AlignmentFlag.AlignCenter), label)
