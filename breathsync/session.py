@@ -26,7 +26,7 @@ import numpy.typing as npt
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.pipeline import Quality, RespPipeline, pipeline_for
-from breathsync.dsp.sync import LIVE_HISTORY_S, GridRing, LivePairSync, SyncConfig, who_led
+from breathsync.dsp.sync import LIVE_HISTORY_S, NULL_EVERY_S, GridRing, LivePairSync, SyncConfig, who_led
 from breathsync.errors import InternalError
 from breathsync.session_types import (
     Event,
@@ -105,7 +105,8 @@ class _Participant:
         self.source = spec.source
         self._pipeline: RespPipeline | None = None  # made at the first chunk (see the property)
         self.converter: Any = None
-        self.ring = GridRing(fs_hz, cfg.history_s, ("phase", "rate", "quality", "clean"))
+        # The chance level's history ends at the latest 5-s mark, up to NULL_EVERY_S back: room for it.
+        self.ring = GridRing(fs_hz, cfg.history_s + NULL_EVERY_S + 1.0, ("phase", "rate", "quality", "clean"))
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
         self.breaths = 0
         self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)
@@ -300,7 +301,10 @@ class Session:
         for p in self._parts:
             self.probes.setdefault(p.label, PhaseProbe())
         sync_cfg = SyncConfig(window_s=self.config.window_s)
-        self._pairs = [_PairState(a, b, LivePairSync(sync_cfg)) for a, b in combinations(self._parts, 2)]
+        self._pairs = [
+            _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
+            for a, b in combinations(self._parts, 2)
+        ]
         self._sinks: list[Sink] = []
         self._queues: list[asyncio.Queue[Snapshot]] = []
         self._events: list[Event] = []

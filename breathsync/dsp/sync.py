@@ -194,12 +194,16 @@ def windowed_plv(
     return plv, rel, sn / n_win
 
 
-def surrogate_null(phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: SyncConfig) -> float | None:
+def surrogate_null(
+    phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: SyncConfig, k_first: int = 0
+) -> float | None:
     """The ``cfg.null_quantile`` of windowed PLVs between A and circularly time-shifted copies of B, and
     between B and shifted copies of A (the same for either order of the pair).
 
     Shifts are spread evenly over ``[min_shift_s, T - min_shift_s]``; returns None when the series is too
-    short for that (under ``window_s + 2 * min_shift_s``).
+    short for that (under ``window_s + 2 * min_shift_s``). ``k_first``: the absolute grid index
+    (``t * fs_hz``) of the first sample: the series is thinned to the samples at whole multiples of
+    1 / NULL_FS_HZ seconds, so a 20-Hz session and analyze's 10-Hz grid use the same samples.
     """
     if phi_a.size < round((cfg.window_s + 2 * cfg.min_shift_s) * fs_hz):
         return None
@@ -208,7 +212,8 @@ def surrogate_null(phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, cfg: Sync
     # for a fifth or a tenth of the work (a session recomputes it every 5 s; analyze as often, to show
     # what the session knew).
     step = max(1, int(fs_hz // NULL_FS_HZ))
-    phi_a, phi_b, fs_hz = phi_a[::step], phi_b[::step], fs_hz / step
+    off = -k_first % step
+    phi_a, phi_b, fs_hz = phi_a[off::step], phi_b[off::step], fs_hz / step
     n = phi_a.size
     lo = round(cfg.min_shift_s * fs_hz)
     shifts = np.unique(np.linspace(lo, n - lo, cfg.n_surrogates).round().astype(int))
@@ -285,12 +290,13 @@ def pair_sync(
     rate_diff = _window_mean(rate_a_bpm - rate_b_bpm, fs, cfg.window_s, causal)
     with np.errstate(invalid="ignore"):
         lag = rel / (TWO_PI * mean_rate / 60.0)
+    k_first = round(float(t[0]) * fs) if t.size else 0
     if null_plv is None and causal:
-        nulls = live_surrogate_nulls(phi_a, phi_b, fs, cfg)
+        nulls = live_surrogate_nulls(phi_a, phi_b, fs, cfg, k_first=k_first)
         null = np.where(np.isfinite(nulls), np.minimum(nulls, cfg.max_null), cfg.max_null)
     else:
         if null_plv is None:
-            null_plv = surrogate_null(phi_a, phi_b, fs, cfg)
+            null_plv = surrogate_null(phi_a, phi_b, fs, cfg, k_first)
         null = np.full(t.shape, chance_level(null_plv, cfg))
     plv = np.where(cov >= cfg.min_coverage, plv, np.nan)
     rel = np.where(np.isfinite(plv), rel, np.nan)
@@ -308,12 +314,14 @@ def live_surrogate_nulls(
     cfg: SyncConfig,
     every_s: float = NULL_EVERY_S,
     history_s: float = LIVE_HISTORY_S,
+    k_first: int = 0,
 ) -> FloatArray:
     """The surrogate chance level as a live session knows it at each sample (NaN: none yet).
 
-    Recomputed every ``every_s`` (counted from the first sample) over the last ``history_s``, from where
-    both phases were first known together; :class:`LivePairSync` with the session's history does the
-    same on its rings.
+    Computed at each whole multiple of ``every_s`` of the grid's own time (``k_first``: the absolute grid
+    index, ``t * fs_hz``, of the first sample) over the ``history_s`` ending there, from where both phases
+    were first known together, and held until the next: exactly what :class:`LivePairSync` computes from a
+    session's rings, whenever its snapshots fall.
     """
     n = phi_a.size
     out = np.full(n, np.nan)
@@ -321,11 +329,11 @@ def live_surrogate_nulls(
     step = max(1, round(every_s * fs_hz))
     n_hist = max(1, round(history_s * fs_hz))
     current = math.nan
-    for k in range(0, n, step):
-        k0 = k - n_hist + 1
-        first = known[np.searchsorted(known, max(k0, 0))] if known.size and known[-1] >= max(k0, 0) else None
+    for k in range(-k_first % step, n, step):
+        k0 = max(k - n_hist + 1, 0)
+        first = known[np.searchsorted(known, k0)] if known.size and known[-1] >= k0 else None
         if first is not None and first <= k:
-            val = surrogate_null(phi_a[first : k + 1], phi_b[first : k + 1], fs_hz, cfg)
+            val = surrogate_null(phi_a[first : k + 1], phi_b[first : k + 1], fs_hz, cfg, k_first + first)
             if val is not None:
                 current = val
         out[k : k + step] = current
@@ -419,13 +427,22 @@ class LivePairSync:
     """Causal pair synchrony from two :class:`GridRing` s holding ``phase`` and ``rate``.
 
     ``update`` scores the window ending at the pair's latest common sample with the definitions of
-    :func:`pair_sync`; the surrogate null is recomputed every ``null_every_s`` over the available history
-    (until there is enough history, the cap applies).
+    :func:`pair_sync`; the surrogate null is computed at each whole multiple of ``null_every_s`` of
+    session time, over the ``history_s`` ending there (until there is enough history, the cap applies), as
+    :func:`live_surrogate_nulls` computes it for analyze: the same values, whenever the snapshots fall. The
+    rings must hold ``history_s`` + ``null_every_s`` and a little more (the latest mark lies up to that far
+    back).
     """
 
-    def __init__(self, cfg: SyncConfig | None = None, null_every_s: float = NULL_EVERY_S) -> None:
+    def __init__(
+        self,
+        cfg: SyncConfig | None = None,
+        null_every_s: float = NULL_EVERY_S,
+        history_s: float = LIVE_HISTORY_S,
+    ) -> None:
         self.cfg = cfg or SyncConfig()
         self.null_every_s = null_every_s
+        self.history_s = history_s
         self._null: float | None = None
         self._null_k: int | None = None
 
@@ -461,17 +478,18 @@ class LivePairSync:
 
     def _maybe_update_null(self, a: GridRing, b: GridRing, k_end: int) -> None:
         fs = a.fs_hz
-        if self._null_k is not None and k_end - self._null_k < self.null_every_s * fs:
+        every = max(1, round(self.null_every_s * fs))
+        mark = k_end // every * every  # the latest whole multiple of null_every_s
+        if mark == self._null_k:
             return
-        self._null_k = k_end
-        n_hist = min(a.capacity, b.capacity)
-        k0 = k_end - n_hist + 1
-        pa, pb = a.window(k0, k_end, "phase"), b.window(k0, k_end, "phase")
+        self._null_k = mark
+        k0 = mark - round(self.history_s * fs) + 1
+        pa, pb = a.window(k0, mark, "phase"), b.window(k0, mark, "phase")
         known = np.flatnonzero(np.isfinite(pa - pb))
         if known.size == 0:
             return
         # Surrogates over the stretch since both phases were first known together.
         pa, pb = pa[known[0] :], pb[known[0] :]
-        null = surrogate_null(pa, pb, fs, self.cfg)
+        null = surrogate_null(pa, pb, fs, self.cfg, k0 + int(known[0]))
         if null is not None:
             self._null = null
