@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -318,7 +318,7 @@ def analyse_paths(
         "breathsync_version": __version__,
         "window_s": window_s,
         "participants": [_participant_json(p) for p in res.parts],
-        "pairs": [_pair_json(pr, window_s) for pr in res.pairs],
+        "pairs": _pairs_json(res, window_s),
         "warnings": res.warnings,
     }
     if len(res.parts) >= 3:
@@ -335,6 +335,8 @@ class Together:
     pairs: list[PairResult]
     warnings: list[str]
     cfg: SyncConfig
+    #: The pairs that could not be scored, by labels: why.
+    unscored: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def analyse_together(
@@ -344,19 +346,26 @@ def analyse_together(
     parts = [analyse_participant(r, lab, invert=invert) for r, lab in zip(recs, labels, strict=True)]
     cfg = SyncConfig(window_s=window_s)
     pairs: list[PairResult] = []
-    skipped: list[str] = []
+    unscored: dict[tuple[str, str], str] = {}
     for a, b in combinations(parts, 2):
         pr = analyse_pair(a, b, cfg)
         if pr is None:
-            skipped.append(f"{a.label}-{b.label}: recordings overlap less than one {window_s:g}-s window")
+            overlap = _overlap_s(a, b)
+            why = f"the recordings overlap by {overlap:g} s, less than one {window_s:g}-s window"
+            unscored[(a.label, b.label)] = why  # the pair's own line says it (summary_text, the JSON's note)
         else:
             pairs.append(pr)
-    warnings = (
-        [f"{lab}: {n}" for r, lab in zip(recs, labels, strict=True) for n in r.notes]
-        + skipped
-        + [w for p in parts for w in _warnings(p)]
-    )
-    return Together(parts, pairs, warnings, cfg)
+    warnings = [f"{lab}: {n}" for r, lab in zip(recs, labels, strict=True) for n in r.notes] + [
+        w for p in parts for w in _warnings(p)
+    ]
+    return Together(parts, pairs, warnings, cfg, unscored)
+
+
+def _overlap_s(a: Participant, b: Participant) -> float:
+    """How long two participants' live series overlap (s, at least 0)."""
+    if not (a.live.t.size and b.live.t.size):
+        return 0.0
+    return round(max(0.0, min(a.live.t[-1], b.live.t[-1]) - max(a.live.t[0], b.live.t[0])), 1)
 
 
 def _warnings(p: Participant) -> list[str]:
@@ -521,6 +530,49 @@ def _participant_json(p: Participant) -> dict[str, Any]:
     }
 
 
+def _pairs_json(res: Together, window_s: float) -> list[dict[str, Any]]:
+    """Every pair, each participant with each later one: scored, or with no figures and ``note`` saying
+    why (a pair that is not scored is not left out)."""
+    scored = {(pr.a.label, pr.b.label): pr for pr in res.pairs}
+    out = []
+    for a, b in combinations(res.parts, 2):
+        pr = scored.get((a.label, b.label))
+        if pr is not None:
+            out.append(_pair_json(pr, window_s))
+            continue
+        nothing: dict[str, Any] = dict.fromkeys(
+            (
+                "time_in_sync_frac",
+                "mean_plv",
+                "mean_sync_score",
+                "mean_relative_phase_rad",
+                "leader",
+                "lead_s",
+            )
+        ) | {"locked_s": None}
+        series = (
+            "t_s",
+            "plv",
+            "null_plv",
+            "sync_score",
+            "in_sync",
+            "relative_phase_rad",
+            "lag_s",
+            "rate_diff_bpm",
+        )
+        out.append(
+            {"a": a.label, "b": b.label, "window_s": window_s}
+            | {k: [] for k in series}
+            | {
+                "summary": dict(nothing),
+                "offline": {k: [] for k in ("plv", "null_plv", "in_sync", "relative_phase_rad")}
+                | {"summary": dict(nothing)},
+                "note": f"not scored: {res.unscored.get((a.label, b.label), 'no overlap')}",
+            }
+        )
+    return out
+
+
 def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
     def summ(ps: PairSync) -> dict[str, Any]:
         s = ps.summary(window_s)
@@ -549,6 +601,7 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
             "relative_phase_rad": _f(pr.offline.rel_phase_rad),
             "summary": summ(pr.offline),
         },
+        "note": None,
     }
 
 
@@ -606,6 +659,9 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         )
     for pr in result["pairs"]:
         s = pr["summary"]
+        if pr.get("note"):
+            lines.append(f"{pr['a']}-{pr['b']}: {pr['note']}")
+            continue
         if s["mean_plv"] is None:
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue

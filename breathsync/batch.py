@@ -161,11 +161,11 @@ def analyse_batch(
             out.failed.append((item, f"internal error ({type(e).__name__}: {e}): a bug in breathsync"))
             out.internal.append((item, traceback.format_exc()))
             continue
-        if not res["pairs"]:
+        scored = {(pr["a"], pr["b"]): pr for pr in res["pairs"] if not pr.get("note")}
+        if not scored:
             out.failed.append((item, _no_pair_reason(res)))
             continue
         out.results.append((i, item, res))
-        scored = {(pr["a"], pr["b"]): pr for pr in res["pairs"]}
         # Every pair of the session, in the analysis's order (each participant with each later one).
         parts = res["participants"]
         for j, pa in enumerate(parts):

@@ -56,3 +56,31 @@ def test_report_of_an_unscored_pair_shows_nothing_measured(tmp_path: Path) -> No
     row = next(ln for ln in out.read_text().split("<tr>") if ln.startswith("<td>A – B</td>"))
     assert "(0%)" not in row and "0.00" not in row  # it read 'in sync 0:00 (0%)', mean PLV 0.00
     assert row.count("<td>—</td>") >= 3
+
+
+def test_a_pair_overlapping_less_than_a_window_is_in_the_json_with_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A pair whose files overlap 26 s (under the 30-s window) was left out of the JSON's pairs (with three
+    # files, the list just got shorter), with only a warning; the README says every pair is scored.
+    from breathsync.io.csvfile import read_recording, write_recording
+
+    src = read_recording(str(SAMPLES / "pair_sync_B.csv"))
+    late = src.time >= 274.0  # B's last 26 s
+    b = tmp_path / "b_end.csv"
+    write_recording(b, src.time[late], {"resp": src.columns["resp"][late]}, {"participant": "B"})
+    out = tmp_path / "r.json"
+    a = SAMPLES / "pair_sync_A.csv"
+    assert main(["analyze", str(a), str(b), str(SAMPLES / "pair_follow_B.csv"), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    res = json.loads(out.read_text())
+    assert [(p["a"], p["b"]) for p in res["pairs"]] == [("A", "B"), ("A", "B'"), ("B", "B'")]
+    short = res["pairs"][0]
+    assert (
+        short["note"].startswith("not scored: the recordings overlap by 2") and "30-s window" in short["note"]
+    )
+    assert short["t_s"] == [] and short["plv"] == [] and short["offline"]["plv"] == []
+    assert short["summary"] == dict.fromkeys(short["summary"], None) and "locked_s" in short["summary"]
+    assert res["pairs"][1]["note"] is None and res["pairs"][1]["summary"]["mean_plv"] is not None
+    assert f"A-B: {short['note']}" in printed.splitlines()
+    assert not any("overlap" in w for w in res["warnings"])  # said once, on the pair's own line
