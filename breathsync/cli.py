@@ -109,6 +109,15 @@ def _session_files(folder: Path) -> set[str] | None:
     return {"session.json", *(listed if isinstance(listed, dict) else ())}
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two existing paths are the same file (or folder): by the file system's identity, so a name
+    spelt in another case on a case-insensitive file system is the same file, as are links to it."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is not there (or cannot be looked at): not the same
+        return False
+
+
 def _check_not_an_input(
     out: str, inputs: Sequence[str], option: str, replaceable: Sequence[str] = ()
 ) -> None:
@@ -125,7 +134,7 @@ def _check_not_an_input(
             if src.is_dir():
                 folder, listed = src.resolve(), _session_files(src)
             elif src.exists():
-                if src.resolve() == target.resolve():
+                if _same_file(src, target):
                     raise InputError(
                         f"{option} {out} is one of the input files: write the output somewhere else"
                     )
@@ -136,9 +145,11 @@ def _check_not_an_input(
                     continue
             else:
                 continue
-            if target.resolve().parent != folder or target.name in replaceable:
+            if not _same_file(target.resolve().parent, folder) or target.name in replaceable:
                 continue
-            if listed is None or target.name in listed:
+            # By the file itself, not its spelling: on a case-insensitive file system (macOS, Windows)
+            # rec/a.csv is rec/A.csv.
+            if listed is None or any(_same_file(folder / name, target) for name in listed):
                 raise InputError(
                     f"{option} {out} would overwrite a file of the session folder {folder}: "
                     "write the output somewhere else"

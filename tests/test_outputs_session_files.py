@@ -47,3 +47,28 @@ def test_an_output_beside_the_recordings_can_be_made_again(tmp_path: Path) -> No
         assert main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "mine.json")]) == 0
         assert main(["analyze", str(d), "--json", str(d / "whole.json")]) == 0
     assert (d / "mine.json").stat().st_size > 0 and (d / "whole.json").stat().st_size > 0
+
+
+def test_an_input_spelt_another_way_is_still_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files were told apart by their spelling: on macOS's case-insensitive file system `--json rec/a.csv`
+    is rec/A.csv, and realpath does not fold case there, so an input could be replaced. Now by the file's
+    identity; a second name for the same file (a hard link here, as a name in another case is there) is
+    refused like the file itself."""
+    import os
+
+    d = make_session_folder(tmp_path / "s")
+    os.link(d / "A.csv", d / "a_other_name.csv")
+    before = (d / "A.csv").read_bytes()
+    code = main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "a_other_name.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is one of the input files" in err and err.count("\n") == 1, err
+    # A second name for a file the session folder lists, with that folder's recordings named one by one.
+    os.link(d / "session.json", d / "Session.JSON")
+    code = main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "Session.JSON")])
+    err = capsys.readouterr().err
+    assert code == 2 and "would overwrite a file of the session folder" in err, err
+    assert (d / "A.csv").read_bytes() == before and json.loads((d / "session.json").read_text())[
+        "participants"
+    ]
