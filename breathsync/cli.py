@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import math
 import os
@@ -854,8 +856,36 @@ def _silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _lenient_output() -> None:
+    """Text that the output's encoding cannot hold is written escaped (``\\u547c``) instead of ending the
+    command on a UnicodeEncodeError: on Windows, output redirected to a file or a pipe is in the ANSI code
+    page (cp1252), which has no letters for a file named 呼吸_A.csv, and a finished session's summary was lost
+    to a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
+def _reader_gone(e: OSError) -> bool:
+    """Whether an OSError is the reader of our output going away. Python says BrokenPipeError, except on
+    Windows, where a write to a closed pipe fails with EINVAL (cpython issue 79935): then stdout no
+    longer takes a flush."""
+    if isinstance(e, BrokenPipeError):
+        return True
+    if sys.platform != "win32" or e.errno != errno.EINVAL or e.filename is not None:
+        return False
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``breathsync`` command; returns the exit code."""
+    _lenient_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -901,6 +931,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 141
     except OSError as e:
+        if _reader_gone(e):  # Windows' way of saying BrokenPipeError
+            _silence_stdout()
+            return 141
         # A machine fault outside the input (a full disk or /dev/full as stdout): one line, no traceback.
         _silence_stdout()
         where = f"{e.filename}: " if e.filename else ""
