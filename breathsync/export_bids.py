@@ -614,18 +614,26 @@ def _entries(folder: SessionFolder) -> dict[str, dict[str, Any]]:
 
 
 def _subjects(folder: SessionFolder) -> list[tuple[FolderParticipant, str]]:
-    """Each participant and its BIDS subject label; InputError when two labels give the same subject."""
-    seen: dict[str, str] = {}
+    """Each participant and its BIDS subject label; InputError when two labels give the same subject, or
+    subjects that differ only in case (``A`` and ``a``: on macOS's and Windows's case-insensitive file
+    systems sub-A and sub-a are one folder, and one participant's files would replace the other's)."""
+    seen: dict[str, tuple[str, str]] = {}
     out = []
     for fp in folder.participants:
         sub = bids_label(fp.label)
-        if sub in seen:
-            raise InputError(
-                f"{folder.path}: participants {seen[sub]!r} and {fp.label!r} map to the same BIDS subject "
-                f"sub-{sub} (BIDS labels keep only letters and digits): nothing was written; rename one of "
-                'them in session.json ("participants" and "files") and export again'
+        if sub.casefold() in seen:
+            other, other_sub = seen[sub.casefold()]
+            same = (
+                f"the same BIDS subject sub-{sub} (BIDS labels keep only letters and digits)"
+                if other_sub == sub
+                else f"BIDS subjects sub-{other_sub} and sub-{sub}, which differ only in case (one folder on "
+                "macOS and Windows)"
             )
-        seen[sub] = fp.label
+            raise InputError(
+                f"{folder.path}: participants {other!r} and {fp.label!r} map to {same}: nothing was written; "
+                'rename one of them in session.json ("participants" and "files") and export again'
+            )
+        seen[sub.casefold()] = (fp.label, sub)
         out.append((fp, sub))
     return out
 
@@ -660,7 +668,18 @@ def _stem(sub: str, ses: str | None) -> str:
 def _check_not_there(out: Path, subjects: list[tuple[FolderParticipant, str]], ses: str | None) -> None:
     """InputError when a subject of this session is already in ``out`` with the same session (or both
     without one), or with the other layout: a subject's data is all in ``ses-`` folders or none is."""
+    try:
+        there = {d.name for d in out.iterdir() if d.name.startswith("sub-")} if out.is_dir() else set()
+    except OSError as e:
+        raise InputError(f"{out}: cannot read the folder ({e.strerror or e})") from None
     for _, sub in subjects:
+        clash = sorted(n for n in there if n.casefold() == f"sub-{sub}".casefold() and n != f"sub-{sub}")
+        if clash:
+            raise InputError(
+                f"{out}: sub-{sub} differs from the dataset's {clash[0]} only in case, and on macOS and Windows "
+                "the two are one folder: give the participant the same label as there (in session.json), "
+                "or export to a new folder"
+            )
         raw = out / _subject_dir(sub, ses) / "beh" / f"{_stem(sub, ses)}_recording-raw_physio.tsv.gz"
         if raw.exists():
             if ses:

@@ -205,3 +205,37 @@ def test_a_folder_of_csv_files_is_told_what_export_takes(tmp_path: Path) -> None
         export_bids(folder, tmp_path / "bids")
     msg = str(e.value)
     assert "no session.json" in msg and "--record" in msg and "give recording CSV files" not in msg
+
+
+# ------------------------------------------------------------------------------------ case
+def test_subjects_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    # A session with participants "A" and "a" (the recorder writes A.csv and a_2.csv) exported sub-A and
+    # sub-a: on macOS and Windows one folder, where the second participant's files replaced the first's.
+    s = make_session_folder(tmp_path / "s")
+    (s / "B.csv").rename(s / "a_2.csv")
+    info = json.loads((s / "session.json").read_text())
+    info["participants"][1]["label"] = "a"
+    info["files"] = {
+        "A.csv": {"kind": "raw", "participant": "A"},
+        "a_2.csv": {"kind": "raw", "participant": "a"},
+    }
+    (s / "session.json").write_text(json.dumps(info))
+    with pytest.raises(
+        InputError, match=r"'A' and 'a' map to BIDS subjects sub-A and sub-a, which differ only in case"
+    ):
+        export_bids(s, tmp_path / "bids")
+    assert not (tmp_path / "bids").exists()
+    # Across sessions of one dataset: sub-a beside an earlier session's sub-A.
+    one = make_session_folder(tmp_path / "one")
+    export_bids(one, tmp_path / "study", session_label="1")
+    two = make_session_folder(tmp_path / "two")
+    edit_session(two, A={"label": "a"})
+    info = json.loads((two / "session.json").read_text())
+    info["files"]["A.csv"]["participant"] = "a"
+    (two / "session.json").write_text(json.dumps(info))
+    with pytest.raises(InputError, match=r"sub-a differs from the dataset's sub-A only in case"):
+        export_bids(two, tmp_path / "study", session_label="2")
+    assert sorted(p.name for p in (tmp_path / "study").iterdir() if p.name.startswith("sub-")) == [
+        "sub-A",
+        "sub-B",
+    ]
