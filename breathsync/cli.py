@@ -471,10 +471,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if not found:
         print(f"no matching BLE device found within {args.timeout:g} s", file=sys.stderr)
         return 1
-    print(f"{'NAME':<24} {'ADDRESS':<17} {'RSSI':>5}  PROFILE")
+    # Columns as wide as what they hold: an address is 17 characters on Linux and Windows, but a 36-character
+    # UUID on macOS (and a name may be longer than 24).
+    name_w = max(24, *(len(f.name or "?") for f in found))
+    addr_w = max(17, *(len(f.address) for f in found))
+    print(f"{'NAME':<{name_w}} {'ADDRESS':<{addr_w}} {'RSSI':>5}  PROFILE")
     for f in found:
         rssi = "" if f.rssi is None else str(f.rssi)
-        print(f"{f.name or '?':<24} {f.address:<17} {rssi:>5}  {f.profile.name}")
+        print(f"{f.name or '?':<{name_w}} {f.address:<{addr_w}} {rssi:>5}  {f.profile.name}")
     return 0
 
 

@@ -1,5 +1,10 @@
 """A participant from a BLE wearable: ``ble:ADDRESS`` or ``ble:NAME-PREFIX`` (any device of ``devices.PROFILES``).
 
+``ADDRESS`` is what bleak calls the device's address, which is what ``breathsync scan`` prints: a Bluetooth
+address (``C0:FF:EE:00:00:01``) on Linux and Windows, and on macOS the UUID CoreBluetooth gives the device on
+that Mac (``B9EA5233-37EF-...``, 8-4-4-4-12 hex digits; macOS never shows the Bluetooth address, and another
+Mac gives the same device another UUID). Both are matched whatever their case.
+
 What the device is and how to talk to it comes from its profile in :mod:`devices` (recognised in the scan
 by advertised services or name); this module only executes the profile's steps with bleak and never knows
 a UUID. The flow:
@@ -56,10 +61,13 @@ from breathsync.sources.base import (
     split_spec,
 )
 
-__all__ = ["BleSource", "DecoderFault", "Found", "parse_ble_spec", "radio_lock", "scan"]
+__all__ = ["BleSource", "DecoderFault", "Found", "is_address", "parse_ble_spec", "radio_lock", "scan"]
 
 SPEC_SYNTAX = "ble:ADDRESS|NAME-PREFIX[,timeout=S]"
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
+#: The address bleak gives a device on macOS (BLEDevice.address: "UUID on macOS"): CoreBluetooth's
+#: per-Mac identifier of the peripheral, never its Bluetooth address.
+_UUID_ADDRESS = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 _REPLY_TIMEOUT_S = 5.0
 _CONNECT_TIMEOUT_S = 10.0
 _BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -190,7 +198,8 @@ class BleSource(Source):
     Parameters
     ----------
     target : str
-        A Bluetooth address (``AA:BB:CC:DD:EE:FF``) or the start of the advertised name.
+        A device address as ``breathsync scan`` prints it (``AA:BB:CC:DD:EE:FF``; on macOS a UUID,
+        ``B9EA5233-37EF-...``) or the start of the advertised name.
     timeout_s : float
         How long :meth:`start` scans for the device before giving up with a :class:`SourceError`.
     """
@@ -234,9 +243,22 @@ class BleSource(Source):
         self._failure: DecoderFault | None = None
 
     def _matches(self, f: Found) -> bool:
-        if _ADDRESS.match(self.target):
+        if is_address(self.target):
             return f.address.upper() == self.target.upper()
         return f.name.startswith(self.target)
+
+    def _not_found(self, where: str, seen: list[Found]) -> SourceError:
+        why = (
+            f"{where}: no matching device found within {self.timeout_s:g} s "
+            "(is it worn, switched on and not connected to another app? try `breathsync scan`)"
+        )
+        if _ADDRESS.match(self.target) and any(_UUID_ADDRESS.match(f.address) for f in seen):
+            # macOS: the devices seen have UUIDs as their addresses, so a Bluetooth address never matches.
+            why += (
+                "; this computer knows devices by a UUID, not by their Bluetooth address: give the ADDRESS "
+                "`breathsync scan` prints on it, or the start of the name"
+            )
+        return SourceError(why)
 
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
@@ -250,12 +272,10 @@ class BleSource(Source):
         self._clock = clock
         where = f"ble:{self.target}"
         async with radio_lock():
-            hits = [f for f in await _scan_unlocked(self.timeout_s, self._matches, where) if self._matches(f)]
+            seen = await _scan_unlocked(self.timeout_s, self._matches, where)
+            hits = [f for f in seen if self._matches(f)]
             if not hits:
-                raise SourceError(
-                    f"{where}: no matching device found within {self.timeout_s:g} s "
-                    "(is it worn, switched on and not connected to another app? try `breathsync scan`)"
-                )
+                raise self._not_found(where, seen)
             self.found = hits[0]
             self.profile = hits[0].profile
             self.signal = self.profile.signal
@@ -543,6 +563,12 @@ class BleSource(Source):
             c: cols[c][keep] if c in cols else np.full(t.size, np.nan) for c in (*main, *self.extra_columns)
         }
         self._queue.put_nowait(SampleChunk(t, out))
+
+
+def is_address(target: str) -> bool:
+    """Whether a ``ble:`` target is a device address (a Bluetooth address, or the UUID bleak gives a device
+    on macOS) rather than the start of a name."""
+    return bool(_ADDRESS.match(target) or _UUID_ADDRESS.match(target))
 
 
 def _duration(s: float) -> str:
