@@ -1,5 +1,6 @@
-"""The live terminal view: a sink that draws each snapshot in place (or, when the output is not a terminal,
-prints one plain line a second so that logs stay readable)."""
+"""The live terminal view: a sink that draws each snapshot in place (or, when the output is not a terminal, or
+a Windows console that will not take escape sequences, prints one plain line a second so that logs stay
+readable)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import textwrap
 import time
 import unicodedata
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from breathsync.session_types import (
     PairView,
@@ -238,6 +239,60 @@ def render(
     return "\n".join(lines + [x for e in events for x in e])
 
 
+#: SetConsoleMode's flag for the escape sequences the in-place view writes (cursor up, erase below), and
+#: GetStdHandle's number for stdout (Microsoft, "Console Virtual Terminal Sequences"). Windows 10's classic
+#: console (cmd, PowerShell 5) starts with it off and shows the sequences as text (``←[3F←[J``).
+ENABLE_VIRTUAL_TERMINAL_PROCESSING = 0x0004
+STD_OUTPUT_HANDLE = -11
+
+
+def _kernel32() -> Any:
+    """Windows' kernel32 through ctypes, declared for the three console calls (Windows only)."""
+    import ctypes
+    from ctypes import wintypes
+
+    k = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    k.GetStdHandle.argtypes = [wintypes.DWORD]
+    k.GetStdHandle.restype = wintypes.HANDLE
+    k.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+    k.GetConsoleMode.restype = wintypes.BOOL
+    k.SetConsoleMode.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+    k.SetConsoleMode.restype = wintypes.BOOL
+    return k
+
+
+def _windows_console_escapes(out: TextIO) -> bool:
+    """On Windows: whether ``out``, a console, acts on escape sequences, turning them on if needed
+    (``SetConsoleMode`` on the stdout handle). False when they cannot be (an old Windows, a device such as
+    NUL that says it is a terminal, an output other than stdout)."""
+    import ctypes
+    from ctypes import wintypes
+
+    try:
+        if out.fileno() != 1:
+            return False
+        k = _kernel32()
+        handle = k.GetStdHandle(STD_OUTPUT_HANDLE)
+        mode = wintypes.DWORD()
+        if not k.GetConsoleMode(handle, ctypes.byref(mode)):
+            return False  # not a console
+        if mode.value & ENABLE_VIRTUAL_TERMINAL_PROCESSING:
+            return True
+        return bool(k.SetConsoleMode(handle, mode.value | ENABLE_VIRTUAL_TERMINAL_PROCESSING))
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
+def redraws_in_place(out: TextIO) -> bool:
+    """Whether the view can redraw ``out`` in place: a terminal, which on Windows must also take escape
+    sequences (turned on here). Otherwise the view prints one line a second."""
+    if not out.isatty():
+        return False
+    if sys.platform == "win32":
+        return _windows_console_escapes(out)
+    return True
+
+
 def _terminal_size() -> tuple[int, int]:
     size = shutil.get_terminal_size((80, 24))
     return size.columns, size.lines
@@ -260,7 +315,7 @@ class TerminalView:
         terminal_size: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         self.out = out or sys.stdout
-        self.in_place = self.out.isatty() if in_place is None else in_place
+        self.in_place = redraws_in_place(self.out) if in_place is None else in_place
         self.min_gap = 1.0 / fps if self.in_place else 1.0
         self.terminal_size = terminal_size or _terminal_size
         self._last = -math.inf
