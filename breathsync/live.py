@@ -1,5 +1,5 @@
 """Wiring for the live commands (``run``, ``demo``): source specs -> sources -> session -> sinks, run on one
-asyncio loop with clean shutdown on Ctrl-C, SIGTERM and SIGHUP."""
+asyncio loop with clean shutdown on Ctrl-C, SIGTERM and SIGHUP (Windows: Ctrl-C and Ctrl-Break)."""
 
 from __future__ import annotations
 
@@ -169,10 +169,15 @@ def build_session(
 
 def stop_signals() -> tuple[signal.Signals, ...]:
     """The signals that end a live session cleanly (sources stopped, recording closed with its summary):
-    Ctrl-C, ``kill`` and, where it exists (not on Windows), the terminal being closed (SIGHUP)."""
+    Ctrl-C, ``kill`` and, where they exist, the terminal being closed (SIGHUP, not on Windows) and Windows'
+    Ctrl-Break (SIGBREAK, Windows only: Windows sends no SIGTERM). Windows delivers the closing of the
+    console window as SIGBREAK too, but ends the process right after (Python's handler runs later), so that
+    one is not a clean end."""
     sigs = [signal.SIGINT, signal.SIGTERM]
-    if hasattr(signal, "SIGHUP"):
-        sigs.append(signal.SIGHUP)
+    for name in ("SIGHUP", "SIGBREAK"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            sigs.append(sig)
     return tuple(sigs)
 
 
@@ -200,15 +205,30 @@ def stop_signals_ignored(restore: bool = True) -> Iterator[None]:
 async def _run(session: Session, duration_s: float | None) -> Snapshot:
     loop = asyncio.get_running_loop()
     installed = []
+    previous: dict[signal.Signals, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        loop.call_soon_threadsafe(session.request_stop)
+
     for sig in stop_signals():
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows: no handlers
+        try:
             loop.add_signal_handler(sig, session.request_stop)
             installed.append(sig)
+        except NotImplementedError:
+            # Windows' event loops have no signal handlers: a plain one, which asks the loop to stop the
+            # session (the proactor loop is the signal module's wakeup fd, so a signal wakes it). Main
+            # thread only.
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                previous[sig] = signal.signal(sig, handler)
+        except (RuntimeError, ValueError):  # not the main thread, or a signal this system cannot catch
+            pass
     try:
         return await session.run(duration_s)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 def run_session(session: Session, sinks: Sequence[Sink], duration_s: float | None) -> Snapshot:

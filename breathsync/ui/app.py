@@ -71,8 +71,8 @@ SIGNAL_POLL_MS = 100
 
 @contextlib.contextmanager
 def _stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
-    """While the dashboard runs: Ctrl-C, SIGTERM and SIGHUP (the signals the terminal view handles, see
-    :func:`breathsync.live.stop_signals`) call ``request_stop`` in the UI thread, through the event loop
+    """While the dashboard runs: Ctrl-C, SIGTERM, SIGHUP and Windows' SIGBREAK (the signals the terminal view
+    handles, see :func:`breathsync.live.stop_signals`) call ``request_stop`` in the UI thread, through the event loop
     (not inside the handler: a handler runs between any two Python lines), instead of a KeyboardInterrupt
     traceback or the process dying with the recording left open. Python runs its handlers only when the
     interpreter runs, so a timer wakes it while Qt's event loop waits in C. Only in the main thread (the only
@@ -142,7 +142,7 @@ def run_dashboard(
     is closed, except on Qt's offscreen platform (nobody could close it). With ``screenshot`` the picture is
     saved after the run and the window closes; with no display Qt's offscreen platform is used, so this also
     works on a server. ``prepare``: called with each further session the window builds (Start again), as
-    the command line prepared ``session`` (its ``--publish`` sink). Ctrl-C, SIGTERM and SIGHUP end the session as its end would (recording closed with its
+    the command line prepared ``session`` (its ``--publish`` sink). Ctrl-C, SIGTERM, SIGHUP and Windows' Ctrl-Break end the session as its end would (recording closed with its
     summary, the result as usual) and close the window, as in the terminal view.
     """
     if screenshot is not None and not os.environ.get("QT_QPA_PLATFORM"):
@@ -217,7 +217,7 @@ def _run(
     unattended = _unattended(screenshot)
     interrupted: list[bool] = []
 
-    def on_stop_signal() -> None:  # Ctrl-C, SIGTERM, SIGHUP (in the UI thread)
+    def on_stop_signal() -> None:  # Ctrl-C, SIGTERM, SIGHUP, SIGBREAK (in the UI thread)
         interrupted.append(True)
         if win.running and len(interrupted) == 1:
             win.stop_session()  # ends as at its end: on_finished closes the window

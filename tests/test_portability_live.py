@@ -1,0 +1,92 @@
+"""Live sessions where Windows and macOS differ from Linux, simulated on Linux (sys.platform, os.environ and
+signal attributes monkeypatched; no real Windows call).
+
+Stop signals: Windows has no SIGHUP and never sends SIGTERM; Ctrl-Break arrives as SIGBREAK, which ended
+the process with the recording left open. SIGBREAK is now one of the stop signals, in the terminal view
+and in the dashboard, and since Windows' asyncio loops have no ``add_signal_handler``, the terminal view
+installs a plain handler there. Here SIGBREAK is faked by SIGWINCH, whose default action is to do nothing:
+a handler that was not installed leaves the session running to its end instead of killing the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+import pytest
+
+from breathsync.live import ParticipantArg, build_session, run_session, stop_signals
+from breathsync.session_types import SessionInfo, Snapshot
+from breathsync.sources.base import SampleChunk
+
+FAKE_SIGBREAK = signal.SIGWINCH
+#: Session seconds asked for; the signal comes at the first snapshot, so a session stopped by it is far
+#: shorter (at speed 300 the whole of it would take 2 s).
+DURATION_S = 600.0
+
+
+def test_stop_signals_include_sigbreak_where_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(stop_signals()) == {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # Linux, macOS
+    monkeypatch.setattr(signal, "SIGBREAK", FAKE_SIGBREAK, raising=False)
+    monkeypatch.delattr(signal, "SIGHUP")
+    assert set(stop_signals()) == {signal.SIGINT, signal.SIGTERM, FAKE_SIGBREAK}  # Windows
+
+
+class _RaiseOnFirstSnapshot:
+    """A sink that raises a signal in the session's own process at its first snapshot."""
+
+    def __init__(self, sig: signal.Signals) -> None:
+        self.sig = sig
+        self.raised = False
+
+    def open(self, info: SessionInfo) -> None: ...
+
+    def on_chunk(self, label: str, chunk: SampleChunk) -> None: ...
+
+    def on_snapshot(self, snap: Snapshot) -> None:
+        if not self.raised:
+            self.raised = True
+            signal.raise_signal(self.sig)
+
+    def close(self, info: SessionInfo) -> None: ...
+
+
+def _session_stopped_by(sig: signal.Signals) -> Snapshot:
+    parts = [ParticipantArg("A", "sim:steady,seed=1"), ParticipantArg("B", "sim:steady,rate=14,seed=2")]
+    session = build_session(parts, speed=300.0)
+    sink = _RaiseOnFirstSnapshot(sig)
+    final = run_session(session, [sink], DURATION_S)
+    assert sink.raised
+    return final
+
+
+@pytest.mark.parametrize("windows_loop", [False, True], ids=["loop-handler", "windows-loop"])
+def test_sigbreak_ends_a_terminal_session_cleanly(
+    monkeypatch: pytest.MonkeyPatch, windows_loop: bool
+) -> None:
+    monkeypatch.setattr(signal, "SIGBREAK", FAKE_SIGBREAK, raising=False)
+    before = signal.getsignal(FAKE_SIGBREAK)
+    if windows_loop:
+        # Windows' event loops (proactor and selector) have no signal handlers.
+        def no_handlers(self: Any, sig: int, callback: Any, *args: Any) -> None:
+            raise NotImplementedError
+
+        monkeypatch.setattr(asyncio.SelectorEventLoop, "add_signal_handler", no_handlers)
+    final = _session_stopped_by(FAKE_SIGBREAK)
+    assert final.final
+    assert final.t_s < DURATION_S / 2  # ended by the signal, not by its duration
+    assert signal.getsignal(FAKE_SIGBREAK) == before  # handlers put back after the session
+
+
+def test_on_a_windows_loop_ctrl_c_also_ends_the_session_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The plain handler covers every stop signal the loop could not take, Ctrl-C included, and puts the
+    # previous one back (there: asyncio.run's own, which it removes at its end).
+    def no_handlers(self: Any, sig: int, callback: Any, *args: Any) -> None:
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio.SelectorEventLoop, "add_signal_handler", no_handlers)
+    before = signal.getsignal(signal.SIGINT)
+    final = _session_stopped_by(signal.SIGINT)
+    assert final.final and final.t_s < DURATION_S / 2
+    assert signal.getsignal(signal.SIGINT) == before

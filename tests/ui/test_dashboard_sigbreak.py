@@ -1,0 +1,30 @@
+"""Windows: Ctrl-Break (SIGBREAK) ended the dashboard's process with the recording left open; it is now one
+of the signals that stop the session as its end would. SIGBREAK is faked by SIGWINCH (its default action
+does nothing, so a handler that was not installed fails the test instead of killing it)."""
+
+from __future__ import annotations
+
+import os
+
+# Qt offscreen, set before any QApplication exists (as in test_dashboard.py).
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import signal
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from breathsync.ui.app import _stop_on_signals
+
+
+def test_sigbreak_asks_the_dashboard_to_stop(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = signal.SIGWINCH
+    monkeypatch.setattr(signal, "SIGBREAK", fake, raising=False)
+    before = signal.getsignal(fake)
+    asked: list[bool] = []
+    with _stop_on_signals(lambda: asked.append(True)):
+        assert signal.getsignal(fake) != before
+        signal.raise_signal(fake)
+        qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert asked == [True]
+    assert signal.getsignal(fake) == before  # put back when the dashboard returns
