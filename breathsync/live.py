@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,19 @@ class ParticipantArg:
 #: file name may have on common file systems (ext4, APFS, NTFS).
 MAX_LABEL = 64
 
+#: Device names Windows reserves as file names, in any case and with any extension (Microsoft, "Naming
+#: Files, Paths, and Namespaces"): a recording's ``CON.csv`` cannot be written there, or copied there from
+#: another computer, so these labels are refused on every OS. Listed here because Python's own checks differ
+#: by version (``PureWindowsPath.is_reserved`` is deprecated in 3.13 and gone in 3.15; ``os.path.isreserved``
+#: is 3.13+ and Windows only).
+WINDOWS_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"{dev}{n}" for dev in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3"}
+)
+#: What a label's file stem loses at its ends: the recorder replaces what is not ASCII with "_" and strips
+#: "_" and "-" from the ends ("CON_" and "CONé" are written as CON.csv too).
+_STEM_ENDS = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
+
 
 def parse_participant(text: str) -> ParticipantArg:
     label, sep, spec = text.partition("=")
@@ -45,6 +59,12 @@ def parse_participant(text: str) -> ParticipantArg:
         )
     if not label.replace("_", "").replace("-", "").isalnum():
         raise InputError(f"--participant {text!r}: a label is letters, digits, '-' or '_'")
+    device = _STEM_ENDS.sub("", label)
+    if device.upper() in WINDOWS_DEVICE_NAMES:
+        raise InputError(
+            f"--participant {text!r}: {device} is a device name on Windows, so the recording's {device}.csv "
+            f"could not be written or copied there: choose another label, e.g. {label}1"
+        )
     if len(label) > MAX_LABEL:
         # Checked before anything starts: a 300-character label ran the session, then failed to record it
         # ("File name too long").

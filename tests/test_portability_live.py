@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from breathsync.cli import main
 from breathsync.live import ParticipantArg, build_session, run_session, stop_signals
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk
@@ -90,3 +92,33 @@ def test_on_a_windows_loop_ctrl_c_also_ends_the_session_cleanly(monkeypatch: pyt
     final = _session_stopped_by(signal.SIGINT)
     assert final.final and final.t_s < DURATION_S / 2
     assert signal.getsignal(signal.SIGINT) == before
+
+
+# ------------------------------------------------------------------------------------- labels
+
+
+@pytest.mark.parametrize("label", ["CON", "nul", "Aux", "prn", "COM1", "lpt9", "_con", "NUL-"])
+def test_a_windows_device_name_is_refused_as_a_label(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], label: str
+) -> None:
+    # The recording names its files LABEL.csv (without the label's leading and trailing '_' and '-'): on
+    # Windows CON.csv cannot be created (or is the console), and a folder recorded elsewhere cannot be copied
+    # there. Refused on every OS, before anything starts.
+    rec = tmp_path / "rec"
+    argv = ["run", "-p", f"{label}=sim:steady", "-p", "B=sim:steady", "--duration", "5", "--quiet"]
+    assert main([*argv, "--record", str(rec)]) == 2
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    device = label.strip("_-")
+    assert line.startswith(
+        f"breathsync: error: --participant '{label}=sim:steady': {device} is a device name"
+    )
+    assert f"{device}.csv" in line and f"choose another label, e.g. {label}1" in line
+    assert not rec.exists()
+
+
+def test_labels_that_only_contain_a_device_name_are_fine(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    argv = ["run", "-p", "CONNOR=sim:steady,seed=1", "-p", "COM10=sim:steady,seed=2", "-p", "nul1=sim:pacer"]
+    assert main([*argv, "--duration", "10", "--speed", "50", "--quiet", "--record", str(rec)]) == 0
+    assert {"CONNOR.csv", "COM10.csv", "nul1.csv"} <= {p.name for p in rec.iterdir()}
