@@ -6,21 +6,30 @@ the process with the recording left open. SIGBREAK is now one of the stop signal
 and in the dashboard, and since Windows' asyncio loops have no ``add_signal_handler``, the terminal view
 installs a plain handler there. Here SIGBREAK is faked by SIGWINCH, whose default action is to do nothing:
 a handler that was not installed leaves the session running to its end instead of killing the tests.
+
+Labels: Windows device names (CON, nul, ...) named recordings that Windows cannot hold; refused everywhere.
+
+Host clock: session time read time.monotonic, which advances in 15.6 ms steps on Windows before Python
+3.13; it reads time.perf_counter now.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import devices
 from breathsync.cli import main
 from breathsync.live import ParticipantArg, build_session, run_session, stop_signals
 from breathsync.session_types import SessionInfo, Snapshot
-from breathsync.sources.base import SampleChunk
+from breathsync.sources import base
+from breathsync.sources.base import SampleChunk, SessionClock
+from breathsync.sources.ble import BleSource
 
 FAKE_SIGBREAK = signal.SIGWINCH
 #: Session seconds asked for; the signal comes at the first snapshot, so a session stopped by it is far
@@ -122,3 +131,36 @@ def test_labels_that_only_contain_a_device_name_are_fine(tmp_path: Path) -> None
     argv = ["run", "-p", "CONNOR=sim:steady,seed=1", "-p", "COM10=sim:steady,seed=2", "-p", "nul1=sim:pacer"]
     assert main([*argv, "--duration", "10", "--speed", "50", "--quiet", "--record", str(rec)]) == 0
     assert {"CONNOR.csv", "COM10.csv", "nul1.csv"} <= {p.name for p in rec.iterdir()}
+
+
+# ------------------------------------------------------------------------------------- host clock
+
+
+def test_session_time_reads_the_fine_grained_host_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # time.monotonic advances in 15.6 ms steps on Windows before Python 3.13 (cpython gh-88494): BLE
+    # arrival times, read from session time, were quantised to them.
+    assert base.HOST_CLOCK is time.perf_counter
+    now = [50.0]
+    monkeypatch.setattr(base, "HOST_CLOCK", lambda: now[0])
+    clock = SessionClock(speed=2.0)
+    clock.start()
+    now[0] += 0.004
+    assert clock.now() == pytest.approx(0.008)
+
+
+def test_ble_arrival_times_are_session_times() -> None:
+    # The one clock: a wearable's samples are timed by their arrival on the session clock, never by a host
+    # clock of the source's own (which could be another clock than the session's).
+    now = [1000.0]
+    clock = SessionClock(time_fn=lambda: now[0])
+    clock.start()
+    src = BleSource("FakeHR")
+    profile = devices.get_profile("heart-rate")
+    src._clock, src.profile, src.signal = clock, profile, profile.signal
+    src._decoders = {name: spec.decoder() for name, spec in profile.streams.items()}
+    now[0] += 12.3456
+    src._on_data(profile.signal_stream, bytes([0x10, 60, 0x00, 0x04]))  # HR 60, one RR of 1024/1024 s
+    chunk = src._queue.get_nowait()
+    assert chunk is not None
+    assert chunk.t[-1] == pytest.approx(12.3456)  # the beat that ends at this notification
+    assert chunk.columns["rr_ms"][-1] == pytest.approx(1000.0)

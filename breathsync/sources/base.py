@@ -4,8 +4,8 @@ CSV replay, the simulated partner, and later BLE wearables and LSL inlets all im
 the session cannot tell them apart, and tests swap one for another.
 
 Time: every source stamps its samples in **session seconds** from the :class:`SessionClock` it is given
-(monotonic host time since the session started, times ``speed`` for replayed and simulated sources, which
-is how ``--speed`` makes fast runs possible). Real devices use speed 1.
+(monotonic host time since the session started, :data:`HOST_CLOCK`, times ``speed`` for replayed and
+simulated sources, which is how ``--speed`` makes fast runs possible). Real devices use speed 1.
 """
 
 from __future__ import annotations
@@ -60,18 +60,26 @@ class SampleChunk:
 MAX_SPEED = 300.0
 
 
+#: The host clock session time is read from: monotonic, and fine-grained on every OS. ``time.monotonic``
+#: advances in 15.6 ms steps on Windows before Python 3.13 (cpython gh-88494), which quantised the arrival
+#: times a device's samples are mapped onto; ``perf_counter`` is the same clock as ``monotonic`` on Linux
+#: and macOS, and QueryPerformanceCounter on Windows (what LSL's ``local_clock``, C++'s steady_clock, reads
+#: there too). Nothing compares session time with another host clock: sources stamp with ``now()``.
+HOST_CLOCK: Callable[[], float] = time.perf_counter
+
+
 class SessionClock:
     """Session time: seconds since :meth:`start`, scaled by ``speed``.
 
     ``now()`` is what every source stamps its samples with; ``sleep_until(t)`` waits until session time
-    ``t``. A test can pass ``time_fn`` to drive it from a fake clock.
+    ``t``. It reads :data:`HOST_CLOCK`; a test can pass ``time_fn`` to drive it from a fake clock.
     """
 
-    def __init__(self, speed: float = 1.0, time_fn: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, speed: float = 1.0, time_fn: Callable[[], float] | None = None) -> None:
         if not speed > 0:
             raise ValueError("speed must be positive")
         self.speed = float(speed)
-        self._time_fn = time_fn
+        self._time_fn = time_fn if time_fn is not None else HOST_CLOCK
         self._t0: float | None = None
 
     def start(self) -> None:
