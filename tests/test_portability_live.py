@@ -11,6 +11,9 @@ Labels: Windows device names (CON, nul, ...) named recordings that Windows canno
 
 Host clock: session time read time.monotonic, which advances in 15.6 ms steps on Windows before Python
 3.13; it reads time.perf_counter now.
+
+Display: over SSH, macOS (and Windows) have a desktop the process cannot show a window on; run and demo
+now take the terminal view there, as on Linux without a DISPLAY.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources import base
 from breathsync.sources.base import SampleChunk, SessionClock
 from breathsync.sources.ble import BleSource
+from breathsync.ui import display_available
 
 FAKE_SIGBREAK = signal.SIGWINCH
 #: Session seconds asked for; the signal comes at the first snapshot, so a session stopped by it is far
@@ -164,3 +168,54 @@ def test_ble_arrival_times_are_session_times() -> None:
     assert chunk is not None
     assert chunk.t[-1] == pytest.approx(12.3456)  # the beat that ends at this notification
     assert chunk.columns["rr_ms"][-1] == pytest.approx(1000.0)
+
+
+# ------------------------------------------------------------------------------------- display
+
+DISPLAY_VARS = ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "SSH_CLIENT")
+
+
+def _display(monkeypatch: pytest.MonkeyPatch, platform: str, **env: str) -> bool:
+    monkeypatch.setattr("sys.platform", platform)
+    for name in DISPLAY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return display_available()
+
+
+SSH = {"SSH_CONNECTION": "192.0.2.7 50022 192.0.2.1 22"}
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_over_ssh_a_mac_or_windows_has_no_display(monkeypatch: pytest.MonkeyPatch, platform: str) -> None:
+    # `breathsync demo` over SSH opened the Cocoa dashboard (on the Mac's own screen, if anywhere) instead of
+    # the terminal view.
+    assert _display(monkeypatch, platform)  # at the desktop
+    assert not _display(monkeypatch, platform, **SSH)
+    assert not _display(monkeypatch, platform, SSH_TTY="/dev/ttys003")
+    assert _display(monkeypatch, platform, DISPLAY="localhost:10.0", **SSH)  # asked for by hand
+    assert _display(monkeypatch, platform, QT_QPA_PLATFORM="offscreen", **SSH)
+
+
+def test_linux_rules_are_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not _display(monkeypatch, "linux")
+    assert not _display(monkeypatch, "linux", **SSH)
+    assert _display(monkeypatch, "linux", DISPLAY=":0")
+    assert _display(monkeypatch, "linux", WAYLAND_DISPLAY="wayland-0")
+    assert _display(monkeypatch, "linux", DISPLAY="localhost:10.0", **SSH)  # ssh -X
+    assert _display(monkeypatch, "linux", QT_QPA_PLATFORM="offscreen")
+
+
+def test_demo_over_ssh_on_a_mac_runs_in_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import breathsync.ui
+
+    def no_dashboard(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the dashboard was opened over SSH")
+
+    assert not _display(monkeypatch, "darwin", **SSH)
+    monkeypatch.setattr(breathsync.ui, "run_dashboard", no_dashboard)
+    assert main(["demo", "--duration", "20", "--speed", "100"]) == 0
+    assert "session summary:" in capsys.readouterr().out

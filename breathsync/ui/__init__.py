@@ -24,12 +24,19 @@ SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def display_available() -> bool:
-    """Whether a window can be shown: a Qt platform chosen explicitly, or a desktop session."""
-    if os.environ.get("QT_QPA_PLATFORM"):
+    """Whether a window can be shown: a Qt platform chosen explicitly, or a desktop session.
+
+    Linux and the like: an X11 or Wayland display. macOS and Windows always have a desktop, but a process
+    started over SSH cannot show a window on it (on macOS the Cocoa window would open on the Mac's own
+    screen, if at all), so there the session is a desktop one unless SSH_CONNECTION or SSH_TTY says SSH,
+    and a DISPLAY (an X server forwarded or chosen by hand) or QT_QPA_PLATFORM still counts.
+    """
+    env = os.environ
+    if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY"):
         return True
     if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        return not (env.get("SSH_CONNECTION") or env.get("SSH_TTY"))
+    return bool(env.get("WAYLAND_DISPLAY"))
 
 
 def check_screenshot_path(path: str) -> None:
