@@ -28,15 +28,16 @@ def display_available() -> bool:
 
     Linux and the like: an X11 or Wayland display. macOS and Windows always have a desktop, but a process
     started over SSH cannot show a window on it (on macOS the Cocoa window would open on the Mac's own
-    screen, if at all), so there the session is a desktop one unless SSH_CONNECTION or SSH_TTY says SSH,
-    and a DISPLAY (an X server forwarded or chosen by hand) or QT_QPA_PLATFORM still counts.
+    screen, if at all), so there the session is a desktop one unless SSH_CONNECTION or SSH_TTY says SSH;
+    QT_QPA_PLATFORM still counts. A DISPLAY does not there: PyQt6's wheels for macOS and Windows draw
+    with Cocoa and Windows' own windows, never on an X server (`ssh -X` to a Mac with XQuartz sets one).
     """
     env = os.environ
-    if env.get("QT_QPA_PLATFORM") or env.get("DISPLAY"):
+    if env.get("QT_QPA_PLATFORM"):
         return True
     if sys.platform in ("win32", "darwin"):
         return not (env.get("SSH_CONNECTION") or env.get("SSH_TTY"))
-    return bool(env.get("WAYLAND_DISPLAY"))
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
 def check_screenshot_path(path: str) -> None:
