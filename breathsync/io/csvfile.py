@@ -861,9 +861,11 @@ def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
             return open(name, "rb")
         except OSError as exc:
             raise _read_error(name, exc) from None
+    # Non-blocking: opening a named pipe waits for a writer, for ever (also for a file replaced by one).
+    # Windows has neither O_NONBLOCK nor named pipes in its file system.
+    nonblock = getattr(os, "O_NONBLOCK", 0)
     try:
-        # Non-blocking: opening a named pipe waits for a writer, for ever (also for a file replaced by one).
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(name, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise _read_error(name, exc) from None
     try:
@@ -871,9 +873,12 @@ def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
         first = b""
         if stat.S_ISFIFO(mode):
             first = _wait_for_writer(fd, name, what)
+            if nonblock:  # read as slowly as it is written (POSIX, where os.set_blocking always exists)
+                os.set_blocking(fd, True)
         elif not stat.S_ISREG(mode):  # replaced since the stat above
             raise RecordingError(name, f"not a regular file ({_file_kind(mode)}): give {what}")
-        os.set_blocking(fd, True)
+        # A regular file's reads never wait, O_NONBLOCK or not: no os.set_blocking, which Python 3.11 lacks on
+        # Windows and 3.12+ refuses there for anything but a pipe (every input failed to open).
         if first:
             return io.BufferedReader(_PrefixedPipe(first, fd))
         return os.fdopen(fd, "rb")

@@ -1,0 +1,83 @@
+"""Reading and writing files where Windows (and older Pythons there) differ from Linux: os.set_blocking and
+os.fchmod that do not exist or refuse a disk file, text-mode descriptors, and files another program holds
+open. CI runs Linux only, so each test takes the Windows behaviour away from (or adds it to) the os module."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, make_session_folder
+
+from breathsync.io.csvfile import read_recording
+from breathsync.io.session_folder import read_session_folder
+
+SAMPLES = REPO / "sample_signals"
+
+
+def _set_blocking_for_pipes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.set_blocking as on Windows with Python 3.12+: a pipe only; a disk file is an OSError."""
+    real = os.set_blocking
+
+    def set_blocking(fd: int, blocking: bool) -> None:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real(fd, blocking)
+
+    monkeypatch.setattr(os, "set_blocking", set_blocking)
+
+
+@pytest.mark.parametrize("windows", ["python 3.11: no os.set_blocking", "python 3.12+: pipes only"])
+def test_inputs_are_read_without_os_set_blocking(
+    windows: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # open_input() called os.set_blocking on every input: on Windows every recording, session.json and
+    # replayed file failed to open (an AttributeError's traceback on 3.11, "cannot read the file" on 3.12+).
+    if windows.startswith("python 3.11"):
+        monkeypatch.delattr(os, "set_blocking")
+    else:
+        _set_blocking_for_pipes_only(monkeypatch)
+    rec = read_recording(SAMPLES / "pair_sync_A.csv")
+    assert rec.signal_kind() == "resp" and rec.time.size > 1000
+    folder = read_session_folder(make_session_folder(tmp_path / "session"))
+    assert [p.label for p in folder.participants] == ["A", "B"]
+    assert read_recording(folder.participants[1].path).time.size == 1500
+
+
+def test_a_named_pipe_is_still_made_blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The one input that needs os.set_blocking (a named pipe, opened non-blocking so that opening it cannot
+    # hang) still gets it: its reads wait for the writer instead of failing on EAGAIN.
+    calls: list[bool] = []
+    real = os.set_blocking
+
+    def set_blocking(fd: int, blocking: bool) -> None:
+        assert stat.S_ISFIFO(os.fstat(fd).st_mode), "os.set_blocking on a file that is not a pipe"
+        calls.append(blocking)
+        real(fd, blocking)
+
+    monkeypatch.setattr(os, "set_blocking", set_blocking)
+    fifo = tmp_path / "belt.csv"
+    os.mkfifo(fifo)
+    t = np.arange(0, 60, 0.04)
+    text = "time,resp\n" + "".join(f"{x:.2f},{np.sin(x):.4f}\n" for x in t)
+
+    def writer() -> None:  # a program writing the recording into the pipe, in two parts
+        with open(fifo, "w") as out:
+            half = len(text) // 2
+            out.write(text[:half])
+            out.flush()
+            out.write(text[half:])
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        rec = read_recording(fifo)
+    finally:
+        thread.join()
+    assert rec.time.size == t.size
+    assert calls == [True]
