@@ -593,7 +593,9 @@ class Recorder:
         fd, tmp = tempfile.mkstemp(prefix=".session-", suffix=".tmp", dir=self.path)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                os.fchmod(fh.fileno(), FILE_MODE)
+                # Not on Windows before Python 3.13 (AttributeError: no --record started); mkstemp makes 0o600.
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fh.fileno(), FILE_MODE)
                 fh.write(text + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())

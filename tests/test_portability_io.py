@@ -5,6 +5,7 @@ open. CI runs Linux only, so each test takes the Windows behaviour away from (or
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import threading
@@ -81,3 +82,35 @@ def test_a_named_pipe_is_still_made_blocking(tmp_path: Path, monkeypatch: pytest
         thread.join()
     assert rec.time.size == t.size
     assert calls == [True]
+
+
+def _record(folder: Path) -> int:
+    from breathsync import cli
+
+    return cli.main(
+        [
+            *("run", "-p", "A=sim:steady", "-p", "B=sim:follow"),
+            *("--duration", "5", "--speed", "50", "--quiet", "--record", str(folder)),
+        ]
+    )
+
+
+def _assert_complete(folder: Path) -> None:
+    """A whole recording: session.json with its end, and every CSV readable with rows."""
+    session = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    assert session["end_utc"] and session["duration_s"] == pytest.approx(5, abs=0.5)
+    assert "recording_error" not in session
+    names = {"A.csv", "B.csv", "A_live.csv", "B_live.csv", "pairs.csv", "events.csv"}
+    assert names | {"session.json"} == {p.name for p in folder.iterdir()}  # no temporary file left
+    for name in names:
+        rows = [x for x in (folder / name).read_text(encoding="utf-8").splitlines() if not x.startswith("#")]
+        assert rows[0].startswith("time,") and (len(rows) > 1 or name == "events.csv"), name
+    assert [p.label for p in read_session_folder(folder).participants] == ["A", "B"]
+
+
+def test_recording_without_os_fchmod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows gained os.fchmod in Python 3.13: on 3.11 and 3.12 every --record stopped at its start on an
+    # AttributeError (session.json's first write).
+    monkeypatch.delattr(os, "fchmod")
+    assert _record(tmp_path / "rec") == 0
+    _assert_complete(tmp_path / "rec")
