@@ -447,7 +447,9 @@ class Recorder:
         self._pairs_last = t_s
 
     def _open_events(self) -> None:
-        fd = os.open(os.path.join(self.path, "events.csv"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        # O_BINARY (Windows): a text-mode descriptor would write the csv module's "\n" as "\r\n".
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(os.path.join(self.path, "events.csv"), flags, FILE_MODE)
         self._events_fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self._events = csv.writer(self._events_fh, lineterminator="\n")
         self._events.writerow(["time", "kind", "participants", "text"])
@@ -592,7 +594,8 @@ class Recorder:
         )
         fd, tmp = tempfile.mkstemp(prefix=".session-", suffix=".tmp", dir=self.path)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # newline="\n": by default a text file ends its lines with "\r\n" on Windows.
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 # Not on Windows before Python 3.13 (AttributeError: no --record started); mkstemp makes 0o600.
                 if hasattr(os, "fchmod"):
                     os.fchmod(fh.fileno(), FILE_MODE)

@@ -10,6 +10,7 @@ import os
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,3 +115,70 @@ def test_recording_without_os_fchmod(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delattr(os, "fchmod")
     assert _record(tmp_path / "rec") == 0
     _assert_complete(tmp_path / "rec")
+
+
+#: A stand-in for Windows' O_BINARY: a bit no flag of this system's os.open uses, taken off before the real call.
+FAKE_O_BINARY = 1 << 28
+
+
+def _watch_opens(monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, int], list[tuple[str, object]]]:
+    """Give os the fake O_BINARY; returns the flags each path was opened with by os.open and the (mode,
+    newline) of each os.fdopen."""
+    assert not any(getattr(os, n) & FAKE_O_BINARY for n in dir(os) if n.startswith("O_"))
+    monkeypatch.setattr(os, "O_BINARY", FAKE_O_BINARY, raising=False)
+    flags_of: dict[str, int] = {}
+    fdopens: list[tuple[str, object]] = []
+    real_open, real_fdopen = os.open, os.fdopen
+
+    def fake_open(path: str | os.PathLike[str], flags: int, *args: Any, **kwargs: Any) -> int:
+        flags_of[os.fspath(path)] = flags
+        return real_open(path, flags & ~FAKE_O_BINARY, *args, **kwargs)
+
+    def fake_fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        fdopens.append((mode, kwargs.get("newline", "the default")))
+        return real_fdopen(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "fdopen", fake_fdopen)
+    return flags_of, fdopens
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_recording_writer_opens_its_file_binary(
+    overwrite: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without O_BINARY, Windows' C runtime writes every "\n" of a recording as "\r\n" (newline="\n" is
+    # Python's translation only).
+    from breathsync.io.csvfile import RecordingWriter
+
+    flags_of, _ = _watch_opens(monkeypatch)
+    path = tmp_path / "A.csv"
+    if overwrite:
+        path.write_text("old\n")
+    with RecordingWriter(path, ["resp"], overwrite=overwrite) as w:
+        w.append([0.0, 0.04], {"resp": [1.0, 2.0]})
+    assert flags_of[str(path)] & FAKE_O_BINARY
+    assert path.read_bytes() == b"time,resp\n0.000000,1\n0.040000,2\n"
+
+
+def test_a_recording_is_written_through_binary_descriptors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # <label>.csv, <label>_live.csv, pairs.csv and events.csv were opened without O_BINARY, and session.json
+    # with Python's default newline: on Windows all of them got "\r\n" line ends though LF is the format.
+    flags_of, fdopens = _watch_opens(monkeypatch)
+    folder = tmp_path / "rec"
+    assert _record(folder) == 0
+    _assert_complete(folder)
+    csvs = {"A.csv", "B.csv", "A_live.csv", "B_live.csv", "pairs.csv", "events.csv"}
+    opened = {Path(p).name: f for p, f in flags_of.items() if Path(p).parent == folder}
+    assert csvs <= set(opened)
+    for name in csvs:
+        assert opened[name] & FAKE_O_BINARY, f"{name} opened without O_BINARY"
+    # session.json is written through tempfile.mkstemp (which opens with O_BINARY where it exists itself) and
+    # os.fdopen: every file opened for writing as text says its line end.
+    written = [newline for mode, newline in fdopens if "w" in mode and "b" not in mode]
+    assert len(written) == len(csvs) + 2  # the CSVs and session.json at the start and at the end
+    assert set(written) <= {"\n", ""}
+    for p in folder.iterdir():
+        assert b"\r" not in p.read_bytes(), p.name

@@ -1748,7 +1748,10 @@ class RecordingWriter:
         self._formats = _resolve_formats(list(self.columns), time_format, value_format)
         self._last_time: float | None = None
         self.n_rows = 0
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+        # O_BINARY (Windows): a text-mode descriptor would turn every "\n" into "\r\n" below newline="\n".
+        flags = (
+            os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL) | getattr(os, "O_BINARY", 0)
+        )
         try:
             fd = os.open(self.path, flags, FILE_MODE)
         except FileExistsError:
