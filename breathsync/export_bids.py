@@ -89,7 +89,7 @@ import numpy as np
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import Recording, is_number, read_recording
+from breathsync.io.csvfile import Recording, is_number, read_recording, replace_file
 from breathsync.io.session_folder import (
     SESSION_FILE,
     FolderParticipant,
@@ -1137,7 +1137,7 @@ def _move_into_place(stage: Path, out: Path, rel: list[str], merged: set[str]) -
         # The tables that list the new files last, participants.tsv (which lists the new subjects) at the
         # very end.
         for r in sorted(merged, key=lambda r: (r == "participants.tsv", r)):
-            os.replace(stage / r, out / r)
+            replace_file(stage / r, out / r)  # Windows: tried again while a program has it open
     except BaseException:
         for m in moved:
             with contextlib.suppress(OSError):

@@ -45,7 +45,7 @@ import numpy as np
 
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import RecordingWriter
+from breathsync.io.csvfile import RecordingWriter, replace_file
 from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
 from breathsync.session_types import PairView, SessionInfo, Snapshot
 from breathsync.sources.base import SIGNAL_COLUMNS, SampleChunk
@@ -602,7 +602,10 @@ class Recorder:
                 fh.write(text + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, os.path.join(self.path, SESSION_FILE))
+            # A program holding session.json open (Windows: a virus scanner, an indexer, a viewer) keeps it from
+            # being replaced: at the start, the session does not begin; at the end, the file keeps its start.
+            then = "keep it closed while a session records" if final else "close it and run again"
+            replace_file(tmp, os.path.join(self.path, SESSION_FILE), advice=then)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,157 @@ def test_a_recording_is_written_through_binary_descriptors(
     assert set(written) <= {"\n", ""}
     for p in folder.iterdir():
         assert b"\r" not in p.read_bytes(), p.name
+
+
+def _windows_replace(
+    monkeypatch: pytest.MonkeyPatch, target: str, refused: Callable[[int], bool]
+) -> list[str]:
+    """os.replace as Windows does it while another program holds ``target`` (a file name) open: the n-th
+    call onto it (from 1) is refused with a PermissionError when ``refused(n)``; other files are replaced.
+    Returns the calls onto ``target``. No wait between tries."""
+    from breathsync.io import csvfile
+
+    monkeypatch.setattr(csvfile, "REPLACE_RETRY_S", 0.0)
+    real = os.replace
+    calls: list[str] = []
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if os.path.basename(dst) == target:
+            calls.append(os.fspath(dst))
+            if refused(len(calls)):
+                exc = PermissionError(errno.EACCES, "Access is denied", os.fspath(src), None, os.fspath(dst))
+                exc.winerror = 5  # type: ignore[attr-defined]  # ERROR_ACCESS_DENIED: set on Windows only
+                raise exc
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def _temporary_files(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob(".*")]
+
+
+def test_an_output_held_open_for_a_moment_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A virus scanner or an indexer reading the previous file lets go within moments: the replace is tried
+    # again instead of ending the command.
+    from breathsync.io.csvfile import write_private_text
+
+    out = tmp_path / "summary.csv"
+    out.write_text("previous\n")
+    calls = _windows_replace(monkeypatch, "summary.csv", lambda n: n <= 2)
+    write_private_text(out, "pair,plv\n", "A-B,0.9\n")
+    assert len(calls) == 3
+    assert out.read_text() == "pair,plv\nA-B,0.9\n"
+    assert _temporary_files(tmp_path) == []
+
+
+def test_an_output_open_in_another_program_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Excel keeps an open file from being replaced for as long as it shows it: one line that names the file
+    # and what to do (exit code 2), the previous file as it was, no temporary file left beside it.
+    from breathsync import cli
+    from breathsync.io import csvfile
+
+    out = tmp_path / "result.json"
+    out.write_text("previous\n")
+    calls = _windows_replace(monkeypatch, "result.json", lambda n: True)
+    a, b = SAMPLES / "pair_sync_A.csv", SAMPLES / "pair_sync_B.csv"
+    assert cli.main(["analyze", str(a), str(b), "--json", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(calls) == csvfile.REPLACE_TRIES
+    assert err == [
+        f"breathsync: error: {out}: cannot write the JSON output (Access is denied: is result.json open in "
+        "another program, such as a spreadsheet, a viewer or a virus scanner? close it and run again)"
+    ]
+    assert out.read_text() == "previous\n"
+    assert _temporary_files(tmp_path) == []
+
+
+def test_a_permission_error_off_windows_is_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Linux and macOS a rename refused is the folder's permissions (a sticky /tmp), never a program holding
+    # the file: raised at once, in its own words.
+    from breathsync.io.csvfile import write_private_text
+
+    calls: list[str] = []
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls.append(os.fspath(dst))
+        raise PermissionError(errno.EPERM, "Operation not permitted", os.fspath(src), None, os.fspath(dst))
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(PermissionError) as caught:
+        write_private_text(tmp_path / "out.json", "{}\n")
+    assert caught.value.strerror == "Operation not permitted"
+    assert len(calls) == 1
+    assert _temporary_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("refusals", [2, None])
+def test_export_with_participants_tsv_open_in_a_spreadsheet(
+    refusals: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Adding a session to a dataset replaces its participants.tsv, which a study keeps open in a spreadsheet.
+    from breathsync import cli
+
+    assert _record(tmp_path / "rec") == 0
+    study = tmp_path / "study"
+    assert cli.main(["export", str(tmp_path / "rec"), "--bids", str(study), "--session", "1"]) == 0
+    capsys.readouterr()
+    calls = _windows_replace(monkeypatch, "participants.tsv", lambda n: refusals is None or n <= refusals)
+    code = cli.main(["export", str(tmp_path / "rec"), "--bids", str(study), "--session", "2"])
+    err = capsys.readouterr().err.splitlines()
+    if refusals is not None:  # let go of within the tries
+        assert code == 0, err
+        assert len(calls) == 3 and (study / "sub-A" / "ses-2").is_dir()
+    else:
+        assert code == 2
+        assert len(err) == 1 and err[0].startswith(
+            f"breathsync: error: {study}: cannot write the BIDS dataset "
+        )
+        assert "is participants.tsv open in another program" in err[0] and "close it and run again" in err[0]
+        assert not (study / "sub-A" / "ses-2").exists()
+    assert _temporary_files(tmp_path) == []  # the staged export removed
+
+
+@pytest.mark.parametrize("held", ["a moment at each write", "at the start", "at the end"])
+def test_recording_with_session_json_held_open(
+    held: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # session.json is replaced at the start and at the end of a session: a virus scanner holding it for a
+    # moment no longer stops the recording; held for good, one line that names it, and no temporary file.
+    refused = {
+        "a moment at each write": lambda n: n % 3 != 0,  # twice at the start, twice at the end
+        "at the start": lambda n: True,
+        "at the end": lambda n: n > 1,
+    }[held]
+    calls = _windows_replace(monkeypatch, "session.json", refused)
+    folder = tmp_path / "rec"
+    code = _record(folder)
+    err = capsys.readouterr().err.splitlines()
+    assert _temporary_files(folder) == []
+    if held == "a moment at each write":
+        assert code == 0, err
+        assert len(calls) == 6
+        _assert_complete(folder)
+    elif held == "at the start":
+        assert code == 2
+        assert err == [
+            f"breathsync: error: {folder}: cannot write the recording folder: Access is denied: is session.json "
+            "open in another program, such as a spreadsheet, a viewer or a virus scanner? close it and run again"
+        ]
+    else:
+        assert code == 1 and len(err) == 1
+        assert err[0].startswith("breathsync: error: recording stopped at ")  # the session's last moment
+        assert err[0].endswith(
+            " of the session: Access is denied: is session.json open in another program, such as a spreadsheet, "
+            "a viewer or a virus scanner? keep it closed while a session records (writing "
+            f"{folder / 'session.json'}); what was recorded until then stays readable in {folder}"
+        )
+        session = json.loads((folder / "session.json").read_text())  # as the start wrote it
+        assert session["end_utc"] is None and session["start_utc"]

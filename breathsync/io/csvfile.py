@@ -84,6 +84,7 @@ __all__ = [
     "RecordingWriter",
     "SignalKind",
     "read_recording",
+    "replace_file",
     "write_private_bytes",
     "write_private_text",
     "write_recording",
@@ -1638,6 +1639,37 @@ def write_recording(
         raise RecordingError(name, f"cannot write the file: {exc.strerror or exc}") from None
 
 
+#: Windows refuses to replace a file another program has open (a spreadsheet showing a summary, a viewer, a
+#: virus scanner or indexer reading a file just written): os.replace raises PermissionError while it is open.
+#: A scanner lets go within moments, so the replace is tried this many times, REPLACE_RETRY_S apart.
+REPLACE_TRIES = 10
+REPLACE_RETRY_S = 0.1
+
+
+def replace_file(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, advice: str = "close it and run again"
+) -> None:
+    """``os.replace(src, dst)``, tried again for about a second while Windows refuses it because a program
+    holds a file open. Raises OSError; when Windows still refuses, a PermissionError on ``dst`` whose
+    strerror names the likely cause and ends with ``advice`` (what the user should do), for messages made
+    from strerror. Elsewhere a PermissionError is the folder's permissions: raised at once, as it is.
+    ``src`` is left to the caller to remove."""
+    for attempt in range(1, REPLACE_TRIES + 1):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as exc:
+            if getattr(exc, "winerror", None) is None:  # not Windows: no program keeps a file from a rename
+                raise
+            if attempt == REPLACE_TRIES:
+                why = (
+                    f"{exc.strerror or 'Access is denied'}: is {os.path.basename(os.fspath(dst))} open in "
+                    f"another program, such as a spreadsheet, a viewer or a virus scanner? {advice}"
+                )
+                raise PermissionError(exc.errno, why, os.fspath(dst)) from None
+        time.sleep(REPLACE_RETRY_S)
+
+
 def write_private_text(path: str | os.PathLike[str], *parts: str) -> None:
     """Replace ``path`` with the text ``parts`` (UTF-8, ``\\n`` line ends) atomically (a temporary file in the
     same folder, synced, then renamed over it: a failed write, a full disk, leaves the previous file as it
@@ -1689,7 +1721,7 @@ def _write_private(path: str | os.PathLike[str], parts: Iterable[str | bytes], *
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, name)
+        replace_file(tmp, name)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
