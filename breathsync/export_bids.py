@@ -557,7 +557,9 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    path.write_text(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8", newline="\n"
+    )
     os.chmod(path, 0o600)
 
 
@@ -874,7 +876,7 @@ def _write_dataset(
             },
         )
         written.append("dataset_description.json")
-        (stage / "README").write_text(_README, encoding="utf-8")
+        (stage / "README").write_text(_README, encoding="utf-8", newline="\n")
         os.chmod(stage / "README", 0o600)
         written.append("README")
     devices: dict[str, Any] = info["devices"] if isinstance(info.get("devices"), dict) else {}
@@ -1029,7 +1031,7 @@ def _merge_table(
     for r in by_key.values():
         text += "\t".join(r.get(c, "n/a") or "n/a" for c in names) + "\n"
     new.parent.mkdir(parents=True, exist_ok=True)
-    new.write_text(text, encoding="utf-8")
+    new.write_text(text, encoding="utf-8", newline="\n")
     os.chmod(new, 0o600)
 
 
@@ -1125,6 +1127,7 @@ def _move_into_place(stage: Path, out: Path, rel: list[str], merged: set[str]) -
             raise InputError(f"{out}: {r} is already there: export into a new folder")
     moved: list[Path] = []
     made: list[Path] = []
+    replaced: list[tuple[Path, Path]] = []  # (the table as it was, where it is)
     try:
         for r in new_files:
             dest = out / r
@@ -1135,10 +1138,20 @@ def _move_into_place(stage: Path, out: Path, rel: list[str], merged: set[str]) -
             os.rename(stage / r, dest)
             moved.append(dest)
         # The tables that list the new files last, participants.tsv (which lists the new subjects) at the
-        # very end.
-        for r in sorted(merged, key=lambda r: (r == "participants.tsv", r)):
+        # very end. Each one's earlier version is kept in the stage until all are in: when one cannot be
+        # replaced (on Windows, participants.tsv open in a spreadsheet), those already replaced are put
+        # back, so no table lists a session that was not exported.
+        before = stage / ".before"
+        for k, r in enumerate(sorted(merged, key=lambda r: (r == "participants.tsv", r))):
+            kept = before / str(k)
+            kept.parent.mkdir(exist_ok=True)
+            shutil.copy2(out / r, kept)
             replace_file(stage / r, out / r)  # Windows: tried again while a program has it open
+            replaced.append((kept, out / r))
     except BaseException:
+        for kept, dest in reversed(replaced):
+            with contextlib.suppress(OSError):
+                replace_file(kept, dest)
         for m in moved:
             with contextlib.suppress(OSError):
                 m.unlink()
@@ -1274,7 +1287,7 @@ def _write_pair_sync(
                 ],
             },
         )
-        (deriv / "README").write_text(_DERIVATIVE_README, encoding="utf-8")
+        (deriv / "README").write_text(_DERIVATIVE_README, encoding="utf-8", newline="\n")
         os.chmod(deriv / "README", 0o600)
         written += [f"{DERIVATIVES}/dataset_description.json", f"{DERIVATIVES}/README"]
     header = "\t".join(PAIRSYNC_COLUMNS)
@@ -1282,7 +1295,7 @@ def _write_pair_sync(
         beh = deriv / _subject_dir(me, ses) / "beh"
         beh.mkdir(parents=True)
         p = beh / f"{_stem(me, ses)}_desc-pairsync_beh.tsv"
-        p.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        p.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8", newline="\n")
         os.chmod(p, 0o600)
         _write_json(
             p.with_suffix(".json"),

@@ -285,6 +285,7 @@ def test_export_with_participants_tsv_open_in_a_spreadsheet(
     study = tmp_path / "study"
     assert cli.main(["export", str(tmp_path / "rec"), "--bids", str(study), "--session", "1"]) == 0
     capsys.readouterr()
+    before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file()}
     calls = _windows_replace(monkeypatch, "participants.tsv", lambda n: refusals is None or n <= refusals)
     code = cli.main(["export", str(tmp_path / "rec"), "--bids", str(study), "--session", "2"])
     err = capsys.readouterr().err.splitlines()
@@ -298,6 +299,10 @@ def test_export_with_participants_tsv_open_in_a_spreadsheet(
         )
         assert "is participants.tsv open in another program" in err[0] and "close it and run again" in err[0]
         assert not (study / "sub-A" / "ses-2").exists()
+        # All or nothing: the tables replaced before participants.tsv (each subject's sessions.tsv,
+        # participants.json, sessions.json) are put back; they listed a ses-2 that was not exported.
+        after = {p: p.read_bytes() for p in study.rglob("*") if p.is_file()}
+        assert after == before
     assert _temporary_files(tmp_path) == []  # the staged export removed
 
 
@@ -337,3 +342,37 @@ def test_recording_with_session_json_held_open(
         )
         session = json.loads((folder / "session.json").read_text())  # as the start wrote it
         assert session["end_utc"] is None and session["start_utc"]
+
+
+def test_every_text_the_package_writes_asks_for_lf_line_ends() -> None:
+    # On Windows, text written without newline= gets CRLF: the BIDS export's sidecars, TSVs and READMEs did
+    # ("one session always exports to the same bytes" held on one OS only). Every write_text and every
+    # text-mode open for writing in the package names its line ends.
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    missing = []
+    for path in [*(root / "breathsync").rglob("*.py"), *(root / "devices").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            kw = {k.arg for k in node.keywords}
+            mode = next((a.value for a in node.args[1:2] if isinstance(a, ast.Constant)), None)
+            mode = next(
+                (
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg == "mode" and isinstance(k.value, ast.Constant)
+                ),
+                mode,
+            )
+            writes_text = name == "write_text" or (
+                name in ("open", "fdopen")
+                and isinstance(mode, str)
+                and set(mode) & set("wax")
+                and "b" not in mode
+            )
+            if writes_text and "newline" not in kw:
+                missing.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not missing, missing
