@@ -88,7 +88,7 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "time_in_sync_frac": s["time_in_sync_frac"],
         "mean_plv": s["mean_plv"],
         "mean_sync_score": s["mean_sync_score"],
-        "mean_relative_phase_deg": None if rel is None else round(math.degrees(rel), 1),
+        "mean_relative_phase_deg": None if rel is None else round(math.degrees(rel), 1) + 0.0,  # no -0.0
         "leader": s["leader"],
         "lead_s": s["lead_s"],
         "rate_a_bpm": a["rate_bpm_mean"],
@@ -118,8 +118,15 @@ def _unscored_row(session: str, res: dict[str, Any], a: dict[str, Any], b: dict[
         rate_b_bpm=b["rate_bpm_mean"],
         signal_a=a["signal"],
         signal_b=b["signal"],
-        note=f"not scored: the recordings overlap by less than one {res['window_s']:g}-s window"
-        + ("" if overlap is None else f" ({overlap:g} s)"),
+        # analyze's words for it, as its JSON and summary say them
+        note=next(
+            (
+                q["note"]
+                for q in res["pairs"]
+                if (q["a"], q["b"]) == (a["label"], b["label"]) and q.get("note")
+            ),
+            f"not scored: the recordings overlap by less than one {res['window_s']:g}-s window",
+        ),
     )
     return row
 

@@ -286,10 +286,12 @@ def build_report(
             f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
         )
     out.append("</table>")
-    if res.warnings:
+    notes = [*res.warnings, *(f"{a}-{b}: not scored: {why}" for (a, b), why in res.unscored.items())]
+    if notes:
         # The same notes as analyze's (a derived signal's limits, a suspected inverted belt, an accelerometer
-        # whose breathing direction was seldom confirmed, pairs that do not overlap, ...).
-        items = "".join(f"<li>{html.escape(w)}</li>" for w in res.warnings)
+        # whose breathing direction was seldom confirmed, ...) and the pairs it could not score (analyze
+        # says so on their own lines).
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in notes)
         out.append(f"<p class='note'>Notes:</p><ul class='note'>{items}</ul>")
     for p in parts:
         if not np.isfinite(p.offline.clean).any():

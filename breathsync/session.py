@@ -105,8 +105,11 @@ class _Participant:
         self.source = spec.source
         self._pipeline: RespPipeline | None = None  # made at the first chunk (see the property)
         self.converter: Any = None
-        # The chance level's history ends at the latest 5-s mark, up to NULL_EVERY_S back: room for it.
-        self.ring = GridRing(fs_hz, cfg.history_s + NULL_EVERY_S + 1.0, ("phase", "rate", "quality", "clean"))
+        # The chance level's history ends at the latest 5-s mark, up to NULL_EVERY_S back, and a ring may run
+        # ahead of the pair's common end (a source's batched chunks): room for both.
+        self.ring = GridRing(
+            fs_hz, cfg.history_s + NULL_EVERY_S + 10.0, ("phase", "rate", "quality", "clean")
+        )
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
         self.breaths = 0
         self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)

@@ -185,7 +185,9 @@ def possessive(label: str | None) -> str:
 
 def degrees_text(rad: float) -> str:
     """A relative phase in whole, signed degrees: "+64", "-12", "+0" (never "-0": a phase of -0.3 deg is
-    no lag, and no sign flips at random around zero)."""
+    no lag, and no sign flips at random around zero); "?" when unknown."""
+    if not math.isfinite(rad):
+        return "?"
     return f"{round(math.degrees(rad)):+d}"
 
 

@@ -89,3 +89,16 @@ def test_the_reports_summary_row_is_analyzes() -> None:
     scored = sum(v is not None for v in pr["plv"]) * step
     m, sec = cells[0].split(" ")[0].split(":")
     assert abs(60 * int(m) + int(sec) - s["time_in_sync_frac"] * scored) <= 1.0
+
+
+def test_the_report_names_a_pair_it_could_not_score(tmp_path: Path) -> None:
+    # The pair note moved from the warnings to the pair's own line in analyze; the report then said nothing.
+    from breathsync.io.csvfile import read_recording, write_recording
+    from sample_signals import sample_path
+
+    src = read_recording(str(sample_path("pair_sync_B.csv")))
+    late = src.time >= 280.0
+    b = tmp_path / "b_end.csv"
+    write_recording(b, src.time[late], {"resp": src.columns["resp"][late]}, {"participant": "B"})
+    page = html.unescape(build_report([str(sample_path("pair_sync_A.csv")), str(b)]))
+    assert "A-B: not scored: the recordings overlap by 2" in page and "30-s window" in page

@@ -142,3 +142,9 @@ def test_a_relative_phase_is_whole_signed_degrees_never_minus_zero() -> None:
 
     assert degrees_text(math.radians(-0.3)) == "+0" and degrees_text(math.radians(0.4)) == "+0"
     assert degrees_text(math.radians(64.2)) == "+64" and degrees_text(math.radians(-12.6)) == "-13"
+
+
+def test_an_unknown_relative_phase_is_a_question_mark() -> None:
+    from breathsync.session_types import degrees_text
+
+    assert degrees_text(float("nan")) == "?"  # it raised ValueError (the dial draws it)

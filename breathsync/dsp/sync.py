@@ -205,8 +205,6 @@ def surrogate_null(
     (``t * fs_hz``) of the first sample: the series is thinned to the samples at whole multiples of
     1 / NULL_FS_HZ seconds, so a 20-Hz session and analyze's 10-Hz grid use the same samples.
     """
-    if phi_a.size < round((cfg.window_s + 2 * cfg.min_shift_s) * fs_hz):
-        return None
     # At about 2 Hz: the relative phase of two breathers changes slowly, so the chance level from every
     # 5th (10 Hz) or 10th (20 Hz) sample differs by 0.005 on average (at most 0.025 over 60 random pairs)
     # for a fifth or a tenth of the work (a session recomputes it every 5 s; analyze as often, to show
@@ -214,6 +212,10 @@ def surrogate_null(
     step = max(1, int(fs_hz // NULL_FS_HZ))
     off = -k_first % step
     phi_a, phi_b, fs_hz = phi_a[off::step], phi_b[off::step], fs_hz / step
+    # Long enough, counted on the thinned samples: at 20 and at 10 Hz the same stretch of time then passes
+    # or fails alike (counted before, 1399 samples at 20 Hz failed where the same 70 s, 700 at 10 Hz, passed).
+    if phi_a.size < round((cfg.window_s + 2 * cfg.min_shift_s) * fs_hz):
+        return None
     n = phi_a.size
     lo = round(cfg.min_shift_s * fs_hz)
     shifts = np.unique(np.linspace(lo, n - lo, cfg.n_surrogates).round().astype(int))

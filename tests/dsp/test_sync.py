@@ -278,3 +278,23 @@ def test_time_in_sync_is_whole_windows_of_the_grid_step(t0: float) -> None:
     assert isinstance(frac, float)
     assert clock_text(frac * n * ps.step_s()) == "3:25"
     assert clock_text(204.99999999999997) == "3:25" and clock_text(204.9) == "3:24"
+
+
+@pytest.mark.parametrize("first_s", [10.05, 10.1])
+def test_the_chance_level_starts_at_the_same_mark_at_20_and_10_hz(first_s: float) -> None:
+    """The history check counted samples before thinning to 2 Hz: phases known from 10.1 s, at the 80-s mark
+    the session's 20-Hz rings held 1399 samples (under 1400: the 0.9 cap) where analyze's 10-Hz grid held
+    exactly 700 (a chance level of its own): a recorded session and analyze of it disagreed there."""
+    from breathsync.dsp.sync import surrogate_null
+
+    cfg = SyncConfig()
+    got = []
+    for fs in (20.0, 10.0):
+        k0 = math.ceil(first_s * fs - 1e-9)  # the first grid sample with a phase, at each rate
+        t = np.arange(k0, round(80.0 * fs) + 1) / fs
+        pa = (2 * np.pi * 0.25 * t) % (2 * np.pi)
+        pb = (2 * np.pi * (0.23 * t + 0.02 * np.sin(0.05 * t))) % (2 * np.pi)
+        got.append(surrogate_null(pa, pb, fs, cfg, k0))
+    assert (got[0] is None) == (got[1] is None), got
+    if got[0] is not None and got[1] is not None:
+        assert got[0] == pytest.approx(got[1], abs=1e-9)
