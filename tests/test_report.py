@@ -101,4 +101,4 @@ def test_the_report_names_a_pair_it_could_not_score(tmp_path: Path) -> None:
     b = tmp_path / "b_end.csv"
     write_recording(b, src.time[late], {"resp": src.columns["resp"][late]}, {"participant": "B"})
     page = html.unescape(build_report([str(sample_path("pair_sync_A.csv")), str(b)]))
-    assert "A-B: not scored: the recordings overlap by 2" in page and "30-s window" in page
+    assert "A-B: not scored: the recordings overlap by 19.9 s, less than one 30-s window" in page
