@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -540,36 +540,11 @@ def _pairs_json(res: Together, window_s: float) -> list[dict[str, Any]]:
         if pr is not None:
             out.append(_pair_json(pr, window_s))
             continue
-        nothing: dict[str, Any] = dict.fromkeys(
-            (
-                "time_in_sync_frac",
-                "mean_plv",
-                "mean_sync_score",
-                "mean_relative_phase_rad",
-                "leader",
-                "lead_s",
-            )
-        ) | {"locked_s": None}
-        series = (
-            "t_s",
-            "plv",
-            "null_plv",
-            "sync_score",
-            "in_sync",
-            "relative_phase_rad",
-            "lag_s",
-            "rate_diff_bpm",
-        )
-        out.append(
-            {"a": a.label, "b": b.label, "window_s": window_s}
-            | {k: [] for k in series}
-            | {
-                "summary": dict(nothing),
-                "offline": {k: [] for k in ("plv", "null_plv", "in_sync", "relative_phase_rad")}
-                | {"summary": dict(nothing)},
-                "note": f"not scored: {res.unscored.get((a.label, b.label), 'no overlap')}",
-            }
-        )
+        # The same entry as a scored pair's, from a pair with no window: empty series, null summaries.
+        empty = PairSync(*(np.empty(0) for _ in fields(PairSync)))
+        entry = _pair_json(PairResult(a, b, empty, empty), window_s)
+        entry["note"] = f"not scored: {res.unscored.get((a.label, b.label), 'no overlap')}"
+        out.append(entry)
     return out
 
 
