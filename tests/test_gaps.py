@@ -74,9 +74,12 @@ def test_a_session_keeps_the_pairs_plv_through_a_belts_dropout() -> None:
     dropping = MemorySource(t, {"resp": y}, silent_from_s=100.0, silent_until_s=104.0)
     _, snaps = _session_with(dropping)
     # While the belt is silent (from 2 s into the dropout, "no signal") there is no PLV; before and right
-    # after it, there is: the pair does not wait ~30 s for a new window.
-    late = [sn for sn in snaps if 90.0 <= sn.t_s <= 190.0 and not 101.9 <= sn.t_s <= 104.5]  # type: ignore[attr-defined]
+    # after it, whenever both are receiving, there is: the pair does not wait ~30 s for a new window. (By
+    # the published state, not by session time: at speed 200 a 10-ms stall of the machine delays the belt's
+    # first chunk after the dropout by 2 s of session time, and it was flaky, failing about 1 run in 8.)
+    late = [sn for sn in snaps if 90.0 <= sn.t_s <= 190.0 and all(p.receiving for p in sn.participants)]  # type: ignore[attr-defined]
     assert late and all(np.isfinite(sn.pairs[0].plv) for sn in late)  # type: ignore[attr-defined]
+    assert any(104.0 < sn.t_s < 110.0 for sn in late)  # type: ignore[attr-defined]  # soon after the dropout
 
 
 def test_a_source_that_knows_its_signal_only_once_started_gets_that_signals_pipeline() -> None:
