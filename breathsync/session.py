@@ -96,6 +96,9 @@ class SessionConfig:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}")
 
 
+RING_SPARE_S = 30.0  # a participant's history beyond the chance level's (see _Participant.ring)
+
+
 class _Participant:
     """Run-time state of one participant."""
 
@@ -105,10 +108,11 @@ class _Participant:
         self.source = spec.source
         self._pipeline: RespPipeline | None = None  # made at the first chunk (see the property)
         self.converter: Any = None
-        # The chance level's history ends at the latest 5-s mark, up to NULL_EVERY_S back, and a ring may run
-        # ahead of the pair's common end (a source's batched chunks): room for both.
+        # The chance level's history ends at a 5-s mark; the marks a fast run passes between two snapshots
+        # lie up to that far back (RING_SPARE_S covers a 30-s stride: under a second at --speed 300), and a
+        # ring may run ahead of the pair's common end (a source's batched chunks): room for all of it.
         self.ring = GridRing(
-            fs_hz, cfg.history_s + NULL_EVERY_S + 10.0, ("phase", "rate", "quality", "clean")
+            fs_hz, cfg.history_s + NULL_EVERY_S + RING_SPARE_S, ("phase", "rate", "quality", "clean")
         )
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
         self.breaths = 0
@@ -823,14 +827,14 @@ class Session:
             new_raw=cols[5],
         )
 
-    def _count_in_sync(self, ps: _PairState, k_end: int, null: float) -> float:
+    def _count_in_sync(self, ps: _PairState, k_end: int) -> float:
         """Add to the pair's time in sync every window end it has advanced over since the last snapshot that
         is in sync, each worth a grid step; returns how far the window end advanced (s).
 
         Time in sync is window-end time, as ``analyze`` counts it: a window whose end stands still (a source
         that went quiet: the pair's common window ends at its last sample) adds nothing, however long the
-        session clock runs on, and the windows a fast run passes between two snapshots are each scored (with
-        the chance level of the moment), so the total does not depend on ``--speed``. It used to add the
+        session clock runs on, and the windows a fast run passes between two snapshots are each scored, each
+        with the chance level of its own time, so the total does not depend on ``--speed``. It used to add the
         snapshots' session-time steps while the newest window was in sync: a 20-s dropout counted as in
         sync, and 214-233 s of a pair that analyze found in sync 218 s, depending on the speed."""
         prev = ps.k_scored
@@ -852,6 +856,7 @@ class Session:
             mean = z / n
         plv, rel = np.abs(mean), np.angle(mean)
         ok = (n > 0) & (n >= cfg.min_coverage * n_win)
+        null = ps.sync.levels(first, k_end)  # each window's chance level of its own time
         ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
         ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
@@ -860,7 +865,7 @@ class Session:
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
         st = ps.sync.update(ps.a.ring, ps.b.ring)
         live = ps.a.receiving and ps.b.receiving
-        advanced_s = 0.0 if st is None else self._count_in_sync(ps, st.k_end, st.null_plv)
+        advanced_s = 0.0 if st is None else self._count_in_sync(ps, st.k_end)
         if st is None or not live:
             in_sync = False
             plv = rel = lag = rate_diff = score = math.nan

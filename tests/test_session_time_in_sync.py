@@ -117,3 +117,18 @@ def test_the_sessions_chance_level_is_analyzes(tmp_path: Path, capsys: pytest.Ca
             diffs.append(abs(float(row["A-B_null_plv"]) - null[k]))
     assert len(diffs) > 30 and np.isfinite(diffs).all()
     assert max(diffs) <= 1e-3, max(diffs)  # the files' 4-decimal rounding (0.038 before)
+
+
+def test_live_time_in_sync_does_not_depend_on_how_far_apart_the_snapshots_fall(tmp_path: Path) -> None:
+    """A weakly coupled pair, whose PLV hovers at the chance level: the windows a fast run passed between two
+    snapshots were all judged with the newest chance level, so the total read 58.35 s at 100x and 54.4 s at
+    1000x (snapshots about 20 s of session time apart). Each window is now judged with its own time's."""
+    assert main(["simulate", "--out", str(tmp_path), "--duration", "250", "--coupling", "0.15",
+                 "--seed", "2", "--rate-a", "12", "--rate-b", "13"]) == 0  # fmt: skip
+    totals = []
+    for speed in (100.0, 1000.0):
+        specs = [ParticipantSpec(x, ReplaySource(tmp_path / f"{x}.csv")) for x in "AB"]
+        snaps = run_collecting(Session(specs, SessionClock(speed), SessionConfig()), 250.0)
+        totals.append(snaps[-1].pairs[0].time_in_sync_s)
+    assert 20.0 < totals[0] < 200.0  # partly in sync: the chance level decides
+    assert totals[1] == pytest.approx(totals[0], abs=1e-6), totals

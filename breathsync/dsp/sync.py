@@ -431,9 +431,10 @@ class LivePairSync:
     ``update`` scores the window ending at the pair's latest common sample with the definitions of
     :func:`pair_sync`; the surrogate null is computed at each whole multiple of ``null_every_s`` of
     session time, over the ``history_s`` ending there (until there is enough history, the cap applies), as
-    :func:`live_surrogate_nulls` computes it for analyze: the same values, whenever the snapshots fall. The
-    rings must hold ``history_s`` + ``null_every_s`` and a little more (the latest mark lies up to that far
-    back).
+    :func:`live_surrogate_nulls` computes it for analyze: the same values, whenever the snapshots fall.
+    :meth:`levels` gives the level in force at each window end, for the windows a fast run passes between
+    two updates. The rings must hold ``history_s`` + ``null_every_s`` and as much more as the session time
+    between two updates (the marks passed lie that far back; further back, their history is cut short).
     """
 
     def __init__(
@@ -445,8 +446,9 @@ class LivePairSync:
         self.cfg = cfg or SyncConfig()
         self.null_every_s = null_every_s
         self.history_s = history_s
-        self._null: float | None = None
-        self._null_k: int | None = None
+        self._null: float | None = None  # the latest surrogate value (held where a mark gives none)
+        self._null_k: int | None = None  # the latest mark computed (grid index)
+        self._levels: dict[int, float] = {}  # chance level from each recent mark on
 
     def update(self, a: GridRing, b: GridRing) -> LivePairState | None:
         """The pair's state over the window ending at their latest common grid sample; None until both
@@ -464,8 +466,8 @@ class LivePairSync:
         ra, rb = a.window(k0, k_end, "rate"), b.window(k0, k_end, "rate")
         mean_rate = float(np.nanmean(0.5 * (ra + rb))) if np.isfinite(ra + rb).any() else math.nan
         rate_diff = float(np.nanmean(ra - rb)) if np.isfinite(ra - rb).any() else math.nan
-        self._maybe_update_null(a, b, k_end)
-        null = chance_level(self._null, self.cfg)
+        self._advance_nulls(a, b, k_end)
+        null = float(self.levels(k_end, k_end)[0])
         if coverage < self.cfg.min_coverage or not known.any():
             return LivePairState(
                 k_end, math.nan, math.nan, math.nan, rate_diff, null, math.nan, False, coverage, mean_rate
@@ -478,20 +480,45 @@ class LivePairSync:
         in_sync = plv > null and abs(rel) <= math.radians(self.cfg.max_rel_phase_deg)
         return LivePairState(k_end, plv, rel, lag, rate_diff, null, score, in_sync, coverage, mean_rate)
 
-    def _maybe_update_null(self, a: GridRing, b: GridRing, k_end: int) -> None:
+    def levels(self, k_lo: int, k_hi: int) -> FloatArray:
+        """The chance level in force at each grid index ``k_lo .. k_hi``: that of the latest mark at or
+        before it (the cap before the first). A fast replay passes several marks between two snapshots;
+        each window it passed is judged with the level of its own time, as analyze judges it."""
+        ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
+        out = np.full(ks.size, self.cfg.max_null)
+        for mark in sorted(self._levels):
+            out[ks >= mark] = self._levels[mark]
+        return out
+
+    def _advance_nulls(self, a: GridRing, b: GridRing, k_end: int) -> None:
+        """Compute the chance level at each mark up to ``k_end`` not yet computed, in order (a mark where
+        there is no surrogate yet holds the previous value, as :func:`live_surrogate_nulls` does). A mark
+        more than the rings' spare ``capacity - history_s`` behind ``k_end`` (a stall of that much session
+        time between two snapshots) gets the surrogate of the history the rings still hold."""
         fs = a.fs_hz
         every = max(1, round(self.null_every_s * fs))
-        mark = k_end // every * every  # the latest whole multiple of null_every_s
-        if mark == self._null_k:
+        latest = k_end // every * every  # the latest whole multiple of null_every_s
+        if self._null_k is not None and latest <= self._null_k:
             return
-        self._null_k = mark
+        oldest = k_end - a.capacity + 1  # the rings hold nothing older
+        first = -(-oldest // every) * every  # the oldest mark inside the rings
+        if self._null_k is not None:
+            first = max(first, self._null_k + every)
+        for mark in range(first, latest + 1, every):
+            value = self._surrogate_at(a, b, mark, fs)
+            if value is not None:
+                self._null = value
+            self._levels[mark] = chance_level(self._null, self.cfg)
+        self._null_k = latest
+        for mark in [m for m in self._levels if m < oldest - every]:
+            del self._levels[mark]  # only the latest mark before the rings' oldest sample is still needed
+
+    def _surrogate_at(self, a: GridRing, b: GridRing, mark: int, fs: float) -> float | None:
         k0 = mark - round(self.history_s * fs) + 1
         pa, pb = a.window(k0, mark, "phase"), b.window(k0, mark, "phase")
         known = np.flatnonzero(np.isfinite(pa - pb))
         if known.size == 0:
-            return
+            return None
         # Surrogates over the stretch since both phases were first known together.
         pa, pb = pa[known[0] :], pb[known[0] :]
-        null = surrogate_null(pa, pb, fs, self.cfg, k0 + int(known[0]))
-        if null is not None:
-            self._null = null
+        return surrogate_null(pa, pb, fs, self.cfg, k0 + int(known[0]))

@@ -298,3 +298,38 @@ def test_the_chance_level_starts_at_the_same_mark_at_20_and_10_hz(first_s: float
     assert (got[0] is None) == (got[1] is None), got
     if got[0] is not None and got[1] is not None:
         assert got[0] == pytest.approx(got[1], abs=1e-9)
+
+
+@pytest.mark.parametrize("step_s", [0.25, 6.0, 17.0, 29.0])
+def test_the_live_chance_level_of_each_window_is_that_of_its_own_time(step_s: float) -> None:
+    """A fast replay passes several 5-s marks between two snapshots. Only the newest mark was computed, and
+    every window passed was judged with it: the live time in sync depended on --speed. Whatever the steps,
+    the level in force at each grid index is now the one analyze's :func:`live_surrogate_nulls` gives."""
+    from breathsync.dsp.sync import GridRing, LivePairSync
+    from breathsync.session import RING_SPARE_S
+
+    cfg = SyncConfig()
+    t = np.arange(0, 400, 1 / FS)
+    pa = oscillator(400, 12, 0.05, 1) % (2 * np.pi)
+    pb = (oscillator(400, 13, 0.05, 2) + 0.1 * np.sin(0.05 * t)) % (2 * np.pi)
+    pb[(t > 150) & (t < 170)] = np.nan  # a dropout: some marks hold the previous value
+    want = live_surrogate_nulls(pa, pb, FS, cfg)
+    want = np.where(np.isfinite(want), np.minimum(want, cfg.max_null), cfg.max_null)
+    ring_s = 180.0 + 5.0 + RING_SPARE_S  # as a session's
+    a, b = GridRing(FS, ring_s, ("phase", "rate")), GridRing(FS, ring_s, ("phase", "rate"))
+    live = LivePairSync(cfg)
+    got = np.full(t.size, np.nan)
+    k_done = -1
+    n_step = round(step_s * FS)
+    for k1 in range(n_step, t.size + n_step, n_step):
+        sl = slice(k_done + 1, min(k1, t.size))
+        a.append(t[sl], phase=pa[sl], rate=np.full(t[sl].size, 12.0))
+        b.append(t[sl], phase=pb[sl], rate=np.full(t[sl].size, 13.0))
+        st = live.update(a, b)
+        assert st is not None
+        k_end = sl.stop - 1
+        got[k_done + 1 : k_end + 1] = live.levels(k_done + 1, k_end)
+        assert st.null_plv == got[k_end]
+        k_done = k_end
+    assert np.unique(want).size > 5  # the level moves: the test can tell marks apart
+    np.testing.assert_allclose(got, want, atol=1e-12)
