@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import math
 import os
-import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from breathsync.errors import InputError
+from breathsync.recorder import file_stem
 from breathsync.session import ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Sink, Snapshot, clock_text, first_text
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
@@ -45,9 +45,6 @@ WINDOWS_DEVICE_NAMES = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
     | {f"{dev}{n}" for dev in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3"}
 )
-#: What a label's file stem loses at its ends: the recorder replaces what is not ASCII with "_" and strips
-#: "_" and "-" from the ends ("CON_" and "CONé" are written as CON.csv too).
-_STEM_ENDS = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
 
 
 def parse_participant(text: str) -> ParticipantArg:
@@ -59,7 +56,7 @@ def parse_participant(text: str) -> ParticipantArg:
         )
     if not label.replace("_", "").replace("-", "").isalnum():
         raise InputError(f"--participant {text!r}: a label is letters, digits, '-' or '_'")
-    device = _STEM_ENDS.sub("", label)
+    device = file_stem(label)  # "CON_" and "CONé" are written as CON.csv too
     if device.upper() in WINDOWS_DEVICE_NAMES:
         raise InputError(
             f"--participant {text!r}: {device} is a device name on Windows, so the recording's {device}.csv "

@@ -72,6 +72,13 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RESERVED = {"session", "pairs", "events"}
 
+
+def file_stem(label: str) -> str:
+    """The stem a participant's files get from its label, before the recorder makes it unique: what is not
+    ASCII letters, digits, ".", "-" or "_" becomes "_", and "._-" go from the ends ("CONé" -> "CON")."""
+    return _SAFE_NAME.sub("_", label).strip("._-") or "participant"
+
+
 WriterFactory = Callable[[str, Sequence[str], Mapping[str, str]], RecordingWriter]
 
 
@@ -324,7 +331,7 @@ class Recorder:
         stem = self._names.get(label)
         if stem is not None:
             return stem
-        base = _SAFE_NAME.sub("_", label).strip("._-") or "participant"
+        base = file_stem(label)
         if base.lower() in _RESERVED or base.lower().endswith("_live"):
             base = "participant_" + base
         stem, k = base, 2
