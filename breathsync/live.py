@@ -9,7 +9,8 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -188,8 +189,8 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     """The signals that end a live session cleanly (sources stopped, recording closed with its summary):
     Ctrl-C, ``kill`` and, where they exist, the terminal being closed (SIGHUP, not on Windows) and Windows'
     Ctrl-Break (SIGBREAK, Windows only: Windows sends no SIGTERM). Windows delivers the closing of the
-    console window as SIGBREAK too, but ends the process right after (Python's handler runs later), so that
-    one is not a clean end."""
+    console window as SIGBREAK too, but ends the process right after (Python's handler runs later): that one
+    is handled by :func:`ended_on_console_close`."""
     sigs = [signal.SIGINT, signal.SIGTERM]
     for name in ("SIGHUP", "SIGBREAK"):
         sig = getattr(signal, name, None)
@@ -219,13 +220,75 @@ def stop_signals_ignored(restore: bool = True) -> Iterator[None]:
                 signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
+#: Windows' console control events after which the process is ended once the handlers return
+#: (HandlerRoutine, Microsoft's console docs): the console window closed (CTRL_CLOSE_EVENT, 2), log-off (5)
+#: and shutdown (6) (the last two reach only processes without windows).
+CONSOLE_END_EVENTS = frozenset({2, 5, 6})
+#: How long a console handler waits for the session to end and its recording to close: Windows ends the
+#: process about 5 s after the console window is closed, whatever its handlers do.
+CONSOLE_END_WAIT_S = 4.0
+_WINDOWS = sys.platform == "win32"
+
+
+def _install_console_handler(routine: Callable[[int], bool]) -> Callable[[], None] | None:
+    """Windows only: put ``routine`` first in the process's console control handlers (kernel32's
+    SetConsoleCtrlHandler); returns what removes it, or None when the console refuses it (no console)."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    proto = ctypes.WINFUNCTYPE(wintypes.BOOL, wintypes.DWORD)  # type: ignore[attr-defined,unused-ignore]
+    kernel32.SetConsoleCtrlHandler.argtypes = (proto, wintypes.BOOL)
+    kernel32.SetConsoleCtrlHandler.restype = wintypes.BOOL
+    callback = proto(lambda event: bool(routine(int(event))))
+    if not kernel32.SetConsoleCtrlHandler(callback, True):
+        return None
+    return lambda: kernel32.SetConsoleCtrlHandler(callback, False)  # keeps the callback alive till then
+
+
+@contextlib.contextmanager
+def ended_on_console_close(request_stop: Callable[[], None]) -> Iterator[threading.Event]:
+    """Windows: closing the console window ends a live command cleanly, as Ctrl-C does.
+
+    Windows tells the process in a console control event on a thread of its own, and ends the process as
+    soon as the handlers return; the C runtime's handler, behind Python's SIGBREAK, returns at once, so the
+    recording was left without its summary and its last second. This handler comes first: it calls
+    ``request_stop`` (which must be safe to call from any thread) and waits, at most CONSOLE_END_WAIT_S, for
+    the event this yields, which the caller sets once the session has ended and its files are closed. Other
+    events (Ctrl-C, Ctrl-Break) go on to Python's handlers. Elsewhere, nothing is installed."""
+    done = threading.Event()
+    remove = None
+    if _WINDOWS:
+
+        def routine(event: int) -> bool:
+            if event not in CONSOLE_END_EVENTS:
+                return False
+            request_stop()
+            done.wait(CONSOLE_END_WAIT_S)
+            return True
+
+        with contextlib.suppress(OSError, AttributeError):
+            remove = _install_console_handler(routine)
+    try:
+        yield done
+    finally:
+        done.set()
+        if remove is not None:
+            with contextlib.suppress(OSError):
+                remove()
+
+
 async def _run(session: Session, duration_s: float | None) -> Snapshot:
     loop = asyncio.get_running_loop()
     installed = []
     previous: dict[signal.Signals, Any] = {}
 
+    def stop_soon() -> None:  # from any thread
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the session is over
+            loop.call_soon_threadsafe(session.request_stop)
+
     def handler(signum: int, frame: Any) -> None:
-        loop.call_soon_threadsafe(session.request_stop)
+        stop_soon()
 
     for sig in stop_signals():
         try:
@@ -239,13 +302,15 @@ async def _run(session: Session, duration_s: float | None) -> Snapshot:
                 previous[sig] = signal.signal(sig, handler)
         except (RuntimeError, ValueError):  # not the main thread, or a signal this system cannot catch
             pass
-    try:
-        return await session.run(duration_s)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        for sig, old in previous.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+    with ended_on_console_close(stop_soon) as ended:
+        try:
+            return await session.run(duration_s)
+        finally:
+            ended.set()  # the session has ended and closed its sinks: Windows may end the process now
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            for sig, old in previous.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 def run_session(session: Session, sinks: Sequence[Sink], duration_s: float | None) -> Snapshot:

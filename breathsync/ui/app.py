@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import signal
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from breathsync.live import ParticipantArg, stop_signals
+from breathsync.live import ParticipantArg, ended_on_console_close, stop_signals
 from breathsync.session import Session, SessionConfig
 from breathsync.session_types import Snapshot
 
@@ -99,6 +100,18 @@ def _stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
         tick.stop()
         for sig, old in previous.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+@functools.cache
+def _cross_thread_class() -> Any:
+    """A QObject class (made on first use: Qt is imported lazily here) whose ``call`` signal may be emitted
+    from any thread; its slots then run in the UI thread (a queued connection)."""
+    from PyQt6.QtCore import QObject, pyqtSignal
+
+    class CrossThread(QObject):
+        call = pyqtSignal()
+
+    return CrossThread
 
 
 def _unattended(screenshot: str | None) -> bool:
@@ -244,12 +257,16 @@ def _run(
     win.runner.recording.connect(on_recording)
     win.runner.failed.connect(on_failed)
     win.session_finished.connect(on_finished)
-    with _stop_on_signals(on_stop_signal):
+    # Closing the console window (Windows) asks from a thread of its own: a queued signal brings it here.
+    from_console = _cross_thread_class()()
+    from_console.call.connect(on_stop_signal)
+    with ended_on_console_close(from_console.call.emit) as ended, _stop_on_signals(on_stop_signal):
         win.show()
         win.start_session(session, record_path)
         if win.isVisible():
             loop.exec()
-    if win.running:  # closed from outside while the session still ran
-        win.runner.stop()
-        win.runner.wait(10.0)
+        if win.running:  # closed from outside while the session still ran
+            win.runner.stop()
+            win.runner.wait(10.0)
+        ended.set()
     return result
