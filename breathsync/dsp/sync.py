@@ -26,6 +26,7 @@ Everything works on phases sampled on one common uniform grid (NaN = unknown).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from dataclasses import dataclass
@@ -448,7 +449,8 @@ class LivePairSync:
         self.history_s = history_s
         self._null: float | None = None  # the latest surrogate value (held where a mark gives none)
         self._null_k: int | None = None  # the latest mark computed (grid index)
-        self._levels: dict[int, float] = {}  # chance level from each recent mark on
+        self._marks: list[int] = []  # recent marks (grid indices), increasing
+        self._values: list[float] = []  # the chance level from each of them on
 
     def update(self, a: GridRing, b: GridRing) -> LivePairState | None:
         """The pair's state over the window ending at their latest common grid sample; None until both
@@ -485,10 +487,8 @@ class LivePairSync:
         before it (the cap before the first). A fast replay passes several marks between two snapshots;
         each window it passed is judged with the level of its own time, as analyze judges it."""
         ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
-        out = np.full(ks.size, self.cfg.max_null)
-        for mark in sorted(self._levels):
-            out[ks >= mark] = self._levels[mark]
-        return out
+        i = np.searchsorted(self._marks, ks, side="right") - 1  # the latest mark at or before each
+        return np.where(i >= 0, np.asarray([*self._values, math.nan])[i], self.cfg.max_null)
 
     def _advance_nulls(self, a: GridRing, b: GridRing, k_end: int) -> None:
         """Compute the chance level at each mark up to ``k_end`` not yet computed, in order (a mark where
@@ -508,10 +508,13 @@ class LivePairSync:
             value = self._surrogate_at(a, b, mark, fs)
             if value is not None:
                 self._null = value
-            self._levels[mark] = chance_level(self._null, self.cfg)
+            self._marks.append(mark)
+            self._values.append(chance_level(self._null, self.cfg))
         self._null_k = latest
-        for mark in [m for m in self._levels if m < oldest - every]:
-            del self._levels[mark]  # only the latest mark before the rings' oldest sample is still needed
+        drop = bisect.bisect_left(
+            self._marks, oldest - every
+        )  # keep the latest mark before the rings' oldest
+        del self._marks[:drop], self._values[:drop]
 
     def _surrogate_at(self, a: GridRing, b: GridRing, mark: int, fs: float) -> float | None:
         k0 = mark - round(self.history_s * fs) + 1
