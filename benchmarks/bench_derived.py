@@ -60,7 +60,9 @@ WINDOW_S = 60.0
 
 def load_csv(path: Path) -> dict[str, np.ndarray]:
     """Columns of a data CSV (``#`` comment lines, then a header line)."""
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")
+    ]
     names = [n.strip() for n in lines[0].split(",")]
     arr = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
     return {n: arr[:, i] for i, n in enumerate(names)}

@@ -55,7 +55,7 @@ def eight_people(seconds: float) -> list[list[str]]:
 def _rss_mb() -> float:
     """Current resident memory (Linux /proc; elsewhere the peak)."""
     try:
-        with open("/proc/self/statm") as fh:
+        with open("/proc/self/statm", encoding="utf-8") as fh:
             return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

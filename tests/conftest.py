@@ -81,7 +81,7 @@ def make_session_folder(
         },
     }
     d.update(info or {})
-    (path / "session.json").write_text(json.dumps(d))
+    (path / "session.json").write_text(json.dumps(d), encoding="utf-8")
     return path
 
 

@@ -18,7 +18,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
 def test_a_study_with_a_broken_session(tmp_path: Path) -> None:
     broken = tmp_path / "broken.csv"
-    broken.write_text("time,resp\n0,1\n0.1,oops\n")
+    broken.write_text("time,resp\n0,1\n0.1,oops\n", encoding="utf-8")
     items = [
         f"{SAMPLES / 'pair_sync_A.csv'}+{SAMPLES / 'pair_sync_B.csv'}",
         f"{broken}+{SAMPLES / 'pair_sync_B.csv'}",
@@ -32,7 +32,7 @@ def test_a_study_with_a_broken_session(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
     assert "2 of 4 sessions analysed" in r.stdout and "2 of 4 sessions failed" in r.stderr
     assert "broken.csv:3" in r.stderr and "not_a_session" in r.stderr
-    rows = list(csv.DictReader(summary.open()))
+    rows = list(csv.DictReader(summary.open(encoding="utf-8")))
     assert [list(rows[0])] == [SUMMARY_COLUMNS] and len(rows) == 2
     in_sync, strangers = (float(x["time_in_sync_frac"]) for x in rows)
     assert in_sync > 0.8 and strangers < 0.3
@@ -66,7 +66,7 @@ def test_every_session_is_analysed_or_failed_once_and_outputs_are_numbered_by_po
     assert len(failed) == 2 and "junk2.bin" in failed[0]
     assert failed[1].startswith(f"  {good}: no pair to score: one participant")
     assert [f.name for f in out.glob("*.json")] == ["002_rec1.json"]
-    rows = list(csv.DictReader(summary.open()))
+    rows = list(csv.DictReader(summary.open(encoding="utf-8")))
     assert [row["session"] for row in rows] == [str(rec1)]
 
 
@@ -95,7 +95,7 @@ def test_a_summary_that_cannot_be_written_is_refused_before_the_analysis(tmp_pat
         assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
         assert "analysed" not in r.stdout and "[" not in r.stderr  # refused before any session, no progress
     notfolder = tmp_path / "taken"
-    notfolder.write_text("")
+    notfolder.write_text("", encoding="utf-8")
     r = run_breathsync("analyze", pair, "--batch", str(tmp_path / "s.csv"), "--json", str(notfolder))
     assert r.returncode == 2 and "is a file" in r.stderr
     ok = run_breathsync("analyze", pair, "--batch", "/dev/stdout")
@@ -125,7 +125,8 @@ def test_a_bug_is_not_reported_as_bad_input(
     assert rc == 1
     assert "1 of 2 sessions failed" in err and "internal error (TypeError: a bug in the analysis)" in err
     assert "Traceback" in err and "please report" in err
-    assert len(list(csv.DictReader((tmp_path / "s.csv").open()))) == 1  # the other session was analysed
+    # the other session was analysed
+    assert len(list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))) == 1
 
 
 def test_a_pair_that_cannot_be_scored_still_has_its_row(tmp_path: Path) -> None:
@@ -154,7 +155,7 @@ def test_a_pair_that_cannot_be_scored_still_has_its_row(tmp_path: Path) -> None:
         assert row["overlap_s"] == pytest.approx(20, abs=1) and row["rate_a_bpm"] is not None
     assert [(s, pair) for s, pair, _ in res.unscored] == [(item, "A-C"), (item, "B-C")]
     write_summary(str(tmp_path / "s.csv"), res.rows)
-    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
     assert len(rows) == 3 and rows[1]["mean_plv"] == "" and "not scored" in rows[1]["note"]
 
 
@@ -175,5 +176,5 @@ def test_a_pair_that_cannot_be_scored_is_said_on_the_terminal(tmp_path: Path) ->
     assert r.returncode == 0, r.stderr
     assert "3 pairs (2 not scored)" in r.stdout, r.stdout
     assert "pair A-C: not scored" in r.stderr and "pair B-C: not scored" in r.stderr, r.stderr
-    table = list(csv.DictReader((tmp_path / "s.csv").open()))
+    table = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
     assert [bool(x["note"]) for x in table] == [False, True, True]

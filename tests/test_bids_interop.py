@@ -23,19 +23,23 @@ def raw_side(out: Path, sub: str = "A", ses: str | None = None) -> dict[str, Any
     folder = f"sub-{sub}" + (f"/ses-{ses}" if ses else "")
     stem = f"sub-{sub}" + (f"_ses-{ses}" if ses else "")
     return dict(
-        json.loads((out / folder / "beh" / f"{stem}_task-breathsync_recording-raw_physio.json").read_text())
+        json.loads(
+            (out / folder / "beh" / f"{stem}_task-breathsync_recording-raw_physio.json").read_text(
+                encoding="utf-8"
+            )
+        )
     )
 
 
 def tsv(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text()), delimiter="\t"))
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")), delimiter="\t"))
 
 
 def edit_session(folder: Path, **participant_fields: dict[str, Any]) -> None:
-    info = json.loads((folder / "session.json").read_text())
+    info = json.loads((folder / "session.json").read_text(encoding="utf-8"))
     for p in info["participants"]:
         p.update(participant_fields.get(p["label"], {}))
-    (folder / "session.json").write_text(json.dumps(info))
+    (folder / "session.json").write_text(json.dumps(info), encoding="utf-8")
 
 
 def write_pairs_csv(folder: Path, n: int = 20) -> np.ndarray:
@@ -53,7 +57,7 @@ def write_pairs_csv(folder: Path, n: int = 20) -> np.ndarray:
         lines.append(
             f"{t[k]:.3f},{plv},0.5,{'' if k == 0 else '0.6'},{in_sync},{rel[k]:.4f},{rel[k]:.4f},{t[k] - 0.05:.3f}"
         )
-    (folder / "pairs.csv").write_text("\n".join(lines) + "\n")
+    (folder / "pairs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return rel
 
 
@@ -97,7 +101,9 @@ def test_breathing_and_ecg_columns_have_the_bids_names(tmp_path: Path) -> None:
         "breathing" in side["respiratory"]["Description"]
         and "electrocardiogram" in side["cardiac"]["Description"]
     )
-    with gzip.open(out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
+    with gzip.open(
+        out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt", encoding="utf-8"
+    ) as fh:
         first = fh.readline().rstrip("\n").split("\t")
     assert len(first) == 2
 
@@ -139,14 +145,14 @@ def test_the_pair_synchrony_is_a_derivative(tmp_path: Path) -> None:
     out = tmp_path / "bids"
     export_bids(s, out, session_label="1")
     deriv = out / "derivatives" / "breathsync"
-    desc = json.loads((deriv / "dataset_description.json").read_text())
+    desc = json.loads((deriv / "dataset_description.json").read_text(encoding="utf-8"))
     assert desc["DatasetType"] == "derivative"
     assert desc["GeneratedBy"][0]["Name"] == "breathsync" and desc["GeneratedBy"][0]["Version"] == __version__
     files = {}
     for me, partner in (("A", "B"), ("B", "A")):
         p = deriv / f"sub-{me}/ses-1/beh/sub-{me}_ses-1_task-breathsync_desc-pairsync_beh.tsv"
         rows = tsv(p)
-        side = json.loads(p.with_suffix(".json").read_text())
+        side = json.loads(p.with_suffix(".json").read_text(encoding="utf-8"))
         assert set(rows[0]) <= set(side)  # every column described
         assert side["rel_phase_rad"]["Units"] == "rad" and side["lag_s"]["Units"] == "s"
         assert {r["partner_id"] for r in rows} == {f"sub-{partner}"} and len(rows) == rel.size
@@ -162,9 +168,9 @@ def test_the_pair_synchrony_is_a_derivative(tmp_path: Path) -> None:
 def test_a_damaged_pairs_file_is_one_line(tmp_path: Path) -> None:
     s = make_session_folder(tmp_path / "s")
     write_pairs_csv(s)
-    text = (s / "pairs.csv").read_text().splitlines()
+    text = (s / "pairs.csv").read_text(encoding="utf-8").splitlines()
     text[5] = "31.0,oops,0.5,,,,,"
-    (s / "pairs.csv").write_text("\n".join(text) + "\n")
+    (s / "pairs.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"pairs.csv:6: non-numeric cell 'oops'.*move pairs.csv out"):
         export_bids(s, tmp_path / "bids")
     assert not (tmp_path / "bids").exists()
@@ -178,7 +184,7 @@ def test_simulated_participants_are_flagged_and_no_source_kind_is_a_manufacturer
     export_bids(s, out)
     rows = {r["participant_id"]: r for r in tsv(out / "participants.tsv")}
     assert rows["sub-A"]["simulated"] == "no" and rows["sub-B"]["simulated"] == "yes"
-    described = json.loads((out / "participants.json").read_text())
+    described = json.loads((out / "participants.json").read_text(encoding="utf-8"))
     assert "simulated" in described and "yes" in described["simulated"]["Levels"]
     a, b = raw_side(out, "A"), raw_side(out, "B")
     assert a["Manufacturer"] == "Polar Electro" and a["ManufacturersModelName"] == "H10"
@@ -200,7 +206,7 @@ def test_a_folder_of_csv_files_is_told_what_export_takes(tmp_path: Path) -> None
     # It was told to "give recording CSV files", which export refuses ("is a file, not a session folder").
     folder = tmp_path / "csvs"
     folder.mkdir()
-    (folder / "a.csv").write_text("time,resp\n0,1\n0.04,2\n")
+    (folder / "a.csv").write_text("time,resp\n0,1\n0.04,2\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
         export_bids(folder, tmp_path / "bids")
     msg = str(e.value)
@@ -213,13 +219,13 @@ def test_subjects_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
     # sub-a: on macOS and Windows one folder, where the second participant's files replaced the first's.
     s = make_session_folder(tmp_path / "s")
     (s / "B.csv").rename(s / "a_2.csv")
-    info = json.loads((s / "session.json").read_text())
+    info = json.loads((s / "session.json").read_text(encoding="utf-8"))
     info["participants"][1]["label"] = "a"
     info["files"] = {
         "A.csv": {"kind": "raw", "participant": "A"},
         "a_2.csv": {"kind": "raw", "participant": "a"},
     }
-    (s / "session.json").write_text(json.dumps(info))
+    (s / "session.json").write_text(json.dumps(info), encoding="utf-8")
     with pytest.raises(
         InputError, match=r"'A' and 'a' map to BIDS subjects sub-A and sub-a, which differ only in case"
     ):
@@ -230,9 +236,9 @@ def test_subjects_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
     export_bids(one, tmp_path / "study", session_label="1")
     two = make_session_folder(tmp_path / "two")
     edit_session(two, A={"label": "a"})
-    info = json.loads((two / "session.json").read_text())
+    info = json.loads((two / "session.json").read_text(encoding="utf-8"))
     info["files"]["A.csv"]["participant"] = "a"
-    (two / "session.json").write_text(json.dumps(info))
+    (two / "session.json").write_text(json.dumps(info), encoding="utf-8")
     with pytest.raises(InputError, match=r"sub-a differs from the dataset's sub-A only in case"):
         export_bids(two, tmp_path / "study", session_label="2")
     assert sorted(p.name for p in (tmp_path / "study").iterdir() if p.name.startswith("sub-")) == [

@@ -20,7 +20,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
 def write_csv(path: Path, t: np.ndarray, y: np.ndarray, participant: str) -> Path:
     rows = "\n".join(f"{a:.4f},{b:.6f}" for a, b in zip(t, y, strict=True))
-    path.write_text(f"# participant: {participant}\ntime,resp\n{rows}\n")
+    path.write_text(f"# participant: {participant}\ntime,resp\n{rows}\n", encoding="utf-8")
     return path
 
 
@@ -33,7 +33,7 @@ def test_analyze_pair_writes_the_json_contract(tmp_path: Path, capsys) -> None: 
     assert main(["analyze", str(a), str(b), "--json", str(out), "--window", "30"]) == 0
     text = capsys.readouterr().out
     assert "Ann-Ben: in sync" in text and "Ann breathed first" in text
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     assert out.stat().st_mode & 0o777 == 0o600  # phase series are health data, like the recordings
     p = res["participants"][0]
     assert p["label"] == "Ann" and p["signal"] == "resp" and abs(p["duration_s"] - 150) < 0.1
@@ -54,7 +54,7 @@ def test_analyze_pair_writes_the_json_contract(tmp_path: Path, capsys) -> None: 
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("time,resp\n0,1\n0.1,abc\n")
+    bad.write_text("time,resp\n0,1\n0.1,abc\n", encoding="utf-8")
     cases = [
         ["analyze", str(bad)],
         ["analyze", str(tmp_path / "missing.csv")],
@@ -74,7 +74,7 @@ def test_real_belt_and_rr_recordings(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     files = [str(shared_data / "nk_rest5_100hz.csv"), str(shared_data / "polar_h10_rr.csv")]
     assert main(["analyze", *files, "--json", str(out)]) == 0
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     belt, strap = res["participants"]
     assert belt["signal"] == "resp" and strap["signal"] == "rr"
     assert 10 < belt["rate_bpm_mean"] < 25 and 4 < strap["rate_bpm_mean"] < 30
@@ -85,16 +85,20 @@ def test_analyze_derives_breathing_from_an_ecg(shared_data: Path, tmp_path: Path
     # The belt and the ECG of one person (nk_rest5), the ECG alone in its own file: its heart beats give
     # RR intervals, and those the breathing (respiratory sinus arrhythmia).
     lines = [
-        ln for ln in (shared_data / "nk_rest5_100hz.csv").read_text().splitlines() if not ln.startswith("#")
+        ln
+        for ln in (shared_data / "nk_rest5_100hz.csv").read_text(encoding="utf-8").splitlines()
+        if not ln.startswith("#")
     ]
     names = lines[0].split(",")
     cols = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
     t, ecg = cols[:, names.index("time")], cols[:, names.index("ecg")]
     ecg_file = tmp_path / "ecg.csv"
-    ecg_file.write_text("time,ecg\n" + "".join(f"{a:.4f},{b:.6g}\n" for a, b in zip(t, ecg, strict=True)))
+    ecg_file.write_text(
+        "time,ecg\n" + "".join(f"{a:.4f},{b:.6g}\n" for a, b in zip(t, ecg, strict=True)), encoding="utf-8"
+    )
     out = tmp_path / "r.json"
     assert main(["analyze", str(shared_data / "nk_rest5_100hz.csv"), str(ecg_file), "--json", str(out)]) == 0
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     belt, heart = res["participants"]
     assert heart["signal"] == "ecg"
     assert abs(heart["rate_bpm_mean"] - belt["rate_bpm_mean"]) < 3.0
@@ -105,7 +109,8 @@ def test_analyze_derives_breathing_from_an_ecg(shared_data: Path, tmp_path: Path
     # Sampled too slowly for R peaks: one line, exit 2.
     slow = tmp_path / "slow.csv"
     slow.write_text(
-        "time,ecg\n" + "".join(f"{a:.4f},{b:.6g}\n" for a, b in zip(t[::4], ecg[::4], strict=True))
+        "time,ecg\n" + "".join(f"{a:.4f},{b:.6g}\n" for a, b in zip(t[::4], ecg[::4], strict=True)),
+        encoding="utf-8",
     )
     assert main(["analyze", str(slow)]) == 2
     err = capsys.readouterr().err
@@ -119,16 +124,17 @@ def test_analyze_derives_breathing_from_a_chest_accelerometer(tmp_path: Path) ->
     acc = np.array([0.0, 0.0, 1000.0]) + 20.0 * y[:, None] * axis + 2.0 * rng.standard_normal((t.size, 3))
     rows = "\n".join(f"{a:.3f},{x:.2f},{yy:.2f},{z:.2f}" for a, (x, yy, z) in zip(t, acc, strict=True))
     path = tmp_path / "h10.csv"
-    path.write_text(f"time,acc_x,acc_y,acc_z\n{rows}\n")
+    path.write_text(f"time,acc_x,acc_y,acc_z\n{rows}\n", encoding="utf-8")
     out = tmp_path / "r.json"
     assert main(["analyze", str(path), "--json", str(out)]) == 0
-    p = json.loads(out.read_text())["participants"][0]
+    p = json.loads(out.read_text(encoding="utf-8"))["participants"][0]
     assert p["signal"] == "acc"
     assert abs(p["rate_bpm_mean"] - 12) < 1.0
     # Sampled too slowly for the 1-Hz low-pass: one line, exit 2 (it would have been no waveform at all).
     slow = tmp_path / "slow.csv"
     slow.write_text(
-        "time,acc_x,acc_y,acc_z\n" + "".join(f"{k * 0.5:.1f},{k % 3},{k % 5},1000\n" for k in range(200))
+        "time,acc_x,acc_y,acc_z\n" + "".join(f"{k * 0.5:.1f},{k % 3},{k % 5},1000\n" for k in range(200)),
+        encoding="utf-8",
     )
     assert main(["analyze", str(slow)]) == 2
 
@@ -269,7 +275,7 @@ def test_analyze_json_to_a_reader_that_goes_away_ends_141(unbuffered: str) -> No
 def test_a_full_output_device_is_one_line(tmp_path: Path) -> None:
     t, y, _ = breathing(duration_s=60, fs_hz=25)
     rec = write_csv(tmp_path / "a.csv", t, y, "A")
-    with open("/dev/full", "w") as full:
+    with open("/dev/full", "w", encoding="utf-8") as full:
         r = run_breathsync("analyze", str(rec), timeout=60, stdout=full)
     assert r.returncode == 1
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -279,7 +285,7 @@ def test_a_full_output_device_is_one_line(tmp_path: Path) -> None:
 def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     # Found by recomputing analyze's figures from its own JSON.
     src = Path(__file__).resolve().parents[1] / "sample_signals"
-    lines = (src / "pair_follow_A.csv").read_text().splitlines()
+    lines = (src / "pair_follow_A.csv").read_text(encoding="utf-8").splitlines()
     head = [ln for ln in lines if ln.startswith("#") or ln.startswith("time")]
     rows = [ln for ln in lines if ln and not ln.startswith("#") and not ln.startswith("time")]
     # A 30-s hole (empty resp cells) from 100 to 130 s, and times that start off the 10-Hz grid (+0.05 s).
@@ -292,12 +298,12 @@ def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> No
             cells[1] = ""
         hole.append(",".join(cells))
     a = tmp_path / "hole_A.csv"
-    a.write_text("\n".join(head + hole) + "\n")
+    a.write_text("\n".join(head + hole) + "\n", encoding="utf-8")
     out = tmp_path / "r.json"
     files = [str(a), str(src / "pair_follow_B.csv"), str(src / "pair_sync_B.csv")]
     assert main(["analyze", *files, "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     p = res["participants"][0]
     ons = np.array([b["onset_s"] for b in p["breaths_offline"]])
     iv = np.diff(ons)
@@ -324,7 +330,7 @@ def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> No
     # The group: windows need 80% coverage like pairs; none at all with a window longer than the overlap.
     assert res["group"]["mean_kuramoto_r"] is not None
     assert main(["analyze", *files, "--window", "400", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["group"]["mean_kuramoto_r"] is None
+    assert json.loads(out.read_text(encoding="utf-8"))["group"]["mean_kuramoto_r"] is None
 
 
 def test_the_inverted_warning_gives_advice_that_fixes_one_file_of_a_pair(
@@ -345,15 +351,15 @@ def test_the_inverted_warning_gives_advice_that_fixes_one_file_of_a_pair(
     assert main(["analyze", str(flipped), b, "--json", str(out)]) == 0
     said = capsys.readouterr().out
     assert "A: the signal looks inverted" in said and "'# invert: true'" in said
-    assert json.loads(out.read_text())["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05
+    assert json.loads(out.read_text(encoding="utf-8"))["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05
     # Following the advice:
     write_recording(flipped, rec.time, {"resp": -rec.columns["resp"]}, {"participant": "A", "invert": "true"})
     assert main(["analyze", str(flipped), b, "--json", str(out)]) == 0
     assert "looks inverted" not in capsys.readouterr().out
-    fixed = json.loads(out.read_text())["pairs"][0]["summary"]["mean_relative_phase_rad"]
+    fixed = json.loads(out.read_text(encoding="utf-8"))["pairs"][0]["summary"]["mean_relative_phase_rad"]
     assert main(["analyze", str(samples / "pair_follow_A.csv"), b, "--json", str(out)]) == 0
     assert fixed == pytest.approx(
-        json.loads(out.read_text())["pairs"][0]["summary"]["mean_relative_phase_rad"]
+        json.loads(out.read_text(encoding="utf-8"))["pairs"][0]["summary"]["mean_relative_phase_rad"]
     )
 
 
@@ -378,7 +384,10 @@ def test_rr_intervals_out_of_any_heart_range_are_named(
     # RR of 0 (or seconds instead of ms) gave "overlap less than one 30-s window" for a 300-s pair.
     samples = Path(__file__).resolve().parents[1] / "sample_signals"
     rr = tmp_path / "rr_zero.csv"
-    rr.write_text("time,rr_ms\n" + "".join(f"{0.8 * k:.1f},{0.8 if k % 2 else 0}\n" for k in range(375)))
+    rr.write_text(
+        "time,rr_ms\n" + "".join(f"{0.8 * k:.1f},{0.8 if k % 2 else 0}\n" for k in range(375)),
+        encoding="utf-8",
+    )
     assert main(["analyze", str(samples / "pair_sync_A.csv"), str(rr)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "rr_zero.csv" in err[0] and "milliseconds" in err[0]
@@ -398,17 +407,17 @@ def test_what_the_reader_ignored_is_said(tmp_path: Path, capsys: pytest.CaptureF
     said = capsys.readouterr().out
     assert "A: --rate 50 ignored: the file has a time column" in said
     assert "A: the file says sampling_rate_hz: 1000, but its time column is at 25 Hz" in said
-    assert len(json.loads(out.read_text())["warnings"]) == 2
+    assert len(json.loads(out.read_text(encoding="utf-8"))["warnings"]) == 2
     write_recording(
         f, rec.time, {"resp": rec.columns["resp"]}, {"participant": "A", "sampling_rate_hz": "25"}
     )
     assert main(["analyze", str(f), "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["warnings"] == []
+    assert json.loads(out.read_text(encoding="utf-8"))["warnings"] == []
     # A belt exported at 1 Hz: breathing over 30/min would alias to a slower rhythm, silently.
     slow = rec.time[::25]
     write_recording(f, slow, {"resp": rec.columns["resp"][::25]}, {"participant": "A"})
     assert main(["analyze", str(f), "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["warnings"] == [
+    assert json.loads(out.read_text(encoding="utf-8"))["warnings"] == [
         "A: sampled at 1 Hz: breathing faster than 30/min (half the sampling rate) cannot be told from slower "
         "breathing; record at 4 Hz or more"
     ]

@@ -36,26 +36,31 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bids_files_have_the_required_fields(session_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bids"
     written = export_bids(session_dir, out)
-    desc = json.loads((out / "dataset_description.json").read_text())
+    desc = json.loads((out / "dataset_description.json").read_text(encoding="utf-8"))
     assert desc["Name"] and desc["BIDSVersion"]
-    assert (out / "participants.tsv").read_text().splitlines()[0].split("\t")[0] == "participant_id"
+    header = (out / "participants.tsv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.split("\t")[0] == "participant_id"
     physio = [p for p in written if p.name.endswith("_physio.tsv.gz")]
     assert {p.parent.parent.name for p in physio} == {"sub-A", "sub-B", "sub-C"}
     for p in written:
         if p.parent.name == "beh" and "derivatives" not in p.parts:  # the raw dataset's files
             assert NAME.match(p.name), p.name
     for p in physio:
-        side = json.loads(p.with_name(p.name.replace(".tsv.gz", ".json")).read_text())
+        side = json.loads(p.with_name(p.name.replace(".tsv.gz", ".json")).read_text(encoding="utf-8"))
         for key in ("SamplingFrequency", "StartTime", "Columns"):
             assert key in side, (p.name, key)
         assert side["SamplingFrequency"] > 0 and len(set(side["Columns"])) == len(side["Columns"])
-        with gzip.open(p, "rt") as fh:
+        with gzip.open(p, "rt", encoding="utf-8") as fh:
             rows = [ln.rstrip("\n").split("\t") for ln in fh]
         assert rows and all(len(r) == len(side["Columns"]) for r in rows)  # no header line, same width
         float(rows[0][0]) if rows[0][0] != "n/a" else None  # numeric from the first line: no header
-    raw_a = json.loads((out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text())
+    raw_a = json.loads(
+        (out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8")
+    )
     assert raw_a["SamplingFrequency"] == pytest.approx(25.0) and "respiratory" in raw_a["Columns"]
-    raw_c = json.loads((out / "sub-C/beh/sub-C_task-breathsync_recording-raw_physio.json").read_text())
+    raw_c = json.loads(
+        (out / "sub-C/beh/sub-C_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8")
+    )
     assert raw_c["SamplingFrequency"] == pytest.approx(4.0) and "breathsyncProcessing" in raw_c
 
 
@@ -63,17 +68,23 @@ def test_events_are_on_the_live_recording_timeline(session_dir: Path, tmp_path: 
     out = tmp_path / "bids"
     export_bids(session_dir, out)
     beh = out / "sub-B" / "beh"
-    side = json.loads((beh / "sub-B_task-breathsync_recording-live_physioevents.json").read_text())
+    side = json.loads(
+        (beh / "sub-B_task-breathsync_recording-live_physioevents.json").read_text(encoding="utf-8")
+    )
     assert side["Columns"][:2] == ["onset", "duration"]  # BIDS 1.11: onset first
-    live_side = json.loads((beh / "sub-B_task-breathsync_recording-live_physio.json").read_text())
+    live_side = json.loads(
+        (beh / "sub-B_task-breathsync_recording-live_physio.json").read_text(encoding="utf-8")
+    )
     assert side["OnsetSource"] in live_side["Columns"]
     ts_col = live_side["Columns"].index(side["OnsetSource"])
-    with gzip.open(beh / "sub-B_task-breathsync_recording-live_physio.tsv.gz", "rt") as fh:
+    with gzip.open(beh / "sub-B_task-breathsync_recording-live_physio.tsv.gz", "rt", encoding="utf-8") as fh:
         ts = np.array([float(ln.split("\t")[ts_col]) for ln in fh])
     # The timestamp column is the session time of each row: StartTime, then one row per 1/fs.
     assert ts[0] == pytest.approx(live_side["StartTime"], abs=1e-3)
     np.testing.assert_allclose(np.diff(ts), 1.0 / live_side["SamplingFrequency"], atol=2e-3)
-    with gzip.open(beh / "sub-B_task-breathsync_recording-live_physioevents.tsv.gz", "rt") as fh:
+    with gzip.open(
+        beh / "sub-B_task-breathsync_recording-live_physioevents.tsv.gz", "rt", encoding="utf-8"
+    ) as fh:
         ev = [ln.rstrip("\n").split("\t") for ln in fh if ln.strip()]
     assert ev, "the session had events (in sync, goal reached)"
     for onset, duration, _kind, _msg in ev:
@@ -118,7 +129,7 @@ def test_export_session_labels_put_a_study_in_one_dataset(session_dir: Path, tmp
         r = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", label, timeout=60)
         assert r.returncode == 0, r.stderr
     assert {p.name for p in (out / "sub-A").iterdir() if p.is_dir()} == {"ses-1", "ses-2"}
-    assert (out / "participants.tsv").read_text().count("sub-A") == 1
+    assert (out / "participants.tsv").read_text(encoding="utf-8").count("sub-A") == 1
     again = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", "2", timeout=60)
     assert again.returncode == 2 and len(again.stderr.splitlines()) == 1, again.stderr
     issues = bids_validator_issues(out)
@@ -148,10 +159,18 @@ def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> Non
     export_bids(rec, out)
     for label, sign in (("A", -1.0), ("B", 1.0)):
         beh = out / f"sub-{label}" / "beh"
-        side = json.loads((beh / f"sub-{label}_task-breathsync_recording-raw_physio.json").read_text())
-        with gzip.open(beh / f"sub-{label}_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
+        side = json.loads(
+            (beh / f"sub-{label}_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8")
+        )
+        with gzip.open(
+            beh / f"sub-{label}_task-breathsync_recording-raw_physio.tsv.gz", "rt", encoding="utf-8"
+        ) as fh:
             got = np.array([float(ln.split("\t")[side["Columns"].index("respiratory")]) for ln in fh])
-        lines = [ln for ln in (rec / f"{label}.csv").read_text().splitlines() if not ln.startswith("#")]
+        lines = [
+            ln
+            for ln in (rec / f"{label}.csv").read_text(encoding="utf-8").splitlines()
+            if not ln.startswith("#")
+        ]
         cols = lines[0].split(",")
         raw = np.array([float(ln.split(",")[cols.index("resp")]) for ln in lines[1:]])
         np.testing.assert_allclose(got, sign * raw, rtol=1e-6)

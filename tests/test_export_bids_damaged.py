@@ -47,9 +47,9 @@ def export(capsys: pytest.CaptureFixture[str], session: Path | str, out: Path | 
 
 
 def edit_json(path: Path, change: Callable[[dict], None]) -> None:
-    d = json.loads(path.read_text())
+    d = json.loads(path.read_text(encoding="utf-8"))
     change(d)
-    path.write_text(json.dumps(d))
+    path.write_text(json.dumps(d), encoding="utf-8")
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -66,27 +66,27 @@ def cut_live_header(s: Path) -> None:
 
 
 def non_numeric_live_cell(s: Path) -> None:
-    lines = (s / "A_live.csv").read_text().splitlines(keepends=True)
+    lines = (s / "A_live.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     cells = lines[20].split(",")
     cells[1] = "xyz"
     lines[20] = ",".join(cells)
-    (s / "A_live.csv").write_text("".join(lines))
+    (s / "A_live.csv").write_text("".join(lines), encoding="utf-8")
 
 
 def one_row(s: Path) -> None:
-    lines = (s / "A.csv").read_text().splitlines(keepends=True)
+    lines = (s / "A.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     head = [ln for ln in lines if ln.startswith("#") or ln.startswith("time")]
-    (s / "A.csv").write_text("".join(head) + lines[len(head)])
+    (s / "A.csv").write_text("".join(head) + lines[len(head)], encoding="utf-8")
 
 
 def equal_times(s: Path) -> None:
     out = []
-    for ln in (s / "A.csv").read_text().splitlines():
+    for ln in (s / "A.csv").read_text(encoding="utf-8").splitlines():
         if ln.startswith("#") or ln.startswith("time"):
             out.append(ln)
         else:
             out.append("5.0," + ln.split(",", 1)[1])
-    (s / "A.csv").write_text("\n".join(out) + "\n")
+    (s / "A.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 def source_as_text(s: Path) -> None:
@@ -99,7 +99,9 @@ def no_samples_number(s: Path) -> None:
 
 DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "events time abc": (
-        lambda s: (s / "events.csv").write_text("time,kind,participants,text\nabc,in_sync,A;B,A and B\n"),
+        lambda s: (s / "events.csv").write_text(
+            "time,kind,participants,text\nabc,in_sync,A;B,A and B\n", encoding="utf-8"
+        ),
         "events.csv:2: time 'abc' is not a number",
     ),
     "events binary": (
@@ -115,12 +117,12 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "live non-numeric cell": (non_numeric_live_cell, "A_live.csv:21: non-numeric cell 'xyz'"),
     "raw one row": (one_row, "A.csv: cannot export: one sample"),
     "raw one heart beat": (
-        lambda s: (s / "A.csv").write_text("time,rr_ms\n1.0,800\n"),
+        lambda s: (s / "A.csv").write_text("time,rr_ms\n1.0,800\n", encoding="utf-8"),
         "A.csv: cannot export: 1 heart beat, too few for an RR-derived breathing waveform; remove this",
     ),
     "raw eleven heart beats": (
         lambda s: (s / "A.csv").write_text(
-            "time,rr_ms\n" + "".join(f"{1 + 0.8 * k:.1f},800\n" for k in range(11))
+            "time,rr_ms\n" + "".join(f"{1 + 0.8 * k:.1f},800\n" for k in range(11)), encoding="utf-8"
         ),
         "A.csv: cannot export: 11 heart beats, too few for an RR-derived breathing waveform; remove this",
     ),
@@ -162,29 +164,34 @@ def test_events_row_cut_mid_write_is_dropped(sess: Path, tmp_path: Path) -> None
     )
     out = tmp_path / "bids"
     export_bids(sess, out)
-    with gzip.open(out / "sub-A/beh/sub-A_task-breathsync_recording-live_physioevents.tsv.gz", "rt") as fh:
+    with gzip.open(
+        out / "sub-A/beh/sub-A_task-breathsync_recording-live_physioevents.tsv.gz", "rt", encoding="utf-8"
+    ) as fh:
         rows = [ln.rstrip("\n").split("\t") for ln in fh]
     assert rows == [["36.194", "0", "in_sync", "A and B are in sync"]]
 
 
 def test_events_cut_inside_its_header_or_empty_means_no_events(sess: Path, tmp_path: Path) -> None:
     for i, text in enumerate(["", "time,ki"]):
-        (sess / "events.csv").write_text(text)
+        (sess / "events.csv").write_text(text, encoding="utf-8")
         out = tmp_path / f"bids{i}"
         export_bids(sess, out)
         with gzip.open(
-            out / "sub-A/beh/sub-A_task-breathsync_recording-live_physioevents.tsv.gz", "rt"
+            out / "sub-A/beh/sub-A_task-breathsync_recording-live_physioevents.tsv.gz", "rt", encoding="utf-8"
         ) as fh:
             assert fh.read() == ""
 
 
 def test_live_row_cut_mid_write_is_dropped(sess: Path, tmp_path: Path) -> None:
-    text = (sess / "A_live.csv").read_text()
+    text = (sess / "A_live.csv").read_text(encoding="utf-8")
     n_rows = sum(1 for ln in text.splitlines() if ln[:1].isdigit())
-    (sess / "A_live.csv").write_text(text.rstrip("\n") + "\n123.45,0.1")  # a row cut after two cells
+    # a row cut after two cells
+    (sess / "A_live.csv").write_text(text.rstrip("\n") + "\n123.45,0.1", encoding="utf-8")
     out = tmp_path / "bids"
     export_bids(sess, out)
-    with gzip.open(out / "sub-A/beh/sub-A_task-breathsync_recording-live_physio.tsv.gz", "rt") as fh:
+    with gzip.open(
+        out / "sub-A/beh/sub-A_task-breathsync_recording-live_physio.tsv.gz", "rt", encoding="utf-8"
+    ) as fh:
         assert sum(1 for _ in fh) == n_rows
 
 
@@ -228,8 +235,12 @@ def test_a_move_failing_half_way_is_rolled_back(
 ) -> None:
     out = tmp_path / "bids"
     out.mkdir()
-    (out / "dataset_description.json").write_text('{"Name": "mine", "BIDSVersion": "1.10.0"}\n')
-    (out / "participants.tsv").write_text("participant_id\tbreathsync_label\tsignal\nsub-Z\tZ\tresp\n")
+    (out / "dataset_description.json").write_text(
+        '{"Name": "mine", "BIDSVersion": "1.10.0"}\n', encoding="utf-8"
+    )
+    (out / "participants.tsv").write_text(
+        "participant_id\tbreathsync_label\tsignal\nsub-Z\tZ\tresp\n", encoding="utf-8"
+    )
     before = tree(out)
     real_rename = os.rename
     calls = []
@@ -249,7 +260,7 @@ def test_a_move_failing_half_way_is_rolled_back(
     monkeypatch.setattr(export_module.os, "rename", real_rename)
     export_bids(sess, out)
     # The older table's row is kept, with n/a in the columns it did not have.
-    assert (out / "participants.tsv").read_text().splitlines() == [
+    assert (out / "participants.tsv").read_text(encoding="utf-8").splitlines() == [
         "participant_id\tbreathsync_label\tsignal\tsource\tsimulated",
         "sub-Z\tZ\tresp\tn/a\tn/a",
         "sub-A\tA\tresp\tsim\tyes",
@@ -278,10 +289,10 @@ def test_labels_that_collide_after_sanitising(
 
 def test_bids_target_is_a_file(sess: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "afile"
-    target.write_text("mine\n")
+    target.write_text("mine\n", encoding="utf-8")
     code, err = export(capsys, sess, target)
     assert code == 2 and "afile: is a file, not a folder" in err and len(err.splitlines()) == 1
-    assert target.read_text() == "mine\n"
+    assert target.read_text(encoding="utf-8") == "mine\n"
 
 
 def test_session_is_a_csv_file(sess: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -298,7 +309,9 @@ def test_values_that_are_not_json_numbers_in_session_json(sess: Path, tmp_path: 
     )
     out = tmp_path / "bids"
     export_bids(sess, out)
-    side = json.loads((out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text())
+    side = json.loads(
+        (out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8")
+    )
     assert side["breathsyncSource"]["rate_bpm"] is None
 
 
@@ -331,18 +344,18 @@ def test_adding_to_a_dataset_whose_parent_folder_is_read_only(
 def test_a_gap_in_the_raw_samples_is_exported_as_na(sess: Path, tmp_path: Path) -> None:
     # A source lost for 12 s: the export interpolated 300 made-up samples across the hole and called it
     # arrival jitter.
-    lines = (sess / "A.csv").read_text().splitlines(keepends=True)
+    lines = (sess / "A.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     head = [ln for ln in lines if ln.startswith("#") or ln.startswith("time")]
     rows = [ln for ln in lines if ln not in head]
     kept = [ln for ln in rows if not 40.0 <= float(ln.split(",")[0]) < 52.0]
     assert len(rows) - len(kept) > 250
-    (sess / "A.csv").write_text("".join(head + kept))
+    (sess / "A.csv").write_text("".join(head + kept), encoding="utf-8")
     out = tmp_path / "bids"
     export_bids(sess, out)
     beh = out / "sub-A" / "beh"
-    side = json.loads((beh / "sub-A_task-breathsync_recording-raw_physio.json").read_text())
+    side = json.loads((beh / "sub-A_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8"))
     assert "1 gap(s)" in side["breathsyncProcessing"]
-    with gzip.open(beh / "sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt") as fh:
+    with gzip.open(beh / "sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt", encoding="utf-8") as fh:
         resp = [ln.split("\t")[side["Columns"].index("respiratory")].strip() for ln in fh]
     t = side["StartTime"] + np.arange(len(resp)) / side["SamplingFrequency"]
     na = np.array([v == "n/a" for v in resp])

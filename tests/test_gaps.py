@@ -15,10 +15,10 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_signals"
 
 def _without(src: Path, dst: Path, t0: float, t1: float) -> Path:
     """``src`` with its rows in [t0, t1) left out (a dropout: no samples, not NaN)."""
-    lines = src.read_text().splitlines(keepends=True)
+    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
     head = [ln for ln in lines if ln.startswith("#") or ln.startswith("time")]
     rows = [ln for ln in lines if ln[:1].isdigit() and not t0 <= float(ln.split(",")[0]) < t1]
-    dst.write_text("".join(head + rows))
+    dst.write_text("".join(head + rows), encoding="utf-8")
     return dst
 
 

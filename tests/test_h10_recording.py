@@ -72,11 +72,13 @@ def test_a_replayed_h10_file_is_recorded_whole_and_in_time_order(
     np.testing.assert_allclose(got.time[acc], t, atol=2e-6)  # every accelerometer sample
     assert np.isfinite(got.columns["acc_z"][acc]).all()
     assert "rr_ms: milliseconds" in got.meta["unit"]
-    sj = json.loads((out / "session.json").read_text())
+    sj = json.loads((out / "session.json").read_text(encoding="utf-8"))
     entry = next(p for p in sj["participants"] if p["label"] == "A")
     assert entry["signal"] == "acc" and entry["extra_columns"] == ["rr_ms"]
     assert "late_rows" not in sj
-    lines = [ln for ln in (out / "A_live.csv").read_text().splitlines() if not ln.startswith("#")]
+    lines = [
+        ln for ln in (out / "A_live.csv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+    ]
     live = np.array([[float(c) if c else np.nan for c in ln.split(",")] for ln in lines[1:]])
     assert lines[0].split(",")[:3] == ["time", "wave", "phase_rad"]
     assert live[-1, 0] > 50.0 and np.isfinite(live[:, 2]).mean() > 0.5  # the live phase came out
@@ -89,7 +91,7 @@ def test_its_bids_export_has_the_accelerometer_at_its_rate_and_the_beats_as_the_
     bids = tmp_path / "bids"
     export_bids(out, bids)
     base = bids / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio"
-    side = json.loads(base.with_suffix(".json").read_text())
+    side = json.loads(base.with_suffix(".json").read_text(encoding="utf-8"))
     assert side["SamplingFrequency"] == pytest.approx(FS_HZ)
     assert side["StartTime"] == pytest.approx(t[0])  # the first accelerometer sample, not the first beat
     assert side["Columns"] == [*ACC, "rr_ms"]
@@ -98,7 +100,7 @@ def test_its_bids_export_has_the_accelerometer_at_its_rate_and_the_beats_as_the_
     assert all(side[c]["Units"] == "m/s^2" for c in ACC)
     note = side["breathsyncProcessing"]
     assert "heart beats" in note and "not uniform" not in note and "converted to m/s^2" in note
-    with gzip.open(base.with_suffix(".tsv.gz"), "rt") as fh:
+    with gzip.open(base.with_suffix(".tsv.gz"), "rt", encoding="utf-8") as fh:
         rows = np.array([[np.nan if c == "n/a" else float(c) for c in ln.strip().split("\t")] for ln in fh])
     assert rows.shape == (t.size, 4)  # one row per accelerometer sample, as recorded
     recorded_acc = read_recording(out / "A.csv")

@@ -26,7 +26,7 @@ def _lab_file(path: Path, header: str = "time,RSP_A,RSP_B,EDA") -> Path:
     t, a, _ = breathing(duration_s=180.0, fs_hz=25.0, rate_bpm=12.0, seed=1)
     _, b, _ = breathing(duration_s=180.0, fs_hz=25.0, rate_bpm=12.0, seed=2, t0=-LAG_S)
     lines = [header] + [f"{x:.2f},{y:.4f},{z:.4f},2.5" for x, y, z in zip(t, a, b, strict=True)]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -69,7 +69,7 @@ def test_a_column_that_is_not_there_is_one_line(
 
 def test_an_empty_column_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "lab.csv"
-    path.write_text("time,RSP,EDA\n" + "".join(f"{k / 25:.2f},,1\n" for k in range(3000)))
+    path.write_text("time,RSP,EDA\n" + "".join(f"{k / 25:.2f},,1\n" for k in range(3000)), encoding="utf-8")
     with pytest.raises(RecordingError, match="breathing column 'RSP' holds no numbers"):
         read_recording(path, resp_column="RSP")
 
@@ -99,7 +99,7 @@ def test_the_command_line_takes_column(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "out.json"
     assert main(["analyze", str(path), "--column", "RSP_A", "--column", "RSP_B", "--json", str(out)]) == 0
     assert "RSP_A-RSP_B: in sync" in capsys.readouterr().out
-    assert len(json.loads(out.read_text())["pairs"]) == 1
+    assert len(json.loads(out.read_text(encoding="utf-8"))["pairs"]) == 1
     r = run_breathsync("analyze", str(path), "--column", "RSP_X", timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
     assert "breathing column 'RSP_X' is not in the header" in r.stderr
@@ -115,7 +115,7 @@ def test_report_and_batch_take_column(tmp_path: Path) -> None:
     assert (
         main(["analyze", str(path), "--column", "RSP_A", "--column", "RSP_B", "--batch", str(summary)]) == 0
     )
-    rows = summary.read_text().splitlines()
+    rows = summary.read_text(encoding="utf-8").splitlines()
     assert len(rows) == 2 and "RSP_A" in rows[1] and "RSP_B" in rows[1]
 
 
@@ -146,7 +146,8 @@ def test_a_replayed_column_brings_no_one_elses_breathing(tmp_path: Path) -> None
     from breathsync.export_bids import export_bids
 
     path = _lab_file(tmp_path / "lab.csv")
-    with path.open("r+") as fh:  # units of both belts and the skin conductance, as a lab export declares them
+    # units of both belts and the skin conductance, as a lab export declares them
+    with path.open("r+", encoding="utf-8") as fh:
         text = fh.read()
         fh.seek(0)
         fh.write("# unit: RSP_A: V; RSP_B: mV; EDA: uS\n" + text)
@@ -166,12 +167,12 @@ def test_a_replayed_column_brings_no_one_elses_breathing(tmp_path: Path) -> None
         side = json.loads(
             (
                 tmp_path / f"bids/sub-{label}/beh/sub-{label}_task-breathsync_recording-raw_physio.json"
-            ).read_text()
+            ).read_text(encoding="utf-8")
         )
         assert side["Columns"] == ["respiratory"], (label, side["Columns"])
     # Without column= a file's other columns still play along (a simulated file's true_phase, say).
     plain = tmp_path / "plain.csv"
-    plain.write_text(path.read_text().replace("RSP_A", "resp"))
+    plain.write_text(path.read_text(encoding="utf-8").replace("RSP_A", "resp"), encoding="utf-8")
     src = parse_replay_spec(str(plain))
     src.load()
     assert set(src._cols) == {"resp", "RSP_B", "EDA"}
@@ -237,7 +238,8 @@ def test_every_column_is_checked_against_the_header(tmp_path: Path, order: tuple
 def test_a_column_without_numbers_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "lab.csv"
     path.write_text(
-        "# device: lab\ntime,RSP_A,RSP_B\n" + "".join(f"{k / 25:.2f},{k % 50},\n" for k in range(3000))
+        "# device: lab\ntime,RSP_A,RSP_B\n" + "".join(f"{k / 25:.2f},{k % 50},\n" for k in range(3000)),
+        encoding="utf-8",
     )
     for columns in (["RSP_B", "RSP_A"], ["RSP_A", "RSP_B"]):
         with pytest.raises(RecordingError) as e:
@@ -257,7 +259,7 @@ def test_a_quoted_header_name_may_hold_the_delimiter(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     r = run_breathsync("analyze", str(path), "--column", "Resp, Belt B", "--json", str(out), timeout=60)
     assert r.returncode == 0, r.stderr
-    assert json.loads(out.read_text())["participants"][0]["column"] == "Resp, Belt B"
+    assert json.loads(out.read_text(encoding="utf-8"))["participants"][0]["column"] == "Resp, Belt B"
 
 
 def test_the_json_says_which_column_was_read(tmp_path: Path) -> None:
@@ -266,7 +268,7 @@ def test_the_json_says_which_column_was_read(tmp_path: Path) -> None:
     assert [p["column"] for p in res["participants"]] == ["RSP_A", "RSP_B"]
     assert analyse_files([str(path)], columns=["RSP_B"])["participants"][0]["column"] == "RSP_B"
     plain = tmp_path / "plain.csv"
-    plain.write_text(path.read_text().replace("RSP_A", "resp"))
+    plain.write_text(path.read_text(encoding="utf-8").replace("RSP_A", "resp"), encoding="utf-8")
     assert "column" not in analyse_files([str(plain)])["participants"][0]  # only with --column
 
 

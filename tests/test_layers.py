@@ -74,7 +74,7 @@ def _layer(module: str) -> int | None:
 
 def _imports(module: str, path: Path) -> set[str]:
     """Every module ``module`` imports (absolute names; ``from X import Y`` gives X and X.Y)."""
-    tree = ast.parse(path.read_text(), str(path))
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(tree):
@@ -127,7 +127,7 @@ def test_the_import_graph_check_finds_a_higher_import(tmp_path: Path) -> None:
         "from ..session_types import Snapshot\n",
     ):
         path = tmp_path / "x.py"
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         deps = _imports("breathsync.dsp.x", path)
         ranks = [r for r in map(_layer, deps) if r is not None]
         assert ranks and max(ranks) > LAYERS.index(next(x for x in LAYERS if x[0] == "dsp")), text
@@ -178,7 +178,7 @@ FILE_CALLS = {
 
 
 def _dsp_problems(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(), str(path))
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     out = []
     for node in ast.walk(tree):
         names: list[str] = []
@@ -216,7 +216,7 @@ def test_the_dsp_check_finds_io_and_ui(tmp_path: Path) -> None:
         ("def f(p, s):\n    p.write_text(s)\n", "calls write_text()"),
     ):
         path = tmp_path / "m.py"
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         assert any(what in p for p in _dsp_problems(path)), text
 
 
@@ -268,7 +268,7 @@ def test_no_uuid_outside_devices() -> None:
     assert REPO / "tests" / "devices" / "test_profiles.py" in paths
     wrong = []
     for path in paths:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         rel = path.relative_to(REPO)
         wrong += [f"{rel}: {m.group(0)}" for m in UUID128.finditer(text)]
         wrong += [f"{rel}:{line}: {tok}" for line, tok in _short_uuid_literals(text)]

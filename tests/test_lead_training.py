@@ -133,7 +133,7 @@ def test_two_metronomes_are_never_following_and_the_leader_is_reminded() -> None
 
 
 def _event_kinds(folder: Path) -> list[tuple[str, str]]:
-    rows = list(csv.DictReader(io.StringIO((folder / "events.csv").read_text())))
+    rows = list(csv.DictReader(io.StringIO((folder / "events.csv").read_text(encoding="utf-8"))))
     return [(r["kind"], r["text"]) for r in rows]
 
 
@@ -161,7 +161,7 @@ def test_simulated_partners_follow_only_when_they_follow(
     assert any(k == "phase_stage" and "change your pace" in t for k, t in kinds)
     assert any(k == "partner_following" for k, _ in kinds) is follows
     # The summary (session.json and the printed one) says whether the follower followed, and from when.
-    tr = json.loads((rec / "session.json").read_text())["summary"]["training"]
+    tr = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["training"]
     assert tr["goal_reached"] and tr["instructed_at_s"] > 0 and tr["following"] is follows
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("training: lead"))
     if follows:
@@ -175,7 +175,7 @@ def test_simulated_partners_follow_only_when_they_follow(
 
 
 def _event_times(folder: Path) -> list[tuple[str, str]]:
-    rows = list(csv.DictReader(io.StringIO((folder / "events.csv").read_text())))
+    rows = list(csv.DictReader(io.StringIO((folder / "events.csv").read_text(encoding="utf-8"))))
     return [(r["time"], r["kind"]) for r in rows]
 
 
@@ -231,7 +231,7 @@ def test_a_replay_and_a_simulated_partner_without_a_duration_end_with_the_replay
     kinds = _event_kinds(rec)
     assert ("session_end", "the session ends: every source but the simulated B has ended (a simulated "
             "partner alone is nothing to practise with)") in kinds  # fmt: skip
-    assert json.loads((rec / "session.json").read_text())["duration_s"] < 120.0
+    assert json.loads((rec / "session.json").read_text(encoding="utf-8"))["duration_s"] < 120.0
 
 
 def test_a_leader_without_signal_is_not_reminded_to_change_pace() -> None:

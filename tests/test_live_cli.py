@@ -111,7 +111,7 @@ def test_simulate_writes_a_pair_with_true_phases(tmp_path: Path) -> None:
     assert {"resp", "true_phase"} <= set(a.columns) and abs(a.time[-1] - 120) < 0.1
     out = tmp_path / "r.json"
     assert main(["analyze", str(tmp_path / "A.csv"), str(tmp_path / "B.csv"), "--json", str(out)]) == 0
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     assert res["pairs"][0]["summary"]["mean_plv"] > 0.7
 
 
@@ -151,7 +151,7 @@ def test_ctrl_c_ends_cleanly_with_a_complete_recording(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "session summary:" in out
-    info = json.loads((rec / "session.json").read_text())
+    info = json.loads((rec / "session.json").read_text(encoding="utf-8"))
     assert "end_utc" in json.dumps(info)
     assert len(read_recording(rec / "A.csv")) > 50
     assert os.stat(rec / "A.csv").st_mode & 0o077 == 0  # health data: owner only
@@ -239,9 +239,8 @@ def test_source_failing_mid_session_exits_2_and_keeps_the_recording(
     b = read_recording(rec / "B.csv")
     assert 25.0 < b.time[-1] <= 30.0  # what B sent before it failed is recorded
     assert read_recording(rec / "A.csv").time[-1] > 55.0  # A went on to the end
-    assert json.loads((rec / "session.json").read_text())["summary"]["participants"]["B"]["final_status"] == (
-        "failed"
-    )
+    summary = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["participants"]["B"]["final_status"] == "failed"
 
 
 def test_full_disk_while_recording_exits_1_and_says_where_it_stopped(
@@ -282,7 +281,7 @@ def test_full_disk_while_recording_exits_1_and_says_where_it_stopped(
     assert f"recorded to {rec}\n" not in out
     b = read_recording(rec / "B.csv")
     assert 5.0 < b.time[-1] <= 10.0
-    info = json.loads((rec / "session.json").read_text())
+    info = json.loads((rec / "session.json").read_text(encoding="utf-8"))
     assert info["recording_error"].startswith("recording stopped: No space left on device")
 
 
@@ -317,7 +316,7 @@ def _record_sample_pair(rec: Path, *options: str) -> Path:
 def _phase_vs_session(participant: dict, live_csv: Path) -> tuple[int, float]:
     """(samples compared, largest difference in degrees) between analyze's live phase of a participant
     and the phase its session showed (the recorded ``<label>_live.csv``), at the times both have."""
-    rows = [ln for ln in live_csv.read_text().splitlines() if not ln.startswith("#")]
+    rows = [ln for ln in live_csv.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
     live = np.genfromtxt(rows[1:], delimiter=",")
     shown = dict(zip(np.round(live[:, 0], 3), live[:, 2], strict=True))  # time -> phase_rad (20 Hz)
     t = np.round(np.array(participant["phase_live"]["t_s"], float), 3)
@@ -371,7 +370,7 @@ def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Pa
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert main(["analyze", str(rec / "C.csv"), "--json", str(tmp_path / "r.json")]) == 0
-    p = json.loads((tmp_path / "r.json").read_text())["participants"][0]
+    p = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["participants"][0]
     assert p["signal"] == signal
     n, worst = _phase_vs_session(p, rec / "C_live.csv")
     assert n > 500 and worst < 1.0
@@ -386,8 +385,10 @@ def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
         "--duration", "300", "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    summary = json.loads((rec / "session.json").read_text())["summary"]
-    rows = [ln for ln in (rec / "A_live.csv").read_text().splitlines() if not ln.startswith("#")]
+    summary = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]
+    rows = [
+        ln for ln in (rec / "A_live.csv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+    ]
     live = np.genfromtxt(rows[1:], delimiter=",", names=rows[0].split(","))
     whole = float(np.nanmean(live["rate_bpm"]))
     assert 9.0 < whole < 12.0
@@ -399,7 +400,7 @@ def test_analyze_reads_a_recorded_invert(tmp_path: Path) -> None:
     # half a cycle away from what the session showed.
     rec = _record_sample_pair(tmp_path / "rec", "--invert", "A")
     assert main(["analyze", str(rec), "--json", str(tmp_path / "r.json")]) == 0
-    res = json.loads((tmp_path / "r.json").read_text())
+    res = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     n, worst = _phase_vs_session(res["participants"][0], rec / "A_live.csv")
     assert n > 300 and worst < 1.0
     assert res["pairs"][0]["summary"]["time_in_sync_frac"] < 0.05  # A inverted is half a cycle from B
@@ -410,13 +411,13 @@ def test_a_recorded_session_is_analysed_with_its_own_window(tmp_path: Path) -> N
     rec = _record_sample_pair(tmp_path / "rec", "--window", "15")
     out = tmp_path / "r.json"
     assert main(["analyze", str(rec), "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["window_s"] == 15.0
+    assert json.loads(out.read_text(encoding="utf-8"))["window_s"] == 15.0
     assert main(["analyze", str(rec), "--window", "40", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["window_s"] == 40.0
+    assert json.loads(out.read_text(encoding="utf-8"))["window_s"] == 40.0
     assert main(["report", str(rec), "--out", str(tmp_path / "r.html")]) == 0
-    assert "window 15 s" in (tmp_path / "r.html").read_text()
+    assert "window 15 s" in (tmp_path / "r.html").read_text(encoding="utf-8")
     assert main(["analyze", "--batch", str(tmp_path / "b.csv"), str(rec)]) == 0
-    rows = (tmp_path / "b.csv").read_text().splitlines()
+    rows = (tmp_path / "b.csv").read_text(encoding="utf-8").splitlines()
     row = dict(zip(rows[0].split(","), rows[1].split(","), strict=True))
     assert float(row["window_s"]) == 15.0 and 110.0 < float(row["overlap_s"]) < 125.0
 

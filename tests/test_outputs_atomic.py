@@ -25,13 +25,13 @@ def test_a_failed_write_keeps_the_previous_file(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "result.out"
-    out.write_text("the previous results\n")
+    out.write_text("the previous results\n", encoding="utf-8")
     monkeypatch.setattr(os, "fsync", _disk_full)
     option = "--json" if command == "analyze" else "--out"
     assert main([command, *PAIR, option, str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0] and str(out) in err[0]
-    assert out.read_text() == "the previous results\n"  # not truncated
+    assert out.read_text(encoding="utf-8") == "the previous results\n"  # not truncated
     assert os.listdir(tmp_path) == ["result.out"]  # no temporary file left behind
 
 
@@ -48,10 +48,10 @@ def test_a_failed_write_of_a_new_file_leaves_nothing(
 def test_outputs_are_owner_only_even_over_a_readable_file(tmp_path: Path) -> None:
     for command, option in (("analyze", "--json"), ("report", "--out")):
         out = tmp_path / f"{command}.out"
-        out.write_text("old")
+        out.write_text("old", encoding="utf-8")
         out.chmod(0o644)
         assert main([command, *PAIR, option, str(out)]) == 0
-        assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text() != "old"
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text(encoding="utf-8") != "old"
 
 
 def test_a_device_is_written_to_not_replaced(tmp_path: Path) -> None:
@@ -101,10 +101,12 @@ def test_the_batch_summary_is_written_like_every_other_output(tmp_path: Path) ->
 
     row = {k: None for k in SUMMARY_COLUMNS}
     out = tmp_path / "study.csv"
-    out.write_text("old")
+    out.write_text("old", encoding="utf-8")
     out.chmod(0o644)
     write_summary(str(out), [row])
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text().startswith(",".join(SUMMARY_COLUMNS))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text(encoding="utf-8").startswith(
+        ",".join(SUMMARY_COLUMNS)
+    )
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo, 0o644)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
@@ -120,12 +122,12 @@ def test_a_link_is_written_through_not_replaced(tmp_path: Path) -> None:
     """A symbolic link used to be replaced by the rename, with the file it names left as it was: `--json
     /dev/stdout > out.txt` as root turned the system's /dev/stdout into a regular file."""
     target = tmp_path / "results.json"
-    target.write_text("old")
+    target.write_text("old", encoding="utf-8")
     target.chmod(0o640)
     link = tmp_path / "latest.json"
     link.symlink_to(target)
     write_private_text(link, "new")
-    assert link.is_symlink() and target.read_text() == "new"
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the file is the user's: not chmod-ed
 
 
@@ -140,11 +142,11 @@ def test_json_to_stdout_through_a_link_when_stdout_is_a_file(tmp_path: Path) -> 
     link = tmp_path / "stdout"
     link.symlink_to("/proc/self/fd/1")
     out = tmp_path / "out.txt"
-    with open(out, "w") as fh:
+    with open(out, "w", encoding="utf-8") as fh:
         r = run_breathsync("analyze", *PAIR, "--json", str(link), timeout=120, stdout=fh)
     assert r.returncode == 0, r.stderr
     assert link.is_symlink()
-    lines = out.read_text().splitlines()
+    lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("A: ") and lines[-1] == f"wrote {link}"
     (doc,) = [json.loads(x) for x in lines if x.startswith("{")]
     assert [p["label"] for p in doc["participants"]] == ["A", "B"]

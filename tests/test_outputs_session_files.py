@@ -26,10 +26,10 @@ def test_an_output_never_replaces_a_file_of_an_input_recordings_session(
 ) -> None:
     d = make_session_folder(tmp_path / "s")
     if not (d / victim).exists():  # as a recorder writes it, and lists it in session.json
-        (d / victim).write_text("kept\n")
-        meta = json.loads((d / "session.json").read_text())
+        (d / victim).write_text("kept\n", encoding="utf-8")
+        meta = json.loads((d / "session.json").read_text(encoding="utf-8"))
         meta["files"][victim] = {"kind": "events" if victim == "events.csv" else "live"}
-        (d / "session.json").write_text(json.dumps(meta))
+        (d / "session.json").write_text(json.dumps(meta), encoding="utf-8")
     before = (d / victim).read_bytes()
     names = {"a": str(d / "A.csv"), "b": str(d / "B.csv"), "d": str(d)}
     code = main([x.format(**names) for x in argv])
@@ -69,6 +69,6 @@ def test_an_input_spelt_another_way_is_still_the_input(
     code = main(["analyze", str(d / "A.csv"), str(d / "B.csv"), "--json", str(d / "Session.JSON")])
     err = capsys.readouterr().err
     assert code == 2 and "would overwrite a file of the session folder" in err, err
-    assert (d / "A.csv").read_bytes() == before and json.loads((d / "session.json").read_text())[
-        "participants"
-    ]
+    assert (d / "A.csv").read_bytes() == before and json.loads(
+        (d / "session.json").read_text(encoding="utf-8")
+    )["participants"]

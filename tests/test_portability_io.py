@@ -4,6 +4,7 @@ open. CI runs Linux only, so each test takes the Windows behaviour away from (or
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import os
@@ -70,7 +71,7 @@ def test_a_named_pipe_is_still_made_blocking(tmp_path: Path, monkeypatch: pytest
     text = "time,resp\n" + "".join(f"{x:.2f},{np.sin(x):.4f}\n" for x in t)
 
     def writer() -> None:  # a program writing the recording into the pipe, in two parts
-        with open(fifo, "w") as out:
+        with open(fifo, "w", encoding="utf-8") as out:
             half = len(text) // 2
             out.write(text[:half])
             out.flush()
@@ -155,7 +156,7 @@ def test_recording_writer_opens_its_file_binary(
     flags_of, _ = _watch_opens(monkeypatch)
     path = tmp_path / "A.csv"
     if overwrite:
-        path.write_text("old\n")
+        path.write_text("old\n", encoding="utf-8")
     with RecordingWriter(path, ["resp"], overwrite=overwrite) as w:
         w.append([0.0, 0.04], {"resp": [1.0, 2.0]})
     assert flags_of[str(path)] & FAKE_O_BINARY
@@ -222,11 +223,11 @@ def test_an_output_held_open_for_a_moment_is_replaced(
     from breathsync.io.csvfile import write_private_text
 
     out = tmp_path / "summary.csv"
-    out.write_text("previous\n")
+    out.write_text("previous\n", encoding="utf-8")
     calls = _windows_replace(monkeypatch, "summary.csv", lambda n: n <= 2)
     write_private_text(out, "pair,plv\n", "A-B,0.9\n")
     assert len(calls) == 3
-    assert out.read_text() == "pair,plv\nA-B,0.9\n"
+    assert out.read_text(encoding="utf-8") == "pair,plv\nA-B,0.9\n"
     assert _temporary_files(tmp_path) == []
 
 
@@ -239,7 +240,7 @@ def test_an_output_open_in_another_program_is_one_line_naming_it(
     from breathsync.io import csvfile
 
     out = tmp_path / "result.json"
-    out.write_text("previous\n")
+    out.write_text("previous\n", encoding="utf-8")
     calls = _windows_replace(monkeypatch, "result.json", lambda n: True)
     a, b = SAMPLES / "pair_sync_A.csv", SAMPLES / "pair_sync_B.csv"
     assert cli.main(["analyze", str(a), str(b), "--json", str(out)]) == 2
@@ -249,7 +250,7 @@ def test_an_output_open_in_another_program_is_one_line_naming_it(
         f"breathsync: error: {out}: cannot write the JSON output (Access is denied: is result.json open in "
         "another program, such as a spreadsheet, a viewer or a virus scanner? close it and run again)"
     ]
-    assert out.read_text() == "previous\n"
+    assert out.read_text(encoding="utf-8") == "previous\n"
     assert _temporary_files(tmp_path) == []
 
 
@@ -340,7 +341,7 @@ def test_recording_with_session_json_held_open(
             "a viewer or a virus scanner? keep it closed while a session records (writing "
             f"{folder / 'session.json'}); what was recorded until then stays readable in {folder}"
         )
-        session = json.loads((folder / "session.json").read_text())  # as the start wrote it
+        session = json.loads((folder / "session.json").read_text(encoding="utf-8"))  # as the start wrote it
         assert session["end_utc"] is None and session["start_utc"]
 
 
@@ -376,3 +377,52 @@ def test_every_text_the_package_writes_asks_for_lf_line_ends() -> None:
             if writes_text and "newline" not in kw:
                 missing.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not missing, missing
+
+
+def _opens_text(node: ast.Call) -> bool:
+    """A call that reads or writes a file as text: read_text, write_text, or open/fdopen in a text mode."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else None  # None: open(...)
+    if name in ("read_text", "write_text"):
+        return True
+    if name not in ("open", "fdopen") or (name == "open" and owner in ("os", "tarfile")):
+        return False
+    # The mode: open(f, mode), io.open(f, mode), os.fdopen(fd, mode), gzip.open(f, mode); path.open(mode).
+    at = 1 if owner in (None, "io", "os", "gzip") else 0
+    given = [*node.args[at : at + 1], *(k.value for k in node.keywords if k.arg == "mode")]
+    if not given:
+        return owner != "gzip"  # gzip.open reads bytes unless asked
+    mode = given[0].value if isinstance(given[0], ast.Constant) else None
+    if not isinstance(mode, str):
+        return False  # not a mode: a recorder's or a sink's open(info)
+    return "b" not in mode and (owner != "gzip" or "t" in mode)
+
+
+def test_every_text_file_is_opened_with_an_encoding() -> None:
+    # Without encoding=, Windows reads and writes text in its ANSI code page (cp1252), not UTF-8. Ruff's
+    # PLW1514 (pyproject) misses path.read_text()/write_text()/open() where it cannot tell that the object
+    # is a Path; this looks at every such call in the package, the tests and the benchmarks.
+    missing = []
+    for folder in ("breathsync", "devices", "tests", "benchmarks"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and _opens_text(node)
+                    and not any(k.arg == "encoding" for k in node.keywords)
+                ):
+                    missing.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not missing, missing
+
+
+def test_the_encoding_check_finds_text_opens() -> None:
+    def found(code: str) -> bool:
+        return _opens_text(ast.parse(code).body[0].value)  # type: ignore[attr-defined]
+
+    for code in ("open(p)", "open(p, 'w')", "p.open()", "p.open('r+')", "p.read_text()", "(d / 'x').write_text(s)",
+                 "os.fdopen(fd, 'w')", "gzip.open(p, 'rt')", "io.open(p, mode='a')"):  # fmt: skip
+        assert found(code), code
+    for code in ("open(p, 'rb')", "p.open('wb')", "os.open(p, flags)", "os.fdopen(fd, 'rb')", "gzip.open(p)",
+                 "tarfile.open(p)", "rec.open(info)", "Recorder(d).open(_info())"):  # fmt: skip
+        assert not found(code), code

@@ -19,14 +19,16 @@ FS = 25.0
 
 def _no_time(path: Path, seed: int = 1, header: str = "resp") -> Path:
     _, y, _ = breathing(duration_s=120.0, fs_hz=FS, rate_bpm=12.0, seed=seed)
-    path.write_text(header + "\n" + "".join(f"{v:.4f}\n" for v in y))
+    path.write_text(header + "\n" + "".join(f"{v:.4f}\n" for v in y), encoding="utf-8")
     return path
 
 
 def test_the_reader_names_both_ways_to_give_the_rate(tmp_path: Path) -> None:
     plain = _no_time(tmp_path / "plain.csv")
     timeish = tmp_path / "timeish.csv"
-    timeish.write_text("Time,resp\n" + "".join(f"{k / FS:.2f},{k % 50}\n" for k in range(500)))
+    timeish.write_text(
+        "Time,resp\n" + "".join(f"{k / FS:.2f},{k % 50}\n" for k in range(500)), encoding="utf-8"
+    )
     for path in (plain, timeish):
         with pytest.raises(InputError) as e:
             read_recording(path)
@@ -40,7 +42,7 @@ def test_report_takes_rate(tmp_path: Path) -> None:
     a, b = _no_time(tmp_path / "a.csv", 1), _no_time(tmp_path / "b.csv", 2)
     out = tmp_path / "r.html"
     assert main(["report", str(a), str(b), "--rate", str(FS), "--out", str(out)]) == 0
-    page = out.read_text()
+    page = out.read_text(encoding="utf-8")
     assert "Duration 2:00" in page or "Duration 1:59" in page  # 3000 rows at 25 Hz
     r = run_breathsync("report", str(a), "--rate", "0", timeout=60)
     assert r.returncode == 2 and "--rate" in r.stderr and len(r.stderr.splitlines()) == 1
@@ -74,7 +76,9 @@ def test_a_replay_takes_rate(tmp_path: Path) -> None:
 def test_a_replay_rate_that_cannot_be_used_is_one_line(tmp_path: Path, spec: str, says: str) -> None:
     path = _no_time(tmp_path / "belt.csv")
     timed = tmp_path / "timed.csv"
-    timed.write_text("time,resp\n" + "".join(f"{k / FS:.2f},{k % 50}\n" for k in range(500)))
+    timed.write_text(
+        "time,resp\n" + "".join(f"{k / FS:.2f},{k % 50}\n" for k in range(500)), encoding="utf-8"
+    )
     folder = tmp_path / "session"
     from conftest import make_session_folder
 

@@ -130,7 +130,7 @@ def _mode(p: Path) -> int:
 
 def _read_csv_numeric(path: Path) -> tuple[list[str], np.ndarray]:
     """The derived files (live, pairs) have no breathing column: read them as plain numeric CSV."""
-    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
     header = lines[0].split(",")
     rows = [[float(c) if c else math.nan for c in ln.split(",")] for ln in lines[1:]]
     return header, np.array(rows).reshape(len(rows), len(header))
@@ -170,12 +170,12 @@ def test_round_trip_session_folder(tmp_path: Path) -> None:
     assert pairs.shape[0] == 700 and (np.diff(pairs[:, 0]) > 0).all()
     np.testing.assert_allclose(pairs[0, 1:], [0.9, 0.5, 0.8, 1.0, 0.1, 0.05, 12.5])
 
-    with open(d / "events.csv", newline="") as fh:
+    with open(d / "events.csv", newline="", encoding="utf-8") as fh:
         events = list(csv.reader(fh))
     assert events == [["time", "kind", "participants", "text"],
                       ["1.100", "in_sync", "A;B", 'A and B: in sync, "well done", really']]  # fmt: skip
 
-    info = json.loads((d / "session.json").read_text())
+    info = json.loads((d / "session.json").read_text(encoding="utf-8"))
     assert info["start_utc"] == "2025-01-01T10:00:00.000+00:00"
     assert info["end_utc"] == "2025-01-01T10:01:10.000+00:00" and info["duration_s"] == 70.0
     assert info["summary"]["pairs"][0]["mean_plv"] is None  # NaN -> null
@@ -195,13 +195,13 @@ def test_round_trip_session_folder(tmp_path: Path) -> None:
     assert result["pairs"] and result["pairs"][0]["summary"]["time_in_sync_frac"] > 0.5
 
     rec.close(_info())  # idempotent
-    assert json.loads((d / "session.json").read_text())["end_utc"] == info["end_utc"]
+    assert json.loads((d / "session.json").read_text(encoding="utf-8"))["end_utc"] == info["end_utc"]
 
 
 def test_session_json_is_written_at_once(tmp_path: Path) -> None:
     rec = Recorder(tmp_path / "r")
     rec.open(_info(["Anna Lee", "pairs", "x/y"]))
-    info = json.loads((tmp_path / "r" / "session.json").read_text())
+    info = json.loads((tmp_path / "r" / "session.json").read_text(encoding="utf-8"))
     assert info["end_utc"] is None and info["start_utc"].startswith("2025-01-01")
     # labels that are not file names, or are taken by the session's own files, get safe names
     raws = {v["participant"]: k for k, v in info["files"].items() if v["kind"] == "raw"}
@@ -215,18 +215,18 @@ def test_session_json_is_written_at_once(tmp_path: Path) -> None:
 
 def test_not_empty_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "A.csv").write_text("time,resp\n0,1\n")
+    (tmp_path / "old" / "A.csv").write_text("time,resp\n0,1\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"old is not empty: choose a new folder") as e:
         Recorder(tmp_path / "old").open(_info())
     assert "\n" not in str(e.value)
-    assert (tmp_path / "old" / "A.csv").read_text() == "time,resp\n0,1\n"  # untouched
+    assert (tmp_path / "old" / "A.csv").read_text(encoding="utf-8") == "time,resp\n0,1\n"  # untouched
     (tmp_path / "empty").mkdir()
     Recorder(tmp_path / "empty").open(_info())  # an existing empty folder is fine
     assert _mode(tmp_path / "empty") == 0o700
 
 
 def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("x")
+    (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match=r"file/sub: cannot create the recording folder: Not a directory"):
         Recorder(tmp_path / "file" / "sub").open(_info())
     with pytest.raises(InputError, match="exists and is not a folder"):
@@ -262,7 +262,7 @@ def test_disk_full_stops_the_recording_loudly(tmp_path: Path) -> None:
     assert len(read_recording(d / "A.csv")) == 50  # what was written before stays readable
     _, live = _read_csv_numeric(d / "A_live.csv")
     assert live.shape[0] == 40
-    info = json.loads((d / "session.json").read_text())
+    info = json.loads((d / "session.json").read_text(encoding="utf-8"))
     assert info["recording_error"] == rec.error and info["end_utc"]
 
 
@@ -274,7 +274,7 @@ def test_real_dev_full_write_error(tmp_path: Path) -> None:
     class DevFull(RecordingWriter):
         def flush(self) -> None:
             super().flush()
-            with open("/dev/full", "w") as fh:
+            with open("/dev/full", "w", encoding="utf-8") as fh:
                 fh.write("x")
                 fh.flush()
 
@@ -306,14 +306,14 @@ def test_flushes_once_a_second_of_wall_time(tmp_path: Path) -> None:
     assert len(read_recording(a)) == 25
     assert (
         "A: a chunk was not recorded"
-        in json.loads((tmp_path / "r" / "session.json").read_text())["warnings"][0]
+        in json.loads((tmp_path / "r" / "session.json").read_text(encoding="utf-8"))["warnings"][0]
     )
 
 
 def test_truncated_last_line_stays_readable(tmp_path: Path) -> None:
     d = tmp_path / "r"
     _session(Recorder(d), duration_s=40.0)
-    with open(d / "A.csv", "a") as fh:  # a kill in the middle of a row
+    with open(d / "A.csv", "a", encoding="utf-8") as fh:  # a kill in the middle of a row
         fh.write("40.04,0.51")
     assert len(read_recording(d / "A.csv")) == 1000
     assert analyse_files([str(d)])["participants"][0]["duration_s"] > 39
@@ -325,10 +325,12 @@ def test_analyze_folder_errors(tmp_path: Path) -> None:
         analyse_files([str(tmp_path / "plain")])
     d = tmp_path / "r"
     _session(Recorder(d), duration_s=35.0)
-    (d / "session.json").write_text('{"participants": [')
+    (d / "session.json").write_text('{"participants": [', encoding="utf-8")
     with pytest.raises(RecordingError, match=r"session.json:1: bad JSON"):
         analyse_files([str(d)])
-    (d / "session.json").write_text(json.dumps({"participants": [{"label": "A"}, {"label": "Z"}]}))
+    (d / "session.json").write_text(
+        json.dumps({"participants": [{"label": "A"}, {"label": "Z"}]}), encoding="utf-8"
+    )
     with pytest.raises(RecordingError, match=r"Z.csv: missing: session.json lists it"):
         read_session_folder(d)
 
@@ -344,7 +346,7 @@ def _run_available() -> bool:
 
 def _data_rows(path: Path) -> int:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return 0
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
@@ -381,7 +383,7 @@ def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
         if p.name in ("A.csv", "B.csv"):
             assert len(read_recording(p)) > 0
         elif p.name == "events.csv":
-            with open(p, newline="") as fh:
+            with open(p, newline="", encoding="utf-8") as fh:
                 assert next(csv.reader(fh)) == ["time", "kind", "participants", "text"]
         else:
             header, table = _read_csv_numeric_tolerant(p)
@@ -389,9 +391,9 @@ def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     res = run_breathsync("analyze", str(d), "--json", str(out), cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert {p["label"] for p in json.loads(out.read_text())["participants"]} == {"A", "B"}
+    assert {p["label"] for p in json.loads(out.read_text(encoding="utf-8"))["participants"]} == {"A", "B"}
     # rows lost: the last sample of A against the session time at the kill (start_utc from session.json)
-    start = datetime.fromisoformat(json.loads((d / "session.json").read_text())["start_utc"])
+    start = datetime.fromisoformat(json.loads((d / "session.json").read_text(encoding="utf-8"))["start_utc"])
     t_kill = (killed_at - start).total_seconds() * speed
     last = float(read_recording(d / "A.csv").time[-1])
     assert t_kill - last < 10.0, f"lost {t_kill - last:.1f} s of session time"
@@ -399,11 +401,11 @@ def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
 
 def _read_csv_numeric_tolerant(path: Path) -> tuple[list[str], np.ndarray]:
     """Like _read_csv_numeric, but drops a last line cut short by the kill (as read_recording does)."""
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     if not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     tmp = path.with_suffix(".check")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     try:
         return _read_csv_numeric(tmp)
     finally:
@@ -450,6 +452,8 @@ def test_a_replayed_files_units_are_carried_into_the_recording(tmp_path: Path) -
     assert list(b.columns) == ["rr_ms"] and b.meta["unit"] == "rr_ms: milliseconds"
     export_bids(out, tmp_path / "bids")
     side = json.loads(
-        (tmp_path / "bids/sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text()
+        (tmp_path / "bids/sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text(
+            encoding="utf-8"
+        )
     )
     assert side["cardiac"]["Units"] == "mV"

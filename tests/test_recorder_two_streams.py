@@ -81,7 +81,7 @@ def test_two_streams_out_of_order_are_written_in_time_order(tmp_path: Path) -> N
     np.testing.assert_allclose(got.time[~beat], t_acc, atol=1e-6)
     assert np.isfinite(np.column_stack([got.columns[c][~beat] for c in ACC])).all()
     assert got.meta["unit"] == "acc_x/acc_y/acc_z: milli-g; rr_ms: milliseconds"
-    sj = json.loads((tmp_path / "r" / "session.json").read_text())
+    sj = json.loads((tmp_path / "r" / "session.json").read_text(encoding="utf-8"))
     assert "late_rows" not in sj and sj["rows"] == t_acc.size + beat_t.size + 1
 
 
@@ -114,7 +114,7 @@ def test_a_row_too_late_is_dropped_and_counted(tmp_path: Path) -> None:
     rr = got.columns["rr_ms"]
     assert 700.0 not in rr and 710.0 in rr
     assert np.isfinite(rr).sum() == beat_t.size + 1 and (~np.isfinite(rr)).sum() == t_acc.size
-    sj = json.loads((tmp_path / "r" / "session.json").read_text())
+    sj = json.loads((tmp_path / "r" / "session.json").read_text(encoding="utf-8"))
     assert sj["late_rows"] == {"A": 1}
     assert any("late_rows" in w for w in sj["warnings"])
 
@@ -133,5 +133,5 @@ def test_a_single_stream_source_is_written_as_it_comes(tmp_path: Path) -> None:
     rec.close(_info(extra=False))
     got = read_recording(tmp_path / "r" / "A.csv")
     assert list(got.columns) == list(ACC) and len(got) == 250
-    assert json.loads((tmp_path / "r" / "session.json").read_text())["late_rows"] == {"A": 1}
+    assert json.loads((tmp_path / "r" / "session.json").read_text(encoding="utf-8"))["late_rows"] == {"A": 1}
     assert not math.isnan(got.time[-1])

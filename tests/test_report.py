@@ -23,7 +23,7 @@ def test_report_of_a_recorded_session(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     r = run_breathsync("report", str(rec), timeout=120)
     assert r.returncode == 0, r.stderr
-    page = (rec / "report.html").read_text()
+    page = (rec / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 4  # breathing, rates, sync score, polar histogram
     assert "A – B" in page and "time in sync" in page and "Definitions" in page and "who led" in page
     # Self-contained: nothing fetched from elsewhere.
@@ -41,11 +41,11 @@ def test_report_when_no_breathing_waveform_can_be_derived(tmp_path: Path) -> Non
     """Three heart beats give no RR-derived waveform at all: analyze reports no breaths, and so does report.
     (RR intervals of 0 ms, used here before, are now refused as not being RR intervals in ms.)"""
     rr0 = tmp_path / "m_rr0.csv"
-    rr0.write_text("time,rr_ms\n0.8,800\n1.6,800\n2.4,800\n")
+    rr0.write_text("time,rr_ms\n0.8,800\n1.6,800\n2.4,800\n", encoding="utf-8")
     out = tmp_path / "m.html"
     r = run_breathsync("report", str(rr0), "--out", str(out), timeout=60)
     assert r.returncode == 0, r.stderr
-    page = out.read_text()
+    page = out.read_text(encoding="utf-8")
     assert "no breathing waveform could be derived" in page and "<svg" in page
     page = build_report([str(rr0), str(SAMPLES / "pair_sync_A.csv")])  # with a usable recording too
     assert "no breathing waveform could be derived" in page

@@ -57,13 +57,13 @@ def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
     _buggy_after(200, monkeypatch)  # chunks of 0.1 s, two participants: about 10 s in
     with pytest.raises(_Bug):
         run_collecting(session, 60.0)
-    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))
     assert {p["final_status"] for p in meta["summary"]["participants"].values()} == {"streaming"}
     assert meta["duration_s"] > 5.0
-    with open(tmp_path / "rec" / "events.csv", newline="") as fh:
+    with open(tmp_path / "rec" / "events.csv", newline="", encoding="utf-8") as fh:
         ends = [e["text"] for e in csv.DictReader(fh) if e["kind"] == "session_end"]
     assert ends and "internal error (_Bug: a bug in the pipeline)" in ends[0], ends
-    with open(tmp_path / "rec" / "A.csv", newline="") as fh:
+    with open(tmp_path / "rec" / "A.csv", newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(x for x in fh if not x.startswith("#"))][1:]
     assert float(rows[-1][0]) > 5.0  # what came before the fault was recorded and closed
 
@@ -86,8 +86,8 @@ def test_a_bug_in_publishing_still_closes_the_recording(
     monkeypatch.setattr(Session, "_pair_view", pair_view)
     with pytest.raises(_Bug):
         run_collecting(session, 60.0)
-    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))
     assert meta["end_utc"] and meta["internal_error"] == "_Bug: a bug in the pair's synchrony"
-    with open(tmp_path / "rec" / "A.csv", newline="") as fh:
+    with open(tmp_path / "rec" / "A.csv", newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(x for x in fh if not x.startswith("#"))][1:]
     assert float(rows[-1][0]) > 1.0

@@ -41,7 +41,8 @@ def test_a_5000_digit_number_is_one_line(
 ) -> None:
     s = make_folder(tmp_path / "s", {"settings": {"window_s": 12345}})
     sj = s / "session.json"
-    sj.write_text(sj.read_text().replace("12345", "9" * 5000))  # json.loads: ValueError (int digits limit)
+    # json.loads: ValueError (int digits limit)
+    sj.write_text(sj.read_text(encoding="utf-8").replace("12345", "9" * 5000), encoding="utf-8")
     with pytest.raises(RecordingError) as e:
         read_session_folder(s)
     assert str(e.value).startswith(str(sj)) and "number too long" in str(e.value)
@@ -61,7 +62,7 @@ def test_a_recorded_window_out_of_range_is_refused(
 ) -> None:
     s = make_folder(tmp_path / "s", {"settings": {"window_s": 12345}})
     sj = s / "session.json"
-    sj.write_text(sj.read_text().replace("12345", window))
+    sj.write_text(sj.read_text(encoding="utf-8").replace("12345", window), encoding="utf-8")
     with pytest.raises(RecordingError) as e:
         recorded_window_s([str(s)])
     msg = str(e.value)
@@ -90,10 +91,10 @@ def test_a_label_never_reads_outside_the_folder(
 ) -> None:
     s = make_folder(tmp_path / "s")
     shutil.copy(s / "A.csv", tmp_path / "x.csv")  # the file "../x" would name
-    info = json.loads((s / "session.json").read_text())
+    info = json.loads((s / "session.json").read_text(encoding="utf-8"))
     info["participants"][0]["label"] = "../x"
     del info["files"]["A.csv"]
-    (s / "session.json").write_text(json.dumps(info))
+    (s / "session.json").write_text(json.dumps(info), encoding="utf-8")
     with pytest.raises(RecordingError) as e:
         read_session_folder(s)
     assert str(e.value).startswith(str(s / "session.json")) and "'../x'" in str(e.value)
@@ -151,14 +152,16 @@ def test_no_absolute_path_in_the_recording(private_session: tuple[Path, Path]) -
 def test_the_recording_still_analyses_and_replays(private_session: tuple[Path, Path], tmp_path: Path) -> None:
     base, rec = private_session
     assert main(["analyze", str(rec), "--json", str(tmp_path / "r.json")]) == 0
-    assert [p["label"] for p in json.loads((tmp_path / "r.json").read_text())["participants"]] == ["A", "B"]
+    assert [
+        p["label"] for p in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["participants"]
+    ] == ["A", "B"]
     again = tmp_path / "again"
     r = run_breathsync(
         "run", "-p", f"A=replay:{rec}", "--duration", "5", "--speed", "100", "--quiet", "--record", str(again),
         timeout=180,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    src = json.loads((again / "session.json").read_text())["participants"][0]["source"]
+    src = json.loads((again / "session.json").read_text(encoding="utf-8"))["participants"][0]["source"]
     assert src["file"] == "A.csv" and src["folder"] == "rec" and src["participant"] == "A"
     for name, text in _texts(again).items():
         assert str(base) not in text and str(tmp_path) not in text, name
@@ -170,21 +173,25 @@ def test_no_absolute_path_in_the_bids_export(private_session: tuple[Path, Path],
     export_bids(rec, out)
     for name, text in _texts(out).items():
         assert str(base) not in text and "Jane Doe" not in text, name
-    side = json.loads((out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text())
+    side = json.loads(
+        (out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8")
+    )
     assert side["breathsyncSource"]["file"] == "belt.csv"
 
 
 def test_an_older_recording_with_a_full_path_exports_without_it(tmp_path: Path) -> None:
     full = "/home/Jane Doe/study/belt.csv"
     s = make_folder(tmp_path / "s")
-    info = json.loads((s / "session.json").read_text())
+    info = json.loads((s / "session.json").read_text(encoding="utf-8"))
     info["participants"][0]["source"] = {"kind": "replay", "file": full, "folder": "/home/Jane Doe/rec/"}
-    (s / "session.json").write_text(json.dumps(info))
+    (s / "session.json").write_text(json.dumps(info), encoding="utf-8")
     out = tmp_path / "bids"
     export_bids(s, out)
     for name, text in _texts(out).items():
         assert "Jane Doe" not in text, name
-    side = json.loads((out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text())
+    side = json.loads(
+        (out / "sub-A/beh/sub-A_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8")
+    )
     assert side["breathsyncSource"] == {"kind": "replay", "file": "belt.csv", "folder": "rec"}
 
 
@@ -202,7 +209,7 @@ def test_declared_units() -> None:
 
 def _raw_side(out: Path, sub: str = "A") -> dict[str, Any]:
     p = out / f"sub-{sub}/beh/sub-{sub}_task-breathsync_recording-raw_physio.json"
-    return dict(json.loads(p.read_text()))
+    return dict(json.loads(p.read_text(encoding="utf-8")))
 
 
 def test_ecg_units_come_from_the_recording(tmp_path: Path) -> None:

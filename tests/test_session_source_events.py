@@ -72,14 +72,15 @@ def test_session_json_holds_the_sources_final_counters(tmp_path: Path) -> None:
     session = Session(specs, SessionClock(SPEED), SessionConfig())
     session.add_sink(Recorder(tmp_path / "rec"))
     run_collecting(session, 60.0)
-    entry = json.loads((tmp_path / "rec" / "session.json").read_text())["participants"][0]["source"]
+    info = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))
+    entry = info["participants"][0]["source"]
     assert dev.dropped > 100  # one per chunk of 0.1 s
     assert entry["dropped"] == dev.dropped and entry["dropped_by"] == {"malformed": dev.dropped}
     assert entry["reconnections"] == 1
 
 
 def _events(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -23,7 +23,7 @@ def _gap_file(tmp_path: Path) -> Path:
     """pair_sync_A.csv without its samples from 100 to 120 s (a belt that dropped out for 20 s)."""
     out = []
     header_seen = False
-    for line in (SAMPLES / "pair_sync_A.csv").read_text().splitlines():
+    for line in (SAMPLES / "pair_sync_A.csv").read_text(encoding="utf-8").splitlines():
         if line.startswith("#") or not header_seen:
             header_seen = header_seen or not line.startswith("#")
             out.append(line)
@@ -31,14 +31,14 @@ def _gap_file(tmp_path: Path) -> Path:
         if not 100.0 <= float(line.split(",")[0]) < 120.0:
             out.append(line)
     path = tmp_path / "gap_A.csv"
-    path.write_text("\n".join(out) + "\n")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path
 
 
 def _analyzed_in_sync_s(folder: Path, tmp_path: Path) -> float:
     js = tmp_path / f"{folder.name}.json"
     assert main(["analyze", str(folder), "--json", str(js)]) == 0
-    pair = json.loads(js.read_text())["pairs"][0]
+    pair = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]
     t = np.asarray(pair["t_s"], float)
     return float(sum(1 for v in pair["in_sync"] if v)) * float(np.median(np.diff(t)))
 
@@ -54,7 +54,8 @@ def test_live_time_in_sync_is_analyzes_at_any_speed(
          "--speed", speed, "--quiet", "--record", str(rec)]
     )  # fmt: skip
     assert code == 0
-    live = json.loads((rec / "session.json").read_text())["summary"]["pairs"][0]["time_in_sync_s"]
+    summary = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]
+    live = summary["pairs"][0]["time_in_sync_s"]
     offline = _analyzed_in_sync_s(rec, tmp_path)
     assert 200.0 < offline < 240.0
     # Within a window step or two (analyze's series are 0.1 s apart, the live grid 0.05 s) and the chance
@@ -101,10 +102,12 @@ def test_the_sessions_chance_level_is_analyzes(tmp_path: Path, capsys: pytest.Ca
     assert code == 0
     js = tmp_path / "a.json"
     assert main(["analyze", str(rec), "--json", str(js)]) == 0
-    pair = json.loads(js.read_text())["pairs"][0]
+    pair = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]
     t = np.asarray(pair["t_s"], float)
     null = np.array([np.nan if v is None else v for v in pair["null_plv"]])
-    lines = [ln for ln in (rec / "pairs.csv").read_text().splitlines() if not ln.startswith("#")]
+    lines = [
+        ln for ln in (rec / "pairs.csv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+    ]
     head = lines[0].split(",")
     diffs = []
     for line in lines[1:]:

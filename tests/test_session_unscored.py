@@ -31,7 +31,8 @@ def test_no_scored_window_is_an_unknown_time_in_sync(tmp_path: Path) -> None:
     run_collecting(session, 20.0)
     pair = session.summary()["pairs"][0]
     assert pair["mean_plv"] is None and pair["time_in_sync_s"] is None
-    recorded = json.loads((tmp_path / "rec" / "session.json").read_text())["summary"]["pairs"][0]
+    summary = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))["summary"]
+    recorded = summary["pairs"][0]
     assert recorded["time_in_sync_s"] is None
     lines = summary_lines(session.summary())
     assert any(ln.startswith("A-B: no window with both phases known") for ln in lines), lines  # as analyze

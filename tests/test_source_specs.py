@@ -26,7 +26,7 @@ def run_help() -> str:
 @pytest.mark.parametrize("spec", SPECS)
 def test_run_help_and_readme_give_each_sources_syntax(run_help: str, spec: str) -> None:
     assert spec in run_help
-    assert f"`{spec}`" in README.read_text()
+    assert f"`{spec}`" in README.read_text(encoding="utf-8")
 
 
 def test_replays_options_are_all_in_its_syntax() -> None:

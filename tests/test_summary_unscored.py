@@ -26,7 +26,7 @@ def test_a_summary_without_a_scored_window_is_all_null() -> None:
 
 def _flat_file(path: Path, value: float = 1.0) -> Path:
     rows = "".join(f"{x:.2f},{value}\n" for x in np.arange(0, 300, 0.1))
-    path.write_text("time,resp\n" + rows)
+    path.write_text("time,resp\n" + rows, encoding="utf-8")
     return path
 
 
@@ -35,7 +35,7 @@ def test_analyze_a_flat_file_with_a_breathing_one(tmp_path: Path, capsys: pytest
     out = tmp_path / "r.json"
     assert main(["analyze", str(flat), str(SAMPLES / "pair_sync_B.csv"), "--json", str(out)]) == 0
     assert "A-B: no window with both phases known" in capsys.readouterr().out
-    pair = json.loads(out.read_text())["pairs"][0]
+    pair = json.loads(out.read_text(encoding="utf-8"))["pairs"][0]
     for s in (pair["summary"], pair["offline"]["summary"]):
         assert s["time_in_sync_frac"] is None and s["locked_s"] is None and s["mean_plv"] is None
 
@@ -44,7 +44,7 @@ def test_batch_leaves_the_cells_of_an_unscored_pair_empty(tmp_path: Path) -> Non
     flat = _flat_file(tmp_path / "flat.csv")
     summary = tmp_path / "study.csv"
     assert main(["analyze", f"{flat}+{SAMPLES / 'pair_sync_B.csv'}", "--batch", str(summary)]) == 0
-    (row,) = list(csv.DictReader(summary.open()))
+    (row,) = list(csv.DictReader(summary.open(encoding="utf-8")))
     for col in ("time_in_sync_frac", "mean_plv", "offline_time_in_sync_frac", "offline_mean_plv"):
         assert row[col] == "", col
 
@@ -53,7 +53,7 @@ def test_report_of_an_unscored_pair_shows_nothing_measured(tmp_path: Path) -> No
     flat = _flat_file(tmp_path / "flat.csv")
     out = tmp_path / "r.html"
     assert main(["report", str(flat), str(SAMPLES / "pair_sync_B.csv"), "--out", str(out)]) == 0
-    row = next(ln for ln in out.read_text().split("<tr>") if ln.startswith("<td>A – B</td>"))
+    row = next(ln for ln in out.read_text(encoding="utf-8").split("<tr>") if ln.startswith("<td>A – B</td>"))
     assert "(0%)" not in row and "0.00" not in row  # it read 'in sync 0:00 (0%)', mean PLV 0.00
     assert row.count("<td>—</td>") >= 3
 
@@ -73,7 +73,7 @@ def test_a_pair_overlapping_less_than_a_window_is_in_the_json_with_why(
     a = SAMPLES / "pair_sync_A.csv"
     assert main(["analyze", str(a), str(b), str(SAMPLES / "pair_follow_B.csv"), "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     assert [(p["a"], p["b"]) for p in res["pairs"]] == [("A", "B"), ("A", "B'"), ("B", "B'")]
     short = res["pairs"][0]
     assert (

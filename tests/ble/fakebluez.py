@@ -75,7 +75,7 @@ def private_bus() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="fakebluez-") as tmp:
         sock = Path(tmp) / "system_bus_socket"
         conf = Path(tmp) / "bus.conf"
-        conf.write_text(BUS_CONFIG.format(socket=sock))
+        conf.write_text(BUS_CONFIG.format(socket=sock), encoding="utf-8")
         proc = subprocess.Popen(
             [exe, f"--config-file={conf}", "--nofork", "--nopidfile", "--print-address=1"],
             stdout=subprocess.PIPE,

@@ -43,14 +43,14 @@ def test_run_with_a_ble_strap_records_samples(tmp_path: Path) -> None:
         code = main(["run", "-p", "A=ble:FakeHR", "--duration", "4", "--quiet", "--record", str(out)])
         assert code == 0
         assert not strap.connected  # stopped and disconnected at the end
-    session = json.loads((out / "session.json").read_text())
+    session = json.loads((out / "session.json").read_text(encoding="utf-8"))
     assert "ble" in json.dumps(session)
     assert strap.sent >= 5
     # What the device turned out to be is what the recording says (known only after the scan).
     assert session["participants"][0]["signal"] == "rr"
-    assert "# signal: rr" in (out / "A.csv").read_text()
+    assert "# signal: rr" in (out / "A.csv").read_text(encoding="utf-8")
     # The limits of RR-derived breathing are said where the user sees them (an event in every view).
-    assert "slow, relaxed breathing" in (out / "events.csv").read_text()
+    assert "slow, relaxed breathing" in (out / "events.csv").read_text(encoding="utf-8")
 
 
 def test_run_without_bluez_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,7 +64,7 @@ def test_run_without_bluez_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert err.count("\n") == 1 and err.startswith("breathsync: error: participant A: ble:AA:"), err
     assert "(BlueZ) is not running" in err and "Traceback" not in err
     assert "session summary:" in out and "A: ble, 0 breaths" in out  # the summary of what ran
-    info = json.loads((rec / "session.json").read_text())
+    info = json.loads((rec / "session.json").read_text(encoding="utf-8"))
     assert info["end_utc"] and info["summary"]["participants"]["A"]["final_status"] == "failed"
 
 

@@ -80,7 +80,7 @@ def test_a_session_ends_on_the_decoder_bug_and_raises_it(
     assert "internal error of the heart-rate 'hrm' decoder (IndexError: index 7 is out of bounds)" in str(
         info.value
     )
-    events = (tmp_path / "r" / "events.csv").read_text()
+    events = (tmp_path / "r" / "events.csv").read_text(encoding="utf-8")
     assert "session_end" in events and "internal error" in events
 
 

@@ -32,10 +32,10 @@ def test_recorded_counters_and_the_return_of_a_dropped_link(tmp_path: Path) -> N
         threading.Thread(target=drop_and_restore, daemon=True).start()
         code = main(["run", "-p", "A=ble:FakeHR", "--duration", "10", "--quiet", "--record", str(out)])
         assert code == 0
-    source = json.loads((out / "session.json").read_text())["participants"][0]["source"]
+    source = json.loads((out / "session.json").read_text(encoding="utf-8"))["participants"][0]["source"]
     assert source["reconnections"] == 1
     assert source["dropped"] >= 2 and sum(source["dropped_by"].values()) == source["dropped"]
-    with open(out / "events.csv", newline="") as fh:
+    with open(out / "events.csv", newline="", encoding="utf-8") as fh:
         events = [e for e in csv.DictReader(fh) if e["kind"] in ("source_lost", "source_back")]
     assert [e["kind"] for e in events] == ["source_lost", "source_back"], events
     assert events[1]["text"].startswith("A: reconnected after ")

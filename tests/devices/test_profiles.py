@@ -114,7 +114,7 @@ def test_match_most_specific_first() -> None:
 def test_decoding_modules_import_no_io() -> None:
     """The layers rule: decoding modules are pure (no asyncio, bleak, Qt)."""
     for path in (REPO / "devices").glob("*.py"):
-        tree = ast.parse(path.read_text())
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         for bad in ("asyncio", "bleak", "PyQt6", "pyqtgraph"):

@@ -18,7 +18,9 @@ NK2_BEATS_REST5 = 431
 
 def load_csv(path: Path) -> dict[str, np.ndarray]:
     """Columns of a data CSV (``#`` comment lines, then a header)."""
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")
+    ]
     names = lines[0].split(",")
     arr = np.loadtxt(lines[1:], delimiter=",", ndmin=2)
     return {n: arr[:, i] for i, n in enumerate(names)}

@@ -33,7 +33,7 @@ def _belt(tmp_path: Path, corrupt: dict[int, float] | None = None, sighs: bool =
     for row, value in (corrupt or {}).items():
         y[row] = value
     p = tmp_path / "belt.csv"
-    p.write_text("# participant: A\ntime,resp\n" + _rows(t, y, "{:.2f}|{:.6g}\n", ","))
+    p.write_text("# participant: A\ntime,resp\n" + _rows(t, y, "{:.2f}|{:.6g}\n", ","), encoding="utf-8")
     return p
 
 
@@ -57,7 +57,7 @@ def test_analyze_rate_survives_a_corrupt_sample_and_warns(tmp_path: Path) -> Non
     """Before: 1e9 in one cell gave 2 breaths and 1.1/min (1000 x: 12.3/min) and no warning."""
     out = tmp_path / "out.json"
     assert main(["analyze", str(_belt(tmp_path, {1000: 1e9})), "--json", str(out)]) == 0
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text(encoding="utf-8"))
     (p,) = res["participants"]
     assert p["breaths"] >= 28 and abs(p["rate_bpm_mean"] - 15.0) < 0.2
     assert any("far outside" in w and "line 1003" in w for w in res["warnings"])
@@ -78,7 +78,7 @@ def test_a_named_breathing_column_is_checked(tmp_path: Path) -> None:
     y = np.sin(2 * np.pi * 0.25 * t)
     y[300] = 5e6
     p = tmp_path / "lab.csv"
-    p.write_text("time,RSP\n" + _rows(t, y, "{:.2f}|{:.6g}\n", ","))
+    p.write_text("time,RSP\n" + _rows(t, y, "{:.2f}|{:.6g}\n", ","), encoding="utf-8")
     rec = read_recording(p, resp_column="RSP")
     assert np.isnan(rec.columns["resp"][300])
     assert any("'RSP': 1 sample" in n and "line 302" in n for n in rec.notes)

@@ -41,7 +41,7 @@ def test_utf16_with_a_bom_keeps_its_message(tmp_path: Path) -> None:
 def test_analyzes_own_json_output_is_named(tmp_path: Path) -> None:
     result = analyse_files([str(sample_path("pair_sync_A.csv")), str(sample_path("pair_sync_B.csv"))])
     path = tmp_path / "out.json"
-    path.write_text(json.dumps(result, indent=2))
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     err = _error(path)
     assert err.problem.startswith(
         "a JSON file (breathsync's own output, such as analyze --json), not a recording"
@@ -51,7 +51,7 @@ def test_analyzes_own_json_output_is_named(tmp_path: Path) -> None:
 
 def test_other_json_is_named(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
-    path.write_text('\n  [{"time": 0, "resp": 1}]\n')
+    path.write_text('\n  [{"time": 0, "resp": 1}]\n', encoding="utf-8")
     assert _error(path).problem.startswith("a JSON file, not a recording CSV")
 
 
@@ -67,5 +67,5 @@ def test_excels_sep_line_is_accepted(tmp_path: Path, sep: str, delimiter: str) -
 
 def test_a_sep_line_after_the_header_is_still_an_error(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
-    path.write_text("time,resp\nsep=,\n0,1\n")
+    path.write_text("time,resp\nsep=,\n0,1\n", encoding="utf-8")
     assert _error(path).line == 2

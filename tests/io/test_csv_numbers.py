@@ -24,7 +24,7 @@ def _error(path: Path) -> RecordingError:
 def test_european_export_is_told_about_its_decimal_commas(tmp_path: Path) -> None:
     """';' between cells and ',' in the numbers: the first row was called a units row."""
     p = tmp_path / "eu.csv"
-    p.write_text("# participant: A\ntime;resp\n0,00;0,25\n0,04;0,31\n")
+    p.write_text("# participant: A\ntime;resp\n0,00;0,25\n0,04;0,31\n", encoding="utf-8")
     err = _error(p)
     assert err.line == 3
     assert "'0,00' has a decimal comma" in err.problem and "'.' as the decimal separator" in err.problem
@@ -32,7 +32,7 @@ def test_european_export_is_told_about_its_decimal_commas(tmp_path: Path) -> Non
 
 def test_decimal_comma_further_down_is_named_too(tmp_path: Path) -> None:
     p = tmp_path / "eu_tab.csv"
-    p.write_text("time\tresp\n0.00\t0.25\n0.04\t0,31\n")
+    p.write_text("time\tresp\n0.00\t0.25\n0.04\t0,31\n", encoding="utf-8")
     err = _error(p)
     assert err.line == 3 and "'0,31' has a decimal comma" in err.problem
 
@@ -47,7 +47,7 @@ def test_decimal_comma_further_down_is_named_too(tmp_path: Path) -> None:
 )
 def test_header_and_rows_with_different_delimiters(tmp_path: Path, text: str, header: str, rows: str) -> None:
     p = tmp_path / "mixed.csv"
-    p.write_text(text)
+    p.write_text(text, encoding="utf-8")
     err = _error(p)
     assert err.line == 2
     assert f"the header is {header}-separated but this row is {rows}-separated" in err.problem
@@ -56,7 +56,7 @@ def test_header_and_rows_with_different_delimiters(tmp_path: Path, text: str, he
 
 def test_comma_header_over_european_rows(tmp_path: Path) -> None:
     p = tmp_path / "mixed_eu.csv"
-    p.write_text("time,resp\n0,00;0,25\n0,04;0,31\n")
+    p.write_text("time,resp\n0,00;0,25\n0,04;0,31\n", encoding="utf-8")
     err = _error(p)
     assert "';'-separated" in err.problem and "decimal point" in err.problem
 
@@ -65,7 +65,7 @@ def test_comma_header_over_european_rows(tmp_path: Path) -> None:
 def test_underscore_in_a_number_is_refused(tmp_path: Path, cell: str) -> None:
     """float() reads '1_0' as 10 (PEP 515); a CSV number has no digit separators."""
     p = tmp_path / "under.csv"
-    p.write_text(f"time,resp\n0.00,0.5\n0.04,{cell}\n0.08,0.7\n")
+    p.write_text(f"time,resp\n0.00,0.5\n0.04,{cell}\n0.08,0.7\n", encoding="utf-8")
     err = _error(p)
     assert err.line == 3
     assert f"'{cell}'" in err.problem and "'_'" in err.problem and "'resp'" in err.problem
@@ -79,7 +79,7 @@ def test_other_scripts_digits_are_refused(tmp_path: Path) -> None:
 
 def test_a_bad_number_exits_2_with_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "eu.csv"
-    p.write_text("time;resp\n0,00;0,25\n0,04;0,31\n")
+    p.write_text("time;resp\n0,00;0,25\n0,04;0,31\n", encoding="utf-8")
     assert main(["analyze", str(p)]) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1 and "decimal comma" in err

@@ -107,7 +107,7 @@ def test_heart_beats_whose_times_are_milliseconds_are_refused(tmp_path: Path) ->
 )
 def test_a_time_column_named_in_another_unit(tmp_path: Path, column: str, unit: str, factor: str) -> None:
     path = tmp_path / "named.csv"
-    path.write_text(f"# a: b\n{column},resp\n0,1\n40,2\n80,1\n")
+    path.write_text(f"# a: b\n{column},resp\n0,1\n40,2\n80,1\n", encoding="utf-8")
     message = _error(path)
     assert f"{path}:2:" in message
     assert f"'{column}' looks like a time in {unit}" in message and f"divide it by {factor}" in message
@@ -115,7 +115,7 @@ def test_a_time_column_named_in_another_unit(tmp_path: Path, column: str, unit: 
 
 def test_a_time_column_named_in_seconds_keeps_the_rename_hint(tmp_path: Path) -> None:
     path = tmp_path / "named.csv"
-    path.write_text("Time (s),resp\n0,1\n0.04,2\n")
+    path.write_text("Time (s),resp\n0,1\n0.04,2\n", encoding="utf-8")
     message = _error(path)
     assert "rename it 'time'" in message and "milliseconds" not in message
 

@@ -357,10 +357,10 @@ def test_streaming_writer_readable_while_open_and_after_close(tmp_path: Path) ->
 
 def test_streaming_writer_does_not_overwrite_by_default(tmp_path: Path) -> None:
     path = tmp_path / "exists.csv"
-    path.write_text("precious")
+    path.write_text("precious", encoding="utf-8")
     with pytest.raises(RecordingError, match="already exists"):
         RecordingWriter(path, ["resp"])
-    assert path.read_text() == "precious"
+    assert path.read_text(encoding="utf-8") == "precious"
     path.chmod(0o644)
     with RecordingWriter(path, ["resp"], overwrite=True) as writer:
         writer.append([0.0], {"resp": [1.0]})

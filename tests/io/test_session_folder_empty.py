@@ -24,7 +24,9 @@ NOTE = (
 
 def _crashed(tmp_path: Path) -> Path:
     folder = make_session_folder(tmp_path / "s")
-    (folder / "B.csv").write_text("# participant: B\n# signal: resp\ntime,resp,true_phase\n")
+    (folder / "B.csv").write_text(
+        "# participant: B\n# signal: resp\ntime,resp,true_phase\n", encoding="utf-8"
+    )
     return folder
 
 
@@ -44,9 +46,9 @@ def test_analyze_and_report_read_the_rest_and_say_so(
     out = tmp_path / "r.json"
     assert main(["analyze", str(folder), "--json", str(out)]) == 0
     assert NOTE in capsys.readouterr().out
-    assert json.loads(out.read_text())["warnings"][0] == NOTE
+    assert json.loads(out.read_text(encoding="utf-8"))["warnings"][0] == NOTE
     assert main(["report", str(folder), "--out", str(tmp_path / "r.html")]) == 0
-    assert html.escape(NOTE) in (tmp_path / "r.html").read_text()  # the report says so too
+    assert html.escape(NOTE) in (tmp_path / "r.html").read_text(encoding="utf-8")  # the report says so too
     assert main(["export", str(folder), "--bids", str(tmp_path / "bids")]) == 0
     assert not list((tmp_path / "bids").glob("sub-B*"))
 
@@ -61,14 +63,14 @@ def test_replaying_the_left_out_participant_says_why(tmp_path: Path) -> None:
 
 def test_a_folder_whose_participants_all_lack_samples_is_refused(tmp_path: Path) -> None:
     folder = _crashed(tmp_path)
-    (folder / "A.csv").write_text("time,resp\n")
+    (folder / "A.csv").write_text("time,resp\n", encoding="utf-8")
     with pytest.raises(RecordingError, match="no participant recorded any samples"):
         read_session_folder(folder)
 
 
 def test_a_damaged_participant_file_is_still_refused(tmp_path: Path) -> None:
     folder = make_session_folder(tmp_path / "s")
-    (folder / "B.csv").write_text("time,resp\n0,1\n0.04,abc\n")
+    (folder / "B.csv").write_text("time,resp\n0,1\n0.04,abc\n", encoding="utf-8")
     assert read_session_folder(folder).labels == ["A", "B"]  # not left out: the reader names its problem
     with pytest.raises(RecordingError, match="non-numeric cell 'abc'"):
         analyse_files([str(folder)])

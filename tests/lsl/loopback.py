@@ -47,7 +47,7 @@ def in_loopback_namespace() -> bool:
 
 def _run_in_namespace(nodeid: str) -> None:
     cfg = Path(tempfile.mkdtemp(prefix="breathsync-lslcfg-")) / "lsl_api.cfg"
-    cfg.write_text(LSL_CONFIG)
+    cfg.write_text(LSL_CONFIG, encoding="utf-8")
     env = dict(os.environ, LSLAPICFG=str(cfg), **{NETNS_ENV: "1"})
     env.pop("PYTEST_CURRENT_TEST", None)
     cmd = [

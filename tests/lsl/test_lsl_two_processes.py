@@ -21,7 +21,7 @@ SAMPLE = REPO / "sample_signals" / "nk_rest5_100hz.csv"
 
 
 def _rows(path: Path) -> tuple[list[str], np.ndarray]:
-    with open(path, newline="") as fh:
+    with open(path, newline="", encoding="utf-8") as fh:
         lines = [ln for ln in fh if not ln.startswith("#")]
     reader = csv.reader(lines)
     header = next(reader)
@@ -30,7 +30,7 @@ def _rows(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def _start(folder: Path) -> float:
-    info = json.loads((folder / "session.json").read_text())
+    info = json.loads((folder / "session.json").read_text(encoding="utf-8"))
     return datetime.fromisoformat(info["start_utc"]).timestamp()
 
 
@@ -56,7 +56,7 @@ def test_partner_joins_from_another_process(tmp_path: Path) -> None:
     assert publisher.returncode == 0, pub_out + pub_err
     assert "publishing LSL streams" in pub_err
 
-    info = json.loads((join_dir / "session.json").read_text())
+    info = json.loads((join_dir / "session.json").read_text(encoding="utf-8"))
     b = next(p for p in info["participants"] if p["label"] == "B")
     assert b["source"]["kind"] == "lsl" and b["source"]["stream"] == "breathsync-X"
 

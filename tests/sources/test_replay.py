@@ -161,7 +161,9 @@ def test_an_accelerometer_with_heart_beats_plays_both_in_the_chunk_contract(tmp_
 
 def test_an_ecg_recording_plays_as_its_heart_beats(shared_data: Path, tmp_path: Path) -> None:
     lines = [
-        ln for ln in (shared_data / "nk_rest5_100hz.csv").read_text().splitlines() if not ln.startswith("#")
+        ln
+        for ln in (shared_data / "nk_rest5_100hz.csv").read_text(encoding="utf-8").splitlines()
+        if not ln.startswith("#")
     ]
     names = lines[0].split(",")
     cols = np.loadtxt(lines[1:6001], delimiter=",", ndmin=2)  # the first 60 s
@@ -193,14 +195,14 @@ def test_start_errors_are_one_line_source_errors(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"missing\.csv: no such file") as e:
         asyncio.run(ReplaySource(tmp_path / "missing.csv").start(clock))
     assert "\n" not in str(e.value)
-    (tmp_path / "nosig.csv").write_text("time,temperature\n0,36.5\n1,36.6\n")
+    (tmp_path / "nosig.csv").write_text("time,temperature\n0,36.5\n1,36.6\n", encoding="utf-8")
     with pytest.raises(SourceError, match="no breathing signal"):
         asyncio.run(ReplaySource(tmp_path / "nosig.csv").start(clock))
     slow = np.arange(0.0, 60.0, 0.5)  # a 2-Hz accelerometer: too slow for the breathing low-pass
     write_recording(tmp_path / "slow.csv", slow, {c: np.ones(slow.size) for c in ("acc_x", "acc_y", "acc_z")})
     with pytest.raises(SourceError, match=r"slow\.csv: its accelerometer is sampled at 2 Hz, too slowly"):
         asyncio.run(ReplaySource(tmp_path / "slow.csv").start(clock))
-    (tmp_path / "bad.csv").write_text("time,resp\n0,1\n1,x\n2,3\n")
+    (tmp_path / "bad.csv").write_text("time,resp\n0,1\n1,x\n2,3\n", encoding="utf-8")
     with pytest.raises(SourceError, match=r"bad\.csv:3: non-numeric"):
         asyncio.run(ReplaySource(tmp_path / "bad.csv").start(clock))
 
@@ -249,7 +251,7 @@ def _folder(tmp_path: Path) -> Path:
             "Ben.csv": {"kind": "raw", "participant": "Ben"},
         },
     }
-    (d / "session.json").write_text(json.dumps(info))
+    (d / "session.json").write_text(json.dumps(info), encoding="utf-8")
     return d
 
 

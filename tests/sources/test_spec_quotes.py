@@ -26,7 +26,7 @@ def _two_belts(path: Path) -> Path:
     _, b, _ = breathing(duration_s=120.0, fs_hz=25.0, rate_bpm=12.0, seed=2, t0=-0.5)
     lines = ['"time","Resp, Belt A","Resp, Belt B"']
     lines += [f"{x:.2f},{y:.4f},{z:.4f}" for x, y, z in zip(t, a, b, strict=True)]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 

@@ -556,7 +556,9 @@ def test_an_ecg_channel_replays_as_its_heart_beats_like_a_csv_ecg(tmp_path: Path
     nk = read_recording(str(REPO / "sample_signals" / "nk_rest5_100hz.csv"))
     t, ecg = nk.time[:12000], nk.columns["ecg"][:12000]  # 120 s at 100 Hz
     csv = tmp_path / "ecg.csv"
-    csv.write_text("time,ecg\n" + "".join(f"{a:.4f},{b:.9g}\n" for a, b in zip(t, ecg, strict=True)))
+    csv.write_text(
+        "time,ecg\n" + "".join(f"{a:.4f},{b:.9g}\n" for a, b in zip(t, ecg, strict=True)), encoding="utf-8"
+    )
     chans: list[Channel] = [("Fz", "EEG", "microvolts"), ("ECG", "ECG", "mV")]
     path = _one_stream(tmp_path / "ecg.xdf", "amp", "EEG", chans, t, np.column_stack([np.zeros(t.size), ecg]))
     x = parse_xdf_spec(f"{path},stream=amp,channel=ECG", "A")

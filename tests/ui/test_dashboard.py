@@ -159,7 +159,7 @@ def test_controls_start_stop_and_record(qtbot: QtBot, settings: QSettings, tmp_p
         w.record_button.click()  # record off (the button, like the shortcut)
     assert stopped.args == ["stopped", str(folder)]
     assert not w.record_button.isChecked()
-    info = json.loads((folder / "session.json").read_text())
+    info = json.loads((folder / "session.json").read_text(encoding="utf-8"))
     assert [p["label"] for p in info["participants"]] == ["A", "B"]
     for name in ("A.csv", "B.csv", "A_live.csv", "pairs.csv"):
         assert (folder / name).stat().st_size > 100, name
@@ -179,23 +179,23 @@ def test_record_from_the_start_and_save_summary(qtbot: QtBot, settings: QSetting
     assert len(folders) == 1 and (folders[0] / "session.json").exists()
     assert "recorded to" in w.record_label.text()
     js, txt = w.save_summary(tmp_path / "summary")
-    doc = json.loads(js.read_text())
+    doc = json.loads(js.read_text(encoding="utf-8"))
     assert doc["summary"]["participants"]["A"]["breaths"] >= 2
-    assert txt.read_text().startswith("session length 0:")
+    assert txt.read_text(encoding="utf-8").startswith("session length 0:")
     # The HTML report of the recorded session, from the summary page, written off the UI thread.
     assert w.report_button.isEnabled() and w.recorded_folder() == str(folders[0])
     # Scored with the window the session used (session.json), as `breathsync report` scores it: the sync
     # window box, changed since for the next session, passed its value.
-    used = json.loads((folders[0] / "session.json").read_text())["settings"]["window_s"]
+    used = json.loads((folders[0] / "session.json").read_text(encoding="utf-8"))["settings"]["window_s"]
     w.sync_window.setValue(used + 7.0)
     with qtbot.waitSignal(w.report_done, timeout=20_000) as done:
         w.save_report(tmp_path / "report.html")
     assert done.args == [str(tmp_path / "report.html")]
-    page = (tmp_path / "report.html").read_text()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") >= 3 and f"window {used:g} s." in page
     with qtbot.waitSignal(w.report_done, timeout=20_000) as done:
         w.save_report(tmp_path / "report20.html", window_s=20.0)  # asked for: that one
-    assert f"window {20.0:g} s." in (tmp_path / "report20.html").read_text()
+    assert f"window {20.0:g} s." in (tmp_path / "report20.html").read_text(encoding="utf-8")
 
 
 def test_a_bug_in_the_report_is_reported_not_waited_for(
@@ -214,7 +214,7 @@ def test_a_bug_in_the_report_is_reported_not_waited_for(
 
     monkeypatch.setattr(breathsync.report, "write_report", broken)
     w = make(qtbot, settings)
-    (tmp_path / "session.json").write_text("{}")
+    (tmp_path / "session.json").write_text("{}", encoding="utf-8")
     w._rec_state, w._rec_path = "stopped", str(tmp_path)
     with caplog.at_level("ERROR"), qtbot.waitSignal(w.report_done, timeout=10_000) as done:
         th = w.save_report(tmp_path / "report.html")
@@ -234,8 +234,8 @@ def test_a_relative_replay_path_is_kept_absolute(
     from breathsync.ui.controls import absolute_replay_spec
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "a,b.csv").write_text("time,resp\n")
-    (tmp_path / "rec.csv").write_text("time,resp\n")
+    (tmp_path / "a,b.csv").write_text("time,resp\n", encoding="utf-8")
+    (tmp_path / "rec.csv").write_text("time,resp\n", encoding="utf-8")
     assert absolute_replay_spec("replay:rec.csv,loop") == f"replay:{tmp_path / 'rec.csv'},loop"
     assert absolute_replay_spec("replay:a,b.csv") == f"replay:{tmp_path / 'a,b.csv'}"
     for same in ("replay:missing.csv,loop", "sim:steady,rate=12", f"replay:{tmp_path / 'rec.csv'}"):
@@ -494,8 +494,8 @@ def test_a_bug_in_a_dashboard_session_is_raised_not_called_bad_input(
     out = tmp_path / "x.png"
     with pytest.raises(PlantedBug):
         main(["demo", "--duration", "30", "--speed", "40", "--screenshot", str(out), "--record", str(rec)])
-    assert "internal error" in (rec / "events.csv").read_text()
-    assert json.loads((rec / "session.json").read_text())["end_utc"]
+    assert "internal error" in (rec / "events.csv").read_text(encoding="utf-8")
+    assert json.loads((rec / "session.json").read_text(encoding="utf-8"))["end_utc"]
 
 
 def test_every_session_started_from_the_window_is_prepared(qtbot: QtBot, settings: QSettings) -> None:

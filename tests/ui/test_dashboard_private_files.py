@@ -69,9 +69,9 @@ def test_screenshot_that_cannot_be_written_says_why(window: DashboardWindow, tmp
 def test_saved_summary_is_owner_only(window: DashboardWindow, tmp_path: Path) -> None:
     window.summary = {"participants": {}, "pairs": []}
     window.summary_text = "session length 0:10"
-    (tmp_path / "s.txt").write_text("old\n")
+    (tmp_path / "s.txt").write_text("old\n", encoding="utf-8")
     (tmp_path / "s.txt").chmod(0o644)
     js, txt = window.save_summary(tmp_path / "s.json")
     assert _mode(js) == _mode(txt) == 0o600
-    assert txt.read_text() == "session length 0:10\n"
-    assert '"pairs": []' in js.read_text()
+    assert txt.read_text(encoding="utf-8") == "session length 0:10\n"
+    assert '"pairs": []' in js.read_text(encoding="utf-8")
