@@ -114,7 +114,10 @@ def bids_validator_issues(folder: Path, timeout_s: float = 180) -> list[tuple[st
     dependency, offline) reports on ``folder``."""
     validator = Path(sysconfig.get_path("scripts")) / "bids-validator-deno"
     r = subprocess.run(
-        [str(validator), str(folder), "--format", "json"], capture_output=True, text=True, timeout=timeout_s
+        [str(validator), str(folder), "--format", "json"],
+        capture_output=True,
+        encoding="utf-8",  # Deno writes UTF-8 whatever the locale (Windows: not the ANSI code page)
+        timeout=timeout_s,
     )
     report = json.loads(r.stdout)
     issues = [(i["severity"], i["code"], i.get("subCode")) for i in report["issues"]["issues"]]
