@@ -279,7 +279,9 @@ def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     os.mkfifo(fifo)
 
     def read_through_pipe() -> tuple[Any, ...]:
-        writer = threading.Thread(target=fifo.write_text, args=(text,), daemon=True)
+        writer = threading.Thread(
+            target=fifo.write_text, args=(text,), kwargs={"encoding": "utf-8"}, daemon=True
+        )
         writer.start()
         try:
             return outcome(fifo)
