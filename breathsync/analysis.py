@@ -621,7 +621,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
     (without them, from the JSON's hundredths)."""
-    from breathsync.session_types import degrees_text, first_text  # the words every view uses
+    from breathsync.session_types import clock_text, degrees_text, first_text  # the words every view uses
 
     lines = []
     for i, p in enumerate(result["participants"]):
@@ -648,8 +648,12 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
         )
+        # Of the time scored: the first window ends a window length in, and gaps leave windows out.
+        t = np.asarray(pr["t_s"], float)
+        scored_s = sum(v is not None for v in pr["plv"]) * round(float(np.median(np.diff(t))), 6)
         lines.append(
-            f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the time, "
+            f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(scored_s)} "
+            "scored, "
             f"mean PLV {s['mean_plv']:.2f} (chance level {null:.2f}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
         )
     if "group" in result and result["group"].get("mean_kuramoto_r") is not None:
