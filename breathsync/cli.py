@@ -358,7 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
         "definitions. Pictures are embedded (SVG): one file to keep or send.",
     )
     rp.add_argument(
-        "paths", nargs="+", metavar="SESSION_DIR", help="one folder written by --record (or CSV/XDF files)"
+        "paths",
+        nargs="+",
+        metavar="SESSION_DIR|FILE",
+        help="one folder written by --record, or CSV/XDF files",
     )
     rp.add_argument(
         "--out",
@@ -438,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode notifications of DEVICE's STREAM given in hex and print the decoded samples as "
         "JSON lines (one per sample; device_t_s = time on the device's clock). Spaces and colons in HEX are "
         "ignored; ',' separates notifications, fed in order to one decoder (GDX chunks are reassembled, Polar "
-        "sample spacing uses the previous frame); '-' reads notifications from stdin, one per line, and "
+        "sample spacing uses the previous frame); '-' reads notifications from stdin, a line at a time (one or "
+        "more per line, ',' between them), and "
         f"prints each as its line arrives. Devices (streams): {device_streams()}.",
     )
     dc.add_argument("device", metavar="DEVICE", help=f"the device profile: {device_names()}")

@@ -430,7 +430,8 @@ def parse_replay_spec(text: str, label: str | None = None) -> ReplaySource:
             k = options.index((key, eq, value))
             if not eq and k and options[k - 1][1]:  # the rest of a value cut at its comma
                 pkey, _, pvalue = options[k - 1]
-                hint = f' (a value with a comma goes in double quotes: {pkey}="{pvalue}, {key}")'
+                # In a shell, the double quotes survive only inside single quotes.
+                hint = f" (a value with a comma goes in double quotes, and in a shell those in single quotes: '{pkey}=\"{pvalue}, {key}\"')"
             raise InputError(f"replay: unknown option {opt!r} in {text!r}{hint}: {SPEC_SYNTAX}")
     if not os.path.isdir(path):
         if participant is not None:

@@ -175,6 +175,8 @@ def _read_xdf(path: str) -> tuple[list[XdfStream], str]:
     """(the streams, "" or how the file was cut short: only its complete part is used)."""
     try:
         st = os.stat(path)
+    except FileNotFoundError:
+        raise SourceError(f"replay: {path}: no such file: check the path") from None  # as for a CSV
     except OSError as e:
         raise SourceError(f"replay: {path}: {e.strerror or e}") from None
     if not stat.S_ISREG(

@@ -7,6 +7,7 @@ A"`` worked, but ``run -p 'A=replay:lab.csv,column=Resp, Belt A'`` said ``unknow
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +83,16 @@ def test_replay_a_column_whose_name_holds_a_comma(tmp_path: Path) -> None:
 def test_unquoted_comma_says_to_quote(tmp_path: Path) -> None:
     path = _two_belts(tmp_path / "lab.csv")
     with pytest.raises(
-        InputError, match=r"""unknown option 'Belt A'.* double quotes: column="Resp, Belt A"\)"""
-    ):
+        InputError, match=r"""unknown option 'Belt A'.* double quotes, .*single quotes: """
+    ) as e:
         parse_replay_spec(f"{path},column=Resp, Belt A")
+    # The advice works when pasted into a shell in place of the option (the double quotes alone did not: a
+    # shell strips them, and the same error came back).
+    advice = str(e.value).split("single quotes: ", 1)[1].split(")", 1)[0]
+    assert advice == """'column="Resp, Belt A"'"""
+    (arg,) = shlex.split(f"A=replay:{path},{advice}")
+    src = parse_replay_spec(arg.split("=", 1)[1].removeprefix("replay:"))
+    assert src.column == "Resp, Belt A"
 
 
 def test_a_quoted_path_with_commas(tmp_path: Path) -> None:
