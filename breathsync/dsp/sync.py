@@ -385,6 +385,7 @@ class GridRing:
         self._k = np.full(self.capacity, -1, dtype=np.int64)
         self._data = {f: np.full(self.capacity, np.nan) for f in fields}
         self.last_k: int | None = None
+        self.first_k: int | None = None  # the first index ever stored
 
     def append(self, t: FloatArray, **values: FloatArray) -> None:
         """Store samples at times ``t`` (on the grid); later samples overwrite the oldest."""
@@ -400,6 +401,8 @@ class GridRing:
             v = values.get(f)
             arr[slot] = np.nan if v is None else v
         self.last_k = int(k[-1]) if self.last_k is None else max(self.last_k, int(k[-1]))
+        if self.first_k is None:
+            self.first_k = int(k[0])
 
     def window(self, k0: int, k1: int, field: str) -> FloatArray:
         """Values at grid indices ``k0 .. k1`` inclusive (NaN where unknown)."""
@@ -469,7 +472,7 @@ class LivePairSync:
         mean_rate = float(np.nanmean(0.5 * (ra + rb))) if np.isfinite(ra + rb).any() else math.nan
         rate_diff = float(np.nanmean(ra - rb)) if np.isfinite(ra - rb).any() else math.nan
         self._advance_nulls(a, b, k_end)
-        null = float(self.levels(k_end, k_end)[0])
+        null = self.level_at(k_end)
         if coverage < self.cfg.min_coverage or not known.any():
             return LivePairState(
                 k_end, math.nan, math.nan, math.nan, rate_diff, null, math.nan, False, coverage, mean_rate
@@ -486,9 +489,18 @@ class LivePairSync:
         """The chance level in force at each grid index ``k_lo .. k_hi``: that of the latest mark at or
         before it (the cap before the first). A fast replay passes several marks between two snapshots;
         each window it passed is judged with the level of its own time, as analyze judges it."""
+        if not self._marks or k_hi < self._marks[0]:
+            return np.full(k_hi - k_lo + 1, self.cfg.max_null)
+        if k_lo >= self._marks[-1]:  # the usual case: all since the latest mark
+            return np.full(k_hi - k_lo + 1, self._values[-1])
         ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
         i = np.searchsorted(self._marks, ks, side="right") - 1  # the latest mark at or before each
         return np.where(i >= 0, np.asarray([*self._values, math.nan])[i], self.cfg.max_null)
+
+    def level_at(self, k: int) -> float:
+        """The chance level in force at grid index ``k`` (see :meth:`levels`)."""
+        i = bisect.bisect_right(self._marks, k) - 1
+        return self._values[i] if i >= 0 else self.cfg.max_null
 
     def _advance_nulls(self, a: GridRing, b: GridRing, k_end: int) -> None:
         """Compute the chance level at each mark up to ``k_end`` not yet computed, in order (a mark where
@@ -501,7 +513,9 @@ class LivePairSync:
         if self._null_k is not None and latest <= self._null_k:
             return
         oldest = k_end - a.capacity + 1  # the rings hold nothing older
-        first = -(-oldest // every) * every  # the oldest mark inside the rings
+        # The oldest mark inside the rings, and after both began (before, the cap applies anyway).
+        began = max(k for k in (oldest, a.first_k, b.first_k) if k is not None)
+        first = -(-began // every) * every
         if self._null_k is not None:
             first = max(first, self._null_k + every)
         for mark in range(first, latest + 1, every):
