@@ -649,10 +649,8 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
         )
         # Of the time scored: the first window ends a window length in, and gaps leave windows out.
-        t = np.asarray(pr["t_s"], float)
-        scored_s = sum(v is not None for v in pr["plv"]) * round(float(np.median(np.diff(t))), 6)
         lines.append(
-            f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(scored_s)} "
+            f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(s['scored_s'])} "
             "scored, "
             f"mean PLV {s['mean_plv']:.2f} (chance level {null:.2f}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
         )

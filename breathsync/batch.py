@@ -34,6 +34,7 @@ SUMMARY_COLUMNS = [
     "overlap_s",
     "window_s",
     "time_in_sync_frac",
+    "scored_s",
     "mean_plv",
     "mean_sync_score",
     "mean_relative_phase_deg",
@@ -86,6 +87,7 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "overlap_s": round(pair["t_s"][-1] - pair["t_s"][0], 2) if pair["t_s"] else 0.0,
         "window_s": pair["window_s"],
         "time_in_sync_frac": s["time_in_sync_frac"],
+        "scored_s": s["scored_s"],
         "mean_plv": s["mean_plv"],
         "mean_sync_score": s["mean_sync_score"],
         "mean_relative_phase_deg": None if rel is None else round(math.degrees(rel), 1) + 0.0,  # no -0.0

@@ -14,6 +14,7 @@ import pytest
 from conftest import breathing, run_breathsync
 
 from breathsync.cli import main
+from breathsync.session_types import clock_text
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
@@ -50,6 +51,11 @@ def test_analyze_pair_writes_the_json_contract(tmp_path: Path, capsys) -> None: 
     s = pair["summary"]
     assert s["time_in_sync_frac"] > 0.8 and s["leader"] == "Ann"
     assert 0.3 < s["lead_s"] < 0.7
+    # The share is of the time scored (the windows with a PLV), which the summary and the printed line state.
+    step = float(np.median(np.diff(pair["t_s"])))
+    assert s["scored_s"] == pytest.approx(sum(v is not None for v in pair["plv"]) * step, abs=1e-6)
+    assert s["scored_s"] < 150 - 30 + 1  # the first window ends a window in
+    assert f"of the {clock_text(s['scored_s'])} scored" in text
 
 
 def test_bad_inputs_exit_2_with_one_line(tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ def test_who_breathed_first_is_said_one_way_everywhere() -> None:
                     "leader": "B",
                     "lead_s": 0.31,
                     "time_in_sync_frac": 1.0,
+                    "scored_s": 0.1,
                 },
             }
         ],

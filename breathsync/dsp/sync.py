@@ -103,6 +103,7 @@ class PairSync:
                 "leader": None,
                 "lead_s": None,
                 "locked_s": None,
+                "scored_s": None,
             }
         with np.errstate(invalid="ignore"):
             sel = ok & (self.plv > self.null_plv) & (np.abs(self.rel_phase_rad) <= 0.5 * math.pi)
@@ -121,6 +122,7 @@ class PairSync:
             "leader": leader,
             "lead_s": lead_s,
             "locked_s": locked_s,
+            "scored_s": float(ok.sum()) * dt,  # the windows with a PLV, of which time_in_sync_frac is a share
         }
 
 

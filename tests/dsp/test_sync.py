@@ -333,3 +333,22 @@ def test_the_live_chance_level_of_each_window_is_that_of_its_own_time(step_s: fl
         k_done = k_end
     assert np.unique(want).size > 5  # the level moves: the test can tell marks apart
     np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_the_summary_says_how_much_time_its_share_is_of() -> None:
+    """analyze printed "in sync 100% of the time" for a 120-s session whose first 35 s had no window:
+    the share is of the windows with a PLV, and ``scored_s`` says how long they cover."""
+    from breathsync.dsp.sync import PairSync
+
+    n = 1200
+    t = np.arange(n) * 0.1
+    plv = np.where(t >= 35.0, 0.95, np.nan)
+    in_sync = np.isfinite(plv) & (t < 95.0)
+    ps = PairSync(t, plv, np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, 0.5), plv - 0.5, in_sync,
+                  np.full(n, 15.0))  # fmt: skip
+    s = ps.summary(30.0)
+    assert s["scored_s"] == pytest.approx(85.0, abs=1e-9)
+    frac = s["time_in_sync_frac"]
+    assert isinstance(frac, float) and frac * 85.0 == pytest.approx(60.0, abs=1e-9)
+    empty = PairSync(t, np.full(n, np.nan), *(np.full(n, np.nan),) * 5, np.zeros(n, bool), np.full(n, 15.0))
+    assert empty.summary(30.0)["scored_s"] is None
