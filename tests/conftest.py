@@ -18,6 +18,25 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def posix_only(lacks: str) -> pytest.MarkDecorator:
+    """Skip a test (or a parameter, a module's ``pytestmark``) on Windows only, which lacks ``lacks`` (e.g.
+    "os.mkfifo", "POSIX file modes"). The condition is ``sys.platform == "win32"`` and nothing else: on Linux,
+    where CI runs, and on macOS the test runs as ever, and a missing tool or service there is a failure, never
+    a skip (tests/test_posix_only.py checks it)."""
+    return pytest.mark.skipif(sys.platform == "win32", reason=f"not on Windows: {lacks}")
+
+
+def symlink_or_skip(link: Path, target: str | os.PathLike[str]) -> None:
+    """``link.symlink_to(target)``; on Windows, where making a symbolic link needs Developer Mode (or an
+    administrator), a refusal skips the test. Elsewhere an error is the test's failure, as before."""
+    try:
+        link.symlink_to(target)
+    except OSError:
+        if sys.platform == "win32":
+            pytest.skip("not on Windows without Developer Mode: symbolic links")
+        raise
+
+
 def breathing(
     duration_s: float = 120.0,
     fs_hz: float = 50.0,

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import posix_only
 
 from breathsync.cli import main
 from breathsync.io.csvfile import write_private_text
@@ -45,6 +46,7 @@ def test_a_failed_write_of_a_new_file_leaves_nothing(
     assert os.listdir(tmp_path) == []  # a report used to stay as a 0-byte, world-readable file
 
 
+@posix_only("POSIX file modes")
 def test_outputs_are_owner_only_even_over_a_readable_file(tmp_path: Path) -> None:
     for command, option in (("analyze", "--json"), ("report", "--out")):
         out = tmp_path / f"{command}.out"
@@ -54,6 +56,7 @@ def test_outputs_are_owner_only_even_over_a_readable_file(tmp_path: Path) -> Non
         assert stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text(encoding="utf-8") != "old"
 
 
+@posix_only("os.mkfifo")
 def test_a_device_is_written_to_not_replaced(tmp_path: Path) -> None:
     # `--json /dev/stdout` and the like: written as they are (never renamed over, never chmod-ed).
     before = os.stat(os.devnull)
@@ -94,6 +97,7 @@ def test_a_reader_going_away_is_a_quiet_exit_for_every_output(
     assert "error" not in err and "Broken pipe" not in err  # the batch's progress line may be there
 
 
+@posix_only("os.mkfifo and POSIX file modes")
 def test_the_batch_summary_is_written_like_every_other_output(tmp_path: Path) -> None:
     """Atomic and owner-only over a file; a device or pipe written to as it is (it used to be chmod-ed, which
     as root would have changed /dev/stdout's or a FIFO's permissions for everyone)."""
@@ -118,6 +122,7 @@ def test_the_batch_summary_is_written_like_every_other_output(tmp_path: Path) ->
     assert stat.S_IMODE(os.stat(fifo).st_mode) == 0o644
 
 
+@posix_only("POSIX file modes")
 def test_a_link_is_written_through_not_replaced(tmp_path: Path) -> None:
     """A symbolic link used to be replaced by the rename, with the file it names left as it was: `--json
     /dev/stdout > out.txt` as root turned the system's /dev/stdout into a regular file."""

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import posix_only
 
 import devices
 from breathsync.cli import main
@@ -35,12 +37,14 @@ from breathsync.sources.base import SampleChunk, SessionClock
 from breathsync.sources.ble import BleSource
 from breathsync.ui import display_available
 
-FAKE_SIGBREAK = signal.SIGWINCH
+if sys.platform != "win32":  # Windows has no SIGWINCH: the tests that use it are posix_only
+    FAKE_SIGBREAK = signal.SIGWINCH
 #: Session seconds asked for; the signal comes at the first snapshot, so a session stopped by it is far
 #: shorter (at speed 300 the whole of it would take 2 s).
 DURATION_S = 600.0
 
 
+@posix_only("SIGHUP and SIGWINCH")
 def test_stop_signals_include_sigbreak_where_it_exists(monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(stop_signals()) == {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # Linux, macOS
     monkeypatch.setattr(signal, "SIGBREAK", FAKE_SIGBREAK, raising=False)
@@ -76,6 +80,7 @@ def _session_stopped_by(sig: signal.Signals) -> Snapshot:
     return final
 
 
+@posix_only("SIGWINCH")
 @pytest.mark.parametrize("windows_loop", [False, True], ids=["loop-handler", "windows-loop"])
 def test_sigbreak_ends_a_terminal_session_cleanly(
     monkeypatch: pytest.MonkeyPatch, windows_loop: bool

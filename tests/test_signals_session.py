@@ -19,15 +19,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_breathsync
+from conftest import posix_only, run_breathsync
 
 from breathsync.cli import main
 from breathsync.errors import InputError
 from breathsync.live import ParticipantArg, build_session, stop_signals
 from breathsync.sources.base import real_time_error
 
-POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-SIGNALS = ["SIGINT", "SIGTERM", pytest.param("SIGHUP", marks=POSIX_ONLY)]
+#: Windows has no SIGHUP, and its Popen.send_signal refuses SIGINT and makes SIGTERM a TerminateProcess.
+SIGNALS = [
+    pytest.param("SIGINT", marks=posix_only("SIGINT sent to a process")),
+    pytest.param("SIGTERM", marks=posix_only("SIGTERM sent to a process")),
+    pytest.param("SIGHUP", marks=posix_only("SIGHUP")),
+]
 #: Session length asked for: 30 s of wall time at speed 20, so that a session that ended by itself would
 #: take far longer than the time the tests allow after the signal.
 DURATION_S = 600.0
@@ -158,6 +162,7 @@ def test_stop_signals_include_sighup_where_it_exists() -> None:
         assert signal.SIGHUP in sigs
 
 
+@posix_only("os.kill(pid, SIGINT) (there it terminates the process)")
 @pytest.mark.parametrize("view", ["headless", "dashboard"])
 def test_a_second_ctrl_c_while_the_end_is_reported_changes_nothing(
     view: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -195,6 +200,7 @@ def test_a_second_ctrl_c_while_the_end_is_reported_changes_nothing(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was before the command
 
 
+@posix_only("os.kill(pid, SIGINT) (there it terminates the process)")
 def test_a_ctrl_c_while_the_process_exits_after_a_live_command_changes_nothing(tmp_path: Path) -> None:
     """The same for the process itself: a Ctrl-C arriving after ``breathsync run`` has reported its end, while
     Python shuts down, killed it with exit 130 (Python gives back the default action to the signals that had a

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_breathsync
+from conftest import posix_only, run_breathsync
 
 from breathsync.analysis import analyse_files, rate_text, summary_text
 from breathsync.cli import main
@@ -81,6 +81,7 @@ def test_batch_says_1_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert r.stdout.splitlines()[-1].endswith("2 pairs: " + str(tmp_path / "t.csv")), r.stdout
 
 
+@posix_only("/dev/fd")
 def test_a_pipe_is_named_by_its_whole_path(capsys: pytest.CaptureFixture[str]) -> None:
     # `analyze <(cat A.csv)` named the file "63" (the name of /dev/fd/63), which read as a number.
     import os

@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
 
 from breathsync.cli import main
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
 def test_scan_lists_matching_devices(capsys: pytest.CaptureFixture[str]) -> None:

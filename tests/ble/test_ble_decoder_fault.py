@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
 
 import devices
@@ -15,6 +16,8 @@ from breathsync.cli import main
 from breathsync.sources.base import SessionClock
 from breathsync.sources.ble import BleSource, DecoderFault
 from devices.heart_rate import HrmDecoder, encode_hrm
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
 class Buggy:

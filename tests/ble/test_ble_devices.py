@@ -7,12 +7,15 @@ import contextlib
 
 import numpy as np
 import pytest
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeGdxRb, FakePolarH10, private_bus
 from streaming import start_streaming
 
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
 from breathsync.sources.ble import BleSource, parse_ble_spec
 from devices import polar_pmd
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
 def _acc(chunks: list[SampleChunk]) -> list[SampleChunk]:

@@ -11,12 +11,15 @@ import asyncio
 import contextlib
 
 import numpy as np
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeGdxRb, private_bus
 from streaming import start_streaming
 
 from breathsync.sources.base import SampleChunk
 from breathsync.sources.ble import BleSource
 from devices.gdx import checksum
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 AUDIT = bytes.fromhex("201107660606000100002474490000c07f")
 AUDIT_GOOD_SUM = AUDIT[:3] + bytes([checksum(AUDIT)]) + AUDIT[4:]

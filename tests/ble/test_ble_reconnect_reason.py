@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import re
 
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, FakePolarH10, private_bus
 from streaming import start_streaming
 
 from breathsync.sources.base import SessionClock, SourceStatus
 from breathsync.sources.ble import BleSource, _duration
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
 async def _wait(cond: object, timeout_s: float) -> bool:

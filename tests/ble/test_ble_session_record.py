@@ -10,9 +10,12 @@ import threading
 import time
 from pathlib import Path
 
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
 
 from breathsync.cli import main
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
 def test_recorded_counters_and_the_return_of_a_dropped_link(tmp_path: Path) -> None:

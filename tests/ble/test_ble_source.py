@@ -6,10 +6,13 @@ import asyncio
 import time
 
 import pytest
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
 
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
 from breathsync.sources.ble import BleSource, parse_ble_spec
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
 async def _collect(src: BleSource, until: float, out: list[tuple[float, SampleChunk]]) -> None:

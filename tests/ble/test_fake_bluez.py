@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from bleak import BleakClient, BleakScanner
+from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
 
 import devices
+
+pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 HRM = devices.get_profile("heart-rate").stream("hrm")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -284,7 +285,8 @@ def test_write_read_round_trip_and_file_mode(tmp_path: Path) -> None:
     }
     path = tmp_path / "out.csv"
     write_recording(path, t, cols, {"participant": "A", "sampling_rate_hz": "100"})
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    if sys.platform != "win32":  # POSIX file modes
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     rec = read_recording(path)
     assert rec.meta == {"participant": "A", "sampling_rate_hz": "100"}
     np.testing.assert_allclose(rec.time, t, rtol=0, atol=1e-6)
@@ -337,7 +339,8 @@ def test_writer_rejects_bad_input(tmp_path: Path) -> None:
 def test_streaming_writer_readable_while_open_and_after_close(tmp_path: Path) -> None:
     path = tmp_path / "live.csv"
     with RecordingWriter(path, ["resp", "rr_ms"], {"participant": "B"}) as writer:
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        if sys.platform != "win32":  # POSIX file modes
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         writer.append(np.arange(10) / 25.0, {"resp": np.arange(10.0)})
         writer.flush()
         mid = read_recording(path)
@@ -364,7 +367,8 @@ def test_streaming_writer_does_not_overwrite_by_default(tmp_path: Path) -> None:
     path.chmod(0o644)
     with RecordingWriter(path, ["resp"], overwrite=True) as writer:
         writer.append([0.0], {"resp": [1.0]})
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    if sys.platform != "win32":  # POSIX file modes
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
 @pytest.mark.parametrize("tail", ["0.1", "0.12,", "0.12,0.5", "0.12,0.5,", "0.12,0.5,0.3"])

@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import posix_only
 from loopback import loopback_only
 
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError
 from breathsync.sources.lsl import LslSource
+
+pytestmark = posix_only("network namespaces (unshare -n)")
 
 
 @contextmanager

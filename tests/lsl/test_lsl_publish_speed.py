@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from conftest import posix_only
 from loopback import loopback_only
 
 from breathsync.errors import InputError
 from breathsync.lsl_out import LslPublisher
 from breathsync.sources.base import SessionClock
+
+pytestmark = posix_only("network namespaces (unshare -n)")
 
 
 @pytest.mark.parametrize("speed", ["10", "0.5"])

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import posix_only
 from loopback import loopback_only
 
 from breathsync.errors import InputError
@@ -20,6 +21,8 @@ from breathsync.lsl_out import PAIR_CHANNELS, PARTICIPANT_CHANNELS, LslPublisher
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
 from breathsync.sources.lsl import LslSource, parse_lsl_spec, pick_channel
+
+pytestmark = posix_only("network namespaces (unshare -n)")
 
 
 class Capture:

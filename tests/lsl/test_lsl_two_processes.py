@@ -11,10 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from conftest import run_breathsync
+from conftest import posix_only, run_breathsync
 from loopback import loopback_only
 
 from breathsync.dsp.resample import GridResampler
+
+pytestmark = posix_only("network namespaces (unshare -n)")
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_signals" / "nk_rest5_100hz.csv"

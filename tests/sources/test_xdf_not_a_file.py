@@ -7,10 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import posix_only
 
 from breathsync.cli import main
 
 
+@posix_only("os.mkfifo")
 def test_a_named_pipe_called_xdf_is_refused_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

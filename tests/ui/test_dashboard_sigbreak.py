@@ -12,11 +12,13 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import signal
 
 import pytest
+from conftest import posix_only
 from pytestqt.qtbot import QtBot
 
 from breathsync.ui.app import _stop_on_signals
 
 
+@posix_only("SIGWINCH")
 def test_sigbreak_asks_the_dashboard_to_stop(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = signal.SIGWINCH
     monkeypatch.setattr(signal, "SIGBREAK", fake, raising=False)
