@@ -338,14 +338,6 @@ def test_analyze_folder_errors(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- the real thing
-def _run_available() -> bool:
-    try:
-        proc = run_breathsync("run", "--help", timeout=30, cwd=REPO)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
-
-
 def _data_rows(path: Path) -> int:
     try:
         text = path.read_text(encoding="utf-8")
@@ -357,8 +349,6 @@ def _data_rows(path: Path) -> int:
 
 @posix_only("SIGKILL")
 def test_kill_9_loses_at_most_about_a_second(tmp_path: Path) -> None:
-    if not _run_available():
-        pytest.skip("needs the `breathsync run` command")
     d = tmp_path / "rec"
     speed = 5.0
     cmd = [sys.executable, "-m", "breathsync", "run", "--participant", "A=sim:steady",

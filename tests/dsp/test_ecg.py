@@ -9,8 +9,6 @@ import pytest
 
 from breathsync.dsp.ecg import ecg_rpeaks, rr_from_beats
 
-DATA = (Path(__file__).parents[2] / ".." / "shared" / "data").resolve()
-
 # NeuroKit2 0.3.0 `ecg_peaks(ecg, sampling_rate=100)` on nk_rest5_100hz.csv finds 431 R peaks
 # (checked by hand once; neurokit2 is not a test dependency).
 NK2_BEATS_REST5 = 431
@@ -88,10 +86,8 @@ def test_garbage_never_raises(t: np.ndarray, x: np.ndarray) -> None:
     assert found.ndim == 1
 
 
-def test_real_ecg_rest5() -> None:
-    path = DATA / "nk_rest5_100hz.csv"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
+def test_real_ecg_rest5(shared_data: Path) -> None:
+    path = shared_data / "nk_rest5_100hz.csv"
     d = load_csv(path)
     found = ecg_rpeaks(d["time"], d["ecg"])
     hr_bpm = 60.0 / np.median(np.diff(found))

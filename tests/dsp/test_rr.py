@@ -19,8 +19,6 @@ from breathsync.dsp.rr import (
     rr_to_resp_offline,
 )
 
-DATA = (Path(__file__).parents[2] / ".." / "shared" / "data").resolve()
-
 
 def load_csv(path: Path) -> dict[str, np.ndarray]:
     """Columns of a data CSV (``#`` comment lines, then a header)."""
@@ -196,10 +194,8 @@ def test_long_silence_does_not_flood() -> None:
     assert t.size <= live.max_nan_samples + 8 and np.sum(np.isfinite(y)) <= 8
 
 
-def test_polar_h10_recording() -> None:
-    path = DATA / "polar_h10_rr.csv"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
+def test_polar_h10_recording(shared_data: Path) -> None:
+    path = shared_data / "polar_h10_rr.csv"
     d = load_csv(path)
     host, rr = d["time"], d["rr_ms"]
     live = RRRespiration()
