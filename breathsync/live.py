@@ -228,6 +228,7 @@ CONSOLE_END_EVENTS = frozenset({2, 5, 6})
 #: process about 5 s after the console window is closed, whatever its handlers do.
 CONSOLE_END_WAIT_S = 4.0
 _WINDOWS = sys.platform == "win32"
+_CONSOLE_CALLBACKS: list[Any] = []  # ctypes callbacks given to Windows, never freed (one per live command)
 
 
 def _install_console_handler(routine: Callable[[int], bool]) -> Callable[[], None] | None:
@@ -241,9 +242,12 @@ def _install_console_handler(routine: Callable[[int], bool]) -> Callable[[], Non
     kernel32.SetConsoleCtrlHandler.argtypes = (proto, wintypes.BOOL)
     kernel32.SetConsoleCtrlHandler.restype = wintypes.BOOL
     callback = proto(lambda event: bool(routine(int(event))))
+    # Kept for the life of the process: Windows may still be returning through it on its own thread when
+    # the handler is removed, or keep it if the removal fails.
+    _CONSOLE_CALLBACKS.append(callback)
     if not kernel32.SetConsoleCtrlHandler(callback, True):
         return None
-    return lambda: kernel32.SetConsoleCtrlHandler(callback, False)  # keeps the callback alive till then
+    return lambda: kernel32.SetConsoleCtrlHandler(callback, False)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing, run_breathsync
+from conftest import breathing, posix_only, run_breathsync
 
 from breathsync.cli import main
 from breathsync.session_types import clock_text
@@ -278,7 +278,7 @@ def test_analyze_json_to_a_reader_that_goes_away_ends_141(unbuffered: str) -> No
     assert err == b""
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@posix_only("/dev/full")
 def test_a_full_output_device_is_one_line(tmp_path: Path) -> None:
     t, y, _ = breathing(duration_s=60, fs_hz=25)
     rec = write_csv(tmp_path / "a.csv", t, y, "A")

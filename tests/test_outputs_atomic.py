@@ -136,7 +136,7 @@ def test_a_link_is_written_through_not_replaced(tmp_path: Path) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the file is the user's: not chmod-ed
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd (Linux)")
+@posix_only("/proc/self/fd")
 def test_json_to_stdout_through_a_link_when_stdout_is_a_file(tmp_path: Path) -> None:
     """What /dev/stdout is: a link to /proc/self/fd/1. With stdout sent to a file, the JSON follows the summary
     in that file (it replaced the link, and the file had no JSON)."""

@@ -26,6 +26,15 @@ from breathsync import live
 from breathsync.cli import main
 
 CTRL_C_EVENT, CTRL_CLOSE_EVENT = 0, 2
+#: Session seconds asked for (30 s of wall time at speed 20): a backstop, so that a handler that no longer
+#: stops the session fails the test instead of running for ever; the console's close comes seconds in.
+BACKSTOP_S = 600.0
+
+
+def _ended_early(record: Path) -> bool:
+    """Whether the recorded session ended well before the backstop (by the console's close)."""
+    info = json.loads((record / "session.json").read_text(encoding="utf-8"))
+    return bool(info["duration_s"] < BACKSTOP_S / 2)
 
 
 class FakeConsole:
@@ -76,15 +85,15 @@ def test_closing_the_console_ends_a_terminal_session_with_its_recording_closed(
     rec = tmp_path / "rec"
     console = _windows_console(monkeypatch, rec)
     argv = ["run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:follow,seed=2", "--speed", "20", "--quiet",
-            "--record", str(rec)]  # fmt: skip
-    assert main(argv) == 0  # no --duration: only the console's close ends it
+            "--duration", str(BACKSTOP_S), "--record", str(rec)]  # fmt: skip
+    assert main(argv) == 0
     assert console.thread is not None
     console.thread.join(10.0)
     assert console.returned == [True]  # handled: Windows' default handler is not called
     # When the routine returned (and Windows would end the process), the summary was written.
     summary = console.summary_when_returned[0]
     assert summary is not None and summary["pairs"][0]["a"] == "A"
-    assert console.removed
+    assert _ended_early(rec) and console.removed
 
 
 def test_closing_the_console_ends_a_dashboard_session_with_its_recording_closed(
@@ -96,13 +105,15 @@ def test_closing_the_console_ends_a_dashboard_session_with_its_recording_closed(
     rec = tmp_path / "rec"
     console = _windows_console(monkeypatch, rec)
     parts = [live.ParticipantArg("A", "sim:steady,seed=1"), live.ParticipantArg("B", "sim:follow,seed=2")]
-    result = run_dashboard(parts, config=SessionConfig(), speed=20.0, record_path=str(rec))
+    result = run_dashboard(
+        parts, config=SessionConfig(), speed=20.0, duration_s=BACKSTOP_S, record_path=str(rec)
+    )
     assert console.thread is not None
     console.thread.join(10.0)
     assert console.returned == [True]
     summary = console.summary_when_returned[0]
     assert summary is not None and summary["pairs"][0]["a"] == "A"
-    assert result.recorded_to and console.removed
+    assert result.recorded_to and _ended_early(rec) and console.removed
 
 
 def test_elsewhere_no_console_handler_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,10 +141,13 @@ def test_the_handler_is_given_to_kernel32_and_taken_back(monkeypatch: pytest.Mon
             calls.append((callback, bool(add)))
             return 1
 
+    made: list[Any] = []
+
     class Kernel32:
         def __init__(self, name: str, use_last_error: bool = False) -> None:
             assert name == "kernel32"
             self.SetConsoleCtrlHandler = SetConsoleCtrlHandler()
+            made.append(self)
 
     monkeypatch.setattr(ctypes, "WinDLL", Kernel32, raising=False)
     monkeypatch.setattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE, raising=False)
@@ -141,6 +155,11 @@ def test_the_handler_is_given_to_kernel32_and_taken_back(monkeypatch: pytest.Mon
     remove = live._install_console_handler(lambda event: seen.append(event) or event == 2)
     assert remove is not None and len(calls) == 1 and calls[0][1] is True
     callback = calls[0][0]
+    from ctypes import wintypes
+
+    declared = made[0].SetConsoleCtrlHandler
+    assert declared.restype is wintypes.BOOL and declared.argtypes[1] is wintypes.BOOL
+    assert isinstance(callback, declared.argtypes[0])  # BOOL WINAPI HandlerRoutine(DWORD)
     assert callback(2) == 1 and callback(0) == 0 and seen == [2, 0]
     remove()
     assert len(calls) == 2 and calls[1] == (callback, False)

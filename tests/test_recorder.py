@@ -268,10 +268,9 @@ def test_disk_full_stops_the_recording_loudly(tmp_path: Path) -> None:
     assert info["recording_error"] == rec.error and info["end_utc"]
 
 
+@posix_only("/dev/full")
 def test_real_dev_full_write_error(tmp_path: Path) -> None:
     """The error raised by the kernel on a full device, through the recorder's own flush."""
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full")
 
     class DevFull(RecordingWriter):
         def flush(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from conftest import make_session_folder
+from conftest import make_session_folder, posix_only
 
 from breathsync.errors import RecordingError
 from breathsync.io import csvfile, read_recording
@@ -20,7 +20,7 @@ from breathsync.io.session_folder import read_session_folder, read_text_file
 from breathsync.sources.base import SourceError
 from breathsync.sources.replay import ReplaySource
 
-needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+needs_fifo = posix_only("os.mkfifo")
 
 
 def _read_in_thread(path: Path, wait_s: float = 10.0) -> BaseException | object:
@@ -44,7 +44,7 @@ def _read_in_thread(path: Path, wait_s: float = 10.0) -> BaseException | object:
     return out[0]
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+@posix_only("/dev/null")
 def test_a_character_device_is_refused() -> None:
     with pytest.raises(RecordingError) as info:
         read_recording("/dev/null")
@@ -120,12 +120,10 @@ def test_a_named_pipe_whose_writer_is_slow_is_read(tmp_path: Path, monkeypatch: 
     assert len(got.time) == 200  # type: ignore[attr-defined]
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+@posix_only("/proc/self/fd and /dev/fd")
 @pytest.mark.parametrize("where", ["/proc/self/fd", "/dev/fd"])
 def test_an_anonymous_pipe_is_read_however_slow(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """analyze <(sleep 12; cat A.csv) B.csv: the shell's pipe has its writer; no time limit applies."""
-    if not os.path.isdir(where):
-        pytest.skip(f"needs {where}")
     monkeypatch.setattr(csvfile, "PIPE_WAIT_S", 0.2)
     r, w = os.pipe()
     try:
@@ -191,14 +189,14 @@ def test_a_session_folder_names_a_participant_file_that_is_a_pipe(tmp_path: Path
     assert "B.csv: not a regular file: session.json lists it as participant B's recording" in str(info.value)
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+@posix_only("/dev/zero")
 def test_a_session_text_file_that_is_a_device_is_refused() -> None:
     with pytest.raises(RecordingError) as info:
         read_text_file("/dev/zero", "events file", "restore it")
     assert "not a regular file (a character device)" in str(info.value)
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+@posix_only("/dev/zero")
 def test_a_replay_of_a_device_is_refused_when_loaded() -> None:
     with pytest.raises(SourceError) as info:
         ReplaySource("/dev/zero").load()

@@ -13,6 +13,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from conftest import posix_only
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -271,7 +272,7 @@ def test_a_header_error_waits_for_the_utf8_check(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- a pipe
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@posix_only("os.mkfifo")
 def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     """A pipe cannot be read twice (the slow path and error messages read the file again)."""
     text = 'time,resp\n0,1\n0.01,"2"\n' + rows_text(40, start=0.02) + "0.1,1\n"

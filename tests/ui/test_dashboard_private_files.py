@@ -9,17 +9,17 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import posix_only
 from PyQt6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from breathsync.ui.window import DashboardWindow
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+pytestmark = posix_only("POSIX file modes")
 
 
 @pytest.fixture(autouse=True)
