@@ -96,7 +96,7 @@ class SessionConfig:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}")
 
 
-RING_SPARE_S = 30.0  # a participant's history beyond the chance level's (see _Participant.ring)
+RING_SPARE_S = 120.0  # a participant's history beyond the chance level's (see _Participant.ring)
 
 
 class _Participant:
@@ -109,7 +109,7 @@ class _Participant:
         self._pipeline: RespPipeline | None = None  # made at the first chunk (see the property)
         self.converter: Any = None
         # The chance level's history ends at a 5-s mark; the marks a fast run passes between two snapshots
-        # lie up to that far back (RING_SPARE_S covers a 30-s stride: under a second at --speed 300), and a
+        # lie up to that far back (RING_SPARE_S covers a 120-s stride: a 0.4-s stall at --speed 300), and a
         # ring may run ahead of the pair's common end (a source's batched chunks): room for all of it.
         self.ring = GridRing(
             fs_hz, cfg.history_s + NULL_EVERY_S + RING_SPARE_S, ("phase", "rate", "quality", "clean")

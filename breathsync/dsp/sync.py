@@ -456,6 +456,8 @@ class LivePairSync:
         self._null_k: int | None = None  # the latest mark computed (grid index)
         self._marks: list[int] = []  # recent marks (grid indices), increasing
         self._values: list[float] = []  # the chance level from each of them on
+        #: Marks whose history the rings no longer held in full (their level then differs from analyze's).
+        self.cut_marks = 0
 
     def update(self, a: GridRing, b: GridRing) -> LivePairState | None:
         """The pair's state over the window ending at their latest common grid sample; None until both
@@ -507,29 +509,34 @@ class LivePairSync:
     def _advance_nulls(self, a: GridRing, b: GridRing, k_end: int) -> None:
         """Compute the chance level at each mark up to ``k_end`` not yet computed, in order (a mark where
         there is no surrogate yet holds the previous value, as :func:`live_surrogate_nulls` does). A mark
-        more than the rings' spare ``capacity - history_s`` behind ``k_end`` (a stall of that much session
-        time between two snapshots) gets the surrogate of the history the rings still hold."""
+        more than the rings' spare ``capacity - history_s`` behind the newest sample (a stall of that much
+        session time between two updates) gets the surrogate of the history the rings still hold, and is
+        counted in ``cut_marks``."""
         fs = a.fs_hz
         every = max(1, round(self.null_every_s * fs))
         latest = k_end // every * every  # the latest whole multiple of null_every_s
         if self._null_k is not None and latest <= self._null_k:
             return
-        oldest = k_end - a.capacity + 1  # the rings hold nothing older
+        # The rings hold nothing older (a ring may run ahead of the pair's common end).
+        oldest = max(a.last_k or k_end, b.last_k or k_end) - min(a.capacity, b.capacity) + 1
         # The oldest mark inside the rings, and after both began (before, the cap applies anyway).
         began = max(k for k in (oldest, a.first_k, b.first_k) if k is not None)
         first = -(-began // every) * every
         if self._null_k is not None:
             first = max(first, self._null_k + every)
+        n_hist = round(self.history_s * fs)
+        lost = oldest > max(k for k in (a.first_k, b.first_k) if k is not None)  # the rings dropped history
         for mark in range(first, latest + 1, every):
+            if lost and mark - n_hist + 1 < oldest:
+                self.cut_marks += 1  # the session time between two updates outran the rings' spare room
             value = self._surrogate_at(a, b, mark, fs)
             if value is not None:
                 self._null = value
             self._marks.append(mark)
             self._values.append(chance_level(self._null, self.cfg))
         self._null_k = latest
-        drop = bisect.bisect_left(
-            self._marks, oldest - every
-        )  # keep the latest mark before the rings' oldest
+        # Keep the latest mark before the rings' oldest sample: it is in force there.
+        drop = bisect.bisect_left(self._marks, oldest - every)
         del self._marks[:drop], self._values[:drop]
 
     def _surrogate_at(self, a: GridRing, b: GridRing, mark: int, fs: float) -> float | None:

@@ -300,7 +300,7 @@ def test_the_chance_level_starts_at_the_same_mark_at_20_and_10_hz(first_s: float
         assert got[0] == pytest.approx(got[1], abs=1e-9)
 
 
-@pytest.mark.parametrize("step_s", [0.25, 6.0, 17.0, 29.0])
+@pytest.mark.parametrize("step_s", [0.25, 6.0, 17.0, 29.0, 110.0])
 def test_the_live_chance_level_of_each_window_is_that_of_its_own_time(step_s: float) -> None:
     """A fast replay passes several 5-s marks between two snapshots. Only the newest mark was computed, and
     every window passed was judged with it: the live time in sync depended on --speed. Whatever the steps,
@@ -333,6 +333,26 @@ def test_the_live_chance_level_of_each_window_is_that_of_its_own_time(step_s: fl
         k_done = k_end
     assert np.unique(want).size > 5  # the level moves: the test can tell marks apart
     np.testing.assert_allclose(got, want, atol=1e-12)
+    assert live.cut_marks == 0
+
+
+def test_a_stride_beyond_the_rings_spare_room_is_counted() -> None:
+    """Rings with 10 s beyond the chance level's history, updated every 40 s: the marks passed lost part of
+    their history, so their levels may differ from analyze's; ``cut_marks`` says how many."""
+    from breathsync.dsp.sync import GridRing, LivePairSync
+
+    t = np.arange(0, 400, 1 / FS)
+    pa = oscillator(400, 12, 0.05, 1) % (2 * np.pi)
+    pb = oscillator(400, 13, 0.05, 2) % (2 * np.pi)
+    a, b = GridRing(FS, 195.0, ("phase", "rate")), GridRing(FS, 195.0, ("phase", "rate"))
+    live = LivePairSync()
+    for k0 in range(0, t.size, 400):
+        sl = slice(k0, k0 + 400)
+        a.append(t[sl], phase=pa[sl], rate=np.full(t[sl].size, 12.0))
+        b.append(t[sl], phase=pb[sl], rate=np.full(t[sl].size, 13.0))
+        live.update(a, b)
+    # From 200 s on (the rings full), each 40-s stride passes 8 marks, of which those over 15 s back are cut.
+    assert live.cut_marks > 0
 
 
 def test_the_summary_says_how_much_time_its_share_is_of() -> None:
