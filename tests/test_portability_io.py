@@ -402,8 +402,9 @@ def _opens_text(node: ast.Call) -> bool:
 
 def test_every_text_file_is_opened_with_an_encoding() -> None:
     # Without encoding=, Windows reads and writes text in its ANSI code page (cp1252), not UTF-8. Ruff's
-    # PLW1514 (pyproject) misses path.read_text()/write_text()/open() where it cannot tell that the object
-    # is a Path; this looks at every such call in the package, the tests and the benchmarks.
+    # PLW1514 is a preview rule (not used: see pyproject) and misses path.read_text()/write_text()/open()
+    # where it cannot tell that the object is a Path; this looks at every such call in the package, the
+    # tests and the benchmarks.
     missing = []
     for folder in ("breathsync", "devices", "tests", "benchmarks"):
         for path in sorted((REPO / folder).rglob("*.py")):
