@@ -517,15 +517,18 @@ class LivePairSync:
         latest = k_end // every * every  # the latest whole multiple of null_every_s
         if self._null_k is not None and latest <= self._null_k:
             return
+        assert (
+            a.last_k is not None and b.last_k is not None and a.first_k is not None and b.first_k is not None
+        )
         # The rings hold nothing older (a ring may run ahead of the pair's common end).
-        oldest = max(a.last_k or k_end, b.last_k or k_end) - min(a.capacity, b.capacity) + 1
+        oldest = max(a.last_k, b.last_k) - min(a.capacity, b.capacity) + 1
+        both_began = max(a.first_k, b.first_k)
         # The oldest mark inside the rings, and after both began (before, the cap applies anyway).
-        began = max(k for k in (oldest, a.first_k, b.first_k) if k is not None)
-        first = -(-began // every) * every
+        first = -(-max(oldest, both_began) // every) * every
         if self._null_k is not None:
             first = max(first, self._null_k + every)
         n_hist = round(self.history_s * fs)
-        lost = oldest > max(k for k in (a.first_k, b.first_k) if k is not None)  # the rings dropped history
+        lost = oldest > both_began  # the rings dropped history both had
         for mark in range(first, latest + 1, every):
             if lost and mark - n_hist + 1 < oldest:
                 self.cut_marks += 1  # the session time between two updates outran the rings' spare room
