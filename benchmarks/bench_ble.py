@@ -29,7 +29,7 @@ from _common import table
 import devices
 from breathsync.dsp.acc import AccRespiration
 from breathsync.dsp.clock import BeatClock, ClockMapper
-from breathsync.dsp.pipeline import pipeline_for
+from breathsync.dsp.pipeline import RespPipeline
 from breathsync.dsp.rr import RRRespiration
 from devices.heart_rate import encode_hrm
 from devices.polar_pmd import encode_frame
@@ -50,7 +50,7 @@ def live_path(minutes: float) -> list[list[str]]:
     h10_hrm_dec = devices.get_profile("polar-h10").stream("hrm").decoder()
     mapper, beats, h10_beats = ClockMapper(), BeatClock(), BeatClock()
     acc_resp, rr_resp = AccRespiration(fs_hz=fs), RRRespiration()
-    pipe_a, pipe_b = pipeline_for("acc"), pipeline_for("rr")  # as a session makes them
+    pipe_a, pipe_b = RespPipeline(), RespPipeline()  # as a session makes them
     device_t0_ns = 700_000_000 * 10**9  # the strap's own clock, far from the host's
     events: list[tuple[float, str, bytes]] = []
     for k in range(0, n, frame):

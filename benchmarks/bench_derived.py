@@ -17,6 +17,15 @@ c. Synthetic chest accelerometer built from the real belt (gravity 1000 mG with 
    changes, the belt's breathing as a tilt of the chest about a body-fixed axis, so that a posture
    change turns the direction it moves the reading in, 3 mG noise, 100 Hz, seeded):
    phase error of the derived waveform against the belt's reference phase, offline and live.
+d. Gaps in a derived waveform, the live pipeline starting over after each (``resume_gap_s`` 0) against
+   resuming the breathing it left (the default, as for a belt): the RR path with 5- and 8-s dropouts of
+   the beats every 37 s (a strap's Bluetooth link), and the chest of c (seeds N, N+1, N+2, with its
+   heart beats, as a Polar H10 sends them) at its posture changes, where the accelerometer has no
+   output for about 3 s while gravity is re-estimated. For the 15 s after each gap: the share of it with
+   a phase, the phase error there against the belt, and the seconds from the end of the gap to the first
+   phase; also the phase error there where both runs have a phase (is the resumed phase worse?), and in
+   the 30 s before each gap (how good the phase was before: a chest that was upside down before a posture
+   change stays so after it when resumed).
 Also the cost of the live paths per chunk. Phases are scored after a 40-s warm-up and up to 12 s before the end (reference.REF_SETTLED_S).
 """
 
@@ -44,7 +53,7 @@ from reference import (  # noqa: E402
 from breathsync.analysis import acc_sign_summary  # noqa: E402
 from breathsync.dsp.acc import AccRespiration, acc_to_resp_live, acc_to_resp_offline  # noqa: E402
 from breathsync.dsp.ecg import ecg_rpeaks, rr_from_beats  # noqa: E402
-from breathsync.dsp.pipeline import pipeline_for  # noqa: E402
+from breathsync.dsp.pipeline import PipelineConfig, RespPipeline  # noqa: E402
 from breathsync.dsp.rr import (  # noqa: E402
     INHERENT_LAG_S,
     RRRespiration,
@@ -149,9 +158,13 @@ def live_rr(bt: np.ndarray, rr: np.ndarray) -> tuple[np.ndarray, np.ndarray, RRR
     return np.concatenate(ts), np.concatenate(ys), live, cost_us
 
 
-def pipeline_phase(t: np.ndarray, y: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """The live phase as a session of a ``kind`` participant (resp, rr, acc) gives it."""
-    out = pipeline_for(kind).process(t, y)
+def pipeline_phase(
+    t: np.ndarray, y: np.ndarray, resume_gap_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The live phase as a session gives it (the same pipeline for a belt and a derived waveform);
+    ``resume_gap_s`` 0: the pipeline starts over after every gap instead of resuming (section d)."""
+    pipe = RespPipeline() if resume_gap_s is None else RespPipeline(resume_gap_s=resume_gap_s)
+    out = pipe.process(t, y)
     return np.asarray(out.t), np.asarray(out.phase)
 
 
@@ -214,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             (name, fmt(st["plv"]), fmt(st["plv60"]), fmt(st["plv60_min"]), fmt(st["lag_s"]),
              fmt(st["mae"], 1), fmt(re), fmt(re60))
         )  # fmt: skip
-    pp = pipeline_phase(tl, yl, "rr")
+    pp = pipeline_phase(tl, yl)
     st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_ref, ph_ref), belt_rate)
     rows.append(
         ("RR live, live phase (RespPipeline)", fmt(st["plv"]), fmt(st["plv60"]),
@@ -290,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 (name, fmt(st["mae"], 1), fmt(st["plv"]), fmt(st["lag_s"]),
                  fmt(float(np.mean(np.isnan(yy))), 3))
             )  # fmt: skip
-        pp = pipeline_phase(tal, yal, "acc")
+        pp = pipeline_phase(tal, yal)
         st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_b, ph_b), belt_rate)
         rows.append(
             (f"ACC live{cue}, live phase (RespPipeline)", fmt(st["mae"], 1), fmt(st["plv"]),
@@ -313,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(flipped) * 10 / 60:.1f} of {(gt[-1] - gt[0]) / 60:.1f} min"
             + (f" (stretches starting at {where} s)" if flipped else "")
         )
-    pb = pipeline_phase(ta, b, "resp")
+    pb = pipeline_phase(ta, b)
     st = plv_stats(pb[0], pb[1], phase_on(pb[0], gt_b, ph_b), belt_rate)
     rows.append(
         ("(belt itself, live phase: floor)", fmt(st["mae"], 1), fmt(st["plv"]),
@@ -324,7 +337,86 @@ def main(argv: list[str] | None = None) -> int:
     for line in notes:
         print(line)
     null_beats(t, bt, rr, ta, xyz, gt_b, ph_b, other=(host, rr2, args.rr_csv.name))
+    derived_gaps(t, resp, bt, rr, args.seed)
     return 0
+
+
+def derived_gaps(t: np.ndarray, resp: np.ndarray, bt: np.ndarray, rr: np.ndarray, seed: int) -> None:
+    """Section d: starting over against resuming after the gaps of a derived waveform."""
+    print(
+        "\n# d. gaps in a derived waveform: the live pipeline starting over after each (resume_gap_s 0) "
+        f"or resuming (default, {PipelineConfig().resume_gap_s:.0f} s); 15 s after each gap"
+    )
+    gt_ref, ph_ref = reference_phase(t, resp)
+    cases: list[tuple[str, list[tuple[np.ndarray, np.ndarray]]]] = []
+    for drop in (5.0, 8.0):
+        keep = np.ones(bt.size, dtype=bool)
+        starts = np.arange(30.0, bt[-1], 37.0)
+        for s0 in starts:
+            keep &= ~((bt >= s0) & (bt < s0 + drop))
+        tl, yl, _, _ = live_rr(bt[keep], rr[keep])
+        cases.append((f"RR, {drop:.0f}-s beat dropouts every 37 s", [(tl, yl)]))
+    runs = []
+    for sd in (seed, seed + 1, seed + 2):
+        ta, xyz, _ = chest_accelerometer(t, resp, seed=sd)
+        runs.append(acc_to_resp_live(ta, xyz, (bt, rr), converter=AccRespiration(100.0)))
+    cases.append((f"ACC + RR sign, posture changes (seeds {seed}-{seed + 2})", runs))
+    rows = []
+    for name, items in cases:
+        res: dict[str, list[np.ndarray]] = {"start over": [], "resume": []}
+        back: dict[str, list[float]] = {"start over": [], "resume": []}
+        err_after: dict[str, list[np.ndarray]] = {"start over": [], "resume": []}
+        both_err: dict[str, list[np.ndarray]] = {"start over": [], "resume": []}
+        before: dict[str, list[np.ndarray]] = {"start over": [], "resume": []}
+        n_gaps = 0
+        for tt, yy in items:
+            ph = {pol: pipeline_phase(tt, yy, 0.0 if pol == "start over" else None) for pol in res}
+            pt = ph["resume"][0]
+            ref = phase_on(pt, gt_ref, ph_ref)
+            scored = np.isfinite(ref) & (pt >= pt[0] + WARMUP_S) & (pt <= pt[-1] - REF_SETTLED_S)
+            # a gap ends at the first sample of the waveform back after a stretch without it; those whose
+            # 15 s after lie where phases are scored
+            ends = tt[np.flatnonzero(np.diff(np.isnan(yy).astype(int)) == -1) + 1]
+            ends = ends[(ends >= pt[0] + WARMUP_S) & (ends <= pt[-1] - REF_SETTLED_S - 15.0)]
+            n_gaps += ends.size
+            known_both = np.isfinite(ph["start over"][1]) & np.isfinite(ph["resume"][1])
+            after, prior = np.zeros(pt.size, dtype=bool), np.zeros(pt.size, dtype=bool)
+            for e in ends:
+                after |= (pt >= e) & (pt < e + 15.0)
+                prior |= (pt >= e - 33.0) & (pt < e - 3.0)  # 30 s before, the posture change's gap left out
+            after &= scored
+            prior &= scored
+            for pol in res:
+                est = ph[pol][1]
+                err = np.abs(circular_error_deg(est, ref))
+                res[pol].append(np.isfinite(est[after]))
+                err_after[pol].append(err[after & np.isfinite(est)])
+                both_err[pol].append(err[after & known_both])
+                before[pol].append(err[prior & np.isfinite(est)])
+                for e in ends:
+                    k = np.flatnonzero((pt >= e) & np.isfinite(est))
+                    back[pol].append(float(pt[k[0]] - e) if k.size else np.inf)
+        for pol in res:
+            cover = np.concatenate(res[pol])
+            rows.append(
+                (name if pol == "start over" else "", pol, str(n_gaps), f"{np.mean(cover):.0%}",
+                 fmt(float(np.median(back[pol])), 1), fmt(float(np.mean(np.concatenate(err_after[pol]))), 1),
+                 fmt(float(np.mean(np.concatenate(both_err[pol]))), 1),
+                 fmt(float(np.mean(np.concatenate(before[pol]))), 1))
+            )  # fmt: skip
+    print_table(
+        (
+            "signal and gaps",
+            "pipeline",
+            "gaps",
+            "phase 15 s after",
+            "back after s (median)",
+            "MAE deg there",
+            "MAE where both",
+            "MAE 30 s before",
+        ),
+        rows,
+    )
 
 
 def upside_down(

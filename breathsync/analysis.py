@@ -23,7 +23,7 @@ import numpy as np
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.offline import OfflineResult, offline_breathing
-from breathsync.dsp.pipeline import PipelineOutput, Quality, pipeline_for
+from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
@@ -196,7 +196,7 @@ def analyse_waveform(
     """Run the live and the offline pipeline over one breathing waveform (``live_wave``: a causally
     derived one for the live pipeline, when it differs)."""
     lt, ly = live_wave if live_wave is not None else (t, y)
-    pipe = pipeline_for(signal, invert=invert)
+    pipe = RespPipeline(invert=invert)
     live = pipe.process(lt, ly)
     off = offline_breathing(t, y, invert=invert)
     return Participant(label, file, signal, t, y, live, off, pipe.inverted_suspected)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.pipeline import Quality, RespPipeline, pipeline_for
+from breathsync.dsp.pipeline import Quality, RespPipeline
 from breathsync.dsp.sync import LIVE_HISTORY_S, NULL_EVERY_S, GridRing, LivePairSync, SyncConfig, who_led
 from breathsync.errors import InternalError
 from breathsync.session_types import (
@@ -106,7 +106,7 @@ class _Participant:
         self.spec = spec
         self.label = spec.label
         self.source = spec.source
-        self._pipeline: RespPipeline | None = None  # made at the first chunk (see the property)
+        self.pipeline = RespPipeline(invert=spec.invert)  # the same for a belt and a derived waveform
         self.converter: Any = None
         # The chance level's history ends at a 5-s mark; the marks a fast run passes between two snapshots
         # lie up to that far back (RING_SPARE_S covers a 120-s stride: a 0.4-s stall at --speed 300), and a
@@ -142,21 +142,6 @@ class _Participant:
         if self.away_since is None:
             self.away_since = now
         self.away_word = word
-
-    @property
-    def pipeline(self) -> RespPipeline:
-        """The live pipeline, made when first needed, at the first chunk: a Bluetooth source knows what
-        it sends (a belt's waveform, a strap's beats, a chest accelerometer) only once it has started,
-        and a belt's pipeline resumes after a short gap where a derived waveform's starts over. Nothing
-        before the first chunk may ask for it (the snapshots ask :attr:`inverted_suspected`)."""
-        if self._pipeline is None:
-            self._pipeline = pipeline_for(self.source.signal, invert=self.spec.invert)
-        return self._pipeline
-
-    @property
-    def inverted_suspected(self) -> bool:
-        """The pipeline's warning; False before there is a pipeline (no chunk yet)."""
-        return self._pipeline is not None and self._pipeline.inverted_suspected
 
     def behind(self, t_s: float) -> bool:
         """A paced source (a file, a simulation) still running that has samples before ``t_s`` still to
@@ -816,7 +801,7 @@ class Session:
             rate_bpm=rate,
             quality=quality,
             breaths=p.breaths,
-            inverted_suspected=p.inverted_suspected and self._shape_tells(p),
+            inverted_suspected=p.pipeline.inverted_suspected and self._shape_tells(p),
             sign_basis=p.sign_basis if p.source.signal == "acc" else "",
             new_t=cols[0],
             new_wave=cols[1],

@@ -1,9 +1,11 @@
 """A short gap in one participant's signal (a Bluetooth dropout) does not blank the pair's synchrony: a
-belt's live pipeline resumes the breathing it left (README, "Gaps"). A derived waveform starts over."""
+belt's live pipeline resumes the breathing it left (README, "Gaps"), and so does a derived waveform's: a
+heart-rate strap's beats after a dropout, a chest accelerometer after a posture change."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,18 +40,49 @@ def test_a_belt_dropout_keeps_the_pairs_plv(tmp_path: Path) -> None:
     assert known[(pt >= 154.5) & (pt < 170.0)].all()
 
 
-def test_an_accelerometer_starts_over_after_a_posture_change() -> None:
-    """Its converter re-estimates gravity there, so the waveform after it sits at a new level: the live
-    pipeline warms up again rather than reading it against the levels it had."""
-    res = analyse_files([str(SAMPLES / "h10_like_nk_rest5.csv")])
+def _plv_unknown(pair: dict[str, Any], t0: float, t1: float) -> list[float]:
+    t = np.array(pair["t_s"])
+    plv = np.array([np.nan if v is None else v for v in pair["plv"]])
+    return [float(x) for x in t[(t >= t0) & (t <= t1) & ~np.isfinite(plv)]]
+
+
+def test_an_accelerometer_resumes_after_a_posture_change_and_the_pair_keeps_its_plv() -> None:
+    """The H10 sample turns at 174 s: while gravity is re-estimated the accelerometer has no output for
+    about 3 s; the waveform comes back near the level it left, so the live pipeline resumes the breathing
+    rather than warming up again (8-10 s without a phase, then ~30 s without a PLV: 181-210 s)."""
+    res = analyse_files([str(SAMPLES / "h10_like_nk_rest5.csv"), str(SAMPLES / "nk_rest5_100hz.csv")])
     p = res["participants"][0]
     t = np.array(p["quality_live"]["t_s"])
     q = np.array(p["quality_live"]["code"])
     gap = np.flatnonzero(q == Quality.GAP)
     gap = gap[t[gap] > 60]
     assert gap.size, "the sample's posture change leaves a gap in the accelerometer's waveform"
-    after = (t > t[gap[-1]]) & (t < t[gap[-1]] + 4.0)
-    assert np.all(q[after] == Quality.WARMUP)
+    back = t[gap[-1]]
+    pt = np.array(p["phase_live"]["t_s"])
+    known = np.array([v is not None for v in p["phase_live"]["rad"]])
+    assert known[(pt >= back + 1.0) & (pt < back + 15.0)].all()
+    assert _plv_unknown(res["pairs"][0], 45.0, 285.0) == []
+
+
+def test_a_strap_dropout_keeps_the_pairs_plv(tmp_path: Path) -> None:
+    """A heart-rate strap (the H10 sample's beats alone) silent for 4 s: the RR converter starts its
+    band-pass over at the waveform's midline and the live pipeline resumes the breathing it left."""
+    lines = (SAMPLES / "h10_like_nk_rest5.csv").read_text(encoding="utf-8").splitlines()
+    head = lines.index(next(ln for ln in lines if ln.startswith("time")))
+    cols = lines[head].split(",")
+    ti, ri = cols.index("time"), cols.index("rr_ms")
+    rows = [ln.split(",") for ln in lines[head + 1 :]]
+    beats = [(c[ti], c[ri]) for c in rows if c[ri] and not 150.0 <= float(c[ti]) < 154.0]
+    strap = tmp_path / "strap.csv"
+    strap.write_text("time,rr_ms\n" + "".join(f"{a},{b}\n" for a, b in beats), encoding="utf-8")
+    res = analyse_files([str(strap), str(SAMPLES / "nk_rest5_100hz.csv")])
+    p = res["participants"][0]
+    assert p["signal"] == "rr"
+    pt = np.array(p["phase_live"]["t_s"])
+    known = np.array([v is not None for v in p["phase_live"]["rad"]])
+    assert not known[(pt > 151.0) & (pt < 153.0)].any()  # unknown in the dropout itself
+    assert known[(pt >= 156.0) & (pt < 175.0)].all()  # back soon after, not 8-10 s of warm-up later
+    assert _plv_unknown(res["pairs"][0], 60.0, 285.0) == []
 
 
 def _session_with(partner: object, duration_s: float = 200.0) -> tuple[object, list[object]]:
@@ -98,6 +131,7 @@ def test_a_source_that_knows_its_signal_only_once_started_gets_that_signals_pipe
     strap = Strap(beats, {"rr_ms": np.full(300, 800.0)})
     strap.signal = "resp"
     session, _ = _session_with(strap, duration_s=30.0)
+    from breathsync.dsp.rr import RRRespiration
+
     b = session._parts[1]  # type: ignore[attr-defined]
-    assert b.pipeline.config.resume_gap_s == 0.0  # a derived waveform starts over after a gap
-    assert session._parts[0].pipeline.config.resume_gap_s > 0  # type: ignore[attr-defined]
+    assert isinstance(b.converter, RRRespiration)  # the beats became breathing, not a belt's samples

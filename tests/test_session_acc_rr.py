@@ -214,3 +214,22 @@ def test_the_printed_summary_names_the_direction_of_an_accelerometer() -> None:
         "B: replay:x.csv, 30 breaths, 15.0 breaths/min (ended); which way is inhale: a guess (no heart beats)",
         "C: replay:x.csv, 30 breaths, 15.0 breaths/min (ended)",
     ]
+
+
+def test_a_posture_change_does_not_cost_the_pair_its_plv_in_a_session() -> None:
+    """The H10 sample turns at 174 s, and the accelerometer has no output for about 3 s: the session's
+    live pipeline resumes its breathing after it, so the pair's PLV goes on (it used to be unknown from
+    181 to 210 s: the accelerometer warmed up again, then the pair waited for a window with its phase)."""
+    belt = ReplaySource(sample_path("nk_rest5_100hz.csv"))
+    parts = [
+        ParticipantSpec("A", ReplaySource(sample_path("h10_like_nk_rest5.csv"))),
+        ParticipantSpec("B", belt),
+    ]
+    snaps = run_collecting(Session(parts, SessionClock(200.0), SessionConfig()), 260.0)
+    t = np.concatenate([s.participant("A").new_t for s in snaps])
+    phase = np.concatenate([s.participant("A").new_phase for s in snaps])
+    unknown = t[(t > 60.0) & (t < 250.0) & ~np.isfinite(phase)]
+    assert unknown.size and unknown[-1] - unknown[0] < 6.0  # the posture change's gap, and no warm-up
+    scored = [s.pairs[0] for s in snaps if 45.0 <= s.pairs[0].window_end_s <= 255.0]
+    assert len(scored) > 30  # a snapshot every few seconds of session time at least (10+ a second)
+    assert all(math.isfinite(pv.plv) for pv in scored)

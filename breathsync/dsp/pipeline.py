@@ -50,10 +50,11 @@ velocity, no breath dated inside it; the seconds without a turn count only what 
 keeps dropping out still reaches "no breathing"); the phase is back after one time constant of the phase
 copy's low-pass (0.42 s at 15/min). A Bluetooth belt's dropout is such a gap. On the real belts, 3- and
 8-s dropouts every 37 s (benchmarks/bench_accuracy.py): a phase for 96-97% of the 15 s after each instead
-of 32-43%, at 20.3-34.6 deg against 24.1-40.0 deg for what a fresh start gives later. A derived waveform
-(heart beats, accelerometer) starts over: its converter restarts its own filters after a gap, and an
-accelerometer re-estimates gravity at a posture change, so it comes back at a new level
-(:func:`pipeline_for`).
+of 32-43%, at 20.3-34.6 deg against 24.1-40.0 deg for what a fresh start gives later. Derived waveforms
+resume the same way, under the same checks: a heart-rate strap's beats after a dropout (the RR converter
+starts its band-pass over at zero, the waveform's midline), and a chest accelerometer after a posture change
+(about 3 s without output while gravity is re-estimated; the breathing comes back near the level it left,
+and where it does not, the run starts over). benchmarks/bench_derived.py, section d, measures both.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class PipelineConfig:
     lowpass_hz: float = 1.0  # 2nd-order Butterworth low-pass (breathing up to 40/min lies below 0.7 Hz)
     lowpass_order: int = 2
     highpass_hz: float = 0.02  # 1st-order high-pass against baseline drift (> 0: its zero is the midline)
-    gap_s: float = 2.0  # no valid sample for longer than this: a gap, the pipeline restarts after it
+    gap_s: float = 2.0  # no valid sample for longer than this: a gap (then resume or start over)
     warmup_s: float = 6.0  # signal needed before the breath amplitude is first estimated
     midline_band: float = 0.05  # a turn is confirmed when the signal crosses the midline by this x amplitude
     hysteresis: float = 0.6  # ... or (baseline moving) when it moved back this x amplitude without crossing
@@ -766,14 +767,3 @@ class RespPipeline:
         if len(fr) >= 6:
             s = sorted(fr)
             self.inverted_suspected = s[len(s) // 2] > 0.55
-
-
-def pipeline_for(signal_kind: str, *, invert: bool = False) -> RespPipeline:
-    """The live pipeline for a participant's breathing signal: ``"resp"`` (a belt: after a short gap the
-    same waveform goes on, on the same scale and level, so the pipeline resumes it), or a derived one
-    (``"rr"``, ``"ecg"``, ``"acc"``: their converters start their own filters over after a gap, and an
-    accelerometer re-estimates gravity after a posture change, so the waveform after the gap sits at a
-    new level; the pipeline starts over there: ``resume_gap_s`` 0)."""
-    if signal_kind == "resp":
-        return RespPipeline(invert=invert)
-    return RespPipeline(invert=invert, resume_gap_s=0.0)
