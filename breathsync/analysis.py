@@ -24,7 +24,7 @@ from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.offline import OfflineResult, offline_breathing
 from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
-from breathsync.dsp.sync import PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
+from breathsync.dsp.sync import SCORE_FS_HZ, PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
 from breathsync.io.session_folder import (
@@ -43,7 +43,7 @@ DEFAULT_WINDOW_S = 30.0
 #: patient (whose heart does not follow breathing) 0%; sample_signals/h10_like_nk_rest5.csv 36% (analyze).
 HEART_WARN_FRAC = 0.25
 #: Rate of every time series in the JSON output (the issue asks for >= 4 Hz).
-OUTPUT_FS_HZ = 10.0
+OUTPUT_FS_HZ = SCORE_FS_HZ  # the pair series are the windows a session counts its time in sync on
 
 
 @dataclass

@@ -26,7 +26,15 @@ import numpy.typing as npt
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.pipeline import Quality, RespPipeline
-from breathsync.dsp.sync import LIVE_HISTORY_S, NULL_EVERY_S, GridRing, LivePairSync, SyncConfig, who_led
+from breathsync.dsp.sync import (
+    LIVE_HISTORY_S,
+    NULL_EVERY_S,
+    SCORE_FS_HZ,
+    GridRing,
+    LivePairSync,
+    SyncConfig,
+    who_led,
+)
 from breathsync.errors import InternalError
 from breathsync.session_types import (
     Event,
@@ -814,7 +822,9 @@ class Session:
 
     def _count_in_sync(self, ps: _PairState, k_end: int) -> float:
         """Add to the pair's time in sync every window end it has advanced over since the last snapshot that
-        is in sync, each worth a grid step; returns how far the window end advanced (s).
+        is in sync, on analyze's grid (:data:`SCORE_FS_HZ`, each worth its step: 0.1 s, with windows of the
+        samples on that grid, so analyze of the recording counts the same); returns how far the window end
+        advanced (s).
 
         Time in sync is window-end time, as ``analyze`` counts it: a window whose end stands still (a source
         that went quiet: the pair's common window ends at its last sample) adds nothing, however long the
@@ -826,26 +836,32 @@ class Session:
         if prev is not None and k_end <= prev:
             return 0.0
         ps.k_scored = k_end
-        fs = self._fs
+        advanced_s = 0.0 if prev is None else (k_end - prev) / self._fs
+        # The window ends on analyze's grid (SCORE_FS_HZ), each window made of the samples on that grid.
+        step = max(1, round(self._fs / SCORE_FS_HZ))
+        fs = self._fs / step
         cfg = ps.sync.cfg
         n_win = max(1, round(cfg.window_s * fs))
         first = k_end - ps.a.ring.capacity + 1 if prev is None else prev + 1  # the first end to score
-        lo = first - n_win + 1
-        d = ps.a.ring.window(lo, k_end, "phase") - ps.b.ring.window(lo, k_end, "phase")
+        first += -first % step
+        if first > k_end:
+            return advanced_s
+        lo = first - (n_win - 1) * step
+        d = (ps.a.ring.window(lo, k_end, "phase") - ps.b.ring.window(lo, k_end, "phase"))[::step]
         known = np.isfinite(d)
         cz = np.concatenate(([0j], np.cumsum(np.where(known, np.exp(1j * np.where(known, d, 0.0)), 0j))))
         ck = np.concatenate(([0], np.cumsum(known)))
-        z = cz[n_win:] - cz[:-n_win]  # sums over each window ending at first .. k_end
+        z = cz[n_win:] - cz[:-n_win]  # sums over each window ending at first, first + step, ... <= k_end
         n = ck[n_win:] - ck[:-n_win]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = z / n
         plv, rel = np.abs(mean), np.angle(mean)
         ok = (n > 0) & (n >= cfg.min_coverage * n_win)
-        null = ps.sync.levels(first, k_end)  # each window's chance level of its own time
+        null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
         ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
         ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
-        return 0.0 if prev is None else (k_end - prev) / fs
+        return advanced_s
 
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
         st = ps.sync.update(ps.a.ring, ps.b.ring)

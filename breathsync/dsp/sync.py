@@ -37,6 +37,12 @@ from breathsync.dsp._types import FloatArray
 
 TWO_PI = 2.0 * math.pi
 NULL_FS_HZ = 2.0  # rate at which surrogate chance levels are computed (see surrogate_null)
+SCORE_FS_HZ = 10.0
+"""Time in sync is counted over the window ends at whole multiples of 1 / SCORE_FS_HZ s, each window made
+of the samples on that grid: analyze's pair series are at this rate, and a session (whose grid is 20 Hz)
+counts on the same windows, thinned, so analyze of a recorded session gives the session's time in sync
+(the two grids' PLVs differ by a few thousandths, which near the chance level flipped windows: 123.25 s
+live against 119.3 s in analyze for one weakly coupled simulated pair)."""
 NULL_EVERY_S = 5.0  # live: the chance level is recomputed this often...
 LIVE_HISTORY_S = 180.0  # ...over this much history (a session keeps this much per participant)
 
