@@ -220,9 +220,9 @@ class _PairState:
     k_scored: int | None = None  # the last window end (grid index) counted
     windows_scored: int = 0  # window ends counted with a PLV (enough of the window had both phases)
     run_start: float | None = None
-    plv_sum: float = 0.0
-    plv_n: int = 0
-    rel_sum: complex = 0j
+    # Over the window ends counted for time in sync (analyze's windows; see _count_in_sync):
+    plv_sum: float = 0.0  # their PLVs (the mean PLV is over windows_scored)
+    rel_sum: complex = 0j  # their PLV-weighted exp(i relative phase)
     lead_sum: complex = 0j  # as rel_sum, over the windows locked within a quarter cycle (who leads)
     lead_time_s: float = 0.0  # how long those windows lasted
     lead_rate_sum: float = 0.0  # their mean rates (turn the lead into seconds)
@@ -820,11 +820,11 @@ class Session:
             new_raw=cols[5],
         )
 
-    def _count_in_sync(self, ps: _PairState, k_end: int) -> float:
-        """Add to the pair's time in sync every window end it has advanced over since the last snapshot that
-        is in sync, on analyze's grid (:data:`SCORE_FS_HZ`, each worth its step: 0.1 s, with windows of the
-        samples on that grid, so analyze of the recording counts the same); returns how far the window end
-        advanced (s).
+    def _count_in_sync(self, ps: _PairState, k_end: int) -> None:
+        """Score every window end the pair has advanced over since the last snapshot, on analyze's grid
+        (:data:`SCORE_FS_HZ`, each worth its step: 0.1 s, with windows of the samples on that grid): time in
+        sync, and the sums behind the summary's mean PLV, mean relative phase and who led, so that analyze
+        of the recording gives the session's summary.
 
         Time in sync is window-end time, as ``analyze`` counts it: a window whose end stands still (a source
         that went quiet: the pair's common window ends at its last sample) adds nothing, however long the
@@ -834,9 +834,8 @@ class Session:
         sync, and 214-233 s of a pair that analyze found in sync 218 s, depending on the speed."""
         prev = ps.k_scored
         if prev is not None and k_end <= prev:
-            return 0.0
+            return
         ps.k_scored = k_end
-        advanced_s = 0.0 if prev is None else (k_end - prev) / self._fs
         # The window ends on analyze's grid (SCORE_FS_HZ), each window made of the samples on that grid.
         step = max(1, round(self._fs / SCORE_FS_HZ))
         fs = self._fs / step
@@ -845,7 +844,7 @@ class Session:
         first = k_end - ps.a.ring.capacity + 1 if prev is None else prev + 1  # the first end to score
         first += -first % step
         if first > k_end:
-            return advanced_s
+            return
         lo = first - (n_win - 1) * step
         d = (ps.a.ring.window(lo, k_end, "phase") - ps.b.ring.window(lo, k_end, "phase"))[::step]
         known = np.isfinite(d)
@@ -853,20 +852,37 @@ class Session:
         ck = np.concatenate(([0], np.cumsum(known)))
         z = cz[n_win:] - cz[:-n_win]  # sums over each window ending at first, first + step, ... <= k_end
         n = ck[n_win:] - ck[:-n_win]
+        # The pair's mean rate over each window (the leader's lead in seconds is at this rate), as analyze.
+        r = 0.5 * (ps.a.ring.window(lo, k_end, "rate") + ps.b.ring.window(lo, k_end, "rate"))[::step]
+        r_known = np.isfinite(r)
+        cr = np.concatenate(([0.0], np.cumsum(np.where(r_known, r, 0.0))))
+        cn = np.concatenate(([0], np.cumsum(r_known)))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = z / n
+            rate = (cr[n_win:] - cr[:-n_win]) / (cn[n_win:] - cn[:-n_win])
         plv, rel = np.abs(mean), np.angle(mean)
         ok = (n > 0) & (n >= cfg.min_coverage * n_win)
         null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
         ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
         ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
-        return advanced_s
+        # The summary's means, over the same windows as analyze's: every window with a PLV, and for who led,
+        # those locked within a quarter cycle with the pair's mean rate known (:meth:`PairSync.summary`).
+        zw = plv[ok] * np.exp(1j * rel[ok])
+        ps.plv_sum += float(np.sum(plv[ok]))
+        ps.rel_sum += complex(np.sum(zw))
+        with np.errstate(invalid="ignore"):
+            sel = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi) & np.isfinite(rate) & (rate > 0)
+        ps.lead_sum += complex(np.sum(plv[sel] * np.exp(1j * rel[sel])))
+        ps.lead_rate_sum += float(np.sum(rate[sel]))
+        ps.lead_n += int(np.count_nonzero(sel))
+        ps.lead_time_s += float(np.count_nonzero(sel)) / fs
 
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
         st = ps.sync.update(ps.a.ring, ps.b.ring)
         live = ps.a.receiving and ps.b.receiving
-        advanced_s = 0.0 if st is None else self._count_in_sync(ps, st.k_end)
+        if st is not None:
+            self._count_in_sync(ps, st.k_end)
         if st is None or not live:
             in_sync = False
             plv = rel = lag = rate_diff = score = math.nan
@@ -895,16 +911,6 @@ class Session:
             ps.recent.append((now, abs(rate_diff)))
             while ps.recent and now - ps.recent[0][0] > 60.0:
                 ps.recent.popleft()
-        if math.isfinite(plv):
-            ps.plv_sum += plv
-            ps.plv_n += 1
-            ps.rel_sum += plv * complex(math.cos(rel), math.sin(rel))
-            rate = st.mean_rate_bpm if st is not None else math.nan
-            if plv > null and abs(rel) <= 0.5 * math.pi and rate > 0:
-                ps.lead_sum += plv * complex(math.cos(rel), math.sin(rel))
-                ps.lead_time_s += advanced_s
-                ps.lead_rate_sum += rate
-                ps.lead_n += 1
         # Events once a state has held for event_hold_s.
         if in_sync != ps.in_sync:
             ps.in_sync = in_sync
@@ -1139,7 +1145,7 @@ class Session:
                 }
         pairs = []
         for ps in self._pairs:
-            rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.plv_n else math.nan
+            rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.windows_scored else math.nan
             # Who leads: as in the analysis, from the windows locked within a quarter cycle.
             who, lead_s = who_led(
                 ps.lead_sum,
@@ -1154,8 +1160,8 @@ class Session:
                     "b": ps.b.label,
                     # None when no window was scored: nothing was measured, which is not "never in sync".
                     "time_in_sync_s": round(ps.time_in_sync_s, 2) if ps.windows_scored else None,
-                    "mean_plv": round(ps.plv_sum / ps.plv_n, 4) if ps.plv_n else None,
-                    "mean_relative_phase_rad": round(rel, 4) if ps.plv_n else None,
+                    "mean_plv": round(ps.plv_sum / ps.windows_scored, 4) if ps.windows_scored else None,
+                    "mean_relative_phase_rad": round(rel, 4) if ps.windows_scored else None,
                     "leader": leader,
                     "lead_s": None if lead_s is None else round(lead_s, 3),
                     # Rate convergence: how far apart the two rates were in the first and in the last minute.

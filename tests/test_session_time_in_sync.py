@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,10 +36,15 @@ def _gap_file(tmp_path: Path) -> Path:
     return path
 
 
-def _analyzed_in_sync_s(folder: Path, tmp_path: Path) -> float:
+def _analyzed_pair(folder: Path, tmp_path: Path) -> dict[str, Any]:
     js = tmp_path / f"{folder.name}.json"
     assert main(["analyze", str(folder), "--json", str(js)]) == 0
-    pair = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]
+    pair: dict[str, Any] = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]
+    return pair
+
+
+def _analyzed_in_sync_s(folder: Path, tmp_path: Path) -> float:
+    pair = _analyzed_pair(folder, tmp_path)
     t = np.asarray(pair["t_s"], float)
     return float(sum(1 for v in pair["in_sync"] if v)) * float(np.median(np.diff(t)))
 
@@ -54,12 +60,19 @@ def test_live_time_in_sync_is_analyzes_at_any_speed(
          "--speed", speed, "--quiet", "--record", str(rec)]
     )  # fmt: skip
     assert code == 0
-    summary = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]
-    live = summary["pairs"][0]["time_in_sync_s"]
+    summary = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["pairs"][0]
+    live = summary["time_in_sync_s"]
     offline = _analyzed_in_sync_s(rec, tmp_path)
     assert 200.0 < offline < 240.0
     # The same windows (the session counts on analyze's 10-Hz grid), the same phases, the same chance levels.
     assert live == pytest.approx(offline, abs=1e-6), (live, offline)
+    # and so the same summary: mean PLV, relative phase and who led, over the same windows (they used to be
+    # averaged over the snapshots, whose spacing in session time depends on the speed).
+    an = _analyzed_pair(rec, tmp_path)["summary"]
+    assert summary["mean_plv"] == pytest.approx(an["mean_plv"], abs=1e-4)
+    assert summary["mean_relative_phase_rad"] == pytest.approx(an["mean_relative_phase_rad"], abs=1e-4)
+    assert an["leader"] is not None and summary["leader"] == an["leader"]
+    assert summary["lead_s"] == pytest.approx(an["lead_s"], abs=1e-3)
 
 
 def test_a_frozen_window_adds_nothing_and_the_gap_shows_no_signal(tmp_path: Path) -> None:
