@@ -897,11 +897,6 @@ class Session:
                 st.null_plv,
                 st.sync_score,
             )
-        if in_sync:
-            if ps.run_start is None:
-                ps.run_start = now
-        else:
-            ps.run_start = None
         if math.isfinite(rate_diff):
             if ps.first_t is None:
                 ps.first_t = now
@@ -915,6 +910,13 @@ class Session:
         if in_sync != ps.in_sync:
             ps.in_sync = in_sync
             ps.changed_at = now
+        # The run in sync (the training goal's clock) ends as a "lost sync" event does: once out of sync
+        # has held for event_hold_s; a shorter lapse (one snapshot just under the chance level) is part of
+        # the run, so that the goal's progress and the events never disagree.
+        if in_sync and ps.run_start is None:
+            ps.run_start = now
+        elif not in_sync and ps.run_start is not None and now - ps.changed_at >= self.config.event_hold_s:
+            ps.run_start = None
         if ps.in_sync != ps.reported and now - ps.changed_at >= self.config.event_hold_s:
             ps.reported = ps.in_sync
             who = (ps.a.label, ps.b.label)

@@ -77,7 +77,7 @@ class PairView:
     lag_s: float
     rate_diff_bpm: float
     time_in_sync_s: float  # total so far: the seconds of window ends in sync (a frozen window adds none)
-    sync_run_s: float  # current continuous in-sync stretch
+    sync_run_s: float  # current in-sync stretch (a lapse shorter than the events' hold does not end it)
     #: Session time of the window's end (the pair's latest common sample), NaN before there is one: what
     #: ``analyze``'s pair series are stamped with, where ``t_s`` of the snapshot is when it was published.
     window_end_s: float = math.nan
