@@ -12,7 +12,37 @@ once carried a force of 1e6 N into a session) once three packets in a row from t
 libraries (godirect-py, godirect-js) compute that checksum for the packets they send and do not check the ones
 they receive, so this assumption is untested on a real belt: a belt whose packets never match it is read as
 before, its forces guarded by the range check alone, rather than every packet dropped (``breathsync decode``
-on its bytes shows the mismatches).
+on its bytes shows the mismatches). One measurement packet a real belt sent is quoted in a comment of the
+BangleApps client (espruino/BangleApps, apps/vernierrespirate/app.js): ``20 19 CF D8 06 06 00 02 FC ...``
+(:data:`BANGLEAPPS_PACKET`); its checksum byte D8 does match, and its length byte 0x19 = 25 = 9 + 4 x 2
+samples x 2 sensors.
+
+Time. A measurement packet carries no time, so the belt's clock is its sample count: sample k of a run is at
+``k x period``. What is known: the layout above, and that the length byte counts the whole packet (ble.md
+section 3; the BangleApps packet). What is NOT known: how the belt steps byte 2 of its measurements. ble.md
+names it a counter, and says of the packets the HOST sends that their counter starts at FF and is
+decremented before each use, but not what the belt does with the byte in what it sends, and godirect-py
+(godirect/device.py, ``_GDX_handle_measurement``) does not read it; so nothing here depends on it. Instead:
+
+- A float32 measurement's length byte must equal ``9 + 4 x count x sensors`` of its own header, checked as
+  soon as its first 9 bytes are in: a garbled header is refused at once instead of making the reassembly wait
+  for bytes that belong to the packets behind it.
+- A notification that begins with a whole, consistent measurement header while a packet is still incomplete
+  means the rest of that packet was lost (a lost notification): it is dropped ("incomplete"), and when its
+  header was in, its samples still count, so the packets after it keep their time (``samples_lost`` counts
+  them). A chunk in the middle of a packet that starts like such a header by chance (20 and 06 at the right
+  places and a length byte matching the count and mask) is about one in 16 million: accepted.
+- A loss whose size is unknown (bytes that start no packet, a garbled header, a packet cut short before its
+  header was in, a measurement of a kind this decoder does not read) breaks the count: the next measurement
+  starts a new RUN, :data:`RUN_SPACING_S` later on the device clock. That jump is far beyond anything a
+  device clock mapper can take for delivery delay (breathsync.dsp.clock.ClockMapper starts again on a point
+  more than 2 s early), so the next packet's samples are placed again from their arrival times rather than
+  shifted by the uncounted samples for the rest of the session (``clock_breaks`` counts the runs started).
+  godirect-py names other measurement types that it skips (0x0C start time, 0x0D dropped, 0x0E period); their
+  layouts are not known here, so one of those also starts a new run: the worst it costs is that the next
+  samples are placed by their arrival.
+- Not covered: a packet lost whole in one notification leaves no trace in the bytes (no counter is relied
+  on), so its samples cannot be counted here.
 """
 
 from __future__ import annotations
@@ -71,6 +101,20 @@ DEFAULT_SENSOR_MASK = (1 << 1) | (1 << 2)
 #: cell reads somewhat past its rating, so only what no belt can report (e.g. 1e6 N) is refused. The belt's
 #: own rate (sensor 2) feeds nothing and is not checked.
 FORCE_LIMITS_N = (-50.0, 100.0)
+
+
+#: A measurement packet as a real GDX-RB sent it, quoted in a comment of espruino/BangleApps,
+#: apps/vernierrespirate/app.js (there as decimal bytes): two samples of force and rate, checksum D8.
+BANGLEAPPS_PACKET = bytes.fromhex(
+    "20 19 CF D8 06 06 00 02 FC 80 8A 07 BF 00 00 C0 7F 80 31 08 BF 00 00 C0 7F"
+)
+
+#: Bytes of a measurement packet before its values (ble.md section 3).
+MEASUREMENT_HEADER_BYTES = 9
+
+RUN_SPACING_S = 1.0e6
+"""Device time from one run of the sample clock to the next (module docstring, "Time"): a run starts after a
+loss of unknown size. Far beyond any real gap, so a clock mapper can never take it for delivery delay."""
 
 
 CHECKSUM_EVIDENCE = 3
@@ -164,23 +208,51 @@ class Measurement:
     checksum_ok: bool
 
 
+def declared_samples(header: bytes | bytearray) -> int | None:
+    """The sample count of a float32 measurement packet whose first 9 bytes are ``header``, after checking
+    its length byte against ``9 + 4 x count x sensors``; None when the bytes are not (yet) such a header
+    (fewer than 9, another start byte or value type). Raises :class:`DecodeError` on a header that
+    contradicts itself (a garbled byte)."""
+    if len(header) < MEASUREMENT_HEADER_BYTES or header[0] != MEASUREMENT_START or header[4] != VALUE_FLOAT32:
+        return None
+    count = header[7]
+    sensors = bin(int.from_bytes(header[5:7], "little")).count("1")
+    if count and not sensors:
+        raise DecodeError("GDX measurement: samples but an empty sensor mask")
+    size = MEASUREMENT_HEADER_BYTES + 4 * count * sensors
+    if header[1] != size:
+        raise DecodeError(
+            f"GDX measurement: length byte {header[1]} does not match its {count} samples x {sensors} sensors "
+            f"({size} bytes): a garbled header"
+        )
+    return count
+
+
+def _is_measurement_header(data: bytes) -> bool:
+    """Whether ``data`` begins with a whole float32 measurement header that agrees with itself."""
+    try:
+        return declared_samples(data) is not None
+    except DecodeError:
+        return False
+
+
 def parse_measurement(packet: bytes) -> Measurement:
     """``20 <len> <counter> <checksum> <value type> <mask u16> <count> <byte> <float32 values...>``.
 
-    Values from byte 9, float32 LE, interleaved per sample over the enabled sensors in mask order.
+    Values from byte 9, float32 LE, interleaved per sample over the enabled sensors in mask order; the length
+    byte must count exactly those bytes (:func:`declared_samples`).
     """
     packet = bytes(packet)
-    need(packet, 9, "GDX measurement packet")
+    need(packet, MEASUREMENT_HEADER_BYTES, "GDX measurement packet")
     if packet[0] != MEASUREMENT_START:
         raise DecodeError(f"GDX measurement packet must start with 20, got {packet[0]:02X}")
     vtype = packet[4]
     if vtype != VALUE_FLOAT32:
         raise DecodeError(f"GDX measurement: unsupported value type {vtype} (only 6 = float32)")
+    declared_samples(packet)
     mask = int.from_bytes(packet[5:7], "little")
     count = packet[7]
     sensors = sensors_in_mask(mask)
-    if count and not sensors:
-        raise DecodeError("GDX measurement: samples but an empty sensor mask")
     n = count * len(sensors)
     need(packet, 9 + 4 * n, f"GDX measurement ({count} samples x {len(sensors)} sensors)")
     values = np.frombuffer(packet[9 : 9 + 4 * n], dtype="<f4").astype(np.float64).reshape(count, len(sensors))
@@ -210,13 +282,21 @@ class GdxResponseDecoder:
     """Stream decoder for the response characteristic: reassembles chunks until the buffer holds byte[1]
     bytes, then decodes measurement (0x20) and command-response (0x58) packets.
 
-    Device time: sample k of the stream (counted from the first measurement) is at ``k * period_s``.
-    After an error the buffer is dropped, so the next packet start resynchronises.
+    Device time: sample k of a run is at ``run x RUN_SPACING_S + k x period_s``; the first run starts with the
+    first measurement, and a new one after a loss whose size is unknown (module docstring, "Time"). Samples of
+    packets dropped or cut short whose header was in still count. After an error the buffer is dropped, so the
+    next packet start resynchronises.
     """
 
     period_s: float = 0.1
     _buf: bytearray = field(default_factory=bytearray)
-    _samples: int = 0
+    _samples: int = 0  # samples of the current run so far: decoded, dropped, or lost with a known count
+    _unknown_loss: bool = False  # bytes of unknown size were lost since the last measurement
+    #: Samples of packets cut short (the rest of the packet lost) whose header said how many: lost, but
+    #: their time is kept, so the samples after them keep theirs.
+    samples_lost: int = 0
+    #: Runs started after a loss of unknown size (the sample count no longer tells the time).
+    clock_breaks: int = 0
     checksum_seen: bool = False  # CHECKSUM_EVIDENCE packets in a row from this belt matched: it uses it
     _matched_in_a_row: int = 0
 
@@ -224,15 +304,22 @@ class GdxResponseDecoder:
         data = bytes(data)
         if not data:
             raise DecodeError("GDX: empty notification")
-        if not self._buf and data[0] not in (COMMAND_START, MEASUREMENT_START):
-            raise DecodeError(f"GDX: {data[0]:02X} is not the start of a packet (58 or 20); chunk dropped")
-        self._buf += data
         out: list[Decoded] = []
+        if self._buf and _is_measurement_header(data):
+            out.append(self._cut_short())
         try:
+            if not self._buf and data[0] not in (COMMAND_START, MEASUREMENT_START):
+                raise DecodeError(
+                    f"GDX: {data[0]:02X} is not the start of a packet (58 or 20); chunk dropped"
+                )
+            self._buf += data
             while len(self._buf) >= 2:
                 length = self._buf[1]
                 if length < 5:
                     raise DecodeError(f"GDX: packet length {length} is too short")
+                # A garbled header is refused now, not once the bytes of the packets behind it have filled the
+                # length it claims.
+                declared_samples(self._buf)
                 if len(self._buf) < length:
                     break
                 packet = bytes(self._buf[:length])
@@ -242,6 +329,7 @@ class GdxResponseDecoder:
                     raise DecodeError(f"GDX: {self._buf[0]:02X} after a packet is not a packet start")
         except DecodeError:
             self._buf.clear()
+            self._unknown_loss = True
             raise
         return out
 
@@ -249,6 +337,38 @@ class GdxResponseDecoder:
     def pending(self) -> int:
         """Bytes waiting for the rest of their packet."""
         return len(self._buf)
+
+    def _times(self, n: int) -> np.ndarray:
+        """Device times of the next ``n`` samples (a new run first, after a loss of unknown size)."""
+        if self._unknown_loss:
+            self._unknown_loss = False
+            if self._samples:  # a run under way: its count no longer tells the time
+                self.clock_breaks += 1
+                self._samples = 0
+        k = self._samples + np.arange(n, dtype=np.float64)
+        self._samples += n
+        out: np.ndarray = self.clock_breaks * RUN_SPACING_S + k * self.period_s
+        return out
+
+    def _cut_short(self) -> Decoded:
+        """The incomplete packet in the buffer, whose rest was lost (a new packet has begun): DROPPED, its
+        samples counted when its header was in, else a loss of unknown size."""
+        packet = bytes(self._buf)
+        self._buf.clear()
+        of = f" of its {packet[1]}" if len(packet) > 1 else ""
+        what = f"GDX: packet cut short: {len(packet)}{of} bytes came before the next packet began"
+        info: dict[str, Any] = {}
+        if packet[0] == MEASUREMENT_START:
+            n = declared_samples(packet)  # checked when its header came in
+            if n is None:
+                self._unknown_loss = True
+                what += "; its samples, how many unknown, are lost (the next are placed by their arrival)"
+            else:
+                self._times(n)
+                self.samples_lost += n
+                info["samples_lost"] = n
+                what += f"; its {n} samples are lost, the next keep their time"
+        return dropped("incomplete", what, packet, Decoded(_KIND[packet[0]], {}, None, info))
 
     def _decode(self, packet: bytes) -> Decoded:
         """One whole packet; an impossible force makes it a DROPPED record, and so does a bad checksum
@@ -264,10 +384,8 @@ class GdxResponseDecoder:
             cols = {
                 SENSOR_COLUMNS.get(s, f"sensor_{s}"): m.values[:, i].copy() for i, s in enumerate(m.sensors)
             }
-            n = m.values.shape[0]
-            t = (self._samples + np.arange(n, dtype=np.float64)) * self.period_s
             # A dropped packet's samples were taken all the same: the next packet's come after them.
-            self._samples += n
+            t = self._times(m.values.shape[0])
             rec = Decoded("measurement", cols, t, {"counter": m.counter, "sensor_mask": m.mask})
             if not m.checksum_ok and enforce:
                 return dropped("bad checksum", _checksum_text(packet), packet, rec)
@@ -280,6 +398,9 @@ class GdxResponseDecoder:
         if not good_sum and enforce:
             return dropped("bad checksum", _checksum_text(packet), packet, rec)
         return rec
+
+
+_KIND = {MEASUREMENT_START: "measurement", COMMAND_START: "response"}
 
 
 def _checksum_text(packet: bytes) -> str:

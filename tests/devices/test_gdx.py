@@ -106,7 +106,8 @@ def test_encode_round_trip_many_samples() -> None:
         (["58 03 00 00"], "too short"),
         (["20 0A 00 00 05 02 00 01 00 00"], "unsupported value type"),
         (["20 0A 00 00 06 00 00 01 00 00"], "empty sensor mask"),
-        (["20 0A 00 00 06 02 00 01 00 00"], "truncated GDX measurement"),
+        # 1 sample x 1 sensor is 13 bytes: a length byte of 10 is a garbled header, refused at once.
+        (["20 0A 00 00 06 02 00 01 00 00"], "length byte 10 does not match its 1 samples x 1 sensors"),
         (["58 05 00 00 1A 77"], "is not a packet start"),
         ([""], "empty"),
     ],
