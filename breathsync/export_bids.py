@@ -48,8 +48,9 @@ there, and ignores a derivative's .bidsignore when validating recursively).
 Column names: BIDS's column naming recommendation (names that MAY be used) is ``respiratory`` for breathing
 and ``cardiac`` for pulse measurements
 (:data:`_BIDS_COLUMN`); the raw files use them for the recording's ``resp`` and ``ecg``. Units are those the
-recording declares (its ``# unit:`` line), else the format's, except an accelerometer's milli-g (or g),
-which is converted to m/s^2: BIDS reads "mg" as a milligram. A known Bluetooth device gives
+recording declares (its ``# unit:`` line), else those of the Bluetooth device session.json names (a GDX-RB
+belt: newtons, from its profile: :func:`breathsync.recorder.device_unit`), else the format's, except an
+accelerometer's milli-g (or g), which is converted to m/s^2: BIDS reads "mg" as a milligram. A known Bluetooth device gives
 ``Manufacturer`` and ``ManufacturersModelName``; otherwise they are left out (the source kind, "sim" or
 "replay", is in ``breathsyncSourceKind``).
 
@@ -99,6 +100,7 @@ from breathsync.io.session_folder import (
     read_text_file,
     source_without_paths,
 )
+from breathsync.recorder import device_unit
 
 BIDS_VERSION = "1.11.1"
 TASK = "breathsync"
@@ -176,6 +178,8 @@ _UNIT_SYMBOLS = {
     "microvolts": "uV",
     "radian": "rad",
     "radians": "rad",
+    "newton": "N",
+    "newtons": "N",
 }
 #: Column names in the exported physio files, where BIDS recommends one. BIDS 1.11.1, "Physiological and
 #: other continuous recordings", "General column naming recommendation" (schema rules/tabular_data/
@@ -915,7 +919,10 @@ def _write_dataset(
             **common,
         }
         derived = ("resp",) if _rr_derived(rec, signal) else ()
-        units = _column_units(names, declared_units(rec.meta.get("unit")), derived)
+        # The file's "# unit:" line; for what it leaves out, the device's (a belt recorded before the recorder
+        # wrote its newtons there).
+        declared = {**declared_units(device_unit(source, signal)), **declared_units(rec.meta.get("unit"))}
+        units = _column_units(names, declared, derived)
         note = "; ".join(x for x in (note, _acceleration_in_si(cols, units)) if x)
         for n in names:
             what = _DESCRIPTIONS.get(n, n)

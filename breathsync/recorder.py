@@ -50,7 +50,7 @@ from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_wi
 from breathsync.session_types import PairView, SessionInfo, Snapshot
 from breathsync.sources.base import SIGNAL_COLUMNS, SampleChunk
 
-__all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError"]
+__all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError", "device_unit"]
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -68,6 +68,17 @@ REORDER_S = 2.0
 QUALITY_CODES = "0 ok, 1 warmup, 2 gap, 3 flat, 4 no_breathing"
 
 _UNITS = {"rr": "rr_ms: milliseconds", "acc": "acc_x/acc_y/acc_z: milli-g", "rr_ms": "rr_ms: milliseconds"}
+#: Units of the columns the device decoders give, which say their unit in their names (DESIGN.md, "Units in
+#: names"; the names: devices/_base.py, ``Decoded.columns``). ``force_n``: the GDX-RB's sensor 1, force in
+#: newtons (../shared/notes/ble.md section 3; devices/gdx.py).
+_DECODED_UNITS = {
+    "force_n": "newtons",
+    "rr_ms": "milliseconds",
+    "acc_x": "milli-g",
+    "acc_y": "milli-g",
+    "acc_z": "milli-g",
+    "ecg_uv": "microvolts",
+}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RESERVED = {"session", "pairs", "events"}
@@ -80,6 +91,29 @@ def file_stem(label: str) -> str:
 
 
 WriterFactory = Callable[[str, Sequence[str], Mapping[str, str]], RecordingWriter]
+
+
+def device_unit(source: Any, signal: str) -> str | None:
+    """The ``# unit:`` text of the breathing signal a known Bluetooth device gives (``"resp: newtons"`` for a
+    GDX-RB belt), from its profile in ``devices/``: the profile's signal stream names the decoded column
+    that fills each of the signal's columns (``StreamSpec.signal_columns``: a belt's ``resp`` is its
+    ``force_n``), and that column's name says its unit (:data:`_DECODED_UNITS`). None when ``source`` names
+    no known device (a replay, a simulator), the device gives another signal, or a column's unit is unknown.
+    """
+    if not isinstance(source, dict) or not isinstance(source.get("device"), str):
+        return None
+    import devices  # the registry of device profiles (only devices/ knows the products)
+
+    profile = devices.PROFILES.get(source["device"])
+    if profile is None or profile.signal != signal or profile.signal_stream not in profile.streams:
+        return None
+    by_unit: dict[str, list[str]] = {}
+    for mine, theirs in profile.streams[profile.signal_stream].signal_columns.items():
+        unit = _DECODED_UNITS.get(theirs)
+        if unit is None:
+            return None
+        by_unit.setdefault(unit, []).append(mine)
+    return "; ".join(f"{'/'.join(cols)}: {unit}" for unit, cols in by_unit.items()) or None
 
 
 def prepare_folder(path: str | os.PathLike[str]) -> None:
@@ -357,7 +391,8 @@ class Recorder:
         if signal:
             meta["signal"] = signal
         declared = source.get("unit") if isinstance(source, dict) else None
-        unit = p.get("unit") or declared or _UNITS.get(signal)
+        # What the source declares, else what its device's profile does (a belt: newtons), else the format's.
+        unit = p.get("unit") or declared or device_unit(source, signal) or _UNITS.get(signal)
         if unit:
             meta["unit"] = str(unit)
         if p.get("invert"):
