@@ -54,6 +54,15 @@ accelerometer's milli-g (or g), which is converted to m/s^2: BIDS reads "mg" as 
 ``Manufacturer`` and ``ManufacturersModelName``; otherwise they are left out (the source kind, "sim" or
 "replay", is in ``breathsyncSourceKind``).
 
+Privacy: a Bluetooth address and a device's serial number identify one device, and through it its wearer,
+in a dataset meant to be shared, so they stay in the session folder (its session.json is the owner's) and
+are left out of the export (:func:`shared_source`, :class:`Redactor`): a Bluetooth source's ``address``,
+its ``target`` (what was typed after ``ble:``, an address or a name) and its advertised ``name`` are
+dropped from ``breathsyncSource``, which keeps the name without its serial as ``advertised_model``; any
+Bluetooth address, and the serials and addresses of the session's devices, are replaced in the event
+messages and in every text of ``breathsyncSource`` ("[address]", "[serial]"). The maker and model come
+from the device's profile (``Manufacturer``, ``ManufacturersModelName``).
+
 ``recording-raw`` holds the samples as the source delivered them (on a uniform grid: when the timestamps
 are not uniform they are interpolated onto one, and the sidecar says so; RR intervals, which come at beat
 times, become the RR-derived breathing waveform at 4 Hz; a chest accelerometer's heart beats, interleaved
@@ -788,6 +797,102 @@ def _remove_empty_dirs(dirs: list[Path]) -> None:
             d.rmdir()
 
 
+#: A Bluetooth device address (``A0:9E:1A:00:00:10``), and the UUID macOS gives a device in its place.
+_BT_ADDRESS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}(?![0-9A-Fa-f])")
+_UUID_ADDRESS = re.compile(
+    r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])"
+)
+#: What a Bluetooth source's description holds that identifies the one device: its address, the ``ble:``
+#: target typed (an address or the start of a name) and its advertised name, which ends in its serial.
+_DEVICE_IDENTIFIERS = ("address", "target", "name")
+
+
+def _is_serial(token: str) -> bool:
+    """Whether a word of an advertised name is a unit's serial or ID rather than a model: 4 characters or more
+    with a digit (``A1B2C3D4``, a Polar strap's device ID; ``0K1002R5``, a Vernier sensor's serial number:
+    godirect-py, godirect/device.py, ``set_name_from_advertisement``: "BLE devices advertise their name,
+    order code, and serial"), or 6 hexadecimal digits or more. Shorter words with digits are models
+    (``H10``, ``OH1``, ``945``)."""
+    return len(token) >= 4 and (
+        any(c.isdigit() for c in token)
+        or (len(token) >= 6 and all(c in "0123456789ABCDEFabcdef" for c in token))
+    )
+
+
+def _name_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[\s:]+", name.strip()) if w]
+
+
+def _model_of_name(name: Any) -> str | None:
+    """An advertised name without its serial (``"Polar H10 A1B2C3D4"`` -> ``"Polar H10"``); None when nothing
+    is left."""
+    if not isinstance(name, str):
+        return None
+    words = [w for w in _name_words(name) if not _is_serial(w)]
+    return " ".join(words) or None
+
+
+class Redactor:
+    """Replaces, in any text, every Bluetooth address ("[address]") and the serials and addresses of the
+    session's devices as session.json names them ("[serial]", "[address]"), e.g. in an event message
+    ``B: source failed: ble:D4:36:39:00:00:20: no matching device found``."""
+
+    def __init__(self, sources: list[Any]) -> None:
+        words: dict[str, str] = {}
+        for src in sources:
+            if not isinstance(src, dict) or src.get("kind") != "ble":
+                continue
+            for key in _DEVICE_IDENTIFIERS:
+                value = src.get(key)
+                if not isinstance(value, str) or not value.strip():
+                    continue
+                if (
+                    key == "address"
+                    or _BT_ADDRESS.fullmatch(value.strip())
+                    or _UUID_ADDRESS.fullmatch(value.strip())
+                ):
+                    words[value.strip().lower()] = "[address]"
+                    continue
+                for w in _name_words(value):
+                    if _is_serial(w):
+                        words[w.lower()] = "[serial]"
+        # Longest first, as whole words: a serial inside another word is not it.
+        self._words = sorted(words.items(), key=lambda kv: -len(kv[0]))
+        self._patterns = [
+            (re.compile(rf"(?<![0-9A-Za-z]){re.escape(w)}(?![0-9A-Za-z])", re.IGNORECASE), r)
+            for w, r in self._words
+        ]
+
+    def text(self, value: str) -> str:
+        for pattern, replacement in self._patterns:
+            value = pattern.sub(replacement, value)
+        value = _BT_ADDRESS.sub("[address]", value)
+        return _UUID_ADDRESS.sub("[address]", value)
+
+    def json(self, value: Any) -> Any:
+        """``value`` with every text in it (keys too) redacted."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.json(v) for v in value]
+        return value
+
+
+def shared_source(source: Any, redactor: Redactor) -> Any:
+    """A participant's source description as an export shares it (``breathsyncSource``), every text
+    redacted; a Bluetooth source's without what identifies the one device (its address, the ``ble:`` target,
+    its advertised name, kept without its serial as ``advertised_model``)."""
+    if not isinstance(source, dict) or source.get("kind") != "ble":
+        return redactor.json(source)
+    out = {k: v for k, v in source.items() if k not in _DEVICE_IDENTIFIERS}
+    model = _model_of_name(source.get("name"))
+    if model:
+        out["advertised_model"] = model
+    return redactor.json(out)
+
+
 def _device_fields(source: Any, device: Any) -> dict[str, str]:
     """Manufacturer and ManufacturersModelName (RECOMMENDED in a physio sidecar: the equipment's maker and
     model) when the session knows the device (a BLE source's profile, or session.json's "devices") and its
@@ -884,6 +989,10 @@ def _write_dataset(
         os.chmod(stage / "README", 0o600)
         written.append("README")
     devices: dict[str, Any] = info["devices"] if isinstance(info.get("devices"), dict) else {}
+    redactor = Redactor([e.get("source") for e in entries.values()])
+    events = [
+        _Event(ev.time, redactor.text(ev.kind), ev.participants, redactor.text(ev.text)) for ev in events
+    ]
     part_rows: list[dict[str, str]] = []
     for fp, sub in subjects:
         beh = stage / _subject_dir(sub, ses) / "beh"
@@ -899,7 +1008,7 @@ def _write_dataset(
             "SoftwareVersions": f"breathsync {info.get('software_version') or __version__}",
             "AcquisitionStartUTC": info.get("start_utc"),
             "breathsyncSourceKind": kind,
-            "breathsyncSource": source,
+            "breathsyncSource": shared_source(source, redactor),
             "breathsyncParticipantLabel": fp.label,
         }
         rec = _read_raw(fp.path)
