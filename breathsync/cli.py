@@ -926,8 +926,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             from breathsync.export_bids import export_bids
 
+            out_dir = Path(args.bids)
+            before = {p.name for p in out_dir.glob("sub-*")} if out_dir.is_dir() else set()
             files = export_bids(args.session, args.bids, session_label=args.bids_session)
             print(f"wrote {len(files)} files to {args.bids}")
+            # A BIDS subject is a person: a label already in the dataset (from another session) is taken to be
+            # the same person, which A and B of two different pairs are not.
+            again = sorted(
+                {p.relative_to(out_dir).parts[0] for p in files if p.is_relative_to(out_dir)} & before
+            )
+            if again:
+                print(
+                    f"note: {', '.join(again)} already had a session in {args.bids}: each is taken to be the "
+                    "same person as there (a label names one person across a dataset: for several pairs, "
+                    "record them as D01A, D01B, D02A, ...)"
+                )
             return 0
     except InputError as e:
         print(f"breathsync: error: {e}", file=sys.stderr)

@@ -735,8 +735,8 @@ def export_bids(
 ) -> list[Path]:
     """Write the BIDS dataset for a recorded session; returns the files written.
 
-    ``session_label``: the BIDS session (``ses-<label>``) this recording is, so that a study's sessions,
-    whose participants reuse their labels (A and B in every dyad), are one dataset. All or nothing: on any
+    ``session_label``: the BIDS session (``ses-<label>``) this recording is, so that a study's sessions are
+    one dataset. A label is a subject, one person: the same label in another session is the same person. All or nothing: on any
     error (InputError, one line) ``out_dir`` is left as it was.
     """
     if os.path.isfile(session_dir):

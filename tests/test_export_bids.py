@@ -122,12 +122,14 @@ def test_export_command_and_its_errors(session_dir: Path, tmp_path: Path) -> Non
 
 
 def test_export_session_labels_put_a_study_in_one_dataset(session_dir: Path, tmp_path: Path) -> None:
-    """`--session`: a dyad study labelled A/B in every session is one BIDS dataset (it was refused: "sub-A is
-    already there"); only the same subject and session twice is refused."""
+    """`--session`: a study's sessions are one BIDS dataset (the same labels were refused: "sub-A is already
+    there"); only the same subject and session twice is refused. A label already there is the same person."""
     out = tmp_path / "study"
     for label in ("1", "2"):
         r = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", label, timeout=60)
         assert r.returncode == 0, r.stderr
+        # the second session's A and B are taken to be the first's: said, as a pair study needs other labels
+        assert ("note: sub-A, sub-B, sub-C already had a session" in r.stdout) == (label == "2"), r.stdout
     assert {p.name for p in (out / "sub-A").iterdir() if p.is_dir()} == {"ses-1", "ses-2"}
     assert (out / "participants.tsv").read_text(encoding="utf-8").count("sub-A") == 1
     again = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", "2", timeout=60)
