@@ -311,10 +311,11 @@ def _raw_series(
                 f"{rec_path}: cannot export: {n} heart beat{'' if n == 1 else 's'}, too few for an "
                 f"RR-derived breathing waveform; {_DROP_HINT}"
             )
-        tach = np.interp(t, rec.time[ok], rr[ok])
+        tach = _tachogram(t, rec.time[ok], rr[ok])
         note = (
             f"RR intervals arrive at beat times; exported as the RR-derived breathing waveform and the "
-            f"interpolated RR tachogram on a {RESAMPLE_FS_HZ:g} Hz grid (breathsync.dsp.rr)"
+            f"interpolated RR tachogram on a {RESAMPLE_FS_HZ:g} Hz grid (breathsync.dsp.rr; the tachogram n/a "
+            f"before the first beat, after the last and across gaps between beats over {MAX_BEAT_GAP_S:g} s)"
         )
         return t, {"resp": y, "rr_ms": tach}, float(RESAMPLE_FS_HZ), note
     if kind == "acc" and rec.beat_rows().any():
@@ -332,18 +333,23 @@ def _acc_with_beats(rec: Recording, rec_path: str) -> tuple[FloatArray, dict[str
     beats = rec.beat_rows()
     cols = {k: v[rows] for k, v in rec.columns.items() if k != "rr_ms" and np.isfinite(v[rows]).any()}
     t, out, fs, note = _on_grid(rec.time[rows], cols, rec_path)
-    bt, rr = rec.time[beats], rec.columns["rr_ms"][beats]
-    tach = np.interp(t, bt, rr)
-    j = np.clip(np.searchsorted(bt, t, side="right"), 1, max(bt.size - 1, 1))
-    gap = (bt[j] - bt[j - 1] > MAX_BEAT_GAP_S) & (t > bt[j - 1]) & (t < bt[j]) if bt.size > 1 else False
-    tach[(t < bt[0]) | (t > bt[-1]) | gap] = np.nan
-    out["rr_ms"] = tach
+    out["rr_ms"] = _tachogram(t, rec.time[beats], rec.columns["rr_ms"][beats])
     said = (
         f"rr_ms: the {int(beats.sum())} heart beats' RR intervals (at beat times in the recording) as the "
         f"interpolated RR tachogram on the accelerometer's grid (n/a before the first beat, after the last "
         f"and across gaps between beats over {MAX_BEAT_GAP_S:g} s)"
     )
     return t, out, fs, "; ".join(x for x in (note, said) if x)
+
+
+def _tachogram(t: FloatArray, bt: FloatArray, rr: FloatArray) -> FloatArray:
+    """The RR intervals ``rr`` of the beats at ``bt`` linearly interpolated at ``t``: n/a before the first
+    beat, after the last and across a gap between beats over MAX_BEAT_GAP_S (no interval is known there)."""
+    tach = np.interp(t, bt, rr)
+    j = np.clip(np.searchsorted(bt, t, side="right"), 1, max(bt.size - 1, 1))
+    gap = (bt[j] - bt[j - 1] > MAX_BEAT_GAP_S) & (t > bt[j - 1]) & (t < bt[j]) if bt.size > 1 else False
+    tach[(t < bt[0]) | (t > bt[-1]) | gap] = np.nan
+    return tach
 
 
 def _on_grid(
@@ -1035,7 +1041,9 @@ def _write_dataset(
         note = "; ".join(x for x in (note, _acceleration_in_si(cols, units)) if x)
         for n in names:
             what = _DESCRIPTIONS.get(n, n)
-            if exported[n] != n:
+            if n in derived:  # not a column of the recording: derived from its heart beats
+                what += " (derived from the recording's rr_ms, see breathsyncProcessing)"
+            elif exported[n] != n:
                 what += f" (column {n} of the breathsync recording)"
             raw_json[exported[n]] = {"Description": what, "Units": units[n]}
         if note:

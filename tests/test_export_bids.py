@@ -189,3 +189,29 @@ def test_a_session_label_with_ses_or_too_long_is_one_line_with_a_usable_suggesti
     r = run_breathsync("export", str(session_dir), "--bids", str(tmp_path / "b"), "--session", "x" * 300)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "at most 64" in r.stderr, r.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_strap_is_exported_with_its_tachogram_from_the_first_beat_and_its_waveform_said_derived(
+    tmp_path: Path,
+) -> None:
+    """An RR participant: its tachogram was the first interval from t = 0, before the first beat (0.7 s), and
+    its breathing waveform's description said "column resp of the breathsync recording", which has none."""
+    from conftest import make_session_folder
+
+    session = make_session_folder(tmp_path / "rec")
+    beats = 0.7 + np.cumsum(np.r_[0.0, 0.8 + 0.1 * np.sin(2 * np.pi * 0.25 * np.arange(1, 200) * 0.8)])
+    rr = np.r_[800.0, np.diff(beats) * 1000.0]
+    rows = "".join(f"{b:.4f},{r:.1f}\n" for b, r in zip(beats, rr, strict=True))
+    (session / "A.csv").write_text("# participant: A\ntime,rr_ms\n" + rows, encoding="utf-8")
+    out = tmp_path / "bids"
+    export_bids(session, out)
+    physio = next((out / "sub-A").rglob("*_recording-raw_physio.tsv.gz"))
+    side = json.loads(physio.with_name(physio.name.replace(".tsv.gz", ".json")).read_text(encoding="utf-8"))
+    with gzip.open(physio, "rt", encoding="utf-8") as f:
+        table = np.array(
+            [[float("nan") if c == "n/a" else float(c) for c in ln.rstrip("\n").split("\t")] for ln in f]
+        )
+    t = side["StartTime"] + np.arange(len(table)) / side["SamplingFrequency"]
+    tach = table[:, side["Columns"].index("rr_ms")]
+    assert np.isnan(tach[t < beats[0] - 1e-9]).all() and np.isfinite(tach[(t > 1.0) & (t < beats[-1])]).all()
+    assert "derived from the recording's rr_ms" in side["respiratory"]["Description"]
