@@ -12,7 +12,7 @@ the next, which lets LSL inlets and LabRecorder reconnect after a restart, and d
   per minute), ``quality`` (0 ok, 1 warm-up, 2 gap, 3 flat, 4 no breathing); NaN where unknown. source_id ``breathsync-HOST-<label>``.
 - ``breathsync-sync-<a>-<b>``, type ``Synchrony``, irregular (one sample per snapshot, about 10 Hz): the
   pair's ``sync_score``, ``plv``, ``null_plv``, ``in_sync``, ``rel_phase`` (radians, > 0: a ahead),
-  ``lag`` (seconds).
+  ``lag`` (seconds), ``window_age`` (seconds: stamp - window_age is where the scored window ended).
 - ``breathsync-events``, type ``Markers``, irregular strings: one JSON object per session event
   (``{"kind": ..., "text": ..., "participants": [...]}``), plus ``session_start`` and ``session_end``.
 
@@ -65,6 +65,10 @@ PAIR_CHANNELS = (
     ("in_sync", "0/1"),
     ("rel_phase", "radians"),
     ("lag", "seconds"),
+    # How long before the sample's timestamp its window ended (the pair's latest common sample): the stamp
+    # is when the view showed it; stamp - window_age is the end of the breathing it scored (behind by the
+    # pipelines' delay, more for breathing from heart beats). An age, not an LSL time: float32 holds it.
+    ("window_age", "seconds"),
 )
 
 
@@ -207,7 +211,8 @@ class LslPublisher:
             out = self._pairs.get((pr.a, pr.b))
             if out is None:
                 continue
-            values = [pr.sync_score, pr.plv, pr.null_plv, pr.in_sync_value, pr.rel_phase_rad, pr.lag_s]
+            age = snap.t_s - pr.window_end_s  # NaN before there is a window
+            values = [pr.sync_score, pr.plv, pr.null_plv, pr.in_sync_value, pr.rel_phase_rad, pr.lag_s, age]
             out.push_sample(values, self.lsl_time(snap.t_s))
         for ev in snap.events:
             self._marker(ev.t_s, ev.kind, ev.text, ev.participants)

@@ -70,3 +70,28 @@ def test_sessions_started_again_from_the_dashboard_are_published(
 
 
 loopback_only(globals())  # every test above runs in a loopback-only network namespace
+
+
+def test_a_pair_sample_says_how_long_before_its_stamp_its_window_ended() -> None:
+    """The Synchrony sample is stamped when the view showed it; for a strap the window it scored ended a
+    median 1.7 s before (up to 4.4 s in one recording), which LabRecorder users could not see."""
+    from view_snapshots import pair, snapshot
+
+    from breathsync.lsl_out import PAIR_CHANNELS
+
+    class Outlet:
+        def __init__(self) -> None:
+            self.pushed: list[tuple[list[float], float]] = []
+
+        def push_sample(self, values: list[float], stamp: float) -> None:
+            self.pushed.append((values, stamp))
+
+    pub = LslPublisher(SessionClock(1.0))
+    out = Outlet()
+    pub._pairs[("A", "B")] = out
+    pub._started = True
+    pub.on_snapshot(snapshot(t_s=60.0, pairs=(pair(window_end_s=58.3),)))
+    values, stamp = out.pushed[0]
+    assert len(values) == len(PAIR_CHANNELS) and PAIR_CHANNELS[-1] == ("window_age", "seconds")
+    assert values[-1] == pytest.approx(1.7)
+    assert stamp == pytest.approx(pub.lsl_time(60.0))
