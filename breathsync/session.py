@@ -315,6 +315,7 @@ class Session:
         self._last_snap_t = 0.0
         self._closing = False
         self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
+        self._duration_s: float | None = None  # run()'s duration: samples after it are not the session's
         self._end_status: dict[str, str] = {}  # each source's status as the session ended (see run)
         self._unpublished_arrivals: list[float] = []
         self.stats = _Stats()
@@ -423,6 +424,7 @@ class Session:
         """
         self._stop = asyncio.Event()
         self._data_event = asyncio.Event()
+        self._duration_s = duration_s
         self.info = self.describe()
         for sink in self._sinks:
             sink.open(self.info)
@@ -466,7 +468,8 @@ class Session:
             except Exception as e:
                 self._end_on_bug(e)
             self.info.extra["end_utc"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-            self.info.extra["duration_s"] = round(final.t_s if final is not None else self.clock.now(), 3)
+            ran = final.t_s if final is not None else self.clock.now()
+            self.info.extra["duration_s"] = round(ran if duration_s is None else min(ran, duration_s), 3)
             if self._fault is not None:
                 self.info.extra["internal_error"] = f"{type(self._fault).__name__}: {self._fault}"
             for sink in self._sinks:
@@ -514,6 +517,12 @@ class Session:
 
     def _ingest(self, p: _Participant, chunk: SampleChunk) -> None:
         arrival = time.perf_counter()
+        end = self._duration_s
+        if end is not None and len(chunk) and chunk.t[-1] > end:
+            # Past --duration: not the session's (a fast replay's chunk spans more session time than a
+            # snapshot's step, so how far past the end a session recorded and scored depended on the speed).
+            keep = chunk.t <= end
+            chunk = SampleChunk(chunk.t[keep], {k: v[keep] for k, v in chunk.columns.items()})
         if len(chunk) == 0:
             return
         p.chunks += 1
@@ -739,6 +748,8 @@ class Session:
     # ------------------------------------------------------------------------------------ snapshots
     def _snapshot(self, final: bool = False) -> Snapshot:
         now = self.clock.now()
+        if self._duration_s is not None:  # the session's time ends there, as its samples do (_ingest)
+            now = min(now, self._duration_s)
         dt = max(now - self._last_snap_t, 0.0)
         self._last_snap_t = now
         views = []

@@ -124,3 +124,34 @@ def test_a_lapse_shorter_than_the_event_hold_does_not_restart_the_run_in_sync() 
     long_lapse = [(float(x), not 30.0 <= x < 32.0) for x in steps]  # out of sync for 2 s: the run ends
     runs = _flip_pair(long_lapse)
     assert runs[-1][1] == pytest.approx(69.9 - 32.0)
+
+
+def test_nothing_after_the_duration_is_recorded_or_scored_at_any_speed() -> None:
+    """A fast run's chunks span more session time than a snapshot's step: a 120-s session at 100x recorded
+    and scored to 121.9 s (to 120.1 s at 20x), and said so in session.json's duration."""
+    import asyncio
+
+    t, y, _ = breathing(duration_s=200, fs_hz=25, seed=1)
+    ends = {}
+
+    class Sink:
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+
+        def open(self, info: object) -> None: ...
+        def on_chunk(self, label: str, chunk: Any) -> None:
+            self.seen.append(float(chunk.t[-1]))
+
+        def on_snapshot(self, snap: object) -> None: ...
+        def close(self, info: object) -> None: ...
+
+    for speed in (20.0, 300.0):
+        specs = [ParticipantSpec(x, MemorySource(t, {"resp": y}, chunk_s=2.0)) for x in "AB"]
+        session = Session(specs, SessionClock(speed), SessionConfig())
+        sink = Sink()
+        session.add_sink(sink)
+        asyncio.run(session.run(60.0))
+        assert max(sink.seen) <= 60.0
+        assert session.info.extra["duration_s"] == 60.0
+        ends[speed] = max(sink.seen)
+    assert ends[20.0] == ends[300.0]
