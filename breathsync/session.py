@@ -68,6 +68,9 @@ NO_SIGNAL = "no_signal"
 _EMPTY = np.empty(0)
 #: Source states in which a participant has no signal, however recent their last samples.
 _NOT_RECEIVING = (SourceStatus.FAILED, SourceStatus.ENDED, SourceStatus.RECONNECTING, SourceStatus.NO_SIGNAL)
+#: A device's battery level (percent) under which the session warns, once: a coin cell this low (a Polar
+#: H10's CR 2025, most heart-rate straps') or a belt's rechargeable may not last the session.
+LOW_BATTERY_PCT = 15.0
 
 
 @dataclass
@@ -144,6 +147,7 @@ class _Participant:
         self.away_word = "signal back"  # how its return is said: "signal back", "reconnected", "back"
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
+        self.battery_warned = False  # the low-battery event was raised (once a session)
 
     def away(self, word: str, now: float) -> None:
         """Lost at ``now`` (unless already away: the absence is counted from its start)."""
@@ -762,6 +766,7 @@ class Session:
             elif receiving and p.lost:
                 self._back(p, "signal back")
             p.receiving = receiving
+            self._note_battery(p)
             views.append(self._participant_view(p))
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
         self._update_training(now, dt)
@@ -779,6 +784,19 @@ class Session:
             final=final,
         )
         return snap
+
+    def _note_battery(self, p: _Participant) -> None:
+        """The low-battery event, once, when the device says its battery is under :data:`LOW_BATTERY_PCT`."""
+        pct = getattr(p.source, "battery_pct", None)
+        if p.battery_warned or pct is None or not pct < LOW_BATTERY_PCT:
+            return
+        p.battery_warned = True
+        self._event(
+            "battery_low",
+            f"{p.label}: battery low ({pct:.0f}%): charge the device or change its coin cell; it may switch "
+            "off during the session",
+            (p.label,),
+        )
 
     def _receiving(self, p: _Participant, now: float) -> bool:
         """Whether a participant has a signal: samples within the last ``no_signal_s`` of session time, at any

@@ -202,6 +202,12 @@ class Profile:
     ``maker`` / ``model``: the equipment's maker and model when the profile is one product (a generic
     profile, such as any heart-rate strap, leaves them empty); exports name them (BIDS ``Manufacturer``,
     ``ManufacturersModelName``).
+
+    ``battery_stream``: a stream of ``streams`` giving the battery level (records with
+    ``info["battery_pct"]``), read by the BLE source after each connection and followed when its
+    characteristic notifies, where the device has it: the standard Battery Service
+    (:data:`devices.battery.BATTERY_STREAM`). Not a start step: a device without it has no battery
+    level, which is no error. None: the profile reads none.
     """
 
     name: str
@@ -218,8 +224,11 @@ class Profile:
     extra_streams: tuple[str, ...] = ()
     maker: str = ""
     model: str = ""
+    battery_stream: str | None = None
 
     def __post_init__(self) -> None:
+        if self.battery_stream is not None and self.battery_stream not in self.streams:
+            raise ValueError(f"{self.name}: battery stream {self.battery_stream!r} is not one of the streams")
         main = (
             set(self.streams[self.signal_stream].signal_columns)
             if self.signal_stream in self.streams

@@ -64,6 +64,7 @@ from devices._base import (
     need,
     out_of_range,
 )
+from devices.battery import BATTERY_STREAM
 
 GDX_SERVICE = "d91714ef-28b9-4f91-ba16-f0d9a604f112"
 GDX_COMMAND = "f4bf14a6-c7d5-4b6d-8aa8-df1a7c83adcb"
@@ -453,7 +454,7 @@ def gdx_rb_profile(period_ms: float = 100.0, sensors: tuple[int, ...] = (1, 2)) 
         service_uuids=(GDX_SERVICE,),
         name_prefixes=("GDX-RB",),
         name_required=True,
-        streams={"response": stream, "measurement": stream},
+        streams={"response": stream, "measurement": stream, "battery": BATTERY_STREAM},
         controller=lambda: GdxController(period_us, mask),
         signal="resp",
         signal_stream="response",
@@ -461,4 +462,5 @@ def gdx_rb_profile(period_ms: float = 100.0, sensors: tuple[int, ...] = (1, 2)) 
         settings={"period_ms": period_ms, "sensors": list(sensors)},
         maker="Vernier",
         model="Go Direct Respiration Belt (GDX-RB)",
+        battery_stream="battery",
     )

@@ -20,6 +20,7 @@ from devices._base import (
     dropped,
     need,
 )
+from devices.battery import BATTERY_STREAM
 
 HEART_RATE_SERVICE = "0000180d-0000-1000-8000-00805f9b34fb"
 HEART_RATE_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
@@ -175,9 +176,10 @@ def heart_rate_profile() -> Profile:
         title="BLE heart-rate strap (Heart Rate Service)",
         service_uuids=(HEART_RATE_SERVICE,),
         name_prefixes=(),
-        streams={"hrm": HRM_STREAM},
+        streams={"hrm": HRM_STREAM, "battery": BATTERY_STREAM},
         controller=lambda: FixedController(start=[Subscribe(HEART_RATE_MEASUREMENT, "hrm")], stop=[]),
         signal="rr",
         signal_stream="hrm",
         breathing="RR-derived (respiratory sinus arrhythmia): works best with slow, relaxed breathing",
+        battery_stream="battery",
     )

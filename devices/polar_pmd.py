@@ -26,6 +26,7 @@ from devices._base import (
     need,
     out_of_range,
 )
+from devices.battery import BATTERY_STREAM
 from devices.heart_rate import HEART_RATE_MEASUREMENT, HRM_STREAM
 
 PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
@@ -436,6 +437,7 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
             lambda: PmdDataDecoder(rates, only=ECG, acc_range_g=acc_range_g),
             "PMD ECG frames: microvolts at 130 Hz",
         ),
+        "battery": BATTERY_STREAM,
     }
     return Profile(
         name="polar-h10",
@@ -451,4 +453,5 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         extra_streams=("hrm",),
         maker="Polar Electro",
         model="H10",
+        battery_stream="battery",
     )

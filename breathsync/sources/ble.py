@@ -241,6 +241,10 @@ class BleSource(Source):
         self.last_reconnect_error: str | None = None
         #: A decoder's bug (see :meth:`_decoder_failed`): the source has failed with it.
         self._failure: DecoderFault | None = None
+        #: The device's battery level (percent) where it has the profile's battery stream, else None.
+        self.battery_pct: float | None = None
+        self._battery_client: Any = None  # the connection whose battery level has been asked for
+        self._battery_task: asyncio.Task[None] | None = None
 
     def _matches(self, f: Found) -> bool:
         if is_address(self.target):
@@ -478,6 +482,7 @@ class BleSource(Source):
             # a dropped packet hid it; it fails this source instead, saying so.
             self._decoder_failed(stream, e)
             return
+        self._after_decode(stream, dec, records)
         assert self.profile is not None
         spec = self.profile.streams[stream]
         emits = stream == self.profile.signal_stream or stream in self.profile.extra_streams
@@ -490,6 +495,50 @@ class BleSource(Source):
                 fut = self._waiters.get(stream)
                 if fut is not None and not fut.done() and not len(rec):
                     fut.set_result(rec)
+
+    def _after_decode(self, stream: str, dec: devices.StreamDecoder, records: list[devices.Decoded]) -> None:
+        """What a notification says beside its samples: a battery level (a record's ``info["battery_pct"]``);
+        and on the first notification of a connection that streams, the battery level is asked for
+        (:meth:`_read_battery`)."""
+        for rec in records:
+            pct = rec.info.get("battery_pct") if rec.kind != devices.DROPPED else None
+            if pct is not None:
+                self.battery_pct = float(pct)
+        client = self._client
+        if (
+            client is not None
+            and client is not self._battery_client
+            and self.status is SourceStatus.STREAMING
+            and self.profile is not None
+            and self.profile.battery_stream is not None
+        ):
+            self._battery_client = client
+            self._battery_task = asyncio.get_running_loop().create_task(
+                self._read_battery(client, self.profile.battery_stream)
+            )
+
+    async def _read_battery(self, client: Any, stream: str) -> None:
+        """Read the battery level once on this connection, and follow it when the device notifies it.
+
+        A device without the characteristic has no battery level (``battery_pct`` stays None: "n/a"), and a
+        read that fails is no fault of the source: the level is a convenience, the breathing is what counts.
+        """
+        assert self.profile is not None
+        uuid = self.profile.streams[stream].characteristic
+        try:
+            char = next((c for svc in client.services for c in svc.characteristics if c.uuid == uuid), None)
+            if char is None:
+                return
+            if "read" in char.properties:
+                data = await client.read_gatt_char(char)
+                if client is self._client:
+                    self._on_data(stream, bytes(data))
+            if "notify" in char.properties and client is self._client and not self._stopping:
+                await client.start_notify(char, self._callback(stream))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return  # a link lost meanwhile, a device that refuses the read: no level, and no error
 
     def _decoder_failed(self, stream: str, e: Exception) -> None:
         """A decoder raised something else than :class:`devices.DecodeError`: the source stops (its stream

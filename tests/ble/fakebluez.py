@@ -12,7 +12,7 @@ GATT objects, ServicesResolved; StartNotify -> Notifying; notifications as Value
 loss (ServicesResolved=false, Connected=false, GATT objects removed).
 
 :class:`FakeHeartRateStrap` is a strap that streams Heart Rate Measurements with RR intervals in real time
-(bytes built with ``devices.heart_rate.encode_hrm``). :class:`FakePolarH10` adds the PMD service: a control
+(bytes built with ``devices.heart_rate.encode_hrm``), with the standard Battery Service (a settable level). :class:`FakePolarH10` adds the PMD service: a control
 point answering get-settings/start/stop with F0 indications, ACC frames at the requested rate; :class:`FakeGdxRb` a Vernier respiration belt (chunked command packets,
 measurement packets of force and rate). Every device
 logs what the central did in order (``events``: connect, subscribe, write, disconnect).
@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 import devices
+from devices.battery import BATTERY_SERVICE
 from devices.heart_rate import encode_hrm
 
 # bleak installs dbus-fast on Linux only. On Windows this module is imported for its names, and every test that
@@ -121,6 +122,8 @@ class FakeChar:
     on_write: Callable[[bytes], None] | None = None
     path: str = ""
     notifying: bool = False
+    #: What a read gives until a notification (or :meth:`FakeDevice.set_value`) changes it.
+    value: bytes = b""
 
 
 @dataclass
@@ -140,6 +143,7 @@ class FakeDevice:
     connects: int = 0
     start_notify_calls: dict[str, int] = field(default_factory=dict)
     writes: list[tuple[str, bytes]] = field(default_factory=list)
+    reads: dict[str, int] = field(default_factory=dict)  # ReadValue calls by characteristic
     #: What the central did, in order: ("connect",), ("subscribe", uuid), ("write", uuid, bytes),
     #: ("disconnect",) (link loss included). Tests check orderings on it (indications before commands,
     #: stop commands before the disconnect).
@@ -159,6 +163,16 @@ class FakeDevice:
         if self.bluez is not None and self.connected and c.notifying:
             self.bluez.emit_changed(c.path, CHAR, {"Value": Variant("ay", bytes(data))})
 
+    def set_value(self, uuid: str, data: bytes) -> None:
+        """Change what a characteristic holds (fake's loop only): what reads give from now on, notified to a
+        central that subscribed to it."""
+        c = self.char(uuid)
+        c.value = bytes(data)
+        obj = self.bluez.objects.get(c.path) if self.bluez is not None else None
+        if obj is not None and CHAR in obj:
+            obj[CHAR]["Value"] = Variant("ay", c.value)
+        self.notify(uuid, c.value)
+
     # hooks for subclasses
     def on_connected(self) -> None: ...
 
@@ -168,22 +182,37 @@ class FakeDevice:
 
 
 class FakeHeartRateStrap(FakeDevice):
-    """A strap streaming HRM notifications: one per beat, RR cycling through ``rr_ms``, sent in real time."""
+    """A strap streaming HRM notifications: one per beat, RR cycling through ``rr_ms``, sent in real time.
 
-    def __init__(self, address: str = "C0:FF:EE:00:00:01", name: str = "FakeHR 0001", **kw: Any) -> None:
+    It has the standard Battery Service (Battery Level readable and notifying) at ``battery`` percent, or
+    none with ``battery=None``; :meth:`set_battery` changes the level.
+    """
+
+    def __init__(
+        self,
+        address: str = "C0:FF:EE:00:00:01",
+        name: str = "FakeHR 0001",
+        *,
+        battery: int | None = 87,
+        **kw: Any,
+    ) -> None:
         hr = devices.get_profile("heart-rate")
         self.hrm_uuid = hr.stream("hrm").characteristic
-        super().__init__(
-            address=address,
-            name=name,
-            uuids=list(hr.service_uuids),
-            services={hr.service_uuids[0]: [FakeChar(self.hrm_uuid, ["notify"])]},
-            **kw,
-        )
+        services = {hr.service_uuids[0]: [FakeChar(self.hrm_uuid, ["notify"])]}
+        self.battery_uuid = hr.stream(hr.battery_stream or "").characteristic
+        if battery is not None:
+            services[BATTERY_SERVICE] = [
+                FakeChar(self.battery_uuid, ["read", "notify"], value=bytes([battery]))
+            ]
+        super().__init__(address=address, name=name, uuids=list(hr.service_uuids), services=services, **kw)
         self.rr_ms: list[float] = [800.0, 850.0, 900.0, 850.0, 800.0, 750.0, 700.0, 750.0]
         self.sent = 0
         self.garbage_every = 0  # send a malformed notification after every n-th good one (0: never)
         self._task: asyncio.Task[None] | None = None
+
+    def set_battery(self, pct: int) -> None:
+        """The Battery Level from now on (fake's loop: call it through :meth:`FakeBlueZ.call`)."""
+        self.set_value(self.battery_uuid, bytes([pct]))
 
     def on_notify_started(self, char: FakeChar) -> None:
         if char.uuid == self.hrm_uuid and (self._task is None or self._task.done()):
@@ -672,7 +701,7 @@ class FakeBlueZ:
                         CHAR: {
                             "UUID": Variant("s", c.uuid),
                             "Service": Variant("o", sp),
-                            "Value": Variant("ay", b""),
+                            "Value": Variant("ay", c.value),
                             "Notifying": Variant("b", False),
                             "Flags": Variant("as", c.flags),
                             "Handle": Variant("q", handle),
@@ -803,6 +832,7 @@ class FakeBlueZ:
             self.emit_changed(path, CHAR, {"Notifying": Variant("b", False)})
             return Message.new_method_return(msg)
         if member == "ReadValue":
+            dev.reads[c.uuid] = dev.reads.get(c.uuid, 0) + 1
             return Message.new_method_return(msg, "ay", [self.objects[path][CHAR]["Value"].value])
         if member == "WriteValue":
             data = bytes(msg.body[0])

@@ -63,7 +63,8 @@ def test_strap_streams_rr_and_survives_link_loss() -> None:
     assert src.signal == "rr" and src.describe()["device"] == "heart-rate"
     assert statuses[:3] == [SourceStatus.STREAMING, SourceStatus.RECONNECTING, SourceStatus.STREAMING]
     assert strap.connects == 2
-    assert sum(strap.start_notify_calls.values()) == 2  # subscribed once per connection
+    # Each characteristic subscribed once per connection (the beats, and the battery level it notifies).
+    assert strap.start_notify_calls == {strap.hrm_uuid: 2, strap.battery_uuid: 2}
     t = [x for _, c in got for x in c.t.tolist()]
     rr = [x for _, c in got for x in c.columns["rr_ms"].tolist()]
     assert all(b > a for a, b in zip(t, t[1:], strict=False))

@@ -173,7 +173,7 @@ def test_the_help_lists_the_registered_devices(
     text = help_of("decode")
     for p in devices.PROFILES.values():
         assert f"{p.name} ({', '.join(p.streams)})" in text
-    assert "new-strap (hrm, extra)" in text and "heart-rate or new-strap" in text
+    assert "new-strap (hrm, battery, extra)" in text and "heart-rate or new-strap" in text
     text = help_of("scan")
     assert all(f"{p.title}: {p.name}" in text for p in devices.PROFILES.values())
     assert "A new strap: new-strap" in text

@@ -92,6 +92,11 @@ def test_profile_invariants(name: str) -> None:
             )
     for needed in (p.signal_stream, *p.extra_streams):
         assert needed in subscribed, why + f"stream {needed!r} is never subscribed"
+    # The battery level is read after connecting where the device has it, never a start step (a device
+    # without the service must still start).
+    assert p.battery_stream is None or p.battery_stream not in subscribed, (
+        why + "the battery stream is read after connecting, not subscribed by a start step"
+    )
     for step in stop:
         assert not isinstance(step, devices.Write) or step.reply is None or step.reply in subscribed
 
