@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from breathsync.errors import InputError
 from breathsync.recorder import file_stem
 from breathsync.session import ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot, clock_text, first_text
+from breathsync.session_types import Sink, Snapshot, clock_text, first_text, no_samples_lines
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -434,7 +434,7 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""
         print(f"recorded to {folder}{stopped}", file=out)
     code = 0
-    failures = source_failures(end.final)
+    failures = source_failures(end.final) + no_samples_lines(end.final)
     if failures:
         print(f"breathsync: error: {'; '.join(failures)}", file=err)
         code = 2

@@ -360,7 +360,11 @@ class Session:
                 SourceStatus.FAILED: ("source_failed", f"{p.label}: source failed: {reason or 'unknown'}"),
                 SourceStatus.ENDED: ("source_ended", f"{p.label}: source ended"),
                 SourceStatus.RECONNECTING: ("source_lost", f"{p.label}: reconnecting"),
-                SourceStatus.NO_SIGNAL: ("source_lost", f"{p.label}: no signal"),
+                # A source that knows why there is no signal says it (a strap without skin contact).
+                SourceStatus.NO_SIGNAL: (
+                    "source_lost",
+                    f"{p.label}: no signal" + (f": {reason}" if reason else ""),
+                ),
             }
             if status in kinds:
                 kind, text = kinds[status]
@@ -846,6 +850,7 @@ class Session:
             new_rate=cols[3],
             new_quality=cols[4],
             battery_pct=getattr(p.source, "battery_pct", None),
+            delivered=p.chunks > 0,
             new_raw=cols[5],
         )
 

@@ -61,6 +61,8 @@ class ParticipantView:
     #: The breathing waveform as measured (derived for straps and accelerometers, polarity applied) on the
     #: same grid, before the live filters: what ``--publish`` sends as ``resp``.
     new_raw: FloatArray = field(default_factory=lambda: np.empty(0))
+    #: Whether the source has delivered any samples in the session (False: nothing at all so far).
+    delivered: bool = True
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,26 @@ def sync_state(snap: Snapshot, window_s: float = math.nan) -> tuple[StateKind, s
         # Everyone breathing, no sync measured yet: not "finding" it.
         return "warmup", measuring_text(window_s)
     return "finding", "finding the rhythm"
+
+
+def no_samples_lines(final: Snapshot | None) -> list[str]:
+    """One phrase per participant whose source delivered no samples in the whole session without failing
+    (a failed source says why itself), for the end of a live command, which then exits 2 as for a failed
+    source: the recording has nothing of that person. With the source's state, and its reason when it
+    gave one ("participant A: no samples from ble in 0:30 (no signal: Polar OH1 1A2B: heart rate arrives
+    but no beat intervals: ...)")."""
+    if final is None:
+        return []
+    out = []
+    for p in final.participants:
+        if p.delivered or p.source_status == "failed":
+            continue
+        why = f": {p.status_reason}" if p.status_reason and p.source_status != "streaming" else ""
+        out.append(
+            f"participant {p.label}: no samples from {p.source} in {clock_text(final.t_s)} "
+            f"({p.source_status}{why})"
+        )
+    return out
 
 
 def first_text(first: str | None, lead_s: float | None) -> str:

@@ -122,7 +122,12 @@ def out_of_range(columns: dict[str, FloatArray], limits: dict[str, tuple[float, 
 
 
 class StreamDecoder(Protocol):
-    """The decoder of one subscribed characteristic; may keep state between notifications."""
+    """The decoder of one subscribed characteristic; may keep state between notifications.
+
+    A decoder may also have a ``problem`` attribute (str): what is wrong with the device's signal, judged
+    over its notifications, in one line for the wearer ("no skin contact: ..."), "" while nothing is. The
+    BLE source reads it after each notification (:class:`devices.heart_rate.HrmDecoder` has one).
+    """
 
     def feed(self, data: bytes) -> list[Decoded]:
         """Decode one notification; [] while a packet is still incomplete. Raises :class:`DecodeError`."""

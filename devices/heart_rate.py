@@ -111,6 +111,24 @@ def encode_hrm(
     return bytes([flags]) + body
 
 
+#: Notifications in a row without an RR interval, from a strap that does not say its contact is lost, after
+#: which it is taken to send none. Optical sensors (Polar OH1, Verity Sense) send heart rate only (notes
+#: ble.md section 4); a strap sends about one notification a second, and a chest strap just put on gives its
+#: first intervals within a few.
+NO_RR_AFTER = 10
+#: Notifications in a row saying "no skin contact" (contact detection supported, contact not detected) after
+#: which the wearer is told: a moment without contact while moving is no news.
+NO_CONTACT_AFTER = 3
+
+#: What :attr:`HrmDecoder.problem` says, for the wearer: what is wrong, then what to do.
+NO_CONTACT = "no skin contact: moisten the electrodes and tighten the strap"
+NO_RR = (
+    "heart rate arrives but no beat intervals: this sensor cannot give breathing; use a chest strap that "
+    "sends RR intervals"
+)
+NO_HEART_BEAT = "heart rate 0 and no beat intervals: put the strap on, moisten the electrodes and tighten it"
+
+
 class HrmDecoder:
     """Stream decoder for 0x2A37 notifications: one :class:`Decoded` with ``rr_ms`` (no device time), and
     a DROPPED record with the RR intervals outside :data:`RR_LIMITS_MS` when there are any.
@@ -123,13 +141,39 @@ class HrmDecoder:
     its time is added to the next interval, so that the running sum of intervals, the strap's only clock
     (:class:`~breathsync.dsp.clock.BeatClock`), keeps its time (dropping a 150-ms split left the next two
     minutes of beats 139 ms early, too little for the clock to re-anchor). One over the upper limit is
-    dropped; the clock re-anchors after such a jump."""
+    dropped; the clock re-anchors after such a jump.
+
+    ``problem`` says what is wrong with the strap's signal in words for the wearer, "" while nothing is:
+    :data:`NO_CONTACT` after :data:`NO_CONTACT_AFTER` notifications in a row that report no skin contact
+    (the contact flag: supported and not detected); :data:`NO_RR` (or :data:`NO_HEART_BEAT` when the heart
+    rate is 0) after :data:`NO_RR_AFTER` in a row without an RR interval from a strap not reporting lost
+    contact. It lasts until an RR interval arrives (contact back but no beats yet is still no signal), or
+    until the other problem takes over."""
 
     def __init__(self) -> None:
         self._carry_ms = 0.0  # an extra detection's time, added to the next interval
+        self._no_rr = 0  # notifications in a row without RR, contact not reported lost
+        self._no_contact = 0  # notifications in a row reporting no skin contact
+        self.problem = ""
+
+    def _judge(self, m: HeartRateMeasurement) -> None:
+        if m.rr_ms:
+            self._no_rr = self._no_contact = 0
+            self.problem = ""
+        elif m.contact is False:
+            self._no_contact += 1
+            self._no_rr = 0
+            if self._no_contact >= NO_CONTACT_AFTER:
+                self.problem = NO_CONTACT
+        else:
+            self._no_contact = 0
+            self._no_rr += 1
+            if self._no_rr >= NO_RR_AFTER:
+                self.problem = NO_HEART_BEAT if m.hr_bpm == 0 else NO_RR
 
     def feed(self, data: bytes) -> list[Decoded]:
         m = decode_hrm(data)
+        self._judge(m)
         info = {"hr_bpm": m.hr_bpm, "contact": m.contact, "energy_kj": m.energy_kj}
         lo, hi = RR_LIMITS_MS
         kept: list[float] = []

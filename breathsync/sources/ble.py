@@ -245,6 +245,7 @@ class BleSource(Source):
         self.battery_pct: float | None = None
         self._battery_client: Any = None  # the connection whose battery level has been asked for
         self._battery_task: asyncio.Task[None] | None = None
+        self._problem_said: dict[str, str] = {}  # per stream: what was last said of its problem ("": none)
 
     def _matches(self, f: Found) -> bool:
         if is_address(self.target):
@@ -497,18 +498,22 @@ class BleSource(Source):
                     fut.set_result(rec)
 
     def _after_decode(self, stream: str, dec: devices.StreamDecoder, records: list[devices.Decoded]) -> None:
-        """What a notification says beside its samples: a battery level (a record's ``info["battery_pct"]``);
-        and on the first notification of a connection that streams, the battery level is asked for
-        (:meth:`_read_battery`)."""
+        """What a notification says beside its samples: a battery level (a record's ``info["battery_pct"]``)
+        and what the stream's decoder finds wrong with the signal (its ``problem``: a strap without skin
+        contact, a sensor that sends no beat intervals; see :meth:`_stream_problem`); and on the first
+        notification of a connection that streams, the battery level is asked for (:meth:`_read_battery`)."""
         for rec in records:
             pct = rec.info.get("battery_pct") if rec.kind != devices.DROPPED else None
             if pct is not None:
                 self.battery_pct = float(pct)
+        problem = getattr(dec, "problem", None)
+        if isinstance(problem, str):
+            self._stream_problem(stream, problem)
         client = self._client
         if (
             client is not None
             and client is not self._battery_client
-            and self.status is SourceStatus.STREAMING
+            and self.status in (SourceStatus.STREAMING, SourceStatus.NO_SIGNAL)
             and self.profile is not None
             and self.profile.battery_stream is not None
         ):
@@ -539,6 +544,28 @@ class BleSource(Source):
             raise
         except Exception:
             return  # a link lost meanwhile, a device that refuses the read: no level, and no error
+
+    def _stream_problem(self, stream: str, problem: str) -> None:
+        """Say what a stream's decoder finds wrong (``problem``, "" when nothing), on every notification.
+
+        On the breathing signal's own stream (a heart-rate strap's beats) the source has no signal: status
+        NO_SIGNAL with the problem as its reason (the session makes it an event), and STREAMING again once
+        the decoder is content. On an extra stream (the Polar H10's beats beside its accelerometer) the
+        breathing goes on: the problem is the status detail while it lasts."""
+        assert self.profile is not None
+        name = self.found.name if self.found is not None else self.target
+        text = f"{name}: {problem}" if problem else ""
+        if stream == self.profile.signal_stream:
+            if problem and self.status in (SourceStatus.STREAMING, SourceStatus.NO_SIGNAL):
+                self.set_status(SourceStatus.NO_SIGNAL, text)  # nothing happens when it says so already
+            elif not problem and self.status is SourceStatus.NO_SIGNAL:
+                self.set_status(SourceStatus.STREAMING)
+        elif self.status is SourceStatus.STREAMING:
+            if problem:
+                self.set_detail(text)
+            elif self.status_reason and self.status_reason == self._problem_said.get(stream):
+                self.set_detail("")
+        self._problem_said[stream] = text
 
     def _decoder_failed(self, stream: str, e: Exception) -> None:
         """A decoder raised something else than :class:`devices.DecodeError`: the source stops (its stream

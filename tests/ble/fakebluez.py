@@ -12,7 +12,8 @@ GATT objects, ServicesResolved; StartNotify -> Notifying; notifications as Value
 loss (ServicesResolved=false, Connected=false, GATT objects removed).
 
 :class:`FakeHeartRateStrap` is a strap that streams Heart Rate Measurements with RR intervals in real time
-(bytes built with ``devices.heart_rate.encode_hrm``), with the standard Battery Service (a settable level). :class:`FakePolarH10` adds the PMD service: a control
+(bytes built with ``devices.heart_rate.encode_hrm``), with the standard Battery Service (a settable level);
+it can also send no RR intervals (an optical sensor) or report no skin contact. :class:`FakePolarH10` adds the PMD service: a control
 point answering get-settings/start/stop with F0 indications, ACC frames at the requested rate; :class:`FakeGdxRb` a Vernier respiration belt (chunked command packets,
 measurement packets of force and rate). Every device
 logs what the central did in order (``events``: connect, subscribe, write, disconnect).
@@ -185,7 +186,9 @@ class FakeHeartRateStrap(FakeDevice):
     """A strap streaming HRM notifications: one per beat, RR cycling through ``rr_ms``, sent in real time.
 
     It has the standard Battery Service (Battery Level readable and notifying) at ``battery`` percent, or
-    none with ``battery=None``; :meth:`set_battery` changes the level.
+    none with ``battery=None``; :meth:`set_battery` changes the level. ``send_rr = False`` makes it an
+    optical sensor (heart rate, no RR intervals: a Polar OH1, a Verity Sense); ``contact`` is the sensor
+    contact it reports (None: not supported; False: no skin contact, and then no RR intervals either).
     """
 
     def __init__(
@@ -208,6 +211,8 @@ class FakeHeartRateStrap(FakeDevice):
         self.rr_ms: list[float] = [800.0, 850.0, 900.0, 850.0, 800.0, 750.0, 700.0, 750.0]
         self.sent = 0
         self.garbage_every = 0  # send a malformed notification after every n-th good one (0: never)
+        self.send_rr = True
+        self.contact: bool | None = True
         self._task: asyncio.Task[None] | None = None
 
     def set_battery(self, pct: int) -> None:
@@ -227,7 +232,8 @@ class FakeHeartRateStrap(FakeDevice):
         while self.connected:
             rr = self.rr_ms[k % len(self.rr_ms)]
             await asyncio.sleep(rr / 1000.0)
-            self.notify(self.hrm_uuid, encode_hrm(60000 // int(rr), [rr], contact=True))
+            beats = [rr] if self.send_rr and self.contact is not False else []
+            self.notify(self.hrm_uuid, encode_hrm(60000 // int(rr), beats, contact=self.contact))
             self.sent += 1
             if self.garbage_every and self.sent % self.garbage_every == 0:
                 self.notify(self.hrm_uuid, bytes([0x10, 60, 0x01]))  # odd RR bytes: malformed

@@ -1,0 +1,73 @@
+"""What a heart-rate strap's notifications say is wrong with its signal (``HrmDecoder.problem``): no skin
+contact (the contact flag, decoded but never used before), or heart rate without beat intervals (an optical
+sensor: Polar OH1 / Verity Sense give no RR, notes ble.md section 4). Before, such a strap showed "no
+signal" forever with no reason."""
+
+from __future__ import annotations
+
+from devices.heart_rate import (
+    NO_CONTACT,
+    NO_CONTACT_AFTER,
+    NO_HEART_BEAT,
+    NO_RR,
+    NO_RR_AFTER,
+    HrmDecoder,
+    encode_hrm,
+)
+
+
+def _feed(
+    dec: HrmDecoder, n: int, hr: int = 70, rr: list[float] | None = None, contact: bool | None = None
+) -> list[str]:
+    out = []
+    for _ in range(n):
+        dec.feed(encode_hrm(hr, rr or [], contact=contact))
+        out.append(dec.problem)
+    return out
+
+
+def test_heart_rate_without_beat_intervals_is_said_after_some_notifications() -> None:
+    dec = HrmDecoder()
+    assert dec.problem == ""
+    said = _feed(dec, NO_RR_AFTER + 2)  # an optical sensor: contact not supported, no RR
+    assert said == [""] * (NO_RR_AFTER - 1) + [NO_RR] * 3
+    assert NO_RR.startswith("heart rate arrives but no beat intervals: this sensor cannot give breathing")
+    assert _feed(dec, 1, rr=[800.0]) == [""]  # a beat: the signal is there
+    assert _feed(dec, NO_RR_AFTER - 1, contact=True) == [""] * (NO_RR_AFTER - 1)  # counted afresh
+
+
+def test_no_skin_contact_is_said_and_lasts_until_beats_come() -> None:
+    dec = HrmDecoder()
+    assert _feed(dec, 1, rr=[800.0], contact=True) == [""]
+    said = _feed(dec, NO_CONTACT_AFTER + 1, hr=0, contact=False)
+    assert said == [""] * (NO_CONTACT_AFTER - 1) + [NO_CONTACT] * 2
+    assert NO_CONTACT == "no skin contact: moisten the electrodes and tighten the strap"
+    # Contact back but no beats yet: still no signal, and still the same advice, until a beat comes...
+    assert _feed(dec, 2, contact=True) == [NO_CONTACT] * 2
+    assert _feed(dec, 1, rr=[790.0], contact=True) == [""]
+    # ... or until so many notifications without beats that the other problem is the one to say.
+    _feed(dec, NO_CONTACT_AFTER, contact=False)
+    assert _feed(dec, NO_RR_AFTER, contact=True)[-1] == NO_RR
+
+
+def test_a_moment_without_contact_is_no_news() -> None:
+    dec = HrmDecoder()
+    for _ in range(5):
+        assert _feed(dec, NO_CONTACT_AFTER - 1, contact=False) == [""] * (NO_CONTACT_AFTER - 1)
+        assert _feed(dec, 1, rr=[800.0], contact=True) == [""]
+
+
+def test_heart_rate_zero_without_contact_support_says_to_put_the_strap_on() -> None:
+    dec = HrmDecoder()
+    assert _feed(dec, NO_RR_AFTER, hr=0)[-1] == NO_HEART_BEAT
+    assert NO_HEART_BEAT.endswith("put the strap on, moisten the electrodes and tighten it")
+
+
+def test_the_problem_changes_no_decoded_record() -> None:
+    """``breathsync decode`` prints what it printed before (README's vectors): the problem is the decoder's
+    judgement over notifications, not a field of one."""
+    dec = HrmDecoder()
+    for _ in range(NO_RR_AFTER + 1):
+        (rec,) = dec.feed(bytes.fromhex("00 2A"))
+    assert dec.problem == NO_RR
+    assert rec.records() == [{"kind": "hrm", "hr_bpm": 42, "contact": None, "energy_kj": None, "rr_ms": []}]
