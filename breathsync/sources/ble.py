@@ -326,6 +326,7 @@ class BleSource(Source):
         if self.found is not None:
             d.update(device=self.found.profile.name, name=self.found.name, address=self.found.address)
             d["breathing"] = self.found.profile.breathing
+            d["settings"] = dict(self.found.profile.settings)  # how the device was set up, for session.json
         d.update(dropped=self.dropped, reconnections=len(self.reconnect_s))
         if self.dropped_by:
             d["dropped_by"] = dict(self.dropped_by)
