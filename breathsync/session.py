@@ -71,6 +71,12 @@ _NOT_RECEIVING = (SourceStatus.FAILED, SourceStatus.ENDED, SourceStatus.RECONNEC
 #: A device's battery level (percent) under which the session warns, once: a coin cell this low (a Polar
 #: H10's CR 2025, most heart-rate straps') or a belt's rechargeable may not last the session.
 LOW_BATTERY_PCT = 15.0
+#: A source's status detail (why reconnecting fails, attempt after attempt) becomes a ``source_detail``
+#: event when it changes: the first change after a status change at once, then at most one per this many
+#: session seconds, the wait doubling up to :data:`DETAIL_EVENT_MAX_S` (a strap in its charger for an hour
+#: is a handful of lines in events.csv, not one per attempt).
+DETAIL_EVENT_S = 30.0
+DETAIL_EVENT_MAX_S = 300.0
 
 
 @dataclass
@@ -148,6 +154,9 @@ class _Participant:
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
         self.battery_warned = False  # the low-battery event was raised (once a session)
+        self.detail_said = ""  # the source's status reason last said (by a status event or source_detail)
+        self.detail_said_t = -math.inf  # when a source_detail event said it (-inf: none since the status)
+        self.detail_gap_s = DETAIL_EVENT_S  # the wait before the next source_detail event
 
     def away(self, word: str, now: float) -> None:
         """Lost at ``now`` (unless already away: the absence is counted from its start)."""
@@ -354,6 +363,8 @@ class Session:
     def _status_listener(self, p: _Participant) -> Callable[[SourceStatus, str], None]:
         def on_status(status: SourceStatus, reason: str) -> None:
             self._refresh_source(p)
+            # A new status: its own event says it; its details are news again at once (_note_detail).
+            p.detail_said, p.detail_said_t, p.detail_gap_s = reason, -math.inf, DETAIL_EVENT_S
             if self._closing:
                 return  # the session is stopping its sources: not news
             kinds = {
@@ -771,6 +782,7 @@ class Session:
                 self._back(p, "signal back")
             p.receiving = receiving
             self._note_battery(p)
+            self._note_detail(p, now)
             views.append(self._participant_view(p))
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
         self._update_training(now, dt)
@@ -801,6 +813,22 @@ class Session:
             "off during the session",
             (p.label,),
         )
+
+    def _note_detail(self, p: _Participant, now: float) -> None:
+        """A ``source_detail`` event when the source's status reason changed within its status (a source's
+        :meth:`~breathsync.sources.base.Source.set_detail`, which calls no listener: a reconnection's failed
+        attempts, "device is in its charger (status 13)"; a Polar H10 without skin contact), so that it
+        reaches events.csv and every view's events; rate-limited (see :data:`DETAIL_EVENT_S`)."""
+        reason = p.source.status_reason
+        if not reason:
+            p.detail_said = ""  # the detail is gone: when one comes back, it is news (after the wait)
+            return
+        if reason == p.detail_said or now - p.detail_said_t < p.detail_gap_s:
+            return
+        if math.isfinite(p.detail_said_t):
+            p.detail_gap_s = min(2.0 * p.detail_gap_s, DETAIL_EVENT_MAX_S)
+        p.detail_said, p.detail_said_t = reason, now
+        self._event("source_detail", f"{p.label}: {reason}", (p.label,))
 
     def _receiving(self, p: _Participant, now: float) -> bool:
         """Whether a participant has a signal: samples within the last ``no_signal_s`` of session time, at any

@@ -24,7 +24,7 @@ class Event:
     t_s: float
     kind: str  # in_sync | lost_sync | goal_reached | partner_following | source_lost | source_back |
     #            source_failed | source_ended | inverted_signal | alarm | phase_stage | signal_note |
-    #            session_end | battery_low
+    #            session_end | battery_low | source_detail
     text: str
     participants: tuple[str, ...] = ()
 

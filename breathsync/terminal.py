@@ -29,6 +29,9 @@ from breathsync.session_types import (
 from breathsync.sources.base import SampleChunk
 
 BAR = 24
+#: At most this many rows for a participant's status reason on a narrow terminal (the rest cut with "…"):
+#: a reconnection's reason names the attempt, how long ago the link was lost and why it failed.
+REASON_ROWS = 3
 
 
 def _breath_bar(p: ParticipantView, bar: int = BAR) -> str:
@@ -181,6 +184,23 @@ def _participant_lines(p: ParticipantView, w: int, width: int | None) -> list[st
     return [_cut(f"{head}{_breath_bar(p, 8)}", width), *_wrap(second, width, "    ")]
 
 
+def _reason_lines(p: ParticipantView, w: int, width: int | None) -> list[str]:
+    """Why a participant's source is not streaming, under its line, as the dashboard lists it under its
+    table ("Polar H10 1A2B: link lost 37 s ago; attempt 5 failed: ... in its charger (status 13); trying
+    again every 8 s"); none while it streams. Indented under the bar; on a narrow terminal wrapped on at
+    most :data:`REASON_ROWS` rows, the last cut with "…"."""
+    if not p.status_reason or p.source_status == "streaming":
+        return []
+    indent = " " * (w + 2 if width is None else min(w + 2, max(2, width // 4)))
+    text = f"{indent}{p.status_reason}"
+    if width is None:
+        return [text]
+    lines = _wrap(text, width, indent)
+    if len(lines) > REASON_ROWS:
+        lines = [*lines[: REASON_ROWS - 1], _cut(lines[REASON_ROWS - 1] + " …", width)]
+    return lines
+
+
 def render(
     snap: Snapshot,
     info: SessionInfo | None = None,
@@ -205,7 +225,8 @@ def render(
     w = max((len(p.label) for p in snap.participants), default=1)
     if width is not None:  # the labels' column takes at most half a narrow terminal
         w = min(w, max(4, width // 2))
-    lines += [x for p in snap.participants for x in _participant_lines(p, w, width)]
+    for p in snap.participants:
+        lines += _participant_lines(p, w, width) + _reason_lines(p, w, width)
     lines.append("")
     window_s = _window_s(info)
     for pv in snap.pairs:
@@ -354,7 +375,10 @@ class TerminalView:
             parts = []
             for p in snap.participants:
                 rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
-                parts.append(f"{p.label} {rate} {_quality(p) if p.receiving else 'no signal'}")
+                # The source's state when it is not streaming; why comes as an event (source_detail), once
+                # per change, not on every line.
+                state = f" ({p.source_status})" if p.source_status not in ("streaming", "no signal") else ""
+                parts.append(f"{p.label} {rate} {_quality(p) if p.receiving else 'no signal'}{state}")
             for pv in snap.pairs:
                 plv = f"{pv.plv:.2f}" if math.isfinite(pv.plv) else "-"
                 parts.append(f"{pv.a}-{pv.b} PLV {plv} {'in sync' if pv.in_sync else 'not in sync'}")
