@@ -686,8 +686,10 @@ class Session:
     def _refresh_source(self, p: _Participant) -> None:
         """The source's own description again (``describe()``: a BLE source's ``dropped``, ``dropped_by``
         and ``reconnections`` counters grow as it runs), on every status change and as the session ends, so
-        session.json holds the final counters. Only the source's entry: the signal and the raw file's
-        columns are those of its first chunk, which the recording's header already holds."""
+        session.json holds the final counters. Once samples came, only the source's entry: the signal and the
+        raw file's columns are those of its first chunk, which the recording's header already holds. Before
+        any came, also the signal and the extra columns as the source now says them (a BLE device known
+        after its scan that then gave nothing, or failed to start: it said "resp" for a Polar H10)."""
         if self.info is None:
             return
         with contextlib.suppress(Exception):  # a description is not worth a failed session
@@ -695,6 +697,10 @@ class Session:
             for entry in self.info.participants:
                 if entry.get("label") == p.label:
                     entry["source"] = desc
+                    if not p.chunks:
+                        entry["signal"] = p.source.signal
+                        entry.pop("extra_columns", None)
+                        entry.update(_extra_columns(p.source))
 
     def _sink_failed(self, sink: Sink, e: Exception) -> None:
         self._alarm(str(e) or f"{type(sink).__name__} failed: {type(e).__name__}")
@@ -1198,7 +1204,9 @@ class Session:
                 "source": _source_name(p.source),
                 "final_status": self._end_status.get(p.label, p.source.status.value),
             }
-            if p.source.signal == "acc":
+            # Which way is inhale: said of an accelerometer that gave breathing (one that gave nothing,
+            # such as a Polar H10 that failed to start, was "a guess (no heart beats)").
+            if p.source.signal == "acc" and math.isfinite(p.latest[0]):
                 total = sum(p.sign_time.values())
                 parts[p.label]["acc_sign"] = {
                     "heart_beats": p.beats_seen > 0,
