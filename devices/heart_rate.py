@@ -127,6 +127,12 @@ NO_RR = (
     "sends RR intervals"
 )
 NO_HEART_BEAT = "heart rate 0 and no beat intervals: put the strap on, moisten the electrodes and tighten it"
+#: :data:`NO_RR` of a strap whose beats come beside its breathing signal (the Polar H10's accelerometer): the
+#: breathing goes on, only which way is inhale waits for the heart.
+NO_RR_BESIDE = (
+    "heart rate arrives but no beat intervals: which way is inhale stays a guess until they come; check that "
+    "the strap is worn snugly"
+)
 
 
 class HrmDecoder:
@@ -148,9 +154,11 @@ class HrmDecoder:
     (the contact flag: supported and not detected); :data:`NO_RR` (or :data:`NO_HEART_BEAT` when the heart
     rate is 0) after :data:`NO_RR_AFTER` in a row without an RR interval from a strap not reporting lost
     contact. It lasts until an RR interval arrives (contact back but no beats yet is still no signal), or
-    until the other problem takes over."""
+    until the other problem takes over. ``no_rr``: what to say instead of :data:`NO_RR` (a strap whose
+    beats come beside another breathing signal: :data:`NO_RR_BESIDE`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, no_rr: str = NO_RR) -> None:
+        self._no_rr_text = no_rr
         self._carry_ms = 0.0  # an extra detection's time, added to the next interval
         self._no_rr = 0  # notifications in a row without RR, contact not reported lost
         self._no_contact = 0  # notifications in a row reporting no skin contact
@@ -169,7 +177,7 @@ class HrmDecoder:
             self._no_contact = 0
             self._no_rr += 1
             if self._no_rr >= NO_RR_AFTER:
-                self.problem = NO_HEART_BEAT if m.hr_bpm == 0 else NO_RR
+                self.problem = NO_HEART_BEAT if m.hr_bpm == 0 else self._no_rr_text
 
     def feed(self, data: bytes) -> list[Decoded]:
         m = decode_hrm(data)

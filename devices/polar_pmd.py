@@ -9,7 +9,7 @@ PmdSetting); the code here is written from those facts.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from devices._base import (
     out_of_range,
 )
 from devices.battery import BATTERY_STREAM
-from devices.heart_rate import HEART_RATE_MEASUREMENT, HRM_STREAM
+from devices.heart_rate import HEART_RATE_MEASUREMENT, HRM_STREAM, NO_RR_BESIDE, HrmDecoder
 
 PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 PMD_CONTROL = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
@@ -411,7 +411,8 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         stop.append(Write(PMD_CONTROL, stop_command(ECG), response=True, reply="control", what="stop ECG"))
     acc_cols = {c: c for c in ("acc_x", "acc_y", "acc_z")}
     streams = {
-        "hrm": HRM_STREAM,
+        # The beats come beside the accelerometer's breathing: without them only its direction waits.
+        "hrm": replace(HRM_STREAM, decoder=lambda: HrmDecoder(no_rr=NO_RR_BESIDE)),
         "control": StreamSpec(
             "control", PMD_CONTROL, PmdControlDecoder, "PMD control point replies (F0 ...)"
         ),

@@ -5,12 +5,14 @@ signal" forever with no reason."""
 
 from __future__ import annotations
 
+import devices
 from devices.heart_rate import (
     NO_CONTACT,
     NO_CONTACT_AFTER,
     NO_HEART_BEAT,
     NO_RR,
     NO_RR_AFTER,
+    NO_RR_BESIDE,
     HrmDecoder,
     encode_hrm,
 )
@@ -71,3 +73,16 @@ def test_the_problem_changes_no_decoded_record() -> None:
         (rec,) = dec.feed(bytes.fromhex("00 2A"))
     assert dec.problem == NO_RR
     assert rec.records() == [{"kind": "hrm", "hr_bpm": 42, "contact": None, "energy_kj": None, "rr_ms": []}]
+
+
+def test_the_polar_h10_says_what_missing_beats_mean_beside_its_accelerometer() -> None:
+    """The H10's breathing is its accelerometer's: beats without intervals do not make it "a sensor that
+    cannot give breathing"; only which way is inhale waits for them."""
+    dec = devices.get_profile("polar-h10").stream("hrm").decoder()
+    for _ in range(NO_RR_AFTER):
+        dec.feed(encode_hrm(70, [], contact=True))
+    assert dec.problem == NO_RR_BESIDE and "which way is inhale stays a guess" in NO_RR_BESIDE  # type: ignore[attr-defined]
+    strap = devices.get_profile("heart-rate").stream("hrm").decoder()
+    for _ in range(NO_RR_AFTER):
+        strap.feed(encode_hrm(70, [], contact=True))
+    assert strap.problem == NO_RR  # type: ignore[attr-defined]
