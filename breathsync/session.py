@@ -502,8 +502,10 @@ class Session:
 
     async def _read(self, p: _Participant) -> None:
         src = p.source
+        started = False
         try:
             await src.start(self.clock)
+            started = True
             async for chunk in src.stream():
                 try:
                     self._ingest(p, chunk)
@@ -520,6 +522,11 @@ class Session:
             self._end_on_bug(e)
         except Exception as e:  # a source's failure is its participant's, not the session's
             src.set_status(SourceStatus.FAILED, str(e) or type(e).__name__)
+            if not started:
+                # Stopped now, not when the session ends: whatever its failed start left running (a device's
+                # stream, a reconnection) must not bring back a participant marked failed whom nobody reads.
+                with contextlib.suppress(Exception):
+                    await src.stop()
 
     def _end_on_bug(self, e: Exception) -> None:
         """End the session on a bug (see :class:`breathsync.errors.InternalError`): :meth:`run` closes what

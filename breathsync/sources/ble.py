@@ -71,6 +71,9 @@ _UUID_ADDRESS = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}
 _REPLY_TIMEOUT_S = 5.0
 _CONNECT_TIMEOUT_S = 10.0
 _BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: How long undoing a start that failed or was interrupted may take, per part (the stop steps, then the
+#: disconnect): short, as it may run after Ctrl-C.
+_UNDO_TIMEOUT_S = 2.0
 #: The longest ``timeout=`` (s): a scan holds the radio (other participants' devices wait for it).
 MAX_TIMEOUT_S = 600.0
 
@@ -246,6 +249,10 @@ class BleSource(Source):
         self._battery_client: Any = None  # the connection whose battery level has been asked for
         self._battery_task: asyncio.Task[None] | None = None
         self._problem_said: dict[str, str] = {}  # per stream: what was last said of its problem ("": none)
+        self._connecting = False  # start steps running (start() or a reconnection attempt)
+        self._link_lost = False  # ... and the link went while they ran
+        self._step = ""  # the start step running, for messages
+        self._wrote = False  # a command of the start steps was written on this connection
 
     def _matches(self, f: Found) -> bool:
         if is_address(self.target):
@@ -264,6 +271,14 @@ class BleSource(Source):
                 "`breathsync scan` prints on it, or the start of the name"
             )
         return SourceError(why)
+
+    def _lost_text(self) -> str:
+        """What a start (or a reconnection's start) that lost the link says."""
+        step = f" ({self._step})" if self._step else ""
+        return (
+            f"ble:{self.target}: the link was lost during start{step}: keep the device close and switched on, "
+            "then try again"
+        )
 
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
@@ -286,6 +301,8 @@ class BleSource(Source):
             self.signal = self.profile.signal
             self.extra_columns = self.profile.extra_columns
             try:
+                # A link lost while the start steps run fails this start (saying so); the source reconnects
+                # by itself only once it has started (see _on_disconnect).
                 await self._connect()
             except (SourceError, DecoderFault):
                 raise
@@ -339,6 +356,9 @@ class BleSource(Source):
 
         assert self.found is not None and self.profile is not None
         client = BleakClient(self.found.device, disconnected_callback=self._on_disconnect)
+        self._link_lost = False
+        self._step = ""
+        self._wrote = False
         await client.connect(timeout=_CONNECT_TIMEOUT_S)
         self._decoders = {name: spec.decoder() for name, spec in self.profile.streams.items()}
         # Device time belongs to the connection (the GDX counts samples from 0 again, fresh decoders keep
@@ -346,26 +366,62 @@ class BleSource(Source):
         self._mapper = ClockMapper()
         controller = self._controller = self.profile.controller()
         self._client = client
+        self._connecting = True
         try:
             await self._run_steps(client, controller.start_steps())
-        except BaseException:
+            if self._link_lost:
+                raise SourceError(self._lost_text())
+        except BaseException as e:
             self._client = None
-            with contextlib.suppress(Exception):
-                await client.disconnect()
+            # A failed or interrupted start (Ctrl-C, a reply that never came) may have started a stream:
+            # stop it before the disconnect (ble.md section 2), or the strap measures on until its battery
+            # is empty.
+            lost = self._lost_text() if self._link_lost else None  # (before the stop steps change _step)
+            await self._undo_start(client, controller)
+            if lost is not None and isinstance(e, Exception) and not isinstance(e, DecoderFault):
+                # Whatever bleak said of the write that met the lost link: what happened is the link loss.
+                raise SourceError(lost) from None
             raise
+        finally:
+            self._connecting = False
         self.connections += 1
+
+    async def _undo_start(self, client: Any, controller: devices.Controller) -> None:
+        """After start steps that failed or were interrupted: once any command was written, the stop steps
+        (while the link holds), then the disconnect; each within :data:`_UNDO_TIMEOUT_S`, and run to the
+        end even when the task is cancelled meanwhile (the cancellation is raised after)."""
+
+        async def undo() -> None:
+            if self._wrote and client.is_connected:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._run_steps(client, controller.stop_steps()), _UNDO_TIMEOUT_S)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), _UNDO_TIMEOUT_S)
+
+        task = asyncio.ensure_future(undo())
+        cancelled = False
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def _run_steps(self, client: Any, steps: list[devices.Step]) -> None:
         for step in steps:
             if isinstance(step, devices.Subscribe):
+                self._step = f"subscribing to {step.stream}"
                 await client.start_notify(step.characteristic, self._callback(step.stream))
                 continue
+            self._step = step.what or "a command"
             fut: asyncio.Future[devices.Decoded] | None = None
             if step.reply is not None:
                 fut = asyncio.get_running_loop().create_future()
                 self._waiters[step.reply] = fut
                 self._last_drop.pop(step.reply, None)
             size = step.chunk or len(step.data) or 1
+            self._wrote = True  # from here the device may have started something (see _undo_start)
             for k in range(0, max(len(step.data), 1), size):
                 await client.write_gatt_char(
                     step.characteristic, step.data[k : k + size], response=step.response
@@ -388,6 +444,17 @@ class BleSource(Source):
         if self._stopping or client is not self._client:
             return
         self._client = None
+        if self._connecting:
+            # The link went while start steps ran (start(), or an attempt of _reconnect): that start fails,
+            # saying so, now rather than at a reply's timeout. No reconnection of its own: a start that
+            # failed leaves nothing running (a reconnection here used to bring back a participant the
+            # session had marked failed, and nobody read its samples).
+            self._link_lost = True
+            lost = SourceError(self._lost_text())
+            for fut in self._waiters.values():
+                if not fut.done():
+                    fut.set_exception(lost)
+            return
         self._lost_at = time.monotonic()
         self.set_status(
             SourceStatus.RECONNECTING, f"{self.found.name if self.found else self.target}: link lost"

@@ -253,6 +253,9 @@ class FakePolarH10(FakeHeartRateStrap):
     ``frame_samples`` samples per frame at the requested rate, paced in real time; the timestamp is the
     strap's clock (ns since 2000-01-01, started at 2019-01-01 as after a power-down) at the LAST sample.
     The motion: 1 g on z plus a chest-breathing oscillation of ``breath_hz`` on all three axes.
+
+    Odd straps: ``reply_delay_s`` delays every control point reply (the command itself acts at once),
+    ``unanswered_ops`` lists op codes that act but are never answered.
     """
 
     #: ns from 2000-01-01 to 2019-01-01 (the H10's clock after a power-down)
@@ -272,6 +275,8 @@ class FakePolarH10(FakeHeartRateStrap):
             FakeChar(polar_pmd.PMD_CONTROL, ["read", "write", "indicate"], on_write=self._on_command),
             FakeChar(polar_pmd.PMD_DATA, ["notify"]),
         ]
+        self.reply_delay_s = 0.0  # each control point reply comes this late (the command acts at once)
+        self.unanswered_ops: set[int] = set()  # commands (op codes) that act but are never answered
         self.breath_hz = 0.25
         self.breath_mg = (30.0, -20.0, 60.0)
         self.in_charger = False  # every start is refused with status 13 while True
@@ -289,6 +294,14 @@ class FakePolarH10(FakeHeartRateStrap):
     def _on_command(self, data: bytes) -> None:
         reply = self._answer(data)
         self.commands.append((data, reply))
+        if data[:1] and data[0] in self.unanswered_ops:
+            return
+        if self.reply_delay_s > 0:
+            asyncio.get_running_loop().call_later(self.reply_delay_s, self._reply, reply)
+        else:
+            self._reply(reply)
+
+    def _reply(self, reply: bytes) -> None:
         if not self.char(self.control_uuid).notifying:
             self.unheard_replies += 1
         self.notify(self.control_uuid, reply)
