@@ -168,7 +168,14 @@ async def scan(
         return await _scan_unlocked(timeout_s, want, where)
 
 
-async def _scan_unlocked(timeout_s: float, want: Callable[[Found], bool] | None, where: str) -> list[Found]:
+async def _scan_unlocked(
+    timeout_s: float,
+    want: Callable[[Found], bool] | None,
+    where: str,
+    unsupported: dict[str, str] | None = None,
+) -> list[Found]:
+    """As :func:`scan`, without the lock; ``unsupported`` (when given) gets the devices seen that match no
+    profile, name by address."""
     try:
         from bleak import BleakScanner
     except ImportError as e:  # pragma: no cover - bleak is a dependency
@@ -180,6 +187,8 @@ async def _scan_unlocked(timeout_s: float, want: Callable[[Found], bool] | None,
         name = adv.local_name or device.name or ""
         prof = devices.match_profile(name, list(adv.service_uuids or ()))
         if prof is None:
+            if unsupported is not None:
+                unsupported[device.address] = name
             return
         f = Found(name, device.address, adv.rssi, prof, device)
         found[device.address] = f
@@ -257,12 +266,37 @@ class BleSource(Source):
     def _matches(self, f: Found) -> bool:
         if is_address(self.target):
             return f.address.upper() == self.target.upper()
-        return f.name.startswith(self.target)
+        return self._name_matches(f.name)
 
-    def _not_found(self, where: str, seen: list[Found]) -> SourceError:
+    def _name_matches(self, name: str) -> bool:
+        """Whether ``name`` starts with the target (whatever the case: "polar h10" finds "Polar H10 ...")."""
+        return name.casefold().startswith(self.target.casefold())
+
+    def _not_found(
+        self, where: str, seen: list[Found], unsupported: dict[str, str] | None = None
+    ) -> SourceError:
+        """Why the scan found no device for the target: one line naming what it did see."""
+        others = unsupported or {}
+        if is_address(self.target):
+            same = [(n, a) for a, n in others.items() if a.upper() == self.target.upper()]
+        else:
+            same = [(n, a) for a, n in others.items() if self._name_matches(n)]
+        if same:
+            name, address = same[0]
+            shown = f"{name} ({address})" if name else address
+            kinds = "; ".join(p.title for p in devices.PROFILES.values())
+            return SourceError(
+                f"{where}: {shown} was seen, but it is not a device breathsync supports (it reads: {kinds}); "
+                "`breathsync scan` lists the supported devices in range"
+            )
+        listed = ", ".join(f"{f.name or '?'} ({f.address})" for f in seen[:5]) + (
+            ", ..." if len(seen) > 5 else ""
+        )
         why = (
             f"{where}: no matching device found within {self.timeout_s:g} s "
-            "(is it worn, switched on and not connected to another app? try `breathsync scan`)"
+            "(is it worn, switched on and not connected to another app? many straps only switch on when worn; "
+            + (f"seen: {listed}" if seen else "no supported device was seen")
+            + ")"
         )
         if _ADDRESS.match(self.target) and any(_UUID_ADDRESS.match(f.address) for f in seen):
             # macOS: the devices seen have UUIDs as their addresses, so a Bluetooth address never matches.
@@ -280,6 +314,23 @@ class BleSource(Source):
             "then try again"
         )
 
+    def _lacks(self, characteristic: str) -> SourceError:
+        """A characteristic of the profile that the device does not have: said in the profile's words."""
+        assert self.profile is not None
+        prof = self.profile
+        u = devices.full_uuid(characteristic)
+        spec = next((s for s in prof.streams.values() if devices.full_uuid(s.characteristic) == u), None)
+        # A stream of samples is named by its description; a control point or a command characteristic by
+        # the breathing signal it serves.
+        what = _words(spec.description if spec is not None and spec.signal_columns else prof.breathing)
+        which = f"no {spec.name!r} characteristic" if spec is not None else "a characteristic missing"
+        device = self.found.name if self.found is not None and self.found.name else "the device"
+        maker = f"{prof.maker}'s" if prof.maker else "its maker's"
+        return SourceError(
+            f"ble:{self.target}: {device} lacks the {what} of a {prof.title} ({which}): it may be another "
+            f"model, or its firmware too old: update it with {maker} app, then try again"
+        )
+
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
         """Why this source cannot run at ``speed`` (it runs in real time), or None."""
@@ -292,10 +343,11 @@ class BleSource(Source):
         self._clock = clock
         where = f"ble:{self.target}"
         async with radio_lock():
-            seen = await _scan_unlocked(self.timeout_s, self._matches, where)
+            unsupported: dict[str, str] = {}
+            seen = await _scan_unlocked(self.timeout_s, self._matches, where, unsupported)
             hits = [f for f in seen if self._matches(f)]
             if not hits:
-                raise self._not_found(where, seen)
+                raise self._not_found(where, seen, unsupported)
             self.found = hits[0]
             self.profile = hits[0].profile
             self.signal = self.profile.signal
@@ -409,10 +461,15 @@ class BleSource(Source):
             raise asyncio.CancelledError
 
     async def _run_steps(self, client: Any, steps: list[devices.Step]) -> None:
+        from bleak.exc import BleakCharacteristicNotFoundError
+
         for step in steps:
             if isinstance(step, devices.Subscribe):
                 self._step = f"subscribing to {step.stream}"
-                await client.start_notify(step.characteristic, self._callback(step.stream))
+                try:
+                    await client.start_notify(step.characteristic, self._callback(step.stream))
+                except BleakCharacteristicNotFoundError:
+                    raise self._lacks(step.characteristic) from None
                 continue
             self._step = step.what or "a command"
             fut: asyncio.Future[devices.Decoded] | None = None
@@ -423,9 +480,12 @@ class BleSource(Source):
             size = step.chunk or len(step.data) or 1
             self._wrote = True  # from here the device may have started something (see _undo_start)
             for k in range(0, max(len(step.data), 1), size):
-                await client.write_gatt_char(
-                    step.characteristic, step.data[k : k + size], response=step.response
-                )
+                try:
+                    await client.write_gatt_char(
+                        step.characteristic, step.data[k : k + size], response=step.response
+                    )
+                except BleakCharacteristicNotFoundError:
+                    raise self._lacks(step.characteristic) from None
             if fut is not None:
                 try:
                     rec = await asyncio.wait_for(fut, _REPLY_TIMEOUT_S)
@@ -713,6 +773,11 @@ def is_address(target: str) -> bool:
     """Whether a ``ble:`` target is a device address (a Bluetooth address, or the UUID bleak gives a device
     on macOS) rather than the start of a name."""
     return bool(_ADDRESS.match(target) or _UUID_ADDRESS.match(target))
+
+
+def _words(text: str) -> str:
+    """The head of a profile's one-line description: before any colon, without a 16-bit id ("(0x2A37)")."""
+    return re.sub(r"\s*\(0x[0-9A-Fa-f]+\)", "", text.split(":", 1)[0]).strip()
 
 
 def _duration(s: float) -> str:

@@ -255,7 +255,8 @@ class FakePolarH10(FakeHeartRateStrap):
     The motion: 1 g on z plus a chest-breathing oscillation of ``breath_hz`` on all three axes.
 
     Odd straps: ``reply_delay_s`` delays every control point reply (the command itself acts at once),
-    ``unanswered_ops`` lists op codes that act but are never answered.
+    ``unanswered_ops`` lists op codes that act but are never answered, ``pmd=False`` leaves the PMD service
+    out (heart rate only, as on old firmware).
     """
 
     #: ns from 2000-01-01 to 2019-01-01 (the H10's clock after a power-down)
@@ -264,17 +265,23 @@ class FakePolarH10(FakeHeartRateStrap):
     ACC_RANGES = (2, 4, 8)
 
     def __init__(
-        self, address: str = "A0:9E:1A:00:00:10", name: str = "Polar H10 A1B2C3D4", **kw: Any
+        self,
+        address: str = "A0:9E:1A:00:00:10",
+        name: str = "Polar H10 A1B2C3D4",
+        *,
+        pmd: bool = True,
+        **kw: Any,
     ) -> None:
         from devices import polar_pmd
 
         super().__init__(address=address, name=name, **kw)
         self.control_uuid = devices.full_uuid(polar_pmd.PMD_CONTROL)
         self.data_uuid = devices.full_uuid(polar_pmd.PMD_DATA)
-        self.services[polar_pmd.PMD_SERVICE] = [
-            FakeChar(polar_pmd.PMD_CONTROL, ["read", "write", "indicate"], on_write=self._on_command),
-            FakeChar(polar_pmd.PMD_DATA, ["notify"]),
-        ]
+        if pmd:  # pmd=False: a strap without the PMD service (as on old firmware): heart rate only
+            self.services[polar_pmd.PMD_SERVICE] = [
+                FakeChar(polar_pmd.PMD_CONTROL, ["read", "write", "indicate"], on_write=self._on_command),
+                FakeChar(polar_pmd.PMD_DATA, ["notify"]),
+            ]
         self.reply_delay_s = 0.0  # each control point reply comes this late (the command acts at once)
         self.unanswered_ops: set[int] = set()  # commands (op codes) that act but are never answered
         self.breath_hz = 0.25

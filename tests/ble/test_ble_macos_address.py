@@ -52,7 +52,7 @@ def test_a_mac_address_and_a_name_prefix_still_match() -> None:
 
 
 def _fake_scan(monkeypatch: pytest.MonkeyPatch, seen: list[Found]) -> None:
-    async def scan_unlocked(timeout_s: float, want: Any, where: str) -> list[Found]:
+    async def scan_unlocked(timeout_s: float, want: Any, where: str, unsupported: Any = None) -> list[Found]:
         return list(seen)
 
     async def connect(self: BleSource) -> None:  # no radio: connected at once
