@@ -161,6 +161,7 @@ def build_session(
     align_replays(sources)
     # Replays on times that never meet (another clock, another day) would wait for ever: said now.
     check_replays_overlap([(p.label, s) for p, s in zip(participants, sources, strict=True)])
+    _check_ble_targets(participants, sources)
     played: dict[tuple[object, ...], tuple[str, ReplaySource]] = {}
     for p, src in zip(participants, sources, strict=True):
         if isinstance(src, ReplaySource):
@@ -183,6 +184,27 @@ def build_session(
         return Session(specs, SessionClock(speed), config, probes=probes)
     except ValueError as e:
         raise InputError(str(e)) from None
+
+
+def _check_ble_targets(participants: Sequence[ParticipantArg], sources: Sequence[Source]) -> None:
+    """One device for two participants is refused up front (the second would only time out, saying the device
+    was not found): the same address in any case, or the same name. Each source matching by name is told the
+    addresses the others give, so that it never takes one of them."""
+    from breathsync.sources.ble import BleSource, is_address
+
+    ble = [(p.label, s) for p, s in zip(participants, sources, strict=True) if isinstance(s, BleSource)]
+    given: dict[str, str] = {}
+    for label, src in ble:
+        key = src.target.upper() if is_address(src.target) else "name:" + src.target.casefold()
+        if key in given:
+            how = "address" if is_address(src.target) else "name"
+            raise InputError(
+                f"participants {given[key]} and {label} both give ble:{src.target} (the same {how}): a device is "
+                "one person's breathing; give each their own (`breathsync scan` lists the devices in range)"
+            )
+        given[key] = label
+    for label, src in ble:
+        src.avoid = frozenset(s.target.upper() for other, s in ble if other != label and is_address(s.target))
 
 
 def stop_signals() -> tuple[signal.Signals, ...]:

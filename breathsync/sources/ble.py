@@ -78,6 +78,11 @@ _UNDO_TIMEOUT_S = 2.0
 MAX_TIMEOUT_S = 600.0
 
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+#: Per event loop (one session), the devices the sources have found, by upper-case address: a source
+#: matching by name skips a device another source already has (two participants never share a strap).
+_claims: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BleSource]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def radio_lock() -> asyncio.Lock:
@@ -258,6 +263,9 @@ class BleSource(Source):
         self._battery_client: Any = None  # the connection whose battery level has been asked for
         self._battery_task: asyncio.Task[None] | None = None
         self._problem_said: dict[str, str] = {}  # per stream: what was last said of its problem ("": none)
+        #: Upper-case addresses this source must not take when matching by name: the devices other
+        #: participants of the session give by address (set by :func:`breathsync.live.build_session`).
+        self.avoid: frozenset[str] = frozenset()
         self._connecting = False  # start steps running (start() or a reconnection attempt)
         self._link_lost = False  # ... and the link went while they ran
         self._step = ""  # the start step running, for messages
@@ -266,11 +274,30 @@ class BleSource(Source):
     def _matches(self, f: Found) -> bool:
         if is_address(self.target):
             return f.address.upper() == self.target.upper()
-        return self._name_matches(f.name)
+        return self._name_matches(f.name) and not self._taken(f.address)
 
     def _name_matches(self, name: str) -> bool:
         """Whether ``name`` starts with the target (whatever the case: "polar h10" finds "Polar H10 ...")."""
         return name.casefold().startswith(self.target.casefold())
+
+    def _taken(self, address: str) -> bool:
+        """Whether another participant of this session has the device, or gives its address."""
+        a = address.upper()
+        if a in self.avoid:
+            return True
+        with contextlib.suppress(RuntimeError):  # no running loop: no session
+            other = _claims.get(asyncio.get_running_loop(), {}).get(a)
+            return other is not None and other is not self
+        return False
+
+    def _claim(self, address: str) -> None:
+        _claims.setdefault(asyncio.get_running_loop(), {})[address.upper()] = self
+
+    def _release(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            mine = _claims.get(asyncio.get_running_loop(), {})
+            for a in [a for a, src in mine.items() if src is self]:
+                del mine[a]
 
     def _not_found(
         self, where: str, seen: list[Found], unsupported: dict[str, str] | None = None
@@ -288,6 +315,13 @@ class BleSource(Source):
             return SourceError(
                 f"{where}: {shown} was seen, but it is not a device breathsync supports (it reads: {kinds}); "
                 "`breathsync scan` lists the supported devices in range"
+            )
+        taken = [f for f in seen if not is_address(self.target) and self._name_matches(f.name)]
+        if taken:
+            f = taken[0]
+            return SourceError(
+                f"{where}: {f.name} ({f.address}) matches, but another participant of this session has it; "
+                "give each participant their own device (its address or whole name: `breathsync scan` lists them)"
             )
         listed = ", ".join(f"{f.name or '?'} ({f.address})" for f in seen[:5]) + (
             ", ..." if len(seen) > 5 else ""
@@ -349,6 +383,7 @@ class BleSource(Source):
             if not hits:
                 raise self._not_found(where, seen, unsupported)
             self.found = hits[0]
+            self._claim(hits[0].address)  # no other participant's name matches it now
             self.profile = hits[0].profile
             self.signal = self.profile.signal
             self.extra_columns = self.profile.extra_columns
@@ -357,9 +392,14 @@ class BleSource(Source):
                 # by itself only once it has started (see _on_disconnect).
                 await self._connect()
             except (SourceError, DecoderFault):
+                self._release()
                 raise
             except Exception as e:
+                self._release()
                 raise bluetooth_error(e, where) from None
+            except BaseException:
+                self._release()
+                raise
         self.set_status(SourceStatus.STREAMING)
 
     async def stream(self) -> AsyncIterator[SampleChunk]:
@@ -388,6 +428,7 @@ class BleSource(Source):
                     await asyncio.wait_for(self._run_steps(client, self._controller.stop_steps()), 5.0)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), 5.0)
+        self._release()
         self._queue.put_nowait(None)
 
     def describe(self) -> dict[str, Any]:
@@ -545,9 +586,10 @@ class BleSource(Source):
                     if self._stopping:
                         return
                     if attempt > 2 and attempt % 3 == 0:
-                        # BlueZ may have forgotten the device: look for it again.
-                        hits = await _scan_unlocked(2.0, self._matches, f"ble:{self.target}")
-                        hits = [f for f in hits if self._matches(f)]
+                        # BlueZ may have forgotten the device: look for it again, by the address found at
+                        # the start and by nothing else (a name prefix could match another person's strap).
+                        hits = await _scan_unlocked(2.0, self._is_mine, f"ble:{self.target}")
+                        hits = [f for f in hits if self._is_mine(f)]
                         seen = bool(hits)
                         if hits:
                             self.found = hits[0]
@@ -570,6 +612,10 @@ class BleSource(Source):
             self.last_reconnect_error = None
             self.set_status(SourceStatus.STREAMING, "reconnected")
             return
+
+    def _is_mine(self, f: Found) -> bool:
+        """Whether ``f`` is the device this source found at its start (by address)."""
+        return self.found is not None and f.address.upper() == self.found.address.upper()
 
     def _connect_failure(self, e: BaseException) -> str:
         """Why a reconnection attempt failed, in words (no ``ble:TARGET:`` prefix: the detail names it)."""

@@ -680,6 +680,10 @@ class FakeBlueZ:
 
         self.call(drop)
 
+    def forget(self, dev: FakeDevice) -> None:
+        """BlueZ forgets the device (its temporary device timed out): its object goes until :meth:`add_device`."""
+        self.call(lambda: self._removed(dev.path))
+
     def set_reachable(self, dev: FakeDevice, reachable: bool = True) -> None:
         def s() -> None:
             dev.reachable = reachable
