@@ -538,7 +538,9 @@ class BleSource(Source):
                         f"ble:{self.target}: no reply to {step.what or 'a command'}{more}"
                     ) from None
                 if rec.info.get("ok") is False:
-                    why = rec.info.get("error") or "refused"
+                    why = str(rec.info.get("error") or "refused")
+                    # The device's own text may say "... failed: why" already: said once.
+                    why = why.partition(" failed: ")[2] or why
                     raise SourceError(f"ble:{self.target}: {step.what or 'a command'} failed: {why}")
 
     def _on_disconnect(self, client: Any) -> None:
@@ -619,10 +621,14 @@ class BleSource(Source):
 
     def _connect_failure(self, e: BaseException) -> str:
         """Why a reconnection attempt failed, in words (no ``ble:TARGET:`` prefix: the detail names it)."""
-        from bleak.exc import BleakDBusError, BleakDeviceNotFoundError
+        from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakError
 
         away = "out of range, switched off or connected to another app?"
-        if isinstance(e, (TimeoutError, BleakDeviceNotFoundError)):
+        # BlueZ forgot the device (bleak: "device 'dev_C0_FF_EE_00_00_01' not found"): not seen lately.
+        forgotten = (
+            isinstance(e, BleakError) and re.fullmatch(r"device '[^']*' not found", str(e)) is not None
+        )
+        if isinstance(e, (TimeoutError, BleakDeviceNotFoundError)) or forgotten:
             return f"device not found ({away})"
         if isinstance(e, BleakDBusError) and e.dbus_error in (
             "org.bluez.Error.Failed",
