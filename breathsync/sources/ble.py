@@ -235,7 +235,9 @@ class BleSource(Source):
         self.signal = "resp"
         #: Notifications (GDX: packets) dropped: malformed, or decoded but unusable (a bad checksum, a value
         #: outside the device's range: see :data:`devices.DROPPED`; of a heart-rate notification only its
-        #: impossible RR intervals go, counted once); ``dropped_by`` counts them by why.
+        #: impossible RR intervals go, counted once; of any notification, its samples whose mapped time is
+        #: not after the stream's previous one, counted once, as "out of order"); ``dropped_by`` counts
+        #: them by why.
         self.dropped = 0
         self.dropped_by: dict[str, int] = {}
         self._last_drop: dict[str, str] = {}  # per stream: why its last notification was dropped
@@ -804,6 +806,14 @@ class BleSource(Source):
             n = len(rec)
             t = np.full(n, arrival)
         keep = np.isfinite(t) & (t > self._last_t.get(stream, -np.inf)) & (t >= 0.0)
+        if not keep.all():
+            # Not after the stream's previous sample (the device clock's mapping moved back when the first
+            # frames came late) or before the session: not a sample, but counted, as every dropped packet.
+            self._drop(
+                stream,
+                "out of order",
+                f"{int((~keep).sum())} of {keep.size} samples not after the previous one (or before the start)",
+            )
         if not keep.any():
             return
         t = t[keep]
