@@ -469,12 +469,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_scan(args: argparse.Namespace) -> int:
     import asyncio
 
+    from breathsync.sources.base import SourceError
     from breathsync.sources.ble import scan
 
     found = asyncio.run(scan(args.timeout))
-    if not found:
-        print(f"no matching BLE device found within {args.timeout:g} s", file=sys.stderr)
-        return 1
+    if not found:  # a device problem, not a fault of breathsync: one line, exit 2
+        raise SourceError(
+            f"scan: no supported BLE device found within {args.timeout:g} s: is it worn and switched on? many "
+            "straps only switch on when worn (and one connected to another app is not seen)"
+        )
     # Columns as wide as what they hold: an address is 17 characters on Linux and Windows, but a 36-character
     # UUID on macOS (and a name may be longer than 24).
     name_w = max(24, *(len(f.name or "?") for f in found))
