@@ -13,6 +13,7 @@ import contextlib
 import csv
 import threading
 from pathlib import Path
+from typing import Any
 
 from conftest import posix_only, run_collecting
 from fakebluez import FakeBlueZ, FakeGdxRb, FakeHeartRateStrap, FakePolarH10, private_bus, wait_for
@@ -90,9 +91,20 @@ def test_a_low_battery_reaches_the_snapshots_and_one_event(tmp_path: Path) -> No
     rec = tmp_path / "rec"
     with private_bus(), FakeBlueZ() as bz:
         h10 = bz.add_device(FakePolarH10(battery=12))
+        shown: list[float | None] = []  # the levels the snapshots showed, as they are published
+
+        class Watch:
+            def open(self, info: object) -> None: ...
+            def on_chunk(self, label: str, chunk: object) -> None: ...
+            def on_snapshot(self, snap: Any) -> None:
+                shown.append(snap.participant("A").battery_pct)
+
+            def close(self, info: object) -> None: ...
 
         def lower() -> None:
-            if wait_for(lambda: h10.start_notify_calls.get(h10.battery_uuid, 0) == 1, 15.0):
+            # Once a snapshot has shown the level read (on a busy machine the notification could otherwise
+            # overtake it before any snapshot).
+            if wait_for(lambda: h10.start_notify_calls.get(h10.battery_uuid, 0) == 1 and 12.0 in shown, 15.0):
                 bz.call(lambda: h10.set_battery(9))
 
         threading.Thread(target=lower, daemon=True).start()
@@ -100,6 +112,7 @@ def test_a_low_battery_reaches_the_snapshots_and_one_event(tmp_path: Path) -> No
             [ParticipantSpec("A", BleSource("Polar H10", timeout_s=5))], SessionClock(), SessionConfig()
         )
         session.add_sink(Recorder(rec))
+        session.add_sink(Watch())
         snaps = run_collecting(session, 5.0)
     levels = [s.participant("A").battery_pct for s in snaps]
     assert levels[0] is None and levels[-1] == 9.0 and 12.0 in levels

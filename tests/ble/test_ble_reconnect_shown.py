@@ -45,7 +45,9 @@ def test_the_terminal_and_events_csv_say_why_reconnecting_fails(tmp_path: Path) 
     assert failed, [p.status_reason for p in reconnecting]
     # The terminal: the reason under the participant's line, in place (each frame after the cursor moves up).
     frames = screen.getvalue().split("\x1b[J")
-    shown = [f for f in frames if "(reconnecting)" in f and "in its charger (status 13)" in f]
+    shown = [
+        f for f in frames if "(reconnecting)" in f and "in its charger (status 13)" in " ".join(f.split())
+    ]
     assert shown, frames[-1]
     lines = shown[-1].split("\n")
     at = next(i for i, x in enumerate(lines) if "(reconnecting)" in x)
