@@ -25,10 +25,13 @@ Rules (the reader enforces them and names the file and the 1-based physical line
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
   these with a message saying so (their grid would not fit in memory). So are milliseconds that pass them:
-  a declared ``# sampling_rate_hz:`` 1000x (1e6x, 1e9x) the time column's rate when the times look scaled
-  too (a breathing waveform far slower than breathing on them; for other signals, whole-number steps), heart
-  beats whose times are, beat by beat (the median), 1000x their RR intervals apart, and a time column named
-  in another unit (``time_ms``, ``Time (ms)``). A declared rate that is merely wrong is a note.
+  a declared ``# sampling_rate_hz:`` (or a caller's ``rate_hz``, ``--rate``) 1000x (1e6x, 1e9x) the time
+  column's rate when the times look scaled too (a breathing waveform far slower than breathing on them; for
+  other signals, whole-number steps), a breathing waveform on whole-number time steps that nothing declares,
+  read in seconds far slower than breathing and smooth from sample to sample (:func:`_whole_step_millis`;
+  a noisy one gets a note), heart beats whose times are, beat by beat (the median), 1000x their RR
+  intervals apart, and a time column named in another unit (``time_ms``, ``Time (ms)``). A declared rate
+  that is merely wrong is a note.
 - Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
   European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
 - A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
@@ -371,7 +374,8 @@ def read_recording(
         The CSV file.
     rate_hz : float, optional
         Sampling rate for a file without a ``time`` column (time = row index / rate). Ignored when
-        the file has a ``time`` column.
+        the file has a ``time`` column (a note), unless it is 1000 (1e6, 1e9) x the time column's rate and
+        the times look scaled: then the time column is in milliseconds (RecordingError).
     resp_column : str, optional
         The column that holds the breathing waveform, for files whose names are not this format's (a lab
         export's ``RSP`` or ``Resp_B``): it becomes ``resp`` (the column also stays under its own name, so
@@ -514,7 +518,7 @@ def _read(
             absurd.append(note)
     _check_signal(name, header_no, rec, names)
     if TIME_COLUMN in names:
-        _check_time_unit(rec, meta_lines.get("sampling_rate_hz"), header_no)
+        _check_time_unit(rec, meta_lines.get("sampling_rate_hz"), header_no, rate_hz)
     rec = replace(
         rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines) + tuple(absurd)
     )
@@ -590,6 +594,21 @@ RR_SPAN_RATIO_MS = 300.0
 #: per second) is much slower than any breathing: with a declared rate 1000 x the time column's, the times
 #: are milliseconds. Read in seconds, a recording breathes at 0.05 Hz (3 breaths/min) or faster.
 SLOW_SWING_HZ = 0.05
+#: Milliseconds that nothing declares (no ``sampling_rate_hz``, no ``--rate``): a breathing waveform whose time
+#: column steps by whole numbers (a clock counting whole milliseconds, or whole seconds) and that, read in
+#: seconds, takes longer than this per cycle (0.3/min) is no breathing in seconds; in milliseconds it is any
+#: breathing slower than 300/min. See :func:`_whole_step_millis`.
+MILLIS_CYCLE_S = 200.0
+#: ... and its sample-to-sample changes follow a slow curve: their autocorrelation is at least this at every lag
+#: of 1 to :data:`MILLIS_SMOOTH_LAGS` samples (the belt recordings of sample_signals/ and ../shared/data, at 100
+#: and 1000 Hz: 0.84-0.92).
+MILLIS_SMOOTH_ACF = 0.5
+MILLIS_SMOOTH_LAGS = 10
+#: ... or, for a hint only (a note), they show no breath from sample to sample: no autocorrelation below this
+#: at lags 2 to MILLIS_SMOOTH_LAGS (breathing sampled at about 1 Hz turns every 1-10 samples, which makes its
+#: changes anticorrelated at half its cycle: -0.2 to -0.97 for simulated 1-Hz belts, irregular, noisy and on a
+#: drifting baseline; noise gives about 0).
+MILLIS_NO_BREATH_ACF = -0.1
 
 
 def _time_name_unit(column: str) -> tuple[str, float, str] | None:
@@ -603,24 +622,50 @@ def _time_name_unit(column: str) -> tuple[str, float, str] | None:
     return None
 
 
-def _check_time_unit(rec: Recording, rate_line: int | None, header_no: int) -> None:
+def _check_time_unit(
+    rec: Recording, rate_line: int | None, header_no: int, given_rate_hz: float | None = None
+) -> None:
     """Refuse a time column that says, by more than its scale (:func:`check_time_scale`), that it is not in
-    seconds: a declared ``sampling_rate_hz`` 1000 (1e6, 1e9) x the time column's rate, or heart beats whose
-    times are 1000 x their RR intervals apart. An honest 1 Hz file (integer seconds) passes both."""
+    seconds: a declared ``sampling_rate_hz`` or a ``--rate`` (``given_rate_hz``) 1000 (1e6, 1e9) x the time
+    column's rate, a breathing waveform whose whole-number times make it far too slow for breathing
+    (:func:`_whole_step_millis`), or heart beats whose times are 1000 x their RR intervals apart. An honest
+    1 Hz file (integer seconds) passes them all."""
     fs = rec.sampling_rate_hz()
     declared = declared_rate_hz(rec.meta)
-    if declared is not None and fs is not None and rec.signal_kind() in ("resp", "acc", "ecg"):
-        for unit, factor in _TIME_UNITS.items():
-            # The ratio alone is also a sampling_rate_hz line left over after decimating: the times must look
-            # like milliseconds too, else it is the mismatch note (_notes).
-            if abs(declared / fs - factor) <= UNIT_RATIO_TOLERANCE * factor and _times_look_scaled(rec):
-                raise RecordingError(
-                    rec.path,
-                    f"the file says sampling_rate_hz: {rec.meta['sampling_rate_hz'].strip()}, but its time "
-                    f"column steps at {fs:.4g} Hz ({factor:g} times slower): the time is in {unit}; "
-                    f"breathsync wants seconds: divide the time column by {factor:.0f}",
-                    line=rate_line if rate_line is not None else header_no,
-                )
+    claims: list[tuple[float, str, int]] = []
+    if declared is not None:
+        said = f"the file says sampling_rate_hz: {rec.meta['sampling_rate_hz'].strip()}, but its time column"
+        claims.append((declared, said, rate_line if rate_line is not None else header_no))
+    if given_rate_hz is not None:
+        # --rate is for files without a time column; given for one whose times are milliseconds, it is the
+        # same evidence as a declared rate (a batch's --rate for the files without one: the ratio and the
+        # times must both say it, as for a declared rate).
+        said = f"--rate {given_rate_hz:g} was given, but the file has a time column, which"
+        claims.append((given_rate_hz, said, header_no))
+    if fs is not None and rec.signal_kind() in ("resp", "acc", "ecg"):
+        for claimed, said, line in claims:
+            for unit, factor in _TIME_UNITS.items():
+                # The ratio alone is also a sampling_rate_hz line left over after decimating: the times must
+                # look like milliseconds too, else it is the mismatch note (_notes).
+                if abs(claimed / fs - factor) <= UNIT_RATIO_TOLERANCE * factor and _times_look_scaled(rec):
+                    raise RecordingError(
+                        rec.path,
+                        f"{said} steps at {fs:.4g} Hz ({factor:g} times slower): the time is in {unit}; "
+                        f"breathsync wants seconds: divide the time column by {factor:.0f}",
+                        line=line,
+                    )
+    if fs is not None and not any(abs(fs - claimed) <= 0.05 * claimed for claimed, _, _ in claims):
+        # Nothing says the time column's rate is right (a declared or given rate that agrees with it does).
+        millis = _whole_step_millis(rec)
+        if millis is not None and millis[2]:
+            step, cycle_s, _ = millis
+            raise RecordingError(
+                rec.path,
+                f"its time column steps by whole numbers ({step:g}) and, read as seconds, its breathing "
+                f"waveform takes {cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like "
+                "milliseconds; breathsync wants seconds: divide the time column by 1000",
+                line=header_no,
+            )
     rr = rec.columns.get("rr_ms")
     if rr is None:
         return
@@ -647,6 +692,23 @@ def _check_time_unit(rec: Recording, rate_line: int | None, header_no: int) -> N
         )
 
 
+def _swing_cycles(t: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """How many up-and-down cycles a waveform makes across its middle (crossing the band of a tenth of its
+    interquartile range around its median, so that noise about the middle does not count), and over how
+    long (the span of its times): (cycles, span)."""
+    ok = np.isfinite(y) & np.isfinite(t)
+    y, t = y[ok], t[ok]
+    span = float(t[-1] - t[0]) if t.size > 1 else 0.0
+    if not span > 0:
+        return 0.0, 0.0
+    mid = float(np.median(y))
+    q25, q75 = np.percentile(y, [25, 75])
+    band = 0.1 * float(q75 - q25)  # a swing crosses the band, not the noise around the median
+    side = np.where(y > mid + band, 1, np.where(y < mid - band, -1, 0))
+    side = side[side != 0]
+    return np.count_nonzero(np.diff(side)) / 2.0, span
+
+
 def _times_look_scaled(rec: Recording) -> bool:
     """Whether a recording's time column looks like milliseconds (microseconds, ...) rather than seconds,
     beyond a declared rate: a breathing waveform that, on these times, swings slower than
@@ -654,22 +716,82 @@ def _times_look_scaled(rec: Recording) -> bool:
     accelerometer's or ECG's own swings say little) when every time step is a whole number."""
     t = rec.time
     if rec.signal_kind() == "resp":
-        y = rec.columns["resp"]
-        ok = np.isfinite(y) & np.isfinite(t)
-        y, t = y[ok], t[ok]
-        span = float(t[-1] - t[0]) if t.size > 1 else 0.0
-        if not span > 0:
-            return False
-        mid = float(np.median(y))
-        q25, q75 = np.percentile(y, [25, 75])
-        band = 0.1 * float(q75 - q25)  # a swing crosses the band, not the noise around the median
-        side = np.where(y > mid + band, 1, np.where(y < mid - band, -1, 0))
-        side = side[side != 0]
-        swings = np.count_nonzero(np.diff(side)) / 2.0
-        return bool(swings / span < SLOW_SWING_HZ)
+        cycles, span = _swing_cycles(t, rec.columns["resp"])
+        return span > 0 and bool(cycles / span < SLOW_SWING_HZ)
+    return _whole_steps(t) is not None
+
+
+def _whole_steps(t: FloatArray) -> float | None:
+    """The median time step when every step between distinct times is a whole number (a clock counting whole
+    units), else None."""
+
+    def whole(steps: FloatArray) -> bool:
+        return bool(np.all(np.abs(steps - np.round(steps)) <= 1e-6 * np.maximum(steps, 1.0)))
+
+    head = np.diff(t[:1000])  # most time columns are not whole numbers, as their first steps show
+    if not whole(head[head > 0]):
+        return None
     steps = np.diff(t[np.isfinite(t)])
     steps = steps[steps > 0]
-    return steps.size > 0 and bool(np.all(np.abs(steps - np.round(steps)) <= 1e-6 * np.maximum(steps, 1.0)))
+    if steps.size == 0 or not whole(steps):
+        return None
+    return float(np.median(steps))
+
+
+def _change_acf(y: FloatArray, lags: int) -> FloatArray:
+    """The autocorrelation of a waveform's sample-to-sample changes at lags 1 to ``lags`` (zeros for a flat
+    waveform)."""
+    d = np.diff(y[np.isfinite(y)])
+    if d.size <= lags:
+        return np.zeros(lags)
+    d = d - d.mean()
+    v = float(np.dot(d, d))
+    if not v > 0:
+        return np.zeros(lags)
+    return np.array([float(np.dot(d[:-k], d[k:])) / v for k in range(1, lags + 1)])
+
+
+def _whole_step_millis(rec: Recording) -> tuple[float, float, bool] | None:
+    """A breathing waveform on times that look like milliseconds though nothing declares a rate: (the time
+    step, the seconds per cycle its waveform takes read in seconds, whether that is certain enough to
+    refuse), or None.
+
+    The rule, chosen so that no breathing recorded in seconds meets it (a millisecond clock that passes the
+    scale checks, :func:`check_time_scale`, steps 1 to 5 ms: a belt at 200-1000 Hz):
+
+    - every time step is a whole number, the median at least 1 (a clock counting whole milliseconds; also
+      an honest 1 Hz file's whole seconds, which the next conditions tell apart);
+    - read in seconds, the waveform takes over :data:`MILLIS_CYCLE_S` (200 s) per cycle across its middle,
+      with at least two cycles: no breathing is that slow (in milliseconds it is any breathing below 300/min).
+      A 1 Hz belt on a drifting baseline (posture changes overnight) can cross its overall middle that
+      seldom, so this alone would misfire; hence
+    - refused when its sample-to-sample changes follow a slow curve (their autocorrelation at least
+      :data:`MILLIS_SMOOTH_ACF` at every lag of 1-10 samples), as a belt sampled hundreds of times per breath
+      does: breathing sampled at about 1 Hz changes direction every few samples (its changes anticorrelated
+      at half a cycle), and noise, aliased irregular breathing or a baseline's jumps are uncorrelated, so a 1
+      Hz recording of anything that breathes has autocorrelations near or below 0;
+    - a note only (a hint) when its changes are merely without a breath (no autocorrelation below
+      :data:`MILLIS_NO_BREATH_ACF` at lags 2-10): a noisy belt in milliseconds, whose noise hides the curve,
+      and also noise or irregular breathing on a drifting 1 Hz baseline, which the note's "if" covers.
+
+    ``sample_signals/``, ``../shared/data`` and the simulated 1 Hz belts of tests/io/test_csv_time_units.py
+    meet none of this.
+    """
+    if rec.signal_kind() != "resp":
+        return None
+    step = _whole_steps(rec.time)
+    if step is None or step < 1.0:
+        return None
+    y = rec.columns["resp"]
+    cycles, span = _swing_cycles(rec.time, y)
+    if cycles < 2 or not span / cycles > MILLIS_CYCLE_S:
+        return None
+    acf = _change_acf(y, MILLIS_SMOOTH_LAGS)
+    if bool(np.all(acf >= MILLIS_SMOOTH_ACF)):
+        return step, span / cycles, True
+    if bool(np.all(acf[1:] >= MILLIS_NO_BREATH_ACF)):
+        return step, span / cycles, False
+    return None
 
 
 def declared_rate_hz(meta: Mapping[str, str]) -> float | None:
@@ -726,6 +848,16 @@ def _notes(rec: Recording, ignored_rate_hz: float | None, meta_lines: Mapping[st
             f"the file says sampling_rate_hz: {declared}, but its time column is at {fs:.4g} Hz: the "
             "time column is used (check the export settings if that is wrong)"
         )
+    claims = [c for c in (claimed, ignored_rate_hz) if c is not None]
+    if not rec.time_from_rate and fs is not None and not any(abs(fs - c) <= 0.05 * c for c in claims):
+        millis = _whole_step_millis(rec)  # the certain ones were refused (_check_time_unit)
+        if millis is not None:
+            step, cycle_s, _ = millis
+            notes.append(
+                f"the time column steps by whole numbers ({step:g}) and, read as seconds, the breathing waveform "
+                f"takes {cycle_s:.0f} s per cycle, far slower than breathing (1-20 s): if the time is in "
+                "milliseconds, divide the time column by 1000 (breathsync wants seconds)"
+            )
     if fs is not None and fs < MIN_CLEAR_RATE_HZ and rec.signal_kind() == "resp":
         notes.append(
             f"sampled at {fs:.3g} Hz: breathing faster than {30.0 * fs:.0f}/min (half the sampling rate) cannot "
