@@ -31,7 +31,9 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   read in seconds far slower than breathing and smooth from sample to sample (:func:`_whole_step_millis`;
   a noisy one gets a note), heart beats whose times are, beat by beat (the median), 1000x their RR
   intervals apart, and a time column named in another unit (``time_ms``, ``Time (ms)``). A declared rate
-  that is merely wrong is a note.
+  that is merely wrong is a note. Minutes: a declared (or given) rate 60x slower than the time column's with
+  a breathing waveform that swings 60x too fast on it (over 180/min) is refused; with no rate said, such a
+  waveform gets a note (:data:`FAST_SWING_HZ`).
 - Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
   European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
 - A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
@@ -594,6 +596,14 @@ RR_SPAN_RATIO_MS = 300.0
 #: per second) is much slower than any breathing: with a declared rate 1000 x the time column's, the times
 #: are milliseconds. Read in seconds, a recording breathes at 0.05 Hz (3 breaths/min) or faster.
 SLOW_SWING_HZ = 0.05
+#: A time column in minutes: a breathing waveform that, read in seconds, swings this often or more (Hz: 180/min,
+#: three times the fastest breathing the offline band-pass keeps)... In minutes, breathing at 3-60/min swings
+#: at 3-60 Hz; recordings in seconds swing at 0.06-0.9 Hz (sample_signals/ and ../shared/data, the ICU
+#: patient's the fastest).
+FAST_SWING_HZ = 3.0
+#: ... over at least this many samples per swing (a smooth curve, not noise: white noise crosses the middle
+#: band every 3-4 samples; breathing in minutes recorded at 4 Hz or more has 16 or more per breath at 15/min).
+MIN_SAMPLES_PER_SWING = 10
 #: Milliseconds that nothing declares (no ``sampling_rate_hz``, no ``--rate``): a breathing waveform whose time
 #: column steps by whole numbers (a clock counting whole milliseconds, or whole seconds) and that, read in
 #: seconds, takes longer than this per cycle (0.3/min) is no breathing in seconds; in milliseconds it is any
@@ -654,6 +664,14 @@ def _check_time_unit(
                         f"breathsync wants seconds: divide the time column by {factor:.0f}",
                         line=line,
                     )
+            # Minutes: the time column's rate 60 x the rate claimed, and a waveform that swings 60 x too fast.
+            if abs(fs / claimed - 60.0) <= UNIT_RATIO_TOLERANCE * 60.0 and _times_look_compressed(rec):
+                raise RecordingError(
+                    rec.path,
+                    f"{said} steps at {fs:.4g} Hz (60 times faster): the time is in minutes; breathsync wants "
+                    "seconds: multiply the time column by 60",
+                    line=line,
+                )
     if fs is not None and not any(abs(fs - claimed) <= 0.05 * claimed for claimed, _, _ in claims):
         # Nothing says the time column's rate is right (a declared or given rate that agrees with it does).
         millis = _whole_step_millis(rec)
@@ -719,6 +737,26 @@ def _times_look_scaled(rec: Recording) -> bool:
         cycles, span = _swing_cycles(t, rec.columns["resp"])
         return span > 0 and bool(cycles / span < SLOW_SWING_HZ)
     return _whole_steps(t) is not None
+
+
+def _swings_per_s(rec: Recording) -> float | None:
+    """How often a breathing waveform swings across its middle per second of its time column, when that is
+    a smooth curve's (at least :data:`MIN_SAMPLES_PER_SWING` samples a swing); None otherwise (no ``resp``,
+    too few swings, or noise)."""
+    if rec.signal_kind() != "resp":
+        return None
+    y = rec.columns["resp"]
+    cycles, span = _swing_cycles(rec.time, y)
+    if cycles < 2 or not span > 0 or np.count_nonzero(np.isfinite(y)) < MIN_SAMPLES_PER_SWING * cycles:
+        return None
+    return cycles / span
+
+
+def _times_look_compressed(rec: Recording) -> bool:
+    """Whether a recording's time column looks like minutes: its breathing waveform swings at least
+    :data:`FAST_SWING_HZ` on these times, as a smooth curve (:func:`_swings_per_s`)."""
+    rate = _swings_per_s(rec)
+    return rate is not None and rate >= FAST_SWING_HZ
 
 
 def _whole_steps(t: FloatArray) -> float | None:
@@ -857,6 +895,12 @@ def _notes(rec: Recording, ignored_rate_hz: float | None, meta_lines: Mapping[st
                 f"the time column steps by whole numbers ({step:g}) and, read as seconds, the breathing waveform "
                 f"takes {cycle_s:.0f} s per cycle, far slower than breathing (1-20 s): if the time is in "
                 "milliseconds, divide the time column by 1000 (breathsync wants seconds)"
+            )
+        if _times_look_compressed(rec):  # those with a rate 60 x slower were refused (_check_time_unit)
+            notes.append(
+                f"read as seconds, the breathing waveform swings {60 * (_swings_per_s(rec) or 0):.0f} times a "
+                "minute, far faster than breathing (3-60/min): if the time is in minutes, multiply the time "
+                "column by 60 (breathsync wants seconds)"
             )
     if fs is not None and fs < MIN_CLEAR_RATE_HZ and rec.signal_kind() == "resp":
         notes.append(
