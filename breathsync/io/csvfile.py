@@ -1611,9 +1611,29 @@ def _scan_rows(
                     raise ValueError(text)  # float() reads other scripts' digits ('١'); a CSV has 0-9
                 row.append(float(text))
             except ValueError:
-                return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}"
+                return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}" + (
+                    _clock_time_hint(text) if col == TIME_COLUMN else ""
+                )
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)
+
+
+#: A date (2024-05-01, 2024/05/01, 01.05.2024, 5/1/24), a clock time (10:00:00.040, 10:00) or both, as a time
+#: cell of a spreadsheet or a device export that writes when each sample was taken.
+_DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+_CLOCK_RE = re.compile(r"\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?")
+
+
+def _clock_time_hint(text: str) -> str:
+    """What to do with a time cell holding a date or a clock time (": a date and time, ..."), else ""."""
+    date, clock = _DATE_RE.search(text), _CLOCK_RE.search(text)
+    if date is None and clock is None:
+        return ""
+    what = "a date and time" if date and clock else ("a date" if date else "a clock time")
+    return (
+        f": {what}, and breathsync wants seconds: convert the column to seconds (e.g. seconds since the first "
+        "row) and write them as numbers"
+    )
 
 
 #: A number written with a decimal comma (0,25 or -1,5e-3), as a European spreadsheet exports it.
