@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
@@ -285,6 +286,64 @@ def read_inputs(
     return recs, _labels(recs, [lab or None for lab in labels])
 
 
+#: The columns a breathing signal is read from, by its kind (:meth:`Recording.signal_kind`).
+_SIGNAL_COLUMNS = {"resp": ("resp",), "acc": ("acc_x", "acc_y", "acc_z"), "rr": ("rr_ms",), "ecg": ("ecg",)}
+#: Two recordings are one recording twice when at least this share of the shorter one's times are the other's
+#: too, with the same samples there (within :data:`COPY_TOLERANCE` of the signal's range: a copy written back
+#: with fewer decimals is still a copy; two people's belts, or two belts on one chest, never agree within a
+#: thousandth of their range sample after sample).
+COPY_SHARE = 0.9
+COPY_TOLERANCE = 1e-3
+COPY_MIN_SAMPLES = 20
+
+
+def copy_warning(a: Recording, b: Recording, label_a: str, label_b: str) -> str:
+    """The warning for two participants whose breathing signals are one recording (:func:`same_samples`)."""
+    if a.path == b.path:  # two columns of one file (--column twice)
+        what = f"columns {a.resp_column} and {b.resp_column} of {_file_text(a.path)} hold the same breathing samples"
+    else:
+        what = f"{_file_text(b.path)} holds the same breathing samples as {_file_text(a.path)}"
+    return (
+        f"{label_a}-{label_b}: {what} at the same times (one recording twice): their synchrony says nothing "
+        "(a recording is in perfect synchrony with itself); give each participant their own recording"
+    )
+
+
+def same_samples(a: Recording, b: Recording) -> bool:
+    """Whether two recordings hold the same breathing signal: of the same kind, and at the times both have (at
+    least :data:`COPY_SHARE` of the shorter one's), the same samples of its columns wherever both have them
+    (at least 80% of those times; a copy with a gap cut into it is still a copy). A flat signal, or too few
+    samples, is no evidence."""
+    kind = a.signal_kind()
+    if kind is None or kind != b.signal_kind():
+        return False
+    cols = _SIGNAL_COLUMNS[kind]
+    # Times to the microsecond (as the format writes them): a copy written back by another program
+    # (0.03999999999999915 for 0.04) has the same times.
+    keys_a, keys_b = np.round(a.time * 1e6), np.round(b.time * 1e6)
+    ia, ib = _first_of_each_time(keys_a), _first_of_each_time(keys_b)
+    common, ka, kb = np.intersect1d(keys_a[ia], keys_b[ib], assume_unique=True, return_indices=True)
+    if common.size < max(COPY_MIN_SAMPLES, COPY_SHARE * min(ia.size, ib.size)):
+        return False
+    va = np.column_stack([a.columns[c][ia[ka]] for c in cols])
+    vb = np.column_stack([b.columns[c][ib[kb]] for c in cols])
+    both = np.isfinite(va).all(axis=1) & np.isfinite(vb).all(axis=1)
+    n = int(np.count_nonzero(both))
+    if n < max(COPY_MIN_SAMPLES, 0.8 * common.size):
+        return False
+    va, vb = va[both], vb[both]
+    span = np.ptp(va, axis=0)
+    if not bool(np.all(span > 0)):
+        return False
+    return bool(np.all(np.abs(va - vb) <= COPY_TOLERANCE * span))
+
+
+def _first_of_each_time(t: FloatArray) -> NDArray[np.intp]:
+    """The index of the first row at each distinct time (times are non-decreasing; several RR intervals of
+    one notification share its time, and rounding to the microsecond can make two times one)."""
+    return np.flatnonzero(np.concatenate([[True], np.diff(t) > 0])) if t.size else np.empty(0, np.intp)
+
+
 def analyse_files(
     paths: list[str],
     *,
@@ -337,6 +396,8 @@ class Together:
     cfg: SyncConfig
     #: The pairs that could not be scored, by labels: why.
     unscored: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The pairs, by labels, whose breathing signals are one recording twice (:func:`same_samples`).
+    identical: set[tuple[str, str]] = field(default_factory=set)
 
 
 def analyse_together(
@@ -358,7 +419,14 @@ def analyse_together(
     warnings = [f"{lab}: {n}" for r, lab in zip(recs, labels, strict=True) for n in r.notes] + [
         w for p in parts for w in _warnings(p)
     ]
-    return Together(parts, pairs, warnings, cfg, unscored)
+    # A copy of a recording (or one column named for two people) is in perfect synchrony with itself: said, not
+    # refused (a synthetic pair of identical waveforms is a fixture some use); the JSON's pair says it too.
+    identical: set[tuple[str, str]] = set()
+    for (ra, la), (rb, lb) in combinations(zip(recs, labels, strict=True), 2):
+        if same_samples(ra, rb):
+            identical.add((la, lb))
+            warnings.append(copy_warning(ra, rb, la, lb))
+    return Together(parts, pairs, warnings, cfg, unscored, identical)
 
 
 def _overlap_s(a: Participant, b: Participant) -> float:
@@ -538,12 +606,13 @@ def _pairs_json(res: Together, window_s: float) -> list[dict[str, Any]]:
     for a, b in combinations(res.parts, 2):
         pr = scored.get((a.label, b.label))
         if pr is not None:
-            out.append(_pair_json(pr, window_s))
-            continue
-        # The same entry as a scored pair's, from a pair with no window: empty series, null summaries.
-        empty = PairSync(*(np.empty(0) for _ in fields(PairSync)))
-        entry = _pair_json(PairResult(a, b, empty, empty), window_s)
-        entry["note"] = f"not scored: {res.unscored.get((a.label, b.label), 'no overlap')}"
+            entry = _pair_json(pr, window_s)
+        else:
+            # The same entry as a scored pair's, from a pair with no window: empty series, null summaries.
+            empty = PairSync(*(np.empty(0) for _ in fields(PairSync)))
+            entry = _pair_json(PairResult(a, b, empty, empty), window_s)
+            entry["note"] = f"not scored: {res.unscored.get((a.label, b.label), 'no overlap')}"
+        entry["identical_signals"] = (a.label, b.label) in res.identical
         out.append(entry)
     return out
 

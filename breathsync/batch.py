@@ -50,6 +50,13 @@ SUMMARY_COLUMNS = [
 ]
 
 
+#: A row's note for a pair whose breathing signals are one recording twice (analyze's warning says which).
+IDENTICAL_NOTE = (
+    "the two breathing signals are one recording (the same samples at the same times): their synchrony says "
+    "nothing"
+)
+
+
 @dataclass
 class BatchResult:
     """What a batch gave: the summary's rows, the sessions that failed (in input order) and the analysed
@@ -99,9 +106,14 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "signal_b": b["signal"],
         "offline_time_in_sync_frac": off["time_in_sync_frac"],
         "offline_mean_plv": off["mean_plv"],
-        "note": ""
-        if s["mean_plv"] is not None
-        else "no scored window: both phases known on too little of every window",
+        "note": "; ".join(
+            n
+            for n, why in (
+                ("no scored window: both phases known on too little of every window", s["mean_plv"] is None),
+                (IDENTICAL_NOTE, bool(pair.get("identical_signals"))),
+            )
+            if why
+        ),
     }
 
 

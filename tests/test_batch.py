@@ -141,9 +141,10 @@ def test_a_pair_that_cannot_be_scored_still_has_its_row(tmp_path: Path) -> None:
 
     t = np.arange(0, 60, 0.04)
     paths = []
-    for name, t0 in (("a", 0.0), ("b", 0.0), ("c", 40.0)):
+    for k, (name, t0) in enumerate((("a", 0.0), ("b", 0.0), ("c", 40.0))):
         paths.append(tmp_path / f"{name}.csv")
-        write_recording(paths[-1], t + t0, {"resp": np.sin(2 * np.pi * 0.25 * t)}, {})
+        # each its own phase: identical waveforms at the same times are one recording twice (a note of its own)
+        write_recording(paths[-1], t + t0, {"resp": np.sin(2 * np.pi * 0.25 * t + 0.3 * k)}, {})
     item = "+".join(str(p) for p in paths)
     res = analyse_batch([item])
     assert not res.failed and len(res.results) == 1  # analysed, not failed: every input in one of the two
@@ -169,10 +170,10 @@ def test_a_pair_that_cannot_be_scored_is_said_on_the_terminal(tmp_path: Path) ->
     from breathsync.io.csvfile import write_recording
 
     t = np.arange(0.0, 120.0, 0.04)
-    rows = 1.0 - np.cos(2 * np.pi * 0.25 * t)
     files = []
-    for label, t0 in (("A", 0.0), ("B", 0.0), ("C", 100.0)):
+    for k, (label, t0) in enumerate((("A", 0.0), ("B", 0.0), ("C", 100.0))):
         f = tmp_path / f"{label}.csv"
+        rows = 1.0 - np.cos(2 * np.pi * 0.25 * t + 0.3 * k)  # each its own: not one recording twice
         write_recording(str(f), t + t0, {"resp": rows}, {"participant": label})
         files.append(str(f))
     r = run_breathsync("analyze", "+".join(files), "--batch", str(tmp_path / "s.csv"), timeout=120)
