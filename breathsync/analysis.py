@@ -25,7 +25,17 @@ from breathsync import __version__
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.offline import OfflineResult, offline_breathing
 from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
-from breathsync.dsp.sync import SCORE_FS_HZ, PairSync, SyncConfig, kuramoto_order, pair_sync, phase_on_grid
+from breathsync.dsp.sync import (
+    NULL_EVERY_S,
+    SCORE_FS_HZ,
+    PairSync,
+    SyncConfig,
+    kuramoto_order,
+    live_surrogate_nulls,
+    pair_sync,
+    phase_on_grid,
+    surrogate_null,
+)
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
 from breathsync.io.session_folder import (
@@ -222,6 +232,33 @@ class PairResult:
     b: Participant
     live: PairSync
     offline: PairSync
+    #: The offline chance level before the cap (the surrogates' 99th percentile; None: too short for them).
+    surrogate_offline: float | None = None
+    #: The end of the first live window whose chance level came from surrogates (inf: none did); before it the
+    #: chance level is the cap for want of history.
+    first_surrogate_t: float = math.inf
+    #: The cap of the chance level (:attr:`SyncConfig.max_null`).
+    cap: float = SyncConfig.max_null
+
+
+def _first_live_surrogate_t(
+    grid: FloatArray, la: FloatArray, lb: FloatArray, fs: float, cfg: SyncConfig, k_first: int
+) -> float:
+    """When the live chance level first came from surrogates (:func:`live_surrogate_nulls`, as
+    :func:`pair_sync` computes it); inf when it never did. Computed on a stretch just long enough (a prefix
+    gives the same values: each is computed from the history before it), longer after gaps."""
+    known = np.flatnonzero(np.isfinite(la - lb))
+    if not known.size:
+        return math.inf
+    m = int(known[0]) + round((cfg.window_s + 2 * cfg.min_shift_s + 2 * NULL_EVERY_S) * fs)
+    while True:
+        m = min(m, grid.size)
+        hit = np.flatnonzero(np.isfinite(live_surrogate_nulls(la[:m], lb[:m], fs, cfg, k_first=k_first)))
+        if hit.size:
+            return float(grid[hit[0]])
+        if m >= grid.size:
+            return math.inf
+        m *= 2
 
 
 def analyse_pair(a: Participant, b: Participant, cfg: SyncConfig) -> PairResult | None:
@@ -240,8 +277,59 @@ def analyse_pair(a: Participant, b: Participant, cfg: SyncConfig) -> PairResult 
     ob = phase_on_grid(b.offline.t, b.offline.phase, grid)
     ora = phase_on_grid(a.offline.t, a.offline.rate_bpm, grid)
     orb = phase_on_grid(b.offline.t, b.offline.rate_bpm, grid)
-    off = pair_sync(grid, oa, ob, ora, orb, cfg, causal=False)
-    return PairResult(a, b, live, off)
+    # The grid's rate and first index as pair_sync takes them, so the surrogates are the ones it would compute.
+    fs = 1.0 / float(np.median(np.diff(grid))) if grid.size > 1 else 1.0
+    k_first = round(float(grid[0]) * fs) if grid.size else 0
+    surrogate = surrogate_null(oa, ob, fs, cfg, k_first)  # before the cap: the JSON gives it
+    off = pair_sync(grid, oa, ob, ora, orb, cfg, causal=False, null_plv=surrogate)
+    first = _first_live_surrogate_t(grid, la, lb, fs, cfg, k_first)
+    return PairResult(a, b, live, off, surrogate, first, cfg.max_null)
+
+
+def cap_figures(pr: PairResult) -> dict[str, float | None]:
+    """How far a pair's chance level was the cap, over its scored windows (those with a PLV): live, the share
+    at the cap (``chance_capped_frac``) and the share at it for want of history (``chance_no_surrogate_frac``;
+    the rest reached it by their surrogates: two breathers too regular for surrogates to tell chance from
+    locking); offline, the share at the cap and the surrogates' value before the cap. None when no window
+    was scored (the surrogates' value: when the recording is too short for them)."""
+
+    def shares(ps: PairSync) -> tuple[float | None, float | None]:
+        ok = np.isfinite(ps.plv)
+        n = int(np.count_nonzero(ok))
+        if not n:
+            return None, None
+        capped = ok & (ps.null_plv >= pr.cap)
+        history = capped & (ps.t < pr.first_surrogate_t)
+        return np.count_nonzero(capped) / n, np.count_nonzero(history) / n
+
+    live, no_surrogate = shares(pr.live)
+    offline, _ = shares(pr.offline)
+    return {
+        "chance_capped_frac": live,
+        "chance_no_surrogate_frac": no_surrogate,
+        "offline_chance_capped_frac": offline,
+        "offline_surrogate_null_plv": pr.surrogate_offline,
+    }
+
+
+#: A pair's chance level is said to be the cap when it was for more than this share of the time scored.
+CAP_SAID_FRAC = 0.5
+
+
+def chance_cap_text(capped: float | None, no_surrogate: float | None, window_s: float) -> str:
+    """What ``analyze`` and ``report`` say beside a pair's chance level when it was the cap for most of the time
+    scored (:func:`cap_figures`), else "": "the cap: these two breathe too regularly for surrogates to tell
+    chance from locking", "the cap for 64% of the time scored: too little history for surrogates (they need
+    70 s)"."""
+    if capped is None or not capped > CAP_SAID_FRAC:
+        return ""
+    share = "" if capped >= 0.995 else f" for {percent_text(capped)} of the time scored"
+    if no_surrogate is not None and no_surrogate >= capped / 2:
+        need = window_s + 2 * SyncConfig.min_shift_s
+        why = f"too little history for surrogates (they need {need:g} s)"
+    else:
+        why = "these two breathe too regularly for surrogates to tell chance from locking"
+    return f"the cap{share}: {why}"
 
 
 def resolve_window_s(window_s: float | None, paths: Sequence[str]) -> float:
@@ -618,8 +706,10 @@ def _pairs_json(res: Together, window_s: float) -> list[dict[str, Any]]:
 
 
 def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
-    def summ(ps: PairSync) -> dict[str, Any]:
-        s = ps.summary(window_s)
+    cap = cap_figures(pr)
+
+    def summ(ps: PairSync, extra: dict[str, float | None]) -> dict[str, Any]:
+        s: dict[str, Any] = {**ps.summary(window_s), **extra}
         lead = s["leader"]
         s["leader"] = pr.a.label if lead == "a" else (pr.b.label if lead == "b" else None)
         return {k: (round(v, 4) + 0.0 if isinstance(v, float) else v) for k, v in s.items()}  # no -0.0
@@ -637,13 +727,25 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
         "relative_phase_rad": _f(lv.rel_phase_rad),
         "lag_s": _f(lv.lag_s, 3),
         "rate_diff_bpm": _f(lv.rate_diff_bpm, 2),
-        "summary": summ(lv),
+        "summary": summ(
+            lv,
+            {
+                "chance_capped_frac": cap["chance_capped_frac"],
+                "chance_no_surrogate_frac": cap["chance_no_surrogate_frac"],
+            },
+        ),
         "offline": {
             "plv": _f(pr.offline.plv),
             "null_plv": _f(pr.offline.null_plv),
             "in_sync": _in_sync(pr.offline),
             "relative_phase_rad": _f(pr.offline.rel_phase_rad),
-            "summary": summ(pr.offline),
+            "summary": summ(
+                pr.offline,
+                {
+                    "chance_capped_frac": cap["offline_chance_capped_frac"],
+                    "surrogate_null_plv": cap["offline_surrogate_null_plv"],
+                },
+            ),
         },
         "note": None,
     }
@@ -717,11 +819,13 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
         )
+        cap = chance_cap_text(s.get("chance_capped_frac"), s.get("chance_no_surrogate_frac"), pr["window_s"])
+        chance = f"chance level {null:.2f}" + (f", {cap}" if cap else "")
         # Of the time scored: the first window ends a window length in, and gaps leave windows out.
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(s['scored_s'])} "
             "scored, "
-            f"mean PLV {s['mean_plv']:.2f} (chance level {null:.2f}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
+            f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
         )
     if "group" in result and result["group"].get("mean_kuramoto_r") is not None:
         lines.append(f"group: mean Kuramoto order {result['group']['mean_kuramoto_r']:.2f}")

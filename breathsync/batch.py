@@ -47,6 +47,12 @@ SUMMARY_COLUMNS = [
     "offline_time_in_sync_frac",
     "offline_mean_plv",
     "note",
+    # Added later, so at the end (a study's scripts may read the columns by position): how far the chance
+    # level was its cap of 0.9 (analysis.cap_figures).
+    "chance_capped_frac",
+    "chance_no_surrogate_frac",
+    "offline_chance_capped_frac",
+    "offline_surrogate_null_plv",
 ]
 
 
@@ -106,6 +112,10 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "signal_b": b["signal"],
         "offline_time_in_sync_frac": off["time_in_sync_frac"],
         "offline_mean_plv": off["mean_plv"],
+        "chance_capped_frac": s.get("chance_capped_frac"),
+        "chance_no_surrogate_frac": s.get("chance_no_surrogate_frac"),
+        "offline_chance_capped_frac": off.get("chance_capped_frac"),
+        "offline_surrogate_null_plv": off.get("surrogate_null_plv"),
         "note": "; ".join(
             n
             for n, why in (

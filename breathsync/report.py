@@ -16,6 +16,8 @@ from breathsync.analysis import (
     PairResult,
     Participant,
     analyse_together,
+    cap_figures,
+    chance_cap_text,
     percent_text,
     rate_summary,
     rate_text,
@@ -200,7 +202,9 @@ relative phase stays constant, near 0 when it wanders.</dd>
 PLVs against circularly time-shifted copies (shifts ≥ 20 s), capped at 0.9; the cap itself until there is
 enough history for that (70 s: over one window two regular breathers at similar rates reach almost any PLV
 by chance). The live figures use only the history up to each moment, recomputed every 5 s over the last
-3 minutes, as the session did.</dd>
+3 minutes, as the session did. When the chance level was the cap for most of the time scored, the summary
+says so and why: too little history yet, or two breathers so regular that their surrogates lock as well as
+they do (then the cap cannot tell chance from locking).</dd>
 <dt>Sync score</dt><dd>(PLV − chance) / (1 − chance), clipped to 0-1.</dd>
 <dt>In sync</dt><dd>PLV above the chance level and a mean relative phase within ±45° (a partner who follows
 within an eighth of a cycle).</dd>
@@ -271,6 +275,10 @@ def build_report(
             in_sync_cell = f"{clock_text(frac * _scored_s(pr))} ({percent_text(frac)})"
             plv_cell = f"{s['mean_plv']:.2f}"
             chance_cell = f"{float(np.nanmean(pr.live.null_plv[ok])):.2f}" if ok.any() else "—"
+            cap = cap_figures(pr)
+            cap_text = chance_cap_text(cap["chance_capped_frac"], cap["chance_no_surrogate_frac"], window_s)
+            if cap_text:  # as analyze says it
+                chance_cell += f" ({html.escape(cap_text)})"
         out.append(
             f"<tr><td>{html.escape(pr.a.label)} – {html.escape(pr.b.label)}</td>"
             f"<td>{in_sync_cell}</td><td>{plv_cell}</td><td>{chance_cell}</td>"

@@ -333,7 +333,7 @@ def test_analyze_summaries_agree_with_their_series(tmp_path: Path, capsys) -> No
         assert side["summary"]["time_in_sync_frac"] == pytest.approx(np.mean(scored), abs=1e-4)
     # The printed chance level is the mean over the scored windows.
     null = np.mean([n for n, v in zip(pair["null_plv"], pair["plv"], strict=True) if v is not None])
-    assert f"(chance level {null:.2f})" in text.splitlines()[3]
+    assert f"(chance level {null:.2f}" in text.splitlines()[3]  # then ", the cap..." when it was the cap
     # The group: windows need 80% coverage like pairs; none at all with a window longer than the overlap.
     assert res["group"]["mean_kuramoto_r"] is not None
     assert main(["analyze", *files, "--window", "400", "--json", str(out)]) == 0
