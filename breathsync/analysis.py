@@ -43,6 +43,7 @@ from breathsync.io.session_folder import (
     file_identity,
     left_out_notes,
     recorded_window_s,
+    window_notes,
 )
 
 #: The synchrony window when neither the caller nor a recorded session gives one.
@@ -332,6 +333,13 @@ def chance_cap_text(capped: float | None, no_surrogate: float | None, window_s: 
     return f"the cap{share}: {why}"
 
 
+def session_notes(paths: Sequence[str], window_s: float, *, chosen: bool) -> list[str]:
+    """What ``analyze`` and ``report`` say first about recorded sessions among ``paths``: a participant left
+    out for want of samples, and (unless the window was ``chosen`` with --window) a session's raw files scored
+    with another window than the session's (:func:`~breathsync.io.session_folder.window_notes`)."""
+    return left_out_notes(paths) + ([] if chosen else window_notes(paths, window_s))
+
+
 def resolve_window_s(window_s: float | None, paths: Sequence[str]) -> float:
     """The window asked for, else that of the first recorded session folder in ``paths`` (a session is
     scored with the window it was shown with), else :data:`DEFAULT_WINDOW_S`."""
@@ -457,10 +465,11 @@ def analyse_paths(
     columns: Sequence[str] = (),
 ) -> tuple[dict[str, Any], Together]:
     """:func:`analyse_files`, and the analysis it comes from (for :func:`summary_text`'s unrounded rates)."""
+    chosen = window_s is not None
     window_s = resolve_window_s(window_s, paths)
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
     res = analyse_together(recs, labels, window_s, invert=invert)
-    res.warnings[:0] = left_out_notes(paths)  # a session's participant without samples
+    res.warnings[:0] = session_notes(paths, window_s, chosen=chosen)
     out: dict[str, Any] = {
         "breathsync_version": __version__,
         "window_s": window_s,
@@ -819,12 +828,16 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
         )
-        cap = chance_cap_text(s.get("chance_capped_frac"), s.get("chance_no_surrogate_frac"), pr["window_s"])
+        window = pr.get("window_s", result.get("window_s"))  # a result made by hand may not say it
+        windows = "" if window is None else f" in {window:g}-s windows"
+        cap = chance_cap_text(
+            s.get("chance_capped_frac"), s.get("chance_no_surrogate_frac"), window or DEFAULT_WINDOW_S
+        )
         chance = f"chance level {null:.2f}" + (f", {cap}" if cap else "")
         # Of the time scored: the first window ends a window length in, and gaps leave windows out.
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(s['scored_s'])} "
-            "scored, "
+            f"scored{windows}, "
             f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
         )
     if "group" in result and result["group"].get("mean_kuramoto_r") is not None:

@@ -23,11 +23,11 @@ from breathsync.analysis import (
     rate_text,
     read_inputs,
     resolve_window_s,
+    session_notes,
 )
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, write_private_text
-from breathsync.io.session_folder import left_out_notes
 from breathsync.session_types import clock_text, degrees_text, first_text
 
 W, H, PAD = 860, 170, 42
@@ -244,9 +244,10 @@ def build_report(
     """The HTML page for a session folder (or recordings analysed together; ``columns`` and ``rate_hz`` (for
     files without a time column) as for :func:`breathsync.analysis.read_inputs`)."""
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
+    chosen = window_s is not None
     window_s = resolve_window_s(window_s, paths)
     res = analyse_together(recs, labels, window_s)
-    res.warnings[:0] = left_out_notes(paths)  # a session's participant without samples, as analyze says
+    res.warnings[:0] = session_notes(paths, window_s, chosen=chosen)  # as analyze says them
     parts, pairs = res.parts, res.pairs
     x0, x1 = _time_span(parts, recs)
     name = title or ", ".join(Path(p).name for p in paths)

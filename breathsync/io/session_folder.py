@@ -36,6 +36,7 @@ __all__ = [
     "left_out_notes",
     "read_session_folder",
     "source_without_paths",
+    "window_notes",
 ]
 
 SESSION_FILE = "session.json"
@@ -340,6 +341,47 @@ def recorded_window_s(paths: Sequence[str]) -> float | None:
                 )
             return float(w)
     return None
+
+
+def _settings_window_s(info: dict[str, Any]) -> float | None:
+    """The window a session.json's settings give (a number, else None; :func:`recorded_window_s` checks its
+    range)."""
+    settings = info.get("settings")
+    w = settings.get("window_s") if isinstance(settings, dict) else None
+    return float(w) if isinstance(w, int | float) and not isinstance(w, bool) else None
+
+
+def window_notes(paths: Sequence[str], window_s: float) -> list[str]:
+    """One line for each recorded session whose participants' raw recordings are among ``paths`` (given one by
+    one, not as the folder) and whose window (session.json) is not ``window_s``, the one used: a session's
+    A.csv and B.csv given one by one are scored with the default window, not the session's, so the figures
+    differ from its pairs.csv and summary. Says how to score them as the session did. A session.json that
+    cannot be read is no concern here (the files are read as they are)."""
+    given: dict[str, list[str]] = {}  # session folder -> the files given from it
+    for p in paths:
+        folder = os.path.dirname(p) or "."
+        if not os.path.isdir(p) and is_session_folder(folder):
+            given.setdefault(folder, []).append(p)
+    notes: list[str] = []
+    for folder, items in given.items():
+        try:
+            session = read_session_folder(folder)
+        except InputError:
+            continue
+        w = _settings_window_s(session.info)
+        if w is None or w == window_s:
+            continue
+        raw = {file_identity(fp.path) for fp in session.participants}
+        files = [os.path.basename(f) for f in items if file_identity(f) in raw]
+        if not files:
+            continue
+        are = "is" if len(files) == 1 else "are"
+        notes.append(
+            f"{', '.join(files)} {are} from the session {folder}, recorded with a {w:g}-s window, and {are} "
+            f"scored here with {window_s:g}-s windows: add --window {w:g}, or analyze the folder, to score "
+            f"{'it' if len(files) == 1 else 'them'} as the session did"
+        )
+    return notes
 
 
 #: Keys of a source description that hold a path on this computer (a replayed file, its session folder).
