@@ -797,11 +797,23 @@ def _file_text(file: str) -> str:
     return file if path.name.isdigit() and str(path.parent) in ("/dev/fd", "/proc/self/fd") else path.name
 
 
+def leader_text(leader: str | None, lead_s: float | None) -> str:
+    """Who breathed first over a pair's summary, as ``analyze`` and ``report`` say it: "when locked, A
+    breathed first by 0.67 s", "when locked, in phase"; "" when there is no leader. The lead comes from the
+    windows where the pair was locked within a quarter cycle (the Leader definition), not from all the
+    windows scored that the mean relative phase is over: its words say so, or a reader turns "+64 deg" at
+    the pair's rate into another lead (0.72 s for pair_follow, whose locked windows are at +59 deg)."""
+    from breathsync.session_types import first_text  # the words every view uses
+
+    text = first_text(leader, lead_s)
+    return f"when locked, {text}" if text else ""
+
+
 def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = None) -> str:
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
     (without them, from the JSON's hundredths)."""
-    from breathsync.session_types import clock_text, degrees_text, first_text  # the words every view uses
+    from breathsync.session_types import clock_text, degrees_text  # the words every view uses
 
     lines = []
     for i, p in enumerate(result["participants"]):
@@ -821,7 +833,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
         led = (
-            first_text(s["leader"], s["lead_s"])
+            leader_text(s["leader"], s["lead_s"])
             or "no leader (not locked within a quarter cycle for one window)"
         )
         # The chance level over the windows that were scored (those with a PLV).
@@ -838,7 +850,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(s['scored_s'])} "
             f"scored{windows}, "
-            f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg, {led}"
+            f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg; {led}"
         )
     if "group" in result and result["group"].get("mean_kuramoto_r") is not None:
         lines.append(f"group: mean Kuramoto order {result['group']['mean_kuramoto_r']:.2f}")

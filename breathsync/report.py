@@ -18,6 +18,7 @@ from breathsync.analysis import (
     analyse_together,
     cap_figures,
     chance_cap_text,
+    leader_text,
     percent_text,
     rate_summary,
     rate_text,
@@ -28,7 +29,7 @@ from breathsync.analysis import (
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
 from breathsync.io.csvfile import Recording, write_private_text
-from breathsync.session_types import clock_text, degrees_text, first_text
+from breathsync.session_types import clock_text, degrees_text
 
 W, H, PAD = 860, 170, 42
 COLOURS = ["#1f5fa8", "#c4572a", "#2e8b57", "#7b4fa0", "#8a6d1f", "#2a8c8c", "#a83262", "#555555"]
@@ -266,7 +267,8 @@ def build_report(
         rel = s["mean_relative_phase_rad"]
         first = {"a": pr.a.label, "b": pr.b.label}.get(str(s["leader"]))
         lead_s = s["lead_s"]
-        led = html.escape(first_text(first, lead_s if isinstance(lead_s, float) else None)) or "—"
+        # As analyze says it: the lead is from the windows where the pair was locked, the relative phase from all.
+        led = html.escape(leader_text(first, lead_s if isinstance(lead_s, float) else None)) or "—"
         if s["mean_plv"] is None:  # no window was scored: nothing measured, which is not 'never in sync'
             in_sync_cell = plv_cell = chance_cell = "—"
         else:

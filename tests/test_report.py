@@ -72,8 +72,7 @@ def test_the_report_carries_analyzes_notes(tmp_path: Path) -> None:
 def test_the_reports_summary_row_is_analyzes() -> None:
     """Who led and the time in sync come from the same pair summary analyze prints (the report recomputed
     the time in sync from the in-sync series and worded the leader its own way: "B by 0.05 s")."""
-    from breathsync.analysis import analyse_files, percent_text
-    from breathsync.session_types import first_text
+    from breathsync.analysis import analyse_files, leader_text, percent_text
 
     paths = [str(SAMPLES / "pair_sync_A.csv"), str(SAMPLES / "pair_sync_B.csv")]
     s = analyse_files(paths)["pairs"][0]["summary"]
@@ -81,7 +80,7 @@ def test_the_reports_summary_row_is_analyzes() -> None:
     row = re.search(r"<tr><td>A – B</td>(.*?)</tr>", page)
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
-    assert cells[-1] == first_text(s["leader"], s["lead_s"]) != ""
+    assert cells[-1] == leader_text(s["leader"], s["lead_s"]) != ""  # as analyze words it
     assert cells[0].endswith(f"({percent_text(s['time_in_sync_frac'])})")
     # The clock is that share of the time scored (the windows with a PLV).
     pr = analyse_files(paths)["pairs"][0]

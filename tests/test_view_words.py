@@ -81,9 +81,10 @@ def test_who_breathed_first_is_said_one_way_everywhere() -> None:
         ],
         "warnings": [],
     }
-    assert summary_text(result).endswith("relative phase -17 deg, B breathed first by 0.31 s")
+    # analyze says the lead is over the locked windows, the relative phase over all (tests/test_leader_words.py)
+    assert summary_text(result).endswith("relative phase -17 deg; when locked, B breathed first by 0.31 s")
     result["pairs"][0]["summary"].update(leader=None, lead_s=0.0)  # type: ignore[index]
-    assert summary_text(result).endswith(", in phase")  # was "in phase: neither breathed first"
+    assert summary_text(result).endswith("; when locked, in phase")  # was "in phase: neither breathed first"
     result["pairs"][0]["summary"].update(leader=None, lead_s=None)  # type: ignore[index]
     assert summary_text(result).endswith("no leader (not locked within a quarter cycle for one window)")
 
