@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate",
         type=_RATE,
         metavar="HZ",
-        help="sampling rate for files without a time column (a file with one ignores it)",
+        help="sampling rate for files without a time column (a file with one ignores it, or is refused when "
+        "its time column steps 1000 times slower or 60 times faster: milliseconds or minutes)",
     )
     a.add_argument(
         "--column",

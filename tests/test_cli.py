@@ -428,3 +428,18 @@ def test_what_the_reader_ignored_is_said(tmp_path: Path, capsys: pytest.CaptureF
         "A: sampled at 1 Hz: breathing faster than 30/min (half the sampling rate) cannot be told from slower "
         "breathing; record at 4 Hz or more"
     ]
+
+
+def test_the_rate_option_says_when_a_file_with_a_time_column_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--rate given for a file with a time column is not always ignored: 1000 times (milliseconds) or 1/60 of
+    (minutes) its time column's rate is refused (tests/io/test_csv_millis_undeclared.py, test_csv_minutes.py)."""
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "a file with one ignores it, or is refused when its time column steps 1000 times slower or 60 "
+        in help_text
+    )
+    assert "times faster: milliseconds or minutes" in help_text
