@@ -921,20 +921,15 @@ class Session:
         if first > k_end:
             return
         lo = first - (n_win - 1) * step
-        d = (ps.a.ring.window(lo, k_end, "phase") - ps.b.ring.window(lo, k_end, "phase"))[::step]
+        a, b = ps.a.ring, ps.b.ring
+        d = a.window(lo, k_end, "phase", step) - b.window(lo, k_end, "phase", step)
         known = np.isfinite(d)
         cz = np.concatenate(([0j], np.cumsum(np.where(known, np.exp(1j * np.where(known, d, 0.0)), 0j))))
         ck = np.concatenate(([0], np.cumsum(known)))
         z = cz[n_win:] - cz[:-n_win]  # sums over each window ending at first, first + step, ... <= k_end
         n = ck[n_win:] - ck[:-n_win]
-        # The pair's mean rate over each window (the leader's lead in seconds is at this rate), as analyze.
-        r = 0.5 * (ps.a.ring.window(lo, k_end, "rate") + ps.b.ring.window(lo, k_end, "rate"))[::step]
-        r_known = np.isfinite(r)
-        cr = np.concatenate(([0.0], np.cumsum(np.where(r_known, r, 0.0))))
-        cn = np.concatenate(([0], np.cumsum(r_known)))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = z / n
-            rate = (cr[n_win:] - cr[:-n_win]) / (cn[n_win:] - cn[:-n_win])
         plv, rel = np.abs(mean), np.angle(mean)
         ok = (n > 0) & (n >= cfg.min_coverage * n_win)
         null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
@@ -943,12 +938,20 @@ class Session:
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
         # The summary's means, over the same windows as analyze's: every window with a PLV, and for who led,
         # those locked within a quarter cycle with the pair's mean rate known (:meth:`PairSync.summary`).
-        zw = plv[ok] * np.exp(1j * rel[ok])
         ps.plv_sum += float(np.sum(plv[ok]))
-        ps.rel_sum += complex(np.sum(zw))
-        with np.errstate(invalid="ignore"):
-            sel = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi) & np.isfinite(rate) & (rate > 0)
-        ps.lead_sum += complex(np.sum(plv[sel] * np.exp(1j * rel[sel])))
+        ps.rel_sum += complex(np.sum(mean[ok]))  # each window's plv * exp(i rel)
+        locked = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi)
+        if not locked.any():
+            return
+        # The pair's mean rate over each locked window (the lead in seconds is at this rate), as analyze's.
+        r = 0.5 * (a.window(lo, k_end, "rate", step) + b.window(lo, k_end, "rate", step))
+        r_known = np.isfinite(r)
+        cr = np.concatenate(([0.0], np.cumsum(np.where(r_known, r, 0.0))))
+        cn = np.concatenate(([0], np.cumsum(r_known)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = (cr[n_win:] - cr[:-n_win]) / (cn[n_win:] - cn[:-n_win])
+            sel = locked & np.isfinite(rate) & (rate > 0)
+        ps.lead_sum += complex(np.sum(mean[sel]))
         ps.lead_rate_sum += float(np.sum(rate[sel]))
         ps.lead_n += int(np.count_nonzero(sel))
         ps.lead_time_s += float(np.count_nonzero(sel)) / fs

@@ -412,9 +412,9 @@ class GridRing:
         if self.first_k is None:
             self.first_k = int(k[0])
 
-    def window(self, k0: int, k1: int, field: str) -> FloatArray:
-        """Values at grid indices ``k0 .. k1`` inclusive (NaN where unknown)."""
-        ks = np.arange(k0, k1 + 1, dtype=np.int64)
+    def window(self, k0: int, k1: int, field: str, step: int = 1) -> FloatArray:
+        """Values at grid indices ``k0, k0 + step, ...`` up to ``k1`` inclusive (NaN where unknown)."""
+        ks = np.arange(k0, k1 + 1, step, dtype=np.int64)
         slot = ks % self.capacity
         out = self._data[field][slot].copy()
         out[self._k[slot] != ks] = np.nan
