@@ -544,7 +544,7 @@ class Session:
     def _ingest(self, p: _Participant, chunk: SampleChunk) -> None:
         arrival = time.perf_counter()
         end = self._duration_s
-        if end is not None and len(chunk) and chunk.t[-1] > end:
+        if end is not None and len(chunk) and float(chunk.t.max()) > end:  # (two streams: each in order)
             # Past --duration: not the session's (a fast replay's chunk spans more session time than a
             # snapshot's step, so how far past the end a session recorded and scored depended on the speed).
             keep = chunk.t <= end
@@ -916,7 +916,9 @@ class Session:
         fs = self._fs / step
         cfg = ps.sync.cfg
         n_win = max(1, round(cfg.window_s * fs))
-        first = k_end - ps.a.ring.capacity + 1 if prev is None else prev + 1  # the first end to score
+        # The first end to score; after a long common outage no further back than the rings hold.
+        oldest = k_end - ps.a.ring.capacity + 1
+        first = oldest if prev is None else max(prev + 1, oldest)
         first += -first % step
         if first > k_end:
             return

@@ -127,6 +127,9 @@ NO_RR = (
     "sends RR intervals"
 )
 NO_HEART_BEAT = "heart rate 0 and no beat intervals: put the strap on, moisten the electrodes and tighten it"
+#: :data:`NO_RR` of a strap that did send beat intervals on this connection: it can give breathing, and its
+#: beats stopped (a strap slipping, a wearer moving), so the sensor is not to be replaced.
+RR_STOPPED = "heart rate arrives but its beat intervals stopped: check that the strap is worn snugly"
 #: :data:`NO_RR` of a strap whose beats come beside its breathing signal (the Polar H10's accelerometer): the
 #: breathing goes on, only which way is inhale waits for the heart.
 NO_RR_BESIDE = (
@@ -152,8 +155,8 @@ class HrmDecoder:
     ``problem`` says what is wrong with the strap's signal in words for the wearer, "" while nothing is:
     :data:`NO_CONTACT` after :data:`NO_CONTACT_AFTER` notifications in a row that report no skin contact
     (the contact flag: supported and not detected); :data:`NO_RR` (or :data:`NO_HEART_BEAT` when the heart
-    rate is 0) after :data:`NO_RR_AFTER` in a row without an RR interval from a strap not reporting lost
-    contact. It lasts until an RR interval arrives (contact back but no beats yet is still no signal), or
+    rate is 0; :data:`RR_STOPPED` once the strap had sent RR intervals) after :data:`NO_RR_AFTER` in a row
+    without an RR interval from a strap not reporting lost contact. It lasts until an RR interval arrives (contact back but no beats yet is still no signal), or
     until the other problem takes over. ``no_rr``: what to say instead of :data:`NO_RR` (a strap whose
     beats come beside another breathing signal: :data:`NO_RR_BESIDE`)."""
 
@@ -162,11 +165,13 @@ class HrmDecoder:
         self._carry_ms = 0.0  # an extra detection's time, added to the next interval
         self._no_rr = 0  # notifications in a row without RR, contact not reported lost
         self._no_contact = 0  # notifications in a row reporting no skin contact
+        self._rr_seen = False  # a beat interval came on this connection: the sensor can give them
         self.problem = ""
 
     def _judge(self, m: HeartRateMeasurement) -> None:
         if m.rr_ms:
             self._no_rr = self._no_contact = 0
+            self._rr_seen = True
             self.problem = ""
         elif m.contact is False:
             self._no_contact += 1
@@ -177,7 +182,12 @@ class HrmDecoder:
             self._no_contact = 0
             self._no_rr += 1
             if self._no_rr >= NO_RR_AFTER:
-                self.problem = NO_HEART_BEAT if m.hr_bpm == 0 else self._no_rr_text
+                if m.hr_bpm == 0:
+                    self.problem = NO_HEART_BEAT
+                elif self._rr_seen and self._no_rr_text == NO_RR:
+                    self.problem = RR_STOPPED
+                else:
+                    self.problem = self._no_rr_text
 
     def feed(self, data: bytes) -> list[Decoded]:
         m = decode_hrm(data)

@@ -681,7 +681,8 @@ def _check_time_unit(
                 rec.path,
                 f"its time column steps by whole numbers ({step:g}) and, read as seconds, its breathing "
                 f"waveform takes {cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like "
-                "milliseconds; breathsync wants seconds: divide the time column by 1000",
+                "milliseconds; breathsync wants seconds: divide the time column by 1000 (if it counts rows, "
+                "delete it and give --rate; if it is seconds, add a '# sampling_rate_hz:' line with the rate)",
                 line=header_no,
             )
     rr = rec.columns.get("rr_ms")

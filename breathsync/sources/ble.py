@@ -195,6 +195,8 @@ async def _scan_unlocked(
             if unsupported is not None:
                 unsupported[device.address] = name
             return
+        if unsupported is not None:  # its name and services came in separate advertisements
+            unsupported.pop(device.address, None)
         f = Found(name, device.address, adv.rssi, prof, device)
         found[device.address] = f
         if want is not None and want(f):
@@ -418,11 +420,13 @@ class BleSource(Source):
         if self._stopping:
             return
         self._stopping = True
-        task, self._reconnect_task = self._reconnect_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # The reconnection and a battery read under way, before the stop steps and the disconnect.
+        for task in (self._reconnect_task, self._battery_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._reconnect_task = self._battery_task = None
         client, self._client = self._client, None
         if client is not None:
             if client.is_connected and self._controller is not None:
@@ -454,15 +458,17 @@ class BleSource(Source):
         self._link_lost = False
         self._step = ""
         self._wrote = False
-        await client.connect(timeout=_CONNECT_TIMEOUT_S)
         self._decoders = {name: spec.decoder() for name, spec in self.profile.streams.items()}
         # Device time belongs to the connection (the GDX counts samples from 0 again, fresh decoders keep
         # no state): a mapper kept from the last connection would map the new samples onto the old clock.
         self._mapper = ClockMapper()
         controller = self._controller = self.profile.controller()
+        # Tracked from before the connect: a link lost right after it reads as lost (not as bleak's "not
+        # connected"), and a connect interrupted by Ctrl-C or stop() is disconnected, not left half open.
         self._client = client
         self._connecting = True
         try:
+            await client.connect(timeout=_CONNECT_TIMEOUT_S)
             await self._run_steps(client, controller.start_steps())
             if self._link_lost:
                 raise SourceError(self._lost_text())

@@ -13,6 +13,7 @@ from devices.heart_rate import (
     NO_RR,
     NO_RR_AFTER,
     NO_RR_BESIDE,
+    RR_STOPPED,
     HrmDecoder,
     encode_hrm,
 )
@@ -47,9 +48,10 @@ def test_no_skin_contact_is_said_and_lasts_until_beats_come() -> None:
     # Contact back but no beats yet: still no signal, and still the same advice, until a beat comes...
     assert _feed(dec, 2, contact=True) == [NO_CONTACT] * 2
     assert _feed(dec, 1, rr=[790.0], contact=True) == [""]
-    # ... or until so many notifications without beats that the other problem is the one to say.
+    # ... or until so many notifications without beats that the other problem is the one to say (this
+    # strap sent beats before: they stopped, the sensor is not one that cannot send them).
     _feed(dec, NO_CONTACT_AFTER, contact=False)
-    assert _feed(dec, NO_RR_AFTER, contact=True)[-1] == NO_RR
+    assert _feed(dec, NO_RR_AFTER, contact=True)[-1] == RR_STOPPED
 
 
 def test_a_moment_without_contact_is_no_news() -> None:
@@ -86,3 +88,17 @@ def test_the_polar_h10_says_what_missing_beats_mean_beside_its_accelerometer() -
     for _ in range(NO_RR_AFTER):
         strap.feed(encode_hrm(70, [], contact=True))
     assert strap.problem == NO_RR  # type: ignore[attr-defined]
+
+
+def test_a_strap_whose_beats_stop_is_not_told_to_be_replaced() -> None:
+    """A chest strap that sent beat intervals, then none (slipping): its sensor can give breathing, so the
+    wearer is told to check the fit, not to use another strap."""
+    dec = HrmDecoder()
+    dec.feed(bytes([0x10, 70, 0x00, 0x04]))  # 70 beats/min and one RR interval (1024/1024 s)
+    for _ in range(NO_RR_AFTER):
+        dec.feed(bytes([0x00, 70]))  # heart rate only
+    assert dec.problem == RR_STOPPED
+    fresh = HrmDecoder()
+    for _ in range(NO_RR_AFTER):
+        fresh.feed(bytes([0x00, 70]))
+    assert fresh.problem == NO_RR
