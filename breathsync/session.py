@@ -34,6 +34,8 @@ from breathsync.dsp.sync import (
     LivePairSync,
     SyncConfig,
     who_led,
+    window_mean,
+    windowed_plv,
 )
 from breathsync.errors import InternalError
 from breathsync.session_types import (
@@ -924,16 +926,15 @@ class Session:
             return
         lo = first - (n_win - 1) * step
         a, b = ps.a.ring, ps.b.ring
-        d = a.window(lo, k_end, "phase", step) - b.window(lo, k_end, "phase", step)
-        known = np.isfinite(d)
-        cz = np.concatenate(([0j], np.cumsum(np.where(known, np.exp(1j * np.where(known, d, 0.0)), 0j))))
-        ck = np.concatenate(([0], np.cumsum(known)))
-        z = cz[n_win:] - cz[:-n_win]  # sums over each window ending at first, first + step, ... <= k_end
-        n = ck[n_win:] - ck[:-n_win]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = z / n
-        plv, rel = np.abs(mean), np.angle(mean)
-        ok = (n > 0) & (n >= cfg.min_coverage * n_win)
+        # Windows over the thinned samples, as analyze computes them (windowed_plv); the first n_win - 1 are
+        # partial, before ``first``: dropped.
+        plv, rel, cov = windowed_plv(
+            a.window(lo, k_end, "phase", step), b.window(lo, k_end, "phase", step), fs, cfg.window_s
+        )
+        plv, rel, cov = plv[n_win - 1 :], rel[n_win - 1 :], cov[n_win - 1 :]
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(plv) & (cov >= cfg.min_coverage)
+        mean = plv * np.exp(1j * rel)
         null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
         ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
         ps.windows_scored += int(np.count_nonzero(ok))
@@ -947,11 +948,8 @@ class Session:
             return
         # The pair's mean rate over each locked window (the lead in seconds is at this rate), as analyze's.
         r = 0.5 * (a.window(lo, k_end, "rate", step) + b.window(lo, k_end, "rate", step))
-        r_known = np.isfinite(r)
-        cr = np.concatenate(([0.0], np.cumsum(np.where(r_known, r, 0.0))))
-        cn = np.concatenate(([0], np.cumsum(r_known)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = (cr[n_win:] - cr[:-n_win]) / (cn[n_win:] - cn[:-n_win])
+        rate = window_mean(r, fs, cfg.window_s, causal=True)[n_win - 1 :]
+        with np.errstate(invalid="ignore"):
             sel = locked & np.isfinite(rate) & (rate > 0)
         ps.lead_sum += complex(np.sum(mean[sel]))
         ps.lead_rate_sum += float(np.sum(rate[sel]))

@@ -297,8 +297,8 @@ def pair_sync(
     cfg = cfg or SyncConfig()
     fs = 1.0 / float(np.median(np.diff(t))) if t.size > 1 else 1.0
     plv, rel, cov = windowed_plv(phi_a, phi_b, fs, cfg.window_s, causal=causal)
-    mean_rate = _window_mean(0.5 * (rate_a_bpm + rate_b_bpm), fs, cfg.window_s, causal)
-    rate_diff = _window_mean(rate_a_bpm - rate_b_bpm, fs, cfg.window_s, causal)
+    mean_rate = window_mean(0.5 * (rate_a_bpm + rate_b_bpm), fs, cfg.window_s, causal)
+    rate_diff = window_mean(rate_a_bpm - rate_b_bpm, fs, cfg.window_s, causal)
     with np.errstate(invalid="ignore"):
         lag = rel / (TWO_PI * mean_rate / 60.0)
     k_first = round(float(t[0]) * fs) if t.size else 0
@@ -351,7 +351,8 @@ def live_surrogate_nulls(
     return out
 
 
-def _window_mean(x: FloatArray, fs: float, window_s: float, causal: bool) -> FloatArray:
+def window_mean(x: FloatArray, fs: float, window_s: float, causal: bool) -> FloatArray:
+    """The mean of the known values of ``x`` over sliding windows (as :func:`windowed_plv`'s); NaN where none."""
     known = np.isfinite(x)
     s, n = _window_sums(np.where(known, x, 0.0), known, max(1, round(window_s * fs)), causal)
     with np.errstate(invalid="ignore", divide="ignore"):
