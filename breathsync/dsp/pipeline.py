@@ -792,8 +792,8 @@ class RespPipeline:
         # (with the rise timed to the exhale's knee, not the peak) 14 and 1, the misses all but one with
         # pauses of 20-25%: the flat top then hides the asymmetry (tests/dsp/test_pipeline.py). With a
         # wobble in that flat top no longer taken for the exhale's start (pauses of 0/10/20/25% at 8, 14
-        # and 20/min, 4 seeds): MISSED missed of 48 (18 before), all with pauses of 20-25%, FALSE upright
-        # ones warned (1 before).
+        # and 20/min, 4 seeds): 7 missed of 48 (18 before), all with pauses of 20-25%, and no upright one
+        # warned (1 before).
         fr = self._rise_fracs
         if len(fr) >= 6:
             s = sorted(fr)
