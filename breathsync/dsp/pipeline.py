@@ -724,9 +724,9 @@ class RespPipeline:
         fall mirrored to a rise): the sample before the first one that rose faster than ``knee`` x the
         fastest rise up to the confirmation (a pause that creeps up before the inhale, or seems to because
         the high-pass's mean sinks, is still the pause); the extremum itself if none. A rise that falls back
-        to where it began, or lower, before the fastest rise is a wobble in the pause (a swallow, the heart,
-        the phase of a simulated breather jittering), not the inhale: the search goes on from the low
-        point it fell back to. On simulated breathers with a 20% end-expiratory pause (6-24/min, three
+        to where it began (within ``wobble_back`` x the breath amplitude) or lower before the fastest rise
+        is a wobble in the pause (a swallow, the heart, the phase of a simulated breather jittering), not the
+        inhale: the search goes on from the low point it fell back to. On simulated breathers with a 20% end-expiratory pause (6-24/min, three
         seeds) that took onset F1 at +-0.5 s from 0.52-0.95 to 0.77-0.99 (benchmarks/bench_accuracy.py).
 
         The search starts at the bottom of the basin the move leaves: the lowest point between the fastest
@@ -756,7 +756,7 @@ class RespPipeline:
         slow = cfg.knee * fast
         # The level of each sample with the tracker's high-pass creep added back: a first-order high-pass
         # moves its output towards zero at w_c x the output, so a long pause below the midline seems to rise
-        # (by a tenth of a breath over 2.5 s at 20/min).
+        # (by about a tenth of a breath over a 2.5-s pause).
         wc = TWO_PI * cfg.highpass_hz / cfg.fs_hz
         creep = 0.0
         level: list[float] = []
@@ -773,8 +773,7 @@ class RespPipeline:
         # search goes on from that low point.
         i = start
         while True:
-            # (The fastest rise itself is faster than the knee: there is always one.)
-            r = next(m for m in range(i, k + 1) if items[m][1] >= slow)
+            r = next((m for m in range(i, k + 1) if items[m][1] >= slow), k)
             # Where this rise began: the sample before it, or the extremum (the move's first sample less
             # its step).
             began = level[r - 1] if r > 0 else items[0][2] - items[0][1]
