@@ -1695,6 +1695,12 @@ def _check_time(name: str, time: FloatArray, line_of_row: Callable[[int], int]) 
             "order (equal times are allowed)",
             line=line_of_row(row),
         )
+    if time.size > 1 and time[-1] == time[0]:  # in order, so every row has the same time
+        raise RecordingError(
+            name,
+            f"the time column never advances (every row is at {time[0]:g} s): give each row its time in "
+            f"seconds, or drop the time column and pass the sampling rate ({RATE_OPTIONS})",
+        )
     check_time_scale(
         name,
         time,
@@ -1712,6 +1718,8 @@ def check_time_scale(name: str, time: FloatArray, what: str, hint: str) -> None:
     if biggest > MAX_ABS_TIME_S:
         raise RecordingError(name, f"time values reach {biggest:.3g} s {what}: {hint}")
     span = float(time[-1] - time[0])
+    if time.size > 1 and span == 0:
+        raise RecordingError(name, f"every time {what} is {time[0]:g} s (the clock never advances): {hint}")
     if span > MAX_SPAN_S:
         raise RecordingError(
             name, f"the recording spans {span / 3600:.3g} h {what} (at most 48 h is accepted): {hint}"
