@@ -1698,7 +1698,7 @@ def _check_time(name: str, time: FloatArray, line_of_row: Callable[[int], int]) 
     if time.size > 1 and time[-1] == time[0]:  # in order, so every row has the same time
         raise RecordingError(
             name,
-            f"the time column never advances (every row is at {time[0]:g} s): give each row its time in "
+            f"the time column never advances ({time.size} rows, all at {time[0]:g} s): give each row its time in "
             f"seconds, or drop the time column and pass the sampling rate ({RATE_OPTIONS})",
         )
     check_time_scale(
