@@ -60,20 +60,30 @@ class MemorySource(Source):
         assert self._clock is not None, "start() first"
         n = self._t.size
         t_next = float(self._t[0])
+        lo, hi = self._silent
         while self._i < n and not self._stopped:
             i = self._i
             t_next += self._chunk_s
             await self._clock.sleep_until(t_next + self._behind)
+            # Everything up to now: one chunk per wake fell behind a fast clock for good (at --speed 100,
+            # 10 s of session time within a minute on a machine whose timers wake a millisecond late).
+            upto = self._clock.now() - self._behind
+            t_next = max(t_next, upto)
             if self._fail_at is not None and t_next >= self._fail_at:
                 raise SourceError(f"{self._name}: simulated failure")
-            j = int(np.searchsorted(self._t, min(t_next, self._clock.now() - self._behind), side="right"))
-            lo, hi = self._silent
+            j = int(np.searchsorted(self._t, min(t_next, upto), side="right"))
             if j > i:
                 sl = slice(i, j)
                 self._i = j
-                if lo is not None and hi is not None and lo <= t_next < hi:
-                    continue
-                yield SampleChunk(self._t[sl], {k: v[sl] for k, v in self._cols.items()})
+                t = self._t[sl]
+                if lo is not None and hi is not None:
+                    keep = (t < lo) | (t >= hi)  # the silence: no samples in [lo, hi)
+                    if not keep.all():
+                        if not keep.any():
+                            continue
+                        yield SampleChunk(t[keep], {k: v[sl][keep] for k, v in self._cols.items()})
+                        continue
+                yield SampleChunk(t, {k: v[sl] for k, v in self._cols.items()})
         if not self._stopped:
             self.set_status(SourceStatus.ENDED)
 
