@@ -104,6 +104,7 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
     from breathsync.sources.sim import parse_sim_spec
 
     src = parse_sim_spec(rest)
+    src.start_s = 0.0  # with the session, at any --speed
     if getattr(src, "mode", "") == "follow":
         others = [x for x in labels if x != arg.label]
         if not others:
@@ -147,6 +148,12 @@ def build_session(
     for lab in invert:
         if lab not in labels:
             raise InputError(f"--invert {lab}: no such participant")
+        spec = next(p.spec for p in participants if p.label == lab)
+        if spec.partition(":")[0] == "sim":
+            raise InputError(
+                f"--invert {lab}: {lab} is a simulated partner, whose breathing rises on inhale; --invert is "
+                "for a belt worn so that it falls on inhale: drop it"
+            )
     probes: dict[str, PhaseProbe] = {}
     sources = [build_source(p, labels, probes) for p in participants]
     for p, src in zip(participants, sources, strict=True):

@@ -152,8 +152,10 @@ def test_the_same_session_exports_to_the_same_bytes(session_dir: Path, tmp_path:
 def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> None:
     # run --invert A: the raw export kept the belt's own polarity while its sidecar said "rising on inhale".
     rec = tmp_path / "rec"
+    # (Replayed belts: --invert of a simulated partner is refused.)
+    samples = REPO / "sample_signals"
     r = run_breathsync(
-        "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:steady,seed=2",
+        "run", "-p", f"A=replay:{samples / 'pair_sync_A.csv'}", "-p", f"B=replay:{samples / 'pair_sync_B.csv'}",
         "--invert", "A", "--duration", "30", "--speed", "60", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr

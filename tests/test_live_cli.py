@@ -88,6 +88,8 @@ def test_the_summary_says_which_source_ended_before_the_session(capsys: pytest.C
         (["run", "-p", "A=sim:steady", "-p", "B=sim:follow,partner=B"], "cannot follow itself; follow A"),
         (["run", "-p", "A=replay:/nonexistent.csv"], "nonexistent"),
         (["run", "-p", "A=sim:steady", "--leader", "A"], "--phase lead"),
+        # Accepted, and the simulated partner shown upside down (the audit).
+        (["run", "-p", "A=sim:steady", "-p", "B=sim:follow", "--invert", "B"], "B is a simulated partner"),
         (["run", "-p", "A=sim:steady", "--speed", "0"], "argument --speed"),
         (["run", "-p", "A=sim:steady,duration=inf"], "at most 86400 s"),  # was an OverflowError traceback
         # (On Windows /proc/forbidden/x would be made, under the current drive's root.)
