@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import time
 from collections import deque
@@ -115,6 +116,9 @@ class SessionConfig:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}")
 
 
+#: How far a replayed participant's live phase (20-Hz outputs) may lag its newest processed sample: a
+#: reader waiting for the phase at t (:attr:`PhaseProbe.final_until`) waits for samples this far beyond t.
+FINAL_MARGIN_S = 0.1
 RING_SPARE_S = 120.0  # a participant's history beyond the chance level's (see _Participant.ring)
 
 
@@ -228,13 +232,16 @@ class _PairState:
     a: _Participant
     b: _Participant
     sync: LivePairSync
+    # The events' and the training goal's state, judged at every window end scored (see Session._judge):
     in_sync: bool = False
     reported: bool = False  # the state last announced by an event
     changed_at: float = 0.0
+    judged_t: float = -math.inf  # the session time of the last judgment
+    goal_at: float | None = None  # when the run in sync first lasted goal_s
     time_in_sync_s: float = 0.0  # window-end seconds scored in sync (see Session._count_in_sync)
     k_scored: int | None = None  # the last window end (grid index) counted
     windows_scored: int = 0  # window ends counted with a PLV (enough of the window had both phases)
-    run_start: float | None = None
+    run_start: float | None = None  # the run in sync (the training goal's clock) began here
     # Over the window ends counted for time in sync (analyze's windows; see _count_in_sync):
     plv_sum: float = 0.0  # their PLVs (the mean PLV is over windows_scored)
     rel_sum: complex = 0j  # their PLV-weighted exp(i relative phase)
@@ -243,7 +250,8 @@ class _PairState:
     lead_rate_sum: float = 0.0  # their mean rates (turn the lead into seconds)
     lead_n: int = 0
     view: PairView | None = None
-    # Rate convergence: |rate difference| over the first minute with both rates known, and over the last.
+    # Rate convergence: |rate difference| over the first minute of window ends with both rates known, and over
+    # the last (see Session._note_rate_diff).
     first_t: float | None = None
     first_sum: float = 0.0
     first_n: int = 0
@@ -314,7 +322,12 @@ class Session:
         self._parts = [_Participant(p, self.config, self._fs) for p in participants]
         self.probes = probes if probes is not None else {}
         for p in self._parts:
-            self.probes.setdefault(p.label, PhaseProbe())
+            probe = self.probes.setdefault(p.label, PhaseProbe())
+            if p.source.paced and getattr(p.source, "probe", None) is None:
+                # A reader of a replayed participant's phase waits for the file to be played that far, so a
+                # simulated partner breathes the same at any --speed. Not for one who reads a phase itself
+                # (two simulated partners following each other would wait for each other).
+                probe.final_until = functools.partial(self._final_until, p)
         sync_cfg = SyncConfig(window_s=self.config.window_s)
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
@@ -400,8 +413,9 @@ class Session:
         p.lost = False
         self._event("source_back", f"{p.label}: {word} after {_seconds_text(away)}", (p.label,))
 
-    def _event(self, kind: str, text: str, who: tuple[str, ...] = ()) -> None:
-        self._events.append(Event(self.clock.now(), kind, text, who))
+    def _event(self, kind: str, text: str, who: tuple[str, ...] = (), t: float | None = None) -> None:
+        """An event at session time ``t`` (default: now)."""
+        self._events.append(Event(self.clock.now() if t is None else t, kind, text, who))
 
     def _alarm(self, text: str) -> None:
         if text not in self._alarms:
@@ -511,6 +525,7 @@ class Session:
             async for chunk in src.stream():
                 try:
                     self._ingest(p, chunk)
+                    self.probes[p.label].advanced()  # a reader waiting for this far of p (final_until)
                 except Exception as e:
                     # The pipeline's or the session's own fault, not the source's: it must not read as
                     # "the source failed". The session ends (closing what it recorded) and raises it.
@@ -518,6 +533,7 @@ class Session:
                     return
             if src.status not in (SourceStatus.FAILED, SourceStatus.ENDED):
                 src.set_status(SourceStatus.ENDED)
+            self.probes[p.label].advanced()  # nothing more is coming: a reader waiting for p goes on
         except asyncio.CancelledError:
             raise
         except InternalError as e:  # a bug the source found in itself (a device decoder's), not the device
@@ -529,6 +545,15 @@ class Session:
                 # stream, a reconnection) must not bring back a participant marked failed whom nobody reads.
                 with contextlib.suppress(Exception):
                     await src.stop()
+
+    @staticmethod
+    def _final_until(p: _Participant) -> float:
+        """Session time up to which ``p``'s live phase is final: ``p``'s samples before its next one are
+        processed (the pipeline's 20-Hz outputs lag them by under one step: a 0.1-s margin); ``inf`` before its
+        task runs or once it is over (nothing more is coming)."""
+        if p.task is None or p.task.done():
+            return math.inf
+        return p.source.next_sample_s() - FINAL_MARGIN_S
 
     def _end_on_bug(self, e: Exception) -> None:
         """End the session on a bug (see :class:`breathsync.errors.InternalError`): :meth:`run` closes what
@@ -741,26 +766,30 @@ class Session:
             over = [p for p in self._parts if p.task is not None and p.task.done()]
             all_over = len(over) == len(self._parts) and not self._unpublished_arrivals
             if duration_s is None and not all_over and self._partners_only(over):
+                self._event(
+                    "session_end",
+                    "the session ends: every source but the simulated "
+                    f"{_and([p.label for p in self._parts if p.spec.simulated])} has ended "
+                    "(a simulated partner alone is nothing to practise with)",
+                )
                 return
             if done or self._stop.is_set() or all_over:
                 return
             self._deliver(self._snapshot())
 
     def _partners_only(self, over: list[_Participant]) -> bool:
-        """Every source but the simulated partners' has ended (and its samples are published): say so, as
-        the session ends (the final snapshot publishes what is left of their samples). Never for a session of
-        simulated partners only (a demo, a test of the tool)."""
+        """Every source but the simulated partners' has ended (and its samples are published), and the
+        partners have caught up with it: the session ends (the final snapshot publishes what is left of their
+        samples). Never for a session of simulated partners only (a demo, a test of the tool)."""
         sims = [p.label for p in self._parts if p.spec.simulated]
         if not sims or len(sims) == len(self._parts):
             return False
         if any(p not in over for p in self._parts if not p.spec.simulated):
             return False
-        self._event(
-            "session_end",
-            f"the session ends: every source but the simulated {_and(sims)} has ended "
-            "(a simulated partner alone is nothing to practise with)",
-        )
-        return True
+        # Not before the partners have caught up with where the others ended: at a high --speed a partner
+        # (one waiting for a replayed phase, see PhaseProbe.final_until) may be seconds of session time behind.
+        ended = max(p.last_seen_s for p in self._parts if not p.spec.simulated)
+        return not any(p.behind(ended) for p in self._parts)
 
     def _deliver(self, snap: Snapshot) -> None:
         now = time.perf_counter()
@@ -802,7 +831,8 @@ class Session:
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
         self._update_training(now, dt)
         self._seq += 1
-        events, self._events = tuple(self._events), []
+        # In time order: the pairs' events are stamped at the window ends they judge, before the snapshot.
+        events, self._events = tuple(sorted(self._events, key=lambda e: e.t_s)), []
         snap = Snapshot(
             seq=self._seq,
             t_s=now,
@@ -937,17 +967,22 @@ class Session:
         mean = plv * np.exp(1j * rel)
         null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
         ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
+        self._judge_windows(ps, first, step, ins)
         ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
         # The summary's means, over the same windows as analyze's: every window with a PLV, and for who led,
         # those locked within a quarter cycle with the pair's mean rate known (:meth:`PairSync.summary`).
         ps.plv_sum += float(np.sum(plv[ok]))
         ps.rel_sum += complex(np.sum(mean[ok]))  # each window's plv * exp(i rel)
+        ra, rb = a.window(lo, k_end, "rate", step), b.window(lo, k_end, "rate", step)
+        self._note_rate_diff(
+            ps, first, step, window_mean(ra - rb, fs, cfg.window_s, causal=True)[n_win - 1 :]
+        )
         locked = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi)
         if not locked.any():
             return
         # The pair's mean rate over each locked window (the lead in seconds is at this rate), as analyze's.
-        r = 0.5 * (a.window(lo, k_end, "rate", step) + b.window(lo, k_end, "rate", step))
+        r = 0.5 * (ra + rb)
         rate = window_mean(r, fs, cfg.window_s, causal=True)[n_win - 1 :]
         with np.errstate(invalid="ignore"):
             sel = locked & np.isfinite(rate) & (rate > 0)
@@ -956,11 +991,70 @@ class Session:
         ps.lead_n += int(np.count_nonzero(sel))
         ps.lead_time_s += float(np.count_nonzero(sel)) / fs
 
+    def _note_rate_diff(self, ps: _PairState, first: int, step: int, diff: FloatArray) -> None:
+        """The rate difference of the window ends ``first, first + step, ...``, for the summary's first and last
+        minute of rate convergence (over window ends, as time in sync: the same at any --speed)."""
+        known = np.isfinite(diff)
+        if not known.any():
+            return
+        t = (first + step * np.flatnonzero(known)) / self._fs
+        d = np.abs(diff[known])
+        if ps.first_t is None:
+            ps.first_t = float(t[0])
+        early = t - ps.first_t <= 60.0
+        ps.first_sum += float(d[early].sum())
+        ps.first_n += int(early.sum())
+        ps.recent.extend(zip(t.tolist(), d.tolist(), strict=True))
+        while ps.recent and ps.recent[-1][0] - ps.recent[0][0] > 60.0:
+            ps.recent.popleft()
+
+    def _judge_windows(self, ps: _PairState, first: int, step: int, ins: npt.NDArray[np.bool_]) -> None:
+        """Judge the window ends ``first, first + step, ...`` (grid indices) in or out of sync, in order."""
+        for i, state in enumerate(ins.tolist()):
+            self._judge(ps, (first + i * step) / self._fs, state)
+
+    def _judge(self, ps: _PairState, t: float, in_sync: bool) -> None:
+        """One judgment of the pair at session time ``t``: the events' state (in sync, lost sync, once a state
+        has held ``event_hold_s``) and the run in sync that the training goal counts. Judged at every window
+        end scored (:meth:`_count_in_sync`, analyze's 10-Hz grid) and stamped with its time, so the events
+        and the goal are the same at any ``--speed``; they used to be judged at the snapshots, which a fast
+        run spaces seconds of session time apart (the demo's goal at 1:33 at 10x, 1:41 at 300x)."""
+        t = max(t, ps.judged_t)
+        ps.judged_t = t
+        hold = self.config.event_hold_s
+        if in_sync != ps.in_sync:
+            ps.in_sync = in_sync
+            ps.changed_at = t
+        # The run ends as a "lost sync" event does: once out of sync has held for event_hold_s; a shorter
+        # lapse is part of the run, so the goal's progress and the events never disagree.
+        if in_sync and ps.run_start is None:
+            ps.run_start = t
+        elif not in_sync and ps.run_start is not None and t - ps.changed_at >= hold:
+            ps.run_start = None
+        if ps.run_start is not None and ps.goal_at is None and t - ps.run_start >= self.config.goal_s - 1e-9:
+            ps.goal_at = t
+        if ps.in_sync != ps.reported and t - ps.changed_at >= hold:
+            ps.reported = ps.in_sync
+            who = (ps.a.label, ps.b.label)
+            if ps.in_sync:
+                self._event("in_sync", f"{ps.a.label} and {ps.b.label} are in sync", who, t)
+            else:
+                self._event("lost_sync", f"{ps.a.label} and {ps.b.label} lost sync", who, t)
+
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
         st = ps.sync.update(ps.a.ring, ps.b.ring)
         live = ps.a.receiving and ps.b.receiving
         if st is not None:
             self._count_in_sync(ps, st.k_end)
+        if not live:
+            # A participant without a signal: the pair's windows stop advancing, so the judgment is made here,
+            # from when the signal was missed (a replayed file's samples say when; a device's, now).
+            lost = [
+                min(now, p.last_seen_s + self.config.no_signal_s) if p.source.paced else now
+                for p in (ps.a, ps.b)
+                if not p.receiving
+            ]
+            self._judge(ps, min(lost), False)
         if st is None or not live:
             in_sync = False
             plv = rel = lag = rate_diff = score = math.nan
@@ -975,33 +1069,6 @@ class Session:
                 st.null_plv,
                 st.sync_score,
             )
-        if math.isfinite(rate_diff):
-            if ps.first_t is None:
-                ps.first_t = now
-            if now - ps.first_t <= 60.0:
-                ps.first_sum += abs(rate_diff)
-                ps.first_n += 1
-            ps.recent.append((now, abs(rate_diff)))
-            while ps.recent and now - ps.recent[0][0] > 60.0:
-                ps.recent.popleft()
-        # Events once a state has held for event_hold_s.
-        if in_sync != ps.in_sync:
-            ps.in_sync = in_sync
-            ps.changed_at = now
-        # The run in sync (the training goal's clock) ends as a "lost sync" event does: once out of sync
-        # has held for event_hold_s; a shorter lapse (one snapshot just under the chance level) is part of
-        # the run, so that the goal's progress and the events never disagree.
-        if in_sync and ps.run_start is None:
-            ps.run_start = now
-        elif not in_sync and ps.run_start is not None and now - ps.changed_at >= self.config.event_hold_s:
-            ps.run_start = None
-        if ps.in_sync != ps.reported and now - ps.changed_at >= self.config.event_hold_s:
-            ps.reported = ps.in_sync
-            who = (ps.a.label, ps.b.label)
-            if ps.in_sync:
-                self._event("in_sync", f"{ps.a.label} and {ps.b.label} are in sync", who)
-            else:
-                self._event("lost_sync", f"{ps.a.label} and {ps.b.label} lost sync", who)
         ps.view = PairView(
             a=ps.a.label,
             b=ps.b.label,
@@ -1013,7 +1080,7 @@ class Session:
             lag_s=lag,
             rate_diff_bpm=rate_diff,
             time_in_sync_s=ps.time_in_sync_s,
-            sync_run_s=0.0 if ps.run_start is None else now - ps.run_start,
+            sync_run_s=0.0 if ps.run_start is None else ps.judged_t - ps.run_start,
             window_end_s=math.nan if st is None else st.k_end / self._fs,
         )
         return ps.view
@@ -1046,18 +1113,23 @@ class Session:
     def _update_training(self, now: float, dt: float) -> None:
         cfg, tr = self.config, self._training
         ps = self._main_pair()
-        run = ps.view.sync_run_s if ps is not None and ps.view is not None else 0.0
-        if cfg.phase == "match" and not tr.goal_reached and run >= cfg.goal_s:
+        # When a run in sync first lasted the goal: of the lead pair in the lead phase, else of any pair (the
+        # main pair is the one in sync longest). Stamped at its window end, as the events are (_judge).
+        hits = [
+            q.goal_at for q in ((ps,) if cfg.phase == "lead" and ps else self._pairs) if q.goal_at is not None
+        ]
+        goal_at = min(hits) if hits else None
+        if cfg.phase == "match" and not tr.goal_reached and goal_at is not None:
             tr.goal_reached = True
-            tr.goal_reached_at = now
-            self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s")
+            tr.goal_reached_at = goal_at
+            self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s", t=goal_at)
         if cfg.phase != "lead" or ps is None:
             return
         lead, fol = self._leader, self._follower or ""
-        if tr.stage == "matching" and run >= cfg.goal_s:
+        if tr.stage == "matching" and goal_at is not None:
             tr.stage = "leading"
             tr.goal_reached = True
-            tr.goal_reached_at = tr.leading_since = tr.prompt_at = now
+            tr.goal_reached_at = tr.leading_since = tr.prompt_at = goal_at
             tr.leader_rate0 = self._recent_rate(lead, 10.0)
             tr.follower_rate0 = self._recent_rate(fol, 10.0)
             self._event(
@@ -1065,6 +1137,7 @@ class Session:
                 f"sync held for {cfg.goal_s:.0f} s: {lead}, now change your pace, slower or faster; "
                 f"{fol}, follow",
                 (lead, fol),
+                goal_at,
             )
         if tr.stage == "leading":
             self._update_following(now, dt, ps)
@@ -1175,6 +1248,7 @@ class Session:
             goal_s=cfg.goal_s,
             progress_s=min(run, cfg.goal_s) if cfg.phase != "free" else run,
             goal_reached=tr.goal_reached,
+            goal_reached_at_s=math.nan if tr.goal_reached_at is None else tr.goal_reached_at,
             leader=self._leader if cfg.phase == "lead" else None,
             follower=self._follower if cfg.phase == "lead" else None,
             rate_tracking_error_bpm=err,

@@ -110,6 +110,7 @@ class TrainingView:
     goal_s: float
     progress_s: float  # current continuous in-sync stretch counted towards the goal
     goal_reached: bool
+    goal_reached_at_s: float = math.nan  # the session time the goal was reached (NaN: not yet)
     leader: str | None = None
     follower: str | None = None
     rate_tracking_error_bpm: float = math.nan  # lead: |follower rate - leader rate| over the last 30 s
@@ -288,6 +289,12 @@ def pair_first_text(pv: PairView) -> str:
     return first_text(pv.a if pv.rel_phase_rad > 0 else pv.b, abs(pv.lag_s))
 
 
+def signed(value: float, digits: int = 1) -> str:
+    """``+1.5``, ``-0.3``, and ``0.0`` for what rounds to zero (not ``-0.0`` or ``+0.0``)."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def lead_lines(snap: Snapshot) -> list[str]:
     """The lead phase's state in words, drawn from the session's verdict (``training.following``), the
     follower's rate error and lag and the leader's change of pace; [] outside the lead phase."""
@@ -305,7 +312,7 @@ def lead_lines(snap: Snapshot) -> list[str]:
     details = []
     if math.isfinite(tr.leader_rate_change_bpm):
         details.append(
-            f"{possessive(leader)} pace {tr.leader_rate_change_bpm:+.1f}/min since the instruction"
+            f"{possessive(leader)} pace {signed(tr.leader_rate_change_bpm)}/min since the instruction"
         )
     if math.isfinite(tr.rate_tracking_error_bpm):
         details.append(f"rate difference {tr.rate_tracking_error_bpm:.1f}/min")

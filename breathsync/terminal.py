@@ -240,8 +240,12 @@ def render(
         lines.append(f"now: {tr.instruction}")
     if tr.phase == "match":
         # A no-break space: a narrow terminal wraps before the figure, never between it and its unit.
-        done = "reached" if tr.goal_reached else f"{tr.progress_s:.0f}/{tr.goal_s:.0f}\u00a0s"
-        lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
+        if tr.goal_reached:  # a full bar: what the run in sync does after it is another matter
+            done = f"reached at\u00a0{clock_text(tr.goal_reached_at_s)}"
+            lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(1.0)}] {done}")
+        else:
+            done = f"{tr.progress_s:.0f}/{tr.goal_s:.0f}\u00a0s"
+            lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
     elif tr.phase == "lead":
         lines += [f"lead: {x}" if i == 0 else f"      {x}" for i, x in enumerate(lead_lines(snap))]
     lines += [f"!! {a}" for a in snap.alarms]

@@ -95,21 +95,17 @@ def test_a_bug_in_publishing_still_closes_the_recording(
 
 
 def _flip_pair(states: list[tuple[float, bool]]) -> list[tuple[float, float, bool]]:
-    """Drive one pair's view through ``(session time, in sync)`` states; (time, sync_run_s, in sync) each."""
-    from breathsync.dsp.sync import LivePairState
-
+    """Judge one pair through ``(window end time, in sync)`` states, as the session judges each window end it
+    scores; (time, run in sync so far, in sync) each."""
     t = np.arange(0.0, 5.0, 0.04)
     specs = [ParticipantSpec(x, MemorySource(t, {"resp": np.sin(t)})) for x in "AB"]
     session = Session(specs, SessionClock(1.0), SessionConfig())
     ps = session._pairs[0]  # type: ignore[attr-defined]
-    ps.a.receiving = ps.b.receiving = True
-    session._count_in_sync = lambda *_: None  # type: ignore[method-assign]  # no rings here
     out = []
-    for k, (now, ins) in enumerate(states):
-        st = LivePairState(k, 0.9, 0.0, 0.0, 0.0, 0.5, 0.8, ins, 1.0, 12.0)
-        ps.sync.update = lambda *_, st=st: st
-        view = session._pair_view(ps, now)  # type: ignore[attr-defined]
-        out.append((now, view.sync_run_s, view.in_sync))
+    for now, ins in states:
+        session._judge(ps, now, ins)  # type: ignore[attr-defined]
+        run = 0.0 if ps.run_start is None else ps.judged_t - ps.run_start
+        out.append((now, run, ps.in_sync))
     return out
 
 
@@ -118,7 +114,7 @@ def test_a_lapse_shorter_than_the_event_hold_does_not_restart_the_run_in_sync() 
     the chance level, 0.1 s, raised no event but used to restart a 55-s run at 0 (the goal was then
     reached a minute later than the events said)."""
     steps = np.round(np.arange(0.0, 70.0, 0.1), 1)
-    lapse = [(float(x), not 30.0 <= x < 30.15) for x in steps]  # one snapshot out of sync at 30.0 s
+    lapse = [(float(x), not 30.0 <= x < 30.15) for x in steps]  # one window end out of sync at 30.0 s
     runs = _flip_pair(lapse)
     assert runs[-1][1] == pytest.approx(69.9)
     long_lapse = [(float(x), not 30.0 <= x < 32.0) for x in steps]  # out of sync for 2 s: the run ends

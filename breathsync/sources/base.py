@@ -11,7 +11,9 @@ simulated sources, which is how ``--speed`` makes fast runs possible). Real devi
 from __future__ import annotations
 
 import abc
+import asyncio
 import bisect
+import contextlib
 import enum
 import math
 import time
@@ -297,19 +299,51 @@ class PhaseProbe:
     """
 
     history_s: float = 10.0
+    #: Set by the session for a participant whose samples are made as the clock passes (a replayed file):
+    #: the session time up to which :meth:`phase_at` is final (every sample before it has been processed),
+    #: ``inf`` once nothing more is to come. A reader that must not run ahead of it (a simulated partner,
+    #: which at a high ``--speed`` would otherwise read "unknown" where the file simply had not been played
+    #: yet, and so behave differently at every speed) waits for it. None: never wait (a device's samples
+    #: arrive when they arrive).
+    final_until: Callable[[], float] | None = None
     _t: list[float] = field(default_factory=list)
     _ph: list[float] = field(default_factory=list)
+    _changed: asyncio.Event | None = None
+    _read_s: float = math.inf  # the latest time read (phase_at): history from a second before it is kept
 
     def update(self, t: FloatArray, phase: FloatArray) -> None:
         if t.size == 0:
             return
         self._t.extend(t.tolist())
         self._ph.extend(phase.tolist())
-        k = bisect.bisect_left(self._t, self._t[-1] - self.history_s)
+        # What the reader has still to read is kept: a replayed partner may run far ahead of a simulated
+        # follower at a high --speed, and its phase must not be forgotten before the follower reads it.
+        k = bisect.bisect_left(self._t, min(self._t[-1] - self.history_s, self._read_s - 1.0))
         if k:
             del self._t[:k], self._ph[:k]
+        self.advanced()
+
+    def advanced(self) -> None:
+        """Wake a reader waiting in :meth:`wait_update`: more of the participant's samples were processed
+        (with or without a new phase: :meth:`known_until` may have moved), or their source ended."""
+        if self._changed is not None:
+            self._changed.set()
+
+    def known_until(self) -> float:
+        """The session time up to which the phase is final (see :attr:`final_until`); ``inf``: no waiting."""
+        return math.inf if self.final_until is None else self.final_until()
+
+    async def wait_update(self, timeout_s: float) -> None:
+        """Return at the next :meth:`update`, or after ``timeout_s`` of wall time (a source that ended
+        updates nothing more: the caller looks at :meth:`known_until` again)."""
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout_s)
 
     def phase_at(self, t: float) -> float:
+        self._read_s = t
         k = bisect.bisect_right(self._t, t) - 1
         if k < 0 or t - self._t[k] > 0.5:
             return float("nan")

@@ -88,6 +88,13 @@ DEFAULT_DELAY_S = 0.3
 ADAPT_PER_COUPLING = 0.1
 
 
+#: How many chunks a simulator that fell behind the clock makes at a time (ten were too few at --speed 300:
+#: one turn of a busy event loop could take longer than the second of session time they cover).
+CATCH_UP_CHUNKS = 50
+#: follow: how long (wall time) to wait for the partner's phase before looking again whether its source ended.
+PROBE_WAIT_S = 0.05
+
+
 @dataclass(frozen=True)
 class _Option:
     """One ``key=value`` of the spec: the constructor argument it sets and its accepted range."""
@@ -236,6 +243,10 @@ class SimSource(Source):
         self.after_s = float(after_s)
         self.seed = int(seed)
         self.probe = probe
+        #: Session time of the first sample; None: the nearest to the clock when :meth:`start` is called. A
+        #: session's partner starts with the session (0), wherever the clock has got by then: at a high
+        #: --speed, the other sources' start (reading a file) takes seconds of session time.
+        self.start_s: float | None = None
         if partner is not None and not _is_label(partner):
             raise ValueError(f"partner={partner}: a participant label is letters, digits, '-' or '_'")
         self.partner = partner
@@ -418,11 +429,12 @@ class SimSource(Source):
     # Source interface
     async def start(self, clock: SessionClock) -> None:
         """Record the clock (starting it if the session has not); the first sample is the one nearest
-        to ``clock.now()``."""
+        to :attr:`start_s`, or to ``clock.now()`` when it is None."""
         clock.start()
         self._clock = clock
         if self._n_done == 0:
-            self._k0 = self._k_next = max(0, math.ceil(clock.now() * self.fs_hz - 0.5))
+            first = clock.now() if self.start_s is None else self.start_s
+            self._k0 = self._k_next = max(0, math.ceil(first * self.fs_hz - 0.5))
             self._set_duration()
 
     async def stream(self) -> AsyncIterator[SampleChunk]:
@@ -438,8 +450,20 @@ class SimSource(Source):
             await clock.sleep_until(k_target / self.fs_hz)
             if self._stopped:
                 break
-            # Catch up at most ten chunks at a time, so a late simulator never blocks the loop for long.
-            chunk = self.generate_until(min(clock.now(), (self._k_next + 10 * per_chunk - 1) / self.fs_hz))
+            # Catch up at most CATCH_UP_CHUNKS chunks at a time, so a late simulator never blocks the loop
+            # for long (5 s of a follower at 25 Hz: about 1 ms here), yet keeps up at --speed 300 however
+            # long the loop's other work takes between two of its turns.
+            upto = min(clock.now(), (self._k_next + CATCH_UP_CHUNKS * per_chunk - 1) / self.fs_hz)
+            probe = self.probe if self.mode == "follow" and self.coupling > 0 else None
+            if probe is not None:
+                # Never past the partner's phase as far as it is known: a replayed partner a fast session
+                # has not played that far yet is not "unknown" (the follower would breathe on its own and
+                # be a different partner at every --speed). Sample k reads the phase at k/fs - delay - 0.5/fs.
+                upto = min(upto, probe.known_until() + self.delay_s)
+                if upto < self._k_next / self.fs_hz:
+                    await probe.wait_update(PROBE_WAIT_S)
+                    continue
+            chunk = self.generate_until(upto)
             if len(chunk):
                 self.set_status(SourceStatus.STREAMING)
                 yield chunk

@@ -721,8 +721,15 @@ class DashboardWindow(QMainWindow):
         if tr.phase == "match":
             self.goal.setVisible(True)
             self.goal.setMaximum(max(1, round(tr.goal_s)))
-            self.goal.setValue(min(round(tr.progress_s), round(tr.goal_s)))
-            self.goal.setFormat("goal reached ✓" if tr.goal_reached else "goal: %v / %m s in sync")
+            # Once reached, a full bar (the run in sync that follows is not the goal's progress).
+            self.goal.setValue(
+                round(tr.goal_s) if tr.goal_reached else min(round(tr.progress_s), round(tr.goal_s))
+            )
+            self.goal.setFormat(
+                f"goal reached at {clock_text(tr.goal_reached_at_s)} ✓"
+                if tr.goal_reached
+                else "goal: %v / %m s in sync"
+            )
         else:
             self.goal.setVisible(False)
         if self.instruction_label.text() != tr.instruction:

@@ -12,7 +12,7 @@ import pytest
 from breathsync.dsp.pipeline import RespPipeline
 from breathsync.errors import InputError
 from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, SourceStatus
-from breathsync.sources.sim import DEFAULT_SHAPE, SimSource, parse_sim_spec
+from breathsync.sources.sim import CATCH_UP_CHUNKS, DEFAULT_SHAPE, SimSource, parse_sim_spec
 from breathsync.synth import BreathShape, true_plv
 
 TWO_PI = 2 * np.pi
@@ -294,8 +294,8 @@ def test_stream_generates_up_to_now_and_does_not_drift() -> None:
             now = clock.now()
             assert chunk.t[0] == pytest.approx(last + 0.04)
             assert chunk.t[-1] <= now  # never ahead of the clock
-            # Everything up to now, or, when far behind, at most ten chunks at a time (the loop stays free).
-            cap = 10 * max(1, round(src.chunk_s * src.fs_hz))
+            # Everything up to now, or, when far behind, at most CATCH_UP_CHUNKS at a time (the loop stays free).
+            cap = CATCH_UP_CHUNKS * max(1, round(src.chunk_s * src.fs_hz))
             at_end = chunk.t[-1] == pytest.approx(59.96)
             assert now < chunk.t[-1] + 0.04 + 1e-9 or len(chunk) == cap or at_end
             last = float(chunk.t[-1])

@@ -1,0 +1,70 @@
+"""PhaseProbe: what a simulated follower reads of its partner. It keeps what the reader has still to read,
+and a follower waits for a replayed partner's phase rather than reading it as unknown."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+
+from breathsync.sources.base import PhaseProbe, SessionClock
+from breathsync.sources.sim import SimSource
+
+
+def test_history_the_reader_has_not_read_is_kept() -> None:
+    probe = PhaseProbe(history_s=10.0)
+    t = np.arange(0.0, 5.0, 0.05)
+    probe.update(t, np.full(t.size, 1.0))
+    assert probe.phase_at(4.0) == 1.0  # the reader is at 4 s
+    later = np.arange(5.0, 120.0, 0.05)  # the partner runs 115 s ahead (a fast session)
+    probe.update(later, np.full(later.size, 2.0))
+    assert probe.phase_at(4.5) == 1.0  # not forgotten (it was, with only the last 10 s kept)
+    assert probe.phase_at(60.0) == 2.0
+
+
+def test_without_a_reader_only_the_history_is_kept() -> None:
+    probe = PhaseProbe(history_s=10.0)
+    t = np.arange(0.0, 100.0, 0.05)
+    probe.update(t, np.ones(t.size))
+    assert len(probe._t) <= 10.0 / 0.05 + 2
+
+
+def test_known_until_is_inf_without_a_session_s_word() -> None:
+    assert PhaseProbe().known_until() == math.inf
+    probe = PhaseProbe(final_until=lambda: 12.5)
+    assert probe.known_until() == 12.5
+
+
+def test_a_follower_never_runs_past_its_partner_s_known_phase() -> None:
+    """The partner's phase is final up to 3 s: a follower with a 0.3-s delay makes samples up to 3.3 s, then
+    waits (however far the clock has gone), and goes on when more is known."""
+    known = [3.0]
+    probe = PhaseProbe(final_until=lambda: known[0])
+    t = np.arange(0.0, 60.0, 0.05)
+    probe.update(t, np.mod(2 * np.pi * 0.2 * t, 2 * np.pi))
+    src = SimSource("follow", rate_bpm=12.0, coupling=1.0, delay_s=0.3, seed=1, duration_s=20.0, probe=probe)
+    src.start_s = 0.0
+    clock = SessionClock(speed=300.0)
+
+    async def main() -> list[float]:
+        await src.start(clock)
+        ends: list[float] = []
+        stream = src.stream()
+
+        async def take() -> None:
+            async for chunk in stream:
+                ends.append(float(chunk.t[-1]))
+
+        task = asyncio.create_task(take())
+        await asyncio.sleep(0.2)  # 60 s of session time: far past what is known
+        first = max(ends)
+        known[0] = math.inf  # the partner's source ended: nothing more to wait for
+        probe.advanced()
+        await asyncio.wait_for(task, 5.0)
+        return [first, max(ends)]
+
+    first, last = asyncio.run(main())
+    assert first == pytest.approx(3.28)  # the last 25-Hz sample at or before 3.3 s
+    assert last == pytest.approx(19.96)
