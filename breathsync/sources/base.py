@@ -13,7 +13,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import bisect
-import contextlib
 import enum
 import math
 import time
@@ -339,8 +338,13 @@ class PhaseProbe:
         if self._changed is None:
             self._changed = asyncio.Event()
         self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout_s)
+        # asyncio.wait, not wait_for: Python 3.11's wait_for loses a cancellation that arrives as the event
+        # is set, and a simulated partner cancelled at the session's end then ran on for ever.
+        waiter = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait((waiter,), timeout=timeout_s)
+        finally:
+            waiter.cancel()
 
     def phase_at(self, t: float) -> float:
         self._read_s = t

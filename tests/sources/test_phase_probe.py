@@ -68,3 +68,30 @@ def test_a_follower_never_runs_past_its_partner_s_known_phase() -> None:
     first, last = asyncio.run(main())
     assert first == pytest.approx(3.28)  # the last 25-Hz sample at or before 3.3 s
     assert last == pytest.approx(19.96)
+
+
+def test_a_follower_cancelled_as_its_partner_s_phase_arrives_stops() -> None:
+    """The session cancels its sources' tasks at its end. A follower waiting for its partner's phase that was
+    cancelled in the same turn as the phase arrived lost the cancellation (Python 3.11's asyncio.wait_for)
+    and ran on for ever: the whole session hung."""
+    probe = PhaseProbe(final_until=lambda: 1.0)
+    probe.update(np.arange(0.0, 1.0, 0.05), np.zeros(20))
+    src = SimSource("follow", rate_bpm=12.0, coupling=1.0, seed=1, probe=probe)
+    src.start_s = 0.0
+
+    async def main() -> bool:
+        await src.start(SessionClock(speed=300.0))
+
+        async def take() -> None:
+            async for _ in src.stream():
+                pass
+
+        task = asyncio.create_task(take())
+        await asyncio.sleep(0.1)  # the follower is waiting for more of the partner's phase
+        probe.advanced()  # more arrives (still not enough) ...
+        task.cancel()  # ... as the session ends
+        done, _ = await asyncio.wait((task,), timeout=2.0)
+        await src.stop()
+        return task in done and task.cancelled()
+
+    assert asyncio.run(main())
