@@ -1010,8 +1010,12 @@ class Session:
 
     def _judge_windows(self, ps: _PairState, first: int, step: int, ins: npt.NDArray[np.bool_]) -> None:
         """Judge the window ends ``first, first + step, ...`` (grid indices) in or out of sync, in order."""
+        lead = self.config.phase == "lead" and {ps.a.label, ps.b.label} == {self._leader, self._follower}
         for i, state in enumerate(ins.tolist()):
-            self._judge(ps, (first + i * step) / self._fs, state)
+            k = first + i * step
+            self._judge(ps, k / self._fs, state)
+            if lead:  # the lead phase's verdict, judged at the same window ends (the same at any --speed)
+                self._lead_step(ps, k, step / self._fs, state)
 
     def _judge(self, ps: _PairState, t: float, in_sync: bool) -> None:
         """One judgment of the pair at session time ``t``: the events' state (in sync, lost sync, once a state
@@ -1125,24 +1129,31 @@ class Session:
             self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s", t=goal_at)
         if cfg.phase != "lead" or ps is None:
             return
+        # The lead phase moves on at the pair's window ends (_lead_step), not here.
+
+    def _lead_step(self, ps: _PairState, k: int, dt: float, in_sync: bool) -> None:
+        """The lead phase at the lead pair's window end ``k`` (grid index), just judged ``in_sync``: the
+        instruction once sync has held for the goal, then the verdict (:meth:`_update_following`)."""
+        cfg, tr = self.config, self._training
+        now = k / self._fs
         lead, fol = self._leader, self._follower or ""
-        if tr.stage == "matching" and goal_at is not None:
+        if tr.stage == "matching" and ps.goal_at is not None:
             tr.stage = "leading"
             tr.goal_reached = True
-            tr.goal_reached_at = tr.leading_since = tr.prompt_at = goal_at
-            tr.leader_rate0 = self._recent_rate(lead, 10.0)
-            tr.follower_rate0 = self._recent_rate(fol, 10.0)
+            tr.goal_reached_at = tr.leading_since = tr.prompt_at = now
+            tr.leader_rate0 = self._recent_rate(lead, 10.0, k)
+            tr.follower_rate0 = self._recent_rate(fol, 10.0, k)
             self._event(
                 "phase_stage",
                 f"sync held for {cfg.goal_s:.0f} s: {lead}, now change your pace, slower or faster; "
                 f"{fol}, follow",
                 (lead, fol),
-                goal_at,
+                now,
             )
-        if tr.stage == "leading":
-            self._update_following(now, dt, ps)
+        elif tr.stage == "leading":
+            self._update_following(now, dt, k, in_sync)
 
-    def _update_following(self, now: float, dt: float, ps: _PairState) -> None:
+    def _update_following(self, now: float, dt: float, k: int, in_sync: bool) -> None:
         """The lead phase's verdict. "Following" only once the leader's rate has moved from its rate at the
         instruction by :data:`LEAD_CHANGE_BPM` and the follower's rate has moved the same way by at least
         :data:`FOLLOW_FRACTION` of that, with the pair in sync and the rate tracking error under 1.5/min,
@@ -1152,11 +1163,11 @@ class Session:
         cfg, tr = self.config, self._training
         lead, fol = self._leader, self._follower or ""
         if math.isnan(tr.leader_rate0):  # unknown at the instruction (it should not be): the first known
-            tr.leader_rate0 = self._recent_rate(lead, 10.0)
+            tr.leader_rate0 = self._recent_rate(lead, 10.0, k)
         if math.isnan(tr.follower_rate0):
-            tr.follower_rate0 = self._recent_rate(fol, 10.0)
-        d_lead = self._recent_rate(lead, 5.0) - tr.leader_rate0
-        d_fol = self._recent_rate(fol, 5.0) - tr.follower_rate0
+            tr.follower_rate0 = self._recent_rate(fol, 10.0, k)
+        d_lead = self._recent_rate(lead, 5.0, k) - tr.leader_rate0
+        d_fol = self._recent_rate(fol, 5.0, k) - tr.follower_rate0
         tr.leader_change = d_lead
         moved = abs(d_lead) >= LEAD_CHANGE_BPM  # False when unknown (NaN)
         if moved:
@@ -1172,12 +1183,13 @@ class Session:
                 f"{lead}, change your pace, slower or faster (no change in {LEAD_REMIND_S:.0f} s); "
                 f"{fol}, follow",
                 (lead, fol),
+                now,
             )
-        err, _ = self._lead_metrics()
+        err, _ = self._lead_metrics(k)
         tracking = (
             moved
             and math.copysign(1.0, d_lead) * d_fol >= FOLLOW_FRACTION * abs(d_lead)
-            and bool(ps.view and ps.view.in_sync)
+            and in_sync
             and err < 1.5  # False when unknown
         )
         if not math.isnan(d_lead):  # while a signal is missing, the request stays as it was
@@ -1203,28 +1215,30 @@ class Session:
                 f"{says(fol, 'is', 'are')} following {possessive(lead)} change of pace "
                 f"({tr.leader_rate0:.1f} -> {tr.leader_rate0 + d_lead:.1f}/min)",
                 (fol, lead),
+                now,
             )
 
-    def _recent_rate(self, label: str, span_s: float) -> float:
-        """The median live rate of a participant over their last ``span_s`` of samples; NaN while they have
-        no signal (or no rate)."""
+    def _recent_rate(self, label: str, span_s: float, k: int) -> float:
+        """The median live rate of a participant over the ``span_s`` of samples ending at grid index ``k``;
+        NaN where they had no rate."""
         p = next((x for x in self._parts if x.label == label), None)
-        if p is None or not p.receiving or p.ring.last_k is None:
+        if p is None or p.ring.last_k is None:
             return math.nan
-        r = p.ring.window(p.ring.last_k - round(span_s * self._fs) + 1, p.ring.last_k, "rate")
+        r = p.ring.window(k - round(span_s * self._fs) + 1, k, "rate")
         r = r[np.isfinite(r)]
         return float(np.median(r)) if r.size else math.nan
 
-    def _lead_metrics(self) -> tuple[float, float]:
-        """(follower rate tracking error over the last 30 s, follower lag in s) for the lead phase."""
+    def _lead_metrics(self, k: int | None = None) -> tuple[float, float]:
+        """(follower rate tracking error over the 30 s ending at grid index ``k``, default their latest common
+        sample, follower lag in s) for the lead phase."""
         lead = next((p for p in self._parts if p.label == self._leader), None)
         fol = next((p for p in self._parts if p.label == self._follower), None)
         if lead is None or fol is None or lead.ring.last_k is None or fol.ring.last_k is None:
             return math.nan, math.nan
-        if not (lead.receiving and fol.receiving):
+        if k is None and not (lead.receiving and fol.receiving):
             # The window would end at the last sample of whoever stopped, however long ago: no error.
             return math.nan, math.nan
-        k_end = min(lead.ring.last_k, fol.ring.last_k)
+        k_end = min(lead.ring.last_k, fol.ring.last_k) if k is None else k
         k0 = k_end - round(30.0 * self._fs) + 1
         d = np.abs(lead.ring.window(k0, k_end, "rate") - fol.ring.window(k0, k_end, "rate"))
         err = float(np.nanmean(d)) if np.isfinite(d).any() else math.nan

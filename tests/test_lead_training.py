@@ -75,12 +75,18 @@ def _paced(
     return MemorySource(t, {"resp": y}, **kw)  # type: ignore[arg-type]
 
 
+def _lead_session(
+    follower: MemorySource, leader: MemorySource | None = None, duration_s: float = 200.0
+) -> tuple[list[Snapshot], Session]:
+    leader = leader or _paced(duration_s + 10.0, 12.0, 8.0, 90.0, 40.0)
+    session = _session(leader, follower, {}, goal_s=20.0)
+    return run_collecting(session, duration_s), session
+
+
 def _lead(
     follower: MemorySource, leader: MemorySource | None = None, duration_s: float = 200.0
 ) -> list[Snapshot]:
-    leader = leader or _paced(duration_s + 10.0, 12.0, 8.0, 90.0, 40.0)
-    session = _session(leader, follower, {}, goal_s=20.0)
-    return run_collecting(session, duration_s)
+    return _lead_session(follower, leader, duration_s)[0]
 
 
 def _events(snaps: list[Snapshot], kind: str) -> list[Event]:
@@ -88,7 +94,7 @@ def _events(snaps: list[Snapshot], kind: str) -> list[Event]:
 
 
 def test_a_follower_who_follows_the_leaders_change_is_following() -> None:
-    snaps = _lead(_paced(210.0, 12.0, 8.0, 90.0, 40.0, delay_s=0.3))
+    snaps, session = _lead_session(_paced(210.0, 12.0, 8.0, 90.0, 40.0, delay_s=0.3))
     start = _events(snaps, "phase_stage")[0].t_s
     assert start < 90.0  # told to change pace before the change
     fol = _events(snaps, "partner_following")
@@ -97,10 +103,13 @@ def test_a_follower_who_follows_the_leaders_change_is_following() -> None:
     # The verdict turns "following" in the snapshot that carries the event.
     i = next(i for i, s in enumerate(snaps) if s.training.following)
     assert fol[0] in snaps[i].events
-    first = snaps[i].t_s
-    # Not before the leader's rate had moved by 2/min, and then held for follow_hold_s.
-    moved = next(s.t_s for s in snaps if abs(s.training.leader_rate_change_bpm) >= 2.0)
-    assert first >= moved + 10.0
+    # Not before the leader's rate had moved by 2/min, and then held for follow_hold_s (times of the window
+    # ends that judged them, as the event's).
+    summary = session.summary()["training"]
+    assert summary["following_at_s"] >= summary["leader_changed_at_s"] + 10.0
+    assert fol[0].t_s == pytest.approx(summary["following_at_s"], abs=1e-3)
+    early = [s.training.leader_rate_change_bpm for s in snaps if s.t_s < summary["leader_changed_at_s"]]
+    assert early and not any(abs(x) >= 2.0 for x in early)
     assert trs[-1].following and trs[-1].leader_rate_change_bpm < -3.0
     assert trs[-1].instruction == "A: keep leading; B: keep following"
     assert any(tr.instruction == "A: change your pace, slower or faster; B: follow" for tr in trs)
