@@ -52,3 +52,24 @@ def test_the_same_partner_events_and_goal_at_any_speed(
     a, b = _summary(slow), _summary(fast)
     assert a["pairs"] == b["pairs"]  # time in sync, mean PLV, lead, rate convergence
     assert a["training"]["goal_reached_at_s"] == b["training"]["goal_reached_at_s"]
+
+
+def test_the_lead_phase_s_verdict_is_the_same_at_any_speed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """demo --phase lead said "you changed pace at 2:04, partner followed from 3:13" at 30x and "2:08, partner
+    did not follow" at 300x: the verdict was judged at the snapshots."""
+    folders = []
+    for speed in ("30", "300"):
+        rec = tmp_path / f"lead{speed}"
+        args = ["run", "-p", f"you=replay:{BELT}", "-p", PARTNER, "--phase", "lead", "--duration", "240"]
+        assert main([*args, "--speed", speed, "--quiet", "--record", str(rec)]) == 0
+        folders.append(rec)
+    capsys.readouterr()
+    lead = [
+        [ln for ln in (f / "events.csv").read_text(encoding="utf-8").splitlines() if ",phase_stage," in ln]
+        for f in folders
+    ]
+    assert len(lead[0]) >= 2 and lead[0] == lead[1]  # the instruction and a reminder, at the same times
+    a, b = (_summary(f)["training"] for f in folders)
+    assert a["leader_changed_at_s"] is not None and a == b
