@@ -187,8 +187,12 @@ def test_the_session_summary_says_how_much_of_it_the_direction_was_confirmed() -
     frac = sign["basis_frac"]
     assert frac["none"] + frac["guess"] + frac["heart"] == pytest.approx(1.0, abs=1e-3)
     assert 0.4 < frac["guess"] < 0.65 and 0.15 < frac["heart"] < 0.35
-    seen = [s.t_s for s in snaps if s.participant("A").sign_basis == "heart"]
-    assert frac["heart"] == pytest.approx((snaps[-1].t_s - seen[0]) / snaps[-1].t_s, abs=0.05)
+    # The first snapshot saying "heart": the change came after its first new sample at the earliest, and
+    # before the snapshot (a busy machine publishes late: its time alone was 4.6 s off).
+    first = next(s for s in snaps if s.participant("A").sign_basis == "heart")
+    earliest = float(first.participant("A").new_t[0]) if first.participant("A").new_t.size else first.t_s
+    end = snaps[-1].t_s
+    assert (end - first.t_s) / end - 0.05 <= frac["heart"] <= (end - earliest) / end + 0.05
     assert "acc_sign" not in session.summary()["participants"]["B"]
 
 
@@ -225,7 +229,8 @@ def test_a_posture_change_does_not_cost_the_pair_its_plv_in_a_session() -> None:
         ParticipantSpec("A", ReplaySource(sample_path("h10_like_nk_rest5.csv"))),
         ParticipantSpec("B", belt),
     ]
-    snaps = run_collecting(Session(parts, SessionClock(200.0), SessionConfig()), 260.0)
+    # 60x: at 200x a machine busy with other work published 2 snapshots with a window end in 45-255 s.
+    snaps = run_collecting(Session(parts, SessionClock(60.0), SessionConfig()), 260.0)
     t = np.concatenate([s.participant("A").new_t for s in snaps])
     phase = np.concatenate([s.participant("A").new_phase for s in snaps])
     unknown = t[(t > 60.0) & (t < 250.0) & ~np.isfinite(phase)]
