@@ -134,7 +134,7 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
         raise RecordingError(
             folder,
             "not a breathsync session folder (no session.json): give recording CSV files, "
-            "or a folder written by --record",
+            "a folder written by --record, or one written by 'breathsync simulate'",
         )
     text = read_text_file(sj, "session description", _WHAT_TO_DO, kind="text (JSON) file")
     try:
@@ -237,7 +237,7 @@ def left_out_notes(paths: Sequence[str]) -> list[str]:
         f"{label}: its recording {raw} holds no samples, only its header (the session ended before any came): "
         "left out"
         for p in paths
-        if os.path.isdir(p)
+        if os.path.isdir(p) and not is_simulate_folder(p)
         for label, raw in read_session_folder(p).left_out
     ]
 
@@ -327,7 +327,7 @@ def recorded_window_s(paths: Sequence[str]) -> float | None:
     :data:`~breathsync.dsp.sync.WINDOW_MAX_S`) is a damaged session.json: RecordingError, one line.
     """
     for p in paths:
-        if os.path.isdir(p):
+        if os.path.isdir(p) and not is_simulate_folder(p):
             settings = read_session_folder(p).info.get("settings")
             w = settings.get("window_s") if isinstance(settings, dict) else None
             if not isinstance(w, int | float) or isinstance(w, bool):
@@ -415,6 +415,17 @@ def file_identity(path: str) -> tuple[int, int] | str:
     return (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(path)
 
 
+#: The files ``breathsync simulate --out DIR`` writes (and no session.json).
+SIMULATE_FILES = ("A.csv", "B.csv")
+
+
+def is_simulate_folder(path: str) -> bool:
+    """Whether ``path`` is a folder written by ``breathsync simulate``: A.csv and B.csv, no session.json."""
+    return not os.path.exists(os.path.join(path, SESSION_FILE)) and all(
+        os.path.isfile(os.path.join(path, name)) for name in SIMULATE_FILES
+    )
+
+
 def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | None]]:
     """Replace each session folder in ``paths`` by its participants' raw files.
 
@@ -431,7 +442,11 @@ def expand_recording_paths(paths: Sequence[str]) -> tuple[list[str], list[str | 
     files: list[str] = []
     labels: list[str | None] = []
     for p in paths:
-        if os.path.isdir(p):
+        if os.path.isdir(p) and is_simulate_folder(p):  # 'breathsync simulate --out DIR': its two files
+            for name in SIMULATE_FILES:
+                files.append(os.path.join(p, name))
+                labels.append(None)
+        elif os.path.isdir(p):
             folder = read_session_folder(p)
             for fp in folder.participants:
                 files.append(fp.path)
