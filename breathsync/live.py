@@ -363,7 +363,11 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 
     out = []
     for label, p in summary["participants"].items():
-        rate = f"{p['mean_rate_bpm']:.1f} breaths/min" if p["mean_rate_bpm"] is not None else "rate unknown"
+        rate = (
+            f"{p['mean_rate_bpm']:.1f} breaths/min"
+            if p["mean_rate_bpm"] is not None
+            else f"rate unknown: {p.get('no_rate_why', 'no rate')}"
+        )
         direction = acc_sign_text(p.get("acc_sign"))  # as analyze says it
         out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']}){direction}")
     for pr in summary["pairs"]:

@@ -141,6 +141,9 @@ class _Participant:
         self.breaths = 0
         self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)
         self.rate_n = 0
+        self.quality_n = np.zeros(
+            len(Quality), dtype=np.int64
+        )  # grid samples per pipeline state (why no rate)
         #: Session time up to which the source has given breathing samples: a paced source's newest sample
         #: time, a device's latest arrival (see :meth:`Session._receiving`).
         self.last_seen_s = -math.inf
@@ -617,6 +620,7 @@ class Session:
             known = np.isfinite(out.rate_bpm)
             p.rate_sum += float(out.rate_bpm[known].sum())
             p.rate_n += int(known.sum())
+            p.quality_n += np.bincount(out.quality.astype(int), minlength=len(Quality))[: len(Quality)]
             p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
         if p.source.signal == "acc":
             self._note_acc_sign(p)
@@ -1302,6 +1306,8 @@ class Session:
                 "source": _source_name(p.source),
                 "final_status": self._end_status.get(p.label, p.source.status.value),
             }
+            if not p.rate_n:
+                parts[p.label]["no_rate_why"] = _no_rate_why(p.quality_n, p.breaths)
             # Which way is inhale: said of an accelerometer that gave breathing (one that gave nothing,
             # such as a Polar H10 that failed to start, was "a guess (no heart beats)").
             if p.source.signal == "acc" and math.isfinite(p.latest[0]):
@@ -1405,6 +1411,19 @@ def _extra_columns(src: Source) -> dict[str, list[str]]:
 #: not a way of wearing anything, and its rise/fall timing is the heart's response, not the breath's
 #: inhale/exhale ratio; the "inverted" shape test says nothing there that anyone could act on.
 _SHAPE_FREE = ("rr", "ecg")
+
+
+def _no_rate_why(quality_n: Any, breaths: int) -> str:
+    """Why a participant's session gave no rate, from the pipeline states it went through."""
+    if not int(quality_n.sum()):
+        return "no samples arrived"
+    if int(quality_n[Quality.FLAT]) >= int(quality_n.sum()) // 2:
+        return "the signal was flat (sensor off or disconnected?)"
+    if breaths > 0:
+        return "breaths were found but never at a steady rate in the range the tracker follows (too fast or too slow?)"
+    if int(quality_n[Quality.NO_BREATHING]):
+        return "no breathing was detected in the signal"
+    return "the signal never got past warm-up (too short?)"
 
 
 def _source_name(src: Source) -> str:

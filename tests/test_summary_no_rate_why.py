@@ -1,0 +1,40 @@
+"""A live session's summary says why a participant has no rate, not only "rate unknown"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from breathsync.cli import main
+
+
+def _file(path: Path, y: np.ndarray, t: np.ndarray) -> Path:
+    path.write_text(
+        "time,resp\n" + "".join(f"{a:.2f},{b:.4f}\n" for a, b in zip(t, y, strict=True)), encoding="utf-8"
+    )
+    return path
+
+
+def _summary_line(capsys: pytest.CaptureFixture[str], label: str) -> str:
+    out = capsys.readouterr().out
+    return next(ln for ln in out.splitlines() if ln.startswith(f"{label}: replay:"))
+
+
+def test_too_fast_breathing_says_the_rate_is_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = np.arange(0, 90, 0.04)
+    fast = _file(tmp_path / "fast.csv", np.sin(2 * np.pi * 50 / 60 * t), t)  # 50 breaths/min
+    assert main(["run", "-p", f"A=replay:{fast}", "--speed", "50", "--headless"]) == 0
+    line = _summary_line(capsys, "A")
+    assert "rate unknown: " in line and "too fast or too slow" in line
+
+
+def test_a_flat_signal_says_it_was_flat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = np.arange(0, 90, 0.04)
+    flat = _file(tmp_path / "flat.csv", np.ones(t.size), t)
+    assert main(["run", "-p", f"A=replay:{flat}", "--speed", "50", "--headless"]) == 0
+    line = _summary_line(capsys, "A")
+    assert "rate unknown: the signal was flat" in line
