@@ -68,7 +68,8 @@ class MemorySource(Source):
             # Everything up to now: one chunk per wake fell behind a fast clock for good (at --speed 100,
             # 10 s of session time within a minute on a machine whose timers wake a millisecond late).
             upto = self._clock.now() - self._behind
-            t_next = max(t_next, upto)
+            if upto > t_next + self._chunk_s:  # behind: catch up, keeping the chunk boundaries on their grid
+                t_next += self._chunk_s * math.floor((upto - t_next) / self._chunk_s)
             if self._fail_at is not None and t_next >= self._fail_at:
                 raise SourceError(f"{self._name}: simulated failure")
             j = int(np.searchsorted(self._t, min(t_next, upto), side="right"))
