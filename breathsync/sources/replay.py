@@ -160,6 +160,16 @@ class ReplaySource(Source):
         # The loop's period: the recording's span and one step of its signal (an accelerometer's own rows:
         # its beat rows, interleaved, would make the median step too short).
         steps = np.diff(rec.time[rec.acc_rows()] if kind == "acc" else rec.time)
+        if steps.size and float(steps.max()) > MAX_REPLAY_GAP_S:
+            # As between two replayed files (check_replays_overlap): played in real time (x --speed), the
+            # session would show "no signal" that long.
+            k = int(np.argmax(steps))
+            t_at = rec.time[rec.acc_rows()] if kind == "acc" else rec.time
+            raise SourceError(
+                f"replay: {self.path}: no samples for {steps[k]:.0f} s (from {t_at[k]:g} s to {t_at[k + 1]:g} s of "
+                f"its time column; a replay plays through at most {MAX_REPLAY_GAP_S:.0f} s without any): cut the "
+                "file in two at the gap, or analyse it with `breathsync analyze`, which scores around gaps"
+            )
         steps = steps[steps > 0]
         step = float(np.median(steps)) if steps.size else self.chunk_s
         self._period = float(rec.time[-1] - rec.time[0]) + step
