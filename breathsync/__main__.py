@@ -1,5 +1,5 @@
 """``python -m breathsync``: the same as the ``breathsync`` command."""
 
-from breathsync.cli import main
+from breathsync.entry import main
 
 raise SystemExit(main())

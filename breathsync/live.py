@@ -228,6 +228,25 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     return tuple(sigs)
 
 
+def stop_words(sig: int) -> str:
+    """Why a session stopped on this signal, for its session_end event ("the session ends: stopped with
+    Ctrl-C")."""
+    words = {
+        "SIGINT": "stopped with Ctrl-C",
+        "SIGBREAK": "stopped with Ctrl-Break",
+        "SIGHUP": "its terminal closed",
+    }
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        return f"stopped by signal {sig}"
+    return words.get(name, f"stopped by {name}")
+
+
+#: The session_end event's reason when Windows' console window was closed (ended_on_console_close).
+CONSOLE_CLOSED = "its console window was closed"
+
+
 @contextlib.contextmanager
 def stop_signals_ignored(restore: bool = True) -> Iterator[None]:
     """For what a live command does after its session has ended (the summary, where it was recorded): the
@@ -316,16 +335,16 @@ async def _run(session: Session, duration_s: float | None) -> Snapshot:
     installed = []
     previous: dict[signal.Signals, Any] = {}
 
-    def stop_soon() -> None:  # from any thread
+    def stop_soon(why: str = CONSOLE_CLOSED) -> None:  # from any thread
         with contextlib.suppress(RuntimeError):  # the loop has closed: the session is over
-            loop.call_soon_threadsafe(session.request_stop)
+            loop.call_soon_threadsafe(session.request_stop, why)
 
     def handler(signum: int, frame: Any) -> None:
-        stop_soon()
+        stop_soon(stop_words(signum))
 
     for sig in stop_signals():
         try:
-            loop.add_signal_handler(sig, session.request_stop)
+            loop.add_signal_handler(sig, session.request_stop, stop_words(sig))
             installed.append(sig)
         except NotImplementedError:
             # Windows' event loops have no signal handlers: a plain one, which asks the loop to stop the

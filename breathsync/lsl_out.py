@@ -14,7 +14,8 @@ the next, which lets LSL inlets and LabRecorder reconnect after a restart, and d
   pair's ``sync_score``, ``plv``, ``null_plv``, ``in_sync``, ``rel_phase`` (radians, > 0: a ahead),
   ``lag`` (seconds), ``window_age`` (seconds: stamp - window_age is where the scored window ended).
 - ``breathsync-events``, type ``Markers``, irregular strings: one JSON object per session event
-  (``{"kind": ..., "text": ..., "participants": [...]}``), plus ``session_start`` and ``session_end``.
+  (``{"kind": ..., "text": ..., "participants": [...]}``), plus ``session_start`` (the session's own ``session_end``
+  event says why it ended; one is added at the close only if it did not come).
 
 Participants who themselves come from an LSL stream are not published again (they already are, by the
 computer they breathe at; publishing them again under the same name would loop).
@@ -119,6 +120,7 @@ class LslPublisher:
         self._pairs: dict[tuple[str, str], Any] = {}
         self._markers: Any = None
         self._started = False
+        self._ended = False  # the session's own session_end event was marked (it says why)
         self.names: list[str] = []  # every stream published, for the user
 
     # ------------------------------------------------------------------------------ time
@@ -216,6 +218,7 @@ class LslPublisher:
             out.push_sample(values, self.lsl_time(snap.t_s))
         for ev in snap.events:
             self._marker(ev.t_s, ev.kind, ev.text, ev.participants)
+            self._ended = self._ended or ev.kind == "session_end"
 
     def _marker(self, t_s: float, kind: str, text: str, who: tuple[str, ...]) -> None:
         if self._markers is None:
@@ -225,7 +228,8 @@ class LslPublisher:
         self._markers.push_sample([msg], self.lsl_time(t))
 
     def close(self, info: SessionInfo) -> None:
-        if self._markers is not None and self._started:
+        if self._markers is not None and self._started and not self._ended:  # (a session that ended on a bug
+            # in its final snapshot has none)
             self._marker(self.clock.now(), "session_end", "session ended", ())
         # Dropping the outlets withdraws the streams from the network.
         self._people.clear()

@@ -343,6 +343,7 @@ class Session:
         self._seq = 0
         self._data_event: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
+        self._stop_why: str | None = None  # request_stop's reason, for the session_end event
         self._last_snap_t = 0.0
         self._closing = False
         self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
@@ -373,9 +374,12 @@ class Session:
         self._queues.append(q)
         return q
 
-    def request_stop(self) -> None:
-        """End the session soon (safe to call from a signal handler running in the loop)."""
+    def request_stop(self, why: str = "stopped") -> None:
+        """End the session soon (safe to call from a signal handler running in the loop). ``why`` ends the
+        session_end event's text ("the session ends: stopped with Ctrl-C"); the first request's is kept."""
         if self._stop is not None:
+            if self._stop_why is None:
+                self._stop_why = why
             self._stop.set()
 
     def _status_listener(self, p: _Participant) -> Callable[[SourceStatus, str], None]:
@@ -778,8 +782,25 @@ class Session:
                 )
                 return
             if done or self._stop.is_set() or all_over:
+                self._end_event(duration_s, done, all_over)
                 return
             self._deliver(self._snapshot())
+
+    def _end_event(self, duration_s: float | None, done: bool, all_over: bool) -> None:
+        """The session_end event of a session that ends normally: why it ends, at the session time it ends
+        (a bug's has its own, from _end_on_bug)."""
+        if self._fault is not None:
+            return
+        now = self.clock.now() if duration_s is None else min(self.clock.now(), duration_s)
+        if self._stop is not None and self._stop.is_set():
+            why = self._stop_why or "stopped"
+        elif done and duration_s is not None:
+            why, now = f"its duration ({_seconds_text(duration_s)}) is over", duration_s
+        else:  # at the last sample (at a high --speed the clock has run on by the time this turn sees it)
+            why = "every source has ended"
+            seen = [p.last_seen_s for p in self._parts if math.isfinite(p.last_seen_s)]
+            now = min(now, max(seen)) if seen else now
+        self._event("session_end", f"the session ends: {why}", t=now)
 
     def _partners_only(self, over: list[_Participant]) -> bool:
         """Every source but the simulated partners' has ended (and its samples are published), and the

@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "breathsync.analysis",
             "breathsync.batch",
             "breathsync.cli",
+            "breathsync.entry",
             "breathsync.__main__",
         ),
     ),

@@ -172,11 +172,11 @@ def test_a_session_waits_for_a_paced_source_that_fell_behind_the_clock() -> None
 
 
 def test_a_gap_in_a_replayed_file_is_not_falling_behind(tmp_path: Path) -> None:
-    """A file with no samples from 10 to 1000 s: a 20-s session ends at 20 s (waiting for paced sources
-    must not wait for the samples after the gap)."""
+    """A file with no samples from 10 to 510 s: a 20-s session ends at 20 s (waiting for paced sources
+    must not wait for the samples after the gap; a longer gap is refused, see test_replay_gap_inside)."""
     t, y, _ = breathing(duration_s=10, fs_hz=25, rate_bpm=12, seed=5)
     path = tmp_path / "gap.csv"
-    write_recording(path, np.concatenate([t, t + 1000.0]), {"resp": np.concatenate([y, y])})
+    write_recording(path, np.concatenate([t, t + 500.0]), {"resp": np.concatenate([y, y])})
     session = Session([ParticipantSpec("A", ReplaySource(path))], SessionClock(SPEED), SessionConfig())
     final = asyncio.run(session.run(20.0))
     assert 20.0 <= final.t_s < 25.0

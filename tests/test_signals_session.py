@@ -10,6 +10,7 @@ session.json exists, send the signal and wait for the process to end.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -35,6 +36,12 @@ SIGNALS = [
 #: Session length asked for: 30 s of wall time at speed 20, so that a session that ended by itself would
 #: take far longer than the time the tests allow after the signal.
 DURATION_S = 600.0
+#: What the session_end event says of each signal (breathsync.live.stop_words).
+STOP_WORDS = {
+    "SIGINT": "stopped with Ctrl-C",
+    "SIGTERM": "stopped by SIGTERM",
+    "SIGHUP": "its terminal closed",
+}
 SPEED = 20.0
 
 
@@ -91,6 +98,11 @@ def _interrupt(tmp_path: Path, sig_name: str, *extra: str) -> None:
     assert doc.get("end_utc") and doc.get("summary"), doc
     assert 0.0 < float(doc["duration_s"]) < DURATION_S  # stopped by the signal, not by its end
     assert (record / "you.csv").stat().st_size > 0
+    # The events say why and when it ended (there was no session_end event but for a bug's end).
+    with (record / "events.csv").open(encoding="utf-8", newline="") as fh:
+        ends = [e for e in csv.DictReader(fh) if e["kind"] == "session_end"]
+    assert [e["text"] for e in ends] == [f"the session ends: {STOP_WORDS[sig_name]}"], ends
+    assert abs(float(ends[0]["time"]) - float(doc["duration_s"])) < 0.5, (ends, doc["duration_s"])
 
 
 @pytest.mark.parametrize("sig_name", SIGNALS)

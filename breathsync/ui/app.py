@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from breathsync.live import ParticipantArg, ended_on_console_close, stop_signals
+from breathsync.live import CONSOLE_CLOSED, ParticipantArg, ended_on_console_close, stop_signals, stop_words
 from breathsync.session import Session, SessionConfig
 from breathsync.session_types import Snapshot
 
@@ -71,9 +71,9 @@ SIGNAL_POLL_MS = 100
 
 
 @contextlib.contextmanager
-def _stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
+def _stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
     """While the dashboard runs: Ctrl-C, SIGTERM, SIGHUP and Windows' SIGBREAK (the signals the terminal view
-    handles, see :func:`breathsync.live.stop_signals`) call ``request_stop`` in the UI thread, through the event loop
+    handles, see :func:`breathsync.live.stop_signals`) call ``request_stop`` with their words (:func:`~breathsync.live.stop_words`) in the UI thread, through the event loop
     (not inside the handler: a handler runs between any two Python lines), instead of a KeyboardInterrupt
     traceback or the process dying with the recording left open. Python runs its handlers only when the
     interpreter runs, so a timer wakes it while Qt's event loop waits in C. Only in the main thread (the only
@@ -84,7 +84,8 @@ def _stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
     from PyQt6.QtCore import QTimer
 
     def handler(signum: int, frame: Any) -> None:
-        QTimer.singleShot(0, request_stop)
+        why = stop_words(signum)
+        QTimer.singleShot(0, lambda: request_stop(why))
 
     previous: dict[signal.Signals, Any] = {}
     for sig in stop_signals():
@@ -230,10 +231,10 @@ def _run(
     unattended = _unattended(screenshot)
     interrupted: list[bool] = []
 
-    def on_stop_signal() -> None:  # Ctrl-C, SIGTERM, SIGHUP, SIGBREAK (in the UI thread)
+    def on_stop_signal(why: str = CONSOLE_CLOSED) -> None:  # Ctrl-C, SIGTERM, SIGHUP, SIGBREAK (UI thread)
         interrupted.append(True)
         if win.running and len(interrupted) == 1:
-            win.stop_session()  # ends as at its end: on_finished closes the window
+            win.stop_session(why)  # ends as at its end: on_finished closes the window
         else:  # the session is over (the window waits to be closed), or asked twice
             win.close()
 

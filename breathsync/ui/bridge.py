@@ -198,13 +198,14 @@ class SessionRunner(QObject):
             return False
         return True
 
-    def stop(self) -> None:
-        """Ask the session to end (it publishes its final snapshot and ``finished``)."""
+    def stop(self, why: str = "stopped from the dashboard") -> None:
+        """Ask the session to end (it publishes its final snapshot and ``finished``); ``why`` ends its
+        session_end event's text."""
         with self._lock:
             self._stop_requested = True
             session = self._session
         if session is not None:
-            self._call(session.request_stop)
+            self._call(session.request_stop, why)
 
     def start_recording(self, path: str) -> bool:
         """Start recording the running session into the new folder ``path`` (see ``recording``)."""

@@ -506,8 +506,8 @@ class DashboardWindow(QMainWindow):
         self.state.set_state("warmup", "starting")
         self._set_editing(False)
 
-    def stop_session(self) -> None:
-        self.runner.stop()
+    def stop_session(self, why: str = "stopped from the dashboard") -> None:
+        self.runner.stop(why)
 
     def toggle_session(self) -> None:
         if self.running:
@@ -950,7 +950,7 @@ class DashboardWindow(QMainWindow):
         self._save_settings()
         self.timer.stop()
         if self.running:
-            self.runner.stop()
+            self.runner.stop("its window was closed")
             self.runner.wait(10.0)
         super().closeEvent(event)
         self.closed.emit()

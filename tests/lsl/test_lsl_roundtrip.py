@@ -123,7 +123,8 @@ def test_publish_then_join_round_trip() -> None:
     assert meta["breathsync-events"].type() == "Markers"
     # Events as JSON markers (the inlet connected after session_start, so the last one is session_end).
     last = json.loads(markers[-1][0])
-    assert last["kind"] == "session_end"
+    assert last["kind"] == "session_end" and last["text"] == "the session ends: its duration (7.0 s) is over"
+    assert sum('"session_end"' in m for m, _ in markers) == 1  # the session's, not a second one at close
     assert publisher.lsl_time(6.9) < markers[-1][1] < publisher.lsl_time(8.0)
 
     # Samples: the inlet's session times are the published session times; its resp channel is the

@@ -15,6 +15,7 @@ import pytest
 from conftest import posix_only
 from pytestqt.qtbot import QtBot
 
+from breathsync.live import stop_words
 from breathsync.ui.app import _stop_on_signals
 
 
@@ -23,10 +24,10 @@ def test_sigbreak_asks_the_dashboard_to_stop(qtbot: QtBot, monkeypatch: pytest.M
     fake = signal.SIGWINCH
     monkeypatch.setattr(signal, "SIGBREAK", fake, raising=False)
     before = signal.getsignal(fake)
-    asked: list[bool] = []
-    with _stop_on_signals(lambda: asked.append(True)):
+    asked: list[str] = []
+    with _stop_on_signals(asked.append):
         assert signal.getsignal(fake) != before
         signal.raise_signal(fake)
         qtbot.waitUntil(lambda: bool(asked), timeout=5000)
-    assert asked == [True]
+    assert asked == [stop_words(fake)]  # with its words for the session_end event
     assert signal.getsignal(fake) == before  # put back when the dashboard returns
