@@ -384,8 +384,10 @@ class TerminalView:
                 state = f" ({p.source_status})" if p.source_status not in ("streaming", "no signal") else ""
                 parts.append(f"{p.label} {rate} {_quality(p) if p.receiving else 'no signal'}{state}")
             for pv in snap.pairs:
-                plv = f"{pv.plv:.2f}" if math.isfinite(pv.plv) else "-"
-                parts.append(f"{pv.a}-{pv.b} PLV {plv} {'in sync' if pv.in_sync else 'not in sync'}")
+                if math.isfinite(pv.plv):
+                    parts.append(f"{pv.a}-{pv.b} PLV {pv.plv:.2f} {'in sync' if pv.in_sync else 'not in sync'}")
+                else:  # the window is still filling (or a gap): no verdict yet, as the in-place view says
+                    parts.append(f"{pv.a}-{pv.b} PLV - measuring")
             state = state_text(snap, _window_s(self._info))
             self.out.write(f"[{clock_text(snap.t_s)}] " + "; ".join(parts) + f"; {state}\n")
         self.out.flush()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import pytest
 from view_snapshots import pair, snapshot
 
 from breathsync.session_types import pair_first_text
-from breathsync.terminal import _pair_line, render
+from breathsync.terminal import TerminalView, _pair_line, render
 
 
 def test_opposite_phase_does_not_fill_the_meter_and_nobody_is_first() -> None:
@@ -100,3 +101,18 @@ def test_a_narrow_terminal_breaks_the_pair_line_before_who_breathed_first() -> N
     """At 40 columns "phase  +20 deg A breathed first by" ended one row and "0.28 s" began the next."""
     text = render(snapshot(pairs=(pair(),)), width=40)
     assert "  A breathed first by 0.28 s" in text.splitlines()
+
+
+def test_one_line_a_second_says_measuring_while_the_window_fills() -> None:
+    """Piped (not a terminal), the pair read 'PLV - not in sync' for the first window's 30 s, a verdict the
+    in-place view does not give ('measuring: filling the 30-s sync window')."""
+    out = io.StringIO()
+    view = TerminalView(out=out, in_place=False)
+    view.on_snapshot(
+        snapshot(pairs=(pair(plv=math.nan, null_plv=math.nan, sync_score=math.nan, in_sync=False),))
+    )
+    view._last = -math.inf  # the next snapshot prints too (one line a second)
+    view.on_snapshot(snapshot(pairs=(pair(plv=0.4, in_sync=False),)))
+    first, second = out.getvalue().splitlines()
+    assert "A-B PLV - measuring;" in first and "not in sync" not in first
+    assert "A-B PLV 0.40 not in sync;" in second
