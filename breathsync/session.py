@@ -147,6 +147,7 @@ class _Participant:
         #: Session time up to which the source has given breathing samples: a paced source's newest sample
         #: time, a device's latest arrival (see :meth:`Session._receiving`).
         self.last_seen_s = -math.inf
+        self.last_sample_s = -math.inf  # the newest sample of any kind (a status event of a paced source)
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
@@ -403,7 +404,12 @@ class Session:
                 kind, text = kinds[status]
                 if status in (SourceStatus.RECONNECTING, SourceStatus.NO_SIGNAL):
                     p.away("reconnected" if status is SourceStatus.RECONNECTING else "back", self.clock.now())
-                self._event(kind, text, (p.label,))
+                t = self.clock.now()
+                if status is SourceStatus.ENDED and p.source.paced and math.isfinite(p.last_sample_s):
+                    # A file or a simulation ends at its last sample, whatever the --speed (a fast session's
+                    # clock has run on by the time its reader sees the end: 300.6-305.7 s at 300x, 300.0 at 10x).
+                    t = min(t, p.last_sample_s)
+                self._event(kind, text, (p.label,), t)
             elif status is SourceStatus.STREAMING and p.away_since is not None:
                 # Back from a lost link (or a stream that had stopped): when, and how long it was away.
                 # Its samples are news again only when they come (a quick reconnection must not read as
@@ -585,6 +591,7 @@ class Session:
             chunk = SampleChunk(chunk.t[keep], {k: v[keep] for k, v in chunk.columns.items()})
         if len(chunk) == 0:
             return
+        p.last_sample_s = max(p.last_sample_s, float(chunk.t.max()))
         p.chunks += 1
         if p.chunks == 1:
             self._refresh_description(p)
@@ -774,11 +781,13 @@ class Session:
             over = [p for p in self._parts if p.task is not None and p.task.done()]
             all_over = len(over) == len(self._parts) and not self._unpublished_arrivals
             if duration_s is None and not all_over and self._partners_only(over):
+                ended = max(p.last_sample_s for p in self._parts if not p.spec.simulated)
                 self._event(
                     "session_end",
                     "the session ends: every source but the simulated "
                     f"{_and([p.label for p in self._parts if p.spec.simulated])} has ended "
                     "(a simulated partner alone is nothing to practise with)",
+                    t=min(self.clock.now(), ended) if math.isfinite(ended) else None,
                 )
                 return
             if done or self._stop.is_set() or all_over:
@@ -798,7 +807,7 @@ class Session:
             why, now = f"its duration ({_seconds_text(duration_s)}) is over", duration_s
         else:  # at the last sample (at a high --speed the clock has run on by the time this turn sees it)
             why = "every source has ended"
-            seen = [p.last_seen_s for p in self._parts if math.isfinite(p.last_seen_s)]
+            seen = [p.last_sample_s for p in self._parts if math.isfinite(p.last_sample_s)]
             now = min(now, max(seen)) if seen else now
         self._event("session_end", f"the session ends: {why}", t=now)
 

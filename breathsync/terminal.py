@@ -385,7 +385,9 @@ class TerminalView:
                 parts.append(f"{p.label} {rate} {_quality(p) if p.receiving else 'no signal'}{state}")
             for pv in snap.pairs:
                 if math.isfinite(pv.plv):
-                    parts.append(f"{pv.a}-{pv.b} PLV {pv.plv:.2f} {'in sync' if pv.in_sync else 'not in sync'}")
+                    parts.append(
+                        f"{pv.a}-{pv.b} PLV {pv.plv:.2f} {'in sync' if pv.in_sync else 'not in sync'}"
+                    )
                 else:  # the window is still filling (or a gap): no verdict yet, as the in-place view says
                     parts.append(f"{pv.a}-{pv.b} PLV - measuring")
             state = state_text(snap, _window_s(self._info))

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, breathing
 
 from breathsync.cli import main
+from breathsync.io.csvfile import write_recording
 
 BELT = REPO / "sample_signals" / "nk_rest5_100hz.csv"
 PARTNER = "partner=sim:follow,rate=13,coupling=3,delay=0.3,seed=1,fs=25"
@@ -28,7 +29,7 @@ def _run(tmp_path: Path, speed: str) -> Path:
 
 def _sync_events(folder: Path) -> list[str]:
     # The pairs' events and the goal (stamped at the window end that judged them); a source's status
-    # events are stamped when a snapshot saw them.
+    # events other than its end are stamped when the session sees them.
     lines = (folder / "events.csv").read_text(encoding="utf-8").splitlines()
     return [ln for ln in lines if ",in_sync," in ln or ",lost_sync," in ln or ",goal_reached," in ln]
 
@@ -73,3 +74,24 @@ def test_the_lead_phase_s_verdict_is_the_same_at_any_speed(
     assert len(lead[0]) >= 2 and lead[0] == lead[1]  # the instruction and a reminder, at the same times
     a, b = (_summary(f)["training"] for f in folders)
     assert a["leader_changed_at_s"] is not None and a == b
+
+
+def test_a_replay_ends_at_its_last_sample_at_any_speed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source's end and the session's end were stamped when a snapshot saw them: 'source ended' at 60.0 s
+    at 60.05 s at 10x for a 60-s file (later at 300x). Now both at the file's last sample."""
+    src = tmp_path / "a.csv"
+    t, y, _ = breathing(duration_s=60.0, fs_hz=25, rate_bpm=12, seed=1)
+    write_recording(src, t, {"resp": y})
+    ends = []
+    for speed in ("10", "300"):
+        rec = tmp_path / f"end{speed}"
+        args = ["run", "-p", f"A=replay:{src}", "-p", "B=sim:steady,seed=2", "--speed", speed, "--quiet"]
+        assert main([*args, "--record", str(rec)]) == 0
+        lines = (rec / "events.csv").read_text(encoding="utf-8").splitlines()
+        ends.append([ln for ln in lines if ",source_ended," in ln or ",session_end," in ln])
+    capsys.readouterr()
+    last = f"{float(t[-1]):.3f}"
+    assert [ln.split(",")[0] for ln in ends[0]] == [last, last], ends
+    assert ends[0] == ends[1]
