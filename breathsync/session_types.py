@@ -16,6 +16,11 @@ import numpy as np
 from breathsync.dsp._types import FloatArray
 from breathsync.sources.base import SampleChunk
 
+#: PairView.meter: the pair is in sync exactly when the meter is at or over this (shown to two decimals:
+#: 0.50 and up in sync, at most 0.49 not).
+METER_IN_SYNC = 0.5
+METER_OUT_CAP = 0.49
+
 
 @dataclass(frozen=True)
 class Event:
@@ -86,13 +91,24 @@ class PairView:
 
     @property
     def meter(self) -> float:
-        """What a sync meter shows, 0-1: the chance-corrected score times how far the pair is in phase
-        (``max(0, cos(rel_phase))``: full at 0 degrees, 0.71 x at the 45-degree in-sync limit, nothing at 90
-        degrees or more), so breathing locked in opposite phase does not fill the meter. NaN while the PLV is
-        unknown. ``sync_score`` itself (files, streams) stays the documented definition."""
-        if not (math.isfinite(self.sync_score) and math.isfinite(self.rel_phase_rad)):
+        """What a sync meter shows, 0-1, over its half exactly when the pair is in sync (:data:`METER_IN_SYNC`),
+        so that the meter and the words never disagree. In sync: 0.5 + 0.5 x the chance-corrected score x
+        ``cos(rel_phase)`` (how locked, how close to in phase). Not in sync: 0.5 x ``min(1, PLV / chance
+        level)`` x ``max(0, cos(rel_phase))``, at most 0.49 (how near the line: a PLV under its chance
+        level, or locked but off phase; breathing locked in opposite phase reads 0). NaN while the PLV is
+        unknown. ``sync_score`` itself (files, streams) stays the documented definition.
+
+        (It was the score times ``max(0, cos(rel_phase))`` alone, which read under 0.2 in 27% of the demo's
+        in-sync windows: a PLV just over a chance level of 0.9 scores near 0.)"""
+        if not (
+            math.isfinite(self.sync_score) and math.isfinite(self.rel_phase_rad) and math.isfinite(self.plv)
+        ):
             return math.nan
-        return max(0.0, self.sync_score) * max(0.0, math.cos(self.rel_phase_rad))
+        in_phase = max(0.0, math.cos(self.rel_phase_rad))
+        if self.in_sync:
+            return METER_IN_SYNC + (1.0 - METER_IN_SYNC) * min(max(self.sync_score, 0.0), 1.0) * in_phase
+        near = min(1.0, self.plv / self.null_plv) if self.null_plv > 0 else 1.0
+        return min(METER_IN_SYNC * near * in_phase, METER_OUT_CAP)
 
     @property
     def in_sync_value(self) -> float:

@@ -74,8 +74,9 @@ def _pair_parts(pv: PairView, snap: Snapshot | None = None, window_s: float = ma
             return [f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]", measuring_text(window_s)]
         return [f"{pv.a}-{pv.b}  sync [{_meter(math.nan)}]", "waiting for both breathing signals"]
     state = "IN SYNC" if pv.in_sync else "not yet"
-    # The meter is PairView.meter, not the sync score: a pair locked in opposite phase has a high score
-    # (the PLV does not care at which angle they lock) but is not breathing together.
+    # The meter is PairView.meter, not the sync score: 0.50 and over exactly when in sync (a PLV just over a
+    # chance level of 0.9 scores near 0), and a pair locked in opposite phase (a high score: the PLV does not
+    # care at which angle they lock) reads 0.
     first = pair_first_text(pv)  # a piece of its own: a narrow terminal breaks the line before it
     return [
         f"{pv.a}-{pv.b}  sync [{_meter(pv.meter)}] {pv.meter:4.2f}  {state:8s}",

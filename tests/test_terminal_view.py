@@ -42,9 +42,14 @@ def test_who_breathes_first(deg: float, lag_s: float, says: str) -> None:
 
 
 def test_meter_is_the_pairs_meter() -> None:
-    pv = pair(sync_score=0.8, rel_phase_rad=math.radians(60.0))
-    assert pv.meter == pytest.approx(0.4)
-    assert "sync [====------] 0.40" in render(snapshot(pairs=(pv,)))
+    # Locked (PLV over its chance level) 60 degrees off: not in sync, half-way to the line.
+    pv = pair(plv=0.9, null_plv=0.3, sync_score=0.86, in_sync=False, rel_phase_rad=math.radians(60.0))
+    assert pv.meter == pytest.approx(0.25)
+    assert "sync [===-------] 0.25  not yet" in render(snapshot(pairs=(pv,)))
+    # Just in sync (a PLV of 0.92 over a chance level of 0.9: score 0.2): over the half, not 0.19 as it read.
+    pv = pair(plv=0.92, null_plv=0.9, sync_score=0.2, in_sync=True, rel_phase_rad=math.radians(20.0))
+    assert pv.meter == pytest.approx(0.5 + 0.5 * 0.2 * math.cos(math.radians(20.0)))
+    assert "sync [======----] 0.59  IN SYNC" in render(snapshot(pairs=(pv,)))
 
 
 def _no_plv(**kw: object) -> object:

@@ -51,6 +51,7 @@ from breathsync.io.csvfile import write_private_bytes, write_private_text
 from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import (
+    METER_IN_SYNC,
     PairView,
     Snapshot,
     clock_text,
@@ -256,14 +257,23 @@ class DashboardWindow(QMainWindow):
         sp = self.score_widget.getPlotItem()
         sp.setLabel("left", "sync")
         self.score_widget.setToolTip(
-            "sync: the chance-corrected sync score times how far the pair is in phase (full at 0°, "
-            "nothing at 90° or more): breathing locked in opposite phase does not count"
+            "sync meter: over the dashed line exactly when the pair is in sync (PLV over its chance level, "
+            "within 45° of in phase); above it, how locked and how close to in phase; under it, how near: "
+            "breathing locked in opposite phase reads 0"
         )
         sp.setLabel("bottom", "session time", units="s")
         sp.setYRange(0, 1.12, padding=0)
         sp.setMouseEnabled(x=False, y=False)
         sp.hideButtons()
         sp.showGrid(x=False, y=True, alpha=0.3)
+        # The in-sync line: the meter is over it exactly when the pair is in sync (PairView.meter).
+        self.in_sync_line = pg.InfiniteLine(
+            pos=METER_IN_SYNC,
+            angle=0,
+            movable=False,
+            pen=pg.mkPen("#009E73", width=1, style=Qt.PenStyle.DashLine),
+        )
+        sp.addItem(self.in_sync_line)
         self.score_curve = sp.plot(pen=pg.mkPen("#0072B2", width=2), connect="finite")
         self.band_curve = sp.plot(pen=pg.mkPen("#009E73", width=8), connect="finite")
         self.chance_label = pg.TextItem("▬ in sync", color="#007a5a", anchor=(0, 0))

@@ -47,7 +47,8 @@ def test_sync_plot_shows_the_meter_so_opposite_phase_stays_empty(window: Dashboa
     t, y = window.score_curve.getData()
     assert t is not None and y is not None
     assert np.all(y[t < 20.0] < 0.01)  # was 0.71: the score does not care at which angle the pair locks
-    assert np.all(y[t >= 20.0] == pytest.approx(0.9))
+    assert np.all(y[t >= 20.0] == pytest.approx(0.5 + 0.5 * 0.9))  # in sync: over the line at 0.5
+    assert window.in_sync_line.value() == 0.5
 
 
 def test_state_says_measuring_until_the_first_window_is_filled(window: DashboardWindow) -> None:
