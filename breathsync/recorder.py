@@ -47,7 +47,7 @@ from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import RecordingWriter, replace_file
 from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
-from breathsync.session_types import PairView, SessionInfo, Snapshot
+from breathsync.session_types import Event, PairView, SessionInfo, Snapshot
 from breathsync.sources.base import SIGNAL_COLUMNS, SampleChunk
 
 __all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError", "device_unit"]
@@ -204,6 +204,7 @@ class Recorder:
         self._pairs_last = -math.inf
         self._events_fh: IO[str] | None = None
         self._events: Any = None  # csv writer
+        self._events_held: list[Event] = []  # stamped after the pairs' last judged window end (_write_events)
         self._warnings: list[str] = []
         self._dropped_columns: dict[str, set[str]] = {}
         self._last_flush = 0.0
@@ -305,15 +306,30 @@ class Recorder:
             if snap.pairs:
                 name = "pairs.csv"
                 self._write_pairs(snap.t_s, snap.pairs)
-            if snap.events and self._events is not None:
+            if (snap.events or self._events_held) and self._events is not None:
                 name = "events.csv"
-                for ev in snap.events:
-                    self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
+                self._write_events(snap)
         except (OSError, RecordingError) as exc:
             self._fail(exc, name)
         except (ValueError, IndexError) as exc:  # malformed arrays in a snapshot: skip them, keep recording
             self._warn(f"{name}: a snapshot was not fully recorded ({exc})")
         self._maybe_flush()
+
+    def _write_events(self, snap: Snapshot) -> None:
+        """The snapshot's events, in time order. The pairs' events are judged at window ends, which trail
+        the samples (by the pipelines' delay, and at a high --speed by however far the samples got ahead of
+        the scoring), while a source's or a signal's event is stamped at its samples' time: written as they
+        came, a fast replay's events.csv had "the heart's rhythm confirms ..." at 68.5 s before "in sync" at
+        45 s. An event later than every pair's last judged window end waits for it (held in memory for about a
+        second at 1x; all are written with the final snapshot, or at close)."""
+        self._events_held.extend(snap.events)
+        ends = [pv.window_end_s for pv in snap.pairs if math.isfinite(pv.window_end_s)]
+        # Less one step of the 10-Hz judging grid: a pair is judged up to the last grid point before its end.
+        upto = math.inf if snap.final or not ends else min(ends) - 0.1
+        ready = sorted((e for e in self._events_held if e.t_s <= upto), key=lambda e: e.t_s)
+        self._events_held = [e for e in self._events_held if e.t_s > upto]
+        for ev in ready:
+            self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
 
     def close(self, info: SessionInfo) -> None:
         """Write the end of session.json, flush and close every file; idempotent.
@@ -325,6 +341,11 @@ class Recorder:
             return
         self._closed = True
         first_error = self.error
+        if self.error is None and self._events_held and self._events is not None:
+            with contextlib.suppress(OSError, ValueError):  # (a failure shows in the file's own close below)
+                for ev in sorted(self._events_held, key=lambda e: e.t_s):
+                    self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
+            self._events_held = []
         if self.error is None:
             for label in self._held:
                 try:

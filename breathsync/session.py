@@ -584,10 +584,12 @@ class Session:
     def _ingest(self, p: _Participant, chunk: SampleChunk) -> None:
         arrival = time.perf_counter()
         end = self._duration_s
-        if end is not None and len(chunk) and float(chunk.t.max()) > end:  # (two streams: each in order)
-            # Past --duration: not the session's (a fast replay's chunk spans more session time than a
+        if end is not None and len(chunk) and float(chunk.t.max()) >= end:  # (two streams: each in order)
+            # At or past --duration: not the session's (a fast replay's chunk spans more session time than a
             # snapshot's step, so how far past the end a session recorded and scored depended on the speed).
-            keep = chunk.t <= end
+            # The session is [0, duration): 120 s at 25 Hz is 3000 samples; a sample at 120.0 s came at 300x,
+            # where a slower session had ended first (it waits only for samples before the end: behind()).
+            keep = chunk.t < end
             chunk = SampleChunk(chunk.t[keep], {k: v[keep] for k, v in chunk.columns.items()})
         if len(chunk) == 0:
             return
@@ -603,6 +605,7 @@ class Session:
                     f"{p.label}: breathing derived from heart beats (RR): works best with slow, relaxed "
                     f"breathing; about {INHERENT_LAG_S:.1f} s behind",
                     (p.label,),
+                    min(self.clock.now(), float(chunk.t[0])) if p.source.paced else None,  # at its first beat
                 )
         for sink in list(self._sinks):
             try:
@@ -688,6 +691,10 @@ class Session:
         conv = p.converter
         basis, flips = getattr(conv, "sign_basis", "none"), getattr(conv, "n_sign_flips", 0)
         t = p.latest[0]
+        # The events at the samples' time of the decision (AccRespiration.sign_changed_t), not the clock's,
+        # which a fast replay has run ahead of: "a guess" at 21.6 s at 30x, 35.5 s at 300x.
+        decided = float(getattr(conv, "sign_changed_t", math.nan))
+        at = min(decided, self.clock.now()) if math.isfinite(decided) else None
         if math.isfinite(t):
             if math.isfinite(p.sign_t) and t > p.sign_t:
                 p.sign_time[basis] += t - p.sign_t
@@ -708,14 +715,18 @@ class Session:
                         + self._beats_advice(p)
                     ),
                     (p.label,),
+                    at,
                 )
             elif basis == "heart":
                 self._event(
-                    "signal_note", f"{p.label}: the heart's rhythm confirms which way is inhale", (p.label,)
+                    "signal_note",
+                    f"{p.label}: the heart's rhythm confirms which way is inhale",
+                    (p.label,),
+                    at,
                 )
         if flips != p.sign_flips and p.sign_basis != "none":
             by = "the heart's rhythm" if getattr(conv, "sign_cue", "") == "rr" else "the breath's shape"
-            self._event("signal_note", f"{p.label}: breathing direction turned over by {by}", (p.label,))
+            self._event("signal_note", f"{p.label}: breathing direction turned over by {by}", (p.label,), at)
             p.sign_turns.append(round(t, 1))
         p.sign_basis, p.sign_flips = basis, flips
 

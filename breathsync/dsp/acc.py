@@ -282,6 +282,9 @@ class AccRespiration:
         self.rsa_corr = float("nan")
         self.n_posture_changes = 0
         self.n_sign_flips = 0
+        #: The time (of the samples) at which ``sign_basis`` or ``n_sign_flips`` last changed: the update
+        #: block's boundary where it was decided, the same however the samples were chunked.
+        self.sign_changed_t = float("nan")
         self.too_slow = False
         self.fs_hz = float("nan")
         self._pending_t = np.empty(0)  # samples held until the rate is known
@@ -408,7 +411,10 @@ class AccRespiration:
                 self.reset()
             if self._block_idx is not None and blk[i0] != self._block_idx:
                 if self._state_finite():
+                    before = (self.sign_basis, self.n_sign_flips)
                     self._end_block((blk[i0] - self._block_idx) * self.update_s)
+                    if (self.sign_basis, self.n_sign_flips) != before:
+                        self.sign_changed_t = float(blk[i0]) * self.update_s
                 else:  # overflowing input poisoned the filters: restart as after a gap (counters kept)
                     self.reset()
             self._block_idx = int(blk[i0])
