@@ -1315,6 +1315,7 @@ class Session:
             leader_rate_change_bpm=tr.leader_change if tr.stage == "leading" else math.nan,
             following=tr.following,
             instruction=self._instruction(),
+            pair=None if ps is None else (ps.a.label, ps.b.label),
         )
 
     def _instruction(self) -> str:

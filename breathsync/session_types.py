@@ -134,6 +134,9 @@ class TrainingView:
     leader_rate_change_bpm: float = math.nan  # lead, leading stage: leader's rate now - at the instruction
     following: bool = False  # lead: the session's verdict that the follower follows the leader's change
     instruction: str = ""  # what the participants are asked to do now, in words (empty: nothing new)
+    #: The pair the goal's progress is about (labels): the lead pair in the lead phase, else the pair in sync
+    #: longest right now (the first when none is); None without a pair. What a view shows as "the" pair.
+    pair: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

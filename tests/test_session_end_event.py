@@ -112,3 +112,26 @@ sys.exit(main(["analyze", "x.csv"]))
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, r.stderr
     assert r.stderr == "" and r.stdout == ""
+
+
+def test_the_session_names_the_pair_its_goal_counts() -> None:
+    """Three people, B and C locked: the training view names B-C (the pair in sync longest), which the
+    dashboard's plot shows; with nobody in sync, the first pair."""
+    from breathsync.sources.base import PhaseProbe
+
+    probes = {"B": PhaseProbe()}
+    session = Session(
+        [
+            ParticipantSpec("A", SimSource("steady", rate_bpm=9.0, seed=1)),
+            ParticipantSpec("B", SimSource("steady", rate_bpm=12.0, seed=2)),
+            ParticipantSpec(
+                "C", SimSource("follow", rate_bpm=12.5, coupling=3.0, delay_s=0.2, seed=3, probe=probes["B"])
+            ),
+        ],
+        SessionClock(100.0),
+        probes=probes,
+    )
+    snaps = run_collecting(session, 120.0)
+    assert snaps[0].training.pair == ("A", "B")
+    assert snaps[-1].pairs and any(pv.in_sync for pv in snaps[-1].pairs if (pv.a, pv.b) == ("B", "C"))
+    assert snaps[-1].training.pair == ("B", "C")

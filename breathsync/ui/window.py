@@ -633,6 +633,9 @@ class DashboardWindow(QMainWindow):
         self._dirty = True
 
     def _main_pair(self, snap: Snapshot) -> PairView | None:
+        """The pair the sync plot and the dial show: the lead pair in the lead phase; else one with the
+        participant the "cue" box names; else the session's (TrainingView.pair: the pair whose run in sync
+        the goal bar counts, so that the plot and the bar are about one pair; for two people, the pair)."""
         if not snap.pairs:
             return None
         tr = snap.training
@@ -644,6 +647,10 @@ class DashboardWindow(QMainWindow):
         if cue in self._labels:
             for pv in snap.pairs:
                 if cue in (pv.a, pv.b):
+                    return pv
+        if tr.pair is not None:
+            for pv in snap.pairs:
+                if (pv.a, pv.b) == tr.pair:
                     return pv
         return snap.pairs[0]
 

@@ -198,3 +198,20 @@ def test_the_state_line_is_drawn_from_the_sessions_state_value(window: Dashboard
     lost = (participant("A"), participant("B", receiving=False))
     show(window, snapshot(participants=lost, seq=3))
     assert (window.state.kind, window.state.text) == ("no_signal", "no signal from B")
+
+
+def test_with_three_people_the_plot_shows_the_pair_the_goal_counts(window: DashboardWindow) -> None:
+    """The sync plot showed the first pair (A-B) while the goal bar counted the run of the pair in sync
+    longest (here B-C): the session names that pair (TrainingView.pair) and the plot follows it."""
+    from dataclasses import replace
+
+    ab = pair("A", "B", plv=0.5, null_plv=0.6, sync_score=0.0, in_sync=False, rel_phase_rad=0.0)
+    ac = pair("A", "C", plv=0.5, null_plv=0.6, sync_score=0.0, in_sync=False, rel_phase_rad=0.0)
+    bc = pair("B", "C", plv=0.95, null_plv=0.5, sync_score=0.9, in_sync=True, rel_phase_rad=0.0)
+    snaps = []
+    for i, t in enumerate(np.arange(10.0, 20.0, 0.5)):
+        s = snapshot(("A", "B", "C"), pairs=(ab, ac, bc), t_s=float(t), seq=i)
+        snaps.append(replace(s, training=replace(s.training, pair=("B", "C"))))
+    show(window, *snaps)
+    _, y = window.score_curve.getData()
+    assert y is not None and np.all(y == pytest.approx(0.5 + 0.5 * 0.9))  # B-C's meter, not A-B's 0.42
