@@ -73,11 +73,15 @@ def test_window_builds(qtbot: QtBot, settings: QSettings) -> None:
 
 
 def test_simulated_session_runs_traces_and_dial_update(qtbot: QtBot, settings: QSettings) -> None:
-    w = make(qtbot, settings)
+    # At 20x (2 s of wall time): snapshots come at 10-50 a second of wall time, fewer on a busy machine (at
+    # 40x this test once saw too few to pass while a second test run loaded the machine); the counts below
+    # are what any machine gives, the content is what the test checks.
+    w = make(qtbot, settings, speed=20.0)
     seen: list[tuple[int, float]] = []
     w.runner.snapshot.connect(lambda s: seen.append((s.seq, s.t_s)))
     run_to_end(qtbot, w)
-    assert not w.running and len(seen) > 20 and w.frames > 5
+    assert not w.running and len(seen) > 10 and w.frames > 2
+    assert [q for q, _ in seen] == sorted(q for q, _ in seen)
     assert w.latest is not None and w.latest.final and w.latest.t_s >= 39.0
     for label in ("A", "B"):
         x, y = w._traces[label].curve.getData()
@@ -88,7 +92,7 @@ def test_simulated_session_runs_traces_and_dial_update(qtbot: QtBot, settings: Q
     assert xs is not None and scores is not None and np.isfinite(scores).any()
     assert math.isfinite(w.dial.plv) and 0 <= w.dial.plv <= 1 and math.isfinite(w.dial.rel_rad)
     ages, _plvs, _ = w.dial._trail
-    assert ages.size > 10 and np.all((ages >= 0) & (ages <= 1))
+    assert ages.size > 5 and np.all((ages >= 0) & (ages <= 1))
     assert w.cue.who == "B" and math.isfinite(w.cue.fill)
     assert w.summary is not None and w.summary["pairs"][0]["a"] == "A"
     assert "A-B: in sync" in w.summary_text
