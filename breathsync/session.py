@@ -116,6 +116,12 @@ class SessionConfig:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}")
 
 
+#: "No signal" for breathing derived from heart beats only after this long without a beat (s): see
+#: _Participant.no_signal_s.
+RR_NO_SIGNAL_S = 3.5
+#: A replayed derived signal (RR, accelerometer) is processed in pieces of this much of its time, each known
+#: from its start (Session._pieces): what a simulated partner reads of it is then the same at any --speed.
+AVAILABLE_STEP_S = 0.1
 #: How far a replayed participant's live phase (20-Hz outputs) may lag its newest processed sample: a
 #: reader waiting for the phase at t (:attr:`PhaseProbe.final_until`) waits for samples this far beyond t.
 FINAL_MARGIN_S = 0.1
@@ -131,6 +137,11 @@ class _Participant:
         self.source = spec.source
         self.pipeline = RespPipeline(invert=spec.invert)  # the same for a belt and a derived waveform
         self.converter: Any = None
+        # Samples this far apart (session time) are "no signal": a heart-rate strap's beats are up to 1.5 s
+        # apart (40/min) and one missed beat makes that 3 s, which is not a lost strap.
+        self.no_signal_s = (
+            max(cfg.no_signal_s, RR_NO_SIGNAL_S) if spec.source.signal == "rr" else cfg.no_signal_s
+        )
         # The chance level's history ends at a 5-s mark; the marks a fast run passes between two snapshots
         # lie up to that far back (RING_SPARE_S covers a 120-s stride: a 0.4-s stall at --speed 300), and a
         # ring may run ahead of the pair's common end (a source's batched chunks): room for all of it.
@@ -148,6 +159,9 @@ class _Participant:
         #: time, a device's latest arrival (see :meth:`Session._receiving`).
         self.last_seen_s = -math.inf
         self.last_sample_s = -math.inf  # the newest sample of any kind (a status event of a paced source)
+        self.past_end = (
+            False  # gave samples at or past the session's duration (what it does next is not news)
+        )
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
@@ -332,6 +346,12 @@ class Session:
                 # simulated partner breathes the same at any --speed. Not for one who reads a phase itself
                 # (two simulated partners following each other would wait for each other).
                 probe.final_until = functools.partial(self._final_until, p)
+        # Participants a source reads the phase of (a simulated partner's): see _pieces.
+        self._followed = {
+            p.label
+            for p in self._parts
+            if any(getattr(q.source, "probe", None) is self.probes[p.label] for q in self._parts)
+        }
         sync_cfg = SyncConfig(window_s=self.config.window_s)
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
@@ -390,6 +410,8 @@ class Session:
             p.detail_said, p.detail_said_t, p.detail_gap_s = reason, -math.inf, DETAIL_EVENT_S
             if self._closing:
                 return  # the session is stopping its sources: not news
+            if status is SourceStatus.ENDED and p.past_end:
+                return  # a file that ran on past the session's --duration (at a high --speed): not news
             kinds = {
                 SourceStatus.FAILED: ("source_failed", f"{p.label}: source failed: {reason or 'unknown'}"),
                 SourceStatus.ENDED: ("source_ended", f"{p.label}: source ended"),
@@ -419,12 +441,33 @@ class Session:
 
         return on_status
 
-    def _back(self, p: _Participant, word: str) -> None:
-        """The source_back event of a participant that was away (one per absence), saying for how long."""
-        away = self.clock.now() - (p.away_since if p.away_since is not None else self.clock.now())
+    def _back(self, p: _Participant, word: str, t: float | None = None) -> None:
+        """The source_back event of a participant that was away (one per absence), saying for how long; at
+        session time ``t`` (default: now)."""
+        at = self.clock.now() if t is None else t
+        away = at - (p.away_since if p.away_since is not None else at)
         p.away_since = None
         p.lost = False
-        self._event("source_back", f"{p.label}: {word} after {_seconds_text(away)}", (p.label,))
+        self._event("source_back", f"{p.label}: {word} after {_seconds_text(away)}", (p.label,), t)
+
+    def _silence_in_data(self, p: _Participant, first_s: float) -> None:
+        """A paced source's samples resume at ``first_s`` after more than ``no_signal_s`` without any: its
+        "no signal" and "signal back" events, at the times its data says (the silence began ``no_signal_s``
+        after its last sample), whether or not a snapshot fell inside the silence: snapshots are seconds of
+        session time apart at a high --speed, so a replayed strap's 2.1-s pause between two beats was "no
+        signal" at 300x and nothing at 30x."""
+        if not math.isfinite(p.last_seen_s) or self._closing:
+            return
+        lost_at = p.last_seen_s + p.no_signal_s
+        if first_s <= lost_at:
+            return
+        if not p.lost:
+            if p.source.status is not SourceStatus.STREAMING:
+                return
+            p.lost = True
+            p.away("signal back", lost_at)
+            self._event("source_lost", f"{p.label}: no signal", (p.label,), lost_at)
+        self._back(p, "signal back", first_s)
 
     def _event(self, kind: str, text: str, who: tuple[str, ...] = (), t: float | None = None) -> None:
         """An event at session time ``t`` (default: now)."""
@@ -488,7 +531,14 @@ class Session:
             self._end_on_bug(e)
         finally:
             # The summary says what each source was doing when the session ended, not that it was stopped.
-            self._end_status = {p.label: p.source.status.value for p in self._parts}
+            # (A file that ran on to its end past the session's --duration, at a high --speed, was streaming
+            # as far as the session goes, as it is at a lower one.)
+            self._end_status = {
+                p.label: "streaming"
+                if p.past_end and p.source.status is SourceStatus.ENDED
+                else p.source.status.value
+                for p in self._parts
+            }
             publisher.cancel()
             self._closing = True
             for p in self._parts:
@@ -590,6 +640,7 @@ class Session:
             # The session is [0, duration): 120 s at 25 Hz is 3000 samples; a sample at 120.0 s came at 300x,
             # where a slower session had ended first (it waits only for samples before the end: behind()).
             keep = chunk.t < end
+            p.past_end = True
             chunk = SampleChunk(chunk.t[keep], {k: v[keep] for k, v in chunk.columns.items()})
         if len(chunk) == 0:
             return
@@ -612,23 +663,58 @@ class Session:
                 sink.on_chunk(p.label, chunk)
             except Exception as e:
                 self._sink_failed(sink, e)
+        breathing = False
+        for piece, available_s in self._pieces(p, chunk):
+            breathing = self._process(p, piece, available_s) or breathing
+        if not breathing:
+            return
+        self._unpublished_arrivals.append(arrival)
+        if self._data_event is not None:
+            self._data_event.set()
+
+    def _pieces(self, p: _Participant, chunk: SampleChunk) -> list[tuple[SampleChunk, float]]:
+        """The chunk as it is processed, each piece with the session time from which what it makes was known
+        (:meth:`PhaseProbe.update`'s ``available_s``). Breathing derived from heart beats or an accelerometer
+        is known seconds after the time it describes (RR: once the next beat has come, about 1 s): a simulated
+        partner following it reads only what was known when it reads. For a replayed file, in pieces on a fixed
+        grid (:data:`AVAILABLE_STEP_S`) of its own time, each known from the piece's start, so that what the
+        partner reads does not depend on how a --speed chunked the file; for a device, known on arrival; a
+        belt's phase is known as soon as its time (``-inf``: read by time alone)."""
+        if p.source.signal == "resp" or p.label not in self._followed:
+            return [(chunk, -math.inf)]
+        if not p.source.paced:
+            return [(chunk, self.clock.now())]
+        k = np.floor(chunk.t / AVAILABLE_STEP_S + 1e-9).astype(np.int64)
+        cuts = [0, *(np.flatnonzero(np.diff(k)) + 1).tolist(), len(chunk)]
+        return [
+            (
+                SampleChunk(chunk.t[i:j], {c: v[i:j] for c, v in chunk.columns.items()}),
+                k[i] * AVAILABLE_STEP_S,
+            )
+            for i, j in zip(cuts[:-1], cuts[1:], strict=True)
+        ]
+
+    def _process(self, p: _Participant, chunk: SampleChunk, available_s: float) -> bool:
+        """One piece of a chunk through the participant's converter and pipeline (see :meth:`_pieces`);
+        whether it held breathing samples."""
         rows = p.signal_rows(chunk)
         t, y = p.waveform(chunk)
         if rows is not None and not rows.any():
             # Heart beats only (an accelerometer's RR intervals, older than its newest sample as often as
             # not): they feed the converter, and are neither breathing samples nor a sign of them (a strap
             # whose accelerometer stopped while its beats go on has no breathing signal: "no signal").
-            return
+            return False
         out = p.pipeline.process(t, y)
         if p.source.paced:
-            newest = float(np.max(chunk.t if rows is None else chunk.t[rows]))
-            p.last_seen_s = max(p.last_seen_s, newest)
+            times = chunk.t if rows is None else chunk.t[rows]
+            self._silence_in_data(p, float(np.min(times)))
+            p.last_seen_s = max(p.last_seen_s, float(np.max(times)))
         else:
             p.last_seen_s = self.clock.now()
         if out.t.size:
             q = out.quality.astype(float)
             p.ring.append(out.t, phase=out.phase, rate=out.rate_bpm, quality=q, clean=out.clean)
-            self.probes[p.label].update(out.t, out.phase)
+            self.probes[p.label].update(out.t, out.phase, out.rate_bpm, available_s)
             p.pending.append((out.t, out.clean, out.phase, out.rate_bpm, q, out.raw))
             p.breaths += len(out.breaths)
             known = np.isfinite(out.rate_bpm)
@@ -641,9 +727,7 @@ class Session:
         if p.pipeline.inverted_suspected and not p.inverted_warned and self._shape_tells(p):
             p.inverted_warned = True
             self._event("inverted_signal", self._inverted_text(p), (p.label,))
-        self._unpublished_arrivals.append(arrival)
-        if self._data_event is not None:
-            self._data_event.set()
+        return True
 
     @staticmethod
     def _shape_tells(p: _Participant) -> bool:
@@ -864,9 +948,15 @@ class Session:
         for p in self._parts:
             receiving = self._receiving(p, now)
             if p.receiving and not receiving and p.source.status is SourceStatus.STREAMING:
+                # A paced source's silence began no_signal_s after its last sample, whenever a snapshot sees it.
+                lost_at = (
+                    min(now, p.last_seen_s + p.no_signal_s)
+                    if p.source.paced and math.isfinite(p.last_seen_s)
+                    else now
+                )
                 p.lost = True
-                p.away("signal back", now)
-                self._event("source_lost", f"{p.label}: no signal", (p.label,))
+                p.away("signal back", lost_at)
+                self._event("source_lost", f"{p.label}: no signal", (p.label,), lost_at)
             elif receiving and p.lost:
                 self._back(p, "signal back")
             p.receiving = receiving
@@ -933,7 +1023,7 @@ class Session:
         if p.source.status in _NOT_RECEIVING:
             return False
         upto = min(now, p.source.next_sample_s()) if p.source.paced else now
-        return upto - p.last_seen_s <= self.config.no_signal_s
+        return upto - p.last_seen_s <= p.no_signal_s
 
     def _participant_view(self, p: _Participant) -> ParticipantView:
         if p.pending:
@@ -1099,11 +1189,14 @@ class Session:
             # A participant without a signal: the pair's windows stop advancing, so the judgment is made here,
             # from when the signal was missed (a replayed file's samples say when; a device's, now).
             lost = [
-                min(now, p.last_seen_s + self.config.no_signal_s) if p.source.paced else now
+                min(now, p.last_seen_s + p.no_signal_s) if p.source.paced else now
                 for p in (ps.a, ps.b)
                 if not p.receiving
             ]
-            self._judge(ps, min(lost), False)
+            # Not while the other is still catching up to then (a simulated partner seconds of session time
+            # behind a replay that has ended, at a high --speed): its windows up to there are still to judge.
+            if not any(p.behind(min(lost)) for p in (ps.a, ps.b)):
+                self._judge(ps, min(lost), False)
         if st is None or not live:
             in_sync = False
             plv = rel = lag = rate_diff = score = math.nan

@@ -289,6 +289,12 @@ class Source(abc.ABC):
         return math.inf
 
 
+#: PhaseProbe.phase_at: an estimate this old (s) is read as it is; older, it is carried forward at the rate...
+PROBE_FRESH_S = 0.5
+#: ... for at most this long (s): beyond RR-derived breathing's lag (about 1-1.5 s, plus up to 1 s of BLE).
+PROBE_CARRY_S = 3.0
+
+
 @dataclass
 class PhaseProbe:
     """What a simulated partner may read of another participant: the latest live phase.
@@ -307,19 +313,32 @@ class PhaseProbe:
     final_until: Callable[[], float] | None = None
     _t: list[float] = field(default_factory=list)
     _ph: list[float] = field(default_factory=list)
+    _rate: list[float] = field(default_factory=list)  # breaths/min, to carry a phase forward (phase_at)
+    _avail: list[float] = field(default_factory=list)  # from when each estimate was known (update)
     _changed: asyncio.Event | None = None
     _read_s: float = math.inf  # the latest time read (phase_at): history from a second before it is kept
 
-    def update(self, t: FloatArray, phase: FloatArray) -> None:
+    def update(
+        self,
+        t: FloatArray,
+        phase: FloatArray,
+        rate_bpm: FloatArray | None = None,
+        available_s: float = -math.inf,
+    ) -> None:
+        """New estimates: the phase at times ``t``, the live rate there (to carry it forward), and the session
+        time from which they were known (breathing derived from heart beats is known about a second after the
+        time it describes; ``-inf``: as soon as its time, a belt's). Known times never go back."""
         if t.size == 0:
             return
         self._t.extend(t.tolist())
         self._ph.extend(phase.tolist())
+        self._rate.extend(rate_bpm.tolist() if rate_bpm is not None else [math.nan] * t.size)
+        self._avail.extend([available_s] * t.size)
         # What the reader has still to read is kept: a replayed partner may run far ahead of a simulated
         # follower at a high --speed, and its phase must not be forgotten before the follower reads it.
         k = bisect.bisect_left(self._t, min(self._t[-1] - self.history_s, self._read_s - 1.0))
         if k:
-            del self._t[:k], self._ph[:k]
+            del self._t[:k], self._ph[:k], self._rate[:k], self._avail[:k]
         self.advanced()
 
     def advanced(self) -> None:
@@ -347,8 +366,20 @@ class PhaseProbe:
             waiter.cancel()
 
     def phase_at(self, t: float) -> float:
+        """The phase at ``t`` as known at ``t``: the newest estimate at or before ``t`` among those known by
+        then (see :meth:`update`). Older than :data:`PROBE_FRESH_S` (a phase derived from heart beats, known
+        about a second late; a short dropout), it is carried forward at the participant's rate, as a person
+        would go on breathing with a partner they lost sight of for a moment, for up to
+        :data:`PROBE_CARRY_S`; then, or without a rate, NaN: unknown. (Read only by time, a simulated partner
+        of someone wearing a heart-rate strap found nothing fresher than 0.5 s at 1x and never followed.)"""
         self._read_s = t
-        k = bisect.bisect_right(self._t, t) - 1
-        if k < 0 or t - self._t[k] > 0.5:
-            return float("nan")
-        return self._ph[k]
+        k = min(bisect.bisect_right(self._t, t), bisect.bisect_right(self._avail, t)) - 1
+        if k < 0:
+            return math.nan
+        age = t - self._t[k]
+        if age <= PROBE_FRESH_S:
+            return self._ph[k]
+        rate = self._rate[k]
+        if age > PROBE_CARRY_S or not math.isfinite(rate) or not math.isfinite(self._ph[k]):
+            return math.nan
+        return (self._ph[k] + 2.0 * math.pi * rate / 60.0 * age) % (2.0 * math.pi)

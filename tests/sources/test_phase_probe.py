@@ -95,3 +95,31 @@ def test_a_follower_cancelled_as_its_partner_s_phase_arrives_stops() -> None:
         return task in done and task.cancelled()
 
     assert asyncio.run(main())
+
+
+def test_an_old_estimate_is_carried_forward_at_the_rate_for_a_while() -> None:
+    """Breathing derived from heart beats is known about a second late: read only by time, a simulated
+    follower of a strap found nothing fresher than 0.5 s and never followed. Now the newest estimate is
+    carried forward at the participant's rate for up to PROBE_CARRY_S."""
+    from breathsync.sources.base import PROBE_CARRY_S, PROBE_FRESH_S
+
+    probe = PhaseProbe()
+    t = np.arange(0.0, 10.0, 0.25)
+    probe.update(t, np.full(t.size, 1.0), np.full(t.size, 12.0))
+    last = float(t[-1])
+    assert probe.phase_at(last + PROBE_FRESH_S) == 1.0  # fresh: as it is
+    assert probe.phase_at(last + 1.0) == pytest.approx(1.0 + 2 * math.pi * 0.2 * 1.0)  # 12/min for 1 s
+    assert math.isnan(probe.phase_at(last + PROBE_CARRY_S + 0.1))  # too old: unknown
+    no_rate = PhaseProbe()
+    no_rate.update(t, np.full(t.size, 1.0))
+    assert math.isnan(no_rate.phase_at(last + 1.0))  # nothing to carry it with
+
+
+def test_an_estimate_is_read_only_once_it_was_known() -> None:
+    """An estimate of the phase at 5 s that was known only at 6 s (derived from the beat after it) is not
+    read at 5.5 s: the follower reads what a partner breathing in real time could have seen."""
+    probe = PhaseProbe()
+    probe.update(np.array([4.0]), np.array([1.0]), np.array([12.0]), available_s=4.0)
+    probe.update(np.array([5.0]), np.array([2.0]), np.array([12.0]), available_s=6.0)
+    assert probe.phase_at(5.5) == pytest.approx(1.0 + 2 * math.pi * 0.2 * 1.5)  # the 4-s one, carried
+    assert probe.phase_at(6.0) == pytest.approx(2.0 + 2 * math.pi * 0.2 * 1.0)  # known now: the 5-s one
