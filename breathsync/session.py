@@ -726,7 +726,14 @@ class Session:
             self._note_acc_sign(p)
         if p.pipeline.inverted_suspected and not p.inverted_warned and self._shape_tells(p):
             p.inverted_warned = True
-            self._event("inverted_signal", self._inverted_text(p), (p.label,))
+            # At the breath that made it look inverted (the clock has run ahead of a fast replay's samples).
+            seen = p.pipeline.inverted_changed_t
+            self._event(
+                "inverted_signal",
+                self._inverted_text(p),
+                (p.label,),
+                min(seen, self.clock.now()) if p.source.paced and math.isfinite(seen) else None,
+            )
         return True
 
     @staticmethod

@@ -35,3 +35,26 @@ def test_the_same_recording_and_events_at_30x_and_300x(
         assert (slow / name).read_bytes() == (fast / name).read_bytes(), name
     rows = [ln for ln in (slow / "partner.csv").read_text(encoding="utf-8").splitlines() if ln[:1].isdigit()]
     assert len(rows) == 3000 and float(rows[-1].split(",")[0]) < 120.0  # [0, 120 s) at 25 Hz
+
+
+def test_an_inverted_belt_is_said_at_the_same_time_at_any_speed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The "looks inverted" event was stamped with the clock (later at a higher --speed); it is at the breath
+    that made the belt look inverted (RespPipeline.inverted_changed_t)."""
+    from breathsync.io.csvfile import read_recording, write_recording
+
+    rec = read_recording(REPO / "sample_signals" / "nk_rest5_100hz.csv")
+    src = tmp_path / "upside_down.csv"
+    write_recording(src, rec.time, {"resp": -rec.columns["resp"]})
+    said = []
+    for speed in ("20", "300"):
+        out = tmp_path / f"s{speed}"
+        args = ["run", "-p", f"A=replay:{src}", "--duration", "90", "--speed", speed, "--quiet"]
+        assert main([*args, "--record", str(out)]) == 0
+        said.append(
+            [ln for ln in (out / "events.csv").read_text(encoding="utf-8").splitlines() if "inverted" in ln]
+        )
+    capsys.readouterr()
+    assert len(said[0]) == 1 and said[0] == said[1]
+    assert float(said[0][0].split(",")[0]) < 80.0

@@ -228,6 +228,7 @@ class RespPipeline:
         self._resume = False  # the current run resumed the breathing of the one before (see _resume_at)
         self._tracked = False  # the breathing was tracked at the last valid sample (where a gap begins)
         self.inverted_suspected = False
+        self.inverted_changed_t = math.nan  # the time (of the samples) inverted_suspected last changed
         # The fault guard (_guard): running mean and mean absolute deviation of the grid values, how many
         # values they have seen, the value before, and how long values have been out of range.
         self._g_mean = math.nan
@@ -705,7 +706,7 @@ class RespPipeline:
                     # From the inhale's start to the exhale's (both by the knee rule): a pause or a flat
                     # top is not the middle of a rise, as the peak's own time within it would make it.
                     self._rise_fracs.append((self._exhale_t - prev_trough_t) / (trough_t - prev_trough_t))
-                    self._check_inversion()
+                    self._check_inversion(t)
         self._last_onset = onset
         delay = t - onset
         self._confirm_delay = delay if self._confirm_delay == 0.0 else 0.8 * self._confirm_delay + 0.2 * delay
@@ -783,7 +784,7 @@ class RespPipeline:
                 continue
             return items[r - 1][0] if r > 0 else ext_t
 
-    def _check_inversion(self) -> None:
+    def _check_inversion(self, t: float) -> None:
         # Inhaling is shorter than exhaling (about 40/60 of the cycle at rest); a belt worn inverted shows
         # the opposite. A warning only: the setting ``invert`` is what changes the polarity. The median of
         # the last 16 breaths' rise fractions (from 6 on): on simulated breathers at 8-20/min with pauses
@@ -796,4 +797,6 @@ class RespPipeline:
         fr = self._rise_fracs
         if len(fr) >= 6:
             s = sorted(fr)
-            self.inverted_suspected = s[len(s) // 2] > 0.55
+            suspected = s[len(s) // 2] > 0.55
+            if suspected != self.inverted_suspected:
+                self.inverted_suspected, self.inverted_changed_t = suspected, t
