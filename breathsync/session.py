@@ -159,9 +159,8 @@ class _Participant:
         #: time, a device's latest arrival (see :meth:`Session._receiving`).
         self.last_seen_s = -math.inf
         self.last_sample_s = -math.inf  # the newest sample of any kind (a status event of a paced source)
-        self.past_end = (
-            False  # gave samples at or past the session's duration (what it does next is not news)
-        )
+        # Gave samples at or past the session's duration (what its source does next is not news).
+        self.past_end = False
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
