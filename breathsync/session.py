@@ -892,11 +892,11 @@ class Session:
                 )
                 return
             if done or self._stop.is_set() or all_over:
-                self._end_event(duration_s, done, all_over)
+                self._end_event(duration_s, done)
                 return
             self._deliver(self._snapshot())
 
-    def _end_event(self, duration_s: float | None, done: bool, all_over: bool) -> None:
+    def _end_event(self, duration_s: float | None, done: bool) -> None:
         """The session_end event of a session that ends normally: why it ends, at the session time it ends
         (a bug's has its own, from _end_on_bug)."""
         if self._fault is not None:
