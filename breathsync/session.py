@@ -34,6 +34,7 @@ from breathsync.dsp.sync import (
     GridRing,
     LivePairSync,
     SyncConfig,
+    kuramoto_order,
     who_led,
     window_mean,
     windowed_plv,
@@ -1242,10 +1243,8 @@ class Session:
         k_end = min(k for k in ks if k is not None)
         k0 = k_end - round(self.config.window_s * self._fs) + 1
         ph = np.vstack([p.ring.window(k0, k_end, "phase") for p in self._parts if p.receiving])
-        known = np.all(np.isfinite(ph), axis=0)
-        if known.mean() < 0.8:
-            return math.nan
-        return float(np.mean(np.abs(np.mean(np.exp(1j * ph[:, known]), axis=0))))
+        # The window ending at the group's latest common sample, as analyze defines it.
+        return float(kuramoto_order(ph, self._fs, self.config.window_s, causal=True)[-1])
 
     # ------------------------------------------------------------------------------------- training
     def _main_pair(self) -> _PairState | None:
