@@ -34,6 +34,7 @@ from breathsync.dsp.sync import (
     GridRing,
     LivePairSync,
     SyncConfig,
+    in_sync_rule,
     kuramoto_order,
     who_led,
     window_mean,
@@ -1108,7 +1109,7 @@ class Session:
             ok = np.isfinite(plv) & (cov >= cfg.min_coverage)
         mean = plv * np.exp(1j * rel)
         null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
-        ins = ok & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
+        ins = ok & in_sync_rule(plv, null, rel, cfg)
         self._judge_windows(ps, first, step, ins)
         ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from breathsync.dsp._types import FloatArray
 
@@ -314,7 +315,7 @@ def pair_sync(
     lag = np.where(np.isfinite(plv), lag, np.nan)
     with np.errstate(invalid="ignore"):
         score = np.clip((plv - null) / (1.0 - null), 0.0, 1.0)
-        in_sync = np.isfinite(plv) & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
+    in_sync = in_sync_rule(plv, null, rel, cfg)
     return PairSync(t, plv, rel, lag, rate_diff, null, score, in_sync, mean_rate)
 
 
@@ -359,6 +360,17 @@ def window_mean(x: FloatArray, fs: float, window_s: float, causal: bool) -> Floa
         out = s / n
     out[n == 0] = np.nan
     return np.real(out)
+
+
+def in_sync_rule(
+    plv: npt.ArrayLike, null: npt.ArrayLike, rel: npt.ArrayLike, cfg: SyncConfig
+) -> npt.NDArray[np.bool_]:
+    """The in-sync definition (module docstring), the one place it is written: the PLV above its chance
+    level and the mean relative phase within ``cfg.max_rel_phase_deg`` of zero; False where the PLV is unknown.
+    (The coverage of the window is the caller's: a PLV over too little of it is unknown.)"""
+    plv, rel = np.asarray(plv, dtype=float), np.asarray(rel, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(plv) & (plv > null) & (np.abs(rel) <= math.radians(cfg.max_rel_phase_deg))
 
 
 def kuramoto_order(
@@ -493,7 +505,7 @@ class LivePairSync:
         rel = math.atan2(z.imag, z.real)
         lag = rel / (TWO_PI * mean_rate / 60.0) if mean_rate > 0 else math.nan
         score = min(max((plv - null) / (1.0 - null), 0.0), 1.0)
-        in_sync = plv > null and abs(rel) <= math.radians(self.cfg.max_rel_phase_deg)
+        in_sync = bool(in_sync_rule(plv, null, rel, self.cfg))
         return LivePairState(k_end, plv, rel, lag, rate_diff, null, score, in_sync, coverage, mean_rate)
 
     def levels(self, k_lo: int, k_hi: int) -> FloatArray:
