@@ -200,7 +200,7 @@ def _dsp_problems(path: Path) -> list[str]:
 
 def test_dsp_is_pure_computation() -> None:
     # synth.py is in the dsp layer (LAYERS above): the same purity (it left the scan out).
-    paths = sorted((REPO / "breathsync" / "dsp").glob("*.py")) + [REPO / "breathsync" / "synth.py"]
+    paths = [*sorted((REPO / "breathsync" / "dsp").glob("*.py")), REPO / "breathsync" / "synth.py"]
     assert len(paths) > 5
     problems = [p for path in paths for p in _dsp_problems(path)]
     assert not problems, "breathsync/dsp must stay pure (no UI, I/O, network, logging):\n" + "\n".join(
