@@ -228,8 +228,8 @@ class LslPublisher:
         self._markers.push_sample([msg], self.lsl_time(t))
 
     def close(self, info: SessionInfo) -> None:
-        if self._markers is not None and self._started and not self._ended:  # (a session that ended on a bug
-            # in its final snapshot has none)
+        # Only when the session's own session_end did not come (a session whose final snapshot failed).
+        if self._markers is not None and self._started and not self._ended:
             self._marker(self.clock.now(), "session_end", "session ended", ())
         # Dropping the outlets withdraws the streams from the network.
         self._people.clear()

@@ -326,9 +326,13 @@ class Recorder:
         ends = [pv.window_end_s for pv in snap.pairs if math.isfinite(pv.window_end_s)]
         # Less one step of the 10-Hz judging grid: a pair is judged up to the last grid point before its end.
         upto = math.inf if snap.final or not ends else min(ends) - 0.1
-        ready = sorted((e for e in self._events_held if e.t_s <= upto), key=lambda e: e.t_s)
+        ready = [e for e in self._events_held if e.t_s <= upto]
         self._events_held = [e for e in self._events_held if e.t_s > upto]
-        for ev in ready:
+        self._event_rows(ready)
+
+    def _event_rows(self, events: Sequence[Event]) -> None:
+        """Write events.csv rows for these events, in time order."""
+        for ev in sorted(events, key=lambda e: e.t_s):
             self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
 
     def close(self, info: SessionInfo) -> None:
@@ -343,8 +347,7 @@ class Recorder:
         first_error = self.error
         if self.error is None and self._events_held and self._events is not None:
             with contextlib.suppress(OSError, ValueError):  # (a failure shows in the file's own close below)
-                for ev in sorted(self._events_held, key=lambda e: e.t_s):
-                    self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
+                self._event_rows(self._events_held)
             self._events_held = []
         if self.error is None:
             for label in self._held:
