@@ -32,13 +32,13 @@ from breathsync.dsp.sync import (
     NULL_EVERY_S,
     SCORE_FS_HZ,
     GridRing,
+    LivePairState,
     LivePairSync,
     SyncConfig,
     in_sync_rule,
     kuramoto_order,
+    pair_windows,
     who_led,
-    window_mean,
-    windowed_plv,
 )
 from breathsync.errors import InternalError
 from breathsync.session_types import (
@@ -269,6 +269,7 @@ class _PairState:
     lead_rate_sum: float = 0.0  # their mean rates (turn the lead into seconds)
     lead_n: int = 0
     view: PairView | None = None
+    state: LivePairState | None = None  # the latest window scored (what the views show)
     # Rate convergence: |rate difference| over the first minute of window ends with both rates known, and over
     # the last (see Session._note_rate_diff).
     first_t: float | None = None
@@ -1099,17 +1100,28 @@ class Session:
             return
         lo = first - (n_win - 1) * step
         a, b = ps.a.ring, ps.b.ring
-        # Windows over the thinned samples, as analyze computes them (windowed_plv); the first n_win - 1 are
+        # Windows over the thinned samples, as analyze computes them (pair_windows); the first n_win - 1 are
         # partial, before ``first``: dropped.
-        plv, rel, cov = windowed_plv(
-            a.window(lo, k_end, "phase", step), b.window(lo, k_end, "phase", step), fs, cfg.window_s
+        w = pair_windows(
+            a.window(lo, k_end, "phase", step),
+            b.window(lo, k_end, "phase", step),
+            a.window(lo, k_end, "rate", step),
+            b.window(lo, k_end, "rate", step),
+            fs,
+            cfg.window_s,
         )
-        plv, rel, cov = plv[n_win - 1 :], rel[n_win - 1 :], cov[n_win - 1 :]
+        cut = slice(n_win - 1, None)
+        plv, rel, cov = w.plv[cut], w.rel_phase_rad[cut], w.coverage[cut]
+        rate = w.mean_rate_bpm[cut]
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(plv) & (cov >= cfg.min_coverage)
         mean = plv * np.exp(1j * rel)
         null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
         ins = ok & in_sync_rule(plv, null, rel, cfg)
+        # What the views show: the latest of these windows (the same windows as the time in sync and the
+        # events, and as analyze's pair series of the recording).
+        last = first + (plv.size - 1) * step
+        ps.state = ps.sync.state(last, plv[-1], rel[-1], cov[-1], null[-1], w.rate_diff_bpm[-1], rate[-1])
         self._judge_windows(ps, first, step, ins)
         ps.windows_scored += int(np.count_nonzero(ok))
         ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
@@ -1117,16 +1129,11 @@ class Session:
         # those locked within a quarter cycle with the pair's mean rate known (:meth:`PairSync.summary`).
         ps.plv_sum += float(np.sum(plv[ok]))
         ps.rel_sum += complex(np.sum(mean[ok]))  # each window's plv * exp(i rel)
-        ra, rb = a.window(lo, k_end, "rate", step), b.window(lo, k_end, "rate", step)
-        self._note_rate_diff(
-            ps, first, step, window_mean(ra - rb, fs, cfg.window_s, causal=True)[n_win - 1 :]
-        )
+        self._note_rate_diff(ps, first, step, w.rate_diff_bpm[cut])
         locked = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi)
         if not locked.any():
             return
         # The pair's mean rate over each locked window (the lead in seconds is at this rate), as analyze's.
-        r = 0.5 * (ra + rb)
-        rate = window_mean(r, fs, cfg.window_s, causal=True)[n_win - 1 :]
         with np.errstate(invalid="ignore"):
             sel = locked & np.isfinite(rate) & (rate > 0)
         ps.lead_sum += complex(np.sum(mean[sel]))
@@ -1189,10 +1196,11 @@ class Session:
                 self._event("lost_sync", f"{ps.a.label} and {ps.b.label} lost sync", who, t)
 
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
-        st = ps.sync.update(ps.a.ring, ps.b.ring)
+        k_end = ps.sync.advance(ps.a.ring, ps.b.ring)
         live = ps.a.receiving and ps.b.receiving
-        if st is not None:
-            self._count_in_sync(ps, st.k_end)
+        if k_end is not None:
+            self._count_in_sync(ps, k_end)
+        st = ps.state
         if not live:
             # A participant without a signal: the pair's windows stop advancing, so the judgment is made here,
             # from when the signal was missed (a replayed file's samples say when; a device's, now).

@@ -153,3 +153,33 @@ def test_live_time_in_sync_does_not_depend_on_how_far_apart_the_snapshots_fall(t
         assert [ps.sync.cut_marks for ps in session._pairs] == [0], speed
     assert 20.0 < totals[0] < 200.0  # partly in sync: the chance level decides
     assert totals[1] == pytest.approx(totals[0], abs=1e-6), totals
+
+
+def test_the_live_view_shows_the_windows_scored(tmp_path: Path) -> None:
+    """What the views and pairs.csv show is the latest window scored: one of analyze's 10-Hz windows, with
+    the PLV and the verdict analyze gives it (the view used to be computed again on the session's 20-Hz
+    grid: two thirds of its windows were not analyze's, and their PLVs differed by up to 0.002)."""
+    rec = tmp_path / "strangers"
+    code = main(
+        ["run", "-p", f"A=replay:{SAMPLES / 'pair_strangers_A.csv'}",
+         "-p", f"B=replay:{SAMPLES / 'pair_strangers_B.csv'}",
+         "--speed", "25", "--quiet", "--record", str(rec), "--duration", "150"]
+    )  # fmt: skip
+    assert code == 0
+    pair = _analyzed_pair(rec, tmp_path)
+    t = np.asarray(pair["t_s"], float)
+    a_plv = np.array([np.nan if v is None else v for v in pair["plv"]], float)
+    lines = [
+        ln for ln in (rec / "pairs.csv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+    ]
+    head = lines[0].split(",")
+    rows = np.array([[float(x) if x else np.nan for x in ln.split(",")] for ln in lines[1:]])
+    end, plv, ins = (rows[:, head.index(f"A-B_{f}")] for f in ("window_end_s", "plv", "in_sync"))
+    shown = np.isfinite(plv)
+    assert shown.sum() > 40
+    k = np.searchsorted(t, end[shown] - 1e-6)
+    assert np.all(k < t.size)
+    np.testing.assert_allclose(t[k], end[shown], atol=1e-6)  # every window shown is one of analyze's
+    # The same PLV (to the recorded phases' rounding) and the same verdict.
+    np.testing.assert_allclose(a_plv[k], plv[shown], atol=2e-4)
+    assert [bool(pair["in_sync"][i]) for i in k] == [bool(v) for v in ins[shown]]

@@ -12,6 +12,7 @@ from breathsync.dsp.sync import (
     kuramoto_order,
     live_surrogate_nulls,
     pair_sync,
+    pair_windows,
     surrogate_null,
     who_led,
     windowed_plv,
@@ -372,3 +373,52 @@ def test_the_summary_says_how_much_time_its_share_is_of() -> None:
     assert isinstance(frac, float) and frac * 85.0 == pytest.approx(60.0, abs=1e-9)
     empty = PairSync(t, np.full(n, np.nan), *(np.full(n, np.nan),) * 5, np.zeros(n, bool), np.full(n, 15.0))
     assert empty.summary(30.0)["scored_s"] is None
+
+
+def _naive_windows(x: np.ndarray, n_win: int, causal: bool) -> list[np.ndarray]:
+    """The known samples of each sliding window, one window at a time (the reference for pair_windows)."""
+    n = x.size
+    out = []
+    for i in range(n):
+        lo, hi = (max(i + 1 - n_win, 0), i + 1) if causal else (i - n_win // 2, i - n_win // 2 + n_win)
+        w = x[max(lo, 0) : min(hi, n)]
+        out.append(w[np.isfinite(w)])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pair_windows_are_the_windows_one_at_a_time(seed: int) -> None:
+    """pair_windows sums five series in one pass: each value must be what that window alone gives (PLV,
+    relative phase, coverage, the mean of the pair's mean rate and of the rate difference over their known
+    samples), with gaps in either person's phase or rate, windows longer than the series included, and
+    the same bits as windowed_plv for what both give."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 400))
+    pa, pb = rng.uniform(-math.pi, math.pi, (2, n))
+    ra, rb = rng.uniform(4.0, 30.0, (2, n))
+    for x in (pa, pb, ra, rb):
+        x[rng.random(n) < rng.uniform(0.0, 0.5)] = np.nan
+        i = int(rng.integers(0, n))
+        x[i : i + int(rng.integers(0, n // 2 + 1))] = np.nan  # a gap
+    window_s = float(rng.uniform(0.5, 50.0))
+    n_win = max(1, round(window_s * FS))
+    for causal in (True, False):
+        w = pair_windows(pa, pb, ra, rb, FS, window_s, causal=causal)
+        for i, (d, diff, mean) in enumerate(
+            zip(
+                _naive_windows(pa - pb, n_win, causal),
+                _naive_windows(ra - rb, n_win, causal),
+                _naive_windows(0.5 * (ra + rb), n_win, causal),
+                strict=True,
+            )
+        ):
+            z = np.mean(np.exp(1j * d)) if d.size else complex(np.nan, np.nan)
+            assert w.coverage[i] == pytest.approx(d.size / n_win, abs=1e-12)
+            assert w.plv[i] == pytest.approx(abs(z), abs=1e-9, nan_ok=True)
+            if d.size and abs(z) > 1e-6:
+                assert abs(np.angle(z * np.exp(-1j * w.rel_phase_rad[i]))) < 1e-6
+            assert w.rate_diff_bpm[i] == pytest.approx(np.mean(diff) if diff.size else np.nan, nan_ok=True)
+            assert w.mean_rate_bpm[i] == pytest.approx(np.mean(mean) if mean.size else np.nan, nan_ok=True)
+        plv, rel, cov = windowed_plv(pa, pb, FS, window_s, causal=causal)
+        for mine, alone in ((w.plv, plv), (w.rel_phase_rad, rel), (w.coverage, cov)):
+            assert np.array_equal(mine, alone, equal_nan=True)
