@@ -456,11 +456,14 @@ class GridRing:
         self._data = {f: np.full(self.capacity, np.nan) for f in fields}
         self.last_k: int | None = None
         self.first_k: int | None = None  # the first index ever stored
+        # Windows read since the last append: a session reads each participant's for every pair it is in.
+        self._read: dict[tuple[int, int, str, int], FloatArray] = {}
 
     def append(self, t: FloatArray, **values: FloatArray) -> None:
         """Store samples at times ``t`` (on the grid); later samples overwrite the oldest."""
         if t.size == 0:
             return
+        self._read.clear()
         k = np.rint(np.asarray(t) * self.fs_hz).astype(np.int64)
         if k.size > self.capacity:
             k = k[-self.capacity :]
@@ -475,11 +478,20 @@ class GridRing:
             self.first_k = int(k[0])
 
     def window(self, k0: int, k1: int, field: str, step: int = 1) -> FloatArray:
-        """Values at grid indices ``k0, k0 + step, ...`` up to ``k1`` inclusive (NaN where unknown)."""
+        """Values at grid indices ``k0, k0 + step, ...`` up to ``k1`` inclusive (NaN where unknown).
+
+        Read-only: until the next :meth:`append`, every reader of the same range gets the same array."""
+        key = (k0, k1, field, step)
+        out = self._read.get(key)
+        if out is not None:
+            return out
         ks = np.arange(k0, k1 + 1, step, dtype=np.int64)
         slot = ks % self.capacity
-        out = self._data[field][slot].copy()
+        out = self._data[field][slot]
         out[self._k[slot] != ks] = np.nan
+        out.flags.writeable = False
+        if len(self._read) < 64:
+            self._read[key] = out
         return out
 
 

@@ -422,3 +422,24 @@ def test_pair_windows_are_the_windows_one_at_a_time(seed: int) -> None:
         plv, rel, cov = windowed_plv(pa, pb, FS, window_s, causal=causal)
         for mine, alone in ((w.plv, plv), (w.rel_phase_rad, rel), (w.coverage, cov)):
             assert np.array_equal(mine, alone, equal_nan=True)
+
+
+def test_grid_ring_windows_are_shared_until_the_next_append() -> None:
+    """A session reads each participant's window once per pair it is in: the ring hands every reader of a
+    range the same read-only array, and an append (which may overwrite that range) reads it afresh."""
+    from breathsync.dsp.sync import GridRing
+
+    ring = GridRing(10.0, 5.0, ("phase",))
+    ring.append(np.arange(20) / 10.0, phase=np.arange(20.0))
+    first = ring.window(10, 19, "phase")
+    assert ring.window(10, 19, "phase") is first
+    assert not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0] = 0.0
+    assert ring.window(10, 19, "phase", 2) is not first  # another range
+    # A 50-slot ring: samples 60..69 take the slots of 10..19, so the same range now reads as unknown.
+    ring.append(np.arange(20, 70) / 10.0, phase=np.arange(20.0, 70.0))
+    again = ring.window(10, 19, "phase")
+    assert again is not first
+    assert np.all(np.isnan(again)) and np.array_equal(first, np.arange(10.0, 20.0))
+    np.testing.assert_array_equal(ring.window(50, 59, "phase"), np.arange(50.0, 60.0))
