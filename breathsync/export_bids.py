@@ -1297,7 +1297,7 @@ PAIRSYNC_COLUMNS: dict[str, dict[str, Any]] = {
     },
     "window_end_s": {
         "Description": "session time of the end of the window the row describes (the pair's latest "
-        "common sample)",
+        "common sample's 0.1-s mark)",
         "Units": "s",
     },
     "plv": {

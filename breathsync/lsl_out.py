@@ -66,7 +66,7 @@ PAIR_CHANNELS = (
     ("in_sync", "0/1"),
     ("rel_phase", "radians"),
     ("lag", "seconds"),
-    # How long before the sample's timestamp its window ended (the pair's latest common sample): the stamp
+    # How long before the sample's timestamp its window ended (the pair's latest common sample's 0.1-s mark): the stamp
     # is when the view showed it; stamp - window_age is the end of the breathing it scored (behind by the
     # pipelines' delay, more for breathing from heart beats). An age, not an LSL time: float32 holds it.
     ("window_age", "seconds"),

@@ -58,7 +58,7 @@ FILE_MODE = 0o600
 LIVE_COLUMNS = ("wave", "phase_rad", "rate_bpm", "quality")
 #: Per-pair columns of ``pairs.csv``, each named ``<a>-<b>_<field>``.
 #: ``window_end_s``: the session time of the end of the window the row's values describe (the pair's latest
-#: common sample; ``time`` is when the snapshot was published): what ``analyze``'s pair series' ``t_s`` is.
+#: window end on analyze's 0.1-s grid; ``time`` is when the snapshot was published): what ``analyze``'s pair series' ``t_s`` is.
 PAIR_FIELDS = ("plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s", "window_end_s")
 FLUSH_INTERVAL_S = 1.0
 #: Recording seconds that the rows of a two-stream participant (see the module) are held to be written in

@@ -72,7 +72,8 @@ class ParticipantView:
 
 @dataclass(frozen=True)
 class PairView:
-    """Live synchrony of one pair over the window ending at the pair's latest common sample."""
+    """Live synchrony of one pair over the latest window judged: the one ending at the pair's latest common
+    sample's 0.1-s mark (analyze's grid)."""
 
     a: str
     b: str
@@ -85,8 +86,8 @@ class PairView:
     rate_diff_bpm: float
     time_in_sync_s: float  # total so far: the seconds of window ends in sync (a frozen window adds none)
     sync_run_s: float  # current in-sync stretch (a lapse shorter than the events' hold does not end it)
-    #: Session time of the window's end (the pair's latest common sample), NaN before there is one: what
-    #: ``analyze``'s pair series are stamped with, where ``t_s`` of the snapshot is when it was published.
+    #: Session time of the window's end (the pair's latest common sample's 0.1-s mark), NaN before there is
+    #: one: what ``analyze``'s pair series are stamped with, where ``t_s`` of the snapshot is when it was published.
     window_end_s: float = math.nan
 
     @property
