@@ -972,6 +972,7 @@ class Session:
             self._note_battery(p)
             self._note_detail(p, now)
             views.append(self._participant_view(p))
+        self._count_in_sync()
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
         self._update_training(now, dt)
         self._seq += 1
@@ -1071,8 +1072,8 @@ class Session:
             new_raw=cols[5],
         )
 
-    def _count_in_sync(self, ps: _PairState, k_end: int) -> None:
-        """Score every window end the pair has advanced over since the last snapshot, on analyze's grid
+    def _count_in_sync(self) -> None:
+        """Score every window end each pair has advanced over since the last snapshot, on analyze's grid
         (:data:`SCORE_FS_HZ`, each worth its step: 0.1 s, with windows of the samples on that grid): time in
         sync, and the sums behind the summary's mean PLV, mean relative phase and who led, so that analyze
         of the recording gives the session's summary.
@@ -1082,64 +1083,78 @@ class Session:
         session clock runs on, and the windows a fast run passes between two snapshots are each scored, each
         with the chance level of its own time, so the total does not depend on ``--speed``. It used to add the
         snapshots' session-time steps while the newest window was in sync: a 20-s dropout counted as in
-        sync, and 214-233 s of a pair that analyze found in sync 218 s, depending on the speed."""
-        prev = ps.k_scored
-        if prev is not None and k_end <= prev:
-            return
-        ps.k_scored = k_end
-        # The window ends on analyze's grid (SCORE_FS_HZ), each window made of the samples on that grid.
+        sync, and 214-233 s of a pair that analyze found in sync 218 s, depending on the speed.
+
+        Pairs with the same window ends to score (usually all: their sources keep pace) are scored together,
+        one row each: with eight people the calls per pair, not the arithmetic, were most of a session's
+        cost."""
         step = max(1, round(self._fs / SCORE_FS_HZ))
+        spans: dict[tuple[int, int], list[_PairState]] = {}
+        for ps in self._pairs:
+            k_end = ps.sync.advance(ps.a.ring, ps.b.ring)
+            prev = ps.k_scored
+            if k_end is None or (prev is not None and k_end <= prev):
+                continue
+            ps.k_scored = k_end
+            # The first end to score; after a long common outage no further back than the rings hold.
+            oldest = k_end - ps.a.ring.capacity + 1
+            first = oldest if prev is None else max(prev + 1, oldest)
+            first += -first % step
+            if first <= k_end:
+                spans.setdefault((first, k_end), []).append(ps)
+        for (first, k_end), group in spans.items():
+            self._score_windows(group, first, k_end, step)
+
+    def _score_windows(self, group: list[_PairState], first: int, k_end: int, step: int) -> None:
+        """Score the window ends ``first, first + step, ... <= k_end`` of the pairs of ``group``."""
         fs = self._fs / step
-        cfg = ps.sync.cfg
+        cfg = group[0].sync.cfg  # the session's, for every pair
         n_win = max(1, round(cfg.window_s * fs))
-        # The first end to score; after a long common outage no further back than the rings hold.
-        oldest = k_end - ps.a.ring.capacity + 1
-        first = oldest if prev is None else max(prev + 1, oldest)
-        first += -first % step
-        if first > k_end:
-            return
         lo = first - (n_win - 1) * step
-        a, b = ps.a.ring, ps.b.ring
+
+        def rows(side: str, field: str) -> FloatArray:
+            return np.vstack([getattr(ps, side).ring.window(lo, k_end, field, step) for ps in group])
+
         # Windows over the thinned samples, as analyze computes them (pair_windows); the first n_win - 1 are
         # partial, before ``first``: dropped.
         w = pair_windows(
-            a.window(lo, k_end, "phase", step),
-            b.window(lo, k_end, "phase", step),
-            a.window(lo, k_end, "rate", step),
-            b.window(lo, k_end, "rate", step),
-            fs,
-            cfg.window_s,
+            rows("a", "phase"), rows("b", "phase"), rows("a", "rate"), rows("b", "rate"), fs, cfg.window_s
         )
-        cut = slice(n_win - 1, None)
+        cut = (slice(None), slice(n_win - 1, None))
         plv, rel, cov = w.plv[cut], w.rel_phase_rad[cut], w.coverage[cut]
-        rate = w.mean_rate_bpm[cut]
+        rate, diff = w.mean_rate_bpm[cut], w.rate_diff_bpm[cut]
+        null = np.vstack([ps.sync.levels(first, k_end)[::step] for ps in group])  # of each window's own time
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(plv) & (cov >= cfg.min_coverage)
-        mean = plv * np.exp(1j * rel)
-        null = ps.sync.levels(first, k_end)[::step]  # each window's chance level of its own time
-        ins = ok & in_sync_rule(plv, null, rel, cfg)
-        # What the views show: the latest of these windows (the same windows as the time in sync and the
-        # events, and as analyze's pair series of the recording).
-        last = first + (plv.size - 1) * step
-        ps.state = ps.sync.state(last, plv[-1], rel[-1], cov[-1], null[-1], w.rate_diff_bpm[-1], rate[-1])
-        self._judge_windows(ps, first, step, ins)
-        ps.windows_scored += int(np.count_nonzero(ok))
-        ps.time_in_sync_s += float(np.count_nonzero(ins)) / fs
+            ins = ok & in_sync_rule(plv, null, rel, cfg)
+            # Who led: the windows locked within a quarter cycle with the pair's mean rate known (the lead in
+            # seconds is at that rate), as analyze's (:meth:`PairSync.summary`).
+            sel = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi) & np.isfinite(rate) & (rate > 0)
+        mean = plv * np.exp(1j * rel)  # each window's plv * exp(i rel)
         # The summary's means, over the same windows as analyze's: every window with a PLV, and for who led,
-        # those locked within a quarter cycle with the pair's mean rate known (:meth:`PairSync.summary`).
-        ps.plv_sum += float(np.sum(plv[ok]))
-        ps.rel_sum += complex(np.sum(mean[ok]))  # each window's plv * exp(i rel)
-        self._note_rate_diff(ps, first, step, w.rate_diff_bpm[cut])
-        locked = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi)
-        if not locked.any():
-            return
-        # The pair's mean rate over each locked window (the lead in seconds is at this rate), as analyze's.
-        with np.errstate(invalid="ignore"):
-            sel = locked & np.isfinite(rate) & (rate > 0)
-        ps.lead_sum += complex(np.sum(mean[sel]))
-        ps.lead_rate_sum += float(np.sum(rate[sel]))
-        ps.lead_n += int(np.count_nonzero(sel))
-        ps.lead_time_s += float(np.count_nonzero(sel)) / fs
+        # the locked ones.
+        plv_sum = np.where(ok, plv, 0.0).sum(axis=1)
+        rel_sum = np.where(ok, mean, 0.0).sum(axis=1)
+        lead_sum = np.where(sel, mean, 0.0).sum(axis=1)
+        lead_rate_sum = np.where(sel, rate, 0.0).sum(axis=1)
+        n_ok, n_in, n_sel = (np.count_nonzero(v, axis=1).tolist() for v in (ok, ins, sel))
+        last = first + (plv.shape[1] - 1) * step
+        for i, ps in enumerate(group):
+            # What the views show: the latest of these windows (the same windows as the time in sync and the
+            # events, and as analyze's pair series of the recording).
+            ps.state = ps.sync.state(
+                last, plv[i, -1], rel[i, -1], cov[i, -1], null[i, -1], diff[i, -1], rate[i, -1]
+            )
+            self._judge_windows(ps, first, step, ins[i])
+            ps.windows_scored += n_ok[i]
+            ps.time_in_sync_s += n_in[i] / fs
+            ps.plv_sum += float(plv_sum[i])
+            ps.rel_sum += complex(rel_sum[i])
+            self._note_rate_diff(ps, first, step, diff[i])
+            ps.lead_sum += complex(lead_sum[i])
+            ps.lead_rate_sum += float(lead_rate_sum[i])
+            ps.lead_n += n_sel[i]
+            ps.lead_time_s += n_sel[i] / fs
 
     def _note_rate_diff(self, ps: _PairState, first: int, step: int, diff: FloatArray) -> None:
         """The rate difference of the window ends ``first, first + step, ...``, for the summary's first and last
@@ -1196,10 +1211,7 @@ class Session:
                 self._event("lost_sync", f"{ps.a.label} and {ps.b.label} lost sync", who, t)
 
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
-        k_end = ps.sync.advance(ps.a.ring, ps.b.ring)
         live = ps.a.receiving and ps.b.receiving
-        if k_end is not None:
-            self._count_in_sync(ps, k_end)
         st = ps.state
         if not live:
             # A participant without a signal: the pair's windows stop advancing, so the judgment is made here,
@@ -1295,6 +1307,9 @@ class Session:
             tr.goal_reached_at = tr.leading_since = tr.prompt_at = now
             tr.leader_rate0 = self._recent_rate(lead, 10.0, k)
             tr.follower_rate0 = self._recent_rate(fol, 10.0, k)
+            # The change so far, as every later window end gives it: a snapshot right after the instruction
+            # showed it unknown.
+            tr.leader_change = self._recent_rate(lead, 5.0, k) - tr.leader_rate0
             self._event(
                 "phase_stage",
                 f"sync held for {cfg.goal_s:.0f} s: {lead}, now change your pace, slower or faster; "

@@ -283,3 +283,24 @@ def test_a_follower_labelled_you_is_addressed_in_the_second_person() -> None:
     assert fol.text.startswith("you are following A's change of pace"), fol.text
     texts = {s.training.instruction for s in snaps}
     assert "A and you: breathe together; then A leads" in texts
+
+
+def test_a_snapshot_right_after_the_instruction_shows_the_leaders_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The instruction is given at a window end; a snapshot published right after it (when it is the last
+    window end a snapshot scores, which depends on timing: the two metronome tests failed now and then)
+    showed the leader's rate change unknown, as if the leader had no rate."""
+    seen: list[float] = []
+    step = Session._lead_step
+
+    def spy(self: Session, ps: object, k: int, dt: float, in_sync: bool) -> None:
+        before = self._training.stage
+        step(self, ps, k, dt, in_sync)  # type: ignore[arg-type]
+        if before == "matching" and self._training.stage == "leading":
+            seen.append(self._training_view().leader_rate_change_bpm)  # what a snapshot now would show
+
+    monkeypatch.setattr(Session, "_lead_step", spy)
+    _lead(_paced(210.0, 12.0, 12.0, 0.0, 1.0), _paced(210.0, 12.0, 12.0, 0.0, 1.0), duration_s=100.0)
+    assert len(seen) == 1
+    assert abs(seen[0]) < 0.5  # known, and no change yet

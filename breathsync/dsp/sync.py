@@ -171,9 +171,7 @@ def phase_on_grid(t_src: FloatArray, phase_src: FloatArray, grid: FloatArray) ->
 
 def _window_sums(z: np.ndarray, known: np.ndarray, n_win: int, causal: bool) -> tuple[np.ndarray, np.ndarray]:
     """Sums of z and counts of known samples over sliding windows of n_win samples."""
-    return _window_sums_rows(z[None, :], n_win, causal)[0], _window_sums_rows(
-        known[None, :].astype(float), n_win, causal
-    )[0]
+    return _window_sums_rows(z, n_win, causal), _window_sums_rows(known.astype(float), n_win, causal)
 
 
 def windowed_plv(
@@ -219,19 +217,19 @@ def pair_windows(
     (over their known values), from one running sum over the series at once: each row is summed in the
     same order as alone, so the values are those of one row at a time to the bit, for a third of the
     calls. A session scores every pair at each snapshot, and the calls, not the arithmetic, were most of
-    its cost."""
-    d = phi_a - phi_b
+    its cost: the series may be 2-D, one pair per row, all scored at once."""
+    d = np.asarray(phi_a, dtype=float) - phi_b
     known = np.isfinite(d)
     n_win = max(1, round(window_s * fs_hz))
-    z = np.zeros((1, d.size), complex)
-    np.exp(1j * np.where(known, d, 0.0), out=z[0], where=known)
-    x = np.empty((4, d.size))
+    z = np.zeros(d.shape, complex)
+    np.exp(1j * np.where(known, d, 0.0), out=z, where=known)
+    x = np.empty((4, *d.shape))
     x[0] = known
     x[1] = rate_a_bpm - rate_b_bpm
     x[2] = 0.5 * (rate_a_bpm + rate_b_bpm)
     x[3] = np.isfinite(x[1])  # both rates known (then their mean is known too)
     x[1:3, x[3] == 0] = 0.0
-    sz, sx = _window_sums_rows(z, n_win, causal)[0], _window_sums_rows(x, n_win, causal)
+    sz, sx = _window_sums_rows(z, n_win, causal), _window_sums_rows(x, n_win, causal)
     with np.errstate(invalid="ignore", divide="ignore"):
         m = sz / sx[0]
         rate_diff = sx[1] / sx[3]
@@ -245,22 +243,22 @@ def pair_windows(
 
 
 def _window_sums_rows(rows: np.ndarray, n_win: int, causal: bool) -> np.ndarray:
-    """:func:`_window_sums` of every row of ``rows`` at once: the same windows, each row summed in the same
-    order as alone (so the same values to the bit)."""
-    k, n = rows.shape
-    c = np.zeros((k, n + 1), rows.dtype)
-    np.cumsum(rows, axis=1, out=c[:, 1:])
+    """:func:`_window_sums` along the last axis of ``rows``, every row at once: the same windows, each row
+    summed in the same order as alone (so the same values to the bit)."""
+    n = rows.shape[-1]
+    c = np.zeros((*rows.shape[:-1], n + 1), rows.dtype)
+    np.cumsum(rows, axis=-1, out=c[..., 1:])
     if causal:  # windows [max(i + 1 - n_win, 0), i + 1)
-        out = c[:, 1:].copy()
+        out = c[..., 1:].copy()
         if n > n_win:
-            out[:, n_win:] -= c[:, 1 : n + 1 - n_win]
+            out[..., n_win:] -= c[..., 1 : n + 1 - n_win]
         return out
     # Centred; near the ends the part outside the data counts as unknown (the window is not moved
     # inwards: that repeated the same window, over-weighting the first and last in every mean).
     idx = np.arange(n)
     lo = np.clip(idx - n_win // 2, 0, n)
     hi = np.clip(idx - n_win // 2 + n_win, 0, n)
-    out2: np.ndarray = c[:, hi] - c[:, lo]
+    out2: np.ndarray = c[..., hi] - c[..., lo]
     return out2
 
 
