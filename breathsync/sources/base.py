@@ -335,8 +335,12 @@ class PhaseProbe:
         self._rate.extend(rate_bpm.tolist() if rate_bpm is not None else [math.nan] * t.size)
         self._avail.extend([available_s] * t.size)
         # What the reader has still to read is kept: a replayed partner may run far ahead of a simulated
-        # follower at a high --speed, and its phase must not be forgotten before the follower reads it.
-        k = bisect.bisect_left(self._t, min(self._t[-1] - self.history_s, self._read_s - 1.0))
+        # follower at a high --speed, and its phase must not be forgotten before the follower reads it. That
+        # includes estimates up to PROBE_CARRY_S before the reader, which phase_at carries forward (a phase
+        # from heart beats, known about a second late): with only the last second kept, a strap's follower
+        # read "unknown" at 300x on a busy machine where at 30x it read the phase.
+        keep_from = min(self._t[-1] - self.history_s, self._read_s - PROBE_CARRY_S - 1.0)
+        k = bisect.bisect_left(self._t, keep_from)
         if k:
             del self._t[:k], self._ph[:k], self._rate[:k], self._avail[:k]
         self.advanced()

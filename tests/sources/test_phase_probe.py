@@ -24,6 +24,38 @@ def test_history_the_reader_has_not_read_is_kept() -> None:
     assert probe.phase_at(60.0) == 2.0
 
 
+def _strap_probe_reads(run_ahead: bool) -> list[float]:
+    """A follower reading (25 Hz, from 20 s) a partner whose phase comes from heart beats: each 20-Hz estimate
+    known 1.5 s after its time. The partner's samples are processed either as the follower goes (30x), or,
+    from 20 s, 40 s ahead of it at once (300x on a busy machine)."""
+    probe = PhaseProbe(history_s=10.0)
+    t = np.arange(0.0, 80.0, 0.05)
+    phase = (2 * np.pi * 0.25 * t) % (2 * np.pi)
+    rate = np.full(t.size, 15.0)
+    fed = 0
+
+    def feed_until(s: float) -> None:  # the 0.1-s pieces (two estimates) known by session time s
+        nonlocal fed
+        while fed < t.size and t[fed + 1] + 1.5 <= s:
+            probe.update(t[fed : fed + 2], phase[fed : fed + 2], rate[fed : fed + 2], float(t[fed + 1] + 1.5))
+            fed += 2
+
+    out = []
+    for r in np.arange(0.0, 60.0, 0.04):
+        feed_until(r + (40.0 if run_ahead and r >= 20.0 else 0.1))
+        out.append(probe.phase_at(float(r)))
+    return out
+
+
+def test_a_strap_s_phase_carried_forward_is_kept_when_its_partner_runs_ahead() -> None:
+    """A phase known late (heart beats) is read carried forward from up to PROBE_CARRY_S back. Only the last
+    second before the reader was kept once the partner ran more than the history ahead, so at 300x on a busy
+    machine a strap's follower read "unknown" where at 30x it read the phase, and breathed differently."""
+    slow, fast = _strap_probe_reads(False), _strap_probe_reads(True)
+    assert np.isfinite(slow[600:]).all()  # from 24 s on, every read has a phase (carried 1.5 s forward)
+    np.testing.assert_array_equal(fast, slow)
+
+
 def test_without_a_reader_only_the_history_is_kept() -> None:
     probe = PhaseProbe(history_s=10.0)
     t = np.arange(0.0, 100.0, 0.05)
