@@ -25,13 +25,14 @@ class _Bug(RuntimeError):
     pass
 
 
-def _buggy_after(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = [0]
+def _buggy_after(t_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline raises on the first samples at or after session time ``t_s`` (by the samples' time, not
+    by the number of calls: an in-memory source gives everything up to the clock at each wake, so on a busy
+    machine its chunks are longer and fewer, and a bug after 200 calls came after the end of the session)."""
     real = RespPipeline.process
 
     def process(self: RespPipeline, t: Any, y: Any) -> Any:
-        calls[0] += 1
-        if calls[0] > n:
+        if len(t) and float(t[-1]) >= t_s:
             raise _Bug("a bug in the pipeline")
         return real(self, t, y)
 
@@ -55,7 +56,7 @@ def test_a_pipeline_bug_ends_the_session_keeps_the_recording_and_is_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = _recorded_session(tmp_path / "rec")
-    _buggy_after(200, monkeypatch)  # chunks of 0.1 s, two participants: about 10 s in
+    _buggy_after(10.0, monkeypatch)
     with pytest.raises(_Bug):
         run_collecting(session, 60.0)
     meta = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))
