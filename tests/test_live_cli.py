@@ -256,7 +256,9 @@ def test_full_disk_while_recording_exits_1_and_says_where_it_stopped(
 ) -> None:
     """The disk fills up during --record (the kernel's ENOSPC from the raw file's writes, after 10 s of
     session): the alarm is not followed by a plain "recorded to DIR" and exit 0 any more: one error line,
-    exit 1 (a fault of the machine, not bad input), and what was written before stays readable."""
+    exit 1 (a fault of the machine, not bad input), and what was written before stays readable. The time it
+    names is the last the recorder wrote before the failing write, which on a busy machine can be a few
+    seconds before 10 s (one write then holds more of the session: CI once said 0:08)."""
     import errno
 
     import breathsync.recorder as recorder
@@ -276,14 +278,14 @@ def test_full_disk_while_recording_exits_1_and_says_where_it_stopped(
     assert code == 1
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert re.match(
-        r"breathsync: error: recording stopped at 0:(09|10) of the session: No space left on device "
+        r"breathsync: error: recording stopped at 0:(0[5-9]|10) of the session: No space left on device "
         rf"\(writing {re.escape(str(rec / 'B.csv'))}\); what was recorded until then stays readable in "
         rf"{re.escape(str(rec))}$",
         err,
     ), err
     assert "alarm:" not in err  # the same news once
     assert re.search(
-        rf"recorded to {re.escape(str(rec))} until 0:(09|10) of the session \(then the recording stopped\)",
+        rf"recorded to {re.escape(str(rec))} until 0:(0[5-9]|10) of the session \(then the recording stopped\)",
         out,
     )
     assert f"recorded to {rec}\n" not in out
