@@ -67,6 +67,7 @@ from enum import IntEnum
 import numpy as np
 from scipy import signal
 
+from breathsync.dsp import _sos
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.resample import GridResampler
 
@@ -222,6 +223,7 @@ class RespPipeline:
         self._pmean = 0.0  # state of the phase copy's high-pass: its running mean
         self._plp = 0.0  # state of its low-pass
         self._resampler = GridResampler(fs, cfg.gap_s)
+        self._at_f = (math.nan, math.nan, math.nan)  # the last frequency asked for: (f, lag, _portrait_comp)
         self._zi: np.ndarray | None = None
         self._prev_p = math.nan  # the phase signal's last grid value (NaN in a gap), for its derivative
         self._last_valid_t = math.nan  # the time of the last valid grid sample (the start of a gap)
@@ -391,17 +393,16 @@ class RespPipeline:
         if n == 0:
             return _empty_output()
         self._guard(chunk.t, chunk.y, chunk.valid, chunk.restart)
-        clean = np.full(n, np.nan)
-        pclean = np.full(n, np.nan)  # the phase copy, filled by _track
-        freq = np.full(n, np.nan)
-        rate = np.full(n, np.nan)
+        # One block for the outputs and what _track fills in (an array call costs more than a small
+        # array): the cleaned waveform, the phase copy, the breathing frequency (Hz), the phase's
+        # compensation at that frequency (see _portrait_comp), the rate.
+        clean, pclean, freq, pcomp, rate = np.full((5, n), np.nan)
         quality = np.empty(n, np.int8)
         breaths: list[BreathEvent] = []
         # Filter and track each run between restarts in turn (a restart decides from the tracker's state
         # where the previous run left it whether it starts over or resumes; see _resume_at).
         valid = chunk.valid
-        starts = np.flatnonzero(chunk.restart)
-        bounds = [0, *starts.tolist(), n]
+        bounds = [0, *np.flatnonzero(chunk.restart).tolist(), n] if chunk.restart.any() else [0, n]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             if b <= a:
                 continue
@@ -421,31 +422,48 @@ class RespPipeline:
                 # A run's invalid samples (a gap) are at its end, before the next restart: leave them out,
                 # so that the filter state is the one a resumed run continues from.
                 vb = b - int(np.argmax(seg_valid[::-1]))
-                clean[va:vb], self._zi = signal.sosfilt(self._sos, chunk.y[va:vb], zi=self._zi)
+                clean[va:vb], self._zi = _sos.sosfilt(self._sos, chunk.y[va:vb], self._zi)
             sl = slice(a, b)
-            f_, r_, q_, br_ = self._track(
-                chunk.t[sl], chunk.y[sl], clean[sl], pclean[sl], valid[sl], chunk.restart[sl]
+            breaths += self._track(
+                chunk.t[sl],
+                chunk.y[sl],
+                clean[sl],
+                valid[sl],
+                chunk.restart[sl],
+                (pclean[sl], freq[sl], pcomp[sl], rate[sl], quality[sl]),
             )
-            freq[sl], rate[sl], quality[sl] = f_, r_, q_
-            breaths.extend(br_)
-        phase = self._portrait_phase(pclean, freq, chunk.restart)
+        phase = self._portrait_phase(pclean, freq, pcomp, chunk.restart)
         raw = np.where(valid, chunk.y, np.nan)
         return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths, raw)
 
-    def _portrait_phase(self, p: FloatArray, freq: FloatArray, restart: np.ndarray) -> FloatArray:
+    def _portrait_phase(
+        self, p: FloatArray, freq: FloatArray, comp: FloatArray, restart: np.ndarray
+    ) -> FloatArray:
         """Phase from position and velocity of the phase signal ``p``, where ``freq`` (the breathing
-        frequency, Hz) is given: NaN elsewhere (the tracker gives no frequency unless the state is OK)."""
+        frequency, Hz) is given: NaN elsewhere (the tracker gives no frequency unless the state is OK).
+        ``comp``: :meth:`_portrait_comp` at ``freq``."""
         fs = self.config.fs_hz
-        prev = np.concatenate(([self._prev_p], p[:-1]))
-        prev[restart] = np.nan  # a new segment: no velocity across the gap
+        prev = np.empty_like(p)
+        prev[0] = self._prev_p
+        prev[1:] = p[:-1]
+        if restart.any():
+            prev[restart] = np.nan  # a new segment: no velocity across the gap
         self._prev_p = float(p[-1])
         v = (p - prev) * fs / (TWO_PI * freq)
-        # The velocity is a backward difference: it belongs half a sample back, and so does the mean of the
-        # two positions it is paired with (the position now with it read the phase 0.8-1.8 deg early at
-        # 10-24/min). Compensated: the filters' lag at the breathing frequency, plus that half sample. A
-        # running mean m += a (x - m) with a = 1 - b, b = exp(-2 pi fc / fs), is the low-pass
-        # L(z) = a / (1 - b / z); the high-pass is 1 - L(z) (a lead: negative lag).
+        with np.errstate(invalid="ignore"):
+            return np.mod(np.arctan2(v, -0.5 * (p + prev)) + comp, TWO_PI)
+
+    def _portrait_comp(self, freq: FloatArray) -> FloatArray:
+        """What the portrait phase adds at the breathing frequencies ``freq`` (Hz). The tracker computes it
+        when the frequency changes (a breath), not at every sample.
+
+        The velocity is a backward difference: it belongs half a sample back, and so does the mean of the
+        two positions it is paired with (the position now with it read the phase 0.8-1.8 deg early at
+        10-24/min). Compensated: the filters' lag at the breathing frequency, plus that half sample. A
+        running mean m += a (x - m) with a = 1 - b, b = exp(-2 pi fc / fs), is the low-pass
+        L(z) = a / (1 - b / z); the high-pass is 1 - L(z) (a lead: negative lag)."""
         cfg = self.config
+        fs = cfg.fs_hz
         w = TWO_PI * freq / fs
         z = np.exp(1j * w)
         b_lp = np.exp(-w * cfg.phase_lowpass_rel)
@@ -453,9 +471,8 @@ class RespPipeline:
         b_hp = np.exp(-w_hp)
         with np.errstate(invalid="ignore", divide="ignore"):
             h = (1.0 - b_lp) / (1.0 - b_lp / z) * (1.0 - (1.0 - b_hp) / (1.0 - b_hp / z))
-            comp = -np.angle(h) + 0.5 * w
-        with np.errstate(invalid="ignore"):
-            return np.mod(np.arctan2(v, -0.5 * (p + prev)) + comp, TWO_PI)
+            comp: FloatArray = -np.angle(h) + 0.5 * w
+        return comp
 
     # ----------------------------------------------------------------------------------------------
     def _track(
@@ -463,25 +480,25 @@ class RespPipeline:
         ts: FloatArray,
         raw: FloatArray,
         clean: FloatArray,
-        pclean: FloatArray,
         valid: np.ndarray,
         restart: np.ndarray,
-    ) -> tuple[FloatArray, FloatArray, np.ndarray, list[BreathEvent]]:
-        """Track turning points; returns the breathing frequency (Hz, where the state is OK, else NaN),
-        the rate, the quality codes and the breaths. Fills ``pclean`` with the phase copy of ``raw``: its
-        high-pass (a running mean taken off) and low-pass follow the breathing frequency."""
+        out: tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray],
+    ) -> list[BreathEvent]:
+        """Track turning points; returns the breaths. Fills the arrays of ``out``, (the phase copy, the
+        breathing frequency in Hz, the portrait phase's compensation at it, the rate, the quality codes),
+        which arrive NaN but for the codes: the phase copy of ``raw`` (its high-pass, a running mean taken
+        off, and its low-pass follow the breathing frequency), the frequency, compensation and rate where
+        the state is OK."""
         cfg = self.config
         n = ts.size
-        freq_out = np.full(n, np.nan)
-        rate_out = np.full(n, np.nan)
-        q_out = np.empty(n, np.int8)
+        pclean, freq_out, comp_out, rate_out, q_out = out
         breaths: list[BreathEvent] = []
         dt = 1.0 / cfg.fs_hz
         flat_n = round(cfg.flat_s * cfg.fs_hz)
         amp_decay = math.exp(-dt / 5.0)
         ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
         flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
-        f_now, comp, hp_a, lp_a = self._follow_rate()
+        f_now, comp, hp_a, lp_a, pcomp = self._follow_rate()
         pmean, plp = self._pmean, self._plp
         tl = ts.tolist()
         rl = raw.tolist()
@@ -502,7 +519,7 @@ class RespPipeline:
                     self._reset_segment()
                     pmean, plp = rl[i], 0.0
                 self._seg_t0 = t
-                f_now, comp, hp_a, lp_a = self._follow_rate()
+                f_now, comp, hp_a, lp_a, pcomp = self._follow_rate()
             self._last_valid_t = t
             r = rl[i]
             pmean += hp_a * (r - pmean)
@@ -565,7 +582,7 @@ class RespPipeline:
                         ev = self._confirm_trough(t, comp)
                         if ev is not None:
                             breaths.append(ev)
-                        f_now, comp, hp_a, lp_a = self._follow_rate()
+                        f_now, comp, hp_a, lp_a, pcomp = self._follow_rate()
                         d = 1
                         self._ext, self._ext_t = y, t
             self._direction = d
@@ -588,6 +605,7 @@ class RespPipeline:
                 continue
             q_out[i] = ok_code
             freq_out[i] = f_now
+            comp_out[i] = pcomp
             rate_out[i] = self._rate_at(t)
         self._rate_out = float(rate_out[-1]) if n else self._rate_out
         if valid.any():  # the state where this run ends: where a gap after it began (see _resume_at)
@@ -595,19 +613,21 @@ class RespPipeline:
             q_end = int(q_out[n - 1 - int(np.argmax(valid[::-1]))])
             self._tracked = q_end == ok_code or (q_end == warm_code and self._have_trough and self._have_peak)
         self._pmean, self._plp = pmean, plp
-        return freq_out, rate_out, q_out, breaths
+        return breaths
 
     # ----------------------------------------------------------------------------------------------
-    def _follow_rate(self) -> tuple[float, float, float, float]:
-        """What follows the breathing frequency ``f`` (Hz): (f, the tracker filter's lag at f, and the
+    def _follow_rate(self) -> tuple[float, float, float, float, float]:
+        """What follows the breathing frequency ``f`` (Hz): (f, the tracker filter's lag at f, the
         coefficients ``a`` of the phase copy's running-mean high-pass, at phase_highpass_rel x f but at least
-        highpass_hz, and low-pass, at phase_lowpass_rel x f)."""
+        highpass_hz, and low-pass, at phase_lowpass_rel x f, and the portrait phase's compensation at f)."""
         cfg = self.config
         f = self._freq()
         w = TWO_PI * f / cfg.fs_hz
         hp_a = 1.0 - math.exp(-max(w * cfg.phase_highpass_rel, TWO_PI * cfg.highpass_hz / cfg.fs_hz))
         lp_a = 1.0 - math.exp(-w * cfg.phase_lowpass_rel)
-        return f, self._lag.lag(f), hp_a, lp_a
+        if f != self._at_f[0]:  # asked for at every chunk; the frequency changes at a breath
+            self._at_f = (f, self._lag.lag(f), float(self._portrait_comp(np.array([f]))[0]))
+        return f, self._at_f[1], hp_a, lp_a, self._at_f[2]
 
     def _retraced(self, back: float, since_ext_s: float) -> bool:
         """The fallback turn: the signal moved back by ``hysteresis`` x the breath amplitude (the smaller of

@@ -12,6 +12,8 @@ import numpy as np
 
 from breathsync.dsp._types import FloatArray
 
+FEW_BINS = 4  # up to this many bins to fit, fitting them one by one in Python is the faster
+
 
 @dataclass(frozen=True)
 class GridChunk:
@@ -85,21 +87,32 @@ class GridResampler:
         y = np.asarray(y, dtype=float).ravel()
         if t.shape != y.shape:
             raise ValueError("t and y must have the same length")
-        ok = np.isfinite(t) & np.isfinite(y)
-        t, y = t[ok], y[ok]
-        # Keep strictly increasing times only (a device clock that steps back cannot be reordered live).
-        if t.size:
-            run_max = np.maximum.accumulate(np.concatenate(([self._last_t], t)))[:-1]
+        ok = np.isfinite(t)
+        ok &= np.isfinite(y)
+        if not ok.all():
+            t, y = t[ok], y[ok]
+        if t.size == 0:
+            return _empty_chunk()
+        prev = self._last_t
+        steps = np.diff(t)
+        if t[0] > prev and (t.size == 1 or steps.min() > 0.0):
+            # The usual chunk (in order, and mostly no gap): the checks below in fewer calls.
+            no_gap = t[0] - prev <= self.gap_s and (t.size == 1 or steps.max() <= self.gap_s)
+            bounds = [t.size] if no_gap else None
+        else:
+            # Keep strictly increasing times only (a device clock that steps back cannot be reordered live).
+            run_max = np.maximum.accumulate(np.concatenate(([prev], t)))[:-1]
             keep = t > run_max
             self.dropped += int(t.size - keep.sum())
             t, y = t[keep], y[keep]
+            if t.size == 0:
+                return _empty_chunk()
+            bounds = None
         outs: list[GridChunk] = []
-        if t.size == 0:
-            return _empty_chunk()
-        # Split the input at gaps longer than gap_s (including the gap from the previous call).
-        prev = self._last_t
-        breaks = np.flatnonzero(np.diff(np.concatenate(([prev], t))) > self.gap_s)
-        bounds = [*breaks.tolist(), t.size]
+        if bounds is None:
+            # Split the input at gaps longer than gap_s (including the gap from the previous call).
+            breaks = np.flatnonzero(np.diff(np.concatenate(([prev], t))) > self.gap_s)
+            bounds = [*breaks.tolist(), t.size]
         start = 0
         for b in bounds:
             if b > start:
@@ -175,7 +188,7 @@ class GridResampler:
         if fit.any():
             vals[fit] = _line_at_centre(tt, yy, g[fit], i_lo[fit], i_hi[fit])
         # Keep from the last sample at or before the next bin's lower edge (for the interpolation).
-        keep_from = max(int(np.searchsorted(tt, (ks[-1] + 0.5) / fs, side="right")) - 1, 0)
+        keep_from = max(int(i_hi[-1]) - 1, 0)
         self._pending_t, self._pending_y = tt[keep_from:], yy[keep_from:]
         self._k_next = int(ks[-1]) + 1
         restart = np.zeros(ks.size, bool)
@@ -192,6 +205,15 @@ def _line_at_centre(
     The bins do not overlap; times are taken relative to each bin's grid point (absolute host times of
     ~1e9 s would cancel out the slope's precision). With samples on both sides of ``g`` the reading lies
     within the samples' span, so it is never noisier than one sample (leverage <= 1)."""
+    if g.size <= FEW_BINS:
+        return _line_at_centre_few(tt, yy, g, i_lo, i_hi)
+    return _line_at_centre_many(tt, yy, g, i_lo, i_hi)
+
+
+def _line_at_centre_many(
+    tt: FloatArray, yy: FloatArray, g: FloatArray, i_lo: np.ndarray, i_hi: np.ndarray
+) -> FloatArray:
+    """:func:`_line_at_centre` with array calls, for many bins at once."""
     counts = i_hi - i_lo
     bin_of = np.repeat(np.arange(g.size), counts)
     first = np.cumsum(counts) - counts  # where each bin's run starts in the flattened index
@@ -207,6 +229,32 @@ def _line_at_centre(
     sxy = np.bincount(bin_of, dc * (yv - mean_y[bin_of]), m)
     slope = np.divide(sxy, sxx, out=np.zeros(m), where=sxx > 0)
     return mean_y - slope * mean_t
+
+
+def _line_at_centre_few(
+    tt: FloatArray, yy: FloatArray, g: FloatArray, i_lo: np.ndarray, i_hi: np.ndarray
+) -> FloatArray:
+    """:func:`_line_at_centre` for a few bins (a live chunk's one or two), on Python floats: the same
+    operations in the same order as the arrays' (sums accumulated from 0.0 sample by sample, as
+    ``np.bincount`` does), so the same values to the bit, without the twenty-odd array calls."""
+    out = []
+    for gj, lo, hi in zip(g.tolist(), i_lo.tolist(), i_hi.tolist(), strict=True):
+        dts = [v - gj for v in tt[lo:hi].tolist()]
+        ys = yy[lo:hi].tolist()
+        n = float(hi - lo)
+        st = sy = 0.0
+        for d, v in zip(dts, ys, strict=True):
+            st += d
+            sy += v
+        mean_t, mean_y = st / n, sy / n
+        sxx = sxy = 0.0
+        for d, v in zip(dts, ys, strict=True):
+            dc = d - mean_t
+            sxx += dc * dc
+            sxy += dc * (v - mean_y)
+        slope = sxy / sxx if sxx > 0 else 0.0
+        out.append(mean_y - slope * mean_t)
+    return np.array(out, dtype=float)
 
 
 def _empty_chunk() -> GridChunk:

@@ -47,6 +47,8 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
+from breathsync.dsp import _sos
+
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
@@ -369,7 +371,7 @@ class RRRespiration:
             return None
         t = np.arange(k0, k1 + 1) / fs
         x = v0 + (rr - v0) * (t - t0) / (tm - t0)
-        y, self._zi = signal.sosfilt(self._sos, x, zi=self._zi)
+        y, self._zi = _sos.sosfilt(self._sos, x, self._zi)
         return t, -np.asarray(y, dtype=np.float64)
 
     def _start(self, t: float, v: float) -> None:

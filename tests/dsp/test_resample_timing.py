@@ -145,4 +145,4 @@ def test_output_independent_of_chunking(kind: str, sizes: list[int]) -> None:
     np.testing.assert_array_equal(joined.t, whole.t)
     np.testing.assert_array_equal(joined.valid, whole.valid)
     np.testing.assert_array_equal(joined.restart, whole.restart)
-    np.testing.assert_allclose(joined.y, whole.y, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(joined.y, whole.y)  # to the bit: the few-bin fit is the arrays'
