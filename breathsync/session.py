@@ -1096,9 +1096,13 @@ class Session:
             if k_end is None or (prev is not None and k_end <= prev):
                 continue
             ps.k_scored = k_end
-            # The first end to score; after a long common outage no further back than the rings hold.
+            # The first end to score: after the last one scored, or (the first time) where both began; after
+            # a long common outage no further back than the rings hold. (Earlier ends have no common
+            # samples: nothing to score, though judging them out of sync took 28 pairs a third of a second.)
             oldest = k_end - ps.a.ring.capacity + 1
-            first = oldest if prev is None else max(prev + 1, oldest)
+            fa, fb = ps.a.ring.first_k, ps.b.ring.first_k
+            began = k_end if fa is None or fb is None else max(fa, fb)
+            first = max(began, oldest) if prev is None else max(prev + 1, oldest)
             first += -first % step
             if first <= k_end:
                 spans.setdefault((first, k_end), []).append(ps)
@@ -1112,17 +1116,17 @@ class Session:
         n_win = max(1, round(cfg.window_s * fs))
         lo = first - (n_win - 1) * step
 
-        def rows(side: str, field: str) -> FloatArray:
-            return np.vstack([getattr(ps, side).ring.window(lo, k_end, field, step) for ps in group])
-
-        # Windows over the thinned samples, as analyze computes them (pair_windows); the first n_win - 1 are
-        # partial, before ``first``: dropped.
-        w = pair_windows(
-            rows("a", "phase"), rows("b", "phase"), rows("a", "rate"), rows("b", "rate"), fs, cfg.window_s
-        )
-        cut = (slice(None), slice(n_win - 1, None))
-        plv, rel, cov = w.plv[cut], w.rel_phase_rad[cut], w.coverage[cut]
-        rate, diff = w.mean_rate_bpm[cut], w.rate_diff_bpm[cut]
+        # Each participant's samples read once, as one row, for all the pairs it is in.
+        people = list({id(p): p for ps in group for p in (ps.a, ps.b)}.values())
+        row = {id(p): i for i, p in enumerate(people)}
+        ia, ib = [row[id(ps.a)] for ps in group], [row[id(ps.b)] for ps in group]
+        phase = np.vstack([p.ring.window(lo, k_end, "phase", step) for p in people])
+        rates = np.vstack([p.ring.window(lo, k_end, "rate", step) for p in people])
+        # Windows over the thinned samples, as analyze computes them (pair_windows), those ending at ``first``
+        # and after (the n_win - 1 samples before are the first window's).
+        w = pair_windows(phase[ia], phase[ib], rates[ia], rates[ib], fs, cfg.window_s, ends_from=n_win - 1)
+        plv, rel, cov = w.plv, w.rel_phase_rad, w.coverage
+        rate, diff = w.mean_rate_bpm, w.rate_diff_bpm
         null = np.vstack([ps.sync.levels(first, k_end)[::step] for ps in group])  # of each window's own time
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(plv) & (cov >= cfg.min_coverage)
@@ -1133,50 +1137,51 @@ class Session:
         mean = plv * np.exp(1j * rel)  # each window's plv * exp(i rel)
         # The summary's means, over the same windows as analyze's: every window with a PLV, and for who led,
         # the locked ones.
-        plv_sum = np.where(ok, plv, 0.0).sum(axis=1)
-        rel_sum = np.where(ok, mean, 0.0).sum(axis=1)
-        lead_sum = np.where(sel, mean, 0.0).sum(axis=1)
-        lead_rate_sum = np.where(sel, rate, 0.0).sum(axis=1)
+        plv_sum = np.where(ok, plv, 0.0).sum(axis=1).tolist()
+        rel_sum = np.where(ok, mean, 0.0).sum(axis=1).tolist()
+        lead_sum = np.where(sel, mean, 0.0).sum(axis=1).tolist()
+        lead_rate_sum = np.where(sel, rate, 0.0).sum(axis=1).tolist()
         n_ok, n_in, n_sel = (np.count_nonzero(v, axis=1).tolist() for v in (ok, ins, sel))
         last = first + (plv.shape[1] - 1) * step
+        latest = np.stack(
+            (plv[:, -1], rel[:, -1], cov[:, -1], null[:, -1], diff[:, -1], rate[:, -1]), 1
+        ).tolist()
+        ins_l, diff_l = ins.tolist(), diff.tolist()
         for i, ps in enumerate(group):
             # What the views show: the latest of these windows (the same windows as the time in sync and the
             # events, and as analyze's pair series of the recording).
-            ps.state = ps.sync.state(
-                last, plv[i, -1], rel[i, -1], cov[i, -1], null[i, -1], diff[i, -1], rate[i, -1]
-            )
-            self._judge_windows(ps, first, step, ins[i])
+            ps.state = ps.sync.state(last, *latest[i])
+            self._judge_windows(ps, first, step, ins_l[i])
             ps.windows_scored += n_ok[i]
             ps.time_in_sync_s += n_in[i] / fs
-            ps.plv_sum += float(plv_sum[i])
-            ps.rel_sum += complex(rel_sum[i])
-            self._note_rate_diff(ps, first, step, diff[i])
-            ps.lead_sum += complex(lead_sum[i])
-            ps.lead_rate_sum += float(lead_rate_sum[i])
+            ps.plv_sum += plv_sum[i]
+            ps.rel_sum += rel_sum[i]
+            self._note_rate_diff(ps, first, step, diff_l[i])
+            ps.lead_sum += lead_sum[i]
+            ps.lead_rate_sum += lead_rate_sum[i]
             ps.lead_n += n_sel[i]
             ps.lead_time_s += n_sel[i] / fs
 
-    def _note_rate_diff(self, ps: _PairState, first: int, step: int, diff: FloatArray) -> None:
+    def _note_rate_diff(self, ps: _PairState, first: int, step: int, diff: list[float]) -> None:
         """The rate difference of the window ends ``first, first + step, ...``, for the summary's first and last
         minute of rate convergence (over window ends, as time in sync: the same at any --speed)."""
-        known = np.isfinite(diff)
-        if not known.any():
-            return
-        t = (first + step * np.flatnonzero(known)) / self._fs
-        d = np.abs(diff[known])
-        if ps.first_t is None:
-            ps.first_t = float(t[0])
-        early = t - ps.first_t <= 60.0
-        ps.first_sum += float(d[early].sum())
-        ps.first_n += int(early.sum())
-        ps.recent.extend(zip(t.tolist(), d.tolist(), strict=True))
+        for i, d in enumerate(diff):
+            if d != d:  # NaN: a rate unknown
+                continue
+            t = (first + step * i) / self._fs
+            if ps.first_t is None:
+                ps.first_t = t
+            if t - ps.first_t <= 60.0:
+                ps.first_sum += abs(d)
+                ps.first_n += 1
+            ps.recent.append((t, abs(d)))
         while ps.recent and ps.recent[-1][0] - ps.recent[0][0] > 60.0:
             ps.recent.popleft()
 
-    def _judge_windows(self, ps: _PairState, first: int, step: int, ins: npt.NDArray[np.bool_]) -> None:
+    def _judge_windows(self, ps: _PairState, first: int, step: int, ins: list[bool]) -> None:
         """Judge the window ends ``first, first + step, ...`` (grid indices) in or out of sync, in order."""
         lead = self.config.phase == "lead" and {ps.a.label, ps.b.label} == {self._leader, self._follower}
-        for i, state in enumerate(ins.tolist()):
+        for i, state in enumerate(ins):
             k = first + i * step
             self._judge(ps, k / self._fs, state)
             if lead:  # the lead phase's verdict, judged at the same window ends (the same at any --speed)

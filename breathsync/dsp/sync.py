@@ -178,18 +178,30 @@ def windowed_plv(
     phi_a: FloatArray, phi_b: FloatArray, fs_hz: float, window_s: float, *, causal: bool = True
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(PLV, mean relative phase, coverage) over sliding windows; NaN where coverage is zero."""
-    d = phi_a - phi_b
-    known = np.isfinite(d)
-    z = np.where(known, np.exp(1j * np.where(known, d, 0.0)), 0.0)
+    z, known = _phasors(np.asarray(phi_a, dtype=float) - phi_b)
     n_win = max(1, round(window_s * fs_hz))
     sz, sn = _window_sums(z, known, n_win, causal)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = sz / sn
-    plv = np.abs(m)
-    rel = np.angle(m)
-    plv[sn == 0] = np.nan
-    rel[sn == 0] = np.nan
+    plv, rel = _plv_rel(sz, sn)
     return plv, rel, sn / n_win
+
+
+def _phasors(d: FloatArray) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
+    """``exp(i d)`` where ``d`` (a relative phase) is known, 0 elsewhere; and where it is known."""
+    known = np.isfinite(d)
+    z = np.zeros(d.shape, complex)
+    np.exp(1j * np.where(known, d, 0.0), out=z, where=known)
+    return z, known
+
+
+def _plv_rel(sz: np.ndarray, count: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The PLV and mean relative phase of windows from their sums of phasors and their counts of known
+    samples (NaN where a window has none)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = sz / count
+    plv, rel = np.abs(m), np.angle(m)
+    plv[count == 0] = np.nan
+    rel[count == 0] = np.nan
+    return plv, rel
 
 
 @dataclass(frozen=True)
@@ -212,46 +224,48 @@ def pair_windows(
     window_s: float,
     *,
     causal: bool = True,
+    ends_from: int = 0,
 ) -> PairWindows:
     """:func:`windowed_plv`, and the windows' means of the pair's mean rate and of its rate difference
     (over their known values), from one running sum over the series at once: each row is summed in the
     same order as alone, so the values are those of one row at a time to the bit, for a third of the
     calls. A session scores every pair at each snapshot, and the calls, not the arithmetic, were most of
-    its cost: the series may be 2-D, one pair per row, all scored at once."""
-    d = np.asarray(phi_a, dtype=float) - phi_b
-    known = np.isfinite(d)
+    its cost: the series may be 2-D, one pair per row, all scored at once.
+
+    ``ends_from`` (causal windows only): only the windows ending at that sample and after, the same values
+    (a live session scores the windows ending at its latest samples, each over the samples before it)."""
+    z, known = _phasors(np.asarray(phi_a, dtype=float) - phi_b)
     n_win = max(1, round(window_s * fs_hz))
-    z = np.zeros(d.shape, complex)
-    np.exp(1j * np.where(known, d, 0.0), out=z, where=known)
-    x = np.empty((4, *d.shape))
+    x = np.empty((4, *known.shape))
     x[0] = known
     x[1] = rate_a_bpm - rate_b_bpm
     x[2] = 0.5 * (rate_a_bpm + rate_b_bpm)
     x[3] = np.isfinite(x[1])  # both rates known (then their mean is known too)
     x[1:3, x[3] == 0] = 0.0
-    sz, sx = _window_sums_rows(z, n_win, causal), _window_sums_rows(x, n_win, causal)
+    if ends_from and not causal:
+        raise ValueError("ends_from is for causal windows")
+    sz, sx = _window_sums_rows(z, n_win, causal, ends_from), _window_sums_rows(x, n_win, causal, ends_from)
+    plv, rel = _plv_rel(sz, sx[0])
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = sz / sx[0]
         rate_diff = sx[1] / sx[3]
         mean_rate = sx[2] / sx[3]
-    plv, rel = np.abs(m), np.angle(m)
-    plv[sx[0] == 0] = np.nan
-    rel[sx[0] == 0] = np.nan
     rate_diff[sx[3] == 0] = np.nan
     mean_rate[sx[3] == 0] = np.nan
     return PairWindows(plv, rel, sx[0] / n_win, mean_rate, rate_diff)
 
 
-def _window_sums_rows(rows: np.ndarray, n_win: int, causal: bool) -> np.ndarray:
+def _window_sums_rows(rows: np.ndarray, n_win: int, causal: bool, ends_from: int = 0) -> np.ndarray:
     """:func:`_window_sums` along the last axis of ``rows``, every row at once: the same windows, each row
-    summed in the same order as alone (so the same values to the bit)."""
+    summed in the same order as alone (so the same values to the bit). Causal: only the windows ending at
+    ``ends_from`` and after."""
     n = rows.shape[-1]
     c = np.zeros((*rows.shape[:-1], n + 1), rows.dtype)
     np.cumsum(rows, axis=-1, out=c[..., 1:])
     if causal:  # windows [max(i + 1 - n_win, 0), i + 1)
-        out = c[..., 1:].copy()
-        if n > n_win:
-            out[..., n_win:] -= c[..., 1 : n + 1 - n_win]
+        out = c[..., ends_from + 1 :].copy()
+        later = max(n_win, ends_from)  # the windows ending here and after start after the first sample
+        if n > later:
+            out[..., later - ends_from :] -= c[..., later + 1 - n_win : n + 1 - n_win]
         return out
     # Centred; near the ends the part outside the data counts as unknown (the window is not moved
     # inwards: that repeated the same window, over-weighting the first and last in every mean).

@@ -422,6 +422,15 @@ def test_pair_windows_are_the_windows_one_at_a_time(seed: int) -> None:
         plv, rel, cov = windowed_plv(pa, pb, FS, window_s, causal=causal)
         for mine, alone in ((w.plv, plv), (w.rel_phase_rad, rel), (w.coverage, cov)):
             assert np.array_equal(mine, alone, equal_nan=True)
+    # Only the windows ending at a sample and after (what a live session scores): the same bits.
+    w = pair_windows(pa, pb, ra, rb, FS, window_s)
+    for ends_from in sorted({0, 1, n_win - 1, n_win, n_win + 1, n - 1, int(rng.integers(0, n))}):
+        if not 0 <= ends_from < n:
+            continue
+        tail = pair_windows(pa, pb, ra, rb, FS, window_s, ends_from=ends_from)
+        for f in ("plv", "rel_phase_rad", "coverage", "mean_rate_bpm", "rate_diff_bpm"):
+            whole = getattr(w, f)[ends_from:]
+            assert getattr(tail, f).tobytes() == whole.tobytes(), (f, ends_from)
 
 
 def test_grid_ring_windows_are_shared_until_the_next_append() -> None:
