@@ -183,3 +183,31 @@ def test_the_live_view_shows_the_windows_scored(tmp_path: Path) -> None:
     # The same PLV (to the recorded phases' rounding) and the same verdict.
     np.testing.assert_allclose(a_plv[k], plv[shown], atol=2e-4)
     assert [bool(pair["in_sync"][i]) for i in k] == [bool(v) for v in ins[shown]]
+
+
+def test_no_window_is_scored_before_both_people_began(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pair's first scoring starts where both had samples: the window ends before (nothing in common) were
+    judged out of sync one by one, as far back as the rings reach (28 pairs: a third of a second of CPU at
+    the start of a session of eight)."""
+    from breathsync.sources.memory import MemorySource
+    from breathsync.synth import simulate_group
+
+    g = simulate_group(90.0, fs_hz=50.0, rates_bpm=[12.0, 12.5], seed=1)
+    late = g.t >= 40.0  # B's belt starts 40 s after A's
+    specs = [
+        ParticipantSpec("A", MemorySource(g.t, {"resp": g.resp[0]})),
+        ParticipantSpec("B", MemorySource(g.t[late], {"resp": g.resp[1][late]})),
+    ]
+    session = Session(specs, SessionClock(100.0), SessionConfig())
+    judged: list[float] = []
+    real = Session._judge_windows
+
+    def spy(self: Session, ps: Any, first: int, step: int, ins: list[bool]) -> None:
+        judged.append(first / self._fs)
+        real(self, ps, first, step, ins)
+
+    monkeypatch.setattr(Session, "_judge_windows", spy)
+    snaps = run_collecting(session, 80.0)
+    assert judged and min(judged) >= 40.0 - 1e-9
+    last = snaps[-1].pairs[0]
+    assert last.window_end_s > 75.0 and np.isfinite(last.plv)  # and scoring went on from there
