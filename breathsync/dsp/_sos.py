@@ -18,10 +18,14 @@ SHORT_N = 32  # up to this many samples, the Python recursion is the faster (~0.
 
 
 def sosfilt(sos: FloatArray, x: FloatArray, zi: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``scipy.signal.sosfilt(sos, x, zi=zi)`` for a 1-D ``x``: (output, final state)."""
-    if x.size > SHORT_N:
-        y, zf = signal.sosfilt(sos, x, zi=zi)
+    """``scipy.signal.sosfilt(sos, x, axis=0, zi=zi)``: (output, final state). ``x`` is 1-D, or 2-D with one
+    channel per column (``zi`` then ``(sections, 2, channels)``)."""
+    if x.shape[0] > SHORT_N:
+        y, zf = signal.sosfilt(sos, x, axis=0, zi=zi)
         return y, zf
+    if x.ndim == 2:
+        cols = [sosfilt(sos, x[:, j], zi[:, :, j]) for j in range(x.shape[1])]
+        return np.stack([c[0] for c in cols], axis=1), np.stack([c[1] for c in cols], axis=2)
     sections = sos.tolist()
     state = zi.tolist()
     out = []

@@ -84,6 +84,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
 
+from breathsync.dsp import _sos
 from breathsync.dsp.rr import RESAMPLE_FS_HZ as RR_GRID_HZ
 from breathsync.dsp.rr import RRRespiration, rr_to_resp_offline
 
@@ -522,7 +523,7 @@ class AccRespiration:
             held = np.where(idx[:, None] >= 0, a[np.maximum(idx, 0)], self._last_x[None, :])
             x = np.where(finite[:, None], a, held)
         self._last_x = x[-1].copy()
-        a_lp, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
+        a_lp, self._zi = _sos.sosfilt(self._sos, x, self._zi)
         alpha = self._alpha_fast if self._settle_left_s > 0 else self._alpha_slow
         g, _ = signal.lfilter([alpha], [1.0, alpha - 1.0], a_lp, axis=0, zi=((1 - alpha) * self._g)[None, :])
         self._g = g[-1].copy()

@@ -37,7 +37,8 @@ from breathsync.dsp._types import FloatArray
 def lower_hull(x: FloatArray, y: FloatArray) -> np.ndarray:
     """Indices of the lower convex hull of points sorted by ``x`` (Andrew's monotone chain)."""
     idx: list[int] = []
-    for i in range(x.size):
+    x, y = x.tolist(), y.tolist()  # Python floats: the same arithmetic, without an array access per term
+    for i in range(len(x)):
         while len(idx) >= 2:
             a, b = idx[-2], idx[-1]
             # Drop b when it lies on or above the segment a -> i.

@@ -38,6 +38,13 @@ def test_the_short_input_filter_is_scipys_to_the_bit(design: int) -> None:
             got, got_zf = _sos.sosfilt(sos, x, zi)
             assert got.shape == want.shape and got_zf.shape == want_zf.shape
             assert got.tobytes() == want.tobytes() and got_zf.tobytes() == want_zf.tobytes()
+    # Channels in columns (a 3-axis accelerometer), as scipy's along axis 0.
+    for n in [1, 10, _sos.SHORT_N + 5]:
+        x = rng.standard_normal((n, 3)) * 500.0
+        zi = signal.sosfilt_zi(sos)[:, :, None] * x[0][None, None, :]
+        want, want_zf = signal.sosfilt(sos, x, axis=0, zi=zi)
+        got, got_zf = _sos.sosfilt(sos, x, zi)
+        assert got.tobytes() == want.tobytes() and got_zf.tobytes() == want_zf.tobytes()
     # Chained calls carry the state as scipy's does over the whole input.
     x = rng.standard_normal(500)
     zi = signal.sosfilt_zi(sos) * x[0]
