@@ -59,6 +59,7 @@ and where it does not, the run starts over). benchmarks/bench_derived.py, sectio
 
 from __future__ import annotations
 
+import cmath
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -453,9 +454,9 @@ class RespPipeline:
         with np.errstate(invalid="ignore"):
             return np.mod(np.arctan2(v, -0.5 * (p + prev)) + comp, TWO_PI)
 
-    def _portrait_comp(self, freq: FloatArray) -> FloatArray:
-        """What the portrait phase adds at the breathing frequencies ``freq`` (Hz). The tracker computes it
-        when the frequency changes (a breath), not at every sample.
+    def _portrait_comp(self, f: float) -> float:
+        """What the portrait phase adds at the breathing frequency ``f`` (Hz). The tracker computes it when
+        the frequency changes (a breath), not at every sample.
 
         The velocity is a backward difference: it belongs half a sample back, and so does the mean of the
         two positions it is paired with (the position now with it read the phase 0.8-1.8 deg early at
@@ -464,15 +465,12 @@ class RespPipeline:
         L(z) = a / (1 - b / z); the high-pass is 1 - L(z) (a lead: negative lag)."""
         cfg = self.config
         fs = cfg.fs_hz
-        w = TWO_PI * freq / fs
-        z = np.exp(1j * w)
-        b_lp = np.exp(-w * cfg.phase_lowpass_rel)
-        w_hp = np.maximum(w * cfg.phase_highpass_rel, TWO_PI * cfg.highpass_hz / fs)
-        b_hp = np.exp(-w_hp)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            h = (1.0 - b_lp) / (1.0 - b_lp / z) * (1.0 - (1.0 - b_hp) / (1.0 - b_hp / z))
-            comp: FloatArray = -np.angle(h) + 0.5 * w
-        return comp
+        w = TWO_PI * f / fs
+        z = cmath.exp(1j * w)
+        b_lp = math.exp(-w * cfg.phase_lowpass_rel)
+        b_hp = math.exp(-max(w * cfg.phase_highpass_rel, TWO_PI * cfg.highpass_hz / fs))
+        h = (1.0 - b_lp) / (1.0 - b_lp / z) * (1.0 - (1.0 - b_hp) / (1.0 - b_hp / z))
+        return -cmath.phase(h) + 0.5 * w
 
     # ----------------------------------------------------------------------------------------------
     def _track(
@@ -626,7 +624,7 @@ class RespPipeline:
         hp_a = 1.0 - math.exp(-max(w * cfg.phase_highpass_rel, TWO_PI * cfg.highpass_hz / cfg.fs_hz))
         lp_a = 1.0 - math.exp(-w * cfg.phase_lowpass_rel)
         if f != self._at_f[0]:  # asked for at every chunk; the frequency changes at a breath
-            self._at_f = (f, self._lag.lag(f), float(self._portrait_comp(np.array([f]))[0]))
+            self._at_f = (f, self._lag.lag(f), self._portrait_comp(f))
         return f, self._at_f[1], hp_a, lp_a, self._at_f[2]
 
     def _retraced(self, back: float, since_ext_s: float) -> bool:
