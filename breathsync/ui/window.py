@@ -89,8 +89,9 @@ class _Trace:
     def __init__(self, plot: pg.PlotItem, color: str) -> None:
         self.plot = plot
         self.ring = TraceRing(int(MAX_SPAN_S * GRID_HZ) + 64)
-        # A 1-px pen: Qt's raster engine draws a 2-px one so much more slowly that 8 traces scrolling at the
-        # 30-Hz timer drew 14 frames a second instead of 18 (benchmarks/bench_dashboard.py).
+        # A 1-px pen: Qt's raster engine draws 2-px lines far more slowly (8 scrolling traces, tried alone:
+        # 14 frames a second with 2-px pens, 18 with 1-px ones; with one time axis too, see below, the
+        # 30-Hz timer's figure in benchmarks/bench_dashboard.py went from 15 to 25-28).
         self.curve = plot.plot(pen=pg.mkPen(color, width=1), connect="finite")
         self.title = ""
 
@@ -429,9 +430,9 @@ class DashboardWindow(QMainWindow):
             if i < len(labels) - 1:
                 # One time axis, under the last trace: an axis scrolling with the traces costs as much to
                 # draw as a trace (its ticks are worked out again every frame), and all but the last one
-                # only drew tick marks and a grid (8 participants: 14 frames a second with them, 19
-                # without; with the 1-px pens, 25). No grid on the last either: a grid on one trace of
-                # several read as a difference between them.
+                # only drew tick marks and a grid (8 participants, tried alone: 14 frames a second with
+                # them, 19 without). No grid on the last either: a grid on one trace of several read as a
+                # difference between them.
                 plot.hideAxis("bottom")
             else:
                 plot.setLabel("bottom", "session time", units="s")
