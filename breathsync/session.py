@@ -354,7 +354,8 @@ class Session:
             for p in self._parts
             if any(getattr(q.source, "probe", None) is self.probes[p.label] for q in self._parts)
         }
-        sync_cfg = SyncConfig(window_s=self.config.window_s)
+        sync_cfg = self._sync_cfg = SyncConfig(window_s=self.config.window_s)
+        self._group_at: tuple[int, float] | None = None  # the latest group window: its end (grid index), R
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
             for a, b in combinations(self._parts, 2)
@@ -978,12 +979,14 @@ class Session:
         self._seq += 1
         # In time order: the pairs' events are stamped at the window ends they judge, before the snapshot.
         events, self._events = tuple(sorted(self._events, key=lambda e: e.t_s)), []
+        group_r, group_end = self._group_r()
         snap = Snapshot(
             seq=self._seq,
             t_s=now,
             participants=tuple(views),
             pairs=tuple(pair_views),
-            group_r=self._group_r(),
+            group_r=group_r,
+            group_window_end_s=group_end,
             training=self._training_view(),
             events=events,
             alarms=tuple(self._alarms),
@@ -1260,17 +1263,34 @@ class Session:
         )
         return ps.view
 
-    def _group_r(self) -> float:
-        if len(self._parts) < 3:
-            return math.nan
-        ks = [p.ring.last_k for p in self._parts if p.receiving]
-        if len(ks) < 3 or any(k is None for k in ks):
-            return math.nan
+    def _group_r(self) -> tuple[float, float]:
+        """The group's Kuramoto order R (3+ participants) and the end of its window (session time); NaN, NaN
+        when there is none (fewer than three people, or one of them without a signal, as a pair's view).
+
+        The window is one of analyze's (``analysis._group_json``): ending at the latest common sample on the
+        score grid (:data:`SCORE_FS_HZ`), made of the samples on that grid, so the R a view shows is the one
+        analyze of the recording gives for that window. It used to be computed on the session's 20-Hz samples,
+        over the window ending at any 20-Hz sample, of the receiving participants only: half its windows were
+        not analyze's, and with one person without a signal it was the R of a different group."""
+        if len(self._parts) < 3 or not all(p.receiving for p in self._parts):
+            return math.nan, math.nan
+        ks = [p.ring.last_k for p in self._parts]
+        if any(k is None for k in ks):
+            return math.nan, math.nan
+        step = max(1, round(self._fs / SCORE_FS_HZ))
         k_end = min(k for k in ks if k is not None)
-        k0 = k_end - round(self.config.window_s * self._fs) + 1
-        ph = np.vstack([p.ring.window(k0, k_end, "phase") for p in self._parts if p.receiving])
-        # The window ending at the group's latest common sample, as analyze defines it.
-        return float(kuramoto_order(ph, self._fs, self.config.window_s, causal=True)[-1])
+        k_end -= k_end % step
+        if self._group_at is not None and self._group_at[0] == k_end:
+            return self._group_at[1], k_end / self._fs
+        fs = self._fs / step
+        n_win = max(1, round(self.config.window_s * fs))
+        k0 = k_end - (n_win - 1) * step
+        ph = np.vstack([p.ring.window(k0, k_end, "phase", step) for p in self._parts])
+        r = kuramoto_order(
+            ph, fs, self.config.window_s, causal=True, min_coverage=self._sync_cfg.min_coverage
+        )
+        self._group_at = (k_end, float(r[-1]))
+        return self._group_at[1], k_end / self._fs
 
     # ------------------------------------------------------------------------------------- training
     def _main_pair(self) -> _PairState | None:

@@ -153,6 +153,7 @@ class Snapshot:
     events: tuple[Event, ...] = ()  # new since the previous snapshot
     alarms: tuple[str, ...] = ()  # standing problems, e.g. "recording stopped: disk full"
     final: bool = False  # the last snapshot of the session
+    group_window_end_s: float = math.nan  # the session time group_r's window ends at (NaN: no group R)
 
     def participant(self, label: str) -> ParticipantView:
         for p in self.participants:
