@@ -75,6 +75,9 @@ class Participant:
     acc_sign: dict[str, Any] | None = None
     #: The file's column read as the breathing waveform (``--column``); None for the file's own ``resp``.
     column: str | None = None
+    #: What turned the signal over: "file" (its ``# invert: true``), "option" (``--invert``) or "" (nothing,
+    #: or both, which cancel out).
+    flipped_by: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -170,6 +173,7 @@ def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> 
     p = analyse_waveform(t, y, label, file=rec.path, signal=kind, invert=invert, live_wave=(lt, ly))
     p.span_s = float(rec.time[-1] - rec.time[0]) if rec.time.size > 1 else 0.0
     p.column = rec.resp_column
+    p.flipped_by = ("file" if recorded else "option") if invert else ""
     if kind == "acc":
         p.acc_sign = acc_sign_summary(sign_log, has_beats=bool(rec.beat_rows().any()))
     return p
@@ -540,10 +544,19 @@ def _warnings(p: Participant) -> list[str]:
     # the heart's response rather than the breath's inhale/exhale ratio, so the shape test has nothing there
     # that anyone could act on.
     if p.inverted_suspected and p.signal == "resp":
-        w.append(
-            f"{p.label}: the signal looks inverted (rises longer than it falls); if this belt falls on "
-            "inhale, add the line '# invert: true' at the top of its file (--invert flips every file)"
-        )
+        looks = f"{p.label}: the signal looks inverted (rises longer than it falls)"
+        if p.flipped_by == "file":  # the advice is to undo what turned it over, not to add it again
+            w.append(
+                f"{looks} as turned over by its file's line '# invert: true' (the session's --invert); if "
+                "this belt rises on inhale, remove that line (or analyse with --invert, which flips it back)"
+            )
+        elif p.flipped_by == "option":
+            w.append(f"{looks} as turned over by --invert; if this belt rises on inhale, leave out --invert")
+        else:
+            w.append(
+                f"{looks}; if this belt falls on inhale, add the line '# invert: true' at the top of its file "
+                "(--invert flips every file)"
+            )
     elif p.inverted_suspected and p.signal == "acc" and p.acc_sign is not None:
         w.append(_acc_inverted_warning(p.label, p.acc_sign))
     if len(p.offline.onsets_s) < 2:

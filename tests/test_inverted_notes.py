@@ -149,3 +149,21 @@ def test_a_simulated_partner_is_never_told_to_check_a_belt(tmp_path: Path) -> No
     assert warned == {"B"}  # the person's belt still is
     assert not any(s.participant("A").inverted_suspected for s in snaps)
     assert any(s.participant("B").inverted_suspected for s in snaps)
+
+
+def test_a_belt_turned_over_is_told_to_undo_what_turned_it(tmp_path: Path) -> None:
+    """A belt that looks inverted only because its file says '# invert: true' (recorded with --invert) was
+    told to add that line, which it already had; turned over by --invert, to add the line too."""
+    t, y, _ = breathing(300.0, 25.0, RATE_BPM, inhale_frac=INHALE_FRAC, noise=0.01, seed=3)
+    marked, plain = tmp_path / "marked.csv", tmp_path / "plain.csv"
+    write_recording(marked, t, {"resp": -y}, {"invert": "true"})  # turned over when read: y, inverted-looking
+    write_recording(plain, t, {"resp": -y})
+    res = analyse_files([str(marked)])
+    assert res["participants"][0]["inverted_suspected"]
+    (w,) = [w for w in res["warnings"] if "looks inverted" in w]
+    assert "remove that line" in w and "add the line" not in w
+    res = analyse_files([str(plain)], invert=True)
+    (w,) = [w for w in res["warnings"] if "looks inverted" in w]
+    assert "leave out --invert" in w and "add the line" not in w
+    # Both together cancel out: the file is read as it is, and it does not look inverted.
+    assert not analyse_files([str(marked)], invert=True)["participants"][0]["inverted_suspected"]
