@@ -829,13 +829,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             "source": f"breathsync.synth.{params}",
             "sampling_rate_hz": f"{args.fs:g}",
             "unit": "resp: arbitrary units, rising on inhale; true_phase: rad, 0 = inhale onset",
-            "true_plv_60s": f"{plv60:.3f}",
         }
+        if math.isfinite(plv60):  # none for a recording shorter than the window (it used to say "nan")
+            meta["true_plv_60s"] = f"{plv60:.3f}"
         try:
             write_recording(out / f"{label}.csv", g.t, {"resp": g.resp[i], "true_phase": g.phase[i]}, meta)
         except OSError as e:
             raise InputError(f"{out}: cannot write ({e.strerror})") from None
-    print(f"wrote {out / 'A.csv'} and {out / 'B.csv'} (true 60-s PLV {plv60:.2f})")
+    truth = f"true 60-s PLV {plv60:.2f}" if math.isfinite(plv60) else "no true 60-s PLV: shorter than 60 s"
+    print(f"wrote {out / 'A.csv'} and {out / 'B.csv'} ({truth})")
     return 0
 
 

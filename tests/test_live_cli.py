@@ -122,6 +122,18 @@ def test_simulate_writes_a_pair_with_true_phases(tmp_path: Path) -> None:
     assert res["pairs"][0]["summary"]["mean_plv"] > 0.7
 
 
+def test_simulate_shorter_than_the_truths_window_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pair shorter than 60 s has no true 60-s PLV: it printed and wrote "nan"."""
+    assert main(["simulate", "--out", str(tmp_path), "--duration", "59"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower() and "no true 60-s PLV: shorter than 60 s" in out
+    assert "true_plv_60s" not in read_recording(tmp_path / "A.csv").meta
+    assert main(["simulate", "--out", str(tmp_path / "b"), "--duration", "60"]) == 0
+    assert float(read_recording(tmp_path / "b" / "A.csv").meta["true_plv_60s"]) > 0.0
+
+
 def test_demo_runs_headless_and_fast() -> None:
     r = run_breathsync("demo", "--headless", "--duration", "40", "--speed", "40", timeout=120)
     assert r.returncode == 0, r.stderr
