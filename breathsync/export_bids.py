@@ -104,6 +104,7 @@ from breathsync.io.session_folder import (
     SESSION_FILE,
     FolderParticipant,
     SessionFolder,
+    folder_unreadable,
     json_type,
     read_session_folder,
     read_text_file,
@@ -750,6 +751,9 @@ def export_bids(
             f"{session_dir}: is a file, not a session folder: export takes a folder written by "
             "'breathsync run --record DIR' (analyze and report also read single CSV files)"
         )
+    why = folder_unreadable(session_dir) if os.path.isdir(session_dir) else None
+    if why is not None:
+        raise InputError(f"{session_dir}: {why}")
     if os.path.isdir(session_dir) and not os.path.isfile(os.path.join(session_dir, SESSION_FILE)):
         raise InputError(
             f"{session_dir}: not a breathsync session folder (no session.json): export takes a folder "

@@ -250,3 +250,29 @@ def test_several_session_folders_are_not_merged_into_one(
     assert not (tmp_path / "r.html").exists()
     assert main([command[0], str(s1), *(c.format(tmp=tmp_path) for c in command[1:])]) == 0  # one is fine
     assert main(["analyze", str(s1), str(s2), "--batch", str(tmp_path / "study.csv")]) == 0  # a study
+
+
+# ------------------------------------------------------------------------------------ an unreadable folder
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_a_folder_that_cannot_be_read_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """A recorded folder whose permissions keep its files from being listed (chmod 000) was "not a
+    breathsync session folder (no session.json)". Permissions are mocked: the tests may run as root."""
+    import os
+
+    s = make_folder(tmp_path / "s")
+    real_scandir, real_stat = os.scandir, os.stat
+
+    def denied(path: Any, real: Any, inside: bool) -> Any:
+        # As with chmod 000: the folder itself can be seen; its list and what is in it cannot.
+        if (Path(path).parent if inside else Path(path)) == s:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", lambda p=".": denied(p, real_scandir, False))
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: denied(p, lambda q: real_stat(q, *a, **k), True))
+    code = main([c.format(s=s, tmp=tmp_path) for c in command])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "cannot read the folder (Permission denied)" in err and "not a breathsync" not in err, err

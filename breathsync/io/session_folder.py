@@ -31,6 +31,7 @@ __all__ = [
     "FolderParticipant",
     "SessionFolder",
     "expand_recording_paths",
+    "folder_unreadable",
     "is_session_folder",
     "json_type",
     "left_out_notes",
@@ -93,6 +94,20 @@ def is_session_folder(path: str | os.PathLike[str]) -> bool:
     return os.path.isdir(path) and os.path.isfile(os.path.join(path, SESSION_FILE))
 
 
+def folder_unreadable(path: str) -> str | None:
+    """Why the folder's files cannot be listed or reached (its permissions), or None when they can: a folder
+    that cannot be read looks as if it held no session.json, and was reported as "not a session folder"."""
+    try:
+        with os.scandir(path) as it:
+            next(it, None)
+        os.stat(os.path.join(path, SESSION_FILE))
+    except PermissionError as e:
+        return f"cannot read the folder ({e.strerror}): check its permissions"
+    except OSError:
+        return None
+    return None
+
+
 def read_text_file(path: str, what: str, hint: str, kind: str = "text file") -> str:
     """A text file of a session folder (newlines normalised). RecordingError, one line, when it cannot be
     read or is not UTF-8 text: ``what`` names the file's role, ``hint`` says what to do."""
@@ -130,6 +145,9 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     if not os.path.isdir(folder):
         raise RecordingError(folder, "not a session folder (no such folder)")
     sj = os.path.join(folder, SESSION_FILE)
+    why = folder_unreadable(folder)
+    if why is not None:
+        raise RecordingError(folder, why)
     if not os.path.isfile(sj):
         raise RecordingError(
             folder,
