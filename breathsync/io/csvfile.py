@@ -73,7 +73,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from io import BytesIO, StringIO, UnsupportedOperation
 from types import TracebackType
-from typing import IO, Any, Literal, NamedTuple, Self
+from typing import IO, Any, Literal, NamedTuple, NoReturn, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -1126,6 +1126,12 @@ class _Source:
                     yield offset, pending
                 return
             buf = pending + block
+            # The line carried over from the last block, with its end in this one: over the limit too (it
+            # was read whole when it ended within a block's length, up to 2 MB).
+            at = max(0, len(pending) - 1)  # (pending may end with a '\r' kept back, below)
+            ends = [i for i in (buf.find(b"\n", at), buf.find(b"\r", at)) if i >= 0]
+            if pending and min(ends, default=len(buf)) > MAX_LINE_BYTES:
+                self._too_long(offset, buf)
             # A '\r' that ends the buffer may be the first half of a '\r\n': it waits for the next block.
             cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1)) + 1
             if cut:
@@ -1133,17 +1139,21 @@ class _Source:
                 offset += cut
             pending = buf[cut:]
             if len(pending) > MAX_LINE_BYTES:
-                try:  # a binary file (gzip's) is named as what it is, not as a long line
-                    pending[:MAX_LINE_BYTES].decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    if exc.start < MAX_LINE_BYTES - 4:  # not a character cut by the slice
-                        raise _BadByte(offset + exc.start) from None
-                raise RecordingError(
-                    self.name,
-                    f"a line longer than {_size_text(MAX_LINE_BYTES)}: not a recording CSV file (one row a "
-                    "line); check that this is the file you meant",
-                    line=self._line_at(offset),
-                )
+                self._too_long(offset, pending)
+
+    def _too_long(self, offset: int, line: bytes) -> NoReturn:
+        """Refuse the line at byte ``offset`` (``line``: its bytes so far), longer than the limit."""
+        try:  # a binary file (gzip's) is named as what it is, not as a long line
+            line[:MAX_LINE_BYTES].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < MAX_LINE_BYTES - 4:  # not a character cut by the slice
+                raise _BadByte(offset + exc.start) from None
+        raise RecordingError(
+            self.name,
+            f"a line longer than {_size_text(MAX_LINE_BYTES)}: not a recording CSV file (one row a "
+            "line); check that this is the file you meant",
+            line=self._line_at(offset),
+        )
 
     def chunks(self) -> Iterator[str]:
         """The text from the start, in chunks of whole lines: BOM dropped, every line end made '\\n'.
@@ -1590,7 +1600,7 @@ def _scan_rows(
         if len(cells) != ncols:
             return line_no, (
                 f"row has {len(cells)} cells but the header has {ncols} ({delim_name}-separated: "
-                f"{','.join(names)}): fix or remove the row"
+                f"{_names_shown(names)}): fix or remove the row"
             )
         row: list[float] = []
         for col, cell in zip(names, cells, strict=True):
@@ -1783,6 +1793,14 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _names_shown(names: list[str], limit: int = 12) -> str:
+    """The header's column names for a message: the first ``limit`` and how many more (a header of 200,000
+    columns made a 1.5-MB line)."""
+    more = len(names) - limit
+    shown = [n if len(n) <= 40 else n[:37] + "..." for n in names[:limit]]
+    return ",".join(shown) + (f",... ({more} more)" if more > 0 else "")
 
 
 def _quote(text: str, limit: int = 40) -> str:

@@ -201,3 +201,18 @@ def test_a_replay_of_a_device_is_refused_when_loaded() -> None:
     with pytest.raises(SourceError) as info:
         ReplaySource("/dev/zero").load()
     assert "replay: /dev/zero: not a regular file" in str(info.value)
+
+
+@pytest.mark.parametrize("extra", [10, csvfile.READ_CHUNK_BYTES // 2])
+def test_a_line_a_little_over_the_limit_is_refused_too(tmp_path: Path, extra: int) -> None:
+    """A line that began in one block and ended in the next was read whole up to 2 MB: a 1.5-MB line
+    was accepted though the README says a line over 1 MB is refused. A line of 1 MB exactly is read."""
+    rows = b"time,resp\n0,1\n0.04,2\n"
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"# a: b\n# " + b"7" * (csvfile.MAX_LINE_BYTES + extra) + b"\n" + rows)
+    with pytest.raises(RecordingError) as info:
+        read_recording(path)
+    assert info.value.line == 2 and "a line longer than 1 MB" in str(info.value)
+    ok = tmp_path / "ok.csv"
+    ok.write_bytes(b"# a: b\n#" + b"7" * (csvfile.MAX_LINE_BYTES - 1) + b"\r\n" + rows)
+    assert read_recording(ok).time.size == 2

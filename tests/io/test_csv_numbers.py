@@ -83,3 +83,18 @@ def test_a_bad_number_exits_2_with_one_line(tmp_path: Path, capsys) -> None:  # 
     assert main(["analyze", str(p)]) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1 and "decimal comma" in err
+
+
+def test_a_row_short_of_a_huge_header_names_a_few_columns(tmp_path: Path) -> None:
+    """A header of 100,000 columns over rows of two: the message quoted every name, 0.7 MB on one line."""
+    p = tmp_path / "wide.csv"
+    names = ["time", "resp", *(f"c{i}" for i in range(100_000)), "x" * 500]
+    p.write_text(",".join(names) + "\n0,1\n", encoding="utf-8")
+    err = _error(p)
+    assert err.line == 2 and "row has 2 cells but the header has 100003" in err.problem
+    assert "time,resp,c0," in err.problem and "(99991 more)" in err.problem and len(str(err)) < 400
+    # A few columns are all named, as before; a name of hundreds of characters is cut short.
+    q = tmp_path / "narrow.csv"
+    q.write_text("time,resp," + "y" * 500 + "\n0,1\n", encoding="utf-8")
+    err = _error(q)
+    assert "time,resp,yyy" in err.problem and "more)" not in err.problem and len(str(err)) < 300
