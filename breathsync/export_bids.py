@@ -751,7 +751,7 @@ def export_bids(
             f"{session_dir}: is a file, not a session folder: export takes a folder written by "
             "'breathsync run --record DIR' (analyze and report also read single CSV files)"
         )
-    why = folder_unreadable(session_dir) if os.path.isdir(session_dir) else None
+    why = folder_unreadable(os.fspath(session_dir)) if os.path.isdir(session_dir) else None
     if why is not None:
         raise InputError(f"{session_dir}: {why}")
     if os.path.isdir(session_dir) and not os.path.isfile(os.path.join(session_dir, SESSION_FILE)):
