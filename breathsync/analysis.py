@@ -699,6 +699,7 @@ def _participant_json(p: Participant) -> dict[str, Any]:
         },
         "phase_live": {"t_s": _f(lt, 2), "rad": _f(lph)},
         "phase_offline": {"t_s": _f(ot, 2), "rad": _f(oph)},
+        "offline_band_hz": [round(p.offline.band_hz[0], 4), round(p.offline.band_hz[1], 4)],
         "breaths_live": [
             {"onset_s": round(b.onset_s, 3), "detected_s": round(b.detected_s, 3)} for b in p.live.breaths
         ],

@@ -3,7 +3,14 @@
 Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), then per gap-free segment:
 
 - clean: 2nd-order Butterworth band-pass 0.05-0.8 Hz run forwards and backwards (``sosfiltfilt``): the
-  offline reference filter of ../shared/notes/signal.md;
+  offline reference filter of ../shared/notes/signal.md. Breathing slower than 6/min (0.1 Hz) lies at or
+  below that band's lower edge, where the filter takes most of it away and leaves the noise: the breath
+  amplitude is underestimated and small wobbles pass for breaths (a real belt slowed to 3.3/min: 102 onsets
+  for 82 breaths). So the recording's breathing frequency is measured first, as the peak of the power
+  spectrum of the band-passed signal (Welch, 120-s segments; the band's roll-off keeps baseline drift
+  below the breathing, which drift at 0.01-0.02 Hz would otherwise outweigh), and when it is under 0.1 Hz
+  the lower edge is moved to half of it (no lower than 0.015 Hz). Breathing at 6/min and faster is
+  filtered as before, to the bit;
 - phase: Hilbert transform of the clean signal, rotated to the project's convention (0 = inhale onset,
   pi = end of inhale);
 - breath onsets: troughs of the clean signal with a prominence of at least ``prominence`` x the local
@@ -71,6 +78,7 @@ class OfflineResult:
     rate_bpm: FloatArray
     onsets_s: FloatArray
     quality: np.ndarray  # a Quality code per grid sample: OK, GAP, FLAT or NO_BREATHING
+    band_hz: tuple[float, float] = (0.05, 0.8)  # the band-pass used (its lower edge follows slow breathing)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -159,12 +167,17 @@ def offline_breathing(
     peaks: list[np.ndarray] = []
     sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
     min_len = 3 * 6 * 2  # sosfiltfilt's default padding for two sections
-    for s, (a, b) in enumerate(_segments(valid, grid.restart)):
+    segments = [(a, b) for a, b in _segments(valid, grid.restart) if b - a > min_len]
+    for a, b in _segments(valid, grid.restart):
         if b - a <= min_len:
             quality[a:b] = Quality.GAP  # too short to filter
-            continue
-        x = grid.y[a:b]
-        c = signal.sosfiltfilt(sos, x - np.mean(x))
+    cleaned = [signal.sosfiltfilt(sos, grid.y[a:b] - np.mean(grid.y[a:b])) for a, b in segments]
+    f_breath = _breathing_frequency(cleaned, fs_hz)
+    if f_breath < SLOW_HZ and band_hz[0] > MIN_LOW_HZ:
+        band_hz = (max(MIN_LOW_HZ, min(band_hz[0], 0.5 * f_breath)), band_hz[1])
+        sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
+        cleaned = [signal.sosfiltfilt(sos, grid.y[a:b] - np.mean(grid.y[a:b])) for a, b in segments]
+    for s, ((a, b), c) in enumerate(zip(segments, cleaned, strict=True)):
         analytic = signal.hilbert(c)
         clean[a:b] = c
         phase[a:b] = np.mod(np.angle(-analytic), 2 * np.pi)
@@ -203,7 +216,31 @@ def offline_breathing(
         usable = (seg_id[ons[1:]] == seg_id[ons[:-1]]) & _nothing_unknown_between(quality, ons)
         for k in np.flatnonzero(usable).tolist():
             rate[ons[k] : ons[k + 1]] = 60.0 / (grid.t[ons[k + 1]] - grid.t[ons[k]])
-    return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality)
+    return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality, band_hz)
+
+
+#: Breathing slower than this (6/min) has the band-pass's lower edge moved down to half its frequency ...
+SLOW_HZ = 0.1
+#: ... but not below this (0.9/min: no breathing is that slow; drift is).
+MIN_LOW_HZ = 0.015
+
+
+def _breathing_frequency(cleaned: list[FloatArray], fs_hz: float) -> float:
+    """The peak of the summed Welch power spectra of the band-passed segments (Hz; NaN with none), searched
+    from 0.02 to 0.8 Hz on a common grid of fs/4096 (120-s windows, or a shorter segment's length)."""
+    nfft = 4096
+    total = np.zeros(nfft // 2 + 1)
+    for c in cleaned:
+        n = min(c.size, round(120 * fs_hz))
+        if n < round(20 * fs_hz):  # too short to tell a slow breath's frequency
+            continue
+        _, pxx = signal.welch(c, fs_hz, nperseg=n, nfft=nfft)
+        total += pxx * c.size
+    f = np.fft.rfftfreq(nfft, 1.0 / fs_hz)
+    sel = (f >= 0.02) & (f <= 0.8)
+    if not total[sel].any():
+        return float("nan")
+    return float(f[sel][np.argmax(total[sel])])
 
 
 def _nothing_unknown_between(quality: np.ndarray, ons: np.ndarray) -> np.ndarray:
