@@ -795,6 +795,11 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
     }
 
 
+def breaths_text(n: int) -> str:
+    """``1 breath``, ``0 breaths``, ``75 breaths``."""
+    return f"{n} breath" if n == 1 else f"{n} breaths"
+
+
 def percent_text(frac: float) -> str:
     """A fraction as a whole percentage that never rounds to 0% or 100% when it is not."""
     if 0.0 < frac < 0.005:
@@ -836,7 +841,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         )
         lines.append(
             f"{p['label']}: {_file_text(p['file'])} ({p['signal']}), {p['duration_s']:.0f} s, "
-            f"{p['breaths']} breaths, {rate}{acc_sign_text(p.get('acc_sign'))}"
+            f"{breaths_text(p['breaths'])}, {rate}{acc_sign_text(p.get('acc_sign'))}"
         )
     for pr in result["pairs"]:
         s = pr["summary"]

@@ -378,7 +378,7 @@ def run_session(session: Session, sinks: Sequence[Sink], duration_s: float | Non
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
-    from breathsync.analysis import acc_sign_text
+    from breathsync.analysis import acc_sign_text, breaths_text
 
     out = []
     for label, p in summary["participants"].items():
@@ -388,7 +388,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             else f"rate unknown: {p.get('no_rate_why', 'no rate')}"
         )
         direction = acc_sign_text(p.get("acc_sign"))  # as analyze says it
-        out.append(f"{label}: {p['source']}, {p['breaths']} breaths, {rate} ({p['final_status']}){direction}")
+        out.append(
+            f"{label}: {p['source']}, {breaths_text(p['breaths'])}, {rate} ({p['final_status']}){direction}"
+        )
     for pr in summary["pairs"]:
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
         led = first_text(pr["leader"], pr.get("lead_s"))

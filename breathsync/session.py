@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.pipeline import Quality, RespPipeline
+from breathsync.dsp.pipeline import PipelineConfig, Quality, RespPipeline
 from breathsync.dsp.sync import (
     LIVE_HISTORY_S,
     NULL_EVERY_S,
@@ -1496,7 +1496,7 @@ class Session:
                 "final_status": self._end_status.get(p.label, p.source.status.value),
             }
             if not p.rate_n:
-                parts[p.label]["no_rate_why"] = _no_rate_why(p.quality_n, p.breaths)
+                parts[p.label]["no_rate_why"] = _no_rate_why(p.quality_n, p.breaths, p.pipeline.config)
             # Which way is inhale: said of an accelerometer that gave breathing (one that gave nothing,
             # such as a Polar H10 that failed to start, was "a guess (no heart beats)").
             if p.source.signal == "acc" and math.isfinite(p.latest[0]):
@@ -1602,17 +1602,26 @@ def _extra_columns(src: Source) -> dict[str, list[str]]:
 _SHAPE_FREE = ("rr", "ecg")
 
 
-def _no_rate_why(quality_n: Any, breaths: int) -> str:
-    """Why a participant's session gave no rate, from the pipeline states it went through."""
-    if not int(quality_n.sum()):
+def _no_rate_why(quality_n: Any, breaths: int, cfg: PipelineConfig) -> str:
+    """Why a participant's session gave no rate, from the pipeline states it went through. A session too
+    short for a rate says so: two samples of a simulated partner read "the signal was flat", and one breath
+    in 12 s "never at a steady rate ... (too fast or too slow?)"."""
+    n = int(quality_n.sum())
+    if not n:
         return "no samples arrived"
-    if int(quality_n[Quality.FLAT]) >= int(quality_n.sum()) // 2:
+    dur = n / cfg.fs_hz
+    seconds = f"{dur:.1f} s of signal" if dur < 10 else f"{dur:.0f} s of signal"
+    flat = int(quality_n[Quality.FLAT])
+    if flat >= n // 2 and flat >= cfg.flat_s * cfg.fs_hz:
         return "the signal was flat (sensor off or disconnected?)"
-    if breaths > 0:
+    if breaths >= cfg.rate_min_n:
         return "breaths were found but never at a steady rate in the range the tracker follows (too fast or too slow?)"
+    if breaths > 0:
+        one = "1 breath" if breaths == 1 else f"{breaths} breaths"
+        return f"only {one} in {seconds}: a rate needs {cfg.rate_min_n} (too short?)"
     if int(quality_n[Quality.NO_BREATHING]):
         return "no breathing was detected in the signal"
-    return "the signal never got past warm-up (too short?)"
+    return f"the signal never got past warm-up ({seconds}: too short?)"
 
 
 def _source_name(src: Source) -> str:

@@ -38,3 +38,29 @@ def test_a_flat_signal_says_it_was_flat(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["run", "-p", f"A=replay:{flat}", "--speed", "50", "--headless"]) == 0
     line = _summary_line(capsys, "A")
     assert "rate unknown: the signal was flat" in line
+
+
+def test_a_session_too_short_for_a_rate_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """12 s of a belt has one breath: it read "breaths were found but never at a steady rate ... (too fast
+    or too slow?)", and "1 breaths"."""
+    from conftest import REPO
+
+    belt = REPO / "sample_signals" / "pair_sync_A.csv"
+    assert main(["run", "-p", f"A=replay:{belt}", "--speed", "50", "--headless", "--duration", "12"]) == 0
+    line = _summary_line(capsys, "A")
+    assert "too fast or too slow" not in line and "1 breaths" not in line, line
+    assert "in 1" in line and "s of signal: a rate needs 3 (too short?)" in line, line
+
+
+def test_a_moment_of_signal_is_not_called_flat() -> None:
+    """A simulated partner's two samples (its session ended at once: the other's device was not there)
+    read "the signal was flat (sensor off or disconnected?)"."""
+    from breathsync.dsp.pipeline import PipelineConfig, Quality
+    from breathsync.session import _no_rate_why
+
+    n = np.zeros(len(Quality), int)
+    n[Quality.FLAT] = 2
+    assert "flat" not in _no_rate_why(n, 0, PipelineConfig())
+    assert "too short" in _no_rate_why(n, 0, PipelineConfig())
+    n[Quality.FLAT] = 400  # 20 s flat of 20 s: flat
+    assert "the signal was flat" in _no_rate_why(n, 0, PipelineConfig())
