@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, TextIO
 
 from breathsync.errors import InputError
@@ -188,9 +189,21 @@ def build_session(
         for p, s in zip(participants, sources, strict=True)
     ]
     try:
-        return Session(specs, SessionClock(speed), config, probes=probes)
+        session = Session(specs, SessionClock(speed), config, probes=probes)
     except ValueError as e:
         raise InputError(str(e)) from None
+    # A copy of a recording (another file, the same samples) is in perfect synchrony with itself: said, as
+    # analyze says it, not refused (one file by two paths is refused above).
+    from breathsync.analysis import copy_warning, same_samples
+
+    replays = [
+        (p.label, s) for p, s in zip(participants, sources, strict=True) if isinstance(s, ReplaySource)
+    ]
+    for (la, a), (lb, b) in combinations(replays, 2):
+        ra, rb = a.load(), b.load()
+        if same_samples(ra, rb):
+            session.warn(copy_warning(ra, rb, la, lb), (la, lb))
+    return session
 
 
 def _check_ble_targets(participants: Sequence[ParticipantArg], sources: Sequence[Source]) -> None:
@@ -405,6 +418,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
     if summary["training"]["phase"] != "free":
         out.append(training_line(summary["training"]))
+    out += [f"warning: {w}" for w in summary.get("warnings", ())]
     return out
 
 

@@ -364,6 +364,7 @@ class Session:
         self._queues: list[asyncio.Queue[Snapshot]] = []
         self._events: list[Event] = []
         self._alarms: list[str] = []
+        self._warnings: list[str] = []  # see warn()
         self._seq = 0
         self._data_event: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -1536,11 +1537,20 @@ class Session:
                     ),
                 }
             )
-        return {
+        out: dict[str, Any] = {
             "participants": parts,
             "pairs": pairs,
             "training": self._training_summary(),
         }
+        if self._warnings:
+            out["warnings"] = list(self._warnings)
+        return out
+
+    def warn(self, text: str, who: tuple[str, ...] = ()) -> None:
+        """Something about the session's set-up the participants should know (two replays of one recording):
+        a ``signal_note`` event at its start, and a line of the summary's ``warnings``."""
+        self._warnings.append(text)
+        self._event("signal_note", text, who, t=0.0)
 
     def _training_summary(self) -> dict[str, Any]:
         """The training phase's outcome: the goal and when it was reached; in the lead phase also when the
