@@ -6,11 +6,13 @@ Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), th
   offline reference filter of ../shared/notes/signal.md. Breathing slower than 6/min (0.1 Hz) lies at or
   below that band's lower edge, where the filter takes most of it away and leaves the noise: the breath
   amplitude is underestimated and small wobbles pass for breaths (a real belt slowed to 3.3/min: 102 onsets
-  for 82 breaths). So the recording's breathing frequency is measured first, as the peak of the power
-  spectrum of the band-passed signal (Welch, 120-s segments; the band's roll-off keeps baseline drift
-  below the breathing, which drift at 0.01-0.02 Hz would otherwise outweigh), and when it is under 0.1 Hz
-  the lower edge is moved to half of it (no lower than 0.015 Hz). Breathing at 6/min and faster is
-  filtered as before, to the bit;
+  for 82 breaths). So the power spectrum of the band-passed signal is measured first (Welch, 120-s
+  segments; the band's roll-off keeps baseline drift at 0.01-0.02 Hz under the breathing). When its median
+  frequency (half the power below it) is under 0.1 Hz, the breathing is slow, and the lower edge is moved
+  to half the frequency of the spectrum's peak (or of the median, if lower), no lower than 0.015 Hz. The
+  median decides, not the peak, because a recording at normal rates with slow movement artefacts can
+  peak low (the Systole recording: 19 breaths/min, a peak at 4.7/min, a median of 10.5/min). Breathing at
+  6/min and faster is filtered as before, to the bit;
 - phase: Hilbert transform of the clean signal, rotated to the project's convention (0 = inhale onset,
   pi = end of inhale);
 - breath onsets: troughs of the clean signal with a prominence of at least ``prominence`` x the local
@@ -172,9 +174,9 @@ def offline_breathing(
         if b - a <= min_len:
             quality[a:b] = Quality.GAP  # too short to filter
     cleaned = [signal.sosfiltfilt(sos, grid.y[a:b] - np.mean(grid.y[a:b])) for a, b in segments]
-    f_breath = _breathing_frequency(cleaned, fs_hz)
-    if f_breath < SLOW_HZ and band_hz[0] > MIN_LOW_HZ:
-        band_hz = (max(MIN_LOW_HZ, min(band_hz[0], 0.5 * f_breath)), band_hz[1])
+    f_peak, f_median = _spectrum_peak_median(cleaned, fs_hz)
+    if f_median < SLOW_HZ and band_hz[0] > MIN_LOW_HZ:
+        band_hz = (max(MIN_LOW_HZ, min(band_hz[0], 0.5 * min(f_peak, f_median))), band_hz[1])
         sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
         cleaned = [signal.sosfiltfilt(sos, grid.y[a:b] - np.mean(grid.y[a:b])) for a, b in segments]
     for s, ((a, b), c) in enumerate(zip(segments, cleaned, strict=True)):
@@ -219,15 +221,17 @@ def offline_breathing(
     return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality, band_hz)
 
 
-#: Breathing slower than this (6/min) has the band-pass's lower edge moved down to half its frequency ...
+#: Breathing whose spectrum's median frequency is under this (6/min) has the band-pass's lower edge moved
+#: down to half its frequency ...
 SLOW_HZ = 0.1
 #: ... but not below this (0.9/min: no breathing is that slow; drift is).
 MIN_LOW_HZ = 0.015
 
 
-def _breathing_frequency(cleaned: list[FloatArray], fs_hz: float) -> float:
-    """The peak of the summed Welch power spectra of the band-passed segments (Hz; NaN with none), searched
-    from 0.02 to 0.8 Hz on a common grid of fs/4096 (120-s windows, or a shorter segment's length)."""
+def _spectrum_peak_median(cleaned: list[FloatArray], fs_hz: float) -> tuple[float, float]:
+    """The peak and the median frequency (Hz; NaN, NaN with no segment of 20 s) of the summed Welch power
+    spectra of the band-passed segments, from 0.02 to 0.8 Hz, on a common grid of fs/4096 (120-s windows,
+    or a shorter segment's length)."""
     nfft = 4096
     total = np.zeros(nfft // 2 + 1)
     for c in cleaned:
@@ -238,9 +242,11 @@ def _breathing_frequency(cleaned: list[FloatArray], fs_hz: float) -> float:
         total += pxx * c.size
     f = np.fft.rfftfreq(nfft, 1.0 / fs_hz)
     sel = (f >= 0.02) & (f <= 0.8)
-    if not total[sel].any():
-        return float("nan")
-    return float(f[sel][np.argmax(total[sel])])
+    f, p = f[sel], total[sel]
+    if not p.sum() > 0:
+        return float("nan"), float("nan")
+    half = int(np.searchsorted(np.cumsum(p), 0.5 * p.sum()))
+    return float(f[np.argmax(p)]), float(f[min(half, f.size - 1)])
 
 
 def _nothing_unknown_between(quality: np.ndarray, ons: np.ndarray) -> np.ndarray:
