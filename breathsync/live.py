@@ -58,6 +58,13 @@ def parse_participant(text: str) -> ParticipantArg:
         )
     if not label.replace("_", "").replace("-", "").isalnum():
         raise InputError(f"--participant {text!r}: a label is letters, digits, '-' or '_'")
+    if not any(c.isascii() and c.isalnum() for c in label):
+        # Refused now, not after the session: 'breathsync export --bids' names a subject by these (a BIDS
+        # label is ASCII letters and digits) and could not export the recording.
+        raise InputError(
+            f"--participant {text!r}: a label needs at least one ASCII letter or digit (a-z, A-Z, 0-9), "
+            f"which a BIDS export names the person by: e.g. {label}1 or P1"
+        )
     device = file_stem(label)  # "CON_" and "CONé" are written as CON.csv too
     if device.upper() in WINDOWS_DEVICE_NAMES:
         raise InputError(

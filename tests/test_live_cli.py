@@ -507,3 +507,18 @@ def test_simulate_makes_its_folder_owner_only(tmp_path: Path) -> None:
         assert there.stat().st_mode & 0o777 == 0o755 and (there / "A.csv").is_file()
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("label", ["é", "呼吸", "ü_é"])
+def test_a_label_a_bids_export_could_not_name_is_refused_before_the_session(
+    label: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'é' was recorded, and export then refused the folder ("has no ASCII letter or digit ... rename the
+    participant in session.json")."""
+    from breathsync.export_bids import bids_label
+    from breathsync.live import parse_participant
+
+    assert main(["run", "-p", f"{label}=sim:steady", "-p", "B=sim:follow", "--quiet", "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "needs at least one ASCII letter or digit" in err, err
+    assert bids_label(parse_participant(f"{label}1=sim:steady").label) == "1"  # with one, it exports
