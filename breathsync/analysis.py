@@ -851,15 +851,20 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         if s["mean_plv"] is None:
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
-        led = (
-            leader_text(s["leader"], s["lead_s"])
-            or "no leader (not locked within a quarter cycle for one window)"
+        window = pr.get("window_s", result.get("window_s"))  # a result made by hand may not say it
+        locked = s.get("locked_s") or 0.0
+        led = leader_text(s["leader"], s["lead_s"]) or (
+            # Locked, but for less than a window: "in sync 100%" of a short pair beside "not locked" read as
+            # a contradiction.
+            f"no leader (locked within a quarter cycle for {clock_text(locked)}, less than one "
+            f"{window or DEFAULT_WINDOW_S:g}-s window)"
+            if locked > 0
+            else "no leader (not locked within a quarter cycle for one window)"
         )
         # The chance level over the windows that were scored (those with a PLV).
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
         )
-        window = pr.get("window_s", result.get("window_s"))  # a result made by hand may not say it
         windows = "" if window is None else f" in {window:g}-s windows"
         cap = chance_cap_text(
             s.get("chance_capped_frac"), s.get("chance_no_surrogate_frac"), window or DEFAULT_WINDOW_S

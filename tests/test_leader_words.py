@@ -5,6 +5,8 @@ first by 0.67 s", and +64 deg at the pair's 14.8/min is 0.72 s: the lead was fro
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,21 @@ def test_in_phase_and_no_leader() -> None:
     )
     line = summary_text(res, together.parts).splitlines()[2]
     assert line.endswith("deg; no leader (not locked within a quarter cycle for one window)"), line
+
+
+def test_locked_for_less_than_a_window_says_how_long(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 60-s simulated pair: "in sync 100% of the 0:27 scored ... no leader (not locked within a quarter
+    cycle for one window)", though its JSON said locked_s 27.6."""
+    assert main(["simulate", "--out", str(tmp_path), "--duration", "60"]) == 0
+    capsys.readouterr()
+    js = tmp_path / "a.json"
+    assert main(["analyze", str(tmp_path), "--json", str(js)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("A-B:"))
+    locked = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]["summary"]["locked_s"]
+    assert 0 < locked < 30
+    m = re.search(
+        r"no leader \(locked within a quarter cycle for 0:(\d\d), less than one 30-s window\)$", line
+    )
+    assert m is not None and abs(int(m.group(1)) - locked) < 1.0, (line, locked)
