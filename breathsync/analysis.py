@@ -54,6 +54,8 @@ DEFAULT_WINDOW_S = 30.0
 #: prints it: nk_rest5 made into chest motion with 3 posture changes in 5 min 9%, Systole 44%, the ICU
 #: patient (whose heart does not follow breathing) 0%; sample_signals/h10_like_nk_rest5.csv 36% (analyze).
 HEART_WARN_FRAC = 0.25
+#: A recording flat (exactly constant) for this long in all is warned of.
+FLAT_WARN_S = 10.0
 #: Rate of every time series in the JSON output (the issue asks for >= 4 Hz).
 OUTPUT_FS_HZ = SCORE_FS_HZ  # the pair series are the windows a session counts its time in sync on
 
@@ -559,6 +561,18 @@ def _warnings(p: Participant) -> list[str]:
             )
     elif p.inverted_suspected and p.signal == "acc" and p.acc_sign is not None:
         w.append(_acc_inverted_warning(p.label, p.acc_sign))
+    q = p.offline.quality
+    step = float(np.median(np.diff(p.offline.t))) if q.size > 1 else 0.0
+    flat_s = min(float(np.count_nonzero(q == Quality.FLAT)) * step, p.duration_s)  # grid samples: <= the span
+    if flat_s >= FLAT_WARN_S:
+        # As a session says it (the no-rate reason, the live quality): a constant file was only "fewer than two
+        # breaths found".
+        from breathsync.session_types import clock_text
+
+        w.append(
+            f"{p.label}: the signal is flat (exactly constant) for {clock_text(flat_s)} of the "
+            f"{clock_text(p.duration_s)}: sensor off or disconnected? (no phase there)"
+        )
     if len(p.offline.onsets_s) < 2:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")
     if p.signal == "rr":
