@@ -490,6 +490,27 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_batch_items(items: Sequence[str]) -> None:
+    """Each session once, each whole: an item with an empty part ('+', 'A.csv+') was read as the current
+    folder, and a session given twice wrote two rows that a study would count twice."""
+    seen: dict[tuple[str, ...], str] = {}
+    for item in items:
+        parts = item.split("+")
+        if not all(p.strip() for p in parts):
+            raise InputError(
+                f"--batch: {item!r} has an empty part: a session is a folder, a file, or files joined with '+' "
+                "(A.csv+B.csv)"
+            )
+        key = tuple(sorted(os.path.realpath(p) for p in parts))
+        if key in seen:
+            same = f"as {seen[key]!r} " if seen[key] != item else ""
+            raise InputError(
+                f"--batch: the session {item!r} is given twice ({same}too): give each once, or its pairs "
+                "would count twice in the summary"
+            )
+        seen[key] = item
+
+
 def _cmd_batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -498,6 +519,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     _check_columns(args.column)
     if args.json == "-":
         raise InputError("with --batch, --json names a folder for one JSON file per session, not '-'")
+    _check_batch_items(args.files)
     _check_not_an_input(args.batch, args.files, "--batch")
     # Before hours of analysis, not after: the summary's folder must be there to write in (the JSON folder is
     # made if missing, so only an existing non-folder is refused).

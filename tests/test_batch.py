@@ -182,3 +182,30 @@ def test_a_pair_that_cannot_be_scored_is_said_on_the_terminal(tmp_path: Path) ->
     assert "pair A-C: not scored" in r.stderr and "pair B-C: not scored" in r.stderr, r.stderr
     table = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
     assert [bool(x["note"]) for x in table] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("items", "said"),
+    [
+        (["{rec}", "{rec}"], "is given twice"),
+        (["{rec}", "{rec}/../rec"], "is given twice (as"),
+        (["{a}+{b}", "{b}+{a}"], "is given twice (as"),
+        (["+"], "has an empty part"),
+        (["{a}+"], "has an empty part"),
+    ],
+)
+def test_a_session_given_twice_or_an_empty_part_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], items: list[str], said: str
+) -> None:
+    """The same folder twice wrote two identical rows (a study would count the pair twice); '+' was read as
+    the current folder ("would overwrite a file of the session folder ...")."""
+    from breathsync.cli import main
+
+    rec = make_session_folder(tmp_path / "rec")
+    a, b = SAMPLES / "pair_sync_A.csv", SAMPLES / "pair_sync_B.csv"
+    args = [x.format(rec=rec, a=a, b=b) for x in items]
+    summary = tmp_path / "s.csv"
+    assert main(["analyze", *args, "--batch", str(summary)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and said in err and "--batch" in err, err
+    assert not summary.exists()  # refused before any analysis
