@@ -746,8 +746,10 @@ class DashboardWindow(QMainWindow):
             self.goal.setVisible(True)
             self.goal.setMaximum(max(1, round(tr.goal_s)))
             # Once reached, a full bar (the run in sync that follows is not the goal's progress).
+            # Whole seconds as clock_text counts them (a stopwatch's): rounded, 7.6 s read "8 / 60 s" beside
+            # the pair's "in sync 0:07".
             self.goal.setValue(
-                round(tr.goal_s) if tr.goal_reached else min(round(tr.progress_s), round(tr.goal_s))
+                round(tr.goal_s) if tr.goal_reached else min(int(tr.progress_s + 1e-6), round(tr.goal_s))
             )
             self.goal.setFormat(
                 f"goal reached at {clock_text(tr.goal_reached_at_s)} ✓"

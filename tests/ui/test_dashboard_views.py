@@ -215,3 +215,13 @@ def test_with_three_people_the_plot_shows_the_pair_the_goal_counts(window: Dashb
     show(window, *snaps)
     _, y = window.score_curve.getData()
     assert y is not None and np.all(y == pytest.approx(0.5 + 0.5 * 0.9))  # B-C's meter, not A-B's 0.42
+
+
+def test_the_goal_bar_counts_whole_seconds_as_the_clock_does(window: DashboardWindow) -> None:
+    """7.6 s in sync read "goal: 8 / 60 s in sync" beside the pair's "in sync 0:07 so far"."""
+    from dataclasses import replace
+
+    s = snapshot(pairs=(pair(time_in_sync_s=7.6, sync_run_s=7.6),))
+    show(window, replace(s, training=replace(s.training, progress_s=7.6)))
+    assert window.goal.value() == 7 and window.goal.text() == "goal: 7 / 60 s in sync"
+    assert window.score_title == "A-B: in sync 0:07 so far"
