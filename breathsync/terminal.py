@@ -245,7 +245,8 @@ def render(
             done = f"reached at\u00a0{clock_text(tr.goal_reached_at_s)}"
             lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(1.0)}] {done}")
         else:
-            done = f"{tr.progress_s:.0f}/{tr.goal_s:.0f}\u00a0s"
+            # Whole seconds as clock_text counts them (the pair's "time in sync 0:07" beside "7/60 s", not 8).
+            done = f"{int(tr.progress_s + 1e-6)}/{tr.goal_s:.0f}\u00a0s"
             lines.append(f"goal: hold sync {tr.goal_s:.0f} s [{_meter(tr.progress_s / tr.goal_s)}] {done}")
     elif tr.phase == "lead":
         lines += [f"lead: {x}" if i == 0 else f"      {x}" for i, x in enumerate(lead_lines(snap))]

@@ -49,3 +49,10 @@ def test_signed() -> None:
         "0.0",
         "0.0",
     ]
+
+
+def test_the_progress_counts_whole_seconds_as_the_clock_does() -> None:
+    """7.6 s read "8/60 s" beside the pair's "time in sync 0:07"."""
+    tr = TrainingView(phase="match", stage="matching", goal_s=60.0, progress_s=7.6, goal_reached=False)
+    line = _goal_line(render(snapshot(training=tr)))
+    assert "7/60\u00a0s" in line, line
