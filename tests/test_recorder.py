@@ -329,6 +329,11 @@ def test_analyze_folder_errors(tmp_path: Path) -> None:
     (d / "session.json").write_text('{"participants": [', encoding="utf-8")
     with pytest.raises(RecordingError, match=r"session.json:1: bad JSON"):
         analyse_files([str(d)])
+    (d / "session.json").write_text('{"participants": "A\tB"}', encoding="utf-8")  # a raw tab in a string
+    with pytest.raises(
+        RecordingError, match=r"session.json:1: bad JSON \(Invalid control character, column 22\)"
+    ):
+        analyse_files([str(d)])
     (d / "session.json").write_text(
         json.dumps({"participants": [{"label": "A"}, {"label": "Z"}]}), encoding="utf-8"
     )

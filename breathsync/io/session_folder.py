@@ -160,7 +160,9 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     except json.JSONDecodeError as exc:
         raise RecordingError(
             sj,
-            f"bad JSON ({exc.msg}, column {exc.colno}): the session description is damaged; {_WHAT_TO_DO}",
+            # json's "Invalid control character at" names its place after "at": here, the column.
+            f"bad JSON ({exc.msg.removesuffix(' at')}, column {exc.colno}): the session description is "
+            f"damaged; {_WHAT_TO_DO}",
             exc.lineno,
         ) from None
     except RecursionError:
