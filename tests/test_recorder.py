@@ -331,7 +331,7 @@ def test_analyze_folder_errors(tmp_path: Path) -> None:
         analyse_files([str(d)])
     (d / "session.json").write_text('{"participants": "A\tB"}', encoding="utf-8")  # a raw tab in a string
     with pytest.raises(
-        RecordingError, match=r"session.json:1: bad JSON \(Invalid control character, column 22\)"
+        RecordingError, match=r"session.json:1: bad JSON \(Invalid control character, column 20\)"
     ):
         analyse_files([str(d)])
     (d / "session.json").write_text(
