@@ -443,3 +443,19 @@ def test_the_rate_option_says_when_a_file_with_a_time_column_is_refused(
         in help_text
     )
     assert "times faster: milliseconds or minutes" in help_text
+
+
+def test_an_unknown_option_is_said_by_its_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """'breathsync analyze --bogus' said "breathsync: error: ... (see breathsync --help)", whose help does not
+    list analyze's options."""
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", "--bogus", "x.csv"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err == "breathsync analyze: error: unrecognized arguments: --bogus (see breathsync analyze --help)\n"
+    )
+    with pytest.raises(SystemExit) as e:
+        main(["--bogus"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.startswith("breathsync: error: unrecognized arguments: --bogus")
