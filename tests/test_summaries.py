@@ -77,7 +77,8 @@ def test_batch_says_1_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert (
         capsys.readouterr().out.splitlines()[-1] == f"1 of 1 session analysed, 1 pair: {tmp_path / 's.csv'}"
     )
-    r = run_breathsync("analyze", item, item, "--batch", str(tmp_path / "t.csv"), timeout=120)
+    other = f"{sample_path('pair_strangers_A.csv')}+{sample_path('pair_strangers_B.csv')}"  # (one session twice is refused)
+    r = run_breathsync("analyze", item, other, "--batch", str(tmp_path / "t.csv"), timeout=120)
     assert r.stdout.splitlines()[-1].endswith("2 pairs: " + str(tmp_path / "t.csv")), r.stdout
 
 
