@@ -794,7 +794,9 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise InputError("no bytes given: HEX is empty")
     pending = int(getattr(decoder, "pending", 0))
     if pending:
-        raise InputError(f"{args.device} {args.stream}: incomplete packet at the end ({pending} bytes)")
+        raise InputError(
+            f"{args.device} {args.stream}: incomplete packet at the end ({pending} byte{'' if pending == 1 else 's'})"
+        )
     return 0
 
 

@@ -451,7 +451,9 @@ def _read_table(
         cells = s.split(",")
         problem = ""
         if len(cells) != len(header):
-            problem = f"row has {len(cells)} cells but the header has {len(header)}"
+            problem = (
+                f"row has {len(cells)} cell{'' if len(cells) == 1 else 's'} but the header has {len(header)}"
+            )
         else:
             try:
                 values = [float(c) if c.strip() else math.nan for c in cells]
@@ -530,7 +532,9 @@ def _read_events(path: Path) -> list[_Event]:
         cut = k == len(rows) and not ends_with_newline
         problem = ""
         if len(row) != len(header):
-            problem = f"row has {len(row)} cells but the header has {len(header)}"
+            problem = (
+                f"row has {len(row)} cell{'' if len(row) == 1 else 's'} but the header has {len(header)}"
+            )
         else:
             cell = row[col["time"]].strip()
             try:

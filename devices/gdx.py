@@ -357,7 +357,8 @@ class GdxResponseDecoder:
         packet = bytes(self._buf)
         self._buf.clear()
         of = f" of its {packet[1]}" if len(packet) > 1 else ""
-        what = f"GDX: packet cut short: {len(packet)}{of} bytes came before the next packet began"
+        came = f"{len(packet)}{of} bytes came" if of or len(packet) != 1 else "1 byte came"
+        what = f"GDX: packet cut short: {came} before the next packet began"
         info: dict[str, Any] = {}
         if packet[0] == MEASUREMENT_START:
             n = declared_samples(packet)  # checked when its header came in

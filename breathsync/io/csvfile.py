@@ -945,7 +945,7 @@ def _size_text(size: int) -> str:
     for unit, shift in (("GB", 30), ("MB", 20), ("kB", 10)):
         if size >= 1 << shift:
             return f"{size / (1 << shift):.3g} {unit}"
-    return f"{size} bytes"
+    return "1 byte" if size == 1 else f"{size} bytes"
 
 
 def _file_kind(mode: int) -> str:
@@ -1599,7 +1599,7 @@ def _scan_rows(
             )
         if len(cells) != ncols:
             return line_no, (
-                f"row has {len(cells)} cells but the header has {ncols} ({delim_name}-separated: "
+                f"row has {len(cells)} cell{'' if len(cells) == 1 else 's'} but the header has {ncols} ({delim_name}-separated: "
                 f"{_names_shown(names)}): fix or remove the row"
             )
         row: list[float] = []

@@ -189,7 +189,7 @@ def test_a_one_byte_piece_cut_short_is_an_unknown_loss() -> None:
     d.feed(packet(0))
     assert d.feed(b"\x20") == [] and d.pending == 1
     (cut, rec) = d.feed(packet(1))
-    assert cut.kind == DROPPED and cut.info["drop"] == "incomplete" and "1 bytes" in cut.info["reason"]
+    assert cut.kind == DROPPED and cut.info["drop"] == "incomplete" and "1 byte came" in cut.info["reason"]
     assert rec.kind == "measurement" and d.clock_breaks == 1
 
 

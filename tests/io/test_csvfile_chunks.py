@@ -168,7 +168,7 @@ LATER = 300  # the problem's data row; at 64 bytes a chunk it is many chunks in
     ("bad_row", "words"),
     [
         ("3.00,abc", ["non-numeric cell 'abc'", "'resp'"]),
-        ("3.00", ["row has 1 cells but the header has 2"]),
+        ("3.00", ["row has 1 cell but the header has 2"]),
         ("0.50,1", ["time goes backwards (2.99 s then 0.5 s)"]),
         (",1", ["time cell is empty or not finite (nan)"]),
         ('3.00,"1" and more', ["non-numeric cell", "'resp'"]),
