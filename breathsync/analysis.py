@@ -809,11 +809,6 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
     }
 
 
-def breaths_text(n: int) -> str:
-    """``1 breath``, ``0 breaths``, ``75 breaths``."""
-    return f"{n} breath" if n == 1 else f"{n} breaths"
-
-
 def percent_text(frac: float) -> str:
     """A fraction as a whole percentage that never rounds to 0% or 100% when it is not."""
     if 0.0 < frac < 0.005:
@@ -846,7 +841,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
     (without them, from the JSON's hundredths)."""
-    from breathsync.session_types import clock_text, degrees_text  # the words every view uses
+    from breathsync.session_types import breaths_text, clock_text, degrees_text  # the words every view uses
 
     lines = []
     for i, p in enumerate(result["participants"]):

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from breathsync.errors import InputError
 from breathsync.recorder import file_stem
 from breathsync.session import ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot, clock_text, first_text, no_samples_lines
+from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, first_text, no_samples_lines
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -398,7 +398,7 @@ def run_session(session: Session, sinks: Sequence[Sink], duration_s: float | Non
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
-    from breathsync.analysis import acc_sign_text, breaths_text
+    from breathsync.analysis import acc_sign_text
 
     out = []
     for label, p in summary["participants"].items():

@@ -49,6 +49,7 @@ from breathsync.session_types import (
     Sink,
     Snapshot,
     TrainingView,
+    breaths_text,
     is_you,
     possessive,
     says,
@@ -1627,8 +1628,7 @@ def _no_rate_why(quality_n: Any, breaths: int, cfg: PipelineConfig) -> str:
     if breaths >= cfg.rate_min_n:
         return "breaths were found but never at a steady rate in the range the tracker follows (too fast or too slow?)"
     if breaths > 0:
-        one = "1 breath" if breaths == 1 else f"{breaths} breaths"
-        return f"only {one} in {seconds}: a rate needs {cfg.rate_min_n} (too short?)"
+        return f"only {breaths_text(breaths)} in {seconds}: a rate needs {cfg.rate_min_n} (too short?)"
     if int(quality_n[Quality.NO_BREATHING]):
         return "no breathing was detected in the signal"
     return f"the signal never got past warm-up ({seconds}: too short?)"

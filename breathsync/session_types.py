@@ -215,6 +215,11 @@ def degrees_text(rad: float) -> str:
     return f"{round(math.degrees(rad)):+d}"
 
 
+def breaths_text(n: int) -> str:
+    """``1 breath``, ``0 breaths``, ``75 breaths``."""
+    return f"{n} breath" if n == 1 else f"{n} breaths"
+
+
 def clock_text(seconds: float) -> str:
     """``m:ss`` of an elapsed time, truncated like a stopwatch (``-:--`` when unknown); a time a microsecond
     short of a whole second (a sum of float steps: 204.99999999999997) is that second."""
