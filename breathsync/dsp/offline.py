@@ -59,6 +59,7 @@ A segment too short to filter (up to 36 samples, 1.8 s) counts as a gap.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,17 +231,21 @@ MIN_LOW_HZ = 0.015
 
 def _spectrum_peak_median(cleaned: list[FloatArray], fs_hz: float) -> tuple[float, float]:
     """The peak and the median frequency (Hz; NaN, NaN with no segment of 20 s) of the summed Welch power
-    spectra of the band-passed segments, from 0.02 to 0.8 Hz, on a common grid of fs/4096 (120-s windows,
-    or a shorter segment's length)."""
-    nfft = 4096
+    spectra of the band-passed segments, from 0.02 to 0.8 Hz, on a common grid of 1/256 Hz (120-s windows,
+    or a shorter segment's length). Every ``q``-th sample is enough (4 Hz or more: the band-pass has taken
+    away what would alias), a fifth of the cost of the 20-Hz grid's (20 ms an hour)."""
+    q = max(1, int(fs_hz // 4.0))
+    fs = fs_hz / q
+    nfft = 1 << max(8, math.ceil(math.log2(256.0 * fs)))
     total = np.zeros(nfft // 2 + 1)
     for c in cleaned:
-        n = min(c.size, round(120 * fs_hz))
-        if n < round(20 * fs_hz):  # too short to tell a slow breath's frequency
+        x = c[::q]
+        n = min(x.size, round(120 * fs))
+        if n < round(20 * fs):  # too short to tell a slow breath's frequency
             continue
-        _, pxx = signal.welch(c, fs_hz, nperseg=n, nfft=nfft)
-        total += pxx * c.size
-    f = np.fft.rfftfreq(nfft, 1.0 / fs_hz)
+        _, pxx = signal.welch(x, fs, nperseg=n, nfft=nfft)
+        total += pxx * x.size
+    f = np.fft.rfftfreq(nfft, 1.0 / fs)
     sel = (f >= 0.02) & (f <= 0.8)
     f, p = f[sel], total[sel]
     if not p.sum() > 0:
