@@ -9,7 +9,9 @@
    decode (devices/), map to the host clock (ClockMapper / BeatClock), derive the breathing waveform
    (dsp/acc.py, dsp/rr.py) and run the live pipeline (dsp/pipeline.py). Median and 99th percentile per
    notification, per device.
-2. Reconnection (needs dbus-daemon, as the BLE tests): bleak's real BlueZ backend against the fake BlueZ of
+2. A recording's capture of those notifications (``<label>_ble.csv``): its size per hour, written by the
+   recorder.
+3. Reconnection (needs dbus-daemon, as the BLE tests): bleak's real BlueZ backend against the fake BlueZ of
    tests/ble/fakebluez.py; a heart-rate strap drops its link, comes back after 1 s; time from "back in range"
    to the first new samples, over ``--reconnects`` runs.
 """
@@ -37,20 +39,19 @@ from devices.polar_pmd import encode_frame
 POLAR_EPOCH_NS = 946_684_800 * 10**9  # 2000-01-01 in Unix ns (ble.md section 2)
 
 
-def live_path(minutes: float) -> list[list[str]]:
+FS_ACC = 50.0
+
+
+def notifications(minutes: float) -> list[tuple[float, str, bytes]]:
+    """(arrival s, kind, bytes) of both devices, in arrival order: "acc" and "h10hrm" the Polar H10's, "hrm"
+    the strap's."""
     rng = np.random.default_rng(0)
-    fs, frame = 50.0, 10
+    fs, frame = FS_ACC, 10
     n = int(minutes * 60 * fs)
     t = np.arange(n) / fs
     breath = np.sin(2 * np.pi * 0.25 * t)
     acc = np.column_stack([30 * breath, 10 * breath, 1000 + 5 * breath]) + rng.normal(0, 3, (n, 3))
     acc = np.rint(acc).astype(int)
-    acc_dec = devices.get_profile("polar-h10").stream("acc").decoder()
-    hrm_dec = devices.get_profile("heart-rate").stream("hrm").decoder()
-    h10_hrm_dec = devices.get_profile("polar-h10").stream("hrm").decoder()
-    mapper, beats, h10_beats = ClockMapper(), BeatClock(), BeatClock()
-    acc_resp, rr_resp = AccRespiration(fs_hz=fs), RRRespiration()
-    pipe_a, pipe_b = RespPipeline(), RespPipeline()  # as a session makes them
     device_t0_ns = 700_000_000 * 10**9  # the strap's own clock, far from the host's
     events: list[tuple[float, str, bytes]] = []
     for k in range(0, n, frame):
@@ -66,6 +67,16 @@ def live_path(minutes: float) -> list[list[str]]:
         events.append((beat_t[b] + 0.05 + rng.exponential(0.05), "hrm", encode_hrm(75, [rr])))
         events.append((beat_t[b] + 0.05 + rng.exponential(0.05), "h10hrm", encode_hrm(75, [rr])))
     events.sort(key=lambda e: e[0])
+    return events
+
+
+def live_path(events: list[tuple[float, str, bytes]], minutes: float) -> list[list[str]]:
+    acc_dec = devices.get_profile("polar-h10").stream("acc").decoder()
+    hrm_dec = devices.get_profile("heart-rate").stream("hrm").decoder()
+    h10_hrm_dec = devices.get_profile("polar-h10").stream("hrm").decoder()
+    mapper, beats, h10_beats = ClockMapper(), BeatClock(), BeatClock()
+    acc_resp, rr_resp = AccRespiration(fs_hz=FS_ACC), RRRespiration()
+    pipe_a, pipe_b = RespPipeline(), RespPipeline()  # as a session makes them
     cost: dict[str, list[float]] = {"acc": [], "h10hrm": [], "hrm": []}
     for arrival, kind, data in events:
         t0 = time.perf_counter()
@@ -104,6 +115,36 @@ def live_path(minutes: float) -> list[list[str]]:
         rows.append([name, str(c.size), f"{np.median(c):.0f}", f"{np.percentile(c, 99):.0f}"])
     total = sum(sum(v) for v in cost.values())
     rows.append(["both devices, whole run", "", f"{100 * total / (minutes * 60):.2f}% of one core", ""])
+    return rows
+
+
+def capture_size(events: list[tuple[float, str, bytes]], minutes: float) -> list[list[str]]:
+    """What a recording's capture of these notifications (``<label>_ble.csv``) takes, per hour: written by
+    the recorder itself into a temporary folder."""
+    import tempfile
+
+    from breathsync.recorder import Recorder
+    from breathsync.session_types import SessionInfo
+    from breathsync.sources.base import Packet
+
+    who = {"acc": ("H10", "acc"), "h10hrm": ("H10", "hrm"), "hrm": ("strap", "hrm")}
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp) / "rec")
+        parts = [{"label": "H10", "source": {"kind": "ble", "device": "polar-h10"}}]
+        parts.append({"label": "strap", "source": {"kind": "ble", "device": "heart-rate"}})
+        info = SessionInfo(parts, {}, "", "bench")
+        rec.open(info)
+        for arrival, kind, data in events:
+            label, stream = who[kind]
+            rec.on_packets(label, [Packet(arrival, 1, stream, data)])
+        rec.close(info)
+        rows = []
+        for label, what in (
+            ("H10", "Polar H10 (ACC 50 Hz in frames of 10, and HRM)"),
+            ("strap", "heart-rate strap"),
+        ):
+            size = (Path(tmp) / "rec" / f"{label}_ble.csv").stat().st_size
+            rows.append([what, f"{size / minutes * 60 / 1e6:.2f} MB"])
     return rows
 
 
@@ -168,8 +209,11 @@ def main() -> None:
     ap.add_argument("--reconnects", type=int, default=5)
     args = ap.parse_args()
     print(f"1. Live path per notification, two devices, {args.minutes:g} min (us)")
-    print(table(live_path(args.minutes), ["notification", "count", "median", "p99"]))
-    print("\n2. Reconnection against the fake BlueZ (s)")
+    events = notifications(args.minutes)
+    print(table(live_path(events, args.minutes), ["notification", "count", "median", "p99"]))
+    print("\n2. A recording's capture of the notifications (<label>_ble.csv), per hour")
+    print(table(capture_size(events, args.minutes), ["device", "size"]))
+    print("\n3. Reconnection against the fake BlueZ (s)")
     print(table(reconnections(args.reconnects), ["what", "median", "range", "runs"]))
 
 

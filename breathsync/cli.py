@@ -9,13 +9,14 @@ import json
 import math
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from breathsync import __version__
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
-from breathsync.errors import InputError, output_errors
+from breathsync.errors import InputError, RecordingError, output_errors
 from breathsync.io.csvfile import MAX_RATE_HZ, MIN_RATE_HZ, breathing_column_problem
 
 if TYPE_CHECKING:
@@ -24,8 +25,29 @@ if TYPE_CHECKING:
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, wrapped only at spaces: textwrap's default also breaks after a hyphen, which cut the
+    device names the help lists ("new-" at the end of a line, "strap" on the next; "polar-" / "h10")."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (the usage stays available through --help)."""
+    """argparse with one-line errors (the usage stays available through --help), help wrapped at spaces."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -439,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     dc = sub.add_parser(
         "decode",
         help="decode a wearable's notification bytes into samples (JSON lines), for adding or debugging a device",
+        usage="breathsync decode [-h] DEVICE STREAM HEX [HEX ...]\n       breathsync decode [-h] --capture FILE [DEVICE]",
         description="Decode notifications of DEVICE's STREAM given in hex and print the decoded samples as "
         "JSON lines (one per sample; device_t_s = time on the device's clock). Spaces and colons in HEX are "
         "ignored; ',' separates notifications, fed in order to one decoder (GDX chunks are reassembled, Polar "
@@ -446,9 +469,24 @@ def build_parser() -> argparse.ArgumentParser:
         "more per line, ',' between them), and "
         f"prints each as its line arrives. Devices (streams): {device_streams()}.",
     )
-    dc.add_argument("device", metavar="DEVICE", help=f"the device profile: {device_names()}")
-    dc.add_argument("stream", metavar="STREAM", help="the device's stream, e.g. hrm, acc, measurement")
-    dc.add_argument("hex", nargs="+", metavar="HEX", help="notification bytes in hex (or '-' for stdin)")
+    dc.add_argument(
+        "device",
+        nargs="?",
+        metavar="DEVICE",
+        help=f"the device profile: {device_names()}",
+    )
+    dc.add_argument(
+        "stream", nargs="?", metavar="STREAM", help="the device's stream, e.g. hrm, acc, measurement"
+    )
+    dc.add_argument("hex", nargs="*", metavar="HEX", help="notification bytes in hex (or '-' for stdin)")
+    dc.add_argument(
+        "--capture",
+        metavar="FILE",
+        help="decode a recording's capture of a device's notifications (<label>_ble.csv, written by run "
+        "--record for a ble: participant) instead of HEX: each record with the notification's time_s "
+        "(session s), connection and stream; a malformed notification prints as dropped, and decoding goes "
+        "on (DEVICE: only for a capture that names none)",
+    )
 
     sc = sub.add_parser(
         "scan",
@@ -761,6 +799,18 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     endless input runs in bounded memory)."""
     import devices
 
+    if args.capture is not None:
+        if args.stream is not None:
+            raise InputError(
+                "decode --capture FILE: give no STREAM or HEX (the capture says the stream of each notification)"
+            )
+        return _decode_capture(args.capture, args.device)
+    if args.device is None or args.stream is None or not args.hex:
+        missing = "DEVICE" if args.device is None else "STREAM" if args.stream is None else "HEX"
+        raise InputError(
+            f"decode: {missing} is missing: give DEVICE STREAM HEX... (e.g. breathsync decode heart-rate hrm "
+            "10503f03), or --capture FILE; see breathsync decode --help"
+        )
     try:
         spec = devices.get_profile(args.device).stream(args.stream)
     except KeyError as e:
@@ -797,6 +847,58 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise InputError(
             f"{args.device} {args.stream}: incomplete packet at the end ({pending} byte{'' if pending == 1 else 's'})"
         )
+    return 0
+
+
+def _decode_capture(path: str, device: str | None) -> int:
+    """``decode --capture FILE``: a recording's notifications decoded again, each record as a JSON line with
+    the notification's time, connection and stream; decoders start afresh with each connection, as the live
+    source's did. A notification the decoder refuses is printed as dropped (as the live source dropped it)."""
+    import devices
+    from breathsync.io.capture import read_capture
+
+    cap = read_capture(path)
+    name = device or cap.meta.get("device")
+    if not name:
+        raise InputError(
+            f"{path}: the capture names no device (no '# device:' line): give it, e.g. breathsync decode "
+            f"--capture {path} polar-h10 ({device_names()})"
+        )
+    try:
+        profile = devices.get_profile(name)
+    except KeyError as e:
+        raise InputError(f"{path}: {e.args[0]}") from None
+    decoders: dict[str, devices.StreamDecoder] = {}
+    connection = 0
+    out = sys.stdout
+    for row in cap.rows():
+        if row.connection != connection:
+            connection, decoders = row.connection, {}
+        dec = decoders.get(row.stream)
+        if dec is None:
+            if row.stream not in profile.streams:
+                raise RecordingError(
+                    path,
+                    f"stream {row.stream!r} is not one of {profile.name}'s ({', '.join(profile.streams)}): "
+                    "is this the device the capture was made with?",
+                    row.line,
+                )
+            dec = decoders[row.stream] = profile.streams[row.stream].decoder()
+        where = {"time_s": row.t, "connection": row.connection, "stream": row.stream}
+        try:
+            decoded = dec.feed(row.data)
+        except devices.DecodeError as e:
+            rec = {
+                "kind": devices.DROPPED,
+                "drop": "malformed",
+                "reason": str(e),
+                "packet_hex": row.data.hex(),
+            }
+            out.write(json.dumps({**where, **rec}, allow_nan=False) + "\n")
+            continue
+        for d in decoded:
+            for rec in d.records():
+                out.write(json.dumps({**where, **rec}, allow_nan=False) + "\n")
     return 0
 
 

@@ -5,6 +5,8 @@ Layout of ``DIR`` (see :mod:`breathsync.io.session_folder`)::
     session.json        participants, sources, devices, settings, start/end (UTC), version, "files"
     <label>.csv         raw samples of each participant as the source delivered them (recording format)
     <label>_live.csv    live pipeline output: time, wave, phase_rad, rate_bpm, quality (20 Hz grid)
+    <label>_ble.csv     a Bluetooth device's notifications as they came: time, connection, stream, hex
+                        (``breathsync decode --capture`` decodes them again); only for a ``ble:`` source
     pairs.csv           per snapshot: time + per pair plv, null_plv, sync_score, in_sync, rel_phase_rad, lag_s,
                         window_end_s (the session time the window ends at)
     events.csv          time, kind, participants, text
@@ -45,10 +47,11 @@ import numpy as np
 
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
+from breathsync.io.capture import CAPTURE_COLUMNS, CAPTURE_HOLDS, CAPTURE_SUFFIX
 from breathsync.io.csvfile import RecordingWriter, replace_file
 from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
 from breathsync.session_types import Event, PairView, SessionInfo, Snapshot
-from breathsync.sources.base import SIGNAL_COLUMNS, SampleChunk
+from breathsync.sources.base import SIGNAL_COLUMNS, Packet, SampleChunk
 
 __all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError", "device_unit"]
 
@@ -205,6 +208,7 @@ class Recorder:
         self._events_fh: IO[str] | None = None
         self._events: Any = None  # csv writer
         self._events_held: list[Event] = []  # stamped after the pairs' last judged window end (_write_events)
+        self._captures: dict[str, tuple[IO[str], Any]] = {}  # label -> (file, csv writer) of <stem>_ble.csv
         self._warnings: list[str] = []
         self._dropped_columns: dict[str, set[str]] = {}
         self._last_flush = 0.0
@@ -270,6 +274,36 @@ class Recorder:
         except (ValueError, IndexError) as exc:  # a malformed chunk (a source's bug): skip it, keep recording
             self._warn(f"{label}: a chunk was not recorded ({exc})")
         self._maybe_flush()
+
+    def on_packets(self, label: str, packets: Sequence[Packet]) -> None:
+        """Write a device's notifications, as they came, to ``<stem>_ble.csv`` (the capture)."""
+        if not self._writing() or not packets:
+            return
+        name = self._stem(label) + CAPTURE_SUFFIX
+        try:
+            entry = self._captures.get(label)
+            if entry is None:
+                entry = self._open_capture(label, name)
+            entry[1].writerows((f"{pk.t:.6f}", pk.connection, pk.stream, pk.data.hex()) for pk in packets)
+        except OSError as exc:
+            self._fail(exc, name)
+        self._maybe_flush()
+
+    def _open_capture(self, label: str, name: str) -> tuple[IO[str], Any]:
+        source = self._participants.get(label, {}).get("source")
+        device = source.get("device") if isinstance(source, dict) else None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # (see _open_events)
+        fd = os.open(os.path.join(self.path, name), flags, FILE_MODE)
+        fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        fh.write(f"# participant: {' '.join(label.split())}\n")  # (labels of a live session are one word)
+        if isinstance(device, str):
+            fh.write(f"# device: {device}\n")  # a profile's name: lower-case words joined by "-"
+        fh.write(f"# holds: {CAPTURE_HOLDS}\n")
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(CAPTURE_COLUMNS)
+        self._captures[label] = (fh, writer)
+        self._files[name] = {"kind": "capture", "participant": label, "holds": CAPTURE_HOLDS}
+        return fh, writer
 
     def _write_raw(
         self, label: str, writer: RecordingWriter, t: FloatArray, cols: dict[str, FloatArray]
@@ -390,7 +424,7 @@ class Recorder:
         if stem is not None:
             return stem
         base = file_stem(label)
-        if base.lower() in _RESERVED or base.lower().endswith("_live"):
+        if base.lower() in _RESERVED or base.lower().endswith(("_live", "_ble")):
             base = "participant_" + base
         stem, k = base, 2
         taken = {s.lower() for s in self._names.values()}
@@ -541,6 +575,8 @@ class Recorder:
         if self._events_fh is not None:
             fh = self._events_fh
             out.append(("events.csv", fh.flush, fh.close))
+        for label, (cfh, _w) in self._captures.items():
+            out.append((self._stem(label) + CAPTURE_SUFFIX, cfh.flush, cfh.close))
         return out
 
     def _closers(self) -> list[tuple[str, Callable[[], None]]]:

@@ -179,6 +179,7 @@ class _Participant:
         self.away_word = "signal back"  # how its return is said: "signal back", "reconnected", "back"
         self.task: asyncio.Task[None] | None = None
         self.chunks = 0
+        self.packets = 0  # device notifications handed to the sinks (Sink.on_packets)
         self.battery_warned = False  # the low-battery event was raised (once a session)
         self.detail_said = ""  # the source's status reason last said (by a status event or source_detail)
         self.detail_said_t = -math.inf  # when a source_detail event said it (-inf: none since the status)
@@ -524,6 +525,9 @@ class Session:
         self.info = self.describe()
         for sink in self._sinks:
             sink.open(self.info)
+        capture = any(callable(getattr(sink, "on_packets", None)) for sink in self._sinks)
+        for p in self._parts:
+            p.source.capture = capture  # a recording keeps the devices' bytes (Sink.on_packets)
         self.clock.start()
         for p in self._parts:
             p.task = asyncio.create_task(self._read(p), name=f"source-{p.label}")
@@ -938,6 +942,7 @@ class Session:
         self._unpublished_arrivals.clear()
         self.stats.snapshots += 1
         self.latest = snap
+        self._deliver_packets()
         for sink in list(self._sinks):
             try:
                 sink.on_snapshot(snap)
@@ -948,6 +953,27 @@ class Session:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     q.get_nowait()
             q.put_nowait(snap)
+
+    def _deliver_packets(self) -> None:
+        """The devices' notifications since the last snapshot, to the sinks that keep them (a recording's
+        capture: :meth:`Sink.on_packets <breathsync.session_types.Sink>`); the last ones with the final
+        snapshot, delivered after the sources have stopped."""
+        for p in self._parts:
+            packets = p.source.take_packets()
+            if not packets:
+                continue
+            if not p.packets:
+                # What the device is (known since its scan) before a sink names it in a capture's header.
+                self._refresh_source(p)
+            p.packets += len(packets)
+            for sink in list(self._sinks):
+                on_packets = getattr(sink, "on_packets", None)
+                if not callable(on_packets):
+                    continue
+                try:
+                    on_packets(p.label, packets)
+                except Exception as e:
+                    self._sink_failed(sink, e)
 
     # ------------------------------------------------------------------------------------ snapshots
     def _snapshot(self, final: bool = False) -> Snapshot:

@@ -175,7 +175,11 @@ class SessionInfo:
 
 class Sink(Protocol):
     """A consumer of what the session publishes. Methods are called from the session's loop and must
-    return quickly; an exception from a sink becomes an alarm (the session goes on)."""
+    return quickly; an exception from a sink becomes an alarm (the session goes on).
+
+    A sink may also have ``on_packets(label, packets)``: then the sources that read a device hold its
+    notifications as they came (:class:`breathsync.sources.base.Packet`), and the session hands them over
+    with every snapshot (the recorder's capture)."""
 
     def open(self, info: SessionInfo) -> None: ...
 

@@ -55,6 +55,23 @@ class SampleChunk:
         return int(self.t.size)
 
 
+@dataclass(frozen=True)
+class Packet:
+    """One notification as a device sent it, before decoding: what a recording's capture holds (a device's
+    bytes kept, so that decoding can be checked again later, e.g. with ``breathsync decode --capture``)."""
+
+    t: float  # arrival, session seconds
+    connection: int  # the connection it came on (1, 2, ...): its decoders started afresh
+    stream: str  # the device profile's name of the stream
+    data: bytes
+
+
+#: Packets a capturing source holds for the session to take (:meth:`Source.take_packets`, at every
+#: snapshot: at least 10 a second). Beyond it (a session that stopped taking them) the newest are not kept,
+#: and counted: ``packets_not_captured``.
+MAX_HELD_PACKETS = 100_000
+
+
 # The fastest replay/simulation speed offered: measured on a 2-core machine, simulated sources at 1000x fell
 # behind the session clock (a 600-s session then recorded 443 s, before sessions waited for paced sources:
 # see Source.paced); at 300 they kept up.
@@ -243,11 +260,32 @@ class Source(abc.ABC):
     #: session with a duration runs on until it has caught up (a device's samples are simply not there).
     #: A paced source says how far it has got with :meth:`next_sample_s`.
     paced: bool = False
+    #: The session sets it (before :meth:`start`) when a sink keeps the devices' bytes (a recording): a source
+    #: that receives bytes from a device then holds each notification for :meth:`take_packets`.
+    capture: bool = False
 
     def __init__(self) -> None:
         self.status = SourceStatus.STARTING
         self.status_reason = ""
         self._status_listeners: list[Callable[[SourceStatus, str], None]] = []
+        self._packets: list[Packet] = []
+        #: Notifications not held because :data:`MAX_HELD_PACKETS` were waiting (see there).
+        self.packets_not_captured = 0
+
+    def hold_packet(self, packet: Packet) -> None:
+        """Keep a device's notification for :meth:`take_packets` (only while :attr:`capture` is on)."""
+        if not self.capture:
+            return
+        if len(self._packets) >= MAX_HELD_PACKETS:
+            self.packets_not_captured += 1
+            return
+        self._packets.append(packet)
+
+    def take_packets(self) -> list[Packet]:
+        """The notifications received since the last call, in arrival order (none from a source that reads
+        no device: a file, a simulator, a stream)."""
+        out, self._packets = self._packets, []
+        return out
 
     def on_status(self, fn: Callable[[SourceStatus, str], None]) -> None:
         """Call ``fn(status, reason)`` whenever the status changes."""

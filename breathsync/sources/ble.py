@@ -51,6 +51,7 @@ import devices
 from breathsync.dsp.clock import BeatClock, ClockMapper
 from breathsync.errors import InputError, InternalError
 from breathsync.sources.base import (
+    Packet,
     SampleChunk,
     SessionClock,
     Source,
@@ -245,6 +246,7 @@ class BleSource(Source):
         self._last_drop: dict[str, str] = {}  # per stream: why its last notification was dropped
         self.notifications = 0
         self.connections = 0
+        self._attempt = 0  # connection attempts: a captured notification's connection (fresh decoders)
         self.reconnect_s: list[float] = []
         self._clock: SessionClock | None = None
         self._client: Any = None
@@ -446,6 +448,8 @@ class BleSource(Source):
         d.update(dropped=self.dropped, reconnections=len(self.reconnect_s))
         if self.dropped_by:
             d["dropped_by"] = dict(self.dropped_by)
+        if self.packets_not_captured:
+            d["packets_not_captured"] = self.packets_not_captured
         return d
 
     # ------------------------------------------------------------------------------ connection
@@ -459,6 +463,7 @@ class BleSource(Source):
         self._step = ""
         self._wrote = False
         self._decoders = {name: spec.decoder() for name, spec in self.profile.streams.items()}
+        self._attempt += 1
         # Device time belongs to the connection (the GDX counts samples from 0 again, fresh decoders keep
         # no state): a mapper kept from the last connection would map the new samples onto the old clock.
         self._mapper = ClockMapper()
@@ -661,6 +666,7 @@ class BleSource(Source):
         dec = self._decoders.get(stream)
         if dec is None:
             return
+        self.hold_packet(Packet(arrival, self._attempt, stream, data))
         try:
             records = dec.feed(data)
         except devices.DecodeError as e:

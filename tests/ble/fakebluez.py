@@ -149,6 +149,8 @@ class FakeDevice:
     #: ("disconnect",) (link loss included). Tests check orderings on it (indications before commands,
     #: stop commands before the disconnect).
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Every notification sent to the central, in order: (characteristic uuid, bytes).
+    notified: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -162,6 +164,7 @@ class FakeDevice:
         """Send a notification (fake's loop only); dropped unless connected and notifying."""
         c = self.char(uuid)
         if self.bluez is not None and self.connected and c.notifying:
+            self.notified.append((c.uuid, bytes(data)))
             self.bluez.emit_changed(c.path, CHAR, {"Value": Variant("ay", bytes(data))})
 
     def set_value(self, uuid: str, data: bytes) -> None:

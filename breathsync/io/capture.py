@@ -1,0 +1,158 @@
+"""A Bluetooth device's notifications as they came: the capture a recording keeps beside each ``ble:``
+participant's samples (``<label>_ble.csv``, written by :class:`breathsync.recorder.Recorder`).
+
+Why keep the bytes: the device protocols here come from documentation and other projects' code, not from
+every device and firmware (devices/gdx.py says what is assumed of the GDX-RB). A recording that keeps
+what the device sent can be decoded again later, by a fixed or newer decoder, and shows what a device
+really does (``breathsync decode --capture FILE``)::
+
+    # participant: A
+    # device: polar-h10
+    # holds: ...
+    time,connection,stream,hex
+    3.402117,1,control,f00202000000
+    4.118532,1,acc,02ea54a2428b455208...
+
+``time`` is the notification's arrival in session seconds (the recording's clock); ``connection`` counts
+the connections the source made (1, 2, ... : on each the device's decoders start afresh, as the live
+source's do); ``stream`` is the device profile's name for the characteristic; ``hex`` the bytes.
+
+Reading: :func:`read_capture` checks the layout and yields rows; one clear line (RecordingError) for what
+is wrong, naming the line. A last line cut short (a recording killed mid-write) is dropped, as the
+recording reader drops one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from breathsync.errors import RecordingError
+from breathsync.io.csvfile import MAX_LINE_BYTES, open_input
+
+__all__ = ["CAPTURE_COLUMNS", "CAPTURE_HOLDS", "CAPTURE_SUFFIX", "Capture", "CaptureRow", "read_capture"]
+
+#: A participant's capture: ``<stem>_ble.csv`` beside its ``<stem>.csv``.
+CAPTURE_SUFFIX = "_ble.csv"
+CAPTURE_COLUMNS = ("time", "connection", "stream", "hex")
+CAPTURE_HOLDS = (
+    "the device's notifications as they came: time (session s, arrival), connection (its decoders start "
+    "afresh on each), stream (the device profile's), hex; decode them with breathsync decode --capture FILE"
+)
+_HEX = re.compile(r"^(?:[0-9a-fA-F]{2})*$")
+_META = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*:\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class CaptureRow:
+    line: int
+    t: float
+    connection: int
+    stream: str
+    data: bytes
+
+
+@dataclass
+class Capture:
+    """A capture file: its metadata (``device``, ``participant``, ...) and its rows (:meth:`rows`, read as
+    they are iterated: a capture of hours is never held in memory)."""
+
+    path: str
+    meta: dict[str, str] = field(default_factory=dict)
+    _lines: Iterator[tuple[int, str, bool]] | None = None
+
+    def rows(self) -> Iterator[CaptureRow]:
+        assert self._lines is not None, "read_capture() makes a Capture"
+        last_t = -math.inf
+        for n, line, ended in self._lines:
+            if not line.strip():
+                continue
+            try:
+                row = _row(line, n, self.path)
+            except RecordingError:
+                if not ended:  # the last line, cut short by a recording that was killed: dropped
+                    return
+                raise
+            if row.t < last_t:
+                raise RecordingError(
+                    self.path,
+                    f"time goes backwards ({row.t:g} s after {last_t:g} s): rows in arrival order",
+                    n,
+                )
+            last_t = row.t
+            yield row
+
+
+def _row(line: str, n: int, path: str) -> CaptureRow:
+    cells = line.split(",")
+    if len(cells) != len(CAPTURE_COLUMNS):
+        raise RecordingError(path, f"{len(cells)} cells, expected {len(CAPTURE_COLUMNS)}", n)
+    t_text, conn_text, stream, hex_text = (c.strip() for c in cells)
+    try:
+        t = float(t_text)
+    except ValueError:
+        raise RecordingError(path, f"time {t_text[:40]!r} is not a number", n) from None
+    if not math.isfinite(t):
+        raise RecordingError(path, f"time {t_text[:40]!r} is not a finite number", n)
+    if not conn_text.isdigit() or int(conn_text) < 1:
+        raise RecordingError(path, f"connection {conn_text[:40]!r} is not a whole number from 1", n)
+    if not stream:
+        raise RecordingError(path, "no stream named", n)
+    if not _HEX.match(hex_text):
+        raise RecordingError(path, f"hex {hex_text[:40]!r} is not bytes in hex (two digits a byte)", n)
+    return CaptureRow(n, t, int(conn_text), stream, bytes.fromhex(hex_text))
+
+
+def _lines(name: str) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text without its end, whether it ended with a line end), each at most MAX_LINE_BYTES."""
+    fh = open_input(name, "a capture (<label>_ble.csv of a recording)")
+    with fh:
+        n = 0
+        while True:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            n += 1
+            ended = raw.endswith(b"\n")
+            if len(raw) > MAX_LINE_BYTES and not ended:
+                raise RecordingError(name, "a line longer than 1 MB: not a capture", n)
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise RecordingError(name, "not text (UTF-8): not a capture", n) from None
+            yield n, text.rstrip("\r\n"), ended
+
+
+def read_capture(name: str) -> Capture:
+    """Open a capture and read its metadata and header (rows are read by :meth:`Capture.rows`).
+
+    Raises
+    ------
+    RecordingError
+        One line naming the file and line: unreadable, not text, no header, a header that is not
+        ``time,connection,stream,hex``; the rows' problems come from :meth:`Capture.rows`.
+    """
+    lines = _lines(name)
+    meta: dict[str, str] = {}
+    for n, text, _ended in lines:
+        if not text.strip():
+            continue
+        if text.lstrip().startswith("#"):
+            m = _META.match(text.strip())
+            if m:
+                meta[m.group(1).strip().lower()] = m.group(2)
+            continue
+        header = tuple(c.strip().lower() for c in text.split(","))
+        if header != CAPTURE_COLUMNS:
+            raise RecordingError(
+                name,
+                f"header {text[:60]!r} is not {','.join(CAPTURE_COLUMNS)}: not a capture "
+                "(a recording's <label>_ble.csv)",
+                n,
+            )
+        return Capture(name, meta, lines)
+    raise RecordingError(name, f"no header ({','.join(CAPTURE_COLUMNS)}): not a capture")
