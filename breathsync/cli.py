@@ -10,7 +10,7 @@ import math
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -48,6 +48,8 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+        #: The commands' parsers by name (build_parser fills it): an unknown option is said by its command's.
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -220,7 +222,7 @@ def device_titles() -> str:
     return "; ".join(f"{p.title}: {p.name}" for p in devices.PROFILES.values())
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     from breathsync.sources.base import MAX_SPEED
 
     p = _Parser(
@@ -229,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"breathsync {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p.commands = sub.choices  # (filled as the commands are added below)
 
     a = sub.add_parser(
         "analyze",
@@ -1023,14 +1026,6 @@ def _reader_gone(e: OSError) -> bool:
     return False
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """The parsers of the commands, by name."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``breathsync`` command; returns the exit code."""
     _lenient_output()
@@ -1039,7 +1034,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         # Said by the command's own parser: "breathsync analyze: ... (see breathsync analyze --help)", the help
         # that lists its options (the top level's said "see breathsync --help", which does not).
-        sub = _subparsers(parser).get(args.command) if args.command else None
+        sub = parser.commands.get(args.command) if args.command else None
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
