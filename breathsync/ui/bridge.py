@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
@@ -25,7 +25,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from breathsync.errors import InputError
 from breathsync.session import Session
 from breathsync.session_types import SessionInfo, Snapshot
-from breathsync.sources.base import SampleChunk
+from breathsync.sources.base import Packet, SampleChunk
 
 __all__ = ["SessionRunner"]
 
@@ -47,6 +47,14 @@ class _Relay:
         if self.recorder is not None:
             try:
                 self.recorder.on_chunk(label, chunk)
+            except Exception as e:
+                self.recorder_failed(e)
+
+    def on_packets(self, label: str, packets: Sequence[Packet]) -> None:
+        """A device's notifications, to the recording's capture while one is on (else let go)."""
+        if self.recorder is not None:
+            try:
+                self.recorder.on_packets(label, packets)
             except Exception as e:
                 self.recorder_failed(e)
 
