@@ -17,7 +17,9 @@ Euler-Maruyama at a step of at most ``max_step_s`` (an integer fraction of the o
 - ``delay[i, j]`` (s): ``i`` reacts to the phase ``j`` had ``delay`` seconds ago (before the start,
   ``j`` is extrapolated backwards at its natural rate).
 - ``D_i`` is the phase diffusion coefficient in rad^2/s: the noise standard deviation is
-  ``sqrt(2 D)`` rad/sqrt(s), so a free oscillator's phase variance grows by ``2 D`` per second.
+  ``sqrt(2 D)`` rad/sqrt(s), so a free oscillator's phase variance grows by ``2 D`` per second. The
+  ``diffusion`` given is a breather's at :data:`DIFFUSION_FULL_BPM` (6/min) or faster; a slower one's is
+  in proportion to its rate (:func:`rate_diffusion`): it is then a 6/min breather slowed down.
 - ``g(theta)`` shapes the cycle (see :class:`BreathShape`): the phase runs faster during inhale
   than during exhale (and slows down in an optional post-exhale pause); its time average over a
   cycle is 1, so the natural period stays ``2 pi / omega`` and the phase stays the true one.
@@ -57,9 +59,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "DIFFUSION",
+    "DIFFUSION_FULL_BPM",
     "BreathShape",
     "BreathWaveform",
     "SynthGroup",
+    "rate_diffusion",
     "simulate_group",
     "simulate_pair",
     "true_plv",
@@ -67,6 +72,27 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 TWO_PI = 2.0 * math.pi
+
+#: The phase diffusion (rad^2/s) of a simulated breather at :data:`DIFFUSION_FULL_BPM` or faster: a breath
+#: period varying by about 11% at 12/min (notes/signal.md's "phase diffusion 0.05").
+DIFFUSION = 0.05
+#: Under this rate (breaths/min) the phase diffusion is in proportion to the rate (:func:`rate_diffusion`).
+DIFFUSION_FULL_BPM = 6.0
+
+
+def rate_diffusion(rate_bpm: float, diffusion: float = DIFFUSION) -> float:
+    """The phase diffusion of a breather at ``rate_bpm``: ``diffusion`` at :data:`DIFFUSION_FULL_BPM` or
+    faster, in proportion to the rate below it.
+
+    A phase diffusing at ``D`` watched ``s`` times slower diffuses at ``D / s`` (Brownian scaling), so a
+    breather at 3/min with ``D / 2`` is a 6/min breather slowed down: its breath-to-breath variability is the
+    same fraction of a breath. With 0.05 at every rate, a 3/min breather's phase noise within a second was as
+    large as its progress (0.31 rad), the waveform wavered back and forth within a breath, and both paths
+    counted wavers as breaths (600 s, seed 2: 42 offline and 69 live for 30 cycles; at 2/min 45 and 163 for
+    20). At 6/min and faster nothing changes.
+    """
+    return diffusion * min(1.0, max(rate_bpm, 0.0) / DIFFUSION_FULL_BPM)
+
 
 # Pause bump: a von Mises bump of phase "time density" centred late in the exhale.
 _PAUSE_CENTER = 1.85 * math.pi
@@ -240,7 +266,7 @@ def simulate_pair(
     k_ab: float = 0.0,
     k_ba: float = 0.0,
     delay_s: float = 0.0,
-    diffusion: float = 0.05,
+    diffusion: float = DIFFUSION,
     shape: BreathShape | Sequence[BreathShape] | None = None,
     seed: int = 0,
     max_step_s: float = 0.01,
@@ -262,7 +288,8 @@ def simulate_pair(
     delay_s : float
         Reaction delay of both couplings in seconds.
     diffusion : float
-        Phase diffusion coefficient D in rad^2/s (noise sd ``sqrt(2 D)``), both participants.
+        Phase diffusion coefficient D in rad^2/s (noise sd ``sqrt(2 D)``), both participants, at 6/min
+        or faster (slower: in proportion to the rate, :func:`rate_diffusion`).
     shape : BreathShape or a sequence of two, optional
         Cycle and waveform options (default :class:`BreathShape()`).
     seed : int
@@ -294,7 +321,7 @@ def simulate_group(
     rates_bpm: Sequence[float] = (15.0, 16.8),
     coupling: ArrayLike | None = None,
     delay_s: float | ArrayLike = 0.0,
-    diffusion: float | Sequence[float] = 0.05,
+    diffusion: float | Sequence[float] = DIFFUSION,
     shape: BreathShape | Sequence[BreathShape] | None = None,
     seed: int = 0,
     max_step_s: float = 0.01,
@@ -316,7 +343,8 @@ def simulate_group(
     delay_s : float or array_like
         Reaction delay in seconds: one for all couplings, or an N x N matrix.
     diffusion : float or Sequence[float]
-        Phase diffusion coefficient D (rad^2/s), one for all or one per participant.
+        Phase diffusion coefficient D (rad^2/s) at 6/min or faster, one for all or one per participant;
+        a participant whose natural rate is slower gets it in proportion (:func:`rate_diffusion`).
     shape : BreathShape or Sequence[BreathShape], optional
         Cycle and waveform options, one for all or one per participant.
     seed : int
@@ -346,6 +374,7 @@ def simulate_group(
     diff = np.broadcast_to(np.asarray(diffusion, dtype=np.float64), (n_part,)).copy()
     if np.any(diff < 0):
         raise ValueError("diffusion must be >= 0")
+    diff = np.array([rate_diffusion(float(r), float(d)) for r, d in zip(rates, diff, strict=True)])
     shapes = _per_participant_shapes(shape, n_part)
 
     n_out = round(duration_s * fs_hz)

@@ -2,7 +2,8 @@
 
 It breathes live, in session time, with the model of :mod:`breathsync.synth`: a phase oscillator whose
 speed follows the breath shape (inhale 40% of the cycle, exhale 60% ending in a short pause), with phase
-diffusion (breath-to-breath rate variability), and the belt-like waveform of
+diffusion (breath-to-breath rate variability; under 6/min in proportion to the pace it breathes at, as
+:func:`breathsync.synth.rate_diffusion` says why), and the belt-like waveform of
 :class:`~breathsync.synth.BreathWaveform` (breath-to-breath amplitude variability, an occasional sigh,
 baseline drift, sensor noise). Modes:
 
@@ -51,7 +52,7 @@ import numpy as np
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError
 from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Source, SourceError, SourceStatus
-from breathsync.synth import BreathShape, BreathWaveform
+from breathsync.synth import DIFFUSION, DIFFUSION_FULL_BPM, BreathShape, BreathWaveform
 
 __all__ = ["DEFAULT_SHAPE", "MODES", "SimSource", "parse_sim_spec"]
 
@@ -71,8 +72,6 @@ DEFAULT_SHAPE = BreathShape(
     sigh_gain=2.5,
 )
 
-#: Phase diffusion (rad^2/s) of the free-running modes: breath-period variation of about 11% at 12/min.
-DIFFUSION = 0.05
 #: Largest integration step (s); the step divides the sampling period.
 MAX_STEP_S = 0.01
 
@@ -195,7 +194,8 @@ class SimSource(Source):
     shape : BreathShape, optional
         Cycle and waveform options (default :data:`DEFAULT_SHAPE`; ``pacer`` ignores it).
     diffusion : float
-        Phase diffusion coefficient D in rad^2/s (default :data:`DIFFUSION`; ``pacer``: none).
+        Phase diffusion coefficient D in rad^2/s at 6/min or faster (default
+        :data:`breathsync.synth.DIFFUSION`; slower: in proportion to the pace; ``pacer``: none).
     chunk_s : float
         Session time per chunk yielded by :meth:`stream`.
 
@@ -341,6 +341,8 @@ class SimSource(Source):
         adapt = ADAPT_PER_COUPLING * k_coup
         steady = self.mode != "lead"
         omega = TWO_PI * self.rate_bpm / 60.0
+        # Under 6/min the phase noise shrinks with the pace (variance in proportion: synth.rate_diffusion).
+        omega_full = TWO_PI * DIFFUSION_FULL_BPM / 60.0
         j = 0
         other = math.nan
         for i in range(i0, n):
@@ -360,7 +362,11 @@ class SimSource(Source):
                     # Frequency adaptation: a cooperative partner also drifts its own pace towards yours
                     # (adaptive-frequency oscillator), so it can follow rates beyond the coupling's reach.
                     self._omega_shift += adapt * pull * dt
-                theta += vel * dt + noise[j]
+                pace = omega + self._omega_shift
+                if pace >= omega_full:
+                    theta += vel * dt + noise[j]
+                else:
+                    theta += vel * dt + noise[j] * math.sqrt(max(pace, 0.0) / omega_full)
                 j += 1
             out[i] = theta
             rates[i] = self.rate_at((rel0 + i) / fs)
