@@ -185,7 +185,7 @@ def _check_not_an_input(
 def run_description() -> str:
     """``run --help``'s description: every source's syntax, taken from its module (SPEC_SYNTAX), so the help
     cannot fall behind what the sources accept."""
-    from breathsync.sources import ble, lsl, replay, sim, xdf
+    from breathsync.sources import ble, capture, lsl, replay, sim, xdf
 
     return (
         "Run a live session. SOURCE is one of: "
@@ -193,6 +193,7 @@ def run_description() -> str:
         "--record; column=: the breathing waveform's column of a lab export, the only column played; rate=: "
         "the sampling rate of a file without a time column); "
         f"{xdf.SPEC_SYNTAX} (an XDF file, e.g. from LabRecorder); "
+        f"{capture.SPEC_SYNTAX} (a recorded wearable's notifications, decoded again as they came); "
         f"{sim.SPEC_SYNTAX} (a simulated partner; {sim.SPEC_OPTIONS}); "
         f"{lsl.SPEC_SYNTAX} (a Lab Streaming Layer stream); "
         f"{ble.SPEC_SYNTAX} (a wearable; `breathsync scan` lists them)."

@@ -106,6 +106,11 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
             from breathsync.sources.xdf import parse_xdf_spec
 
             return parse_xdf_spec(rest, arg.label)
+        from breathsync.sources.capture import parse_capture_spec
+
+        captured = parse_capture_spec(rest)  # a device's capture (<label>_ble.csv of a recording)
+        if captured is not None:
+            return captured
         from breathsync.sources.replay import parse_replay_spec
 
         return parse_replay_spec(rest, arg.label)
@@ -217,9 +222,25 @@ def _check_ble_targets(participants: Sequence[ParticipantArg], sources: Sequence
     """One device for two participants is refused up front (the second would only time out, saying the device
     was not found): the same address in any case, or the same name. Each source matching by name is told the
     addresses the others give, so that it never takes one of them."""
+    from breathsync.io.session_folder import file_identity
     from breathsync.sources.ble import BleSource, is_address
+    from breathsync.sources.capture import CaptureSource
 
-    ble = [(p.label, s) for p, s in zip(participants, sources, strict=True) if isinstance(s, BleSource)]
+    captured: dict[object, str] = {}
+    for p, s in zip(participants, sources, strict=True):
+        if isinstance(s, CaptureSource):
+            key = file_identity(s.path)
+            if key in captured:
+                raise InputError(
+                    f"participants {captured[key]} and {p.label} both replay {s.path}: a device's capture is "
+                    "one person's breathing; give each their own"
+                )
+            captured[key] = p.label
+    ble = [
+        (p.label, s)
+        for p, s in zip(participants, sources, strict=True)
+        if isinstance(s, BleSource) and not isinstance(s, CaptureSource)  # a capture uses no radio
+    ]
     given: dict[str, str] = {}
     for label, src in ble:
         key = src.target.upper() if is_address(src.target) else "name:" + src.target.casefold()

@@ -660,8 +660,11 @@ class BleSource(Source):
 
         return on_notify
 
-    def _on_data(self, stream: str, data: bytes) -> None:
-        arrival = self._clock.now() if self._clock is not None else 0.0
+    def _on_data(self, stream: str, data: bytes, arrival: float | None = None) -> None:
+        """A notification of ``stream``: decoded, its samples mapped and queued. ``arrival``: its session
+        time (default: now; a replayed capture gives the recorded one)."""
+        if arrival is None:
+            arrival = self._clock.now() if self._clock is not None else 0.0
         self.notifications += 1
         dec = self._decoders.get(stream)
         if dec is None:

@@ -65,6 +65,25 @@ def _check_capture_is_what_was_sent(
     assert connections == sorted(connections) and connections[0] == 1 and connections[-1] >= 2
 
 
+def _replayed_matches(out: Path, tmp_path: Path, speed: str) -> None:
+    """The capture replayed (``replay:DIR/A_ble.csv``), through the same decoders, clock mapping and checks,
+    gives the samples the session recorded, at the same times, at any --speed."""
+    again = tmp_path / f"again-{speed}"
+    code = main(
+        ["run", "-p", f"A=replay:{out / 'A_ble.csv'}", "--speed", speed, "--quiet", "--record", str(again)]
+    )
+    assert code == 0
+    first, second = read_recording(str(out / "A.csv")), read_recording(str(again / "A.csv"))
+    n = first.time.size
+    # The session recorded up to its --duration; the capture holds the notifications up to its stop.
+    assert n >= 5 and n <= second.time.size <= n + 30
+    np.testing.assert_allclose(second.time[:n], first.time, rtol=0, atol=2e-6)
+    for name, col in first.columns.items():
+        np.testing.assert_allclose(second.columns[name][:n], col, rtol=1e-8, atol=0, equal_nan=True)
+    source = json.loads((again / "session.json").read_text(encoding="utf-8"))["participants"][0]["source"]
+    assert source["kind"] == "replay" and source["capture"] is True and source["file"] == "A_ble.csv"
+
+
 def test_a_belt_recording_keeps_its_bytes_and_they_decode_to_the_recorded_force(tmp_path: Path) -> None:
     out = tmp_path / "rec"
     with private_bus(), FakeBlueZ() as bz:
@@ -104,6 +123,8 @@ def test_a_belt_recording_keeps_its_bytes_and_they_decode_to_the_recorded_force(
     np.testing.assert_allclose(resp, np.asarray(force[: resp.size], dtype=np.float64), rtol=1e-8, atol=0)
     replies = [r for r in decoded if r["kind"] == "response"]
     assert replies and all(r["time_s"] <= rows[-1][0] for r in replies)
+    _replayed_matches(out, tmp_path, "1")
+    _replayed_matches(out, tmp_path, "50")
 
 
 def test_a_strap_recording_keeps_the_malformed_notifications_the_session_dropped(tmp_path: Path) -> None:
@@ -137,6 +158,8 @@ def test_a_strap_recording_keeps_the_malformed_notifications_the_session_dropped
     recorded = read_recording(str(out / "A.csv")).columns["rr_ms"]
     np.testing.assert_allclose(recorded, np.asarray(beats[: recorded.size]), rtol=0, atol=1e-6)
     assert recorded.size >= 5
+
+    _replayed_matches(out, tmp_path, "20")
 
     # The capture is a CSV any tool reads: the header, then four cells a row.
     with open(out / "A_ble.csv", newline="", encoding="utf-8") as fh:
