@@ -107,3 +107,12 @@ def test_one_capture_for_two_participants_is_refused(
     assert main(["run", "-p", f"A=replay:{cap}", "-p", f"B=replay:{link}", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "participants A and B both replay" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_analyze_says_what_a_capture_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cap = tmp_path / "A_ble.csv"
+    strap_capture(cap, seconds=5.0)
+    assert main(["analyze", str(cap)]) == 2
+    err = capsys.readouterr().err
+    assert "A_ble.csv:3: a wearable's capture (its notifications in hex), not samples" in err
+    assert len(err.strip().splitlines()) == 1

@@ -1298,6 +1298,14 @@ def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[
             f"({_quote(header.strip())}); add a header naming the columns, e.g. time,resp",
             line=line_no,
         )
+    if [n.lower() for n in names] == ["time", "connection", "stream", "hex"]:  # io/capture.py's header
+        raise RecordingError(
+            name,
+            "a wearable's capture (its notifications in hex), not samples: analyse the recording beside it "
+            "(LABEL.csv), replay it as the device with run -p A=replay:FILE, or decode it with breathsync "
+            "decode --capture FILE",
+            line=line_no,
+        )
     for i, col in enumerate(names):
         if not col:
             raise RecordingError(
