@@ -1524,7 +1524,9 @@ class Session:
                 "final_status": self._end_status.get(p.label, p.source.status.value),
             }
             if not p.rate_n:
-                parts[p.label]["no_rate_why"] = _no_rate_why(p.quality_n, p.breaths, p.pipeline.config)
+                parts[p.label]["no_rate_why"] = _no_rate_why(
+                    p.quality_n, p.breaths, p.pipeline.config, p.chunks, p.source.signal
+                )
             # Which way is inhale: said of an accelerometer that gave breathing (one that gave nothing,
             # such as a Polar H10 that failed to start, was "a guess (no heart beats)").
             if p.source.signal == "acc" and math.isfinite(p.latest[0]):
@@ -1639,11 +1641,18 @@ def _extra_columns(src: Source) -> dict[str, list[str]]:
 _SHAPE_FREE = ("rr", "ecg")
 
 
-def _no_rate_why(quality_n: Any, breaths: int, cfg: PipelineConfig) -> str:
+def _no_rate_why(
+    quality_n: Any, breaths: int, cfg: PipelineConfig, chunks: int = 0, signal: str = "resp"
+) -> str:
     """Why a participant's session gave no rate, from the pipeline states it went through. A session too
     short for a rate says so: two samples of a simulated partner read "the signal was flat", and one breath
-    in 12 s "never at a steady rate ... (too fast or too slow?)"."""
+    in 12 s "never at a steady rate ... (too fast or too slow?)". ``chunks``: how many chunks of samples
+    the source gave (a chest accelerometer's samples give no breathing waveform until its breathing axis is
+    found: 9 s of a Polar H10 read "no samples arrived" beside the samples it had recorded)."""
     n = int(quality_n.sum())
+    if not n and chunks and signal in ("acc", "rr"):
+        made = "the chest's breathing axis" if signal == "acc" else "a breathing waveform from the beats"
+        return f"samples arrived, but too few to find {made} (too short?)"
     if not n:
         return "no samples arrived"
     dur = n / cfg.fs_hz

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from conftest import posix_only
-from fakebluez import FakeBlueZ, FakeDevice, FakeGdxRb, FakeHeartRateStrap, private_bus
+from fakebluez import FakeBlueZ, FakeDevice, FakeGdxRb, FakeHeartRateStrap, FakePolarH10, private_bus
 
 import devices
 from breathsync.cli import main
@@ -166,3 +166,39 @@ def test_a_strap_recording_keeps_the_malformed_notifications_the_session_dropped
         lines = [row for row in csv.reader(line for line in fh if not line.startswith("#"))]
     assert lines[0] == ["time", "connection", "stream", "hex"]
     assert all(len(row) == 4 for row in lines[1:]) and len(lines) - 1 == len(rows)
+
+
+def test_a_polar_h10_recording_replays_its_accelerometer_and_beats(tmp_path: Path) -> None:
+    # Two streams in one participant (the accelerometer and the heart beats that sign it), the PMD control
+    # point's replies, a lost link: the replay gives the recording's rows, both streams.
+    out = tmp_path / "rec"
+    with private_bus(), FakeBlueZ() as bz:
+        h10 = bz.add_device(FakePolarH10())
+        streaming = threading.Event()
+
+        def watch() -> None:
+            deadline = time.monotonic() + 20.0
+            while len(h10.frames) < 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            streaming.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        threading.Thread(target=_drop_and_restore, args=(bz, h10, streaming), daemon=True).start()
+        code = main(["run", "-p", "A=ble:Polar H10", "--duration", "9", "--quiet", "--record", str(out)])
+        assert code == 0
+        assert h10.connects == 2
+
+    rows = _capture_rows(out / "A_ble.csv")
+    _check_capture_is_what_was_sent(rows, h10, "polar-h10")
+    assert {"control", "pmd", "hrm"} <= {r[2] for r in rows}
+    recorded = read_recording(str(out / "A.csv"))
+    assert (
+        np.isfinite(recorded.columns["acc_x"]).sum() > 100
+        and np.isfinite(recorded.columns["rr_ms"]).sum() >= 3
+    )
+    _replayed_matches(out, tmp_path, "30")
+    # 9 s is too short for the chest's breathing axis: said as such (it said "no samples arrived").
+    summary = json.loads((out / "session.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["participants"]["A"]["no_rate_why"] == (
+        "samples arrived, but too few to find the chest's breathing axis (too short?)"
+    )
