@@ -669,7 +669,8 @@ class BleSource(Source):
         dec = self._decoders.get(stream)
         if dec is None:
             return
-        self.hold_packet(Packet(arrival, self._attempt, stream, data))
+        if self.capture:  # a recording keeps the bytes (Source.capture)
+            self.hold_packet(Packet(arrival, self._attempt, stream, data))
         try:
             records = dec.feed(data)
         except devices.DecodeError as e:
