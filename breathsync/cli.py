@@ -862,7 +862,12 @@ def _decode_capture(path: str, device: str | None) -> int:
     from breathsync.io.capture import read_capture
 
     cap = read_capture(path)
-    name = device or cap.meta.get("device")
+    said = cap.meta.get("device")
+    if device and said and device != said:
+        raise InputError(
+            f"{path}: the capture is of a {said} ('# device:' line), not a {device}: leave out DEVICE"
+        )
+    name = device or said
     if not name:
         raise InputError(
             f"{path}: the capture names no device (no '# device:' line): give it, e.g. breathsync decode "
@@ -873,9 +878,10 @@ def _decode_capture(path: str, device: str | None) -> int:
     except KeyError as e:
         raise InputError(f"{path}: {e.args[0]}") from None
     decoders: dict[str, devices.StreamDecoder] = {}
-    connection = 0
+    connection = rows = 0
     out = sys.stdout
     for row in cap.rows():
+        rows += 1
         if row.connection != connection:
             connection, decoders = row.connection, {}
         dec = decoders.get(row.stream)
@@ -903,6 +909,8 @@ def _decode_capture(path: str, device: str | None) -> int:
         for d in decoded:
             for rec in d.records():
                 out.write(json.dumps({**where, **rec}, allow_nan=False) + "\n")
+    if not rows:
+        raise RecordingError(path, "the capture holds no notification: nothing to decode")
     return 0
 
 

@@ -215,6 +215,19 @@ def build_session(
         ra, rb = a.load(), b.load()
         if same_samples(ra, rb):
             session.warn(copy_warning(ra, rb, la, lb), (la, lb))
+    from breathsync.sources.capture import CaptureSource, captured_recording
+
+    for lc, c in ((p.label, s) for p, s in zip(participants, sources, strict=True)):
+        if not isinstance(c, CaptureSource):
+            continue
+        for lr, r in replays:
+            if captured_recording(c.path, r.path):
+                session.warn(
+                    f"{lc}-{lr}: {os.path.basename(c.path)} is the capture of the device that {os.path.basename(r.path)} "
+                    "was recorded from (one recording twice): their synchrony says nothing (a recording is in "
+                    "perfect synchrony with itself); give each participant their own recording",
+                    (lc, lr),
+                )
     return session
 
 

@@ -891,7 +891,8 @@ class Session:
             )
             over = [p for p in self._parts if p.task is not None and p.task.done()]
             all_over = len(over) == len(self._parts) and not self._unpublished_arrivals
-            if duration_s is None and not all_over and self._partners_only(over):
+            # (Not when the session is stopping already: a source's bug ends it, and its end says so, once.)
+            if duration_s is None and not all_over and not self._stop.is_set() and self._partners_only(over):
                 ended = max(p.last_sample_s for p in self._parts if not p.spec.simulated)
                 self._event(
                     "session_end",

@@ -18,8 +18,8 @@ the connections the source made (1, 2, ... : on each the device's decoders start
 source's do); ``stream`` is the device profile's name for the characteristic; ``hex`` the bytes.
 
 Reading: :func:`read_capture` checks the layout and yields rows; one clear line (RecordingError) for what
-is wrong, naming the line. A last line cut short (a recording killed mid-write) is dropped, as the
-recording reader drops one.
+is wrong, naming the line. A last line without its line end (a recording killed mid-write) is dropped,
+as the recording reader drops a cut-off last row: the recorder ends every row with one.
 """
 
 from __future__ import annotations
@@ -67,14 +67,13 @@ class Capture:
         assert self._lines is not None, "read_capture() makes a Capture"
         last_t = -math.inf
         for n, line, ended in self._lines:
+            if not ended:
+                # The last line without its line end: cut short by a recording that was killed (the recorder
+                # ends every row with one), even where what is left parses (a packet with bytes missing).
+                return
             if not line.strip():
                 continue
-            try:
-                row = _row(line, n, self.path)
-            except RecordingError:
-                if not ended:  # the last line, cut short by a recording that was killed: dropped
-                    return
-                raise
+            row = _row(line, n, self.path)
             if row.t < last_t:
                 raise RecordingError(
                     self.path,
@@ -94,9 +93,9 @@ def _row(line: str, n: int, path: str) -> CaptureRow:
         t = float(t_text)
     except ValueError:
         raise RecordingError(path, f"time {t_text[:40]!r} is not a number", n) from None
-    if not math.isfinite(t):
-        raise RecordingError(path, f"time {t_text[:40]!r} is not a finite number", n)
-    if not conn_text.isdigit() or int(conn_text) < 1:
+    if not (math.isfinite(t) and t >= 0):
+        raise RecordingError(path, f"time {t_text[:40]!r} is not a session time (seconds, 0 or more)", n)
+    if not (conn_text.isascii() and conn_text.isdigit()) or int(conn_text) < 1:
         raise RecordingError(path, f"connection {conn_text[:40]!r} is not a whole number from 1", n)
     if not stream:
         raise RecordingError(path, "no stream named", n)

@@ -224,6 +224,9 @@ class BleSource(Source):
         How long :meth:`start` scans for the device before giving up with a :class:`SourceError`.
     """
 
+    #: How the source is given on the command line (its messages begin "ble:TARGET: ...").
+    spec_kind = "ble"
+
     def __init__(self, target: str, *, timeout_s: float = 10.0) -> None:
         super().__init__()
         target = target.strip()
@@ -773,7 +776,7 @@ class BleSource(Source):
             return
         device = self.profile.name if self.profile is not None else "device"
         fault = DecoderFault(
-            f"ble:{self.target}: internal error of the {device} {stream!r} decoder ({type(e).__name__}: {e}): "
+            f"{self.spec_kind}:{self.target}: internal error of the {device} {stream!r} decoder ({type(e).__name__}: {e}): "
             "a bug in breathsync, not bad bytes from the device; please report it"
         )
         fault.__cause__ = e

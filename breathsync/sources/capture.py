@@ -4,7 +4,9 @@ participant's notifications (:mod:`breathsync.io.capture`).
 The notifications go, at the session times they arrived, through the same path as a live device's
 (:class:`~breathsync.sources.ble.BleSource`): the profile's decoders (new ones with each connection, as
 the live source made), the clock mapping of device times onto the arrival times, the beat clock of a
-strap, the same checks and drop counts. So a capture replayed gives the samples the session recorded
+strap, the same checks and drop counts. Its times are the recording's, from the first notification (or,
+played with other replays, from the earliest start among them, so that a capture and the recordings of
+its session play in step). So a capture replayed gives the samples the session recorded
 (tests/ble/test_ble_capture.py checks it), and replayed after a decoder was changed, what the changed
 decoder makes of the same bytes. At any ``--speed``: the arrival times are the recorded ones, not the
 replay's clock.
@@ -25,11 +27,12 @@ from typing import Any
 import devices
 from breathsync.dsp.clock import ClockMapper
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.capture import CaptureRow, read_capture
+from breathsync.io.capture import CAPTURE_SUFFIX, CaptureRow, read_capture
 from breathsync.sources.base import SessionClock, SourceStatus, split_spec
 from breathsync.sources.ble import BleSource
+from breathsync.sources.replay import MAX_REPLAY_GAP_S
 
-__all__ = ["SPEC_SYNTAX", "CaptureSource", "is_capture", "parse_capture_spec"]
+__all__ = ["SPEC_SYNTAX", "CaptureSource", "captured_recording", "is_capture", "parse_capture_spec"]
 
 SPEC_SYNTAX = "replay:DIR/LABEL_ble.csv"
 
@@ -43,6 +46,21 @@ def is_capture(path: str) -> bool:
     except (RecordingError, OSError):
         return False
     return True
+
+
+def captured_recording(capture: str, recording: str) -> bool:
+    """Whether ``recording`` is the samples file of the participant whose device ``capture`` holds: in the
+    same folder, ``A.csv`` beside ``A_ble.csv`` (the recorder's names)."""
+    name = os.path.basename(capture)
+    if (
+        not name.endswith(CAPTURE_SUFFIX)
+        or os.path.basename(recording) != name[: -len(CAPTURE_SUFFIX)] + ".csv"
+    ):
+        return False
+    try:
+        return os.path.samefile(os.path.dirname(capture) or ".", os.path.dirname(recording) or ".")
+    except OSError:
+        return False
 
 
 def parse_capture_spec(text: str) -> CaptureSource | None:
@@ -76,6 +94,7 @@ class CaptureSource(BleSource):
     """A device's recorded notifications, decoded again as they came (see the module docstring)."""
 
     paced = True
+    spec_kind = "replay"
 
     def __init__(self, path: str, device: str | None = None) -> None:
         super().__init__(os.path.basename(path) or path)
@@ -93,9 +112,9 @@ class CaptureSource(BleSource):
         self.signal = self.profile.signal
         self.extra_columns = self.profile.extra_columns
         # Every row checked now: a capture that cannot be played is refused before the session starts.
-        rows = 0
+        first = last = math.nan
+        last_line = 0
         for row in cap.rows():
-            rows += 1
             if row.stream not in self.profile.streams:
                 raise RecordingError(
                     path,
@@ -103,8 +122,25 @@ class CaptureSource(BleSource):
                     f"({', '.join(self.profile.streams)}): is this the device the capture was made with?",
                     row.line,
                 )
-        if not rows:
+            if row.t - last > MAX_REPLAY_GAP_S:
+                # As a recording with such a hole (sources/replay.py): the replay would show "no signal" that long.
+                raise RecordingError(
+                    path,
+                    f"nothing for {row.t - last:.4g} s between lines {last_line} and {row.line} (at most "
+                    f"{MAX_REPLAY_GAP_S:g} s): not one session's capture",
+                    row.line,
+                )
+            if math.isnan(first):
+                first = row.t
+            last, last_line = row.t, row.line
+        if math.isnan(first):
             raise RecordingError(path, "the capture holds no notification: nothing to replay")
+        #: The first and last notifications' times (the capture's span, session seconds of its recording).
+        self.first_time, self.last_time = first, last
+        #: The recording time that maps to session time 0 (:func:`~breathsync.sources.replay.align_replays`
+        #: gives replays played together one origin; alone, the first notification's time).
+        self.origin = first
+        self.loop = False  # (as a replay: never loops)
         self._next_s = 0.0
         self._player: asyncio.Task[None] | None = None
 
@@ -122,8 +158,9 @@ class CaptureSource(BleSource):
         connection = 0
         try:
             for row in rows:
-                self._next_s = row.t
-                await self._clock.sleep_until(row.t)
+                t = row.t - self.origin  # on the session's time, as the replays played with it
+                self._next_s = t
+                await self._clock.sleep_until(t)
                 if self._stopping:
                     return
                 if row.connection != connection:
@@ -133,7 +170,7 @@ class CaptureSource(BleSource):
                     self._mapper = ClockMapper()
                 if row.stream not in self.profile.streams:  # (checked at the start: the file changed since)
                     raise RecordingError(self.path, f"stream {row.stream!r} is not the device's", row.line)
-                self._on_data(row.stream, row.data, arrival=row.t)
+                self._on_data(row.stream, row.data, arrival=t)
                 if self._failure is not None:
                     return
             self.set_status(SourceStatus.ENDED)

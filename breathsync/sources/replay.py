@@ -315,13 +315,28 @@ def align_replays(sources: Sequence[Source]) -> float | None:
 
     Reads the files; raises SourceError for one that cannot be used. Returns the origin (None: no replays).
     """
-    replays = [s for s in sources if isinstance(s, ReplaySource)]
+    replays = [s for s in sources if _is_replay(s)]
     if not replays:
         return None
-    origin = min(r.first_time for r in replays)
+    origin = min(float(getattr(r, "first_time")) for r in replays)  # noqa: B009 (a capture's is an attribute)
     for r in replays:
-        r.origin = origin
+        r.origin = origin  # type: ignore[attr-defined]
     return origin
+
+
+def _is_replay(src: Source) -> bool:
+    """A recording played on its own times: a CSV or XDF replay, or a wearable's capture
+    (:class:`~breathsync.sources.capture.CaptureSource`, which has ``first_time``, ``last_time`` and
+    ``origin`` too)."""
+    return isinstance(src, ReplaySource) or getattr(src, "spec_kind", None) == "replay"
+
+
+def _span(src: Source) -> tuple[float, float]:
+    """A replay's first and last times (the recording's)."""
+    if isinstance(src, ReplaySource):
+        rec = src.load()
+        return float(rec.time[0]), float(rec.time[-1])
+    return float(getattr(src, "first_time")), float(getattr(src, "last_time"))  # noqa: B009
 
 
 MAX_REPLAY_GAP_S = 600.0
@@ -342,11 +357,10 @@ def check_replays_overlap(named: Sequence[tuple[str, Source]]) -> None:
 
     Reads the files (SourceError for one that cannot be used); InputError, one line, naming the two
     participants around the gap."""
-    spans: list[tuple[float, float, str, ReplaySource]] = []
+    spans: list[tuple[float, float, str, Any]] = []
     for label, src in named:
-        if isinstance(src, ReplaySource):
-            rec = src.load()
-            spans.append((float(rec.time[0]), float(rec.time[-1]), label, src))
+        if _is_replay(src):
+            spans.append((*_span(src), label, src))
     spans.sort(key=lambda span: span[0])
     if len(spans) < 2:
         return
@@ -365,7 +379,7 @@ def check_replays_overlap(named: Sequence[tuple[str, Source]]) -> None:
             last = span
 
 
-def _span_text(span: tuple[float, float, str, ReplaySource]) -> str:
+def _span_text(span: tuple[float, float, str, Any]) -> str:
     return f"{os.path.basename(span[3].path)}: {span[0]:.10g} to {span[1]:.10g} s"
 
 

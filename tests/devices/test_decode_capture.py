@@ -66,9 +66,13 @@ def test_decoders_start_afresh_with_each_connection(
     assert [(r["connection"], r["force_n"]) for r in recs] == [(2, 3.0), (2, 3.5)]
 
 
-def test_a_line_cut_short_at_the_end_is_dropped(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # What a recording killed mid-write leaves: the last line cut, without its line end.
-    cap = write(tmp_path, HEAD + "1.5,1,hrm,18aabb01cc01\n2.5,1,hr")
+@pytest.mark.parametrize("cut", ["2.5,1,hr", "2.5,1,hrm,104b"])
+def test_a_line_cut_short_at_the_end_is_dropped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, cut: str
+) -> None:
+    # What a recording killed mid-write leaves: the last line cut, without its line end; also where what is
+    # left parses (the packet 104b5e01 cut to 104b gave an RR-less heart-rate record).
+    cap = write(tmp_path, HEAD + "1.5,1,hrm,18aabb01cc01\n" + cut)
     assert len(decode(capsys, "--capture", str(cap))) == 1
 
 
@@ -92,7 +96,16 @@ def test_the_device_can_be_given_for_a_capture_that_names_none(
         (HEAD + "2,1,hrm,00\n1,1,hrm,00\n", "A_ble.csv:6: time goes backwards (1 s after 2 s)"),
         (HEAD + "1,1,acc,00\n", "A_ble.csv:5: stream 'acc' is not one of heart-rate's (hrm, battery)"),
         ("time,connection,stream,hex\n1,1,hrm,00\n", "the capture names no device (no '# device:' line)"),
-        (HEAD.replace("heart-rate", "zephyr"), "unknown device 'zephyr'"),
+        (HEAD.replace("heart-rate", "zephyr") + "1,1,hrm,00\n", "unknown device 'zephyr'"),
+        (
+            HEAD + "-5,1,hrm,00\n2,1,hrm,00\n",
+            "A_ble.csv:5: time '-5' is not a session time (seconds, 0 or more)",
+        ),
+        (
+            HEAD + "1,\u0661,hrm,00\n2,1,hrm,00\n",
+            "A_ble.csv:5: connection '\u0661' is not a whole number from 1",
+        ),
+        (HEAD, "the capture holds no notification: nothing to decode"),
     ],
 )
 def test_errors_one_line_exit_2(
@@ -113,6 +126,7 @@ def test_not_text_and_missing_file_and_argument_mixes(
         (["--capture", str(cap)], "not text (UTF-8): not a capture"),
         (["--capture", str(tmp_path / "none.csv")], "none.csv"),
         (["--capture", str(cap), "heart-rate", "hrm", "00"], "give no STREAM or HEX"),
+        (["--capture", str(write(tmp_path, HEAD, "B_ble.csv")), "polar-h10"], "is of a heart-rate"),
         (["heart-rate", "hrm"], "decode: HEX is missing: give DEVICE STREAM HEX..."),
         ([], "decode: DEVICE is missing"),
     ]:
