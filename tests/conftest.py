@@ -162,3 +162,16 @@ def run_collecting(session: Any, duration_s: float) -> list[Any]:
     session.add_sink(Collect())
     asyncio.run(session.run(duration_s))
     return snaps
+
+
+def ble_session_info(device: str, label: str = "A") -> Any:
+    """The SessionInfo of a session with one participant on a Bluetooth ``device`` (a profile's name), for
+    tests that drive a Recorder directly."""
+    from breathsync.session_types import SessionInfo
+
+    return SessionInfo(
+        participants=[{"label": label, "source": {"kind": "ble", "device": device}}],
+        settings={},
+        start_utc="2026-11-29T12:00:00.000+00:00",
+        software_version="test",
+    )

@@ -9,6 +9,7 @@ import io
 import json
 import threading
 import time
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -24,11 +25,24 @@ from breathsync.io.csvfile import read_recording
 pytestmark = posix_only("D-Bus and BlueZ (dbus-daemon, dbus-fast)")
 
 
-def _drop_and_restore(bz: FakeBlueZ, dev: FakeDevice, ready: threading.Event, away_s: float = 1.5) -> None:
-    ready.wait(20.0)
-    bz.drop_link(dev)
-    time.sleep(away_s)
-    bz.set_reachable(dev)
+def _record_losing_the_link(
+    bz: FakeBlueZ, dev: FakeDevice, streaming: Callable[[], bool], target: str, duration_s: float, out: Path
+) -> None:
+    """``run -p A=ble:TARGET --record OUT``, the device's link lost for 1.5 s once ``streaming()`` holds."""
+
+    def drop_and_restore() -> None:
+        deadline = time.monotonic() + 20.0
+        while not streaming() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        bz.drop_link(dev)
+        time.sleep(1.5)
+        bz.set_reachable(dev)
+
+    threading.Thread(target=drop_and_restore, daemon=True).start()
+    code = main(
+        ["run", "-p", f"A=ble:{target}", "--duration", f"{duration_s:g}", "--quiet", "--record", str(out)]
+    )
+    assert code == 0
 
 
 def _characteristics(profile_name: str) -> dict[str, str]:
@@ -90,18 +104,7 @@ def test_a_belt_recording_keeps_its_bytes_and_they_decode_to_the_recorded_force(
     out = tmp_path / "rec"
     with private_bus(), FakeBlueZ() as bz:
         belt = bz.add_device(FakeGdxRb())
-        streaming = threading.Event()
-
-        def watch() -> None:
-            deadline = time.monotonic() + 20.0
-            while len(belt.sent) < 10 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            streaming.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-        threading.Thread(target=_drop_and_restore, args=(bz, belt, streaming), daemon=True).start()
-        code = main(["run", "-p", "A=ble:GDX-RB", "--duration", "8", "--quiet", "--record", str(out)])
-        assert code == 0
+        _record_losing_the_link(bz, belt, lambda: len(belt.sent) >= 10, "GDX-RB", 8, out)
         assert belt.connects == 2
 
     info = json.loads((out / "session.json").read_text(encoding="utf-8"))
@@ -134,18 +137,7 @@ def test_a_strap_recording_keeps_the_malformed_notifications_the_session_dropped
     with private_bus(), FakeBlueZ() as bz:
         strap = bz.add_device(FakeHeartRateStrap())
         strap.garbage_every = 2
-        streaming = threading.Event()
-
-        def watch() -> None:
-            deadline = time.monotonic() + 20.0
-            while strap.sent < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            streaming.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-        threading.Thread(target=_drop_and_restore, args=(bz, strap, streaming), daemon=True).start()
-        code = main(["run", "-p", "A=ble:FakeHR", "--duration", "9", "--quiet", "--record", str(out)])
-        assert code == 0
+        _record_losing_the_link(bz, strap, lambda: strap.sent >= 3, "FakeHR", 9, out)
 
     rows = _capture_rows(out / "A_ble.csv")
     _check_capture_is_what_was_sent(rows, strap, "heart-rate")
@@ -176,18 +168,7 @@ def test_a_polar_h10_recording_replays_its_accelerometer_and_beats(tmp_path: Pat
     out = tmp_path / "rec"
     with private_bus(), FakeBlueZ() as bz:
         h10 = bz.add_device(FakePolarH10())
-        streaming = threading.Event()
-
-        def watch() -> None:
-            deadline = time.monotonic() + 20.0
-            while len(h10.frames) < 20 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            streaming.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-        threading.Thread(target=_drop_and_restore, args=(bz, h10, streaming), daemon=True).start()
-        code = main(["run", "-p", "A=ble:Polar H10", "--duration", "9", "--quiet", "--record", str(out)])
-        assert code == 0
+        _record_losing_the_link(bz, h10, lambda: len(h10.frames) >= 20, "Polar H10", 9, out)
         assert h10.connects == 2
 
     rows = _capture_rows(out / "A_ble.csv")

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_breathsync
+from conftest import ble_session_info, run_breathsync
 
 from breathsync.cli import main
 from breathsync.recorder import Recorder
-from breathsync.session_types import SessionInfo
 from breathsync.sources.base import Packet
 from devices.gdx import encode_measurement, split_chunks
 
@@ -146,12 +145,7 @@ def test_the_recorder_hands_the_capture_to_the_os_within_a_second(tmp_path: Path
     # before the recording is closed (kill -9 loses at most the last second).
     now = [0.0]
     rec = Recorder(tmp_path / "rec", clock=lambda: now[0])
-    info = SessionInfo(
-        participants=[{"label": "A", "source": {"kind": "ble", "device": "heart-rate"}}],
-        settings={},
-        start_utc="2026-11-29T12:00:00.000+00:00",
-        software_version="test",
-    )
+    info = ble_session_info("heart-rate")
     rec.open(info)
     rec.on_packets("A", [Packet(0.5, 1, "hrm", bytes.fromhex("18aabb01cc01"))])
     now[0] = 1.1

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from conftest import ble_session_info
+
 from breathsync.recorder import Recorder
-from breathsync.session_types import SessionInfo
 from breathsync.sources.base import Packet
 from breathsync.ui.bridge import _Relay
 
@@ -23,12 +24,7 @@ class _Signal:
 def test_the_relay_hands_packets_to_the_recording_while_it_is_on(tmp_path: Path) -> None:
     runner = SimpleNamespace(recording=_Signal(), snapshot=_Signal())
     relay = _Relay(runner)  # type: ignore[arg-type]
-    info = SessionInfo(
-        participants=[{"label": "A", "source": {"kind": "ble", "device": "heart-rate"}}],
-        settings={},
-        start_utc="2026-11-29T12:00:00.000+00:00",
-        software_version="test",
-    )
+    info = ble_session_info("heart-rate")
     relay.open(info)
     relay.on_packets("A", [Packet(0.5, 1, "hrm", bytes.fromhex("1048"))])  # not recording: let go
     relay.start_recording(str(tmp_path / "rec"))
