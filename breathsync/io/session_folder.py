@@ -5,6 +5,7 @@ Layout (written by :class:`breathsync.recorder.Recorder`)::
     DIR/session.json    participants, sources, settings, start/end time (UTC), version, "files"
     DIR/<label>.csv     raw samples of each participant, in the recording format (read_recording)
     DIR/<label>_live.csv    the live pipeline's output on its 20 Hz grid
+    DIR/<label>_ble.csv     a Bluetooth participant's notifications as they came (breathsync.io.capture)
     DIR/pairs.csv       live pair synchrony, one row per snapshot
     DIR/events.csv      session events (time, kind, participants, text)
 
