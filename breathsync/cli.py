@@ -860,23 +860,12 @@ def _decode_capture(path: str, device: str | None) -> int:
     source's did. A notification the decoder refuses is printed as dropped (as the live source dropped it)."""
     import devices
     from breathsync.io.capture import read_capture
+    from breathsync.sources.capture import capture_profile, check_stream
 
     cap = read_capture(path)
-    said = cap.meta.get("device")
-    if device and said and device != said:
-        raise InputError(
-            f"{path}: the capture is of a {said} ('# device:' line), not a {device}: leave out DEVICE"
-        )
-    name = device or said
-    if not name:
-        raise InputError(
-            f"{path}: the capture names no device (no '# device:' line): give it, e.g. breathsync decode "
-            f"--capture {path} polar-h10 ({device_names()})"
-        )
-    try:
-        profile = devices.get_profile(name)
-    except KeyError as e:
-        raise InputError(f"{path}: {e.args[0]}") from None
+    profile = capture_profile(
+        cap, device, f"give it, e.g. breathsync decode --capture {path} polar-h10 ({device_names()})"
+    )
     decoders: dict[str, devices.StreamDecoder] = {}
     connection = rows = 0
     out = sys.stdout
@@ -886,13 +875,7 @@ def _decode_capture(path: str, device: str | None) -> int:
             connection, decoders = row.connection, {}
         dec = decoders.get(row.stream)
         if dec is None:
-            if row.stream not in profile.streams:
-                raise RecordingError(
-                    path,
-                    f"stream {row.stream!r} is not one of {profile.name}'s ({', '.join(profile.streams)}): "
-                    "is this the device the capture was made with?",
-                    row.line,
-                )
+            check_stream(cap, row, profile)
             dec = decoders[row.stream] = profile.streams[row.stream].decoder()
         where = {"time_s": row.t, "connection": row.connection, "stream": row.stream}
         try:

@@ -27,7 +27,7 @@ from typing import Any
 import devices
 from breathsync.dsp.clock import ClockMapper
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.capture import CAPTURE_SUFFIX, CaptureRow, read_capture
+from breathsync.io.capture import CAPTURE_SUFFIX, Capture, CaptureRow, read_capture
 from breathsync.sources.base import SessionClock, SourceStatus, split_spec
 from breathsync.sources.ble import BleSource
 from breathsync.sources.replay import MAX_REPLAY_GAP_S
@@ -61,6 +61,35 @@ def captured_recording(capture: str, recording: str) -> bool:
         return os.path.samefile(os.path.dirname(capture) or ".", os.path.dirname(recording) or ".")
     except OSError:
         return False
+
+
+def capture_profile(cap: Capture, device: str | None, without: str) -> devices.Profile:
+    """The device profile of a capture: ``device`` where given (it must be the one the capture names, if it
+    names one), else its ``# device:`` line. InputError (one line) when there is none (``without``: what to
+    do then), it is unknown, or the two disagree."""
+    said = cap.meta.get("device")
+    if device and said and device != said:
+        raise InputError(
+            f"{cap.path}: the capture is of a {said} ('# device:' line), not a {device}: leave out DEVICE"
+        )
+    name = device or said
+    if not name:
+        raise InputError(f"{cap.path}: the capture names no device (no '# device:' line), {without}")
+    try:
+        return devices.get_profile(name)
+    except KeyError as e:
+        raise InputError(f"{cap.path}: {e.args[0]}") from None
+
+
+def check_stream(cap: Capture, row: CaptureRow, profile: devices.Profile) -> None:
+    """RecordingError (naming the line) for a row of a stream the device does not have."""
+    if row.stream not in profile.streams:
+        raise RecordingError(
+            cap.path,
+            f"stream {row.stream!r} is not one of {profile.name}'s ({', '.join(profile.streams)}): "
+            "is this the device the capture was made with?",
+            row.line,
+        )
 
 
 def parse_capture_spec(text: str) -> CaptureSource | None:
@@ -100,28 +129,14 @@ class CaptureSource(BleSource):
         super().__init__(os.path.basename(path) or path)
         self.path = path
         cap = read_capture(path)
-        name = device or cap.meta.get("device")
-        if not name:
-            raise InputError(
-                f"{path}: the capture names no device (no '# device:' line), so it cannot be replayed"
-            )
-        try:
-            self.profile = devices.get_profile(name)
-        except KeyError as e:
-            raise InputError(f"{path}: {e.args[0]}") from None
+        self.profile = capture_profile(cap, device, "so it cannot be replayed")
         self.signal = self.profile.signal
         self.extra_columns = self.profile.extra_columns
         # Every row checked now: a capture that cannot be played is refused before the session starts.
         first = last = math.nan
         last_line = 0
         for row in cap.rows():
-            if row.stream not in self.profile.streams:
-                raise RecordingError(
-                    path,
-                    f"stream {row.stream!r} is not one of {self.profile.name}'s "
-                    f"({', '.join(self.profile.streams)}): is this the device the capture was made with?",
-                    row.line,
-                )
+            check_stream(cap, row, self.profile)
             if row.t - last > MAX_REPLAY_GAP_S:
                 # As a recording with such a hole (sources/replay.py): the replay would show "no signal" that long.
                 raise RecordingError(
