@@ -74,6 +74,7 @@ NO_SIGNAL = "no_signal"
 _EMPTY = np.empty(0)
 #: Source states in which a participant has no signal, however recent their last samples.
 _NOT_RECEIVING = (SourceStatus.FAILED, SourceStatus.ENDED, SourceStatus.RECONNECTING, SourceStatus.NO_SIGNAL)
+_OVER = (SourceStatus.FAILED, SourceStatus.ENDED)  # a source that does not come back in its session
 #: A device's battery level (percent) under which the session warns, once: a coin cell this low (a Polar
 #: H10's CR 2025, most heart-rate straps') or a belt's rechargeable may not last the session.
 LOW_BATTERY_PCT = 15.0
@@ -375,6 +376,9 @@ class Session:
         self._closing = False
         self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
         self._duration_s: float | None = None  # run()'s duration: samples after it are not the session's
+        self._end_s: float | None = (
+            None  # the session_end event's time: the final snapshot's (see _end_event)
+        )
         self._end_status: dict[str, str] = {}  # each source's status as the session ended (see run)
         self._unpublished_arrivals: list[float] = []
         self.stats = _Stats()
@@ -894,12 +898,13 @@ class Session:
             # (Not when the session is stopping already: a source's bug ends it, and its end says so, once.)
             if duration_s is None and not all_over and not self._stop.is_set() and self._partners_only(over):
                 ended = max(p.last_sample_s for p in self._parts if not p.spec.simulated)
+                self._end_s = min(self.clock.now(), ended) if math.isfinite(ended) else None
                 self._event(
                     "session_end",
                     "the session ends: every source but the simulated "
                     f"{_and([p.label for p in self._parts if p.spec.simulated])} has ended "
                     "(a simulated partner alone is nothing to practise with)",
-                    t=min(self.clock.now(), ended) if math.isfinite(ended) else None,
+                    t=self._end_s,
                 )
                 return
             if done or self._stop.is_set() or all_over:
@@ -921,6 +926,7 @@ class Session:
             why = "every source has ended"
             seen = [p.last_sample_s for p in self._parts if math.isfinite(p.last_sample_s)]
             now = min(now, max(seen)) if seen else now
+        self._end_s = now
         self._event("session_end", f"the session ends: {why}", t=now)
 
     def _partners_only(self, over: list[_Participant]) -> bool:
@@ -981,6 +987,11 @@ class Session:
         now = self.clock.now()
         if self._duration_s is not None:  # the session's time ends there, as its samples do (_ingest)
             now = min(now, self._duration_s)
+        if self._end_s is not None:
+            # The final snapshot is the session's end, where its session_end event is: at the last sample
+            # when every source has ended. It was the clock's time when the publisher saw that, which a fast
+            # replay runs past by seconds (duration_s 300.5 s at 20x, 303.5 s at 100x, for samples to 299.99 s).
+            now = min(now, self._end_s)
         dt = max(now - self._last_snap_t, 0.0)
         self._last_snap_t = now
         views = []
@@ -1051,6 +1062,22 @@ class Session:
             p.detail_gap_s = min(2.0 * p.detail_gap_s, DETAIL_EVENT_MAX_S)
         p.detail_said, p.detail_said_t = reason, now
         self._event("source_detail", f"{p.label}: {reason}", (p.label,))
+
+    def _data_reached(self, now: float) -> float:
+        """Session time up to which the session has samples: ``now`` with a device (its time is real), and
+        with paced sources only (files, simulations) the latest sample delivered; once every source but the
+        simulated partners' has ended, and the session has no duration, the latest of theirs, where it ends
+        (a partner generates up to the clock, which a fast run has taken seconds further)."""
+        if not all(p.source.paced for p in self._parts):
+            return now
+        real = [p for p in self._parts if not p.spec.simulated]
+        ended = (
+            self._duration_s is None
+            and bool(real)
+            and all(p.task is not None and p.task.done() for p in real)
+        )
+        of = real if ended else self._parts
+        return min(now, max(p.last_sample_s for p in of))
 
     def _receiving(self, p: _Participant, now: float) -> bool:
         """Whether a participant has a signal: samples within the last ``no_signal_s`` of session time, at any
@@ -1237,7 +1264,15 @@ class Session:
             ps.run_start = t
         elif not in_sync and ps.run_start is not None and t - ps.changed_at >= hold:
             ps.run_start = None
-        if ps.run_start is not None and ps.goal_at is None and t - ps.run_start >= self.config.goal_s - 1e-9:
+        # Reached at a window judged in sync: a lapse (shorter than event_hold_s) is part of the run, but does
+        # not end it at the goal. (The seconds before a lost signal is judged, no_signal_s after its last
+        # sample, counted: a replay that ended 2 s short of the goal reached it.)
+        if (
+            in_sync
+            and ps.run_start is not None
+            and ps.goal_at is None
+            and t - ps.run_start >= self.config.goal_s - 1e-9
+        ):
             ps.goal_at = t
         if ps.in_sync != ps.reported and t - ps.changed_at >= hold:
             ps.reported = ps.in_sync
@@ -1260,8 +1295,19 @@ class Session:
             ]
             # Not while the other is still catching up to then (a simulated partner seconds of session time
             # behind a replay that has ended, at a high --speed): its windows up to there are still to judge.
-            if not any(p.behind(min(lost)) for p in (ps.a, ps.b)):
-                self._judge(ps, min(lost), False)
+            # Nor past the session's data (a fast replay's clock runs on after its files have ended): every
+            # judgment is of a time the samples have reached, so the events are the same at any --speed (a
+            # "lost sync" came after session_end at 50x and 100x, not at 20x).
+            t_lost, reached = min(lost), self._data_reached(now)
+            if t_lost <= reached and not any(p.behind(t_lost) for p in (ps.a, ps.b)):
+                self._judge(ps, t_lost, False)
+                # A source that is over does not come back, and the pair's windows no longer advance: the
+                # pair's "lost sync" is due event_hold_s later (it never came: an episode in sync that a
+                # replay's end interrupted was never closed in the events).
+                t_held = t_lost + self.config.event_hold_s
+                over = all(p.source.status in _OVER for p in (ps.a, ps.b) if not p.receiving)
+                if over and t_held <= reached and not any(p.behind(t_held) for p in (ps.a, ps.b)):
+                    self._judge(ps, t_held, False)
         if st is None or not live:
             in_sync = False
             plv = rel = lag = rate_diff = score = math.nan
