@@ -736,6 +736,11 @@ class Session:
             p.quality_n += np.bincount(out.quality.astype(int), minlength=len(Quality))[: len(Quality)]
             p.latest = (float(out.t[-1]), float(out.phase[-1]), float(out.rate_bpm[-1]), int(out.quality[-1]))
         if p.source.signal == "acc":
+            if not math.isfinite(p.sign_t) and len(chunk):
+                # Counted from the first sample, as analyze does (acc_sign_summary): from the first output,
+                # 6 s later, the seconds before it were left out ("none" 7.5% of a recording, 10.5% in
+                # analyze's acc_sign of the same recording).
+                p.sign_t = float(np.min(chunk.t if rows is None else chunk.t[rows]))
             self._note_acc_sign(p)
         if p.pipeline.inverted_suspected and not p.inverted_warned and self._shape_tells(p):
             p.inverted_warned = True
