@@ -41,7 +41,10 @@ from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
 from breathsync.io.session_folder import (
     expand_recording_paths,
     file_identity,
+    is_session_folder,
+    is_simulate_folder,
     left_out_notes,
+    read_session_folder,
     recorded_window_s,
     window_notes,
 )
@@ -80,6 +83,11 @@ class Participant:
     #: What turned the signal over: "file" (its ``# invert: true``), "option" (``--invert``) or "" (nothing,
     #: or both, which cancel out).
     flipped_by: str = ""
+    #: Where its session took the breathing from (session.json's source ``kind``: "sim", "ble", "replay",
+    #: "lsl"); "sim" for a file whose ``# source:`` line says ``sim:``; None when unknown (a plain file).
+    source: str | None = None
+    #: Whether it is breathsync's simulated breather (:func:`simulated_by`); None when it cannot be told.
+    simulated: bool | None = None
 
     @property
     def duration_s(self) -> float:
@@ -354,6 +362,48 @@ def resolve_window_s(window_s: float | None, paths: Sequence[str]) -> float:
     return recorded_window_s(paths) or DEFAULT_WINDOW_S
 
 
+def session_sources(paths: Sequence[str]) -> dict[str, Any]:
+    """The source session.json gives each participant of the recorded session folders among ``paths``, by
+    the path of its raw file (as :func:`read_inputs` reads it); a participant without one maps to None.
+    Plain files and ``breathsync simulate`` folders are not in it."""
+    out: dict[str, Any] = {}
+    for p in paths:
+        if not os.path.isdir(p) or is_simulate_folder(p) or not is_session_folder(p):
+            continue
+        folder = read_session_folder(p)
+        by_label = {
+            str(q.get("label")): q.get("source")
+            for q in folder.info.get("participants") or []
+            if isinstance(q, dict)
+        }
+        for fp in folder.participants:
+            out[fp.path] = by_label.get(fp.label)
+    return out
+
+
+def simulated_by(
+    rec: Recording, source: Any = None, *, in_session: bool = False
+) -> tuple[str | None, bool | None]:
+    """(source kind, simulated) of a recording: the kind its session's session.json gives (``source``, when
+    ``in_session``), else "sim" when the file's ``# source:`` line says ``sim:`` (the recorder writes a
+    simulated participant's so), else None (unknown). Simulated: True for a ``sim`` source or a file with a
+    simulator's ``true_phase`` column (``breathsync simulate``'s files, a replayed simulated participant's
+    recording), False for a Bluetooth device (``ble``: a sensor someone wore), None otherwise (a replayed
+    file or an LSL stream may be anyone's). The BIDS export's ``simulated`` follows the same rule
+    (:func:`breathsync.export_bids._simulated`)."""
+    kind: str | None = None
+    if in_session:
+        if isinstance(source, dict) and isinstance(source.get("kind"), str):
+            kind = source["kind"]
+        elif isinstance(source, str) and source.strip():
+            kind = source.strip().split(":", 1)[0]
+    elif rec.meta.get("source", "").strip().lower().startswith("sim:"):
+        kind = "sim"
+    if kind == "sim" or "true_phase" in rec.columns:
+        return kind, True
+    return kind, (False if kind == "ble" else None)
+
+
 def read_inputs(
     paths: Sequence[str], *, rate_hz: float | None = None, columns: Sequence[str] = ()
 ) -> tuple[list[Recording], list[str]]:
@@ -474,7 +524,7 @@ def analyse_paths(
     chosen = window_s is not None
     window_s = resolve_window_s(window_s, paths)
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
-    res = analyse_together(recs, labels, window_s, invert=invert)
+    res = analyse_together(recs, labels, window_s, invert=invert, sources=session_sources(paths))
     res.warnings[:0] = session_notes(paths, window_s, chosen=chosen)
     out: dict[str, Any] = {
         "breathsync_version": __version__,
@@ -504,10 +554,19 @@ class Together:
 
 
 def analyse_together(
-    recs: list[Recording], labels: list[str], window_s: float, *, invert: bool = False
+    recs: list[Recording],
+    labels: list[str],
+    window_s: float,
+    *,
+    invert: bool = False,
+    sources: dict[str, Any] | None = None,
 ) -> Together:
-    """Analyse recordings labelled ``labels`` together (``analyze`` and ``report`` both)."""
+    """Analyse recordings labelled ``labels`` together (``analyze`` and ``report`` both). ``sources``: the
+    session's source of each recording from a session folder, by its path (:func:`session_sources`)."""
     parts = [analyse_participant(r, lab, invert=invert) for r, lab in zip(recs, labels, strict=True)]
+    for r, p in zip(recs, parts, strict=True):
+        known = sources is not None and r.path in sources
+        p.source, p.simulated = simulated_by(r, (sources or {}).get(r.path), in_session=known)
     cfg = SyncConfig(window_s=window_s)
     pairs: list[PairResult] = []
     unscored: dict[tuple[str, str], str] = {}
@@ -701,6 +760,8 @@ def _participant_json(p: Participant) -> dict[str, Any]:
         "label": p.label,
         "file": p.file,
         "signal": p.signal,
+        "source": p.source,
+        "simulated": p.simulated,
         **({"column": p.column} if p.column is not None else {}),
         "duration_s": round(p.duration_s, 3),
         "breaths": len(ons),
@@ -742,6 +803,33 @@ def _pairs_json(res: Together, window_s: float) -> list[dict[str, Any]]:
     return out
 
 
+#: What a signal's breathing comes from: two signals of one kind share their derivation's delay (an ECG's is
+#: its heart beats, as RR intervals': README, "Breathing from a heart-rate strap or a chest accelerometer").
+_SENSOR = {"resp": "a belt", "acc": "a chest accelerometer", "rr": "heart beats", "ecg": "heart beats"}
+
+
+def lead_note(
+    a: str, signal_a: str, b: str, signal_b: str, offline_leader: str | None, offline_lead_s: float | None
+) -> str | None:
+    """What a pair's lead needs said beside it when its two breathing signals come from different sensors
+    (a belt, a chest accelerometer, heart beats: :data:`_SENSOR`): breathing derived from heart beats or
+    chest motion comes with the derivation's own delay, which depends on the rates (README, "Breathing from
+    a heart-rate strap or a chest accelerometer": the live RR path lags about 1.3 s at 60 beats/min and 15
+    breaths/min), so the live lead between them is partly that delay; with the offline (zero-phase) lead,
+    ``offline_leader`` (a label or None) and ``offline_lead_s``. None for one kind of sensor."""
+    sa, sb = _SENSOR.get(signal_a, signal_a), _SENSOR.get(signal_b, signal_b)
+    if sa == sb:
+        return None
+    from breathsync.session_types import first_text  # the words every view uses
+
+    offline = first_text(offline_leader, offline_lead_s) or "no leader"
+    return (
+        f"{a} ({signal_a}) and {b} ({signal_b}) are different sensors: the relative phase and lead between "
+        f"them include the delay of deriving breathing from {' and '.join(x for x in (sa, sb) if x != 'a belt')}, "
+        f"which depends on the rates; offline (zero-phase filters): {offline}"
+    )
+
+
 def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
     cap = cap_figures(pr)
 
@@ -752,6 +840,32 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
         return {k: (round(v, 4) + 0.0 if isinstance(v, float) else v) for k, v in s.items()}  # no -0.0
 
     lv = pr.live
+    live_summary = summ(
+        lv,
+        {
+            "chance_capped_frac": cap["chance_capped_frac"],
+            "chance_no_surrogate_frac": cap["chance_no_surrogate_frac"],
+        },
+    )
+    offline_summary = summ(
+        pr.offline,
+        {
+            "chance_capped_frac": cap["offline_chance_capped_frac"],
+            "surrogate_null_plv": cap["offline_surrogate_null_plv"],
+        },
+    )
+    live_summary["lead_note"] = (
+        lead_note(
+            pr.a.label,
+            pr.a.signal,
+            pr.b.label,
+            pr.b.signal,
+            offline_summary["leader"],
+            offline_summary["lead_s"],
+        )
+        if live_summary["mean_plv"] is not None
+        else None
+    )
     return {
         "a": pr.a.label,
         "b": pr.b.label,
@@ -764,25 +878,13 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
         "relative_phase_rad": _f(lv.rel_phase_rad),
         "lag_s": _f(lv.lag_s, 3),
         "rate_diff_bpm": _f(lv.rate_diff_bpm, 2),
-        "summary": summ(
-            lv,
-            {
-                "chance_capped_frac": cap["chance_capped_frac"],
-                "chance_no_surrogate_frac": cap["chance_no_surrogate_frac"],
-            },
-        ),
+        "summary": live_summary,
         "offline": {
             "plv": _f(pr.offline.plv),
             "null_plv": _f(pr.offline.null_plv),
             "in_sync": _in_sync(pr.offline),
             "relative_phase_rad": _f(pr.offline.rel_phase_rad),
-            "summary": summ(
-                pr.offline,
-                {
-                    "chance_capped_frac": cap["offline_chance_capped_frac"],
-                    "surrogate_null_plv": cap["offline_surrogate_null_plv"],
-                },
-            ),
+            "summary": offline_summary,
         },
         "note": None,
     }
@@ -794,19 +896,47 @@ def _in_sync(ps: PairSync) -> list[bool | None]:
 
 
 def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
+    """The group's Kuramoto order over the time every participant was recorded; with ``note`` saying why
+    when there is no value (no time in common, less than a window of it, or no window with every phase
+    known on enough of it), else ``note`` null."""
+    labels = [p.label for p in parts]
+    n = len(parts)
+    if not all(p.live.t.size for p in parts):
+        return _no_group(labels, f"not scored: a recording of the {n} has no live phase")
     t0 = max(p.live.t[0] for p in parts)
     t1 = min(p.live.t[-1] for p in parts)
     if not t1 > t0:
-        return {"labels": [p.label for p in parts], "t_s": [], "kuramoto_r": [], "mean_kuramoto_r": None}
+        return _no_group(labels, f"not scored: the {n} recordings have no time in common")
     grid = np.arange(math.ceil(t0 * OUTPUT_FS_HZ), math.floor(t1 * OUTPUT_FS_HZ) + 1) / OUTPUT_FS_HZ
     ph = np.vstack([phase_on_grid(p.live.t, p.live.phase, grid) for p in parts])
     r = kuramoto_order(ph, OUTPUT_FS_HZ, cfg.window_s, causal=True, min_coverage=cfg.min_coverage)
+    note = None
+    if not np.isfinite(r).any():
+        common = round(t1 - t0, 1)
+        note = (
+            f"not scored: the {n} recordings have {common:g} s in common, less than one {cfg.window_s:g}-s window"
+            if common < cfg.window_s
+            else "not scored: no window with every phase known on enough of it"
+        )
     return {
-        "labels": [p.label for p in parts],
+        "labels": labels,
         "t_s": _f(grid, 2),
         "kuramoto_r": _f(r),
         "mean_kuramoto_r": round(float(np.nanmean(r)), 4) if np.isfinite(r).any() else None,
+        "note": note,
     }
+
+
+def _no_group(labels: list[str], note: str) -> dict[str, Any]:
+    return {"labels": labels, "t_s": [], "kuramoto_r": [], "mean_kuramoto_r": None, "note": note}
+
+
+def group_text(group: dict[str, Any]) -> str:
+    """The group's line, as ``analyze`` and ``report`` print it: "group: mean Kuramoto order 0.80", or why
+    there is none ("group: not scored: the 3 recordings have no time in common")."""
+    if group.get("mean_kuramoto_r") is not None:
+        return f"group: mean Kuramoto order {group['mean_kuramoto_r']:.2f}"
+    return f"group: {group.get('note') or 'not scored'}"
 
 
 def percent_text(frac: float) -> str:
@@ -848,8 +978,9 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         rate = rate_text(
             *(rate_summary(parts[i]) if parts is not None else (p["rate_bpm_mean"], p["rate_bpm_sd"]))
         )
+        sim = ", simulated" if p.get("simulated") else ""  # breathsync's simulated breather, not a person
         lines.append(
-            f"{p['label']}: {_file_text(p['file'])} ({p['signal']}), {p['duration_s']:.0f} s, "
+            f"{p['label']}: {_file_text(p['file'])} ({p['signal']}){sim}, {p['duration_s']:.0f} s, "
             f"{breaths_text(p['breaths'])}, {rate}{acc_sign_text(p.get('acc_sign'))}"
         )
     for pr in result["pairs"]:
@@ -880,13 +1011,14 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         )
         chance = f"chance level {null:.2f}" + (f", {cap}" if cap else "")
         # Of the time scored: the first window ends a window length in, and gaps leave windows out.
+        note = f"; {s['lead_note']}" if s.get("lead_note") else ""
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(s['scored_s'])} "
             f"scored{windows}, "
-            f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg; {led}"
+            f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg; {led}{note}"
         )
-    if "group" in result and result["group"].get("mean_kuramoto_r") is not None:
-        lines.append(f"group: mean Kuramoto order {result['group']['mean_kuramoto_r']:.2f}")
+    if "group" in result:
+        lines.append(group_text(result["group"]))
     for w in result["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)

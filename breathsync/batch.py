@@ -53,6 +53,17 @@ SUMMARY_COLUMNS = [
     "chance_no_surrogate_frac",
     "offline_chance_capped_frac",
     "offline_surrogate_null_plv",
+    # Added later still: the offline (zero-phase) relative phase and who led; a note beside a lead between
+    # different sensors (analysis.lead_note); whether each is breathsync's simulated breather ("true",
+    # "false", empty: unknown; analysis.simulated_by); the group's mean Kuramoto order (3+ participants:
+    # the session's, on each of its rows).
+    "offline_mean_relative_phase_deg",
+    "offline_leader",
+    "offline_lead_s",
+    "lead_note",
+    "simulated_a",
+    "simulated_b",
+    "group_mean_kuramoto_r",
 ]
 
 
@@ -87,6 +98,25 @@ def _members(item: str) -> list[str]:
     return [p for p in item.split("+") if p]
 
 
+def _degrees(rel: float | None) -> float | None:
+    return None if rel is None else round(math.degrees(rel), 1) + 0.0  # no -0.0
+
+
+def _yes_no(value: bool | None) -> str | None:
+    """A true/false cell: "true", "false", or empty (None: unknown)."""
+    return None if value is None else ("true" if value else "false")
+
+
+def _session_cells(res: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The cells of a row that the participants and the session give (any pair's, scored or not)."""
+    group = res.get("group") or {}
+    return {
+        "simulated_a": _yes_no(a.get("simulated")),
+        "simulated_b": _yes_no(b.get("simulated")),
+        "group_mean_kuramoto_r": group.get("mean_kuramoto_r"),
+    }
+
+
 def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, Any]:
     parts = {p["label"]: p for p in res["participants"]}
     s, off = pair["summary"], pair["offline"]["summary"]
@@ -103,7 +133,7 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "scored_s": s["scored_s"],
         "mean_plv": s["mean_plv"],
         "mean_sync_score": s["mean_sync_score"],
-        "mean_relative_phase_deg": None if rel is None else round(math.degrees(rel), 1) + 0.0,  # no -0.0
+        "mean_relative_phase_deg": _degrees(rel),
         "leader": s["leader"],
         "lead_s": s["lead_s"],
         "rate_a_bpm": a["rate_bpm_mean"],
@@ -116,6 +146,11 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "chance_no_surrogate_frac": s.get("chance_no_surrogate_frac"),
         "offline_chance_capped_frac": off.get("chance_capped_frac"),
         "offline_surrogate_null_plv": off.get("surrogate_null_plv"),
+        "offline_mean_relative_phase_deg": _degrees(off.get("mean_relative_phase_rad")),
+        "offline_leader": off.get("leader"),
+        "offline_lead_s": off.get("lead_s"),
+        "lead_note": s.get("lead_note"),
+        **_session_cells(res, a, b),
         "note": "; ".join(
             n
             for n, why in (
@@ -142,6 +177,7 @@ def _unscored_row(session: str, res: dict[str, Any], a: dict[str, Any], b: dict[
         rate_b_bpm=b["rate_bpm_mean"],
         signal_a=a["signal"],
         signal_b=b["signal"],
+        **_session_cells(res, a, b),
         # analyze's words for it, as its JSON and summary say them
         note=next(
             (

@@ -143,9 +143,13 @@ _DERIVATIVE_README = """\
 Live breathing synchrony of each pair of participants, as breathsync computed and showed it during the
 sessions of the raw dataset two folders up (same subjects, sessions and task).
 
-sub-<label>/[ses-<label>/]beh/*_desc-pairsync_beh.tsv: one row per published snapshot (about 10 per second)
-and partner (partner_id): PLV, chance level, sync score, in sync, relative phase and lag over the window
-ending at window_end_s; the JSON sidecar describes each column and its units. BIDS has no entity for a
+sub-<label>/[ses-<label>/]beh/*_desc-pairsync_beh.tsv: the live view's windows as it published them, one row
+per partner (partner_id) and window end the session scored (window_end_s): PLV, chance level, sync score, in
+sync, relative phase and lag over the window ending at window_end_s. The session scores a window every 0.1 s
+and each refresh of the view publishes the latest one, so the rows are as far apart as the view was
+refreshed: their spacing depends on the session's speed (about 0.1 s at 1x; a fast replay's rows can be
+seconds apart) and is not regular. `breathsync analyze` on the session folder gives the full series, a
+window ending every 0.1 s. The JSON sidecar describes each column and its units. BIDS has no entity for a
 measure of two subjects, so each pair is in both subjects' files, the relative phase and lag from each
 one's point of view (> 0: this subject breathes first). For one row per pair, keep the rows whose
 partner_id sorts after the file's subject.
@@ -1299,8 +1303,9 @@ PAIRSYNC_COLUMNS: dict[str, dict[str, Any]] = {
     "partner_id": {"Description": "the other participant of the pair (a subject of the raw dataset)"},
     "window_s": {"Description": "length of the window each row's figures are computed over", "Units": "s"},
     "time": {
-        "Description": "session time the live view published the row (0 = the session's start; the "
-        "timeline of the recording-live physio files' timestamp column)",
+        "Description": "session time the live view published the row's figures (first published, when "
+        "published again unchanged; 0 = the session's start; the timeline of the recording-live physio "
+        "files' timestamp column)",
         "Units": "s",
     },
     "window_end_s": {
@@ -1337,6 +1342,17 @@ PAIRSYNC_COLUMNS: dict[str, dict[str, Any]] = {
         "Units": "s",
     },
 }
+#: The pair-synchrony sidecar's description: what its rows are (one per window end, :func:`_distinct_windows`).
+PAIRSYNC_DESCRIPTION = (
+    "live breathing synchrony of this subject with each partner of the session, from the session folder's "
+    "pairs.csv: the live view's windows as it published them, one row per partner and window end the "
+    "session scored (window_end_s; a window published again unchanged is one row). The session scores a "
+    "window every 0.1 s of session time and each refresh of the view publishes the latest one, so the rows "
+    "are as far apart as the view was refreshed: their spacing in session time depends on the session's "
+    "speed (about 0.1 s at 1x; a fast replay's rows can be seconds apart) and is not regular. `breathsync "
+    "analyze` on the session folder gives the full series, a window ending every 0.1 s. Each pair is in "
+    "both subjects' files, its signed figures from each one's point of view"
+)
 #: Fields whose sign says who is ahead: flipped in the second subject's file.
 _SIGNED = ("rel_phase_rad", "lag_s")
 
@@ -1372,6 +1388,36 @@ def _read_pairs(
     return out
 
 
+def _distinct_windows(fields: dict[str, FloatArray]) -> list[int]:
+    """The rows of one pair's ``pairs.csv`` columns to export: one per window the session scored. ``pairs.csv``
+    has a row per published snapshot, and a snapshot published before the scoring reached a new window end
+    (seen in a replay recorded at --speed 50) repeats the last one's window: a row repeating the previous
+    kept row's window end and figures is left out (the first, when they were first published, is kept); a
+    row with the same window end and other figures replaces it (the last published). A row whose window end
+    is unknown (a recording from before ``window_end_s``, a pair not scored yet) is left out only when it
+    repeats the previous one exactly."""
+    ends = fields["window_end_s"]
+    figures = np.stack([v for f, v in fields.items() if f != "window_end_s"]) if len(fields) > 1 else None
+    keep: list[int] = []
+    for k in range(ends.size):
+        if keep:
+            j = keep[-1]
+            same_end = ends[k] == ends[j] or (math.isnan(ends[k]) and math.isnan(ends[j]))
+            if same_end:
+                same = figures is None or bool(
+                    np.all(
+                        (figures[:, k] == figures[:, j]) | (np.isnan(figures[:, k]) & np.isnan(figures[:, j]))
+                    )
+                )
+                if same:
+                    continue
+                if math.isfinite(ends[k]):
+                    keep[-1] = k
+                    continue
+        keep.append(k)
+    return keep
+
+
 def _write_pair_sync(
     stage: Path,
     folder: SessionFolder,
@@ -1391,10 +1437,11 @@ def _write_pair_sync(
     order = ["time", "window_end_s", "plv", "null_plv", "sync_score", "in_sync", "rel_phase_rad", "lag_s"]
     lines: dict[str, list[str]] = {}
     for sa, sb, t, fields in pairs:
+        keep = _distinct_windows(fields)
         for me, partner, sign in ((sa, sb, 1.0), (sb, sa, -1.0)):
             values = {"time": t, **{f: sign * v if f in _SIGNED else v for f, v in fields.items()}}
             rows = lines.setdefault(me, [])
-            for k in range(t.size):
+            for k in keep:
                 cells = [f"sub-{partner}", window_cell]
                 cells += [_cell(float(values[c][k]), c == "in_sync") for c in order]
                 rows.append("\t".join(cells))
@@ -1432,10 +1479,7 @@ def _write_pair_sync(
         _write_json(
             p.with_suffix(".json"),
             {
-                "Description": "live breathing synchrony of this subject with each partner of the session, "
-                "one row per published snapshot (about 10 per second) and partner, from the session "
-                "folder's pairs.csv; each pair is in both subjects' files, its signed figures from each "
-                "one's point of view",
+                "Description": PAIRSYNC_DESCRIPTION,
                 **PAIRSYNC_COLUMNS,
             },
         )

@@ -82,6 +82,10 @@ _DECODED_UNITS = {
     "acc_z": "milli-g",
     "ecg_uv": "microvolts",
 }
+#: Units of columns a source gives beside its signal, whatever the signal: a simulator's ``true_phase``, the
+#: phase it breathed at, wrapped to [0, 2 pi), 0 = inhale onset (breathsync/sources/sim.py; the same words as
+#: ``breathsync simulate``'s files).
+_COLUMN_UNITS = {"true_phase": "true_phase: radians, 0 = inhale onset"}
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RESERVED = {"session", "pairs", "events"}
@@ -465,12 +469,14 @@ class Recorder:
         if declared_extra:
             first = [*SIGNAL_COLUMNS.get(signal, ()), *columns, *declared_extra]
             columns = list(dict.fromkeys(first))
-        if declared_extra:  # "# unit:" names the extra columns too ("...; rr_ms: milliseconds")
-            text = str(unit or "")
-            named = {n.strip() for part in text.split(";") for n in part.partition(":")[0].split("/")}
-            more = [_UNITS[c] for c in declared_extra if c not in named and c in _UNITS]
-            if more:
-                meta["unit"] = "; ".join([text, *more] if text else more)
+        # "# unit:" names the extra columns too ("...; rr_ms: milliseconds"), and a simulator's true phase
+        # (radians; a replayed ``simulate`` file declares it itself and keeps its own words).
+        text = str(meta.get("unit", ""))
+        named = {n.strip() for part in text.split(";") for n in part.partition(":")[0].split("/")}
+        more = [_UNITS[c] for c in declared_extra if c not in named and c in _UNITS]
+        more += [_COLUMN_UNITS[c] for c in columns if c in _COLUMN_UNITS and c not in named]
+        if more:
+            meta["unit"] = "; ".join([text, *more] if text else more)
         writer = self._factory(os.path.join(self.path, stem + ".csv"), columns, meta)
         self._raw[label] = writer
         if declared_extra:

@@ -15,9 +15,12 @@ from breathsync import __version__
 from breathsync.analysis import (
     PairResult,
     Participant,
+    _group_json,
     analyse_together,
     cap_figures,
     chance_cap_text,
+    group_text,
+    lead_note,
     leader_text,
     percent_text,
     rate_summary,
@@ -25,6 +28,7 @@ from breathsync.analysis import (
     read_inputs,
     resolve_window_s,
     session_notes,
+    session_sources,
 )
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
@@ -217,6 +221,12 @@ locked for less than one window.</dd>
 """
 
 
+def _who(p: Participant) -> str:
+    """A participant's label in the tables, marked when it is a simulated breather."""
+    mark = " <span class='note'>(simulated)</span>" if p.simulated else ""
+    return html.escape(p.label) + mark
+
+
 def _time_span(parts: Sequence[Participant], recs: Sequence[Recording]) -> tuple[float, float]:
     """The span to draw: that of the breathing waveforms, else of the recordings (none gave a waveform)."""
     ts = [p.offline.t for p in parts if p.offline.t.size] or [r.time for r in recs if r.time.size]
@@ -247,7 +257,7 @@ def build_report(
     recs, labels = read_inputs(paths, rate_hz=rate_hz, columns=columns)
     chosen = window_s is not None
     window_s = resolve_window_s(window_s, paths)
-    res = analyse_together(recs, labels, window_s)
+    res = analyse_together(recs, labels, window_s, sources=session_sources(paths))
     res.warnings[:0] = session_notes(paths, window_s, chosen=chosen)  # as analyze says them
     parts, pairs = res.parts, res.pairs
     x0, x1 = _time_span(parts, recs)
@@ -264,11 +274,17 @@ def build_report(
     for pr in pairs:
         s = pr.live.summary(window_s)
         ok = np.isfinite(pr.live.plv)
+        off = pr.offline.summary(window_s)
         rel = s["mean_relative_phase_rad"]
         first = {"a": pr.a.label, "b": pr.b.label}.get(str(s["leader"]))
         lead_s = s["lead_s"]
         # As analyze says it: the lead is from the windows where the pair was locked, the relative phase from all.
         led = html.escape(leader_text(first, lead_s if isinstance(lead_s, float) else None)) or "—"
+        off_first = {"a": pr.a.label, "b": pr.b.label}.get(str(off["leader"]))
+        off_lead = off["lead_s"] if isinstance(off["lead_s"], float) else None
+        mixed = lead_note(pr.a.label, pr.a.signal, pr.b.label, pr.b.signal, off_first, off_lead)
+        if mixed and s["mean_plv"] is not None:  # as analyze says it beside the lead
+            led += f"<br><span class='note'>{html.escape(mixed)}</span>"
         if s["mean_plv"] is None:  # no window was scored: nothing measured, which is not 'never in sync'
             in_sync_cell = plv_cell = chance_cell = "—"
         else:
@@ -293,10 +309,15 @@ def build_report(
         ons = p.offline.onsets_s
         mean, sd = rate_summary(p)  # printed as analyze prints them
         rate = "—" if mean is None else rate_text(mean, sd, unit="")
-        out.append(
-            f"<tr><td>{html.escape(p.label)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>"
-        )
+        out.append(f"<tr><td>{_who(p)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>")
     out.append("</table>")
+    if any(p.simulated for p in parts):
+        out.append(
+            "<p class='note'>(simulated): breathsync's simulated breather (a <code>sim:</code> source, or a "
+            "file with a simulator's <code>true_phase</code>), not a person.</p>"
+        )
+    if len(parts) >= 3:  # analyze's group line, from the same numbers
+        out.append(f"<p>{html.escape(group_text(_group_json(parts, res.cfg)))}</p>")
     notes = [*res.warnings, *(f"{a}-{b}: not scored: {why}" for (a, b), why in res.unscored.items())]
     if notes:
         # The same notes as analyze's (a derived signal's limits, a suspected inverted belt, an accelerometer

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, bids_validator_issues, run_breathsync
+from conftest import REPO, bids_validator_issues, make_session_folder, run_breathsync
 
 from breathsync.export_bids import export_bids
 
@@ -198,8 +199,6 @@ def test_a_strap_is_exported_with_its_tachogram_from_the_first_beat_and_its_wave
 ) -> None:
     """An RR participant: its tachogram was the first interval from t = 0, before the first beat (0.7 s), and
     its breathing waveform's description said "column resp of the breathsync recording", which has none."""
-    from conftest import make_session_folder
-
     session = make_session_folder(tmp_path / "rec")
     beats = 0.7 + np.cumsum(np.r_[0.0, 0.8 + 0.1 * np.sin(2 * np.pi * 0.25 * np.arange(1, 200) * 0.8)])
     rr = np.r_[800.0, np.diff(beats) * 1000.0]
@@ -217,3 +216,87 @@ def test_a_strap_is_exported_with_its_tachogram_from_the_first_beat_and_its_wave
     tach = table[:, side["Columns"].index("rr_ms")]
     assert np.isnan(tach[t < beats[0] - 1e-9]).all() and np.isfinite(tach[(t > 1.0) & (t < beats[-1])]).all()
     assert "derived from the recording's rr_ms" in side["respiratory"]["Description"]
+
+
+def test_a_simulated_participants_true_phase_is_exported_in_radians(
+    session_dir: Path, tmp_path: Path
+) -> None:
+    """``run -p B=sim:...``: B.csv's ``true_phase`` had no ``# unit:`` line and BIDS said "arbitrary"."""
+    out = tmp_path / "bids"
+    export_bids(session_dir, out)
+    for sub in ("A", "B"):
+        p = out / f"sub-{sub}/beh/sub-{sub}_task-breathsync_recording-raw_physio.json"
+        side = json.loads(p.read_text(encoding="utf-8"))
+        assert side["true_phase"]["Units"] == "rad"
+    # One row per window end in the pair synchrony derivative, whatever the speed it was recorded at.
+    p = out / "derivatives/breathsync/sub-A/beh/sub-A_task-breathsync_desc-pairsync_beh.tsv"
+    rows = [ln.split("\t") for ln in p.read_text(encoding="utf-8").splitlines()]
+    col = rows[0].index("window_end_s")
+    for partner in ("sub-B", "sub-C"):
+        ends = [r[col] for r in rows[1:] if r[0] == partner and r[col] != "n/a"]
+        assert ends and len(ends) == len(set(ends)), partner
+
+
+def _pairs_csv(folder: Path, rows: list[tuple[float, str, float]]) -> None:
+    """A pairs.csv for A-B: per row (time, plv, window end); the other figures follow the plv."""
+    lines = [
+        "# holds: live pair synchrony, one row per snapshot; columns <a>-<b>_<field>",
+        "time,A-B_plv,A-B_null_plv,A-B_sync_score,A-B_in_sync,A-B_rel_phase_rad,A-B_lag_s,A-B_window_end_s",
+    ]
+    for t, plv, end in rows:
+        lines.append(f"{t},{plv},0.5,{plv},{'1' if plv else ''},0.1,0.2,{end}")
+    (folder / "pairs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _pairsync(out: Path, sub: str) -> tuple[list[dict[str, str]], dict[str, object]]:
+    p = out / f"derivatives/breathsync/sub-{sub}/beh/sub-{sub}_task-breathsync_desc-pairsync_beh.tsv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split("\t")
+    side = json.loads(p.with_suffix(".json").read_text(encoding="utf-8"))
+    return [dict(zip(head, ln.split("\t"), strict=True)) for ln in lines[1:]], side
+
+
+def test_the_pair_synchrony_derivative_has_one_row_per_window_end(tmp_path: Path) -> None:
+    """A fast replay's snapshots repeat a window (pairs.csv at --speed 50: the same window_end_s and figures
+    on several rows), and the sidecar said "about 10 per second". Repeats are one row (the first published);
+    the same window end with other figures keeps the last; an unknown window end is kept unless repeated."""
+    s = make_session_folder(tmp_path / "s", info={"settings": {"window_s": 30.0}})
+    _pairs_csv(
+        s,
+        [
+            (1.0, "", math.nan),  # not scored yet
+            (1.1, "", math.nan),  # the same: left out
+            (1.2, "0.7", 30.0),
+            (1.3, "0.7", 30.0),  # published again unchanged: left out
+            (1.4, "0.7", 30.0),  # again
+            (1.5, "0.75", 31.2),
+            (1.6, "0.8", 31.2),  # the same window end, other figures: replaces the row before
+            (1.7, "0.8", 32.5),
+        ],
+    )
+    out = tmp_path / "bids"
+    export_bids(s, out)
+    for sub in ("A", "B"):
+        rows, side = _pairsync(out, sub)
+        got = [(r["time"], r["window_end_s"], r["plv"]) for r in rows]
+        assert got == [
+            ("1", "n/a", "n/a"),
+            ("1.2", "30", "0.7"),
+            ("1.6", "31.2", "0.8"),
+            ("1.7", "32.5", "0.8"),
+        ], sub
+        text = str(side["Description"])
+        assert "10 per second" not in text and "breathsync analyze" in text and "speed" in text
+    readme = (out / "derivatives/breathsync/README").read_text(encoding="utf-8")
+    assert "10 per second" not in readme and "breathsync analyze" in readme
+
+
+def test_a_pairs_file_without_window_ends_keeps_its_distinct_rows(tmp_path: Path) -> None:
+    """A recording from before ``window_end_s``: its rows' windows are unknown, so only exact repeats go."""
+    s = make_session_folder(tmp_path / "s")
+    lines = ["time,A-B_plv,A-B_null_plv,A-B_sync_score,A-B_in_sync,A-B_rel_phase_rad,A-B_lag_s"]
+    lines += ["1.0,0.7,0.5,0.4,1,0.1,0.2", "1.1,0.7,0.5,0.4,1,0.1,0.2", "1.2,0.71,0.5,0.42,1,0.1,0.2"]
+    (s / "pairs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    export_bids(s, tmp_path / "bids")
+    rows, _ = _pairsync(tmp_path / "bids", "A")
+    assert [(r["time"], r["plv"]) for r in rows] == [("1", "0.7"), ("1.2", "0.71")]

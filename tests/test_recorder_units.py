@@ -99,3 +99,49 @@ def test_a_unit_the_file_declares_wins_over_the_devices(tmp_path: Path) -> None:
 )
 def test_device_unit(source: Any, signal: str, unit: str | None) -> None:
     assert device_unit(source, signal) == unit
+
+
+def test_a_simulators_true_phase_is_in_radians_in_its_recording_and_its_bids_sidecar(tmp_path: Path) -> None:
+    """A ``sim:`` participant's raw file has ``true_phase`` (sources/sim.py: radians, 0 = inhale onset); its
+    ``# unit:`` line said nothing of it, and the BIDS sidecar said "arbitrary" (a replayed ``simulate`` file,
+    which declares it, said "rad")."""
+    sim = {"kind": "sim", "mode": "steady", "spec": "sim:steady,seed=1"}
+    info = SessionInfo(
+        participants=[
+            {"label": lab, "source": dict(sim), "signal": "resp", "invert": False} for lab in ("A", "B")
+        ],
+        settings={"phase": "match", "window_s": 30.0, "speed": 1.0},
+        start_utc="2025-01-01T10:00:00.000+00:00",
+        software_version="0.1.0",
+    )
+    rec = Recorder(tmp_path / "rec")
+    rec.open(info)
+    t = np.arange(0.0, 60.0, 0.1)
+    phase = (2 * np.pi * 0.25 * t) % (2 * np.pi)
+    for lab in ("A", "B"):
+        rec.on_chunk(lab, SampleChunk(t, {"resp": (1 - np.cos(phase)) / 2, "true_phase": phase}))
+    rec.close(info)
+    raw = read_recording(tmp_path / "rec" / "A.csv")
+    assert raw.meta["unit"] == "true_phase: radians, 0 = inhale onset"
+    export_bids(tmp_path / "rec", tmp_path / "bids")
+    sidecar = _raw_sidecar(tmp_path / "bids", "A")
+    assert sidecar["true_phase"]["Units"] == "rad"
+    assert sidecar["respiratory"]["Units"] == "arbitrary"
+
+
+def test_a_declared_true_phase_unit_is_kept_as_the_source_says(tmp_path: Path) -> None:
+    """A replayed ``simulate`` file declares true_phase itself: its words stay, not said twice."""
+    declared = "resp: arbitrary units, rising on inhale; true_phase: rad, 0 = inhale onset"
+    src = {"kind": "replay", "file": "A.csv", "unit": declared}
+    info = SessionInfo(
+        participants=[{"label": "A", "source": src, "signal": "resp", "invert": False}],
+        settings={"phase": "match", "window_s": 30.0, "speed": 1.0},
+        start_utc="2025-01-01T10:00:00.000+00:00",
+        software_version="0.1.0",
+    )
+    rec = Recorder(tmp_path / "rec")
+    rec.open(info)
+    t = np.arange(0.0, 10.0, 0.1)
+    rec.on_chunk("A", SampleChunk(t, {"resp": np.sin(t), "true_phase": t % (2 * np.pi)}))
+    rec.close(info)
+    assert read_recording(tmp_path / "rec" / "A.csv").meta["unit"] == declared
