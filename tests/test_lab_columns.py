@@ -75,10 +75,13 @@ def test_an_empty_column_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_time_column_named_otherwise_gets_a_hint(tmp_path: Path) -> None:
-    path = _lab_file(tmp_path / "lab.csv", "Time (s),RSP_A,RSP_B,EDA")
+    path = _lab_file(tmp_path / "lab.csv", "Timestamp,RSP_A,RSP_B,EDA")
     with pytest.raises(RecordingError) as e:
         read_recording(path, resp_column="RSP_A")
-    assert "if 'Time (s)' is the time in seconds, rename it 'time'" in str(e.value)
+    assert "if 'Timestamp' is the time in seconds, rename it 'time'" in str(e.value)
+    # A name that says seconds is the time column ('Time (s)' had the same hint).
+    path = _lab_file(tmp_path / "lab.csv", "Time (s),RSP_A,RSP_B,EDA")
+    assert read_recording(path, resp_column="RSP_A").time[1] == pytest.approx(0.04)
 
 
 def test_two_belts_in_one_file_are_two_participants(tmp_path: Path) -> None:

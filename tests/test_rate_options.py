@@ -27,7 +27,7 @@ def test_the_reader_names_both_ways_to_give_the_rate(tmp_path: Path) -> None:
     plain = _no_time(tmp_path / "plain.csv")
     timeish = tmp_path / "timeish.csv"
     timeish.write_text(
-        "Time,resp\n" + "".join(f"{k / FS:.2f},{k % 50}\n" for k in range(500)), encoding="utf-8"
+        "Timestamp,resp\n" + "".join(f"{k / FS:.2f},{k % 50}\n" for k in range(500)), encoding="utf-8"
     )
     for path in (plain, timeish):
         with pytest.raises(InputError) as e:

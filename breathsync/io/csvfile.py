@@ -12,24 +12,31 @@ Rules (the reader enforces them and names the file and the 1-based physical line
 
 - Delimiter: ``,``, ``;`` or tab, detected from the header; anything else is an error.
 - ``time`` in seconds, non-decreasing. Equal consecutive times are allowed (several RR intervals
-  delivered in one BLE notification share its host time); a time going backwards is an error.
+  delivered in one BLE notification share its host time); a time going backwards is an error. A time column
+  named otherwise but in seconds, in any case (``Time``, ``TIME``, ``time_s``, ``Time (s)``, ``time [s]``),
+  is read as ``time`` (two such columns are refused).
 - Signal columns: ``resp`` (breathing waveform), ``rr_ms`` (RR interval at each beat's time),
   ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
   breathing source (``resp``, ``rr_ms``, the full ``acc_x/y/z`` set, or ``ecg`` for its heart beats)
   holding a number is required.
 - A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``; in a replay,
-  ``rate=HZ``).
+  ``rate=HZ``), except a series of RR intervals (``rr_ms`` and no sampled signal: a Kubios, Elite HRV or
+  Polar export): each beat is at the running sum of the intervals up to and including its own (time 0 is the
+  beat before the first interval), every row needs a positive interval (an empty cell is refused: it would
+  shift every later beat), and ``--rate`` is ignored with a note (a replay refuses ``rate=``).
 - A header name in double quotes may hold the delimiter (``"Resp, Belt A"``, as a spreadsheet writes it);
-  data rows are numbers only, and a row of text right under the header (a lab export's units row) is
-  named as such.
+  data rows are numbers (text only in a column breathsync does not read, below), and a row of text right
+  under the header (a lab export's units row) is named as such.
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
   these with a message saying so (their grid would not fit in memory). So are milliseconds that pass them:
   a declared ``# sampling_rate_hz:`` (or a caller's ``rate_hz``, ``--rate``) 1000x (1e6x, 1e9x) the time
   column's rate when the times look scaled too (a breathing waveform far slower than breathing on them; for
   other signals, whole-number steps), a breathing waveform on whole-number time steps that nothing declares,
-  read in seconds far slower than breathing and smooth from sample to sample (:func:`_whole_step_millis`;
-  a noisy one gets a note), heart beats whose times are, beat by beat (the median), 1000x their RR
+  read in seconds far slower than breathing and smooth from sample to sample or over blocks of samples
+  (:func:`_whole_step_millis`; a noisy one is refused when nothing in it turns from sample to sample and the
+  steps are 2 or more or the time column numbers the rows, 0, 1, 2, ...: a sample counter; otherwise it gets a
+  note), heart beats whose times are, beat by beat (the median), 1000x their RR
   intervals apart, and a time column named in another unit (``time_ms``, ``Time (ms)``). A declared rate
   that is merely wrong is a note. Minutes: a declared (or given) rate 60x slower than the time column's with
   a breathing waveform that swings 60x too fast on it (over 180/min) is refused; with no rate said, such a
@@ -44,7 +51,12 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   a device (``/dev/zero``), a socket, or a named pipe nothing writes to within 10 s is refused, and so is a
   line longer than 1 MB (a file without line ends), before it is held in memory.
 - Accepted: Excel's ``sep=,`` first line, UTF-8 BOM, CRLF line ends, missing final newline, blank lines (ignored), empty cells
-  (NaN) in signal columns. A final line without a newline that does not parse (a writer killed
+  (NaN) in signal columns, and the missing values ``NA``, ``N/A``, ``n/a``, ``#N/A`` (R, Excel, BIDS) as empty
+  cells. Columns with an empty header name are left out when all their cells are empty (a trailing delimiter,
+  a spreadsheet's stray columns) or, for the first, whole numbers (pandas' index); otherwise refused. A column
+  breathsync does not read (not ``time``, ``resp``, ``rr_ms``, ``acc_*``, ``ecg`` or a ``--column``) that
+  holds text (an event marker, a comment) is left out with a note naming it; text in a column it reads is
+  refused. A final line without a newline that does not parse (a writer killed
   mid-row) is dropped; one that parses is kept (a cut-off last cell then reads as NaN or as a
   shortened number).
 
@@ -217,6 +229,9 @@ class Recording:
         :meth:`with_resp`); None when ``resp`` is the file's own column (or there is none).
     time_from_rate : bool
         The file has no time column: ``time`` was made from the sampling rate the caller gave.
+    time_from_rr : bool
+        The file is a series of RR intervals without a time column (a Kubios, Elite HRV or Polar export of
+        ``rr_ms`` only): ``time`` is the running sum of the intervals (:func:`_beat_times`).
     """
 
     path: str
@@ -226,6 +241,7 @@ class Recording:
     notes: tuple[str, ...] = ()
     resp_column: str | None = None
     time_from_rate: bool = False
+    time_from_rr: bool = False
 
     def __len__(self) -> int:
         """Number of data rows."""
@@ -377,7 +393,8 @@ def read_recording(
     rate_hz : float, optional
         Sampling rate for a file without a ``time`` column (time = row index / rate). Ignored when
         the file has a ``time`` column (a note), unless it is 1000 (1e6, 1e9) x the time column's rate and
-        the times look scaled: then the time column is in milliseconds (RecordingError).
+        the times look scaled: then the time column is in milliseconds (RecordingError). Ignored too (a
+        note) for a series of RR intervals without a time column, whose beats are timed by their intervals.
     resp_column : str, optional
         The column that holds the breathing waveform, for files whose names are not this format's (a lab
         export's ``RSP`` or ``Resp_B``): it becomes ``resp`` (the column also stays under its own name, so
@@ -453,7 +470,13 @@ def _read(
     wanted = ([resp_column] if resp_column is not None else []) + list(more_columns)
     if more_columns and resp_column is None:
         raise ValueError("more_columns needs resp_column")
+    names = _time_alias(name, header_no, names, wanted)
     _check_wanted_columns(name, header_no, names, wanted)
+    # Text is read as missing (and noted) in the columns breathsync does not read, and in unnamed ones (refused
+    # below unless empty).
+    texts = _Texts(
+        frozenset(i for i, n in enumerate(names) if n not in _READ_COLUMNS and n not in wanted), {}
+    )
 
     def reread(drop_last: bool) -> Iterator[_Piece]:
         again = source.chunks()
@@ -461,51 +484,90 @@ def _read(
 
     first = _data_pieces(after_header, chunks, header_no + 1)
     try:
-        arrays, dropped = _parse_data(name, header_no, first, reread, delimiter, names, source.size)
+        arrays, dropped = _parse_data(name, header_no, first, reread, delimiter, names, source.size, texts)
     except _NoRows:
         raise EmptyRecordingError(
             name, "no complete data rows after the header: the recording is empty", line=header_no
         ) from None
 
-    columns = dict(zip(names, arrays, strict=True))
+    kept, text_notes = _unread_columns(name, header_no, names, arrays, texts)
+    columns = {names[i]: arrays[i] for i in kept}
+    beat_note: str | None = None
+    from_rr = False
     if TIME_COLUMN in columns:
         time = columns.pop(TIME_COLUMN)
         _check_time(name, time, lambda row: _data_line(reread(dropped), row, delimiter))
     else:
-        if rate_hz is None:
-            hint = ""
-            declared = meta.get("sampling_rate_hz")
-            if declared:
-                hint = f" (the file says sampling_rate_hz: {declared})"
-            like = [c for c in names if c.strip().lower().startswith(TIME_COLUMN)]
-            unit = next((u for c in like if (u := _time_name_unit(c)) is not None), None)
-            if unit is not None:  # "time_ms", "Time (ms)": not seconds, whatever its name becomes
-                time_like, factor, words = unit
+        hint = ""
+        declared = meta.get("sampling_rate_hz")
+        if declared:
+            hint = f" (the file says sampling_rate_hz: {declared})"
+        like = [c for c in columns if c.strip().lower().startswith(TIME_COLUMN)]
+        unit = next((u for c in like if (u := _time_name_unit(c)) is not None), None)
+        if unit is not None:  # "time_ms", "Time (ms)": not seconds, whatever its name becomes
+            time_like, factor, words = unit
+            raise RecordingError(
+                name,
+                f"no 'time' column: {_quote(time_like)} looks like a time in {words}, and breathsync wants "
+                f"seconds: divide it by {factor:.0f} and name the column 'time'",
+                line=header_no,
+            )
+        beats = resp_column is None and _is_beat_series(columns)
+        if like and rate_hz is None:  # "Time (min)", "timestamp": a lab export's name for one
+            other = (
+                "delete it (the beats are then timed by the running sum of their RR intervals)"
+                if beats
+                else f"pass the sampling rate ({RATE_OPTIONS})"
+            )
+            raise RecordingError(
+                name,
+                f"no 'time' column: if {_quote(like[0])} is the time in seconds, rename it 'time'; else {other}"
+                + hint,
+                line=header_no,
+            )
+        if beats:
+            blank = _blank_line_among_rows(reread(dropped), delimiter)
+            if blank is not None:
                 raise RecordingError(
                     name,
-                    f"no 'time' column: {_quote(time_like)} looks like a time in {words}, and breathsync wants "
-                    f"seconds: divide it by {factor:.0f} and name the column 'time'",
-                    line=header_no,
+                    "a blank line among the RR intervals of a file without a time column: each beat is timed by "
+                    "the running sum of the intervals up to it, which a missing interval would shift: fill it in "
+                    "(delete the line if no beat is missing there), or add a time column in seconds",
+                    line=blank,
                 )
-            if like:  # "Time", "time (s)", "TIME_S": a lab export's name for it
-                raise RecordingError(
-                    name,
-                    f"no 'time' column (column names are case-sensitive): if {_quote(like[0])} is the time "
-                    f"in seconds, rename it 'time'; else pass the sampling rate ({RATE_OPTIONS})" + hint,
-                    line=header_no,
+            time = _beat_times(
+                name, columns["rr_ms"], lambda row: _data_line(reread(dropped), row, delimiter)
+            )
+            from_rr = True
+            if rate_hz is not None:
+                beat_note = (
+                    f"--rate {rate_hz:g} ignored: the file is a series of RR intervals, each beat timed by the "
+                    "running sum of the intervals (a series of beats has no sampling rate)"
                 )
+        elif rate_hz is None:
             raise RecordingError(
                 name,
                 f"no 'time' column: pass the sampling rate ({RATE_OPTIONS}){hint}, or add a time "
                 "column in seconds",
                 line=header_no,
             )
-        time = np.arange(arrays[0].shape[0], dtype=np.float64) / float(rate_hz)
-        check_time_scale(
-            name, time, f"at a sampling rate of {rate_hz:g} Hz", f"check the sampling rate ({RATE_OPTIONS})"
-        )
+        else:
+            time = np.arange(arrays[0].shape[0], dtype=np.float64) / float(rate_hz)
+            check_time_scale(
+                name,
+                time,
+                f"at a sampling rate of {rate_hz:g} Hz",
+                f"check the sampling rate ({RATE_OPTIONS})",
+            )
 
-    rec = Recording(path=name, meta=meta, time=time, columns=columns, time_from_rate=TIME_COLUMN not in names)
+    rec = Recording(
+        path=name,
+        meta=meta,
+        time=time,
+        columns=columns,
+        time_from_rate=TIME_COLUMN not in names and not from_rr,
+        time_from_rr=from_rr,
+    )
     for wanted_col in wanted:
         problem = _empty_column_problem(wanted_col, rec.has_values(wanted_col))
         if problem:
@@ -522,12 +584,88 @@ def _read(
     if TIME_COLUMN in names:
         _check_time_unit(rec, meta_lines.get("sampling_rate_hz"), header_no, rate_hz)
     rec = replace(
-        rec, notes=_notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines) + tuple(absurd)
+        rec,
+        notes=_notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines)
+        + ((beat_note,) if beat_note else ())
+        + text_notes
+        + tuple(absurd),
     )
     time.flags.writeable = False
     for col in columns.values():
         col.flags.writeable = False
     return rec
+
+
+#: The columns breathsync reads by their names (a text cell in one of them is refused; in others, ignored).
+_READ_COLUMNS = frozenset({TIME_COLUMN, "resp", "rr_ms", *ACC_COLUMNS, "ecg"})
+#: A time column's name that says seconds, in any case: "Time", "TIME", "time_s", "Time (s)", "time [s]",
+#: "time_sec", "Time (seconds)". Not "t" (a letter that says neither time nor its unit).
+_SECONDS_TIME_RE = re.compile(
+    r"time(?:\s*\(\s*(?:s|sec|secs|seconds)\s*\)|\s*\[\s*(?:s|sec|secs|seconds)\s*\]|_(?:s|sec|secs|seconds))?",
+    re.IGNORECASE,
+)
+
+
+def _time_alias(name: str, header_no: int, names: list[str], wanted: Sequence[str]) -> list[str]:
+    """The header's names with the time column named as this format names it (``time``), when it is named
+    otherwise but in seconds (:data:`_SECONDS_TIME_RE`; not a breathing column asked for by name). Two such
+    columns are refused: which one holds the time is not said."""
+    if TIME_COLUMN in names:
+        return names
+    found = [i for i, n in enumerate(names) if n not in wanted and _SECONDS_TIME_RE.fullmatch(n.strip())]
+    if not found:
+        return names
+    if len(found) > 1:
+        both = " and ".join(_quote(names[i]) for i in found[:2])
+        raise RecordingError(
+            name,
+            f"columns {both} both look like the time in seconds: keep one (or name the one to use 'time')",
+            line=header_no,
+        )
+    out = list(names)
+    out[found[0]] = TIME_COLUMN
+    return out
+
+
+def _unread_columns(
+    name: str, header_no: int, names: list[str], arrays: list[FloatArray], texts: _Texts
+) -> tuple[list[int], tuple[str, ...]]:
+    """The columns to keep (indices), and a note for each named column of text left out (an event marker, a
+    comment). Unnamed columns (an empty header name) are left out when every cell is empty (a trailing
+    delimiter, a spreadsheet's stray empty columns) or, for the first, when every cell is a whole number
+    (pandas' ``to_csv()`` writes its index so); one holding anything else is refused (what it holds is not
+    said)."""
+    kept: list[int] = []
+    notes: list[str] = []
+    for i, col in enumerate(names):
+        if not col:
+            where = f"column {i + 1} has no name in the header"
+            if i in texts.found:
+                line_no, text = texts.found[i]
+                raise RecordingError(
+                    name,
+                    f"{where} but holds text ({_quote(text)}): name it in the header, or delete the column",
+                    line=line_no,
+                )
+            values = arrays[i]
+            finite = np.isfinite(values)
+            if not finite.any():
+                continue
+            if i == 0 and finite.all() and bool(np.all(values == np.round(values))):
+                continue  # pandas' index: 0, 1, 2, ...
+            raise RecordingError(
+                name,
+                f"{where} but holds numbers: name it in the header (e.g. 'time' or 'resp'), or delete the column",
+                line=header_no,
+            )
+        if i in texts.found:
+            line_no, text = texts.found[i]
+            notes.append(
+                f"column {_quote(col)} holds text ({_quote(text)} at line {line_no}), not numbers: it is ignored"
+            )
+            continue
+        kept.append(i)
+    return kept, tuple(notes)
 
 
 def _drop_absurd(col: str, values: FloatArray | None, line_of_row: Callable[[int], int]) -> str | None:
@@ -576,6 +714,62 @@ def _check_wanted_columns(name: str, header_no: int, names: list[str], wanted: l
         seen.add(col)
 
 
+def _is_beat_series(columns: Mapping[str, FloatArray]) -> bool:
+    """Whether a file without a time column is a series of heart beats: ``rr_ms`` holds numbers and no column
+    of a sampled signal does (``resp``, ``acc_x/y/z``, ``ecg``), as in the RR exports of Kubios HRV, Elite HRV
+    or a Polar app (one interval a row; other columns, a heart rate, go along)."""
+
+    def has(col: str) -> bool:
+        values = columns.get(col)
+        return values is not None and bool(np.isfinite(values).any())
+
+    return has("rr_ms") and not any(has(c) for c in ("resp", *ACC_COLUMNS, "ecg"))
+
+
+def _blank_line_among_rows(pieces: Iterator[_Piece], delimiter: str) -> int | None:
+    """The line number of the first blank line (:func:`_is_blank_row`) between two data rows, or None."""
+    blank: int | None = None
+    seen_row = False
+    for piece in pieces:
+        lines = piece.text.split("\n")
+        if piece.text.endswith("\n"):
+            lines.pop()  # the text after the last line end: no line
+        for offset, line in enumerate(lines):
+            if not _is_blank_row(line, delimiter):
+                if blank is not None:
+                    return blank
+                seen_row = True
+            elif seen_row and blank is None:
+                blank = piece.first_no + offset
+    return None
+
+
+def _beat_times(name: str, rr_ms: FloatArray, line_of_row: Callable[[int], int]) -> FloatArray:
+    """The times (s) of a series of heart beats without a time column: the running sum of its RR intervals
+    (ms), each beat at the end of its own interval. Time 0 is the beat before the first interval, so the first
+    beat is at its interval (the convention of the format's ``rr_ms``: the interval ending at each beat's row).
+    Every row needs a positive interval: a missing one would shift every later beat by an unknown time."""
+    bad = ~(np.isfinite(rr_ms) & (rr_ms > 0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        what = "an empty (or NA) rr_ms cell" if np.isnan(rr_ms[row]) else f"rr_ms {rr_ms[row]:g}"
+        raise RecordingError(
+            name,
+            f"{what} in a file of RR intervals without a time column: each beat is timed by the running sum of "
+            "the intervals up to it, so every row needs a positive interval in milliseconds: fill it in (or "
+            "delete the row of a beat that was not there), or add a time column in seconds",
+            line=line_of_row(row),
+        )
+    time = np.cumsum(rr_ms) / 1000.0
+    check_time_scale(
+        name,
+        time,
+        "as the running sum of its RR intervals",
+        "check that column 'rr_ms' holds RR intervals in milliseconds",
+    )
+    return time
+
+
 #: Units a time column is written in instead of seconds, by the factor that makes them seconds (also
 #: recognised in a time column's name: "time_ms", "Time (ms)").
 _TIME_UNITS = {"milliseconds": 1e3, "microseconds": 1e6, "nanoseconds": 1e9}
@@ -619,6 +813,22 @@ MILLIS_SMOOTH_LAGS = 10
 #: changes anticorrelated at half its cycle: -0.2 to -0.97 for simulated 1-Hz belts, irregular, noisy and on a
 #: drifting baseline; noise gives about 0).
 MILLIS_NO_BREATH_ACF = -0.1
+#: ... and refused, when the time column steps by 2 or more or numbers the rows, when none of those
+#: autocorrelations, at lags 1 to 10, is at or below this: nothing turns from sample to sample (an impedance belt
+#: in milliseconds, the ICU recording of ../shared/data at 250 Hz: -0.05 to -0.2 over its 30-300 s stretches;
+#: the 1 Hz copies of the real belts: -0.24 and below; simulated irregular noisy 1 Hz belts on a drifting
+#: baseline: -0.37 and below).
+MILLIS_NO_TURN_ACF = -0.25
+#: A lag of 1 to 10 whose autocorrelation is at or below this shows breathing turning from sample to sample, as
+#: breathing at about 1 Hz does (no hint then; the other rules refuse nothing whose lags 2-10 reach it).
+MILLIS_TURN_ACF = -0.3
+#: Block means (:func:`_block_smooth_cycle_s`) follow a curve when the autocorrelations of their changes at lags
+#: 1 and 2 are at least these (a sine sampled 8 blocks a half cycle: 0.92 and 0.71; white noise: -0.5 and 0;
+#: block means of a random walk: 0.25 and 0).
+MILLIS_BLOCK_ACF = (0.7, 0.4)
+MILLIS_MIN_BLOCKS = 64
+#: The millisecond rules look at the first this many samples (17 min at 1 kHz, 12 days at 1 Hz).
+MILLIS_ANALYSED_SAMPLES = 1 << 20
 
 
 def _time_name_unit(column: str) -> tuple[str, float, str] | None:
@@ -675,12 +885,22 @@ def _check_time_unit(
     if fs is not None and not any(abs(fs - claimed) <= 0.05 * claimed for claimed, _, _ in claims):
         # Nothing says the time column's rate is right (a declared or given rate that agrees with it does).
         millis = _whole_step_millis(rec)
-        if millis is not None and millis[2]:
-            step, cycle_s, _ = millis
+        if millis is not None and millis.certain:
+            if millis.counts_rows:
+                raise RecordingError(
+                    rec.path,
+                    f"its time column numbers the rows (0, 1, 2, ...) and, read as seconds, its breathing waveform "
+                    f"takes {millis.cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like "
+                    "milliseconds or sample numbers; breathsync wants seconds: if it numbers the samples, delete "
+                    f"(or rename) the time column and give the sampling rate ({RATE_OPTIONS}); if it is "
+                    "milliseconds, divide the time column by 1000; if it is seconds, add a "
+                    "'# sampling_rate_hz: 1' line",
+                    line=header_no,
+                )
             raise RecordingError(
                 rec.path,
-                f"its time column steps by whole numbers ({step:g}) and, read as seconds, its breathing "
-                f"waveform takes {cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like "
+                f"its time column steps by whole numbers ({millis.step:g}) and, read as seconds, its breathing "
+                f"waveform takes {millis.cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like "
                 "milliseconds; breathsync wants seconds: divide the time column by 1000 (if it counts rows, "
                 "delete it and give --rate; if it is seconds, add a '# sampling_rate_hz:' line with the rate)",
                 line=header_no,
@@ -790,16 +1010,26 @@ def _change_acf(y: FloatArray, lags: int) -> FloatArray:
     return np.array([float(np.dot(d[:-k], d[k:])) / v for k in range(1, lags + 1)])
 
 
-def _whole_step_millis(rec: Recording) -> tuple[float, float, bool] | None:
-    """A breathing waveform on times that look like milliseconds though nothing declares a rate: (the time
-    step, the seconds per cycle its waveform takes read in seconds, whether that is certain enough to
-    refuse), or None.
+class _Millis(NamedTuple):
+    """What :func:`_whole_step_millis` found: the time step, the seconds per cycle the breathing waveform takes
+    read in seconds, whether that is certain enough to refuse the file, and whether the time column numbers
+    the rows (0, 1, 2, ... or 1, 2, 3, ...: a sample counter as much as milliseconds)."""
+
+    step: float
+    cycle_s: float
+    certain: bool
+    counts_rows: bool
+
+
+def _whole_step_millis(rec: Recording) -> _Millis | None:
+    """A breathing waveform on times that look like milliseconds (or row numbers) though nothing declares a
+    rate, or None.
 
     The rule, chosen so that no breathing recorded in seconds meets it (a millisecond clock that passes the
     scale checks, :func:`check_time_scale`, steps 1 to 5 ms: a belt at 200-1000 Hz):
 
-    - every time step is a whole number, the median at least 1 (a clock counting whole milliseconds; also
-      an honest 1 Hz file's whole seconds, which the next conditions tell apart);
+    - every time step is a whole number, the median at least 1 (a clock counting whole milliseconds, a
+      sample counter; also an honest 1 Hz file's whole seconds, which the next conditions tell apart);
     - read in seconds, the waveform takes over :data:`MILLIS_CYCLE_S` (200 s) per cycle across its middle,
       with at least two cycles: no breathing is that slow (in milliseconds it is any breathing below 300/min).
       A 1 Hz belt on a drifting baseline (posture changes overnight) can cross its overall middle that
@@ -809,27 +1039,84 @@ def _whole_step_millis(rec: Recording) -> tuple[float, float, bool] | None:
       does: breathing sampled at about 1 Hz changes direction every few samples (its changes anticorrelated
       at half a cycle), and noise, aliased irregular breathing or a baseline's jumps are uncorrelated, so a 1
       Hz recording of anything that breathes has autocorrelations near or below 0;
+    - refused too when noise hides that curve from sample to sample but not over blocks of samples
+      (:func:`_block_smooth_cycle_s`: white noise or mains hum on a belt sampled at hundreds of Hz), unless
+      its changes turn as breathing at about 1 Hz does (an autocorrelation at or below
+      :data:`MILLIS_TURN_ACF` at a lag of 2-10 samples: a 1 Hz belt on a smoothly wandering baseline);
+    - refused when nothing turns from sample to sample (no autocorrelation of the changes at or below
+      :data:`MILLIS_NO_TURN_ACF` at lags 1-10: an impedance belt's noise, such as the ICU recording of
+      ../shared/data at 250 Hz, hides the curve at every scale) and either the steps are 2 or more (read as
+      seconds, a waveform sampled every 2 s or slower: no breathing recording is, and breathing would turn
+      between such samples) or the time column numbers the rows (0, 1, 2, ...: a sample counter, written as
+      a time column by a spreadsheet or an export);
     - a note only (a hint) when its changes are merely without a breath (no autocorrelation below
-      :data:`MILLIS_NO_BREATH_ACF` at lags 2-10): a noisy belt in milliseconds, whose noise hides the curve,
-      and also noise or irregular breathing on a drifting 1 Hz baseline, which the note's "if" covers.
+      :data:`MILLIS_NO_BREATH_ACF` at lags 2-10, or none at or below :data:`MILLIS_TURN_ACF` at lags 1-10):
+      a noisy belt in milliseconds, and also noise or irregular breathing on a drifting 1 Hz baseline, which
+      the note's "if" covers.
 
     ``sample_signals/``, ``../shared/data`` and the simulated 1 Hz belts of tests/io/test_csv_time_units.py
-    meet none of this.
+    and tests/io/test_csv_millis_undeclared.py meet none of this; their 1 Hz and 0.5 Hz copies of the real
+    belts are too short to (2 cycles of 200 s), and their drifting 1 Hz nights turn at or below -0.37.
     """
     if rec.signal_kind() != "resp":
         return None
-    step = _whole_steps(rec.time)
+    t = rec.time
+    step = _whole_steps(t)
     if step is None or step < 1.0:
         return None
     y = rec.columns["resp"]
-    cycles, span = _swing_cycles(rec.time, y)
+    steps = np.diff(t[:MILLIS_ANALYSED_SAMPLES])
+    regular = (
+        bool(steps.size) and float(steps.min()) >= 1.0 and float(steps.max() - steps.min()) <= 1.0 + 1e-6
+    )
+    counts_rows = bool(
+        regular and steps.size and float(steps.max()) == 1.0 == float(steps.min()) and t[0] in (0.0, 1.0)
+    )
+    acf = _change_acf(y, MILLIS_SMOOTH_LAGS)
+    turn_any = float(acf.min())  # lags 1-10
+    turn_late = float(acf[1:].min())  # lags 2-10 (white noise makes lag 1 -0.5)
+    block_cycle_s = _block_smooth_cycle_s(y, step) if regular and turn_late > MILLIS_TURN_ACF else None
+    if block_cycle_s is not None and block_cycle_s > MILLIS_CYCLE_S:
+        return _Millis(step, block_cycle_s, True, counts_rows)
+    cycles, span = _swing_cycles(t, y)
     if cycles < 2 or not span / cycles > MILLIS_CYCLE_S:
         return None
-    acf = _change_acf(y, MILLIS_SMOOTH_LAGS)
+    cycle_s = span / cycles
     if bool(np.all(acf >= MILLIS_SMOOTH_ACF)):
-        return step, span / cycles, True
-    if bool(np.all(acf[1:] >= MILLIS_NO_BREATH_ACF)):
-        return step, span / cycles, False
+        return _Millis(step, cycle_s, True, counts_rows)
+    if turn_any > MILLIS_NO_TURN_ACF and regular and (step >= 2.0 or counts_rows):
+        return _Millis(step, cycle_s, True, counts_rows)
+    if turn_late >= MILLIS_NO_BREATH_ACF or turn_any > MILLIS_TURN_ACF:
+        return _Millis(step, cycle_s, False, counts_rows)
+    return None
+
+
+def _block_smooth_cycle_s(y: FloatArray, step: float) -> float | None:
+    """Seconds per cycle, on a regular time grid of ``step`` seconds, of a waveform whose means over blocks of
+    samples change along a slow curve, at the finest block size where they do; None when they never do.
+
+    Block sizes 2, 4, 8, ... samples (at least :data:`MILLIS_MIN_BLOCKS` blocks, of the first
+    :data:`MILLIS_ANALYSED_SAMPLES` samples): the changes from block to block follow a curve when their
+    autocorrelation is at least :data:`MILLIS_BLOCK_ACF` at lags 1 and 2. Averaging a block divides white
+    noise's variance by its size and cancels mains hum, while a breath sampled at hundreds of Hz spans
+    hundreds of samples; a 1 Hz belt's breaths (2-20 samples) average out, and its baseline's jumps or
+    random walk leave changes that are uncorrelated beyond a lag of 1. The cycle is counted across the
+    middle of the block means (:func:`_swing_cycles`), with at least two cycles."""
+    finite = np.isfinite(y[:MILLIS_ANALYSED_SAMPLES])
+    x = y[:MILLIS_ANALYSED_SAMPLES][finite]
+    m = 2
+    while x.size // m >= MILLIS_MIN_BLOCKS:
+        blocks = x[: x.size // m * m].reshape(-1, m).mean(axis=1)
+        d = np.diff(blocks)
+        d = d - d.mean()
+        v = float(np.dot(d, d))
+        if v > 0:
+            lag1 = float(np.dot(d[:-1], d[1:])) / v
+            lag2 = float(np.dot(d[:-2], d[2:])) / v
+            if lag1 >= MILLIS_BLOCK_ACF[0] and lag2 >= MILLIS_BLOCK_ACF[1]:
+                cycles, span = _swing_cycles(np.arange(blocks.size) * (m * step), blocks)
+                return span / cycles if cycles >= 2 else None
+        m *= 2
     return None
 
 
@@ -891,11 +1178,20 @@ def _notes(rec: Recording, ignored_rate_hz: float | None, meta_lines: Mapping[st
     if not rec.time_from_rate and fs is not None and not any(abs(fs - c) <= 0.05 * c for c in claims):
         millis = _whole_step_millis(rec)  # the certain ones were refused (_check_time_unit)
         if millis is not None:
-            step, cycle_s, _ = millis
+            steps = (
+                "numbers the rows (0, 1, 2, ...)"
+                if millis.counts_rows
+                else f"steps by whole numbers ({millis.step:g})"
+            )
+            rows = (
+                f"if it numbers the samples, delete the time column and give the sampling rate ({RATE_OPTIONS}); "
+                if millis.counts_rows
+                else ""
+            )
             notes.append(
-                f"the time column steps by whole numbers ({step:g}) and, read as seconds, the breathing waveform "
-                f"takes {cycle_s:.0f} s per cycle, far slower than breathing (1-20 s): if the time is in "
-                "milliseconds, divide the time column by 1000 (breathsync wants seconds)"
+                f"the time column {steps} and, read as seconds, the breathing waveform takes {millis.cycle_s:.0f} s "
+                f"per cycle, far slower than breathing (1-20 s): {rows}if the time is in milliseconds, divide the "
+                "time column by 1000 (breathsync wants seconds)"
             )
         if _times_look_compressed(rec):  # those with a rate 60 x slower were refused (_check_time_unit)
             notes.append(
@@ -1070,6 +1366,11 @@ def open_input(name: str, what: str = "a recording CSV file") -> IO[bytes]:
 
 def _read_error(name: str, exc: OSError) -> RecordingError:
     if isinstance(exc, FileNotFoundError):
+        if name == "-":  # the usual name for standard input, and no file of that name
+            pipe = " (a pipe can be given as /dev/stdin)" if os.path.exists("/dev/stdin") else ""
+            return RecordingError(
+                name, f"reading from standard input as '-' is not supported: save the data to a file{pipe}"
+            )
         return RecordingError(name, "no such file: check the path")
     if isinstance(exc, IsADirectoryError):
         return RecordingError(name, "is a directory, not a recording file")
@@ -1306,15 +1607,9 @@ def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[
             "decode --capture FILE",
             line=line_no,
         )
-    for i, col in enumerate(names):
-        if not col:
-            raise RecordingError(
-                name,
-                f"empty column name (column {i + 1}) in header {_quote(header.strip())}: name "
-                "every column and remove trailing delimiters",
-                line=line_no,
-            )
-        if is_number(col):
+    for col in names:
+        # An empty name (pandas' index column, a trailing delimiter) is checked with its cells: _unread_columns.
+        if col and is_number(col):
             raise RecordingError(
                 name,
                 f"column name {_quote(col)} is a number: is the header row missing?",
@@ -1322,7 +1617,7 @@ def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[
             )
     seen: set[str] = set()
     for col in names:
-        if col in seen:
+        if col and col in seen:
             raise RecordingError(
                 name, f"column {_quote(col)} appears twice in the header: rename one", line=line_no
             )
@@ -1436,13 +1731,14 @@ def _parse_data(
     delimiter: str,
     names: list[str],
     size: int,
+    texts: _Texts | None = None,
 ) -> tuple[list[FloatArray], bool]:
     """Parse the data rows: one array per column, and whether a truncated final line was dropped.
 
     As for the whole text at once: the fast path for every row, else the slow path (line by line, naming
     the first bad line); a bad final line without a newline is dropped and the rest parsed the same way.
     ``reread(drop_last)`` gives the data pieces again, without the last line if asked; ``size`` is the
-    file's length in bytes.
+    file's length in bytes. ``texts``: the columns whose text cells are read as missing (and noted there).
     """
     ncols = len(names)
     columns, failed, nan_time = _fast_pass(pieces, delimiter, names, size)
@@ -1456,7 +1752,7 @@ def _parse_data(
         # The fast path read every earlier row, with finite times. The slow path refuses none of them (it
         # refuses what the fast path refuses, and empty time cells, which the fast path reads as NaN), so
         # its first problem, if any, is in this piece.
-        bad = _scan_rows(failed.text, failed.first_no, delimiter, names, header_no + 1)
+        bad = _scan_rows(failed.text, failed.first_no, delimiter, names, header_no + 1, texts)
         if isinstance(bad, tuple):
             line_no, problem = bad
             if not _is_cut_last_line(failed, line_no):
@@ -1464,13 +1760,13 @@ def _parse_data(
             rest = _drop_last_line(failed.text)
             if not columns.rows and not rest.strip():
                 raise _NoRows
-            table = _fast_rows(rest, delimiter, ncols)
+            table = _fast_rows(rest, delimiter, ncols, texts.skip() if texts else frozenset())
             if table is not None:
                 columns.add(table, len(rest))
                 return columns.arrays(), True
     del columns
     # The slow path over all rows (read again).
-    columns, bad_line = _slow_pass(reread(False), delimiter, names, size, header_no + 1)
+    columns, bad_line = _slow_pass(reread(False), delimiter, names, size, header_no + 1, texts)
     if bad_line is None:
         return columns.arrays(), False
     line_no, problem, cut = bad_line
@@ -1485,7 +1781,7 @@ def _parse_data(
         if failed is None:
             return columns.arrays(), True
         del columns
-    columns, bad_line = _slow_pass(reread(True), delimiter, names, size, header_no + 1)
+    columns, bad_line = _slow_pass(reread(True), delimiter, names, size, header_no + 1, texts)
     if bad_line is not None:
         raise RecordingError(name, bad_line[1], line=bad_line[0])
     return columns.arrays(), True
@@ -1514,13 +1810,25 @@ def _fast_pass(
 
 
 def _slow_pass(
-    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int, data_start: int | None = None
+    pieces: Iterator[_Piece],
+    delimiter: str,
+    names: list[str],
+    size: int,
+    data_start: int | None = None,
+    texts: _Texts | None = None,
 ) -> tuple[_Columns, tuple[int, str, bool] | None]:
     """The slow path piece by piece: the rows, and the first bad line (number, problem, whether it is the
-    file's last line, without a newline)."""
+    file's last line, without a newline). Once columns of text are known (``texts``), a piece is first tried
+    with the fast path leaving them out: a column of comments or event markers would make every row slow."""
     columns = _Columns(len(names), size)
+    at = names.index(TIME_COLUMN) if TIME_COLUMN in names else None
     for piece in pieces:
-        bad = _scan_rows(piece.text, piece.first_no, delimiter, names, data_start)
+        if texts is not None and texts.found:
+            table = _fast_rows(piece.text, delimiter, len(names), texts.skip())
+            if table is not None and (at is None or not np.isnan(table[:, at]).any()):
+                columns.add(table, len(piece.text))
+                continue
+        bad = _scan_rows(piece.text, piece.first_no, delimiter, names, data_start, texts)
         if isinstance(bad, tuple):
             line_no, problem = bad
             return columns, (line_no, problem, _is_cut_last_line(piece, line_no))
@@ -1528,26 +1836,89 @@ def _slow_pass(
     return columns, None
 
 
-def _fast_rows(data: str, delimiter: str, ncols: int) -> FloatArray | None:
-    """numpy's C parser, empty cells spelled "nan" first (cheap C-level string scans); None if it fails."""
+def _fast_rows(
+    data: str, delimiter: str, ncols: int, skip: frozenset[int] = frozenset()
+) -> FloatArray | None:
+    """numpy's C parser, missing values (NA, N/A, ...) and empty cells spelled "nan" first (cheap C-level
+    string scans); None if it fails. The columns ``skip`` (text) are not parsed: NaN."""
     if not data.lstrip("\n"):
         return np.empty((0, ncols))  # empty lines only, which it skips
+    if _may_hold_na(data):
+        data = _NA_CELLS[delimiter].sub(r"\1nan", data)
     if _has_empty_cells(data, delimiter):
         data = _BLANK_ROWS[delimiter].sub("", data)  # rows of empty cells only: blank lines (_is_blank_row)
         if not data.strip():
             return np.empty((0, ncols))
         data = _fill_empty_cells(data, delimiter)
-    return _loadtxt(data, delimiter, ncols)
+    return _loadtxt(data, delimiter, ncols, skip)
 
 
-def _loadtxt(data: str, delimiter: str, ncols: int) -> FloatArray | None:
+def _loadtxt(data: str, delimiter: str, ncols: int, skip: frozenset[int] = frozenset()) -> FloatArray | None:
+    used = [i for i in range(ncols) if i not in skip]
+    # loadtxt checks the columns it reads only: every row must still have the header's cells.
+    if skip and any(line.count(delimiter) != ncols - 1 for line in data.split("\n") if line):
+        return None
     try:
-        table = np.loadtxt(StringIO(data), delimiter=delimiter, comments=None, dtype=np.float64, ndmin=2)
+        table = np.loadtxt(
+            StringIO(data),
+            delimiter=delimiter,
+            comments=None,
+            dtype=np.float64,
+            ndmin=2,
+            usecols=used if skip else None,
+        )
     except ValueError:
         return None
-    if table.shape[1] != ncols or table.shape[0] == 0:
+    if table.shape[1] != len(used) or table.shape[0] == 0:
         return None
+    if skip:
+        full = np.full((table.shape[0], ncols), np.nan)
+        full[:, used] = table
+        return full
     return table
+
+
+#: Missing values as other programs write them: R's write.csv "NA", Excel's "#N/A", "N/A" and BIDS's "n/a" (the
+#: BIDS specification, "Tabular files": missing values are "n/a"). Read as NaN, as an empty cell is.
+_NA_WORDS = ("NA", "N/A", "n/a", "#N/A")
+_NA_RE_TEXT = "|".join(re.escape(w) for w in _NA_WORDS)
+
+
+def _na_cells(delimiter: str) -> re.Pattern[str]:
+    """A missing-value cell (outer spaces and double quotes allowed) and the delimiter before it."""
+    d = re.escape(delimiter)
+    space = "[ ]*" if delimiter == "\t" else "[ \t]*"  # a tab delimits tab-separated cells
+    return re.compile(rf'(^|{d}){space}(?:"(?:{_NA_RE_TEXT})"|{_NA_RE_TEXT}){space}(?={d}|$)', re.MULTILINE)
+
+
+_NA_CELLS = {d: _na_cells(d) for d in _DELIMITERS}
+
+
+def _may_hold_na(text: str) -> bool:
+    """Whether ``text`` may hold a missing-value word (cheap scans before the regular expression)."""
+    return "NA" in text or "N/A" in text or "n/a" in text
+
+
+def _na_to_nan(line: str, delimiter: str) -> str:
+    """The line with its missing-value cells (NA, N/A, n/a, #N/A) spelled "nan" (a row of them is a row of
+    missing values, not a blank line: in a file of one column, a missing RR interval)."""
+    return _NA_CELLS[delimiter].sub(r"\1nan", line) if _may_hold_na(line) else line
+
+
+@dataclass
+class _Texts:
+    """Columns whose cells may be text (a column breathsync does not read: an event marker, a comment), and
+    the first text found in each: column index -> (line number, text)."""
+
+    ignorable: frozenset[int]
+    found: dict[int, tuple[int, str]]
+
+    def skip(self) -> frozenset[int]:
+        return frozenset(self.found)
+
+    def note(self, col: int, line_no: int, text: str) -> None:
+        if col not in self.found or line_no < self.found[col][0]:
+            self.found[col] = (line_no, text)
 
 
 def _has_empty_cells(data: str, delimiter: str) -> bool:
@@ -1569,15 +1940,23 @@ def _fill_empty_cells(data: str, delimiter: str) -> str:
 
 
 def _scan_rows(
-    data: str, first_no: int, delimiter: str, names: list[str], data_start: int | None = None
+    data: str,
+    first_no: int,
+    delimiter: str,
+    names: list[str],
+    data_start: int | None = None,
+    texts: _Texts | None = None,
 ) -> FloatArray | tuple[int, str]:
     """Parse row by row: the table (maybe without rows), or (line number, problem) of the first bad line.
-    ``data_start``: the line number of the data part's first line (a units row there is named as one)."""
+    ``data_start``: the line number of the data part's first line (a units row there is named as one).
+    ``texts``: the columns whose text cells are read as NaN, each one's first noted there."""
     ncols = len(names)
     rows: list[list[float]] = []
     delim_name = _DELIMITERS[delimiter]
+    ignorable = texts.ignorable if texts is not None else frozenset()
     for offset, line in enumerate(data.split("\n")):
         line_no = first_no + offset
+        line = _na_to_nan(line, delimiter)
         if _is_blank_row(line, delimiter):
             continue
         if line.lstrip().startswith("#"):
@@ -1591,7 +1970,12 @@ def _scan_rows(
                 + ("; and write numbers with a decimal point" if _DECIMAL_COMMA_RE.search(line) else "")
             )
         comma = next(
-            (c.strip() for c in cells if _DECIMAL_COMMA_RE.fullmatch(c.strip().strip('"').strip())), None
+            (
+                c.strip()
+                for i, c in enumerate(cells)
+                if i not in ignorable and _DECIMAL_COMMA_RE.fullmatch(c.strip().strip('"').strip())
+            ),
+            None,
         )
         if comma is not None:
             return line_no, (
@@ -1611,7 +1995,7 @@ def _scan_rows(
                 f"{_names_shown(names)}): fix or remove the row"
             )
         row: list[float] = []
-        for col, cell in zip(names, cells, strict=True):
+        for i, (col, cell) in enumerate(zip(names, cells, strict=True)):
             text = cell.strip()
             if len(text) >= 2 and text[0] == text[-1] == '"':
                 text = text[1:-1].strip()  # a quoted number ("0.5"), as some spreadsheets write them
@@ -1630,8 +2014,15 @@ def _scan_rows(
                     raise ValueError(text)  # float() reads other scripts' digits ('١'); a CSV has 0-9
                 row.append(float(text))
             except ValueError:
+                if texts is not None and i in ignorable:
+                    texts.note(i, line_no, text)
+                    row.append(math.nan)
+                    continue
                 return line_no, f"non-numeric cell {_quote(text)} in column {_quote(col)}" + (
-                    _clock_time_hint(text) if col == TIME_COLUMN else ""
+                    (_clock_time_hint(text) or ": write the time in seconds, as a number")
+                    if col == TIME_COLUMN
+                    else ": breathsync reads this column's cells as numbers (an empty cell or NA is a missing "
+                    "value): correct the cell, or export the column as numbers"
                 )
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), ncols)

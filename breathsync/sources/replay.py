@@ -61,7 +61,7 @@ class ReplaySource(Source):
         columns may be other people's (two belts on one acquisition system).
     rate_hz : float, optional
         The sampling rate of a file without a time column (``read_recording``'s ``rate_hz``); a file with
-        one refuses it.
+        one refuses it, and so does a series of RR intervals (timed by their running sum).
     """
 
     paced = True
@@ -149,6 +149,12 @@ class ReplaySource(Source):
             rec = read_recording(self.path, self.rate_hz, resp_column=self.column)
         except RecordingError as exc:
             raise SourceError(f"replay: {exc}") from None
+        if self.rate_hz is not None and rec.time_from_rr:
+            raise SourceError(
+                f"replay: {self.path}: rate={self.rate_hz:g} is for a sampled signal without a time column, and "
+                "this file is a series of RR intervals (each beat is timed by the running sum of the intervals; a "
+                "series of beats has no sampling rate): leave rate= out"
+            )
         if self.rate_hz is not None and not rec.time_from_rate:
             raise SourceError(
                 f"replay: {self.path}: rate={self.rate_hz:g} is for a file without a time column, and this one "

@@ -56,6 +56,9 @@ def test_other_text_keeps_the_plain_message(tmp_path: Path) -> None:
     """Text that is no date in the time column, and a date in another column: no word about seconds."""
     path = tmp_path / "text.csv"
     path.write_text("time,resp\n0.0,0.1\nabc,0.2\n", encoding="utf-8")
-    assert _error(path).endswith("non-numeric cell 'abc' in column 'time'")
+    message = _error(path)
+    assert message.endswith("non-numeric cell 'abc' in column 'time': write the time in seconds, as a number")
     path.write_text("time,resp\n0.0,0.1\n0.04,2024-05-01\n", encoding="utf-8")
-    assert _error(path).endswith("non-numeric cell '2024-05-01' in column 'resp'")
+    message = _error(path)
+    assert "non-numeric cell '2024-05-01' in column 'resp': breathsync reads this column's cells" in message
+    assert "seconds" not in message

@@ -113,11 +113,12 @@ def test_a_time_column_named_in_another_unit(tmp_path: Path, column: str, unit: 
     assert f"'{column}' looks like a time in {unit}" in message and f"divide it by {factor}" in message
 
 
-def test_a_time_column_named_in_seconds_keeps_the_rename_hint(tmp_path: Path) -> None:
+def test_a_time_column_named_in_seconds_is_read_as_the_time(tmp_path: Path) -> None:
+    """'Time (s)' was refused with a hint to rename it 'time'; it says seconds, so it is the time column."""
     path = tmp_path / "named.csv"
     path.write_text("Time (s),resp\n0,1\n0.04,2\n", encoding="utf-8")
-    message = _error(path)
-    assert "rename it 'time'" in message and "milliseconds" not in message
+    rec = read_recording(path)
+    assert rec.time.tolist() == [0.0, 0.04] and list(rec.columns) == ["resp"]
 
 
 def test_a_1hz_file_whose_declared_rate_is_left_over_is_a_note(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def _error(path: Path, rate_hz: float | None = None) -> RecordingError:
         ("time,resp\n0,1\n,2\n", 3, ["time", "empty"]),
         ("time,resp\n0,1\n# note\n0.1,2\n", 3, ["comment line", "before the header"]),
         ("time,resp,resp\n0,1,2\n", 1, ["appears twice"]),
-        ("time,resp,\n0,1,\n", 1, ["empty column name"]),
+        ("time,resp,\n0,1,2\n", 1, ["column 3 has no name in the header but holds numbers"]),
         ("time,resp\r\n0,1\r\n0.1,x\r\n0.2,3\r\n", 3, ["'x'"]),
         ("time,resp\n0,1\n0.04,1\x002\n", 3, ["'1\\x002'"]),  # a NUL byte is shown, not printed
         ("time,acc_x,acc_y,acc_z\n0,1,1e300,1\n0.04,1,1,1\n", 1, ["'acc_y'", "values up to 1e+300"]),
