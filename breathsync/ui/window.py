@@ -164,7 +164,11 @@ class DashboardWindow(QMainWindow):
         self._labels: tuple[str, ...] = ()
         self._retired: list[pg.PlotItem] = []
         self._traces: dict[str, _Trace] = {}
-        self._sync = Ring(SYNC_POINTS, 6)  # t, meter, in-sync band, plv, rel, null
+        # Each pair's sync history (t, meter, in-sync band, plv, rel, null), kept whichever pair the meter
+        # shows: with 3+ people the pair shown changes (the goal's pair, the cue's), and clearing the one
+        # history then left a meter titled "in sync 0:41 so far" over its last 17 s.
+        self._sync_rings: dict[tuple[str, str], Ring] = {}
+        self._sync = Ring(SYNC_POINTS, 6)  # the shown pair's
         self._sync_pair: tuple[str, str] | None = None
         self._rec_state = "off"
         self._rec_path = ""
@@ -509,7 +513,8 @@ class DashboardWindow(QMainWindow):
         self.save_summary_button.setEnabled(False)
         self.report_button.setEnabled(False)
         self.events.clear()
-        self._sync.clear()
+        self._sync_rings = {}
+        self._sync = Ring(SYNC_POINTS, 6)
         self._sync_pair = None
         self._layout_participants(labels)
         if record_path is not None:
@@ -617,17 +622,20 @@ class DashboardWindow(QMainWindow):
             tr = self._traces[p.label]
             if p.new_t.size:
                 tr.ring.add(p.new_t, p.new_wave)
-        pv = self._main_pair(snap)
-        if pv is not None:
-            if self._sync_pair != (pv.a, pv.b):
-                self._sync_pair = (pv.a, pv.b)
-                self._sync.clear()
-                self.dial.set_pair(pv.a, pv.b)
-            last_t = self._sync.last(0)
+        for q in snap.pairs:
+            ring = self._sync_rings.get((q.a, q.b))
+            if ring is None:
+                ring = self._sync_rings[(q.a, q.b)] = Ring(SYNC_POINTS, 6)
+            last_t = ring.last(0)
             if not math.isfinite(last_t) or snap.t_s - last_t >= SYNC_STEP_S or snap.final:
-                band = 1.06 if pv.in_sync else math.nan
+                band = 1.06 if q.in_sync else math.nan
                 # The meter, not the raw score: locked in opposite phase is not in sync (PairView.meter).
-                self._sync.append(snap.t_s, pv.meter, band, pv.plv, pv.rel_phase_rad, pv.null_plv)
+                ring.append(snap.t_s, q.meter, band, q.plv, q.rel_phase_rad, q.null_plv)
+        pv = self._main_pair(snap)
+        if pv is not None and self._sync_pair != (pv.a, pv.b):
+            self._sync_pair = (pv.a, pv.b)
+            self._sync = self._sync_rings[(pv.a, pv.b)]
+            self.dial.set_pair(pv.a, pv.b)
         for e in snap.events:
             self.events.addItem(f"{clock_text(e.t_s)}  {e.text}")
         while self.events.count() > 200:
@@ -663,8 +671,9 @@ class DashboardWindow(QMainWindow):
 
     def _cue(self, snap: Snapshot) -> tuple[str, str]:
         """Whose breathing the cue shows and its title (:func:`breathsync.session_types.cue_choice`; the
-        "cue" box's choice, when it names a participant, wins)."""
-        return cue_choice(snap, self.cue_who.currentText())
+        "cue" box's choice, when it names a participant, wins), from the snapshot and the session's
+        description (whom each simulated follower follows)."""
+        return cue_choice(snap, self.cue_who.currentText(), self.runner.info)
 
     # ------------------------------------------------------------------------------------- drawing
     def redraw(self) -> None:

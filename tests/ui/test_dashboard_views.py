@@ -225,3 +225,30 @@ def test_the_goal_bar_counts_whole_seconds_as_the_clock_does(window: DashboardWi
     show(window, replace(s, training=replace(s.training, progress_s=7.6)))
     assert window.goal.value() == 7 and window.goal.text() == "goal: 7 / 60 s in sync"
     assert window.score_title == "A-B: in sync 0:07 so far"
+
+
+def test_the_sync_meter_keeps_each_pairs_history_when_the_pair_shown_changes(
+    window: DashboardWindow,
+) -> None:
+    """With 3+ people the pair shown is the goal's (the pair in sync longest right now), which changes: the
+    meter's history was cleared at each change, so after a switch it drew only the seconds since, under a
+    title counting the whole session ("in sync 0:41 so far" over 17 s)."""
+    from breathsync.session_types import TrainingView
+
+    labels = ("A", "B", "C")
+
+    def at(t: float, shown: tuple[str, str]) -> Snapshot:
+        training = TrainingView(
+            phase="match", stage="matching", goal_s=60.0, progress_s=12.0, goal_reached=False, pair=shown
+        )
+        pairs = (pair("A", "B"), pair("A", "C", in_sync=False), pair("B", "C", in_sync=False))
+        return snapshot(labels, pairs=pairs, training=training, t_s=t, seq=int(t * 10))
+
+    show(window, *(at(t, ("A", "B")) for t in np.arange(1.0, 100.0, 0.5)))
+    show(window, *(at(t, ("A", "C")) for t in np.arange(100.0, 120.0, 0.5)))
+    t, _ = window.score_curve.getData()
+    assert t[0] == 1.0 and t[-1] == 119.5  # A-C's history from the start, though it was not shown then
+    show(window, *(at(t, ("A", "B")) for t in np.arange(120.0, 125.0, 0.5)))
+    t, band = window.band_curve.getData()
+    assert t[0] == 1.0 and t[-1] == 124.5 and np.isfinite(band).all()  # A-B's, in sync throughout
+    assert window.score_title.startswith("A-B")
