@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from breathsync.session import Session
 
 MAX_SIM_SAMPLES = 10_000_000  # simulate: per file
+#: The demo's length (s): its recording's, sample_signals/nk_rest5_100hz.csv (0 to 299.99 s at 100 Hz). A
+#: longer --duration left "you" without a signal from 4:59 on (a test checks the file's length).
+DEMO_S = 300.0
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -53,6 +56,35 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """An option that takes one value is given once (:class:`_Once`): the same for every command."""
+        if args and str(args[0]).startswith("-") and kwargs.get("action", "store") == "store":
+            kwargs["action"] = _Once
+        return super().add_argument(*args, **kwargs)
+
+
+class _Once(argparse.Action):
+    """An option taking one value, refused when given again: ``--leader A --leader B`` and ``--record d1
+    --record d2`` silently took the last."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option: str | None = None,
+    ) -> None:
+        given: set[str] = getattr(namespace, "_once_given", set())
+        if self.dest in given:
+            first, again = (
+                f"{v:g}" if isinstance(v, float) else str(v) for v in (getattr(namespace, self.dest), values)
+            )
+            raise argparse.ArgumentError(
+                self, f"given twice ({first} and {again}): give it once, with the value you mean"
+            )
+        namespace._once_given = given | {self.dest}
+        setattr(namespace, self.dest, values)
 
 
 def _positive(text: str) -> float:
@@ -290,7 +322,9 @@ def build_parser() -> _Parser:
         "fails: it is listed at the end, without a row or a JSON, and the exit code is 2",
     )
 
-    def live_options(sp: argparse.ArgumentParser) -> None:
+    def live_options(
+        sp: argparse.ArgumentParser, duration_help: str = "stop after S seconds of session time"
+    ) -> None:
         sp.add_argument("--record", type=_path, metavar="DIR", help="record everything to a new folder DIR")
         sp.add_argument(
             "--phase",
@@ -298,9 +332,7 @@ def build_parser() -> _Parser:
             default="match",
             help="training phase (default match)",
         )
-        sp.add_argument(
-            "--duration", type=_positive, metavar="S", help="stop after S seconds of session time"
-        )
+        sp.add_argument("--duration", type=_positive, metavar="S", help=duration_help)
         sp.add_argument(
             "--speed",
             type=_between(0.1, MAX_SPEED),
@@ -363,9 +395,13 @@ def build_parser() -> _Parser:
         "demo",
         help="practise with no hardware: you (a real recording) and a simulated partner who follows you",
         description="The main job on built-in data: participant 'you' replayed from a real belt recording in "
-        "sample_signals, and a simulated partner who falls into step with you.",
+        f"sample_signals ({DEMO_S:g} s long, so the demo lasts at most {DEMO_S:g} s), and a simulated partner "
+        "who falls into step with you.",
     )
-    live_options(d)
+    live_options(
+        d,
+        f"stop after S seconds of session time (default and longest {DEMO_S:g}: the length of the recording)",
+    )
     # The demo's partner follows closely, so that the demo shows the whole practice (finding the rhythm, in
     # sync, the goal): beside the real, irregular breather of nk_rest5 (16.5 +- 4.3/min), 300 s at --speed
     # 100 gave 54 s in sync and no goal at coupling 1, 121 s at 2, 200 s and the goal at 3, 232 s at 4.
@@ -622,6 +658,42 @@ def _write_private(path: str | os.PathLike[str], text: str) -> None:
     write_private_text(path, text)
 
 
+def _check_json_path(path: str) -> None:
+    """``analyze --json OUT``: refused before the analysis, not after it, when OUT cannot be written (a folder, a
+    folder that does not exist or is a file, no permission)."""
+    import tempfile
+
+    from breathsync.errors import file_in_the_way
+
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"--json {path}: that is a folder: give a file name, e.g. {target / 'result.json'}")
+    folder = target.parent
+    if not folder.is_dir():
+        blocking = file_in_the_way(target)
+        if blocking is not None:
+            raise InputError(
+                f"--json {path}: {blocking} is a file, not a folder, so nothing can be saved in it: choose a file "
+                f"in a folder, e.g. {blocking.parent / target.name}"
+            )
+        raise InputError(
+            f"--json {path}: the folder {folder} does not exist: create it or choose another folder"
+        )
+    try:
+        if target.is_file():
+            with open(target, "ab"):  # opened for writing, not changed
+                pass
+        elif not target.exists():
+            # A real try, not os.access: read-only file systems, and root ignores permission bits.
+            fd, probe = tempfile.mkstemp(prefix=".breathsync-", suffix=".tmp", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise InputError(
+            f"--json {path}: cannot write there ({e.strerror or e}): choose another file"
+        ) from None
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from breathsync.analysis import analyse_paths, summary_text
 
@@ -630,6 +702,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     _check_columns(args.column)
     if args.json and args.json != "-":
         _check_not_an_input(args.json, args.files, "--json")
+        _check_json_path(args.json)
     result, analysed = analyse_paths(
         args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, columns=args.column
     )
@@ -668,7 +741,13 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
             ParticipantArg("partner", f"sim:follow,coupling={args.coupling:g},delay=0.3,rate=13,seed=1"),
         ]
         invert: list[str] = []
-        duration = args.duration if args.duration is not None else 300.0
+        if args.duration is not None and args.duration > DEMO_S:
+            raise InputError(
+                f"--duration {args.duration:g}: the demo's recording is {DEMO_S:g} s long ({DEMO_S / 60:g} min), "
+                f"so the demo lasts at most that: give --duration {DEMO_S:g} or less (or run with your own "
+                "recording: breathsync run -p you=replay:FILE -p partner=sim:follow)"
+            )
+        duration = args.duration if args.duration is not None else DEMO_S
     else:
         parts = [parse_participant(x) for x in args.participant]
         invert = args.invert
@@ -689,12 +768,21 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         check_screenshot_path(args.screenshot)
     config = SessionConfig(window_s=args.window, phase=args.phase, goal_s=args.goal, leader=args.leader)
     try:
-        session = build_session(parts, speed=args.speed, config=config, invert=invert)
+        session = build_session(
+            parts, speed=args.speed, config=config, invert=invert, demo=args.command == "demo"
+        )
     except ValueError as e:
         raise InputError(str(e)) from None
     if args.record:
+        from breathsync.errors import file_in_the_way
         from breathsync.recorder import prepare_folder
 
+        blocking = file_in_the_way(args.record)
+        if blocking is not None:  # it said "cannot create the recording folder: Not a directory"
+            raise InputError(
+                f"--record {args.record}: {blocking} is a file, not a folder, so the recording folder cannot be "
+                f"made in it: choose a new folder elsewhere, e.g. --record {blocking.parent / Path(args.record).name}"
+            )
         prepare_folder(args.record)  # an unusable folder is an error now, before any window or source
     prepare: Callable[[Session], None] | None = None
     if args.publish:

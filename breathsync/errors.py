@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 
 class InputError(Exception):
@@ -42,3 +44,17 @@ def output_errors(path: object, what: str) -> Iterator[None]:
         raise
     except OSError as e:
         raise InputError(f"{path}: cannot write {what} ({e.strerror})") from None
+
+
+def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
+    """The nearest existing folder above ``path`` when it is not a folder but a file (or another non-folder,
+    such as a device), which no folder or file can be made in: ``afile`` for ``afile/sub``, ``/etc/passwd``
+    for ``/etc/passwd/x.png``; None when the nearest existing one is a folder (or nothing above exists).
+    For messages that name what is in the way ("Not a directory" did not)."""
+    for parent in Path(path).parents:  # as given: a relative path's end at "."
+        try:
+            if parent.exists():
+                return None if parent.is_dir() else parent
+        except OSError:
+            return None
+    return None

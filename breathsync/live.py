@@ -138,6 +138,7 @@ def build_source(arg: ParticipantArg, labels: Sequence[str], probes: dict[str, P
                 f"the participants are {', '.join(labels)}"
             )
         src.probe = probes.setdefault(partner, PhaseProbe())
+        src.follows = partner  # described in session.json: whose cue the dashboard shows (cue_choice)
     return src
 
 
@@ -152,15 +153,32 @@ def build_session(
     speed: float = 1.0,
     config: SessionConfig | None = None,
     invert: Sequence[str] = (),
+    demo: bool = False,
 ) -> Session:
+    """The session of these participants (each source built and checked, one line and InputError for what
+    cannot be: before anything starts). ``demo``: the participants are the demo's (its messages then suggest
+    nothing the demo cannot take, such as another source)."""
     labels = [p.label for p in participants]
     if len(set(labels)) != len(labels):
         raise InputError("participant labels must be different")
     if not 1 <= len(labels) <= 8:
         raise InputError("give 1 to 8 participants")
+    if (
+        config is not None
+        and config.phase == "lead"
+        and config.leader is not None
+        and config.leader not in labels
+    ):
+        # The session said "leader 'C' is not a participant": the demo's labels (you, partner) cannot be guessed.
+        raise InputError(
+            f"--leader {config.leader}: there is no participant {config.leader}; lead with one of the "
+            f"participants: {_or(labels)}"
+        )
     for lab in invert:
         if lab not in labels:
-            raise InputError(f"--invert {lab}: no such participant")
+            raise InputError(
+                f"--invert {lab}: there is no participant {lab}; give one of the participants: {_or(labels)}"
+            )
         spec = next(p.spec for p in participants if p.label == lab)
         if spec.partition(":")[0] == "sim":
             raise InputError(
@@ -182,6 +200,8 @@ def build_session(
     # Replays on times that never meet (another clock, another day) would wait for ever: said now.
     check_replays_overlap([(p.label, s) for p, s in zip(participants, sources, strict=True)])
     _check_ble_targets(participants, sources)
+    _check_invert_signals(participants, sources, invert)
+    _check_leader(participants, sources, config, demo)
     played: dict[tuple[object, ...], tuple[str, ReplaySource]] = {}
     for p, src in zip(participants, sources, strict=True):
         if isinstance(src, ReplaySource):
@@ -211,6 +231,11 @@ def build_session(
     replays = [
         (p.label, s) for p, s in zip(participants, sources, strict=True) if isinstance(s, ReplaySource)
     ]
+    # What the reader noticed in a replayed file (a time column that looks like minutes or milliseconds, a
+    # declared rate its time column contradicts, corrupt samples read as missing): said, as analyze says it.
+    for label, src in replays:
+        for note in src.load().notes:
+            session.warn(f"{label}: {note}", (label,))
     for (la, a), (lb, b) in combinations(replays, 2):
         ra, rb = a.load(), b.load()
         if same_samples(ra, rb):
@@ -229,6 +254,66 @@ def build_session(
                     (lc, lr),
                 )
     return session
+
+
+def _check_invert_signals(
+    participants: Sequence[ParticipantArg], sources: Sequence[Source], invert: Sequence[str]
+) -> None:
+    """``--invert`` is for a belt worn so that it falls on inhale. Breathing derived from heart beats (RR
+    intervals, an ECG's beats) rises on inhale by physiology (the heart speeds up), and a chest
+    accelerometer's direction is set by breathsync itself (the breath's shape, confirmed by the heart's
+    rhythm): flipping either only turns a right direction upside down, and it was recorded as
+    ``# invert: true``. A replay's signal is known once its file is read (here: the replays were read to
+    align them); a device's or a stream's only once it is connected."""
+    why = {
+        "rr": "comes from heart beats, whose direction is set by physiology (the heart speeds up on inhale), "
+        "not by how anything is worn",
+        "acc": "comes from a chest accelerometer, whose direction breathsync sets itself (from the breath's "
+        "shape, confirmed by the heart's rhythm when there are beats), not by how anything is worn",
+    }
+    for p, src in zip(participants, sources, strict=True):
+        if p.label in invert and src.signal in why:
+            raise InputError(
+                f"--invert {p.label}: {p.label}'s breathing {why[src.signal]}: drop --invert {p.label} "
+                "(it is for a breathing belt worn so that it falls on inhale)"
+            )
+
+
+def _check_leader(
+    participants: Sequence[ParticipantArg],
+    sources: Sequence[Source],
+    config: SessionConfig | None,
+    demo: bool,
+) -> None:
+    """The lead phase's leader changes pace for the follower to follow: a simulated follower (``sim:follow``)
+    cannot, its pace being its partner's. It was told to change pace, and the summary credited it with the
+    changes of the person it follows. The README's simulated leader is ``sim:lead`` (it changes pace by
+    itself); ``sim:steady`` and ``sim:pacer`` keep theirs, and the summary says so."""
+    from breathsync.sources.sim import SimSource
+
+    if config is None or config.phase != "lead" or not participants:
+        return
+    leader = config.leader or participants[0].label
+    src = next(s for p, s in zip(participants, sources, strict=True) if p.label == leader)
+    if not (isinstance(src, SimSource) and src.mode == "follow"):
+        return
+    simulated = {p.label for p in participants if p.spec.partition(":")[0] == "sim"}
+    people = [p.label for p in participants if p.label not in simulated]
+    follows = src.follows
+    you = follows if follows in people else people[0] if people else None
+    what = f"a simulated follower (sim:follow, following {follows})" if follows else "a simulated follower"
+    if config.leader is not None:
+        head = f"--leader {leader}: {leader} is {what}"
+    else:
+        head = f"--phase lead: the leader is the first participant, {leader}, {what}"
+    remedies = [f"lead yourself (--leader {you})"] if you is not None else []
+    if not demo:
+        remedies.append(
+            f"make {leader} a simulated leader, which changes pace by itself (-p {leader}=sim:lead)"
+        )
+    raise InputError(
+        f"{head}, which only follows and cannot change pace for anyone to follow: {', or '.join(remedies)}"
+    )
 
 
 def _check_ble_targets(participants: Sequence[ParticipantArg], sources: Sequence[Source]) -> None:

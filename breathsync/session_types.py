@@ -172,6 +172,16 @@ class SessionInfo:
     software_version: str
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def follows(self, label: str) -> str | None:
+        """Whose live phase a simulated follower (``sim:follow``) follows: the label its source describes as
+        ``follows`` (given with ``partner=``, else the first other participant); None for anyone else."""
+        for p in self.participants:
+            if p.get("label") == label:
+                source = p.get("source")
+                found = source.get("follows") if isinstance(source, dict) else None
+                return found if isinstance(found, str) else None
+        return None
+
 
 class Sink(Protocol):
     """A consumer of what the session publishes. Methods are called from the session's loop and must
@@ -307,13 +317,29 @@ def first_text(first: str | None, lead_s: float | None) -> str:
     return f"{first} breathed first by {abs(lead_s):.2f} s"
 
 
+def locked_text(plv: float, null_plv: float, rel_phase_rad: float) -> str:
+    """What a live window says of how a pair is locked, by the rule the summaries name a leader by (the
+    windows locked within a quarter cycle: PLV over its chance level and the relative phase within 90
+    degrees, :func:`breathsync.dsp.sync.who_led`): "not locked" (PLV at or under its chance level, where
+    who breathes first is chance), "opposite phase" (locked beyond 90 degrees, where who is "first" is
+    arbitrary: half a cycle ahead is half a cycle behind); "" when locked within a quarter cycle, or
+    unknown (no PLV)."""
+    if not (math.isfinite(plv) and math.isfinite(rel_phase_rad)):
+        return ""
+    if not plv > null_plv:  # a chance level not known yet (NaN) is not evidence of locking either
+        return "not locked"
+    return "opposite phase" if abs(rel_phase_rad) > math.pi / 2 else ""
+
+
 def pair_first_text(pv: PairView) -> str:
-    """:func:`first_text` for a live pair's window; "opposite phase" beyond 90 degrees, where who is "first"
-    is arbitrary (half a cycle ahead is half a cycle behind)."""
+    """:func:`first_text` for a live pair's window, only when the pair is locked within a quarter cycle, as
+    the summaries and ``analyze`` name a leader; else :func:`locked_text`'s "not locked" or "opposite
+    phase" (the live line said "A breathed first by 0.24 s" of a pair at PLV 0.14, 14 vs 10/min)."""
     if not math.isfinite(pv.rel_phase_rad):
         return ""
-    if abs(pv.rel_phase_rad) > math.pi / 2:
-        return "opposite phase"
+    lock = locked_text(pv.plv, pv.null_plv, pv.rel_phase_rad)
+    if lock or not math.isfinite(pv.plv):
+        return lock
     if not math.isfinite(pv.lag_s):
         return ""
     return first_text(pv.a if pv.rel_phase_rad > 0 else pv.b, abs(pv.lag_s))
@@ -354,20 +380,29 @@ def lead_lines(snap: Snapshot) -> list[str]:
     return out
 
 
-def cue_choice(snap: Snapshot, chosen: str = "") -> tuple[str, str]:
+def cue_choice(snap: Snapshot, chosen: str = "", info: SessionInfo | None = None) -> tuple[str, str]:
     """Whose breathing a partner cue shows, and its title ("breathe with B", "your breathing", "you lead:
     your breathing"). The session does not say whom each participant is to breathe with (its
     TrainingView names the lead phase's leader and follower only): this decides it from what it
-    publishes, for the dashboard's cue.
+    publishes (the participants' sources, and in ``info`` whom each simulated follower follows), for the
+    dashboard's cue.
 
-    The cue is for the person looking at the screen: the participant labelled "you" when there is one
-    (the demo's user), else whoever is to follow. It shows whom they are to breathe with: a pacer
-    (a ``sim:pacer`` source), else the partner (match and free; lead while matching, where the leader too
-    first matches the follower); in the lead stage the leader, for the follower. A leader in the lead stage
-    has no one to breathe with (the pace is theirs to set, and a disc moving with the follower would pull
-    them back to the old pace): the cue shows the leader's own breathing, titled so. ``chosen``: a
-    participant picked by hand (anything else, e.g. "auto": decide)."""
+    The cue is for the person looking at the screen, who is never a simulated participant: the one
+    labelled "you" when there is one (the demo's user); else in the lead phase the follower, or the leader
+    when the follower is simulated (a ``sim:`` source); else someone not simulated. It shows whom they are to
+    breathe with: a pacer (a ``sim:pacer`` source); else, when there are simulated participants, one of them
+    (a simulated partner is there to be breathed with): the one following the person at the screen ("you"),
+    else one following a participant who is not simulated, else a ``sim:lead``, else one following anyone,
+    else the last listed; without any, the partner (the last listed). In the lead phase: the leader (the leader too first
+    matches the follower, while matching). A leader in the lead stage has no one to breathe with (the pace
+    is theirs to set, and a disc moving with the follower would pull them back to the old pace): the cue
+    shows the leader's own breathing, titled so. ``chosen``: a participant picked by hand (anything else,
+    e.g. "auto": decide).
+
+    (With ``-p partner=sim:follow -p me=replay:...`` the cue followed "me", the last listed: the person at
+    the screen; with a replay, two followers and a ``sim:steady``, the unrelated steady one.)"""
     labels = [p.label for p in snap.participants]
+    simulated = {p.label for p in snap.participants if p.source.startswith("sim:")}
     you = next((x for x in labels if is_you(x)), None)
 
     def title(label: str) -> str:
@@ -377,14 +412,31 @@ def cue_choice(snap: Snapshot, chosen: str = "") -> tuple[str, str]:
         return chosen, title(chosen)
     tr = snap.training
     if tr.phase == "lead" and tr.leader in labels:
-        if you is None or you != tr.leader:
+        me = you
+        if me is None and tr.follower in simulated and tr.leader not in simulated:
+            me = tr.leader  # a simulated follower is not looking at the screen: the leader is
+        if me is None or me != tr.leader:
             return tr.leader, title(tr.leader)
         if tr.stage != "matching":
-            return you, f"{says(you, 'leads', 'lead')}: {possessive(you)} breathing"
+            return me, f"{says(me, 'leads', 'lead')}: {possessive(me)} breathing"
         if tr.follower in labels:
             return tr.follower, title(tr.follower)
     others = [x for x in labels if x != you] or labels
     for p in snap.participants:
         if p.label in others and p.source.endswith(":pacer"):
             return p.label, title(p.label)
+    partners = [x for x in others if x in simulated]
+    if partners:
+        follows = {x: info.follows(x) if info is not None else None for x in partners}
+        modes = {p.label: p.source for p in snap.participants}
+        for pick in (
+            lambda x: you is not None and follows[x] == you,
+            lambda x: follows[x] in labels and follows[x] not in simulated,
+            lambda x: modes[x] == "sim:lead",
+            lambda x: follows[x] in labels,  # e.g. everyone simulated (a test of the tool): the follower
+        ):
+            found = next((x for x in partners if pick(x)), None)
+            if found is not None:
+                return found, title(found)
+        return partners[-1], title(partners[-1])
     return others[-1], title(others[-1])

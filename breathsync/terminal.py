@@ -213,7 +213,8 @@ def render(
 
     ``width``: fit every line in this many columns (a long line is wrapped, the pair line broken between
     its parts, a participant's bar shortened and its source cut), so that each line is one row of the
-    terminal. ``height``: at most this many lines (the recent events go first, then the end is cut).
+    terminal. ``height``: at most this many lines (the recent events go first, then pairs' lines, a line
+    saying how many pairs are left out, then the end is cut).
     """
     tr = snap.training
     head = f"breathsync  {tr.phase}"
@@ -222,17 +223,19 @@ def render(
     head += f"   {clock_text(snap.t_s)}"
     if info is not None and info.settings.get("speed", 1) != 1:
         head += f"   speed x{info.settings['speed']:g}"
-    lines = [head, ""]
+    top = [head, ""]
     w = max((len(p.label) for p in snap.participants), default=1)
     if width is not None:  # the labels' column takes at most half a narrow terminal
         w = min(w, max(4, width // 2))
     for p in snap.participants:
-        lines += _participant_lines(p, w, width) + _reason_lines(p, w, width)
-    lines.append("")
+        top += _participant_lines(p, w, width) + _reason_lines(p, w, width)
+    top.append("")
     window_s = _window_s(info)
+    blocks: list[list[str]] = []  # each pair's lines
     for pv in snap.pairs:
         parts = _pair_parts(pv, snap, window_s)
-        lines += ["  ".join(parts)] if width is None else _pack(parts, width)
+        blocks.append(["  ".join(parts)] if width is None else _pack(parts, width))
+    lines: list[str] = []
     if math.isfinite(snap.group_r):
         lines.append(f"group order R {snap.group_r:.2f}")
     lines.append("")
@@ -253,17 +256,40 @@ def render(
     lines += [f"!! {a}" for a in snap.alarms]
     events = [[f"   {e}"] for e in recent_events or []]
     if width is not None:
-        lines = [y for x in lines for y in _wrap(x, width, "      ")]
+        top, lines = ([y for x in part for y in _wrap(x, width, "      ")] for part in (top, lines))
         events = [_wrap(e[0], width, " " * 9) for e in events]
     if height is not None:
-        while events and len(lines) + sum(map(len, events)) > height:
+        while events and len(top) + sum(map(len, blocks)) + len(lines) + sum(map(len, events)) > height:
             events.pop(0)  # the oldest first
-        if len(lines) > height:
-            cut = len(lines) - height + 1
-            lines = [*lines[: height - 1], f"... {cut} more lines: enlarge the terminal"]
-            if width is not None:
-                lines[-1] = _cut(lines[-1], width)
+        blocks = _fit_pairs(snap, blocks, height - len(top) - len(lines), width)
+    lines = top + [x for b in blocks for x in b] + lines
+    if height is not None and len(lines) > height:
+        cut = len(lines) - height + 1
+        lines = [*lines[: height - 1], f"... {cut} more lines: enlarge the terminal"]
+        if width is not None:
+            lines[-1] = _cut(lines[-1], width)
     return "\n".join(lines + [x for e in events for x in e])
+
+
+def _fit_pairs(snap: Snapshot, blocks: list[list[str]], room: int, width: int | None) -> list[list[str]]:
+    """The pairs' blocks that fit in ``room`` lines, in their order, with one line saying how many were left
+    out: what the participants are asked to do and the goal, under the pairs, come before the pairs (with
+    4 people on 80x24, the six pair blocks took the frame and the "now:" and "goal:" lines were cut). The
+    pair the goal is about (``TrainingView.pair``) is kept first, then the others in order."""
+    if not blocks or sum(map(len, blocks)) <= room:
+        return blocks
+    goal = snap.training.pair
+    order = sorted(range(len(blocks)), key=lambda i: (snap.pairs[i].a, snap.pairs[i].b) != goal)
+    kept: set[int] = set()
+    used = 1  # the line saying how many were left out
+    for i in order:
+        if used + len(blocks[i]) > room:
+            break
+        kept.add(i)
+        used += len(blocks[i])
+    n = len(blocks) - len(kept)
+    note = f"... {n} more pair{'' if n == 1 else 's'} not shown: enlarge the terminal"
+    return [b for i, b in enumerate(blocks) if i in kept] + [[note if width is None else _cut(note, width)]]
 
 
 #: SetConsoleMode's flag for the escape sequences the in-place view writes (cursor up, erase below), and

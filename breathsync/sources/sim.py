@@ -250,6 +250,10 @@ class SimSource(Source):
         if partner is not None and not _is_label(partner):
             raise ValueError(f"partner={partner}: a participant label is letters, digits, '-' or '_'")
         self.partner = partner
+        #: ``follow``: the label of the participant whose phase the probe reads (``partner``, or whom the
+        #: command line resolved it to: the first other participant), for the session's description
+        #: (``SessionInfo.follows``: whose cue it is). The spec keeps ``partner`` as given.
+        self.follows: str | None = partner if mode == "follow" else None
         self.fs_hz = float(fs_hz)
         self.duration_s = None if duration_s is None else float(duration_s)
         self.shape = shape if shape is not None else DEFAULT_SHAPE
@@ -536,6 +540,7 @@ class SimSource(Source):
                 coupling=self.coupling,
                 delay_s=self.delay_s,
                 partner=self.partner,
+                follows=self.follows,
                 probe=self.probe is not None,
             )
         elif self.mode == "lead":

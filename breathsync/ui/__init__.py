@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from breathsync.errors import InputError
+from breathsync.errors import InputError, file_in_the_way
 
 if TYPE_CHECKING:
     from breathsync.ui.app import DashboardResult
@@ -57,6 +57,12 @@ def check_screenshot_path(path: str) -> None:
         )
     folder = target.parent
     if not folder.is_dir():
+        blocking = file_in_the_way(target)
+        if blocking is not None:  # it said "the folder /etc/passwd does not exist" of a file
+            raise InputError(
+                f"{opt}: {blocking} is a file, not a folder, so nothing can be saved in it: choose a file in "
+                f"a folder, e.g. {blocking.parent / target.name}"
+            )
         raise InputError(f"{opt}: the folder {folder} does not exist: create it or choose another folder")
     try:
         if target.exists():

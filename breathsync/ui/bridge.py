@@ -138,6 +138,12 @@ class SessionRunner(QObject):
     def session(self) -> Session | None:
         return self._session
 
+    @property
+    def info(self) -> SessionInfo | None:
+        """The running (or last) session's description, as it opened its sinks (None before that)."""
+        relay = self._relay
+        return relay.info if relay is not None else None
+
     def start(
         self,
         factory: Callable[[], Session],
@@ -153,6 +159,7 @@ class SessionRunner(QObject):
         self.fault = None
         self._stop_requested = False
         self._session = None
+        self._relay = None  # (its info is the last session's)
         self._loop = None
         self._thread = threading.Thread(
             target=self._main, args=(factory, duration_s, record_dir), name="breathsync-session", daemon=True

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPol
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from breathsync.dsp._types import FloatArray
-from breathsync.session_types import StateKind, degrees_text
+from breathsync.session_types import StateKind, degrees_text, locked_text
 
 __all__ = ["STATE_STYLES", "PartnerCue", "PhaseDial", "StateIndicator"]
 
@@ -262,12 +262,14 @@ class PhaseDial(QWidget):
         p.drawText(
             QRectF(c.x() - radius - 10, c.y() - 8, 70, 16), int(Qt.AlignmentFlag.AlignLeft), f"{self.b} first"
         )
-        if math.isfinite(self.plv):
-            deg = math.degrees(self.rel_rad)
-            label = f"PLV {self.plv:.2f}  {degrees_text(self.rel_rad)}°" + (
-                "  opposite phase" if abs(deg) > 90 else ""
-            )
-        else:
-            label = "PLV -"
-        p.drawText(QRectF(0, h - 16, w, 16), int(Qt.AlignmentFlag.AlignCenter), label)
+        p.drawText(QRectF(0, h - 16, w, 16), int(Qt.AlignmentFlag.AlignCenter), self.caption())
         p.end()
+
+    def caption(self) -> str:
+        """The line under the dial: "PLV 0.90  +20°", with "not locked" or "opposite phase" by the rule the
+        summaries name a leader by (:func:`breathsync.session_types.locked_text`: "opposite phase" was said
+        of a pair at PLV 0.14, under its chance level); "PLV -" while unknown."""
+        if not math.isfinite(self.plv):
+            return "PLV -"
+        lock = locked_text(self.plv, self.null_plv, self.rel_rad)
+        return f"PLV {self.plv:.2f}  {degrees_text(self.rel_rad)}°" + (f"  {lock}" if lock else "")
