@@ -145,6 +145,17 @@ def bids_validator_issues(folder: Path, timeout_s: float = 180) -> list[tuple[st
     return issues
 
 
+def reading_error(path: Path, rate_hz: float | None = None) -> str:
+    """The reader's error for ``path`` (read with ``rate_hz``), checked to be one line naming the file."""
+    from breathsync.io.csvfile import RecordingError, read_recording
+
+    with pytest.raises(RecordingError) as info:
+        read_recording(path, rate_hz)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    return message
+
+
 def run_collecting(session: Any, duration_s: float) -> list[Any]:
     """Run a :class:`breathsync.session.Session` for ``duration_s`` of session time; its snapshots."""
     import asyncio

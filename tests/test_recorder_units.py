@@ -29,9 +29,9 @@ def _raw_sidecar(out: Path, sub: str) -> dict[str, Any]:
     return dict(json.loads(p.read_text(encoding="utf-8")))
 
 
-def _record(folder: Path, sources: dict[str, tuple[dict[str, Any], str]]) -> None:
-    """A recorder's session folder: per label a source description and its signal, 60 s of samples."""
-    info = SessionInfo(
+def _info(sources: dict[str, tuple[dict[str, Any], str]]) -> SessionInfo:
+    """A session's description: per label a source description and its signal."""
+    return SessionInfo(
         participants=[
             {"label": lab, "source": dict(src), "signal": sig, "invert": False}
             for lab, (src, sig) in sources.items()
@@ -40,6 +40,11 @@ def _record(folder: Path, sources: dict[str, tuple[dict[str, Any], str]]) -> Non
         start_utc="2025-01-01T10:00:00.000+00:00",
         software_version="0.1.0",
     )
+
+
+def _record(folder: Path, sources: dict[str, tuple[dict[str, Any], str]]) -> None:
+    """A recorder's session folder: per label a source description and its signal, 60 s of samples."""
+    info = _info(sources)
     rec = Recorder(folder)
     rec.open(info)
     t = np.arange(0.0, 60.0, 0.1)
@@ -106,14 +111,7 @@ def test_a_simulators_true_phase_is_in_radians_in_its_recording_and_its_bids_sid
     ``# unit:`` line said nothing of it, and the BIDS sidecar said "arbitrary" (a replayed ``simulate`` file,
     which declares it, said "rad")."""
     sim = {"kind": "sim", "mode": "steady", "spec": "sim:steady,seed=1"}
-    info = SessionInfo(
-        participants=[
-            {"label": lab, "source": dict(sim), "signal": "resp", "invert": False} for lab in ("A", "B")
-        ],
-        settings={"phase": "match", "window_s": 30.0, "speed": 1.0},
-        start_utc="2025-01-01T10:00:00.000+00:00",
-        software_version="0.1.0",
-    )
+    info = _info({lab: (sim, "resp") for lab in ("A", "B")})
     rec = Recorder(tmp_path / "rec")
     rec.open(info)
     t = np.arange(0.0, 60.0, 0.1)
@@ -133,12 +131,7 @@ def test_a_declared_true_phase_unit_is_kept_as_the_source_says(tmp_path: Path) -
     """A replayed ``simulate`` file declares true_phase itself: its words stay, not said twice."""
     declared = "resp: arbitrary units, rising on inhale; true_phase: rad, 0 = inhale onset"
     src = {"kind": "replay", "file": "A.csv", "unit": declared}
-    info = SessionInfo(
-        participants=[{"label": "A", "source": src, "signal": "resp", "invert": False}],
-        settings={"phase": "match", "window_s": 30.0, "speed": 1.0},
-        start_utc="2025-01-01T10:00:00.000+00:00",
-        software_version="0.1.0",
-    )
+    info = _info({"A": (src, "resp")})
     rec = Recorder(tmp_path / "rec")
     rec.open(info)
     t = np.arange(0.0, 10.0, 0.1)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing
+from conftest import breathing, reading_error
 
 from breathsync.cli import main
-from breathsync.errors import RecordingError
 from breathsync.io import read_recording
 
 
@@ -24,14 +23,6 @@ def _belt(n: int = 1500) -> tuple[np.ndarray, np.ndarray]:
 def _write(path: Path, header: str, rows: list[str]) -> Path:
     path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
-
-
-def _error(path: Path) -> str:
-    with pytest.raises(RecordingError) as info:
-        read_recording(path)
-    message = str(info.value)
-    assert "\n" not in message and str(path) in message
-    return message
 
 
 @pytest.mark.parametrize("na", ["NA", "N/A", "n/a", "#N/A", '"NA"', " NA "])
@@ -49,13 +40,13 @@ def test_missing_value_spellings_read_as_empty_cells(tmp_path: Path, na: str, de
 
 def test_a_missing_time_is_still_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "na.csv", "time,resp", ["0,1", "NA,2", "0.08,3"])
-    message = _error(path)
+    message = reading_error(path)
     assert f"{path}:3:" in message and "every row needs a time in seconds" in message
 
 
 def test_a_word_that_merely_starts_like_na_is_text(tmp_path: Path) -> None:
     path = _write(tmp_path / "nax.csv", "time,resp", ["0,1", "0.04,NAX"])
-    assert "non-numeric cell 'NAX' in column 'resp'" in _error(path)
+    assert "non-numeric cell 'NAX' in column 'resp'" in reading_error(path)
 
 
 def test_pandas_index_and_trailing_empty_columns_are_left_out(tmp_path: Path) -> None:
@@ -83,7 +74,7 @@ def test_pandas_index_and_trailing_empty_columns_are_left_out(tmp_path: Path) ->
 def test_an_unnamed_column_that_holds_something_is_refused(
     tmp_path: Path, header: str, rows: list[str], said: str
 ) -> None:
-    message = _error(_write(tmp_path / "unnamed.csv", header, rows))
+    message = reading_error(_write(tmp_path / "unnamed.csv", header, rows))
     assert said in message and message.endswith("or delete the column")
 
 
@@ -105,7 +96,7 @@ def test_a_time_column_that_says_seconds_is_the_time(tmp_path: Path, name: str) 
 def test_other_time_names_are_still_refused(tmp_path: Path, header: str, said: str) -> None:
     cells = header.count(",")
     rows = [",".join(["0"] * cells + ["1"]), ",".join(["40"] * cells + ["2"])]
-    assert said in _error(_write(tmp_path / "t.csv", header, rows))
+    assert said in reading_error(_write(tmp_path / "t.csv", header, rows))
 
 
 def test_a_text_column_not_read_is_left_out_with_a_warning(

@@ -9,20 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, reading_error
 
 from breathsync.cli import main
-from breathsync.errors import RecordingError
 from breathsync.io import read_recording, write_recording
 from sample_signals import sample_path
-
-
-def _error(path: Path, rate_hz: float | None = None) -> str:
-    with pytest.raises(RecordingError) as info:
-        read_recording(path, rate_hz)
-    message = str(info.value)
-    assert "\n" not in message and str(path) in message
-    return message
 
 
 def _ms_copy(tmp_path: Path, name: str = "biosppy_resp_1000hz.csv") -> Path:
@@ -36,7 +27,7 @@ def _ms_copy(tmp_path: Path, name: str = "biosppy_resp_1000hz.csv") -> Path:
 
 def test_a_real_belt_in_milliseconds_without_a_declared_rate_is_refused(tmp_path: Path) -> None:
     path = _ms_copy(tmp_path)
-    message = _error(path)
+    message = reading_error(path)
     assert f"{path}:1:" in message  # the header, where the time column is
     assert "the time looks like milliseconds" in message and "divide the time column by 1000" in message
 
@@ -50,14 +41,14 @@ def test_smooth_breathing_on_whole_millisecond_steps_is_refused(
     y = np.sin(2 * np.pi * 0.25 * t) + 0.2 * np.sin(2 * np.pi * 0.03 * t)  # with a slow baseline
     path = tmp_path / "ms.csv"
     write_recording(path, np.arange(n) * step, {"resp": y}, time_format="%.0f")
-    assert "the time looks like milliseconds" in _error(path)
+    assert "the time looks like milliseconds" in reading_error(path)
 
 
 def test_a_rate_1000_times_the_time_columns_is_refused(tmp_path: Path) -> None:
     """bio_ms.csv --rate 1000: it said '--rate 1000 ignored'. A --rate is as good a claim as a declared rate
     (here the undeclared rule would refuse the file too: the --rate line is the more specific one)."""
     path = _ms_copy(tmp_path)
-    message = _error(path, rate_hz=1000.0)
+    message = reading_error(path, rate_hz=1000.0)
     assert "--rate 1000 was given, but the file has a time column, which steps at 1 Hz" in message
     assert "milliseconds" in message and "divide the time column by 1000" in message
 
@@ -69,10 +60,10 @@ def test_a_rate_1000_times_a_noisy_millisecond_column_is_refused(tmp_path: Path)
     y = np.sin(2 * np.pi * 0.25 * np.arange(n) / fs) + 0.1 * np.random.default_rng(2).standard_normal(n)
     path = tmp_path / "noisy_ms.csv"
     write_recording(path, np.arange(n, dtype=float), {"resp": y}, time_format="%.0f")
-    assert "divide the time column by 1000" in _error(path, rate_hz=1000.0)
+    assert "divide the time column by 1000" in reading_error(path, rate_hz=1000.0)
     # Without the --rate, refused too: its means over blocks of samples follow the slow curve (before, only a
     # hint among its notes).
-    assert "divide the time column by 1000" in _error(path)
+    assert "divide the time column by 1000" in reading_error(path)
 
 
 def test_analyze_refuses_it_in_one_line_with_exit_code_2(

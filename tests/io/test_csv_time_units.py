@@ -7,22 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import reading_error
 
-from breathsync.errors import RecordingError
 from breathsync.io import read_recording, write_recording
 
 
 def _resp(n: int, fs: float) -> np.ndarray:
     t = np.arange(n) / fs
     return np.sin(2 * np.pi * 0.25 * t)
-
-
-def _error(path: Path) -> str:
-    with pytest.raises(RecordingError) as info:
-        read_recording(path)
-    message = str(info.value)
-    assert "\n" not in message and str(path) in message
-    return message
 
 
 @pytest.mark.parametrize(
@@ -35,7 +27,7 @@ def test_a_declared_rate_1000_times_the_time_columns_is_refused(
     path = tmp_path / "ms.csv"
     t_ms = np.round(np.arange(n) / fs * factor)
     write_recording(path, t_ms, {"resp": _resp(n, fs)}, {"sampling_rate_hz": f"{fs:g}"}, time_format="%.0f")
-    message = _error(path)
+    message = reading_error(path)
     assert f"{path}:1:" in message  # the sampling_rate_hz line
     assert unit in message and "divide the time column by 1000" in message
 
@@ -45,7 +37,7 @@ def test_microseconds_at_a_declared_rate(tmp_path: Path) -> None:
     n = 600
     path = tmp_path / "us.csv"
     write_recording(path, np.arange(n, dtype=float), {"resp": _resp(n, 10.0)}, {"sampling_rate_hz": "1e6"})
-    assert "microseconds" in _error(path)
+    assert "microseconds" in reading_error(path)
 
 
 def test_a_declared_rate_that_is_merely_wrong_is_a_note(tmp_path: Path) -> None:
@@ -93,7 +85,7 @@ def test_heart_beats_whose_times_are_milliseconds_are_refused(tmp_path: Path) ->
     assert len(read_recording(seconds)) == t.size  # in seconds: read
     ms = tmp_path / "h10_ms.csv"
     write_recording(ms, np.round(t[order] * 1000.0), cols, time_format="%.0f")
-    message = _error(ms)
+    message = reading_error(ms)
     assert "heart beats are 1000 times their RR intervals apart" in message and "milliseconds" in message
 
 
@@ -108,7 +100,7 @@ def test_heart_beats_whose_times_are_milliseconds_are_refused(tmp_path: Path) ->
 def test_a_time_column_named_in_another_unit(tmp_path: Path, column: str, unit: str, factor: str) -> None:
     path = tmp_path / "named.csv"
     path.write_text(f"# a: b\n{column},resp\n0,1\n40,2\n80,1\n", encoding="utf-8")
-    message = _error(path)
+    message = reading_error(path)
     assert f"{path}:2:" in message
     assert f"'{column}' looks like a time in {unit}" in message and f"divide it by {factor}" in message
 
@@ -146,7 +138,7 @@ def test_a_noisy_millisecond_file_is_still_refused(tmp_path: Path) -> None:
     write_recording(
         path, np.arange(n, dtype=float), {"resp": y}, {"sampling_rate_hz": "1000"}, time_format="%.0f"
     )
-    assert "divide the time column by 1000" in _error(path)
+    assert "divide the time column by 1000" in reading_error(path)
 
 
 def test_sparse_beats_around_a_long_pause_are_read(tmp_path: Path) -> None:
@@ -160,4 +152,4 @@ def test_sparse_beats_around_a_long_pause_are_read(tmp_path: Path) -> None:
     assert len(read_recording(path)) == 24
     ms = tmp_path / "pause_ms.csv"
     write_recording(ms, np.round(t * 1000.0), {"rr_ms": rr}, time_format="%.0f")
-    assert "milliseconds" in _error(ms)  # (here the span says so first)
+    assert "milliseconds" in reading_error(ms)  # (here the span says so first)
