@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from breathsync.errors import InputError
 from breathsync.recorder import file_stem
-from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.session import NOT_INVERTIBLE, ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, first_text, no_samples_lines
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
@@ -264,13 +264,9 @@ def _check_invert_signals(
     accelerometer's direction is set by breathsync itself (the breath's shape, confirmed by the heart's
     rhythm): flipping either only turns a right direction upside down, and it was recorded as
     ``# invert: true``. A replay's signal is known once its file is read (here: the replays were read to
-    align them); a device's or a stream's only once it is connected."""
-    why = {
-        "rr": "comes from heart beats, whose direction is set by physiology (the heart speeds up on inhale), "
-        "not by how anything is worn",
-        "acc": "comes from a chest accelerometer, whose direction breathsync sets itself (from the breath's "
-        "shape, confirmed by the heart's rhythm when there are beats), not by how anything is worn",
-    }
+    align them); a device's or a stream's only once it is connected, where the session drops the flip with an
+    alarm (:meth:`breathsync.session.Session._drop_invert`)."""
+    why = NOT_INVERTIBLE
     for p, src in zip(participants, sources, strict=True):
         if p.label in invert and src.signal in why:
             raise InputError(

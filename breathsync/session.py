@@ -661,6 +661,7 @@ class Session:
         p.chunks += 1
         if p.chunks == 1:
             self._refresh_description(p)
+            self._drop_invert(p)
             if p.source.signal == "rr":
                 from breathsync.dsp.rr import INHERENT_LAG_S
 
@@ -851,6 +852,25 @@ class Session:
                 entry["source"] = p.source.describe()
                 entry.pop("extra_columns", None)
                 entry.update(_extra_columns(p.source))
+
+    def _drop_invert(self, p: _Participant) -> None:
+        """``--invert`` on breathing whose direction nothing worn sets (:data:`NOT_INVERTIBLE`), found once a
+        device or stream says what it carries (a replay's is refused before the session: see
+        :func:`breathsync.live.build_session`): the flip is dropped before its first sample is processed, an
+        alarm says so, and the recording and session.json say ``invert`` false. Flipped, heart-beat
+        breathing read exhale as inhale, and the recording said ``# invert: true`` for it."""
+        why = NOT_INVERTIBLE.get(p.source.signal)
+        if not p.spec.invert or why is None:
+            return
+        p.pipeline = RespPipeline(invert=False)
+        if self.info is not None:
+            for entry in self.info.participants:
+                if entry.get("label") == p.label:
+                    entry["invert"] = False
+        self._alarm(
+            f"{p.label}: --invert ignored: {p.label}'s breathing {why} (--invert is for a breathing belt worn "
+            "so that it falls on inhale)"
+        )
 
     def _refresh_source(self, p: _Participant) -> None:
         """The source's own description again (``describe()``: a BLE source's ``dropped``, ``dropped_by``
@@ -1691,6 +1711,15 @@ def _extra_columns(src: Source) -> dict[str, list[str]]:
 #: not a way of wearing anything, and its rise/fall timing is the heart's response, not the breath's
 #: inhale/exhale ratio; the "inverted" shape test says nothing there that anyone could act on.
 _SHAPE_FREE = ("rr", "ecg")
+
+#: Signals whose breathing direction no way of wearing anything sets, and why (``--invert`` is for a belt
+#: worn so that it falls on inhale): flipping them only turns a right direction upside down.
+NOT_INVERTIBLE = {
+    "rr": "comes from heart beats, whose direction is set by physiology (the heart speeds up on inhale), "
+    "not by how anything is worn",
+    "acc": "comes from a chest accelerometer, whose direction breathsync sets itself (from the breath's "
+    "shape, confirmed by the heart's rhythm when there are beats), not by how anything is worn",
+}
 
 
 def _no_rate_why(
