@@ -299,7 +299,7 @@ def build_report(
             if cap_text:  # as analyze says it
                 chance_cell += f" ({html.escape(cap_text)})"
         out.append(
-            f"<tr><td>{html.escape(pr.a.label)} – {html.escape(pr.b.label)}</td>"
+            f"<tr><td>{_who(pr.a)} – {_who(pr.b)}</td>"
             f"<td>{in_sync_cell}</td><td>{plv_cell}</td><td>{chance_cell}</td>"
             f"<td>{'—' if rel is None else f'{degrees_text(float(rel))}°'}</td><td>{led}</td></tr>"
         )

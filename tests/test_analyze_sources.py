@@ -78,6 +78,8 @@ def test_batch_and_report_mark_the_simulated_participant(tmp_path: Path) -> None
     page = build_report([str(s)])
     assert "B <span class='note'>(simulated)</span>" in page
     assert "A <span class='note'>(simulated)</span>" not in page
+    # In the pair's cell too: a practice with a simulated partner does not read as two people there.
+    assert "<td>A – B <span class='note'>(simulated)</span></td>" in page
 
 
 # ------------------------------------------------------------------------------------ different sensors
