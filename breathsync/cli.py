@@ -1150,6 +1150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             before = {p.name for p in out_dir.glob("sub-*")} if out_dir.is_dir() else set()
             files = export_bids(args.session, args.bids, session_label=args.bids_session)
             print(f"wrote {len(files)} files to {args.bids}")
+            from breathsync.io.session_folder import left_out_notes
+
+            for note in left_out_notes([args.session]):  # as analyze and report say it
+                print(f"note: {note}")
             # A BIDS subject is a person: a label already in the dataset (from another session) is taken to be
             # the same person, which A and B of two different pairs are not.
             again = sorted(

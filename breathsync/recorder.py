@@ -248,6 +248,12 @@ class Recorder:
         try:
             if writer is None:
                 writer = self._open_raw(label, stem, chunk)
+                # What the participant's source turned out to be (a BLE device is known after its scan: the
+                # session has updated its description): said now, not only at the end, which a crash or a
+                # kill never reaches (session.json kept "resp" and no device for a Polar H10). Not worth the
+                # recording if it cannot be done now (a viewer holding it open): the end's write says so.
+                with contextlib.suppress(OSError, InputError):
+                    self._write_session_json()
             t = np.asarray(chunk.t, dtype=np.float64).reshape(-1)
             cols = {
                 c: np.asarray(v, dtype=np.float64) for c, v in chunk.columns.items() if c in writer.columns
@@ -671,7 +677,12 @@ class Recorder:
                 str(p.get("label")): p["device"] for p in participants if p.get("device") is not None
             },
             "settings": info.settings,
-            "files": self._files,
+            # At the end, only the files there are: a participant whose source gave no sample has none.
+            "files": {
+                name: what
+                for name, what in self._files.items()
+                if not final or os.path.exists(os.path.join(self.path, name))
+            },
         }
         if extra:
             d["extra"] = extra

@@ -62,8 +62,9 @@ class SessionFolder:
     path: str
     info: dict[str, Any]
     participants: tuple[FolderParticipant, ...]
-    #: Participants left out, as (label, file name): a recording with a header and no samples, as a session
-    #: that ended in its first second leaves it (:func:`left_out_notes` says so).
+    #: Participants left out, as (label, why): a recording with a header and no samples (a session that ended
+    #: in its first second), a participant whose source gave none ("no_samples"), or a recording never begun
+    #: in a session that did not close (:func:`left_out_notes` says so).
     left_out: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -78,10 +79,10 @@ class SessionFolder:
             if p.label == label:
                 return p
         there = ", ".join(self.labels)
-        for lab, raw in self.left_out:
+        for lab, why in self.left_out:
             if lab == label:
                 raise InputError(
-                    f"{self.path}: participant {label!r} recorded no samples ({raw} holds only its header): "
+                    f"{self.path}: participant {label!r} recorded no samples ({why}): "
                     f"choose another with participant=LABEL (it has {there})"
                 )
         raise InputError(
@@ -193,8 +194,11 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     raw, live, quiet = _files_by_label(info)
     participants: list[FolderParticipant] = []
     left_out: list[tuple[str, str]] = []
+    # The recorder writes "end_utc" null until the session closes: a crash or a kill leaves it so.
+    unclosed = "end_utc" in info and info["end_utc"] is None
     for label in labels:
         if label in quiet:  # the recorder closed without any sample from this participant
+            left_out.append((label, "none came from its source during the session; events.csv says why"))
             continue
         raw_name = raw.get(label)
         if raw_name is None:  # no "files" entry: the recorder's name for a safe label
@@ -212,6 +216,11 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
                 f"not a regular file: session.json lists it as participant {label}'s recording; "
                 "analyse the other files directly",
             )
+        if not os.path.isfile(raw_path) and unclosed and not os.path.lexists(raw_path):
+            # The session stopped without closing (a crash, a kill, a power cut) before this participant's
+            # first sample: the recorder opens a raw file with its first sample. The others are analysed.
+            left_out.append((label, f"{raw_name} was never begun, and the session did not close"))
+            continue
         if not os.path.isfile(raw_path):
             raise RecordingError(
                 raw_path,
@@ -219,7 +228,7 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
                 "analyse the other files directly",
             )
         if _holds_no_samples(raw_path):
-            left_out.append((label, raw_name))
+            left_out.append((label, f"{raw_name} holds only its header"))
             continue
         live_name = live.get(label)
         live_path = os.path.join(folder, live_name) if live_name else None
@@ -255,11 +264,10 @@ def left_out_notes(paths: Sequence[str]) -> list[str]:
     """The participants the session folders among ``paths`` leave out (:attr:`SessionFolder.left_out`), one
     line each, for analyze's warnings."""
     return [
-        f"{label}: its recording {raw} holds no samples, only its header (the session ended before any came): "
-        "left out"
+        f"{label}: recorded no samples ({why}): left out"
         for p in paths
         if os.path.isdir(p) and not is_simulate_folder(p)
-        for label, raw in read_session_folder(p).left_out
+        for label, why in read_session_folder(p).left_out
     ]
 
 

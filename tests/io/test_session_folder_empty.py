@@ -17,9 +17,7 @@ from breathsync.io import read_recording
 from breathsync.io.session_folder import read_session_folder
 from breathsync.sources.replay import parse_replay_spec
 
-NOTE = (
-    "B: its recording B.csv holds no samples, only its header (the session ended before any came): left out"
-)
+NOTE = "B: recorded no samples (B.csv holds only its header): left out"
 
 
 def _crashed(tmp_path: Path) -> Path:
@@ -33,7 +31,7 @@ def _crashed(tmp_path: Path) -> Path:
 def test_a_header_only_participant_is_left_out(tmp_path: Path) -> None:
     folder = read_session_folder(_crashed(tmp_path))
     assert folder.labels == ["A"]
-    assert folder.left_out == (("B", "B.csv"),)
+    assert folder.left_out == (("B", "B.csv holds only its header"),)
 
 
 def test_analyze_and_report_read_the_rest_and_say_so(
