@@ -153,6 +153,9 @@ def _seed(text: str) -> int:
     return v
 
 
+#: The longest ``scan --timeout``: that of a participant's ``ble:...,timeout=`` (breathsync.sources.ble's
+#: MAX_TIMEOUT_S, not imported here: it would load the Bluetooth code for every command).
+SCAN_MAX_S = 600.0
 _WINDOW = _between(WINDOW_MIN_S, WINDOW_MAX_S, " s")
 _RATE = _between(MIN_RATE_HZ, MAX_RATE_HZ, " Hz")  # a file's sampling rate (replay's rate= takes the same)
 
@@ -537,10 +540,10 @@ def build_parser() -> _Parser:
     )
     sc.add_argument(
         "--timeout",
-        type=_between(0.5, 300.0, " s"),
+        type=_between(0.5, SCAN_MAX_S, " s"),
         default=5.0,
         metavar="S",
-        help="seconds to scan (default 5)",
+        help=f"seconds to scan (default 5, at most {SCAN_MAX_S:g})",
     )
     return p
 

@@ -249,7 +249,9 @@ class BleSource(Source):
         self._last_drop: dict[str, str] = {}  # per stream: why its last notification was dropped
         self.notifications = 0
         self.connections = 0
-        self._attempt = 0  # connection attempts: a captured notification's connection (fresh decoders)
+        self._attempt = 0  # connection attempts (each with fresh decoders)
+        self._captured_attempt = 0  # the attempt of the last captured notification
+        self._captured_connection = 0  # a captured notification's connection: 1, 2, ... (see _on_data)
         self.reconnect_s: list[float] = []
         self._clock: SessionClock | None = None
         self._client: Any = None
@@ -673,7 +675,12 @@ class BleSource(Source):
         if dec is None:
             return
         if self.capture:  # a recording keeps the bytes (Source.capture)
-            self.hold_packet(Packet(arrival, self._attempt, stream, data))
+            # Numbered 1, 2, ... by the connections that sent anything: attempts that failed before a
+            # notification came are not counted (after one reconnection a capture said 1, then 6).
+            if self._captured_attempt != self._attempt:
+                self._captured_attempt = self._attempt
+                self._captured_connection += 1
+            self.hold_packet(Packet(arrival, self._captured_connection, stream, data))
         try:
             records = dec.feed(data)
         except devices.DecodeError as e:
