@@ -129,6 +129,8 @@ AVAILABLE_STEP_S = 0.1
 #: How far a replayed participant's live phase (20-Hz outputs) may lag its newest processed sample: a
 #: reader waiting for the phase at t (:attr:`PhaseProbe.final_until`) waits for samples this far beyond t.
 FINAL_MARGIN_S = 0.1
+#: The summary's first and last minute of rate convergence (s).
+RATE_MINUTE_S = 60.0
 RING_SPARE_S = 120.0  # a participant's history beyond the chance level's (see _Participant.ring)
 
 
@@ -1255,11 +1257,11 @@ class Session:
             t = (first + step * i) / self._fs
             if ps.first_t is None:
                 ps.first_t = t
-            if t - ps.first_t <= 60.0:
+            if t - ps.first_t <= RATE_MINUTE_S:
                 ps.first_sum += abs(d)
                 ps.first_n += 1
             ps.recent.append((t, abs(d)))
-        while ps.recent and ps.recent[-1][0] - ps.recent[0][0] > 60.0:
+        while ps.recent and ps.recent[-1][0] - ps.recent[0][0] > RATE_MINUTE_S:
             ps.recent.popleft()
 
     def _judge_windows(self, ps: _PairState, first: int, step: int, ins: list[bool]) -> None:
@@ -1621,6 +1623,12 @@ class Session:
                 self.config.window_s,
             )
             leader = {"a": ps.a.label, "b": ps.b.label}.get(who or "")
+            converging = (
+                ps.first_n > 0
+                and bool(ps.recent)
+                and ps.first_t is not None
+                and ps.recent[-1][0] - ps.first_t >= 2 * RATE_MINUTE_S
+            )
             pairs.append(
                 {
                     "a": ps.a.label,
@@ -1631,10 +1639,12 @@ class Session:
                     "mean_relative_phase_rad": round(rel, 4) if ps.windows_scored else None,
                     "leader": leader,
                     "lead_s": None if lead_s is None else round(lead_s, 3),
-                    # Rate convergence: how far apart the two rates were in the first and in the last minute.
-                    "rate_diff_first_min_bpm": round(ps.first_sum / ps.first_n, 2) if ps.first_n else None,
+                    # Rate convergence: how far apart the two rates were in the first and in the last minute;
+                    # null until the rates span two minutes (before, the two minutes overlap: a 25-s session
+                    # said "rates 0.5 -> 0.5 /min apart (first -> last minute)").
+                    "rate_diff_first_min_bpm": round(ps.first_sum / ps.first_n, 2) if converging else None,
                     "rate_diff_last_min_bpm": (
-                        round(sum(d for _, d in ps.recent) / len(ps.recent), 2) if ps.recent else None
+                        round(sum(d for _, d in ps.recent) / len(ps.recent), 2) if converging else None
                     ),
                 }
             )

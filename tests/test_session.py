@@ -85,6 +85,18 @@ def test_strangers_are_not_in_sync() -> None:
     assert abs(pr["rate_diff_first_min_bpm"] - 3.5) < 1.0 and abs(pr["rate_diff_last_min_bpm"] - 3.5) < 0.7
 
 
+def test_a_session_too_short_for_two_minutes_of_rates_says_no_convergence() -> None:
+    """Its first and last minute overlap: a 25-s session said "rates 0.5 -> 0.5 /min apart (first -> last
+    minute)" (the rates were 16.3 and 14.9/min)."""
+    from breathsync.live import summary_lines
+
+    session, _ = run(pair(lag_s=0.0, duration_s=120, rate_b=15.5), 120.0)
+    summary = session.summary()
+    pr = summary["pairs"][0]
+    assert pr["rate_diff_first_min_bpm"] is None and pr["rate_diff_last_min_bpm"] is None
+    assert not any("first -> last minute" in line for line in summary_lines(summary))
+
+
 def test_group_of_three_has_kuramoto_order() -> None:
     specs = pair(lag_s=0.2)
     t, y, _ = breathing(duration_s=100, fs_hz=25, rate_bpm=12, seed=3, t0=0.1)
