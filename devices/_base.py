@@ -230,6 +230,9 @@ class Profile:
     maker: str = ""
     model: str = ""
     battery_stream: str | None = None
+    #: Advertised names that rule an advertised service out: another product of a family sharing the
+    #: service (a Polar Verity Sense or OH1 has the H10's raw-data service; it gives no breathing).
+    name_excludes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.battery_stream is not None and self.battery_stream not in self.streams:
@@ -262,11 +265,12 @@ class Profile:
         """Whether an advertisement (name, advertised service UUIDs) is this kind of device.
 
         A name prefix always suffices; an advertised service suffices unless ``name_required`` (a service
-        shared by a whole product family, e.g. every Vernier Go Direct sensor).
+        shared by a whole product family, e.g. every Vernier Go Direct sensor), or unless the name is that
+        of another product of the family (``name_excludes``).
         """
         if name and any(str(name).startswith(p) for p in self.name_prefixes):
             return True
-        if self.name_required:
+        if self.name_required or (name and any(str(name).startswith(p) for p in self.name_excludes)):
             return False
         adv = {full_uuid(u) for u in service_uuids}
         return any(full_uuid(u) in adv for u in self.service_uuids)

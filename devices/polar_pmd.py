@@ -445,6 +445,10 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         title="Polar H10 chest strap",
         service_uuids=(PMD_SERVICE,),
         name_prefixes=("Polar H10",),
+        # Polar's other sensors with the raw-data service (Verity Sense, OH1: Polar's SDK documentation,
+        # github.com/polarofficial/polar-ble-sdk, lists PMD for them) are no chest strap: an advertised
+        # "Polar ..." name other than an H10's rules the service out; a nameless advertisement still matches.
+        name_excludes=("Polar ",),
         streams=streams,
         controller=lambda: FixedController(start=start, stop=stop),
         signal="acc",

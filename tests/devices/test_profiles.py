@@ -214,3 +214,15 @@ def test_the_invariants_catch_a_faulty_profile(monkeypatch: pytest.MonkeyPatch) 
             with pytest.raises(AssertionError, match=re.escape(msg)):
                 test_profile_invariants(p.name)
         monkeypatch.undo()
+
+
+def test_another_polar_sensor_with_the_raw_data_service_is_no_h10() -> None:
+    """A Polar Verity Sense or OH1 has the H10's raw-data (PMD) service and no chest motion to breathe by:
+    it was listed by scan as a polar-h10, and run then failed with "start ACC failed: invalid sample rate"."""
+    from devices.polar_pmd import PMD_SERVICE
+
+    assert devices.match_profile("Polar H10 1A2B3C4D", []).name == "polar-h10"  # type: ignore[union-attr]
+    assert devices.match_profile(None, [PMD_SERVICE]).name == "polar-h10"  # type: ignore[union-attr]
+    for other in ("Polar Sense B5D3E12F", "Polar OH1 1A2B3C4D"):
+        found = devices.match_profile(other, [PMD_SERVICE])
+        assert found is None or found.name != "polar-h10", other
