@@ -157,7 +157,9 @@ def _participant_lines(p: ParticipantView, w: int, width: int | None) -> list[st
     label = p.label if cells(p.label) <= w else _cut(p.label, w)  # a long label, on a narrow terminal
     head = f"{label:>{w}} "
     mid = f" {_direction(p)}{rate}  {_quality(p):12s} "
-    tail = f"({p.source_status})"
+    # A device's battery, as the dashboard's table shows it (the terminal had it only as the low event).
+    battery = f", battery {p.battery_pct:.0f}%" if p.battery_pct is not None else ""
+    tail = f"({p.source_status}{battery})"
     line = f"{head}{_breath_bar(p)}{mid}{p.source} {tail}"
     if width is None or cells(line) <= width:
         return [line]

@@ -455,6 +455,8 @@ class BleSource(Source):
             d["dropped_by"] = dict(self.dropped_by)
         if self.packets_not_captured:
             d["packets_not_captured"] = self.packets_not_captured
+        if self.battery_pct is not None:  # the last level the device gave (session.json keeps the final one)
+            d["battery_pct"] = self.battery_pct
         return d
 
     # ------------------------------------------------------------------------------ connection

@@ -46,11 +46,11 @@ def test_the_terminal_and_events_csv_say_why_reconnecting_fails(tmp_path: Path) 
     # The terminal: the reason under the participant's line, in place (each frame after the cursor moves up).
     frames = screen.getvalue().split("\x1b[J")
     shown = [
-        f for f in frames if "(reconnecting)" in f and "in its charger (status 13)" in " ".join(f.split())
+        f for f in frames if "(reconnecting" in f and "in its charger (status 13)" in " ".join(f.split())
     ]
     assert shown, frames[-1]
     lines = shown[-1].split("\n")
-    at = next(i for i, x in enumerate(lines) if "(reconnecting)" in x)
+    at = next(i for i, x in enumerate(lines) if "(reconnecting" in x)  # (, battery 87%)
     assert lines[at + 1].lstrip().startswith("Polar H10 A1B2C3D4: link lost ")
     assert all(len(x) <= 99 for x in lines)
     # events.csv: the loss, then why the reconnection fails.
