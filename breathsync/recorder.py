@@ -253,7 +253,7 @@ class Recorder:
                 # kill never reaches (session.json kept "resp" and no device for a Polar H10). Not worth the
                 # recording if it cannot be done now (a viewer holding it open): the end's write says so.
                 with contextlib.suppress(OSError, InputError):
-                    self._write_session_json()
+                    self._write_session_json(wait=False)
             t = np.asarray(chunk.t, dtype=np.float64).reshape(-1)
             cols = {
                 c: np.asarray(v, dtype=np.float64) for c, v in chunk.columns.items() if c in writer.columns
@@ -707,7 +707,9 @@ class Recorder:
             d["recording_error"] = self.error
         return d
 
-    def _write_session_json(self, final: bool = False) -> None:
+    def _write_session_json(self, final: bool = False, *, wait: bool = True) -> None:
+        """Replace session.json atomically. ``wait=False``: one try at the replace, not a second of them while
+        another program holds the file (Windows): mid-session, the session's loop does not wait on it."""
         text = json.dumps(
             _finite(self._session_dict(final)), indent=2, default=_json_default, allow_nan=False
         )
@@ -724,7 +726,10 @@ class Recorder:
             # A program holding session.json open (Windows: a virus scanner, an indexer, a viewer) keeps it from
             # being replaced: at the start, the session does not begin; at the end, the file keeps its start.
             then = "keep it closed while a session records" if final else "close it and run again"
-            replace_file(tmp, os.path.join(self.path, SESSION_FILE), advice=then)
+            if wait:
+                replace_file(tmp, os.path.join(self.path, SESSION_FILE), advice=then)
+            else:
+                os.replace(tmp, os.path.join(self.path, SESSION_FILE))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
