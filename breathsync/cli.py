@@ -30,10 +30,11 @@ DEMO_S = 300.0
 
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's help, wrapped only at spaces: textwrap's default also breaks after a hyphen, which cut the
-    device names the help lists ("new-" at the end of a line, "strap" on the next; "polar-" / "h10")."""
+    device names the help lists ("new-" at the end of a line, "strap" on the next; "polar-" / "h10"), and
+    inside a word longer than a line, which cut a source's syntax ("replay:FILE.xdf[,st" / "ream=NAME]...")."""
 
     def _split_lines(self, text: str, width: int) -> list[str]:
-        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False, break_long_words=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return textwrap.fill(
@@ -42,6 +43,7 @@ class _HelpFormatter(argparse.HelpFormatter):
             initial_indent=indent,
             subsequent_indent=indent,
             break_on_hyphens=False,
+            break_long_words=False,
         )
 
 

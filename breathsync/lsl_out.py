@@ -6,10 +6,23 @@ Streams (``HOST`` below is a short hash of this computer's name, so that the ids
 the next, which lets LSL inlets and LabRecorder reconnect after a restart, and differ between computers):
 
 - ``breathsync-<label>``, type ``Respiration``, 20 Hz float32, one per participant whose breathing comes
-  from this computer: channels ``resp`` (the breathing waveform on the grid before the live filters,
-  arbitrary units, rising on inhale: what a partner joining through this stream filters, once), ``wave``
-  (the live filtered waveform the view draws), ``phase`` (radians, 0 = inhale onset), ``rate`` (breaths
-  per minute), ``quality`` (0 ok, 1 warm-up, 2 gap, 3 flat, 4 no breathing); NaN where unknown. source_id ``breathsync-HOST-<label>``.
+  from this computer: channels ``resp`` (the breathing waveform on the grid before the live filters, rising
+  on inhale: what a partner joining through this stream filters, once; in the unit the source measures it
+  in, :func:`resp_unit`), ``wave`` (the live filtered waveform the view draws), ``phase`` (radians, 0 =
+  inhale onset), ``rate`` (breaths per minute), ``quality`` (0 ok, 1 warm-up, 2 gap, 3 flat, 4 no
+  breathing); NaN where unknown. source_id ``breathsync-HOST-<label>``. ``<breathsync>`` in its description
+  says the participant, the ``signal`` the breathing comes from (``resp`` a belt or a recording of breathing,
+  ``acc`` a chest accelerometer, ``rr`` heart beats: ``resp`` is then derived from it), the ``source`` kind
+  and, for a known wearable, its ``device`` profile.
+
+  A participant's stream is announced when the participant's first samples come, not when the session
+  opens: only then is its description final (a Bluetooth device is known once the scan found it: until then
+  it said ``resp`` for a Polar H10), and LSL gives a consumer the description once, when it connects, so a
+  stream is announced once and keeps it (announced early and again later, LabRecorder and a partner's
+  inlet would hold the first, wrong one, or see two streams). A consumer looking for it sooner waits (a
+  partner's ``lsl:`` source for its ``timeout``; LabRecorder records a stream that was selected but
+  missing at the start once it appears, https://github.com/labstreaminglayer/App-LabRecorder/pull/38); a
+  participant who never gives a sample is never announced.
 - ``breathsync-sync-<a>-<b>``, type ``Synchrony``, irregular (one sample per snapshot, about 10 Hz): the
   pair's ``sync_score``, ``plv``, ``null_plv``, ``in_sync``, ``rel_phase`` (radians, > 0: a ahead),
   ``lag`` (seconds), ``window_age`` (seconds: stamp - window_age is where the scored window ended).
@@ -34,6 +47,7 @@ import hashlib
 import json
 import math
 import socket
+from collections.abc import Mapping
 from itertools import combinations
 from typing import Any
 
@@ -41,18 +55,33 @@ import numpy as np
 
 from breathsync import __version__
 from breathsync.errors import InputError
+from breathsync.export_bids import declared_units
+from breathsync.recorder import device_unit
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk, SessionClock
 from breathsync.sources.lsl import import_pylsl
 
-__all__ = ["PAIR_CHANNELS", "PARTICIPANT_CHANNELS", "LslPublisher", "publish_speed_error", "stream_name"]
+__all__ = [
+    "PAIR_CHANNELS",
+    "PARTICIPANT_CHANNELS",
+    "LslPublisher",
+    "publish_speed_error",
+    "resp_unit",
+    "stream_name",
+]
 
 PREFIX = "breathsync"
-#: (label, unit, LSL channel type) of a participant's Respiration stream.
+#: Arbitrary units: breathing derived from an accelerometer or heart beats, or a source that names no unit.
+ARBITRARY_UNIT = "a.u."
+#: (label, unit, LSL channel type) of a participant's Respiration stream: the ``desc/channels/channel``
+#: elements of the XDF meta-data conventions (https://github.com/sccn/xdf/wiki/Meta-Data: per channel a
+#: ``label``, its measurement ``unit`` and its content ``type``), which LabRecorder stores in the XDF file and
+#: a partner's ``lsl:`` source reads to choose the channel and carry its unit. ``resp``'s unit here is the
+#: default: each participant's is :func:`resp_unit`.
 PARTICIPANT_CHANNELS = (
     # The breathing waveform as measured, before the live filters: a partner joining through this stream,
     # or an XDF replay of it, filters it once (the filtered wave, fed to them, came out phase-late).
-    ("resp", "a.u.", "RESP"),
+    ("resp", ARBITRARY_UNIT, "RESP"),
     ("wave", "a.u.", "RESP_FILTERED"),  # the live filtered waveform, as the live view draws it
     ("phase", "radians", "Phase"),
     ("rate", "breaths/min", "Rate"),
@@ -89,6 +118,22 @@ def publish_speed_error(speed: float) -> str | None:
     )
 
 
+def resp_unit(participant: Mapping[str, Any]) -> str:
+    """The unit of a participant's published ``resp`` channel, from their entry in the session's description
+    (``SessionInfo.participants``), as the recorder chooses the raw file's (``Recorder._open_raw``): what the
+    entry or its source declares (a replay's file: ``# unit: resp: mV``), else what its device's profile says
+    (:func:`breathsync.recorder.device_unit`: a GDX-RB belt's newtons), else arbitrary units. Breathing derived
+    from an accelerometer (a Polar H10) or from heart beats is in arbitrary units, whatever its source's."""
+    signal = str(participant.get("signal", ""))
+    if signal != "resp":
+        return ARBITRARY_UNIT
+    source = participant.get("source")
+    declared = participant.get("unit") or (source.get("unit") if isinstance(source, dict) else None)
+    text = declared or device_unit(source, signal)
+    unit = declared_units(str(text)).get("resp") if text else None  # "resp: mV" -> "mV"
+    return unit or ARBITRARY_UNIT
+
+
 def _host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
@@ -117,6 +162,10 @@ class LslPublisher:
         self._base: float | None = None
         self._host = _host_tag()
         self._people: dict[str, Any] = {}
+        self._fs = 20.0
+        #: Participants to announce at their first chunk (:meth:`on_chunk`), by label: their entry in the
+        #: session's description, the dict the session completes before that chunk reaches the sinks.
+        self._waiting: dict[str, Mapping[str, Any]] = {}
         self._pairs: dict[tuple[str, str], Any] = {}
         self._markers: Any = None
         self._started = False
@@ -133,29 +182,10 @@ class LslPublisher:
     # ------------------------------------------------------------------------------ Sink
     def open(self, info: SessionInfo) -> None:
         lsl = self._lsl
-        fs = float(info.settings.get("pipeline", {}).get("fs_hz", 20.0))
+        self._fs = float(info.settings.get("pipeline", {}).get("fs_hz", 20.0))
         labels = [p["label"] for p in info.participants]
-        for p in info.participants:
-            if p["source"].get("kind") == "lsl":
-                continue
-            label = p["label"]
-            si = lsl.StreamInfo(
-                stream_name(label),
-                "Respiration",
-                len(PARTICIPANT_CHANNELS),
-                fs,
-                lsl.cf_float32,
-                f"{PREFIX}-{self._host}-{label}",
-            )
-            desc = si.desc()
-            chans = desc.append_child("channels")
-            for name, unit, kind in PARTICIPANT_CHANNELS:
-                ch = chans.append_child("channel")
-                ch.append_child_value("label", name)
-                ch.append_child_value("unit", unit)
-                ch.append_child_value("type", kind)
-            self._describe(desc, participant=label, signal=str(p.get("signal", "resp")))
-            self._people[label] = lsl.StreamOutlet(si)
+        # Participants' streams wait for their first samples (see the module): a description is final then.
+        self._waiting = {p["label"]: p for p in info.participants if p["source"].get("kind") != "lsl"}
         for a, b in combinations(labels, 2):
             si = lsl.StreamInfo(
                 f"{PREFIX}-sync-{a}-{b}",
@@ -182,8 +212,41 @@ class LslPublisher:
         )
         self._describe(si.desc(), format="JSON: kind, text, participants")
         self._markers = lsl.StreamOutlet(si)
-        self.names = [stream_name(x) for x in self._people]
+        self.names = [stream_name(x) for x in self._waiting]
         self.names += [f"{PREFIX}-sync-{a}-{b}" for a, b in self._pairs] + [f"{PREFIX}-events"]
+
+    def _announce(self, p: Mapping[str, Any]) -> None:
+        """Create a participant's Respiration stream from their description as it now is (final: see the
+        module)."""
+        lsl = self._lsl
+        label = str(p["label"])
+        si = lsl.StreamInfo(
+            stream_name(label),
+            "Respiration",
+            len(PARTICIPANT_CHANNELS),
+            self._fs,
+            lsl.cf_float32,
+            f"{PREFIX}-{self._host}-{label}",
+        )
+        desc = si.desc()
+        chans = desc.append_child("channels")
+        units = {"resp": resp_unit(p)}
+        for name, unit, kind in PARTICIPANT_CHANNELS:
+            ch = chans.append_child("channel")
+            ch.append_child_value("label", name)
+            ch.append_child_value("unit", units.get(name, unit))
+            ch.append_child_value("type", kind)
+        source = p.get("source")
+        source = source if isinstance(source, dict) else {}
+        about = {
+            "participant": label,
+            "signal": str(p.get("signal", "resp")),
+            "source": str(source.get("kind", "")),
+        }
+        if isinstance(source.get("device"), str):  # a known wearable's profile (never its name or address)
+            about["device"] = source["device"]
+        self._describe(desc, **about)
+        self._people[label] = lsl.StreamOutlet(si)
 
     @staticmethod
     def _describe(desc: Any, **fields: str) -> None:
@@ -195,7 +258,11 @@ class LslPublisher:
             bs.append_child_value(k, v)
 
     def on_chunk(self, label: str, chunk: SampleChunk) -> None:
-        return None
+        # The session completed this participant's description before their first chunk reached the sinks
+        # (Session._refresh_description): announce their stream now, once.
+        p = self._waiting.pop(label, None)
+        if p is not None:
+            self._announce(p)
 
     def on_snapshot(self, snap: Snapshot) -> None:
         if not self._started:
@@ -233,5 +300,6 @@ class LslPublisher:
             self._marker(self.clock.now(), "session_end", "session ended", ())
         # Dropping the outlets withdraws the streams from the network.
         self._people.clear()
+        self._waiting.clear()
         self._pairs.clear()
         self._markers = None

@@ -11,7 +11,9 @@ recovers a stream with the same source_id on its own, and the worker resolves th
 stream that came back under a new identity) and the source is "streaming" again when samples come back.
 
 pylsl is an optional extra (``pip install 'breathsync[lsl]'``), imported only when an LSL source or the
-publisher is used.
+publisher is used. liblsl's own log (its version, the configuration file it read, a partner's stream that
+broke off, which breathsync reports itself as "no signal") is kept off the terminal: see
+:func:`liblsl_config`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import re
 import threading
 import time
@@ -52,6 +55,7 @@ __all__ = [
     "choose_channel",
     "import_pylsl",
     "label_words",
+    "liblsl_config",
     "parse_lsl_spec",
     "pick_channel",
 ]
@@ -93,14 +97,106 @@ RR_CHECK_FIRST = 10
 MAX_TIMEOUT_S = 3600.0
 
 
+#: liblsl's log level on stderr when the user's own configuration sets none: -3, loguru's FATAL, the quietest
+#: liblsl accepts (``[log] level``, -3 to 9, 0 = INFO, the default; liblsl src/api_config.cpp). Its INFO
+#: lines (its version, the configuration file read) and its ERR lines about a partner's stream that broke off
+#: and is being reconnected, which breathsync says itself ("no signal"), landed in the live view and on stderr.
+LIBLSL_LOG_LEVEL = -3
+_liblsl_configured = False
+
+
+def _liblsl_config_files() -> list[str]:
+    """Where liblsl looks for its configuration, in its order (liblsl src/api_config.cpp,
+    ``api_config::api_config``, https://github.com/sccn/liblsl): the file named by the environment variable
+    LSLAPICFG, then ``lsl_api.cfg`` in the working folder, ``~/lsl_api/lsl_api.cfg``,
+    ``/etc/lsl_api/lsl_api.cfg``. It reads the first one it can open, and only that one."""
+    env = os.environ.get("LSLAPICFG")
+    return [
+        *([env] if env else []),
+        "lsl_api.cfg",
+        os.path.expanduser("~/lsl_api/lsl_api.cfg"),
+        "/etc/lsl_api/lsl_api.cfg",
+    ]
+
+
+def _configures_log(text: str) -> bool | None:
+    """Whether a liblsl configuration sets ``[log] level`` or ``[log] file`` (a log file of the user's own,
+    which liblsl then writes at its default level and keeps off stderr); None when liblsl would not parse it.
+    liblsl's INI rules (src/util/inireader.cpp): a line is blank, a comment (``;`` first), a ``[section]``, or
+    ``key = value``; anything else fails the whole file, and so does a key given twice (why a level is not
+    simply added to a file that has one)."""
+    section = ""
+    for line in text.split("\n"):
+        if not line.strip(" \t\r") or line.startswith(";"):
+            continue
+        if line.startswith("["):
+            end = line.find("]")
+            if end < 0:
+                return None
+            section = line[1:end]
+            continue
+        key, eq, _ = line.partition("=")
+        if not eq:
+            return None
+        if section == "log" and key.strip(" \t\r") in ("level", "file"):
+            return True
+    return False
+
+
+def liblsl_config() -> str | None:
+    """The configuration to give liblsl (``lsl_set_config_content``) so that its own log stays off the
+    terminal: the user's configuration file, the one liblsl would read itself (:func:`_liblsl_config_files`),
+    word for word, with ``[log] level =`` :data:`LIBLSL_LOG_LEVEL` added; just that when there is no file.
+    Every setting of the user's stays (KnownPeers, ports, SessionID). None, leaving liblsl to read its
+    configuration itself and say what it finds, when the file sets a ``[log] level`` or ``file`` (the log is
+    theirs to set), LSLAPICFG names a file that cannot be read (liblsl says so), or the file liblsl would read
+    cannot be read as text or would not parse (liblsl reports its error)."""
+    env = os.environ.get("LSLAPICFG")
+    for k, name in enumerate(_liblsl_config_files()):
+        try:
+            with open(name, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            if (env and k == 0) or os.path.exists(name):  # named, or there but unreadable: liblsl's to report
+                return None
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _configures_log(text) is not False:
+            return None
+        sep = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{sep}[log]\nlevel = {LIBLSL_LOG_LEVEL}\n"
+    return f"[log]\nlevel = {LIBLSL_LOG_LEVEL}\n"
+
+
+def _quiet_liblsl(pylsl: ModuleType) -> None:
+    """Give liblsl :func:`liblsl_config`, once, before anything else of liblsl's runs (it reads its
+    configuration at its first use and never again: a later call does nothing). A liblsl older than 1.17.7
+    cannot be given one (pylsl raises NotImplementedError): its log stays as it is."""
+    global _liblsl_configured
+    if _liblsl_configured:
+        return
+    _liblsl_configured = True
+    content = liblsl_config()
+    setter = getattr(pylsl, "set_config_content", None)
+    if content is None or setter is None:
+        return
+    with contextlib.suppress(NotImplementedError, AttributeError, OSError, ValueError):
+        setter(content)
+
+
 def import_pylsl() -> ModuleType:
-    """pylsl, or an InputError saying how to install it (one line)."""
+    """pylsl, or an InputError saying how to install it (one line). liblsl's own log is quieted the first time
+    (:func:`liblsl_config`)."""
     try:
         import pylsl
     except (ImportError, OSError, RuntimeError) as e:  # RuntimeError: pylsl without its liblsl
         raise InputError(
             f"LSL needs pylsl ({type(e).__name__}: {e}): pip install 'breathsync[lsl]'"
         ) from None
+    _quiet_liblsl(pylsl)
     return pylsl
 
 
@@ -455,7 +551,9 @@ class LslSource(Source):
         if not ok:
             raise SourceError(
                 f"lsl: no stream named {self.name!r} found within {self.timeout_s:g} s: is it published "
-                "(breathsync run ... --publish on the other computer) on this local network?"
+                "(breathsync run ... --publish on the other computer) on this local network? (--publish "
+                "announces a participant at their first samples: for a device still connecting there, give a "
+                "longer ,timeout=)"
             )
         self._base = self._pylsl.local_clock() - clock.now()
         self._loop = asyncio.get_running_loop()

@@ -8,6 +8,9 @@ first timestamp among them).
 
 Which stream: ``stream=NAME``, else the only stream of type Respiration, else (several) the one whose name
 is the participant's label or ends with ``-LABEL`` (``breathsync-A`` for A, what ``--publish`` records).
+Two streams of one name (two computers, or two sessions of one computer, published ``breathsync-A`` into one
+recording) are never guessed between: one line lists them by what tells them apart (their stream id in the
+file, LSL source_id, host, length), and ``source_id=ID`` or ``stream_id=N`` picks one.
 Which channel: ``channel=LABEL_OR_INDEX``, else :func:`~breathsync.sources.lsl.choose_channel` (the rule an
 LSL inlet follows: the channel typed as a respiration waveform, else labelled like one, else RR intervals,
 else an ECG, never a rate; two that qualify alike are one line asking for ``,channel=NAME``). RR intervals
@@ -46,7 +49,7 @@ from breathsync.sources.replay import ReplaySource
 
 __all__ = ["XdfReplaySource", "XdfStream", "is_xdf_path", "parse_xdf_spec", "read_xdf_streams"]
 
-SPEC_SYNTAX = "replay:FILE.xdf[,stream=NAME][,channel=LABEL_OR_INDEX][,loop]"
+SPEC_SYNTAX = "replay:FILE.xdf[,stream=NAME][,source_id=ID][,stream_id=N][,channel=LABEL_OR_INDEX][,loop]"
 RESP_TYPES = ("respiration", "resp", "breathing")
 
 
@@ -63,6 +66,12 @@ class XdfStream:
     #: label, type and unit of each channel (desc/channels/channel, https://github.com/sccn/xdf/wiki/Meta-Data)
     channels: tuple[ChannelInfo, ...] = ()
     nominal_srate: float = 0.0  # 0: irregular rate (one sample per event, e.g. per heart beat)
+    #: What tells two streams of one name apart: the stream's id in the file (the StreamId its chunks carry,
+    #: https://github.com/sccn/xdf/wiki/Specifications; pyxdf's ``stream_id``), and the header's ``source_id``
+    #: and ``hostname`` (LSL's; "" where missing).
+    stream_id: int = 0
+    source_id: str = ""
+    hostname: str = ""
 
 
 def is_xdf_path(path: str) -> bool:
@@ -230,37 +239,120 @@ def _read_xdf(path: str) -> tuple[list[XdfStream], str]:
             ) from None
         chans = _channels(info, n)
         labels = [c.label for c in chans]
-        out.append(XdfStream(name, _first(info, "type"), labels, fmt, t, values, tuple(chans), _srate(info)))
+        out.append(
+            XdfStream(
+                name,
+                _first(info, "type"),
+                labels,
+                fmt,
+                t,
+                values,
+                tuple(chans),
+                _srate(info),
+                _stream_id(info),
+                _first(info, "source_id"),
+                _first(info, "hostname"),
+            )
+        )
     _CACHE.clear()  # keep one file: several participants of one file share it
     _CACHE[key] = (out, note)
     return out, note
+
+
+def _stream_id(info: dict[str, Any]) -> int:
+    """The stream's id in the file (pyxdf's ``stream_id``: the StreamId its chunks carry)."""
+    v = info.get("stream_id")
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
 def _describe(streams: list[XdfStream]) -> str:
     return ", ".join(f"{s.name!r} ({s.type or 'no type'})" for s in streams) or "none"
 
 
-def choose_stream(path: str, streams: list[XdfStream], name: str | None, label: str | None) -> XdfStream:
-    """The stream a participant replays (see the module); InputError naming what the file has."""
-    if name is not None:
-        hits = [s for s in streams if s.name == name] or [
-            s for s in streams if s.name.lower() == name.lower()
-        ]
-        if not hits:
-            raise InputError(f"replay: {path} has no stream named {name!r} (streams: {_describe(streams)})")
+def _identify(s: XdfStream) -> str:
+    """One stream among others of its name: its stream id, source_id, host and length."""
+    about = [f"source_id {s.source_id!r}"] if s.source_id else []
+    about += [f"host {s.hostname!r}"] if s.hostname else []
+    if s.t.size >= 2:
+        about.append(f"{float(s.t[-1] - s.t[0]):.0f} s")
+    else:
+        about.append(f"{s.t.size} sample{'' if s.t.size == 1 else 's'}")
+    return f"stream_id {s.stream_id}: {', '.join(about)}"
+
+
+def _listed(streams: list[XdfStream]) -> str:
+    return "; ".join(f"{s.name!r}, {_identify(s)}" for s in streams) or "none"
+
+
+def _one(path: str, hits: list[XdfStream], what: str) -> XdfStream:
+    """The only stream in ``hits``, or InputError listing them (``what`` says how they were found) and how to
+    pick one: ``,source_id=`` when that tells them apart, ``,stream_id=`` always does."""
+    if len(hits) == 1:
         return hits[0]
-    resp = [s for s in streams if s.type.lower() in RESP_TYPES]
+    ids = [s.source_id for s in hits]
+    how = ",source_id=ID or ,stream_id=N" if all(ids) and len(set(ids)) == len(ids) else ",stream_id=N"
+    raise InputError(
+        f"replay: {path} has {len(hits)} {what} ({'; '.join(_identify(s) for s in hits)}): add {how} to "
+        "choose one"
+    )
+
+
+def choose_stream(
+    path: str,
+    streams: list[XdfStream],
+    name: str | None,
+    label: str | None,
+    source_id: str | None = None,
+    stream_id: int | None = None,
+) -> XdfStream:
+    """The stream a participant replays (see the module); InputError naming what the file has.
+
+    ``source_id`` and ``stream_id`` narrow the file's streams first (none left: InputError listing them);
+    then ``name`` picks among those left, else the rule of the module does. Two streams that fit alike are
+    refused, never guessed between (the first of them was replayed without a word)."""
+    pool = streams
+    if stream_id is not None:
+        pool = [s for s in pool if s.stream_id == stream_id]
+        if not pool:
+            raise InputError(
+                f"replay: {path} has no stream with stream_id {stream_id} (streams: {_listed(streams)})"
+            )
+    if source_id is not None:
+        pool = [s for s in pool if s.source_id == source_id]
+        if not pool:
+            raise InputError(
+                f"replay: {path} has no stream with source_id {source_id!r}"
+                f"{' and stream_id ' + str(stream_id) if stream_id is not None else ''} (streams: "
+                f"{_listed(streams)})"
+            )
+    if name is not None:
+        hits = [s for s in pool if s.name == name] or [s for s in pool if s.name.lower() == name.lower()]
+        if not hits:
+            if pool is streams:
+                raise InputError(
+                    f"replay: {path} has no stream named {name!r} (streams: {_describe(streams)})"
+                )
+            raise InputError(
+                f"replay: {path} has no stream named {name!r} with that source_id or stream_id (streams: "
+                f"{_listed(streams)})"
+            )
+        return _one(path, hits, f"streams named {name!r}")
+    if pool is not streams and len(pool) == 1:
+        return pool[0]  # picked by its source_id or stream_id, whatever its type (as by its name)
+    resp = [s for s in pool if s.type.lower() in RESP_TYPES]
     if not resp:
         raise InputError(
-            f"replay: {path} has no stream of type Respiration (streams: {_describe(streams)}): add ,stream=NAME"
+            f"replay: {path} has no stream of type Respiration (streams: {_describe(pool)}): add ,stream=NAME"
         )
     if len(resp) == 1:
         return resp[0]
     if label is not None:
-        for s in resp:
-            low = s.name.lower()
-            if low == label.lower() or low.endswith(("-" + label.lower(), " " + label.lower())):
-                return s
+        low = label.lower()
+        named = [s for s in resp if s.name.lower() == low or s.name.lower().endswith(("-" + low, " " + low))]
+        if named:
+            return _one(path, named, f"Respiration streams named after participant {label!r}")
+    if len({s.name for s in resp}) < len(resp):  # a name alone would not choose: say what does
+        _one(path, resp, "Respiration streams")
     raise InputError(
         f"replay: {path} has {len(resp)} Respiration streams ({_describe(resp)}): add ,stream=NAME"
     )
@@ -275,6 +367,8 @@ class XdfReplaySource(ReplaySource):
         The XDF file.
     stream : str, optional
         The stream's name (default: see :func:`choose_stream`).
+    source_id, stream_id : optional
+        Which of several streams (of one name): its LSL source_id, its stream id in the file.
     channel : str, optional
         The channel's label or index (default: one labelled resp, else the only one).
     label : str, optional
@@ -292,9 +386,13 @@ class XdfReplaySource(ReplaySource):
         label: str | None = None,
         loop: bool = False,
         chunk_s: float = 0.1,
+        source_id: str | None = None,
+        stream_id: int | None = None,
     ) -> None:
         super().__init__(path, loop=loop, chunk_s=chunk_s)
         self.stream_name = stream
+        self.source_id = source_id
+        self.stream_id = stream_id
         self.channel = channel
         self.label = label
         self.chosen: XdfStream | None = None
@@ -308,7 +406,9 @@ class XdfReplaySource(ReplaySource):
             return self._rec
         try:
             streams, self.damage = _read_xdf(self.path)
-            s = choose_stream(self.path, streams, self.stream_name, self.label)
+            s = choose_stream(
+                self.path, streams, self.stream_name, self.label, self.source_id, self.stream_id
+            )
             if s.channel_format == "string":
                 raise InputError(
                     f"replay: {self.path}: stream {s.name!r} carries text, not a breathing signal"
@@ -381,7 +481,8 @@ class XdfReplaySource(ReplaySource):
             self._t, self._cols = t, {column: y}
             self._signal = choice.signal
         self.chosen = s
-        self.chosen_index = streams.index(s)
+        # By identity: two streams of one name compare their sample arrays (a list's index() raised on it).
+        self.chosen_index = next(k for k, x in enumerate(streams) if x is s)
         self.chosen_channel = k
         self.channel_label = s.labels[k] or str(k)
         self._rec = rec
@@ -428,13 +529,18 @@ class XdfReplaySource(ReplaySource):
         if self.chosen is not None:
             d["stream"] = self.chosen.name
             d["channel"] = self.channel_label
+            # Which stream of that name, should the file hold two (another computer's, another session's).
+            d["stream_id"] = self.chosen.stream_id
+            if self.chosen.source_id:
+                d["source_id"] = self.chosen.source_id
         elif self.stream_name is not None:
             d["stream"] = self.stream_name
         return d
 
 
 def parse_xdf_spec(text: str, label: str | None = None) -> XdfReplaySource:
-    """An XDF replay from the text after ``replay:``: ``FILE.xdf[,stream=NAME][,channel=C][,loop]``
+    """An XDF replay from the text after ``replay:``:
+    ``FILE.xdf[,stream=NAME][,source_id=ID][,stream_id=N][,channel=C][,loop]``
     (double quotes keep commas: ``"lab, day 2.xdf",stream="Belt, A"``).
 
     Checks the file and the stream choice at once (InputError, one line).
@@ -451,10 +557,17 @@ def xdf_source(
     for key, eq, value in options:
         if key == "loop" and not eq:
             kwargs["loop"] = True
-        elif key in ("stream", "channel") and eq and value:
+        elif key in ("stream", "channel", "source_id") and eq and value:
             kwargs[key] = value
-        elif key in ("stream", "channel") and eq:
-            what = "a stream name" if key == "stream" else "a channel label or index"
+        elif key == "stream_id" and eq and value.isdigit() and value.isascii():
+            kwargs[key] = int(value)
+        elif key in ("stream", "channel", "source_id", "stream_id") and eq:
+            what = {
+                "stream": "a stream name",
+                "channel": "a channel label or index",
+                "source_id": "the stream's LSL source_id",
+                "stream_id": "the stream's id in the file, a whole number",
+            }[key]
             raise InputError(f"replay: {key}= needs {what}: {SPEC_SYNTAX}")
         else:
             raise InputError(f"replay: unknown option {key + eq + value!r} in {text!r}: {SPEC_SYNTAX}")
