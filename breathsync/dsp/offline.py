@@ -27,6 +27,14 @@ holds the same codes: OK, GAP, FLAT, NO_BREATHING):
   (sensor off, a belt that slipped off, zeros from the acquisition). Offline the whole run is flat, not
   only its part after 2 s. It is a gap for the filter: the segments on either side are filtered on their
   own, as the step from the breathing level to a constant would make the band-pass ring into both.
+  A run held at a limit of the sensor (clipped: a belt strapped too tight, an amplifier at its rail) is not
+  flat unless it lasts longer than ``clip_flat_s`` (15 s): the live rule
+  (:meth:`~breathsync.dsp.pipeline.RespPipeline._track`), with the whole recording in view: a value the
+  signal is held at (for at least :data:`~breathsync.dsp.pipeline.CLIP_MIN_S`) coming from below (above)
+  more than once, within :data:`~breathsync.dsp.pipeline.CLIP_MEMORY_S` from one time to the next and
+  never going past it between, is a limit, the first time too. Clipped runs stay in their segment: the
+  band-pass rounds the clipped tops (bottoms) off and the breaths are found through them; ``clipped``
+  marks them.
 - **no breathing** (NO_BREATHING), either of:
 
   * the breath amplitude (twice the Hilbert envelope) under ``low_amp_frac`` (0.1) x the recording's
@@ -60,13 +68,13 @@ A segment too short to filter (up to 36 samples, 1.8 s) counts as a gap.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import signal
 
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.pipeline import Quality
+from breathsync.dsp.pipeline import CLIP_MEMORY_S, CLIP_MIN_S, Quality
 from breathsync.dsp.resample import GridResampler
 
 
@@ -82,6 +90,12 @@ class OfflineResult:
     onsets_s: FloatArray
     quality: np.ndarray  # a Quality code per grid sample: OK, GAP, FLAT or NO_BREATHING
     band_hz: tuple[float, float] = (0.05, 0.8)  # the band-pass used (its lower edge follows slow breathing)
+    #: Per grid sample: +1 where the raw value is held at the sensor's upper limit, -1 at its lower limit
+    #: (clipped; up and down as the input was given, before ``invert``), 0 elsewhere. A clipped sample keeps
+    #: its quality code (OK where the breathing is found through it).
+    clipped: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))
+    #: The (upper, lower) limit in the input's units: the value held longest at each (NaN: not clipped).
+    clip_levels: tuple[float, float] = (math.nan, math.nan)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -99,19 +113,59 @@ def _segments(valid: np.ndarray, restart: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def flat_mask(y: FloatArray, valid: np.ndarray, min_n: int) -> np.ndarray:
-    """Grid samples in runs of exactly constant valid values spanning ``min_n`` steps or more (the live
-    pipeline's test for a frozen value: equal within 1e-9 relative)."""
+def _constant_runs(y: FloatArray, valid: np.ndarray, min_n: int) -> list[tuple[int, int]]:
+    """(start, stop) sample ranges of runs of exactly constant valid values spanning ``min_n`` steps or more
+    (the live pipeline's test for a frozen value: equal within 1e-9 relative)."""
     n = y.size
     same = np.zeros(n, bool)
     if n > 1:
         with np.errstate(invalid="ignore"):
             same[1:] = (np.abs(np.diff(y)) <= 1e-9 * (1.0 + np.abs(y[1:]))) & valid[1:] & valid[:-1]
-    flat = np.zeros(n, bool)
-    for a, b in _runs(same):
-        if b - a >= min_n:  # samples a-1 .. b-1 hold one value, b - a steps long
-            flat[a - 1 : b] = True
+    # Samples a-1 .. b-1 hold one value, b - a steps long.
+    return [(a - 1, b) for a, b in _runs(same) if b - a >= min_n]
+
+
+def flat_mask(y: FloatArray, valid: np.ndarray, min_n: int) -> np.ndarray:
+    """Grid samples in runs of exactly constant valid values spanning ``min_n`` steps or more (the live
+    pipeline's test for a frozen value: equal within 1e-9 relative)."""
+    flat = np.zeros(y.size, bool)
+    for a, b in _constant_runs(y, valid, min_n):
+        flat[a:b] = True
     return flat
+
+
+def clip_runs(y: FloatArray, valid: np.ndarray, min_n: int, memory_n: int) -> list[tuple[int, int, int]]:
+    """(start, stop, side) of the runs of constant valid values (``min_n`` steps or more) held at a limit of
+    the sensor: side +1 for an upper limit (the signal rose into the run), -1 for a lower one. A limit is a
+    value held more than once, coming from the same side, with at most ``memory_n`` samples from one run's
+    end to the next one's start and no valid value past it between (the live rule, with the first run too)."""
+    n = y.size
+    runs: list[tuple[float, int, int, int]] = []  # value, side, start, stop
+    for a, b in _constant_runs(y, valid, min_n):
+        v = float(y[a])
+        # The side it came from (or, at a segment's start, leaves to).
+        nb = y[a - 1] if a > 0 and valid[a - 1] else y[b] if b < n and valid[b] else math.nan
+        side = 1 if nb < v else -1 if nb > v else 0
+        if side:
+            runs.append((v, side, a, b))
+    # Groups of runs of one side and one value (within the constant-run tolerance) ...
+    groups: list[list[tuple[float, int, int, int]]] = []
+    for r in sorted(runs, key=lambda r: (r[1], r[0])):
+        g = groups[-1] if groups else None
+        if g and g[-1][1] == r[1] and abs(r[0] - g[-1][0]) <= 1e-9 * (1.0 + abs(r[0])):
+            g.append(r)
+        else:
+            groups.append([r])
+    held: set[tuple[int, int, int]] = set()
+    for g in groups:
+        g.sort(key=lambda r: r[2])  # ... in time order
+        for (v, side, a1, b1), (_, _, a2, b2) in zip(g[:-1], g[1:], strict=True):
+            if a2 - (b1 - 1) > memory_n:
+                continue
+            between = y[b1:a2][valid[b1:a2]]
+            if not between.size or np.max(side * between) <= side * v + 1e-9 * (1.0 + abs(v)):
+                held.update(((a1, b1, side), (a2, b2, side)))
+    return sorted(held)
 
 
 def _no_turn_stretches(
@@ -150,6 +204,7 @@ def offline_breathing(
     flat_s: float = 2.0,
     no_breath_s: float = 10.0,
     low_amp_frac: float = 0.1,
+    clip_flat_s: float = 15.0,
 ) -> OfflineResult:
     """Zero-phase analysis of a whole breathing recording (see the module docstring)."""
     y = np.asarray(y, dtype=float)
@@ -160,6 +215,17 @@ def offline_breathing(
     quality = np.full(n, int(Quality.OK), np.int8)
     quality[~grid.valid] = Quality.GAP
     flat = flat_mask(grid.y, grid.valid, round(flat_s * fs_hz))
+    clipped = np.zeros(n, np.int8)
+    levels: dict[tuple[int, float], int] = {}  # (side, value): samples held there
+    clip_n = round(clip_flat_s * fs_hz)
+    for a, b, side in clip_runs(
+        grid.y, grid.valid, max(1, round(CLIP_MIN_S * fs_hz)), round(CLIP_MEMORY_S * fs_hz)
+    ):
+        if b - a - 1 < clip_n:  # held at a limit, not for longer than clip_flat_s: not flat
+            flat[a:b] = False
+            clipped[a:b] = -side if invert else side
+            key = (-side if invert else side, -float(grid.y[a]) if invert else float(grid.y[a]))
+            levels[key] = levels.get(key, 0) + b - a
     quality[flat] = Quality.FLAT
     valid = grid.valid & ~flat
     clean = np.full(n, np.nan)
@@ -219,7 +285,11 @@ def offline_breathing(
         usable = (seg_id[ons[1:]] == seg_id[ons[:-1]]) & _nothing_unknown_between(quality, ons)
         for k in np.flatnonzero(usable).tolist():
             rate[ons[k] : ons[k + 1]] = 60.0 / (grid.t[ons[k + 1]] - grid.t[ons[k]])
-    return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality, band_hz)
+    hi, lo = (
+        max((k for k in levels if k[0] == side), key=lambda k: levels[k], default=(side, math.nan))[1]
+        for side in (1, -1)
+    )
+    return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality, band_hz, clipped, (hi, lo))
 
 
 #: Breathing whose spectrum's median frequency is under this (6/min) has the band-pass's lower edge moved

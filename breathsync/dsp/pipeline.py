@@ -40,6 +40,16 @@ corrupt sample from a device used to blank the phase for seconds or for good. Va
 for over :data:`OUTLIER_HOLD_S` are no fault: at a steady new level the pipeline starts over, and breathing
 that begins after a flat stretch is passed on.
 
+Clipping: a belt strapped too tight, or an amplifier at its rail, holds exactly its largest (smallest) value
+at the top (bottom) of every breath. That is not the frozen value of a sensor off (FLAT after ``flat_s``):
+a value the signal has been held at before and comes back to, without ever going past it, is a limit of the
+sensor, and the breathing is tracked through the runs held there (their samples flagged in
+``PipelineOutput.clipped``, their quality unchanged), up to ``clip_flat_s`` (15 s) each
+(:meth:`RespPipeline._track`). Three real belts clipped at their 90th to 70th percentile from above, or at
+their 20th from below: live onset F1 0.85-1.00 at +-0.5 s against the unclipped belt's
+(tests/dsp/test_clipping.py); what is lost is mostly breaths held at the limit whole, where the baseline
+drifts past it.
+
 Gaps: no valid sample for more than ``gap_s`` (NaN, or no samples at all) is a gap, and the phase is
 unknown in it. After it the filters are set up again, and the tracker either starts over (warm-up, then a
 trough and a peak: about 8-10 s without a phase) or resumes, when the gap lasted at most ``resume_gap_s``
@@ -101,6 +111,15 @@ OUTLIER_WARM_S = 6.0
 """Seconds of signal the running mean and deviation need before values are judged (the warm-up)."""
 OUTLIER_TAU_S = (10.0, 20.0)
 """Time constants (s) of the running mean and of the running mean absolute deviation."""
+CLIP_MIN_S = 0.1
+"""A constant run of at least this long (3 grid values at 20 Hz) that the signal rose (fell) into marks
+its value as a possible upper (lower) limit of the sensor (:meth:`RespPipeline._track`). Breathing sampled
+and averaged onto the grid practically never repeats a value to the bit (a bin only partly clipped reads
+below the limit); a sensor held at its limit does."""
+CLIP_MEMORY_S = 30.0
+"""... for this long after the signal was last held there: a run at that value again is the sensor's limit
+(clipping), and ``PipelineConfig.clip_flat_s`` rather than ``flat_s`` makes it FLAT. A value the signal
+went past is no limit."""
 
 
 class Quality(IntEnum):
@@ -136,6 +155,9 @@ class PipelineConfig:
     min_interval_s: float = 1.5  # breath intervals outside [min, max] are not used for the rate
     max_interval_s: float = 30.0
     flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
+    clip_flat_s: float = (
+        15.0  # ... but held at a limit of the sensor (clipped; RespPipeline._track): this long
+    )
     no_breath_s: float = 10.0  # no turning point for max(this, 1.5 x breath interval): NO_BREATHING
     invert: bool = False  # the belt is worn so that inhaling makes the signal fall
     rate_window_s: float = 40.0  # the rate is 60 / the mean interval of the breaths of the last 40 s ...
@@ -162,6 +184,9 @@ class PipelineOutput:
     #: The input on the grid before any filtering (polarity applied; NaN where missing): what a partner's
     #: pipeline should be fed, so that it filters once, not twice.
     raw: FloatArray = field(default_factory=lambda: np.empty(0))
+    #: True where the raw value is held at a limit of the sensor (clipped: a belt too tight, a gain too high).
+    #: Not a quality of its own: a clipped sample keeps its code (OK when the breathing is tracked through it).
+    clipped: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
 
     @staticmethod
     def concat(parts: list[PipelineOutput]) -> PipelineOutput:
@@ -176,12 +201,15 @@ class PipelineOutput:
             np.concatenate([p.quality for p in parts]),
             [b for p in parts for b in p.breaths],
             np.concatenate([p.raw for p in parts]),
+            np.concatenate([p.clipped for p in parts]),
         )
 
 
 def _empty_output() -> PipelineOutput:
     e = np.empty(0)
-    return PipelineOutput(e, e.copy(), e.copy(), e.copy(), np.empty(0, np.int8), [])
+    return PipelineOutput(
+        e, e.copy(), e.copy(), e.copy(), np.empty(0, np.int8), [], e.copy(), np.empty(0, bool)
+    )
 
 
 class _FilterLag:
@@ -241,6 +269,16 @@ class RespPipeline:
         self._g_out_since = math.nan
         self._g_out = (0, 0.0, 0.0)
         self._rejected = 0
+        # Limits of the sensor (see _track): the value of the last constant run the signal rose into and of
+        # the last one it fell into, each as the edges of the constant-run tolerance around it (+-inf: none)
+        # and the last time the signal was held there; the value before the current run; which limit the
+        # current run is held at (+1, -1; 0 none); how many grid samples were held at one. Kept over gaps: the
+        # limit is the sensor's, not the breathing's.
+        self._rail_hi = (math.inf, math.inf, -math.inf)
+        self._rail_lo = (-math.inf, -math.inf, -math.inf)
+        self._before_run = math.nan
+        self._clip_side = 0
+        self._clipped_n = 0
         self._reset_segment()
 
     # ----------------------------------------------------------------------------------------------
@@ -258,6 +296,11 @@ class RespPipeline:
     def rejected_samples(self) -> int:
         """Grid values replaced because they were out of range (:data:`OUTLIER_RANGE`)."""
         return self._rejected
+
+    @property
+    def clipped_samples(self) -> int:
+        """Grid samples held at a limit of the sensor so far (``PipelineOutput.clipped``)."""
+        return self._clipped_n
 
     def _guard(self, t: FloatArray, y: FloatArray, valid: np.ndarray, restart: np.ndarray) -> None:
         """Replace out-of-range grid values (faults) by the value before them, in place. Values out of range
@@ -399,6 +442,7 @@ class RespPipeline:
         # compensation at that frequency (see _portrait_comp), the rate.
         clean, pclean, freq, pcomp, rate = np.full((5, n), np.nan)
         quality = np.empty(n, np.int8)
+        clipped = np.zeros(n, bool)
         breaths: list[BreathEvent] = []
         # Filter and track each run between restarts in turn (a restart decides from the tracker's state
         # where the previous run left it whether it starts over or resumes; see _resume_at).
@@ -431,11 +475,12 @@ class RespPipeline:
                 clean[sl],
                 valid[sl],
                 chunk.restart[sl],
-                (pclean[sl], freq[sl], pcomp[sl], rate[sl], quality[sl]),
+                (pclean[sl], freq[sl], pcomp[sl], rate[sl], quality[sl], clipped[sl]),
             )
         phase = self._portrait_phase(pclean, freq, pcomp, chunk.restart)
         raw = np.where(valid, chunk.y, np.nan)
-        return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths, raw)
+        self._clipped_n += int(np.count_nonzero(clipped))
+        return PipelineOutput(chunk.t, clean, phase, rate, quality, breaths, raw, clipped)
 
     def _portrait_phase(
         self, p: FloatArray, freq: FloatArray, comp: FloatArray, restart: np.ndarray
@@ -480,19 +525,34 @@ class RespPipeline:
         clean: FloatArray,
         valid: np.ndarray,
         restart: np.ndarray,
-        out: tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray],
+        out: tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray, np.ndarray],
     ) -> list[BreathEvent]:
         """Track turning points; returns the breaths. Fills the arrays of ``out``, (the phase copy, the
-        breathing frequency in Hz, the portrait phase's compensation at it, the rate, the quality codes),
-        which arrive NaN but for the codes: the phase copy of ``raw`` (its high-pass, a running mean taken
-        off, and its low-pass follow the breathing frequency), the frequency, compensation and rate where
-        the state is OK."""
+        breathing frequency in Hz, the portrait phase's compensation at it, the rate, the quality codes,
+        the clipped flags), which arrive NaN but for the codes and flags (all False): the phase copy of
+        ``raw`` (its high-pass, a running mean taken off, and its low-pass follow the breathing frequency),
+        the frequency, compensation and rate where the state is OK, the flags where the raw value is held at
+        a limit of the sensor.
+
+        Flat or clipped: a raw value that does not change at all for ``flat_s`` is a sensor off (FLAT),
+        unless it is held at a limit of the sensor. A belt strapped too tight, or an amplifier at its rail,
+        reads exactly its largest (smallest) value at the top (bottom) of every breath, for a good part of
+        it; the rise and fall between carry the phase and the onsets, and the breathing is tracked through
+        (a clipped run is FLAT only after ``clip_flat_s``, longer than any held top of a breath: no sensor
+        stays pinned at its limit through breathing for that long). A limit is a value the signal has been
+        held at before (:data:`CLIP_MIN_S`), having risen into it (fallen into it), within the last
+        :data:`CLIP_MEMORY_S`, and has not gone past since: a sensor frozen at any other value, one the
+        signal never reached, or constant from the start, is FLAT after ``flat_s`` as before."""
         cfg = self.config
         n = ts.size
-        pclean, freq_out, comp_out, rate_out, q_out = out
+        pclean, freq_out, comp_out, rate_out, q_out, clip_out = out
         breaths: list[BreathEvent] = []
         dt = 1.0 / cfg.fs_hz
         flat_n = round(cfg.flat_s * cfg.fs_hz)
+        clip_flat_n = round(cfg.clip_flat_s * cfg.fs_hz)
+        clip_min_n = max(1, round(CLIP_MIN_S * cfg.fs_hz))
+        (hi_lo, hi_hi, hi_t), (lo_lo, lo_hi, lo_t) = self._rail_hi, self._rail_lo
+        clip_side, before = self._clip_side, self._before_run
         amp_decay = math.exp(-dt / 5.0)
         ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
         flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
@@ -523,12 +583,43 @@ class RespPipeline:
             pmean += hp_a * (r - pmean)
             plp += lp_a * (r - pmean - plp)
             pclean[i] = plp
-            # Flat (sensor off): the raw value does not change at all.
-            if abs(r - self._prev_raw) <= 1e-9 * (1.0 + abs(r)):
+            # Flat (sensor off): the raw value does not change at all; clipped: it is held at a limit of the
+            # sensor (see the docstring).
+            prev_r = self._prev_raw
+            if abs(r - prev_r) <= 1e-9 * (1.0 + abs(r)):
                 self._flat_run += 1
+                if clip_side == 1:
+                    hi_t = t
+                elif clip_side == -1:
+                    lo_t = t
+                elif self._flat_run == clip_min_n:  # held long enough to be a limit if held here again
+                    tol = 1e-9 * (1.0 + abs(r))  # the same value as for a constant run
+                    if before < r:  # it rose into it (NaN: a run's first value, from nowhere)
+                        hi_lo, hi_hi, hi_t = r - tol, r + tol, t
+                    elif before > r:
+                        lo_lo, lo_hi, lo_t = r - tol, r + tol, t
             else:
                 self._flat_run = 0
+                before = prev_r
+                clip_side = 0
+                # At a limit (known within the last CLIP_MEMORY_S), or past it: then it is none. No limit: the
+                # edges are +-inf, and a value costs one comparison each way.
+                if r >= hi_lo:
+                    if r > hi_hi:
+                        hi_lo = hi_hi = math.inf
+                    elif t - hi_t <= CLIP_MEMORY_S:
+                        clip_side, hi_t = 1, t
+                if r <= lo_hi:
+                    if r < lo_lo:
+                        lo_lo = lo_hi = -math.inf
+                    elif t - lo_t <= CLIP_MEMORY_S:
+                        clip_side, lo_t = -1, t
             self._prev_raw = r
+            if clip_side:
+                clip_out[i] = True
+                flat = self._flat_run >= clip_flat_n
+            else:
+                flat = self._flat_run >= flat_n
             d = self._direction
             if d == 0:
                 # Warm-up: learn the signal's range before tracking turning points.
@@ -543,7 +634,7 @@ class RespPipeline:
                     self._ext, self._ext_t = y, t
                     self._rise.clear()
                     self._last_turn_t = t
-                q_out[i] = flat_code if self._flat_run >= flat_n else warm_code
+                q_out[i] = flat_code if flat else warm_code
                 continue
             amp = self._amp
             # Turning points: a peak is confirmed once the signal falls through the midline (the zero of the
@@ -592,7 +683,7 @@ class RespPipeline:
             if since_turn > max(4.0, 0.75 * mean_iv):
                 self._amp = max(amp * amp_decay, 0.1 * self._amp_long)
             # State.
-            if self._flat_run >= flat_n:
+            if flat:
                 q_out[i] = flat_code
                 continue
             if not (self._have_trough and self._have_peak) or t < self._hold_until:
@@ -611,6 +702,8 @@ class RespPipeline:
             q_end = int(q_out[n - 1 - int(np.argmax(valid[::-1]))])
             self._tracked = q_end == ok_code or (q_end == warm_code and self._have_trough and self._have_peak)
         self._pmean, self._plp = pmean, plp
+        self._rail_hi, self._rail_lo = (hi_lo, hi_hi, hi_t), (lo_lo, lo_hi, lo_t)
+        self._clip_side, self._before_run = clip_side, before
         return breaths
 
     # ----------------------------------------------------------------------------------------------
