@@ -59,6 +59,10 @@ DEFAULT_WINDOW_S = 30.0
 HEART_WARN_FRAC = 0.25
 #: A recording flat (exactly constant) for this long in all is warned of.
 FLAT_WARN_S = 10.0
+#: A belt recording clipped (held at a limit of the sensor, :func:`breathsync.dsp.offline.clip_runs`) for this
+#: fraction of its length or more is warned of: the tops (bottoms) of the usual breaths, not only of a deep
+#: sigh now and then.
+CLIP_WARN_FRAC = 0.02
 #: Rate of every time series in the JSON output (the issue asks for >= 4 Hz).
 OUTPUT_FS_HZ = SCORE_FS_HZ  # the pair series are the windows a session counts its time in sync on
 
@@ -451,14 +455,28 @@ COPY_MIN_SAMPLES = 20
 
 def copy_warning(a: Recording, b: Recording, label_a: str, label_b: str) -> str:
     """The warning for two participants whose breathing signals are one recording (:func:`same_samples`)."""
-    if a.path == b.path:  # two columns of one file (--column twice)
-        what = f"columns {a.resp_column} and {b.resp_column} of {_file_text(a.path)} hold the same breathing samples"
+    if a.path == b.path:  # two columns of one file (--column twice), or two streams of one XDF file
+        parts = (
+            f"{_part_text(a)} and {_part_text(b)}"
+            if "xdf_stream" in a.meta or "xdf_stream" in b.meta
+            else f"columns {a.resp_column} and {b.resp_column}"
+        )
+        what = f"{parts} of {_file_text(a.path)} hold the same breathing samples"
     else:
         what = f"{_file_text(b.path)} holds the same breathing samples as {_file_text(a.path)}"
     return (
         f"{label_a}-{label_b}: {what} at the same times (one recording twice): their synchrony says nothing "
         "(a recording is in perfect synchrony with itself); give each participant their own recording"
     )
+
+
+def _part_text(r: Recording) -> str:
+    """Which part of its XDF file a participant's breathing is: a stream, by name and id (two streams of one
+    name were "columns None and None"); a CSV file's, its column."""
+    if "xdf_stream" in r.meta:
+        sid = r.meta.get("xdf_stream_id")
+        return f"stream {r.meta['xdf_stream']!r}" + (f" (stream_id {sid})" if sid else "")
+    return f"column {r.resp_column}"
 
 
 def same_samples(a: Recording, b: Recording) -> bool:
@@ -632,6 +650,9 @@ def _warnings(p: Participant) -> list[str]:
             f"{p.label}: the signal is flat (exactly constant) for {clock_text(flat_s)} of the "
             f"{clock_text(p.duration_s)}: sensor off or disconnected? (no phase there)"
         )
+    clip = _clip_warning(p, step)
+    if clip:
+        w.append(clip)
     if len(p.offline.onsets_s) < 2:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")
     if p.signal == "rr":
@@ -646,6 +667,35 @@ def _warnings(p: Participant) -> list[str]:
             "relaxed breathing"
         )
     return w
+
+
+def _clip_warning(p: Participant, step: float) -> str | None:
+    """A belt held at a limit of its sensor (a belt strapped too tight, a gain too high, a sensor's range too
+    small): not a sensor off, and what to do about it. Belts only: a waveform derived from heart beats or an
+    accelerometer has no range of its own to reach."""
+    clipped = p.offline.clipped
+    if p.signal != "resp" or not clipped.size or p.duration_s <= 0.0:
+        return None
+    from breathsync.session_types import clock_text
+
+    held, where = [], []
+    for side, level, word, part in (
+        (1, p.offline.clip_levels[0], "maximum", "top"),
+        (-1, p.offline.clip_levels[1], "minimum", "bottom"),
+    ):
+        n = int(np.count_nonzero(clipped == side))
+        if n and math.isfinite(level):
+            held.append(f"its {word} {level:.6g}")
+            where.append(part)
+    clipped_s = min(float(np.count_nonzero(clipped)) * step, p.duration_s)
+    if not held or clipped_s < CLIP_WARN_FRAC * p.duration_s:
+        return None
+    return (
+        f"{p.label}: the signal is clipped (held at {' and at '.join(held)}) for "
+        f"{percent_text(clipped_s / p.duration_s)} of the {clock_text(p.duration_s)}: the belt is too tight or "
+        "the sensor's range too small (loosen the belt, lower the gain or check the sensor's range); breaths "
+        f"are still found, but the phase near the {' and the '.join(where)} of each breath is less exact"
+    )
 
 
 def _acc_inverted_warning(label: str, sign: dict[str, Any]) -> str:

@@ -461,7 +461,12 @@ class XdfReplaySource(ReplaySource):
                 ) from None
         t.flags.writeable = False
         y.flags.writeable = False
-        meta = {"xdf_stream": s.name, "xdf_type": s.type, "channel": s.labels[k] or str(k)}
+        meta = {
+            "xdf_stream": s.name,
+            "xdf_stream_id": str(s.stream_id),
+            "xdf_type": s.type,
+            "channel": s.labels[k] or str(k),
+        }
         if choice.signal == "resp" and choice.unit:
             # The channel's <unit> as a "# unit:" line says it (README, "Recording format"): ReplaySource
             # carries it into a recording of the replay. RR intervals play in milliseconds (rr_ms) and an
