@@ -129,6 +129,8 @@ AVAILABLE_STEP_S = 0.1
 #: How far a replayed participant's live phase (20-Hz outputs) may lag its newest processed sample: a
 #: reader waiting for the phase at t (:attr:`PhaseProbe.final_until`) waits for samples this far beyond t.
 FINAL_MARGIN_S = 0.1
+#: A signal held at the sensor's limit (clipped) for this long in all (s of grid samples) gets a note, once.
+CLIP_NOTE_S = 5.0
 #: The summary's first and last minute of rate convergence (s).
 RATE_MINUTE_S = 60.0
 RING_SPARE_S = 120.0  # a participant's history beyond the chance level's (see _Participant.ring)
@@ -184,6 +186,7 @@ class _Participant:
         self.chunks = 0
         self.packets = 0  # device notifications handed to the sinks (Sink.on_packets)
         self.battery_warned = False  # the low-battery event was raised (once a session)
+        self.clip_noted = False  # the clipped-signal note was given (once a session)
         self.detail_said = ""  # the source's status reason last said (by a status event or source_detail)
         self.detail_said_t = -math.inf  # when a source_detail event said it (-inf: none since the status)
         self.detail_gap_s = DETAIL_EVENT_S  # the wait before the next source_detail event
@@ -745,6 +748,16 @@ class Session:
                 # analyze's acc_sign of the same recording).
                 p.sign_t = float(np.min(chunk.t if rows is None else chunk.t[rows]))
             self._note_acc_sign(p)
+        if out.t.size and not p.clip_noted and p.pipeline.clipped_samples >= CLIP_NOTE_S * self._fs:
+            p.clip_noted = True
+            self._event(
+                "signal_note",
+                f"{p.label}: the signal is clipped (held at the sensor's limit at the top or bottom of breaths): "
+                "the belt is too tight or the sensor's range too small (loosen the belt or lower the gain); "
+                "breaths are still tracked",
+                (p.label,),
+                min(float(out.t[-1]), self.clock.now()) if p.source.paced else None,
+            )
         if p.pipeline.inverted_suspected and not p.inverted_warned and self._shape_tells(p):
             p.inverted_warned = True
             # At the breath that made it look inverted (the clock has run ahead of a fast replay's samples).
@@ -1590,12 +1603,16 @@ class Session:
         """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
         parts: dict[str, dict[str, Any]] = {}
         for p in self._parts:
+            n_grid = int(p.quality_n.sum())  # the pipeline's output samples
             parts[p.label] = {
                 "breaths": p.breaths,
                 # The live rate over the whole session (it averaged the last 3 minutes' history only).
                 "mean_rate_bpm": round(p.rate_sum / p.rate_n, 2) if p.rate_n else None,
                 "source": _source_name(p.source),
                 "final_status": self._end_status.get(p.label, p.source.status.value),
+                # The share of the grid's samples held at the sensor's limit (a belt too tight), as analyze
+                # warns of it.
+                "clipped_frac": round(p.pipeline.clipped_samples / n_grid, 4) if n_grid else 0.0,
             }
             if not p.rate_n:
                 parts[p.label]["no_rate_why"] = _no_rate_why(
