@@ -14,27 +14,33 @@ Rules (the reader enforces them and names the file and the 1-based physical line
 - ``time`` in seconds, non-decreasing. Equal consecutive times are allowed (several RR intervals
   delivered in one BLE notification share its host time); a time going backwards is an error. A time column
   named otherwise but in seconds, in any case (``Time``, ``TIME``, ``time_s``, ``Time (s)``, ``time [s]``),
-  is read as ``time`` (two such columns are refused).
+  is read as ``time``, and so is ``t`` (``T``, ``t (s)``) when no other column looks like a time
+  (``timestamp``, ``time_ms``).
 - Signal columns: ``resp`` (breathing waveform), ``rr_ms`` (RR interval at each beat's time),
   ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
   breathing source (``resp``, ``rr_ms``, the full ``acc_x/y/z`` set, or ``ecg`` for its heart beats)
-  holding a number is required.
+  holding a number is required. These names are read in any case (``Resp``, ``RR_MS``), ``resp`` and ``ecg``
+  also with a unit (``RESP (mV)``, ``ecg [uV]``); two columns read as one name are refused (:func:`_read_names`).
 - A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``; in a replay,
   ``rate=HZ``), except a series of RR intervals (``rr_ms`` and no sampled signal: a Kubios, Elite HRV or
   Polar export): each beat is at the running sum of the intervals up to and including its own (time 0 is the
   beat before the first interval), every row needs a positive interval (an empty cell is refused: it would
   shift every later beat), and ``--rate`` is ignored with a note (a replay refuses ``rate=``).
-- A header name in double quotes may hold the delimiter (``"Resp, Belt A"``, as a spreadsheet writes it);
-  data rows are numbers (text only in a column breathsync does not read, below), and a row of text right
-  under the header (a lab export's units row) is named as such.
+- A header name or a cell in double quotes may hold the delimiter (``"Resp, Belt A"``, ``"note, with
+  comma"``, as a spreadsheet writes them; Python's csv rules: ``""`` is a quote inside quotes), but not a line
+  break (a quoted cell left open on its line is refused); data rows are numbers (text only in a column
+  breathsync does not read, below), and a row of text right under the header (a lab export's units row) is
+  named as such.
 - Plausible times for breathing: within +-1e11 s (Unix time in seconds is fine), a span of at most
   48 h, and rows a median of at most 5 s apart. Milliseconds or nanoseconds written as seconds fail
   these with a message saying so (their grid would not fit in memory). So are milliseconds that pass them:
   a declared ``# sampling_rate_hz:`` (or a caller's ``rate_hz``, ``--rate``) 1000x (1e6x, 1e9x) the time
   column's rate when the times look scaled too (a breathing waveform far slower than breathing on them; for
-  other signals, whole-number steps), a breathing waveform on whole-number time steps that nothing declares,
-  read in seconds far slower than breathing and smooth from sample to sample or over blocks of samples
-  (:func:`_whole_step_millis`; a noisy one is refused when nothing in it turns from sample to sample and the
+  other signals, a clock's grid: whole-number steps or one fractional step throughout), a breathing waveform on
+  such a grid (whole steps, or one step of 1 or more: 3.906 for 256 Hz) that nothing declares, read in seconds
+  far slower than breathing and smooth from sample to sample (mains hum left out:
+  :func:`_mains_free_change_acf`) or over blocks of samples
+  (:func:`_grid_millis`; a noisy one is refused when nothing in it turns from sample to sample and the
   steps are 2 or more or the time column numbers the rows, 0, 1, 2, ...: a sample counter; otherwise it gets a
   note), heart beats whose times are, beat by beat (the median), 1000x their RR
   intervals apart, and a time column named in another unit (``time_ms``, ``Time (ms)``). A declared rate
@@ -171,10 +177,12 @@ MAX_RATE_HZ = 100_000.0
 def breathing_column_problem(name: str, option: str = _COLUMN_OPTIONS) -> str | None:
     """Why ``name`` cannot be the breathing waveform's column named with ``option`` (``--column``, replay's
     ``column=``), or None: the time column, or a column breathsync already reads by its meaning (a heart or
-    accelerometer channel, :data:`RESERVED_COLUMNS`). ``resp`` is fine."""
-    if name == TIME_COLUMN:
-        return "'time' is the time column, not a breathing waveform"
-    meaning = RESERVED_COLUMNS.get(name)
+    accelerometer channel, :data:`RESERVED_COLUMNS`), in any case the reader reads them in (``Time``,
+    ``RR_MS``: :func:`_known_name`). ``resp`` is fine."""
+    known = _known_name(name)
+    if known == TIME_COLUMN:
+        return f"{_quote(name)} is the time column, not a breathing waveform"
+    meaning = RESERVED_COLUMNS.get(known or name)
     if meaning is not None:
         return (
             f"{_quote(name)} is a column breathsync already reads by its meaning ({meaning}): leave out "
@@ -470,7 +478,7 @@ def _read(
     wanted = ([resp_column] if resp_column is not None else []) + list(more_columns)
     if more_columns and resp_column is None:
         raise ValueError("more_columns needs resp_column")
-    names = _time_alias(name, header_no, names, wanted)
+    names = _read_names(name, header_no, names, wanted)
     _check_wanted_columns(name, header_no, names, wanted)
     # Text is read as missing (and noted) in the columns breathsync does not read, and in unnamed ones (refused
     # below unless empty).
@@ -502,7 +510,7 @@ def _read(
         declared = meta.get("sampling_rate_hz")
         if declared:
             hint = f" (the file says sampling_rate_hz: {declared})"
-        like = [c for c in columns if c.strip().lower().startswith(TIME_COLUMN)]
+        like = [c for c in columns if _looks_like_time(c)]
         unit = next((u for c in like if (u := _time_name_unit(c)) is not None), None)
         if unit is not None:  # "time_ms", "Time (ms)": not seconds, whatever its name becomes
             time_like, factor, words = unit
@@ -521,8 +529,8 @@ def _read(
             )
             raise RecordingError(
                 name,
-                f"no 'time' column: if {_quote(like[0])} is the time in seconds, rename it 'time'; else {other}"
-                + hint,
+                f"no 'time' column: if {' or '.join(_quote(c) for c in like[:2])} is the time in seconds, rename it "
+                f"'time'; else {other}" + hint,
                 line=header_no,
             )
         if beats:
@@ -598,32 +606,79 @@ def _read(
 
 #: The columns breathsync reads by their names (a text cell in one of them is refused; in others, ignored).
 _READ_COLUMNS = frozenset({TIME_COLUMN, "resp", "rr_ms", *ACC_COLUMNS, "ecg"})
-#: A time column's name that says seconds, in any case: "Time", "TIME", "time_s", "Time (s)", "time [s]",
-#: "time_sec", "Time (seconds)". Not "t" (a letter that says neither time nor its unit).
-_SECONDS_TIME_RE = re.compile(
-    r"time(?:\s*\(\s*(?:s|sec|secs|seconds)\s*\)|\s*\[\s*(?:s|sec|secs|seconds)\s*\]|_(?:s|sec|secs|seconds))?",
-    re.IGNORECASE,
+_SECONDS_UNIT = (
+    r"(?:\s*\(\s*(?:s|sec|secs|seconds)\s*\)|\s*\[\s*(?:s|sec|secs|seconds)\s*\]|_(?:s|sec|secs|seconds))"
 )
+#: A time column's name that says seconds, in any case: "Time", "TIME", "time_s", "Time (s)", "time [s]",
+#: "time_sec", "Time (seconds)".
+_SECONDS_TIME_RE = re.compile(rf"time{_SECONDS_UNIT}?", re.IGNORECASE)
+#: "t" ("T", "t (s)"): the time only when no other column looks like one (:func:`_read_names`); a single
+#: letter says less than "time".
+_T_TIME_RE = re.compile(rf"t{_SECONDS_UNIT}?", re.IGNORECASE)
+#: A breathing belt's or an ECG's name with its unit, as lab exports write them ("RESP (mV)", "ecg [uV]"):
+#: breathsync reads neither by its scale (a belt's unit is arbitrary; an ECG gives its beats' times), so any
+#: unit goes. Not for rr_ms and acc_*, whose values are read in the format's units (ms, milli-g).
+_UNIT_NAME_RE = re.compile(r"(resp|ecg)\s*(?:\([^()]*\)|\[[^\[\]]*\])", re.IGNORECASE)
 
 
-def _time_alias(name: str, header_no: int, names: list[str], wanted: Sequence[str]) -> list[str]:
-    """The header's names with the time column named as this format names it (``time``), when it is named
-    otherwise but in seconds (:data:`_SECONDS_TIME_RE`; not a breathing column asked for by name). Two such
-    columns are refused: which one holds the time is not said."""
-    if TIME_COLUMN in names:
-        return names
-    found = [i for i, n in enumerate(names) if n not in wanted and _SECONDS_TIME_RE.fullmatch(n.strip())]
-    if not found:
-        return names
-    if len(found) > 1:
-        both = " and ".join(_quote(names[i]) for i in found[:2])
-        raise RecordingError(
-            name,
-            f"columns {both} both look like the time in seconds: keep one (or name the one to use 'time')",
-            line=header_no,
-        )
+def _known_name(column: str) -> str | None:
+    """The name breathsync reads a header's column as (``time``, ``resp``, ``rr_ms``, ``acc_x/y/z``, ``ecg``),
+    whatever its case ("Resp", "RR_MS"), "resp" and "ecg" with a unit ("RESP (mV)") and ``time`` under a name
+    that says seconds (:data:`_SECONDS_TIME_RE`); None for any other column (and for "t": :func:`_read_names`)."""
+    text = column.strip()
+    lower = text.lower()
+    if lower in _READ_COLUMNS:
+        return lower
+    if _SECONDS_TIME_RE.fullmatch(text):
+        return TIME_COLUMN
+    unit = _UNIT_NAME_RE.fullmatch(text)
+    return unit.group(1).lower() if unit else None
+
+
+def _looks_like_time(column: str) -> bool:
+    """A name a time column may have, in seconds or not: "time..." ("timestamp", "Time (ms)") or "t" with or
+    without a unit ("t_ms", "T (s)")."""
+    words = [w for w in re.split(r"[^a-z\u00b5\u03bc]+", column.lower()) if w]
+    return column.strip().lower().startswith(TIME_COLUMN) or (
+        bool(words)
+        and words[0] == "t"
+        and (len(words) == 1 or (len(words) == 2 and words[1] in _TIME_UNIT_NAMES))
+    )
+
+
+def _read_names(name: str, header_no: int, names: list[str], wanted: Sequence[str]) -> list[str]:
+    """The header's names with the columns breathsync reads named as this format names them, whatever their
+    case or unit (:func:`_known_name`: ``Time (s)`` is ``time``, ``RESP (mV)`` is ``resp``), and "t" as
+    ``time`` when no other column looks like a time (:func:`_looks_like_time`: not beside "time_ms" or
+    "timestamp", whose unit it would hide). A breathing column asked for by name (``wanted``) keeps its name.
+    Two columns read as one name are refused: which one holds it is not said."""
+    read: dict[str, list[int]] = {}
+    for i, col in enumerate(names):
+        known = _known_name(col) if col not in wanted else None
+        if known is not None:
+            read.setdefault(known, []).append(i)
+    if TIME_COLUMN not in read:
+        letters = [
+            i for i, col in enumerate(names) if col not in wanted and _T_TIME_RE.fullmatch(col.strip())
+        ]
+        others = [col for i, col in enumerate(names) if i not in letters and _looks_like_time(col)]
+        if letters and not others:
+            read[TIME_COLUMN] = letters
     out = list(names)
-    out[found[0]] = TIME_COLUMN
+    for known, found in read.items():
+        if len(found) > 1:
+            both = " and ".join(_quote(names[i]) for i in found[:2])
+            what = (
+                "both look like the time in seconds"
+                if known == TIME_COLUMN
+                else f"are both read as {_quote(known)}"
+            )
+            raise RecordingError(
+                name,
+                f"columns {both} {what} (column names are read in any case): keep one, or rename the other",
+                line=header_no,
+            )
+        out[found[0]] = known
     return out
 
 
@@ -801,7 +856,7 @@ MIN_SAMPLES_PER_SWING = 10
 #: Milliseconds that nothing declares (no ``sampling_rate_hz``, no ``--rate``): a breathing waveform whose time
 #: column steps by whole numbers (a clock counting whole milliseconds, or whole seconds) and that, read in
 #: seconds, takes longer than this per cycle (0.3/min) is no breathing in seconds; in milliseconds it is any
-#: breathing slower than 300/min. See :func:`_whole_step_millis`.
+#: breathing slower than 300/min. See :func:`_grid_millis`.
 MILLIS_CYCLE_S = 200.0
 #: ... and its sample-to-sample changes follow a slow curve: their autocorrelation is at least this at every lag
 #: of 1 to :data:`MILLIS_SMOOTH_LAGS` samples (the belt recordings of sample_signals/ and ../shared/data, at 100
@@ -829,6 +884,22 @@ MILLIS_BLOCK_ACF = (0.7, 0.4)
 MILLIS_MIN_BLOCKS = 64
 #: The millisecond rules look at the first this many samples (17 min at 1 kHz, 12 days at 1 Hz).
 MILLIS_ANALYSED_SAMPLES = 1 << 20
+#: A time column whose steps are all at least 1 and within this fraction of their median is a clock's grid
+#: (:func:`_grid_step`), as milliseconds at 256 Hz are (3.90625 ms, printed 3.906 or 3.907; 3.9 or 4.0 with one
+#: decimal: 2.5%). Host times jitter by more, and beats by far more.
+GRID_SPREAD = 0.03
+#: Mains hum (:func:`_mains_free_change_acf`): the mains frequencies, the half-width of a line at the
+#: fundamental (the grid's frequency wanders by up to 0.2 Hz), how much denser than beside it its power is
+#: (a line's is thousands of times, breathing's or noise's about once; the periodogram's scatter over the
+#: dozens of frequencies of the band stays well under 2x), the harmonics looked at, the lowest frequency one
+#: is left out at (in milliseconds, breathing is below 2 Hz), and how long the time column must step, read in
+#: milliseconds (20 s: 20,000 samples at 1 kHz, 5,120 at 256 Hz; read in seconds, over 5.5 h).
+MAINS_HZ = (50.0, 60.0)
+MAINS_BAND_HZ = 1.0
+MAINS_LINE_RATIO = 10.0
+MAINS_HARMONICS = 10
+MAINS_MIN_HZ = 10.0
+MAINS_MIN_SPAN_MS = 20_000.0
 
 
 def _time_name_unit(column: str) -> tuple[str, float, str] | None:
@@ -848,7 +919,7 @@ def _check_time_unit(
     """Refuse a time column that says, by more than its scale (:func:`check_time_scale`), that it is not in
     seconds: a declared ``sampling_rate_hz`` or a ``--rate`` (``given_rate_hz``) 1000 (1e6, 1e9) x the time
     column's rate, a breathing waveform whose whole-number times make it far too slow for breathing
-    (:func:`_whole_step_millis`), or heart beats whose times are 1000 x their RR intervals apart. An honest
+    (:func:`_grid_millis`), or heart beats whose times are 1000 x their RR intervals apart. An honest
     1 Hz file (integer seconds) passes them all."""
     fs = rec.sampling_rate_hz()
     declared = declared_rate_hz(rec.meta)
@@ -884,7 +955,7 @@ def _check_time_unit(
                 )
     if fs is not None and not any(abs(fs - claimed) <= 0.05 * claimed for claimed, _, _ in claims):
         # Nothing says the time column's rate is right (a declared or given rate that agrees with it does).
-        millis = _whole_step_millis(rec)
+        millis = _grid_millis(rec)
         if millis is not None and millis.certain:
             if millis.counts_rows:
                 raise RecordingError(
@@ -897,12 +968,15 @@ def _check_time_unit(
                     "'# sampling_rate_hz: 1' line",
                     line=header_no,
                 )
+            # A fractional step is no row count; what it is in milliseconds says the rate (3.906: 256 Hz).
+            unit = "" if millis.whole else f" ({millis.step:.4g} ms: {1000.0 / millis.step:.4g} Hz)"
+            rows = "if it counts rows, delete it and give --rate; " if millis.whole else ""
             raise RecordingError(
                 rec.path,
-                f"its time column steps by whole numbers ({millis.step:g}) and, read as seconds, its breathing "
-                f"waveform takes {millis.cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like "
-                "milliseconds; breathsync wants seconds: divide the time column by 1000 (if it counts rows, "
-                "delete it and give --rate; if it is seconds, add a '# sampling_rate_hz:' line with the rate)",
+                f"its time column {millis.steps_words()} and, read as seconds, its breathing waveform takes "
+                f"{millis.cycle_s:.0f} s per cycle (breathing takes 1-20 s): the time looks like milliseconds"
+                f"{unit}; breathsync wants seconds: divide the time column by 1000 ({rows}if it is seconds, add a "
+                "'# sampling_rate_hz:' line with the rate)",
                 line=header_no,
             )
     rr = rec.columns.get("rr_ms")
@@ -952,12 +1026,13 @@ def _times_look_scaled(rec: Recording) -> bool:
     """Whether a recording's time column looks like milliseconds (microseconds, ...) rather than seconds,
     beyond a declared rate: a breathing waveform that, on these times, swings slower than
     :data:`SLOW_SWING_HZ` (breathing at 1000 Hz in ms looks like one breath an hour); other signals (an
-    accelerometer's or ECG's own swings say little) when every time step is a whole number."""
+    accelerometer's or ECG's own swings say little) when the time column is a clock's grid (:func:`_grid_step`:
+    whole-number steps, or the same fractional step throughout, 3.906 for 256 Hz in milliseconds)."""
     t = rec.time
     if rec.signal_kind() == "resp":
         cycles, span = _swing_cycles(t, rec.columns["resp"])
         return span > 0 and bool(cycles / span < SLOW_SWING_HZ)
-    return _whole_steps(t) is not None
+    return _grid_step(t) is not None
 
 
 def _swings_per_s(rec: Recording) -> float | None:
@@ -1010,18 +1085,118 @@ def _change_acf(y: FloatArray, lags: int) -> FloatArray:
     return np.array([float(np.dot(d[:-k], d[k:])) / v for k in range(1, lags + 1)])
 
 
+def _grid_step(t: FloatArray) -> tuple[float, bool] | None:
+    """(median step, whether every step is whole) when the time column steps like a clock's grid: every step
+    between distinct times a whole number (:func:`_whole_steps`), or every step at least 1 and within
+    :data:`GRID_SPREAD` of the median (the same fractional step throughout, as printed: 3.906 and 3.907 for a
+    256 Hz export in milliseconds; no time repeated). None otherwise (host times with their jitter, irregular
+    beats)."""
+    step = _whole_steps(t)
+    if step is not None:
+        return step, True
+    head = np.diff(t[:1000])
+    if not (head.size and float(head.min()) >= 1.0):
+        return None  # most time columns step by less than 1 (or repeat a time), as their first steps show
+    steps = np.diff(t)
+    low, high = float(steps.min()), float(steps.max())
+    median = float(np.median(steps))
+    if low >= 1.0 and high - low <= GRID_SPREAD * median:
+        return median, False
+    return None
+
+
+def _fast_fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c at least ``n`` (a length numpy's FFT does fast)."""
+    best = 1 << max(n - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _mains_free_change_acf(y: FloatArray, step_ms: float, lags: int) -> FloatArray | None:
+    """:func:`_change_acf` without mains hum, read as milliseconds (a sampling rate of 1000 / ``step_ms`` Hz),
+    or None when the changes hold no hum.
+
+    Hum is a spectral line at 50 or 60 Hz (:data:`MAINS_HZ`), far narrower than anything a body makes: its
+    power within :data:`MAINS_BAND_HZ` of the frequency is at least :data:`MAINS_LINE_RATIO` times as dense
+    as within the 3 bands' width beyond. When the fundamental is such a line, the fundamental and those of
+    its harmonics (aliased below the Nyquist frequency, at :data:`MAINS_MIN_HZ` or more) that are lines too
+    are left out of the power spectrum of the changes (Hann-windowed), whose inverse transform is their
+    autocorrelation. On a belt sampled at hundreds of Hz, hum of a few per cent of a breath changes many
+    times faster than the breath and rules the changes' autocorrelation (-1 at half its period: it turned
+    as breathing at 1 Hz does, and the belt was read in seconds); without it they follow the breath.
+
+    A belt in seconds has no such line: breathing varies from breath to breath (a 1 Hz belt at 3.0 +- 0.3
+    breaths/min shows none), and only changes over :data:`MAINS_MIN_SPAN_MS` samples' worth of milliseconds
+    are looked at (5.5 h of a 1 Hz belt). A noise-free, perfectly periodic breath at 3 or 3.6/min sampled at
+    1 Hz for that long on a smooth baseline is a line, as a belt with hum in milliseconds would be: such a
+    synthetic file must say its rate (``# sampling_rate_hz: 1``)."""
+    x = y[:MILLIS_ANALYSED_SAMPLES]
+    x = x[np.isfinite(x)]
+    d = np.diff(x)
+    fs = 1000.0 / step_ms
+    if d.size * step_ms < MAINS_MIN_SPAN_MS:
+        return None
+    d = (d - d.mean()) * np.hanning(d.size)
+    size = _fast_fft_size(d.size + lags)  # zero-padded: no wrap-around in the lags
+    power = np.abs(np.fft.rfft(d, size)) ** 2
+    freq = np.arange(power.size) * (fs / size)
+
+    def band(f: float, width: float) -> NDArray[np.bool_]:
+        return np.asarray(np.abs(freq - f) <= width)
+
+    def is_line(f: float, width: float) -> bool:
+        inside = power[band(f, width)]
+        beyond = power[band(f, 4.0 * width) & ~band(f, width)]
+        if not inside.size or not beyond.size:
+            return False
+        return bool(inside.mean() >= MAINS_LINE_RATIO * beyond.mean()) and bool(inside.mean() > 0)
+
+    keep = np.ones(power.size, bool)
+    found = False
+    for mains in MAINS_HZ:
+        if not is_line(mains, MAINS_BAND_HZ):
+            continue
+        found = True
+        for k in range(1, MAINS_HARMONICS + 1):
+            f = abs((k * mains + fs / 2) % fs - fs / 2)  # aliased into 0 .. fs / 2
+            width = MAINS_BAND_HZ * max(1.0, k / 2)  # the mains frequency wanders k times as far
+            if f >= MAINS_MIN_HZ and f + width < fs / 2 and (k == 1 or is_line(f, width)):
+                keep &= ~band(f, width)
+    if not found:
+        return None
+    cov = np.fft.irfft(power * keep, size)[: lags + 1]
+    if not cov[0] > 0:
+        return np.zeros(lags)
+    return np.asarray(cov[1:] / cov[0], dtype=np.float64)
+
+
 class _Millis(NamedTuple):
-    """What :func:`_whole_step_millis` found: the time step, the seconds per cycle the breathing waveform takes
-    read in seconds, whether that is certain enough to refuse the file, and whether the time column numbers
-    the rows (0, 1, 2, ... or 1, 2, 3, ...: a sample counter as much as milliseconds)."""
+    """What :func:`_grid_millis` found: the time step, the seconds per cycle the breathing waveform takes
+    read in seconds, whether that is certain enough to refuse the file, whether the time column numbers
+    the rows (0, 1, 2, ... or 1, 2, 3, ...: a sample counter as much as milliseconds), and whether every step
+    is a whole number (else the same fractional step throughout, :func:`_grid_step`)."""
 
     step: float
     cycle_s: float
     certain: bool
     counts_rows: bool
+    whole: bool = True
+
+    def steps_words(self) -> str:
+        """How the time column steps, for a message: "steps by whole numbers (4)", "steps by 3.906"."""
+        return f"steps by whole numbers ({self.step:g})" if self.whole else f"steps by {self.step:.4g}"
 
 
-def _whole_step_millis(rec: Recording) -> _Millis | None:
+def _grid_millis(rec: Recording) -> _Millis | None:
     """A breathing waveform on times that look like milliseconds (or row numbers) though nothing declares a
     rate, or None.
 
@@ -1061,33 +1236,42 @@ def _whole_step_millis(rec: Recording) -> _Millis | None:
     if rec.signal_kind() != "resp":
         return None
     t = rec.time
-    step = _whole_steps(t)
-    if step is None or step < 1.0:
+    grid = _grid_step(t)
+    if grid is None or grid[0] < 1.0:
         return None
+    step, whole = grid
     y = rec.columns["resp"]
-    steps = np.diff(t[:MILLIS_ANALYSED_SAMPLES])
-    regular = (
-        bool(steps.size) and float(steps.min()) >= 1.0 and float(steps.max() - steps.min()) <= 1.0 + 1e-6
-    )
-    counts_rows = bool(
-        regular and steps.size and float(steps.max()) == 1.0 == float(steps.min()) and t[0] in (0.0, 1.0)
-    )
+    if whole:
+        steps = np.diff(t[:MILLIS_ANALYSED_SAMPLES])
+        regular = (
+            bool(steps.size) and float(steps.min()) >= 1.0 and float(steps.max() - steps.min()) <= 1.0 + 1e-6
+        )
+        counts_rows = bool(
+            regular and steps.size and float(steps.max()) == 1.0 == float(steps.min()) and t[0] in (0.0, 1.0)
+        )
+    else:
+        regular, counts_rows = True, False  # one step throughout (_grid_step)
     acf = _change_acf(y, MILLIS_SMOOTH_LAGS)
+    if not bool(np.all(acf >= MILLIS_SMOOTH_ACF)):
+        # Mains hum turns from sample to sample as 1 Hz breathing does: judge the changes without it.
+        free = _mains_free_change_acf(y, step, MILLIS_SMOOTH_LAGS)
+        if free is not None:
+            acf = free
     turn_any = float(acf.min())  # lags 1-10
     turn_late = float(acf[1:].min())  # lags 2-10 (white noise makes lag 1 -0.5)
     block_cycle_s = _block_smooth_cycle_s(y, step) if regular and turn_late > MILLIS_TURN_ACF else None
     if block_cycle_s is not None and block_cycle_s > MILLIS_CYCLE_S:
-        return _Millis(step, block_cycle_s, True, counts_rows)
+        return _Millis(step, block_cycle_s, True, counts_rows, whole)
     cycles, span = _swing_cycles(t, y)
     if cycles < 2 or not span / cycles > MILLIS_CYCLE_S:
         return None
     cycle_s = span / cycles
     if bool(np.all(acf >= MILLIS_SMOOTH_ACF)):
-        return _Millis(step, cycle_s, True, counts_rows)
+        return _Millis(step, cycle_s, True, counts_rows, whole)
     if turn_any > MILLIS_NO_TURN_ACF and regular and (step >= 2.0 or counts_rows):
-        return _Millis(step, cycle_s, True, counts_rows)
+        return _Millis(step, cycle_s, True, counts_rows, whole)
     if turn_late >= MILLIS_NO_BREATH_ACF or turn_any > MILLIS_TURN_ACF:
-        return _Millis(step, cycle_s, False, counts_rows)
+        return _Millis(step, cycle_s, False, counts_rows, whole)
     return None
 
 
@@ -1176,13 +1360,9 @@ def _notes(rec: Recording, ignored_rate_hz: float | None, meta_lines: Mapping[st
         )
     claims = [c for c in (claimed, ignored_rate_hz) if c is not None]
     if not rec.time_from_rate and fs is not None and not any(abs(fs - c) <= 0.05 * c for c in claims):
-        millis = _whole_step_millis(rec)  # the certain ones were refused (_check_time_unit)
+        millis = _grid_millis(rec)  # the certain ones were refused (_check_time_unit)
         if millis is not None:
-            steps = (
-                "numbers the rows (0, 1, 2, ...)"
-                if millis.counts_rows
-                else f"steps by whole numbers ({millis.step:g})"
-            )
+            steps = "numbers the rows (0, 1, 2, ...)" if millis.counts_rows else millis.steps_words()
             rows = (
                 f"if it numbers the samples, delete the time column and give the sampling rate ({RATE_OPTIONS}); "
                 if millis.counts_rows
@@ -1561,6 +1741,58 @@ def _unquoted(header: str) -> str:
     return re.sub(r'"(?:[^"]|"")*"', '""', header)
 
 
+def _ends_in_quotes(line: str, delimiter: str) -> bool:
+    """Whether a line ends inside a quoted cell, by the rules of Python's csv module (RFC 4180; the reader's
+    dialect, :func:`_quoted_cells`): a cell is quoted when its first character after spaces is '"'; inside,
+    '""' is a quote and a single '"' ends it (what follows, up to the delimiter, joins the cell); a '"' inside
+    an unquoted cell is a character. Only lines with a '"' come here (the slow path), one character at a
+    time."""
+    state = "start"  # start of a cell, "plain" cell, "quoted" cell, or a '"' seen in a quoted one ("closing")
+    for ch in line:
+        if state == "quoted":
+            if ch == '"':
+                state = "closing"
+        elif ch == delimiter:
+            state = "start"
+        elif state == "closing":
+            state = "quoted" if ch == '"' else "plain"
+        elif state == "start" and ch == '"':
+            state = "quoted"
+        elif state == "start" and ch != " ":
+            state = "plain"
+    return state == "quoted"
+
+
+def _quoted_cells(line: str, delimiter: str) -> list[str]:
+    """The cells of a data line that holds a '"' (and no quoted cell left open: :func:`_ends_in_quotes`), by
+    csv's rules: quotes taken off, a delimiter or a doubled quote inside quotes kept in the cell."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [""])
+    except csv.Error:  # a cell over csv's field size limit (128 kB): split as before, and named by its cells
+        return line.split(delimiter)
+
+
+def _written_cells(line: str, delimiter: str) -> list[str]:
+    """A line's cells as written, quotes and all (for a message), split at the delimiters outside quotes:
+    those followed by an even number of '"' (a line whose quotes are not in pairs is split everywhere)."""
+    if line.count('"') % 2:
+        return line.split(delimiter)
+    return re.split(rf'{re.escape(delimiter)}(?=(?:[^"]*"[^"]*")*[^"]*$)', line)
+
+
+def _well_quoted_line(delimiter: str) -> re.Pattern[str]:
+    """A line whose cells are all either without a '"' or wholly quoted (spaces around allowed, '""' inside):
+    numpy's parser (``quotechar``) splits it as csv does, and its delimiters outside quotes count its cells.
+    Lines with quotes elsewhere go to the slow path, which reads them by csv's rules."""
+    d = re.escape(delimiter)
+    space = "[ ]*" if delimiter == "\t" else "[ \t]*"
+    cell = rf'(?:[ ]*"(?:[^"]|"")*"{space}|[^"{d}\n]*)'
+    return re.compile(rf"{cell}(?:{d}{cell})*")
+
+
+_WELL_QUOTED = {d: _well_quoted_line(d) for d in _DELIMITERS}
+
+
 def _detect_delimiter(name: str, line_no: int, header: str) -> str:
     bare = _unquoted(header)
     counts = {d: bare.count(d) for d in _DELIMITERS}
@@ -1855,8 +2087,21 @@ def _fast_rows(
 
 def _loadtxt(data: str, delimiter: str, ncols: int, skip: frozenset[int] = frozenset()) -> FloatArray | None:
     used = [i for i in range(ncols) if i not in skip]
+    # With columns of text left out (an event marker, a comment), a note in quotes may hold the delimiter
+    # ("note, with comma"): numpy splits such cells as csv does (quotechar), once every line with a quote is
+    # quoted cell by cell (_WELL_QUOTED; numpy would join the lines of a quote left open). Without text columns
+    # there are no quotes to read: a numeric file keeps numpy's plain split.
+    quoted = bool(skip) and '"' in data
     # loadtxt checks the columns it reads only: every row must still have the header's cells.
-    if skip and any(line.count(delimiter) != ncols - 1 for line in data.split("\n") if line):
+    if quoted:
+        well = _WELL_QUOTED[delimiter]
+        for line in data.split("\n"):
+            if '"' not in line:
+                if line and line.count(delimiter) != ncols - 1:
+                    return None
+            elif not well.fullmatch(line) or _unquoted(line).count(delimiter) != ncols - 1:
+                return None
+    elif skip and any(line.count(delimiter) != ncols - 1 for line in data.split("\n") if line):
         return None
     try:
         table = np.loadtxt(
@@ -1866,6 +2111,7 @@ def _loadtxt(data: str, delimiter: str, ncols: int, skip: frozenset[int] = froze
             dtype=np.float64,
             ndmin=2,
             usecols=used if skip else None,
+            quotechar='"' if quoted else None,
         )
     except ValueError:
         return None
@@ -1963,8 +2209,17 @@ def _scan_rows(
             continue
         if line.lstrip().startswith("#"):
             return line_no, ("comment line inside the data: '#' lines must come before the header row")
-        cells = line.split(delimiter)
-        mismatch = _other_delimiter(line, delimiter, ncols)
+        if '"' in line:  # quoted cells may hold the delimiter ("note, with comma"): csv's rules (RFC 4180)
+            if _ends_in_quotes(line, delimiter):
+                return line_no, (
+                    "a quoted cell is not closed on its line (a line break inside quotes, or a stray '\"'): each "
+                    "row must be one line: remove the line break from the cell (or the quote)"
+                )
+            cells = _quoted_cells(line, delimiter)
+            mismatch = _other_delimiter(_unquoted(line), delimiter, ncols)
+        else:
+            cells = line.split(delimiter)
+            mismatch = _other_delimiter(line, delimiter, ncols)
         if mismatch is not None:
             return line_no, (
                 f"the header is {delim_name}-separated but this row is {_DELIMITERS[mismatch]}-separated: use "
@@ -1985,7 +2240,10 @@ def _scan_rows(
                 "point; export the file with '.' as the decimal separator (e.g. an English/US number format)"
             )
         if not rows and first_no == data_start and _is_units_row(cells):
-            shown = ", ".join(_quote(c.strip(), 12) for c in cells[:6]) + (", ..." if len(cells) > 6 else "")
+            written = _written_cells(line, delimiter) if '"' in line else cells  # as the file has them
+            shown = ", ".join(_quote(c.strip(), 12) for c in written[:6]) + (
+                ", ..." if len(written) > 6 else ""
+            )
             return line_no, (
                 f"the first row under the header ({shown}) is text, not numbers: it looks like a units "
                 "row; delete it, or turn it into a '# unit: ...' line above the header (e.g. "
@@ -2182,7 +2440,7 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         what = f"no breathing signal column (found {', '.join(_quote(c) for c in names)})"
     raise RecordingError(
         name,
-        f"{what}: need 'resp', 'rr_ms', all of 'acc_x', 'acc_y', 'acc_z', or 'ecg' (case-sensitive); a "
+        f"{what}: need 'resp', 'rr_ms', all of 'acc_x', 'acc_y', 'acc_z', or 'ecg' (in any case); a "
         "breathing waveform under another name is read with --column NAME (replay: column=NAME)",
         line=header_no,
     )

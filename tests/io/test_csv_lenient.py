@@ -89,7 +89,7 @@ def test_a_time_column_that_says_seconds_is_the_time(tmp_path: Path, name: str) 
     [
         ("time_ms,resp", "'time_ms' looks like a time in milliseconds"),
         ("Time (ms),resp", "'Time (ms)' looks like a time in milliseconds"),
-        ("t,resp", "no 'time' column: pass the sampling rate"),
+        ("t,time_ms,resp", "'time_ms' looks like a time in milliseconds"),
         ("Time,time_s,resp", "columns 'Time' and 'time_s' both look like the time in seconds"),
     ],
 )
