@@ -37,6 +37,17 @@ def symlink_or_skip(link: Path, target: str | os.PathLike[str]) -> None:
         raise
 
 
+def in_chunks(process: Any, t: np.ndarray, y: np.ndarray, sizes: list[int]) -> list[Any]:
+    """``process`` (a streaming stage's ``process(t, y)``) fed ``t, y`` in chunks of ``sizes`` samples (the rest
+    in one last chunk): its outputs, for the chunk-size invariance tests."""
+    parts, i = [], 0
+    cuts = np.cumsum(sizes)
+    for c in [*cuts[cuts < t.size].tolist(), t.size]:
+        parts.append(process(t[i:c], y[i:c]))
+        i = c
+    return parts
+
+
 def breathing(
     duration_s: float = 120.0,
     fs_hz: float = 50.0,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, breathing
+from conftest import SHARED_DATA, breathing, in_chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -208,12 +208,7 @@ def test_clipping_does_not_depend_on_chunking(sizes: list[int]) -> None:
     whole_pipe = RespPipeline()
     whole = whole_pipe.process(t, y)
     pipe = RespPipeline()
-    parts, i = [], 0
-    cuts = np.cumsum(sizes)
-    for c in [*cuts[cuts < t.size].tolist(), t.size]:
-        parts.append(pipe.process(t[i:c], y[i:c]))
-        i = c
-    joined = PipelineOutput.concat(parts)
+    joined = PipelineOutput.concat(in_chunks(pipe.process, t, y, sizes))
     assert whole.clipped.any() and np.any(whole.quality == Quality.FLAT)
     np.testing.assert_array_equal(joined.clipped, whole.clipped)
     np.testing.assert_array_equal(joined.quality, whole.quality)

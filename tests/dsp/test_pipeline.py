@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import breathing, circ_err_deg
+from conftest import breathing, circ_err_deg, in_chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,13 +70,7 @@ def test_output_independent_of_chunking(sizes: list[int]) -> None:
     keep = (t < 65) | (t > 69)  # ... and a hole in time
     t, y = t[keep], y[keep]
     whole = run(t, y)
-    pipe = RespPipeline()
-    parts, i = [], 0
-    cuts = np.cumsum(sizes)
-    for c in [*cuts[cuts < t.size].tolist(), t.size]:
-        parts.append(pipe.process(t[i:c], y[i:c]))
-        i = c
-    joined = PipelineOutput.concat(parts)
+    joined = PipelineOutput.concat(in_chunks(RespPipeline().process, t, y, sizes))
     np.testing.assert_array_equal(joined.t, whole.t)
     # To the bit: the short-input filter and few-bin fit that small chunks take are the arrays' own
     # arithmetic in the same order.

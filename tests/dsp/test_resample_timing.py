@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import in_chunks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,13 +136,7 @@ def test_output_independent_of_chunking(kind: str, sizes: list[int]) -> None:
     keep = (t < 40) | (t > 43)  # a gap
     t, y = t[keep], y[keep]
     whole = GridResampler(20.0).process(t, y)
-    rs = GridResampler(20.0)
-    parts, i = [], 0
-    cuts = np.cumsum(sizes)
-    for c in [*cuts[cuts < t.size].tolist(), t.size]:
-        parts.append(rs.process(t[i:c], y[i:c]))
-        i = c
-    joined = _concat(parts)
+    joined = _concat(in_chunks(GridResampler(20.0).process, t, y, sizes))
     np.testing.assert_array_equal(joined.t, whole.t)
     np.testing.assert_array_equal(joined.valid, whole.valid)
     np.testing.assert_array_equal(joined.restart, whole.restart)
