@@ -102,3 +102,18 @@ def test_flat_signals_are_no_evidence(tmp_path: Path) -> None:
     for name in ("a.csv", "b.csv"):
         write_recording(tmp_path / name, t, {"resp": np.zeros_like(t)})
     assert not same_samples(read_recording(tmp_path / "a.csv"), read_recording(tmp_path / "b.csv"))
+
+
+def test_the_common_times_are_those_of_a_sort_of_both() -> None:
+    """The copy check finds the times two recordings share by a binary search (a sort of both together took
+    0.75 GB for two hours at 1 kHz): the same indices as ``np.intersect1d``."""
+    from breathsync.analysis import _common_sorted
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        a = np.unique(rng.integers(0, 500, int(rng.integers(0, 300)))).astype(float)
+        b = np.unique(rng.integers(0, 500, int(rng.integers(0, 300)))).astype(float)
+        _, ka, kb = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+        got_a, got_b = _common_sorted(a, b)
+        np.testing.assert_array_equal(got_a, ka)
+        np.testing.assert_array_equal(got_b, kb)
