@@ -148,17 +148,7 @@ class GridResampler:
                 outs.append(self._segment(np.empty(0), np.empty(0), final=True))
                 outs.append(self._gap(t[b]))
             start = b
-        outs = [o for o in outs if o.t.size]
-        if not outs:
-            return _empty_chunk()
-        if len(outs) == 1:
-            return outs[0]
-        return GridChunk(
-            np.concatenate([o.t for o in outs]),
-            np.concatenate([o.y for o in outs]),
-            np.concatenate([o.valid for o in outs]),
-            np.concatenate([o.restart for o in outs]),
-        )
+        return concat_chunks([o for o in outs if o.t.size])
 
     def _gap(self, t_resume: float) -> GridChunk:
         """A gap ends at ``t_resume``: emit the grid points since the last sample as invalid, then restart."""
