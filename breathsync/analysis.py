@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import combinations
 from pathlib import Path
@@ -451,6 +451,13 @@ _SIGNAL_COLUMNS = {"resp": ("resp",), "acc": ("acc_x", "acc_y", "acc_z"), "rr": 
 COPY_SHARE = 0.9
 COPY_TOLERANCE = 1e-3
 COPY_MIN_SAMPLES = 20
+#: How many of the times two recordings share the copy check looks at first (:func:`_sample_differs`): two
+#: recordings of different breathing differ at almost every one, so that decides without comparing every
+#: sample (two hours at 1 kHz, compared whole, took 0.5 GB).
+COPY_PROBES = 256
+#: Rows of each recording the full comparison (:func:`_same_in_pieces`) holds at a time: a few MB, however
+#: long the recordings.
+COPY_PIECE_ROWS = 1 << 16
 
 
 def copy_warning(a: Recording, b: Recording, label_a: str, label_b: str) -> str:
@@ -483,30 +490,140 @@ def same_samples(a: Recording, b: Recording) -> bool:
     """Whether two recordings hold the same breathing signal: of the same kind, and at the times both have (at
     least :data:`COPY_SHARE` of the shorter one's), the same samples of its columns wherever both have them
     (at least 80% of those times; a copy with a gap cut into it is still a copy). A flat signal, or too few
-    samples, is no evidence."""
+    samples, is no evidence.
+
+    A few hundred of the shared times are looked at first (:func:`_sample_differs`): two different recordings
+    are told apart there. Only when those agree is every sample compared (:func:`_same_in_pieces`), a piece at
+    a time."""
     kind = a.signal_kind()
     if kind is None or kind != b.signal_kind():
         return False
     cols = _SIGNAL_COLUMNS[kind]
-    # Times to the microsecond (as the format writes them): a copy written back by another program
-    # (0.03999999999999915 for 0.04) has the same times.
-    keys_a, keys_b = np.round(a.time * 1e6), np.round(b.time * 1e6)
-    ia, ib = _first_of_each_time(keys_a), _first_of_each_time(keys_b)
-    ka, kb = _common_sorted(keys_a[ia], keys_b[ib])
-    del keys_a, keys_b
-    if ka.size < max(COPY_MIN_SAMPLES, COPY_SHARE * min(ia.size, ib.size)):
+    if _sample_differs(a, b, cols):
         return False
-    va = np.column_stack([a.columns[c][ia[ka]] for c in cols])
-    vb = np.column_stack([b.columns[c][ib[kb]] for c in cols])
+    return _same_in_pieces(a, b, cols)
+
+
+def _time_keys(t: FloatArray) -> FloatArray:
+    """Times to the microsecond (as the format writes them): a copy written back by another program
+    (0.03999999999999915 for 0.04) has the same times."""
+    return np.round(t * 1e6)
+
+
+def _beyond_bound(a: Recording, cols: Sequence[str]) -> FloatArray:
+    """Per column, a difference no copy of ``a`` can have at a shared time: :data:`COPY_TOLERANCE` of the range of
+    all of ``a``'s values, never under that of the values at the shared times, which :func:`same_samples`
+    allows (NaN, which nothing exceeds, for a column without a value)."""
+    with np.errstate(invalid="ignore"):  # inf - inf: no bound
+        return np.array(
+            [COPY_TOLERANCE * (np.fmax.reduce(a.columns[c]) - np.fmin.reduce(a.columns[c])) for c in cols]
+            if a.time.size
+            else [math.nan] * len(cols)
+        )
+
+
+def _sample_differs(a: Recording, b: Recording, cols: Sequence[str]) -> bool:
+    """Whether two recordings differ beyond what :func:`same_samples` allows a copy at some of up to
+    :data:`COPY_PROBES` of ``a``'s times spread over the time both span, that ``b`` has too: then they are not
+    copies, whatever the rest holds. False says nothing (no shared time among them, or all agree)."""
+    if not (a.time.size and b.time.size):
+        return False
+    t0, t1 = max(a.time[0], b.time[0]), min(a.time[-1], b.time[-1])
+    lo, hi = int(np.searchsorted(a.time, t0, "left")), int(np.searchsorted(a.time, t1, "right"))
+    if hi <= lo:
+        return False
+    keys = np.unique(_time_keys(a.time[np.linspace(lo, hi - 1, COPY_PROBES).round().astype(np.intp)]))
+    ra, rb = _first_rows_at(a.time, keys), _first_rows_at(b.time, keys)
+    found = (ra >= 0) & (rb >= 0)
+    va = np.column_stack([a.columns[c][ra[found]] for c in cols])
+    vb = np.column_stack([b.columns[c][rb[found]] for c in cols])
     both = np.isfinite(va).all(axis=1) & np.isfinite(vb).all(axis=1)
-    n = int(np.count_nonzero(both))
-    if n < max(COPY_MIN_SAMPLES, 0.8 * ka.size):
+    if not both.any():
         return False
-    va, vb = va[both], vb[both]
-    span = np.ptp(va, axis=0)
+    return bool(np.any(np.max(np.abs(va[both] - vb[both]), axis=0) > _beyond_bound(a, cols)))
+
+
+def _first_rows_at(t: FloatArray, keys: FloatArray, width: int = 8) -> NDArray[np.intp]:
+    """For each time in ``keys`` (:func:`_time_keys`), the first row of ``t`` at that time, found by a binary
+    search; -1 where there is none, or none among the ``width`` rows from where the search puts it (many rows
+    just before it at one time: left out, not looked for)."""
+    n = t.size
+    pos = np.searchsorted(t, (keys - 4.0) / 1e6)  # a row at one of keys' times is at pos or after it
+    at = pos[:, None] + np.arange(-1, width)  # each one's row before it too
+    kt = np.where((at >= 0) & (at < n), _time_keys(t[np.clip(at, 0, max(n - 1, 0))]), math.nan)
+    # The row at the key whose row before it is not (nothing before it is: keys do not decrease).
+    first = (kt[:, 1:] == keys[:, None]) & (kt[:, :-1] != keys[:, None])
+    j = np.argmax(first, axis=1)
+    k = np.arange(keys.size)
+    return np.where(first[k, j], at[k, j + 1], -1).astype(np.intp)
+
+
+def _same_in_pieces(a: Recording, b: Recording, cols: Sequence[str]) -> bool:
+    """:func:`same_samples`'s comparison of every shared time, :data:`COPY_PIECE_ROWS` rows of each recording
+    at a time: the shared times, with the counts, ranges and largest differences of their samples, added up
+    piece by piece; it stops as soon as the verdict is sure to be no (a difference beyond
+    :func:`_beyond_bound`, or too many times one has and the other has not)."""
+    na_rows, nb_rows = a.time.size, b.time.size
+    bound = _beyond_bound(a, cols)
+    # Either one's times missing from the other beyond this: fewer than COPY_SHARE of the shorter one's shared,
+    # whatever is left (the shared times are at most min(rows); a row to spare for the rounding of COPY_SHARE).
+    too_many_missed = (1.0 - COPY_SHARE) / COPY_SHARE * min(na_rows, nb_rows) + 1.0
+    pieces_a, pieces_b = _first_of_each_time_pieces(a.time), _first_of_each_time_pieces(b.time)
+    none = (np.empty(0, np.intp), np.empty(0))
+    rows_a, keys_a = none
+    rows_b, keys_b = none
+    n_a = n_b = shared = n_both = 0
+    lo = np.full(len(cols), np.inf)
+    hi = np.full(len(cols), -np.inf)
+    diff = np.zeros(len(cols))
+    while True:
+        if not keys_a.size:
+            rows_a, keys_a = next(pieces_a, none)
+        if not keys_b.size:
+            rows_b, keys_b = next(pieces_b, none)
+        if not (keys_a.size and keys_b.size):
+            break
+        # Up to the first of the two pieces to end, both recordings' times are all in hand.
+        end = min(keys_a[-1], keys_b[-1])
+        ua, ub = int(np.searchsorted(keys_a, end, "right")), int(np.searchsorted(keys_b, end, "right"))
+        ka, kb = _common_sorted(keys_a[:ua], keys_b[:ub])
+        va = np.column_stack([a.columns[c][rows_a[ka]] for c in cols])
+        vb = np.column_stack([b.columns[c][rows_b[kb]] for c in cols])
+        both = np.isfinite(va).all(axis=1) & np.isfinite(vb).all(axis=1)
+        if both.any():
+            va, vb = va[both], vb[both]
+            lo, hi = np.minimum(lo, va.min(axis=0)), np.maximum(hi, va.max(axis=0))
+            diff = np.maximum(diff, np.max(np.abs(va - vb), axis=0))
+            if np.any(diff > bound):
+                return False
+        n_a, n_b, shared, n_both = n_a + ua, n_b + ub, shared + ka.size, n_both + int(np.count_nonzero(both))
+        if n_a - shared > too_many_missed and n_b - shared > too_many_missed:
+            return False
+        rows_a, keys_a = rows_a[ua:], keys_a[ua:]
+        rows_b, keys_b = rows_b[ub:], keys_b[ub:]
+    # What is left of either has no time in the other: counted only.
+    n_a += keys_a.size + sum(k.size for _, k in pieces_a)
+    n_b += keys_b.size + sum(k.size for _, k in pieces_b)
+    if shared < max(COPY_MIN_SAMPLES, COPY_SHARE * min(n_a, n_b)):
+        return False
+    if n_both < max(COPY_MIN_SAMPLES, 0.8 * shared):
+        return False
+    span = hi - lo
     if not bool(np.all(span > 0)):
         return False
-    return bool(np.all(np.abs(va - vb) <= COPY_TOLERANCE * span))
+    return bool(np.all(diff <= COPY_TOLERANCE * span))
+
+
+def _first_of_each_time_pieces(t: FloatArray) -> Iterator[tuple[NDArray[np.intp], FloatArray]]:
+    """The rows of ``t`` that are the first at their time (times are non-decreasing; several RR intervals of one
+    notification share its time, and rounding to the microsecond can make two times one), and those times
+    (:func:`_time_keys`), for :data:`COPY_PIECE_ROWS` rows of ``t`` at a time."""
+    for start in range(0, t.size, COPY_PIECE_ROWS):
+        keys = _time_keys(t[start : start + COPY_PIECE_ROWS])
+        before = _time_keys(t[start - 1 : start]) if start else np.array([-np.inf])
+        first = np.diff(np.concatenate([before, keys])) > 0
+        if first.any():  # a piece all at the time before it has none (an empty piece would read as the end)
+            yield start + np.flatnonzero(first), keys[first]
 
 
 def _common_sorted(a: FloatArray, b: FloatArray) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -518,12 +635,6 @@ def _common_sorted(a: FloatArray, b: FloatArray) -> tuple[NDArray[np.intp], NDAr
     pos = np.minimum(np.searchsorted(b, a), b.size - 1)
     hit = np.flatnonzero(b[pos] == a)
     return hit, pos[hit]
-
-
-def _first_of_each_time(t: FloatArray) -> NDArray[np.intp]:
-    """The index of the first row at each distinct time (times are non-decreasing; several RR intervals of
-    one notification share its time, and rounding to the microsecond can make two times one)."""
-    return np.flatnonzero(np.concatenate([[True], np.diff(t) > 0])) if t.size else np.empty(0, np.intp)
 
 
 def analyse_files(
@@ -651,7 +762,7 @@ def _warnings(p: Participant) -> list[str]:
     elif p.inverted_suspected and p.signal == "acc" and p.acc_sign is not None:
         w.append(_acc_inverted_warning(p.label, p.acc_sign))
     q = p.offline.quality
-    step = float(np.median(np.diff(p.offline.t))) if q.size > 1 else 0.0
+    step = _grid_step(p)
     flat_s = min(float(np.count_nonzero(q == Quality.FLAT)) * step, p.duration_s)  # grid samples: <= the span
     if flat_s >= FLAT_WARN_S:
         # As a session says it (the no-rate reason, the live quality): a constant file was only "fewer than two
@@ -681,6 +792,30 @@ def _warnings(p: Participant) -> list[str]:
     return w
 
 
+def _grid_step(p: Participant) -> float:
+    """The offline grid's time step (s; 0 for a grid of fewer than two samples)."""
+    return float(np.median(np.diff(p.offline.t))) if p.offline.t.size > 1 else 0.0
+
+
+def _clipped_s(p: Participant, step: float) -> float:
+    """How long the offline path found a belt held at a limit of its sensor (its grid samples flagged
+    ``clipped``, :func:`breathsync.dsp.offline.clip_runs`): s, at most the recording's span."""
+    return min(float(np.count_nonzero(p.offline.clipped)) * step, p.duration_s)
+
+
+def clipped_frac(p: Participant) -> float | None:
+    """The share of a belt's recording (of its time span, ``duration_s``) held at a limit of its sensor, as the
+    offline path found it: what the clipping warning gives as a percentage (:func:`_clip_warning`); 0.0 when
+    nothing was held there (or the recording has no span). None for breathing derived from an accelerometer,
+    RR intervals or an ECG: breathsync computes that waveform, which never holds a value, so a clipped axis or
+    ECG would not show; null says it was not measured, where 0.0 would say it was and found nothing."""
+    if p.signal != "resp":
+        return None
+    if p.duration_s <= 0.0:
+        return 0.0
+    return _clipped_s(p, _grid_step(p)) / p.duration_s
+
+
 def _clip_warning(p: Participant, step: float) -> str | None:
     """A belt held at a limit of its sensor (a belt strapped too tight, a gain too high, a sensor's range too
     small): not a sensor off, and what to do about it. Belts only: a waveform derived from heart beats or an
@@ -699,7 +834,7 @@ def _clip_warning(p: Participant, step: float) -> str | None:
         if n and math.isfinite(level):
             held.append(f"its {word} {level:.6g}")
             where.append(part)
-    clipped_s = min(float(np.count_nonzero(clipped)) * step, p.duration_s)
+    clipped_s = _clipped_s(p, step)  # clipped_frac(p) is clipped_s / p.duration_s
     if not held or clipped_s < CLIP_WARN_FRAC * p.duration_s:
         return None
     return (
@@ -817,6 +952,7 @@ def _participant_json(p: Participant) -> dict[str, Any]:
     ot, oph = _decimate(p.offline.t, p.offline.phase)
     ons = p.offline.onsets_s
     rate_mean, rate_sd = rate_summary(p)
+    clip = clipped_frac(p)
     q = p.live.quality
     return {
         "label": p.label,
@@ -830,6 +966,7 @@ def _participant_json(p: Participant) -> dict[str, Any]:
         "rate_bpm_mean": None if rate_mean is None else round(rate_mean, 2),
         "rate_bpm_sd": None if rate_sd is None else round(rate_sd, 2),
         "inverted_suspected": p.inverted_suspected,
+        "clipped_frac": None if clip is None else round(clip, 4),
         **({"acc_sign": p.acc_sign} if p.acc_sign is not None else {}),
         "live_quality_frac": {
             qq.name.lower(): round(float(np.mean(q == qq)), 4) if q.size else 0.0 for qq in Quality

@@ -3,13 +3,15 @@ what to do, instead of calling it flat ("sensor off"), and still finds its breat
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 from conftest import breathing
 
-from breathsync.analysis import analyse_files
+from breathsync.analysis import CLIP_WARN_FRAC, analyse_files, percent_text
+from breathsync.cli import main
 from breathsync.io.csvfile import read_recording, write_recording
 
 CLIPPED = re.compile(
@@ -110,3 +112,79 @@ def test_a_real_belt_clipped_is_warned_of_and_a_sigh_now_and_then_is_not(
     # Only the deepest breaths' tops (above the 99.5th percentile): under the warning's 2%.
     path = _written(tmp_path, "nk995.csv", t, np.minimum(y, np.percentile(y, 99.5)))
     assert _analyse(path)[:2] == ([], [])
+
+
+# The analyze JSON gives every participant its clipped share ("clipped_frac", the session summary's name): for a
+# belt, the share of the recording held at the sensor's limit, 0.0 when nothing was; null for breathing derived
+# from an accelerometer or heart beats, whose waveform breathsync computes (it never holds a value).
+
+
+def _json_parts(tmp_path: Path, *paths: Path) -> list[dict[str, object]]:
+    """The participants of ``analyze PATHS --json``, as the file reads back."""
+    out = tmp_path / "out.json"
+    assert main(["analyze", *map(str, paths), "--json", str(out)]) == 0
+    parts: list[dict[str, object]] = json.loads(out.read_text(encoding="utf-8"))["participants"]
+    return parts
+
+
+def test_the_json_gives_a_clipped_belt_its_share_and_an_unclipped_one_zero(tmp_path: Path) -> None:
+    t, y, _ = breathing(300.0, 25.0, 6.0, seed=2)
+    fine = _written(tmp_path, "fine.csv", t, y)
+    tight = _written(tmp_path, "tight.csv", t, np.minimum(y, np.percentile(y, 50)))
+    (part_fine,) = _json_parts(tmp_path, fine)
+    assert part_fine["clipped_frac"] == 0.0 and isinstance(part_fine["clipped_frac"], float)
+    (w,), _, _ = _analyse(tight)
+    m = CLIPPED.fullmatch(w)
+    assert m, w
+    (part,) = _json_parts(tmp_path, tight)
+    frac = part["clipped_frac"]
+    assert isinstance(frac, float) and 0.40 <= frac <= 0.52  # held above its median: about half of the time
+    assert percent_text(frac) == f"{m['pct']}%"  # the warning's share
+    assert frac == round(frac, 4)  # to 4 decimals, as the session's
+
+
+def test_the_share_counts_both_limits_and_not_a_flat_stretch(tmp_path: Path) -> None:
+    t, y, _ = breathing(300.0, 25.0, 14.0, seed=3)
+    clipped = np.clip(y, np.percentile(y, 20), np.percentile(y, 85))
+    clipped[(t >= 100.0) & (t < 160.0)] = 0.25  # a belt that fell off for a minute: flat, not clipped
+    (w,), _, part = _analyse(_written(tmp_path, "both.csv", t, clipped))
+    m = CLIPPED.fullmatch(w)
+    assert m, w
+    frac = part["clipped_frac"]
+    assert isinstance(frac, float) and 0.20 <= frac <= 0.30  # 15% + 20% of the four minutes of breathing
+    assert percent_text(frac) == f"{m['pct']}%"
+    off = y.copy()
+    off[(t >= 100.0) & (t < 160.0)] = 0.25
+    clip, flat, part = _analyse(_written(tmp_path, "off.csv", t, off))
+    assert clip == [] and len(flat) == 1 and part["clipped_frac"] == 0.0
+
+
+def test_a_share_under_the_warning_is_given_too(tmp_path: Path) -> None:
+    """The warning waits for 2%; the JSON gives what there is."""
+    t, y, _ = breathing(300.0, 25.0, 14.0, seed=3)
+    clip, _, part = _analyse(_written(tmp_path, "deep.csv", t, np.minimum(y, np.percentile(y, 95))))
+    assert clip == []
+    frac = part["clipped_frac"]
+    assert isinstance(frac, float) and 0.0 < frac < CLIP_WARN_FRAC
+
+
+def test_an_inverted_belt_has_the_share_of_its_file(tmp_path: Path) -> None:
+    t, y, _ = breathing(300.0, 25.0, 12.0, seed=4)
+    y = -np.minimum(y, np.percentile(y, 60))
+    inverted = _analyse(_written(tmp_path, "inv.csv", t, y, {"invert": "true"}))[2]["clipped_frac"]
+    as_is = _analyse(_written(tmp_path, "as_is.csv", t, y))[2]["clipped_frac"]
+    assert isinstance(inverted, float) and inverted > CLIP_WARN_FRAC
+    assert inverted == as_is
+    assert _analyse(_written(tmp_path, "inv.csv", t, y), invert=True)[2]["clipped_frac"] == as_is
+
+
+def test_breathing_derived_from_heart_beats_or_an_accelerometer_has_no_share() -> None:
+    """Not measured (null), not 0.0: the waveform is breathsync's own computation, which never holds a value at
+    a limit, whatever the strap's sensor did."""
+    from sample_signals import sample_path
+
+    for name, signal in (("polar_h10_rr.csv", "rr"), ("h10_like_nk_rest5.csv", "acc")):
+        res = analyse_files([str(sample_path(name))])
+        (part,) = res["participants"]
+        assert part["signal"] == signal and part["clipped_frac"] is None
+        assert "clipped_frac" in json.loads(json.dumps(res))["participants"][0]  # written as null

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from breathsync.analysis import analyse_files, same_samples
+from breathsync import analysis
+from breathsync.analysis import _same_in_pieces, _sample_differs, analyse_files, same_samples
 from breathsync.batch import IDENTICAL_NOTE, analyse_batch
 from breathsync.cli import main
 from breathsync.io import read_recording, write_recording
+from breathsync.io.csvfile import Recording
 from sample_signals import sample_path
 
 A = sample_path("pair_sync_A.csv")
@@ -117,3 +119,107 @@ def test_the_common_times_are_those_of_a_sort_of_both() -> None:
         got_a, got_b = _common_sorted(a, b)
         np.testing.assert_array_equal(got_a, ka)
         np.testing.assert_array_equal(got_b, kb)
+
+
+def _with(rec: Recording, t: np.ndarray | None = None, **cols: np.ndarray) -> Recording:
+    """``rec`` with other times or columns (in memory: what a copy written otherwise reads back as)."""
+    return Recording(rec.path, dict(rec.meta), rec.time if t is None else t, {**rec.columns, **cols})
+
+
+def _variants() -> dict[str, tuple[Recording, bool]]:
+    """pair_sync_A.csv and copies of it: each with whether it is one recording with the original (the rule:
+    the same samples, within a thousandth of the range, at at least 90% of the shorter one's times)."""
+    rec = read_recording(A)
+    y = rec.columns["resp"]
+    small, large = y.copy(), y.copy()
+    small[3000] += 0.5e-3 * np.ptp(y)  # within the tolerance (a value written back with fewer decimals)
+    large[3000] += 0.01 * np.ptp(y)  # one sample changed: not the same samples
+    return {
+        "identical": (_with(rec), True),
+        "offset by 10 s": (_with(rec, rec.time + 10.0), False),  # the same breathing at other times
+        "offset by half a sample": (_with(rec, rec.time + 0.02), False),  # no time in common
+        "one sample nudged": (_with(rec, resp=small), True),
+        "one sample changed": (_with(rec, resp=large), False),
+        "inverted": (_with(rec, resp=-y), False),  # the samples turned over are other samples
+        # '# invert: true' added: the file's samples are the same (analyze turns both the same way or not)
+        "marked inverted": (Recording(rec.path, {**rec.meta, "invert": "true"}, rec.time, rec.columns), True),
+        "other person": (read_recording(B), False),
+    }
+
+
+@pytest.mark.parametrize("name", list(_variants()))
+def test_verdicts_of_a_recording_and_its_copies(name: str) -> None:
+    """The sample check decides nothing a copy's full comparison would not: both give the rule's verdict."""
+    original = read_recording(A)
+    other, same = _variants()[name]
+    assert same_samples(original, other) is same
+    assert same_samples(other, original) is same
+    assert _same_in_pieces(original, other, ("resp",)) is same  # the full comparison on its own
+
+
+def test_two_recordings_are_told_apart_by_the_sample_without_the_full_comparison(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    full: list[tuple[str, str]] = []
+
+    def counted(a: Recording, b: Recording, cols: tuple[str, ...]) -> bool:
+        full.append((a.path, b.path))
+        return _same_in_pieces(a, b, cols)
+
+    monkeypatch.setattr(analysis, "_same_in_pieces", counted)
+    rec_a, rec_b = read_recording(A), read_recording(B)
+    assert _sample_differs(rec_a, rec_b, ("resp",))
+    assert not same_samples(rec_a, rec_b)
+    y = rec_a.columns["resp"]
+    chest = _with(rec_a, resp=1.1 * y + 0.005 * np.ptp(y) * np.random.default_rng(1).standard_normal(y.size))
+    assert not same_samples(rec_a, chest)  # a second belt on one chest
+    assert not same_samples(rec_a, _with(rec_a, resp=-y))
+    assert full == []
+    # A copy agrees on the sample: every sample is compared then.
+    copy = _copy(tmp_path, "resaved")
+    assert not _sample_differs(rec_a, read_recording(copy), ("resp",))
+    assert same_samples(rec_a, read_recording(copy))
+    assert full == [(str(A), str(copy))]
+
+
+@pytest.mark.parametrize("piece", [1, 3, 64])
+def test_the_full_comparison_holds_a_piece_at_a_time(monkeypatch: pytest.MonkeyPatch, piece: int) -> None:
+    """Every sample compared, but never more rows of a recording at once than a piece; cut anywhere into
+    pieces, the verdicts are those of a comparison of the whole (several RR intervals at one time too)."""
+    seen: list[int] = []
+    keys = analysis._time_keys
+
+    def recorded(t: np.ndarray) -> np.ndarray:
+        seen.append(t.size)
+        return keys(t)
+
+    monkeypatch.setattr(analysis, "COPY_PIECE_ROWS", piece)
+    monkeypatch.setattr(analysis, "_time_keys", recorded)
+    rng = np.random.default_rng(3)
+    for _ in range(150):
+        n = int(rng.integers(0, 200))
+        t = np.cumsum(rng.choice([0.0, 1.0, 1.0, 2.0], n) * 0.25)  # steps of 0, 1 and 2: shared times
+        y = np.round(800 + 60 * rng.standard_normal(n))
+        a = Recording("a.csv", {}, t, {"rr_ms": y})
+        keep = rng.random(n) > rng.choice([0.0, 0.05, 0.3])
+        yb = np.where(rng.random(n) < 0.02, np.nan, y + rng.choice([0.0, 1e-3, 1.0]) * (rng.random(n) < 0.01))
+        b = Recording("b.csv", {}, t[keep] + rng.choice([0.0, 4e-7, 0.25]), {"rr_ms": yb[keep]})
+        seen.clear()
+        assert _same_in_pieces(a, b, ("rr_ms",)) is _same_whole(a, b), (n, piece)
+        assert max(seen, default=0) <= piece
+        assert same_samples(a, b) is _same_whole(a, b)  # with the sample first
+
+
+def _same_whole(a: Recording, b: Recording) -> bool:
+    """The rule compared on whole arrays (as the copy check did before it compared in pieces), for one column."""
+    ka, kb = np.round(a.time * 1e6), np.round(b.time * 1e6)
+    ia = np.flatnonzero(np.concatenate([[True], np.diff(ka) > 0])) if ka.size else np.empty(0, int)
+    ib = np.flatnonzero(np.concatenate([[True], np.diff(kb) > 0])) if kb.size else np.empty(0, int)
+    _, ca, cb = np.intersect1d(ka[ia], kb[ib], assume_unique=True, return_indices=True)
+    if ca.size < max(20, 0.9 * min(ia.size, ib.size)):
+        return False
+    va, vb = a.columns["rr_ms"][ia[ca]], b.columns["rr_ms"][ib[cb]]
+    both = np.isfinite(va) & np.isfinite(vb)
+    if np.count_nonzero(both) < max(20, 0.8 * ca.size) or np.ptp(va[both]) <= 0:
+        return False
+    return bool(np.all(np.abs(va[both] - vb[both]) <= 1e-3 * np.ptp(va[both])))
