@@ -1611,8 +1611,15 @@ class Session:
                 "source": _source_name(p.source),
                 "final_status": self._end_status.get(p.label, p.source.status.value),
                 # The share of the grid's samples held at the sensor's limit (a belt too tight), as analyze
-                # warns of it.
-                "clipped_frac": round(p.pipeline.clipped_samples / n_grid, 4) if n_grid else 0.0,
+                # warns of it; None (not measured) for breathing derived from heart beats or an accelerometer,
+                # a waveform breathsync computes, which never holds a value (analyze's clipped_frac too).
+                "clipped_frac": (
+                    None
+                    if p.source.signal != "resp"
+                    else round(p.pipeline.clipped_samples / n_grid, 4)
+                    if n_grid
+                    else 0.0
+                ),
             }
             if not p.rate_n:
                 parts[p.label]["no_rate_why"] = _no_rate_why(

@@ -43,3 +43,19 @@ def test_a_belt_within_its_range_gets_no_note() -> None:
     session = _session(None)
     assert _notes(session) == []
     assert session.summary()["participants"]["A"]["clipped_frac"] == 0.0
+
+
+def test_derived_breathing_has_no_clipped_share() -> None:
+    # Breathing derived from heart beats is a waveform breathsync computes: it never holds a value, so its
+    # clipped share is not measured (null, as analyze's), not "0.0: checked and fine".
+    t_b = np.cumsum(np.full(150, 0.8))
+    rr = 800.0 + 40.0 * np.sin(2 * np.pi * 0.2 * t_b)
+    t, y, _ = breathing(duration_s=120.0, fs_hz=25, rate_bpm=12, seed=5)
+    specs = [
+        ParticipantSpec("A", MemorySource(t_b, {"rr_ms": rr}, "rr")),
+        ParticipantSpec("B", MemorySource(t, {"resp": y})),
+    ]
+    session = Session(specs, SessionClock(100.0), SessionConfig(phase="match"))
+    run_collecting(session, None)
+    parts = session.summary()["participants"]
+    assert parts["A"]["clipped_frac"] is None and parts["B"]["clipped_frac"] == 0.0
