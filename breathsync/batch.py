@@ -64,6 +64,10 @@ SUMMARY_COLUMNS = [
     "simulated_a",
     "simulated_b",
     "group_mean_kuramoto_r",
+    # And later: each belt's share held at the sensor's limit (analyze's clipped_frac; empty for breathing
+    # derived from heart beats or an accelerometer), to screen a study's belts.
+    "clipped_frac_a",
+    "clipped_frac_b",
 ]
 
 
@@ -114,6 +118,8 @@ def _session_cells(res: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) ->
         "simulated_a": _yes_no(a.get("simulated")),
         "simulated_b": _yes_no(b.get("simulated")),
         "group_mean_kuramoto_r": group.get("mean_kuramoto_r"),
+        "clipped_frac_a": a.get("clipped_frac"),
+        "clipped_frac_b": b.get("clipped_frac"),
     }
 
 

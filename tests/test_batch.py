@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_session_folder, run_breathsync
+from conftest import breathing, make_session_folder, run_breathsync
 
-from breathsync.batch import SUMMARY_COLUMNS
+from breathsync.batch import SUMMARY_COLUMNS, analyse_batch, write_summary
+from breathsync.io.csvfile import write_recording
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
@@ -209,3 +210,20 @@ def test_a_session_given_twice_or_an_empty_part_is_refused(
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and said in err and "--batch" in err, err
     assert not summary.exists()  # refused before any analysis
+
+
+def test_the_summary_gives_each_belts_clipped_share(tmp_path: Path) -> None:
+    # A belt held at its median (too tight) and one within its range, then a partner whose breathing comes
+    # from heart beats: its share is not measured (empty), not 0.
+    t, y, _ = breathing(duration_s=150.0, fs_hz=25, rate_bpm=10, seed=3)
+    write_recording(tmp_path / "a.csv", t, {"resp": np.minimum(y, np.median(y))}, {"participant": "A"})
+    write_recording(tmp_path / "b.csv", t, {"resp": y}, {"participant": "B"})
+    t_b = np.cumsum(np.full(180, 0.8))
+    rr = 800.0 + 40.0 * np.sin(2 * np.pi * t_b / 6.0)
+    write_recording(tmp_path / "c.csv", t_b, {"rr_ms": rr}, {"participant": "C"})
+    items = [f"{tmp_path / 'a.csv'}+{tmp_path / 'b.csv'}", f"{tmp_path / 'b.csv'}+{tmp_path / 'c.csv'}"]
+    write_summary(str(tmp_path / "s.csv"), analyse_batch(items).rows)
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert list(rows[0])[-2:] == ["clipped_frac_a", "clipped_frac_b"]
+    assert 0.3 < float(rows[0]["clipped_frac_a"]) < 0.6 and float(rows[0]["clipped_frac_b"]) == 0.0
+    assert float(rows[1]["clipped_frac_a"]) == 0.0 and rows[1]["clipped_frac_b"] == ""
