@@ -268,9 +268,11 @@ def _check_invert_signals(
     alarm (:meth:`breathsync.session.Session._drop_invert`)."""
     why = NOT_INVERTIBLE
     for p, src in zip(participants, sources, strict=True):
-        if p.label in invert and src.signal in why:
+        # A waveform derived elsewhere (an XDF replay of a partner's published strap) says so once read.
+        origin = src.derived_from or src.signal
+        if p.label in invert and origin in why:
             raise InputError(
-                f"--invert {p.label}: {p.label}'s breathing {why[src.signal]}: drop --invert {p.label} "
+                f"--invert {p.label}: {p.label}'s breathing {why[origin]}: drop --invert {p.label} "
                 "(it is for a breathing belt worn so that it falls on inhale)"
             )
 

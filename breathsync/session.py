@@ -667,12 +667,18 @@ class Session:
         if p.chunks == 1:
             self._refresh_description(p)
             self._drop_invert(p)
-            if p.source.signal == "rr":
+            if _origin(p.source) == "rr":
                 from breathsync.dsp.rr import INHERENT_LAG_S
 
+                # What the source carries is known now (an lsl: or ble: source's only once started): beats,
+                # or a waveform derived from them elsewhere, come up to a few seconds apart.
+                p.no_signal_s = max(
+                    p.no_signal_s, RR_NO_SIGNAL_S, float(getattr(p.source, "no_signal_after_s", 0.0))
+                )
+                by = "" if p.source.signal == "rr" else " by the breathsync publishing it"
                 self._event(
                     "signal_note",
-                    f"{p.label}: breathing derived from heart beats (RR): works best with slow, relaxed "
+                    f"{p.label}: breathing derived from heart beats (RR){by}: works best with slow, relaxed "
                     f"breathing; about {INHERENT_LAG_S:.1f} s behind",
                     (p.label,),
                     min(self.clock.now(), float(chunk.t[0])) if p.source.paced else None,  # at its first beat
@@ -748,7 +754,12 @@ class Session:
                 # analyze's acc_sign of the same recording).
                 p.sign_t = float(np.min(chunk.t if rows is None else chunk.t[rows]))
             self._note_acc_sign(p)
-        if out.t.size and not p.clip_noted and p.pipeline.clipped_samples >= CLIP_NOTE_S * self._fs:
+        if (
+            out.t.size
+            and not p.clip_noted
+            and _origin(p.source) == "resp"  # a belt: derived breathing is a waveform breathsync computed
+            and p.pipeline.clipped_samples >= CLIP_NOTE_S * self._fs
+        ):
             p.clip_noted = True
             self._event(
                 "signal_note",
@@ -775,11 +786,16 @@ class Session:
         """Whether "looks inverted" means anything for ``p``: not for breathing derived from heart beats
         (:data:`_SHAPE_FREE`), nor for a simulated partner, which wears no belt (the demo's partner, pulled
         into step with a real breather, rises 0.55 of its cycles and was told to "check the belt")."""
-        return p.source.signal not in _SHAPE_FREE and not p.spec.simulated
+        return _origin(p.source) not in _SHAPE_FREE and not p.spec.simulated
 
     def _inverted_text(self, p: _Participant) -> str:
         """The inverted_signal event's text: a belt can be checked (worn the other way round); a chest
         accelerometer has no belt, and breathsync sets which way is inhale itself."""
+        if p.source.signal != "acc" and _origin(p.source) == "acc":  # derived by the publishing breathsync
+            return (
+                f"{p.label}: the breathing from {p.label}'s chest accelerometer rises longer than it falls: "
+                "which way is inhale is set by the breathsync publishing it (no belt to check)"
+            )
         if p.source.signal != "acc":
             return f"{p.label}: the signal looks inverted (rises longer than it falls): check the belt"
         what = f"{p.label}: the accelerometer's breathing rises longer than it falls, "
@@ -874,7 +890,7 @@ class Session:
         :func:`breathsync.live.build_session`): the flip is dropped before its first sample is processed, an
         alarm says so, and the recording and session.json say ``invert`` false. Flipped, heart-beat
         breathing read exhale as inhale, and the recording said ``# invert: true`` for it."""
-        why = NOT_INVERTIBLE.get(p.source.signal)
+        why = NOT_INVERTIBLE.get(_origin(p.source))
         if not p.spec.invert or why is None:
             return
         p.pipeline = RespPipeline(invert=False)
@@ -1615,7 +1631,7 @@ class Session:
                 # a waveform breathsync computes, which never holds a value (analyze's clipped_frac too).
                 "clipped_frac": (
                     None
-                    if p.source.signal != "resp"
+                    if _origin(p.source) != "resp"
                     else round(p.pipeline.clipped_samples / n_grid, 4)
                     if n_grid
                     else 0.0
@@ -1733,6 +1749,14 @@ def _seconds_text(s: float) -> str:
         return f"{s:.0f} s"
     m, sec = divmod(round(s), 60)
     return f"{m} min {sec:02d} s"
+
+
+def _origin(src: Source) -> str:
+    """What a source's breathing comes from (:data:`NOT_INVERTIBLE`, the RR note, the shape and clipping
+    tests): its signal, or what its waveform was derived from before it reached the source
+    (:attr:`Source.derived_from`: a partner's breathsync publishing breathing from heart beats or a chest
+    accelerometer, read by an lsl: source or an XDF replay of its stream)."""
+    return src.derived_from or src.signal
 
 
 def _extra_columns(src: Source) -> dict[str, list[str]]:

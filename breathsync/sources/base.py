@@ -247,6 +247,10 @@ class Source(abc.ABC):
 
     #: Which breathing signal the chunks carry: "resp", "rr" or "acc" (see :data:`SIGNAL_COLUMNS`).
     signal: str = "resp"
+    #: What a "resp" waveform was derived from before it reached this source: "rr" (heart beats) or "acc" (a
+    #: chest accelerometer), as a partner's breathsync publishing its derived breathing says (an ``lsl:``
+    #: source, an XDF replay of its stream); "" for breathing measured as it is (a belt) or not said.
+    derived_from: str = ""
     #: Columns the chunks carry beside the signal's, said up front (a recording's header has them from the
     #: first chunk, whatever arrives first). An "acc" source may give ``("rr_ms",)``: the heart beats of the
     #: same person (a Polar H10's RR intervals), which give the accelerometer's axis its sign. The chunk

@@ -6,6 +6,13 @@ short waits), so the asyncio loop never waits on the network. Timestamps: the se
 plus the inlet's ``time_correction()`` (refreshed every few seconds) gives this computer's LSL clock; minus
 the LSL time at which the session started gives session seconds.
 
+A breathsync publisher's stream (``--publish``, :mod:`breathsync.lsl_out`) says in its description
+(``desc/breathsync``) what its participant's breathing comes from: its ``resp`` channel is a breathing
+waveform in every case, but one derived from heart beats (``signal`` rr) or a chest accelerometer (acc) is
+not a belt's. The source says so (:attr:`LslSource.derived_from`; ``derived_from`` and ``publisher`` in its
+description), for the session to treat it as derived breathing; a stream without that description reads as
+before.
+
 A stream that stops sending for ``lost_after_s`` is "no signal"; the worker then keeps trying (liblsl
 recovers a stream with the same source_id on its own, and the worker resolves the name again to pick up a
 stream that came back under a new identity) and the source is "streaming" again when samples come back.
@@ -25,7 +32,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -53,11 +60,13 @@ __all__ = [
     "channel_kind",
     "channel_labels",
     "choose_channel",
+    "derivation",
     "import_pylsl",
     "label_words",
     "liblsl_config",
     "parse_lsl_spec",
     "pick_channel",
+    "publisher_description",
 ]
 
 SPEC_SYNTAX = "lsl:STREAM-NAME[,timeout=S][,channel=LABEL_OR_INDEX]"
@@ -95,6 +104,26 @@ RR_CHECK_FIRST = 10
 #: The longest ``timeout=`` (s): time enough to start the partner's computer; liblsl's resolver takes a
 #: double, and a huge one (1e300) made it give up at once with a false "not found".
 MAX_TIMEOUT_S = 3600.0
+#: The element of a stream's description in which a breathsync publisher (breathsync.lsl_out) describes the
+#: participant whose stream it is, and the fields read from it (``participant``, ``signal``: what their
+#: breathing comes from, ``source``: the kind of source, ``device``: a known wearable's profile).
+PUBLISHER_ELEMENT = "breathsync"
+PUBLISHER_FIELDS = ("participant", "signal", "source", "device")
+#: A publisher's ``signal`` whose breathing waveform is derived, not measured: heart beats (``rr``) or a chest
+#: accelerometer (``acc``). Its ``resp`` channel is then that derived waveform (README, "Breathing from a
+#: heart-rate strap or a chest accelerometer").
+DERIVED_SIGNALS = ("rr", "acc")
+#: Words for what a derived waveform comes from (``breathing`` in an ``lsl:`` or XDF replay's description).
+DERIVED_WORDS = {
+    "rr": "derived from heart beats (RR intervals) by the breathsync that published the stream",
+    "acc": "derived from a chest accelerometer by the breathsync that published the stream, which set which "
+    "way is inhale",
+}
+#: Beyond :data:`breathsync.dsp.rr.MAX_GAP_S` (s) between accepted beats a publisher's RR-derived waveform
+#: has a gap; until then its samples come only as beats are accepted (a missed beat, its double-length
+#: interval dropped as an artefact, leaves three beat intervals without any: 2.4 s at 75 beats/min, 3.6 s at
+#: 50), which is no lost stream. This much (s) on top covers the publisher's snapshots and the network.
+DERIVED_RR_MARGIN_S = 0.5
 
 
 #: liblsl's log level on stderr when the user's own configuration sets none: -3, loguru's FATAL, the quietest
@@ -243,6 +272,36 @@ def channel_infos(info: Any) -> list[ChannelInfo]:
         ch = ch.next_sibling("channel")
     out += [ChannelInfo("")] * (info.channel_count() - len(out))
     return out
+
+
+def publisher_description(info: Any) -> dict[str, str]:
+    """What a breathsync publisher says of the participant whose stream this is (``info``: a stream's
+    information with its full description, as an inlet gets it): the fields of its ``desc/breathsync``
+    element that it gives (:data:`PUBLISHER_FIELDS`, as :mod:`breathsync.lsl_out` writes them), and the
+    publishing breathsync's ``software_version`` (``desc/acquisition``). Empty for a stream of another
+    publisher, which has no such element."""
+    desc = info.desc()
+    about = desc.child(PUBLISHER_ELEMENT)
+    if about.empty():
+        return {}
+    out = {k: about.child_value(k).strip() for k in PUBLISHER_FIELDS}
+    acq = desc.child("acquisition")
+    if not acq.empty() and acq.child_value("manufacturer").strip() == PUBLISHER_ELEMENT:
+        out["software_version"] = acq.child_value("software_version").strip()
+    return {k: v for k, v in out.items() if v}
+
+
+def derivation(publisher: Mapping[str, str], choice: ChannelChoice) -> str:
+    """What the chosen channel's breathing waveform was derived from, by what its publisher says
+    (:func:`publisher_description`): ``"rr"`` (heart beats) or ``"acc"`` (a chest accelerometer) for a
+    breathsync participant whose breathing comes from them; ``""`` for a belt's, another publisher's stream,
+    or a channel read as something else than a waveform (RR intervals, an ECG: their signal says it)."""
+    signal = publisher.get("signal", "")
+    return signal if signal in DERIVED_SIGNALS and choice.signal == "resp" else ""
+
+
+def _carries(signal: str, origin: str) -> str:
+    return f"{signal} derived from {origin}" if origin else signal
 
 
 def _per_minute(unit: str) -> bool:
@@ -428,6 +487,12 @@ class LslSource(Source):
     gives (none of the first :data:`RR_CHECK_FIRST` between 300 and 2000 ms: all 0, or seconds without a
     unit) fail the source with one line, as a replay refuses such a file.
 
+    A breathsync publisher's waveform derived from heart beats or a chest accelerometer (its description's
+    ``signal``, :func:`derivation`) arrives as ``resp`` like a belt's, and :attr:`derived_from` says what it
+    came from. RR-derived breathing comes as the publisher accepts beats: it is "no signal" only after
+    :data:`breathsync.dsp.rr.MAX_GAP_S` plus :data:`DERIVED_RR_MARGIN_S` without samples (or ``lost_after_s``
+    when longer).
+
     Parameters
     ----------
     name : str
@@ -437,10 +502,15 @@ class LslSource(Source):
     channel : str, optional
         The channel to read (label or index); default: see :func:`choose_channel`.
     lost_after_s : float
-        Seconds without samples after which the source reports "no signal".
+        Seconds without samples after which the source reports "no signal" (longer for RR-derived
+        breathing: see above and :attr:`no_signal_after_s`).
     """
 
     signal = "resp"
+    #: What the breathing waveform was derived from, by its publisher's description: "rr" (heart beats),
+    #: "acc" (a chest accelerometer), or "" (measured as it is, or not said: a belt, another publisher's
+    #: stream); known once the stream is open.
+    derived_from = ""
 
     def __init__(
         self,
@@ -467,6 +537,9 @@ class LslSource(Source):
         self._index = 0
         self._scale = 1.0  # the channel's values times this: the signal's unit (RR in seconds -> ms)
         self.signal = "resp"  # "rr" for a channel of RR intervals; known once the stream is open
+        self.derived_from = ""  # "rr"/"acc": a publisher's derived waveform; known with the signal
+        #: What a breathsync publisher says of its participant (:func:`publisher_description`); {} otherwise.
+        self.publisher: dict[str, str] = {}
         self._signal_known = False
         self._base = 0.0  # this computer's LSL time at session time 0
         self._stop = threading.Event()
@@ -498,12 +571,17 @@ class LslSource(Source):
                 "in a recording only): stream the RR intervals (a channel labelled rr_ms, in ms) or a "
                 "breathing waveform, and name it with ,channel=NAME"
             )
-        if self._signal_known and choice.signal != self.signal:  # the stream came back as something else
+        publisher = publisher_description(full)
+        origin = derivation(publisher, choice)
+        # The stream came back as something else (the session set itself up for what it carried first).
+        if self._signal_known and (choice.signal, origin) != (self.signal, self.derived_from):
             raise InputError(
-                f"lsl: stream {self.name!r} now carries {choice.signal}, not {self.signal} as before"
+                f"lsl: stream {self.name!r} now carries {_carries(choice.signal, origin)}, not "
+                f"{_carries(self.signal, self.derived_from)} as before"
             )
         self._index, self._scale = choice.index, choice.scale
         self.signal, self._signal_known = choice.signal, True
+        self.derived_from, self.publisher = origin, publisher
         labels = channel_labels(full)
         inlet.open_stream(timeout=max(timeout_s, 2.0))
         self._inlet = inlet
@@ -526,6 +604,17 @@ class LslSource(Source):
             with contextlib.suppress(Exception):
                 inlet.close_stream()
             del inlet
+
+    @property
+    def no_signal_after_s(self) -> float:
+        """Seconds without samples after which the source reports "no signal": ``lost_after_s``, or for a
+        publisher's RR-derived breathing, which comes as beats are accepted, at least
+        :data:`breathsync.dsp.rr.MAX_GAP_S` plus :data:`DERIVED_RR_MARGIN_S` (4.5 s)."""
+        if self.derived_from != "rr":
+            return self.lost_after_s
+        from breathsync.dsp.rr import MAX_GAP_S
+
+        return max(self.lost_after_s, MAX_GAP_S + DERIVED_RR_MARGIN_S)
 
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
@@ -584,6 +673,11 @@ class LslSource(Source):
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": "lsl", "stream": self.name, "signal": self.signal}
         d.update(self.stream_info)
+        if self.derived_from:
+            d["derived_from"] = self.derived_from
+            d["breathing"] = DERIVED_WORDS[self.derived_from]
+        if self.publisher:  # what a breathsync publisher says of its participant (no host, no address)
+            d["publisher"] = dict(self.publisher)
         return d
 
     # ------------------------------------------------------------------------------ worker thread
@@ -598,6 +692,7 @@ class LslSource(Source):
         """Pull chunks until stopped; runs on its own thread and never touches session state directly."""
         from breathsync.dsp.rr import RR_MAX_MS, RR_MIN_MS
 
+        lost_after_s = self.no_signal_after_s  # what the stream carries is known: it was opened
         tc = 0.0
         tc_at = -math.inf
         last_t = -math.inf  # session time of the last delivered sample
@@ -657,13 +752,13 @@ class LslSource(Source):
                     if silent:
                         silent = False
                         self._post(self.set_status, SourceStatus.STREAMING, "")
-                elif not silent and now - last_data > self.lost_after_s:
+                elif not silent and now - last_data > lost_after_s:
                     silent = True
                     last_resolve = now
                     self._post(
                         self.set_status,
                         SourceStatus.NO_SIGNAL,
-                        f"stream {self.name}: nothing for {self.lost_after_s:g} s",
+                        f"stream {self.name}: nothing for {lost_after_s:g} s",
                     )
                 self._stop.wait(_POLL_S)
         finally:

@@ -16,7 +16,10 @@ LSL inlet follows: the channel typed as a respiration waveform, else labelled li
 else an ECG, never a rate; two that qualify alike are one line asking for ``,channel=NAME``). RR intervals
 replay as the recording format's ``rr_ms`` (breathing derived from them); an ECG replays as the RR
 intervals of its heart beats, as a CSV recording's ``ecg`` does. The channel's ``<unit>`` is carried into
-a recording of the replay (``# unit:``).
+a recording of the replay (``# unit:``). A stream a breathsync publisher wrote (``breathsync-A``) says what its
+participant's breathing comes from (``desc/breathsync``): a waveform derived from heart beats or a chest
+accelerometer replays as ``resp``, with :attr:`XdfReplaySource.derived_from` saying so, as an ``lsl:`` source
+of the live stream does (:func:`~breathsync.sources.lsl.derivation`).
 
 Damaged files: pyxdf skips what it cannot read and logs it; its logger is silenced here (its notes go to
 nobody's terminal) and what it reports becomes one line: a file whose chunks break off inside its last one
@@ -33,8 +36,8 @@ import logging
 import os
 import stat
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,7 +47,14 @@ from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import Recording, check_time_scale
 from breathsync.io.session_folder import file_identity
 from breathsync.sources.base import SourceError, split_spec
-from breathsync.sources.lsl import ChannelInfo, choose_channel
+from breathsync.sources.lsl import (
+    DERIVED_WORDS,
+    PUBLISHER_ELEMENT,
+    PUBLISHER_FIELDS,
+    ChannelInfo,
+    choose_channel,
+    derivation,
+)
 from breathsync.sources.replay import ReplaySource
 
 __all__ = ["XdfReplaySource", "XdfStream", "is_xdf_path", "parse_xdf_spec", "read_xdf_streams"]
@@ -72,6 +82,9 @@ class XdfStream:
     stream_id: int = 0
     source_id: str = ""
     hostname: str = ""
+    #: What a breathsync publisher says of the participant whose stream it is (``desc/breathsync``, as
+    #: :func:`breathsync.sources.lsl.publisher_description` reads it from a live stream); empty otherwise.
+    publisher: Mapping[str, str] = field(default_factory=dict)
 
 
 def is_xdf_path(path: str) -> bool:
@@ -98,6 +111,25 @@ def _channels(info: dict[str, Any], n: int) -> list[ChannelInfo]:
     for ch in items or []:
         out.append(ChannelInfo(_first(ch, "label"), _first(ch, "type"), _first(ch, "unit")))
     return (out + [ChannelInfo("")] * n)[:n]
+
+
+def _publisher(info: dict[str, Any]) -> dict[str, str]:
+    """:func:`breathsync.sources.lsl.publisher_description` of a stream header as pyxdf gives it (each element a
+    list of its occurrences)."""
+    desc = info.get("desc")
+    desc = desc[0] if isinstance(desc, list) and desc else desc
+    if not isinstance(desc, dict):
+        return {}
+    about = desc.get(PUBLISHER_ELEMENT)
+    about = about[0] if isinstance(about, list) and about else about
+    if not isinstance(about, dict):
+        return {}
+    out = {k: _first(about, k).strip() for k in PUBLISHER_FIELDS}
+    acq = desc.get("acquisition")
+    acq = acq[0] if isinstance(acq, list) and acq else acq
+    if _first(acq, "manufacturer").strip() == PUBLISHER_ELEMENT:
+        out["software_version"] = _first(acq, "software_version").strip()
+    return {k: v for k, v in out.items() if v}
 
 
 def _srate(info: dict[str, Any]) -> float:
@@ -252,6 +284,7 @@ def _read_xdf(path: str) -> tuple[list[XdfStream], str]:
                 _stream_id(info),
                 _first(info, "source_id"),
                 _first(info, "hostname"),
+                _publisher(info),
             )
         )
     _CACHE.clear()  # keep one file: several participants of one file share it
@@ -400,6 +433,24 @@ class XdfReplaySource(ReplaySource):
         self.chosen_channel = -1  # and its channel's in the stream
         self.channel_label = ""
         self.damage = ""  # the file was cut short: what is replayed (session.json says so)
+        self._derived_from = ""  # "rr"/"acc": a breathsync publisher's derived waveform (see derived_from)
+
+    @property
+    def derived_from(self) -> str:
+        """What the replayed breathing waveform was derived from, by its publisher's description (a breathsync
+        stream's ``desc/breathsync/signal``: "rr" heart beats, "acc" a chest accelerometer), "" when it was
+        measured as it is or nothing says (:func:`~breathsync.sources.lsl.derivation`); reads the file ("" while
+        it cannot be read)."""
+        if self._rec is None:
+            try:
+                self.load()
+            except SourceError:
+                return ""
+        return self._derived_from
+
+    @derived_from.setter
+    def derived_from(self, value: str) -> None:
+        self._derived_from = value
 
     def load(self) -> Recording:
         if self._rec is not None:
@@ -485,6 +536,7 @@ class XdfReplaySource(ReplaySource):
         else:
             self._t, self._cols = t, {column: y}
             self._signal = choice.signal
+        self._derived_from = derivation(s.publisher, choice)
         self.chosen = s
         # By identity: two streams of one name compare their sample arrays (a list's index() raised on it).
         self.chosen_index = next(k for k, x in enumerate(streams) if x is s)
@@ -538,6 +590,11 @@ class XdfReplaySource(ReplaySource):
             d["stream_id"] = self.chosen.stream_id
             if self.chosen.source_id:
                 d["source_id"] = self.chosen.source_id
+            if self._derived_from:  # as an lsl: source of the live stream says it
+                d["derived_from"] = self._derived_from
+                d["breathing"] = DERIVED_WORDS[self._derived_from]
+            if self.chosen.publisher:
+                d["publisher"] = dict(self.chosen.publisher)
         elif self.stream_name is not None:
             d["stream"] = self.stream_name
         return d
