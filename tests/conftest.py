@@ -139,6 +139,38 @@ def run_breathsync(
     )
 
 
+def run_main(*args: str | os.PathLike[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The ``breathsync`` command run in this process (:func:`breathsync.entry.main`, what
+    ``python -m breathsync`` runs), as :func:`run_breathsync` reports a child: exit code, stdout and stderr
+    as text. Saves a child's start and NumPy/SciPy imports (about 1 s each) where a test is about what the
+    command says and its exit code, not about the process (signals, file descriptors, the environment, the
+    interpreter's own output): those keep :func:`run_breathsync`.
+
+    As the interpreter would: ``SystemExit`` (argparse's errors) gives its code, and any other exception
+    escaping the command is written to stderr as a traceback, with exit code 1. ``timeout`` is ignored (the
+    suite's faulthandler timeout catches a hang)."""
+    import contextlib
+    import io
+    import traceback
+
+    from breathsync.entry import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = [os.fspath(a) for a in args]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code: int | str | None = main(argv)
+        except SystemExit as e:
+            code = e.code
+        except Exception:
+            traceback.print_exc(file=err)
+            code = 1
+    if isinstance(code, str):  # sys.exit("text"): the text on stderr, exit code 1
+        print(code, file=err)
+        code = 1
+    return subprocess.CompletedProcess(argv, code or 0, out.getvalue(), err.getvalue())
+
+
 def bids_validator_issues(folder: Path, timeout_s: float = 180) -> list[tuple[str, str, str | None]]:
     """(severity, code, subCode) of every issue the BIDS project's own validator (bids-validator-deno, a dev
     dependency, offline) reports on ``folder``."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import breathing, make_session_folder, run_breathsync
+from conftest import breathing, make_session_folder, run_breathsync, run_main
 
 from breathsync.batch import SUMMARY_COLUMNS, analyse_batch, write_summary
 from breathsync.io.csvfile import write_recording
@@ -29,7 +29,7 @@ def test_a_study_with_a_broken_session(tmp_path: Path) -> None:
     ]
     (tmp_path / "not_a_session").mkdir()
     summary = tmp_path / "study.csv"
-    r = run_breathsync("analyze", *items, "--batch", str(summary), "--json", str(tmp_path / "j"), timeout=120)
+    r = run_main("analyze", *items, "--batch", str(summary), "--json", str(tmp_path / "j"), timeout=120)
     assert r.returncode == 2  # some failed: said, after finishing the others
     assert "Traceback" not in r.stderr
     assert "2 of 4 sessions analysed" in r.stdout and "2 of 4 sessions failed" in r.stderr
@@ -59,9 +59,7 @@ def test_every_session_is_analysed_or_failed_once_and_outputs_are_numbered_by_po
     good = SAMPLES / "pair_sync_A.csv"
     rec1 = make_session_folder(tmp_path / "rec1")
     summary, out = tmp_path / "bj2.csv", tmp_path / "bj2"
-    r = run_breathsync(
-        "analyze", f"{junk}+{good}", rec1, good, "--batch", summary, "--json", out, timeout=120
-    )
+    r = run_main("analyze", f"{junk}+{good}", rec1, good, "--batch", summary, "--json", out, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "1 of 3 sessions analysed, 1 pair" in r.stdout
     assert "2 of 3 sessions failed" in r.stderr
@@ -80,7 +78,7 @@ def test_recordings_that_do_not_overlap_fail_with_the_reason(tmp_path: Path) -> 
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     write_recording(a, t, {"resp": np.sin(2 * np.pi * 0.25 * t)}, {})
     write_recording(b, t + 100, {"resp": np.sin(2 * np.pi * 0.25 * t)}, {})
-    r = run_breathsync("analyze", f"{a}+{b}", "--batch", tmp_path / "s.csv", "--json", tmp_path / "j")
+    r = run_main("analyze", f"{a}+{b}", "--batch", tmp_path / "s.csv", "--json", tmp_path / "j")
     assert r.returncode == 2
     assert "0 of 1 session analysed, 0 pairs" in r.stdout and "1 of 1 session failed" in r.stderr
     assert "the 2 recordings overlap by less than one 30-s window" in r.stderr
@@ -94,12 +92,12 @@ def test_a_summary_that_cannot_be_written_is_refused_before_the_analysis(tmp_pat
         (tmp_path / "no" / "such" / "s.csv", "no folder"),
         (tmp_path, "is a folder"),
     ):
-        r = run_breathsync("analyze", pair, "--batch", str(out))
+        r = run_main("analyze", pair, "--batch", str(out))
         assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
         assert "analysed" not in r.stdout and "[" not in r.stderr  # refused before any session, no progress
     notfolder = tmp_path / "taken"
     notfolder.write_text("", encoding="utf-8")
-    r = run_breathsync("analyze", pair, "--batch", str(tmp_path / "s.csv"), "--json", str(notfolder))
+    r = run_main("analyze", pair, "--batch", str(tmp_path / "s.csv"), "--json", str(notfolder))
     assert r.returncode == 2 and "is a file" in r.stderr
     if sys.platform != "win32":  # Windows has no /dev/stdout
         ok = run_breathsync("analyze", pair, "--batch", "/dev/stdout")
@@ -177,7 +175,7 @@ def test_a_pair_that_cannot_be_scored_is_said_on_the_terminal(tmp_path: Path) ->
         rows = 1.0 - np.cos(2 * np.pi * 0.25 * t + 0.3 * k)  # each its own: not one recording twice
         write_recording(str(f), t + t0, {"resp": rows}, {"participant": label})
         files.append(str(f))
-    r = run_breathsync("analyze", "+".join(files), "--batch", str(tmp_path / "s.csv"), timeout=120)
+    r = run_main("analyze", "+".join(files), "--batch", str(tmp_path / "s.csv"), timeout=120)
     assert r.returncode == 0, r.stderr
     assert "3 pairs (2 not scored)" in r.stdout, r.stdout
     assert "pair A-C: not scored" in r.stderr and "pair B-C: not scored" in r.stderr, r.stderr

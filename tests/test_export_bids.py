@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, bids_validator_issues, make_session_folder, run_breathsync
+from conftest import REPO, bids_validator_issues, make_session_folder, run_breathsync, run_main
 
 from breathsync.export_bids import export_bids
 
@@ -113,12 +113,12 @@ def test_the_official_bids_validator_finds_no_error(session_dir: Path, tmp_path:
 
 def test_export_command_and_its_errors(session_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "b"
-    r = run_breathsync("export", str(session_dir), "--bids", str(out), timeout=60)
+    r = run_main("export", str(session_dir), "--bids", str(out), timeout=60)
     assert r.returncode == 0, r.stderr
     assert (out / "sub-A").is_dir()
-    again = run_breathsync("export", str(session_dir), "--bids", str(out), timeout=60)
+    again = run_main("export", str(session_dir), "--bids", str(out), timeout=60)
     assert again.returncode == 2 and "already there" in again.stderr and len(again.stderr.splitlines()) == 1
-    bad = run_breathsync("export", str(tmp_path), "--bids", str(tmp_path / "x"), timeout=60)
+    bad = run_main("export", str(tmp_path), "--bids", str(tmp_path / "x"), timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
@@ -127,13 +127,13 @@ def test_export_session_labels_put_a_study_in_one_dataset(session_dir: Path, tmp
     there"); only the same subject and session twice is refused. A label already there is the same person."""
     out = tmp_path / "study"
     for label in ("1", "2"):
-        r = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", label, timeout=60)
+        r = run_main("export", str(session_dir), "--bids", str(out), "--session", label, timeout=60)
         assert r.returncode == 0, r.stderr
         # the second session's A and B are taken to be the first's: said, as a pair study needs other labels
         assert ("note: sub-A, sub-B, sub-C already had a session" in r.stdout) == (label == "2"), r.stdout
     assert {p.name for p in (out / "sub-A").iterdir() if p.is_dir()} == {"ses-1", "ses-2"}
     assert (out / "participants.tsv").read_text(encoding="utf-8").count("sub-A") == 1
-    again = run_breathsync("export", str(session_dir), "--bids", str(out), "--session", "2", timeout=60)
+    again = run_main("export", str(session_dir), "--bids", str(out), "--session", "2", timeout=60)
     assert again.returncode == 2 and len(again.stderr.splitlines()) == 1, again.stderr
     issues = bids_validator_issues(out)
     assert not [i for i in issues if i[0] == "error"], issues
@@ -155,7 +155,7 @@ def test_a_belt_run_inverted_is_exported_rising_on_inhale(tmp_path: Path) -> Non
     rec = tmp_path / "rec"
     # (Replayed belts: --invert of a simulated partner is refused.)
     samples = REPO / "sample_signals"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"A=replay:{samples / 'pair_sync_A.csv'}", "-p", f"B=replay:{samples / 'pair_sync_B.csv'}",
         "--invert", "A", "--duration", "30", "--speed", "60", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip
@@ -187,9 +187,9 @@ def test_a_session_label_with_ses_or_too_long_is_one_line_with_a_usable_suggesti
 ) -> None:
     """`--session ses-01` suggested 'ses01' (which would make ses-ses01); a 300-character label failed late,
     on the file system's name length."""
-    r = run_breathsync("export", str(session_dir), "--bids", str(tmp_path / "a"), "--session", "ses-01")
+    r = run_main("export", str(session_dir), "--bids", str(tmp_path / "a"), "--session", "ses-01")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "give one such as '01'" in r.stderr, r.stderr
-    r = run_breathsync("export", str(session_dir), "--bids", str(tmp_path / "b"), "--session", "x" * 300)
+    r = run_main("export", str(session_dir), "--bids", str(tmp_path / "b"), "--session", "x" * 300)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "at most 64" in r.stderr, r.stderr
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 

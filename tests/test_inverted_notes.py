@@ -22,6 +22,9 @@ from breathsync.sources.replay import ReplaySource
 #: Inhale 80% of the cycle at 10/min: long enough that even the RR-derived waveform rises longer than it
 #: falls (its shape is the heart's response, softened: at 70% it does not).
 INHALE_FRAC, RATE_BPM = 0.8, 10.0
+#: The sessions' --speed: what is said, and when, is the same at any speed (tests/test_session_events_speed.py),
+#: so the fastest offered (1 s for 300 s of session; 5 s at 60x).
+SPEED = 300.0
 
 
 def _beats(t: np.ndarray, y: np.ndarray, rr0: float = 900.0, depth: float = 100.0) -> tuple[Any, Any]:
@@ -59,7 +62,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
 
 def _events(path: Path) -> tuple[list[str], list[Snapshot]]:
     parts = [ParticipantSpec("A", ReplaySource(path)), ParticipantSpec("B", ReplaySource(path))]
-    snaps = run_collecting(Session(parts, SessionClock(60.0), SessionConfig()), 300.0)
+    snaps = run_collecting(Session(parts, SessionClock(SPEED), SessionConfig()), 300.0)
     texts = [e.text for s in snaps for e in s.events if e.kind == "inverted_signal" and "A" in e.participants]
     return texts, snaps
 
@@ -144,7 +147,7 @@ def test_a_simulated_partner_is_never_told_to_check_a_belt(tmp_path: Path) -> No
         ParticipantSpec("A", ReplaySource(path), simulated=True),
         ParticipantSpec("B", ReplaySource(path)),
     ]
-    snaps = run_collecting(Session(parts, SessionClock(60.0), SessionConfig()), 300.0)
+    snaps = run_collecting(Session(parts, SessionClock(SPEED), SessionConfig()), 300.0)
     warned = {p for s in snaps for e in s.events if e.kind == "inverted_signal" for p in e.participants}
     assert warned == {"B"}  # the person's belt still is
     assert not any(s.participant("A").inverted_suspected for s in snaps)

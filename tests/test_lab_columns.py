@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing, run_breathsync, symlink_or_skip
+from conftest import breathing, run_main, symlink_or_skip
 
 from breathsync.analysis import analyse_files, read_inputs
 from breathsync.cli import main
@@ -103,10 +103,10 @@ def test_the_command_line_takes_column(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["analyze", str(path), "--column", "RSP_A", "--column", "RSP_B", "--json", str(out)]) == 0
     assert "RSP_A-RSP_B: in sync" in capsys.readouterr().out
     assert len(json.loads(out.read_text(encoding="utf-8"))["pairs"]) == 1
-    r = run_breathsync("analyze", str(path), "--column", "RSP_X", timeout=60)
+    r = run_main("analyze", str(path), "--column", "RSP_X", timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
     assert "breathing column 'RSP_X' is not in the header" in r.stderr
-    r = run_breathsync("analyze", str(path), "--column", "time", timeout=60)
+    r = run_main("analyze", str(path), "--column", "time", timeout=60)
     assert r.returncode == 2 and "'time' is the time column" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -192,7 +192,7 @@ def test_the_same_column_twice_is_refused(tmp_path: Path, command: str) -> None:
         "batch": ["--batch", str(tmp_path / "s.csv")],
     }
     cmd = "report" if command == "report" else "analyze"
-    r = run_breathsync(cmd, str(path), "--column", "RSP_A", "--column", "RSP_A", *extra[command], timeout=60)
+    r = run_main(cmd, str(path), "--column", "RSP_A", "--column", "RSP_A", *extra[command], timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
     assert "--column RSP_A is given twice" in r.stderr
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "s.csv").exists()
@@ -204,7 +204,7 @@ def test_the_same_column_twice_is_refused(tmp_path: Path, command: str) -> None:
 def test_heart_and_accelerometer_columns_are_not_breathing_columns(tmp_path: Path, name: str) -> None:
     """--column ecg read a heart channel as a breathing waveform; breathsync reads these by their meaning."""
     path = _lab_file(tmp_path / "lab.csv", f"time,RSP_A,{name},EDA")
-    r = run_breathsync("analyze", str(path), "--column", name, timeout=60)
+    r = run_main("analyze", str(path), "--column", name, timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
     assert f"'{name}' is a column breathsync already reads by its meaning" in r.stderr
     assert "leave out --column" in r.stderr
@@ -229,7 +229,7 @@ def test_every_column_is_checked_against_the_header(tmp_path: Path, order: tuple
     """The second --column was checked after the first had been renamed: no line number, and 'resp' (the
     alias, not in the file) among the names to pick from."""
     path = _lab_file(tmp_path / "lab.csv")
-    r = run_breathsync("analyze", str(path), "--column", order[0], "--column", order[1], timeout=60)
+    r = run_main("analyze", str(path), "--column", order[0], "--column", order[1], timeout=60)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
     assert (
         f"{path}:1: breathing column 'rsp_b' is not in the header: name one of 'RSP_A', 'RSP_B', 'EDA'"
@@ -260,7 +260,7 @@ def test_a_quoted_header_name_may_hold_the_delimiter(tmp_path: Path) -> None:
     assert [p["label"] for p in res["participants"]] == ["Resp, Belt A", "Resp, Belt B"]
     assert res["pairs"][0]["summary"]["leader"] == "Resp, Belt A"
     out = tmp_path / "out.json"
-    r = run_breathsync("analyze", str(path), "--column", "Resp, Belt B", "--json", str(out), timeout=60)
+    r = run_main("analyze", str(path), "--column", "Resp, Belt B", "--json", str(out), timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["participants"][0]["column"] == "Resp, Belt B"
 
@@ -283,11 +283,11 @@ def test_the_same_recording_twice_is_refused(tmp_path: Path) -> None:
     hard = tmp_path / "hard.csv"
     os.link(path, hard)  # a hard link has its own real path: the file's identity is its inode
     for args in ([str(path), str(path)], [str(path), str(link)], [str(path), str(hard)]):
-        r = run_breathsync("analyze", *args, "--column", "RSP_A", timeout=60)
+        r = run_main("analyze", *args, "--column", "RSP_A", timeout=60)
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
         said = "is given twice" if args[0] == args[1] else f"{args[0]} and {args[1]} are the same file"
         assert said in r.stderr
-    r = run_breathsync("analyze", str(tmp_path / "gone.csv"), str(tmp_path / "gone.csv"), timeout=60)
+    r = run_main("analyze", str(tmp_path / "gone.csv"), str(tmp_path / "gone.csv"), timeout=60)
     assert r.returncode == 2 and "given twice" not in r.stderr  # the reader says the file is missing
     with pytest.raises(InputError, match="is given twice"):
         build_report([str(path), str(path)], columns=["RSP_A"])

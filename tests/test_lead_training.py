@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing, run_breathsync, run_collecting
+from conftest import breathing, run_collecting, run_main
 
 from breathsync.io.csvfile import write_recording
 from breathsync.live import training_line
@@ -161,7 +161,7 @@ def test_simulated_partners_follow_only_when_they_follow(
     tmp_path: Path, a: str, b: str, goal: str, duration: str, follows: bool
 ) -> None:
     rec = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"A={a}", "-p", f"B={b}", "--phase", "lead", "--goal", goal, "--duration", duration,
         "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip
@@ -232,7 +232,7 @@ def test_a_replay_and_a_simulated_partner_without_a_duration_end_with_the_replay
     t, y, _ = breathing(duration_s=60.0, fs_hz=25, rate_bpm=12, seed=1)
     write_recording(src, t, {"resp": y})
     rec = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"A=replay:{src}", "-p", "B=sim:follow,delay=0.3,seed=2", "--speed", "100", "--quiet",
         "--record", str(rec), timeout=120,
     )  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import posix_only, run_breathsync
+from conftest import posix_only, run_breathsync, run_main
 
 from breathsync.cli import main
 from breathsync.io.csvfile import read_recording
@@ -102,7 +102,7 @@ def test_the_summary_says_which_source_ended_before_the_session(capsys: pytest.C
 )
 def test_bad_options_exit_2_with_one_line(args: list[str], needle: str) -> None:
     extra = ("--duration", "1") if args[0] == "run" else ()
-    r = run_breathsync(*args, *extra, timeout=120)
+    r = run_main(*args, *extra, timeout=120)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -327,7 +327,7 @@ def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
 def _record_sample_pair(rec: Path, *options: str) -> Path:
     """Record 120 s of the pair_sync sample replayed as A and B (at 100x) into ``rec``."""
     samples = REPO / "sample_signals"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"A=replay:{samples / 'pair_sync_A.csv'}", "-p", f"B=replay:{samples / 'pair_sync_B.csv'}",
         *options, "--duration", "120", "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip
@@ -386,7 +386,7 @@ def test_analyze_live_phase_is_what_the_session_showed(signal: str, tmp_path: Pa
         "resp": lambda: _late_belt(tmp_path / "late.csv"),
     }[signal]()
     rec = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"C=replay:{src}", "--duration", "110", "--speed", "100", "--quiet", "--record", str(rec),
         timeout=120,
     )  # fmt: skip
@@ -402,7 +402,7 @@ def test_the_summary_rate_is_the_whole_session(tmp_path: Path) -> None:
     # It averaged the 3-minute history ring: a partner slowing from 14 to 8/min read 8.4/min for a
     # session whose live rate averaged 10.3.
     rec = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", "A=sim:lead,rate=14,after=30,ramp=90,to=8,seed=1", "-p", "B=sim:steady,seed=2",
         "--duration", "300", "--speed", "100", "--quiet", "--record", str(rec), timeout=120,
     )  # fmt: skip

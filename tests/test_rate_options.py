@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing, run_breathsync
+from conftest import breathing, run_main
 
 from breathsync.cli import main
 from breathsync.errors import InputError
@@ -34,7 +34,7 @@ def test_the_reader_names_both_ways_to_give_the_rate(tmp_path: Path) -> None:
             read_recording(path)
         assert "(--rate HZ; in a replay: rate=HZ)" in str(e.value), str(e.value)
         assert RATE_OPTIONS in str(e.value)
-    r = run_breathsync("report", str(plain), "--out", str(tmp_path / "r.html"), timeout=60)
+    r = run_main("report", str(plain), "--out", str(tmp_path / "r.html"), timeout=60)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "rate=HZ" in r.stderr
 
 
@@ -44,7 +44,7 @@ def test_report_takes_rate(tmp_path: Path) -> None:
     assert main(["report", str(a), str(b), "--rate", str(FS), "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert "Duration 2:00" in page or "Duration 1:59" in page  # 3000 rows at 25 Hz
-    r = run_breathsync("report", str(a), "--rate", "0", timeout=60)
+    r = run_main("report", str(a), "--rate", "0", timeout=60)
     assert r.returncode == 2 and "--rate" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -83,7 +83,7 @@ def test_a_replay_rate_that_cannot_be_used_is_one_line(tmp_path: Path, spec: str
     from conftest import make_session_folder
 
     make_session_folder(folder)
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", "A=replay:" + spec.format(path=path, timed=timed, folder=folder), "-p", "B=sim:steady",
         "--quiet", "--duration", "1", timeout=60,
     )  # fmt: skip

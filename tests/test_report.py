@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from conftest import run_breathsync
+from conftest import run_main
 
 from breathsync.report import build_report
 
@@ -16,12 +16,12 @@ SAMPLES = Path(__file__).resolve().parents[1] / "sample_signals"
 
 def test_report_of_a_recorded_session(tmp_path: Path) -> None:
     rec = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", "A=sim:steady,rate=12,seed=1", "-p", "B=sim:follow,rate=13,coupling=1,seed=2",
         "--record", str(rec), "--duration", "120", "--speed", "60", "--quiet", timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    r = run_breathsync("report", str(rec), timeout=120)
+    r = run_main("report", str(rec), timeout=120)
     assert r.returncode == 0, r.stderr
     page = (rec / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 4  # breathing, rates, sync score, polar histogram
@@ -33,7 +33,7 @@ def test_report_of_a_recorded_session(tmp_path: Path) -> None:
 def test_report_of_csv_files_and_errors(tmp_path: Path) -> None:
     page = build_report([str(SAMPLES / "pair_sync_A.csv"), str(SAMPLES / "pair_sync_B.csv")])
     assert "A – B" in page and "<svg" in page
-    r = run_breathsync("report", str(tmp_path / "none"), timeout=60)
+    r = run_main("report", str(tmp_path / "none"), timeout=60)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
 
 
@@ -43,7 +43,7 @@ def test_report_when_no_breathing_waveform_can_be_derived(tmp_path: Path) -> Non
     rr0 = tmp_path / "m_rr0.csv"
     rr0.write_text("time,rr_ms\n0.8,800\n1.6,800\n2.4,800\n", encoding="utf-8")
     out = tmp_path / "m.html"
-    r = run_breathsync("report", str(rr0), "--out", str(out), timeout=60)
+    r = run_main("report", str(rr0), "--out", str(out), timeout=60)
     assert r.returncode == 0, r.stderr
     page = out.read_text(encoding="utf-8")
     assert "no breathing waveform could be derived" in page and "<svg" in page

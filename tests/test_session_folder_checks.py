@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import bids_validator_issues, make_session_folder, run_breathsync
+from conftest import bids_validator_issues, make_session_folder, run_main
 
 from breathsync.batch import analyse_batch
 from breathsync.cli import main
@@ -118,7 +118,7 @@ def private_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     src = home / "belt.csv"
     shutil.copy(REPO / "sample_signals" / "nk_rest5_100hz.csv", src)  # resp, ecg, ppg
     rec = base / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"A=replay:{src}", "-p", "B=sim:follow,rate=13,coupling=1,seed=1",
         "--duration", "60", "--speed", "100", "--quiet", "--record", str(rec), timeout=180,
     )  # fmt: skip
@@ -156,7 +156,7 @@ def test_the_recording_still_analyses_and_replays(private_session: tuple[Path, P
         p["label"] for p in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["participants"]
     ] == ["A", "B"]
     again = tmp_path / "again"
-    r = run_breathsync(
+    r = run_main(
         "run", "-p", f"A=replay:{rec}", "--duration", "5", "--speed", "100", "--quiet", "--record", str(again),
         timeout=180,
     )  # fmt: skip

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_breathsync, symlink_or_skip
+from conftest import run_breathsync, run_main, symlink_or_skip
 
 from breathsync.sources import ble, lsl, replay, sim, xdf
 
@@ -60,7 +60,7 @@ def test_one_recording_replayed_for_two_participants_is_refused(
         parts = [ParticipantArg("A", f"replay:{src}"), ParticipantArg("B", f"replay:{other}")]
         with pytest.raises(InputError, match=r"participants A and B both replay .*pair_sync_A.csv.*own"):
             build_session(parts)
-    r = run_breathsync("run", "-p", f"A=replay:{src}", "-p", f"B=replay:{src}", "--quiet", timeout=60)
+    r = run_main("run", "-p", f"A=replay:{src}", "-p", f"B=replay:{src}", "--quiet", timeout=60)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "both replay" in r.stderr
     # Two people's recordings, or two columns of one file (two belts on one system), are two participants.

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import posix_only, run_breathsync
+from conftest import posix_only, run_main
 
 from breathsync.analysis import analyse_files, rate_text, summary_text
 from breathsync.cli import main
@@ -78,7 +78,7 @@ def test_batch_says_1_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         capsys.readouterr().out.splitlines()[-1] == f"1 of 1 session analysed, 1 pair: {tmp_path / 's.csv'}"
     )
     other = f"{sample_path('pair_strangers_A.csv')}+{sample_path('pair_strangers_B.csv')}"  # (one session twice is refused)
-    r = run_breathsync("analyze", item, other, "--batch", str(tmp_path / "t.csv"), timeout=120)
+    r = run_main("analyze", item, other, "--batch", str(tmp_path / "t.csv"), timeout=120)
     assert r.stdout.splitlines()[-1].endswith("2 pairs: " + str(tmp_path / "t.csv")), r.stdout
 
 

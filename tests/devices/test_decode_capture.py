@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ble_session_info, run_breathsync
+from conftest import ble_session_info, run_main
 
 from breathsync.cli import main
 from breathsync.recorder import Recorder
@@ -136,7 +136,7 @@ def test_not_text_and_missing_file_and_argument_mixes(
 
 def test_no_traceback_from_the_command_line(tmp_path: Path) -> None:
     cap = write(tmp_path, HEAD + "1,1,hrm,zz\n2,1,hrm,00\n")
-    r = run_breathsync("decode", "--capture", cap, timeout=60)
+    r = run_main("decode", "--capture", cap, timeout=60)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import run_breathsync
+from conftest import run_main
 
 from breathsync.cli import main
 from devices.gdx import encode_measurement, split_chunks
@@ -56,7 +56,7 @@ def test_gdx_chunks_reassembled(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_errors_one_line_exit_2(args: list[str], msg: str) -> None:
-    r = run_breathsync("decode", *args, timeout=60)
+    r = run_main("decode", *args, timeout=60)
     assert r.returncode == 2, r.stderr
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_breathsync
+from conftest import run_main
 
 from breathsync.io import write_recording
 from breathsync.sources.base import SourceError
@@ -37,6 +37,6 @@ def test_a_gap_within_the_limit_plays(tmp_path: Path) -> None:
 
 def test_run_refuses_it_with_one_line_and_exit_2(tmp_path: Path) -> None:
     path = _file_with_a_gap(tmp_path / "gap.csv", 700.0)
-    r = run_breathsync("run", "-p", f"A=replay:{path}", "--speed", "300", "--quiet", timeout=120)
+    r = run_main("run", "-p", f"A=replay:{path}", "--speed", "300", "--quiet", timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "no samples for 700 s" in r.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing, run_breathsync
+from conftest import breathing, run_main
 
 from breathsync.errors import InputError
 from breathsync.io.csvfile import write_recording
@@ -41,7 +41,7 @@ def test_the_command_line_says_so_in_one_line_and_records_nothing(tmp_path: Path
     ok = _csv(tmp_path / "ok.csv", 0.0)
     later = _csv(tmp_path / "later.csv", 3700.0)
     out = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run",
         "-p",
         f"A=replay:{ok}",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import breathing, run_breathsync
+from conftest import breathing, run_main
 
 from breathsync.errors import InputError
 from breathsync.sources.base import split_spec
@@ -105,7 +105,7 @@ def test_a_quoted_path_with_commas(tmp_path: Path) -> None:
 def test_run_replays_two_belts_of_one_file(tmp_path: Path) -> None:
     path = _two_belts(tmp_path / "lab.csv")
     out = tmp_path / "rec"
-    r = run_breathsync(
+    r = run_main(
         "run",
         "-p",
         f'A=replay:{path},column="Resp, Belt A"',
@@ -122,7 +122,7 @@ def test_run_replays_two_belts_of_one_file(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert (out / "A.csv").exists() and (out / "B.csv").exists()
-    r = run_breathsync("run", "-p", f'A=replay:{path},column="Resp, Belt A', "--quiet", timeout=60)
+    r = run_main("run", "-p", f'A=replay:{path},column="Resp, Belt A', "--quiet", timeout=60)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "unterminated quote" in r.stderr
 
 
