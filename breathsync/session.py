@@ -753,7 +753,7 @@ class Session:
                 # 6 s later, the seconds before it were left out ("none" 7.5% of a recording, 10.5% in
                 # analyze's acc_sign of the same recording).
                 p.sign_t = float(np.min(chunk.t if rows is None else chunk.t[rows]))
-            self._note_acc_sign(p)
+            self._note_acc_sign(p, float(t[-1]) if t.size else math.nan)
         if (
             out.t.size
             and not p.clip_noted
@@ -825,13 +825,15 @@ class Session:
             return "replay a file that has the strap's heart beats too (an rr_ms column)"
         return "record the strap's heart beats too"
 
-    def _note_acc_sign(self, p: _Participant) -> None:
+    def _note_acc_sign(self, p: _Participant, t: float) -> None:
         """Events the first time an accelerometer's breathing direction (which way is inhale) is guessed and
         the first time the heart's rhythm confirms it (:attr:`AccRespiration.sign_basis`), and whenever it is
-        turned over: the phase shown before and after differs by half a breath."""
+        turned over: the phase shown before and after differs by half a breath. ``t``: the time of the latest
+        accelerometer sample; the seconds in each basis count up to it (up to the latest live output, the
+        seconds before the first, while the waveform is unknown until its direction is first set, went to
+        the basis of the moment it came: "none" 0% where analyze said 17%)."""
         conv = p.converter
         basis, flips = getattr(conv, "sign_basis", "none"), getattr(conv, "n_sign_flips", 0)
-        t = p.latest[0]
         # The events at the samples' time of the decision (AccRespiration.sign_changed_t), not the clock's,
         # which a fast replay has run ahead of: "a guess" at 21.6 s at 30x, 35.5 s at 300x.
         decided = float(getattr(conv, "sign_changed_t", math.nan))

@@ -35,7 +35,22 @@ degrees (tens of mG, perpendicular to gravity); the chest wall's own acceleratio
    derivatives of movements, unlike a skewness); on the belt of nk_rest5_100hz.csv ("inhale =
    rising") it is 0.41 (0.35-0.44 in 30-s windows). The first choice only needs the fraction to be
    on the right side of 0.5 over ``SIGN_MIN_S``; later the sign flips only when the output rises
-   more than 55 % of the time over ``sign_window_s`` (hysteresis). Paced breathing with equal inhale
+   more than 55 % of the time over ``sign_window_s`` (hysteresis). Until that first choice the output
+   is unknown (NaN), although an axis exists from ``PCA_MIN_S`` on and the statistics gather on it: it
+   comes with whichever sign the eigen-decomposition returns, and the previous release gave it out, upside
+   down at about every other start for those 15 s. The live tracker then dated its first breaths at the
+   peaks (an inhale late), and the turn-over at the choice made a short interval that stayed in the live
+   rate's 40-s window: simulated chests breathing at 10/min (strap at six angles, tests/dsp/
+   test_acc_warmup.py) read 12.3-12.7/min for four of them, too high until 67 s; 43 chests from the real
+   belts and simulated breathers at 6-20/min, the first 60 s: 75 of 444 onsets more than 0.75 s off, now
+   23 of 280, all but one of those on a 60-s belt with three turns in its minute. The cost: the waveform
+   starts about 21.5 s in (the first breath about 30 s, the first rate about 37 s, instead of 15 and
+   22). A posture change before the first choice keeps the statistics (the carried axis keeps the sign
+   they were gathered with). A gap (``max_gap_s``) restarts the filters and the axis but keeps the sign:
+   the first axis after it points within 90 degrees of the one before, carried through gravity's turn in
+   the gap as at a posture change (:func:`_carried_axis`), and keeps its cue. It is the same strap on the
+   same chest; a new choice would leave the output unknown for 21.5 s after every dropout, or, as the
+   previous release did, give it with a coin toss's sign. Paced breathing with equal inhale
    and exhale times gives no evidence and keeps the current sign; breathing with a long inhale and
    quick exhale would be inverted. On the Systole "Task1" belt (a participant at 21/min with an
    inhale as long as the exhale for minutes at a time) the cue flipped the output four times in
@@ -237,9 +252,10 @@ class AccRespiration:
     Attributes
     ----------
     sign_cue : str
-        What decided the current sign: "none" (not yet, or not since a gap restarted everything), "rise"
-        (inhale shorter than exhale) or "rr" (the heart's rhythm, :meth:`process_rr`). A posture change
-        keeps the sign (the axis turns with the body) and so its cue.
+        What decided the current sign: "none" (not yet; after a gap, until the new axis has taken the sign
+        from before it), "rise" (inhale shorter than exhale) or "rr" (the heart's rhythm,
+        :meth:`process_rr`). A posture change or a gap keeps the sign (the axis turns with the body) and so
+        its cue.
     rsa_corr : float
         The latest correlation of the output with the RR-derived waveform (NaN before there is one).
 
@@ -247,9 +263,11 @@ class AccRespiration:
     -----
     ``process(t, xyz)`` returns one output per accepted input sample (samples whose time does not
     increase are dropped). The output is NaN for missing (NaN) samples, during warm-up (until
-    ``PCA_MIN_S`` of data give a first axis), while gravity settles after a posture change and
-    wherever the low-passed signal is more than ``posture_jump_mg`` away from gravity. Samples more
-    than ``max_gap_s`` apart restart everything but the RR path of :meth:`process_rr`. Lag: the 1 Hz low-pass delays a 15 breaths/min
+    ``PCA_MIN_S`` of data give a first axis and, at the start, ``SIGN_MIN_S`` more its first sign:
+    ``sign_basis`` "none"), while gravity settles after a posture change and wherever the low-passed
+    signal is more than ``posture_jump_mg`` away from gravity. Samples more than ``max_gap_s`` apart
+    restart everything but the RR path of :meth:`process_rr` and the sign (module docstring, step 5).
+    Lag: the 1 Hz low-pass delays a 15 breaths/min
     rhythm by about 0.23 s (phase delay) and the gravity average advances it by about 0.05 s.
     """
 
@@ -314,6 +332,8 @@ class AccRespiration:
         self._last_x = np.zeros(3)
         self._axis: FloatArray | None = None
         self._carry_from: tuple[FloatArray, FloatArray] | None = None  # (axis, gravity) before a turn
+        # (axis, gravity, sign cue) before a gap: the first axis after it takes its sign from there
+        self._after_gap: tuple[FloatArray, FloatArray, str] | None = None
         self._sign_decided = False
         self.sign_cue = "none"
         self.rsa_corr = float("nan")
@@ -351,7 +371,7 @@ class AccRespiration:
         """Feed samples (``t`` s, ``xyz`` (n, 3) mG); return ``(t, y)`` of the accepted samples.
 
         Values so large that the filters or the covariance overflow give NaN output (no usable breathing
-        axis), without warnings; at the next update block the filters restart as after a gap.
+        axis), without warnings; at the next update block everything restarts as after a gap, the sign too.
         """
         with np.errstate(all="ignore"):
             return self._process(t, xyz)
@@ -409,18 +429,22 @@ class AccRespiration:
         bounds = [*cuts.tolist(), tt.size]
         for i0, i1 in pairwise(bounds):
             if gap[i0] and np.isfinite(self._t_last):
+                ref = self._sign_reference()
                 self.reset()
+                self._after_gap = ref
             if self._block_idx is not None and blk[i0] != self._block_idx:
                 if self._state_finite():
                     before = (self.sign_basis, self.n_sign_flips)
                     self._end_block((blk[i0] - self._block_idx) * self.update_s)
                     if (self.sign_basis, self.n_sign_flips) != before:
                         self.sign_changed_t = float(blk[i0]) * self.update_s
-                else:  # overflowing input poisoned the filters: restart as after a gap (counters kept)
+                else:  # overflowing input poisoned the filters: restart, the sign too (counters kept)
                     self.reset()
             self._block_idx = int(blk[i0])
-            y[i0:i1] = self._run(a[i0:i1])
-            self._on_grid(tt[i0:i1], y[i0:i1])
+            yi = self._run(a[i0:i1])
+            self._on_grid(tt[i0:i1], yi)
+            if self._sign_decided:
+                y[i0:i1] = yi
             self._t_last = float(tt[i1 - 1])
         return tt, y
 
@@ -575,6 +599,13 @@ class AccRespiration:
                     v = -v
                 if self._axis is None:
                     self._sign.clear()  # derivative statistics belong to an axis
+                    if self._after_gap is not None:  # the sign the breathing had before a gap
+                        ref_axis, ref_g, cue = self._after_gap
+                        self._after_gap = None
+                        if float(np.dot(v, _carried_axis(ref_axis, ref_g, self._g))) < 0:
+                            v = -v
+                        self._sign_decided = True
+                        self.sign_cue = cue
                 self._axis = v
         if self._axis is None:
             return
@@ -611,6 +642,15 @@ class AccRespiration:
         self._sign_decided = True
         self.sign_cue = "rise"
 
+    def _sign_reference(self) -> tuple[FloatArray, FloatArray, str] | None:
+        """What a gap carries over: the breathing axis and gravity (before the turn, during one) and the
+        cue of a sign that was set; the reference from before an earlier gap while no axis has come back
+        since; None when there is no sign to carry."""
+        if self._sign_decided and self._axis is not None and self._state_finite():
+            axis, g = self._carry_from if self._carry_from is not None else (self._axis, self._g)
+            return axis.copy(), g.copy(), self.sign_cue
+        return self._after_gap
+
     def _flip(self) -> None:
         assert self._axis is not None
         self._axis = -self._axis
@@ -637,7 +677,10 @@ class AccRespiration:
         self._g = new_g.copy()
         self._settle_left_s = SETTLE_S
         self._pca.clear()
-        self._sign.clear()
+        if self._sign_decided:
+            self._sign.clear()
+        # else the rise statistics so far are kept: they are what sets the first sign, and the carried axis
+        # keeps the sign they were gathered with (the output stays unknown until that first sign is set).
         self._rsa.clear()  # evidence belongs to an axis, as the rise statistics
         self.rsa_corr = float("nan")
         self._rsa_run = 0
