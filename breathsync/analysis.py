@@ -39,6 +39,7 @@ from breathsync.dsp.sync import (
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
 from breathsync.io.session_folder import (
+    DERIVED_FROM,
     expand_recording_paths,
     file_identity,
     is_session_folder,
@@ -92,6 +93,18 @@ class Participant:
     source: str | None = None
     #: Whether it is breathsync's simulated breather (:func:`simulated_by`); None when it cannot be told.
     simulated: bool | None = None
+    #: What its ``resp`` waveform was derived from before it was recorded (:data:`DERIVED_FROM`: "rr", heart
+    #: beats, or "acc", a chest accelerometer, by a partner's breathsync publishing it: the file's
+    #: ``# derived_from:`` line, else its session.json source's ``derived_from``); "" for a belt's.
+    derived_from: str = ""
+    #: Why a ``# derived_from:`` line was not used (a value other than rr or acc), for the warnings; else None.
+    derived_note: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """What its breathing comes from, for every decision made by sensor kind (the shape and clipping
+        warnings, ``clipped_frac``, the RR note, :func:`lead_note`): :attr:`derived_from`, else its signal."""
+        return self.derived_from or self.signal
 
     @property
     def duration_s(self) -> float:
@@ -188,9 +201,28 @@ def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> 
     p.span_s = float(rec.time[-1] - rec.time[0]) if rec.time.size > 1 else 0.0
     p.column = rec.resp_column
     p.flipped_by = ("file" if recorded else "option") if invert else ""
+    p.derived_from, p.derived_note = _derived_from(rec, kind, label)
     if kind == "acc":
         p.acc_sign = acc_sign_summary(sign_log, has_beats=bool(rec.beat_rows().any()))
     return p
+
+
+def _derived_from(rec: Recording, kind: str, label: str) -> tuple[str, str | None]:
+    """What a recording's ``# derived_from:`` line says its breathing waveform was derived from ("rr" or
+    "acc", :data:`DERIVED_FROM`), and a warning for a value that is neither (ignored: read as a belt). The
+    line describes the file's own ``resp`` column: it is not read for another signal or a ``--column``."""
+    value = rec.meta.get("derived_from")
+    if value is None or kind != "resp" or rec.resp_column not in (None, "resp"):
+        return "", None
+    said = value.strip().lower()
+    if said in DERIVED_FROM:
+        return said, None
+    if not said:
+        return "", None
+    return "", (
+        f"{label}: '# derived_from: {value.strip()}' is neither rr (heart beats) nor acc (a chest "
+        "accelerometer): ignored, its breathing is read as a belt's"
+    )
 
 
 def acc_sign_summary(sign_log: list[tuple[float, str, int]], *, has_beats: bool) -> dict[str, Any]:
@@ -707,7 +739,13 @@ def analyse_together(
     parts = [analyse_participant(r, lab, invert=invert) for r, lab in zip(recs, labels, strict=True)]
     for r, p in zip(recs, parts, strict=True):
         known = sources is not None and r.path in sources
-        p.source, p.simulated = simulated_by(r, (sources or {}).get(r.path), in_session=known)
+        source = (sources or {}).get(r.path)
+        p.source, p.simulated = simulated_by(r, source, in_session=known)
+        # A folder recorded before its raw files said so: session.json's source says what its breathing was
+        # derived from (an lsl: source or an XDF replay of a breathsync publisher's derived breathing).
+        said = source.get("derived_from") if isinstance(source, dict) else None
+        if not p.derived_from and p.signal == "resp" and p.column in (None, "resp") and said in DERIVED_FROM:
+            p.derived_from = str(said)
     cfg = SyncConfig(window_s=window_s)
     pairs: list[PairResult] = []
     unscored: dict[tuple[str, str], str] = {}
@@ -740,12 +778,12 @@ def _overlap_s(a: Participant, b: Participant) -> float:
 
 
 def _warnings(p: Participant) -> list[str]:
-    w = []
+    w = [p.derived_note] if p.derived_note else []
     # Breathing derived from heart beats (rr, ecg) is never said to look inverted: its direction is
     # physiology's (the heart speeds up on inhale), not a way of wearing anything, and its rise/fall timing is
     # the heart's response rather than the breath's inhale/exhale ratio, so the shape test has nothing there
-    # that anyone could act on.
-    if p.inverted_suspected and p.signal == "resp":
+    # that anyone could act on. The same for such breathing derived by a partner's breathsync (derived_from).
+    if p.inverted_suspected and p.origin == "resp":
         looks = f"{p.label}: the signal looks inverted (rises longer than it falls)"
         if p.flipped_by == "file":  # the advice is to undo what turned it over, not to add it again
             w.append(
@@ -761,6 +799,11 @@ def _warnings(p: Participant) -> list[str]:
             )
     elif p.inverted_suspected and p.signal == "acc" and p.acc_sign is not None:
         w.append(_acc_inverted_warning(p.label, p.acc_sign))
+    elif p.inverted_suspected and p.derived_from == "acc":  # as the session says it of such a stream
+        w.append(
+            f"{p.label}: the breathing from {p.label}'s chest accelerometer rises longer than it falls: which "
+            "way is inhale was set by the breathsync that published it (no belt to check)"
+        )
     q = p.offline.quality
     step = _grid_step(p)
     flat_s = min(float(np.count_nonzero(q == Quality.FLAT)) * step, p.duration_s)  # grid samples: <= the span
@@ -780,6 +823,14 @@ def _warnings(p: Participant) -> list[str]:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")
     if p.signal == "rr":
         w.append(f"{p.label}: breathing derived from RR intervals: works best with slow, relaxed breathing")
+    elif p.derived_from == "rr":
+        from breathsync.dsp.rr import INHERENT_LAG_S
+
+        # Derived live, beat by beat, before it was recorded: its lag is in the waveform, offline too.
+        w.append(
+            f"{p.label}: breathing derived from RR intervals: works best with slow, relaxed breathing (derived "
+            f"live by the breathsync that published it: about {INHERENT_LAG_S:.1f} s behind, offline too)"
+        )
     if p.acc_sign is not None:
         w.extend(_acc_sign_warnings(p.label, p.acc_sign))
     if p.signal == "ecg" and p.t_wave.size == 0:
@@ -808,8 +859,9 @@ def clipped_frac(p: Participant) -> float | None:
     offline path found it: what the clipping warning gives as a percentage (:func:`_clip_warning`); 0.0 when
     nothing was held there (or the recording has no span). None for breathing derived from an accelerometer,
     RR intervals or an ECG: breathsync computes that waveform, which never holds a value, so a clipped axis or
-    ECG would not show; null says it was not measured, where 0.0 would say it was and found nothing."""
-    if p.signal != "resp":
+    ECG would not show; null says it was not measured, where 0.0 would say it was and found nothing. The same
+    for such a waveform derived by a partner's breathsync (:attr:`Participant.derived_from`)."""
+    if p.origin != "resp":
         return None
     if p.duration_s <= 0.0:
         return 0.0
@@ -821,7 +873,7 @@ def _clip_warning(p: Participant, step: float) -> str | None:
     small): not a sensor off, and what to do about it. Belts only: a waveform derived from heart beats or an
     accelerometer has no range of its own to reach."""
     clipped = p.offline.clipped
-    if p.signal != "resp" or not clipped.size or p.duration_s <= 0.0:
+    if p.origin != "resp" or not clipped.size or p.duration_s <= 0.0:
         return None
     from breathsync.session_types import clock_text
 
@@ -958,6 +1010,7 @@ def _participant_json(p: Participant) -> dict[str, Any]:
         "label": p.label,
         "file": p.file,
         "signal": p.signal,
+        **({"derived_from": p.derived_from} if p.derived_from else {}),
         "source": p.source,
         "simulated": p.simulated,
         **({"column": p.column} if p.column is not None else {}),
@@ -1007,26 +1060,54 @@ def _pairs_json(res: Together, window_s: float) -> list[dict[str, Any]]:
 _SENSOR = {"resp": "a belt", "acc": "a chest accelerometer", "rr": "heart beats", "ecg": "heart beats"}
 
 
+def signal_text(signal: str, derived_from: str | None = "") -> str:
+    """A participant's signal as the summaries name it: "resp", "acc", ...; a waveform derived before it was
+    recorded (:attr:`Participant.derived_from`) "resp from heart beats", "resp from a chest accelerometer"."""
+    return f"{signal} from {_SENSOR[derived_from]}" if derived_from in DERIVED_FROM else signal
+
+
 def lead_note(
-    a: str, signal_a: str, b: str, signal_b: str, offline_leader: str | None, offline_lead_s: float | None
+    a: str,
+    signal_a: str,
+    b: str,
+    signal_b: str,
+    offline_leader: str | None,
+    offline_lead_s: float | None,
+    *,
+    derived_a: str = "",
+    derived_b: str = "",
 ) -> str | None:
     """What a pair's lead needs said beside it when its two breathing signals come from different sensors
     (a belt, a chest accelerometer, heart beats: :data:`_SENSOR`): breathing derived from heart beats or
     chest motion comes with the derivation's own delay, which depends on the rates (README, "Breathing from
     a heart-rate strap or a chest accelerometer": the live RR path lags about 1.3 s at 60 beats/min and 15
     breaths/min), so the live lead between them is partly that delay; with the offline (zero-phase) lead,
-    ``offline_leader`` (a label or None) and ``offline_lead_s``. None for one kind of sensor."""
-    sa, sb = _SENSOR.get(signal_a, signal_a), _SENSOR.get(signal_b, signal_b)
+    ``offline_leader`` (a label or None) and ``offline_lead_s``. None for one kind of sensor.
+
+    ``derived_a``, ``derived_b``: what a ``resp`` waveform was derived from before it was recorded
+    (:attr:`Participant.derived_from`), which is its sensor; derived live, as it came, its delay is in the
+    recording, so the offline lead includes it too, and the note says so."""
+    oa, ob = derived_a or signal_a, derived_b or signal_b
+    sa, sb = _SENSOR.get(oa, oa), _SENSOR.get(ob, ob)
     if sa == sb:
         return None
     from breathsync.session_types import first_text  # the words every view uses
 
     offline = first_text(offline_leader, offline_lead_s) or "no leader"
-    return (
-        f"{a} ({signal_a}) and {b} ({signal_b}) are different sensors: the relative phase and lead between "
-        f"them include the delay of deriving breathing from {' and '.join(x for x in (sa, sb) if x != 'a belt')}, "
-        f"which depends on the rates; offline (zero-phase filters): {offline}"
+    note = (
+        f"{a} ({signal_text(signal_a, derived_a)}) and {b} ({signal_text(signal_b, derived_b)}) are different "
+        "sensors: the relative phase and lead between them include the delay of deriving breathing from "
+        f"{' and '.join(x for x in (sa, sb) if x != 'a belt')}, which depends on the rates; offline "
+        f"(zero-phase filters): {offline}"
     )
+    live = [f"{x}'s" for x, d in ((a, derived_a), (b, derived_b)) if d in DERIVED_FROM]
+    if live:
+        were = "was" if len(live) == 1 else "were"
+        note += (
+            f" ({' and '.join(live)} breathing {were} derived live by the breathsync that published it, so the "
+            "offline lead includes that delay too)"
+        )
+    return note
 
 
 def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
@@ -1061,6 +1142,8 @@ def _pair_json(pr: PairResult, window_s: float) -> dict[str, Any]:
             pr.b.signal,
             offline_summary["leader"],
             offline_summary["lead_s"],
+            derived_a=pr.a.derived_from,
+            derived_b=pr.b.derived_from,
         )
         if live_summary["mean_plv"] is not None
         else None
@@ -1179,8 +1262,8 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         )
         sim = ", simulated" if p.get("simulated") else ""  # breathsync's simulated breather, not a person
         lines.append(
-            f"{p['label']}: {_file_text(p['file'])} ({p['signal']}){sim}, {p['duration_s']:.0f} s, "
-            f"{breaths_text(p['breaths'])}, {rate}{acc_sign_text(p.get('acc_sign'))}"
+            f"{p['label']}: {_file_text(p['file'])} ({signal_text(p['signal'], p.get('derived_from'))}){sim}, "
+            f"{p['duration_s']:.0f} s, {breaths_text(p['breaths'])}, {rate}{acc_sign_text(p.get('acc_sign'))}"
         )
     for pr in result["pairs"]:
         s = pr["summary"]

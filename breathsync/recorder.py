@@ -49,7 +49,7 @@ from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.capture import CAPTURE_COLUMNS, CAPTURE_HOLDS, CAPTURE_SUFFIX
 from breathsync.io.csvfile import RecordingWriter, replace_file
-from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
+from breathsync.io.session_folder import DERIVED_FROM, SESSION_FILE, SESSION_FORMAT, source_without_paths
 from breathsync.session_types import Event, PairView, SessionInfo, Snapshot
 from breathsync.sources.base import SIGNAL_COLUMNS, Packet, SampleChunk
 
@@ -458,6 +458,11 @@ class Recorder:
             meta["source"] = _source_text(source)
         if signal:
             meta["signal"] = signal
+        derived = source.get("derived_from") if isinstance(source, dict) else None
+        if signal == "resp" and derived in DERIVED_FROM:
+            # A waveform derived elsewhere (a partner's breathsync publishing breathing from heart beats or an
+            # accelerometer, joined through lsl: or replayed from XDF): analyze reads it as such, not as a belt.
+            meta["derived_from"] = str(derived)
         declared = source.get("unit") if isinstance(source, dict) else None
         # What the source declares, else what its device's profile does (a belt: newtons), else the format's.
         unit = p.get("unit") or declared or device_unit(source, signal) or _UNITS.get(signal)

@@ -29,6 +29,7 @@ from breathsync.analysis import (
     resolve_window_s,
     session_notes,
     session_sources,
+    signal_text,
 )
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import output_errors
@@ -282,7 +283,16 @@ def build_report(
         led = html.escape(leader_text(first, lead_s if isinstance(lead_s, float) else None)) or "—"
         off_first = {"a": pr.a.label, "b": pr.b.label}.get(str(off["leader"]))
         off_lead = off["lead_s"] if isinstance(off["lead_s"], float) else None
-        mixed = lead_note(pr.a.label, pr.a.signal, pr.b.label, pr.b.signal, off_first, off_lead)
+        mixed = lead_note(
+            pr.a.label,
+            pr.a.signal,
+            pr.b.label,
+            pr.b.signal,
+            off_first,
+            off_lead,
+            derived_a=pr.a.derived_from,
+            derived_b=pr.b.derived_from,
+        )
         if mixed and s["mean_plv"] is not None:  # as analyze says it beside the lead
             led += f"<br><span class='note'>{html.escape(mixed)}</span>"
         if s["mean_plv"] is None:  # no window was scored: nothing measured, which is not 'never in sync'
@@ -309,7 +319,8 @@ def build_report(
         ons = p.offline.onsets_s
         mean, sd = rate_summary(p)  # printed as analyze prints them
         rate = "—" if mean is None else rate_text(mean, sd, unit="")
-        out.append(f"<tr><td>{_who(p)}</td><td>{p.signal}</td><td>{ons.size}</td><td>{rate}</td></tr>")
+        signal = html.escape(signal_text(p.signal, p.derived_from))
+        out.append(f"<tr><td>{_who(p)}</td><td>{signal}</td><td>{ons.size}</td><td>{rate}</td></tr>")
     out.append("</table>")
     if any(p.simulated for p in parts):
         out.append(
