@@ -37,9 +37,8 @@ from breathsync.dsp.sync import (
     surrogate_null,
 )
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.csvfile import INVERT_TRUE, Recording, read_recording
+from breathsync.io.csvfile import DERIVED_FROM, INVERT_TRUE, Recording, read_recording
 from breathsync.io.session_folder import (
-    DERIVED_FROM,
     expand_recording_paths,
     file_identity,
     is_session_folder,
@@ -209,18 +208,14 @@ def analyse_participant(rec: Recording, label: str, *, invert: bool = False) -> 
 
 def _derived_from(rec: Recording, kind: str, label: str) -> tuple[str, str | None]:
     """What a recording's ``# derived_from:`` line says its breathing waveform was derived from ("rr" or
-    "acc", :data:`DERIVED_FROM`), and a warning for a value that is neither (ignored: read as a belt). The
-    line describes the file's own ``resp`` column: it is not read for another signal or a ``--column``."""
-    value = rec.meta.get("derived_from")
-    if value is None or kind != "resp" or rec.resp_column not in (None, "resp"):
-        return "", None
-    said = value.strip().lower()
-    if said in DERIVED_FROM:
-        return said, None
-    if not said:
-        return "", None
+    "acc", :meth:`Recording.derived_from`), and a warning for a value that is neither (ignored: read as a
+    belt). The line describes the file's own ``resp`` column: it is not read for another signal or a
+    ``--column``."""
+    said, other = rec.derived_from()
+    if kind != "resp" or not other:
+        return (said if kind == "resp" else ""), None
     return "", (
-        f"{label}: '# derived_from: {value.strip()}' is neither rr (heart beats) nor acc (a chest "
+        f"{label}: '# derived_from: {other}' is neither rr (heart beats) nor acc (a chest "
         "accelerometer): ignored, its breathing is read as a belt's"
     )
 

@@ -48,8 +48,8 @@ import numpy as np
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
 from breathsync.io.capture import CAPTURE_COLUMNS, CAPTURE_HOLDS, CAPTURE_SUFFIX
-from breathsync.io.csvfile import RecordingWriter, replace_file
-from breathsync.io.session_folder import DERIVED_FROM, SESSION_FILE, SESSION_FORMAT, source_without_paths
+from breathsync.io.csvfile import DERIVED_FROM, RecordingWriter, replace_file
+from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
 from breathsync.session_types import Event, PairView, SessionInfo, Snapshot
 from breathsync.sources.base import SIGNAL_COLUMNS, Packet, SampleChunk
 

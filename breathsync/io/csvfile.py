@@ -102,6 +102,7 @@ __all__ = [
     "ACC_COLUMNS",
     "DEFAULT_TIME_FORMAT",
     "DEFAULT_VALUE_FORMAT",
+    "DERIVED_FROM",
     "EmptyRecordingError",
     "Recording",
     "RecordingWriter",
@@ -117,6 +118,10 @@ SignalKind = Literal["resp", "acc", "rr", "ecg"]
 
 TIME_COLUMN = "time"
 ACC_COLUMNS = ("acc_x", "acc_y", "acc_z")
+#: What a recording's ``# derived_from:`` line may say its ``resp`` waveform was derived from before it reached
+#: the session (a partner's breathsync publishing breathing from heart beats or a chest accelerometer): "rr" or
+#: "acc". The recorder writes it; analyze and replay read it (a belt otherwise).
+DERIVED_FROM = ("rr", "acc")
 DEFAULT_TIME_FORMAT = "%.6f"
 DEFAULT_VALUE_FORMAT = "%.9g"
 FILE_MODE = 0o600  # health data: readable and writable by the owner only
@@ -281,6 +286,17 @@ class Recording:
         if problem:
             raise RecordingError(self.path, problem, line=line)
         return replace(self, columns={**self.columns, "resp": self.columns[column]}, resp_column=column)
+
+    def derived_from(self) -> tuple[str, str]:
+        """What its ``# derived_from:`` line says the file's own ``resp`` waveform was derived from before it was
+        recorded (a partner's breathsync publishing breathing from heart beats or a chest accelerometer): ("rr"
+        or "acc", ""), or ("", the line's value) when it says something else, or ("", "") without the line, for
+        another signal or for a column read as resp (``resp_column``): the line describes the file's ``resp``."""
+        value = self.meta.get("derived_from")
+        if value is None or self.signal_kind() != "resp" or self.resp_column not in (None, "resp"):
+            return "", ""
+        said = value.strip().lower()
+        return (said, "") if said in DERIVED_FROM else ("", value.strip())
 
     def signal_kind(self) -> SignalKind | None:
         """Which breathing signal the recording offers, in priority order.

@@ -28,7 +28,6 @@ from breathsync.errors import InputError, RecordingError
 from breathsync.io.csvfile import EmptyRecordingError, open_input, read_recording
 
 __all__ = [
-    "DERIVED_FROM",
     "SESSION_FILE",
     "FolderParticipant",
     "SessionFolder",
@@ -43,10 +42,6 @@ __all__ = [
 ]
 
 SESSION_FILE = "session.json"
-#: What a raw file's ``# derived_from:`` line may say its ``resp`` waveform was derived from before it reached
-#: the session (a partner's breathsync publishing breathing from heart beats or a chest accelerometer): "rr"
-#: or "acc". The recorder writes it, analyze reads it (a belt otherwise).
-DERIVED_FROM = ("rr", "acc")
 #: Value of session.json's "format" key.
 SESSION_FORMAT = "breathsync-session"
 

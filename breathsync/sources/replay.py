@@ -90,6 +90,7 @@ class ReplaySource(Source):
         self.origin: float | None = None  # recording time that maps to session time 0
         self._rec: Recording | None = None
         self._signal: str | None = None
+        self._derived_set: str | None = None  # derived_from as set, else the file's line
         self._extra: tuple[str, ...] = ()
         self._t: FloatArray = np.empty(0)
         self._cols: dict[str, FloatArray] = {}
@@ -113,6 +114,25 @@ class ReplaySource(Source):
     @signal.setter
     def signal(self, value: str) -> None:
         self._signal = value
+
+    @property
+    def derived_from(self) -> str:
+        """What the recording's ``resp`` was derived from before it was recorded, by its ``# derived_from:``
+        line (:meth:`Recording.derived_from`: a partner's breathsync publishing breathing from heart beats or a
+        chest accelerometer, recorded by a session that joined it): "rr", "acc", or "" (a belt's; a file that
+        cannot be read)."""
+        if self._derived_set is not None:
+            return self._derived_set
+        if self._rec is None:
+            try:
+                self.load()
+            except SourceError:
+                return ""
+        return self._rec.derived_from()[0] if self._rec is not None else ""
+
+    @derived_from.setter
+    def derived_from(self, value: str) -> None:  # Source's attribute: set, it stands for the file's line
+        self._derived_set = value
 
     @property
     def extra_columns(self) -> tuple[str, ...]:
@@ -293,6 +313,10 @@ class ReplaySource(Source):
                 d["unit"] = unit
         if self.column is not None:
             d["column"] = self.column
+        if (
+            self.derived_from
+        ):  # as the lsl: source it was recorded from said it (a recording of the replay keeps it)
+            d["derived_from"] = self.derived_from
         if self.rate_hz is not None:
             d["rate_hz"] = self.rate_hz
         if self.folder is not None:
