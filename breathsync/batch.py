@@ -68,6 +68,10 @@ SUMMARY_COLUMNS = [
     # derived from heart beats or an accelerometer), to screen a study's belts.
     "clipped_frac_a",
     "clipped_frac_b",
+    # What a resp was derived from before it was recorded (analyze's derived_from: "rr", "acc"; empty for a
+    # belt or a signal breathsync derived itself, which signal_a/signal_b name).
+    "derived_from_a",
+    "derived_from_b",
 ]
 
 
@@ -120,6 +124,8 @@ def _session_cells(res: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) ->
         "group_mean_kuramoto_r": group.get("mean_kuramoto_r"),
         "clipped_frac_a": a.get("clipped_frac"),
         "clipped_frac_b": b.get("clipped_frac"),
+        "derived_from_a": a.get("derived_from"),
+        "derived_from_b": b.get("derived_from"),
     }
 
 

@@ -148,6 +148,7 @@ def test_report_and_batch_say_it_too(tmp_path: Path) -> None:
     (row,) = analyse_batch([f"{belt}+{derived}"]).rows
     assert row["lead_note"] == res["pairs"][0]["summary"]["lead_note"]
     assert row["clipped_frac_b"] is None and row["clipped_frac_a"] is not None
+    assert (row["derived_from_a"], row["derived_from_b"]) == (None, "rr")
 
 
 # ------------------------------------------------------------------------------------ recorded by a session
