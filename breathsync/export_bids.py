@@ -201,6 +201,13 @@ _UNIT_SYMBOLS = {
 #: breathing measurements in ``respiratory``, pulse measurements (an ECG) in ``cardiac``. Other columns keep
 #: the recording format's names.
 _BIDS_COLUMN = {"resp": "respiratory", "ecg": "cardiac"}
+#: The resp column's words for a waveform derived before it was recorded (Recording.derived_from).
+_DERIVED_ELSEWHERE = {
+    "rr": "not a belt: derived from heart beats (RR intervals) by the breathsync that published it over Lab "
+    "Streaming Layer, live, so about 1.3 s behind the breathing",
+    "acc": "not a belt: derived from a chest accelerometer by the breathsync that published it over Lab "
+    "Streaming Layer, live, which set which way is inhale",
+}
 _DESCRIPTIONS = {
     "resp": "breathing waveform (respiration belt or derived), rising on inhale",
     "acc_x": "chest accelerometer, x axis",
@@ -1051,10 +1058,15 @@ def _write_dataset(
         declared = {**declared_units(device_unit(source, signal)), **declared_units(rec.meta.get("unit"))}
         units = _column_units(names, declared, derived)
         note = "; ".join(x for x in (note, _acceleration_in_si(cols, units)) if x)
+        # A resp a partner's breathsync derived before it was recorded (the raw file's "# derived_from:" line:
+        # joined through lsl: or replayed from XDF): a researcher must not take it for a belt.
+        elsewhere = _DERIVED_ELSEWHERE.get(rec.derived_from()[0], "")
         for n in names:
             what = _DESCRIPTIONS.get(n, n)
             if n in derived:  # not a column of the recording: derived from its heart beats
                 what += " (derived from the recording's rr_ms, see breathsyncProcessing)"
+            elif n == "resp" and elsewhere:
+                what += f" ({elsewhere})"
             elif exported[n] != n:
                 what += f" (column {n} of the breathsync recording)"
             raw_json[exported[n]] = {"Description": what, "Units": units[n]}

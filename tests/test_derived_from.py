@@ -18,6 +18,7 @@ from conftest import breathing, run_collecting
 
 from breathsync.analysis import analyse_paths, summary_text
 from breathsync.batch import analyse_batch
+from breathsync.export_bids import export_bids
 from breathsync.io.csvfile import read_recording, write_recording
 from breathsync.recorder import Recorder
 from breathsync.report import build_report
@@ -221,3 +222,19 @@ def test_a_folder_whose_raw_file_does_not_say_it_is_read_from_session_json(
     res, _ = _analyse([folder])
     assert res["participants"][1]["derived_from"] == "rr"
     assert res["pairs"][0]["summary"]["lead_note"] is not None
+
+
+def test_the_bids_export_says_the_breathing_is_not_a_belts(recorded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bids"
+    export_bids(recorded, out)
+
+    def resp_description(label: str) -> str:
+        side = json.loads(
+            (
+                out / f"sub-{label}" / "beh" / f"sub-{label}_task-breathsync_recording-raw_physio.json"
+            ).read_text(encoding="utf-8")
+        )
+        return str(side["respiratory"]["Description"])
+
+    assert "not a belt: derived from heart beats" in resp_description("B")
+    assert "not a belt" not in resp_description("A")
