@@ -36,17 +36,8 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, table
 
-# Run in a fresh interpreter: read one file (or none: the import baseline) and report.
-CHILD = r"""
-import json, resource, sys, time
-from breathsync.io import csvfile
-out = {"module": csvfile.__file__}
-if sys.argv[1]:
-    t0 = time.perf_counter()
-    rec = csvfile.read_recording(sys.argv[1])
-    out["seconds"] = time.perf_counter() - t0
-    out["rows"] = len(rec)
-    out["output_bytes"] = rec.time.nbytes + sum(c.nbytes for c in rec.columns.values())
+# The end of each child's script: its own peak resident memory added to ``out``, which is printed as JSON.
+REPORT_PEAK = r"""
 try:  # Linux: this process's own peak (ru_maxrss can carry the parent's over the exec)
     with open("/proc/self/status") as fh:
         peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
@@ -57,23 +48,33 @@ out["peak_bytes"] = peak
 print(json.dumps(out))
 """
 
+# Run in a fresh interpreter: read one file (or none: the import baseline) and report.
+CHILD = (
+    r"""
+import json, resource, sys, time
+from breathsync.io import csvfile
+out = {"module": csvfile.__file__}
+if sys.argv[1]:
+    t0 = time.perf_counter()
+    rec = csvfile.read_recording(sys.argv[1])
+    out["seconds"] = time.perf_counter() - t0
+    out["rows"] = len(rec)
+    out["output_bytes"] = rec.time.nbytes + sum(c.nbytes for c in rec.columns.values())
+"""
+    + REPORT_PEAK
+)
 
 # Run in a fresh interpreter: the analyze command on the files given, then its wall time and its peak.
-CHILD_ANALYZE = r"""
+CHILD_ANALYZE = (
+    r"""
 import json, resource, sys, time
 from breathsync import cli
 t0 = time.perf_counter()
 rc = cli.main(["analyze", *sys.argv[1:]])
 out = {"module": cli.__file__, "rc": rc, "seconds": time.perf_counter() - t0}
-try:
-    with open("/proc/self/status") as fh:
-        peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
-except OSError:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak *= 1 if sys.platform == "darwin" else 1024
-out["peak_bytes"] = peak
-print(json.dumps(out))
 """
+    + REPORT_PEAK
+)
 
 
 def write_pair(folder: Path, hours: float) -> list[Path]:
