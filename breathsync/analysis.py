@@ -94,7 +94,7 @@ class Participant:
     simulated: bool | None = None
     #: What its ``resp`` waveform was derived from before it was recorded (:data:`DERIVED_FROM`: "rr", heart
     #: beats, or "acc", a chest accelerometer, by a partner's breathsync publishing it: the file's
-    #: ``# derived_from:`` line, else its session.json source's ``derived_from``); "" for a belt's.
+    #: ``# derived_from:`` line); "" for a belt's.
     derived_from: str = ""
     #: Why a ``# derived_from:`` line was not used (a value other than rr or acc), for the warnings; else None.
     derived_note: str | None = None
@@ -736,11 +736,6 @@ def analyse_together(
         known = sources is not None and r.path in sources
         source = (sources or {}).get(r.path)
         p.source, p.simulated = simulated_by(r, source, in_session=known)
-        # A folder recorded before its raw files said so: session.json's source says what its breathing was
-        # derived from (an lsl: source or an XDF replay of a breathsync publisher's derived breathing).
-        said = source.get("derived_from") if isinstance(source, dict) else None
-        if not p.derived_from and p.signal == "resp" and p.column in (None, "resp") and said in DERIVED_FROM:
-            p.derived_from = str(said)
     cfg = SyncConfig(window_s=window_s)
     pairs: list[PairResult] = []
     unscored: dict[tuple[str, str], str] = {}

@@ -203,27 +203,6 @@ def test_analyze_of_the_recording_reads_it_as_derived(recorded: Path) -> None:
     assert any(w.startswith("B: breathing derived from RR intervals") for w in res["warnings"])
 
 
-def test_a_folder_whose_raw_file_does_not_say_it_is_read_from_session_json(
-    recorded: Path, tmp_path: Path
-) -> None:
-    """A folder recorded before its raw files said so: session.json's source has ``derived_from``."""
-    import shutil
-
-    folder = tmp_path / "old"
-    shutil.copytree(recorded, folder)
-    raw = folder / "B.csv"
-    raw.write_text(
-        "".join(ln for ln in raw.read_text(encoding="utf-8").splitlines(True) if "derived_from" not in ln),
-        encoding="utf-8",
-    )
-    assert "derived_from" not in read_recording(raw).meta
-    info = json.loads((folder / "session.json").read_text(encoding="utf-8"))
-    assert [p["source"].get("derived_from") for p in info["participants"]] == [None, "rr"]
-    res, _ = _analyse([folder])
-    assert res["participants"][1]["derived_from"] == "rr"
-    assert res["pairs"][0]["summary"]["lead_note"] is not None
-
-
 def test_the_bids_export_says_the_breathing_is_not_a_belts(recorded: Path, tmp_path: Path) -> None:
     out = tmp_path / "bids"
     export_bids(recorded, out)
