@@ -541,6 +541,7 @@ class LslSource(Source):
         #: What a breathsync publisher says of its participant (:func:`publisher_description`); {} otherwise.
         self.publisher: dict[str, str] = {}
         self._signal_known = False
+        self._refused = ""  # why a stream back under this name is not read (said once)
         self._base = 0.0  # this computer's LSL time at session time 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -775,8 +776,17 @@ class LslSource(Source):
         if not found or (self._inlet is not None and found[0].uid() == self._uid):
             return
         self._close_inlet()
-        with contextlib.suppress(Exception):
+        try:
             self._open(1.0)
+        except InputError as exc:
+            # Back, but carrying something else (another signal, no usable channel): it stays "no signal", and
+            # says why once (it stayed silent with the reason "nothing for 2 s").
+            why = f"{exc}: it is not read (join it again in a new session)"
+            if why != self._refused:
+                self._refused = why
+                self._post(self.set_detail, why)
+        except Exception:
+            pass
 
 
 def parse_lsl_spec(text: str) -> LslSource:

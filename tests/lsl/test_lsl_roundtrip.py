@@ -144,12 +144,55 @@ def test_publish_then_join_round_trip() -> None:
     np.testing.assert_allclose(y, pub_y[k], rtol=1e-6, equal_nan=True)
 
 
-def _outlet(name: str, source_id: str) -> Any:
+def _outlet(name: str, source_id: str, label: str = "Resp", srate: float = 20.0) -> Any:
     import pylsl
 
-    info = pylsl.StreamInfo(name, "Respiration", 1, 20.0, pylsl.cf_float32, source_id)
-    info.desc().append_child("channels").append_child("channel").append_child_value("label", "Resp")
+    info = pylsl.StreamInfo(name, "Respiration", 1, srate, pylsl.cf_float32, source_id)
+    ch = info.desc().append_child("channels").append_child("channel")
+    ch.append_child_value("label", label)
+    if label == "rr_ms":
+        ch.append_child_value("unit", "ms")
     return pylsl.StreamOutlet(info)
+
+
+def test_a_stream_back_carrying_something_else_says_why_it_is_not_read() -> None:
+    """The stream goes away and a stream of its name comes back with RR intervals instead of a waveform: the
+    session set itself up for a waveform, so it is not read, and the participant's status says why (it said
+    only "nothing for 0.5 s", for good)."""
+    import pylsl
+
+    holder: dict[str, Any] = {"outlet": _outlet("belt", "belt-1")}
+
+    async def main() -> LslSource:
+        clock = SessionClock()
+        clock.start()
+        src = LslSource("belt", timeout_s=5.0, lost_after_s=0.5)
+        await src.start(clock)
+
+        async def pull() -> None:
+            async for _ in src.stream():
+                pass
+
+        puller = asyncio.create_task(pull())
+        for k in range(20):
+            holder["outlet"].push_sample([float(k)], pylsl.local_clock())
+            await asyncio.sleep(0.05)
+        holder["outlet"] = None  # the stream goes away ...
+        await asyncio.sleep(1.5)
+        # ... and comes back as RR intervals
+        holder["outlet"] = _outlet("belt", "belt-2", "rr_ms", pylsl.IRREGULAR_RATE)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and "not read" not in src.status_reason:
+            holder["outlet"].push_sample([800.0], pylsl.local_clock())
+            await asyncio.sleep(0.2)
+        await src.stop()
+        await puller
+        return src
+
+    src = asyncio.run(main())
+    assert src.status is SourceStatus.NO_SIGNAL
+    assert "now carries rr, not resp as before" in src.status_reason, src.status_reason
+    assert "join it again in a new session" in src.status_reason
 
 
 @pytest.mark.parametrize("same_id", [True, False], ids=["same-source-id", "new-source-id"])
