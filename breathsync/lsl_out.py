@@ -56,6 +56,7 @@ import numpy as np
 from breathsync import __version__
 from breathsync.errors import InputError
 from breathsync.export_bids import declared_units
+from breathsync.io.csvfile import DERIVED_FROM
 from breathsync.recorder import device_unit
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import SampleChunk, SessionClock
@@ -66,6 +67,7 @@ __all__ = [
     "PARTICIPANT_CHANNELS",
     "LslPublisher",
     "publish_speed_error",
+    "published_signal",
     "resp_unit",
     "stream_name",
 ]
@@ -118,6 +120,17 @@ def publish_speed_error(speed: float) -> str | None:
     )
 
 
+def published_signal(participant: Mapping[str, Any]) -> str:
+    """What a participant's breathing comes from, as their stream's description says it (``signal``): their
+    signal, or, for a ``resp`` derived before it reached this session (a partner's published strap joined
+    through ``lsl:``, a replay of its recording: the source's ``derived_from``), what it was derived from, so
+    that a session joining this stream treats it as derived too (it said ``resp``: a belt)."""
+    signal = str(participant.get("signal", "resp"))
+    source = participant.get("source")
+    derived = source.get("derived_from") if isinstance(source, dict) else None
+    return str(derived) if signal == "resp" and derived in DERIVED_FROM else signal
+
+
 def resp_unit(participant: Mapping[str, Any]) -> str:
     """The unit of a participant's published ``resp`` channel, from their entry in the session's description
     (``SessionInfo.participants``), as the recorder chooses the raw file's (``Recorder._open_raw``): what the
@@ -125,7 +138,7 @@ def resp_unit(participant: Mapping[str, Any]) -> str:
     (:func:`breathsync.recorder.device_unit`: a GDX-RB belt's newtons), else arbitrary units. Breathing derived
     from an accelerometer (a Polar H10) or from heart beats is in arbitrary units, whatever its source's."""
     signal = str(participant.get("signal", ""))
-    if signal != "resp":
+    if signal != "resp" or published_signal(participant) != "resp":
         return ARBITRARY_UNIT
     source = participant.get("source")
     declared = participant.get("unit") or (source.get("unit") if isinstance(source, dict) else None)
@@ -240,7 +253,7 @@ class LslPublisher:
         source = source if isinstance(source, dict) else {}
         about = {
             "participant": label,
-            "signal": str(p.get("signal", "resp")),
+            "signal": published_signal(p),
             "source": str(source.get("kind", "")),
         }
         if isinstance(source.get("device"), str):  # a known wearable's profile (never its name or address)

@@ -54,7 +54,14 @@ from breathsync.session_types import (
     possessive,
     says,
 )
-from breathsync.sources.base import PhaseProbe, SampleChunk, SessionClock, Source, SourceStatus
+from breathsync.sources.base import (
+    DERIVED_RR_MARGIN_S,
+    PhaseProbe,
+    SampleChunk,
+    SessionClock,
+    Source,
+    SourceStatus,
+)
 
 PHASES = ("match", "lead", "free")
 #: Lead phase: how far (breaths/min) the leader's live rate must have moved from its rate at the instruction
@@ -668,12 +675,15 @@ class Session:
             self._refresh_description(p)
             self._drop_invert(p)
             if _origin(p.source) == "rr":
-                from breathsync.dsp.rr import INHERENT_LAG_S
-
                 # What the source carries is known now (an lsl: or ble: source's only once started): beats,
                 # or a waveform derived from them elsewhere, come up to a few seconds apart.
+                from breathsync.dsp.rr import INHERENT_LAG_S, MAX_GAP_S
+
+                derived = (
+                    0.0 if p.source.signal == "rr" else MAX_GAP_S + DERIVED_RR_MARGIN_S
+                )  # sent as accepted
                 p.no_signal_s = max(
-                    p.no_signal_s, RR_NO_SIGNAL_S, float(getattr(p.source, "no_signal_after_s", 0.0))
+                    p.no_signal_s, RR_NO_SIGNAL_S, derived, float(getattr(p.source, "no_signal_after_s", 0.0))
                 )
                 by = "" if p.source.signal == "rr" else " by the breathsync publishing it"
                 self._event(

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_main
+from conftest import breathing, run_main
 from test_derived_from import _pair
 
-from breathsync.io.csvfile import read_recording
+from breathsync.io.csvfile import read_recording, write_recording
+from breathsync.lsl_out import ARBITRARY_UNIT, published_signal, resp_unit
 from breathsync.sources.replay import ReplaySource
 
 
@@ -47,3 +48,31 @@ def test_a_session_replaying_it_treats_it_as_derived_and_records_it_so(tmp_path:
     assert "check the belt" not in events and "loosen the belt" not in events
     assert read_recording(str(rec / "B.csv")).derived_from() == ("rr", "")
     assert read_recording(str(rec / "A.csv")).derived_from() == ("", "")
+
+
+def test_a_session_publishing_derived_breathing_it_joined_or_replayed_says_where_it_came_from() -> None:
+    # Re-published (--publish) by a session that joined a partner's strap through lsl: or replayed its
+    # recording, the stream said "signal: resp": a session joining it took it for a belt.
+    joined = {"signal": "resp", "source": {"kind": "lsl", "derived_from": "rr", "unit": "resp: mV"}}
+    assert published_signal(joined) == "rr" and resp_unit(joined) == ARBITRARY_UNIT
+    belt = {"signal": "resp", "source": {"kind": "replay", "unit": "resp: mV"}}
+    assert published_signal(belt) == "resp" and resp_unit(belt) == "mV"
+    assert published_signal({"signal": "acc", "source": {"kind": "ble"}}) == "acc"
+    assert (
+        published_signal({"signal": "resp", "source": {"derived_from": "ecg"}}) == "resp"
+    )  # not a derivation
+
+
+def test_a_replayed_derived_waveforms_missed_beat_is_no_lost_partner(tmp_path: Path) -> None:
+    # Breathing another breathsync derived from heart beats comes as beats are accepted: a missed beat leaves
+    # a few seconds without a sample (4 s here), which the live join allows (4.5 s) and a replay allowed only
+    # 3.5 s of ("B: no signal" at every missed beat).
+    t, y, _ = breathing(duration_s=90.0, fs_hz=4.0, rate_bpm=10, seed=2)
+    keep = (t < 40.0) | (t >= 44.0)
+    belt, derived = tmp_path / "A.csv", tmp_path / "B.csv"
+    write_recording(belt, t, {"resp": y}, {"participant": "A"})
+    write_recording(derived, t[keep], {"resp": y[keep]}, {"participant": "B", "derived_from": "rr"})
+    rec = tmp_path / "rec"
+    args = ["run", "-p", f"A=replay:{belt}", "-p", f"B=replay:{derived}", "--speed", "300", "--quiet"]
+    assert run_main(*args, "--record", str(rec)).returncode == 0
+    assert ",source_lost," not in (rec / "events.csv").read_text(encoding="utf-8")

@@ -35,6 +35,12 @@ class SourceStatus(enum.Enum):
     FAILED = "failed"
 
 
+#: Beyond :data:`breathsync.dsp.rr.MAX_GAP_S` (s) between accepted beats a waveform another breathsync derived
+#: from heart beats has a gap; until then its samples come only as beats are accepted (a missed beat, its
+#: double-length interval dropped as an artefact, leaves three beat intervals without any: 2.4 s at 75
+#: beats/min, 3.6 s at 50), which is no lost partner. This much (s) on top covers the publisher's snapshots
+#: and the network: "no signal" after 4.5 s (an lsl: source's, or a replay of its recording's, in a session).
+DERIVED_RR_MARGIN_S = 0.5
 #: Which breathing signal a source's chunks carry: the column names the session reads.
 SIGNAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "resp": ("resp",),

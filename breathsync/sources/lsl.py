@@ -13,9 +13,12 @@ not a belt's. The source says so (:attr:`LslSource.derived_from`; ``derived_from
 description), for the session to treat it as derived breathing; a stream without that description reads as
 before.
 
-A stream that stops sending for ``lost_after_s`` is "no signal"; the worker then keeps trying (liblsl
-recovers a stream with the same source_id on its own, and the worker resolves the name again to pick up a
-stream that came back under a new identity) and the source is "streaming" again when samples come back.
+A stream that stops sending for ``lost_after_s``, or whose connection breaks, is "no signal"; the worker
+then resolves the name again and opens what it finds under it, checking what it carries as at the start,
+and the source is "streaming" again when samples come back. liblsl's own recovery (``recover=True``) is
+not used: it reconnects to a new outlet of the same source_id (a partner's breathsync restarted within a
+second or two: ``breathsync-<host>-<label>`` each time) without a word, so breathing that now came from
+heart beats, or RR intervals where there was a waveform, was read as the old stream.
 
 pylsl is an optional extra (``pip install 'breathsync[lsl]'``), imported only when an LSL source or the
 publisher is used. liblsl's own log (its version, the configuration file it read, a partner's stream that
@@ -41,6 +44,7 @@ import numpy as np
 
 from breathsync.errors import InputError
 from breathsync.sources.base import (
+    DERIVED_RR_MARGIN_S,
     SIGNAL_COLUMNS,
     SampleChunk,
     SessionClock,
@@ -119,11 +123,6 @@ DERIVED_WORDS = {
     "acc": "derived from a chest accelerometer by the breathsync that published the stream, which set which "
     "way is inhale",
 }
-#: Beyond :data:`breathsync.dsp.rr.MAX_GAP_S` (s) between accepted beats a publisher's RR-derived waveform
-#: has a gap; until then its samples come only as beats are accepted (a missed beat, its double-length
-#: interval dropped as an artefact, leaves three beat intervals without any: 2.4 s at 75 beats/min, 3.6 s at
-#: 50), which is no lost stream. This much (s) on top covers the publisher's snapshots and the network.
-DERIVED_RR_MARGIN_S = 0.5
 
 
 #: liblsl's log level on stderr when the user's own configuration sets none: -3, loguru's FATAL, the quietest
@@ -559,7 +558,8 @@ class LslSource(Source):
         found = lsl.resolve_byprop("name", self.name, 1, timeout_s)
         if not found:
             return False
-        inlet = lsl.StreamInlet(found[0], max_buflen=30, recover=True)
+        # recover=False: a broken connection is the worker's to reopen, with the checks above (module docstring).
+        inlet = lsl.StreamInlet(found[0], max_buflen=30, recover=False)
         full = inlet.info(timeout=max(timeout_s, 2.0))
         if full.channel_format() == lsl.cf_string:
             raise InputError(f"lsl: stream {self.name!r} carries text, not a breathing signal")
@@ -703,7 +703,10 @@ class LslSource(Source):
         try:
             while not self._stop.is_set():
                 now = time.monotonic()
-                if self._inlet is None or (silent and now - last_resolve >= _RESOLVE_EVERY_S):
+                # A stream that is there but refused (it came back as something else) is looked at again every
+                # few seconds, as a silent one, not at every poll.
+                wait = _RESOLVE_EVERY_S if self._refused or self._inlet is not None else 0.0
+                if (self._inlet is None or silent) and now - last_resolve >= wait:
                     last_resolve = now
                     self._reopen()
                     if self._inlet is None:
@@ -777,7 +780,8 @@ class LslSource(Source):
             return
         self._close_inlet()
         try:
-            self._open(1.0)
+            if self._open(1.0):
+                self._refused = ""  # read again: a later refusal is news again
         except InputError as exc:
             # Back, but carrying something else (another signal, no usable channel): it stays "no signal", and
             # says why once (it stayed silent with the reason "nothing for 2 s").
