@@ -1076,21 +1076,31 @@ def lead_note(
 
     ``derived_a``, ``derived_b``: what a ``resp`` waveform was derived from before it was recorded
     (:attr:`Participant.derived_from`), which is its sensor; derived live, as it came, its delay is in the
-    recording, so the offline lead includes it too, and the note says so."""
+    recording, so the offline lead includes it too, and the note says so; for one kind of sensor too, when
+    only one side's breathing was derived so."""
     oa, ob = derived_a or signal_a, derived_b or signal_b
     sa, sb = _SENSOR.get(oa, oa), _SENSOR.get(ob, ob)
-    if sa == sb:
+    live = [f"{x}'s" for x, d in ((a, derived_a), (b, derived_b)) if d in DERIVED_FROM]
+    if sa == sb and len(live) != 1:  # one kind of sensor, and its delay in both recordings or in neither
         return None
     from breathsync.session_types import first_text  # the words every view uses
 
     offline = first_text(offline_leader, offline_lead_s) or "no leader"
+    if sa == sb:
+        # One sensor, but one side's breathing was derived live before it was recorded: its delay is in its
+        # recording, while the other's is derived here, offline without one.
+        return (
+            f"{a} ({signal_text(signal_a, derived_a)}) and {b} ({signal_text(signal_b, derived_b)}): "
+            f"{live[0]} breathing was derived from {sa} live by the breathsync that published it, so the "
+            "relative phase and lead between them, offline too, include that derivation's delay, which depends "
+            f"on the rates; offline (zero-phase filters): {offline}"
+        )
     note = (
         f"{a} ({signal_text(signal_a, derived_a)}) and {b} ({signal_text(signal_b, derived_b)}) are different "
         "sensors: the relative phase and lead between them include the delay of deriving breathing from "
         f"{' and '.join(x for x in (sa, sb) if x != 'a belt')}, which depends on the rates; offline "
         f"(zero-phase filters): {offline}"
     )
-    live = [f"{x}'s" for x, d in ((a, derived_a), (b, derived_b)) if d in DERIVED_FROM]
     if live:
         were = "was" if len(live) == 1 else "were"
         note += (

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import breathing, run_collecting
 
-from breathsync.analysis import analyse_paths, summary_text
+from breathsync.analysis import analyse_paths, lead_note, summary_text
 from breathsync.batch import analyse_batch
 from breathsync.export_bids import export_bids
 from breathsync.io.csvfile import read_recording, write_recording
@@ -217,3 +217,13 @@ def test_the_bids_export_says_the_breathing_is_not_a_belts(recorded: Path, tmp_p
 
     assert "not a belt: derived from heart beats" in resp_description("B")
     assert "not a belt" not in resp_description("A")
+
+
+def test_one_sensor_derived_live_on_one_side_only_gets_a_note() -> None:
+    # Heart beats on both sides, but B's breathing was derived live before it was recorded: its delay is in
+    # its recording, A's is derived here offline without one; the lead between them includes it.
+    note = lead_note("A", "rr", "B", "resp", "A", 1.3, derived_b="rr")
+    assert note is not None and "B's breathing was derived from heart beats live" in note
+    assert lead_note("A", "acc", "B", "resp", None, None, derived_b="acc") is not None
+    assert lead_note("A", "rr", "B", "ecg", None, None) is None  # derived the same way, here
+    assert lead_note("A", "resp", "B", "resp", None, None, derived_a="rr", derived_b="rr") is None
