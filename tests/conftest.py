@@ -147,24 +147,43 @@ def run_main(*args: str | os.PathLike[str], timeout: float = 60) -> subprocess.C
     interpreter's own output): those keep :func:`run_breathsync`.
 
     As the interpreter would: ``SystemExit`` (argparse's errors) gives its code, and any other exception
-    escaping the command is written to stderr as a traceback, with exit code 1. ``timeout`` is ignored (the
-    suite's faulthandler timeout catches a hang)."""
+    escaping the command is written to stderr as a traceback, with exit code 1. ``timeout``: where POSIX
+    timers are (a real-time SIGALRM, in the main thread), a command still running after it is stopped by a
+    ``BaseException`` raised there (not an ``Exception``, which the command's own handlers would take for a
+    fault of the machine), which gives a traceback and exit code 1, as a child's timeout fails its test."""
     import contextlib
     import io
+    import signal
+    import threading
     import traceback
 
     from breathsync.entry import main
 
     out, err = io.StringIO(), io.StringIO()
     argv = [os.fspath(a) for a in args]
+
+    class Expired(BaseException):  # not an Exception: the command's own handlers must not take it for theirs
+        pass
+
+    def expired(signum: int, frame: object) -> None:
+        raise Expired(f"breathsync {' '.join(argv)}: still running after {timeout:g} s")
+
+    timer = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGALRM, expired) if timer else None
+    if timer:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code: int | str | None = main(argv)
         except SystemExit as e:
             code = e.code
-        except Exception:
+        except (Exception, Expired):
             traceback.print_exc(file=err)
             code = 1
+        finally:
+            if timer:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, before)
     if isinstance(code, str):  # sys.exit("text"): the text on stderr, exit code 1
         print(code, file=err)
         code = 1
