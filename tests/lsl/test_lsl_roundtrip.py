@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from typing import Any
@@ -155,13 +156,20 @@ def _outlet(name: str, source_id: str, label: str = "Resp", srate: float = 20.0)
     return pylsl.StreamOutlet(info)
 
 
-def test_a_stream_back_carrying_something_else_says_why_it_is_not_read() -> None:
+@pytest.mark.parametrize(
+    ("source_id", "away_s"),
+    [("belt-2", 1.5), ("belt-1", 0.2)],
+    ids=["new-source-id", "same-source-id-quickly"],
+)
+def test_a_stream_back_carrying_something_else_says_why_it_is_not_read(source_id: str, away_s: float) -> None:
     """The stream goes away and a stream of its name comes back with RR intervals instead of a waveform: the
     session set itself up for a waveform, so it is not read, and the participant's status says why (it said
-    only "nothing for 0.5 s", for good)."""
+    only "nothing for 0.5 s", for good). Back quickly under the same source_id (a partner's breathsync
+    restarted: ``breathsync-<host>-<label>`` each time), liblsl's own recovery read it as the old stream."""
     import pylsl
 
     holder: dict[str, Any] = {"outlet": _outlet("belt", "belt-1")}
+    read_after: list[int] = []
 
     async def main() -> LslSource:
         clock = SessionClock()
@@ -169,18 +177,22 @@ def test_a_stream_back_carrying_something_else_says_why_it_is_not_read() -> None
         src = LslSource("belt", timeout_s=5.0, lost_after_s=0.5)
         await src.start(clock)
 
+        back_at = math.inf
+
         async def pull() -> None:
-            async for _ in src.stream():
-                pass
+            async for chunk in src.stream():
+                if time.monotonic() > back_at:
+                    read_after.append(len(chunk))
 
         puller = asyncio.create_task(pull())
         for k in range(20):
             holder["outlet"].push_sample([float(k)], pylsl.local_clock())
             await asyncio.sleep(0.05)
         holder["outlet"] = None  # the stream goes away ...
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(away_s)
         # ... and comes back as RR intervals
-        holder["outlet"] = _outlet("belt", "belt-2", "rr_ms", pylsl.IRREGULAR_RATE)
+        holder["outlet"] = _outlet("belt", source_id, "rr_ms", pylsl.IRREGULAR_RATE)
+        back_at = time.monotonic()
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline and "not read" not in src.status_reason:
             holder["outlet"].push_sample([800.0], pylsl.local_clock())
@@ -193,6 +205,7 @@ def test_a_stream_back_carrying_something_else_says_why_it_is_not_read() -> None
     assert src.status is SourceStatus.NO_SIGNAL
     assert "now carries rr, not resp as before" in src.status_reason, src.status_reason
     assert "join it again in a new session" in src.status_reason
+    assert read_after == []  # none of the RR intervals was read as breathing
 
 
 @pytest.mark.parametrize("same_id", [True, False], ids=["same-source-id", "new-source-id"])
