@@ -767,8 +767,8 @@ class Session:
         if (
             out.t.size
             and not p.clip_noted
-            and _origin(p.source) == "resp"  # a belt: derived breathing is a waveform breathsync computed
             and p.pipeline.clipped_samples >= CLIP_NOTE_S * self._fs
+            and _origin(p.source) == "resp"  # a belt: derived breathing is a waveform breathsync computed
         ):
             p.clip_noted = True
             self._event(

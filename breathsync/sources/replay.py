@@ -90,7 +90,8 @@ class ReplaySource(Source):
         self.origin: float | None = None  # recording time that maps to session time 0
         self._rec: Recording | None = None
         self._signal: str | None = None
-        self._derived_set: str | None = None  # derived_from as set, else the file's line
+        self._derived_set: str | None = None  # derived_from as set, else the file's line:
+        self._file_derived = ""  # read once with the file (a session asks at every chunk)
         self._extra: tuple[str, ...] = ()
         self._t: FloatArray = np.empty(0)
         self._cols: dict[str, FloatArray] = {}
@@ -128,7 +129,7 @@ class ReplaySource(Source):
                 self.load()
             except SourceError:
                 return ""
-        return self._rec.derived_from()[0] if self._rec is not None else ""
+        return self._file_derived
 
     @derived_from.setter
     def derived_from(self, value: str) -> None:  # Source's attribute: set, it stands for the file's line
@@ -237,6 +238,7 @@ class ReplaySource(Source):
                 self._extra = ("rr_ms",)
         self._signal = kind
         self._rec = rec
+        self._file_derived = rec.derived_from()[0]
         return rec
 
     @property
