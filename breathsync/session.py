@@ -56,6 +56,7 @@ from breathsync.session_types import (
 )
 from breathsync.sources.base import (
     DERIVED_RR_MARGIN_S,
+    RR_NO_SIGNAL_S,
     PhaseProbe,
     SampleChunk,
     SessionClock,
@@ -127,9 +128,6 @@ class SessionConfig:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}")
 
 
-#: "No signal" for breathing derived from heart beats only after this long without a beat (s): see
-#: _Participant.no_signal_s.
-RR_NO_SIGNAL_S = 3.5
 #: A replayed derived signal (RR, accelerometer) is processed in pieces of this much of its time, each known
 #: from its start (Session._pieces): what a simulated partner reads of it is then the same at any --speed.
 AVAILABLE_STEP_S = 0.1

@@ -35,6 +35,10 @@ class SourceStatus(enum.Enum):
     FAILED = "failed"
 
 
+#: "No signal" for breathing derived from heart beats only after this long without a beat (s): a heart-rate
+#: strap's beats are up to 1.5 s apart (40/min) and one missed beat makes that 3 s, which is not a lost strap
+#: (the session's ``_Participant.no_signal_s``; an ``lsl:`` stream of RR intervals too).
+RR_NO_SIGNAL_S = 3.5
 #: Beyond :data:`breathsync.dsp.rr.MAX_GAP_S` (s) between accepted beats a waveform another breathsync derived
 #: from heart beats has a gap; until then its samples come only as beats are accepted (a missed beat, its
 #: double-length interval dropped as an artefact, leaves three beat intervals without any: 2.4 s at 75

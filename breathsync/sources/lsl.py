@@ -45,6 +45,7 @@ import numpy as np
 from breathsync.errors import InputError
 from breathsync.sources.base import (
     DERIVED_RR_MARGIN_S,
+    RR_NO_SIGNAL_S,
     SIGNAL_COLUMNS,
     SampleChunk,
     SessionClock,
@@ -608,9 +609,13 @@ class LslSource(Source):
 
     @property
     def no_signal_after_s(self) -> float:
-        """Seconds without samples after which the source reports "no signal": ``lost_after_s``, or for a
-        publisher's RR-derived breathing, which comes as beats are accepted, at least
-        :data:`breathsync.dsp.rr.MAX_GAP_S` plus :data:`DERIVED_RR_MARGIN_S` (4.5 s)."""
+        """Seconds without samples after which the source reports "no signal": ``lost_after_s``; for RR
+        intervals at least :data:`~breathsync.sources.base.RR_NO_SIGNAL_S` (3.5 s, as a strap of the session's
+        own: the stream said "no signal" at one missed beat at 60 beats/min or slower); for a publisher's
+        RR-derived breathing, which comes as beats are accepted, at least :data:`breathsync.dsp.rr.MAX_GAP_S`
+        plus :data:`DERIVED_RR_MARGIN_S` (4.5 s)."""
+        if self.signal == "rr":  # RR intervals: one missed beat at 40/min is 3 s without a sample
+            return max(self.lost_after_s, RR_NO_SIGNAL_S)
         if self.derived_from != "rr":
             return self.lost_after_s
         from breathsync.dsp.rr import MAX_GAP_S

@@ -201,7 +201,9 @@ def test_what_a_stream_carries_follows_its_publishers_description() -> None:
         "source_id": "plain-id",
         "unit": "resp: mV",
     }
-    assert (beats.signal, beats.derived_from, beats.publisher, beats.no_signal_after_s) == ("rr", "", {}, 2.0)
+    # Another publisher's RR intervals: read as before, but "no signal" only after 3.5 s, as a strap of the
+    # session's own (it said so at one missed beat at 60 beats/min or slower).
+    assert (beats.signal, beats.derived_from, beats.publisher, beats.no_signal_after_s) == ("rr", "", {}, 3.5)
     assert set(beats.describe()) == {
         "kind",
         "stream",
