@@ -55,7 +55,7 @@ from breathsync.session_types import (
     says,
 )
 from breathsync.sources.base import (
-    DERIVED_RR_MARGIN_S,
+    DERIVED_RR_NO_SIGNAL_S,
     RR_NO_SIGNAL_S,
     PhaseProbe,
     SampleChunk,
@@ -675,11 +675,9 @@ class Session:
             if _origin(p.source) == "rr":
                 # What the source carries is known now (an lsl: or ble: source's only once started): beats,
                 # or a waveform derived from them elsewhere, come up to a few seconds apart.
-                from breathsync.dsp.rr import INHERENT_LAG_S, MAX_GAP_S
+                from breathsync.dsp.rr import INHERENT_LAG_S
 
-                derived = (
-                    0.0 if p.source.signal == "rr" else MAX_GAP_S + DERIVED_RR_MARGIN_S
-                )  # sent as accepted
+                derived = 0.0 if p.source.signal == "rr" else DERIVED_RR_NO_SIGNAL_S  # sent as accepted
                 p.no_signal_s = max(
                     p.no_signal_s, RR_NO_SIGNAL_S, derived, float(getattr(p.source, "no_signal_after_s", 0.0))
                 )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from breathsync.dsp._types import FloatArray
+from breathsync.dsp.rr import MAX_GAP_S
 from breathsync.errors import InputError
 
 
@@ -42,9 +43,10 @@ RR_NO_SIGNAL_S = 3.5
 #: Beyond :data:`breathsync.dsp.rr.MAX_GAP_S` (s) between accepted beats a waveform another breathsync derived
 #: from heart beats has a gap; until then its samples come only as beats are accepted (a missed beat, its
 #: double-length interval dropped as an artefact, leaves three beat intervals without any: 2.4 s at 75
-#: beats/min, 3.6 s at 50), which is no lost partner. This much (s) on top covers the publisher's snapshots
-#: and the network: "no signal" after 4.5 s (an lsl: source's, or a replay of its recording's, in a session).
-DERIVED_RR_MARGIN_S = 0.5
+#: beats/min, 3.6 s at 50), which is no lost partner. Half a second on top covers the publisher's snapshots
+#: and the network: "no signal" after this long (4.5 s; an lsl: source's, or a replay of its recording's, in
+#: a session).
+DERIVED_RR_NO_SIGNAL_S = MAX_GAP_S + 0.5
 #: Which breathing signal a source's chunks carry: the column names the session reads.
 SIGNAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "resp": ("resp",),

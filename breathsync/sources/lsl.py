@@ -44,7 +44,7 @@ import numpy as np
 
 from breathsync.errors import InputError
 from breathsync.sources.base import (
-    DERIVED_RR_MARGIN_S,
+    DERIVED_RR_NO_SIGNAL_S,
     RR_NO_SIGNAL_S,
     SIGNAL_COLUMNS,
     SampleChunk,
@@ -490,7 +490,7 @@ class LslSource(Source):
     A breathsync publisher's waveform derived from heart beats or a chest accelerometer (its description's
     ``signal``, :func:`derivation`) arrives as ``resp`` like a belt's, and :attr:`derived_from` says what it
     came from. RR-derived breathing comes as the publisher accepts beats: it is "no signal" only after
-    :data:`breathsync.dsp.rr.MAX_GAP_S` plus :data:`DERIVED_RR_MARGIN_S` without samples (or ``lost_after_s``
+    :data:`~breathsync.sources.base.DERIVED_RR_NO_SIGNAL_S` without samples (or ``lost_after_s``
     when longer).
 
     Parameters
@@ -612,15 +612,13 @@ class LslSource(Source):
         """Seconds without samples after which the source reports "no signal": ``lost_after_s``; for RR
         intervals at least :data:`~breathsync.sources.base.RR_NO_SIGNAL_S` (3.5 s, as a strap of the session's
         own: the stream said "no signal" at one missed beat at 60 beats/min or slower); for a publisher's
-        RR-derived breathing, which comes as beats are accepted, at least :data:`breathsync.dsp.rr.MAX_GAP_S`
-        plus :data:`DERIVED_RR_MARGIN_S` (4.5 s)."""
+        RR-derived breathing, which comes as beats are accepted, at least
+        :data:`~breathsync.sources.base.DERIVED_RR_NO_SIGNAL_S` (4.5 s)."""
         if self.signal == "rr":  # RR intervals: one missed beat at 40/min is 3 s without a sample
             return max(self.lost_after_s, RR_NO_SIGNAL_S)
         if self.derived_from != "rr":
             return self.lost_after_s
-        from breathsync.dsp.rr import MAX_GAP_S
-
-        return max(self.lost_after_s, MAX_GAP_S + DERIVED_RR_MARGIN_S)
+        return max(self.lost_after_s, DERIVED_RR_NO_SIGNAL_S)
 
     # ------------------------------------------------------------------------------ Source
     def speed_error(self, speed: float) -> str | None:
