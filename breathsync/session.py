@@ -174,6 +174,7 @@ class _Participant:
         self.last_sample_s = -math.inf  # the newest sample of any kind (a status event of a paced source)
         # Gave samples at or past the session's duration (what its source does next is not news).
         self.past_end = False
+        self.start_failed = False  # its source's start failed: it never came and will not (see _read)
         self.receiving = False
         self.latest = (math.nan, math.nan, math.nan, int(Quality.WARMUP))  # t, phase, rate, quality
         self.inverted_warned = False
@@ -631,6 +632,27 @@ class Session:
                 # stream, a reconnection) must not bring back a participant marked failed whom nobody reads.
                 with contextlib.suppress(Exception):
                     await src.stop()
+                p.start_failed = True
+                self._after_start_failure(p)
+
+    def _after_start_failure(self, p: _Participant) -> None:
+        """A start that failed (a device not found, a stream not published) leaves a pair without a partner:
+        the session ends at once, rather than run one person alone to its end (or a simulated partner alone
+        to its --duration) and say only then that the other never came. The end's error line says why; a
+        group keeps going while two can still practise together. A session of one participant ends anyway
+        (its only source is over)."""
+        left = [q.label for q in self._parts if not q.start_failed]
+        if len(self._parts) < 2 or len(left) >= 2 or not left:
+            return
+        assert self._stop is not None
+        if self._stop.is_set():
+            return
+        failed = _and([q.label for q in self._parts if q.start_failed])
+        whose = "source" if failed == p.label else "sources"
+        self.request_stop(
+            f"{failed}'s {whose} failed at the start, leaving {_and(left)} without a partner "
+            "(fix what the error says and start again)"
+        )
 
     @staticmethod
     def _final_until(p: _Participant) -> float:

@@ -141,10 +141,13 @@ class _Events:
 
 def test_the_session_stops_a_source_whose_start_failed() -> None:
     failing = _FailsThenComesBack()
-    partner = parse_sim_spec("steady")
-    session = Session(
-        [ParticipantSpec("A", failing), ParticipantSpec("B", partner, simulated=True)], SessionClock()
-    )
+    # Two partners: the session goes on after A's failed start (a pair would end then, see
+    # tests/test_session_start_failure.py), long enough for what A's start left running to come back.
+    partners = [
+        ParticipantSpec(label, parse_sim_spec(f"steady,seed={i}"), simulated=True)
+        for i, label in enumerate(("B", "C"), 1)
+    ]
+    session = Session([ParticipantSpec("A", failing), *partners], SessionClock())
     sink = _Events()
     session.add_sink(sink)
     final = asyncio.run(session.run(duration_s=2.0))
@@ -160,8 +163,9 @@ def test_the_session_stops_a_source_whose_start_failed() -> None:
 def test_run_with_a_participant_whose_start_lost_the_link_exits_2_and_says_why(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The audit's case, through the command line: a partner keeps the session going while the H10 comes
-    back in range; the H10 participant stays failed (exit code 2) and nothing connects to the strap again."""
+    """The audit's case, through the command line: two partners keep the session going while the H10 comes
+    back in range (one would end it, see tests/test_session_start_failure.py); the H10 participant stays
+    failed (exit code 2) and nothing connects to the strap again."""
     out = tmp_path / "rec"
     with private_bus(), FakeBlueZ() as bz:
         h10 = bz.add_device(FakePolarH10())
@@ -173,7 +177,8 @@ def test_run_with_a_participant_whose_start_lost_the_link_exits_2_and_says_why(
                 time.sleep(0.5)
                 bz.set_reachable(h10)
 
-        threading.Thread(target=drop_during_start, daemon=True).start()
+        dropper = threading.Thread(target=drop_during_start, daemon=True)
+        dropper.start()
         code = main(
             [
                 "run",
@@ -181,6 +186,8 @@ def test_run_with_a_participant_whose_start_lost_the_link_exits_2_and_says_why(
                 "A=ble:Polar H10",
                 "-p",
                 "B=sim:steady",
+                "-p",
+                "C=sim:steady,seed=2",
                 "--duration",
                 "5",
                 "--quiet",
@@ -188,6 +195,7 @@ def test_run_with_a_participant_whose_start_lost_the_link_exits_2_and_says_why(
                 str(out),
             ]
         )
+        dropper.join(5.0)
         assert h10.connects == 1 and not h10.connected
     err = capsys.readouterr().err
     assert code == 2, err

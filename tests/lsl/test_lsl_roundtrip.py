@@ -9,6 +9,7 @@ import json
 import math
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -344,6 +345,25 @@ def test_run_with_a_missing_stream_exits_2_with_the_reason(capsys: pytest.Captur
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("breathsync: error: participant A: lsl: no stream named 'nosuch' found within 1 s")
     assert "A: lsl:nosuch, 0 breaths" in out
+
+
+def test_run_ends_when_a_partners_stream_is_not_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The partner's stream never came: the session ends then (it ran the simulated partner alone to the
+    --duration, and said only at its end that A never came)."""
+    from breathsync.cli import main
+
+    rec = tmp_path / "rec"
+    argv = ["run", "-p", "A=lsl:nosuch,timeout=1", "-p", "B=sim:follow", "--quiet", "--duration", "40"]
+    code = main([*argv, "--record", str(rec)])
+    _out, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(
+        "breathsync: error: participant A: lsl: no stream named"
+    ), err
+    info = json.loads((rec / "session.json").read_text(encoding="utf-8"))
+    assert info["duration_s"] < 10, info["duration_s"]  # not the 40 s of --duration
 
 
 loopback_only(globals())  # every test above runs in a loopback-only network namespace
