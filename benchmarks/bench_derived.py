@@ -26,7 +26,23 @@ d. Gaps in a derived waveform, the live pipeline starting over after each (``res
    phase; also the phase error there where both runs have a phase (is the resumed phase worse?), and in
    the 30 s before each gap (how good the phase was before: a chest that was upside down before a posture
    change stays so after it when resumed).
-Also the cost of the live paths per chunk. Phases are scored after a 40-s warm-up and up to 12 s before the end (reference.REF_SETTLED_S).
+Also the cost of the live paths per chunk.
+
+What is scored: one span fixed relative to the recording, the same for every method: from ``SCORE_FROM_S``
+(40 s) after the recording's first sample to 12 s before its last (reference.REF_SETTLED_S), the span
+bench_accuracy scores a belt's live phase on (the benchmark protocol's 40-s warm-up, counted from the
+start as the live estimators start from nothing). It covers the phase errors, PLV, lag and rate errors (a,
+c), the gaps of d and their 15 s after, and the 60-s windows, laid from the span's start. 40 s: every
+method here has its first output by then (measured on nk_rest5 and the ICU record: the RR paths' waveform
+after 0.5-1 s and their live phase after 9 s; the accelerometer's live waveform after 21.5 s, where it
+first has a sign, and its live phase after 30-33 s; the belt's own live phase after 9-11 s). The span used to
+start 40 s after each method's own first output, so that a change in when a method starts moved its
+figures (the accelerometer's output waiting 21.5 s for its first sign moved its phase errors with nothing
+else changed); now a method is scored on what it gives inside the same span. How long each gave no output
+from the recording's start is printed separately ("no output s"; a method whose first output comes after
+the span's start is marked there with "!", and a line under the table says it is scored over less of the
+recording). The 10-s stretches counted "upside down" are laid from the recording's start too, out of its whole
+length.
 """
 
 from __future__ import annotations
@@ -63,7 +79,8 @@ from breathsync.dsp.rr import (  # noqa: E402
 from breathsync.synth import chest_accelerometer  # noqa: E402
 
 DATA = HERE.parent.parent / "shared" / "data"
-WARMUP_S = 40.0
+#: Scores start this long after the recording's first sample, for every method (see the docstring).
+SCORE_FROM_S = 40.0
 WINDOW_S = 60.0
 
 
@@ -102,16 +119,45 @@ def waveform_phase(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return gt, np.where(known, ph, np.nan)
 
 
-def plv_stats(gt: np.ndarray, est: np.ndarray, ref: np.ndarray, rate_bpm: float) -> dict[str, float]:
-    """PLV (whole, 60-s windows), mean lag (s; positive = derived later), circular MAE (deg)."""
-    ok = np.isfinite(est) & np.isfinite(ref) & (gt >= gt[0] + WARMUP_S) & (gt <= gt[-1] - REF_SETTLED_S)
+def scored_span(t_rec: np.ndarray) -> tuple[float, float]:
+    """The span scored, fixed relative to the recording (times ``t_rec``): from ``SCORE_FROM_S`` after its
+    first sample to ``REF_SETTLED_S`` before its last, whenever a method's output starts."""
+    return float(t_rec[0]) + SCORE_FROM_S, float(t_rec[-1]) - REF_SETTLED_S
+
+
+def no_output_s(t0: float, tt: np.ndarray, yy: np.ndarray, score_from: float) -> str:
+    """Seconds from the recording's start ``t0`` to a method's first output (its first finite value), "!"
+    after it when that is later than the scored span's start ``score_from``; "never" without output."""
+    k = np.flatnonzero(np.isfinite(yy))
+    if k.size == 0:
+        return "never!"
+    first = float(tt[k[0]])
+    return f"{first - t0:.1f}" + ("!" if first > score_from else "")
+
+
+def late_note(rows: list[tuple[str, ...]], column: int) -> None:
+    """One line when a method's first output came after the scored span's start (marked "!")."""
+    late = [r[0] for r in rows if r[column].endswith("!")]
+    if late:
+        print(
+            f"! first output after the scored span's start ({SCORE_FROM_S:g} s): {', '.join(late)}; scored "
+            "from it on, over less of the recording than the others"
+        )
+
+
+def plv_stats(
+    gt: np.ndarray, est: np.ndarray, ref: np.ndarray, rate_bpm: float, span: tuple[float, float]
+) -> dict[str, float]:
+    """PLV (whole, 60-s windows from the span's start), mean lag (s; positive = derived later), circular MAE
+    (deg), over ``span`` (:func:`scored_span`)."""
+    ok = np.isfinite(est) & np.isfinite(ref) & (gt >= span[0]) & (gt <= span[1])
     if np.sum(ok) < 10:
         nan = float("nan")
         return {"plv": nan, "plv60": nan, "plv60_min": nan, "lag_s": nan, "mae": nan}
     z = np.exp(1j * (est[ok] - ref[ok]))
     tt = gt[ok]
     wins = []
-    for s in np.arange(tt[0], tt[-1] - WINDOW_S + 1e-9, WINDOW_S):
+    for s in np.arange(span[0], span[1] - WINDOW_S + 1e-9, WINDOW_S):
         m = (tt >= s) & (tt < s + WINDOW_S)
         if np.sum(m) > 0.5 * WINDOW_S * 20:
             wins.append(abs(np.mean(z[m])))
@@ -127,12 +173,14 @@ def plv_stats(gt: np.ndarray, est: np.ndarray, ref: np.ndarray, rate_bpm: float)
     }
 
 
-def rate_error(t: np.ndarray, y: np.ndarray, ref_onsets: np.ndarray) -> tuple[float, float]:
-    """Rate errors (breaths/min) after the warm-up: breath by breath on a 1-s grid, and per 60-s
-    window (median breath-to-breath rate of the window, derived vs belt)."""
+def rate_error(
+    t: np.ndarray, y: np.ndarray, ref_onsets: np.ndarray, span: tuple[float, float]
+) -> tuple[float, float]:
+    """Rate errors (breaths/min) over ``span`` (:func:`scored_span`): breath by breath on a 1-s grid, and
+    per 60-s window (median breath-to-breath rate of the window, derived vs belt)."""
     ok = np.isfinite(y)
     onsets = reference_onsets(t[ok], y[ok])
-    grid = np.arange(t[0] + WARMUP_S, t[-1] - REF_SETTLED_S, 1.0)
+    grid = np.arange(span[0], span[1], 1.0)
     est = reference_rate(onsets, grid)
     ref = reference_rate(ref_onsets, grid)
     m = np.isfinite(est) & np.isfinite(ref)
@@ -202,8 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     gt_ref, ph_ref = reference_phase(t, resp)
     belt_onsets = reference_onsets(t, resp)
     belt_rate = 60.0 / float(np.median(np.diff(belt_onsets)))
+    span = scored_span(t)
 
-    print(f"# a. {args.ecg_csv.name}: {t[-1] - t[0]:.0f} s, belt rate {belt_rate:.1f} breaths/min")
+    print(
+        f"# a. {args.ecg_csv.name}: {t[-1] - t[0]:.0f} s, belt rate {belt_rate:.1f} breaths/min; scored "
+        f"{span[0] - t[0]:.0f}-{span[1] - t[0]:.0f} s of the recording, for every method"
+    )
     print(
         f"R peaks: {beats.size} (NeuroKit2: {nk_count}), median HR "
         f"{60.0 / np.median(np.diff(beats)):.1f} beats/min, {ecg_ms:.1f} ms; RR artefacts dropped "
@@ -217,23 +269,25 @@ def main(argv: list[str] | None = None) -> int:
     tl, yl, _, rr_cost = live_rr(bt, rr)
     variants.append(("RR live, offline phase", tl, yl))
     hdr = ("derivation", "PLV", "PLV60 mean", "PLV60 min", "lag s", "MAE deg", "rate err",
-           "rate err 60s")  # fmt: skip
+           "rate err 60s", "no output s")  # fmt: skip
     rows = []
     for name, tt, yy in variants:
         gt, ph = waveform_phase(tt, yy)
-        st = plv_stats(gt, ph, phase_on(gt, gt_ref, ph_ref), belt_rate)
-        re, re60 = rate_error(tt, yy, belt_onsets)
+        st = plv_stats(gt, ph, phase_on(gt, gt_ref, ph_ref), belt_rate, span)
+        re, re60 = rate_error(tt, yy, belt_onsets, span)
         rows.append(
             (name, fmt(st["plv"]), fmt(st["plv60"]), fmt(st["plv60_min"]), fmt(st["lag_s"]),
-             fmt(st["mae"], 1), fmt(re), fmt(re60))
+             fmt(st["mae"], 1), fmt(re), fmt(re60), no_output_s(t[0], tt, yy, span[0]))
         )  # fmt: skip
     pp = pipeline_phase(tl, yl)
-    st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_ref, ph_ref), belt_rate)
+    st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_ref, ph_ref), belt_rate, span)
     rows.append(
         ("RR live, live phase (RespPipeline)", fmt(st["plv"]), fmt(st["plv60"]),
-         fmt(st["plv60_min"]), fmt(st["lag_s"]), fmt(st["mae"], 1), "-", "-")
+         fmt(st["plv60_min"]), fmt(st["lag_s"]), fmt(st["mae"], 1), "-", "-",
+         no_output_s(t[0], pp[0], pp[1], span[0]))
     )  # fmt: skip
     print_table(hdr, rows)
+    late_note(rows, -1)
     print(f"RR live inherent lag (computed): {INHERENT_LAG_S:.2f} s; cost {rr_cost:.1f} us per beat")
 
     # ---- b. RR file alone ----------------------------------------------------------------------
@@ -298,16 +352,17 @@ def main(argv: list[str] | None = None) -> int:
             # Where the output flipped: its sign against the no-RR run is not known, so from the belt.
         for name, tt, yy in ((f"ACC offline{cue}", tao, yao), (f"ACC live{cue}, offline phase", tal, yal)):
             gt, ph = waveform_phase(tt, yy)
-            st = plv_stats(gt, ph, phase_on(gt, gt_b, ph_b), belt_rate)
+            st = plv_stats(gt, ph, phase_on(gt, gt_b, ph_b), belt_rate, span)
             rows.append(
                 (name, fmt(st["mae"], 1), fmt(st["plv"]), fmt(st["lag_s"]),
-                 fmt(float(np.mean(np.isnan(yy))), 3))
+                 fmt(float(np.mean(np.isnan(yy))), 3), no_output_s(t[0], tt, yy, span[0]))
             )  # fmt: skip
         pp = pipeline_phase(tal, yal)
-        st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_b, ph_b), belt_rate)
+        st = plv_stats(pp[0], pp[1], phase_on(pp[0], gt_b, ph_b), belt_rate, span)
         rows.append(
             (f"ACC live{cue}, live phase (RespPipeline)", fmt(st["mae"], 1), fmt(st["plv"]),
-             fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(pp[1]))), 3))
+             fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(pp[1]))), 3),
+             no_output_s(t[0], pp[0], pp[1], span[0]))
         )  # fmt: skip
         unit = "10-sample chunk" if beats is None else "second of signal"
         scale = 0.1 if beats is None else 1.0
@@ -316,24 +371,26 @@ def main(argv: list[str] | None = None) -> int:
             f"{accl.n_sign_flips} sign flips (last cue: {accl.sign_cue}); cost {acc_cost:.0f} us per "
             f"{unit} ({acc_cost / scale / 1e4:.2f} % of real time at 100 Hz)"
         )
-        gt, flipped = upside_down(tal, yal, gt_b, ph_b)
+        flipped = upside_down(tal, yal, gt_b, ph_b, t)
         where = ", ".join(f"{x:.0f}" for x in flipped[:12]) + (" ..." if len(flipped) > 12 else "")
         flip_text = (
             f"sign flips at {', '.join(f'{x:.1f} s' for x in flips_at) or 'none'}; " if beats is None else ""
         )
         notes.append(
             f"ACC live{cue}: {flip_text}upside down (10-s stretches over 90 deg from the belt) "
-            f"{len(flipped) * 10 / 60:.1f} of {(gt[-1] - gt[0]) / 60:.1f} min"
+            f"{len(flipped) * 10 / 60:.1f} of {(t[-1] - t[0]) / 60:.1f} min"
             + (f" (stretches starting at {where} s)" if flipped else "")
         )
     pb = pipeline_phase(ta, b)
-    st = plv_stats(pb[0], pb[1], phase_on(pb[0], gt_b, ph_b), belt_rate)
+    st = plv_stats(pb[0], pb[1], phase_on(pb[0], gt_b, ph_b), belt_rate, span)
     rows.append(
         ("(belt itself, live phase: floor)", fmt(st["mae"], 1), fmt(st["plv"]),
-         fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(pb[1]))), 3))
+         fmt(st["lag_s"]), fmt(float(np.mean(np.isnan(pb[1]))), 3), no_output_s(t[0], pb[0], pb[1], span[0]))
     )  # fmt: skip
-    # unknown: NaN share of the waveform, or of the live phase for the RespPipeline rows (its warm-up too)
-    print_table(("derivation", "MAE deg", "PLV", "lag s", "unknown"), rows)
+    # unknown: NaN share of the waveform, or of the live phase for the RespPipeline rows (its warm-up too);
+    # no output s: from the recording's start to the first output (scored from SCORE_FROM_S all the same)
+    print_table(("derivation", "MAE deg", "PLV", "lag s", "unknown", "no output s"), rows)
+    late_note(rows, -1)
     for line in notes:
         print(line)
     null_beats(t, bt, rr, ta, xyz, gt_b, ph_b, other=(host, rr2, args.rr_csv.name))
@@ -348,6 +405,7 @@ def derived_gaps(t: np.ndarray, resp: np.ndarray, bt: np.ndarray, rr: np.ndarray
         f"or resuming (default, {PipelineConfig().resume_gap_s:.0f} s); 15 s after each gap"
     )
     gt_ref, ph_ref = reference_phase(t, resp)
+    span = scored_span(t)
     cases: list[tuple[str, list[tuple[np.ndarray, np.ndarray]]]] = []
     for drop in (5.0, 8.0):
         keep = np.ones(bt.size, dtype=bool)
@@ -373,11 +431,11 @@ def derived_gaps(t: np.ndarray, resp: np.ndarray, bt: np.ndarray, rr: np.ndarray
             ph = {pol: pipeline_phase(tt, yy, 0.0 if pol == "start over" else None) for pol in res}
             pt = ph["resume"][0]
             ref = phase_on(pt, gt_ref, ph_ref)
-            scored = np.isfinite(ref) & (pt >= pt[0] + WARMUP_S) & (pt <= pt[-1] - REF_SETTLED_S)
+            scored = np.isfinite(ref) & (pt >= span[0]) & (pt <= span[1])
             # a gap ends at the first sample of the waveform back after a stretch without it; those whose
             # 15 s after lie where phases are scored
             ends = tt[np.flatnonzero(np.diff(np.isnan(yy).astype(int)) == -1) + 1]
-            ends = ends[(ends >= pt[0] + WARMUP_S) & (ends <= pt[-1] - REF_SETTLED_S - 15.0)]
+            ends = ends[(ends >= span[0]) & (ends <= span[1] - 15.0)]
             n_gaps += ends.size
             known_both = np.isfinite(ph["start over"][1]) & np.isfinite(ph["resume"][1])
             after, prior = np.zeros(pt.size, dtype=bool), np.zeros(pt.size, dtype=bool)
@@ -420,17 +478,18 @@ def derived_gaps(t: np.ndarray, resp: np.ndarray, bt: np.ndarray, rr: np.ndarray
 
 
 def upside_down(
-    t: np.ndarray, y: np.ndarray, gt_b: np.ndarray, ph_b: np.ndarray
-) -> tuple[np.ndarray, list[float]]:
-    """(phase grid, starts of the 10-s stretches whose mean phase difference to the belt is over 90 deg)."""
+    t: np.ndarray, y: np.ndarray, gt_b: np.ndarray, ph_b: np.ndarray, t_rec: np.ndarray
+) -> list[float]:
+    """Starts of the 10-s stretches whose mean phase difference to the belt is over 90 deg, laid from the
+    recording's start (times ``t_rec``), not from the first output: where it starts does not move them."""
     gt, ph = waveform_phase(t, y)
     d = np.exp(1j * (ph - phase_on(gt, gt_b, ph_b)))
     flipped = []
-    for s0 in np.arange(gt[0], gt[-1] - 10.0, 10.0):
+    for s0 in np.arange(t_rec[0], t_rec[-1] - 10.0, 10.0):
         w = (gt >= s0) & (gt < s0 + 10.0) & np.isfinite(d)
         if np.sum(w) > 100 and abs(np.angle(np.mean(d[w]))) > np.pi / 2:
             flipped.append(float(s0))
-    return gt, flipped
+    return flipped
 
 
 def null_beats(
@@ -475,7 +534,7 @@ def null_beats(
     alone = AccRespiration(100.0)
     ya = alone.process(ta, xyz)[1]
     base_flips = alone.n_sign_flips
-    base_up = len(upside_down(ta, ya, gt_b, ph_b)[1]) * 10 / 60
+    base_up = len(upside_down(ta, ya, gt_b, ph_b, t)) * 10 / 60
     print(
         f"\n# c2. the same chest with beats that carry none of its breathing ({span / 60:.1f} min each; "
         f"without beats: {base_flips} flips, upside down {base_up:.1f} min)"
@@ -486,7 +545,7 @@ def null_beats(
         conv = AccRespiration(100.0)
         log: list[tuple[float, str, int]] = []
         tl, yl = acc_to_resp_live(ta, xyz, (b_t, b_rr), converter=conv, sign_log=log)
-        up = len(upside_down(tl, yl, gt_b, ph_b)[1]) * 10 / 60
+        up = len(upside_down(tl, yl, gt_b, ph_b, t)) * 10 / 60
         heart = acc_sign_summary(log, has_beats=True)["basis_frac"]["heart"]
         n = sum(1 for (_, b, _), (_, b0, _) in zip(log[1:], log[:-1], strict=True) if b == "heart" != b0)
         decisions += n

@@ -227,3 +227,53 @@ def test_one_sensor_derived_live_on_one_side_only_gets_a_note() -> None:
     assert lead_note("A", "acc", "B", "resp", None, None, derived_b="acc") is not None
     assert lead_note("A", "rr", "B", "ecg", None, None) is None  # derived the same way, here
     assert lead_note("A", "resp", "B", "resp", None, None, derived_a="rr", derived_b="rr") is None
+
+
+def _beats_beside_derived(tmp_path: Path) -> tuple[Path, Path]:
+    """A's heart beats as a strap's RR file (``rr_ms``: analyze derives the breathing) and B's breathing, derived
+    from the same beats live beat by beat, as a partner's breathsync publishes it and a session records it
+    (``resp`` with ``# derived_from: rr``)."""
+    from breathsync.dsp.rr import RRRespiration
+
+    _, a, _ = breathing(300.0, 25.0, 8.0, seed=1)
+    beats = [0.5]
+    while beats[-1] < 299.5:  # the heart speeds up on inhale
+        beats.append(beats[-1] + 0.9 - 0.08 * a[min(int(beats[-1] * 25.0), a.size - 1)] / np.std(a))
+    bt, rr = np.array(beats[1:]), np.diff(beats) * 1000.0
+    strap = tmp_path / "A.csv"
+    write_recording(strap, bt, {"rr_ms": rr}, {"participant": "A", "signal": "rr"})
+    live = RRRespiration()
+    out = [live.process(bt[k : k + 1], rr[k : k + 1]) for k in range(bt.size)]
+    tb, yb = np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+    derived = tmp_path / "B.csv"
+    write_recording(
+        derived, tb, {"resp": yb}, {"participant": "B", "source": "lsl:breathsync-B", "derived_from": "rr"}
+    )
+    return strap, derived
+
+
+def test_heart_beats_beside_breathing_derived_from_heart_beats_live_get_the_note_everywhere(
+    tmp_path: Path,
+) -> None:
+    # One sensor on both sides (heart beats), but only B's recording carries the live derivation's delay:
+    # the printed line, the JSON, the report and --batch all say so (no note would leave it unsaid).
+    strap, derived = _beats_beside_derived(tmp_path)
+    res, text = _analyse([strap, derived])
+    a, b = res["participants"]
+    assert (a["signal"], a.get("derived_from"), b["signal"], b["derived_from"]) == ("rr", None, "resp", "rr")
+    note = res["pairs"][0]["summary"]["lead_note"]
+    assert note is not None and note.startswith(
+        "A (rr) and B (resp from heart beats): B's breathing was derived from heart beats live by the "
+        "breathsync that published it"
+    )
+    assert "offline (zero-phase filters): " in note and "different sensors" not in note
+    (pair_line,) = [ln for ln in text.splitlines() if ln.startswith("A-B:")]
+    assert pair_line.endswith(f"; {note}")
+    page = build_report([str(strap), str(derived)])
+    assert "<td>resp from heart beats</td>" in page
+    assert (
+        "A (rr) and B (resp from heart beats): B&#x27;s breathing was derived from heart beats live" in page
+    )
+    (row,) = analyse_batch([f"{strap}+{derived}"]).rows
+    assert row["lead_note"] == note
+    assert (row["derived_from_a"], row["derived_from_b"]) == (None, "rr")

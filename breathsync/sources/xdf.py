@@ -394,6 +394,13 @@ def choose_stream(
 class XdfReplaySource(ReplaySource):
     """Plays one respiration stream of an XDF file, paced by the session clock like a CSV replay.
 
+    ``derived_from`` (:attr:`ReplaySource.derived_from`, the same contract as a CSV replay's): what the
+    replayed waveform was derived from by the chosen stream's publisher (a breathsync stream's
+    ``desc/breathsync/signal``: "rr" heart beats, "acc" a chest accelerometer; :func:`derivation`), read with
+    the file (reading it when asked first; "" while it cannot be read, for a belt's or another publisher's
+    stream, and for RR intervals or an ECG, whose signal says it); a value assigned stands for the file's,
+    whether the file was read before or after.
+
     Parameters
     ----------
     path : str
@@ -433,24 +440,6 @@ class XdfReplaySource(ReplaySource):
         self.chosen_channel = -1  # and its channel's in the stream
         self.channel_label = ""
         self.damage = ""  # the file was cut short: what is replayed (session.json says so)
-        self._derived_from = ""  # "rr"/"acc": a breathsync publisher's derived waveform (see derived_from)
-
-    @property
-    def derived_from(self) -> str:
-        """What the replayed breathing waveform was derived from, by its publisher's description (a breathsync
-        stream's ``desc/breathsync/signal``: "rr" heart beats, "acc" a chest accelerometer), "" when it was
-        measured as it is or nothing says (:func:`~breathsync.sources.lsl.derivation`); reads the file ("" while
-        it cannot be read)."""
-        if self._rec is None:
-            try:
-                self.load()
-            except SourceError:
-                return ""
-        return self._derived_from
-
-    @derived_from.setter
-    def derived_from(self, value: str) -> None:
-        self._derived_from = value
 
     def load(self) -> Recording:
         if self._rec is not None:
@@ -536,7 +525,8 @@ class XdfReplaySource(ReplaySource):
         else:
             self._t, self._cols = t, {column: y}
             self._signal = choice.signal
-        self._derived_from = derivation(s.publisher, choice)
+        # The file's word for derived_from (ReplaySource's property: an assigned value stands for it).
+        self._file_derived = derivation(s.publisher, choice)
         self.chosen = s
         # By identity: two streams of one name compare their sample arrays (a list's index() raised on it).
         self.chosen_index = next(k for k, x in enumerate(streams) if x is s)
@@ -590,9 +580,9 @@ class XdfReplaySource(ReplaySource):
             d["stream_id"] = self.chosen.stream_id
             if self.chosen.source_id:
                 d["source_id"] = self.chosen.source_id
-            if self._derived_from:  # as an lsl: source of the live stream says it
-                d["derived_from"] = self._derived_from
-                d["breathing"] = DERIVED_WORDS[self._derived_from]
+            if self.derived_from in DERIVED_WORDS:  # as an lsl: source of the live stream says it
+                d["derived_from"] = self.derived_from
+                d["breathing"] = DERIVED_WORDS[self.derived_from]
             if self.chosen.publisher:
                 d["publisher"] = dict(self.chosen.publisher)
         elif self.stream_name is not None:
