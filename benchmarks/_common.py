@@ -11,23 +11,25 @@ SAMPLES = REPO / "sample_signals"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def data_file(name: str) -> Path | None:
+    """A real recording by name: in ../shared/data when present, else its copy in sample_signals/ (which has
+    no copy of the ICU recording); None, with a note on stderr, when neither has it (the figures are then
+    not the README's, and the note says so)."""
+    for d in (SHARED_DATA, SAMPLES):
+        if (d / name).exists():
+            return d / name
+    print(
+        f"note: {name} is in neither {SHARED_DATA} nor {SAMPLES}: left out, so pooled figures differ "
+        "from the README's",
+        file=sys.stderr,
+    )
+    return None
+
+
 def default_belt_files() -> list[Path]:
-    """The real belt recordings: ../shared/data when present, else the copies in sample_signals/ (which has
-    no copy of the ICU recording: without ../shared/data the figures are not the README's, and it says so)."""
+    """The real belt recordings (:func:`data_file`)."""
     names = ["nk_rest5_100hz.csv", "biosppy_resp_1000hz.csv", "icu_v102s_250hz.csv"]
-    out = []
-    for n in names:
-        for d in (SHARED_DATA, SAMPLES):
-            if (d / n).exists():
-                out.append(d / n)
-                break
-        else:
-            print(
-                f"note: {n} is in neither {SHARED_DATA} nor {SAMPLES}: left out, so pooled figures differ "
-                "from the README's",
-                file=sys.stderr,
-            )
-    return out
+    return [p for p in map(data_file, names) if p is not None]
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, default_belt_files, table
+from _common import data_file, default_belt_files, table
 
 from breathsync.analysis import analyse_pair, analyse_waveform
 from breathsync.dsp.sync import SyncConfig, phase_on_grid, windowed_plv
@@ -76,8 +76,8 @@ def _participants(extra: Sequence[Path] = ()) -> list:
     for p in [*default_belt_files(), *extra]:
         rec = read_recording(p)
         parts.append(("belt", p.name, rec.time - rec.time[0], rec.columns["resp"], None))
-    rr = SHARED_DATA / "polar_h10_rr.csv"
-    if rr.exists():
+    rr = data_file("polar_h10_rr.csv")
+    if rr is not None:
         from breathsync.dsp.rr import rr_to_resp_offline
 
         rec = read_recording(rr)

@@ -272,16 +272,21 @@ def _no_pair_reason(res: dict[str, Any]) -> str:
     )
 
 
-def write_summary(path: str, rows: list[dict[str, Any]]) -> None:
-    """The study's summary CSV, one row per pair: written like every other output (atomically, readable by
-    its owner only; a device or pipe such as /dev/stdout as it is)."""
+def summary_csv(rows: list[dict[str, Any]]) -> str:
+    """The study's summary CSV, one row per pair, as text."""
     text = io.StringIO()
     w = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: ("" if r[k] is None else r[k]) for k in SUMMARY_COLUMNS})
+    return text.getvalue()
+
+
+def write_summary(path: str, rows: list[dict[str, Any]]) -> None:
+    """The study's summary CSV (:func:`summary_csv`): written like every other output (atomically, readable
+    by its owner only; a device or pipe such as /dev/stdout as it is)."""
     with output_errors(path, "the summary"):
-        write_private_text(path, text.getvalue())
+        write_private_text(path, summary_csv(rows))
 
 
 def progress_bar(out: TextIO | None = None) -> Callable[[int, int, str], None]:

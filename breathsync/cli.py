@@ -321,7 +321,7 @@ def build_parser() -> _Parser:
         type=_path,
         metavar="SUMMARY_CSV",
         help="a study: analyse each FILE argument on its own (a session folder, or files joined with '+', "
-        "e.g. a1.csv+b1.csv) and write one row per pair to SUMMARY_CSV; --json then names a folder, for "
+        "e.g. a1.csv+b1.csv) and write one row per pair to SUMMARY_CSV ('-' = stdout); --json then names a folder, for "
         "one NNN_name.json per analysed session, NNN its position among the arguments. A session that "
         "cannot be read or has no pair to score (one participant, recordings that do not overlap) "
         "fails: it is listed at the end, without a row or a JSON, and the exit code is 2",
@@ -435,7 +435,7 @@ def build_parser() -> _Parser:
         "--out",
         type=_path,
         metavar="FILE.html",
-        help="where to write (default: SESSION_DIR/report.html; report.html here for CSV/XDF files)",
+        help="where to write ('-' = stdout; default: SESSION_DIR/report.html; report.html here for CSV/XDF files)",
     )
     rp.add_argument(
         "--window",
@@ -597,25 +597,27 @@ def _check_batch_items(items: Sequence[str]) -> None:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from breathsync.batch import analyse_batch, json_name, progress_bar, write_summary
+    from breathsync.batch import analyse_batch, json_name, progress_bar, summary_csv, write_summary
 
     _check_columns(args.column)
     if args.json == "-":
         raise InputError("with --batch, --json names a folder for one JSON file per session, not '-'")
     _check_batch_items(args.files)
-    _check_not_an_input(args.batch, args.files, "--batch")
-    # Before hours of analysis, not after: the summary's folder must be there to write in (the JSON folder is
-    # made if missing, so only an existing non-folder is refused).
-    target = Path(args.batch)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise InputError(f"--batch {args.batch}: is a folder; give a file name for the summary CSV")
-    if not parent.is_dir():
-        raise InputError(
-            f"--batch {args.batch}: no folder {parent}; create it or write the summary elsewhere"
-        )
-    if not os.access(target if target.exists() else parent, os.W_OK):  # /dev/stdout: the device itself
-        raise InputError(f"--batch {args.batch}: cannot write there; choose a folder you can write to")
+    to_stdout = args.batch == "-"  # the summary CSV alone on stdout, for a pipe (as analyze's --json -)
+    if not to_stdout:
+        _check_not_an_input(args.batch, args.files, "--batch")
+        # Before hours of analysis, not after: the summary's folder must be there to write in (the JSON folder
+        # is made if missing, so only an existing non-folder is refused).
+        target = Path(args.batch)
+        parent = target.parent if str(target.parent) else Path(".")
+        if target.is_dir():
+            raise InputError(f"--batch {args.batch}: is a folder; give a file name for the summary CSV")
+        if not parent.is_dir():
+            raise InputError(
+                f"--batch {args.batch}: no folder {parent}; create it or write the summary elsewhere"
+            )
+        if not os.access(target if target.exists() else parent, os.W_OK):  # /dev/stdout: the device itself
+            raise InputError(f"--batch {args.batch}: cannot write there; choose a folder you can write to")
     if args.json and Path(args.json).exists() and not Path(args.json).is_dir():
         raise InputError(f"--json {args.json}: is a file; with --batch, --json names a folder")
     res = analyse_batch(
@@ -626,7 +628,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         columns=args.column,
         progress=progress_bar(),
     )
-    write_summary(args.batch, res.rows)
+    if to_stdout:
+        _write_stdout(summary_csv(res.rows))
+    else:
+        write_summary(args.batch, res.rows)
     if args.json:
         folder = Path(args.json)
         with output_errors(folder, "the JSON results"):
@@ -637,7 +642,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     pairs = f"{len(res.rows)} pair" + ("" if len(res.rows) == 1 else "s")
     if res.unscored:
         pairs += f" ({len(res.unscored)} not scored)"
-    print(f"{len(res.results)} of {sessions} analysed, {pairs}: {args.batch}")
+    where = "stdout" if to_stdout else args.batch
+    print(
+        f"{len(res.results)} of {sessions} analysed, {pairs}: {where}",
+        file=sys.stderr if to_stdout else sys.stdout,
+    )
     for item, pair, note in res.unscored:
         print(f"  {item}: pair {pair}: {note}", file=sys.stderr)
     if res.failed:
@@ -1144,6 +1153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 os.path.join(args.paths[0], "report.html") if os.path.isdir(args.paths[0]) else "report.html"
             )
             _check_columns(args.column)
+            if out == "-":  # the page alone on stdout, for a pipe (as analyze's --json -)
+                from breathsync.report import build_report
+
+                page = build_report(args.paths, window_s=args.window, columns=args.column, rate_hz=args.rate)
+                _write_stdout(page)
+                return 0
             _check_not_an_input(out, args.paths, "--out", replaceable=("report.html",))
             write_report(args.paths, out, window_s=args.window, columns=args.column, rate_hz=args.rate)
             print(f"wrote {out}")

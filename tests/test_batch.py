@@ -225,3 +225,17 @@ def test_the_summary_gives_each_belts_clipped_share(tmp_path: Path) -> None:
     assert list(rows[0])[-4:-2] == ["clipped_frac_a", "clipped_frac_b"]
     assert 0.3 < float(rows[0]["clipped_frac_a"]) < 0.6 and float(rows[0]["clipped_frac_b"]) == 0.0
     assert float(rows[1]["clipped_frac_a"]) == 0.0 and rows[1]["clipped_frac_b"] == ""
+
+
+def test_batch_dash_writes_the_summary_to_stdout(tmp_path: Path, monkeypatch: Any) -> None:
+    """``--batch -`` wrote a file named '-' ("1 pair: -"); it is stdout, alone there (the count goes to
+    stderr), as analyze's ``--json -``."""
+    monkeypatch.chdir(tmp_path)
+    item = f"{SAMPLES / 'pair_sync_A.csv'}+{SAMPLES / 'pair_sync_B.csv'}"
+    r = run_main("analyze", item, "--batch", "-")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    assert len(rows) == 1 and list(rows[0]) == list(SUMMARY_COLUMNS)
+    assert rows[0]["a"] == "A" and float(rows[0]["time_in_sync_frac"]) > 0.9
+    assert "1 of 1 session analysed, 1 pair: stdout" in r.stderr
+    assert not (tmp_path / "-").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from conftest import run_main
@@ -104,3 +105,13 @@ def test_the_report_names_a_pair_it_could_not_score(tmp_path: Path) -> None:
     write_recording(b, src.time[late], {"resp": src.columns["resp"][late]}, {"participant": "B"})
     page = html.unescape(build_report([str(sample_path("pair_sync_A.csv")), str(b)]))
     assert "A-B: not scored: the recordings overlap by 19.9 s, less than one 30-s window" in page
+
+
+def test_out_dash_writes_the_page_to_stdout(tmp_path: Path, monkeypatch: Any) -> None:
+    """``--out -`` wrote a file named '-' (and said "wrote -"); it is stdout, as analyze's ``--json -``."""
+    monkeypatch.chdir(tmp_path)
+    r = run_main("report", str(SAMPLES / "pair_sync_A.csv"), str(SAMPLES / "pair_sync_B.csv"), "--out", "-")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("<!DOCTYPE html>") and r.stdout.rstrip().endswith("</html>")
+    assert "A – B" in r.stdout and "wrote" not in r.stdout
+    assert not (tmp_path / "-").exists()
