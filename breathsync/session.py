@@ -25,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from breathsync import __version__
+from breathsync.dsp import pace
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.pipeline import PipelineConfig, Quality, RespPipeline
+from breathsync.dsp.pipeline import BreathEvent, PipelineConfig, Quality, RespPipeline
 from breathsync.dsp.sync import (
     LIVE_HISTORY_S,
     NULL_EVERY_S,
@@ -65,12 +66,14 @@ from breathsync.sources.base import (
 )
 
 PHASES = ("match", "lead", "free")
-#: Lead phase: how far (breaths/min) the leader's live rate must have moved from its rate at the instruction
-#: before anyone can be following a change. The live rate (60 / mean breath interval over 40 s) of a steady
-#: breather wanders with an SD of about 0.6/min and its changes over 10-60 s stay under 1.5-1.9/min 95% of
-#: the time (simulated breathers at 6, 12 and 18/min, 11% breath-to-breath period variation, 600 s each);
-#: 2/min is beyond that noise yet a modest change to ask for (12 -> 10/min).
-LEAD_CHANGE_BPM = 2.0
+#: Lead phase: the leader has changed pace when the breaths since the instruction differ from those of the
+#: minute before it beyond the leader's own breath-to-breath wander, and the last ones by at least this
+#: (breaths/min; :mod:`breathsync.dsp.pace`: a CUSUM of standardized log breath intervals). It used to be
+#: the live rate (60 / mean interval over 40 s) moved 2/min from its value at the instruction: about 6 s
+#: later on simulated leaders (42 s after the start of a change, median, against 37 s) and, on real
+#: breathing with no change made on purpose, a "change" within a minute of 32 of 52 instructions, against 8
+#: (benchmarks/bench_lead.py). 2/min is a modest change to ask for (12 -> 10/min).
+LEAD_CHANGE_BPM = pace.MIN_CHANGE_BPM
 #: ... and the follower's rate must have moved the same way by at least this fraction of the leader's change.
 FOLLOW_FRACTION = 0.5
 #: Lead phase: the leader is reminded to change pace after this long without a change (session s).
@@ -163,6 +166,9 @@ class _Participant:
         )
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
         self.breaths = 0
+        # The latest breaths (onsets, when confirmed): the lead phase's pace change (Session._pace_update);
+        # over two minutes of them at 60/min, more than a fast run confirms between two window ends.
+        self.breath_log: deque[BreathEvent] = deque(maxlen=256)
         self.rate_sum = 0.0  # the live rate over the whole session (the ring holds only its history)
         self.rate_n = 0
         self.quality_n = np.zeros(
@@ -298,10 +304,16 @@ class _Training:
     goal_reached: bool = False
     goal_reached_at: float | None = None
     leading_since: float | None = None  # when the leader was told to change pace
-    leader_rate0: float = math.nan  # the leader's and the follower's rates at that moment
+    # The leader's and the follower's rates at that moment: 60 / their mean breath interval over the minute
+    # before it (their pace baseline, pace.pace_baseline).
+    leader_rate0: float = math.nan
     follower_rate0: float = math.nan
-    leader_change: float = math.nan  # the leader's rate now minus leader_rate0
-    leader_moved_at: float | None = None  # the first time the leader's rate had moved by LEAD_CHANGE_BPM
+    leader_change: float = math.nan  # the rate of the leader's latest breaths minus leader_rate0
+    leader_moved_at: float | None = None  # the first time the leader had changed pace (pace.PaceChange)
+    # Per participant (leader, follower): their breaths since the instruction against the minute before it,
+    # and the onset of the last breath handed to it (Session._pace_update).
+    paces: dict[str, pace.PaceChange] = field(default_factory=dict)
+    pace_onsets: dict[str, float] = field(default_factory=dict)
     prompt_at: float | None = None  # the last time the leader was told (or seen) to change pace
     tracking_since: float | None = None  # the follower has been tracking the change since then
     following: bool = False  # the verdict now
@@ -770,6 +782,7 @@ class Session:
             self.probes[p.label].update(out.t, out.phase, out.rate_bpm, available_s)
             p.pending.append((out.t, out.clean, out.phase, out.rate_bpm, q, out.raw))
             p.breaths += len(out.breaths)
+            p.breath_log.extend(out.breaths)
             known = np.isfinite(out.rate_bpm)
             p.rate_sum += float(out.rate_bpm[known].sum())
             p.rate_n += int(known.sum())
@@ -1491,11 +1504,12 @@ class Session:
             tr.stage = "leading"
             tr.goal_reached = True
             tr.goal_reached_at = tr.leading_since = tr.prompt_at = now
-            tr.leader_rate0 = self._recent_rate(lead, 10.0, k)
-            tr.follower_rate0 = self._recent_rate(fol, 10.0, k)
-            # The change so far, as every later window end gives it: a snapshot right after the instruction
-            # showed it unknown.
-            tr.leader_change = self._recent_rate(lead, 5.0, k) - tr.leader_rate0
+            # Their pace baselines, the minute of breaths before the instruction (and their rates then).
+            known = self._pace_start(lead, k) is not None
+            self._pace_start(fol, k)
+            # The change so far, as every later window end gives it (none: no breath since): a snapshot
+            # right after the instruction showed it unknown.
+            tr.leader_change = 0.0 if known else math.nan
             self._event(
                 "phase_stage",
                 f"sync held for {cfg.goal_s:.0f} s: {lead}, now change your pace, slower or faster; "
@@ -1507,22 +1521,24 @@ class Session:
             self._update_following(now, dt, k, in_sync)
 
     def _update_following(self, now: float, dt: float, k: int, in_sync: bool) -> None:
-        """The lead phase's verdict. "Following" only once the leader's rate has moved from its rate at the
-        instruction by :data:`LEAD_CHANGE_BPM` and the follower's rate has moved the same way by at least
-        :data:`FOLLOW_FRACTION` of that, with the pair in sync and the rate tracking error under 1.5/min,
-        all for ``follow_hold_s``: a pair that merely stays in sync (two metronomes, a leader who does not
-        change pace) is not following anyone, nor is a partner who keeps their pace while the leader's
-        changes. A leader who has not changed pace for :data:`LEAD_REMIND_S` is reminded."""
+        """The lead phase's verdict. "Following" only once the leader has changed pace since the instruction
+        (:mod:`breathsync.dsp.pace`: the breaths since, against the minute of breaths before it, beyond the
+        leader's own breath-to-breath wander, the latest ones at least :data:`LEAD_CHANGE_BPM` from it) and
+        the follower's pace has changed the same way (the same test on the follower's breaths) by at least
+        :data:`FOLLOW_FRACTION` of the leader's change, with the pair in sync and the rate tracking error
+        under 1.5/min, all for ``follow_hold_s``: a pair that merely stays in sync (two metronomes, a leader
+        who does not change pace) is not following anyone, nor is a partner who keeps their pace while the
+        leader's changes. A leader who has not changed pace for :data:`LEAD_REMIND_S` is reminded."""
         cfg, tr = self.config, self._training
         lead, fol = self._leader, self._follower or ""
-        if math.isnan(tr.leader_rate0):  # unknown at the instruction (it should not be): the first known
-            tr.leader_rate0 = self._recent_rate(lead, 10.0, k)
-        if math.isnan(tr.follower_rate0):
-            tr.follower_rate0 = self._recent_rate(fol, 10.0, k)
-        d_lead = self._recent_rate(lead, 5.0, k) - tr.leader_rate0
-        d_fol = self._recent_rate(fol, 5.0, k) - tr.follower_rate0
+        lp, fp = self._pace_update(lead, k), self._pace_update(fol, k)
+        # Without the leader's signal now (or a baseline yet), nothing is judged.
+        signal = lp is not None and math.isfinite(self._recent_rate(lead, 5.0, k))
+        d_lead = lp.change_bpm if lp is not None and signal else math.nan
+        d_fol = fp.change_bpm if fp is not None else math.nan
         tr.leader_change = d_lead
-        moved = abs(d_lead) >= LEAD_CHANGE_BPM  # False when unknown (NaN)
+        way = lp.changed if lp is not None and signal else 0  # +1 faster, -1 slower, 0 no change
+        moved = way != 0
         if moved:
             tr.prompt_at = now
             if tr.leader_moved_at is None:
@@ -1541,7 +1557,7 @@ class Session:
         err, _ = self._lead_metrics(k)
         tracking = (
             moved
-            and math.copysign(1.0, d_lead) * d_fol >= FOLLOW_FRACTION * abs(d_lead)
+            and way * d_fol >= FOLLOW_FRACTION * abs(d_lead)  # False when unknown (NaN)
             and in_sync
             and err < 1.5  # False when unknown
         )
@@ -1570,6 +1586,64 @@ class Session:
                 (fol, lead),
                 now,
             )
+
+    def _pace_start(self, label: str, k: int) -> pace.PaceChange | None:
+        """Start judging ``label``'s pace from window end ``k`` (grid index): the baseline is the breath
+        intervals of the minute before it that were confirmed by then and tracked all the way; its rate is
+        the rate at the instruction. None with too few of them (no signal, breathing under 4/min), to be
+        tried again at the next window end (from there)."""
+        tr, now = self._training, k / self._fs
+        p = next((x for x in self._parts if x.label == label), None)
+        if p is None:
+            return None
+        since = now - pace.BASELINE_S - pace.MAX_INTERVAL_S
+        log = [b for b in p.breath_log if b.detected_s <= now and b.onset_s >= since]
+        valid = [i > 0 and self._tracked(p, log[i - 1].onset_s, b.onset_s) for i, b in enumerate(log)]
+        base = pace.pace_baseline(
+            pace.baseline_intervals(
+                np.array([b.onset_s for b in log]),
+                np.array([b.detected_s for b in log]),
+                now,
+                valid=np.array(valid, dtype=bool),
+            )
+        )
+        if base is None:
+            return None
+        tr.paces[label] = pace.PaceChange(base)
+        tr.pace_onsets[label] = now  # the intervals ending after this onset time count
+        if label == self._leader:
+            tr.leader_rate0 = base.rate_bpm
+        else:
+            tr.follower_rate0 = base.rate_bpm
+        return tr.paces[label]
+
+    def _pace_update(self, label: str, k: int) -> pace.PaceChange | None:
+        """``label``'s pace since the instruction at window end ``k``: the breaths confirmed by then, each
+        interval tracked all the way handed over once (so the same at any --speed); None without a
+        baseline (:meth:`_pace_start`)."""
+        tr, now = self._training, k / self._fs
+        ch = tr.paces.get(label)
+        p = next((x for x in self._parts if x.label == label), None)
+        if ch is None or p is None:
+            return self._pace_start(label, k)
+        log, last = p.breath_log, tr.pace_onsets[label]
+        i = len(log)
+        while i > 0 and log[i - 1].onset_s > last:
+            i -= 1
+        for j in range(i, len(log)):
+            b = log[j]
+            if b.detected_s > now:
+                break
+            if j > 0 and self._tracked(p, log[j - 1].onset_s, b.onset_s):
+                ch.add(b.onset_s - log[j - 1].onset_s)
+            tr.pace_onsets[label] = b.onset_s
+        return ch
+
+    def _tracked(self, p: _Participant, t0: float, t1: float) -> bool:
+        """Whether ``p``'s breathing was tracked (state OK) all the way from ``t0`` to ``t1`` (session s): no
+        gap, restart or breath hold between two onsets, so they make a breath interval."""
+        q = p.ring.window(round(t0 * self._fs), round(t1 * self._fs), "quality")
+        return bool(q.size) and bool(np.all(q == int(Quality.OK)))
 
     def _recent_rate(self, label: str, span_s: float, k: int) -> float:
         """The median live rate of a participant over the ``span_s`` of samples ending at grid index ``k``;

@@ -132,7 +132,8 @@ class TrainingView:
     follower: str | None = None
     rate_tracking_error_bpm: float = math.nan  # lead: |follower rate - leader rate| over the last 30 s
     follower_lag_s: float = math.nan  # lead: how far the follower breathes behind the leader
-    leader_rate_change_bpm: float = math.nan  # lead, leading stage: leader's rate now - at the instruction
+    # lead, leading stage: the leader's last 4 breaths' rate - their rate in the minute before the instruction
+    leader_rate_change_bpm: float = math.nan
     following: bool = False  # lead: the session's verdict that the follower follows the leader's change
     instruction: str = ""  # what the participants are asked to do now, in words (empty: nothing new)
     #: The pair the goal's progress is about (labels): the lead pair in the lead phase, else the pair in sync

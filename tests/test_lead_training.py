@@ -304,3 +304,33 @@ def test_a_snapshot_right_after_the_instruction_shows_the_leaders_change(
     _lead(_paced(210.0, 12.0, 12.0, 0.0, 1.0), _paced(210.0, 12.0, 12.0, 0.0, 1.0), duration_s=100.0)
     assert len(seen) == 1
     assert abs(seen[0]) < 0.5  # known, and no change yet
+
+
+def _one_long_breath(
+    duration_s: float, long_at_s: float, long_s: float, delay_s: float = 0.0
+) -> MemorySource:
+    """A breather at 12/min (inhale 40% of the cycle) who takes one slow breath of ``long_s`` seconds from
+    ``long_at_s`` (a sigh, a swallow), then goes on at 12/min: no change of pace."""
+    fs = 25.0
+    t = np.arange(0.0, duration_s, 1.0 / fs) - delay_s
+    rate = np.where((t >= long_at_s) & (t < long_at_s + long_s), 60.0 / long_s, 12.0)
+    cyc = np.cumsum(rate / 60.0) / fs
+    frac = cyc % 1.0
+    ph = np.where(frac < 0.4, np.pi * frac / 0.4, np.pi + np.pi * (frac - 0.4) / 0.6)
+    y = 0.5 * (1 - np.cos(ph)) + 0.02 * np.random.default_rng(2).standard_normal(t.size)
+    return MemorySource(t + delay_s, {"resp": y})
+
+
+def test_one_long_breath_is_not_a_change_of_pace() -> None:
+    """The leader's live rate (60 / mean interval over 40 s) moved 2.7/min for one 15-s breath among 5-s ones,
+    so the session said the leader "changed pace" though they breathed on at 12/min. The pace is now judged
+    breath by breath against the leader's own wander before the instruction (breathsync.dsp.pace): one long
+    breath is not a change."""
+    leader = _one_long_breath(210.0, 100.0, 15.0)
+    follower = _one_long_breath(210.0, 100.0, 15.0, delay_s=0.3)
+    snaps, session = _lead_session(follower, leader)
+    start = _events(snaps, "phase_stage")[0].t_s
+    assert start < 100.0  # told to change pace before the long breath
+    summary = session.summary()["training"]
+    assert summary["leader_changed_at_s"] is None, summary
+    assert not _events(snaps, "partner_following")
