@@ -102,7 +102,7 @@ def old_decision(tr: Track, at_s: float, until_s: float) -> float | None:
 
 def new_decision(tr: Track, at_s: float, until_s: float, rule: Rule = NEW) -> float | None:
     """The breath-interval CUSUM, fed each interval at the window end that first knows it."""
-    base = pace.pace_baseline(pace.baseline_intervals(tr.onset, tr.detected, at_s, valid=tr.valid))
+    base = pace.baseline_before(tr.onset, tr.detected, at_s, valid=tr.valid)
     if base is None:
         return None
     det = pace.PaceChange(base, k=rule.k, h=rule.h, min_change_bpm=rule.min_change_bpm, z_clip=rule.z_clip)

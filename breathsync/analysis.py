@@ -767,6 +767,25 @@ def _overlap_s(a: Participant, b: Participant) -> float:
     return round(max(0.0, min(a.live.t[-1], b.live.t[-1]) - max(a.live.t[0], b.live.t[0])), 1)
 
 
+def _live_rr_shift_text(p: Participant) -> str:
+    """What breathing derived from heart beats live, before it was recorded, keeps offline: its samples are
+    stamped at the times they describe (the live wait for the next beat, about 1 s, is not in them), so only
+    the live band-pass's phase shift, which depends on the rate (:func:`breathsync.dsp.rr.filter_phase_delay_s`:
+    0.29 s behind at 15 breaths/min, 0.80 s ahead at 6)."""
+    from breathsync.dsp.rr import filter_phase_delay_s
+
+    ons = np.asarray(p.offline.onsets_s, float)
+    text = (
+        "derived live by the breathsync that published it: offline it keeps the live band-pass's phase shift"
+    )
+    if ons.size < 2:
+        return f"{text}, which depends on the rate"
+    rate = 60.0 / float(np.median(np.diff(ons)))
+    shift = filter_phase_delay_s(rate)
+    way = "behind" if shift >= 0 else "ahead"
+    return f"{text}, about {abs(shift):.2f} s {way} at its {rate:.1f} breaths/min"
+
+
 def _warnings(p: Participant) -> list[str]:
     w = [p.derived_note] if p.derived_note else []
     # Breathing derived from heart beats (rr, ecg) is never said to look inverted: its direction is
@@ -814,12 +833,9 @@ def _warnings(p: Participant) -> list[str]:
     if p.signal == "rr":
         w.append(f"{p.label}: breathing derived from RR intervals: works best with slow, relaxed breathing")
     elif p.derived_from == "rr":
-        from breathsync.dsp.rr import INHERENT_LAG_S
-
-        # Derived live, beat by beat, before it was recorded: its lag is in the waveform, offline too.
         w.append(
-            f"{p.label}: breathing derived from RR intervals: works best with slow, relaxed breathing (derived "
-            f"live by the breathsync that published it: about {INHERENT_LAG_S:.1f} s behind, offline too)"
+            f"{p.label}: breathing derived from RR intervals: works best with slow, relaxed breathing "
+            f"({_live_rr_shift_text(p)})"
         )
     if p.acc_sign is not None:
         w.extend(_acc_sign_warnings(p.label, p.acc_sign))
@@ -1069,13 +1085,14 @@ def lead_note(
 ) -> str | None:
     """What a pair's lead needs said beside it when its two breathing signals come from different sensors
     (a belt, a chest accelerometer, heart beats: :data:`_SENSOR`): breathing derived from heart beats or
-    chest motion comes with the derivation's own delay, which depends on the rates (README, "Breathing from
-    a heart-rate strap or a chest accelerometer": the live RR path lags about 1.3 s at 60 beats/min and 15
-    breaths/min), so the live lead between them is partly that delay; with the offline (zero-phase) lead,
+    chest motion comes with the live derivation's own phase shift, which depends on the rates (in the samples'
+    times: the live RR band-pass's is 0.29 s behind at 15 breaths/min and 0.80 s ahead at 6,
+    :func:`breathsync.dsp.rr.filter_phase_delay_s`; the wait for the next beat delays only when a sample is
+    known), so the live lead between them is partly that shift; with the offline (zero-phase) lead,
     ``offline_leader`` (a label or None) and ``offline_lead_s``. None for one kind of sensor.
 
     ``derived_a``, ``derived_b``: what a ``resp`` waveform was derived from before it was recorded
-    (:attr:`Participant.derived_from`), which is its sensor; derived live, as it came, its delay is in the
+    (:attr:`Participant.derived_from`), which is its sensor; derived live, as it came, its shift is in the
     recording, so the offline lead includes it too, and the note says so; for one kind of sensor too, when
     only one side's breathing was derived so."""
     oa, ob = derived_a or signal_a, derived_b or signal_b
@@ -1088,12 +1105,14 @@ def lead_note(
     offline = first_text(offline_leader, offline_lead_s) or "no leader"
     if sa == sb:
         # One sensor, but one side's breathing was derived live before it was recorded: its delay is in its
-        # recording, while the other's is derived here, offline without one.
+        # recording. The other's is derived here: live the same way (the live lead compares like with like),
+        # offline without a delay (the offline lead is mostly that delay).
         return (
             f"{a} ({signal_text(signal_a, derived_a)}) and {b} ({signal_text(signal_b, derived_b)}): "
-            f"{live[0]} breathing was derived from {sa} live by the breathsync that published it, so the "
-            "relative phase and lead between them, offline too, include that derivation's delay, which depends "
-            f"on the rates; offline (zero-phase filters): {offline}"
+            f"{live[0]} breathing was derived from {sa} live by the breathsync that published it, the other's "
+            "here, live the same way, so their live relative phase and lead compare like with like; offline "
+            f"only {live[0]} keeps the live derivation's phase shift, which depends on the rate, so the offline "
+            f"lead is mostly that shift; offline (zero-phase filters): {offline}"
         )
     note = (
         f"{a} ({signal_text(signal_a, derived_a)}) and {b} ({signal_text(signal_b, derived_b)}) are different "
@@ -1105,7 +1124,7 @@ def lead_note(
         were = "was" if len(live) == 1 else "were"
         note += (
             f" ({' and '.join(live)} breathing {were} derived live by the breathsync that published it, so the "
-            "offline lead includes that delay too)"
+            "offline lead includes the live derivation's phase shift too)"
         )
     return note
 

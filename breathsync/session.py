@@ -69,8 +69,8 @@ PHASES = ("match", "lead", "free")
 #: Lead phase: the leader has changed pace when the breaths since the instruction differ from those of the
 #: minute before it beyond the leader's own breath-to-breath wander, and the last ones by at least this
 #: (breaths/min; :mod:`breathsync.dsp.pace`: a CUSUM of standardized log breath intervals). It used to be
-#: the live rate (60 / mean interval over 40 s) moved 2/min from its value at the instruction: about 6 s
-#: later on simulated leaders (42 s after the start of a change, median, against 37 s) and, on real
+#: the live rate (60 / mean interval over 40 s) moved 2/min from its value at the instruction: 5.4 s
+#: later on simulated leaders (42.2 s after the start of a change, median, against 36.8 s) and, on real
 #: breathing with no change made on purpose, a "change" within a minute of 32 of 52 instructions, against 8
 #: (benchmarks/bench_lead.py). 2/min is a modest change to ask for (12 -> 10/min).
 LEAD_CHANGE_BPM = pace.MIN_CHANGE_BPM
@@ -305,7 +305,7 @@ class _Training:
     goal_reached_at: float | None = None
     leading_since: float | None = None  # when the leader was told to change pace
     # The leader's and the follower's rates at that moment: 60 / their mean breath interval over the minute
-    # before it (their pace baseline, pace.pace_baseline).
+    # before it (their pace baseline, pace.baseline_before).
     leader_rate0: float = math.nan
     follower_rate0: float = math.nan
     leader_change: float = math.nan  # the rate of the leader's latest breaths minus leader_rate0
@@ -395,6 +395,7 @@ class Session:
         self._data_event: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._stop_why: str | None = None  # request_stop's reason, for the session_end event
+        self._start_failure_stop = False  # the stop was asked for by a failed start (_after_start_failure)
         self._last_snap_t = 0.0
         self._closing = False
         self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
@@ -649,22 +650,29 @@ class Session:
 
     def _after_start_failure(self, p: _Participant) -> None:
         """A start that failed (a device not found, a stream not published) leaves a pair without a partner:
-        the session ends at once, rather than run one person alone to its end (or a simulated partner alone
-        to its --duration) and say only then that the other never came. The end's error line says why; a
-        group keeps going while two can still practise together. A session of one participant ends anyway
-        (its only source is over)."""
-        left = [q.label for q in self._parts if not q.start_failed]
-        if len(self._parts) < 2 or len(left) >= 2 or not left:
-            return
+        the session ends at once, rather than run one person alone to its end (or simulated partners alone to
+        the --duration) and say only then that the other never came. The end's error line says why. A group
+        keeps going while two are left who can practise together: two still going (not failed, not ended),
+        one of them a person (simulated partners alone are nothing to practise with, unless the session was of
+        simulated partners only). A session of one participant ends anyway (its only source is over). A later
+        failed start while the session stops says the whole of it (the first said who was left)."""
         assert self._stop is not None
-        if self._stop.is_set():
+        if len(self._parts) < 2 or (self._stop.is_set() and not self._start_failure_stop):
             return
-        failed = _and([q.label for q in self._parts if q.start_failed])
-        whose = "source" if failed == p.label else "sources"
-        self.request_stop(
-            f"{failed}'s {whose} failed at the start, leaving {_and(left)} without a partner "
-            "(fix what the error says and start again)"
-        )
+        gone = (SourceStatus.ENDED, SourceStatus.FAILED)
+        going = [q for q in self._parts if not q.start_failed and q.source.status not in gone]
+        people = any(not q.spec.simulated for q in self._parts)
+        if len(going) >= 2 and (not people or any(not q.spec.simulated for q in going)):
+            return
+        failed = [q.label for q in self._parts if q.start_failed]
+        why = f"{_and(failed)}'s {'source' if len(failed) == 1 else 'sources'} failed at the start"
+        if going:
+            sims = all(q.spec.simulated for q in going) and people
+            left = _and([q.label for q in going])
+            why += f", leaving {'only the simulated ' if sims else ''}{left} without a partner"
+        self._start_failure_stop = True
+        self._stop_why = None  # (a later failure's words replace the earlier's: see the docstring)
+        self.request_stop(f"{why} (fix what the error says and start again)")
 
     @staticmethod
     def _final_until(p: _Participant) -> float:
@@ -1524,7 +1532,8 @@ class Session:
         """The lead phase's verdict. "Following" only once the leader has changed pace since the instruction
         (:mod:`breathsync.dsp.pace`: the breaths since, against the minute of breaths before it, beyond the
         leader's own breath-to-breath wander, the latest ones at least :data:`LEAD_CHANGE_BPM` from it) and
-        the follower's pace has changed the same way (the same test on the follower's breaths) by at least
+        the rate of the follower's last breaths (:attr:`breathsync.dsp.pace.PaceChange.change_bpm`, against
+        their own baseline before the instruction) has moved the same way by at least
         :data:`FOLLOW_FRACTION` of the leader's change, with the pair in sync and the rate tracking error
         under 1.5/min, all for ``follow_hold_s``: a pair that merely stays in sync (two metronomes, a leader
         who does not change pace) is not following anyone, nor is a partner who keeps their pace while the
@@ -1588,34 +1597,44 @@ class Session:
             )
 
     def _pace_start(self, label: str, k: int) -> pace.PaceChange | None:
-        """Start judging ``label``'s pace from window end ``k`` (grid index): the baseline is the breath
-        intervals of the minute before it that were confirmed by then and tracked all the way; its rate is
-        the rate at the instruction. None with too few of them (no signal, breathing under 4/min), to be
-        tried again at the next window end (from there)."""
+        """Start judging ``label``'s pace at window end ``k`` (grid index): the baseline is the breath
+        intervals that ended in the minute before the instruction (two minutes for a slow breather,
+        :func:`breathsync.dsp.pace.baseline_before`), tracked all the way and confirmed by now; the intervals
+        ending after the instruction are the change. Without enough of them (no signal before the
+        instruction), the minute before now is the baseline and the change starts from now, tried at every
+        window end: a baseline from before the instruction when there is one, so a change since it is not
+        taken for the baseline. None while there is none; its rate is the rate before the instruction."""
         tr, now = self._training, k / self._fs
         p = next((x for x in self._parts if x.label == label), None)
         if p is None:
             return None
-        since = now - pace.BASELINE_S - pace.MAX_INTERVAL_S
-        log = [b for b in p.breath_log if b.detected_s <= now and b.onset_s >= since]
-        valid = [i > 0 and self._tracked(p, log[i - 1].onset_s, b.onset_s) for i, b in enumerate(log)]
-        base = pace.pace_baseline(
-            pace.baseline_intervals(
-                np.array([b.onset_s for b in log]),
-                np.array([b.detected_s for b in log]),
-                now,
-                valid=np.array(valid, dtype=bool),
-            )
-        )
+        at = tr.leading_since if tr.leading_since is not None else now
+        base = self._baseline(p, at, now)
+        start = at
+        if base is None and now > at:
+            base, start = self._baseline(p, now, now), now
         if base is None:
             return None
         tr.paces[label] = pace.PaceChange(base)
-        tr.pace_onsets[label] = now  # the intervals ending after this onset time count
+        tr.pace_onsets[label] = start  # the intervals ending after this onset time count
         if label == self._leader:
             tr.leader_rate0 = base.rate_bpm
         else:
             tr.follower_rate0 = base.rate_bpm
         return tr.paces[label]
+
+    def _baseline(self, p: _Participant, at: float, now: float) -> pace.PaceBaseline | None:
+        """``p``'s pace baseline before ``at`` (session s) from the breaths confirmed by ``now``."""
+        since = at - pace.SLOW_BASELINE_S - pace.MAX_INTERVAL_S
+        log = [b for b in p.breath_log if b.detected_s <= now and b.onset_s >= since]
+        valid = [i > 0 and self._tracked(p, log[i - 1].onset_s, b.onset_s) for i, b in enumerate(log)]
+        return pace.baseline_before(
+            np.array([b.onset_s for b in log]),
+            np.array([b.detected_s for b in log]),
+            at,
+            valid=np.array(valid, dtype=bool),
+            known_by_s=now,
+        )
 
     def _pace_update(self, label: str, k: int) -> pace.PaceChange | None:
         """``label``'s pace since the instruction at window end ``k``: the breaths confirmed by then, each

@@ -18,6 +18,8 @@ from breathsync.sources.memory import MemorySource
 
 SPEED = 25.0
 FAIL_AT_S = 3.0  # the failing start gives up this far into the session (a scan's timeout)
+#: A session that ends at the failure ends by then (its --duration is 60 s; 15 s is room for a busy machine).
+ENDS_BY_S = FAIL_AT_S + 15.0
 WHY = "ble:Polar H10: no matching device found within 3 s (is it worn, switched on ...)"
 
 
@@ -58,7 +60,7 @@ def _run(
 
 def test_a_pair_ends_when_the_partners_device_is_not_found(tmp_path: Path) -> None:
     t_end, code, err = _run([ParticipantSpec("A", _belt(1)), ParticipantSpec("B", _never())], tmp_path)
-    assert FAIL_AT_S <= t_end < FAIL_AT_S + 2.0  # not the 60 s of --duration with A alone
+    assert FAIL_AT_S <= t_end < ENDS_BY_S  # not the 60 s of --duration with A alone
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(f"breathsync: error: participant B: {WHY}")
     end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
@@ -72,16 +74,16 @@ def test_a_pair_ends_when_the_partners_device_is_not_found(tmp_path: Path) -> No
 
 def test_without_a_duration_too(tmp_path: Path) -> None:
     t_end, code, _ = _run([ParticipantSpec("A", _never()), ParticipantSpec("B", _belt(2))], tmp_path, None)
-    assert t_end < FAIL_AT_S + 2.0 and code == 2  # B's belt holds 120 s
+    assert t_end < ENDS_BY_S and code == 2  # B's belt holds 120 s
 
 
 def test_a_simulated_partner_is_not_left_alone_to_the_duration(tmp_path: Path) -> None:
     """The person's device is not found: the simulated partner alone is nothing to practise with."""
     specs = [ParticipantSpec("A", _never()), ParticipantSpec("B", _belt(3), simulated=True)]
     t_end, code, _ = _run(specs, tmp_path)
-    assert t_end < FAIL_AT_S + 2.0 and code == 2
+    assert t_end < ENDS_BY_S and code == 2
     end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
-    assert "leaving B without a partner" in end[0]["text"]
+    assert "leaving only the simulated B without a partner" in end[0]["text"]
 
 
 def test_a_group_goes_on_while_two_are_left(tmp_path: Path) -> None:
@@ -104,7 +106,7 @@ def test_two_of_three_failing_end_the_group(tmp_path: Path) -> None:
         ParticipantSpec("C", _never("s2")),
     ]
     t_end, code, err = _run(specs, tmp_path)
-    assert t_end < FAIL_AT_S + 2.0 and code == 2
+    assert t_end < ENDS_BY_S and code == 2
     assert "participant B:" in err and "participant C:" in err
     end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
     assert "B and C's sources failed at the start, leaving A without a partner" in end[0]["text"]
@@ -128,3 +130,44 @@ def test_a_source_that_fails_mid_session_does_not_end_it(tmp_path: Path) -> None
     )
     snaps = run_collecting(session, 30.0)
     assert snaps[-1].t_s > 29.0
+
+
+def _short_belt(seed: int, until_s: float) -> MemorySource:
+    t, y, _ = breathing(duration_s=until_s, fs_hz=25, rate_bpm=12, seed=seed)
+    return MemorySource(t, {"resp": y}, name=f"short{seed}")
+
+
+def test_a_partner_whose_source_has_ended_is_not_left_to_practise_with(tmp_path: Path) -> None:
+    """A's recording ended at 2 s, then B's start failed: C alone is no pair (C was counted as one of two)."""
+    specs = [
+        ParticipantSpec("A", _short_belt(1, 2.0)),
+        ParticipantSpec("B", _never()),
+        ParticipantSpec("C", _belt(3)),
+    ]
+    t_end, code, _ = _run(specs, tmp_path)
+    assert t_end < ENDS_BY_S and code == 2
+    end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
+    assert "B's source failed at the start, leaving C without a partner" in end[0]["text"]
+
+
+def test_simulated_partners_alone_do_not_run_to_the_duration(tmp_path: Path) -> None:
+    """The one person's device is not found: two simulated partners are left, nothing to practise with."""
+    specs = [
+        ParticipantSpec("A", _never()),
+        ParticipantSpec("B", _belt(2), simulated=True),
+        ParticipantSpec("C", _belt(3), simulated=True),
+    ]
+    t_end, code, _ = _run(specs, tmp_path)
+    assert t_end < ENDS_BY_S and code == 2
+    end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
+    assert "leaving only the simulated B and C without a partner" in end[0]["text"]
+
+
+def test_every_start_failing_says_so(tmp_path: Path) -> None:
+    """Both fail at once: the end names both, not one as "left without a partner"."""
+    specs = [ParticipantSpec("A", _never("s1")), ParticipantSpec("B", _never("s2"))]
+    t_end, code, err = _run(specs, tmp_path)
+    assert t_end < ENDS_BY_S and code == 2
+    assert "participant A:" in err and "participant B:" in err
+    end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
+    assert len(end) == 1 and "without a partner" not in end[0]["text"], end

@@ -24,14 +24,15 @@ spread is about the same at any pace. No I/O: the caller collects the onsets and
 confirmed (:class:`breathsync.dsp.pipeline.BreathEvent`) and says which intervals the signal was tracked
 through.
 
-The lead phase's verdict (``breathsync.session``) uses it for the leader and the follower.
-``benchmarks/bench_lead.py`` measured it against the rule before it (the live rate moved 2/min): a "change"
-within a minute of 8 of 52 instructions pretended on real breathing against 32, 16 of 71 on the held-out
-Systole belt (added after the settings were chosen) against 65, and 15 of 354 on simulated steady breathers
-against 19; on simulated leaders it decided 5 s sooner (median; 37 s after a change began, against 42) and
-missed none (3), but was no sooner at a sudden slowing. A decision cannot come much sooner without more
-false alarms: the breaths themselves vary 12% (simulated) to 30% (real) from one to the next, and a change
-of 2/min at 12/min is 17%.
+The lead phase's verdict (``breathsync.session``) uses it for the leader's change; the follower has
+followed when the rate of their last :data:`RECENT_N` breaths (:attr:`PaceChange.change_bpm`) has moved the
+same way by half as much. ``benchmarks/bench_lead.py`` measured it against the rule before it (the live rate
+moved 2/min): a "change" within a minute of 8 of 52 instructions pretended on real breathing against 32, 16
+of 71 on the held-out Systole belt (added after the settings were chosen) against 65, and 15 of 354 on
+simulated steady breathers against 19; on simulated leaders it decided 5.4 s sooner (median; 36.8 s after a
+change began, against 42.2) and missed none (3), but was no sooner at a sudden slowing. A decision cannot
+come much sooner without more false alarms: the breaths themselves vary 12% (simulated) to 30% (real) from
+one to the next, and a change of 2/min at 12/min is 17%.
 """
 
 from __future__ import annotations
@@ -48,10 +49,12 @@ __all__ = [
     "BASELINE_S",
     "MIN_CHANGE_BPM",
     "MIN_N",
+    "SLOW_BASELINE_S",
     "H",
     "K",
     "PaceBaseline",
     "PaceChange",
+    "baseline_before",
     "baseline_intervals",
     "breath_intervals",
     "pace_baseline",
@@ -101,13 +104,40 @@ def baseline_intervals(
     *,
     valid: np.ndarray | None = None,
     baseline_s: float = BASELINE_S,
+    known_by_s: float | None = None,
 ) -> FloatArray:
     """The breath intervals (s) of onsets ``onset_s`` (confirmed at ``detected_s``) that ended in the
-    ``baseline_s`` before ``at_s``, with both onsets confirmed by then (``valid``: :func:`breath_intervals`)."""
+    ``baseline_s`` before ``at_s``, with both onsets confirmed by then, or by ``known_by_s`` when given
+    (``valid``: :func:`breath_intervals`)."""
     on = np.asarray(onset_s, dtype=float)
-    known = np.asarray(detected_s, dtype=float) <= at_s
+    known = np.asarray(detected_s, dtype=float) <= (at_s if known_by_s is None else known_by_s)
     iv, end = breath_intervals(on[known], None if valid is None else np.asarray(valid, dtype=bool)[known])
     return iv[(end <= at_s) & (end >= at_s - baseline_s)]
+
+
+#: A slow breather's baseline (under :data:`MIN_BASELINE_N` intervals in :data:`BASELINE_S`: under about
+#: 4.5 breaths a minute) reaches back this far instead.
+SLOW_BASELINE_S = 2 * BASELINE_S
+
+
+def baseline_before(
+    onset_s: FloatArray,
+    detected_s: FloatArray,
+    at_s: float,
+    *,
+    valid: np.ndarray | None = None,
+    known_by_s: float | None = None,
+) -> PaceBaseline | None:
+    """The pace baseline at a moment ``at_s``: the intervals of the :data:`BASELINE_S` before it
+    (:func:`baseline_intervals`), or of the :data:`SLOW_BASELINE_S` before it when those are too few (breathing
+    under about 4.5 a minute, as some paced slow breathing is); None when those are too few as well."""
+    for span in (BASELINE_S, SLOW_BASELINE_S):
+        base = pace_baseline(
+            baseline_intervals(onset_s, detected_s, at_s, valid=valid, baseline_s=span, known_by_s=known_by_s)
+        )
+        if base is not None:
+            return base
+    return None
 
 
 @dataclass(frozen=True)

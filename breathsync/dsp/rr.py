@@ -59,6 +59,7 @@ __all__ = [
     "RESAMPLE_FS_HZ",
     "RRRespiration",
     "beat_times_from_rr",
+    "filter_phase_delay_s",
     "inherent_lag_s",
     "rr_artefacts",
     "rr_to_resp_offline",
@@ -123,6 +124,14 @@ FILTER_GROUP_DELAY_S: Final[dict[float, float]] = {
 }
 """Group delay (s) of the causal band-pass (delay of the envelope, not of the phase) by breathing
 rate."""
+
+
+def filter_phase_delay_s(rate_bpm: float) -> float:
+    """Phase delay (s) of the live path's causal band-pass at ``rate_bpm`` breaths/min; negative: a lead.
+    The part of :func:`inherent_lag_s` that is in the live waveform's timestamps (its samples are stamped at
+    the times they describe; the wait for the next beat is a delay of availability, not of the stamps): what a
+    recording of live-derived breathing keeps offline."""
+    return _filter_delays(rate_bpm)[0]
 
 
 def inherent_lag_s(rate_bpm: float = NOMINAL_RATE_BPM, rr_ms: float = NOMINAL_RR_MS) -> float:

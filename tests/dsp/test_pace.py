@@ -49,6 +49,26 @@ def test_the_baseline_is_the_minute_of_breaths_confirmed_by_the_moment() -> None
     assert b is not None and b.rate_bpm == pytest.approx(12.0) and b.sd_log == 0.0
 
 
+def test_a_slow_breathers_baseline_reaches_back_two_minutes() -> None:
+    """At 2.9/min a minute holds 3 intervals, too few for a spread: the leader's pace was never judged
+    (and a follower's baseline was taken later, from breaths that could be the change itself)."""
+    rng = np.random.default_rng(3)
+    on = np.cumsum(21.0 * np.exp(0.03 * rng.standard_normal(30)))
+    det = on + 1.0
+    at = float(on[15] + 1.0)
+    assert pace.pace_baseline(pace.baseline_intervals(on, det, at)) is None
+    b = pace.baseline_before(on, det, at)
+    assert b is not None and b.n >= pace.MIN_BASELINE_N and b.rate_bpm == pytest.approx(60 / 21, abs=0.2)
+    # A regular breather's minute is enough: the same as the minute's baseline.
+    reg = np.arange(0.0, 200.0, 5.0)
+    assert pace.baseline_before(reg, reg + 1, 150.0) == pace.pace_baseline(
+        pace.baseline_intervals(reg, reg + 1, 150.0)
+    )
+    # Confirmed later: intervals that ended before the moment but were known only after it count when asked for.
+    late = pace.baseline_intervals(reg, reg + 1, 150.0, known_by_s=160.0)
+    assert late.size == pace.baseline_intervals(reg, reg + 1, 150.0).size + 1
+
+
 def test_a_steady_pace_with_its_own_wander_is_no_change() -> None:
     base = _base(cv=0.12)
     rng = np.random.default_rng(1)
