@@ -117,7 +117,9 @@ class SessionConfig:
 
     window_s: float = 30.0  # synchrony window
     snapshot_hz: float = 10.0  # at least this many snapshots per second
-    max_snapshot_hz: float = 50.0  # at most this many (new samples trigger one within 1/max)
+    # At most this many a second as new samples come (the dashboard's frame rate); a fast run (--speed) this
+    # many per second of its session time, up to 50 a second (see Session._publish_loop).
+    max_snapshot_hz: float = 30.0
     history_s: float = LIVE_HISTORY_S  # per-participant history kept (bounded memory; the chance level's)
     phase: str = "free"  # training phase: match | lead | free
     goal_s: float = 60.0  # match: hold sync this long; lead: hold sync this long before leading
@@ -984,7 +986,13 @@ class Session:
     async def _publish_loop(self, duration_s: float | None) -> None:
         assert self._stop is not None and self._data_event is not None
         cfg = self.config
-        min_gap = 1.0 / cfg.max_snapshot_hz
+        # New samples bring a snapshot at most max_snapshot_hz times a second: 30, the dashboard's frame rate
+        # (8 belts sending their 0.1-s chunks at different moments brought 40-48 a second at the former 50,
+        # each worked out for 28 pairs, most never drawn). A fast run gets that many per second of its
+        # session time, up to 50 a second as before: its views and pairs.csv sample the pairs' windows (a
+        # 10-Hz grid of session time) and the dashboard's sync history (0.2 s) at its snapshots.
+        fastest_hz = max(50.0, cfg.max_snapshot_hz)
+        min_gap = 1.0 / min(cfg.max_snapshot_hz * max(self.clock.speed, 1.0), fastest_hz)
         max_gap = 1.0 / cfg.snapshot_hz
         last = time.perf_counter()
         while True:

@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGraphicsItem,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -94,12 +95,28 @@ class _Trace:
         # 30-Hz timer's figure in benchmarks/bench_dashboard.py went from 15 to 25-28).
         self.curve = plot.plot(pen=pg.mkPen(color, width=1), connect="finite")
         self.title = ""
+        # What the curve holds: (samples added to the ring, trace window) when it was last given its data.
+        # A frame gives it again only when either changed: with 8 belts sending 0.1-s chunks at different
+        # moments a snapshot brings one or two people's samples, and giving every curve its 900 points on
+        # every frame was most of the drawing's Python work.
+        self.drawn: tuple[int, float] | None = None
 
     def reset(self) -> None:
         """Forget the samples (a new session with the same participants)."""
         self.ring = TraceRing(self.ring.capacity)
         self.curve.setData([], [])
         self.title = ""
+        self.drawn = None
+
+    def draw(self, span: float) -> None:
+        """Give the curve the ring's last ``span`` seconds, unless it holds them already."""
+        ring = self.ring
+        n = min(ring.count, ring.capacity)
+        if not n or self.drawn == (ring.count, span):
+            return
+        self.drawn = (ring.count, span)
+        lo = max(0, n - int(span * GRID_HZ) - 8)
+        self.curve.setData(ring.t[-n:][lo:], ring.y[-n:][lo:], connect="finite")
 
 
 class DashboardWindow(QMainWindow):
@@ -170,6 +187,7 @@ class DashboardWindow(QMainWindow):
         self._sync_rings: dict[tuple[str, str], Ring] = {}
         self._sync = Ring(SYNC_POINTS, 6)  # the shown pair's
         self._sync_pair: tuple[str, str] | None = None
+        self._sync_drawn: tuple[Ring, int] | None = None  # the history and its length the meter shows
         self._rec_state = "off"
         self._rec_path = ""
         self._rec_t0 = math.nan
@@ -431,6 +449,9 @@ class DashboardWindow(QMainWindow):
             left.setWidth(48)
             left.enableAutoSIPrefix(False)
             left.setStyle(showValues=False)  # arbitrary units: the shape is what matters
+            # Kept as a picture of itself: it is repainted with its trace every frame as the trace scrolls
+            # (it reaches into the plot by its ticks), but changes only with the trace's y range.
+            left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             if i < len(labels) - 1:
                 # One time axis, under the last trace: an axis scrolling with the traces costs as much to
                 # draw as a trace (its ticks are worked out again every frame), and all but the last one
@@ -438,6 +459,9 @@ class DashboardWindow(QMainWindow):
                 # them, 19 without). No grid on the last either: a grid on one trace of several read as a
                 # difference between them.
                 plot.hideAxis("bottom")
+                # Hidden, it still followed every scroll: its unit prefix worked out and its label's HTML
+                # set again, every frame.
+                plot.getAxis("bottom").enableAutoSIPrefix(False)
             else:
                 plot.setLabel("bottom", "session time", units="s")
             if first is None:
@@ -694,30 +718,37 @@ class DashboardWindow(QMainWindow):
             # edge (the axis showed negative session times).
             x0 = max(0.0, t_end - span)
             next(iter(self._traces.values())).plot.setXRange(x0, x0 + span, padding=0)
-        if not self._dirty:
-            return
-        self._dirty = False
-        for p in snap.participants:
-            tr = self._traces.get(p.label)
-            if tr is None:
-                continue
-            n = min(tr.ring.count, tr.ring.capacity)
-            lo = max(0, n - int(span * GRID_HZ) - 8)
-            if n:
-                tr.curve.setData(tr.ring.t[-n:][lo:], tr.ring.y[-n:][lo:], connect="finite")
-            rate = f"{p.rate_bpm:.1f} breaths/min" if math.isfinite(p.rate_bpm) else "rate -"
-            state = "" if p.receiving else "  NO SIGNAL"
-            title = f"{p.label}: {rate}{state}"
-            if title != tr.title:
-                tr.title = title
-                tr.plot.setTitle(title, justify="left", size="10pt")
-        self._draw_sync(snap)
-        self._draw_side(snap)
-        self._draw_table(snap)
+        if self._dirty:
+            self._dirty = False
+            for p in snap.participants:
+                tr = self._traces.get(p.label)
+                if tr is None:
+                    continue
+                tr.draw(span)
+                rate = f"{p.rate_bpm:.1f} breaths/min" if math.isfinite(p.rate_bpm) else "rate -"
+                state = "" if p.receiving else "  NO SIGNAL"
+                title = f"{p.label}: {rate}{state}"
+                if title != tr.title:
+                    tr.title = title
+                    tr.plot.setTitle(title, justify="left", size="10pt")
+            self._draw_sync(snap)
+            self._draw_side(snap)
+            self._draw_table(snap)
+        # What pyqtgraph does as a plot starts to paint (the y ranges the new data call for, the scrolled
+        # views' transforms), done now: done in the paint, it moved the items again and Qt painted the plots
+        # a second time, every frame.
+        for view in (self.layout_widget, self.score_widget):
+            scene = view.scene()
+            if scene is not None:
+                scene.prepareForPaint()
 
     def _draw_sync(self, snap: Snapshot) -> None:
         n = min(self._sync.count, self._sync.capacity)
-        if n:
+        # The meter, its time axis and the dial change only with a new point of the shown pair's history
+        # (at most one per SYNC_STEP_S of session time) or another pair: redrawn and repainted on every
+        # snapshot, they cost as much as four traces for nothing new on screen.
+        if n and self._sync_drawn != (self._sync, self._sync.count):
+            self._sync_drawn = (self._sync, self._sync.count)
             t = self._sync.view(0)[-n:]
             self.score_curve.setData(t, self._sync.view(1)[-n:], connect="finite")
             self.band_curve.setData(t, self._sync.view(2)[-n:], connect="finite")
