@@ -1112,7 +1112,7 @@ def lead_note(
             f"{live[0]} breathing was derived from {sa} live by the breathsync that published it, the other's "
             "here, live the same way, so their live relative phase and lead compare like with like; offline "
             f"only {live[0]} keeps the live derivation's phase shift, which depends on the rate, so the offline "
-            f"lead is mostly that shift; offline (zero-phase filters): {offline}"
+            f"lead includes that shift; offline (zero-phase filters): {offline}"
         )
     note = (
         f"{a} ({signal_text(signal_a, derived_a)}) and {b} ({signal_text(signal_b, derived_b)}) are different "

@@ -656,19 +656,24 @@ class Session:
         the --duration) and say only then that the other never came. The end's error line says why. A group
         keeps going while two are left who can practise together: two still going (not failed, not ended),
         one of them a person (simulated partners alone are nothing to practise with, unless the session was of
-        simulated partners only). A session of one participant ends anyway (its only source is over). A later
-        failed start while the session stops says the whole of it (the first said who was left)."""
+        simulated partners only), and in the lead phase not without its leader and follower. A session of one
+        participant ends anyway (its only source is over). A later failed start while the session stops says
+        the whole of it (the first said who was left)."""
         assert self._stop is not None
         if len(self._parts) < 2 or (self._stop.is_set() and not self._start_failure_stop):
             return
         gone = (SourceStatus.ENDED, SourceStatus.FAILED)
         going = [q for q in self._parts if not q.start_failed and q.source.status not in gone]
         people = any(not q.spec.simulated for q in self._parts)
-        if len(going) >= 2 and (not people or any(not q.spec.simulated for q in going)):
+        # The lead phase is its leader's and follower's: without either, the others have no training to do.
+        lead = self.config.phase == "lead" and p.label in (self._leader, self._follower)
+        if len(going) >= 2 and not lead and (not people or any(not q.spec.simulated for q in going)):
             return
         failed = [q.label for q in self._parts if q.start_failed]
         why = f"{_and(failed)}'s {'source' if len(failed) == 1 else 'sources'} failed at the start"
-        if going:
+        if lead and len(going) >= 2:
+            why += f", and the lead phase is {self._leader}'s and {self._follower}'s ({self._leader} leads)"
+        elif going:
             sims = all(q.spec.simulated for q in going) and people
             left = _and([q.label for q in going])
             why += f", leaving {'only the simulated ' if sims else ''}{left} without a partner"
@@ -719,17 +724,27 @@ class Session:
             if _origin(p.source) == "rr":
                 # What the source carries is known now (an lsl: or ble: source's only once started): beats,
                 # or a waveform derived from them elsewhere, come up to a few seconds apart.
-                from breathsync.dsp.rr import INHERENT_LAG_S
+                from breathsync.dsp.rr import INHERENT_LAG_S, filter_phase_delay_s
 
                 derived = 0.0 if p.source.signal == "rr" else DERIVED_RR_NO_SIGNAL_S  # sent as accepted
                 p.no_signal_s = max(
                     p.no_signal_s, RR_NO_SIGNAL_S, derived, float(getattr(p.source, "no_signal_after_s", 0.0))
                 )
                 by = "" if p.source.signal == "rr" else " by the breathsync publishing it"
+                lag = f"about {INHERENT_LAG_S:.1f} s behind"
+                if p.source.signal != "rr" and p.source.paced:
+                    # A recording of it, replayed: its samples are stamped at the times they describe, so the
+                    # live wait for the next beat is not in them, only the band-pass's phase shift (by rate).
+                    by = " live by the breathsync that published it"
+                    lag = (
+                        "it keeps that derivation's phase shift, which depends on the rate "
+                        f"({filter_phase_delay_s(15.0):.2f} s behind at 15 breaths/min, "
+                        f"{-filter_phase_delay_s(6.0):.2f} s ahead at 6)"
+                    )
                 self._event(
                     "signal_note",
                     f"{p.label}: breathing derived from heart beats (RR){by}: works best with slow, relaxed "
-                    f"breathing; about {INHERENT_LAG_S:.1f} s behind",
+                    f"breathing; {lag}",
                     (p.label,),
                     min(self.clock.now(), float(chunk.t[0])) if p.source.paced else None,  # at its first beat
                 )

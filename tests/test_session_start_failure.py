@@ -171,3 +171,21 @@ def test_every_start_failing_says_so(tmp_path: Path) -> None:
     assert "participant A:" in err and "participant B:" in err
     end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
     assert len(end) == 1 and "without a partner" not in end[0]["text"], end
+
+
+def test_the_lead_phase_ends_without_its_leader(tmp_path: Path) -> None:
+    """In the lead phase the training is the leader's and the follower's: B and C went on matching to the
+    --duration under "A and B: breathe together; then A leads" with A's device never found."""
+    specs = [ParticipantSpec("A", _never()), ParticipantSpec("B", _belt(2)), ParticipantSpec("C", _belt(3))]
+    session = Session(specs, SessionClock(SPEED), SessionConfig(phase="lead", leader="A"))
+    session.add_sink(Recorder(tmp_path / "rec"))
+    snaps = run_collecting(session, 60.0)
+    assert snaps[-1].t_s < ENDS_BY_S
+    end = [e for e in _events(tmp_path / "rec") if e["kind"] == "session_end"]
+    assert "A's source failed at the start, and the lead phase is A's and B's (A leads)" in end[0]["text"]
+
+
+def test_the_free_phase_goes_on_without_one_of_three(tmp_path: Path) -> None:
+    specs = [ParticipantSpec("A", _never()), ParticipantSpec("B", _belt(2)), ParticipantSpec("C", _belt(3))]
+    snaps = run_collecting(Session(specs, SessionClock(SPEED), SessionConfig(phase="free")), 30.0)
+    assert snaps[-1].t_s > 29.0

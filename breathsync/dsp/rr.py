@@ -118,7 +118,7 @@ FILTER_PHASE_DELAY_S: Final[dict[float, float]] = {
     r: _filter_delays(r)[0] for r in (6.0, 10.0, 15.0, 20.0, 30.0)
 }
 """Phase delay (s) of the causal band-pass by breathing rate (breaths/min); negative = lead.
-Computed at import from the filter: about {6: -0.80, 10: +0.03, 15: +0.29, 20: +0.36, 30: +0.40}."""
+Computed at import from the filter: about {6: -0.80, 10: +0.03, 15: +0.29, 20: +0.40, 30: +0.50}."""
 FILTER_GROUP_DELAY_S: Final[dict[float, float]] = {
     r: _filter_delays(r)[1] for r in (6.0, 10.0, 15.0, 20.0, 30.0)
 }

@@ -540,6 +540,15 @@ class DashboardWindow(QMainWindow):
         self._sync_rings = {}
         self._sync = Ring(SYNC_POINTS, 6)
         self._sync_pair = None
+        # The meter, its title and the dial forget the session before (they showed its curve until the new
+        # pair's first point, and a session of one person never had one).
+        self._sync_drawn = None
+        self.score_curve.setData([], [])
+        self.band_curve.setData([], [])
+        self.score_title = ""
+        self.score_widget.getPlotItem().setTitle("")
+        empty = np.empty(0)
+        self.dial.set_values(math.nan, math.nan, math.nan, (empty, empty, empty))
         self._layout_participants(labels)
         if record_path is not None:
             self.record_button.blockSignals(True)

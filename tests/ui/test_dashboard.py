@@ -527,3 +527,17 @@ def test_every_session_started_from_the_window_is_prepared(qtbot: QtBot, setting
     with qtbot.waitSignal(w.runner.failed, timeout=10_000) as failed:
         w.start_session()
     assert failed.args == ["--publish at --speed 40: publish at --speed 1"] and w.runner.fault is None
+
+
+def test_a_new_session_does_not_show_the_last_ones_sync(qtbot: QtBot, settings: QSettings) -> None:
+    """The sync meter and the dial kept the session before's curve until the new pair's first point; a
+    session of one person, who has no pair, showed it to the end."""
+    w = make(qtbot, settings, speed=40.0, duration_s=30.0)
+    run_to_end(qtbot, w)
+    xs, _ = w.score_curve.getData()
+    assert xs is not None and xs.size > 0 and math.isfinite(w.dial.plv)
+    w._set_participants([ParticipantArg("A", "sim:steady,rate=12,seed=3")])
+    run_to_end(qtbot, w)
+    xs, _ = w.score_curve.getData()
+    assert xs is None or xs.size == 0
+    assert math.isnan(w.dial.plv) and w.dial._trail[0].size == 0
