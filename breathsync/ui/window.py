@@ -242,6 +242,9 @@ class DashboardWindow(QMainWindow):
         self.span.setRange(10.0, MAX_SPAN_S)
         self.span.setValue(45.0)
         self.span.setSuffix(" s")
+        # A new trace window is drawn at the next frame, also once the session has ended (it waited for the
+        # next session: a frame after the end draws only what changed).
+        self.span.valueChanged.connect(self._span_changed)
         fl.addRow("trace window", self.span)
         self.speed = QDoubleSpinBox()
         self.speed.setRange(0.1, MAX_SPEED)
@@ -709,6 +712,9 @@ class DashboardWindow(QMainWindow):
         return cue_choice(snap, self.cue_who.currentText(), self.runner.info)
 
     # ------------------------------------------------------------------------------------- drawing
+    def _span_changed(self, _value: float) -> None:
+        self._dirty = True
+
     def redraw(self) -> None:
         """One frame (the timer calls it). While a session runs the traces scroll with the session clock
         every frame; the data, the dial, the cue and the texts change when a new snapshot has come."""

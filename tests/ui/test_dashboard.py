@@ -541,3 +541,18 @@ def test_a_new_session_does_not_show_the_last_ones_sync(qtbot: QtBot, settings: 
     xs, _ = w.score_curve.getData()
     assert xs is None or xs.size == 0
     assert math.isnan(w.dial.plv) and w.dial._trail[0].size == 0
+
+
+def test_the_trace_window_changes_after_the_session_ended(qtbot: QtBot, settings: QSettings) -> None:
+    """Changing the trace window once the session had ended did nothing until the next session."""
+    w = make(qtbot, settings, speed=40.0, duration_s=60.0)
+    run_to_end(qtbot, w)
+    w.redraw()
+    plot = w._traces["A"].plot
+    assert plot.viewRange()[0][1] - plot.viewRange()[0][0] == pytest.approx(45.0, abs=0.5)
+    w.span.setValue(20.0)
+    w.redraw()
+    (x0, x1), _ = plot.viewRange()
+    assert x1 - x0 == pytest.approx(20.0, abs=0.5) and x1 == pytest.approx(w.latest.t_s, abs=0.5)
+    xs, _ = w._traces["A"].curve.getData()
+    assert xs is not None and xs[0] > w.latest.t_s - 21.0
