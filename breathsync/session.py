@@ -1619,6 +1619,10 @@ class Session:
                 now,
             )
 
+    def _participant(self, label: str) -> _Participant | None:
+        """The participant labelled ``label`` (None for the lead phase's missing follower, "")."""
+        return next((x for x in self._parts if x.label == label), None)
+
     def _pace_start(self, label: str, k: int) -> pace.PaceChange | None:
         """Start judging ``label``'s pace at window end ``k`` (grid index): the baseline is the breath
         intervals that ended in the minute before the instruction (two minutes for a slow breather,
@@ -1628,7 +1632,7 @@ class Session:
         window end: a baseline from before the instruction when there is one, so a change since it is not
         taken for the baseline. None while there is none; its rate is the rate before the instruction."""
         tr, now = self._training, k / self._fs
-        p = next((x for x in self._parts if x.label == label), None)
+        p = self._participant(label)
         if p is None:
             return None
         at = tr.leading_since if tr.leading_since is not None else now
@@ -1665,7 +1669,7 @@ class Session:
         baseline (:meth:`_pace_start`)."""
         tr, now = self._training, k / self._fs
         ch = tr.paces.get(label)
-        p = next((x for x in self._parts if x.label == label), None)
+        p = self._participant(label)
         if ch is None or p is None:
             return self._pace_start(label, k)
         log, last = p.breath_log, tr.pace_onsets[label]
@@ -1690,7 +1694,7 @@ class Session:
     def _recent_rate(self, label: str, span_s: float, k: int) -> float:
         """The median live rate of a participant over the ``span_s`` of samples ending at grid index ``k``;
         NaN where they had no rate."""
-        p = next((x for x in self._parts if x.label == label), None)
+        p = self._participant(label)
         if p is None or p.ring.last_k is None:
             return math.nan
         r = p.ring.window(k - round(span_s * self._fs) + 1, k, "rate")
