@@ -15,7 +15,7 @@ import pytest
 from conftest import make_session_folder, posix_only
 
 from breathsync.errors import RecordingError
-from breathsync.io import csvfile, read_recording
+from breathsync.io import _inputs, read_recording
 from breathsync.io.session_folder import read_session_folder, read_text_file
 from breathsync.sources.base import SourceError
 from breathsync.sources.replay import ReplaySource
@@ -55,7 +55,7 @@ def test_a_character_device_is_refused() -> None:
 def test_a_named_pipe_nothing_writes_to_is_refused_in_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csvfile, "PIPE_WAIT_S", 0.2)
+    monkeypatch.setattr(_inputs, "PIPE_WAIT_S", 0.2)
     fifo = tmp_path / "f.csv"
     os.mkfifo(fifo)
     got = _read_in_thread(fifo)
@@ -68,7 +68,7 @@ def test_a_named_pipe_nothing_writes_to_is_refused_in_time(
 
 @needs_fifo
 def test_a_pipe_is_kept_in_memory_up_to_a_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(csvfile, "MAX_PIPE_BYTES", 1000)
+    monkeypatch.setattr(_inputs, "MAX_PIPE_BYTES", 1000)
     fifo = tmp_path / "f.csv"
     os.mkfifo(fifo)
     text = "time,resp\n" + "".join(f"{i * 0.04:.2f},{i % 7}\n" for i in range(200))
@@ -78,7 +78,7 @@ def test_a_pipe_is_kept_in_memory_up_to_a_limit(tmp_path: Path, monkeypatch: pyt
     writer.join(10)
     assert isinstance(got, RecordingError)
     assert "more than 1000 bytes through a pipe, which is held in memory: save it to a file" in str(got)
-    assert csvfile._size_text(1 << 30) == "1 GB"
+    assert _inputs._size_text(1 << 30) == "1 GB"
 
 
 _TEXT = "time,resp\n" + "".join(f"{i * 0.04:.2f},{i % 7}\n" for i in range(200))
@@ -104,7 +104,7 @@ def _slow_writer(
 def test_a_named_pipe_whose_writer_is_slow_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer that has the pipe open is waited for as long as it takes (ssh, sort, a slow decompressor):
     only a pipe that no program opens for writing is refused after PIPE_WAIT_S."""
-    monkeypatch.setattr(csvfile, "PIPE_WAIT_S", 0.2)
+    monkeypatch.setattr(_inputs, "PIPE_WAIT_S", 0.2)
     fifo = tmp_path / "f.csv"
     os.mkfifo(fifo)
     writer = _slow_writer(functools.partial(fifo.open, "wb"), delay_s=0.8)
@@ -114,7 +114,7 @@ def test_a_named_pipe_whose_writer_is_slow_is_read(tmp_path: Path, monkeypatch: 
     assert len(got.time) == 200  # type: ignore[attr-defined]
     # A writer that comes within the wait, and writes at once.
     writer = _slow_writer(functools.partial(fifo.open, "wb"), delay_s=0.0, opened_after_s=0.1)
-    monkeypatch.setattr(csvfile, "PIPE_WAIT_S", 5.0)
+    monkeypatch.setattr(_inputs, "PIPE_WAIT_S", 5.0)
     got = _read_in_thread(fifo)
     writer.join(10)
     assert len(got.time) == 200  # type: ignore[attr-defined]
@@ -124,7 +124,7 @@ def test_a_named_pipe_whose_writer_is_slow_is_read(tmp_path: Path, monkeypatch: 
 @pytest.mark.parametrize("where", ["/proc/self/fd", "/dev/fd"])
 def test_an_anonymous_pipe_is_read_however_slow(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """analyze <(sleep 12; cat A.csv) B.csv: the shell's pipe has its writer; no time limit applies."""
-    monkeypatch.setattr(csvfile, "PIPE_WAIT_S", 0.2)
+    monkeypatch.setattr(_inputs, "PIPE_WAIT_S", 0.2)
     r, w = os.pipe()
     try:
         writer = _slow_writer(lambda: os.fdopen(w, "wb"), delay_s=0.8)
@@ -140,7 +140,7 @@ def test_a_line_over_the_limit_is_refused_with_its_number(tmp_path: Path) -> Non
     path = tmp_path / "long.csv"
     path.write_bytes(
         b"# a: b\ntime,resp\n0,1\n"
-        + b"7" * (csvfile.MAX_LINE_BYTES + csvfile.READ_CHUNK_BYTES + 10)
+        + b"7" * (_inputs.MAX_LINE_BYTES + _inputs.READ_CHUNK_BYTES + 10)
         + b"\n0.04,2\n"
     )
     with pytest.raises(RecordingError) as info:
@@ -152,18 +152,18 @@ def test_a_line_over_the_limit_is_refused_with_its_number(tmp_path: Path) -> Non
 def test_a_file_without_line_ends_is_refused_before_it_is_read_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 500)
-    monkeypatch.setattr(csvfile, "READ_CHUNK_BYTES", 100)
+    monkeypatch.setattr(_inputs, "MAX_LINE_BYTES", 500)
+    monkeypatch.setattr(_inputs, "READ_CHUNK_BYTES", 100)
     path = tmp_path / "nonl.csv"
     path.write_bytes(b"time,resp\r\n" + b"1" * 100_000)
     reads: list[int] = []
-    real = csvfile._Source._read
+    real = _inputs._Source._read
 
-    def counted(self: csvfile._Source, offset: int, size: int) -> bytes:
+    def counted(self: _inputs._Source, offset: int, size: int) -> bytes:
         reads.append(size)
         return real(self, offset, size)
 
-    monkeypatch.setattr(csvfile._Source, "_read", counted)
+    monkeypatch.setattr(_inputs._Source, "_read", counted)
     with pytest.raises(RecordingError) as info:
         read_recording(path)
     assert info.value.line == 2 and "longer than" in str(info.value)
@@ -171,7 +171,7 @@ def test_a_file_without_line_ends_is_refused_before_it_is_read_whole(
 
 
 def test_a_long_binary_line_is_named_as_what_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(csvfile, "MAX_LINE_BYTES", 500)
+    monkeypatch.setattr(_inputs, "MAX_LINE_BYTES", 500)
     path = tmp_path / "bin.csv"
     path.write_bytes(b"time,resp\n" + b"a" * 200 + b"\xff" + b"b" * 2000)
     with pytest.raises(RecordingError) as info:
@@ -203,16 +203,16 @@ def test_a_replay_of_a_device_is_refused_when_loaded() -> None:
     assert "replay: /dev/zero: not a regular file" in str(info.value)
 
 
-@pytest.mark.parametrize("extra", [10, csvfile.READ_CHUNK_BYTES // 2])
+@pytest.mark.parametrize("extra", [10, _inputs.READ_CHUNK_BYTES // 2])
 def test_a_line_a_little_over_the_limit_is_refused_too(tmp_path: Path, extra: int) -> None:
     """A line that began in one block and ended in the next was read whole up to 2 MB: a 1.5-MB line
     was accepted though the README says a line over 1 MB is refused. A line of 1 MB exactly is read."""
     rows = b"time,resp\n0,1\n0.04,2\n"
     path = tmp_path / "long.csv"
-    path.write_bytes(b"# a: b\n# " + b"7" * (csvfile.MAX_LINE_BYTES + extra) + b"\n" + rows)
+    path.write_bytes(b"# a: b\n# " + b"7" * (_inputs.MAX_LINE_BYTES + extra) + b"\n" + rows)
     with pytest.raises(RecordingError) as info:
         read_recording(path)
     assert info.value.line == 2 and "a line longer than 1 MB" in str(info.value)
     ok = tmp_path / "ok.csv"
-    ok.write_bytes(b"# a: b\n#" + b"7" * (csvfile.MAX_LINE_BYTES - 1) + b"\r\n" + rows)
+    ok.write_bytes(b"# a: b\n#" + b"7" * (_inputs.MAX_LINE_BYTES - 1) + b"\r\n" + rows)
     assert read_recording(ok).time.size == 2

@@ -18,14 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from breathsync.errors import RecordingError
-from breathsync.io import csvfile, read_recording
+from breathsync.io import _inputs, read_recording
 
 ONE_CHUNK = 1 << 30
 
 
 @contextmanager
 def chunk_bytes(size: int) -> Iterator[None]:
-    with mock.patch.object(csvfile, "READ_CHUNK_BYTES", size):
+    with mock.patch.object(_inputs, "READ_CHUNK_BYTES", size):
         yield
 
 
@@ -250,7 +250,7 @@ def test_a_byte_that_is_not_utf8_is_on_its_line_whatever_the_line_ends(
     split between two blocks of the count is one line end."""
     text = ("time,resp\n" + rows_text(LATER)).replace("\n", newline)
     path = write(tmp_path / "rec.csv", text.encode() + b"3.00,\xff" + newline.encode())
-    monkeypatch.setattr(csvfile, "READ_CHUNK_BYTES", 7)  # blocks end everywhere, also inside '\r\n'
+    monkeypatch.setattr(_inputs, "READ_CHUNK_BYTES", 7)  # blocks end everywhere, also inside '\r\n'
     with pytest.raises(RecordingError) as info:
         read_recording(path)
     assert info.value.line == 1 + LATER + 1 and "byte 0xff" in str(info.value), str(info.value)
