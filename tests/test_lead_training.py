@@ -17,6 +17,7 @@ from conftest import breathing, run_collecting, run_main
 from breathsync.io.csvfile import write_recording
 from breathsync.live import training_line
 from breathsync.session import ParticipantSpec, Session, SessionConfig
+from breathsync.session.training import Trainer
 from breathsync.session_types import Event, Snapshot, clock_text
 from breathsync.sources.base import PhaseProbe, SessionClock, Source
 from breathsync.sources.memory import MemorySource
@@ -292,15 +293,15 @@ def test_a_snapshot_right_after_the_instruction_shows_the_leaders_change(
     window end a snapshot scores, which depends on timing: the two metronome tests failed now and then)
     showed the leader's rate change unknown, as if the leader had no rate."""
     seen: list[float] = []
-    step = Session._lead_step
+    step = Trainer.lead_step
 
-    def spy(self: Session, ps: object, k: int, dt: float, in_sync: bool) -> None:
+    def spy(self: Trainer, ps: object, k: int, dt: float, in_sync: bool) -> None:
         before = self._training.stage
         step(self, ps, k, dt, in_sync)  # type: ignore[arg-type]
         if before == "matching" and self._training.stage == "leading":
-            seen.append(self._training_view().leader_rate_change_bpm)  # what a snapshot now would show
+            seen.append(self.view().leader_rate_change_bpm)  # what a snapshot now would show
 
-    monkeypatch.setattr(Session, "_lead_step", spy)
+    monkeypatch.setattr(Trainer, "lead_step", spy)
     _lead(_paced(210.0, 12.0, 12.0, 0.0, 1.0), _paced(210.0, 12.0, 12.0, 0.0, 1.0), duration_s=100.0)
     assert len(seen) == 1
     assert abs(seen[0]) < 0.5  # known, and no change yet
