@@ -357,7 +357,6 @@ class Session:
         self._stop: asyncio.Event | None = None
         self._stop_why: str | None = None  # request_stop's reason, for the session_end event
         self._start_failure_stop = False  # the stop was asked for by a failed start (_after_start_failure)
-        self._last_snap_t = 0.0
         self._closing = False
         self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
         self._duration_s: float | None = None  # run()'s duration: samples after it are not the session's
@@ -1081,8 +1080,6 @@ class Session:
             # when every source has ended. It was the clock's time when the publisher saw that, which a fast
             # replay runs past by seconds (duration_s 300.5 s at 20x, 303.5 s at 100x, for samples to 299.99 s).
             now = min(now, self._end_s)
-        dt = max(now - self._last_snap_t, 0.0)
-        self._last_snap_t = now
         views = []
         for p in self._parts:
             receiving = self._receiving(p, now)
@@ -1104,7 +1101,7 @@ class Session:
             views.append(self._participant_view(p))
         self._count_in_sync()
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
-        self._trainer.update(now, dt)
+        self._trainer.update()
         self._seq += 1
         # In time order: the pairs' events are stamped at the window ends they judge, before the snapshot.
         events, self._events = tuple(sorted(self._events, key=lambda e: e.t_s)), []

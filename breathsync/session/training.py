@@ -89,10 +89,9 @@ class _Training:
     goal_reached: bool = False
     goal_reached_at: float | None = None
     leading_since: float | None = None  # when the leader was told to change pace
-    # The leader's and the follower's rates at that moment: 60 / their mean breath interval over the minute
-    # before it (their pace baseline, pace.baseline_before).
+    # The leader's rate at that moment: 60 / their mean breath interval over the minute before it (their
+    # pace baseline, pace.baseline_before).
     leader_rate0: float = math.nan
-    follower_rate0: float = math.nan
     leader_change: float = math.nan  # the rate of the leader's latest breaths minus leader_rate0
     leader_moved_at: float | None = None  # the first time the leader had changed pace (pace.PaceChange)
     # Per participant (leader, follower): their breaths since the instruction against the minute before it,
@@ -156,24 +155,18 @@ class Trainer:
         # The pair that has been in sync longest right now.
         return max(self._pairs, key=lambda ps: ps.view.sync_run_s if ps.view else 0.0)
 
-    def update(self, now: float, dt: float) -> None:
-        """At each snapshot (after the pairs' windows are scored and judged): the match phase's goal."""
+    def update(self) -> None:
+        """At each snapshot (after the pairs' windows are scored and judged): the match phase's goal, when a
+        run in sync of any pair first lasted it, stamped at its window end as the events are
+        (Session._judge). The lead phase moves on at the lead pair's window ends (:meth:`lead_step`)."""
         cfg, tr = self.config, self._training
-        ps = self._main_pair()
-        # When a run in sync first lasted the goal: of the lead pair in the lead phase, else of any pair (the
-        # main pair is the one in sync longest). Stamped at its window end, as the events are
-        # (Session._judge).
-        hits = [
-            q.goal_at for q in ((ps,) if cfg.phase == "lead" and ps else self._pairs) if q.goal_at is not None
-        ]
-        goal_at = min(hits) if hits else None
-        if cfg.phase == "match" and not tr.goal_reached and goal_at is not None:
-            tr.goal_reached = True
-            tr.goal_reached_at = goal_at
-            self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s", t=goal_at)
-        if cfg.phase != "lead" or ps is None:
+        if cfg.phase != "match" or tr.goal_reached:
             return
-        # The lead phase moves on at the pair's window ends (lead_step), not here.
+        hits = [q.goal_at for q in self._pairs if q.goal_at is not None]
+        if hits:
+            tr.goal_reached = True
+            tr.goal_reached_at = goal_at = min(hits)
+            self._event("goal_reached", f"goal reached: in sync for {cfg.goal_s:.0f} s", t=goal_at)
 
     def lead_step(self, ps: Pair, k: int, dt: float, in_sync: bool) -> None:
         """The lead phase at the lead pair's window end ``k`` (grid index), just judged ``in_sync``: the
@@ -296,8 +289,6 @@ class Trainer:
         tr.pace_onsets[label] = start  # the intervals ending after this onset time count
         if label == self._leader:
             tr.leader_rate0 = base.rate_bpm
-        else:
-            tr.follower_rate0 = base.rate_bpm
         return tr.paces[label]
 
     def _baseline(self, p: Breather, at: float, now: float) -> pace.PaceBaseline | None:
@@ -354,8 +345,8 @@ class Trainer:
     def _lead_metrics(self, k: int | None = None) -> tuple[float, float]:
         """(follower rate tracking error over the 30 s ending at grid index ``k``, default their latest common
         sample, follower lag in s) for the lead phase."""
-        lead = next((p for p in self._parts if p.label == self._leader), None)
-        fol = next((p for p in self._parts if p.label == self._follower), None)
+        lead = self._participant(self._leader)
+        fol = self._participant(self._follower or "")
         if lead is None or fol is None or lead.ring.last_k is None or fol.ring.last_k is None:
             return math.nan, math.nan
         if k is None and not (lead.receiving and fol.receiving):
@@ -411,8 +402,8 @@ class Trainer:
             return f"{lead}: keep leading; {fol}: keep following"
         if tr.ask == "follow":
             # Said to the follower, so a leader labelled "you" is not "your" (that would be the follower's).
-            pace = "the new pace you set" if is_you(lead) else f"{lead}'s new pace"
-            return f"{fol}: follow {pace}"
+            new_pace = "the new pace you set" if is_you(lead) else f"{lead}'s new pace"
+            return f"{fol}: follow {new_pace}"
         return f"{lead}: change your pace, slower or faster; {fol}: follow"
 
     def summary(self) -> dict[str, Any]:
