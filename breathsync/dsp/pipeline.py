@@ -33,6 +33,8 @@ high-pass follows). The inhale onset is where the rise out of the trough begins:
 rise got faster than ``knee`` x its fastest (as breath detection on airflow uses a fraction of the peak
 flow), less the asin(knee) radians a rounded, sine-like trough takes to get there: the bottom of a rounded
 trough, the end of a flat end-expiratory pause (not its lowest wiggle, nor a wobble in it that falls back).
+Speeds and levels are read with the tracker high-pass's creep added back, and the onset moved back by the
+low-pass's delay alone: at slow rates the high-pass's creep is larger than the knee.
 
 Faults: a grid value far outside anything breathing does (:data:`OUTLIER_RANGE`: about 30 breath
 amplitudes from the midline) is replaced by the value before it and counted (``rejected_samples``); one
@@ -247,7 +249,9 @@ class RespPipeline:
         self._sos = np.vstack((high, low))
         self._zi_unit = signal.sosfilt_zi(self._sos)
         self._zi_lp_unit = signal.sosfilt_zi(low)
-        self._lag = _FilterLag(self._sos, fs)
+        # The onsets are timed on the tracker signal with its high-pass's creep added back (_knee_start): of
+        # its filters only the low-pass delays them.
+        self._lag = _FilterLag(low, fs)
         # The phase copy's first-order high- and low-pass follow the breathing frequency (see _track).
         self._pmean = 0.0  # state of the phase copy's high-pass: its running mean
         self._plp = 0.0  # state of its low-pass
@@ -708,7 +712,7 @@ class RespPipeline:
 
     # ----------------------------------------------------------------------------------------------
     def _follow_rate(self) -> tuple[float, float, float, float, float]:
-        """What follows the breathing frequency ``f`` (Hz): (f, the tracker filter's lag at f, the
+        """What follows the breathing frequency ``f`` (Hz): (f, the tracker low-pass's lag at f, the
         coefficients ``a`` of the phase copy's running-mean high-pass, at phase_highpass_rel x f but at least
         highpass_hz, and low-pass, at phase_lowpass_rel x f, and the portrait phase's compensation at f)."""
         cfg = self.config
@@ -799,7 +803,9 @@ class RespPipeline:
         self._last_turn_t = t
         if not self._have_peak:
             return None  # the first trough after warm-up: its cycle has no known start
-        # Onset time: the trough in the filtered signal, moved back by the filter's delay.
+        # Onset time: the knee of the rise, read on the tracker signal with its high-pass's creep added back
+        # (:meth:`_knee_start`), moved back by the low-pass's delay ``comp``; not by the high-pass's lead as
+        # well, which that signal no longer has.
         f = self._freq()
         # The rise of a rounded (sine-like) trough reaches ``knee`` x its fastest asin(knee) radians after
         # the bottom: that much earlier too, so a rounded trough's onset is its bottom, a pause's its end.
@@ -838,8 +844,21 @@ class RespPipeline:
         the high-pass's mean sinks, is still the pause); the extremum itself if none. A rise that falls back
         to where it began (within ``wobble_back`` x the breath amplitude) or lower before the fastest rise
         is a wobble in the pause (a swallow, the heart, the phase of a simulated breather jittering), not the
-        inhale: the search goes on from the low point it fell back to. On simulated breathers with a 20% end-expiratory pause (6-24/min, three
-        seeds) that took onset F1 at +-0.5 s from 0.52-0.95 to 0.77-0.99 (benchmarks/bench_accuracy.py).
+        inhale: the search goes on from the low point it fell back to. On simulated breathers with a 20%
+        end-expiratory pause (6-24/min, three seeds) that took onset F1 at +-0.5 s from 0.52-0.95 to
+        0.77-0.99 (benchmarks/bench_accuracy.py).
+
+        Levels and speeds are both read with the tracker high-pass's creep added back (in effect the
+        low-passed signal), and the onset is moved back by the low-pass's delay alone
+        (:meth:`_confirm_trough`). The high-pass adds a rise of w_c x the distance below the midline: in a
+        slow breath's trough about twice the knee (0.06 against 0.03 breath amplitudes a second at 4/min).
+        With the speeds read on the high-passed signal (before), a flat end-expiratory pause at 3-6/min
+        looked like the inhale from its start (onsets 2.2-3.9 s early with a 25% pause), and rounded troughs
+        were timed late by about the high-pass's lead, taken off a trough the creep-corrected levels had
+        already put back: +0.38 / +0.18 / +0.11 s at 4 / 5 / 6 per min on noiseless simulated breathers
+        (now +0.07 / +0.08 / +0.04). On simulated breathers with noise, drift and phase diffusion (3-30/min,
+        pauses 0-30%, two inhale shares, seeds 3-8), onset F1 at +-0.5 s went from 0.21 / 0.46 / 0.67 / 0.80
+        to 0.57 / 0.70 / 0.78 / 0.83 at 3 / 4 / 5 / 6 per min, 0.78 to 0.86 over the grid.
 
         The search starts at the bottom of the basin the move leaves: the lowest point between the fastest
         rise and, going back, a bump ``pause_bump`` x the breath amplitude above it, at least
@@ -849,11 +868,23 @@ class RespPipeline:
         if not moves:
             return ext_t
         items = list(moves)
-        k = max(range(len(items)), key=lambda j: items[j][1])
-        t_fast, fast, y_lo = items[k]
+        cfg = self.config
+        # The level of each sample with the tracker's high-pass creep added back: a first-order high-pass
+        # moves its output towards zero at w_c x the output, so a long pause below the midline seems to rise
+        # (by about a tenth of a breath over a 2.5-s pause). Its steps are the speeds.
+        wc = TWO_PI * cfg.highpass_hz / cfg.fs_hz
+        creep = 0.0
+        level: list[float] = []
+        speed: list[float] = []
+        for _, dy, yj in items:
+            creep += wc * yj
+            level.append(yj + creep)
+            speed.append(dy + wc * yj)
+        k = max(range(len(items)), key=speed.__getitem__)
+        fast = speed[k]
         if fast <= 0.0:
             return ext_t
-        cfg = self.config
+        t_fast, _, y_lo = items[k]
         bump = cfg.pause_bump * self._amp
         near = cfg.pause_bump_before * self._iv_typ
         start = k
@@ -866,15 +897,6 @@ class RespPipeline:
         else:
             start = 0
         slow = cfg.knee * fast
-        # The level of each sample with the tracker's high-pass creep added back: a first-order high-pass
-        # moves its output towards zero at w_c x the output, so a long pause below the midline seems to rise
-        # (by about a tenth of a breath over a 2.5-s pause).
-        wc = TWO_PI * cfg.highpass_hz / cfg.fs_hz
-        creep = 0.0
-        level: list[float] = []
-        for _, _, yj in items[: k + 1]:
-            creep += wc * yj
-            level.append(yj + creep)
         # Where the level is lowest from each sample on (to the fastest rise).
         low_from = list(range(k + 1))
         for j in range(k - 1, -1, -1):
@@ -885,10 +907,10 @@ class RespPipeline:
         # search goes on from that low point.
         i = start
         while True:
-            r = next((m for m in range(i, k + 1) if items[m][1] >= slow), k)
+            r = next((m for m in range(i, k + 1) if speed[m] >= slow), k)
             # Where this rise began: the sample before it, or the extremum (the move's first sample less
             # its step).
-            began = level[r - 1] if r > 0 else items[0][2] - items[0][1]
+            began = level[r - 1] if r > 0 else level[0] - speed[0]
             back = low_from[r]
             if back > r and level[back] <= began + cfg.wobble_back * self._amp:
                 i = back

@@ -32,12 +32,25 @@ def onsets(out: PipelineOutput) -> np.ndarray:
     return np.array([b.onset_s for b in out.breaths])
 
 
-def f1(found: np.ndarray, truth: np.ndarray, tol: float = 0.5) -> float:
-    """F1 of one-to-one matches within ``tol`` seconds (nearest first)."""
+def f1(
+    found: np.ndarray,
+    truth: np.ndarray,
+    tol: float = 0.5,
+    hidden: tuple[np.ndarray, np.ndarray] | None = None,
+) -> float:
+    """F1 of one-to-one matches within ``tol`` seconds (nearest first). With ``hidden`` (the starts and ends
+    of held runs), a true onset within ``tol`` of a run is matched anywhere in that run, +-``tol``: its trough
+    is hidden there, and the onset is dated where the rise is first seen."""
+    lo, hi = truth - tol, truth + tol
+    if hidden is not None:
+        for a, b in zip(*hidden, strict=True):
+            near = (truth >= a - tol) & (truth <= b + tol)
+            lo[near] = np.minimum(lo[near], a - tol)
+            hi[near] = np.maximum(hi[near], b + tol)
     used = np.zeros(truth.size, bool)
     hits = 0
     for x in np.sort(found):
-        free = np.flatnonzero(~used & (np.abs(truth - x) <= tol))
+        free = np.flatnonzero(~used & (lo <= x) & (x <= hi))
         if free.size:
             used[free[np.argmin(np.abs(truth[free] - x))]] = True
             hits += 1
@@ -52,6 +65,14 @@ def held_s(raw: np.ndarray, fs: float = CFG.fs_hz) -> np.ndarray:
     for i in np.flatnonzero(same).tolist():
         run[i] = run[i - 1] + 1.0
     return run / fs
+
+
+def held_runs(out: PipelineOutput, min_s: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """The starts and ends (s) of the runs of clipped samples lasting at least ``min_s``."""
+    runs = np.flatnonzero(np.diff(np.concatenate(([0], out.clipped.astype(np.int8), [0]))))
+    starts, ends = out.t[runs[::2]], out.t[runs[1::2] - 1]
+    long = ends - starts >= min_s
+    return starts[long], ends[long]
 
 
 @cache
@@ -96,11 +117,9 @@ def test_a_clipped_belt_is_tracked_through_not_flat(rate_bpm: float, side: str, 
     else:
         # The trough itself is hidden in the held bottom: the onset is dated within it, where the rise is
         # first seen (or the slow creep into it, at 6/min), within a breath's own stretch of the unclipped one.
-        runs = np.flatnonzero(np.diff(np.concatenate(([0], out.clipped.astype(np.int8), [0]))))
-        starts, ends = out.t[runs[::2]], out.t[runs[1::2] - 1]
-        long = ends - starts >= 0.3
+        starts, ends = held_runs(out)
         for x in found[found > 40.0]:
-            assert np.any((x >= starts[long] - 0.5) & (x <= ends[long] + 0.5)), x
+            assert np.any((x >= starts - 0.5) & (x <= ends + 0.5)), x
 
 
 @pytest.mark.parametrize("name", BELTS)
@@ -115,7 +134,9 @@ def test_real_belts_clipped_keep_their_breaths(name: str, side: str, pct: float)
     truth = live_onsets(name)
     found = onsets(out)
     assert abs(found.size - truth.size) <= max(2, round(0.1 * truth.size))
-    assert f1(found, truth) >= 0.85
+    # A bottom held at the limit hides the trough: an onset dated anywhere in it is that breath's (as in
+    # test_a_clipped_belt_is_tracked_through_not_flat).
+    assert f1(found, truth, hidden=None if side == "top" else held_runs(out)) >= 0.85
     held = held_s(out.raw)
     flat = out.quality == Quality.FLAT
     assert np.all(held[flat & out.clipped] >= CFG.clip_flat_s)
