@@ -27,7 +27,7 @@ class Event:
     """Something that happened: ``kind`` is one of the names below, ``text`` says it in words."""
 
     t_s: float
-    kind: str  # in_sync | lost_sync | goal_reached | partner_following | source_lost | source_back |
+    kind: str  # in_sync | lost_sync | goal_reached | pace_changed | partner_following | source_lost | source_back |
     #            source_failed | source_ended | inverted_signal | alarm | phase_stage | signal_note |
     #            session_end | battery_low | source_detail
     text: str

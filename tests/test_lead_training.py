@@ -118,6 +118,15 @@ def test_a_follower_who_follows_the_leaders_change_is_following() -> None:
     told = next(i for i, s in enumerate(snaps) if s.training.stage == "leading")
     assert _events(snaps, "phase_stage")[0] in snaps[told].events
     assert all(math.isnan(s.training.leader_rate_change_bpm) for s in snaps[:told])
+    # The change itself is an event, once, when the verdict first says so, before the following.
+    moved = _events(snaps, "pace_changed")
+    assert len(moved) == 1 and moved[0].participants == ("A", "B")
+    assert (
+        moved[0].t_s == pytest.approx(summary["leader_changed_at_s"], abs=1e-3) and moved[0].t_s < fol[0].t_s
+    )
+    assert moved[0].text.startswith("A has changed pace (12.0 -> ") and moved[0].text.endswith(
+        "/min); B, follow"
+    )
 
 
 def test_a_partner_who_keeps_their_pace_is_not_following() -> None:
@@ -135,8 +144,9 @@ def test_two_metronomes_are_never_following_and_the_leader_is_reminded() -> None
     snaps = _lead(_paced(210.0, 12.0, 12.0, 0.0, 1.0, delay_s=0.3), _paced(210.0, 12.0, 12.0, 0.0, 1.0))
     stages = _events(snaps, "phase_stage")
     assert len(stages) >= 2  # the instruction, then a reminder after 45 s without a change
-    assert "change your pace" in stages[1].text
+    assert stages[1].text == "A, change your pace, slower or faster (no change in 45 s); B, follow"
     assert stages[1].t_s - stages[0].t_s >= 44.0
+    assert not _events(snaps, "pace_changed")
     assert not _events(snaps, "partner_following") and not any(s.training.following for s in snaps)
     leading = [s.training for s in snaps if s.training.stage == "leading"]
     assert leading and all(abs(tr.leader_rate_change_bpm) < 0.5 for tr in leading)
@@ -335,3 +345,40 @@ def test_one_long_breath_is_not_a_change_of_pace() -> None:
     summary = session.summary()["training"]
     assert summary["leader_changed_at_s"] is None, summary
     assert not _events(snaps, "partner_following")
+
+
+def _there_and_back(
+    duration_s: float, rate0: float, rate1: float, there_s: float, back_s: float
+) -> MemorySource:
+    """A belt-like breather at ``rate0`` breaths/min that moves to ``rate1`` over 10 s from ``there_s`` and
+    back to ``rate0`` over 10 s from ``back_s``."""
+    fs = 25.0
+    t = np.arange(0.0, duration_s, 1.0 / fs)
+    tau = np.clip((t - there_s) / 10.0, 0.0, 1.0) - np.clip((t - back_s) / 10.0, 0.0, 1.0)
+    frac = (np.cumsum((rate0 + (rate1 - rate0) * tau) / 60.0) / fs) % 1.0
+    ph = np.where(frac < 0.4, np.pi * frac / 0.4, np.pi + np.pi * (frac - 0.4) / 0.6)
+    y = 0.5 * (1 - np.cos(ph)) + 0.02 * np.random.default_rng(2).standard_normal(t.size)
+    return MemorySource(t, {"resp": y})  # type: ignore[arg-type]
+
+
+def test_a_leader_back_at_the_old_pace_is_asked_to_change_it_again() -> None:
+    # In sync at 12/min; the leader slows to 8/min at 90 s and is back at 12 from 150 s, with a metronome
+    # partner. The reminder 45 s later said "no change in 45 s" after a change the summary reported, and
+    # events.csv had no word of the change.
+    snaps, session = _lead_session(
+        _paced(330.0, 12.0, 12.0, 0.0, 1.0, delay_s=0.3),
+        _there_and_back(330.0, 12.0, 8.0, 90.0, 150.0),
+        320.0,
+    )
+    changed_at = session.summary()["training"]["leader_changed_at_s"]
+    assert changed_at is not None and 90.0 < changed_at < 150.0
+    moved = _events(snaps, "pace_changed")
+    assert [e.t_s for e in moved][:1] == [pytest.approx(changed_at, abs=1e-3)]
+    stages = _events(snaps, "phase_stage")
+    again = [e for e in stages if e.t_s > changed_at]
+    assert again, [e.text for e in stages]
+    assert again[0].text == (
+        "A, change your pace again, slower or faster (back near your old pace for 45 s); B, follow"
+    )
+    # One event for the change: a second only after a reminder.
+    assert all(any(r.t_s < m.t_s for r in again) for m in moved[1:])

@@ -94,6 +94,7 @@ class _Training:
     leader_rate0: float = math.nan
     leader_change: float = math.nan  # the rate of the leader's latest breaths minus leader_rate0
     leader_moved_at: float | None = None  # the first time the leader had changed pace (pace.PaceChange)
+    change_reported: bool = False  # a pace_changed event since the instruction or the last reminder
     # Per participant (leader, follower): their breaths since the instruction against the minute before it,
     # and the onset of the last breath handed to it (Trainer._pace_update).
     paces: dict[str, pace.PaceChange] = field(default_factory=dict)
@@ -203,7 +204,9 @@ class Trainer:
         :data:`FOLLOW_FRACTION` of the leader's change, with the pair in sync and the rate tracking error
         under 1.5/min, all for ``follow_hold_s``: a pair that merely stays in sync (two metronomes, a leader
         who does not change pace) is not following anyone, nor is a partner who keeps their pace while the
-        leader's changes. A leader who has not changed pace for :data:`LEAD_REMIND_S` is reminded."""
+        leader's changes. A leader who has not changed pace for :data:`LEAD_REMIND_S` is reminded; the
+        change itself is an event (``pace_changed``), once, and again only after a reminder (a leader back
+        near the pace before the instruction for :data:`LEAD_REMIND_S` is asked to change it again)."""
         cfg, tr = self.config, self._training
         lead, fol = self._leader, self._follower or ""
         lp, fp = self._pace_update(lead, k), self._pace_update(fol, k)
@@ -218,14 +221,32 @@ class Trainer:
             tr.prompt_at = now
             if tr.leader_moved_at is None:
                 tr.leader_moved_at = now
+            if not tr.change_reported:
+                # Once, and again only after a reminder: a change that wavers across the threshold
+                # breath by breath is one change.
+                tr.change_reported = True
+                self._event(
+                    "pace_changed",
+                    f"{says(lead, 'has', 'have')} changed pace ({tr.leader_rate0:.1f} -> "
+                    f"{tr.leader_rate0 + d_lead:.1f}/min); {fol}, follow",
+                    (lead, fol),
+                    now,
+                )
         elif math.isnan(d_lead):  # no signal (or no rate yet): nothing to remind anyone of
             tr.prompt_at = now
         elif tr.prompt_at is not None and now - tr.prompt_at >= LEAD_REMIND_S:
             tr.prompt_at = now
+            tr.change_reported = False
+            # After a change, the leader's last breaths are back near the pace before the instruction.
+            why = (
+                f"no change in {LEAD_REMIND_S:.0f} s"
+                if tr.leader_moved_at is None
+                else f"back near your old pace for {LEAD_REMIND_S:.0f} s"
+            )
+            again = "" if tr.leader_moved_at is None else " again"
             self._event(
                 "phase_stage",
-                f"{lead}, change your pace, slower or faster (no change in {LEAD_REMIND_S:.0f} s); "
-                f"{fol}, follow",
+                f"{lead}, change your pace{again}, slower or faster ({why}); {fol}, follow",
                 (lead, fol),
                 now,
             )
