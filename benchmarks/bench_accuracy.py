@@ -39,6 +39,16 @@ the gap and when it resumes the breathing it left (the default for belts, ``Pipe
 A further table scores the same way against the true phase and onsets of simulated breathers
 (breathsync.synth defaults: 40/60 cycle, baseline drift, amplitude variation, noise, phase diffusion; with and
 without an end-expiratory pause) at 6 to 24 breaths/min, where no reference has to be trusted.
+
+The last table times the onsets of paced breathing exercises, whose inhale starts are known: box breathing
+(in 4 s, hold 4, out 4, hold 4), 4-7-8, 3-0-4-3, and 6/min resonance breathing (5-5 and 4-6), each cycle's
+length varied by 5% (three seeds, 400 s each, onsets from 60 s).
+
+    python benchmarks/bench_accuracy.py --grid [--seeds 3-8]
+
+prints, instead of the tables above, onset F1 against the true onsets over a grid of simulated breathers
+(3 to 30/min, end-expiratory pauses 0-30%, inhale 40% and 33% of the cycle; seeds 3-8 by default: seeds 1-2
+were used to choose the onset rule's changes of stop 35): about 4 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -163,6 +173,110 @@ def score_synthetic(rate_bpm: float, pause: float, seed: int = 0) -> dict[str, f
     }
 
 
+#: Paced breathing exercises: (name, inhale s, hold after inhale s, exhale s, hold after exhale s).
+PACED_PATTERNS = (
+    ("box 4-4-4-4", 4.0, 4.0, 4.0, 4.0),
+    ("4-7-8", 4.0, 7.0, 8.0, 0.0),
+    ("3-0-4-3", 3.0, 0.0, 4.0, 3.0),
+    ("6/min 5-0-5-0", 5.0, 0.0, 5.0, 0.0),
+    ("6/min 4-0-6-0", 4.0, 0.0, 6.0, 0.0),
+)
+PACED_JITTER = 0.05  # each cycle's length varies by this fraction (sd)
+
+
+def paced_breathing(
+    pattern: tuple[float, float, float, float], seed: int, duration_s: float = 400.0, fs_hz: float = 50.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, belt, inhale starts) of a paced exercise: raised-cosine inhale and exhale, flat holds, each cycle
+    stretched by a random factor (sd ``PACED_JITTER``), belt noise 0.5% of the breath."""
+    rng = np.random.default_rng(seed)
+    t_in, hold_in, t_ex, hold_ex = pattern
+    ts, ys, starts, t0 = [], [], [], 0.0
+    while t0 < duration_s:
+        f = 1.0 + PACED_JITTER * rng.standard_normal()
+        a, b, c, d = t_in * f, hold_in * f, t_ex * f, hold_ex * f
+        tt = np.arange(math.ceil(t0 * fs_hz) / fs_hz, t0 + a + b + c + d, 1.0 / fs_hz)
+        x = tt - t0
+        ys.append(
+            np.where(
+                x < a,
+                0.5 * (1 - np.cos(np.pi * x / a)),
+                np.where(
+                    x < a + b, 1.0, np.where(x < a + b + c, 0.5 * (1 + np.cos(np.pi * (x - a - b) / c)), 0.0)
+                ),
+            )
+        )
+        ts.append(tt)
+        starts.append(t0)
+        t0 += a + b + c + d
+    t, y = np.concatenate(ts), np.concatenate(ys)
+    return t, y + 0.005 * rng.standard_normal(t.size), np.array(starts)
+
+
+def score_paced(pattern: tuple[float, float, float, float], seeds: tuple[int, ...] = (1, 2, 3)) -> list[str]:
+    """Live onsets of a paced exercise against its inhale starts (from 60 s): rate, their median signed
+    error (s), the share within +-0.5 s, and F1 at +-0.5 s."""
+    errs, f1s = [], []
+    for seed in seeds:
+        t, y, truth = paced_breathing(pattern, seed)
+        det = np.array([b.onset_s for b in RespPipeline().process(t, y).breaths])
+        det, ref = det[det >= 60.0], truth[(truth >= 60.0) & (truth <= t[-1] - 12.0)]
+        errs.append(det - truth[np.argmin(np.abs(det[:, None] - truth[None, :]), axis=1)])
+        f1s.append(onset_f1(det[det <= t[-1] - 12.0], ref)[2])
+    e = np.concatenate(errs)
+    return [
+        f"{60.0 / sum(pattern):.2g}/min",
+        f"{np.median(e):+.2f}",
+        f"{np.mean(np.abs(e) <= 0.5):.2f}",
+        f"{np.mean(f1s):.2f}",
+    ]
+
+
+GRID_RATES = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0)
+GRID_PAUSES = (0.0, 0.1, 0.2, 0.3)
+GRID_INHALES = (0.4, 0.33)
+
+
+def _grid_cell(args: tuple[float, float, float, int]) -> tuple[float, float, float, int, float, float]:
+    rate, pause, inhale, seed = args
+    shape = BreathShape(pause_fraction=pause, inhale_fraction=inhale)
+    g = simulate_group(600.0, fs_hz=50.0, rates_bpm=(rate,), shape=shape, seed=seed)
+    det = np.array([b.onset_s for b in RespPipeline().process(g.t, g.resp[0]).breaths])
+    ons = g.onsets[0]
+    t_min = g.t[0] + WARMUP_S
+    det, ons = det[det >= t_min], ons[ons >= t_min]
+    err = det - ons[np.argmin(np.abs(det[:, None] - ons[None, :]), axis=1)] if det.size and ons.size else det
+    return rate, pause, inhale, seed, onset_f1(det, ons)[2], float(np.median(err)) if err.size else math.nan
+
+
+def onset_grid(seeds: list[int]) -> None:
+    """Onset F1 against the true onsets over the grid of simulated breathers (see the module docstring)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cells = [(r, p, i, s) for r in GRID_RATES for p in GRID_PAUSES for i in GRID_INHALES for s in seeds]
+    with ProcessPoolExecutor() as ex:
+        res = list(ex.map(_grid_cell, cells, chunksize=2))
+    rows = []
+    for r in GRID_RATES:
+        mine = [x for x in res if x[0] == r]
+        rows.append(
+            [f"{r:g}/min"]
+            + [f"{np.mean([x[4] for x in mine if x[1] == p]):.2f}" for p in GRID_PAUSES]
+            + [f"{np.mean([x[4] for x in mine]):.2f}", f"{np.nanmedian([x[5] for x in mine]):+.2f}"]
+        )
+    rows.append(["all"] + [""] * len(GRID_PAUSES) + [f"{np.mean([x[4] for x in res]):.2f}", ""])
+    header = ["simulated breather"] + [f"F1, {100 * p:.0f}% pause" for p in GRID_PAUSES]
+    print(table(rows, [*header, "F1, all", "median onset error s"]))
+    print(
+        f"(seeds {', '.join(map(str, seeds))}; inhale {' and '.join(f'{i:g}' for i in GRID_INHALES)} of the cycle)"
+    )
+
+
+def _seed_list(text: str) -> list[int]:
+    a, _, b = text.partition("-")
+    return list(range(int(a), int(b or a) + 1))
+
+
 GAP_LENGTHS_S = (3.0, 8.0)
 GAP_EVERY_S = 37.0  # a gap starts every this many seconds, from 60 s to 60 s before the end, one per run
 GAP_AFTER_S = 15.0  # scored: the seconds after each gap
@@ -200,7 +314,12 @@ def score_gaps(path: str) -> list[list[str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("files", nargs="*")
+    ap.add_argument("--grid", action="store_true", help="onset F1 over a grid of simulated breathers, only")
+    ap.add_argument("--seeds", type=_seed_list, default=_seed_list("3-8"), help="the grid's seeds (3-8)")
     args = ap.parse_args()
+    if args.grid:
+        onset_grid(args.seeds)
+        return
     files = args.files or [str(p) for p in default_belt_files()]
     rows, errs, rates, rates30, ratestr, floors, drift, bands = [], [], [], [], [], [], [], []
     rises: list[list[str]] = []
@@ -352,6 +471,21 @@ def main() -> None:
             srows, ["simulated breather (true phase)", "phase MAE deg", "bias deg", "phase given", "onset F1"]
         )
     )
+    print()
+    prows = [[name, *score_paced(pat)] for name, *pat in PACED_PATTERNS]
+    print(
+        table(
+            prows,
+            [
+                "paced exercise (s: in-hold-out-hold)",
+                "rate",
+                "median onset error s",
+                "within 0.5 s",
+                "onset F1",
+            ],
+        )
+    )
+    print(f"(each cycle's length varied by {100 * PACED_JITTER:g}%; seeds 1-3, 400 s each, onsets from 60 s)")
 
 
 if __name__ == "__main__":
