@@ -260,12 +260,23 @@ def analyse_waveform(
 
 
 def _labels(recs: list[Recording], given: list[str | None] | None = None) -> list[str]:
-    """Participant labels: ``given`` (a session folder's), else the file's ``participant`` metadata, else
-    A, B, C, ... (made unique)."""
+    """Participant labels: ``given`` (a session folder's, or a column's), else the file's ``participant``
+    metadata, else A, B, C, ... by position, made unique. A default label skips the labels the other inputs
+    declare, in any case: an unlabelled file before one that says ``# participant: A`` is B, not an A
+    beside an "A'" (nor an "A" beside an "a")."""
+    declared = [
+        (given[i] if given else None) or r.meta.get("participant", "").strip() for i, r in enumerate(recs)
+    ]
+    taken = {lab.casefold() for lab in declared if lab}
     out: list[str] = []
-    for i, r in enumerate(recs):
-        lab = (given[i] if given else None) or r.meta.get("participant", "").strip()
-        lab = lab or chr(ord("A") + i % 26) + ("" if i < 26 else str(i))
+    for i, lab in enumerate(declared):
+        if not lab:
+            j = i
+            while True:
+                lab = chr(ord("A") + j % 26) + ("" if j < 26 else str(j))
+                if lab.casefold() not in taken and lab not in out:
+                    break
+                j += 1
         while lab in out:
             lab += "'"
         out.append(lab)
@@ -743,7 +754,9 @@ def analyse_together(
         pr = analyse_pair(a, b, cfg)
         if pr is None:
             overlap = _overlap_s(a, b)
-            why = f"the recordings overlap by {overlap:g} s, less than one {window_s:g}-s window"
+            why = _apart_text(a, b) or (
+                f"the recordings overlap by {overlap:g} s, less than one {window_s:g}-s window"
+            )
             unscored[(a.label, b.label)] = why  # the pair's own line says it (summary_text, the JSON's note)
         else:
             pairs.append(pr)
@@ -758,6 +771,30 @@ def analyse_together(
             identical.add((la, lb))
             warnings.append(copy_warning(ra, rb, la, lb))
     return Together(parts, pairs, warnings, cfg, unscored, identical)
+
+
+def _apart_text(a: Participant, b: Participant) -> str | None:
+    """Why two recordings that do not overlap at all cannot be a pair, in ``run``'s words for replays
+    (:func:`breathsync.sources.replay.check_replays_overlap`): their spans and the gap between them, in years
+    for a file on another clock (Unix time beside times from 0), which "overlap by 0 s" did not tell. None
+    when they overlap (or one has no breathing samples)."""
+    from breathsync.sources.replay import _duration_text
+
+    if not (a.t_wave.size and b.t_wave.size):
+        return None
+    first, then = sorted((a, b), key=lambda p: float(p.t_wave[0]))
+    gap = float(then.t_wave[0]) - float(first.t_wave[-1])
+    if gap <= 0.0:
+        return None
+
+    def span(p: Participant) -> str:
+        return f"{p.label} ({os.path.basename(p.file)}: {float(p.t_wave[0]):.10g} to {float(p.t_wave[-1]):.10g} s)"
+
+    return (
+        f"{span(first)} and {span(then)} were not recorded at the same time: {then.label}'s recording starts "
+        f"{_duration_text(gap)} after {first.label}'s ends; analyse them separately, or shift one file's time "
+        "column onto the other's"
+    )
 
 
 def _overlap_s(a: Participant, b: Participant) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import errno
 import json
 import math
@@ -64,6 +65,33 @@ class _Parser(argparse.ArgumentParser):
         if args and str(args[0]).startswith("-") and kwargs.get("action", "store") == "store":
             kwargs["action"] = _Once
         return super().add_argument(*args, **kwargs)
+
+
+class _CommandParser(_Parser):
+    """A command's parser: its files may come before, between or after its options (``analyze A.csv --window
+    20 B.csv``: the plain parse took the files up to the first option and refused the rest as "unrecognized
+    arguments"). argparse's intermixed parse cannot be the top level's (it refuses a subcommand's positional),
+    so each command's own arguments are parsed here: the top level hands them to :meth:`parse_known_args`."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing:  # Python 3.11's parse_known_intermixed_args parses through this method
+            return super().parse_known_args(args, namespace)
+        arg_list = list(sys.argv[1:] if args is None else args)
+        # The plain parse first: whatever it refuses is refused with its words, as before; only arguments it
+        # left over that are not options (files after an option) are parsed again, intermixed. Not after '--'
+        # (whose files may look like options: the intermixed parse would take them for options).
+        parsed, extra = super().parse_known_args(arg_list, copy.copy(namespace))
+        if "--" in arg_list or all(x.startswith("-") and x != "-" for x in extra):  # '-': stdin, a file
+            return parsed, extra
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(arg_list, namespace)
+        finally:
+            self._intermixing = False
 
 
 class _Once(argparse.Action):
@@ -268,7 +296,7 @@ def build_parser() -> _Parser:
         description="Breathing-synchrony biofeedback: breathing phase, breaths, rate and pair synchrony.",
     )
     p.add_argument("--version", action="version", version=f"breathsync {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     p.commands = sub.choices  # (filled as the commands are added below)
 
     a = sub.add_parser(
@@ -429,13 +457,14 @@ def build_parser() -> _Parser:
         "paths",
         nargs="+",
         metavar="SESSION_DIR|FILE",
-        help="one folder written by --record, or CSV/XDF files",
+        help="one folder written by --record, or recording CSV files (one per participant; an XDF file is "
+        "not read here: replay it with run -p A=replay:FILE.xdf --record DIR, then report DIR)",
     )
     rp.add_argument(
         "--out",
         type=_path,
         metavar="FILE.html",
-        help="where to write ('-' = stdout; default: SESSION_DIR/report.html; report.html here for CSV/XDF files)",
+        help="where to write ('-' = stdout; default: SESSION_DIR/report.html; report.html here for CSV files)",
     )
     rp.add_argument(
         "--window",
@@ -547,6 +576,9 @@ def build_parser() -> _Parser:
         metavar="S",
         help=f"seconds to scan (default 5, at most {SCAN_MAX_S:g})",
     )
+    # 'analyse', the spelling of the help's own words, is analyze too: given by its name, not by an alias=,
+    # which would list "analyze (analyse)" in the commands' help and widen its every line.
+    sub.choices["analyse"] = a
     return p
 
 
@@ -768,6 +800,12 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         duration = args.duration
     if args.leader is not None and args.phase != "lead":
         raise InputError("--leader only applies to --phase lead")
+    if args.headless and args.quiet:
+        # Both were taken, and --quiet silently won: no view at all, not the terminal view asked for.
+        raise InputError(
+            "--headless (the terminal view) and --quiet (no live view, only the summary at the end) ask for "
+            "different views: give one of them"
+        )
     if args.publish:
         from breathsync.lsl_out import publish_speed_error
 
@@ -1125,6 +1163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _lenient_output()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command == "analyse":
+        args.command = "analyze"
     if extra:
         # Said by the command's own parser: "breathsync analyze: ... (see breathsync analyze --help)", the help
         # that lists its options (the top level's said "see breathsync --help", which does not).

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -147,6 +148,33 @@ def _or(labels: Sequence[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
 
 
+def _check_labels_apart(labels: Sequence[str]) -> None:
+    """Refuse two labels that name one person's files: labels differing only in case (``A`` and ``a``: on
+    macOS's and Windows's case-insensitive file systems A.csv and a.csv are one file; the recorder wrote
+    a_2.csv, which an export of the folder then refused), or only in what is not a letter or digit (``a-1``
+    and ``a_1``), which a BIDS export drops from a subject's label (:func:`breathsync.export_bids._subjects`
+    refuses both). Said before anything starts, not by the export after the session."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        key = re.sub(r"[^A-Za-z0-9]", "", label).casefold() or label
+        other = seen.setdefault(key, label)
+        if other == label:
+            continue
+        if other.casefold() == label.casefold():
+            why = (
+                "labels that differ only in case name one file on macOS and Windows "
+                f"({file_stem(other)}.csv) and one subject in a BIDS export: choose labels that differ in more "
+                "than case"
+            )
+        else:
+            sub = re.sub(r"[^A-Za-z0-9]", "", label)
+            why = (
+                f"labels with the same ASCII letters and digits name one subject in a BIDS export (sub-{sub}: "
+                "a BIDS label keeps only those): choose labels that differ in their ASCII letters or digits"
+            )
+        raise InputError(f"participants {other} and {label}: {why}, e.g. P1 and P2")
+
+
 def build_session(
     participants: Sequence[ParticipantArg],
     *,
@@ -161,6 +189,7 @@ def build_session(
     labels = [p.label for p in participants]
     if len(set(labels)) != len(labels):
         raise InputError("participant labels must be different")
+    _check_labels_apart(labels)
     if not 1 <= len(labels) <= 8:
         raise InputError("give 1 to 8 participants")
     if (

@@ -268,7 +268,9 @@ def build_report(
         f"<title>breathsync report: {html.escape(name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Breathing synchrony: {html.escape(name)}</h1>",
         f"<p class='note'>breathsync {__version__}, report made {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
-        f"Duration {clock_text(x1 - x0)}; window {window_s:g} s.</p>",
+        # A recording's length to the nearest second, as analyze gives it ("300 s"); clock_text alone truncates
+        # like a stopwatch, which put 4:59 here for 0 to 299.96 s (a 300-s recording's last sample).
+        f"Duration {clock_text(round(x1 - x0))}; window {window_s:g} s.</p>",
         "<h2>Summary</h2><table><tr><th>pair</th><th>time in sync</th><th>mean PLV</th><th>chance level</th>"
         "<th>relative phase</th><th>who led</th></tr>",
     ]
