@@ -800,12 +800,6 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         duration = args.duration
     if args.leader is not None and args.phase != "lead":
         raise InputError("--leader only applies to --phase lead")
-    if args.headless and args.quiet:
-        # Both were taken, and --quiet silently won: no view at all, not the terminal view asked for.
-        raise InputError(
-            "--headless (the terminal view) and --quiet (no live view, only the summary at the end) ask for "
-            "different views: give one of them"
-        )
     if args.publish:
         from breathsync.lsl_out import publish_speed_error
 

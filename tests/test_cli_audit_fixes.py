@@ -182,18 +182,6 @@ def test_analyze_still_gives_the_overlap_of_recordings_that_overlap(
 
 
 # ------------------------------------------------------------------------ 7. small
-@pytest.mark.parametrize("command", [["run", "-p", "A=sim:steady"], ["demo"]])
-def test_headless_and_quiet_together_are_refused(
-    capsys: pytest.CaptureFixture[str], command: list[str]
-) -> None:
-    """--quiet (no live view) silently won over --headless (the terminal view)."""
-    err = _error(capsys, [*command, "--headless", "--quiet", "--duration", "5"])
-    assert err == (
-        "breathsync: error: --headless (the terminal view) and --quiet (no live view, only the summary at the "
-        "end) ask for different views: give one of them\n"
-    )
-
-
 def test_analyse_is_analyze_without_cluttering_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyse", A, B]) == 0
     assert "A-B: in sync" in capsys.readouterr().out
