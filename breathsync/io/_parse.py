@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from breathsync.errors import RecordingError
-from breathsync.io._recording import TIME_COLUMN, FloatArray, _quote
+from breathsync.io._recording import _T_TIME_RE, TIME_COLUMN, FloatArray, _known_name, _quote
 
 _DELIMITERS = {",": "','", ";": "';'", "\t": "tab"}
 _ACCEPTED = "',' ';' or tab"
@@ -137,7 +137,11 @@ def _well_quoted_line(delimiter: str) -> re.Pattern[str]:
 _WELL_QUOTED = {d: _well_quoted_line(d) for d in _DELIMITERS}
 
 
-def _detect_delimiter(name: str, line_no: int, header: str) -> str:
+def _detect_delimiter(
+    name: str, line_no: int, header: str, following: Iterator[tuple[int, str]] | None = None
+) -> str:
+    """The header's delimiter. ``following``: the lines after the header (number, text), looked at only
+    when the header has none, for a note above the real header (:func:`_header_below`)."""
     bare = _unquoted(header)
     counts = {d: bare.count(d) for d in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
@@ -153,11 +157,58 @@ def _detect_delimiter(name: str, line_no: int, header: str) -> str:
             "a header naming the columns, e.g. time,resp",
             line=line_no,
         )
+    lines = list(itertools.islice(following, NOTE_LOOK_LINES)) if following is not None else []
+    if ":" not in stripped and _single_numbers_below(lines):
+        return ","  # one column whose name has spaces ("RR interval (ms)"): any accepted delimiter works
+    below = _header_below(iter(lines))
+    if below is not None:
+        below_no, below_text = below
+        raise RecordingError(
+            name,
+            f"the first line, {_quote(stripped)}, looks like a note, not a header (no {_ACCEPTED} separates "
+            f"columns in it), and line {below_no}, {_quote(below_text.strip())}, like the header: delete the lines "
+            "above the header, or start each with '#' (a '# key: value' line is read as metadata)",
+            line=line_no,
+        )
     raise RecordingError(
         name,
         f"unknown delimiter in header {_quote(stripped)}: separate the columns with {_ACCEPTED}",
         line=line_no,
     )
+
+
+#: How many lines below a header without a delimiter are looked at for the real header (notes above it).
+NOTE_LOOK_LINES = 20
+
+
+def _single_numbers_below(lines: list[tuple[int, str]]) -> bool:
+    """Whether the first line below a header without a delimiter that is not blank or a '#' line holds one
+    number: the header names one column, with spaces in its name."""
+    for _, line in lines:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            return is_number(text)
+    return False
+
+
+def _header_below(following: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
+    """The line that looks like a header (an accepted delimiter between names that are not all numbers) within
+    :data:`NOTE_LOOK_LINES` lines below a first line that has no delimiter, past lines of text only (more
+    notes, '#' lines): then that first line is a note ("Device: Polar H10"). None when a line of numbers (data:
+    the first line was the header, with a wrong delimiter), or nothing that looks like a header, comes first."""
+    for line_no, line in following:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        bare = _unquoted(text)
+        counts = {d: bare.count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        if counts[best]:
+            cells = [c.strip().strip('"').strip() for c in text.split(best)]
+            return None if any(c and is_number(c) for c in cells) else (line_no, text)
+        if any(is_number(tok) for tok in text.split()):
+            return None
+    return None
 
 
 def _parse_header(name: str, line_no: int, header: str, delimiter: str) -> list[str]:
@@ -488,6 +539,13 @@ def _scan_rows(
         if _is_blank_row(line, delimiter):
             continue
         if line.lstrip().startswith("#"):
+            again = _header_after_comments(data.split("\n")[offset + 1 :], line_no + 1, delimiter, names)
+            if again is not None:
+                return line_no, (
+                    f"another recording starts here ('#' lines, then a header row at line {again}, as when two "
+                    "files are joined into one, e.g. with cat): breathsync reads one recording a file: split the "
+                    "file at this line"
+                )
             return line_no, ("comment line inside the data: '#' lines must come before the header row")
         if '"' in line:  # quoted cells may hold the delimiter ("note, with comma"): csv's rules (RFC 4180)
             if _ends_in_quotes(line, delimiter):
@@ -506,18 +564,36 @@ def _scan_rows(
                 "one delimiter for the header and the rows (check the export settings)"
                 + ("; and write numbers with a decimal point" if _DECIMAL_COMMA_RE.search(line) else "")
             )
+        if _is_units_row(cells) and _is_header_again(cells, names):
+            return line_no, (
+                "a second header row (the header again, as when two files are joined into one, e.g. with cat): "
+                "breathsync reads one recording a file: split the file at this line, or delete the line if "
+                "the rows after it go on with the same recording"
+            )
         comma = next(
             (
-                c.strip()
+                c.strip().strip('"').strip()
                 for i, c in enumerate(cells)
-                if i not in ignorable and _DECIMAL_COMMA_RE.fullmatch(c.strip().strip('"').strip())
+                if i not in ignorable
+                and (
+                    _DECIMAL_COMMA_RE.fullmatch(t := c.strip().strip('"').strip()) or _GROUPED_RE.fullmatch(t)
+                )
             ),
             None,
         )
         if comma is not None:
+            return line_no, _comma_problem(comma)
+        if (
+            not rows
+            and first_no == data_start
+            and data_start is not None
+            and _names_a_column(cells)
+            and not any(_known_name(n) for n in names)
+        ):
             return line_no, (
-                f"the number {_quote(comma)} has a decimal comma: breathsync reads numbers with a decimal "
-                "point; export the file with '.' as the decimal separator (e.g. an English/US number format)"
+                f"this line looks like the header, and line {data_start - 1} above it, read as the header "
+                f"({_quote(','.join(names))}), like a note: delete the lines above the header, or start each "
+                "with '#' (a '# key: value' line is read as metadata)"
             )
         if not rows and first_no == data_start and _is_units_row(cells):
             written = _written_cells(line, delimiter) if '"' in line else cells  # as the file has them
@@ -574,12 +650,20 @@ _DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d
 _CLOCK_RE = re.compile(r"\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?")
 
 
-def _clock_time_hint(text: str) -> str:
-    """What to do with a time cell holding a date or a clock time (": a date and time, ..."), else ""."""
+def _clock_kind(text: str) -> str:
+    """What a cell holding a date or a clock time holds ("a date and time", "a date", "a clock time"), else
+    ""."""
     date, clock = _DATE_RE.search(text), _CLOCK_RE.search(text)
     if date is None and clock is None:
         return ""
-    what = "a date and time" if date and clock else ("a date" if date else "a clock time")
+    return "a date and time" if date and clock else ("a date" if date else "a clock time")
+
+
+def _clock_time_hint(text: str) -> str:
+    """What to do with a time cell holding a date or a clock time (": a date and time, ..."), else ""."""
+    what = _clock_kind(text)
+    if not what:
+        return ""
     return (
         f": {what}, and breathsync wants seconds: convert the column to seconds (e.g. seconds since the first "
         "row) and write them as numbers"
@@ -588,6 +672,63 @@ def _clock_time_hint(text: str) -> str:
 
 #: A number written with a decimal comma (0,25 or -1,5e-3), as a European spreadsheet exports it.
 _DECIMAL_COMMA_RE = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+#: A number that may be a decimal comma or a thousands separator: 1 to 3 digits (not 0), ',', 3 digits.
+_COMMA_OR_GROUP_RE = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
+#: A number with thousands separators for certain: two or more groups (1,541,200), or a group and a decimal
+#: point (1,541.5).
+_GROUPED_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?:,\d{3}){2,}(?:\.\d*)?|,\d{3}\.\d*)")
+
+
+def _comma_problem(number: str) -> str:
+    """What is wrong with a number written with a comma (:data:`_DECIMAL_COMMA_RE`, :data:`_GROUPED_RE`)."""
+    if _GROUPED_RE.fullmatch(number):
+        return (
+            f"the number {_quote(number)} has thousands separators (','): breathsync reads plain numbers; export "
+            "the file without digit grouping (no thousands separator)"
+        )
+    if _COMMA_OR_GROUP_RE.fullmatch(number):
+        whole, _, part = number.partition(",")
+        return (
+            f"the number {_quote(number)} has a comma: a decimal comma ({whole}.{part}) or a thousands separator "
+            f"({whole}{part}): breathsync reads numbers with a decimal point and no thousands separator; export "
+            "the file with '.' as the decimal separator and without digit grouping"
+        )
+    return (
+        f"the number {_quote(number)} has a decimal comma: breathsync reads numbers with a decimal "
+        "point; export the file with '.' as the decimal separator (e.g. an English/US number format)"
+    )
+
+
+def _is_header_again(cells: list[str], names: list[str]) -> bool:
+    """Whether a row of text repeats the header: each cell is its column's name, in any case, or a name read as
+    it (``Time (s)`` under ``time``: :func:`_known_name`)."""
+    if len(cells) != len(names):
+        return False
+    for cell, col in zip(cells, names, strict=True):
+        text = cell.strip().strip('"').strip()
+        if text == col or text.lower() == col.lower() or (text and _known_name(text) == col):
+            continue
+        if col == TIME_COLUMN and _T_TIME_RE.fullmatch(text):
+            continue
+        return False
+    return any(c.strip() for c in cells)
+
+
+def _header_after_comments(lines: list[str], first_no: int, delimiter: str, names: list[str]) -> int | None:
+    """The line number of a repeat of the header right after '#' lines (``lines`` follow a '#' line inside the
+    data, the first numbered ``first_no``): a second recording joined to the first. None otherwise."""
+    for offset, line in enumerate(lines):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        cells = _quoted_cells(line, delimiter) if '"' in line else line.split(delimiter)
+        return first_no + offset if _is_header_again(cells, names) or _names_a_column(cells) else None
+    return None
+
+
+def _names_a_column(cells: list[str]) -> bool:
+    """Whether a row of text names a column breathsync reads (``time``, ``resp``, ``Time (s)``...): a header."""
+    return _is_units_row(cells) and any(_known_name(c.strip().strip('"').strip()) for c in cells)
 
 
 def _other_delimiter(line: str, delimiter: str, ncols: int) -> str | None:

@@ -278,6 +278,19 @@ _SECONDS_TIME_RE = re.compile(rf"time{_SECONDS_UNIT}?", re.IGNORECASE)
 #: "t" ("T", "t (s)"): the time only when no other column looks like one (:func:`_read_names`); a single
 #: letter says less than "time".
 _T_TIME_RE = re.compile(rf"t{_SECONDS_UNIT}?", re.IGNORECASE)
+#: Heart-beat intervals, by name: "RR", "RRI", "IBI", "RR interval", "RR-interval", "rr_intervals".
+_BEAT_NAME = r"(?:rr|rri|ibi)(?:[\s_-]*intervals?)?"
+_MS_UNIT = r"(?:\s*\(\s*ms\s*\)|\s*\[\s*ms\s*\]|[\s_]ms)"
+#: Heart-beat intervals under a name that says milliseconds, read as ``rr_ms`` (the format's unit): "RR (ms)",
+#: "RRI [ms]", "IBI_ms", "RR interval (ms)", and "RR-interval [ms]", the RR file of the Polar Sensor Logger app
+#: (its header "Phone timestamp;RR-interval [ms]", as public readers of that app's files, e.g. on GitHub, parse
+#: it). A name without a unit is not read: Kubios HRV reads RR intervals in seconds or milliseconds (Hexoskin's
+#: help, "Calculating HRV values"), Empatica E4's IBI.csv is in seconds, and "RR" is also a respiratory rate.
+_RR_MS_RE = re.compile(rf"{_BEAT_NAME}{_MS_UNIT}", re.IGNORECASE)
+#: Any heart-beat interval's name, with a unit (ms or s) or without one (:func:`beat_name_unit`).
+_BEAT_RE = re.compile(
+    rf"{_BEAT_NAME}(?P<unit>{_MS_UNIT}|\s*\(\s*s\s*\)|\s*\[\s*s\s*\]|[\s_]s)?", re.IGNORECASE
+)
 #: A breathing belt's or an ECG's name with its unit, as lab exports write them ("RESP (mV)", "ecg [uV]"):
 #: breathsync reads neither by its scale (a belt's unit is arbitrary; an ECG gives its beats' times), so any
 #: unit goes. Not for rr_ms and acc_*, whose values are read in the format's units (ms, milli-g).
@@ -286,14 +299,18 @@ _UNIT_NAME_RE = re.compile(r"(resp|ecg)\s*(?:\([^()]*\)|\[[^\[\]]*\])", re.IGNOR
 
 def _known_name(column: str) -> str | None:
     """The name breathsync reads a header's column as (``time``, ``resp``, ``rr_ms``, ``acc_x/y/z``, ``ecg``),
-    whatever its case ("Resp", "RR_MS"), "resp" and "ecg" with a unit ("RESP (mV)") and ``time`` under a name
-    that says seconds (:data:`_SECONDS_TIME_RE`); None for any other column (and for "t": :func:`_read_names`)."""
+    whatever its case ("Resp", "RR_MS"), "resp" and "ecg" with a unit ("RESP (mV)"), ``time`` under a name
+    that says seconds (:data:`_SECONDS_TIME_RE`) and ``rr_ms`` under a heart-beat interval's name that says
+    milliseconds (:data:`_RR_MS_RE`: "RR-interval [ms]"); None for any other column (and for "t":
+    :func:`_read_names`)."""
     text = column.strip()
     lower = text.lower()
     if lower in _READ_COLUMNS:
         return lower
     if _SECONDS_TIME_RE.fullmatch(text):
         return TIME_COLUMN
+    if _RR_MS_RE.fullmatch(text):
+        return "rr_ms"
     unit = _UNIT_NAME_RE.fullmatch(text)
     return unit.group(1).lower() if unit else None
 

@@ -20,7 +20,13 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   ``acc_x``/``acc_y``/``acc_z`` (chest accelerometer, milli-G), ``ecg`` and any others. At least one
   breathing source (``resp``, ``rr_ms``, the full ``acc_x/y/z`` set, or ``ecg`` for its heart beats)
   holding a number is required. These names are read in any case (``Resp``, ``RR_MS``), ``resp`` and ``ecg``
-  also with a unit (``RESP (mV)``, ``ecg [uV]``); two columns read as one name are refused (:func:`_read_names`).
+  also with a unit (``RESP (mV)``, ``ecg [uV]``), ``rr_ms`` also as heart-beat intervals named with milliseconds
+  (``RR-interval [ms]``, ``RR (ms)``, ``IBI_ms``); two columns read as one name are refused (:func:`_read_names`).
+  Beat intervals or an accelerometer under other names (``RR``, ``IBI (s)``, ``X [mg]``) are refused with the
+  names to give them, and a ``--column`` that looks like beat intervals gets a note (``_looks.py``).
+- breathsync's own outputs that are not recordings (a session's ``<label>_live.csv``, ``pairs.csv``,
+  ``events.csv``) are refused as what they are, naming the raw recordings or the session folder to give instead
+  (``_own_files.py``); with a ``--column`` a live file's column is read.
 - A file without a ``time`` column needs the sampling rate from the caller (``--rate HZ``; in a replay,
   ``rate=HZ``), except a series of RR intervals (``rr_ms`` and no sampled signal: a Kubios, Elite HRV or
   Polar export): each beat is at the running sum of the intervals up to and including its own (time 0 is the
@@ -48,7 +54,10 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   a breathing waveform that swings 60x too fast on it (over 180/min) is refused; with no rate said, such a
   waveform gets a note (:data:`FAST_SWING_HZ`).
 - Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
-  European spreadsheet's export) and '_' digit separators (``1_000``) are refused with a line saying so.
+  European spreadsheet's export), thousands separators (``1,541,200``; ``1,541`` is named as either) and '_'
+  digit separators (``1_000``) are refused with a line saying so. So are a note above the header (``Device:
+  Polar H10``), a second header row (two files joined), and a headerless list of RR intervals (told to add
+  the header ``rr_ms``).
 - A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
   than 10 x the column's 0.5th-99.5th percentile range outside that range is a corrupt value, not a
   breath: it is read as missing, and the recording's notes (analyze's warnings) give how many and the
@@ -78,7 +87,8 @@ modules beside it hold the parts of the reading, and re-exported from here are t
 import: ``_recording.py`` the :class:`Recording` and the column names the format reads (it imports none of
 the others); ``_inputs.py`` opening the input (:func:`open_input`) and reading its bytes as text;
 ``_parse.py`` the preamble, the header and the data rows; ``_time_units.py`` whether the time column is in
-seconds. None of them imports this module.
+seconds; ``_looks.py`` what a column in another format looks like (for messages); ``_own_files.py``
+breathsync's own outputs that are no recordings. None of them imports this module.
 """
 
 from __future__ import annotations
@@ -104,9 +114,12 @@ from numpy.typing import ArrayLike
 from breathsync.errors import RecordingError
 from breathsync.io._inputs import MAX_LINE_BYTES as MAX_LINE_BYTES
 from breathsync.io._inputs import _BadByte, _Source, open_input
+from breathsync.io._looks import acc_advice, beat_column, beat_column_advice, rr_ms_range, time_candidate
+from breathsync.io._own_files import own_output_problem
 from breathsync.io._parse import (
     _after_lines,
     _blank_line_among_rows,
+    _clock_kind,
     _data_line,
     _data_pieces,
     _detect_delimiter,
@@ -123,6 +136,7 @@ from breathsync.io._parse import (
     is_number,
 )
 from breathsync.io._recording import (
+    _COLUMN_OPTIONS,
     _READ_COLUMNS,
     ACC_COLUMNS,
     DERIVED_FROM,
@@ -281,8 +295,14 @@ def _read(
     name = source.name
     chunks = source.chunks()
     meta, meta_lines, header_no, header, after_header = _scan_preamble(name, chunks)
-    delimiter = _detect_delimiter(name, header_no, header)
+    if is_number(header.strip()):
+        _check_headerless_beats(source, header_no, header.strip())
+    delimiter = _detect_delimiter(name, header_no, header, _lines_after(source, header_no))
     names = _parse_header(name, header_no, header, delimiter)
+    if resp_column is None:  # a column named with --column is read from any file (a live file's "wave")
+        own = own_output_problem(name, meta, names)
+        if own is not None:
+            raise RecordingError(name, own, line=meta_lines.get("holds", header_no))
     wanted = ([resp_column] if resp_column is not None else []) + list(more_columns)
     if more_columns and resp_column is None:
         raise ValueError("more_columns needs resp_column")
@@ -318,17 +338,33 @@ def _read(
         declared = meta.get("sampling_rate_hz")
         if declared:
             hint = f" (the file says sampling_rate_hz: {declared})"
-        like = [c for c in columns if _looks_like_time(c)]
-        unit = next((u for c in like if (u := _time_name_unit(c)) is not None), None)
+        # "Timestamp", "Time (min)", "seconds", "elapsed_s": names a time column may have (never read as one).
+        like = [c for c in columns if time_candidate(c)]
+        # A name in another unit is refused as the time column it is meant to be: "time_ms" always (it says
+        # "time"), another ("sensor timestamp [ns]") when no rate is given.
+        named = like if rate_hz is None else [c for c in columns if _looks_like_time(c)]
+        unit = next((u for c in named if (u := _time_name_unit(c)) is not None), None)
+        acc = acc_advice(list(columns))
         if unit is not None:  # "time_ms", "Time (ms)": not seconds, whatever its name becomes
             time_like, factor, words = unit
             raise RecordingError(
                 name,
                 f"no 'time' column: {_quote(time_like)} looks like a time in {words}, and breathsync wants "
-                f"seconds: divide it by {factor:.0f} and name the column 'time'",
+                f"seconds: divide it by {factor:.0f} and name the column 'time'"
+                + (f"; and {acc}" if acc else ""),
                 line=header_no,
             )
         beats = resp_column is None and _is_beat_series(columns)
+        if resp_column is None and not beats and not _has_sampled_signal(columns):
+            # "RR", "IBI (s)", "RR interval": heart beats, which need no sampling rate once named rr_ms.
+            found = beat_column(columns)
+            if found is not None:
+                raise RecordingError(
+                    name,
+                    f"no 'time' column and no breathing signal: {beat_column_advice(found)} (a series of RR "
+                    "intervals needs no time column: each beat is timed by the running sum of the intervals)",
+                    line=header_no,
+                )
         if like and rate_hz is None:  # "Time (min)", "timestamp": a lab export's name for one
             other = (
                 "delete it (the beats are then timed by the running sum of their RR intervals)"
@@ -361,10 +397,20 @@ def _read(
                     "running sum of the intervals (a series of beats has no sampling rate)"
                 )
         elif rate_hz is None:
+            dated = _dated_time_column(names, texts)
+            if dated is not None:
+                raise RecordingError(
+                    name,
+                    f"no 'time' column: {dated}: convert the column to seconds "
+                    f"(e.g. seconds since the first row) and name it 'time'; or delete it and pass the sampling "
+                    f"rate ({RATE_OPTIONS}){hint}",
+                    line=header_no,
+                )
             raise RecordingError(
                 name,
-                f"no 'time' column: pass the sampling rate ({RATE_OPTIONS}){hint}, or add a time "
-                "column in seconds",
+                "no 'time' column: "
+                + (f"{acc}; and " if acc else "")
+                + f"pass the sampling rate ({RATE_OPTIONS}){hint}, or add a time column in seconds",
                 line=header_no,
             )
         else:
@@ -404,12 +450,64 @@ def _read(
         notes=_notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines)
         + ((beat_note,) if beat_note else ())
         + text_notes
-        + tuple(absurd),
+        + tuple(absurd)
+        + _beats_as_breathing(rec, wanted),
     )
     time.flags.writeable = False
     for col in columns.values():
         col.flags.writeable = False
     return rec
+
+
+def _lines_after(source: _Source, line_no: int) -> Iterator[tuple[int, str]]:
+    """The lines after line ``line_no`` (number, text), read again from the start of the file, as they are
+    asked for (for a message's look ahead)."""
+    chunks = source.chunks()
+    carry = _after_lines(chunks, line_no)
+    no = line_no
+    for chunk in chunks:
+        lines = (carry + chunk).split("\n")
+        carry = lines.pop()
+        for line in lines:
+            no += 1
+            yield no, line
+    lines = carry.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        no += 1
+        yield no, line
+
+
+#: Lines of a headerless file looked at to tell whether it is a list of RR intervals.
+HEADERLESS_LOOK_LINES = 10_000
+
+
+def _check_headerless_beats(source: _Source, first_no: int, first: str) -> None:
+    """Refuse a file without a header that looks like a list of RR intervals in milliseconds, one a line
+    (:func:`rr_ms_range`: whole numbers of a heart's range that do not change along a curve, as a belt's
+    waveform does), saying which header to add. Elite HRV exports its RR intervals so, one number a line and
+    nothing else (dataespresso.com, "Reading RR intervals from EliteHRV with Pandas", 2017). Other headerless
+    files are left to the header's own message."""
+    values: list[float] = []
+    for _, line in _lines_after(source, first_no - 1):
+        cell = line.strip()
+        if not cell:
+            continue
+        if not is_number(cell) or len(values) >= HEADERLESS_LOOK_LINES:
+            break
+        values.append(float(cell))
+    found = rr_ms_range(np.asarray(values))
+    if found is None:
+        return
+    raise RecordingError(
+        source.name,
+        f"no header row: the first line after the '#' lines is data ({_quote(first)}); the file looks like a list "
+        f"of RR intervals in milliseconds ({found[0]:.4g} to {found[1]:.4g}, one heart beat a line, as Elite HRV "
+        "exports them): add the header line rr_ms (for a breathing waveform: a header naming its columns, e.g. "
+        "resp)",
+        line=first_no,
+    )
 
 
 def _unread_columns(
@@ -484,6 +582,44 @@ def _drop_absurd(col: str, values: FloatArray | None, line_of_row: Callable[[int
         f"{ABSURD_RANGES:g}x its range; the first, {shown}, at line {line_of_row(first)}) read as missing: "
         "corrupt values, not breathing (check the file there)"
     )
+
+
+def _beats_as_breathing(rec: Recording, wanted: Sequence[str]) -> tuple[str, ...]:
+    """A note for each breathing column named with --column that looks like RR intervals (:func:`beat_column`):
+    read as a belt's waveform, beat intervals give a breathing rate from nothing real."""
+    notes = []
+    for col in wanted:
+        found = beat_column({col: rec.columns[col]}, None if rec.time_from_rate else rec.time)
+        if found is not None:
+            _, unit, lo, hi = found
+            rename = (
+                "multiply its values by 1000 and name it 'rr_ms'" if unit == "seconds" else "name it 'rr_ms'"
+            )
+            notes.append(
+                f"column {_quote(col)}, named with {_COLUMN_OPTIONS} as a breathing waveform, looks like RR "
+                f"intervals in {unit} ({lo:.4g} to {hi:.4g}), which are not a waveform: if it is, {rename} in the "
+                "header and leave out --column (breathing is then derived from the heart beats)"
+            )
+    return tuple(notes)
+
+
+def _has_sampled_signal(columns: Mapping[str, FloatArray]) -> bool:
+    """Whether a column of a sampled breathing source (``resp``, ``acc_x/y/z``, ``ecg``) holds a number."""
+    return any(
+        (values := columns.get(c)) is not None and bool(np.isfinite(values).any())
+        for c in ("resp", *ACC_COLUMNS, "ecg")
+    )
+
+
+def _dated_time_column(names: list[str], texts: _Texts) -> str | None:
+    """A column named as a time (:func:`time_candidate`) that holds dates or clock times, which are left out as
+    text (``timestamp`` of ``2024-05-01 10:00:00``): what it holds, for a message; else None."""
+    for i, (line_no, text) in sorted(texts.found.items(), key=lambda item: item[1][0]):
+        if names[i] and time_candidate(names[i]):
+            what = _clock_kind(text)
+            if what:
+                return f"{_quote(names[i])} holds {what} ({_quote(text)} at line {line_no}), not seconds"
+    return None
 
 
 def _is_beat_series(columns: Mapping[str, FloatArray]) -> bool:
@@ -706,6 +842,13 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         )
     else:
         what = f"no breathing signal column (found {', '.join(_quote(c) for c in names)})"
+        # Heart beats or an accelerometer under other names: say which name to give them.
+        advice = acc_advice(list(rec.columns))
+        if not advice:
+            found = beat_column(rec.columns, None if rec.time_from_rate else rec.time)
+            advice = beat_column_advice(found) if found is not None else ""
+        if advice:
+            raise RecordingError(name, f"no breathing signal column: {advice}", line=header_no)
     raise RecordingError(
         name,
         f"{what}: need 'resp', 'rr_ms', all of 'acc_x', 'acc_y', 'acc_z', or 'ecg' (in any case); a "
