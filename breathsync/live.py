@@ -569,6 +569,14 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             out.append(f"{pr['a']}-{pr['b']}: no window with both phases known{conv}")
             continue
         out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
+    group = summary.get("group")
+    if group is not None:  # as analyze says it
+        r = group["mean_kuramoto_r"]
+        out.append(
+            f"group: mean Kuramoto order {r:.2f}"
+            if r is not None
+            else "group: no window with every phase known"
+        )
     if summary["training"]["phase"] != "free":
         out.append(training_line(summary["training"]))
     out += [f"warning: {w}" for w in summary.get("warnings", ())]

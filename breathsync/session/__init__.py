@@ -343,6 +343,11 @@ class Session:
         }
         sync_cfg = self._sync_cfg = SyncConfig(window_s=self.config.window_s)
         self._group_at: tuple[int, float] | None = None  # the latest group window: its end (grid index), R
+        # The group's windows scored for the summary's mean R (3+ people): the last end scored (grid index),
+        # the sum of their R and how many had one (_count_group).
+        self._group_k: int | None = None
+        self._group_sum = 0.0
+        self._group_n = 0
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
             for a, b in combinations(self._parts, 2)
@@ -1100,6 +1105,7 @@ class Session:
             self._note_detail(p, now)
             views.append(self._participant_view(p))
         self._count_in_sync()
+        self._count_group()
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
         self._trainer.update()
         self._seq += 1
@@ -1453,6 +1459,42 @@ class Session:
         self._group_at = (k_end, float(r[-1]))
         return self._group_at[1], k_end / self._fs
 
+    def _count_group(self) -> None:
+        """Score the group's window ends (3+ people) advanced over since the last snapshot, on analyze's grid,
+        for the summary's mean Kuramoto order R: every window end from where all began to the latest sample
+        all have, as ``analyze`` scores the group of the recording (``analysis._group_json``), so the mean is
+        its ``mean_kuramoto_r`` whatever the --speed (the view's R is the latest window's alone)."""
+        if len(self._parts) < 3:
+            return
+        rings = [p.ring for p in self._parts]
+        lasts, firsts = [r.last_k for r in rings], [r.first_k for r in rings]
+        if any(k is None for k in lasts) or any(k is None for k in firsts):
+            return
+        step = max(1, round(self._fs / SCORE_FS_HZ))
+        k_end = min(k for k in lasts if k is not None)
+        k_end -= k_end % step
+        prev = self._group_k
+        if prev is not None and k_end <= prev:
+            return
+        self._group_k = k_end
+        oldest = k_end - min(r.capacity for r in rings) + 1
+        began = max(k for k in firsts if k is not None)
+        first = max(began, oldest) if prev is None else max(prev + step, oldest)
+        first += -first % step
+        if first > k_end:
+            return
+        fs = self._fs / step
+        n_win = max(1, round(self.config.window_s * fs))
+        lo = first - (n_win - 1) * step
+        ph = np.vstack([r.window(lo, k_end, "phase", step) for r in rings])
+        r_win = kuramoto_order(
+            ph, fs, self.config.window_s, causal=True, min_coverage=self._sync_cfg.min_coverage
+        )
+        r_new = r_win[n_win - 1 :]
+        known = np.isfinite(r_new)
+        self._group_sum += float(r_new[known].sum())
+        self._group_n += int(np.count_nonzero(known))
+
     # -------------------------------------------------------------------------------------- summary
     def summary(self) -> dict[str, Any]:
         """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
@@ -1532,6 +1574,13 @@ class Session:
             "pairs": pairs,
             "training": self._trainer.summary(),
         }
+        if len(self._parts) >= 3:
+            # The group's mean Kuramoto order R over its windows, as analyze's mean_kuramoto_r of the
+            # recording; None when no window had everyone's phase (nothing was measured).
+            out["group"] = {
+                "labels": [p.label for p in self._parts],
+                "mean_kuramoto_r": round(self._group_sum / self._group_n, 4) if self._group_n else None,
+            }
         if self._warnings:
             out["warnings"] = list(self._warnings)
         return out

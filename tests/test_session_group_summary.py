@@ -1,0 +1,55 @@
+"""A session of three or more: its summary (session.json, the printed lines) gives the group's mean Kuramoto
+order R, as analyze of the recording does; the live view showed R, but only analyze kept it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from breathsync.cli import main
+
+GROUP = [
+    "-p",
+    "A=sim:steady,seed=1",
+    "-p",
+    "B=sim:follow,partner=A,seed=2",
+    "-p",
+    "C=sim:follow,partner=A,seed=3",
+]
+
+
+@pytest.mark.parametrize("speed", ["40", "300"])
+def test_a_groups_summary_has_analyzes_mean_r(
+    tmp_path: Path, speed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = tmp_path / "rec"
+    assert main(["run", *GROUP, "--duration", "80", "--speed", speed, "--quiet", "--record", str(rec)]) == 0
+    out = capsys.readouterr().out
+    group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
+    assert group["labels"] == ["A", "B", "C"]
+    js = tmp_path / "a.json"
+    assert main(["analyze", str(rec), "--json", str(js)]) == 0
+    analyzed = json.loads(js.read_text(encoding="utf-8"))["group"]["mean_kuramoto_r"]
+    # The same windows of the same phases: equal to analyze's, whatever the speed.
+    assert analyzed is not None and 0.5 < analyzed <= 1.0
+    assert group["mean_kuramoto_r"] == pytest.approx(analyzed, abs=1e-4)
+    assert f"group: mean Kuramoto order {analyzed:.2f}" in out
+
+
+def test_a_pair_has_no_group(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    assert (
+        main(["run", *GROUP[:4], "--duration", "40", "--speed", "100", "--quiet", "--record", str(rec)]) == 0
+    )
+    assert "group" not in json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]
+
+
+def test_a_group_without_a_common_window_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 20 s: the 30-s window never fills, so no window had everyone's phase: null, not 0.
+    rec = tmp_path / "rec"
+    assert main(["run", *GROUP, "--duration", "20", "--speed", "100", "--quiet", "--record", str(rec)]) == 0
+    group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
+    assert group["mean_kuramoto_r"] is None
+    assert "group: no window with every phase known" in capsys.readouterr().out
