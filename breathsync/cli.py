@@ -819,6 +819,20 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         )
     except ValueError as e:
         raise InputError(str(e)) from None
+    from breathsync.dsp.sync import SyncConfig
+
+    # A run in sync begins at the end of the first window known on enough of it (min_coverage of --window
+    # after the start, at the earliest): said at the start (the summary said only "goal not reached"), not
+    # refused (a short try of the match phase is fine).
+    first_s = SyncConfig().min_coverage * args.window
+    if duration is not None and args.phase != "free" and duration < first_s + args.goal:
+        least = first_s + args.goal
+        after = "the goal is reached" if args.phase == "match" else "the leader is told to change pace"
+        session.warn(
+            f"the goal (in sync for {args.goal:g} s) cannot be reached in {duration:g} s: a run in sync starts "
+            f"when a {args.window:g}-s window is first known, {first_s:g} s in at the earliest, so {after} at "
+            f"{least:g} s at the earliest: give a longer --duration, or a shorter --goal or --window"
+        )
     if args.record:
         from breathsync.errors import file_in_the_way
         from breathsync.recorder import prepare_folder
