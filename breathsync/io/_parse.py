@@ -4,7 +4,9 @@ The ``#`` lines before the header (:func:`_scan_preamble`), the header and its d
 (:func:`_detect_delimiter`, :func:`_parse_header`), and the data rows in pieces of whole lines
 (:func:`_data_pieces`): by numpy's parser where it can (the fast path, :func:`_fast_rows`) and line by line
 where it cannot (the slow path, :func:`_scan_rows`, which names the first bad line and what is wrong with
-it). ``csvfile._parse_data`` drives the two paths. Imports :mod:`breathsync.io._recording` only.
+it). ``csvfile._parse_data`` drives the two paths. A ';'- or tab-separated file's decimal commas are
+followed by :class:`_Commas` on both paths (the fast one parses such a file with its ',' made '.'). Imports
+:mod:`breathsync.io._recording` only.
 """
 
 from __future__ import annotations
@@ -356,14 +358,15 @@ def _is_cut_last_line(piece: _Piece, line_no: int) -> bool:
 
 
 def _fast_pass(
-    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int
+    pieces: Iterator[_Piece], delimiter: str, names: list[str], size: int, commas: _Commas | None = None
 ) -> tuple[_Columns, _Piece | None, bool]:
-    """The fast path piece by piece: the rows, the first piece it fails on, whether a time was NaN."""
+    """The fast path piece by piece: the rows, the first piece it fails on, whether a time was NaN.
+    ``commas``: the decimal separator of a ';'- or tab-separated file, followed piece by piece."""
     columns = _Columns(len(names), size)
     at = names.index(TIME_COLUMN) if TIME_COLUMN in names else None
     nan_time = False
     for piece in pieces:
-        table = _fast_rows(piece.text, delimiter, len(names))
+        table = _fast_rows(piece.text, delimiter, len(names), commas=commas, first_no=piece.first_no)
         if table is None:
             return columns, piece, nan_time
         if at is not None and not nan_time:
@@ -379,19 +382,21 @@ def _slow_pass(
     size: int,
     data_start: int | None = None,
     texts: _Texts | None = None,
+    commas: _Commas | None = None,
 ) -> tuple[_Columns, tuple[int, str, bool] | None]:
     """The slow path piece by piece: the rows, and the first bad line (number, problem, whether it is the
     file's last line, without a newline). Once columns of text are known (``texts``), a piece is first tried
-    with the fast path leaving them out: a column of comments or event markers would make every row slow."""
+    with the fast path leaving them out: a column of comments or event markers would make every row slow.
+    ``commas``: the decimal separator of a ';'- or tab-separated file, followed piece by piece."""
     columns = _Columns(len(names), size)
     at = names.index(TIME_COLUMN) if TIME_COLUMN in names else None
     for piece in pieces:
         if texts is not None and texts.found:
-            table = _fast_rows(piece.text, delimiter, len(names), texts.skip())
+            table = _fast_rows(piece.text, delimiter, len(names), texts.skip(), commas, piece.first_no)
             if table is not None and (at is None or not np.isnan(table[:, at]).any()):
                 columns.add(table, len(piece.text))
                 continue
-        bad = _scan_rows(piece.text, piece.first_no, delimiter, names, data_start, texts)
+        bad = _scan_rows(piece.text, piece.first_no, delimiter, names, data_start, texts, commas)
         if isinstance(bad, tuple):
             line_no, problem = bad
             return columns, (line_no, problem, _is_cut_last_line(piece, line_no))
@@ -400,12 +405,25 @@ def _slow_pass(
 
 
 def _fast_rows(
-    data: str, delimiter: str, ncols: int, skip: frozenset[int] = frozenset()
+    data: str,
+    delimiter: str,
+    ncols: int,
+    skip: frozenset[int] = frozenset(),
+    commas: _Commas | None = None,
+    first_no: int = 0,
 ) -> FloatArray | None:
     """numpy's C parser, missing values (NA, N/A, ...) and empty cells spelled "nan" first (cheap C-level
-    string scans); None if it fails. The columns ``skip`` (text) are not parsed: NaN."""
+    string scans); None if it fails. The columns ``skip`` (text) are not parsed: NaN. ``commas``: the decimal
+    separator of a ';'- or tab-separated file (a file of decimal commas is parsed with its ',' made '.'), to
+    which what this piece shows is added when it parses; ``first_no``: the line number of its first line."""
     if not data.lstrip("\n"):
         return np.empty((0, ncols))  # empty lines only, which it skips
+    seen = None
+    if commas is not None:
+        prepared = commas.fast_text(data, first_no)
+        if prepared is None:
+            return None
+        data, seen = prepared
     if _may_hold_na(data):
         data = _NA_CELLS[delimiter].sub(r"\1nan", data)
     if _has_empty_cells(data, delimiter):
@@ -413,7 +431,10 @@ def _fast_rows(
         if not data.strip():
             return np.empty((0, ncols))
         data = _fill_empty_cells(data, delimiter)
-    return _loadtxt(data, delimiter, ncols, skip)
+    table = _loadtxt(data, delimiter, ncols, skip)
+    if table is not None and commas is not None:
+        commas.take(seen)
+    return table
 
 
 def _loadtxt(data: str, delimiter: str, ncols: int, skip: frozenset[int] = frozenset()) -> FloatArray | None:
@@ -525,10 +546,13 @@ def _scan_rows(
     names: list[str],
     data_start: int | None = None,
     texts: _Texts | None = None,
+    commas: _Commas | None = None,
 ) -> FloatArray | tuple[int, str]:
     """Parse row by row: the table (maybe without rows), or (line number, problem) of the first bad line.
     ``data_start``: the line number of the data part's first line (a units row there is named as one).
-    ``texts``: the columns whose text cells are read as NaN, each one's first noted there."""
+    ``texts``: the columns whose text cells are read as NaN, each one's first noted there. ``commas``: the
+    decimal separator of a ';'- or tab-separated file, followed cell by cell (None for ',': a decimal comma
+    there is refused)."""
     ncols = len(names)
     rows: list[list[float]] = []
     delim_name = _DELIMITERS[delimiter]
@@ -558,6 +582,9 @@ def _scan_rows(
         else:
             cells = line.split(delimiter)
             mismatch = _other_delimiter(line, delimiter, ncols)
+        if mismatch == "," and commas is not None and delimiter in line:
+            # A row of decimal commas short of a cell (0,5;1,5 under a header of three): counted below.
+            mismatch = None
         if mismatch is not None:
             return line_no, (
                 f"the header is {delim_name}-separated but this row is {_DELIMITERS[mismatch]}-separated: use "
@@ -570,19 +597,26 @@ def _scan_rows(
                 "breathsync reads one recording a file: split the file at this line, or delete the line if "
                 "the rows after it go on with the same recording"
             )
-        comma = next(
-            (
-                c.strip().strip('"').strip()
-                for i, c in enumerate(cells)
-                if i not in ignorable
-                and (
-                    _DECIMAL_COMMA_RE.fullmatch(t := c.strip().strip('"').strip()) or _GROUPED_RE.fullmatch(t)
-                )
-            ),
-            None,
-        )
-        if comma is not None:
-            return line_no, _comma_problem(comma)
+        if commas is not None:
+            problem = commas.scan_cells(cells, line_no, ignorable)
+            if problem is not None:
+                return problem
+        else:
+            comma = next(
+                (
+                    c.strip().strip('"').strip()
+                    for i, c in enumerate(cells)
+                    if i not in ignorable
+                    and (
+                        _DECIMAL_COMMA_RE.fullmatch(t := c.strip().strip('"').strip())
+                        or _GROUPED_RE.fullmatch(t)
+                        or _DOT_GROUPED_RE.fullmatch(t)
+                    )
+                ),
+                None,
+            )
+            if comma is not None:
+                return line_no, _comma_problem(comma)
         if (
             not rows
             and first_no == data_start
@@ -672,15 +706,214 @@ def _clock_time_hint(text: str) -> str:
 
 #: A number written with a decimal comma (0,25 or -1,5e-3), as a European spreadsheet exports it.
 _DECIMAL_COMMA_RE = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+#: What float() reads with a '.' once its ',' is one (1,5 ,5 5, 1,5e3): a number with a decimal comma in a file
+#: read so (numpy's parser reads the same text, with the '.', alike).
+_COMMA_NUMBER_RE = re.compile(r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?")
+#: A number with a decimal point (0.25, -1.5e-3, 5., .5).
+_POINT_RE = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?")
 #: A number that may be a decimal comma or a thousands separator: 1 to 3 digits (not 0), ',', 3 digits.
 _COMMA_OR_GROUP_RE = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
+#: The same with a '.': a decimal point or a '.' thousands separator (1.541 beside decimal commas).
+_POINT_OR_GROUP_RE = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
 #: A number with thousands separators for certain: two or more groups (1,541,200), or a group and a decimal
 #: point (1,541.5).
 _GROUPED_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?:,\d{3}){2,}(?:\.\d*)?|,\d{3}\.\d*)")
+#: The same with '.' thousands separators, as a European number format writes them: 1.541.200, or a group and
+#: a decimal comma (1.541,5).
+_DOT_GROUPED_RE = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?:\.\d{3}){2,}(?:,\d*)?|\.\d{3},\d*)")
+
+#: The delimiters beside which a number's ',' is read as a decimal comma (:class:`_Commas`). A spreadsheet in a
+#: language that writes ',' as the decimal separator (German, French, Dutch, ...) separates the cells of its
+#: "CSV" export with ';', because ',' is in its numbers (Google's AppSheet help, "Set the locale of a CSV
+#: file", support.google.com/appsheet/answer/11512216: "If the decimal separator is a comma, the delimiter is
+#: a semicolon"; Excel takes it from the Windows "List separator", ';' where the decimal symbol is ','), and its
+#: tab-separated text export writes the same numbers between tabs. With ',' as the delimiter a comma cannot be
+#: a decimal point (unless quoted): those files are refused as before.
+_DECIMAL_COMMA_DELIMITERS = (";", "\t")
+
+
+#: A number seen: its line number and text (for a message).
+_Seen = tuple[int, str]
+
+
+@dataclass
+class _Commas:
+    """The decimal separator of a ';'- or tab-separated file (:data:`_DECIMAL_COMMA_DELIMITERS`), as the rows
+    read so far show it; one for each pass over the rows.
+
+    The file's numbers with a decimal comma (0,25; -1,5e-3) are read as with a point when none of them has a
+    '.' as its decimal point (both in one file mean something else: each kind is named, :func:`_mixed_problem`)
+    and one of them is a decimal comma for certain: ``1,541`` alone may be a thousands separator
+    (:data:`_COMMA_OR_GROUP_RE`; refused, with today's words, unless another number settles it). ``1.541,5``
+    and ``1.541.200`` (a '.' thousands separator) are refused. The fast path (:meth:`fast_text`) turns a
+    piece's ',' into '.' once the file is known to have decimal commas, and leaves to the slow path
+    (:meth:`scan_cells`) what only the cells can tell.
+    """
+
+    delimiter: str
+    #: The first number with a decimal comma for certain (0,25).
+    comma: _Seen | None = None
+    #: The first number with a decimal point.
+    point: _Seen | None = None
+    #: The first number whose comma may be a thousands separator (1,541, 5,), before any of the others.
+    unsure: _Seen | None = None
+
+    @classmethod
+    def of(cls, delimiter: str) -> _Commas | None:
+        """The state of a file with this delimiter; None for ',' (a decimal comma there is refused as before)."""
+        return cls(delimiter) if delimiter in _DECIMAL_COMMA_DELIMITERS else None
+
+    def fast_text(self, text: str, first_no: int) -> tuple[str, _Commas | None] | None:
+        """A piece's text for numpy's parser (its ',' made '.' when the file has decimal commas), with what it
+        shows (a copy of this state to :meth:`take` once the piece has parsed); None when only the slow path
+        can tell (numbers with a comma and with a point: it names them). Scans
+        the text for a number of each kind only while none is known; '.' and ',' are found by memchr."""
+        comma_in = "," in text
+        point = comma = None
+        if self.point is None:
+            point = _first_cell(text, first_no, self.delimiter, ".", _POINT_RE)
+        if self.comma is None and comma_in:
+            comma = _first_cell(text, first_no, self.delimiter, ",", _DECIMAL_COMMA_RE, sure=True)
+        if (point or self.point) and (comma or self.comma or self.unsure):
+            return None
+        seen = None
+        if point is not None or comma is not None:
+            seen = _Commas(self.delimiter, self.comma or comma, self.point or point, self.unsure)
+        if comma_in and (self.comma or comma):
+            text = text.replace(",", ".")
+        return text, seen
+
+    def take(self, seen: _Commas | None) -> None:
+        """What a piece showed (:meth:`fast_text`), once it has parsed."""
+        if seen is not None:
+            self.comma, self.point, self.unsure = seen.comma, seen.point, seen.unsure
+
+    def scan_cells(self, cells: list[str], line_no: int, ignorable: frozenset[int]) -> tuple[int, str] | None:
+        """One row's numbers, on the slow path: a number with a decimal comma made one with a point (in
+        ``cells``), or (line number, problem) when the row's numbers cannot be read so. ``ignorable``: the
+        columns breathsync does not read, whose cells may be text (a '1,541' there stays text until the
+        file is known to have decimal commas; thousands separators there are not refused)."""
+        for i, cell in enumerate(cells):
+            if "," not in cell and "." not in cell:
+                continue  # a whole number, an empty cell, a word
+            text = cell.strip().strip('"').strip()
+            if "," in text:
+                if _COMMA_NUMBER_RE.fullmatch(text):
+                    sure = _DECIMAL_COMMA_RE.fullmatch(text) is not None and not _COMMA_OR_GROUP_RE.fullmatch(
+                        text
+                    )
+                    if sure and self.point is not None:
+                        return line_no, _mixed_problem((line_no, text), self.point, line_no)
+                    if not sure and self.comma is None:
+                        if i in ignorable:
+                            continue  # text, in a column breathsync does not read
+                        if self.point is not None:
+                            return line_no, _comma_problem(text)
+                        self.unsure = self.unsure or (line_no, text)
+                    if sure and self.comma is None:
+                        self.comma = (line_no, text)
+                    cells[i] = cell.replace(",", ".")
+                    continue
+            elif text.count(".") == 1:  # a number with a decimal point, or no number (never one grouped)
+                if (self.point is None or self.comma or self.unsure) and _POINT_RE.fullmatch(text):
+                    if self.comma is not None:
+                        return line_no, _mixed_problem(self.comma, (line_no, text), line_no)
+                    if self.unsure is not None:
+                        return self.unsure[0], _comma_problem(self.unsure[1])
+                    self.point = (line_no, text)
+                continue
+            if i not in ignorable and (_GROUPED_RE.fullmatch(text) or _DOT_GROUPED_RE.fullmatch(text)):
+                return line_no, _comma_problem(text)
+        return None
+
+    def unsettled(self) -> _Seen | None:
+        """After the last row: the first '1,541' of a file that holds no number with a decimal comma for
+        certain (refused: a decimal comma or a thousands separator), else None."""
+        return self.unsure if self.comma is None else None
+
+    def note(self) -> str | None:
+        """The reader's note for a file read with decimal commas, else None."""
+        if self.comma is None:
+            return None
+        line_no, text = self.comma
+        return (
+            f"numbers read with ',' as the decimal point (0,25 as 0.25; the first, {_quote(text)}, at line "
+            f"{line_no}): a {_DELIMITERS[self.delimiter]}-separated export in a European number format"
+        )
+
+
+def _first_cell(
+    text: str, first_no: int, delimiter: str, char: str, number: re.Pattern[str], sure: bool = False
+) -> _Seen | None:
+    """The first cell of ``text`` (whose first line is line ``first_no``) that holds ``char`` and is a
+    ``number`` (spaces and double quotes around it allowed); ``sure``: the first that is a decimal comma for
+    certain (not a '1,541', :data:`_COMMA_OR_GROUP_RE`). Only the cells around each ``char`` (found by memchr)
+    are looked at, each once: a piece where it is rare (a '.' in a note beside decimal commas, a ',' in a note
+    beside points) costs next to nothing. A line with a '"' is split by csv's rules (a quoted cell may hold the
+    delimiter), as the slow path splits it."""
+
+    def wanted(cell: str) -> bool:
+        return (
+            char in cell
+            and bool(number.fullmatch(cell))
+            and not (sure and _COMMA_OR_GROUP_RE.fullmatch(cell))
+        )
+
+    pos = text.find(char)
+    floor = 0  # the start of a cell: what lies before it has been looked at
+    while pos >= 0:
+        start = max(text.rfind(delimiter, floor, pos), text.rfind("\n", floor, pos), floor - 1) + 1
+        end = text.find(delimiter, pos)
+        end = len(text) if end < 0 else end
+        newline = text.find("\n", pos, end)
+        end = end if newline < 0 else newline
+        if wanted(text[start:end].strip().strip('"').strip()):
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", end)
+            line_end = len(text) if line_end < 0 else line_end
+            line_no = first_no + text.count("\n", 0, line_start)
+            line = text[line_start:line_end]
+            if '"' not in line:
+                return line_no, text[start:end].strip().strip('"').strip()
+            for cell in _quoted_cells(line, delimiter):
+                if wanted(cell := cell.strip().strip('"').strip()):
+                    return line_no, cell
+            end = line_end  # the cell was part of a quoted one: on to the next line
+        floor = end + 1
+        pos = text.find(char, floor)
+    return None
+
+
+def _mixed_problem(comma: _Seen, point: _Seen, line_no: int) -> str:
+    """A file whose numbers have decimal commas and decimal points (the one at ``line_no`` the second kind)."""
+    c, p = _quote(comma[1]), _quote(point[1])
+    if comma[0] == point[0]:
+        where_c, where_p = "", " (both on this line)"
+    else:
+        where_c, where_p = (f" (line {n})" if n != line_no else " (this line)" for n in (comma[0], point[0]))
+    if _POINT_OR_GROUP_RE.fullmatch(point[1]):
+        whole, _, part = point[1].partition(".")
+        return (
+            f"the number {c} has a decimal comma{where_c} and {p} a '.'{where_p}, a thousands separator "
+            f"({whole}{part}) or a decimal point: breathsync reads numbers without digit grouping; export the "
+            "file without thousands separators and with one decimal separator throughout"
+        )
+    return (
+        f"the number {c} has a decimal comma{where_c} but {p} a decimal point{where_p}: a file with both is not "
+        "read (were its columns exported with different settings?); export the file again with one decimal "
+        "separator throughout, e.g. '.' (an English/US number format)"
+    )
 
 
 def _comma_problem(number: str) -> str:
-    """What is wrong with a number written with a comma (:data:`_DECIMAL_COMMA_RE`, :data:`_GROUPED_RE`)."""
+    """What is wrong with a number written with a comma (:data:`_DECIMAL_COMMA_RE`, :data:`_GROUPED_RE`) or with
+    '.' thousands separators (:data:`_DOT_GROUPED_RE`)."""
+    if _DOT_GROUPED_RE.fullmatch(number):
+        return (
+            f"the number {_quote(number)} has thousands separators ('.')"
+            + (" and a decimal comma" if "," in number else "")
+            + ": breathsync reads plain numbers; export the file without digit grouping (no thousands separator)"
+        )
     if _GROUPED_RE.fullmatch(number):
         return (
             f"the number {_quote(number)} has thousands separators (','): breathsync reads plain numbers; export "

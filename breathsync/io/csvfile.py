@@ -53,11 +53,16 @@ Rules (the reader enforces them and names the file and the 1-based physical line
   that is merely wrong is a note. Minutes: a declared (or given) rate 60x slower than the time column's with
   a breathing waveform that swings 60x too fast on it (over 180/min) is refused; with no rate said, such a
   waveform gets a note (:data:`FAST_SWING_HZ`).
-- Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``); a decimal comma (``0,25``, a
-  European spreadsheet's export), thousands separators (``1,541,200``; ``1,541`` is named as either) and '_'
-  digit separators (``1_000``) are refused with a line saying so. So are a note above the header (``Device:
-  Polar H10``), a second header row (two files joined), and a headerless list of RR intervals (told to add
-  the header ``rr_ms``).
+- Numbers: decimal with a '.' point (``0.25``, ``-1.5e-3``, ``nan``). In a ``;``- or tab-separated file
+  (a European spreadsheet's export) a decimal comma (``0,25``, ``-1,5e-3``) is read as the point, with a note,
+  when no number of the file has a '.' as its decimal point (a file with both is refused, naming a cell of
+  each) and one is a decimal comma for certain (``1,541`` alone may be 1541: refused as below); the
+  ``# sampling_rate_hz:`` of such a file may be written so too (``12,5``). In a ``,``-separated file a
+  decimal comma (``0,25`` quoted, or splitting the row) is refused. Thousands separators (``1,541,200``,
+  ``1.541.200``, ``1.541,5``; ``1,541`` in a file of points is named as either) and '_' digit separators
+  (``1_000``) are refused with a line saying so. So are a note above the header (``Device: Polar H10``), a
+  second header row (two files joined), and a headerless list of RR intervals (told to add the header
+  ``rr_ms``).
 - A sample of the breathing waveform (``resp``, or the column named with ``--column``) that lies more
   than 10 x the column's 0.5th-99.5th percentile range outside that range is a corrupt value, not a
   breath: it is read as missing, and the recording's notes (analyze's warnings) give how many and the
@@ -120,6 +125,8 @@ from breathsync.io._parse import (
     _after_lines,
     _blank_line_among_rows,
     _clock_kind,
+    _comma_problem,
+    _Commas,
     _data_line,
     _data_pieces,
     _detect_delimiter,
@@ -201,6 +208,8 @@ WRITE_BLOCK_ROWS = 50_000  # write_recording formats this many rows at a time
 MIN_SAMPLES_PER_BREATH = 6
 MIN_CLEAR_RATE_HZ = MIN_SAMPLES_PER_BREATH * 40.0 / 60.0
 _META_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+#: A ``# sampling_rate_hz:`` written with a decimal comma (12,5), read as one in a file of decimal commas.
+_COMMA_RATE_RE = re.compile(r"\+?\d*,\d+")
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -320,11 +329,22 @@ def _read(
 
     first = _data_pieces(after_header, chunks, header_no + 1)
     try:
-        arrays, dropped = _parse_data(name, header_no, first, reread, delimiter, names, source.size, texts)
+        arrays, dropped, commas = _parse_data(
+            name, header_no, first, reread, delimiter, names, source.size, texts
+        )
     except _NoRows:
         raise EmptyRecordingError(
             name, "no complete data rows after the header: the recording is empty", line=header_no
         ) from None
+    comma_note = None
+    if commas is not None:
+        unsure = commas.unsettled()
+        if unsure is not None:  # '1,541' and no number of the file says whether its comma is a decimal one
+            raise RecordingError(name, _comma_problem(unsure[1]), line=unsure[0])
+        comma_note = commas.note()
+        rate_text = meta.get("sampling_rate_hz", "").strip()
+        if comma_note is not None and _COMMA_RATE_RE.fullmatch(rate_text):
+            meta["sampling_rate_hz"] = rate_text.replace(",", ".")  # "12,5" in a file of decimal commas
 
     kept, text_notes = _unread_columns(name, header_no, names, arrays, texts)
     columns = {names[i]: arrays[i] for i in kept}
@@ -447,7 +467,8 @@ def _read(
         _check_time_unit(rec, meta_lines.get("sampling_rate_hz"), header_no, rate_hz)
     rec = replace(
         rec,
-        notes=_notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines)
+        notes=((comma_note,) if comma_note else ())
+        + _notes(rec, rate_hz if TIME_COLUMN in names else None, meta_lines)
         + ((beat_note,) if beat_note else ())
         + text_notes
         + tuple(absurd)
@@ -750,8 +771,9 @@ def _parse_data(
     names: list[str],
     size: int,
     texts: _Texts | None = None,
-) -> tuple[list[FloatArray], bool]:
-    """Parse the data rows: one array per column, and whether a truncated final line was dropped.
+) -> tuple[list[FloatArray], bool, _Commas | None]:
+    """Parse the data rows: one array per column, whether a truncated final line was dropped, and the decimal
+    separator of a ';'- or tab-separated file as the rows read show it (:class:`_Commas`; None for ',').
 
     As for the whole text at once: the fast path for every row, else the slow path (line by line, naming
     the first bad line); a bad final line without a newline is dropped and the rest parsed the same way.
@@ -759,18 +781,21 @@ def _parse_data(
     file's length in bytes. ``texts``: the columns whose text cells are read as missing (and noted there).
     """
     ncols = len(names)
-    columns, failed, nan_time = _fast_pass(pieces, delimiter, names, size)
+    commas = _Commas.of(delimiter)
+    columns, failed, nan_time = _fast_pass(pieces, delimiter, names, size, commas)
     if failed is None:
         if not columns.rows:
             raise EmptyRecordingError(
                 name, "no data rows after the header: the recording is empty", line=header_no
             )
-        return columns.arrays(), False
+        return columns.arrays(), False, commas
     if not nan_time:
         # The fast path read every earlier row, with finite times. The slow path refuses none of them (it
-        # refuses what the fast path refuses, and empty time cells, which the fast path reads as NaN), so
-        # its first problem, if any, is in this piece.
-        bad = _scan_rows(failed.text, failed.first_no, delimiter, names, header_no + 1, texts)
+        # refuses what the fast path refuses, and empty time cells, which the fast path reads as NaN; the
+        # decimal separator the fast path followed is the one the slow path would have found), so its first
+        # problem, if any, is in this piece.
+        scanned = replace(commas) if commas is not None else None
+        bad = _scan_rows(failed.text, failed.first_no, delimiter, names, header_no + 1, texts, scanned)
         if isinstance(bad, tuple):
             line_no, problem = bad
             if not _is_cut_last_line(failed, line_no):
@@ -778,15 +803,17 @@ def _parse_data(
             rest = _drop_last_line(failed.text)
             if not columns.rows and not rest.strip():
                 raise _NoRows
-            table = _fast_rows(rest, delimiter, ncols, texts.skip() if texts else frozenset())
+            skip = texts.skip() if texts else frozenset()
+            table = _fast_rows(rest, delimiter, ncols, skip, commas, failed.first_no)
             if table is not None:
                 columns.add(table, len(rest))
-                return columns.arrays(), True
+                return columns.arrays(), True, commas
     del columns
     # The slow path over all rows (read again).
-    columns, bad_line = _slow_pass(reread(False), delimiter, names, size, header_no + 1, texts)
+    commas = _Commas.of(delimiter)
+    columns, bad_line = _slow_pass(reread(False), delimiter, names, size, header_no + 1, texts, commas)
     if bad_line is None:
-        return columns.arrays(), False
+        return columns.arrays(), False, commas
     line_no, problem, cut = bad_line
     if not cut:
         raise RecordingError(name, problem, line=line_no)
@@ -795,14 +822,16 @@ def _parse_data(
         raise _NoRows
     del columns
     if failed.last:  # else the fast path fails again on the same piece
-        columns, failed, _ = _fast_pass(reread(True), delimiter, names, size)
+        commas = _Commas.of(delimiter)
+        columns, failed, _ = _fast_pass(reread(True), delimiter, names, size, commas)
         if failed is None:
-            return columns.arrays(), True
+            return columns.arrays(), True, commas
         del columns
-    columns, bad_line = _slow_pass(reread(True), delimiter, names, size, header_no + 1, texts)
+    commas = _Commas.of(delimiter)
+    columns, bad_line = _slow_pass(reread(True), delimiter, names, size, header_no + 1, texts, commas)
     if bad_line is not None:
         raise RecordingError(name, bad_line[1], line=bad_line[0])
-    return columns.arrays(), True
+    return columns.arrays(), True, commas
 
 
 def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -> None:

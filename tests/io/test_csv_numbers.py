@@ -21,13 +21,14 @@ def _error(path: Path) -> RecordingError:
 
 
 # ------------------------------------------------------------------------------------- misleading lines
-def test_european_export_is_told_about_its_decimal_commas(tmp_path: Path) -> None:
-    """';' between cells and ',' in the numbers: the first row was called a units row."""
+def test_european_export_is_read_with_its_decimal_commas(tmp_path: Path) -> None:
+    """';' between cells and ',' in the numbers: the first row was called a units row, then refused for its
+    decimal commas; it is read now, with a note (tests/io/test_csv_decimal_comma.py)."""
     p = tmp_path / "eu.csv"
     p.write_text("# participant: A\ntime;resp\n0,00;0,25\n0,04;0,31\n", encoding="utf-8")
-    err = _error(p)
-    assert err.line == 3
-    assert "'0,00' has a decimal comma" in err.problem and "'.' as the decimal separator" in err.problem
+    rec = read_recording(p)
+    assert rec.time.tolist() == [0.0, 0.04] and rec.columns["resp"].tolist() == [0.25, 0.31]
+    assert any("numbers read with ',' as the decimal point" in n for n in rec.notes)
 
 
 def test_decimal_comma_further_down_is_named_too(tmp_path: Path) -> None:
@@ -79,7 +80,7 @@ def test_other_scripts_digits_are_refused(tmp_path: Path) -> None:
 
 def test_a_bad_number_exits_2_with_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "eu.csv"
-    p.write_text("time;resp\n0,00;0,25\n0,04;0,31\n", encoding="utf-8")
+    p.write_text("time;resp\n0.00;0,25\n0.04;0,31\n", encoding="utf-8")  # decimal points and commas
     assert main(["analyze", str(p)]) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1 and "decimal comma" in err

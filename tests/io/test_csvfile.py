@@ -50,7 +50,7 @@ def _error(path: Path, rate_hz: float | None = None) -> RecordingError:
         ("time resp\n0 1\n", 1, ["unknown delimiter", "'time resp'"]),
         ("time,resp\n0,1\n0.04,2,3\n0.08,3\n", 3, ["3 cells", "header has 2"]),
         ("# a: b\ntime,resp\n0,1\n0.04,abc\n", 4, ["non-numeric", "'abc'", "'resp'"]),
-        ("time;resp\n0;1,5\n", 2, ["'1,5' has a decimal comma", "decimal separator"]),
+        ("time;resp\n0.5;1,5\n", 2, ["'1,5' has a decimal comma", "decimal separator"]),
         ("# x: y\ntime,resp\n0,1\n0.2,1\n\n0.1,1\n", 6, ["backwards", "0.2", "0.1"]),
         ("time,temp\n0,1\n0.1,2\n", 1, ["no breathing signal", "'temp'", "resp", "rr_ms", "acc_x", "ecg"]),
         ("time,ecg\n0,\n0.1,\n", 1, ["'ecg' hold no numbers"]),
