@@ -209,6 +209,40 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+#: Existing files an analysis output (JSON, HTML) may not replace: by their names, recordings and their kin.
+_RECORDING_SUFFIXES = (".csv", ".tsv", ".txt", ".xdf", ".xdfz", ".gz")
+
+
+def _check_not_a_recording(out: str, option: str, batch: bool = False) -> None:
+    """Refuse an output that would replace an existing recording that is not among the inputs: files may
+    follow options (``analyze A.csv --json B.csv C.csv`` takes B.csv as the JSON's name), so a file meant as an
+    input after ``--json``, ``--out`` or ``--batch`` would be overwritten. ``--json`` and ``--out`` refuse an
+    existing file with a recording's suffix (.csv, .xdf, ...); ``--batch``, whose output is a CSV, an existing
+    file that is not a batch summary (its first row not the summary's header)."""
+    target = Path(out)
+    if out == "-" or not target.is_file():
+        return
+    if batch:
+        try:
+            with open(target, encoding="utf-8", errors="replace") as fh:
+                first = next((ln for ln in (fh.readline() for _ in range(64)) if ln.strip()), "")
+        except OSError:
+            return  # said by the write, as before
+        from breathsync.batch import SUMMARY_COLUMNS
+
+        if not first or first.startswith(",".join(SUMMARY_COLUMNS[:2])):
+            return
+        what, new = "not a batch summary (its first row is not the summary's header)", "study.csv"
+    elif target.suffix.lower() in _RECORDING_SUFFIXES:
+        what, new = f"a {target.suffix} file", "result.json" if option == "--json" else "report.html"
+    else:
+        return
+    raise InputError(
+        f"{option} {out}: {out} exists and is {what}, which would be overwritten (is it a recording given after "
+        f"{option}, which takes the next argument as its file?): give a new file name, e.g. {option} {new}"
+    )
+
+
 def _check_not_an_input(
     out: str, inputs: Sequence[str], option: str, replaceable: Sequence[str] = ()
 ) -> None:
@@ -638,6 +672,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     to_stdout = args.batch == "-"  # the summary CSV alone on stdout, for a pipe (as analyze's --json -)
     if not to_stdout:
         _check_not_an_input(args.batch, args.files, "--batch")
+        _check_not_a_recording(args.batch, "--batch", batch=True)
         # Before hours of analysis, not after: the summary's folder must be there to write in (the JSON folder
         # is made if missing, so only an existing non-folder is refused).
         target = Path(args.batch)
@@ -748,6 +783,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     _check_columns(args.column)
     if args.json and args.json != "-":
         _check_not_an_input(args.json, args.files, "--json")
+        _check_not_a_recording(args.json, "--json")
         _check_json_path(args.json)
     result, analysed = analyse_paths(
         args.files, window_s=args.window, rate_hz=args.rate, invert=args.invert, columns=args.column
@@ -1208,6 +1244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _write_stdout(page)
                 return 0
             _check_not_an_input(out, args.paths, "--out", replaceable=("report.html",))
+            _check_not_a_recording(out, "--out")
             write_report(args.paths, out, window_s=args.window, columns=args.column, rate_hz=args.rate)
             print(f"wrote {out}")
             return 0

@@ -190,3 +190,38 @@ def test_analyse_is_analyze_without_cluttering_the_help(capsys: pytest.CaptureFi
     assert "analyse " not in capsys.readouterr().out.replace("analyse recordings", "")
     err = _error(capsys, ["analyse", "--bogus", A])
     assert err.startswith("breathsync analyze: error: unrecognized arguments: --bogus")
+
+
+# ------------------------------------------------------------------------ outputs that were inputs
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["analyze", A, "--json"], "--json"),
+        (["report", A, "--out"], "--out"),
+        (["analyze", f"{A}+{B}", "--batch"], "--batch"),
+    ],
+)
+def test_a_recording_given_after_an_output_option_is_not_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], option: str
+) -> None:
+    """With files allowed after options, ``analyze A.csv --json B.csv C.csv`` took B.csv as the JSON's name and
+    wrote over the recording (the review of the change that allowed them)."""
+    rec = tmp_path / "B.csv"
+    rec.write_bytes(Path(B).read_bytes())
+    other = tmp_path / "C.csv"
+    other.write_bytes((SAMPLES / "pair_follow_A.csv").read_bytes())
+    err = _error(capsys, [*command, str(rec), str(other)])
+    assert err.startswith(f"breathsync: error: {option} {rec}: {rec} exists and is ")
+    assert "is it a recording given after" in err
+    assert rec.read_bytes() == Path(B).read_bytes()
+
+
+def test_outputs_of_their_own_kind_are_still_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    js, study = tmp_path / "out.json", tmp_path / "study.csv"
+    for _ in range(2):
+        assert main(["analyze", A, B, "--json", str(js)]) == 0
+        assert main(["analyze", f"{A}+{B}", "--batch", str(study)]) == 0
+    assert json.loads(js.read_text(encoding="utf-8"))["pairs"]
+    assert study.read_text(encoding="utf-8").startswith("session,a,b,")
