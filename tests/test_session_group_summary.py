@@ -53,3 +53,22 @@ def test_a_group_without_a_common_window_says_so(tmp_path: Path, capsys: pytest.
     group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
     assert group["mean_kuramoto_r"] is None
     assert "group: no window with every phase known" in capsys.readouterr().out
+
+
+def test_a_window_longer_than_the_history_is_scored_as_analyze_scores_it(tmp_path: Path) -> None:
+    # --window 400: the participants' rings held 305 s, so every window was unknown live (no PLV, no group R)
+    # where analyze of the recording gave them (the review of the group summary).
+    rec = tmp_path / "rec"
+    argv = ["run", *GROUP, "--window", "400", "--duration", "450", "--speed", "300", "--phase", "free"]
+    assert main([*argv, "--quiet", "--record", str(rec)]) == 0
+    summary = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]
+    js = tmp_path / "a.json"
+    assert main(["analyze", str(rec), "--json", str(js)]) == 0
+    analyzed = json.loads(js.read_text(encoding="utf-8"))
+    assert analyzed["group"]["mean_kuramoto_r"] is not None
+    assert summary["group"]["mean_kuramoto_r"] == pytest.approx(
+        analyzed["group"]["mean_kuramoto_r"], abs=1e-4
+    )
+    live_plv = [p["mean_plv"] for p in summary["pairs"]]
+    assert None not in live_plv
+    assert live_plv == pytest.approx([p["summary"]["mean_plv"] for p in analyzed["pairs"]], abs=1e-4)

@@ -146,9 +146,13 @@ class _Participant:
         )
         # The chance level's history ends at a 5-s mark; the marks a fast run passes between two snapshots
         # lie up to that far back (RING_SPARE_S covers a 120-s stride: a 0.4-s stall at --speed 300), and a
-        # ring may run ahead of the pair's common end (a source's batched chunks): room for all of it.
+        # ring may run ahead of the pair's common end (a source's batched chunks): room for all of it. A
+        # window longer than that history (--window up to 600 s) needs its own length: the ring held 305 s,
+        # and every window of 400 s was unknown (no time in sync, no group R, where analyze gave them).
         self.ring = GridRing(
-            fs_hz, cfg.history_s + NULL_EVERY_S + RING_SPARE_S, ("phase", "rate", "quality", "clean")
+            fs_hz,
+            max(cfg.history_s + NULL_EVERY_S, cfg.window_s) + RING_SPARE_S,
+            ("phase", "rate", "quality", "clean"),
         )
         self.pending: list[tuple[FloatArray, ...]] = []  # t, clean, phase, rate, quality, raw
         self.breaths = 0
