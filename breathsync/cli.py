@@ -864,10 +864,12 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
     if duration is not None and args.phase != "free" and duration < first_s + args.goal:
         least = first_s + args.goal
         after = "the goal is reached" if args.phase == "match" else "the leader is told to change pace"
+        # The demo lasts at most its recording: no longer --duration to give there.
+        longer = "" if args.command == "demo" and least > DEMO_S else "a longer --duration, or "
         session.warn(
             f"the goal (in sync for {args.goal:g} s) cannot be reached in {duration:g} s: a run in sync starts "
             f"when a {args.window:g}-s window is first known, {first_s:g} s in at the earliest, so {after} at "
-            f"{least:g} s at the earliest: give a longer --duration, or a shorter --goal or --window"
+            f"{least:g} s at the earliest: give {longer}a shorter --goal or --window"
         )
     if args.record:
         from breathsync.errors import file_in_the_way

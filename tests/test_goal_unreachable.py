@@ -41,3 +41,10 @@ def test_a_reachable_goal_or_none_is_not_warned_of(
 ) -> None:
     assert main(["run", *PAIR, *argv]) == 0
     assert "cannot be reached" not in capsys.readouterr().out
+
+
+def test_the_demo_is_not_told_to_last_longer_than_its_recording(capsys: pytest.CaptureFixture[str]) -> None:
+    # The demo refuses a --duration over 300 s: the goal's advice was "give a longer --duration" there too.
+    assert main(["demo", "--goal", "290", "--speed", "300", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "so the goal is reached at 314 s at the earliest: give a shorter --goal or --window" in out

@@ -137,6 +137,9 @@ def test_real_belts_clipped_keep_their_breaths(name: str, side: str, pct: float)
     # A bottom held at the limit hides the trough: an onset dated anywhere in it is that breath's (as in
     # test_a_clipped_belt_is_tracked_through_not_flat).
     assert f1(found, truth, hidden=None if side == "top" else held_runs(out)) >= 0.85
+    # And the plain F1, which sees an onset move within a held bottom: 0.83 on biosppy's (one breath of 15
+    # dated where the rise leaves the hold, 0.55 s after the unclipped onset), 0.97 on nk_rest5's.
+    assert f1(found, truth) >= 0.8
     held = held_s(out.raw)
     flat = out.quality == Quality.FLAT
     assert np.all(held[flat & out.clipped] >= CFG.clip_flat_s)

@@ -85,7 +85,9 @@ def test_simulated_breathers_at_4_per_min() -> None:
             truth = g.onsets[0][g.onsets[0] >= 40.0]
             err = signed_errors(found, truth)
             assert abs(float(np.median(err))) < 0.2, (pause, seed)
-            hits += int(np.sum(np.abs(err) <= 0.5))
+            # One-to-one: a true onset matched by two found ones counts once.
+            nearest = np.argmin(np.abs(found[:, None] - truth[None, :]), axis=1)
+            hits += np.unique(nearest[np.abs(err) <= 0.5]).size
             total += found.size + truth.size
         assert 2 * hits / total > 0.6, pause
 
