@@ -20,39 +20,68 @@ from breathsync.io._recording import _BEAT_RE, ACC_COLUMNS, FloatArray, _known_n
 RR_LOOK_MS = (250.0, 2500.0)
 #: At least this many values: a few numbers look like anything.
 MIN_BEATS = 10
-#: A breathing waveform sampled at 4 Hz or more changes along a curve: its sample-to-sample changes are alike
-#: from one sample to the next (their lag-1 autocorrelation is cos(2 pi / samples per breath): 0.87 at 12
-#: samples a breath, 0.99 at 25 Hz). RR intervals change by the heart's beat-to-beat variability and by
-#: breathing at 3-15 beats a breath (under 0.81 at 10 beats a breath, less with any beat-to-beat noise).
-SMOOTH_CHANGES = 0.85
+#: A breathing waveform's values are correlated over many samples, whatever its noise: a breath spans at least
+#: this many samples (a belt at 10 Hz breathing 30/min; at a stated rate under 20 Hz, that rate's samples: a
+#: breath a second), so its autocorrelation at lag k is at least that of a cosine of this period, cos(2 pi k /
+#: period), times the share of its variance that is not white noise (noise, quantisation to whole ADC counts,
+#: lowers lags 1 and beyond alike, so the lags' ratios to lag 1 keep the cosine's). RR intervals vary beat to
+#: beat, and breathing moves them over a cycle of 3-16 beats (respiratory sinus arrhythmia; even slow paced
+#: breathing is 16 beats a breath at 60/min): their autocorrelation falls within a few lags, below 0 by lag 3-5
+#: (the real Polar H10 list of ../shared/data: 0.88, 0.61, 0.27, -0.07, -0.34 at lags 1-5).
+BREATH_MIN_SAMPLES = 20.0
+#: ... its lag-1 autocorrelation is at least this share of the cosine's (breathing at least as strong as the
+#: noise: a belt whose swing is lost in noise is no breathing recording) ...
+BREATH_MIN_SHARE = 0.5
+#: ... less this margin for the estimate's scatter; the same margin below the cosine's ratio to lag 1 at lags
+#: 2 to a quarter of the period (0.85, 0.62, 0.32, 0 at 20 samples a breath).
+TURN_MARGIN = 0.15
 
 
-def _smooth(values: FloatArray) -> bool:
-    """Whether the changes from one value to the next follow a curve (:data:`SMOOTH_CHANGES`); a constant
-    series counts as smooth (no heart beats so evenly)."""
-    d = np.diff(values)
-    d = d - d.mean()
-    power = float(np.dot(d, d))
-    if not power > 0:
+def _turns_like_beats(values: FloatArray, rate_hz: float | None = None) -> bool:
+    """Whether ``values`` (finite) turn faster than any breathing waveform sampled at 10 Hz or more, or at
+    ``rate_hz`` when it is given (:data:`BREATH_MIN_SAMPLES`): an autocorrelation (on a straight-line
+    detrend, lags of a quarter breath or less) below the breathing cosine's at lag 1 (:data:`BREATH_MIN_SHARE`)
+    or, as a ratio to lag 1, at any later lag, by more than :data:`TURN_MARGIN`. A belt sampled at 10-1000 Hz,
+    in whole ADC counts and with noise, does not; RR intervals do. A constant series does not (no heart beats
+    so evenly)."""
+    period = BREATH_MIN_SAMPLES if rate_hz is None else min(BREATH_MIN_SAMPLES, rate_hz)
+    lags = max(int(period // 4), 1)
+    n = values.size
+    if n <= lags + 1:
+        return False
+    x = np.arange(n, dtype=np.float64) - (n - 1) / 2
+    v = values - float(values.mean())
+    v -= float(np.dot(x, v)) / float(np.dot(x, x)) * x  # less its straight line
+    power = float(np.dot(v, v)) / n
+    if not power > 1e-12 * max(float(np.mean(values**2)), 1e-300):
+        return False
+    acf = np.array([float(np.dot(v[:-k], v[k:])) / (n - k) / power for k in range(1, lags + 1)])
+    cosine = np.cos(2 * np.pi * np.arange(1, lags + 1) / period)
+    if acf[0] < BREATH_MIN_SHARE * cosine[0] - TURN_MARGIN:
         return True
-    return float(np.dot(d[:-1], d[1:])) / power >= SMOOTH_CHANGES
+    return bool(np.any(acf[1:] / acf[0] < cosine[1:] / cosine[0] - TURN_MARGIN))
 
 
-def rr_ms_range(values: FloatArray, time: FloatArray | None = None) -> tuple[float, float] | None:
+def rr_ms_range(
+    values: FloatArray, time: FloatArray | None = None, rate_hz: float | None = None
+) -> tuple[float, float] | None:
     """(lowest, highest) when ``values`` (NaN left out) look like RR intervals in milliseconds: at least
-    :data:`MIN_BEATS` of them, all within :data:`RR_LOOK_MS`, not changing along a curve (a breathing
-    waveform does: :func:`_smooth`), and either whole numbers (``time`` None: apps export whole milliseconds)
-    or, on the rows' ``time`` (s), each about its interval after the one before (a beat's row at its end, or
-    at its start); None otherwise. A barometer (1013.2 hPa) or a belt in ADC counts should not pass."""
+    :data:`MIN_BEATS` of them, all within :data:`RR_LOOK_MS`, and either, on the rows' ``time`` (s), each
+    about its interval after the one before (a beat's row at its end, or at its start), or (``time`` None)
+    whole numbers (apps export whole milliseconds) that turn as heart beats do, faster than a breathing
+    waveform sampled at 10 Hz or more, or at ``rate_hz`` when the file's rate is given
+    (:func:`_turns_like_beats`); None otherwise. A barometer (1013.2 hPa) or a belt in ADC counts should not
+    pass."""
     finite = np.isfinite(values)
     v = values[finite]
     if v.size < MIN_BEATS:
         return None
     lo, hi = float(v.min()), float(v.max())
-    if lo < RR_LOOK_MS[0] or hi > RR_LOOK_MS[1] or _smooth(v):
+    if lo < RR_LOOK_MS[0] or hi > RR_LOOK_MS[1]:
         return None
     if time is None:
-        return (lo, hi) if bool(np.all(v == np.round(v))) else None
+        whole = bool(np.all(v == np.round(v)))
+        return (lo, hi) if whole and _turns_like_beats(v, rate_hz) else None
     steps = np.diff(time[finite]) * 1000.0
     typical = float(np.median(v))
     for rr in (v[1:], v[:-1]):  # timed at the beat that ends the interval, or at the one that starts it
@@ -76,13 +105,13 @@ _UNIT_RE = re.compile(r"[(\[]\s*([^()\[\]]*?)\s*[)\]]\s*$")
 
 
 def beat_column(
-    columns: Mapping[str, FloatArray], time: FloatArray | None = None
+    columns: Mapping[str, FloatArray], time: FloatArray | None = None, rate_hz: float | None = None
 ) -> tuple[str, str, float, float] | None:
     """The first column that looks like RR intervals though it is not ``rr_ms``: named as heart-beat
     intervals ("RR", "IBI (s)") with values of their range in milliseconds or seconds, or under a name that
     says no other unit, with values that look like RR intervals in ms (:func:`rr_ms_range` on the rows'
-    ``time``, None for a file without a time column). (column, "milliseconds" or "seconds", lowest, highest),
-    or None."""
+    ``time``, None for a file without a time column, and the file's ``rate_hz`` when one is given). (column,
+    "milliseconds" or "seconds", lowest, highest), or None."""
     for col, values in columns.items():
         if _known_name(col) is not None:
             continue
@@ -100,7 +129,7 @@ def beat_column(
         said = _UNIT_RE.search(col)
         if said is not None and said.group(1).lower() not in ("", "ms"):
             continue  # "Z [mg]", "Pressure (hPa)": its name says what it is
-        found = rr_ms_range(values, time)
+        found = rr_ms_range(values, time, rate_hz)
         if found is not None:
             return col, "milliseconds", *found
     return None

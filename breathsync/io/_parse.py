@@ -194,10 +194,11 @@ def _single_numbers_below(lines: list[tuple[int, str]]) -> bool:
 
 
 def _header_below(following: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
-    """The line that looks like a header (an accepted delimiter between names that are not all numbers) within
-    :data:`NOTE_LOOK_LINES` lines below a first line that has no delimiter, past lines of text only (more
-    notes, '#' lines): then that first line is a note ("Device: Polar H10"). None when a line of numbers (data:
-    the first line was the header, with a wrong delimiter), or nothing that looks like a header, comes first."""
+    """The line that looks like a header (an accepted delimiter between names, none of them a number) within
+    :data:`NOTE_LOOK_LINES` lines below a first line that has no delimiter, past other lines (more notes, with
+    numbers or not: "Sampling rate: 100 Hz", "Sample rate,100"; '#' lines): then that first line is a note
+    ("Device: Polar H10"). None when a data row (every cell a number: the first line was the header, with a
+    wrong delimiter), or nothing that looks like a header, comes first."""
     for line_no, line in following:
         text = line.strip()
         if not text or text.startswith("#"):
@@ -205,11 +206,12 @@ def _header_below(following: Iterator[tuple[int, str]]) -> tuple[int, str] | Non
         bare = _unquoted(text)
         counts = {d: bare.count(d) for d in _DELIMITERS}
         best = max(counts, key=lambda d: counts[d])
-        if counts[best]:
-            cells = [c.strip().strip('"').strip() for c in text.split(best)]
-            return None if any(c and is_number(c) for c in cells) else (line_no, text)
-        if any(is_number(tok) for tok in text.split()):
+        cells = [c.strip().strip('"').strip() for c in text.split(best)] if counts[best] else text.split()
+        numbers = [is_number(c) for c in cells if c]
+        if numbers and all(numbers):
             return None
+        if counts[best] and not any(numbers):
+            return line_no, text
     return None
 
 

@@ -305,7 +305,7 @@ def _read(
     chunks = source.chunks()
     meta, meta_lines, header_no, header, after_header = _scan_preamble(name, chunks)
     if is_number(header.strip()):
-        _check_headerless_beats(source, header_no, header.strip())
+        _check_headerless_beats(source, header_no, header.strip(), rate_hz or declared_rate_hz(meta))
     delimiter = _detect_delimiter(name, header_no, header, _lines_after(source, header_no))
     names = _parse_header(name, header_no, header, delimiter)
     if resp_column is None:  # a column named with --column is read from any file (a live file's "wave")
@@ -504,10 +504,10 @@ def _lines_after(source: _Source, line_no: int) -> Iterator[tuple[int, str]]:
 HEADERLESS_LOOK_LINES = 10_000
 
 
-def _check_headerless_beats(source: _Source, first_no: int, first: str) -> None:
+def _check_headerless_beats(source: _Source, first_no: int, first: str, rate_hz: float | None) -> None:
     """Refuse a file without a header that looks like a list of RR intervals in milliseconds, one a line
-    (:func:`rr_ms_range`: whole numbers of a heart's range that do not change along a curve, as a belt's
-    waveform does), saying which header to add. Elite HRV exports its RR intervals so, one number a line and
+    (:func:`rr_ms_range`: whole numbers of a heart's range that turn faster than a breathing waveform sampled
+    at 10 Hz or more, or at ``rate_hz``, the rate given for the file, does), saying which header to add. Elite HRV exports its RR intervals so, one number a line and
     nothing else (dataespresso.com, "Reading RR intervals from EliteHRV with Pandas", 2017). Other headerless
     files are left to the header's own message."""
     values: list[float] = []
@@ -518,7 +518,7 @@ def _check_headerless_beats(source: _Source, first_no: int, first: str) -> None:
         if not is_number(cell) or len(values) >= HEADERLESS_LOOK_LINES:
             break
         values.append(float(cell))
-    found = rr_ms_range(np.asarray(values))
+    found = rr_ms_range(np.asarray(values), rate_hz=rate_hz)
     if found is None:
         return
     raise RecordingError(
@@ -605,12 +605,18 @@ def _drop_absurd(col: str, values: FloatArray | None, line_of_row: Callable[[int
     )
 
 
+def _time_or_rate(rec: Recording) -> tuple[FloatArray | None, float | None]:
+    """What :func:`beat_column` is given of a recording's timing: its time column, or (timed by a rate given
+    for the file) the rate, a sign of a sampled waveform."""
+    return (None, rec.sampling_rate_hz()) if rec.time_from_rate else (rec.time, None)
+
+
 def _beats_as_breathing(rec: Recording, wanted: Sequence[str]) -> tuple[str, ...]:
     """A note for each breathing column named with --column that looks like RR intervals (:func:`beat_column`):
     read as a belt's waveform, beat intervals give a breathing rate from nothing real."""
     notes = []
     for col in wanted:
-        found = beat_column({col: rec.columns[col]}, None if rec.time_from_rate else rec.time)
+        found = beat_column({col: rec.columns[col]}, *_time_or_rate(rec))
         if found is not None:
             _, unit, lo, hi = found
             rename = (
@@ -874,7 +880,7 @@ def _check_signal(name: str, header_no: int, rec: Recording, names: list[str]) -
         # Heart beats or an accelerometer under other names: say which name to give them.
         advice = acc_advice(list(rec.columns))
         if not advice:
-            found = beat_column(rec.columns, None if rec.time_from_rate else rec.time)
+            found = beat_column(rec.columns, *_time_or_rate(rec))
             advice = beat_column_advice(found) if found is not None else ""
         if advice:
             raise RecordingError(name, f"no breathing signal column: {advice}", line=header_no)
