@@ -1495,6 +1495,8 @@ class Session:
             ph, fs, self.config.window_s, causal=True, min_coverage=self._sync_cfg.min_coverage
         )
         r_new = r_win[n_win - 1 :]
+        # The latest window is the view's too (_group_r): computed once.
+        self._group_at = (k_end, float(r_new[-1]))
         known = np.isfinite(r_new)
         self._group_sum += float(r_new[known].sum())
         self._group_n += int(np.count_nonzero(known))
