@@ -778,7 +778,7 @@ def _apart_text(a: Participant, b: Participant) -> str | None:
     (:func:`breathsync.sources.replay.check_replays_overlap`): their spans and the gap between them, in years
     for a file on another clock (Unix time beside times from 0), which "overlap by 0 s" did not tell. None
     when they overlap (or one has no breathing samples)."""
-    from breathsync.sources.replay import _duration_text
+    from breathsync.sources.replay import duration_text
 
     if not (a.t_wave.size and b.t_wave.size):
         return None
@@ -792,7 +792,7 @@ def _apart_text(a: Participant, b: Participant) -> str | None:
 
     return (
         f"{span(first)} and {span(then)} were not recorded at the same time: {then.label}'s recording starts "
-        f"{_duration_text(gap)} after {first.label}'s ends; analyse them separately, or shift one file's time "
+        f"{duration_text(gap)} after {first.label}'s ends; analyse them separately, or shift one file's time "
         "column onto the other's"
     )
 

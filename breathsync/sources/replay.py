@@ -403,7 +403,7 @@ def check_replays_overlap(named: Sequence[tuple[str, Source]]) -> None:
             looped = f" (looping {last[2]} does not fill it: {span[2]} would show no signal that long)"
             raise InputError(
                 f"participants {last[2]} ({_span_text(last)}) and {span[2]} ({_span_text(span)}) were not "
-                f"recorded at the same time: {span[2]}'s recording starts {_duration_text(gap)} after "
+                f"recorded at the same time: {span[2]}'s recording starts {duration_text(gap)} after "
                 f"{last[2]}'s ends{looped if last[3].loop else ''}, and a session replays its files on their own times, in step; replay or "
                 "analyse them separately, or shift one file's time column onto the other's"
             )
@@ -415,7 +415,7 @@ def _span_text(span: tuple[float, float, str, Any]) -> str:
     return f"{os.path.basename(span[3].path)}: {span[0]:.10g} to {span[1]:.10g} s"
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """A gap for a message: in seconds, and in larger units when that helps (``1.7e+09 s, 54 years``)."""
     text = f"{seconds:.4g} s"
     for unit, size in (("years", 365.25 * 86400), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
