@@ -240,10 +240,21 @@ class Recording:
         rr = self.columns.get("rr_ms")
         ok = 0 if rr is None else np.count_nonzero(np.isfinite(rr) & (rr >= RR_MIN_MS) & (rr <= RR_MAX_MS))
         if ok < 2:
+            # Intervals in seconds under a name that says ms ("RR (ms)" holding 0.85): said so, with what to do.
+            seconds = (
+                0
+                if rr is None
+                else np.count_nonzero(np.isfinite(rr) & (rr >= RR_MIN_MS / 1000) & (rr <= RR_MAX_MS / 1000))
+            )
+            advice = (
+                f": its values (median {float(np.nanmedian(rr)):.3g}) look like seconds, multiply them by 1000"
+                if rr is not None and seconds >= 2 and seconds >= 0.5 * np.count_nonzero(np.isfinite(rr))
+                else ": check that it is RR intervals in milliseconds"
+            )
             raise RecordingError(
                 self.path,
                 f"column 'rr_ms' holds no heart-beat intervals between {RR_MIN_MS:g} and {RR_MAX_MS:g} ms "
-                "(30-200 beats/min): check that it is RR intervals in milliseconds",
+                f"(30-200 beats/min){advice}",
             )
 
     def ecg_rr(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -81,6 +81,20 @@ def test_beat_intervals_named_in_milliseconds_are_read_as_rr_ms(tmp_path: Path, 
 
 
 @pytest.mark.parametrize(
+    ("scale", "said"), [(1000, "look like seconds, multiply them by 1000"), (1e6, "check")]
+)
+def test_intervals_in_seconds_under_a_name_that_says_ms_are_told_to_multiply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scale: float, said: str
+) -> None:
+    # "RR (ms)" holding 0.812 (seconds): "check that it is RR intervals in milliseconds" left users to guess.
+    path = _write(tmp_path / "rr.csv", "RR (ms)\n" + "".join(f"{r / scale:.6g}\n" for r in _rr()))
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no heart-beat intervals between 300 and 2000 ms" in err, err
+    assert said in err and ("look like seconds" in err) == (scale == 1000), err
+
+
+@pytest.mark.parametrize(
     ("header", "scale", "said"),
     [
         ("RR", 1, "column 'RR' looks like RR intervals in milliseconds"),
