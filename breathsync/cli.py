@@ -610,9 +610,6 @@ def build_parser() -> _Parser:
         metavar="S",
         help=f"seconds to scan (default 5, at most {SCAN_MAX_S:g})",
     )
-    # 'analyse', the spelling of the help's own words, is analyze too: given by its name, not by an alias=,
-    # which would list "analyze (analyse)" in the commands' help and widen its every line.
-    sub.choices["analyse"] = a
     return p
 
 
@@ -1208,9 +1205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``breathsync`` command; returns the exit code."""
     _lenient_output()
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command == "analyse":
-        args.command = "analyze"
+    arg_list = list(sys.argv[1:] if argv is None else argv)
+    # 'analyse', the spelling of the help's own words, is analyze too. Not a choice of the parser's (nor an
+    # alias=): it would be listed in every "invalid choice" line and, as an alias, in the commands' help.
+    # The command is the first argument that is not an option (the top level's options take no value).
+    first = next((i for i, x in enumerate(arg_list) if not x.startswith("-")), None)
+    if first is not None and arg_list[first] == "analyse":
+        arg_list[first] = "analyze"
+    args, extra = parser.parse_known_args(arg_list)
     if extra:
         # Said by the command's own parser: "breathsync analyze: ... (see breathsync analyze --help)", the help
         # that lists its options (the top level's said "see breathsync --help", which does not).

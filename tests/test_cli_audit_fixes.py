@@ -190,6 +190,9 @@ def test_analyse_is_analyze_without_cluttering_the_help(capsys: pytest.CaptureFi
     assert "analyse " not in capsys.readouterr().out.replace("analyse recordings", "")
     err = _error(capsys, ["analyse", "--bogus", A])
     assert err.startswith("breathsync analyze: error: unrecognized arguments: --bogus")
+    # Nor is it one more choice to list to someone who mistyped a command.
+    err = _error(capsys, ["anlyze", A])
+    assert "invalid choice: 'anlyze'" in err and "'analyze'" in err and "analyse" not in err
 
 
 # ------------------------------------------------------------------------ outputs that were inputs
