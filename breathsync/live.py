@@ -566,7 +566,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         if d0 is not None and d1 is not None:
             conv = f", rates {d0:.1f} -> {d1:.1f} /min apart (first -> last minute)"
         if pr["time_in_sync_s"] is None:  # no window was scored: as analyze says it
-            out.append(f"{pr['a']}-{pr['b']}: no window with both phases known{conv}")
+            out.append(f"{pr['a']}-{pr['b']}: {pr.get('note') or 'no window with both phases known'}{conv}")
             continue
         out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
     group = summary.get("group")
@@ -575,7 +575,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         out.append(
             f"group: mean Kuramoto order {r:.2f}"
             if r is not None
-            else "group: no window with every phase known"
+            else f"group: {group.get('note') or 'no window with every phase known'}"
         )
     if summary["training"]["phase"] != "free":
         out.append(training_line(summary["training"]))

@@ -52,7 +52,8 @@ def test_a_group_without_a_common_window_says_so(tmp_path: Path, capsys: pytest.
     assert main(["run", *GROUP, "--duration", "20", "--speed", "100", "--quiet", "--record", str(rec)]) == 0
     group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
     assert group["mean_kuramoto_r"] is None
-    assert "group: no window with every phase known" in capsys.readouterr().out
+    assert group["note"] == "not scored: the session (20 s) was shorter than one 30-s window"
+    assert f"group: {group['note']}" in capsys.readouterr().out
 
 
 def test_a_window_longer_than_the_history_is_scored_as_analyze_scores_it(tmp_path: Path) -> None:

@@ -1539,6 +1539,15 @@ class Session:
                     },
                     "flips_s": list(p.sign_turns),
                 }
+        # A session shorter than one sync window scores no window: said so, as analyze says it of recordings
+        # that overlap by less than one (where "no window with both phases known" sent users looking for a
+        # fault in their signals).
+        ran = self.clock.now() if self._duration_s is None else min(self.clock.now(), self._duration_s)
+        short = (
+            f"not scored: the session ({ran:.0f} s) was shorter than one {self.config.window_s:g}-s window"
+            if ran < self.config.window_s
+            else None
+        )
         pairs = []
         for ps in self._pairs:
             rel = math.atan2(ps.rel_sum.imag, ps.rel_sum.real) if ps.windows_scored else math.nan
@@ -1575,6 +1584,8 @@ class Session:
                     ),
                 }
             )
+            if not ps.windows_scored and short is not None:
+                pairs[-1]["note"] = short
         out: dict[str, Any] = {
             "participants": parts,
             "pairs": pairs,
@@ -1587,6 +1598,8 @@ class Session:
                 "labels": [p.label for p in self._parts],
                 "mean_kuramoto_r": round(self._group_sum / self._group_n, 4) if self._group_n else None,
             }
+            if not self._group_n and short is not None:
+                out["group"]["note"] = short
         if self._warnings:
             out["warnings"] = list(self._warnings)
         return out

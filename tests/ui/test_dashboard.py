@@ -321,7 +321,10 @@ def test_cli_screenshot_opens_the_dashboard(
     assert out.exists() and out.stat().st_size > 10_000
     assert (rec / "session.json").exists() and f"recorded to {rec}" in text
     # 15 s never fill a 30-s window: nothing was measured, and the summary says so (not "in sync 0 s").
-    assert "session summary:" in text and "you-partner: no window with both phases known" in text
+    assert (
+        "session summary:" in text
+        and "you-partner: not scored: the session (15 s) was shorter than one 30-s window" in text
+    )
     assert main(["demo", "--headless", "--screenshot", str(out)]) == 2
 
 
