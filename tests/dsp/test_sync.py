@@ -301,6 +301,26 @@ def test_the_chance_level_starts_at_the_same_mark_at_20_and_10_hz(first_s: float
         assert got[0] == pytest.approx(got[1], abs=1e-9)
 
 
+@pytest.mark.parametrize("duration_s", [600.0, 110.0])
+def test_a_grid_rate_measured_from_its_steps_thins_as_the_exact_rate_does(duration_s: float) -> None:
+    """pair_sync (and analyze) measure a grid's rate as 1 / its median step: 9.999999999999858 for a 10-Hz
+    grid of 600 s, which thinned the surrogates by 4 (2.5 Hz) instead of 5 (2 Hz): other samples than the
+    session's, so analyze of a 600-s session gave another chance level and 195.9 s in sync for its 208.8."""
+    t = np.arange(round(duration_s * FS) + 1) / FS
+    fs = 1.0 / float(np.median(np.diff(t)))
+    assert fs != FS  # the measured rate this is about
+    pa = oscillator(duration_s + 0.1, 12.0, 0.05, seed=1)[: t.size] % (2 * np.pi)
+    pb = oscillator(duration_s + 0.1, 12.5, 0.05, seed=2)[: t.size] % (2 * np.pi)
+    cfg = SyncConfig()
+    exact = surrogate_null(pa, pb, FS, cfg, 0)
+    assert exact is not None and surrogate_null(pa, pb, fs, cfg, 0) == exact
+    # And at 20 Hz, the session's rate, the chance level is the same samples' (every 10th).
+    t20 = np.arange(round(duration_s * 20) + 1) / 20
+    pa20 = np.interp(t20, t, np.unwrap(pa)) % (2 * np.pi)
+    pb20 = np.interp(t20, t, np.unwrap(pb)) % (2 * np.pi)
+    assert surrogate_null(pa20, pb20, 20.0, cfg, 0) == pytest.approx(exact, abs=1e-12)
+
+
 @pytest.mark.parametrize("step_s", [0.25, 6.0, 17.0, 29.0, 110.0])
 def test_the_live_chance_level_of_each_window_is_that_of_its_own_time(step_s: float) -> None:
     """A fast replay passes several 5-s marks between two snapshots. Only the newest mark was computed, and
