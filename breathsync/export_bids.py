@@ -1407,8 +1407,9 @@ def _distinct_windows(fields: dict[str, FloatArray]) -> list[int]:
     (seen in a replay recorded at --speed 50) repeats the last one's window: a row repeating the previous
     kept row's window end and figures is left out (the first, when they were first published, is kept); a
     row with the same window end and other figures replaces it (the last published). A row whose window end
-    is unknown (a recording from before ``window_end_s``, a pair not scored yet) is left out only when it
-    repeats the previous one exactly."""
+    is unknown (a recording from before ``window_end_s``, a pair not scored yet, a partner without a signal)
+    is left out only when it repeats the previous one exactly. A row with the same window end as the one kept
+    but no PLV where that one has one (an older recording's rows once a partner had no signal) is left out."""
     ends = fields["window_end_s"]
     figures = np.stack([v for f, v in fields.items() if f != "window_end_s"]) if len(fields) > 1 else None
     keep: list[int] = []
@@ -1425,6 +1426,11 @@ def _distinct_windows(fields: dict[str, FloatArray]) -> list[int]:
                 if same:
                     continue
                 if math.isfinite(ends[k]):
+                    # A row of a recording from before this was mended: once one of the pair had no signal,
+                    # the session gave the last window's end beside empty figures; that window's own kept.
+                    plv = fields.get("plv")
+                    if plv is not None and math.isnan(plv[k]) and not math.isnan(plv[j]):
+                        continue
                     keep[-1] = k
                     continue
         keep.append(k)

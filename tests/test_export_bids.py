@@ -291,6 +291,22 @@ def test_the_pair_synchrony_derivative_has_one_row_per_window_end(tmp_path: Path
     assert "10 per second" not in readme and "breathsync analyze" in readme
 
 
+def test_an_older_recordings_blank_rows_after_a_partner_ended_do_not_replace_the_last_window(
+    tmp_path: Path,
+) -> None:
+    """Before the session gave no window end once one of a pair had no signal, pairs.csv went on with the last
+    window's end and empty figures: the export kept that blank row in place of the window's own (B-C's last
+    window, PLV 0.97 in analyze, exported as n/a)."""
+    s = make_session_folder(tmp_path / "s", info={"settings": {"window_s": 30.0}})
+    _pairs_csv(s, [(299.9, "0.97", 299.9), (300.0, "", 299.9), (301.0, "", 299.9), (302.0, "", math.nan)])
+    export_bids(s, tmp_path / "bids")
+    rows, _ = _pairsync(tmp_path / "bids", "A")
+    assert [(r["time"], r["window_end_s"], r["plv"]) for r in rows] == [
+        ("299.9", "299.9", "0.97"),
+        ("302", "n/a", "n/a"),
+    ]
+
+
 def test_a_pairs_file_without_window_ends_keeps_its_distinct_rows(tmp_path: Path) -> None:
     """A recording from before ``window_end_s``: its rows' windows are unknown, so only exact repeats go."""
     s = make_session_folder(tmp_path / "s")

@@ -89,15 +89,52 @@ def test_a_frozen_window_adds_nothing_and_the_gap_shows_no_signal(tmp_path: Path
     assert during
     totals = [s.pairs[0].time_in_sync_s for s in during]
     assert max(totals) - min(totals) <= 0.05 * 2  # at most the last grid steps before the gap
-    assert all(s.pairs[0].window_end_s < 100.0 for s in during)
     quiet = [s for s in during if s.t_s >= 102.5]
     assert quiet and all(s.participant("A").quality == "no_signal" for s in quiet)
     assert all(not s.pairs[0].in_sync for s in quiet)
+    # Until A is seen to have no signal the window end stands at its last sample; then there is no window
+    # (no end, no chance level): not the last window's end beside empty figures, which analyze scores.
+    for s in during:
+        pv = s.pairs[0]
+        if s.participant("A").quality == "no_signal":
+            assert np.isnan([pv.window_end_s, pv.null_plv, pv.plv]).all(), s.t_s
+        else:
+            assert pv.window_end_s < 100.0, s.t_s
     lost = [e for s in snaps for e in s.events if e.kind == "source_lost"]
     back = [e for s in snaps for e in s.events if e.kind == "source_back"]
     # At the first snapshot 2 s after the last sample (at 300x snapshots come up to 6 s of session apart).
     assert len(lost) == 1 and 101.5 <= lost[0].t_s <= 110.0
     assert len(back) == 1 and 119.5 <= back[0].t_s <= 128.0 and "signal back after" in back[0].text
+
+
+def test_pairs_csv_gives_analyzes_figures_for_every_window_it_names(tmp_path: Path) -> None:
+    """Once one of a pair had no signal (a 20-s gap, a partner's file over), pairs.csv went on naming the last
+    window's end with empty figures: rows for window end 99.9 with no PLV where analyze gives 0.97. Every row
+    that names a window gives analyze's PLV for it; the rows without a signal name none."""
+    rec = tmp_path / "rec"
+    code = main(
+        ["run", "-p", f"A=replay:{_gap_file(tmp_path)}", "-p", f"B=replay:{SAMPLES / 'pair_sync_B.csv'}",
+         "--duration", "150", "--speed", "100", "--quiet", "--record", str(rec)]
+    )  # fmt: skip
+    assert code == 0
+    pair = _analyzed_pair(rec, tmp_path)
+    by_t = {round(t, 1): v for t, v in zip(pair["t_s"], pair["plv"], strict=True)}
+    lines = [
+        ln for ln in (rec / "pairs.csv").read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+    ]
+    head = lines[0].split(",")
+    named = blank = 0
+    for line in lines[1:]:
+        row = dict(zip(head, line.split(","), strict=True))
+        if not row["A-B_window_end_s"]:
+            blank += 100.0 < float(row["time"]) < 120.0
+            assert not row["A-B_plv"] and not row["A-B_null_plv"], row
+            continue
+        want = by_t.get(round(float(row["A-B_window_end_s"]), 1))
+        if want is not None:
+            named += 1
+            assert row["A-B_plv"] and abs(float(row["A-B_plv"]) - want) <= 1e-3, row
+    assert named > 20 and blank > 0, (named, blank)
 
 
 def test_the_sessions_chance_level_is_analyzes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
