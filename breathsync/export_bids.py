@@ -403,9 +403,19 @@ def _on_grid(
         ok = np.isfinite(vu)
         out[k] = np.interp(grid, tu[ok], vu[ok]) if ok.any() else np.full(grid.size, np.nan)
         out[k][in_gap] = np.nan
+    gaps = np.diff(tu) > max_step
+    n_gaps = int(np.sum(gaps))
+    across = f"n/a across {n_gaps} gap(s) longer than {max_step:.3g} s"
+    # Uniform but for its gaps (a belt that dropped out, a hole in the file): not "arrival jitter", which
+    # the note said of a 25-Hz file with one 20-s gap whose values were all kept as they were.
+    if n_gaps and bool(np.all(np.abs(np.diff(tu)[~gaps] - step) <= 0.01 * step)):
+        k = (tu - tu[0]) * fs
+        on_grid = bool(np.all(np.abs(k - np.round(k)) <= 0.01))
+        moved = "" if on_grid else "; samples after a gap off the grid linearly interpolated onto it"
+        return grid, out, fs, f"samples uniform at {fs:.6g} Hz but for {n_gaps} gap(s): {across}{moved}"
     note = f"timestamps were not uniform (arrival jitter); linearly interpolated onto a {fs:.6g} Hz grid"
     if in_gap.any():
-        note += f"; n/a across {int(np.sum(np.diff(tu) > max_step))} gap(s) longer than {max_step:.3g} s"
+        note += f"; {across}"
     return grid, out, fs, note
 
 

@@ -355,6 +355,11 @@ def test_a_gap_in_the_raw_samples_is_exported_as_na(sess: Path, tmp_path: Path) 
     beh = out / "sub-A" / "beh"
     side = json.loads((beh / "sub-A_task-breathsync_recording-raw_physio.json").read_text(encoding="utf-8"))
     assert "1 gap(s)" in side["breathsyncProcessing"]
+    # Its samples are uniform but for the gap: not "arrival jitter", and kept as they were.
+    steps = np.diff([float(ln.split(",")[0]) for ln in kept])
+    assert np.ptp(steps[steps < 1.0]) < 1e-6
+    assert "jitter" not in side["breathsyncProcessing"] and "uniform at" in side["breathsyncProcessing"]
+    assert "interpolated" not in side["breathsyncProcessing"]
     with gzip.open(beh / "sub-A_task-breathsync_recording-raw_physio.tsv.gz", "rt", encoding="utf-8") as fh:
         resp = [ln.split("\t")[side["Columns"].index("respiratory")].strip() for ln in fh]
     t = side["StartTime"] + np.arange(len(resp)) / side["SamplingFrequency"]
