@@ -16,6 +16,19 @@ to the operating system at least once a second of wall time (so ``kill -9`` lose
 and the files stay readable: a cut-off last line is dropped by the reader); ``session.json`` is replaced
 atomically. A write error (a full disk) stops the recording, never silently: :class:`RecorderError`.
 
+Part of a session: the dashboard turns recording on and off during a session (``open(info, from_s=...)``,
+``close(info, stopped=...)``). Such a folder says what it holds: ``part_of_session`` (in words),
+``recorded_from_s`` and ``recorded_to_s`` (session times; the files keep the session's time base, whose
+time 0 is ``start_utc``), ``recording_start_utc`` (``end_utc`` is when the recording ended), ``duration_s``
+(the time it holds), ``session_duration_s`` (null when the session went on after it) and, when it stopped
+before the session ended, ``recording_stopped`` (how). It has no ``summary`` (the session's covers time it
+does not hold; ``summary_note`` says so and that ``analyze`` scores what it holds), and the sources' counters
+(``dropped``, ``dropped_by``, ``reconnections``, ``packets_not_captured``) count what happened while it
+recorded. events.csv begins with a ``recording_started`` event (a recording turned on during the session)
+and ends with a ``recording_stopped`` event (one turned off while the session went on). A device's
+notifications that still hold when the recording begins (its battery level) open its capture, at the
+recording's start, with a ``# carried:`` line saying when they came.
+
 Two streams in one raw file: a source with :attr:`~breathsync.sources.base.Source.extra_columns` (a chest
 accelerometer with the same person's heart beats, ``rr_ms``) delivers rows of two streams whose times
 interleave out of order (a beat arrives up to a second or two after the accelerometer samples of its
@@ -39,6 +52,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -47,10 +61,16 @@ import numpy as np
 
 from breathsync.dsp._types import FloatArray
 from breathsync.errors import InputError, RecordingError
-from breathsync.io.capture import CAPTURE_COLUMNS, CAPTURE_HOLDS, CAPTURE_SUFFIX
+from breathsync.io.capture import (
+    CAPTURE_CARRIED,
+    CAPTURE_COLUMNS,
+    CAPTURE_HOLDS,
+    CAPTURE_SUFFIX,
+    carried_text,
+)
 from breathsync.io.csvfile import DERIVED_FROM, RecordingWriter, replace_file
 from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_without_paths
-from breathsync.session_types import Event, PairView, SessionInfo, Snapshot
+from breathsync.session_types import Event, PairView, SessionInfo, Snapshot, clock_text
 from breathsync.sources.base import SIGNAL_COLUMNS, Packet, SampleChunk
 
 __all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError", "device_unit"]
@@ -86,6 +106,10 @@ _DECODED_UNITS = {
 #: phase it breathed at, wrapped to [0, 2 pi), 0 = inhale onset (breathsync/sources/sim.py; the same words as
 #: ``breathsync simulate``'s files).
 _COLUMN_UNITS = {"true_phase": "true_phase: radians, 0 = inhale onset"}
+#: A source description's counters (a Bluetooth device's, a capture replay's) that a recording of part of a
+#: session counts from its own start: what happened while it recorded.
+COUNTERS = ("dropped", "notifications", "reconnections", "packets_not_captured")
+COUNTERS_BY = ("dropped_by",)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RESERVED = {"session", "pairs", "events"}
@@ -217,11 +241,34 @@ class Recorder:
         self._dropped_columns: dict[str, set[str]] = {}
         self._last_flush = 0.0
         self._last_t = math.nan
+        self._part: _Part | None = None  # a recording of part of the session (see the module)
         self.rows = 0  # raw sample rows written, all participants
 
     # ------------------------------------------------------------------------------ Sink
-    def open(self, info: SessionInfo) -> None:
-        """Create the folder and session.json; InputError (one line) when that is impossible."""
+    def open(
+        self,
+        info: SessionInfo,
+        *,
+        from_s: float | None = None,
+        sources: Mapping[str, Any] | None = None,
+        carried: Mapping[str, Sequence[Packet]] | None = None,
+    ) -> None:
+        """Create the folder and session.json; InputError (one line) when that is impossible.
+
+        Parameters
+        ----------
+        info : SessionInfo
+            The session's description (the session keeps it up to date).
+        from_s : float, optional
+            The session time this recording begins at, for one turned on while the session runs: the
+            folder then says it holds part of the session (see the module). None: it begins with the session.
+        sources : mapping, optional
+            With ``from_s``: each participant's source description as it is now (label -> ``describe()``),
+            whose counters (:data:`COUNTERS`) the recording counts from.
+        carried : mapping, optional
+            With ``from_s``: each participant's last notification of each stream so far (label -> packets);
+            those that still hold (a device's battery level) open the participant's capture.
+        """
         if self._opened:
             return
         prepare_folder(self.path)
@@ -231,6 +278,28 @@ class Recorder:
             if label:
                 self._participants[label] = p
                 self._stem(label)
+        if from_s is not None:
+            start = max(0.0, float(from_s)) if math.isfinite(from_s) else 0.0
+            then = (
+                dict(sources)
+                if sources is not None
+                else {k: p.get("source") for k, p in self._participants.items()}
+            )
+            self._part = _Part(
+                from_s=start,
+                start_utc=_utc_now(),
+                at_start={k: dict(v) for k, v in then.items() if isinstance(v, dict)},
+                carried={k: list(v) for k, v in (carried or {}).items()},
+            )
+            # Held with the session's events, so that it takes its place in time order (_write_events).
+            self._events_held.append(
+                Event(
+                    start,
+                    "recording_started",
+                    f"recording started at {_clock(start)} of the session, which had begun before: "
+                    "what came before is not in this recording",
+                )
+            )
         try:
             self._write_session_json()
             self._open_events()
@@ -293,15 +362,23 @@ class Recorder:
         try:
             entry = self._captures.get(label)
             if entry is None:
-                entry = self._open_capture(label, name)
+                entry = self._open_capture(label, name, packets[0].t)
             entry[1].writerows((f"{pk.t:.6f}", pk.connection, pk.stream, pk.data.hex()) for pk in packets)
         except OSError as exc:
             self._fail(exc, name)
         self._maybe_flush()
 
-    def _open_capture(self, label: str, name: str) -> tuple[IO[str], Any]:
+    def _open_capture(self, label: str, name: str, first_t: float) -> tuple[IO[str], Any]:
         source = self._participants.get(label, {}).get("source")
         device = source.get("device") if isinstance(source, dict) else None
+        # A recording turned on during the session: what the device said before that still holds (its
+        # battery level, read as it connected), first, at the recording's start (rows are in time order).
+        carried: list[Packet] = []
+        at = first_t
+        if self._part is not None:
+            lasting = _lasting_streams(source)
+            carried = [pk for pk in self._part.carried.pop(label, ()) if pk.stream in lasting]
+            at = min(self._part.from_s, first_t)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # (see _open_events)
         fd = os.open(os.path.join(self.path, name), flags, FILE_MODE)
         fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
@@ -309,8 +386,12 @@ class Recorder:
         if isinstance(device, str):
             fh.write(f"# device: {device}\n")  # a profile's name: lower-case words joined by "-"
         fh.write(f"# holds: {CAPTURE_HOLDS}\n")
+        if carried:
+            said = [(pk.stream, pk.connection, pk.t) for pk in carried]
+            fh.write(f"# {CAPTURE_CARRIED}: {carried_text(said, at)}\n")
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(CAPTURE_COLUMNS)
+        writer.writerows((f"{at:.6f}", pk.connection, pk.stream, pk.data.hex()) for pk in carried)
         self._captures[label] = (fh, writer)
         self._files[name] = {"kind": "capture", "participant": label, "holds": CAPTURE_HOLDS}
         return fh, writer
@@ -379,8 +460,15 @@ class Recorder:
         for ev in sorted(events, key=lambda e: e.t_s):
             self._events.writerow([f"{ev.t_s:.3f}", ev.kind, ";".join(ev.participants), ev.text])
 
-    def close(self, info: SessionInfo) -> None:
+    def close(
+        self, info: SessionInfo, *, stopped: str | None = None, sources: Mapping[str, Any] | None = None
+    ) -> None:
         """Write the end of session.json, flush and close every file; idempotent.
+
+        ``stopped``: how the recording stopped while the session goes on ("stopped from the dashboard"):
+        events.csv ends with a ``recording_stopped`` event saying so, and session.json says the folder holds
+        part of the session (see the module). ``sources``: each participant's source description now (label
+        -> ``describe()``), for its counters at the recording's end (default: ``info``'s).
 
         Raises RecorderError when the last data cannot be written (and the recording had been fine so far).
         """
@@ -389,9 +477,29 @@ class Recorder:
             return
         self._closed = True
         first_error = self.error
-        if self.error is None and self._events_held and self._events is not None:
+        if stopped is not None:
+            if self._part is None:  # a recording begun with the session
+                self._part = _Part(from_s=0.0, start_utc=info.start_utc)
+            self._part.stopped = stopped
+        if self._part is not None and sources is not None:
+            self._part.at_end = {k: dict(v) for k, v in sources.items() if isinstance(v, dict)}
+        ending = list(self._events_held)
+        if stopped is not None:
+            to_s = self._recorded_to_s()
+            ending.sort(key=lambda e: e.t_s)  # the stop last, whatever the held events' times
+            ending.append(
+                Event(
+                    max([to_s, *(e.t_s for e in ending)]),
+                    "recording_stopped",
+                    f"recording {stopped} at {_clock(to_s)} of the session, which went on: what came after "
+                    "is not in this recording",
+                )
+            )
+        if self.error is None and ending and self._events is not None:
             with contextlib.suppress(OSError, ValueError):  # (a failure shows in the file's own close below)
-                self._event_rows(self._events_held)
+                self._event_rows(ending[:-1] if stopped is not None else ending)
+                if stopped is not None:  # (_event_rows sorts: the stop is written after the rest)
+                    self._event_rows(ending[-1:])
             self._events_held = []
         if self.error is None:
             for label in self._held:
@@ -656,9 +764,15 @@ class Recorder:
             )
 
     # ------------------------------------------------------------------------------ session.json
+    def _recorded_to_s(self) -> float:
+        """The session time the recording holds up to: its last snapshot's (its start before one came)."""
+        start = self._part.from_s if self._part is not None else 0.0
+        return max(start, self._last_t) if math.isfinite(self._last_t) else start
+
     def _session_dict(self, final: bool) -> dict[str, Any]:
         info = self._info
         assert info is not None
+        part = self._part
         extra = dict(info.extra)
         summary = extra.pop("summary", None)
         end_utc = extra.pop("end_utc", None)
@@ -666,6 +780,11 @@ class Recorder:
         fault = extra.pop("internal_error", None)  # the session ended on a bug: what it was
         participants = [dict(p) for p in info.participants]
         for p in participants:
+            if part is not None:
+                label = str(p.get("label"))
+                now = (part.at_end or {}).get(label, p.get("source")) if final else p.get("source")
+                if isinstance(now, dict):
+                    p["source"] = _recount(now, part.at_start.get(label))
             if "source" in p:
                 p["source"] = source_without_paths(p["source"])
         d: dict[str, Any] = {
@@ -676,6 +795,16 @@ class Recorder:
             "start_utc": info.start_utc,
             "end_utc": None,
             "duration_s": None,
+        }
+        if part is not None:
+            d["recording_start_utc"] = part.start_utc
+            d["recorded_from_s"] = round(part.from_s, 3)
+            d["recorded_to_s"] = None
+            d["session_duration_s"] = None
+            if part.stopped is not None:
+                d["recording_stopped"] = part.stopped
+            d["part_of_session"] = None
+        d |= {
             "participants": participants,
             "sources": {str(p.get("label")): _source_text(p.get("source")) for p in participants},
             "devices": {
@@ -691,7 +820,23 @@ class Recorder:
         }
         if extra:
             d["extra"] = extra
-        if final:
+        if final and part is not None:
+            to_s = self._recorded_to_s()
+            ended = part.stopped is None  # with the session: its end, its duration
+            d["end_utc"] = (end_utc if ended else None) or _utc_now()
+            d["recorded_to_s"] = round(to_s, 3)
+            d["duration_s"] = round(d["recorded_to_s"] - d["recorded_from_s"], 3)  # (what they say)
+            d["session_duration_s"] = duration if ended else None
+            whole = f"0-{duration:.1f} s" if isinstance(duration, int | float) else "all of its time"
+            d["summary_note"] = (
+                f"no summary: the session's covers {whole}, this folder {part.from_s:.1f}-{to_s:.1f} s"
+                if ended
+                else "no summary: the session went on after this recording stopped, and its summary covers "
+                "time this folder does not hold"
+            ) + "; breathsync analyze of this folder scores what it holds"
+            if ended and fault is not None:
+                d["internal_error"] = fault
+        elif final:
             d["end_utc"] = end_utc or _utc_now()
             if duration is None and math.isfinite(self._last_t):
                 duration = round(self._last_t, 3)
@@ -700,6 +845,9 @@ class Recorder:
                 d["summary"] = summary
             if fault is not None:
                 d["internal_error"] = fault
+        if part is not None:
+            d["part_of_session"] = _part_text(part, d["recorded_to_s"], d["session_duration_s"])
+        if final:
             quiet = [lab for lab in self._names if lab not in self._raw]
             if quiet:
                 d["no_samples"] = quiet
@@ -740,6 +888,76 @@ class Recorder:
                 os.unlink(tmp)
             raise
         _fsync_dir(self.path)
+
+
+@dataclass
+class _Part:
+    """A recording of part of a session (see the module): where it began, how it ended, the counters."""
+
+    from_s: float  # the session time it began at (0: with the session)
+    start_utc: str  # when it began
+    #: Each participant's source description as the recording began (its counters so far), and as it ended.
+    at_start: dict[str, dict[str, Any]] = field(default_factory=dict)
+    at_end: dict[str, dict[str, Any]] | None = None
+    #: Each participant's last notification of each stream before the recording began (see _open_capture).
+    carried: dict[str, list[Packet]] = field(default_factory=dict)
+    stopped: str | None = None  # how it stopped before the session ended
+
+
+def _clock(t_s: float) -> str:
+    """A session time as ``m:ss (60.2 s)``."""
+    return f"{clock_text(t_s)} ({t_s:.1f} s)"
+
+
+def _part_text(part: _Part, to_s: float | None, session_s: float | None) -> str:
+    """session.json's ``part_of_session``: what of the session the folder holds, in words."""
+    began = "with the session" if part.from_s <= 0 else f"at {_clock(part.from_s)} of the session"
+    if to_s is None:  # still recording
+        return f"this folder holds the session from {_clock(part.from_s)} on: the recording began {began}"
+    if part.stopped is not None:
+        end = f"was {part.stopped} at {_clock(to_s)} while the session went on"
+    else:
+        total = f" at {_clock(session_s)}" if isinstance(session_s, int | float) else ""
+        end = f"ran until the session ended{total}"
+    return (
+        f"this folder holds {part.from_s:.1f}-{to_s:.1f} s of a longer session: the recording began {began} "
+        f"and {end}; its times are the session's, counted from start_utc"
+    )
+
+
+def _recount(now: dict[str, Any], then: dict[str, Any] | None) -> dict[str, Any]:
+    """A source description whose counters (:data:`COUNTERS`, :data:`COUNTERS_BY`) count from ``then`` (the
+    description as a recording began; None: they count from 0): what happened while it recorded."""
+    out = dict(now)
+    if not then:
+        return out
+    for key in COUNTERS:
+        value, before = out.get(key), then.get(key)
+        if isinstance(value, int | float) and isinstance(before, int | float):
+            out[key] = max(0, value - before)
+    for key in COUNTERS_BY:
+        value, before = out.get(key), then.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            counted = {
+                k: v - before.get(k, 0)
+                for k, v in value.items()
+                if isinstance(v, int | float) and isinstance(before.get(k, 0), int | float)
+            }
+            out[key] = {k: v for k, v in counted.items() if v > 0}
+            if not out[key]:
+                del out[key]
+    return out
+
+
+def _lasting_streams(source: Any) -> set[str]:
+    """The streams of a participant's device whose last notification still holds later (its battery
+    level), from its profile in ``devices/``; none for a source that names no known device."""
+    if not isinstance(source, dict) or not isinstance(source.get("device"), str):
+        return set()
+    import devices
+
+    profile = devices.PROFILES.get(source["device"])
+    return {profile.battery_stream} if profile is not None and profile.battery_stream else set()
 
 
 class _Held:

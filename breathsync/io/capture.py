@@ -17,6 +17,14 @@ really does (``breathsync decode --capture FILE``)::
 the connections the source made (1, 2, ... : on each the device's decoders start afresh, as the live
 source's do); ``stream`` is the device profile's name for the characteristic; ``hex`` the bytes.
 
+A capture of a recording turned on during a session (from the dashboard) begins with what the device said
+before the recording that still held then (its battery level, read as it connected): those rows are written
+at the recording's start, and a ``# carried:`` line says so and when they came (:func:`carried_text`)::
+
+    # carried: the first row came before this recording began (battery at 3.402 s, connection 1): ...
+    time,connection,stream,hex
+    60.238000,1,battery,57
+
 Reading: :func:`read_capture` checks the layout and yields rows; one clear line (RecordingError) for what
 is wrong, naming the line. A last line without its line end (a recording killed mid-write) is dropped,
 as the recording reader drops a cut-off last row: the recorder ends every row with one.
@@ -26,13 +34,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from breathsync.errors import RecordingError
 from breathsync.io.csvfile import MAX_LINE_BYTES, open_input
 
-__all__ = ["CAPTURE_COLUMNS", "CAPTURE_HOLDS", "CAPTURE_SUFFIX", "Capture", "CaptureRow", "read_capture"]
+__all__ = [
+    "CAPTURE_CARRIED",
+    "CAPTURE_COLUMNS",
+    "CAPTURE_HOLDS",
+    "CAPTURE_SUFFIX",
+    "Capture",
+    "CaptureRow",
+    "carried_text",
+    "read_capture",
+]
 
 #: A participant's capture: ``<stem>_ble.csv`` beside its ``<stem>.csv``.
 CAPTURE_SUFFIX = "_ble.csv"
@@ -41,8 +58,21 @@ CAPTURE_HOLDS = (
     "the device's notifications as they came: time (session s, arrival), connection (its decoders start "
     "afresh on each), stream (the device profile's), hex; decode them with breathsync decode --capture FILE"
 )
+#: The ``#`` line (its key) of a capture whose first rows came before the recording began (see the module).
+CAPTURE_CARRIED = "carried"
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})*$")
 _META = re.compile(r"^#\s*([A-Za-z_][A-Za-z0-9_ ]*?)\s*:\s*(.*?)\s*$")
+
+
+def carried_text(carried: Sequence[tuple[str, int, float]], at_s: float) -> str:
+    """The ``# carried:`` line's text: which first rows came before the recording began, ``carried`` as
+    (stream, connection, arrival time) each, and that they are written at its start, ``at_s``."""
+    rows = "the first row" if len(carried) == 1 else f"the first {len(carried)} rows"
+    when = ", ".join(f"{stream} at {t:.3f} s, connection {conn}" for stream, conn, t in carried)
+    return (
+        f"{rows} came before this recording began ({when}): what the device said then that still held "
+        f"(its battery level); written here at the recording's start, {at_s:.3f} s"
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ Layout (written by :class:`breathsync.recorder.Recorder`)::
     DIR/pairs.csv       live pair synchrony, one row per snapshot
     DIR/events.csv      session events (time, kind, participants, text)
 
+A folder of part of a session (recording turned on or off during it, from the dashboard) has
+``recorded_from_s``, ``recorded_to_s`` and ``part_of_session`` in its session.json (:func:`is_part_of_session`).
+
 ``session.json`` maps each file to what it holds (``"files"``); the participants' raw files are found
 through it, so labels that are not safe file names still work.
 """
@@ -33,6 +36,7 @@ __all__ = [
     "SessionFolder",
     "expand_recording_paths",
     "folder_unreadable",
+    "is_part_of_session",
     "is_session_folder",
     "json_type",
     "left_out_notes",
@@ -196,9 +200,10 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     left_out: list[tuple[str, str]] = []
     # The recorder writes "end_utc" null until the session closes: a crash or a kill leaves it so.
     unclosed = "end_utc" in info and info["end_utc"] is None
+    during = "the recording" if is_part_of_session(info) else "the session"
     for label in labels:
         if label in quiet:  # the recorder closed without any sample from this participant
-            left_out.append((label, "none came from its source during the session; events.csv says why"))
+            left_out.append((label, f"none came from its source during {during}; events.csv says why"))
             continue
         raw_name = raw.get(label)
         if raw_name is None:  # no "files" entry: the recorder's name for a safe label
@@ -238,6 +243,16 @@ def read_session_folder(path: str | os.PathLike[str]) -> SessionFolder:
     if not participants:
         raise RecordingError(folder, "no participant recorded any samples in this session")
     return SessionFolder(folder, info, tuple(participants), tuple(left_out))
+
+
+def is_part_of_session(info: dict[str, Any]) -> bool:
+    """Whether a session.json describes a recording of part of a session (turned on after the session began
+    or off before it ended, from the dashboard): it has ``recorded_from_s`` (and ``part_of_session``, in
+    words), its files hold ``recorded_from_s`` to ``recorded_to_s`` of the session's time, and it has no
+    ``summary`` (``summary_note`` says why). See :mod:`breathsync.recorder`."""
+    return isinstance(info.get("recorded_from_s"), int | float) and not isinstance(
+        info["recorded_from_s"], bool
+    )
 
 
 #: A participant's recording larger than this holds samples (its header and metadata are far smaller): it is

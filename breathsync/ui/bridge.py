@@ -9,7 +9,11 @@ only asks the loop to do things with ``call_soon_threadsafe``.
 
 Recording can be switched on and off during a session: the relay sink forwards chunks and snapshots to a
 :class:`~breathsync.recorder.Recorder` while one is set. The recorder is opened and closed on the loop's
-thread, so the UI thread never touches the files.
+thread, so the UI thread never touches the files. A recording turned on after the session began, or off
+before it ended, holds part of the session, and its folder says so (see :mod:`breathsync.recorder`): the
+relay tells the recorder where it begins (the session time of the last snapshot before it), the sources'
+counters then and at its end, the devices' last notifications before it (a battery level read as a device
+connected), and that it was stopped from the dashboard.
 """
 
 from __future__ import annotations
@@ -39,11 +43,19 @@ class _Relay:
         self.runner = runner
         self.recorder: Any = None  # breathsync.recorder.Recorder while recording
         self.info: SessionInfo | None = None
+        #: The session time of the last snapshot handed on (None before the first): a recording turned on
+        #: now holds what comes after it.
+        self.last_t: float | None = None
+        self._began = False  # the session has handed on samples or snapshots: a recording now is part of it
+        #: Each participant's last device notification of each stream (a recording begun later keeps those
+        #: that still hold: the battery level).
+        self._last_packets: dict[str, dict[str, Packet]] = {}
 
     def open(self, info: SessionInfo) -> None:
         self.info = info
 
     def on_chunk(self, label: str, chunk: SampleChunk) -> None:
+        self._began = True
         if self.recorder is not None:
             try:
                 self.recorder.on_chunk(label, chunk)
@@ -51,7 +63,11 @@ class _Relay:
                 self.recorder_failed(e)
 
     def on_packets(self, label: str, packets: Sequence[Packet]) -> None:
-        """A device's notifications, to the recording's capture while one is on (else let go)."""
+        """A device's notifications, to the recording's capture while one is on (else let go, but for the
+        last of each stream)."""
+        last = self._last_packets.setdefault(label, {})
+        for pk in packets:
+            last[pk.stream] = pk
         if self.recorder is not None:
             try:
                 self.recorder.on_packets(label, packets)
@@ -64,11 +80,24 @@ class _Relay:
                 self.recorder.on_snapshot(snap)
             except Exception as e:
                 self.recorder_failed(e)
+        self.last_t = snap.t_s
+        self._began = True
         self.runner.snapshot.emit(snap)
 
     def close(self, info: SessionInfo) -> None:
         self.info = info
-        self.stop_recording()
+        self.stop_recording(None)  # the session ended: its recording ends with it
+
+    def _sources(self) -> dict[str, Any] | None:
+        """Each participant's source description as it is now (its counters), None without a session."""
+        session = getattr(self.runner, "session", None)
+        if session is None:
+            return None
+        try:
+            return {str(p.get("label")): p.get("source") for p in session.describe().participants}
+        except Exception:  # a description is not worth a recording
+            log.debug("no source descriptions", exc_info=True)
+            return None
 
     # -- recording (always on the loop's thread)
     def start_recording(self, path: str) -> None:
@@ -78,19 +107,32 @@ class _Relay:
 
         rec = Recorder(path)
         try:
-            rec.open(self.info)
+            if self._began:  # turned on during the session: the folder holds what comes from now on
+                rec.open(
+                    self.info,
+                    from_s=self.last_t if self.last_t is not None else 0.0,
+                    sources=self._sources(),
+                    carried={label: list(last.values()) for label, last in self._last_packets.items()},
+                )
+            else:
+                rec.open(self.info)
         except Exception as e:
             self.runner.recording.emit("error", str(e) or type(e).__name__)
             return
         self.recorder = rec
         self.runner.recording.emit("started", path)
 
-    def stop_recording(self) -> None:
+    def stop_recording(self, why: str | None = "stopped from the dashboard") -> None:
+        """Close the recording; ``why``: how it stopped while the session goes on (None: the session ended),
+        which its events.csv ends with."""
         rec, self.recorder = self.recorder, None
         if rec is None or self.info is None:
             return
         try:
-            rec.close(self.info)
+            if why is None:
+                rec.close(self.info)
+            else:
+                rec.close(self.info, stopped=why, sources=self._sources())
         except Exception as e:
             self.runner.recording.emit("error", str(e) or type(e).__name__)
             return
@@ -227,9 +269,10 @@ class SessionRunner(QObject):
         relay = self._relay
         return relay is not None and self.running and self._call(relay.start_recording, path)
 
-    def stop_recording(self) -> bool:
+    def stop_recording(self, why: str = "stopped from the dashboard") -> bool:
+        """Stop recording while the session goes on; ``why`` ends the recording's events.csv."""
         relay = self._relay
-        return relay is not None and self.running and self._call(relay.stop_recording)
+        return relay is not None and self.running and self._call(relay.stop_recording, why)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait for the session thread to end (only for shutting down and tests); True when it has."""
