@@ -1305,6 +1305,20 @@ def leader_text(leader: str | None, lead_s: float | None) -> str:
     return f"when locked, {text}" if text else ""
 
 
+def no_leader_text(locked_s: float | None, window_s: float | None) -> str:
+    """Why a pair has no leader: not locked within a quarter cycle for one window (the rule of
+    :func:`breathsync.dsp.sync.who_led`), or locked so for less than a window ("in sync 100%" of a short
+    pair beside "not locked" read as a contradiction). The words of analyze's summary and the session's."""
+    from breathsync.session_types import clock_text
+
+    if locked_s:
+        return (
+            f"no leader (locked within a quarter cycle for {clock_text(locked_s)}, less than one "
+            f"{window_s or DEFAULT_WINDOW_S:g}-s window)"
+        )
+    return "no leader (not locked within a quarter cycle for one window)"
+
+
 def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = None) -> str:
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
@@ -1330,15 +1344,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
         window = pr.get("window_s", result.get("window_s"))  # a result made by hand may not say it
-        locked = s.get("locked_s") or 0.0
-        led = leader_text(s["leader"], s["lead_s"]) or (
-            # Locked, but for less than a window: "in sync 100%" of a short pair beside "not locked" read as
-            # a contradiction.
-            f"no leader (locked within a quarter cycle for {clock_text(locked)}, less than one "
-            f"{window or DEFAULT_WINDOW_S:g}-s window)"
-            if locked > 0
-            else "no leader (not locked within a quarter cycle for one window)"
-        )
+        led = leader_text(s["leader"], s["lead_s"]) or no_leader_text(s.get("locked_s"), window)
         # The chance level over the windows that were scored (those with a PLV).
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]

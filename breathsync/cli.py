@@ -852,14 +852,15 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         )
     except ValueError as e:
         raise InputError(str(e)) from None
-    from breathsync.dsp.sync import SyncConfig
+    from breathsync.dsp.sync import SCORE_FS_HZ, SyncConfig
 
     # A run in sync begins at the end of the first window known on enough of it (min_coverage of --window
-    # after the start, at the earliest): said at the start (the summary said only "goal not reached"), not
-    # refused (a short try of the match phase is fine).
+    # after the start, at the earliest), and counts its window ends in sync, 1 / SCORE_FS_HZ each, the first
+    # included: the goal is reached one step before first_s + goal at the earliest. Said at the start (the
+    # summary said only "goal not reached"), not refused (a short try of the match phase is fine).
     first_s = SyncConfig().min_coverage * args.window
-    if duration is not None and args.phase != "free" and duration < first_s + args.goal:
-        least = first_s + args.goal
+    least = round(first_s + args.goal - 1.0 / SCORE_FS_HZ, 6)
+    if duration is not None and args.phase != "free" and duration < least:
         after = "the goal is reached" if args.phase == "match" else "the leader is told to change pace"
         # The demo lasts at most its recording: no longer --duration to give there.
         longer = "" if args.command == "demo" and least > DEMO_S else "a longer --duration, or "

@@ -20,7 +20,7 @@ def test_a_goal_longer_than_the_session_allows_is_said_at_the_start(
     after = "the goal is reached" if phase == "match" else "the leader is told to change pace"
     text = (
         "the goal (in sync for 60 s) cannot be reached in 60 s: a run in sync starts when a 30-s window is "
-        f"first known, 24 s in at the earliest, so {after} at 84 s at the earliest: give a longer --duration, "
+        f"first known, 24 s in at the earliest, so {after} at 83.9 s at the earliest: give a longer --duration, "
         "or a shorter --goal or --window"
     )
     assert f"warning: {text}" in capsys.readouterr().out
@@ -31,7 +31,8 @@ def test_a_goal_longer_than_the_session_allows_is_said_at_the_start(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--phase", "match", "--duration", "90"],  # 24 + 60 <= 90: possible
+        ["--phase", "match", "--duration", "90"],  # 24 + 60 - 0.1 <= 90: possible
+        ["--phase", "match", "--duration", "83.9"],  # the first window end counts 0.1 s: just possible
         ["--phase", "match", "--duration", "40", "--goal", "15"],
         ["--phase", "free", "--duration", "20"],  # no goal
     ],
@@ -47,4 +48,4 @@ def test_the_demo_is_not_told_to_last_longer_than_its_recording(capsys: pytest.C
     # The demo refuses a --duration over 300 s: the goal's advice was "give a longer --duration" there too.
     assert main(["demo", "--goal", "290", "--speed", "300", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "so the goal is reached at 314 s at the earliest: give a shorter --goal or --window" in out
+    assert "so the goal is reached at 313.9 s at the earliest: give a shorter --goal or --window" in out

@@ -18,7 +18,11 @@ Definitions (also in the README):
 - sync score: ``clip((PLV - null) / (1 - null), 0, 1)``: 0 = no more locked than chance, 1 = locked.
 - in sync: PLV above the null AND ``|mean relative phase| <= max_rel_phase_deg`` (45 deg: a partner who
   follows within about an eighth of a cycle, under a second at slow rates) AND both phases known on at
-  least ``min_coverage`` of the window.
+  least ``min_coverage`` of the window AND at the sample the window's value stands for (its end; a centred
+  window's middle). A window ending where one of the two has no phase (a gap, a dropout, warm-up) is
+  unknown: "in sync" is about both people's breathing now. With coverage alone, a live session scored the
+  windows ending in the first seconds of a link loss once the samples after it came, seconds later, and its
+  time in sync grew after the "lost sync" event (by 6 s, for a heart-rate strap's 8-s dropout).
 - group: Kuramoto order parameter ``R = |mean_k exp(i*phi_k)|`` per instant, averaged over the window.
 
 Everything works on phases sampled on one common uniform grid (NaN = unknown).
@@ -91,7 +95,7 @@ class PairSync:
         """Time in sync, mean PLV, mean relative phase, who led and by how much.
 
         Every value counts the windows with a known PLV; with none (no window had both phases known on
-        enough of it) every value is None, ``time_in_sync_frac`` and ``locked_s`` too: nothing was
+        enough of it and at its end) every value is None, ``time_in_sync_frac`` and ``locked_s`` too: nothing was
         measured, which is not "never in sync". Who led comes from the windows where the pair is
         locked (PLV above the chance level) within a quarter cycle of each other: a follower 0.7 s behind
         at 15/min (63 deg) is locked, led and not in sync; anti-phase partners have no leader. Direction
@@ -208,8 +212,8 @@ def _plv_rel(sz: np.ndarray, count: FloatArray) -> tuple[FloatArray, FloatArray]
 class PairWindows:
     """What the sliding windows of a pair hold, each window ending at (causal) or centred on a sample."""
 
-    plv: FloatArray  # NaN where no sample of the window has both phases
-    rel_phase_rad: FloatArray
+    plv: FloatArray  # NaN where no sample of the window has both phases, or its own sample has not (below)
+    rel_phase_rad: FloatArray  # NaN where the PLV is
     coverage: FloatArray  # share of the window with both phases known
     mean_rate_bpm: FloatArray  # the pair's mean rate, NaN where neither rate is known with the other
     rate_diff_bpm: FloatArray  # rate A - rate B
@@ -233,7 +237,11 @@ def pair_windows(
     its cost: the series may be 2-D, one pair per row, all scored at once.
 
     ``ends_from`` (causal windows only): only the windows ending at that sample and after, the same values
-    (a live session scores the windows ending at its latest samples, each over the samples before it)."""
+    (a live session scores the windows ending at its latest samples, each over the samples before it).
+
+    A window is unknown (PLV and relative phase NaN) where either phase is unknown at the sample its value
+    stands for, its end (centred: its middle), however much of the rest is known: a value describes the pair
+    at that moment, and a window ending in a gap is about one person's past alone (module docstring)."""
     z, known = _phasors(np.asarray(phi_a, dtype=float) - phi_b)
     n_win = max(1, round(window_s * fs_hz))
     x = np.empty((4, *known.shape))
@@ -246,6 +254,9 @@ def pair_windows(
         raise ValueError("ends_from is for causal windows")
     sz, sx = _window_sums_rows(z, n_win, causal, ends_from), _window_sums_rows(x, n_win, causal, ends_from)
     plv, rel = _plv_rel(sz, sx[0])
+    here = known[..., ends_from:] if causal else known  # both phases known at each value's own sample
+    plv[~here] = np.nan
+    rel[~here] = np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         rate_diff = sx[1] / sx[3]
         mean_rate = sx[2] / sx[3]
@@ -443,7 +454,8 @@ def kuramoto_order(
     """Kuramoto order parameter R of a group (rows = participants), averaged over sliding windows.
 
     Instants where any participant's phase is unknown do not count; a window where everyone's phase is
-    known on less than ``min_coverage`` of it is unknown (NaN), as for a pair's PLV.
+    known on less than ``min_coverage`` of it, or not at its own sample (its end; centred: its middle), is
+    unknown (NaN), as for a pair's PLV (:func:`pair_windows`).
     """
     phases = np.atleast_2d(phases)
     known = np.all(np.isfinite(phases), axis=0)
@@ -452,7 +464,7 @@ def kuramoto_order(
     s, n = _window_sums(np.where(known, r, 0.0), known, n_win, causal)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.real(s) / n
-    out[(n == 0) | (n < min_coverage * n_win)] = np.nan
+    out[(n == 0) | (n < min_coverage * n_win) | ~known] = np.nan
     return out
 
 
@@ -595,7 +607,8 @@ class LivePairSync:
         mean_rate: float,
     ) -> LivePairState:
         """The state of the window ending at grid index ``k_end`` from its sums (:func:`pair_windows`) and
-        chance level, with the definitions of :func:`pair_sync`: unknown under ``min_coverage``."""
+        chance level, with the definitions of :func:`pair_sync`: unknown under ``min_coverage``, and where
+        :func:`pair_windows` gave no PLV (either phase unknown at the window's end)."""
         plv, rel, mean_rate = float(plv), float(rel), float(mean_rate)
         if not coverage >= self.cfg.min_coverage or not math.isfinite(plv):
             return LivePairState(

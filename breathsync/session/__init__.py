@@ -269,8 +269,13 @@ class _PairState:
     goal_at: float | None = None  # when the run in sync first lasted goal_s
     time_in_sync_s: float = 0.0  # window-end seconds scored in sync (see Session._count_in_sync)
     k_scored: int | None = None  # the last window end (grid index) counted
-    windows_scored: int = 0  # window ends counted with a PLV (enough of the window had both phases)
+    # Window ends counted with a PLV (both phases known on enough of the window and at its end).
+    windows_scored: int = 0
     run_start: float | None = None  # the run in sync (the training goal's clock) began here
+    # The run's seconds in sync: its window ends judged in sync, each worth its step, counted as time_in_sync_s
+    # counts them (a lapse shorter than the events' hold is part of the run but adds nothing), so that within
+    # one run the two advance together (see Session._judge).
+    run_s: float = 0.0
     # Over the window ends counted for time in sync (analyze's windows; see _count_in_sync):
     plv_sum: float = 0.0  # their PLVs (the mean PLV is over windows_scored)
     rel_sum: complex = 0j  # their PLV-weighted exp(i relative phase)
@@ -1090,7 +1095,8 @@ class Session:
             # replay runs past by seconds (duration_s 300.5 s at 20x, 303.5 s at 100x, for samples to 299.99 s).
             now = min(now, self._end_s)
         views = []
-        for p in self._parts:
+        names = _source_names([p.source for p in self._parts])
+        for p, name in zip(self._parts, names, strict=True):
             receiving = self._receiving(p, now)
             if p.receiving and not receiving and p.source.status is SourceStatus.STREAMING:
                 # A paced source's silence began no_signal_s after its last sample, whenever a snapshot sees it.
@@ -1107,7 +1113,7 @@ class Session:
             p.receiving = receiving
             self._note_battery(p)
             self._note_detail(p, now)
-            views.append(self._participant_view(p))
+            views.append(self._participant_view(p, name))
         self._count_in_sync()
         self._count_group()
         pair_views = [self._pair_view(ps, now) for ps in self._pairs]
@@ -1190,7 +1196,7 @@ class Session:
         upto = min(now, p.source.next_sample_s()) if p.source.paced else now
         return upto - p.last_seen_s <= p.no_signal_s
 
-    def _participant_view(self, p: _Participant) -> ParticipantView:
+    def _participant_view(self, p: _Participant, source: str) -> ParticipantView:
         if p.pending:
             cols = [np.concatenate(c) for c in zip(*p.pending, strict=True)]
             p.pending.clear()
@@ -1205,7 +1211,7 @@ class Session:
             quality = NO_SIGNAL
         return ParticipantView(
             label=p.label,
-            source=_source_name(p.source),
+            source=source,
             source_status=p.source.status.value,
             status_reason=p.source.status_reason,
             signal=p.source.signal,
@@ -1284,7 +1290,7 @@ class Session:
         rate, diff = w.mean_rate_bpm, w.rate_diff_bpm
         null = np.vstack([ps.sync.levels(first, k_end)[::step] for ps in group])  # of each window's own time
         with np.errstate(invalid="ignore"):
-            ok = np.isfinite(plv) & (cov >= cfg.min_coverage)
+            ok = np.isfinite(plv) & (cov >= cfg.min_coverage)  # no PLV: a phase unknown at the window's end
             ins = ok & in_sync_rule(plv, null, rel, cfg)
             # Who led: the windows locked within a quarter cycle with the pair's mean rate known (the lead in
             # seconds is at that rate), as analyze's (:meth:`PairSync.summary`).
@@ -1336,18 +1342,25 @@ class Session:
     def _judge_windows(self, ps: _PairState, first: int, step: int, ins: list[bool]) -> None:
         """Judge the window ends ``first, first + step, ...`` (grid indices) in or out of sync, in order."""
         lead = self.config.phase == "lead" and {ps.a.label, ps.b.label} == {self._leader, self._follower}
+        dt = step / self._fs  # what each window end is worth, as in time_in_sync_s
         for i, state in enumerate(ins):
             k = first + i * step
-            self._judge(ps, k / self._fs, state)
+            self._judge(ps, k / self._fs, state, dt)
             if lead:  # the lead phase's verdict, judged at the same window ends (the same at any --speed)
                 self._trainer.lead_step(ps, k, step / self._fs, state)
 
-    def _judge(self, ps: _PairState, t: float, in_sync: bool) -> None:
+    def _judge(self, ps: _PairState, t: float, in_sync: bool, dt: float = 0.0) -> None:
         """One judgment of the pair at session time ``t``: the events' state (in sync, lost sync, once a state
         has held ``event_hold_s``) and the run in sync that the training goal counts. Judged at every window
         end scored (:meth:`_count_in_sync`, analyze's 10-Hz grid) and stamped with its time, so the events
         and the goal are the same at any ``--speed``; they used to be judged at the snapshots, which a fast
-        run spaces seconds of session time apart (the demo's goal at 1:33 at 10x, 1:41 at 300x)."""
+        run spaces seconds of session time apart (the demo's goal at 1:33 at 10x, 1:41 at 300x).
+
+        ``dt``: what the judged window end is worth (its step, 0.1 s), 0 for a judgment that is no window end
+        (a lost signal noticed). The run's time in sync (``run_s``: the view's ``sync_run_s``, the goal's
+        progress) adds it for a window end in sync, as ``time_in_sync_s`` counts window ends: it was the time
+        since the run's first window end, one step short of the same run's time in sync ("IN SYNC 0:32" beside
+        "time in sync 0:33" in one run)."""
         t = max(t, ps.judged_t)
         ps.judged_t = t
         hold = self.config.event_hold_s
@@ -1355,19 +1368,23 @@ class Session:
             ps.in_sync = in_sync
             ps.changed_at = t
         # The run ends as a "lost sync" event does: once out of sync has held for event_hold_s; a shorter
-        # lapse is part of the run, so the goal's progress and the events never disagree.
+        # lapse is part of the run (it adds no time in sync to it), so the goal's progress and the events never
+        # disagree.
         if in_sync and ps.run_start is None:
-            ps.run_start = t
+            ps.run_start, ps.run_s = t, 0.0
         elif not in_sync and ps.run_start is not None and t - ps.changed_at >= hold:
-            ps.run_start = None
+            ps.run_start, ps.run_s = None, 0.0
+        if in_sync and ps.run_start is not None:
+            ps.run_s += dt
         # Reached at a window judged in sync: a lapse (shorter than event_hold_s) is part of the run, but does
         # not end it at the goal. (The seconds before a lost signal is judged, no_signal_s after its last
-        # sample, counted: a replay that ended 2 s short of the goal reached it.)
+        # sample, are no window ends and add nothing: counted, a replay that ended 2 s short of the goal
+        # reached it.)
         if (
             in_sync
             and ps.run_start is not None
             and ps.goal_at is None
-            and t - ps.run_start >= self.config.goal_s - 1e-9
+            and ps.run_s >= self.config.goal_s - 1e-9
         ):
             ps.goal_at = t
         if ps.in_sync != ps.reported and t - ps.changed_at >= hold:
@@ -1404,7 +1421,12 @@ class Session:
                 over = all(p.source.status in _OVER for p in (ps.a, ps.b) if not p.receiving)
                 if over and t_held <= reached and not any(p.behind(t_held) for p in (ps.a, ps.b)):
                     self._judge(ps, t_held, False)
-        if st is None or not live:
+        # A window older than a judgment made since (a lost signal, judged out of sync above) is no longer the
+        # pair's state: back from a dropout, a strap's breathing is derived a beat or two after its beats
+        # come, and until the windows after the dropout were scored the views showed the window before it,
+        # "in sync" for a second after the lost-sync event.
+        stale = st is not None and st.k_end / self._fs < ps.judged_t - 1e-9
+        if st is None or not live or stale:
             # No window now: one of the two has no signal (or none was scored yet). Its end is not given
             # either: pairs.csv, the LSL stream and the BIDS derivative gave the last window's end beside
             # empty figures, a window analyze scores (PLV 0.97 at 299.9 s) marked unknown, and the BIDS export
@@ -1432,8 +1454,8 @@ class Session:
             lag_s=lag,
             rate_diff_bpm=rate_diff,
             time_in_sync_s=ps.time_in_sync_s,
-            sync_run_s=0.0 if ps.run_start is None else ps.judged_t - ps.run_start,
-            window_end_s=math.nan if st is None or not live else st.k_end / self._fs,
+            sync_run_s=0.0 if ps.run_start is None else ps.run_s,
+            window_end_s=math.nan if st is None or not live or stale else st.k_end / self._fs,
         )
         return ps.view
 
@@ -1508,13 +1530,14 @@ class Session:
     def summary(self) -> dict[str, Any]:
         """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
         parts: dict[str, dict[str, Any]] = {}
-        for p in self._parts:
+        names = _source_names([p.source for p in self._parts])
+        for p, name in zip(self._parts, names, strict=True):
             n_grid = int(p.quality_n.sum())  # the pipeline's output samples
             parts[p.label] = {
                 "breaths": p.breaths,
                 # The live rate over the whole session (it averaged the last 3 minutes' history only).
                 "mean_rate_bpm": round(p.rate_sum / p.rate_n, 2) if p.rate_n else None,
-                "source": _source_name(p.source),
+                "source": name,
                 "final_status": self._end_status.get(p.label, p.source.status.value),
                 # The share of the grid's samples held at the sensor's limit (a belt too tight), as analyze
                 # warns of it; None (not measured) for breathing derived from heart beats or an accelerometer,
@@ -1527,6 +1550,16 @@ class Session:
                     else 0.0
                 ),
             }
+            # A device's notifications dropped (malformed, out of range), as session.json's source entry
+            # counts them: said in the summary line too (they were in session.json alone).
+            with contextlib.suppress(Exception):  # a description is not worth a summary
+                d = p.source.describe()
+                if d.get("dropped"):
+                    parts[p.label].update(
+                        dropped=d["dropped"],
+                        dropped_by=dict(d.get("dropped_by") or {}),
+                        notifications=d.get("notifications"),
+                    )
             if not p.rate_n:
                 parts[p.label]["no_rate_why"] = _no_rate_why(
                     p.quality_n, p.breaths, p.pipeline.config, p.chunks, p.source.signal
@@ -1578,6 +1611,11 @@ class Session:
                     "mean_relative_phase_rad": round(rel, 4) if ps.windows_scored else None,
                     "leader": leader,
                     "lead_s": None if lead_s is None else round(lead_s, 3),
+                    # How long the windows locked within a quarter cycle lasted, that who led is taken over
+                    # (analyze's locked_s), and the window: "no leader (locked ... for 0:12, less than one
+                    # 30-s window)", in analyze's words.
+                    "locked_s": round(ps.lead_time_s, 2) if ps.windows_scored else None,
+                    "window_s": self.config.window_s,
                     # Rate convergence: how far apart the two rates were in the first and in the last minute;
                     # null until the rates span two minutes (before, the two minutes overlap: a 25-s session
                     # said "rates 0.5 -> 0.5 /min apart (first -> last minute)").
@@ -1681,9 +1719,34 @@ def _no_rate_why(
     return f"the signal never got past warm-up ({seconds}: too short?)"
 
 
-def _source_name(src: Source) -> str:
-    d = src.describe()
+def _source_names(sources: Sequence[Source]) -> list[str]:
+    """Each source's name for the views and the summary (:func:`_source_name`), a Bluetooth device's made
+    unique: two that advertise the same name get the end of their address after it ("ble:Polar H10 (00:01)",
+    longer where those ends are the same too)."""
+    descs = [s.describe() for s in sources]
+    names = [_source_name(s, d) for s, d in zip(sources, descs, strict=True)]
+    for name in set(names):
+        same = [i for i, n in enumerate(names) if n == name and descs[i].get("kind") == "ble"]
+        addrs = [str(descs[i].get("address") or "") for i in same]
+        if len(same) < 2 or not all(addrs) or len({a.upper() for a in addrs}) < len(addrs):
+            continue
+        n = 5  # "00:01": a Bluetooth address's last two bytes (a macOS UUID's last five digits)
+        while n < max(map(len, addrs)) and len({a[-n:].upper() for a in addrs}) < len(addrs):
+            n += 3
+        for i, a in zip(same, addrs, strict=True):
+            names[i] = f"{name} ({a[-n:]})"
+    return names
+
+
+def _source_name(src: Source, d: dict[str, Any] | None = None) -> str:
+    """A source in a few words, for the views' source column and the summary: ``replay:FILE`` (with its
+    ``column=`` and ``rate=``), ``sim:MODE``, ``lsl:STREAM``, ``ble:NAME`` (the device's advertised name once
+    found, else the target given; it said only "ble"). ``d``: its :meth:`describe`, when at hand."""
+    d = src.describe() if d is None else d
     kind = str(d.get("kind", type(src).__name__))
+    if kind == "ble":
+        what = d.get("name") or d.get("address") or d.get("target")
+        return f"{kind}:{' '.join(str(what).split())}" if what else kind
     if "file" in d:
         from pathlib import Path
 

@@ -66,7 +66,7 @@ def test_run_without_bluez_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("breathsync: error: participant A: ble:AA:"), err
     assert "(BlueZ) is not running" in err and "Traceback" not in err
-    assert "session summary:" in out and "A: ble, 0 breaths" in out  # the summary of what ran
+    assert "session summary:" in out and "A: ble:AA, 0 breaths" in out  # the summary of what ran (its target)
     info = json.loads((rec / "session.json").read_text(encoding="utf-8"))
     assert info["end_utc"] and info["summary"]["participants"]["A"]["final_status"] == "failed"
 

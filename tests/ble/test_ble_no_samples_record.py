@@ -34,7 +34,8 @@ def test_a_polar_h10_that_failed_to_start(tmp_path: Path, capsys: pytest.Capture
     summary = info["summary"]["participants"]["A"]
     assert summary["final_status"] == "failed" and "acc_sign" not in summary
     line = next(x for x in out.splitlines() if x.startswith("A: "))
-    assert line == "A: ble, 0 breaths, rate unknown: no samples arrived (failed)"  # not which way is inhale
+    # not which way is inhale; the device by its name (it said only "ble")
+    assert line == "A: ble:Polar H10 A1B2C3D4, 0 breaths, rate unknown: no samples arrived (failed)"
 
 
 def test_a_strap_that_gave_no_beats_is_recorded_as_rr(tmp_path: Path) -> None:

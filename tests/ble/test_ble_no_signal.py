@@ -49,7 +49,10 @@ def test_an_optical_sensor_says_it_gives_no_beat_intervals_and_exits_2(
     said = f"Polar OH1 ABCD: {NO_RR}"
     assert sent >= 10
     assert code == 2
-    assert err == f"breathsync: error: participant A: no samples from ble in 0:08 (no signal: {said})\n"
+    assert (
+        err
+        == f"breathsync: error: participant A: no samples from ble:Polar OH1 ABCD in 0:08 (no signal: {said})\n"
+    )
     assert "Traceback" not in out + err
     lost = _events(rec, "source_lost")
     assert [e["text"] for e in lost] == [f"A: no signal: {said}"]

@@ -411,7 +411,8 @@ def test_pair_windows_are_the_windows_one_at_a_time(seed: int) -> None:
     """pair_windows sums five series in one pass: each value must be what that window alone gives (PLV,
     relative phase, coverage, the mean of the pair's mean rate and of the rate difference over their known
     samples), with gaps in either person's phase or rate, windows longer than the series included, and
-    the same bits as windowed_plv for what both give."""
+    the same bits as windowed_plv for what both give where the value's own sample (a window's end; centred,
+    its middle) has both phases: elsewhere the window is unknown (PLV and relative phase NaN)."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 400))
     pa, pb = rng.uniform(-math.pi, math.pi, (2, n))
@@ -432,7 +433,8 @@ def test_pair_windows_are_the_windows_one_at_a_time(seed: int) -> None:
                 strict=True,
             )
         ):
-            z = np.mean(np.exp(1j * d)) if d.size else complex(np.nan, np.nan)
+            here = np.isfinite(pa[i] - pb[i])
+            z = np.mean(np.exp(1j * d)) if d.size and here else complex(np.nan, np.nan)
             assert w.coverage[i] == pytest.approx(d.size / n_win, abs=1e-12)
             assert w.plv[i] == pytest.approx(abs(z), abs=1e-9, nan_ok=True)
             if d.size and abs(z) > 1e-6:
@@ -440,8 +442,10 @@ def test_pair_windows_are_the_windows_one_at_a_time(seed: int) -> None:
             assert w.rate_diff_bpm[i] == pytest.approx(np.mean(diff) if diff.size else np.nan, nan_ok=True)
             assert w.mean_rate_bpm[i] == pytest.approx(np.mean(mean) if mean.size else np.nan, nan_ok=True)
         plv, rel, cov = windowed_plv(pa, pb, FS, window_s, causal=causal)
-        for mine, alone in ((w.plv, plv), (w.rel_phase_rad, rel), (w.coverage, cov)):
-            assert np.array_equal(mine, alone, equal_nan=True)
+        here = np.isfinite(pa - pb)
+        for mine, alone in ((w.plv, plv), (w.rel_phase_rad, rel)):
+            assert np.array_equal(mine, np.where(here, alone, np.nan), equal_nan=True)
+        assert np.array_equal(w.coverage, cov, equal_nan=True)
     # Only the windows ending at a sample and after (what a live session scores): the same bits.
     w = pair_windows(pa, pb, ra, rb, FS, window_s)
     for ends_from in sorted({0, 1, n_win - 1, n_win, n_win + 1, n - 1, int(rng.integers(0, n))}):
