@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from breathsync.errors import InputError
 from breathsync.recorder import file_stem
 from breathsync.session import NOT_INVERTIBLE, ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, first_text, no_samples_lines
+from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, degrees_text, no_samples_lines
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -394,23 +394,43 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     return tuple(sigs)
 
 
+_STOP_WORDS = {
+    "SIGINT": "stopped with Ctrl-C",
+    "SIGBREAK": "stopped with Ctrl-Break",
+    "SIGHUP": "its terminal closed",
+}
+
+
 def stop_words(sig: int) -> str:
     """Why a session stopped on this signal, for its session_end event ("the session ends: stopped with
     Ctrl-C")."""
-    words = {
-        "SIGINT": "stopped with Ctrl-C",
-        "SIGBREAK": "stopped with Ctrl-Break",
-        "SIGHUP": "its terminal closed",
-    }
     try:
         name = signal.Signals(sig).name
     except ValueError:
         return f"stopped by signal {sig}"
-    return words.get(name, f"stopped by {name}")
+    return _STOP_WORDS.get(name, f"stopped by {name}")
 
 
 #: The session_end event's reason when Windows' console window was closed (ended_on_console_close).
 CONSOLE_CLOSED = "its console window was closed"
+#: The session_end reasons (after "the session ends: ") of a session its user stopped, besides
+#: :func:`stop_words`' ("stopped by SIGTERM"): Windows' console closed, and the dashboard's (its Stop button,
+#: its window closed: ``breathsync.ui``'s ``SessionRunner.stop`` and ``MainWindow.closeEvent``); "stopped" is
+#: :meth:`Session.request_stop`'s own.
+USER_STOPS = frozenset(
+    {*_STOP_WORDS.values(), CONSOLE_CLOSED, "stopped from the dashboard", "its window was closed", "stopped"}
+)
+
+
+def stopped_by_user(final: Snapshot | None) -> bool:
+    """Whether the session whose final snapshot this is was stopped by its user (Ctrl-C, a signal, the
+    dashboard), as its session_end event says: not at its duration, when its sources had ended, on a source
+    that failed at the start, or on a bug."""
+    for e in reversed(final.events if final is not None else ()):
+        if e.kind == "session_end":
+            why = e.text.removeprefix("the session ends: ")
+            return why in USER_STOPS or why.startswith("stopped by ")
+    return False
 
 
 @contextlib.contextmanager
@@ -544,7 +564,13 @@ def run_session(session: Session, sinks: Sequence[Sink], duration_s: float | Non
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
-    from breathsync.analysis import acc_sign_text
+    """The end-of-session summary in lines, for ``run``'s output and the dashboard. A pair's line says its
+    mean relative phase and who breathed first in ``analyze``'s words (:func:`breathsync.analysis.leader_text`:
+    "when locked, B breathed first by 0.31 s"; a pair locked in opposite phase read "in sync 0 s, mean PLV
+    1.00" and nothing more, where the dial said "opposite phase"); a participant's, the notifications its
+    device sent that were dropped (the summary's ``dropped`` and ``dropped_by`` where the session gives them,
+    as session.json's source entry counts them)."""
+    from breathsync.analysis import acc_sign_text, leader_text, no_leader_text
 
     out = []
     for label, p in summary["participants"].items():
@@ -556,11 +582,9 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         direction = acc_sign_text(p.get("acc_sign"))  # as analyze says it
         out.append(
             f"{label}: {p['source']}, {breaths_text(p['breaths'])}, {rate} ({p['final_status']}){direction}"
+            f"{dropped_text(p)}"
         )
     for pr in summary["pairs"]:
-        plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
-        led = first_text(pr["leader"], pr.get("lead_s"))
-        led = f", {led}" if led else ""
         conv = ""
         d0, d1 = pr.get("rate_diff_first_min_bpm"), pr.get("rate_diff_last_min_bpm")
         if d0 is not None and d1 is not None:
@@ -568,7 +592,17 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         if pr["time_in_sync_s"] is None:  # no window was scored: as analyze says it
             out.append(f"{pr['a']}-{pr['b']}: {pr.get('note') or 'no window with both phases known'}{conv}")
             continue
-        out.append(f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{led}{conv}")
+        plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
+        rel = pr.get("mean_relative_phase_rad")
+        phase = f", relative phase {degrees_text(rel)} deg" if rel is not None else ""
+        # Who breathed first, from the windows locked within a quarter cycle (the session's who_led), as
+        # analyze says it; none: not locked so for one window (a pair in opposite phase, a PLV at chance).
+        led = leader_text(pr["leader"], pr.get("lead_s")) or no_leader_text(
+            pr.get("locked_s"), pr.get("window_s")
+        )
+        out.append(
+            f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{phase}{conv}; {led}"
+        )
     group = summary.get("group")
     if group is not None:  # as analyze says it
         r = group["mean_kuramoto_r"]
@@ -581,6 +615,19 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         out.append(training_line(summary["training"]))
     out += [f"warning: {w}" for w in summary.get("warnings", ())]
     return out
+
+
+def dropped_text(p: dict[str, Any]) -> str:
+    """What a participant's device sent that was dropped, for the summary line ("; 17 of 70 notifications
+    dropped: 17 malformed"), from its summary's ``dropped``, ``dropped_by`` and ``notifications``; "" when
+    nothing was (or the summary does not say)."""
+    n = p.get("dropped")
+    if not n:
+        return ""
+    total = p.get("notifications")
+    of = f" of {total}" if total else ""
+    kinds = ", ".join(f"{k} {why}" for why, k in (p.get("dropped_by") or {}).items())
+    return f"; {n}{of} notifications dropped" + (f": {kinds}" if kinds else "")
 
 
 def training_line(tr: dict[str, Any]) -> str:
@@ -642,7 +689,9 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     standing alarms, then one line per problem: the recording stopped on a write error (exit code 1: a fault
     of this machine, such as a full disk; what was written before it stays readable), and participants whose
     source failed (exit code 2, also after the session ran: the recording and the summary hold what came
-    before; several failures share the line). 0 when neither happened.
+    before; several failures share the line), or who gave no samples in the whole session (exit code 2; one
+    who gave none before the user stopped the session is a "note:" line, exit 0: :func:`stopped_by_user`).
+    0 when none of these happened.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -663,7 +712,15 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""
         print(f"recorded to {folder}{stopped}", file=out)
     code = 0
-    failures = source_failures(end.final) + no_samples_lines(end.final)
+    # A participant who gave nothing before the user stopped the session (Ctrl-C 1 s in, while the devices
+    # were still connecting) is no bad input: said, exit 0, as the README promises of Ctrl-C. Over a whole
+    # session (its duration, its sources' end) it is: exit 2.
+    by_user = stopped_by_user(end.final)
+    quiet = no_samples_lines(end.final, stopped=by_user)
+    if by_user and quiet:
+        print(f"note: {'; '.join(quiet)}", file=err)
+        quiet = []
+    failures = source_failures(end.final) + quiet
     if failures:
         print(f"breathsync: error: {'; '.join(failures)}", file=err)
         code = 2

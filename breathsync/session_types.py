@@ -281,23 +281,36 @@ def sync_state(snap: Snapshot, window_s: float = math.nan) -> tuple[StateKind, s
     return "finding", "finding the rhythm"
 
 
-def no_samples_lines(final: Snapshot | None) -> list[str]:
+def no_samples_lines(final: Snapshot | None, *, stopped: bool = False) -> list[str]:
     """One phrase per participant whose source delivered no samples in the whole session without failing
     (a failed source says why itself), for the end of a live command, which then exits 2 as for a failed
-    source: the recording has nothing of that person. With the source's state, and its reason when it
-    gave one ("participant A: no samples from ble in 0:30 (no signal: Polar OH1 1A2B: heart rate arrives
-    but no beat intervals: ...)")."""
+    source: the recording has nothing of that person. With what the source was doing, in words, and its
+    reason when it gave one ("participant A: no samples from ble in 0:30 (no signal: Polar OH1 1A2B: heart
+    rate arrives but no beat intervals: ...)"; a source that had started and given no reason: "started, but
+    no samples came", where it said "(streaming)").
+
+    ``stopped``: the user stopped the session (Ctrl-C, the dashboard), which is no fault of the source: the
+    phrase says it came to no samples before that ("participant B: no samples from ble before the session
+    was stopped at 0:01 (started, but no samples came)")."""
     if final is None:
         return []
     out = []
     for p in final.participants:
         if p.delivered or p.source_status == "failed":
             continue
-        why = f": {p.status_reason}" if p.status_reason and p.source_status != "streaming" else ""
-        out.append(
-            f"participant {p.label}: no samples from {p.source} in {clock_text(final.t_s)} "
-            f"({p.source_status}{why})"
+        reason = p.status_reason
+        if p.source_status == "streaming":
+            state = "started, but no samples came" + (f"; {reason}" if reason else "")
+        elif p.source_status == "starting":
+            state = "still starting" + (f": {reason}" if reason else "")
+        else:
+            state = p.source_status + (f": {reason}" if reason else "")
+        when = (
+            f"before the session was stopped at {clock_text(final.t_s)}"
+            if stopped
+            else f"in {clock_text(final.t_s)}"
         )
+        out.append(f"participant {p.label}: no samples from {p.source} {when} ({state})")
     return out
 
 

@@ -190,7 +190,7 @@ def _participant_lines(p: ParticipantView, w: int, width: int | None) -> list[st
 def _reason_lines(p: ParticipantView, w: int, width: int | None) -> list[str]:
     """Why a participant's source is not streaming, under its line, as the dashboard lists it under its
     table ("Polar H10 1A2B: link lost 37 s ago; attempt 5 failed: ... in its charger (status 13); trying
-    again every 8 s"); none while it streams. Indented under the bar; on a narrow terminal wrapped on at
+    again in 8 s"); none while it streams. Indented under the bar; on a narrow terminal wrapped on at
     most :data:`REASON_ROWS` rows, the last cut with "…"."""
     if not p.status_reason or p.source_status == "streaming":
         return []

@@ -316,11 +316,15 @@ def test_the_summary_counts_seconds_in_sync_like_the_clocks() -> None:
         "training": {"phase": "free"},
     }
     assert clock_text(89.7) == "1:29"
-    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90"]
+    # (Who breathed first in analyze's words: tests/test_audit_live_end.py.)
+    no_leader = "no leader (not locked within a quarter cycle for one window)"
+    assert summary_lines(summary) == [f"A-B: in sync 89 s, mean PLV 0.90; {no_leader}"]
     summary["pairs"][0].update(leader="B", lead_s=0.31)
-    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90, B breathed first by 0.31 s"]
+    assert summary_lines(summary) == [
+        "A-B: in sync 89 s, mean PLV 0.90; when locked, B breathed first by 0.31 s"
+    ]
     summary["pairs"][0].update(leader=None, lead_s=0.0)
-    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90, in phase"]
+    assert summary_lines(summary) == ["A-B: in sync 89 s, mean PLV 0.90; when locked, in phase"]
     assert clock_text(float("nan")) == "-:--"
 
 

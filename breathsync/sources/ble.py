@@ -17,7 +17,9 @@ a UUID. The flow:
   battery), then disconnect.
 - **Notifications** go to the stream's decoder; malformed ones, and packets the decoder marks
   :data:`devices.DROPPED` (a bad checksum, a value outside the device's range), are dropped and counted
-  (``dropped``, by why in ``dropped_by``), never raised and never a sample. Any other exception from a
+  (``dropped``, by why in ``dropped_by``), never raised and never a sample, and said in the status detail
+  while streaming ("17 of 70 notifications dropped: 17 malformed (...)"), which the session makes
+  rate-limited ``source_detail`` events. Any other exception from a
   decoder is a bug in it, not a bad packet: the stream raises :class:`DecoderFault` ("internal error of
   the ... decoder"), an :class:`~breathsync.errors.InternalError`, and the session ends on it (exit 1). Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
   device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
@@ -29,8 +31,12 @@ a UUID. The flow:
 - **Link loss**: status RECONNECTING, reconnection with backoff on a NEW client (a reused bleak client can
   deliver callbacks twice), start steps (so each subscription) exactly once per connection, then
   STREAMING again. It never gives up; after each failed attempt the status detail says which attempt,
-  how long ago the link was lost and why it failed (device not found, a start refused: "in its charger"). ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
+  how long ago the link was lost, why it failed (device not found, a start refused: "in its charger") and
+  when it tries again (the waits double). ``reconnect_s`` records, per reconnection, seconds from the link loss to the first
   sample after it. Device times are mapped afresh on each connection (a new ``ClockMapper``).
+- **A connection that sends nothing**: once the start steps have run, a breathing stream without a
+  notification for :data:`_SILENT_S` makes the status NO_SIGNAL, saying it is connected and subscribed but
+  nothing came (a strap not worn); its first notification makes it STREAMING again.
 - **No adapter / Bluetooth off / permission denied / no BlueZ**: :class:`SourceError` with one line.
 """
 
@@ -72,6 +78,9 @@ _UUID_ADDRESS = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}
 _REPLY_TIMEOUT_S = 5.0
 _CONNECT_TIMEOUT_S = 10.0
 _BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: A connection whose breathing stream sends nothing for this long (s) after its start steps is "no signal",
+#: saying so (a strap not worn, a belt switched off): connected and subscribed, but nothing came.
+_SILENT_S = 10.0
 #: How long undoing a start that failed or was interrupted may take, per part (the stop steps, then the
 #: disconnect): short, as it may run after Ctrl-C.
 _UNDO_TIMEOUT_S = 2.0
@@ -273,7 +282,13 @@ class BleSource(Source):
         self.battery_pct: float | None = None
         self._battery_client: Any = None  # the connection whose battery level has been asked for
         self._battery_task: asyncio.Task[None] | None = None
-        self._problem_said: dict[str, str] = {}  # per stream: what was last said of its problem ("": none)
+        self._extra_problem: dict[str, str] = {}  # per extra stream: its decoder's problem ("": none)
+        self._drop_reason: dict[str, str] = {}  # per kind of drop ("malformed"): the last one's reason
+        self._detail_said = ""  # the streaming detail this source last set (see _refresh_detail)
+        self._signal_notes = 0  # notifications of the breathing stream since the last start steps ended
+        self._silent = False  # "no signal" because the connection has sent nothing (see _watch_silence)
+        self._silence_task: asyncio.Task[None] | None = None
+        self._connected_s = 0.0  # session time the last start steps ended (connected and subscribed)
         #: Upper-case addresses this source must not take when matching by name: the devices other
         #: participants of the session give by address (set by :func:`breathsync.live.build_session`).
         self.avoid: frozenset[str] = frozenset()
@@ -412,6 +427,7 @@ class BleSource(Source):
                 self._release()
                 raise
         self.set_status(SourceStatus.STREAMING)
+        self._watch_silence()
 
     async def stream(self) -> AsyncIterator[SampleChunk]:
         while True:
@@ -428,12 +444,12 @@ class BleSource(Source):
             return
         self._stopping = True
         # The reconnection and a battery read under way, before the stop steps and the disconnect.
-        for task in (self._reconnect_task, self._battery_task):
+        for task in (self._reconnect_task, self._battery_task, self._silence_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        self._reconnect_task = self._battery_task = None
+        self._reconnect_task = self._battery_task = self._silence_task = None
         client, self._client = self._client, None
         if client is not None:
             if client.is_connected and self._controller is not None:
@@ -450,7 +466,7 @@ class BleSource(Source):
             d.update(device=self.found.profile.name, name=self.found.name, address=self.found.address)
             d["breathing"] = self.found.profile.breathing
             d["settings"] = dict(self.found.profile.settings)  # how the device was set up, for session.json
-        d.update(dropped=self.dropped, reconnections=len(self.reconnect_s))
+        d.update(dropped=self.dropped, reconnections=len(self.reconnect_s), notifications=self.notifications)
         if self.dropped_by:
             d["dropped_by"] = dict(self.dropped_by)
         if self.packets_not_captured:
@@ -498,6 +514,8 @@ class BleSource(Source):
         finally:
             self._connecting = False
         self.connections += 1
+        self._signal_notes = 0  # (a GDX-RB answers its commands on its breathing stream: not counted)
+        self._connected_s = self._clock.now() if self._clock is not None else 0.0
 
     async def _undo_start(self, client: Any, controller: devices.Controller) -> None:
         """After start steps that failed or were interrupted: once any command was written, the stop steps
@@ -593,7 +611,7 @@ class BleSource(Source):
         would lose more than a "reconnecting" that says what is wrong. The status detail (what the views
         show) names the attempt, the time since the link was lost and the last failure, e.g. "Polar H10
         1A2B: link lost 2 min ago; attempt 14 failed: start ACC failed: ... device is in its charger
-        (status 13); trying again every 8 s".
+        (status 13); trying again in 8 s".
         """
         attempt = 0
         lost_at = self._lost_at if self._lost_at is not None else time.monotonic()
@@ -625,14 +643,17 @@ class BleSource(Source):
                 if seen is False:
                     why = f"not seen in a scan, {why}"
                 self.last_reconnect_error = why
+                # The wait before the next attempt (the loop's next sleep): it doubles up to 8 s, so it is
+                # said as that one wait, not as a period ("every 0.5 s" was said of waits growing to 8 s).
                 next_s = _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
                 self.set_detail(
                     f"{name}: link lost {_duration(time.monotonic() - lost_at)} ago; attempt {attempt} failed: "
-                    f"{why}; trying again every {next_s:g} s"
+                    f"{why}; trying again in {next_s:g} s"
                 )
                 continue
             self.last_reconnect_error = None
             self.set_status(SourceStatus.STREAMING, "reconnected")
+            self._watch_silence()
             return
 
     def _is_mine(self, f: Found) -> bool:
@@ -676,6 +697,12 @@ class BleSource(Source):
         dec = self._decoders.get(stream)
         if dec is None:
             return
+        if self.profile is not None and stream == self.profile.signal_stream and not self._connecting:
+            self._signal_notes += 1
+            if self._silent:  # the connection that sent nothing sends now
+                self._silent = False
+                if self.status is SourceStatus.NO_SIGNAL:
+                    self.set_status(SourceStatus.STREAMING)
         if self.capture:  # a recording keeps the bytes (Source.capture)
             # Numbered 1, 2, ... by the connections that sent anything: attempts that failed before a
             # notification came are not counted (after one reconnection a capture said 1, then 6).
@@ -761,21 +788,73 @@ class BleSource(Source):
         On the breathing signal's own stream (a heart-rate strap's beats) the source has no signal: status
         NO_SIGNAL with the problem as its reason (the session makes it an event), and STREAMING again once
         the decoder is content. On an extra stream (the Polar H10's beats beside its accelerometer) the
-        breathing goes on: the problem is the status detail while it lasts."""
+        breathing goes on: the problem is in the status detail while it lasts (:meth:`_refresh_detail`)."""
         assert self.profile is not None
-        name = self.found.name if self.found is not None else self.target
-        text = f"{name}: {problem}" if problem else ""
         if stream == self.profile.signal_stream:
+            name = self.found.name if self.found is not None else self.target
             if problem and self.status in (SourceStatus.STREAMING, SourceStatus.NO_SIGNAL):
-                self.set_status(SourceStatus.NO_SIGNAL, text)  # nothing happens when it says so already
+                # Nothing happens when it says so already.
+                self.set_status(SourceStatus.NO_SIGNAL, f"{name}: {problem}")
             elif not problem and self.status is SourceStatus.NO_SIGNAL:
                 self.set_status(SourceStatus.STREAMING)
-        elif self.status is SourceStatus.STREAMING:
-            if problem:
-                self.set_detail(text)
-            elif self.status_reason and self.status_reason == self._problem_said.get(stream):
-                self.set_detail("")
-        self._problem_said[stream] = text
+        else:
+            self._extra_problem[stream] = problem
+            self._refresh_detail()  # (also said again after a status change: a reconnection's "reconnected")
+
+    def _refresh_detail(self) -> None:
+        """The status detail while streaming: what an extra stream's decoder finds wrong (a Polar H10's
+        beats without skin contact) and what was dropped ("17 of 70 notifications dropped: 17 malformed
+        (...)"), in one line; the session makes its changes ``source_detail`` events, rate-limited. A detail
+        this source did not set (the "reconnected" of a status change) is replaced only by one to say, never
+        by nothing. Not for a replayed capture (:attr:`paced`): its recording's session said it as it came,
+        and a replay's events are the same at any ``--speed``."""
+        if self.status is not SourceStatus.STREAMING or self.paced:
+            return
+        parts = [p for p in self._extra_problem.values() if p]
+        if self.dropped:
+            kinds = "; ".join(
+                f"{n} {why}"
+                + (f" ({self._drop_reason[why]})" if self._drop_reason.get(why, why) != why else "")
+                for why, n in self.dropped_by.items()
+            )
+            parts.append(f"{self.dropped} of {self.notifications} notifications dropped: {kinds}")
+        name = self.found.name if self.found is not None and self.found.name else self.target
+        detail = f"{name}: {'; '.join(parts)}" if parts else ""
+        if detail == self.status_reason or not (detail or self.status_reason == self._detail_said):
+            return
+        self._detail_said = detail
+        self.set_detail(detail)
+
+    def _watch_silence(self) -> None:
+        """After the start steps of a connection: if its breathing stream sends nothing within
+        :data:`_SILENT_S`, the source is "no signal", saying that it is connected and subscribed but nothing
+        came (a strap not worn sends nothing at all; before, the participant showed "no signal" without a
+        reason, and the session ended on "no samples ... (streaming)"). Its first notification makes it
+        streaming again."""
+        if self._silence_task is not None:
+            self._silence_task.cancel()
+        self._silent = False
+        self._silence_task = asyncio.get_running_loop().create_task(self._silence_after(self._client))
+
+    async def _silence_after(self, client: Any) -> None:
+        await asyncio.sleep(_SILENT_S)
+        if self._stopping or client is not self._client or self._signal_notes:
+            return
+        if self.status is not SourceStatus.STREAMING:
+            return
+        assert self.profile is not None
+        name = self.found.name if self.found is not None and self.found.name else self.target
+        if self.profile.signal == "resp":
+            hint = "is it switched on and worn?"
+        else:
+            hint = "is the strap worn, with its electrodes moistened?"
+        t = int(self._connected_s)
+        self._silent = True
+        self.set_status(
+            SourceStatus.NO_SIGNAL,
+            f"{name}: connected and subscribed at {t // 60}:{t % 60:02d}, but no notification has come since: "
+            f"{hint}",
+        )
 
     def _decoder_failed(self, stream: str, e: Exception) -> None:
         """A decoder raised something else than :class:`devices.DecodeError`: the source stops (its stream
@@ -797,10 +876,12 @@ class BleSource(Source):
         self._queue.put_nowait(None)
 
     def _drop(self, stream: str, why: str, reason: str) -> None:
-        """Count a dropped notification or packet (``dropped``, and by category in ``dropped_by``)."""
+        """Count a dropped notification or packet (``dropped``, and by category in ``dropped_by``), and say
+        it in the status detail (:meth:`_refresh_detail`)."""
         self.dropped += 1
         self.dropped_by[why] = self.dropped_by.get(why, 0) + 1
-        self._last_drop[stream] = reason or why
+        self._last_drop[stream] = self._drop_reason[why] = reason or why
+        self._refresh_detail()  # said, not only counted (the views, events.csv)
 
     def _emit(self, stream: str, rec: devices.Decoded, spec: devices.StreamSpec, arrival: float) -> None:
         try:

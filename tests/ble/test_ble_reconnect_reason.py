@@ -64,7 +64,8 @@ def test_h10_in_its_charger_says_so_and_comes_back_when_taken_out() -> None:
     assert seen["status"] == "reconnecting"
     detail = seen["detail"]
     assert re.search(r"^Polar H10 \S+: link lost \d+ s ago; attempt 2 failed: start ACC failed: ", detail)
-    assert "in its charger (status 13)" in detail and detail.endswith("trying again every 1 s")
+    # The next wait (the waits double: it said "every 1 s").
+    assert "in its charger (status 13)" in detail and detail.endswith("trying again in 1 s")
     assert "\n" not in detail and "ble:" not in detail
     # One status change per state, not one per attempt (the session logs an event for each change).
     assert [s for s, _ in statuses] == [
