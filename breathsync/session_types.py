@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from breathsync.dsp._types import FloatArray
-from breathsync.sources.base import SampleChunk
+from breathsync.sources.base import DERIVED_RR_NO_SIGNAL_S, SampleChunk
 
 #: PairView.meter: the pair is in sync exactly when the meter is at or over this (shown to two decimals:
 #: 0.50 and up in sync, at most 0.49 not).
@@ -258,14 +258,30 @@ def measuring_text(window_s: float) -> str:
     return f"measuring: filling the {window_s:g}-s sync window"
 
 
+def _ended_with_session(snap: Snapshot, p: ParticipantView) -> bool:
+    """Whether ``p``'s source ended with the session: at its final snapshot, over (the end of its file, a
+    simulation's duration) with samples until the last :data:`DERIVED_RR_NO_SIGNAL_S` (the longest silence a
+    session waits for before it says "no signal"): its end is the session's, not a lost signal."""
+    return (
+        snap.final
+        and p.source_status == "ended"
+        and math.isfinite(p.t_s)
+        and snap.t_s - p.t_s <= DERIVED_RR_NO_SIGNAL_S
+    )
+
+
 def sync_state(snap: Snapshot, window_s: float = math.nan) -> tuple[StateKind, str]:
     """The session's state as (kind, words), for both views: ("in_sync", "in sync 0:45"), ("finding",
     "finding the rhythm"), ("warmup", "warming up"), ("warmup", "measuring: filling the 30-s sync window")
     (``window_s``: the session's sync window), ("no_signal", "no signal from B"); one participant alone:
-    ("finding", "breathing")."""
-    lost = [p.label for p in snap.participants if not p.receiving]
+    ("finding", "breathing"); at the end of a session a source ended with (the demo's recording, 10 ms
+    before its 300 s: it said "no signal from you" in red): ("idle", "session ended"). A source that ended
+    earlier, the session going on without it, is "no signal" to the end, as one lost."""
+    lost = [p.label for p in snap.participants if not p.receiving and not _ended_with_session(snap, p)]
     if lost:
         return "no_signal", "no signal from " + ", ".join(lost)
+    if any(not p.receiving for p in snap.participants):
+        return "idle", "session ended"
     if not snap.pairs:
         return "finding", "breathing"
     best = max(snap.pairs, key=lambda pv: pv.sync_run_s)

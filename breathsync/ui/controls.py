@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLineEdit,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -38,7 +39,11 @@ class ParticipantEditor(QWidget):
     def __init__(self, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLineEdit(label)
-        self.label.setMaximumWidth(70)
+        # Wide enough for a label like "partner" whatever room the panel has (squeezed by a small window, the
+        # field showed "tner").
+        need = self.label.fontMetrics().horizontalAdvance("partner") + 16
+        self.label.setMinimumWidth(need)
+        self.label.setMaximumWidth(max(70, need))
         self.label.setToolTip("participant label (use pseudonyms: recordings carry it)")
         self.kind = QComboBox()
         self.kind.addItems(SOURCE_KINDS)
@@ -63,13 +68,43 @@ class ParticipantEditor(QWidget):
         self.coupling.setToolTip("follow: how strongly the partner pulls into step (rad/s)")
         self.spec = QLineEdit()
         self.spec.setPlaceholderText("replay:FILE or sim:MODE,...")
-        lay = QHBoxLayout(self)
+        # The field shows part of a long spec: the whole of it on hovering.
+        self.spec.textChanged.connect(self.spec.setToolTip)
+        # One row; compact (a small window): the label and the kind, and the source's fields in a second row
+        # under them, so that the panel is narrow enough for a 1024-px screen (a simulated partner's row
+        # alone was 430 px wide).
+        lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        for w in (self.label, self.kind, self.file, self.mode, self.rate, self.coupling, self.spec):
-            lay.addWidget(w)
+        self._rows = (QHBoxLayout(), QHBoxLayout())
+        for row in self._rows:
+            lay.addLayout(row)
+        self.compact = False
+        self._place()
         self.kind.currentIndexChanged.connect(self._show_fields)
         self.mode.currentIndexChanged.connect(self._show_fields)
         self._show_fields()
+
+    def set_compact(self, on: bool) -> None:
+        """The source's fields under the label and the kind (``on``) or beside them, in one row."""
+        if on != self.compact:
+            self.compact = on
+            self._place()
+
+    def _place(self) -> None:
+        top, second = self._rows
+        fields = (self.file, self.mode, self.rate, self.coupling, self.spec)
+        for w in (self.label, self.kind, *fields):
+            top.removeWidget(w)
+            second.removeWidget(w)
+        top.addWidget(self.label)
+        top.addWidget(self.kind)
+        row = second if self.compact else top
+        for w in fields:
+            row.addWidget(w)
+        outer = self.layout()
+        if outer is not None:
+            outer.invalidate()  # its rows' sizes are cached there (not yet shown, Qt does not say they changed)
+        self.updateGeometry()
 
     def _show_fields(self) -> None:
         kind = self.kind.currentText()

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, QSize, Qt
-from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPen, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from breathsync.dsp._types import FloatArray
@@ -98,12 +98,10 @@ class StateIndicator(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(inner)
         # The text, on a white band.
-        f = QFont(self.font())
-        f.setPointSizeF(max(14.0, min(28.0, r.height() * 0.32)))
-        f.setBold(True)
-        p.setFont(f)
         text_rect = QRectF(box.right() + 16, r.top() + 8, r.right() - box.right() - 26, r.height() - 16)
-        band = p.fontMetrics().boundingRect(self.text)
+        f, text = self.fitted_text(text_rect.width(), r.height())
+        p.setFont(f)
+        band = p.fontMetrics().boundingRect(text)
         p.fillRect(
             QRectF(
                 text_rect.left() - 6,
@@ -114,8 +112,22 @@ class StateIndicator(QWidget):
             QColor(255, 255, 255, 225),
         )
         p.setPen(INK)
-        p.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), self.text)
+        p.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
         p.end()
+
+    def fitted_text(self, width: float, height: float) -> tuple[QFont, str]:
+        """The font and the words drawn in a text area ``width`` wide in a banner ``height`` high: large (up to
+        28 pt), smaller where the words would not fit the width (a small laptop screen: down to 10 pt), cut
+        short with "…" only beyond that."""
+        f = QFont(self.font())
+        f.setBold(True)
+        size = max(14.0, min(28.0, height * 0.32))
+        f.setPointSizeF(size)
+        while size > 10.0 and QFontMetricsF(f).horizontalAdvance(self.text) > width:
+            size = max(10.0, size - 1.0)
+            f.setPointSizeF(size)
+        text = QFontMetricsF(f).elidedText(self.text, Qt.TextElideMode.ElideRight, max(0.0, width))
+        return f, text
 
 
 class PartnerCue(QWidget):
@@ -132,7 +144,6 @@ class PartnerCue(QWidget):
         self.who = ""
         self.title = ""
         self.note = "waiting"
-        self.setMinimumSize(160, 160)
 
     def set_phase(self, phase_rad: float, who: str, note: str = "", title: str | None = None) -> None:
         """Show ``who``'s phase; ``title`` above the disc (default "breathe with WHO")."""
@@ -151,15 +162,65 @@ class PartnerCue(QWidget):
         return (1.0 - math.cos(self.phase_rad)) / 2.0 if math.isfinite(self.phase_rad) else math.nan
 
     def sizeHint(self) -> QSize:
-        return QSize(220, 220)
+        # No taller than its minimum: the column it is in shares its height between it and the dial (equal
+        # stretch), and scrolls when its preferred height does not fit (a scroll area takes a column's
+        # preferred height for its least).
+        return QSize(220, self.minimumSizeHint().height())
+
+    def _bold(self) -> QFont:
+        f = QFont(self.font())
+        f.setBold(True)
+        return f
+
+    def _line(self) -> float:
+        """The height of the title's and the word's bands: the font's line and some room (22 px at 9 pt)."""
+        return max(22.0, math.ceil(QFontMetricsF(self._bold()).height()) + 6.0)
+
+    def minimumSizeHint(self) -> QSize:
+        # The title, the word and a disc between them of at least 60 px (it was 160 x 160 whatever the font,
+        # which on a small screen the layout could not give: the cue was drawn over the dial under it).
+        return QSize(120, round(2 * self._line() + 64))
+
+    def regions(self) -> dict[str, QRectF]:
+        """Where the title, the disc (its largest size) and the word under it are drawn, the texts as wide as
+        they are: placed from the font's height, so that at any size they stay apart and inside the widget."""
+        w, h = float(self.width()), float(self.height())
+        line = self._line()
+        c, r_max = self._disc(w, h, line)
+        fm = QFontMetricsF(self._bold())
+        word = self._word()
+        return {
+            "title": self._text_box(fm, self._title_text(fm, w), QRectF(0, 0, w, line)),
+            "disc": QRectF(c.x() - r_max - 2, c.y() - r_max - 2, 2 * r_max + 4, 2 * r_max + 4),
+            "word": self._text_box(
+                fm, fm.elidedText(word, Qt.TextElideMode.ElideRight, w), QRectF(0, h - line, w, line)
+            ),
+        }
+
+    @staticmethod
+    def _text_box(fm: QFontMetricsF, text: str, band: QRectF) -> QRectF:
+        width = fm.horizontalAdvance(text)
+        return QRectF(band.center().x() - width / 2, band.center().y() - fm.height() / 2, width, fm.height())
+
+    @staticmethod
+    def _disc(w: float, h: float, line: float) -> tuple[QPointF, float]:
+        room = h - 2 * line
+        return QPointF(w / 2, line + room / 2), max(4.0, min(w, room) / 2 - 6)
+
+    def _title_text(self, fm: QFontMetricsF, w: float) -> str:
+        return fm.elidedText(self.title, Qt.TextElideMode.ElideRight, w)
+
+    def _word(self) -> str:
+        if math.isfinite(self.fill):
+            return "breathe in" if self.phase_rad % (2 * math.pi) < math.pi else "breathe out"
+        return self.note or "waiting"
 
     def paintEvent(self, event: QPaintEvent | None) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        w, h = self.width(), self.height()
-        top = 22.0
-        c = QPointF(w / 2, top + (h - top - 22) / 2)
-        r_max = max(10.0, min(w, h - top - 22) / 2 - 6)
+        w, h = float(self.width()), float(self.height())
+        line = self._line()
+        c, r_max = self._disc(w, h, line)
         r_min = 0.25 * r_max
         p.setPen(QPen(GREY, 1, Qt.PenStyle.DashLine))
         p.setBrush(Qt.BrushStyle.NoBrush)
@@ -172,19 +233,15 @@ class PartnerCue(QWidget):
             p.setPen(QPen(BLUE.darker(130), 3))
             p.setBrush(QBrush(SKY if inhale else BLUE))
             p.drawEllipse(c, r, r)
-            word = "breathe in" if inhale else "breathe out"
-        else:
-            word = self.note or "waiting"
         p.setPen(INK)
-        f = QFont(self.font())
-        f.setBold(True)
+        f = self._bold()
         p.setFont(f)
+        fm = QFontMetricsF(f)
+        center = int(Qt.AlignmentFlag.AlignCenter)
+        p.drawText(QRectF(0, 0, w, line), center, self._title_text(fm, w))
         p.drawText(
-            QRectF(0, 0, w, top),
-            int(Qt.AlignmentFlag.AlignCenter),
-            self.title,
+            QRectF(0, h - line, w, line), center, fm.elidedText(self._word(), Qt.TextElideMode.ElideRight, w)
         )
-        p.drawText(QRectF(0, h - 22, w, 22), int(Qt.AlignmentFlag.AlignCenter), word)
         p.end()
 
 
@@ -199,10 +256,11 @@ class PhaseDial(QWidget):
         self.rel_rad = math.nan
         self.null_plv = math.nan
         self._trail = (np.empty(0), np.empty(0), np.empty(0))  # ages 0-1, plv, rel
-        self.setMinimumSize(180, 180)
 
     def set_pair(self, a: str, b: str) -> None:
         self.a, self.b = a, b
+        self.updateGeometry()  # the side labels' widths are in the minimum size
+        self.update()
 
     def set_values(
         self, plv: float, rel_rad: float, null_plv: float, trail: tuple[FloatArray, FloatArray, FloatArray]
@@ -213,7 +271,67 @@ class PhaseDial(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(220, 220)
+        return QSize(220, self.minimumSizeHint().height())  # as the cue's
+
+    def _line(self) -> float:
+        """The height of a line of the dial's text (16 px at 9 pt)."""
+        return max(16.0, math.ceil(QFontMetricsF(self.font()).height()) + 1.0)
+
+    def minimumSizeHint(self) -> QSize:
+        # "together", the caption and a dial of at least 80 px between them; as wide as the two side labels
+        # need beside each other (it was 180 x 180 whatever the font: on a small screen the layout could not
+        # give it, and the goal bar and the lead text were drawn over the caption).
+        line = self._line()
+        fm = QFontMetricsF(self.font())
+        sides = fm.horizontalAdvance(f"{self.a} first") + fm.horizontalAdvance(f"{self.b} first")
+        return QSize(max(140, min(240, math.ceil(sides) + 24)), round(2 * line + 14 + 80))
+
+    def _dial(self, w: float, h: float, line: float) -> tuple[QPointF, float]:
+        """The dial's centre and radius, under "together" (and a gap) and over the caption."""
+        top, bottom = line + 13.0, line + 1.0
+        room = h - top - bottom
+        return QPointF(w / 2, top + room / 2), max(10.0, min(w - 16.0, room) / 2)
+
+    def regions(self) -> dict[str, QRectF]:
+        """Where the dial and its texts are drawn ("together" over it, the caption under it, the side labels
+        on its rim at the height of its centre), the texts as wide as they are: placed from the font's
+        height and the labels' widths, so that at any size the texts stay apart and inside the widget."""
+        w, h = float(self.width()), float(self.height())
+        line = self._line()
+        c, radius = self._dial(w, h, line)
+        fm = QFontMetricsF(self.font())
+        out = {"dial": QRectF(c.x() - radius, c.y() - radius, 2 * radius, 2 * radius)}
+        for key, text, band in (
+            ("together", "together", QRectF(0, 0, w, line)),
+            ("caption", self._fit(fm, self.caption(), w), QRectF(0, h - line, w, line)),
+        ):
+            tw = fm.horizontalAdvance(text)
+            out[key] = QRectF(
+                band.center().x() - tw / 2, band.center().y() - fm.height() / 2, tw, fm.height()
+            )
+        (a_rect, _), (b_rect, _) = self._side_labels(fm, c, radius, w)
+        out["a_first"], out["b_first"] = a_rect, b_rect
+        return out
+
+    @staticmethod
+    def _fit(fm: QFontMetricsF, text: str, width: float) -> str:
+        return fm.elidedText(text, Qt.TextElideMode.ElideRight, max(0.0, width))
+
+    def _side_labels(
+        self, fm: QFontMetricsF, c: QPointF, radius: float, w: float
+    ) -> tuple[tuple[QRectF, str], tuple[QRectF, str]]:
+        """ "A first" on the right rim and "B first" on the left, each ending 10 px past the rim, inside the
+        widget and within its half of it (cut short with "…" where a long label would not fit)."""
+        half = w / 2 - 4
+        a = self._fit(fm, f"{self.a} first", half)
+        b = self._fit(fm, f"{self.b} first", half)
+        aw, bw, th = fm.horizontalAdvance(a), fm.horizontalAdvance(b), fm.height()
+        a_right = min(w, c.x() + radius + 10)
+        b_left = max(0.0, c.x() - radius - 10)
+        return (
+            (QRectF(max(w / 2 + 4, a_right - aw), c.y() - th / 2, aw, th), a),
+            (QRectF(min(w / 2 - 4 - bw, b_left), c.y() - th / 2, bw, th), b),
+        )
 
     def _point(self, c: QPointF, radius: float, plv: float, rel: float) -> QPointF:
         return QPointF(c.x() + radius * plv * math.sin(rel), c.y() - radius * plv * math.cos(rel))
@@ -221,9 +339,9 @@ class PhaseDial(QWidget):
     def paintEvent(self, event: QPaintEvent | None) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        w, h = self.width(), self.height()
-        c = QPointF(w / 2, h / 2 + 6)
-        radius = max(10.0, min(w, h - 30) / 2 - 8)
+        w, h = float(self.width()), float(self.height())
+        line = self._line()
+        c, radius = self._dial(w, h, line)
         p.setPen(QPen(GREY, 1))
         p.setBrush(QColor("white"))
         p.drawEllipse(c, radius, radius)
@@ -253,16 +371,12 @@ class PhaseDial(QWidget):
             p.setBrush(INK)
             p.drawEllipse(tip, 5, 5)
         p.setPen(INK)
-        p.drawText(QRectF(0, 0, w, 16), int(Qt.AlignmentFlag.AlignCenter), "together")
-        p.drawText(
-            QRectF(c.x() + radius - 60, c.y() - 8, 70, 16),
-            int(Qt.AlignmentFlag.AlignRight),
-            f"{self.a} first",
-        )
-        p.drawText(
-            QRectF(c.x() - radius - 10, c.y() - 8, 70, 16), int(Qt.AlignmentFlag.AlignLeft), f"{self.b} first"
-        )
-        p.drawText(QRectF(0, h - 16, w, 16), int(Qt.AlignmentFlag.AlignCenter), self.caption())
+        fm = QFontMetricsF(self.font())
+        center = int(Qt.AlignmentFlag.AlignCenter)
+        p.drawText(QRectF(0, 0, w, line), center, "together")
+        for rect, text in self._side_labels(fm, c, radius, w):
+            p.drawText(rect, center, text)
+        p.drawText(QRectF(0, h - line, w, line), center, self._fit(fm, self.caption(), w))
         p.end()
 
     def caption(self) -> str:

@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtCore import QEvent, QObject, QSettings, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGraphicsItem,
     QGroupBox,
     QHBoxLayout,
@@ -38,6 +39,7 @@ from PyQt6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -78,6 +80,12 @@ SYNC_POINTS = 30_000  # 100 min of sync history at SYNC_STEP_S
 TRAIL_S = 60.0
 TRACE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 TABLE_COLUMNS = ("participant", "source", "state", "signal quality", "rate", "battery")
+#: What a column typically holds: it is at least as wide as this and its title.
+TABLE_TYPICAL = ("partner", "sim:follow", "streaming", "warm-up", "15.6/min", "100%")
+TABLE_COLUMN_PX = 100  # each column's width where the table has room (the last one takes the rest)
+DEFAULT_SIZE = (1400, 860)
+#: Under this width or height the window is laid out for a small screen (DashboardWindow.compact).
+COMPACT_BELOW = (1200, 800)
 
 
 def default_record_root() -> str:
@@ -117,6 +125,86 @@ class _Trace:
         self.drawn = (ring.count, span)
         lo = max(0, n - int(span * GRID_HZ) - 8)
         self.curve.setData(ring.t[-n:][lo:], ring.y[-n:][lo:], connect="finite")
+
+
+class _VerticalScroll(QScrollArea):
+    """A widget as wide as it needs and as tall as there is room for: scrolled vertically where the window is
+    shorter than the widget, never squeezed under its minimum (a squeezed layout draws its widgets over each
+    other)."""
+
+    def __init__(self, widget: QWidget, min_height: int = 60) -> None:
+        super().__init__()
+        self._min_height = min_height
+        self.setWidget(widget)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if obj is self.widget() and event is not None and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the widget's minimum width changed (an editor's fields)
+        return super().eventFilter(obj, event)
+
+    def _extra(self) -> int:
+        bar = self.verticalScrollBar()
+        return (bar.sizeHint().width() if bar is not None else 0) + 2 * self.frameWidth()
+
+    def minimumSizeHint(self) -> QSize:
+        inner = self.widget()
+        width = inner.minimumSizeHint().width() if inner is not None else 0
+        return QSize(width + self._extra(), self._min_height)
+
+    def sizeHint(self) -> QSize:
+        inner = self.widget()
+        hint = inner.sizeHint() if inner is not None else QSize(0, 0)
+        return QSize(hint.width() + self._extra(), hint.height())
+
+
+class _ParticipantTable(QTableWidget):
+    """The participants' table: its columns share its width, each at least as wide as its title and what it
+    typically holds (100 px each where there is room, the last taking the rest), so that no column is
+    scrolled out of sight (on a small screen the rate and the battery were)."""
+
+    def column_minimums(self) -> list[int]:
+        fm = self.fontMetrics()
+        header = self.horizontalHeader()
+        hfm = header.fontMetrics() if header is not None else fm
+        # A header's title has margins on both sides, and room for a sort arrow, that a cell has not.
+        return [
+            max(hfm.horizontalAdvance(title) + 24, fm.horizontalAdvance(typical) + 12)
+            for title, typical in zip(TABLE_COLUMNS, TABLE_TYPICAL, strict=True)
+        ]
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(
+            sum(self.column_minimums()) + 2 * self.frameWidth() + 2, super().minimumSizeHint().height()
+        )
+
+    def rows_height(self, most: int | None = None) -> int:
+        """The height that shows the header and every row (at most ``most`` rows: it scrolls)."""
+        header = self.horizontalHeader()
+        rows = sum(self.rowHeight(i) for i in range(min(self.rowCount(), most or self.rowCount())))
+        return (header.sizeHint().height() if header is not None else 0) + rows + 2 * self.frameWidth() + 4
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        viewport = self.viewport()
+        if header is None or viewport is None:
+            return
+        room = viewport.width()
+        mins = self.column_minimums()
+        if room >= TABLE_COLUMN_PX * (len(mins) - 1) + mins[-1]:
+            widths = [max(TABLE_COLUMN_PX, m) for m in mins[:-1]] + [mins[-1]]
+        else:  # shared in proportion to what each needs (narrower still only when the window is too small)
+            widths = [m * room // sum(mins) for m in mins]
+        # The last one stretches to the rest, never narrower than it is given here (Qt kept it at 100 px).
+        for i, width in enumerate(widths):
+            header.resizeSection(i, width)
 
 
 class DashboardWindow(QMainWindow):
@@ -274,14 +362,17 @@ class DashboardWindow(QMainWindow):
         rl.addWidget(self.record_label)
         pl.addWidget(rec)
         pl.addStretch(1)
+        # Under the panel, not in it: the panel scrolls on a small screen, the session's clock stays in view.
         self.clock_label = QLabel("")
-        pl.addWidget(self.clock_label)
+        self.clock_label.setContentsMargins(9, 0, 9, 9)
 
         # State, traces, sync.
         self.state = StateIndicator()
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
         self.score_widget = pg.PlotWidget(background="w")
+        # Its axis' values and the "in sync" key were drawn over each other under 130 px (a small screen).
+        self.score_widget.setMinimumHeight(130)
         sp = self.score_widget.getPlotItem()
         sp.setLabel("left", "sync")
         self.score_widget.setToolTip(
@@ -343,20 +434,27 @@ class DashboardWindow(QMainWindow):
         rl2.addWidget(self.goal)
         rl2.addWidget(self.lead_label)
         rl2.addWidget(self.group_label)
+        # Scrolled, never squeezed: in a splitter the column was given less than it needs (its wrapped texts'
+        # height is not in its minimum), and the cue, the dial, the goal bar and the lead text were drawn over
+        # each other. At the sizes the window is made for it needs no scrolling.
+        self.right_column = _VerticalScroll(right)
 
-        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table = _ParticipantTable(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         vh, hh = self.table.verticalHeader(), self.table.horizontalHeader()
         if vh is not None:
             vh.setVisible(False)
         if hh is not None:
             hh.setStretchLastSection(True)
+        # Its columns share its width (_ParticipantTable.fit_columns): a column scrolled out of sight is lost.
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # A source's reason for failing says what to do, and the state cell cut it ("failed (lsl: no stream
         # name…"): the cell's tooltip is its whole text, and the reasons are written out in full below.
         self.reasons_label = QLabel("")
         self.reasons_label.setWordWrap(True)
         self.reasons_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reasons_label.setStyleSheet("QLabel { color: #8a2500; }")
+        self._reasons_alarm = True
         self.reasons_label.setVisible(False)
         table_box = QWidget()
         tl = QVBoxLayout(table_box)
@@ -367,6 +465,7 @@ class DashboardWindow(QMainWindow):
         self.events.setWordWrap(True)  # an instruction or a source's reason is a sentence or two
         self.summary_box = QPlainTextEdit()
         self.summary_box.setReadOnly(True)
+        self.summary_box.setMinimumHeight(30)  # it scrolls: room for the other pieces on a small screen
         self.summary_box.setPlaceholderText("The session summary appears here when the session ends.")
         self.save_summary_button = QPushButton("Save summary…")
         self.save_summary_button.setEnabled(False)
@@ -390,35 +489,129 @@ class DashboardWindow(QMainWindow):
         plots.addWidget(self.layout_widget)
         plots.addWidget(self.score_widget)
         plots.setSizes([460, 170])
-        middle = QSplitter(Qt.Orientation.Horizontal)
-        middle.addWidget(plots)
-        middle.addWidget(right)
-        middle.setSizes([760, 260])
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(table_box)
-        bottom.addWidget(self.tabs)
-        bottom.setSizes([620, 400])
+        self._middle = QSplitter(Qt.Orientation.Horizontal)
+        self._middle.addWidget(plots)
+        self._bottom = QSplitter(Qt.Orientation.Horizontal)
+        self._bottom.addWidget(table_box)
         main = QWidget()
         ml = QVBoxLayout(main)
         ml.addWidget(self.state)
-        vs = QSplitter(Qt.Orientation.Vertical)
-        vs.addWidget(middle)
-        vs.addWidget(bottom)
-        vs.setSizes([640, 150])
-        ml.addWidget(vs, 1)
-        outer = QSplitter(Qt.Orientation.Horizontal)
-        outer.addWidget(panel)
-        outer.addWidget(main)
-        outer.setSizes([330, 1070])
-        self.setCentralWidget(outer)
-        self.resize(1400, 860)
+        self._vs = QSplitter(Qt.Orientation.Vertical)
+        self._vs.addWidget(self._middle)
+        self._vs.addWidget(self._bottom)
+        # The traces, the meter, the table (and in the compact layout the cue's column beside them all).
+        self._body = QSplitter(Qt.Orientation.Horizontal)
+        self._body.addWidget(self._vs)
+        ml.addWidget(self._body, 1)
+        # The controls scroll (a small screen); under them, in the compact layout, the events and the summary.
+        self.panel = _VerticalScroll(panel)
+        left = QWidget()
+        self._left = QVBoxLayout(left)
+        self._left.setContentsMargins(0, 0, 0, 0)
+        self._left.addWidget(self.panel)  # compact: as tall as it is where there is room, the events below
+        self._left.addWidget(self.clock_label)
+        self._outer = QSplitter(Qt.Orientation.Horizontal)
+        self._outer.addWidget(left)
+        self._outer.addWidget(main)
+        self.setCentralWidget(self._outer)
+        # Compact until the window is shown at its size: laid out for a large screen, the window could not be
+        # made (or restored, or fitted to the screen) narrower than that layout's minimum.
+        self.compact: bool | None = None
+        self._shown = False
+        self._set_compact(True)
+        self.resize(*DEFAULT_SIZE)
+        self._fit_screen()
 
         self.start_shortcut = QShortcut(QKeySequence("F5"), self, self.toggle_session)
         self.record_shortcut = QShortcut(QKeySequence("Ctrl+R"), self, self.record_button.toggle)
 
+    def _fit_screen(self) -> None:
+        """No larger than the screen's free area, less a title bar: the default 1400 x 860 ran off a 1366 x 768
+        laptop's screen. Not on Qt's offscreen platform, whose screen is no real one: pictures and tests there
+        have the size they ask for."""
+        if QGuiApplication.platformName() == "offscreen":
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        self.resize(min(self.width(), free.width() - 16), min(self.height(), free.height() - 48))
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self._set_compact(self.width() < COMPACT_BELOW[0] or self.height() < COMPACT_BELOW[1])
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            # The splitters' shares again, now that they have their sizes (given before, they were scaled
+            # to the hidden window's).
+            self._shown = True
+            self._size_splitters()
+
+    def _set_compact(self, on: bool) -> None:
+        """Lay the window out for a small screen (``on``: narrower or shorter than :data:`COMPACT_BELOW`), or
+        as on a large one.
+
+        Compact: the column of the instruction, the cue, the dial, the goal and the lead text beside the
+        traces, the meter and the table, the whole height under the state line; the events and the summary
+        under the controls; each participant's source fields under its label and kind. Laid out as on a
+        large screen, at 1024 x 640 the column had 470 px for the 520 it needs and was drawn over itself, the
+        table 320 px for its columns, and the window could not be made shorter than 726 px."""
+        if on == self.compact:
+            return
+        self.compact = on
+        if on:
+            self._body.addWidget(self.right_column)
+            self._left.insertWidget(1, self.tabs, 1)
+        else:
+            self._middle.addWidget(self.right_column)
+            self._bottom.addWidget(self.tabs)
+        self.right_column.show()
+        self.tabs.show()
+        for e in self.editors:
+            e.set_compact(on)
+        if self.editors:
+            # Their new widths up to the window now: before the window is first shown Qt does not pass a
+            # widget's new size on to the layouts it is in, and the window took the old one for its minimum.
+            w: QWidget | None = self.editors[0]
+            while w is not None:
+                lay = w.layout()
+                if lay is not None:
+                    lay.invalidate()
+                w.updateGeometry()
+                w = w.parentWidget()
+        self._size_splitters()
+
+    def _size_splitters(self) -> None:
+        if not self.compact:
+            self._outer.setSizes([428, 972])  # as the controls' minimum width made it, before they scrolled
+            self._middle.setSizes([760, 260])
+            self._bottom.setSizes([620, 400])
+            self._vs.setSizes([640, 150])
+            return
+        # The controls as narrow as they go (the splitter gives them their minimum width, known only once
+        # the editors' new rows are laid out), the cue's column 230 px wide, the table as tall as its rows.
+        # (A splitter scales the sizes it is given to its own: given in pixels, they are its pixels.)
+        self._outer.setSizes([1, 10_000])
+        right_w = max(self.right_column.minimumSizeHint().width(), 230)
+        width = max(self._body.width(), right_w + 1)
+        self._body.setSizes([width - right_w, right_w])
+        self._fit_table_height()
+
+    def _fit_table_height(self) -> None:
+        """Compact: the table as tall as its rows (up to 4; 2 of 5 or more, which scroll: their traces need the
+        room more), and the reasons under it; the meter and the traces the rest."""
+        rows = self.table.rows_height(most=4 if self.table.rowCount() <= 4 else 2)
+        if not self.reasons_label.isHidden():
+            rows += self.reasons_label.heightForWidth(max(1, self.table.width())) + 6
+        height = max(self._vs.height(), rows + 1)
+        self._vs.setSizes([height - rows, rows])
+
     def _set_participants(self, parts: Sequence[ParticipantArg]) -> None:
         while len(self.editors) < len(parts):
             e = ParticipantEditor(f"P{len(self.editors) + 1}")
+            e.set_compact(bool(self.compact))
             self.editors.append(e)
             self.editors[0].parentWidget().layout().addWidget(e)  # type: ignore[union-attr]
         for e, p in zip(self.editors, parts, strict=False):
@@ -474,6 +667,8 @@ class DashboardWindow(QMainWindow):
             self._traces[label] = _Trace(plot, TRACE_COLORS[i % len(TRACE_COLORS)])
         self.table.setRowCount(len(labels))
         self._table_cache.clear()
+        if self.compact:
+            self._fit_table_height()
         current = self.cue_who.currentText()
         self.cue_who.blockSignals(True)
         self.cue_who.clear()
@@ -558,6 +753,10 @@ class DashboardWindow(QMainWindow):
             self.record_button.setChecked(True)
             self.record_button.blockSignals(False)
         record = record_path or (self._new_record_folder() if self.record_button.isChecked() else None)
+        # This session's recording, none until it starts: kept from the session before, an unrecorded session
+        # said "recorded to" that one's folder, and "HTML report…" wrote that one's report.
+        self._rec_state, self._rec_path = "off", ""
+        self.record_label.setText(f"starting… {record}" if record else "not recording")
         self._rec_t0 = math.nan
         self.runner.start(factory, self.duration_s, record)
         self.start_button.setText("Stop  (F5)")
@@ -663,10 +862,21 @@ class DashboardWindow(QMainWindow):
             if ring is None:
                 ring = self._sync_rings[(q.a, q.b)] = Ring(SYNC_POINTS, 6)
             last_t = ring.last(0)
-            if not math.isfinite(last_t) or snap.t_s - last_t >= SYNC_STEP_S or snap.final:
+            # Each window at the time it ends (PairView.window_end_s, analyze's t_s), not when the snapshot
+            # came: after a strap reconnected, the windows ending at 73.5-79.6 s came at 82.8 s and were
+            # drawn there, an in-sync band of their own.
+            end = q.window_end_s
+            if not math.isfinite(end) and math.isfinite(q.plv):
+                end = snap.t_s  # figures without their window's end (a session always gives it with them)
+            if not math.isfinite(end):
+                # No window (one of the pair has no signal): a gap in the meter, from its last point on.
+                if math.isfinite(last_t) and math.isfinite(ring.last(1)):
+                    ring.append(last_t, *(math.nan,) * 5)
+                continue
+            if not math.isfinite(last_t) or end - last_t >= SYNC_STEP_S or (snap.final and end > last_t):
                 band = 1.06 if q.in_sync else math.nan
                 # The meter, not the raw score: locked in opposite phase is not in sync (PairView.meter).
-                ring.append(snap.t_s, q.meter, band, q.plv, q.rel_phase_rad, q.null_plv)
+                ring.append(end, q.meter, band, q.plv, q.rel_phase_rad, q.null_plv)
         pv = self._main_pair(snap)
         if pv is not None and self._sync_pair != (pv.a, pv.b):
             self._sync_pair = (pv.a, pv.b)
@@ -741,7 +951,8 @@ class DashboardWindow(QMainWindow):
                     continue
                 tr.draw(span)
                 rate = f"{p.rate_bpm:.1f} breaths/min" if math.isfinite(p.rate_bpm) else "rate -"
-                state = "" if p.receiving else "  NO SIGNAL"
+                # A source that ended (its file's end) is over, not lost (the state line says which it is).
+                state = "" if p.receiving else "  ended" if p.source_status == "ended" else "  NO SIGNAL"
                 title = f"{p.label}: {rate}{state}"
                 if title != tr.title:
                     tr.title = title
@@ -767,7 +978,9 @@ class DashboardWindow(QMainWindow):
             t = self._sync.view(0)[-n:]
             self.score_curve.setData(t, self._sync.view(1)[-n:], connect="finite")
             self.band_curve.setData(t, self._sync.view(2)[-n:], connect="finite")
-            x0 = float(t[0])
+            # From the session's start (its first window ends a window's length later), until the history
+            # holds only its last SYNC_POINTS.
+            x0 = float(t[0]) if self._sync.count > self._sync.capacity else 0.0
             x1 = max(float(t[-1]), x0 + 60.0)
             self.score_widget.getPlotItem().setXRange(x0, x1, padding=0.01)
             self.chance_label.setPos(x0, 1.14)
@@ -856,6 +1069,14 @@ class DashboardWindow(QMainWindow):
         if self.reasons_label.text() != text:
             self.reasons_label.setText(text)
             self.reasons_label.setVisible(bool(text))
+            if self.compact:
+                self._fit_table_height()  # the table's rows stay in view above the reasons
+        # In the alarm's colour while the state is one ("no signal from B"); a source that ended with the
+        # session ("you … ended: end of the recording" at the demo's end) is no alarm.
+        alarm = self.state.kind == "no_signal"
+        if alarm != self._reasons_alarm:
+            self._reasons_alarm = alarm
+            self.reasons_label.setStyleSheet(f"QLabel {{ color: {'#8a2500' if alarm else '#404040'}; }}")
 
     def _status(self, text: str) -> None:
         bar = self.statusBar()
