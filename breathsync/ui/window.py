@@ -951,9 +951,10 @@ class DashboardWindow(QMainWindow):
                     continue
                 tr.draw(span)
                 rate = f"{p.rate_bpm:.1f} breaths/min" if math.isfinite(p.rate_bpm) else "rate -"
-                # A source that ended (its file's end) is over, not lost (the state line says which it is).
-                state = "" if p.receiving else "  ended" if p.source_status == "ended" else "  NO SIGNAL"
-                title = f"{p.label}: {rate}{state}"
+                # A source that ended (its file's end) is over, not lost (the state line says which it is);
+                # either way its rate is gone ("B: rate -  ended" read as a rate of "ended").
+                state = "ended" if p.source_status == "ended" else "NO SIGNAL"
+                title = f"{p.label}: {rate if p.receiving else state}"
                 if title != tr.title:
                     tr.title = title
                     tr.plot.setTitle(title, justify="left", size="10pt")

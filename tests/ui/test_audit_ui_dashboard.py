@@ -348,7 +348,7 @@ def test_the_dashboard_ends_the_demo_on_a_neutral_state(qtbot: QtBot, settings: 
     w._on_snapshot(end)
     w.redraw()
     assert (w.state.kind, w.state.text) == ("idle", "session ended")
-    assert "NO SIGNAL" not in w._traces["you"].title and w._traces["you"].title.endswith("ended")
+    assert w._traces["you"].title == "you: ended"  # not "NO SIGNAL", nor "rate -  ended"
     assert w.reasons_label.text() == "you (replay:nk_rest5_100hz.csv) ended: end of the recording"
     assert "#8a2500" not in w.reasons_label.styleSheet()  # not in the alarm's colour
 
