@@ -182,3 +182,32 @@ def test_a_participant_without_samples_in_the_recording_is_said_so(tmp_path: Pat
     sj = json.loads((tmp_path / "r" / "session.json").read_text(encoding="utf-8"))
     assert sj["recorded_from_s"] == 12.0 and sj["recorded_to_s"] == 12.0  # no snapshot came: its start
     assert math.isclose(sj["duration_s"], 0.0)
+
+
+def test_a_folder_of_part_of_a_session_exports_with_the_recordings_own_acquisition_time(
+    recorded: tuple[_Dashboard, Session, Path, Path], tmp_path: Path
+) -> None:
+    # sessions.tsv's acq_time is when the first data point came (BIDS): a recording turned on at 35 s began
+    # then, not at the session's start (which stays the physio files' AcquisitionStartUTC, their time 0).
+    from breathsync.export_bids import export_bids
+
+    _dash, _session, _first, second = recorded
+    sj = json.loads((second / "session.json").read_text(encoding="utf-8"))
+    out = tmp_path / "bids"
+    export_bids(second, out, session_label="2")
+    rows = (out / "sub-A" / "sub-A_sessions.tsv").read_text(encoding="utf-8").splitlines()
+    acq = dict(zip(rows[0].split("\t"), rows[1].split("\t"), strict=True))["acq_time"]
+    assert acq.startswith(sj["recording_start_utc"][:19]) and not acq.startswith(sj["start_utc"][:19])
+
+
+def test_analyze_of_a_folder_of_part_of_a_session_says_what_part(
+    recorded: tuple[_Dashboard, Session, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its figures are of the part it holds: said first, in the folder's own words.
+    from breathsync.cli import main
+
+    _dash, _session, first, _second = recorded
+    assert main(["analyze", str(first)]) == 0
+    out = capsys.readouterr()
+    sj = json.loads((first / "session.json").read_text(encoding="utf-8"))
+    assert f"{first}: {sj['part_of_session']}" in out.out + out.err

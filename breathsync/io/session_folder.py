@@ -277,13 +277,18 @@ def _holds_no_samples(path: str) -> bool:
 
 def left_out_notes(paths: Sequence[str]) -> list[str]:
     """The participants the session folders among ``paths`` leave out (:attr:`SessionFolder.left_out`), one
-    line each, for analyze's warnings."""
-    return [
-        f"{label}: recorded no samples ({why}): left out"
-        for p in paths
-        if os.path.isdir(p) and not is_simulate_folder(p)
-        for label, why in read_session_folder(p).left_out
-    ]
+    line each, for analyze's warnings; and a folder that holds part of a session (:func:`is_part_of_session`)
+    says so, with its own words (``part_of_session``): its figures are of that part only."""
+    out = []
+    for p in paths:
+        if not os.path.isdir(p) or is_simulate_folder(p):
+            continue
+        folder = read_session_folder(p)
+        if is_part_of_session(folder.info):
+            part = folder.info.get("part_of_session")
+            out.append(f"{p}: {part if isinstance(part, str) else 'part of a longer session'}")
+        out += [f"{label}: recorded no samples ({why}): left out" for label, why in folder.left_out]
+    return out
 
 
 _WHAT_TO_DO = (
