@@ -411,15 +411,23 @@ class TerminalView:
                 rate = f"{p.rate_bpm:.1f}/min" if math.isfinite(p.rate_bpm) else "-"
                 # The source's state when it is not streaming; why comes as an event (source_detail), once
                 # per change, not on every line.
-                state = f" ({p.source_status})" if p.source_status not in ("streaming", "no signal") else ""
-                parts.append(f"{p.label} {rate} {_quality(p) if p.receiving else 'no signal'}{state}")
+                # A source that ended (its file's end, a simulation's duration) is over, not lost: "you -
+                # ended", where it said "you - no signal (ended)" at the demo's natural end.
+                ended = not p.receiving and p.source_status == "ended"
+                shown = ("streaming", "no signal", "ended")
+                state = f" ({p.source_status})" if p.source_status not in shown else ""
+                word = _quality(p) if p.receiving else "ended" if ended else "no signal"
+                parts.append(f"{p.label} {rate} {word}{state}")
             for pv in snap.pairs:
                 if math.isfinite(pv.plv):
                     parts.append(
                         f"{pv.a}-{pv.b} PLV {pv.plv:.2f} {'in sync' if pv.in_sync else 'not in sync'}"
                     )
-                else:  # the window is still filling (or a gap): no verdict yet, as the in-place view says
+                elif _has_phase(snap, pv.a) and _has_phase(snap, pv.b):
+                    # The window is still filling: no verdict yet, as the in-place view says.
                     parts.append(f"{pv.a}-{pv.b} PLV - measuring")
+                else:  # one of the two has no breathing now (a gap, a source over): nothing to measure
+                    parts.append(f"{pv.a}-{pv.b} PLV -")
             state = state_text(snap, _window_s(self._info))
             self.out.write(f"[{clock_text(snap.t_s)}] " + "; ".join(parts) + f"; {state}\n")
         self.out.flush()

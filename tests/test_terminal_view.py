@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 
@@ -121,3 +122,17 @@ def test_one_line_a_second_says_measuring_while_the_window_fills() -> None:
     first, second = out.getvalue().splitlines()
     assert "A-B PLV - measuring;" in first and "not in sync" not in first
     assert "A-B PLV 0.40 not in sync;" in second
+
+
+def test_one_line_a_second_at_a_natural_end_says_ended_not_no_signal() -> None:
+    """At the demo's end (its recording over 10 ms before the session's): "you - no signal (ended); ...
+    you-partner PLV - measuring", as if the signal were lost and a window were filling."""
+    from breathsync.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["demo", "--headless", "--speed", "300"]) == 0
+    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("[")]
+    last = next(ln for ln in reversed(lines) if "PLV" in ln)
+    assert "no signal" not in last and "measuring" not in last, last
+    assert " - ended;" in last and "you-partner PLV" in last and last.endswith("session ended"), last
