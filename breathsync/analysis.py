@@ -1254,7 +1254,7 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
         note = (
             f"not scored: the {n} recordings have {common:g} s in common, less than one {cfg.window_s:g}-s window"
             if common < cfg.window_s
-            else "not scored: no window with every phase known on enough of it"
+            else "not scored: no window with every phase known on enough of it and at its end"
         )
     return {
         "labels": labels,

@@ -166,7 +166,10 @@ def _row(session: str, res: dict[str, Any], pair: dict[str, Any]) -> dict[str, A
         "note": "; ".join(
             n
             for n, why in (
-                ("no scored window: both phases known on too little of every window", s["mean_plv"] is None),
+                (
+                    "no scored window: both phases known on too little of every window, or not at its end",
+                    s["mean_plv"] is None,
+                ),
                 (IDENTICAL_NOTE, bool(pair.get("identical_signals"))),
             )
             if why

@@ -1103,9 +1103,10 @@ def _write_dataset(
             rel = f"sub-{sub}/sub-{sub}_sessions.tsv"
             session_row = {
                 "session_id": f"ses-{ses}",
-                # When its first data point came (BIDS: acq_time): a folder of part of a session (the
-                # dashboard's Record turned on mid-session) began at recording_start_utc, not at start_utc.
-                "acq_time": _acq_time(info.get("recording_start_utc") or info.get("start_utc")),
+                # The session's start, also for a folder of part of a session (the dashboard's Record turned
+                # on mid-session): the physio files' StartTime is counted from it (AcquisitionStartUTC), so
+                # recording_start_utc here would count the offset twice.
+                "acq_time": _acq_time(info.get("start_utc")),
                 **{k: row[k] for k in ("signal", "source", "simulated")},
             }
             _merge_table(out / rel, stage / rel, "session_id", [session_row], list(SESSION_COLUMNS), False)

@@ -422,6 +422,12 @@ USER_STOPS = frozenset(
 )
 
 
+#: A participant who gave no samples before the user stopped the session this soon (s) is a note, not an
+#: error: a Bluetooth device takes up to 10 s to be found and connected, and 10 s more before a connection
+#: that sends nothing is said to (sources/ble.py). Later, the session ran without that person: exit 2.
+USER_STOP_GRACE_S = 20.0
+
+
 def stopped_by_user(final: Snapshot | None) -> bool:
     """Whether the session whose final snapshot this is was stopped by its user (Ctrl-C, a signal, the
     dashboard), as its session_end event says: not at its duration, when its sources had ended, on a source
@@ -715,9 +721,23 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     # A participant who gave nothing before the user stopped the session (Ctrl-C 1 s in, while the devices
     # were still connecting) is no bad input: said, exit 0, as the README promises of Ctrl-C. Over a whole
     # session (its duration, its sources' end) it is: exit 2.
-    by_user = stopped_by_user(end.final)
-    quiet = no_samples_lines(end.final, stopped=by_user)
-    if by_user and quiet:
+    # Early: within USER_STOP_GRACE_S, or every such source still starting (connecting). A strap that sent
+    # nothing for ten minutes before Ctrl-C (how a session without --duration ends) is still exit 2.
+    final = end.final
+    early = (
+        final is not None
+        and stopped_by_user(final)
+        and (
+            final.t_s <= USER_STOP_GRACE_S
+            or all(
+                p.source_status == "starting"
+                for p in final.participants
+                if not p.delivered and p.source_status != "failed"
+            )
+        )
+    )
+    quiet = no_samples_lines(final, stopped=early)
+    if early and quiet:
         print(f"note: {'; '.join(quiet)}", file=err)
         quiet = []
     failures = source_failures(end.final) + quiet

@@ -242,6 +242,9 @@ class Recorder:
         self._last_flush = 0.0
         self._last_t = math.nan
         self._part: _Part | None = None  # a recording of part of the session (see the module)
+        self._pair_ends: dict[
+            tuple[str, str], float
+        ] = {}  # each pair's last window end given (_write_events)
         self.rows = 0  # raw sample rows written, all participants
 
     # ------------------------------------------------------------------------------ Sink
@@ -448,7 +451,14 @@ class Recorder:
         45 s. An event later than every pair's last judged window end waits for it (held in memory for about a
         second at 1x; all are written with the final snapshot, or at close)."""
         self._events_held.extend(snap.events)
-        ends = [pv.window_end_s for pv in snap.pairs if math.isfinite(pv.window_end_s)]
+        # Each pair's last window end that was given: while one of a pair has no signal its view names no
+        # window (NaN), but the pair is still to judge the windows that ended in the dropout; released then,
+        # the events held were written before those judgments ("source_back" at 103.0 s, then "lost sync" at
+        # 98.6 s).
+        for pv in snap.pairs:
+            if math.isfinite(pv.window_end_s):
+                self._pair_ends[(pv.a, pv.b)] = pv.window_end_s
+        ends = [self._pair_ends[(pv.a, pv.b)] for pv in snap.pairs if (pv.a, pv.b) in self._pair_ends]
         # Less one step of the 10-Hz judging grid: a pair is judged up to the last grid point before its end.
         upto = math.inf if snap.final or not ends else min(ends) - 0.1
         ready = [e for e in self._events_held if e.t_s <= upto]
@@ -905,8 +915,9 @@ class _Part:
 
 
 def _clock(t_s: float) -> str:
-    """A session time as ``m:ss (60.2 s)``."""
-    return f"{clock_text(t_s)} ({t_s:.1f} s)"
+    """A session time as ``m:ss (60.2 s)``, both rounded alike (299.96 s read "4:59 (300.0 s)")."""
+    t = round(t_s, 1)
+    return f"{clock_text(t + 1e-9)} ({t:.1f} s)"
 
 
 def _part_text(part: _Part, to_s: float | None, session_s: float | None) -> str:

@@ -89,6 +89,17 @@ def test_ctrl_c_before_a_device_sent_anything_is_a_clean_end() -> None:
     assert err.endswith(" (started, but no samples came)\n") and "error" not in err
 
 
+def test_ctrl_c_after_a_whole_session_without_a_participants_samples_is_still_an_error() -> None:
+    # How a live session without --duration ends: a strap that sent nothing for 40 s (more than the grace
+    # a device has to connect and send) is not excused by the Ctrl-C that ended it.
+    final = _final(40.0, stop_words(signal.SIGINT))
+    assert stopped_by_user(final) and final.t_s > 20.0
+    code, err = _end(final)
+    assert code == 2 and err.startswith("breathsync: error: participant B: no samples from memory in 0:4"), (
+        err
+    )
+
+
 def test_every_way_a_user_stops_is_a_clean_end() -> None:
     for why in (
         "stopped by SIGTERM",

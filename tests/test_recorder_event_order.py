@@ -57,3 +57,39 @@ def test_without_a_scored_pair_events_are_written_at_once(tmp_path: Path) -> Non
     assert rec._events_held == []
     rec.close(_info())
     assert _times(tmp_path / "r") == [(68.5, "signal_note"), (45.0, "in_sync")]  # as they came
+
+
+def test_events_stay_in_time_order_through_a_dropout(tmp_path: Path) -> None:
+    """While one of a pair has no signal its view names no window end; the recorder took that for "nothing
+    to wait for" and wrote what it held, before the pair judged the windows that ended in the dropout:
+    "source_back" at 103.0 s, then "lost sync" at 98.6 s."""
+    import asyncio
+
+    from conftest import REPO
+
+    from breathsync.io.csvfile import read_recording
+    from breathsync.session import ParticipantSpec, Session, SessionConfig
+    from breathsync.sources.base import PhaseProbe, SessionClock
+    from breathsync.sources.memory import MemorySource
+    from breathsync.sources.sim import SimSource
+
+    rr = read_recording(REPO / "sample_signals" / "polar_h10_rr.csv")
+    t = rr.time - rr.time[0]
+    keep = t < 160.0
+    probe = PhaseProbe()
+    strap = MemorySource(
+        t[keep], {"rr_ms": rr.columns["rr_ms"][keep]}, "rr", silent_from_s=95.0, silent_until_s=103.0
+    )
+    partner = SimSource("follow", rate_bpm=6.0, coupling=3.0, seed=2, probe=probe)
+    session = Session(
+        [ParticipantSpec("A", strap), ParticipantSpec("B", partner, simulated=True)],
+        SessionClock(30.0),  # (at 30x the snapshots fell so that the held events went out first)
+        SessionConfig(goal_s=30.0),
+        probes={"A": probe},
+    )
+    session.add_sink(Recorder(tmp_path / "r"))
+    asyncio.run(session.run(150.0))
+    events = _times(tmp_path / "r")
+    kinds = [k for _, k in events]
+    assert "source_lost" in kinds and "source_back" in kinds and "lost_sync" in kinds, events
+    assert [t for t, _ in events] == sorted(t for t, _ in events), events

@@ -184,11 +184,12 @@ def test_a_participant_without_samples_in_the_recording_is_said_so(tmp_path: Pat
     assert math.isclose(sj["duration_s"], 0.0)
 
 
-def test_a_folder_of_part_of_a_session_exports_with_the_recordings_own_acquisition_time(
+def test_a_folder_of_part_of_a_session_exports_on_the_sessions_time_base(
     recorded: tuple[_Dashboard, Session, Path, Path], tmp_path: Path
 ) -> None:
-    # sessions.tsv's acq_time is when the first data point came (BIDS): a recording turned on at 35 s began
-    # then, not at the session's start (which stays the physio files' AcquisitionStartUTC, their time 0).
+    # Its files keep the session's times: the physio StartTime (35 s and more) counts from the session's start,
+    # which is AcquisitionStartUTC and sessions.tsv's acq_time alike (acq_time at the recording's own start
+    # counted the offset twice).
     from breathsync.export_bids import export_bids
 
     _dash, _session, _first, second = recorded
@@ -197,7 +198,9 @@ def test_a_folder_of_part_of_a_session_exports_with_the_recordings_own_acquisiti
     export_bids(second, out, session_label="2")
     rows = (out / "sub-A" / "sub-A_sessions.tsv").read_text(encoding="utf-8").splitlines()
     acq = dict(zip(rows[0].split("\t"), rows[1].split("\t"), strict=True))["acq_time"]
-    assert acq.startswith(sj["recording_start_utc"][:19]) and not acq.startswith(sj["start_utc"][:19])
+    side = next((out / "sub-A" / "ses-2" / "beh").glob("*recording-raw_physio.json"))
+    physio = json.loads(side.read_text(encoding="utf-8"))
+    assert acq.startswith(sj["start_utc"][:19]) and physio["StartTime"] >= sj["recorded_from_s"] - 1.0
 
 
 def test_analyze_of_a_folder_of_part_of_a_session_says_what_part(

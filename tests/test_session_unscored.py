@@ -22,7 +22,7 @@ def _session(duration_s: float) -> Session:
         ParticipantSpec("A", MemorySource(t, {"resp": ya})),
         ParticipantSpec("B", MemorySource(t, {"resp": yb})),
     ]
-    return Session(specs, SessionClock(100.0), SessionConfig(phase="match"))
+    return Session(specs, SessionClock(300.0), SessionConfig(phase="match"))
 
 
 def test_no_scored_window_is_an_unknown_time_in_sync(tmp_path: Path) -> None:
@@ -46,3 +46,15 @@ def test_a_scored_session_still_counts_its_seconds() -> None:
     pair = session.summary()["pairs"][0]
     assert pair["mean_plv"] is not None and isinstance(pair["time_in_sync_s"], float)
     assert any(line.startswith("A-B: in sync ") for line in summary_lines(session.summary()))
+
+
+def test_a_short_session_without_a_duration_is_said_short_however_fast_it_ran(tmp_path: Path) -> None:
+    # Without --duration the note read the session's clock, which runs on after the end: at 300x a 20-s
+    # replay had no note at all in session.json, and at 10x it said "the session (22 s)".
+    session = _session(15.0)
+    session.add_sink(Recorder(tmp_path / "rec"))
+    run_collecting(session, None)
+    want = "not scored: the session (20 s) was shorter than one 30-s window"  # its files: 20 s (15 + 5)
+    recorded = json.loads((tmp_path / "rec" / "session.json").read_text(encoding="utf-8"))["summary"]
+    assert recorded["pairs"][0].get("note") == want
+    assert session.summary()["pairs"][0].get("note") == want

@@ -302,10 +302,12 @@ def surrogate_null(
     # 5th (10 Hz) or 10th (20 Hz) sample differs by 0.005 on average (at most 0.025 over 60 random pairs)
     # for a fifth or a tenth of the work (a session recomputes it every 5 s; analyze as often, to show
     # what the session knew).
-    # Rounded first: a grid's rate measured from its steps (1 / median diff) is 9.999999999999858 for many
+    # Floored with a tolerance: a grid's rate measured from its steps (1 / median diff) is 9.999999999999858 for many
     # 10-Hz grids, which floored to a step of 4 (2.5 Hz), other samples than the session's 20-Hz step of 10:
     # analyze of a 600-s session gave 195.9 s in sync where the session counted 208.8 s.
-    step = max(1, int(round(fs_hz / NULL_FS_HZ, 6)))
+    step = max(
+        1, int(fs_hz / NULL_FS_HZ + 1e-3)
+    )  # (round(x, 6) still floored 4.999999 to 4: Unix-time grids)
     off = -k_first % step
     phi_a, phi_b, fs_hz = phi_a[off::step], phi_b[off::step], fs_hz / step
     # Long enough, counted on the thinned samples: at 20 and at 10 Hz the same stretch of time then passes

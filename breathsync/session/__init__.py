@@ -374,6 +374,9 @@ class Session:
         self._closing = False
         self._fault: BaseException | None = None  # a fault of the session's own code (see _read)
         self._duration_s: float | None = None  # run()'s duration: samples after it are not the session's
+        self._ran_s: float | None = (
+            None  # how long the session ran, once it has ended (session.json's duration_s)
+        )
         self._end_s: float | None = (
             None  # the session_end event's time: the final snapshot's (see _end_event)
         )
@@ -572,13 +575,14 @@ class Session:
             for p in self._parts:  # the sources' final counters (dropped, reconnections)
                 with contextlib.suppress(Exception):
                     self._refresh_source(p)
+            ran = final.t_s if final is not None else self.clock.now()
+            self._ran_s = ran if duration_s is None else min(ran, duration_s)  # (the summary's too)
             try:
                 self.info.extra["summary"] = self.summary()
             except Exception as e:
                 self._end_on_bug(e)
             self.info.extra["end_utc"] = datetime.now(UTC).isoformat(timespec="milliseconds")
-            ran = final.t_s if final is not None else self.clock.now()
-            self.info.extra["duration_s"] = round(ran if duration_s is None else min(ran, duration_s), 3)
+            self.info.extra["duration_s"] = round(self._ran_s, 3)
             if self._fault is not None:
                 self.info.extra["internal_error"] = f"{type(self._fault).__name__}: {self._fault}"
             for sink in self._sinks:
@@ -1578,7 +1582,11 @@ class Session:
         # A session shorter than one sync window scores no window: said so, as analyze says it of recordings
         # that overlap by less than one (where "no window with both phases known" sent users looking for a
         # fault in their signals).
-        ran = self.clock.now() if self._duration_s is None else min(self.clock.now(), self._duration_s)
+        # The session's length: once it has ended, what session.json's duration_s says (the clock runs on
+        # after the end: at 300x a 20-s replay without --duration read as longer than a window).
+        ran = self._ran_s
+        if ran is None:
+            ran = self.clock.now() if self._duration_s is None else min(self.clock.now(), self._duration_s)
         short = (
             f"not scored: the session ({ran:.0f} s) was shorter than one {self.config.window_s:g}-s window"
             if ran < self.config.window_s
