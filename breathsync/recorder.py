@@ -88,6 +88,10 @@ FLUSH_INTERVAL_S = 1.0
 #: time order: a beat's time is at most about 1.5 s older than the accelerometer sample that arrived with it
 #: (BeatClock's ``max_latency_s``).
 REORDER_S = 2.0
+#: Wall-time seconds an event may wait, held for the pairs' judgments before it (_write_events), before it is
+#: written anyway: what a crash or kill -9 can lose of the events (a pair whose partner dropped out for
+#: minutes held every later event until it came back).
+HOLD_WALL_S = 5.0
 QUALITY_CODES = "0 ok, 1 warmup, 2 gap, 3 flat, 4 no_breathing"
 
 _UNITS = {"rr": "rr_ms: milliseconds", "acc": "acc_x/acc_y/acc_z: milli-g", "rr_ms": "rr_ms: milliseconds"}
@@ -242,9 +246,9 @@ class Recorder:
         self._last_flush = 0.0
         self._last_t = math.nan
         self._part: _Part | None = None  # a recording of part of the session (see the module)
-        self._pair_ends: dict[
-            tuple[str, str], float
-        ] = {}  # each pair's last window end given (_write_events)
+        # How far each pair has judged (_write_events), and when each held event came (time.monotonic()).
+        self._pair_ends: dict[tuple[str, str], float] = {}
+        self._held_since: list[float] = []
         self.rows = 0  # raw sample rows written, all participants
 
     # ------------------------------------------------------------------------------ Sink
@@ -295,6 +299,7 @@ class Recorder:
                 carried={k: list(v) for k, v in (carried or {}).items()},
             )
             # Held with the session's events, so that it takes its place in time order (_write_events).
+            self._held_since.append(time.monotonic())
             self._events_held.append(
                 Event(
                     start,
@@ -448,21 +453,35 @@ class Recorder:
         the samples (by the pipelines' delay, and at a high --speed by however far the samples got ahead of
         the scoring), while a source's or a signal's event is stamped at its samples' time: written as they
         came, a fast replay's events.csv had "the heart's rhythm confirms ..." at 68.5 s before "in sync" at
-        45 s. An event later than every pair's last judged window end waits for it (held in memory for about a
-        second at 1x; all are written with the final snapshot, or at close)."""
+        45 s. An event later than what every pair has judged waits for it: held in memory for about a second
+        at 1x, for a pair one of whom has no signal until its lost sync is judged (2-3 s after the last
+        sample), and never more than :data:`HOLD_WALL_S` of wall time (what a kill -9 can lose); all are
+        written with the final snapshot, or at close."""
+        wall = time.monotonic()
         self._events_held.extend(snap.events)
-        # Each pair's last window end that was given: while one of a pair has no signal its view names no
-        # window (NaN), but the pair is still to judge the windows that ended in the dropout; released then,
-        # the events held were written before those judgments ("source_back" at 103.0 s, then "lost sync" at
-        # 98.6 s).
+        self._held_since.extend([wall] * len(snap.events))
+        # How far each pair has been judged (less one step of the 10-Hz judging grid past its window end: a
+        # pair is judged up to the last grid point before its end). While one of a pair has no signal its
+        # view names no window, but the pair has judged up to its lost sync (judged_s); with neither, the
+        # last window end given holds: released on a NaN, the events held were written before the pair
+        # judged the windows that ended in a dropout ("source_back" at 103.0 s, then "lost sync" at 98.6 s).
         for pv in snap.pairs:
+            key = (pv.a, pv.b)
             if math.isfinite(pv.window_end_s):
-                self._pair_ends[(pv.a, pv.b)] = pv.window_end_s
+                self._pair_ends[key] = pv.window_end_s - 0.1
+            elif pv.judged_s == math.inf:  # a source of the two is over: nothing more to judge
+                self._pair_ends.pop(key, None)
+            elif math.isfinite(pv.judged_s):
+                self._pair_ends[key] = max(self._pair_ends.get(key, -math.inf), pv.judged_s)
         ends = [self._pair_ends[(pv.a, pv.b)] for pv in snap.pairs if (pv.a, pv.b) in self._pair_ends]
-        # Less one step of the 10-Hz judging grid: a pair is judged up to the last grid point before its end.
-        upto = math.inf if snap.final or not ends else min(ends) - 0.1
-        ready = [e for e in self._events_held if e.t_s <= upto]
-        self._events_held = [e for e in self._events_held if e.t_s > upto]
+        upto = math.inf if snap.final or not ends else min(ends)
+        keep = [
+            e.t_s > upto and wall - since < HOLD_WALL_S
+            for e, since in zip(self._events_held, self._held_since, strict=True)
+        ]
+        ready = [e for e, k in zip(self._events_held, keep, strict=True) if not k]
+        self._events_held = [e for e, k in zip(self._events_held, keep, strict=True) if k]
+        self._held_since = [w for w, k in zip(self._held_since, keep, strict=True) if k]
         self._event_rows(ready)
 
     def _event_rows(self, events: Sequence[Event]) -> None:
@@ -510,7 +529,7 @@ class Recorder:
                 self._event_rows(ending[:-1] if stopped is not None else ending)
                 if stopped is not None:  # (_event_rows sorts: the stop is written after the rest)
                     self._event_rows(ending[-1:])
-            self._events_held = []
+            self._events_held, self._held_since = [], []
         if self.error is None:
             for label in self._held:
                 try:

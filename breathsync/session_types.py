@@ -89,6 +89,10 @@ class PairView:
     #: Session time of the window's end (the pair's latest common sample's 0.1-s mark), NaN before there is
     #: one: what ``analyze``'s pair series are stamped with, where ``t_s`` of the snapshot is when it was published.
     window_end_s: float = math.nan
+    #: Session time up to which the pair has been judged: its events (in sync, lost sync) are never stamped
+    #: before it; ``inf`` when nothing more is to be judged (one of the two has a source that is over and
+    #: its lost sync was judged); NaN before any judgment. A recording holds later events until then.
+    judged_s: float = math.nan
 
     @property
     def meter(self) -> float:

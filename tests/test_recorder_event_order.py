@@ -9,6 +9,7 @@ import csv
 import math
 from pathlib import Path
 
+import pytest
 from test_recorder import _info
 from view_snapshots import pair, snapshot
 
@@ -93,3 +94,32 @@ def test_events_stay_in_time_order_through_a_dropout(tmp_path: Path) -> None:
     kinds = [k for _, k in events]
     assert "source_lost" in kinds and "source_back" in kinds and "lost_sync" in kinds, events
     assert [t for t, _ in events] == sorted(t for t, _ in events), events
+
+
+def test_a_pair_whose_partner_is_over_holds_nothing_and_a_dropout_holds_until_its_lost_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair whose partner's source ended at 100 s of a 600-s session held every later event until the end
+    (a kill -9 then lost them all); a dropout held them until the partner came back. What a pair without a
+    signal has judged (its lost sync, judged_s) is waited for, then nothing; and nothing waits longer than
+    HOLD_WALL_S of wall time."""
+    import breathsync.recorder as recorder_module
+
+    rec = Recorder(tmp_path / "r")
+    rec.open(_info())
+    rec.on_snapshot(snapshot(pairs=(pair(window_end_s=50.0),), events=(NOTE,), t_s=69.0, seq=1))
+    assert rec._events_held == [NOTE]  # 68.5 is past what the pair has judged
+    # The partner without a signal: no window now; judged up to its lost sync at 69.0 s.
+    gone = pair(window_end_s=math.nan, plv=math.nan, judged_s=69.0)
+    rec.on_snapshot(snapshot(pairs=(gone,), events=(LOST,), t_s=70.5, seq=2))
+    assert rec._events_held == [LOST]  # 68.5 released; 70.0 waits
+    over = pair(window_end_s=math.nan, plv=math.nan, judged_s=math.inf)  # its source is over
+    rec.on_snapshot(snapshot(pairs=(over,), t_s=71.0, seq=3))
+    assert rec._events_held == []
+    # However a pair holds, an event is written within HOLD_WALL_S of wall time.
+    monkeypatch.setattr(recorder_module, "HOLD_WALL_S", 0.0)
+    late = Event(80.0, "signal_note", "A: a note", ("A",))
+    rec.on_snapshot(snapshot(pairs=(pair(window_end_s=60.0),), events=(late,), t_s=81.0, seq=4))
+    assert rec._events_held == []
+    rec.close(_info())
+    assert [k for _, k in _times(tmp_path / "r")] == ["signal_note", "lost_sync", "signal_note"]

@@ -1402,6 +1402,7 @@ class Session:
     def _pair_view(self, ps: _PairState, now: float) -> PairView:
         live = ps.a.receiving and ps.b.receiving
         st = ps.state
+        done = False  # nothing more to judge: a source of the two is over and its lost sync was judged
         if not live:
             # A participant without a signal: the pair's windows stop advancing, so the judgment is made here,
             # from when the signal was missed (a replayed file's samples say when; a device's, now).
@@ -1416,15 +1417,18 @@ class Session:
             # judgment is of a time the samples have reached, so the events are the same at any --speed (a
             # "lost sync" came after session_end at 50x and 100x, not at 20x).
             t_lost, reached = min(lost), self._data_reached(now)
+            over = all(p.source.status in _OVER for p in (ps.a, ps.b) if not p.receiving)
             if t_lost <= reached and not any(p.behind(t_lost) for p in (ps.a, ps.b)):
                 self._judge(ps, t_lost, False)
-                # A source that is over does not come back, and the pair's windows no longer advance: the
-                # pair's "lost sync" is due event_hold_s later (it never came: an episode in sync that a
-                # replay's end interrupted was never closed in the events).
+                # The pair's windows no longer advance: its "lost sync" is due event_hold_s later, judged now
+                # (a source that is over never comes back: an episode in sync that a replay's end interrupted
+                # was never closed in the events; one that comes back was judged only after its return, and a
+                # recording held every event after the dropout until then, a kill -9 losing them).
                 t_held = t_lost + self.config.event_hold_s
-                over = all(p.source.status in _OVER for p in (ps.a, ps.b) if not p.receiving)
-                if over and t_held <= reached and not any(p.behind(t_held) for p in (ps.a, ps.b)):
+                if t_held <= reached and not any(p.behind(t_held) for p in (ps.a, ps.b)):
                     self._judge(ps, t_held, False)
+                    if over:
+                        done = True
         # A window older than a judgment made since (a lost signal, judged out of sync above) is no longer the
         # pair's state: back from a dropout, a strap's breathing is derived a beat or two after its beats
         # come, and until the windows after the dropout were scored the views showed the window before it,
@@ -1460,6 +1464,7 @@ class Session:
             time_in_sync_s=ps.time_in_sync_s,
             sync_run_s=0.0 if ps.run_start is None else ps.run_s,
             window_end_s=math.nan if st is None or not live or stale else st.k_end / self._fs,
+            judged_s=math.inf if done else ps.judged_t if math.isfinite(ps.judged_t) else math.nan,
         )
         return ps.view
 
