@@ -222,8 +222,8 @@ def test_the_printed_summary_names_the_direction_of_an_accelerometer() -> None:
 
 def test_a_posture_change_does_not_cost_the_pair_its_plv_in_a_session() -> None:
     """The H10 sample turns at 174 s, and the accelerometer has no output for about 3 s: the session's
-    live pipeline resumes its breathing after it, so the pair's PLV goes on (it used to be unknown from
-    181 to 210 s: the accelerometer warmed up again, then the pair waited for a window with its phase)."""
+    live pipeline resumes its breathing after it, so the pair's PLV goes on after it (it used to be unknown
+    from 181 to 210 s: the accelerometer warmed up again, then the pair waited for a window with its phase)."""
     belt = ReplaySource(sample_path("nk_rest5_100hz.csv"))
     parts = [
         ParticipantSpec("A", ReplaySource(sample_path("h10_like_nk_rest5.csv"))),
@@ -238,7 +238,13 @@ def test_a_posture_change_does_not_cost_the_pair_its_plv_in_a_session() -> None:
     assert unknown.size and unknown[-1] - unknown[0] < 6.0  # the posture change's gap, and no warm-up
     scored = [s.pairs[0] for s in snaps if 60.0 <= s.pairs[0].window_end_s <= 255.0]
     assert len(scored) > 30  # a snapshot every few seconds of session time at least (10+ a second)
-    assert all(math.isfinite(pv.plv) for pv in scored)
+    # Known throughout, but for the windows ending while the accelerometer's phase is unknown (a window is
+    # scored when both phases are known at its end) and the 0.5 s its phase takes to resume: at 60x a
+    # snapshot falls in those 4 s about every other run (this asserted every PLV known, and was flaky).
+    gap = (unknown[0], unknown[-1] + 0.5)
+    missing = [pv.window_end_s for pv in scored if not math.isfinite(pv.plv)]
+    assert all(gap[0] <= end <= gap[1] for end in missing), (missing, gap)
+    assert any(math.isfinite(pv.plv) and pv.window_end_s > gap[1] + 30.0 for pv in scored)
 
 
 def test_the_session_and_analyze_give_the_same_direction_fractions(
