@@ -413,13 +413,14 @@ def stop_words(sig: int) -> str:
 
 #: The session_end event's reason when Windows' console window was closed (ended_on_console_close).
 CONSOLE_CLOSED = "its console window was closed"
+#: The dashboard's session_end reasons: its Stop button (``breathsync.ui``'s ``SessionRunner.stop``, also how
+#: a recording is stopped while the session goes on) and its window closed (``DashboardWindow.closeEvent``).
+DASHBOARD_STOP = "stopped from the dashboard"
+WINDOW_CLOSED = "its window was closed"
 #: The session_end reasons (after "the session ends: ") of a session its user stopped, besides
-#: :func:`stop_words`' ("stopped by SIGTERM"): Windows' console closed, and the dashboard's (its Stop button,
-#: its window closed: ``breathsync.ui``'s ``SessionRunner.stop`` and ``MainWindow.closeEvent``); "stopped" is
+#: :func:`stop_words`' ("stopped by SIGTERM"): Windows' console closed, the dashboard's, and "stopped",
 #: :meth:`Session.request_stop`'s own.
-USER_STOPS = frozenset(
-    {*_STOP_WORDS.values(), CONSOLE_CLOSED, "stopped from the dashboard", "its window was closed", "stopped"}
-)
+USER_STOPS = frozenset({*_STOP_WORDS.values(), CONSOLE_CLOSED, DASHBOARD_STOP, WINDOW_CLOSED, "stopped"})
 
 
 #: A participant who gave no samples before the user stopped the session this soon (s) is a note, not an

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-import re
 import signal
 from typing import Any
 
@@ -154,17 +153,17 @@ def test_a_device_that_dropped_notifications_says_so_in_the_summary() -> None:
 
 def test_the_dashboards_stop_words_are_a_users_stop() -> None:
     # The dashboard stops its session with its own words (its Stop button, its window closed): a stop by the
-    # user too. Read from its source, where they are written, so that new words do not go unnoticed.
-    from conftest import REPO
+    # user too. They are live.py's constants, which the dashboard passes (it had them as copies).
+    import inspect
 
-    from breathsync.live import USER_STOPS
+    from breathsync.live import DASHBOARD_STOP, USER_STOPS, WINDOW_CLOSED
+    from breathsync.ui import window
+    from breathsync.ui.bridge import SessionRunner
 
-    text = "".join(
-        (REPO / "breathsync" / "ui" / f).read_text(encoding="utf-8") for f in ("bridge.py", "window.py")
-    )
-    words = set(re.findall(r'\bstop(?:_session)?\((?:self, why: str = )?"([^"]+)"', text))
-    assert {"stopped from the dashboard", "its window was closed"} <= words
-    assert words <= USER_STOPS, words - USER_STOPS
+    assert {DASHBOARD_STOP, WINDOW_CLOSED} <= USER_STOPS
+    assert inspect.signature(SessionRunner.stop).parameters["why"].default == DASHBOARD_STOP
+    assert inspect.signature(window.DashboardWindow.stop_session).parameters["why"].default == DASHBOARD_STOP
+    assert "runner.stop(WINDOW_CLOSED)" in inspect.getsource(window.DashboardWindow.closeEvent)
 
 
 class _DroppingBelt(MemorySource):

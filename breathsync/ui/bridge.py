@@ -27,6 +27,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from breathsync.errors import InputError
+from breathsync.live import DASHBOARD_STOP
 from breathsync.session import Session
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources.base import Packet, SampleChunk
@@ -122,7 +123,7 @@ class _Relay:
         self.recorder = rec
         self.runner.recording.emit("started", path)
 
-    def stop_recording(self, why: str | None = "stopped from the dashboard") -> None:
+    def stop_recording(self, why: str | None = DASHBOARD_STOP) -> None:
         """Close the recording; ``why``: how it stopped while the session goes on (None: the session ended),
         which its events.csv ends with."""
         rec, self.recorder = self.recorder, None
@@ -255,7 +256,7 @@ class SessionRunner(QObject):
             return False
         return True
 
-    def stop(self, why: str = "stopped from the dashboard") -> None:
+    def stop(self, why: str = DASHBOARD_STOP) -> None:
         """Ask the session to end (it publishes its final snapshot and ``finished``); ``why`` ends its
         session_end event's text."""
         with self._lock:
@@ -269,7 +270,7 @@ class SessionRunner(QObject):
         relay = self._relay
         return relay is not None and self.running and self._call(relay.start_recording, path)
 
-    def stop_recording(self, why: str = "stopped from the dashboard") -> bool:
+    def stop_recording(self, why: str = DASHBOARD_STOP) -> bool:
         """Stop recording while the session goes on; ``why`` ends the recording's events.csv."""
         relay = self._relay
         return relay is not None and self.running and self._call(relay.stop_recording, why)

@@ -51,7 +51,14 @@ from PyQt6.QtWidgets import (
 
 from breathsync.dsp.sync import WINDOW_MAX_S, WINDOW_MIN_S
 from breathsync.io.csvfile import write_private_bytes, write_private_text
-from breathsync.live import ParticipantArg, build_session, parse_participant, summary_lines
+from breathsync.live import (
+    DASHBOARD_STOP,
+    WINDOW_CLOSED,
+    ParticipantArg,
+    build_session,
+    parse_participant,
+    summary_lines,
+)
 from breathsync.session import PHASES, Session, SessionConfig
 from breathsync.session_types import (
     METER_IN_SYNC,
@@ -763,7 +770,7 @@ class DashboardWindow(QMainWindow):
         self.state.set_state("warmup", "starting")
         self._set_editing(False)
 
-    def stop_session(self, why: str = "stopped from the dashboard") -> None:
+    def stop_session(self, why: str = DASHBOARD_STOP) -> None:
         self.runner.stop(why)
 
     def toggle_session(self) -> None:
@@ -1253,7 +1260,7 @@ class DashboardWindow(QMainWindow):
         self._save_settings()
         self.timer.stop()
         if self.running:
-            self.runner.stop("its window was closed")
+            self.runner.stop(WINDOW_CLOSED)
             self.runner.wait(10.0)
         super().closeEvent(event)
         self.closed.emit()
