@@ -1539,8 +1539,9 @@ class Session:
     def summary(self) -> dict[str, Any]:
         """Session summary: per participant breaths and rate, per pair time in sync, mean PLV, who led."""
         parts: dict[str, dict[str, Any]] = {}
-        names = _source_names([p.source for p in self._parts])
-        for p, name in zip(self._parts, names, strict=True):
+        descs = [p.source.describe() for p in self._parts]
+        names = _source_names([p.source for p in self._parts], descs)
+        for p, name, d in zip(self._parts, names, descs, strict=True):
             n_grid = int(p.quality_n.sum())  # the pipeline's output samples
             parts[p.label] = {
                 "breaths": p.breaths,
@@ -1561,14 +1562,12 @@ class Session:
             }
             # A device's notifications dropped (malformed, out of range), as session.json's source entry
             # counts them: said in the summary line too (they were in session.json alone).
-            with contextlib.suppress(Exception):  # a description is not worth a summary
-                d = p.source.describe()
-                if d.get("dropped"):
-                    parts[p.label].update(
-                        dropped=d["dropped"],
-                        dropped_by=dict(d.get("dropped_by") or {}),
-                        notifications=d.get("notifications"),
-                    )
+            if d.get("dropped"):
+                parts[p.label].update(
+                    dropped=d["dropped"],
+                    dropped_by=dict(d.get("dropped_by") or {}),
+                    notifications=d.get("notifications"),
+                )
             if not p.rate_n:
                 parts[p.label]["no_rate_why"] = _no_rate_why(
                     p.quality_n, p.breaths, p.pipeline.config, p.chunks, p.source.signal
@@ -1732,11 +1731,11 @@ def _no_rate_why(
     return f"the signal never got past warm-up ({seconds}: too short?)"
 
 
-def _source_names(sources: Sequence[Source]) -> list[str]:
+def _source_names(sources: Sequence[Source], descs: Sequence[dict[str, Any]] | None = None) -> list[str]:
     """Each source's name for the views and the summary (:func:`_source_name`), a Bluetooth device's made
     unique: two that advertise the same name get the end of their address after it ("ble:Polar H10 (00:01)",
-    longer where those ends are the same too)."""
-    descs = [s.describe() for s in sources]
+    longer where those ends are the same too). ``descs``: their :meth:`describe`, when at hand."""
+    descs = [s.describe() for s in sources] if descs is None else descs
     names = [_source_name(s, d) for s, d in zip(sources, descs, strict=True)]
     for name in set(names):
         same = [i for i, n in enumerate(names) if n == name and descs[i].get("kind") == "ble"]

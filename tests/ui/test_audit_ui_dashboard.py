@@ -308,19 +308,24 @@ def _ended(label: str, last_s: float) -> object:
     )
 
 
+def _final_of_300_s(you_ended_s: float) -> Snapshot:
+    """The final snapshot of a 300-s session in which "you"'s source ended at ``you_ended_s``."""
+    return snapshot(
+        ("you", "partner"),
+        participants=(_ended("you", you_ended_s), participant("partner", t_s=300.0)),
+        pairs=(_ended_pair(),),
+        t_s=300.0,
+        final=True,
+    )
+
+
 def _ended_pair() -> object:
     return pair("you", "partner", plv=math.nan, null_plv=math.nan, sync_score=math.nan, in_sync=False)
 
 
 def test_a_source_that_ended_with_the_session_is_no_alarm() -> None:
     # The demo: the replay's last sample 10 ms before the session's 300 s.
-    end = snapshot(
-        ("you", "partner"),
-        participants=(_ended("you", 299.95), participant("partner", t_s=300.0)),
-        pairs=(_ended_pair(),),
-        t_s=300.0,
-        final=True,
-    )
+    end = _final_of_300_s(you_ended_s=299.95)
     assert sync_state(end, 30.0) == ("idle", "session ended")  # was ("no_signal", "no signal from you")
     assert state_text(end, 30.0) == "session ended"
     # Ended long before the session did, which went on without it: a lost signal, as before.
@@ -338,13 +343,7 @@ def test_the_dashboard_ends_the_demo_on_a_neutral_state(qtbot: QtBot, settings: 
     w = DashboardWindow(settings)
     qtbot.addWidget(w)
     w.timer.stop()
-    end = snapshot(
-        ("you", "partner"),
-        participants=(_ended("you", 299.95), participant("partner", t_s=300.0)),
-        pairs=(_ended_pair(),),
-        t_s=300.0,
-        final=True,
-    )
+    end = _final_of_300_s(you_ended_s=299.95)
     w._on_snapshot(end)
     w.redraw()
     assert (w.state.kind, w.state.text) == ("idle", "session ended")
@@ -376,13 +375,7 @@ def test_on_a_small_screen_the_reasons_leave_the_tables_rows_in_view(
     w.timer.stop()
     w.resize(1024, 560)
     w.show()
-    end = snapshot(
-        ("you", "partner"),
-        participants=(_ended("you", 200.0), participant("partner", t_s=300.0)),
-        pairs=(_ended_pair(),),
-        t_s=300.0,
-        final=True,
-    )
+    end = _final_of_300_s(you_ended_s=200.0)
     w._on_snapshot(end)
     w.redraw()
     settle()
