@@ -1305,25 +1305,77 @@ def leader_text(leader: str | None, lead_s: float | None) -> str:
     return f"when locked, {text}" if text else ""
 
 
-def no_leader_text(locked_s: float | None, window_s: float | None) -> str:
-    """Why a pair has no leader: not locked within a quarter cycle for one window (the rule of
-    :func:`breathsync.dsp.sync.who_led`), or locked so for less than a window ("in sync 100%" of a short
-    pair beside "not locked" read as a contradiction). The words of analyze's summary and the session's."""
+def no_leader_text(
+    locked_s: float | None,
+    window_s: float | None,
+    opposite_s: float | None = None,
+    above_chance_s: float | None = None,
+    scored_s: float | None = None,
+) -> str:
+    """Why a pair has no leader, from its summary: never locked (PLV never above its chance level: strangers),
+    locked too briefly to mean anything (:func:`has_relative_phase`), locked in opposite phase for a window
+    or more (where who is "first" is arbitrary: half a cycle ahead is half a cycle behind; it read "not
+    locked" of a pair at PLV 0.97 and -179 deg), locked within a quarter cycle for less than a window (the
+    rule of :func:`breathsync.dsp.sync.who_led`; "in sync 100%" of a short pair beside "not locked" read as
+    a contradiction), else not locked within a quarter cycle for one window. ``opposite_s``,
+    ``above_chance_s`` and ``scored_s`` are the summary's (None: a summary made before they were given,
+    which says only the last two). The words of analyze's summary, the report's and the session's."""
     from breathsync.session_types import clock_text
 
+    w = window_s or DEFAULT_WINDOW_S
+    if above_chance_s is not None and above_chance_s <= 0:
+        return "no leader (never locked: the PLV was never above its chance level)"
+    if not has_relative_phase(above_chance_s, window_s, scored_s):
+        assert above_chance_s is not None
+        brief = clock_text(above_chance_s) if above_chance_s >= 1.0 else "under a second"
+        return f"no leader (locked for {brief} in all, less than one {w:g}-s window)"
+    if opposite_s is not None and opposite_s >= w and opposite_s > (locked_s or 0.0):
+        return (
+            f"no leader (locked in opposite phase for {clock_text(opposite_s)}: half a cycle apart, "
+            "neither breathes first)"
+        )
     if locked_s:
         return (
             f"no leader (locked within a quarter cycle for {clock_text(locked_s)}, less than one "
-            f"{window_s or DEFAULT_WINDOW_S:g}-s window)"
+            f"{w:g}-s window)"
         )
     return "no leader (not locked within a quarter cycle for one window)"
+
+
+def relative_phase_text(
+    rel_phase_rad: float | None,
+    above_chance_s: float | None,
+    window_s: float | None,
+    scored_s: float | None = None,
+) -> str:
+    """A pair summary's mean relative phase in words: "relative phase +12 deg", or "no relative phase" when
+    the pair was locked too briefly for it to mean anything (:func:`has_relative_phase`: the mean of chance
+    windows' relative phases is a number without meaning; strangers read "relative phase -110 deg"); ""
+    when unknown."""
+    from breathsync.session_types import degrees_text
+
+    if rel_phase_rad is None:
+        return ""
+    if not has_relative_phase(above_chance_s, window_s, scored_s):
+        return "no relative phase"
+    return f"relative phase {degrees_text(rel_phase_rad)} deg"
+
+
+def has_relative_phase(above_chance_s: float | None, window_s: float | None, scored_s: float | None) -> bool:
+    """Whether a pair summary's mean relative phase means something: its PLV was above its chance level for
+    one window or more, or for at least half the time scored (a pair scored for less than a window, locked
+    all of it). None: a summary that does not say, given as before."""
+    if above_chance_s is None:
+        return True
+    w = window_s or DEFAULT_WINDOW_S
+    return above_chance_s >= (w if scored_s is None else min(w, 0.5 * scored_s))
 
 
 def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = None) -> str:
     """A readable summary of an analysis result; ``parts``: the participants it was made from
     (:func:`analyse_paths`), whose rates are printed as ``report`` prints them, from the unrounded numbers
     (without them, from the JSON's hundredths)."""
-    from breathsync.session_types import breaths_text, clock_text, degrees_text  # the words every view uses
+    from breathsync.session_types import breaths_text, clock_text  # the words every view uses
 
     lines = []
     for i, p in enumerate(result["participants"]):
@@ -1344,7 +1396,12 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
             lines.append(f"{pr['a']}-{pr['b']}: no window with both phases known")
             continue
         window = pr.get("window_s", result.get("window_s"))  # a result made by hand may not say it
-        led = leader_text(s["leader"], s["lead_s"]) or no_leader_text(s.get("locked_s"), window)
+        led = leader_text(s["leader"], s["lead_s"]) or no_leader_text(
+            s.get("locked_s"), window, s.get("opposite_s"), s.get("above_chance_s"), s.get("scored_s")
+        )
+        rel = relative_phase_text(
+            s["mean_relative_phase_rad"], s.get("above_chance_s"), window, s.get("scored_s")
+        )
         # The chance level over the windows that were scored (those with a PLV).
         null = np.mean(
             [n for n, v in zip(pr["null_plv"], pr["plv"], strict=True) if v is not None and n is not None]
@@ -1359,7 +1416,7 @@ def summary_text(result: dict[str, Any], parts: Sequence[Participant] | None = N
         lines.append(
             f"{pr['a']}-{pr['b']}: in sync {percent_text(s['time_in_sync_frac'])} of the {clock_text(s['scored_s'])} "
             f"scored{windows}, "
-            f"mean PLV {s['mean_plv']:.2f} ({chance}), relative phase {degrees_text(s['mean_relative_phase_rad'])} deg; {led}{note}"
+            f"mean PLV {s['mean_plv']:.2f} ({chance}), {rel}; {led}{note}"
         )
     if "group" in result:
         lines.append(group_text(result["group"]))

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from breathsync.errors import InputError
 from breathsync.recorder import file_stem
 from breathsync.session import NOT_INVERTIBLE, ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, degrees_text, no_samples_lines
+from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, no_samples_lines
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -577,7 +577,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     1.00" and nothing more, where the dial said "opposite phase"); a participant's, the notifications its
     device sent that were dropped (the summary's ``dropped`` and ``dropped_by`` where the session gives them,
     as session.json's source entry counts them)."""
-    from breathsync.analysis import acc_sign_text, leader_text, no_leader_text
+    from breathsync.analysis import acc_sign_text, leader_text, no_leader_text, relative_phase_text
 
     out = []
     for label, p in summary["participants"].items():
@@ -600,12 +600,21 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
             out.append(f"{pr['a']}-{pr['b']}: {pr.get('note') or 'no window with both phases known'}{conv}")
             continue
         plv = f"mean PLV {pr['mean_plv']:.2f}" if pr["mean_plv"] is not None else "no PLV"
-        rel = pr.get("mean_relative_phase_rad")
-        phase = f", relative phase {degrees_text(rel)} deg" if rel is not None else ""
+        rel = relative_phase_text(
+            pr.get("mean_relative_phase_rad"),
+            pr.get("above_chance_s"),
+            pr.get("window_s"),
+            pr.get("scored_s"),
+        )
+        phase = f", {rel}" if rel else ""
         # Who breathed first, from the windows locked within a quarter cycle (the session's who_led), as
         # analyze says it; none: not locked so for one window (a pair in opposite phase, a PLV at chance).
         led = leader_text(pr["leader"], pr.get("lead_s")) or no_leader_text(
-            pr.get("locked_s"), pr.get("window_s")
+            pr.get("locked_s"),
+            pr.get("window_s"),
+            pr.get("opposite_s"),
+            pr.get("above_chance_s"),
+            pr.get("scored_s"),
         )
         out.append(
             f"{pr['a']}-{pr['b']}: in sync {math.floor(pr['time_in_sync_s'])} s, {plv}{phase}{conv}; {led}"

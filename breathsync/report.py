@@ -20,8 +20,10 @@ from breathsync.analysis import (
     cap_figures,
     chance_cap_text,
     group_text,
+    has_relative_phase,
     lead_note,
     leader_text,
+    no_leader_text,
     percent_text,
     rate_summary,
     rate_text,
@@ -282,7 +284,20 @@ def build_report(
         first = {"a": pr.a.label, "b": pr.b.label}.get(str(s["leader"]))
         lead_s = s["lead_s"]
         # As analyze says it: the lead is from the windows where the pair was locked, the relative phase from all.
-        led = html.escape(leader_text(first, lead_s if isinstance(lead_s, float) else None)) or "—"
+        led = html.escape(leader_text(first, lead_s if isinstance(lead_s, float) else None))
+        if not led and s["mean_plv"] is not None:  # why there is none, as analyze says it
+            locked, opposite, above, scored = (
+                float(v) if isinstance(v, float) else None
+                for v in (s["locked_s"], s["opposite_s"], s["above_chance_s"], s["scored_s"])
+            )
+            led = html.escape(no_leader_text(locked, window_s, opposite, above, scored))
+        led = led or "—"
+        # No relative phase when the pair was locked too briefly for it to mean anything, as analyze says it.
+        above_s, scored_s = (
+            v if isinstance(v, float) else None for v in (s["above_chance_s"], s["scored_s"])
+        )
+        shown = isinstance(rel, float) and has_relative_phase(above_s, window_s, scored_s)
+        rel_cell = f"{degrees_text(float(rel))}°" if shown and rel is not None else "—"
         off_first = {"a": pr.a.label, "b": pr.b.label}.get(str(off["leader"]))
         off_lead = off["lead_s"] if isinstance(off["lead_s"], float) else None
         mixed = lead_note(
@@ -313,7 +328,7 @@ def build_report(
         out.append(
             f"<tr><td>{_who(pr.a)} – {_who(pr.b)}</td>"
             f"<td>{in_sync_cell}</td><td>{plv_cell}</td><td>{chance_cell}</td>"
-            f"<td>{'—' if rel is None else f'{degrees_text(float(rel))}°'}</td><td>{led}</td></tr>"
+            f"<td>{rel_cell}</td><td>{led}</td></tr>"
         )
     out.append("</table><table style='margin-top:1em'><tr><th>person</th><th>signal</th><th>breaths</th>"
                "<th>rate (breaths/min)</th></tr>")  # fmt: skip

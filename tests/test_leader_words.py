@@ -39,7 +39,11 @@ def test_in_phase_and_no_leader() -> None:
         [str(sample_path("pair_strangers_A.csv")), str(sample_path("pair_strangers_B.csv"))]
     )
     line = summary_text(res, together.parts).splitlines()[2]
-    assert line.endswith("deg; no leader (not locked within a quarter cycle for one window)"), line
+    # Strangers: never above their chance level, so the mean relative phase (of chance windows) is not given.
+    assert res["pairs"][0]["summary"]["above_chance_s"] == 0.0
+    assert line.endswith(
+        "(chance level 0.81), no relative phase; no leader (never locked: the PLV was never above its chance level)"
+    ), line
 
 
 def test_locked_for_less_than_a_window_says_how_long(
@@ -58,3 +62,67 @@ def test_locked_for_less_than_a_window_says_how_long(
         r"no leader \(locked within a quarter cycle for 0:(\d\d), less than one 30-s window\)$", line
     )
     assert m is not None and abs(int(m.group(1)) - locked) < 1.0, (line, locked)
+
+
+def _anti_phase_pair(tmp_path: Path) -> list[str]:
+    """pair_sync with B's belt read upside down: the two locked about half a cycle apart."""
+    src = sample_path("pair_sync_B.csv").read_text(encoding="utf-8").splitlines()
+    head = next(i for i, ln in enumerate(src) if ln.startswith("time"))
+    col = src[head].split(",").index("resp")
+    rows = []
+    for ln in src[head + 1 :]:
+        cells = ln.split(",")
+        cells[col] = repr(-float(cells[col]))
+        rows.append(",".join(cells))
+    b = tmp_path / "B.csv"
+    b.write_text("\n".join([src[head], *rows]) + "\n", encoding="utf-8")
+    return [str(sample_path("pair_sync_A.csv")), str(b)]
+
+
+def test_locked_in_opposite_phase_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pair locked half a cycle apart read "no leader (not locked within a quarter cycle for one window)"
+    beside "mean PLV 1.00": it is locked, in opposite phase, and the line now says so, as the report does."""
+    files = _anti_phase_pair(tmp_path)
+    js = tmp_path / "a.json"
+    assert main(["analyze", *files, "--json", str(js)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("A-B:"))
+    s = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]["summary"]
+    assert s["opposite_s"] > 200 and s["above_chance_s"] >= s["opposite_s"] and s["leader"] is None
+    m = re.search(
+        r"relative phase [+-]1\d\d deg; no leader \(locked in opposite phase for (\d):(\d\d): ", line
+    )
+    assert m is not None, line
+    assert abs(60 * int(m.group(1)) + int(m.group(2)) - s["opposite_s"]) < 1.0
+    out = tmp_path / "r.html"
+    assert main(["report", *files, "--out", str(out)]) == 0
+    assert "<td>no leader (locked in opposite phase for " in out.read_text(encoding="utf-8")
+
+
+def test_the_report_gives_no_relative_phase_for_strangers(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    strangers = [str(sample_path("pair_strangers_A.csv")), str(sample_path("pair_strangers_B.csv"))]
+    assert main(["report", *strangers, "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "<td>—</td><td>no leader (never locked: the PLV was never above its chance level)</td>" in page
+
+
+def test_the_session_summary_says_it_as_analyze_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The live session's summary line gives the same reason, from its own counts (above_chance_s,
+    opposite_s, scored_s in session.json), which agree with analyze's of the recording."""
+    a, b = _anti_phase_pair(tmp_path)
+    rec = tmp_path / "rec"
+    assert (
+        main(["run", "-p", f"A=replay:{a}", "-p", f"B=replay:{b}", "--speed", "100", "--record", str(rec)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("A-B: in sync"))
+    assert "; no leader (locked in opposite phase for " in line, line
+    live = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["pairs"][0]
+    js = tmp_path / "a.json"
+    assert main(["analyze", str(rec), "--json", str(js)]) == 0
+    s = json.loads(js.read_text(encoding="utf-8"))["pairs"][0]["summary"]
+    for key in ("above_chance_s", "opposite_s", "scored_s", "locked_s"):
+        assert live[key] == pytest.approx(s[key], abs=0.051), key

@@ -101,7 +101,10 @@ class PairSync:
         at 15/min (63 deg) is locked, led and not in sync; anti-phase partners have no leader. Direction
         and size come from one number, the PLV-weighted mean relative phase of those windows (in seconds
         at their mean rate); no leader when it rounds to 0.00 s, or when the pair was locked for less
-        than ``window_s`` (one window: a few chance windows are no evidence).
+        than ``window_s`` (one window: a few chance windows are no evidence). ``above_chance_s``: how long
+        the PLV was above its chance level at all (under one window, the mean relative phase is of chance
+        windows: the printed line gives none); ``opposite_s``: how long of that the pair was locked beyond a
+        quarter cycle (anti-phase partners: "locked in opposite phase", not "not locked").
         """
         ok = np.isfinite(self.plv)
         dt = self.step_s()
@@ -114,10 +117,14 @@ class PairSync:
                 "leader": None,
                 "lead_s": None,
                 "locked_s": None,
+                "above_chance_s": None,
+                "opposite_s": None,
                 "scored_s": None,
             }
         with np.errstate(invalid="ignore"):
-            sel = ok & (self.plv > self.null_plv) & (np.abs(self.rel_phase_rad) <= 0.5 * math.pi)
+            above = ok & (self.plv > self.null_plv)
+            opposite = above & (np.abs(self.rel_phase_rad) > 0.5 * math.pi)
+            sel = above & (np.abs(self.rel_phase_rad) <= 0.5 * math.pi)
             sel &= np.isfinite(self.mean_rate_bpm) & (self.mean_rate_bpm > 0)
         z_all = np.mean(self.plv[ok] * np.exp(1j * self.rel_phase_rad[ok]))
         locked_s = float(sel.sum()) * dt
@@ -133,6 +140,8 @@ class PairSync:
             "leader": leader,
             "lead_s": lead_s,
             "locked_s": locked_s,
+            "above_chance_s": float(above.sum()) * dt,
+            "opposite_s": float(opposite.sum()) * dt,
             "scored_s": float(ok.sum()) * dt,  # the windows with a PLV, of which time_in_sync_frac is a share
         }
 

@@ -281,6 +281,9 @@ class _PairState:
     rel_sum: complex = 0j  # their PLV-weighted exp(i relative phase)
     lead_sum: complex = 0j  # as rel_sum, over the windows locked within a quarter cycle (who leads)
     lead_time_s: float = 0.0  # how long those windows lasted
+    above_time_s: float = 0.0  # how long the PLV was above its chance level (analyze's above_chance_s)
+    opposite_time_s: float = 0.0  # of that, locked beyond a quarter cycle (analyze's opposite_s)
+    scored_time_s: float = 0.0  # how long the window ends with a PLV lasted (analyze's scored_s)
     lead_rate_sum: float = 0.0  # their mean rates (turn the lead into seconds)
     lead_n: int = 0
     view: PairView | None = None
@@ -1298,7 +1301,9 @@ class Session:
             ins = ok & in_sync_rule(plv, null, rel, cfg)
             # Who led: the windows locked within a quarter cycle with the pair's mean rate known (the lead in
             # seconds is at that rate), as analyze's (:meth:`PairSync.summary`).
-            sel = ok & (plv > null) & (np.abs(rel) <= 0.5 * math.pi) & np.isfinite(rate) & (rate > 0)
+            above = ok & (plv > null)
+            opp = above & (np.abs(rel) > 0.5 * math.pi)
+            sel = above & (np.abs(rel) <= 0.5 * math.pi) & np.isfinite(rate) & (rate > 0)
         mean = plv * np.exp(1j * rel)  # each window's plv * exp(i rel)
         # The summary's means, over the same windows as analyze's: every window with a PLV, and for who led,
         # the locked ones.
@@ -1306,7 +1311,9 @@ class Session:
         rel_sum = np.where(ok, mean, 0.0).sum(axis=1).tolist()
         lead_sum = np.where(sel, mean, 0.0).sum(axis=1).tolist()
         lead_rate_sum = np.where(sel, rate, 0.0).sum(axis=1).tolist()
-        n_ok, n_in, n_sel = (np.count_nonzero(v, axis=1).tolist() for v in (ok, ins, sel))
+        n_ok, n_in, n_sel, n_above, n_opp = (
+            np.count_nonzero(v, axis=1).tolist() for v in (ok, ins, sel, above, opp)
+        )
         last = first + (plv.shape[1] - 1) * step
         latest = np.stack(
             (plv[:, -1], rel[:, -1], cov[:, -1], null[:, -1], diff[:, -1], rate[:, -1]), 1
@@ -1326,6 +1333,9 @@ class Session:
             ps.lead_rate_sum += lead_rate_sum[i]
             ps.lead_n += n_sel[i]
             ps.lead_time_s += n_sel[i] / fs
+            ps.above_time_s += n_above[i] / fs
+            ps.scored_time_s += n_ok[i] / fs
+            ps.opposite_time_s += n_opp[i] / fs
 
     def _note_rate_diff(self, ps: _PairState, first: int, step: int, diff: list[float]) -> None:
         """The rate difference of the window ends ``first, first + step, ...``, for the summary's first and last
@@ -1627,6 +1637,13 @@ class Session:
                     # (analyze's locked_s), and the window: "no leader (locked ... for 0:12, less than one
                     # 30-s window)", in analyze's words.
                     "locked_s": round(ps.lead_time_s, 2) if ps.windows_scored else None,
+                    # How long the PLV was above its chance level, and of that beyond a quarter cycle (analyze's
+                    # above_chance_s and opposite_s): "no relative phase", "locked in opposite phase".
+                    "above_chance_s": round(ps.above_time_s, 2) if ps.windows_scored else None,
+                    "opposite_s": round(ps.opposite_time_s, 2) if ps.windows_scored else None,
+                    "scored_s": round(ps.scored_time_s, 2)
+                    if ps.windows_scored
+                    else None,  # analyze's scored_s
                     "window_s": self.config.window_s,
                     # Rate convergence: how far apart the two rates were in the first and in the last minute;
                     # null until the rates span two minutes (before, the two minutes overlap: a 25-s session
