@@ -2,6 +2,14 @@
 
 Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), then per gap-free segment:
 
+- despike (:func:`despike`): a grid value more than twice the breathing's local size (the range of the
+  0.5-s running median within 10 s) away from that running median is a fault (a corrupt sample from a
+  device, a byte error) and takes the median's value, as the live pipeline's guard replaces one (whose
+  range, 30 breaths, lets glitches of 10-50 breaths through: offline they made 5-19 phantom breaths in
+  4 minutes). Breathing moves less than its own size in a quarter of a second, so no real recording in
+  ../shared/data or sample_signals has a value replaced (``despiked`` counts them). A glitch averaged into
+  its grid value to under twice the breath's size (a 1000-Hz belt's single sample of up to about 100
+  breaths, a 50-Hz one's of up to 5) stays: the band-pass then leaves a wobble well under a breath;
 - clean: 2nd-order Butterworth band-pass 0.05-0.8 Hz run forwards and backwards (``sosfiltfilt``): the
   offline reference filter of ../shared/notes/signal.md. Breathing slower than 6/min (0.1 Hz) lies at or
   below that band's lower edge, where the filter takes most of it away and leaves the noise: the breath
@@ -42,6 +50,14 @@ holds the same codes: OK, GAP, FLAT, NO_BREATHING):
     (the airflow signal's excursion drops by 90% or more for 10 s or more, AASM scoring manual), and the
     live pipeline's 10-s floor. The typical amplitude is the 75th percentile of the amplitude over the
     known samples, so a breath hold or a slipped belt taking up to half of a recording does not lower it;
+  * a breath hold: the raw signal, low-passed only (at the band's upper edge), spanning less than
+    ``low_amp_frac`` x that typical amplitude in every ``no_breath_s`` window of a stretch, the same
+    apnoea rule read before the band-pass, which turns the step into a hold into a slow half breath (its
+    amplitude and turning points said so only seconds into the hold: a third to a half of 20-40-s holds
+    had a phase). The hold's edges are where the signal leaves the band it is held in (its median +- 3
+    robust standard deviations), 10 s or more apart; a turning point within a quarter breath of an edge
+    (an eighth outside it) is the breathing's last before the hold (first after it), and the stretch runs
+    from it (to it): the band-pass's turning points further in are none;
   * no turning point (a trough or a peak of the clean signal, found as the onsets are) for more than
     ``max(no_breath_s, 1.5 x the breath interval)``, the live rule: a stretch between two turning points
     (or from a segment's start to its first, or from its last to the segment's end) longer than 10 s and
@@ -51,12 +67,14 @@ holds the same codes: OK, GAP, FLAT, NO_BREATHING):
     Paced breathing down to 3/min has half breaths under 10 s and is never a pause.
 
   Limits: a recording that is noise throughout (a belt not worn) has no breath amplitude to compare with
-  and is not recognised; a turning point is one with a prominence of 0.3 x the local breath amplitude,
-  as for onsets, so a hold whose baseline sags by a sizeable part of a breath is read after the band-pass
-  as a slow half breath, and is a pause only when it lasts longer than 10 s.
+  and is not recognised; a hold whose baseline sags by a tenth of a breath or more in 10 s is no hold
+  to the raw rule, and is left to the two others (read after the band-pass as a slow half breath, it is
+  a pause only when it lasts longer than 10 s).
 
   Such a stretch splits the analysis like a gap: no onset inside it, no breath interval (and so no rate)
-  spanning it, no phase in it, so pairs score only the windows with known phases. Unlike a flat
+  spanning it, no phase in it, so pairs score only the windows with known phases. A trough that such a
+  stretch follows (the end of the exhale before a hold at full exhale) is no onset: no inhale follows
+  it; it still ends the breath before it, which keeps its rate. Unlike a flat
   stretch, it is not cut out before filtering: the signal in it is real (small, or slow), and a segment
   cut short makes the phase near the cut worse (tens of degrees within 2 s, bench_accuracy's "reference
   cut short"), so the phase and onsets next to it are those of the whole segment; ``clean`` keeps the
@@ -71,7 +89,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
+from scipy import ndimage, signal
 
 from breathsync.dsp._types import FloatArray
 from breathsync.dsp.pipeline import CLIP_MEMORY_S, CLIP_MIN_S, Quality
@@ -96,6 +114,8 @@ class OfflineResult:
     clipped: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))
     #: The (upper, lower) limit in the input's units: the value held longest at each (NaN: not clipped).
     clip_levels: tuple[float, float] = (math.nan, math.nan)
+    #: Grid values replaced as spikes (:func:`despike`): a corrupt sample no breath makes.
+    despiked: int = 0
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -168,6 +188,80 @@ def clip_runs(y: FloatArray, valid: np.ndarray, min_n: int, memory_n: int) -> li
     return sorted(held)
 
 
+#: A grid value further than this x the breathing's local size (:func:`despike`) from the median of its
+#: neighbours is a spike, not breathing.
+SPIKE_K = 2.0
+#: The neighbours: the grid values within this many seconds either side (a run of up to this long, 5
+#: values at 20 Hz, is found as a spike).
+SPIKE_HALF_S = 0.25
+#: The breathing's local size: the range of that running median within this many seconds either side
+#: (a whole breath down to 3/min) ...
+SPIKE_SCALE_HALF_S = 10.0
+#: ... but no less than this share of its median over the segment (a hold, a flat stretch).
+SPIKE_FLOOR = 0.1
+
+
+def despike(y: FloatArray, fs_hz: float) -> tuple[FloatArray, np.ndarray]:
+    """The gap-free grid values ``y`` with their spikes replaced by the running median, and where they
+    were. A spike is a value more than :data:`SPIKE_K` x the breathing's local size away from the median
+    of the values within :data:`SPIKE_HALF_S` of it; that size is the running median's range within
+    :data:`SPIKE_SCALE_HALF_S` (at least :data:`SPIKE_FLOOR` x its median over ``y``). A breath moves the
+    signal by less than its own size in a quarter of a second (half of it at 48/min, a third of it at
+    30/min), so a value that far from its neighbours is a fault: a corrupt sample from a device, a byte
+    error. The running median follows a step (a belt re-fastened) and a breath's turn, so they stay."""
+    out = np.array(y, dtype=float)
+    h = max(1, round(SPIKE_HALF_S * fs_hz))
+    if out.size < 2 * h + 1:
+        return out, np.zeros(out.size, bool)
+    med = ndimage.median_filter(out, size=2 * h + 1, mode="nearest")
+    w = 2 * max(h, round(SPIKE_SCALE_HALF_S * fs_hz)) + 1
+    size = ndimage.maximum_filter1d(med, w, mode="nearest") - ndimage.minimum_filter1d(med, w, mode="nearest")
+    size = np.maximum(size, SPIKE_FLOOR * float(np.median(size)))
+    bad = np.abs(out - med) > SPIKE_K * size
+    out[bad] = med[bad]
+    return out, bad
+
+
+def _holds(
+    lp: FloatArray, turns: np.ndarray, typical: float, min_n: int, frac: float, reach: float
+) -> list[tuple[int, int]]:
+    """(start, stop) ranges of the breath holds in one segment's low-passed raw signal ``lp`` (indices
+    within it), ``turns`` the segment's turning points (sorted). A hold: every ``min_n + 1``-sample (10-s)
+    window in it spans less than ``frac`` x the ``typical`` breath amplitude, the apnoea rule on the raw
+    signal; its edges are where the signal leaves the band it is held in (its median +- 3 robust standard
+    deviations), and it lasts ``min_n`` samples or more between them. A turning point within ``reach``
+    samples of an edge (half that outside it) is the last one of the breathing before the hold (the first
+    after): the stretch starts after it (ends before it); turning points further in are the band-pass's
+    answer to the step into the hold."""
+    n = lp.size
+    if n <= min_n:
+        return []
+    half = min_n // 2
+    w = 2 * half + 1
+    span = ndimage.maximum_filter1d(lp, w, mode="nearest") - ndimage.minimum_filter1d(lp, w, mode="nearest")
+    starts = np.flatnonzero(span[half : n - half] < frac * typical)  # windows [i, i + w)
+    cover = np.zeros(n + 1, int)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + w, -1)
+    out: list[tuple[int, int]] = []
+    for a, b in _runs(np.cumsum(cover[:n]) > 0):
+        level = float(np.median(lp[a:b]))
+        band = 3.0 * 1.4826 * float(np.median(np.abs(lp[a:b] - level)))
+        inside = np.flatnonzero(np.abs(lp[a:b] - level) <= band)
+        if not inside.size:
+            continue
+        h0, h1 = a + int(inside[0]), a + int(inside[-1]) + 1
+        if h1 - h0 < min_n:
+            continue
+        before = turns[(turns >= h0 - 0.5 * reach) & (turns <= h0 + reach)]
+        after = turns[(turns >= h1 - reach) & (turns <= h1 + 0.5 * reach)]
+        lo = int(before[np.argmin(np.abs(before - h0))]) + 1 if before.size else h0
+        hi = int(after[np.argmin(np.abs(after - h1))]) if after.size else h1
+        if hi > lo:
+            out.append((lo, hi))
+    return out
+
+
 def _no_turn_stretches(
     turns: np.ndarray, runs: list[tuple[int, int]], min_n: float, around_n: float
 ) -> list[tuple[int, int]]:
@@ -212,19 +306,24 @@ def offline_breathing(
         y = -y
     grid = GridResampler(fs_hz, gap_s).process(np.asarray(t, dtype=float), y)
     n = grid.t.size
+    gy = grid.y.copy()
+    despiked = 0
+    for a, b in _segments(grid.valid, grid.restart):
+        gy[a:b], bad = despike(gy[a:b], fs_hz)
+        despiked += int(bad.sum())
     quality = np.full(n, int(Quality.OK), np.int8)
     quality[~grid.valid] = Quality.GAP
-    flat = flat_mask(grid.y, grid.valid, round(flat_s * fs_hz))
+    flat = flat_mask(gy, grid.valid, round(flat_s * fs_hz))
     clipped = np.zeros(n, np.int8)
     levels: dict[tuple[int, float], int] = {}  # (side, value): samples held there
     clip_n = round(clip_flat_s * fs_hz)
     for a, b, side in clip_runs(
-        grid.y, grid.valid, max(1, round(CLIP_MIN_S * fs_hz)), round(CLIP_MEMORY_S * fs_hz)
+        gy, grid.valid, max(1, round(CLIP_MIN_S * fs_hz)), round(CLIP_MEMORY_S * fs_hz)
     ):
         if b - a - 1 < clip_n:  # held at a limit, not for longer than clip_flat_s: not flat
             flat[a:b] = False
             clipped[a:b] = -side if invert else side
-            key = (-side if invert else side, -float(grid.y[a]) if invert else float(grid.y[a]))
+            key = (-side if invert else side, -float(gy[a]) if invert else float(gy[a]))
             levels[key] = levels.get(key, 0) + b - a
     quality[flat] = Quality.FLAT
     valid = grid.valid & ~flat
@@ -240,12 +339,12 @@ def offline_breathing(
     for a, b in _segments(valid, grid.restart):
         if b - a <= min_len:
             quality[a:b] = Quality.GAP  # too short to filter
-    cleaned = [signal.sosfiltfilt(sos, grid.y[a:b] - np.mean(grid.y[a:b])) for a, b in segments]
+    cleaned = [signal.sosfiltfilt(sos, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
     f_peak, f_median = _spectrum_peak_median(cleaned, fs_hz)
     if f_median < SLOW_HZ and band_hz[0] > MIN_LOW_HZ:
         band_hz = (max(MIN_LOW_HZ, min(band_hz[0], 0.5 * min(f_peak, f_median))), band_hz[1])
         sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
-        cleaned = [signal.sosfiltfilt(sos, grid.y[a:b] - np.mean(grid.y[a:b])) for a, b in segments]
+        cleaned = [signal.sosfiltfilt(sos, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
     for s, ((a, b), c) in enumerate(zip(segments, cleaned, strict=True)):
         analytic = signal.hilbert(c)
         clean[a:b] = c
@@ -263,10 +362,23 @@ def offline_breathing(
     known = seg_id >= 0
     if known.any():
         # Breath amplitude far below the recording's typical one, for long enough.
-        low = known & (amp < low_amp_frac * float(np.percentile(amp[known], 75)))
+        typical = float(np.percentile(amp[known], 75))
+        low = known & (amp < low_amp_frac * typical)
         for a, b in _runs(low):
             if b - a - 1 >= min_n:
                 quality[a:b] = Quality.NO_BREATHING
+        # Breath holds, found on the raw signal (low-passed only), from the breathing's last turn to its
+        # first after: the band-pass makes a slow half breath of the step into a hold.
+        all_turns = np.sort(np.concatenate((ons, tops)))
+        sure = all_turns[quality[all_turns] == Quality.OK]
+        halves = np.diff(sure)[seg_id[sure[1:]] == seg_id[sure[:-1]]] if sure.size > 1 else np.empty(0)
+        reach = 0.5 * float(np.median(halves)) if halves.size else 0.0  # a quarter of a breath
+        lowpass = signal.butter(2, band_hz[1], "lowpass", fs=fs_hz, output="sos")
+        for a, b in segments:
+            lp = signal.sosfiltfilt(lowpass, gy[a:b] - np.mean(gy[a:b]))
+            seg_turns = all_turns[(all_turns >= a) & (all_turns < b)] - a
+            for h0, h1 in _holds(lp, seg_turns, typical, round(min_n), low_amp_frac, reach):
+                quality[a + h0 : a + h1] = Quality.NO_BREATHING
         ons = ons[quality[ons] == Quality.OK]
         turns = np.sort(np.concatenate((ons, tops[quality[tops] == Quality.OK])))
         for a, b in _no_turn_stretches(turns, _runs(quality == Quality.OK), min_n, 30.0 * fs_hz):
@@ -276,20 +388,26 @@ def offline_breathing(
         lone = np.zeros(n, bool)
         lone[1:-1] = (quality[1:-1] == Quality.OK) & nob[:-2] & nob[2:]
         quality[lone] = Quality.NO_BREATHING
+    # A trough that no breathing follows (the end of the exhale before a hold) starts no breath; it still
+    # ends the breath before it, which keeps its rate.
+    ends = ons
+    ons = ons[quality[np.minimum(ons + 1, n - 1)] != Quality.NO_BREATHING]
     ok = quality == Quality.OK
     phase[~ok] = np.nan
     clean[(quality == Quality.GAP) | (quality == Quality.FLAT)] = np.nan
     rate = np.full(n, np.nan)
-    if ons.size >= 2:
-        # Breath k: onset k to onset k + 1, in one segment with nothing unknown between.
-        usable = (seg_id[ons[1:]] == seg_id[ons[:-1]]) & _nothing_unknown_between(quality, ons)
+    if ends.size >= 2:
+        # Breath k: onset k to the next trough, in one segment with nothing unknown between.
+        usable = (seg_id[ends[1:]] == seg_id[ends[:-1]]) & _nothing_unknown_between(quality, ends)
         for k in np.flatnonzero(usable).tolist():
-            rate[ons[k] : ons[k + 1]] = 60.0 / (grid.t[ons[k + 1]] - grid.t[ons[k]])
+            rate[ends[k] : ends[k + 1]] = 60.0 / (grid.t[ends[k + 1]] - grid.t[ends[k]])
     hi, lo = (
         max((k for k in levels if k[0] == side), key=lambda k: levels[k], default=(side, math.nan))[1]
         for side in (1, -1)
     )
-    return OfflineResult(grid.t, clean, phase, rate, grid.t[ons], quality, band_hz, clipped, (hi, lo))
+    return OfflineResult(
+        grid.t, clean, phase, rate, grid.t[ons], quality, band_hz, clipped, (hi, lo), despiked
+    )
 
 
 #: Breathing whose spectrum's median frequency is under this (6/min) has the band-pass's lower edge moved
