@@ -117,16 +117,6 @@ class _Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
-
-
 def _between(lo: float, hi: float, unit: str = "") -> Callable[[str], float]:
     """An argparse type: a number in [lo, hi] (a window shorter than a breath, a sampling rate that
     cannot hold breathing, a speed the sources cannot keep up with are mistakes, not settings)."""
@@ -195,7 +185,7 @@ def _session_files(folder: Path) -> set[str] | None:
     without a readable session.json (then every file in the folder counts)."""
     try:
         listed = json.loads((folder / "session.json").read_text(encoding="utf-8")).get("files")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # (arrays nested 100,000 deep)
         return None
     return {"session.json", *(listed if isinstance(listed, dict) else ())}
 
@@ -342,6 +332,7 @@ def build_parser() -> _Parser:
     a.add_argument(
         "files",
         nargs="+",
+        type=_path,
         metavar="FILE",
         help="recording CSV files (one per participant) or session folders written by --record",
     )
@@ -399,7 +390,8 @@ def build_parser() -> _Parser:
             default="match",
             help="training phase (default match)",
         )
-        sp.add_argument("--duration", type=_positive, metavar="S", help=duration_help)
+        # From a second (a session of 1e-320 s was taken, and one of 1e308 s) to a day, as simulate's.
+        sp.add_argument("--duration", type=_between(1.0, 86_400.0, " s"), metavar="S", help=duration_help)
         sp.add_argument(
             "--speed",
             type=_between(0.1, MAX_SPEED),
@@ -490,6 +482,7 @@ def build_parser() -> _Parser:
     rp.add_argument(
         "paths",
         nargs="+",
+        type=_path,
         metavar="SESSION_DIR|FILE",
         help="one folder written by --record, or recording CSV files (one per participant; an XDF file is "
         "not read here: replay it with run -p A=replay:FILE.xdf --record DIR, then report DIR)",
@@ -1100,6 +1093,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         raise InputError(
             f"--duration {args.duration:g} s at --fs {args.fs:g} Hz is {n:.3g} samples per file "
             f"(at most {MAX_SIM_SAMPLES:.0e}): shorten it or lower --fs"
+        )
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"{out} is a file, not a folder: give --out a new folder's name (nothing was overwritten)"
         )
     taken = [out / f for f in ("A.csv", "B.csv") if (out / f).exists()]
     if taken:
