@@ -61,10 +61,15 @@ holds the same codes: OK, GAP, FLAT, NO_BREATHING):
   * no turning point (a trough or a peak of the clean signal, found as the onsets are) for more than
     ``max(no_breath_s, 1.5 x the breath interval)``, the live rule: a stretch between two turning points
     (or from a segment's start to its first, or from its last to the segment's end) longer than 10 s and
-    than 1.5 x the breath interval around it, twice the median half breath (turn to turn) of the minute
-    centred on it (of the recording where that minute has none). Local rather than the recording's, so
-    that slow breathing after fast is not taken for a pause; the turning points themselves stay known.
-    Paced breathing down to 3/min has half breaths under 10 s and is never a pause.
+    than 1.5 x the breath interval around it, the median breath (a turning point to the next but one:
+    trough to trough, peak to peak) of the minute centred on it, the breaths the stretch is half of left
+    out (of the recording where that minute has none). Local rather than the recording's, so that slow
+    breathing after fast is not taken for a pause; the turning points themselves stay known. Whole
+    breaths, not twice the median half breath: a paced exercise's halves are far from alike (4-7-8, a hold
+    at the top: the band-pass peaks at the hold's start, and halves of 4 and 15 s alternate), and twice the
+    median of a minute with more short halves than long ones called every exhale a pause (52-59% of a
+    4-7-8 or 4-6-6-2 recording had no phase). Paced breathing down to 3/min, with or without holds under
+    10 s (box, 4-7-8, 4-6-6-2, resonance), is never a pause.
 
   Limits: a recording that is noise throughout (a belt not worn) has no breath amplitude to compare with
   and is not recognised; a hold whose baseline sags by a tenth of a breath or more in 10 s is no hold
@@ -266,22 +271,36 @@ def _no_turn_stretches(
     turns: np.ndarray, runs: list[tuple[int, int]], min_n: float, around_n: float
 ) -> list[tuple[int, int]]:
     """(start, stop) ranges, within each known run, without a turning point for longer than ``max(min_n,
-    3 x the median half breath)`` samples (1.5 breath intervals), the median over the half breaths whose
-    middle lies within ``around_n`` samples of the stretch's (over all of them where none does); the
-    turning points bounding a stretch are left out."""
+    1.5 x the breath interval)`` samples, the breath interval the median over the breaths (a turning point
+    to the next but one: trough to trough, peak to peak) whose middle lies within ``around_n`` samples of
+    the stretch's and which do not span it (over all of them where none does; twice the median half breath
+    where there is no whole breath); the turning points bounding a stretch are left out. Whole breaths, not
+    twice a half: a breath's two halves need not be alike (a hold at the top of a paced breath puts the
+    band-pass's peak at the hold's start, and halves of 4 and 15 s alternate), and where the short ones are
+    the most, twice their median is a short breath."""
     bounds = [np.concatenate(([a - 1], turns[(turns >= a) & (turns < b)], [b])) for a, b in runs]
-    # Half breaths: turn to turn within a run (a run's two ends are no turns).
-    half_mid = np.concatenate([0.5 * (k[1:-2] + k[2:-1]) for k in bounds]) if bounds else np.empty(0)
-    half_len = np.concatenate([np.diff(k[1:-1]) for k in bounds]) if bounds else np.empty(0)
-    everywhere = float(np.median(half_len)) if half_len.size else 0.0
+    # Breaths (and half breaths): turn to the next but one (to the next) within a run (a run's two ends
+    # are no turns).
+    inner = [k[1:-1] for k in bounds]
+    full_lo = np.concatenate([k[:-2] for k in inner]) if inner else np.empty(0)
+    full_hi = np.concatenate([k[2:] for k in inner]) if inner else np.empty(0)
+    full_mid, full_len = 0.5 * (full_lo + full_hi), full_hi - full_lo
+    half_len = np.concatenate([np.diff(k) for k in inner]) if inner else np.empty(0)
+    everywhere = (
+        float(np.median(full_len))
+        if full_len.size
+        else 2.0 * float(np.median(half_len))
+        if half_len.size
+        else 0.0
+    )
     out: list[tuple[int, int]] = []
     for k in bounds:
         for j in np.flatnonzero(np.diff(k) > min_n).tolist():
             lo, hi = int(k[j]), int(k[j + 1])
-            near = np.abs(half_mid - 0.5 * (lo + hi)) <= around_n
-            near &= ~((half_mid > lo) & (half_mid < hi))  # not the stretch itself
-            ref = float(np.median(half_len[near])) if near.any() else everywhere
-            if hi - lo > max(min_n, 3.0 * ref):
+            near = np.abs(full_mid - 0.5 * (lo + hi)) <= around_n
+            near &= ~((full_lo < hi) & (full_hi > lo))  # not a breath the stretch is half of
+            ref = float(np.median(full_len[near])) if near.any() else everywhere
+            if hi - lo > max(min_n, 1.5 * ref):
                 out.append((lo + 1, hi))
     return out
 
