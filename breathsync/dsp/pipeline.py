@@ -113,6 +113,17 @@ OUTLIER_WARM_S = 6.0
 """Seconds of signal the running mean and deviation need before values are judged (the warm-up)."""
 OUTLIER_TAU_S = (10.0, 20.0)
 """Time constants (s) of the running mean and of the running mean absolute deviation."""
+STALL_SWING = 0.1
+"""In a stretch without breathing (state NO_BREATHING), a turning point is only confirmed after a move of
+this x the breath amplitude before it (``_amp_long`` when the stretch began), on the signal with the
+tracker high-pass's creep added back, within one breath interval: the clinical definition of an apnoea
+(the excursion drops by 90% or more, AASM; the offline ``low_amp_frac``) turned around, a breath of 10% of
+the usual or more ends it. Without it the tracker's amplitude, let decay to a tenth of its long-run value
+so that shallow breathing is followed, put its midline band and fallback turn at the level of belt noise
+(a cardiac wiggle) after about 25 s without breathing: noise turns brought the phase and the rate back in
+the middle of 30-40-s breath holds, and an onset was dated up to 19 s back inside the hold. The move is
+read with the high-pass's creep added back because the high-pass turns a held level into a slow ramp
+towards its midline (half a breath in the first 8 s of a hold at full inhale)."""
 CLIP_MIN_S = 0.1
 """A constant run of at least this long (3 grid values at 20 Hz) that the signal rose (fell) into marks
 its value as a possible upper (lower) limit of the sensor (:meth:`RespPipeline._track`). Breathing sampled
@@ -154,7 +165,9 @@ class PipelineConfig:
     warmup_s: float = 6.0  # signal needed before the breath amplitude is first estimated
     midline_band: float = 0.05  # a turn is confirmed when the signal crosses the midline by this x amplitude
     hysteresis: float = 0.6  # ... or (baseline moving) when it moved back this x amplitude without crossing
-    min_interval_s: float = 1.5  # breath intervals outside [min, max] are not used for the rate
+    # Breath intervals outside [min, max] are not used for the rate, but a shorter one is when the recent
+    # breaths are that fast too (RespPipeline._interval_ok: fast breathing, not a breath split in two).
+    min_interval_s: float = 1.5
     max_interval_s: float = 30.0
     flat_s: float = 2.0  # raw signal exactly constant this long: FLAT
     clip_flat_s: float = (
@@ -390,6 +403,7 @@ class RespPipeline:
         self._prev_raw = math.nan
         self._flat_run = 0
         self._no_swing = True
+        self._reset_window()
 
     def _reset_segment(self) -> None:
         """Forget the tracked breathing (start of a recording, or after a gap); the filter state is
@@ -418,6 +432,7 @@ class RespPipeline:
         self._last_turn_t: float = math.nan
         self._last_onset = math.nan
         self._intervals: deque[float] = deque(maxlen=32)
+        self._recent_iv: deque[float] = deque(maxlen=5)  # the last onset-to-onset times, used or not
         self._mean_iv = 0.0  # mean of the last 4 intervals (kept up to date: asked for at every sample)
         self._iv_typ = 0.0
         self._rise_fracs: deque[float] = deque(maxlen=16)
@@ -426,6 +441,25 @@ class RespPipeline:
         self._rate_out = math.nan
         self._confirm_delay = 0.0  # running mean of (confirmed - onset), seconds
         self._no_swing = False  # the next turn is the first after a resumed gap: no swing to measure
+        self._nob_since_onset = False  # a no-breathing (or flat) stretch since the last onset
+        self._reset_stall()
+        self._reset_window()
+
+    def _reset_stall(self) -> None:
+        """Leave (or do not begin) a stretch without breathing (see :data:`STALL_SWING`)."""
+        self._stall = False
+        self._stall_swing = 0.0  # the move that ends it: STALL_SWING x the breath amplitude before it
+        self._stall_moving = False  # it kept moving the way it went, by a breath-sized move: slow breathing
+
+    def _reset_window(self) -> None:
+        """Forget the levels of the last breath interval (a new run, or one resumed after a gap)."""
+        self._creep = 0.0  # the tracker high-pass's creep added up
+        self._stall_lvl = 0.0  # the latest creep-corrected level
+        # The creep-corrected levels of the last breath interval (1 / the breathing frequency), (t, level,
+        # tracker value), as monotonic queues: the lowest one first in _stall_lo, the highest first in
+        # _stall_hi.
+        self._stall_lo: deque[tuple[float, float, float]] = deque()
+        self._stall_hi: deque[tuple[float, float, float]] = deque()
 
     # ----------------------------------------------------------------------------------------------
     def process(self, t: FloatArray, y: FloatArray) -> PipelineOutput:
@@ -558,6 +592,8 @@ class RespPipeline:
         (hi_lo, hi_hi, hi_t), (lo_lo, lo_hi, lo_t) = self._rail_hi, self._rail_lo
         clip_side, before = self._clip_side, self._before_run
         amp_decay = math.exp(-dt / 5.0)
+        # The tracker high-pass's creep per sample (see _knee_start).
+        wc = TWO_PI * cfg.highpass_hz / cfg.fs_hz
         ok_code, warm_code, gap_code = int(Quality.OK), int(Quality.WARMUP), int(Quality.GAP)
         flat_code, nob_code = int(Quality.FLAT), int(Quality.NO_BREATHING)
         f_now, comp, hp_a, lp_a, pcomp = self._follow_rate()
@@ -648,6 +684,9 @@ class RespPipeline:
             # (a breath turns on the breathing time scale; the high-pass settling after a step does not).
             # A trough likewise upwards.
             band = cfg.midline_band * amp
+            # In a stretch without breathing, a turn is a breath-sized move alone (see STALL_SWING).
+            self._stall_push(t, y, wc, 1.0 / f_now)
+            stall = self._stall
             if d == 1:
                 if y >= self._ext:
                     self._ext, self._ext_t = y, t
@@ -657,8 +696,17 @@ class RespPipeline:
                     dy = y - self._prev_y
                     if dy == dy:
                         self._fall.append((t, -dy, -y))
-                    if (y < -band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
-                        self._confirm_peak(t)
+                    if (
+                        self._stall_moved(self._fall, wc)
+                        if stall
+                        else (y < -band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t)
+                    ):
+                        if stall:
+                            self._stall_end(self._fall)
+                            self._confirm_peak(t)
+                            self._amp = amp
+                        else:
+                            self._confirm_peak(t)
                         d = -1
                         self._ext, self._ext_t = y, t
                         self._rise.clear()
@@ -671,8 +719,17 @@ class RespPipeline:
                     dy = y - self._prev_y
                     if dy == dy:  # not NaN (the first sample after the warm-up)
                         self._rise.append((t, dy, y))
-                    if (y > band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t):
-                        ev = self._confirm_trough(t, comp)
+                    if (
+                        self._stall_moved(self._rise, wc)
+                        if stall
+                        else (y > band and back >= 2.0 * band) or self._retraced(back, t - self._ext_t)
+                    ):
+                        if stall:
+                            self._stall_end(self._rise)
+                            ev = self._confirm_trough(t, comp)
+                            self._amp = amp
+                        else:
+                            ev = self._confirm_trough(t, comp)
                         if ev is not None:
                             breaths.append(ev)
                         f_now, comp, hp_a, lp_a, pcomp = self._follow_rate()
@@ -689,12 +746,31 @@ class RespPipeline:
             # State.
             if flat:
                 q_out[i] = flat_code
+                self._nob_since_onset = True
                 continue
             if not (self._have_trough and self._have_peak) or t < self._hold_until:
                 q_out[i] = warm_code
                 continue
             if since_turn > max(cfg.no_breath_s, 1.5 * mean_iv):
                 q_out[i] = nob_code
+                if not self._stall:
+                    self._stall_begin()
+                elif (
+                    not self._stall_moving
+                    and (
+                        self._stall_hi[0][1] - self._stall_lvl
+                        if d == -1
+                        else self._stall_lvl - self._stall_lo[0][1]
+                    )
+                    >= self._stall_swing
+                ):
+                    # Still going the way it went, by a breath-sized move: a slow half breath (the rule's 10 s
+                    # is half a breath at 3/min), not a hold; its interval counts, or slow breathing after
+                    # faster never has its rate known, and reads "no breathing" at every breath.
+                    self._stall_moving = True
+                    self._nob_since_onset = False
+                if not self._stall_moving:
+                    self._nob_since_onset = True
                 continue
             q_out[i] = ok_code
             freq_out[i] = f_now
@@ -736,6 +812,87 @@ class RespPipeline:
         iv = self._mean_interval()
         return iv <= 0.0 or since_ext_s <= iv
 
+    def _stall_begin(self) -> None:
+        """The state became NO_BREATHING: from now on a turn needs a breath-sized move (:data:`STALL_SWING`)
+        within a breath interval; its swing from the turn before the stretch is not measured."""
+        self._reset_stall()
+        self._stall = True
+        self._stall_swing = STALL_SWING * self._amp_long
+        self._no_swing = True
+
+    def _stall_push(self, t: float, y: float, wc: float, w: float) -> None:
+        """Add the grid sample ``(t, y)`` (the tracker signal) to the window of the last ``w`` seconds."""
+        self._creep += wc * y
+        lvl = y + self._creep
+        lo, hi = self._stall_lo, self._stall_hi
+        while lo and lo[-1][1] >= lvl:
+            lo.pop()
+        lo.append((t, lvl, y))
+        while hi and hi[-1][1] <= lvl:
+            hi.pop()
+        hi.append((t, lvl, y))
+        old = t - w
+        while lo[0][0] < old:
+            lo.popleft()
+        while hi[0][0] < old:
+            hi.popleft()
+        self._stall_lvl = lvl
+
+    def _stall_moved(self, moves: deque[tuple[float, float, float]], wc: float) -> bool:
+        """In a stretch without breathing: whether the signal rose (``moves`` the rise) or fell (the
+        mirrored fall) by a breath-sized move within the window (creep-corrected levels), and the move is
+        past its fastest: the onset's knee rule needs its fastest speed (normally the midline is crossed
+        later than that), and 10% of a breath is reached early in the inhale (0.6 s early, on a cardiac
+        wiggle, before)."""
+        if moves is self._rise:
+            ext_t, ext = self._stall_lo[0][:2]
+            moved = self._stall_lvl - ext
+        else:
+            ext_t, ext = self._stall_hi[0][:2]
+            moved = ext - self._stall_lvl
+        if moved < self._stall_swing or not moves:
+            return False
+        # The speeds of the move since the window's extremum (with the creep added back, as _knee_start).
+        speeds = [dy + wc * yj for tj, dy, yj in moves if tj > ext_t]
+        return len(speeds) > 1 and speeds[-1] < max(speeds)
+
+    def _stall_end(self, moves: deque[tuple[float, float, float]]) -> None:
+        """A breath-sized move ends the stretch without breathing. The move began at the window's
+        extremum on its side (``moves`` is the rise or the mirrored fall): what came before it is the
+        stretch, where no onset is dated. Where in the window it began is the knee rule's, with its bumps and
+        wobbles measured against the breath amplitude before the stretch (the amplitude the tracker let
+        decay put them at the level of the noise, and a cardiac wiggle a second early was the onset): the
+        caller puts the tracker's amplitude back after the turn."""
+        ext_t, _, ext = (self._stall_lo if moves is self._rise else self._stall_hi)[0]
+        while moves and moves[0][0] <= ext_t:
+            moves.popleft()
+        self._ext, self._ext_t = ext, ext_t
+        self._amp = self._stall_swing / STALL_SWING
+        self._reset_stall()
+
+    def _interval_ok(self, interval: float) -> bool:
+        """Whether an onset-to-onset time is a breath interval for the rate: from ``min_interval_s`` to
+        ``max_interval_s``, or shorter when the last five such times (this one included) are all shorter
+        than ``min_interval_s`` and steady (the shortest at least half the longest): breathing faster than
+        40/min (a child, exercise, panting) has only such times, and with the fixed floor alone its rate was
+        never known and the phase filters stayed set for 15/min (33-44 deg late at 42-70/min, the quality
+        OK). A breath split in two by a wobble leaves a short time among usual ones, and is left out as
+        before; so are the irregular runs of short times of a noisy signal (the ICU recording's 0.4-1.3 s
+        among 2-10 s ones: taken in whenever half the median of the last five, its live rate error went
+        from 1.7 to 2.8 breaths/min)."""
+        cfg = self.config
+        recent = self._recent_iv
+        recent.append(interval)
+        if interval > cfg.max_interval_s:
+            return False
+        if interval >= cfg.min_interval_s:
+            return True
+        return (
+            len(recent) == recent.maxlen
+            and max(recent) < cfg.min_interval_s
+            and min(recent) >= 0.5 * max(recent)
+        )
+
     def _mean_interval(self) -> float:
         return self._mean_iv
 
@@ -769,6 +926,10 @@ class RespPipeline:
             return math.nan
         # A breath that is taking longer than usual already means a slower rate. Onsets are confirmed some
         # time after they happen, so "longer than usual" counts from the usual confirmation delay on.
+        # Not across a stretch without breathing, whose time is no breath's (the state is OK again after it
+        # before its first onset when it ends with an exhale).
+        if self._nob_since_onset:
+            return 60.0 / mean_iv
         elapsed = t - self._last_onset - self._confirm_delay
         return 60.0 / max(mean_iv, elapsed)
 
@@ -815,9 +976,12 @@ class RespPipeline:
             # onset is not known, nor the interval to the next one.
             self._last_onset = math.nan
             return None
-        if not math.isnan(self._last_onset):
+        nob, self._nob_since_onset = self._nob_since_onset, False
+        if not math.isnan(self._last_onset) and not nob:
+            # Not across a stretch without breathing (or a frozen sensor): that is no breath interval (as
+            # offline), and a 20-s hold taken as one halved the rate for the next 40 s.
             interval = onset - self._last_onset
-            if self.config.min_interval_s <= interval <= self.config.max_interval_s:
+            if self._interval_ok(interval):
                 self._add_interval(interval)
                 if prev_trough_t < self._exhale_t < trough_t:
                     # From the inhale's start to the exhale's (both by the knee rule): a pause or a flat
