@@ -208,11 +208,6 @@ class SynthGroup:
     seed: int
     unwrapped: FloatArray = field(repr=False)
 
-    @property
-    def n_participants(self) -> int:
-        """Number of participants."""
-        return int(self.phase.shape[0])
-
     def plv(self, i: int = 0, j: int = 1, window_s: float = 60.0) -> float:
         """Mean true PLV between participants ``i`` and ``j`` over non-overlapping windows."""
         return float(np.mean(true_plv(self.phase[i], self.phase[j], self.fs_hz, window_s)))

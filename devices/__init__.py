@@ -5,6 +5,12 @@ list of subscribe/write steps), and per stream a pure, stateful decoder from not
 :class:`Decoded` records. Decoders raise :class:`DecodeError` (a ``ValueError``) and nothing else on bad
 bytes. Nothing here does I/O: the BLE source in ``breathsync/sources`` executes the steps.
 
+What a new device's module needs is exported here: the records and the error above, :class:`Profile`,
+:class:`StreamSpec`, the steps :class:`Subscribe` and :class:`Write`, :class:`FixedController` (steps that
+never change), and the decoders' helpers :func:`need` (raise on too few bytes), :func:`out_of_range` and
+:func:`dropped` (a :data:`DROPPED` record for bytes that decode but must not be used); beside them
+``devices.battery.BATTERY_STREAM`` (the standard Battery Service).
+
 >>> import devices
 >>> devices.get_profile("heart-rate").stream("hrm").decoder().feed(bytes.fromhex("00 2A"))[0].info["hr_bpm"]
 42
@@ -17,13 +23,17 @@ from devices._base import (
     Controller,
     Decoded,
     DecodeError,
+    FixedController,
     Profile,
     Step,
     StreamDecoder,
     StreamSpec,
     Subscribe,
     Write,
+    dropped,
     full_uuid,
+    need,
+    out_of_range,
 )
 from devices.gdx import gdx_rb_profile
 from devices.heart_rate import heart_rate_profile
@@ -35,17 +45,21 @@ __all__ = [
     "Controller",
     "DecodeError",
     "Decoded",
+    "FixedController",
     "Profile",
     "Step",
     "StreamDecoder",
     "StreamSpec",
     "Subscribe",
     "Write",
+    "dropped",
     "full_uuid",
     "gdx_rb_profile",
     "get_profile",
     "heart_rate_profile",
     "match_profile",
+    "need",
+    "out_of_range",
     "polar_h10_profile",
 ]
 

@@ -1,7 +1,8 @@
 """What every device profile is made of: decoded records, the decode error, start/stop steps, streams.
 
 Pure data and pure functions: no asyncio, no bleak, no Qt. The BLE source (breathsync/sources) executes
-the steps a profile gives it and feeds each notification to the stream's decoder.
+the steps a profile gives it and feeds each notification to the stream's decoder. What a device module
+needs from here is exported by :mod:`devices` (``from devices import FixedController, dropped, ...``).
 """
 
 from __future__ import annotations

@@ -184,18 +184,6 @@ class GdxCommands:
     def status(self) -> bytes:
         return self.packet(CMD_STATUS)
 
-    def available_sensors(self) -> bytes:
-        return self.packet(CMD_AVAILABLE_MASK)
-
-    def default_sensors(self) -> bytes:
-        return self.packet(CMD_DEFAULT_MASK)
-
-    def device_info(self) -> bytes:
-        return self.packet(CMD_DEVICE_INFO)
-
-    def sensor_info(self, sensor: int) -> bytes:
-        return self.packet(CMD_SENSOR_INFO, bytes([sensor]))
-
 
 @dataclass(frozen=True)
 class Measurement:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,6 +16,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """No run without ../shared/data: tests read the recordings there (some decide at collection which files
+    to read), and without them dozens fail or error on a missing file, or read nothing and pass. One line
+    instead, before any test (and before xdist starts its workers), and a failed run, never a skip."""
+    if not SHARED_DATA.is_dir():
+        raise pytest.UsageError(
+            f"{SHARED_DATA} is missing: the tests need the project's shared data folder beside the repo "
+            "(../shared/data, the recordings the tests read)"
+        )
 
 
 def posix_only(lacks: str) -> pytest.MarkDecorator:
@@ -124,10 +136,15 @@ def run_breathsync(
 ) -> subprocess.CompletedProcess[str]:
     """``python -m breathsync *args`` in a child process, as text, its stdout and stderr captured.
 
+    The child runs this checkout's code whatever ``cwd`` is: :data:`REPO` goes first on its PYTHONPATH (the
+    environment's may name an editable install of another clone, which ``-m`` would otherwise import
+    outside the repo).
+
     ``extra_env``: variables set on top of this process's environment (e.g. QT_QPA_PLATFORM); ``stdout``:
     an open file to send the child's stdout to instead of capturing it (stderr is captured either way).
     """
-    env = None if extra_env is None else {**os.environ, **extra_env}
+    env = {**os.environ, **(extra_env or {})}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "breathsync", *args],
         stdout=subprocess.PIPE if stdout is None else stdout,
@@ -218,8 +235,12 @@ def reading_error(path: Path, rate_hz: float | None = None) -> str:
     return message
 
 
-def run_collecting(session: Any, duration_s: float) -> list[Any]:
-    """Run a :class:`breathsync.session.Session` for ``duration_s`` of session time; its snapshots."""
+def run_collecting(session: Any, duration_s: float, until: Callable[[Any], bool] | None = None) -> list[Any]:
+    """Run a :class:`breathsync.session.Session` for ``duration_s`` of session time; its snapshots.
+
+    ``until``: end the session at the first snapshot for which it holds, ``duration_s`` being then the
+    longest it may take, not a wait: a test waiting for something to happen ends when it has, loaded or not.
+    The final snapshot (the last one returned) comes right after, as the session stops."""
     import asyncio
 
     snaps: list[Any] = []
@@ -229,6 +250,8 @@ def run_collecting(session: Any, duration_s: float) -> list[Any]:
         def on_chunk(self, label: str, chunk: object) -> None: ...
         def on_snapshot(self, snap: Any) -> None:
             snaps.append(snap)
+            if until is not None and until(snap):
+                session.request_stop("the test saw what it waited for")
 
         def close(self, info: object) -> None: ...
 

@@ -27,7 +27,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rec = tmp_path_factory.mktemp("rec") / "sess1"
     r = run_breathsync(
         "run", "-p", "A=sim:steady,seed=1", "-p", "B=sim:follow,seed=2",
-        "--quiet", "--duration", "90", "--speed", "30", "--goal", "5", "--record", str(rec),
+        "--quiet", "--duration", "90", "--speed", "300", "--goal", "5", "--record", str(rec),
         timeout=120, cwd=REPO,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr

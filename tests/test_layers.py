@@ -268,15 +268,22 @@ def _short_uuid_literals(text: str) -> list[tuple[int, str]]:
 def test_no_uuid_outside_devices() -> None:
     paths = _outside_devices()
     assert REPO / "tests" / "devices" / "test_profiles.py" in paths
-    wrong = []
+    wrong, short = [], []
     for path in paths:
         text = path.read_text(encoding="utf-8")
         rel = path.relative_to(REPO)
         wrong += [f"{rel}: {m.group(0)}" for m in UUID128.finditer(text)]
-        wrong += [f"{rel}:{line}: {tok}" for line, tok in _short_uuid_literals(text)]
-    assert not wrong, (
+        short += [f"{rel}:{line}: {tok}" for line, tok in _short_uuid_literals(text)]
+    hint = (
+        "\nA 4-hex-digit string or hex number in the SIG's ranges (18xx, 27xx-2Bxx) is taken for a 16-bit "
+        'UUID. If it is data, not a UUID (a byte vector such as "1818"), write its bytes with a space between '
+        'them, "18 18" (bytes.fromhex reads both the same), or a number in decimal (6168 for 0x1818).'
+    )
+    assert not wrong + short, (
         "BLE UUIDs outside devices/ (take them from the profile, e.g. "
-        "devices.get_profile('heart-rate').service_uuids):\n" + "\n".join(wrong)
+        "devices.get_profile('heart-rate').service_uuids):\n"
+        + "\n".join(wrong + short)
+        + (hint if short else "")
     )
 
 

@@ -85,7 +85,7 @@ def test_a_replay_ends_at_its_last_sample_at_any_speed(
     t, y, _ = breathing(duration_s=60.0, fs_hz=25, rate_bpm=12, seed=1)
     write_recording(src, t, {"resp": y})
     ends = []
-    for speed in ("10", "300"):
+    for speed in ("30", "300"):
         rec = tmp_path / f"end{speed}"
         args = ["run", "-p", f"A=replay:{src}", "-p", "B=sim:steady,seed=2", "--speed", speed, "--quiet"]
         assert main([*args, "--record", str(rec)]) == 0

@@ -362,11 +362,6 @@ class AccRespiration:
         """Current unit breathing axis in the sensor frame (output rises on inhale along it)."""
         return None if self._axis is None else self._axis.copy()
 
-    @property
-    def gravity_mg(self) -> FloatArray:
-        """Current gravity estimate (mG)."""
-        return self._g.copy()
-
     def process(self, t: npt.ArrayLike, xyz: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Feed samples (``t`` s, ``xyz`` (n, 3) mG); return ``(t, y)`` of the accepted samples.
 

@@ -15,7 +15,9 @@ really does (``breathsync decode --capture FILE``)::
 
 ``time`` is the notification's arrival in session seconds (the recording's clock); ``connection`` counts
 the connections the source made (1, 2, ... : on each the device's decoders start afresh, as the live
-source's do); ``stream`` is the device profile's name for the characteristic; ``hex`` the bytes.
+source's do); ``stream`` is the name, within the device's profile, of the stream the notification came on
+(``acc``, ``hrm``, ``control``, ``battery``, ...: the streams ``breathsync decode --help`` lists for the
+device), not the profile's own name, which is the ``# device:`` line's; ``hex`` the bytes.
 
 A capture of a recording turned on during a session (from the dashboard) begins with what the device said
 before the recording that still held then (its battery level, read as it connected): those rows are written

@@ -41,7 +41,7 @@ from breathsync.dsp.sync import (
     who_led,
 )
 from breathsync.errors import InternalError
-from breathsync.session.training import Trainer, _and
+from breathsync.session.training import Trainer, join_and
 from breathsync.session_types import (
     Event,
     PairView,
@@ -649,12 +649,12 @@ class Session:
         if len(going) >= 2 and not lead and (not people or any(not q.spec.simulated for q in going)):
             return
         failed = [q.label for q in self._parts if q.start_failed]
-        why = f"{_and(failed)}'s {'source' if len(failed) == 1 else 'sources'} failed at the start"
+        why = f"{join_and(failed)}'s {'source' if len(failed) == 1 else 'sources'} failed at the start"
         if lead and len(going) >= 2:
             why += f", and the lead phase is {self._leader}'s and {self._follower}'s ({self._leader} leads)"
         elif going:
             sims = all(q.spec.simulated for q in going) and people
-            left = _and([q.label for q in going])
+            left = join_and([q.label for q in going])
             why += f", leaving {'only the simulated ' if sims else ''}{left} without a partner"
         self._start_failure_stop = True
         self._stop_why = None  # (a later failure's words replace the earlier's: see the docstring)
@@ -1011,7 +1011,7 @@ class Session:
                 self._event(
                     "session_end",
                     "the session ends: every source but the simulated "
-                    f"{_and([p.label for p in self._parts if p.spec.simulated])} has ended "
+                    f"{join_and([p.label for p in self._parts if p.spec.simulated])} has ended "
                     "(a simulated partner alone is nothing to practise with)",
                     t=self._end_s,
                 )

@@ -415,7 +415,7 @@ class Trainer:
         if cfg.phase == "free" or len(self._parts) < 2:
             return ""
         if cfg.phase == "match":
-            return f"{_and(p.label for p in self._parts)}: breathe together"
+            return f"{join_and(p.label for p in self._parts)}: breathe together"
         lead, fol = self._leader, self._follower or ""
         if tr.stage == "matching":
             return f"{lead} and {fol}: breathe together; then {says(lead, 'leads', 'lead')}"
@@ -459,7 +459,7 @@ class Trainer:
         return out
 
 
-def _and(words: Iterable[str]) -> str:
+def join_and(words: Iterable[str]) -> str:
     """``A``, ``A and B``, ``A, B and C`` (also the session's words for its events)."""
     w = list(words)
     return w[0] if len(w) == 1 else ", ".join(w[:-1]) + " and " + w[-1]

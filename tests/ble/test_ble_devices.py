@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from conftest import posix_only
 from fakebluez import FakeBlueZ, FakeGdxRb, FakePolarH10, private_bus
-from streaming import start_streaming
+from streaming import start_streaming, until
 
 from breathsync.sources.base import SampleChunk, SessionClock, SourceError, SourceStatus
 from breathsync.sources.ble import BleSource, parse_ble_spec
@@ -23,14 +24,30 @@ def _acc(chunks: list[SampleChunk]) -> list[SampleChunk]:
     return [c for c in chunks if "rr_ms" not in c.columns or not np.isfinite(c.columns["rr_ms"]).any()]
 
 
-async def _run(src: BleSource, seconds: float) -> tuple[list[SampleChunk], float]:
-    """Start ``src`` on a fresh session clock, collect chunks for ``seconds``, stop; (chunks, session end)."""
+def _samples(chunks: list[SampleChunk]) -> int:
+    return sum(len(c.t) for c in chunks)
+
+
+def _h10_enough(chunks: list[SampleChunk]) -> bool:
+    """3 s of an H10's accelerometer at 50 Hz (the breathing's swing on z needs 2 s of the fake's 4-s cycle)
+    and 3 heart beats: what 3 s of streaming gives an unloaded machine."""
+    acc = _samples(_acc(chunks))
+    return acc >= 150 and _samples(chunks) - acc >= 3
+
+
+async def _run(
+    src: BleSource, enough: Callable[[list[SampleChunk]], bool], timeout_s: float = 20.0
+) -> tuple[list[SampleChunk], float]:
+    """Start ``src`` on a fresh session clock, collect chunks until ``enough(chunks)`` holds, stop; (chunks,
+    session end). Until enough has come, not for a fixed time, which a loaded machine can end before it has:
+    there it only takes longer; ``timeout_s`` is the longest it may take."""
     clock, got, task = await start_streaming(src)
-    await asyncio.sleep(seconds)
+    came = await until(lambda: enough(got), timeout_s=timeout_s)
     end = clock.now()
     await src.stop()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(task, 5.0)
+    assert came, f"{_samples(got)} samples in {timeout_s:g} s"
     return got, end
 
 
@@ -40,7 +57,7 @@ def test_polar_h10_streams_acc_at_the_requested_rate_and_stops_it_before_disconn
         src = parse_ble_spec("Polar H10,timeout=5")
         statuses: list[SourceStatus] = []
         src.on_status(lambda s, _r: statuses.append(s))
-        got, end = asyncio.run(_run(src, 3.0))
+        got, end = asyncio.run(_run(src, _h10_enough))
         assert not h10.connected
         events = list(h10.events)
         commands = list(h10.commands)
@@ -120,7 +137,8 @@ def test_gdx_rb_streams_force_as_resp_and_stops_before_disconnecting() -> None:
     with private_bus(), FakeBlueZ() as bz:
         belt = bz.add_device(FakeGdxRb())
         src = parse_ble_spec("GDX-RB,timeout=5")
-        got, end = asyncio.run(_run(src, 3.0))
+        # 3 s of force at 10 Hz (its swing needs 2 s of the fake's 4-s breathing cycle).
+        got, end = asyncio.run(_run(src, lambda c: _samples(c) >= 30))
         assert not belt.connected
         events = list(belt.events)
         commands = list(belt.commands)
@@ -165,7 +183,8 @@ def test_polar_h10_left_streaming_by_an_earlier_session_is_restarted_with_our_se
     with private_bus(), FakeBlueZ() as bz:
         h10 = bz.add_device(FakePolarH10())
         h10.acc_rate, h10.acc_range = 200, 8
-        got, _end = asyncio.run(_run(BleSource("Polar H10", timeout_s=5), 2.0))
+        # 2 s of the accelerometer at 50 Hz, the 40 samples the check below needs and more.
+        got, _end = asyncio.run(_run(BleSource("Polar H10", timeout_s=5), lambda c: _samples(_acc(c)) >= 100))
         commands = [c for c, _r in h10.commands]
     start = polar_pmd.start_acc_command(50, 8)
     assert commands[commands.index(start) - 1] == bytes.fromhex("03 02")  # stopped, then started at 50 Hz

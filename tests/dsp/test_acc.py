@@ -6,6 +6,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from breath_rate import dominant_rate_bpm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,16 +53,6 @@ def synth_acc(
         xyz[i] = r @ g0 + AMP_MG * resp[i] * (r @ b0)
     xyz += rng.normal(0.0, 3.0, xyz.shape)
     return t, xyz, resp
-
-
-def dominant_rate_bpm(t: np.ndarray, y: np.ndarray) -> float:
-    ok = np.isfinite(y)
-    yy = y[ok] - np.mean(y[ok])
-    fs = 1.0 / np.median(np.diff(t))
-    n = 8 * yy.size
-    f = np.fft.rfftfreq(n, 1 / fs)
-    p = np.abs(np.fft.rfft(yy * np.hanning(yy.size), n))
-    return float(60.0 * f[np.argmax(p)])
 
 
 def corr(y: np.ndarray, ref: np.ndarray) -> float:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from breath_rate import dominant_rate_bpm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,16 +51,6 @@ def synth_beats(
         beats.append(t)
         rrs.append(rr)
     return np.asarray(beats), np.asarray(rrs)
-
-
-def dominant_rate_bpm(t: np.ndarray, y: np.ndarray) -> float:
-    ok = np.isfinite(y)
-    yy = y[ok] - np.mean(y[ok])
-    fs = 1.0 / np.median(np.diff(t))
-    n = 8 * yy.size
-    f = np.fft.rfftfreq(n, 1 / fs)
-    p = np.abs(np.fft.rfft(yy * np.hanning(yy.size), n))
-    return float(60.0 * f[np.argmax(p)])
 
 
 @pytest.mark.parametrize("rate_bpm", [6.0, 12.0, 18.0])

@@ -257,6 +257,7 @@ def test_invert_on_a_partner_joined_through_rr_derived_breathing_is_dropped(tmp_
     async def main() -> None:
         task = asyncio.create_task(publishing.run(28.0))
         await joining.run(20.0)
+        publishing.request_stop("the joining session is over")  # 28 s is only the longest it may take
         await task
 
     asyncio.run(main())

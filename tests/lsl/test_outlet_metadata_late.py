@@ -127,6 +127,7 @@ def test_streams_carry_the_signal_device_and_unit_known_once_samples_came(tmp_pa
         joined["B"] = partner.describe()
         await partner.stop()
         await checker
+        session.request_stop("every stream was read")  # SESSION_S is only the longest it may take
         await task
 
     asyncio.run(main())
