@@ -244,7 +244,10 @@ def parse_measurement(packet: bytes) -> Measurement:
     sensors = sensors_in_mask(mask)
     n = count * len(sensors)
     need(packet, 9 + 4 * n, f"GDX measurement ({count} samples x {len(sensors)} sensors)")
-    values = np.frombuffer(packet[9 : 9 + 4 * n], dtype="<f4").astype(np.float64).reshape(count, len(sensors))
+    with np.errstate(invalid="ignore"):  # a signalling NaN from the belt is a NaN, said by no RuntimeWarning
+        values = (
+            np.frombuffer(packet[9 : 9 + 4 * n], dtype="<f4").astype(np.float64).reshape(count, len(sensors))
+        )
     ok = checksum(packet) == packet[3]
     return Measurement(packet[2], vtype, mask, sensors, values, ok)
 

@@ -8,6 +8,7 @@ ble.md documents (no recorded belt bytes were available): `20 <len> <counter> <c
 from __future__ import annotations
 
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -133,3 +134,13 @@ def test_profile() -> None:
     (stop,) = ctl.stop_steps()
     assert isinstance(stop, Write) and stop.data[4] == 0x19 and stop.data[2] == 0xFB  # same counter
     assert p.matches("GDX-RB 0K1234") and not p.matches("GDX-HD 151000C1", [p.service_uuids[0]])
+
+
+def test_a_signalling_nan_is_a_nan_without_a_warning() -> None:
+    """A float32 signalling NaN (7F80 0001) from the belt printed numpy's "invalid value encountered in cast"
+    on stderr, during a session and from `breathsync decode`: it is a NaN (an empty cell), said by nothing."""
+    packet = h("20 11 FE BD 06 06 00 01 00 01 00 80 7F 00 00 40 41")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = parse_measurement(packet)
+    assert np.isnan(m.values[0, 0]) and m.values[0, 1] == 12.0
