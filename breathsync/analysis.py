@@ -865,6 +865,9 @@ def _warnings(p: Participant) -> list[str]:
     clip = _clip_warning(p, step)
     if clip:
         w.append(clip)
+    pause = _no_breathing_warning(p, step)
+    if pause:
+        w.append(pause)
     if len(p.offline.onsets_s) < 2:
         w.append(f"{p.label}: fewer than two breaths found: no breathing rate")
     if p.signal == "rr":
@@ -884,6 +887,28 @@ def _warnings(p: Participant) -> list[str]:
             "relaxed breathing"
         )
     return w
+
+
+def _no_breathing_warning(p: Participant, step: float) -> str | None:
+    """The stretches without breathing (offline: breath holds, pauses, a belt slipped or off; no phase, no
+    onset and no rate interval there), said when they come to :data:`FLAT_WARN_S` or more in all: a 20-s
+    breath hold was only a share in the JSON's quality, and the pair's windows around it went unscored
+    without a word."""
+    from breathsync.session_types import clock_text
+
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], (p.offline.quality == Quality.NO_BREATHING), [0]))))
+    starts, stops = edges[::2], edges[1::2]
+    total = float((stops - starts).sum()) * step
+    if not starts.size or total < FLAT_WARN_S:
+        return None
+    k = int(np.argmax(stops - starts))
+    n = starts.size
+    # Whole seconds, rounded alike (a stopwatch's truncation said "0:19" of the "longest 20 s").
+    return (
+        f"{p.label}: no breathing for {clock_text(round(total))} in {n} stretch{'es' if n > 1 else ''} (the "
+        f"longest {round(float(stops[k] - starts[k]) * step)} s, from {clock_text(float(p.offline.t[starts[k]]))}): "
+        "a breath hold, or the belt slipped or was off? (no phase, breaths or rate there)"
+    )
 
 
 def _grid_step(p: Participant) -> float:
