@@ -943,6 +943,8 @@ def _cmd_live(args: argparse.Namespace, process: bool) -> int:
         if recorder is not None and recorder.error is not None:
             end.recording_error, end.recording_error_t_s = recorder.error, recorder.error_t_s
             end.recording_error_folder = recorder.path
+            if recorder.path != args.record:  # the folder was moved during the session: where it is now
+                end.recorded_to = [recorder.path]
         return report_end(end)
 
 

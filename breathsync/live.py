@@ -720,10 +720,19 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     t = end.recording_error_t_s
     when = f"{clock_text(t)} of the session" if math.isfinite(t) else "the start of the session"
     stopped_in = end.recording_error_folder if end.recording_error is not None else None
-    gone = [f for f in end.recorded_to if not os.path.isdir(f)]  # deleted during the session
+    why = (end.recording_error or "").removeprefix("recording stopped: ")
+    # What the recorder found of its folder (breathsync.recorder.Recorder._check_folder's words): deleted
+    # (gone, or made again in its place: a new, empty folder), moved elsewhere, or one file of it lost.
+    remade = "was deleted (and made again)" in why
+    moved = "was moved or renamed" in why
+    gone = [f for f in end.recorded_to if not os.path.isdir(f) or (f == stopped_in and remade)]
     for folder in end.recorded_to:
-        if folder in gone:
-            print(f"not recorded: {folder} was deleted during the session", file=out)
+        if folder in gone and not (moved and folder == stopped_in):
+            again = " (and made again, empty)" if remade and folder == stopped_in else ""
+            print(f"not recorded: {folder} was deleted during the session{again}", file=out)
+            continue
+        if folder in gone:  # moved, and where to is not known here
+            print(f"recorded to {folder} until {when}, then it was moved or renamed", file=out)
             continue
         stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""
         print(f"recorded to {folder}{stopped}", file=out)
@@ -755,9 +764,14 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         print(f"breathsync: error: {'; '.join(failures)}", file=err)
         code = 2
     if end.recording_error is not None:
-        why = end.recording_error.removeprefix("recording stopped: ")
-        if stopped_in in gone:
+        if moved and stopped_in in gone:
+            kept = ""  # the recorder's words say where it is ("is where it was moved")
+        elif remade:
+            kept = "; nothing of it is left"
+        elif stopped_in in gone:
             kept = f"; nothing of it is left ({stopped_in} no longer exists)"
+        elif "what it held is gone" in why:  # one file deleted or replaced: the others are there
+            kept = f"; the rest of what was recorded until then stays readable in {stopped_in}"
         elif stopped_in:
             kept = f"; what was recorded until then stays readable in {stopped_in}"
         else:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import math
 import os
@@ -246,6 +247,9 @@ class Recorder:
         self._last_flush = 0.0
         self._last_t = math.nan
         self._part: _Part | None = None  # a recording of part of the session (see the module)
+        self._gone = False  # the folder or a file of it was deleted or replaced (_check_folder)
+        self._in_place = False  # session.json's end was written (or tried) in place (_write_session_json)
+        self._folder_id: tuple[int, int] | None = None  # its (st_dev, st_ino) as it was made
         # How far each pair has judged (_write_events), and when each held event came (time.monotonic()).
         self._pair_ends: dict[tuple[str, str], float] = {}
         self._held_since: list[float] = []
@@ -278,7 +282,9 @@ class Recorder:
         """
         if self._opened:
             return
+        made = not os.path.lexists(self.path)
         prepare_folder(self.path)
+        self._folder_id = _identity(self.path)
         self._info = info
         for p in info.participants:
             label = str(p.get("label", ""))
@@ -312,9 +318,30 @@ class Recorder:
             self._write_session_json()
             self._open_events()
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot write the recording folder: {_reason(exc)}") from None
+            # Nothing is left behind (a session.json and an empty events.csv made a retry into the same
+            # folder "not empty").
+            self._remove_started(made)
+            # (Another reason says what to do itself: "is session.json open in another program? ...")
+            advice = ": free some space, or record elsewhere" if _disk_full(exc) else ""
+            raise InputError(
+                f"{self.path}: cannot write the recording folder: {_reason(exc)}{advice}"
+            ) from None
         self._opened = True
         self._last_flush = self._clock()
+
+    def _remove_started(self, made: bool) -> None:
+        """Remove what a failed :meth:`open` made: its files, and the folder when it made it."""
+        if self._events_fh is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._events_fh.close()
+            self._events_fh, self._events = None, None
+        for name in (SESSION_FILE, "events.csv"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(self.path, name))
+        if made:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.path)  # only if empty: nothing of anyone else's goes
+        self._files.clear()
 
     def on_chunk(self, label: str, chunk: SampleChunk) -> None:
         """Write a participant's raw samples (a two-stream participant's after :data:`REORDER_S`)."""
@@ -524,11 +551,31 @@ class Recorder:
                     "is not in this recording",
                 )
             )
-        if self.error is None and ending and self._events is not None:
+        if self.error is not None and stopped is None and not self._gone:
+            # Stopped by a write error: events.csv still gets what it held and says so at its end, if the
+            # disk takes it (a full one may still take these few lines into its last block).
+            ending.sort(key=lambda e: e.t_s)
+            to_s = self._recorded_to_s()
+            why = self.error.removeprefix("recording stopped: ")
+            ending.append(
+                Event(
+                    max([to_s, *(e.t_s for e in ending)]),
+                    "recording_stopped",
+                    f"recording stopped at {_clock(to_s)} of the session: {why}: what came after is not in "
+                    "this recording",
+                )
+            )
+            stopped_by_error = True
+        else:
+            stopped_by_error = False
+        if (self.error is None or stopped_by_error) and ending and self._events is not None:
             with contextlib.suppress(OSError, ValueError):  # (a failure shows in the file's own close below)
-                self._event_rows(ending[:-1] if stopped is not None else ending)
-                if stopped is not None:  # (_event_rows sorts: the stop is written after the rest)
+                last = stopped is not None or stopped_by_error
+                self._event_rows(ending[:-1] if last else ending)
+                if last:  # (_event_rows sorts: the stop is written after the rest)
                     self._event_rows(ending[-1:])
+                if stopped_by_error and self._events_fh is not None:
+                    self._events_fh.flush()
             self._events_held, self._held_since = [], []
         if self.error is None:
             for label in self._held:
@@ -548,14 +595,29 @@ class Recorder:
                     )
                     self.error_t_s = self._last_t
         self._info = info
-        try:
-            self._write_session_json(final=True)
-        except OSError as exc:
-            if self.error is None:
-                self.error = (
-                    f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, SESSION_FILE)})"
-                )
-                self.error_t_s = self._last_t
+        if self._gone:
+            # The folder or a file of it was deleted or replaced (_check_folder): nothing is written where
+            # the folder was (a folder made again there would get a session.json of files it does not have).
+            pass
+        else:
+            try:
+                self._write_session_json(final=True)
+            except OSError as exc:
+                if self.error is None:
+                    # Every file was written and closed: only session.json's end is missing, not the data
+                    # (said so when neither a new file nor the file itself took it: a folder made read-only;
+                    # a file another program holds says what to do itself).
+                    complete = (
+                        ": everything was recorded, only the end of session.json (end_utc, summary) could not "
+                        "be written"
+                        if self._in_place
+                        else ""
+                    )
+                    self.error = (
+                        f"recording stopped: {_reason(exc)} (writing {os.path.join(self.path, SESSION_FILE)})"
+                        f"{complete}"
+                    )
+                    self.error_t_s = self._last_t
         if self.error is not None and first_error is None:
             raise RecorderError(self.error)
 
@@ -750,10 +812,9 @@ class Recorder:
                 except (OSError, RecordingError) as exc:
                     self._fail(exc, self._stem(label) + ".csv")
         self._last_flush = now
-        if not os.path.isdir(self.path):
-            # Deleted during the session: the open files still take writes, into files no longer in any
-            # folder, and all of it goes when they are closed. Say so now, not "stays readable" at the end.
-            self.error = f"recording stopped: the folder {self.path} was deleted during the session"
+        gone = self._check_folder()
+        if gone is not None:
+            self.error = f"recording stopped: {gone}"
             self.error_t_s = self._last_t
             raise RecorderError(self.error)
         for name, flush, _close in self._writers():
@@ -761,6 +822,66 @@ class Recorder:
                 flush()
             except OSError as exc:
                 self._fail(exc, name)
+
+    def _open_fds(self) -> list[tuple[str, int]]:
+        """Every open file's name and descriptor (a test's writer without one is left out)."""
+        files: list[tuple[str, Any]] = [
+            (self._stem(label) + ".csv", getattr(w, "_fh", None)) for label, w in self._raw.items()
+        ]
+        files += [
+            (self._stem(label) + "_live.csv", getattr(w, "_fh", None)) for label, w in self._live.items()
+        ]
+        if self._pairs is not None:
+            files.append(("pairs.csv", getattr(self._pairs, "_fh", None)))
+        files.append(("events.csv", self._events_fh))
+        files += [(self._stem(label) + CAPTURE_SUFFIX, fh) for label, (fh, _w) in self._captures.items()]
+        out = []
+        for name, fh in files:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                out.append((name, int(fh.fileno())))
+        return out
+
+    def _check_folder(self) -> str | None:
+        """What happened to the folder or its files during the session, in words, when they are no longer
+        where they were made; None while they are. Deleted: the open files still take writes, into files
+        no longer in any folder, and all of it goes when they are closed: said now, not "stays readable" at
+        the end. Moved or renamed: its files are all still linked, in its new place (then :attr:`path` is
+        that place, where the system says it: Linux). Replaced (``rm -rf DIR && mkdir DIR``, a file deleted
+        or written anew): what the old files held is gone. The (st_dev, st_ino) comparisons are skipped where
+        the file system gives no inode numbers (0: some on Windows)."""
+        here = _identity(self.path) if os.path.isdir(self.path) else None
+        was = self._folder_id
+        if here is None or (was is not None and was[1] and here != was):
+            fds = self._open_fds()
+            if not fds or any(_nlink(fd) == 0 for _n, fd in fds):
+                self._gone = True  # nothing more is written where it was
+                again = " (and made again)" if here is not None else ""
+                return f"the folder {self.path} was deleted{again} during the session"
+            # Every file still linked: the folder is elsewhere now (another may have been made in its place).
+            old, there = self.path, _folder_of(fds[0][1])
+            said = f"the folder {old} was moved or renamed during the session"
+            if there is not None and _identity(there) == was:
+                # Its session.json gets its end there, and the end of the command names it ("stays
+                # readable in" the new place).
+                self.path = there
+                return f"{said} (to {there})"
+            self._gone = True  # nothing more is written at its old place
+            return f"{said}: what was recorded until then is where it was moved"
+        for name, fd in self._open_fds():
+            try:
+                mine = os.fstat(fd)
+            except OSError:
+                continue
+            if not mine.st_ino:
+                continue
+            path = os.path.join(self.path, name)
+            now = _identity(path)
+            if now == (mine.st_dev, mine.st_ino):
+                continue
+            if mine.st_nlink == 0 or now is None:
+                return f"{path} was deleted during the session: what it held is gone"
+            return f"{path} was replaced during the session: what it held is gone"
+        return None
 
     def flush(self) -> None:
         """Hand everything written so far to the operating system now."""
@@ -876,6 +997,10 @@ class Recorder:
                 d["internal_error"] = fault
         if part is not None:
             d["part_of_session"] = _part_text(part, d["recorded_to_s"], d["session_duration_s"])
+        if final and part is None and self.error is not None:
+            # Stopped by a write error: the session time its files hold up to (about: the last snapshot
+            # recorded before the error), for a session that went on after it.
+            d["recorded_to_s"] = round(self._recorded_to_s(), 3)
         if final:
             quiet = [lab for lab in self._names if lab not in self._raw]
             if quiet:
@@ -889,12 +1014,68 @@ class Recorder:
             d["recording_error"] = self.error
         return d
 
+    def _session_text(self, final: bool, *, compact: bool = False) -> str:
+        d = _finite(self._session_dict(final))
+        if compact:
+            return json.dumps(d, separators=(",", ":"), default=_json_default, allow_nan=False)
+        return json.dumps(d, indent=2, default=_json_default, allow_nan=False)
+
     def _write_session_json(self, final: bool = False, *, wait: bool = True) -> None:
         """Replace session.json atomically. ``wait=False``: one try at the replace, not a second of them while
-        another program holds the file (Windows): mid-session, the session's loop does not wait on it."""
-        text = json.dumps(
-            _finite(self._session_dict(final)), indent=2, default=_json_default, allow_nan=False
+        another program holds the file (Windows): mid-session, the session's loop does not wait on it.
+
+        At the end (``final``), when the new file cannot be made or written (a full disk has no block for it;
+        a folder made read-only takes no new file), session.json is rewritten in place: the file itself is
+        still writable and its blocks are allocated, so it still gets its end (end_utc, the error). OSError
+        when that fails too, and when another program holds session.json (Windows): not written into while
+        it does."""
+        text = self._session_text(final)
+        try:
+            tmp = self._stage_session_json(text)
+        except OSError as exc:
+            if not final:
+                raise
+            self._in_place = True
+            self._rewrite_session_json(exc)
+            return
+        self._replace_session_json(tmp, final=final, wait=wait)
+
+    def _rewrite_session_json(self, exc: OSError) -> None:
+        """Rewrite session.json in place, its end in it, after ``exc`` kept it from being replaced (see
+        :meth:`_write_session_json`); ``exc`` again when that cannot be done. On a full disk only a text that
+        fits the blocks the file already has is written (a longer one would stop half-way, leaving no
+        readable session.json): the indented one, else the same on one line."""
+        path = os.path.join(self.path, SESSION_FILE)
+        self._warn(
+            f"session.json was rewritten in place at the end: the folder took no new file ({_reason(exc)})"
         )
+        try:
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))  # no O_CREAT: the file that is there
+        except OSError:
+            raise exc from None
+        try:
+            st = os.fstat(fd)
+            room = getattr(st, "st_blocks", 0) * 512
+            full = _disk_full(exc)
+            texts = [self._session_text(True), self._session_text(True, compact=True)]
+            data = [(t + "\n").encode("utf-8") for t in texts]
+            fits = [b for b in data if not full or not room or len(b) <= max(room, st.st_size)]
+            if not fits:
+                raise exc
+            written = fits[0]
+            view = memoryview(written)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.ftruncate(fd, len(written))
+            os.fsync(fd)
+        except OSError:
+            raise exc from None
+        finally:
+            os.close(fd)
+
+    def _stage_session_json(self, text: str) -> str:
+        """The new session.json, written in full to a temporary file beside it: its path."""
         fd, tmp = tempfile.mkstemp(prefix=".session-", suffix=".tmp", dir=self.path)
         try:
             # newline="\n": by default a text file ends its lines with "\r\n" on Windows.
@@ -905,6 +1086,14 @@ class Recorder:
                 fh.write(text + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return tmp
+
+    def _replace_session_json(self, tmp: str, *, final: bool, wait: bool) -> None:
+        try:
             # A program holding session.json open (Windows: a virus scanner, an indexer, a viewer) keeps it from
             # being replaced: at the start, the session does not begin; at the end, the file keeps its start.
             then = "keep it closed while a session records" if final else "close it and run again"
@@ -1085,6 +1274,38 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, set | frozenset | tuple):
         return list(obj)
     return str(obj)
+
+
+def _disk_full(exc: OSError) -> bool:
+    """Whether a write failed for want of space (a full disk, a quota)."""
+    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """A path's (st_dev, st_ino) (st_ino is 0 on a file system without inode numbers); None when it names
+    nothing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _nlink(fd: int) -> int:
+    """How many names an open file has (0: deleted while open); 1 when that cannot be told."""
+    try:
+        return os.fstat(fd).st_nlink
+    except OSError:
+        return 1
+
+
+def _folder_of(fd: int) -> str | None:
+    """The folder an open file is in now, where the system says (Linux's /proc); None elsewhere."""
+    try:
+        where = os.path.dirname(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
+    return where if os.path.isdir(where) else None
 
 
 def _fsync_dir(path: str) -> None:

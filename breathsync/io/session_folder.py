@@ -19,6 +19,7 @@ through it, so labels that are not safe file names still work.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -277,13 +278,32 @@ def _holds_no_samples(path: str) -> bool:
 
 def left_out_notes(paths: Sequence[str]) -> list[str]:
     """The participants the session folders among ``paths`` leave out (:attr:`SessionFolder.left_out`), one
-    line each, for analyze's warnings; and a folder that holds part of a session (:func:`is_part_of_session`)
-    says so, with its own words (``part_of_session``): its figures are of that part only."""
+    line each, for analyze's warnings; a folder that holds part of a session (:func:`is_part_of_session`)
+    says so, with its own words (``part_of_session``): its figures are of that part only; and one whose
+    session.json has no end (``end_utc`` null: the recorder never closed it) says that its end may be
+    missing."""
     out = []
     for p in paths:
         if not os.path.isdir(p) or is_simulate_folder(p):
             continue
         folder = read_session_folder(p)
+        if "end_utc" in folder.info and folder.info["end_utc"] is None:
+            out.append(
+                f"{p}: the recording did not close (a crash, a kill or a write failure): its last seconds "
+                "may be missing, and session.json has no end (no end_utc, no summary)"
+            )
+        error = folder.info.get("recording_error")
+        if isinstance(error, str) and error:
+            # Stopped by a write error (a full disk): what it holds ends there (analyze said nothing of it).
+            to_s = folder.info.get("recorded_to_s")
+            at = (
+                f" at {to_s:.0f} s of the session"
+                if isinstance(to_s, (int, float)) and math.isfinite(to_s)
+                else ""
+            )
+            out.append(
+                f"{p}: the recording stopped{at}, on an error: {error.removeprefix('recording stopped: ')}"
+            )
         if is_part_of_session(folder.info):
             part = folder.info.get("part_of_session")
             out.append(f"{p}: {part if isinstance(part, str) else 'part of a longer session'}")

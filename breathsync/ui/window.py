@@ -842,8 +842,11 @@ class DashboardWindow(QMainWindow):
         elif state == "stopped":
             self.record_label.setText(f"recorded to {text}")
         else:
-            self.record_label.setText(f"recording stopped: {text}")
-            self.events.addItem(f"recording stopped: {text}")
+            # The recorder's own words begin with it (Recorder.error): said once, not "recording stopped:
+            # recording stopped: No space left on device".
+            why = text.removeprefix("recording stopped: ")
+            self.record_label.setText(f"recording stopped: {why}")
+            self.events.addItem(f"recording stopped: {why}")
         if state != "started" and self.record_button.isChecked():
             self.record_button.blockSignals(True)
             self.record_button.setChecked(False)
