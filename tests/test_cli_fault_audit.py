@@ -55,3 +55,48 @@ def test_simulate_into_a_file_says_it_is_a_file(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "good.csv is a file, not a folder: give --out a new folder's name" in _one_line(r.stderr)
     assert f.read_text(encoding="utf-8") == "kept\n"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("rec") / "s"
+    r = run_main(
+        "run", "-p", "A=sim:steady", "-p", "B=sim:steady", "--duration", "40", "--speed", "200", "--quiet",
+        "--record", d,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return d
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def test_a_window_that_is_no_number_is_said(recorded: Path, tmp_path: Path) -> None:
+    """session.json's settings "window_s": "x" was left unsaid (the default window used), where -5 or NaN
+    were refused."""
+    d = _copy(recorded, tmp_path / "s")
+    text = (d / "session.json").read_text(encoding="utf-8")
+    assert '"window_s": 30.0' in text
+    (d / "session.json").write_text(text.replace('"window_s": 30.0', '"window_s": "x"'), encoding="utf-8")
+    r = run_main("analyze", d)
+    assert r.returncode == 2
+    assert (
+        'session.json: settings "window_s" is "x", not a number of seconds: the session description is damaged'
+        in (_one_line(r.stderr))
+    )
+    assert run_main("analyze", d, "--window", "30").returncode == 0
+
+
+def test_an_events_file_that_is_a_folder_says_what_to_do(recorded: Path, tmp_path: Path) -> None:
+    d = _copy(recorded, tmp_path / "s")
+    (d / "events.csv").unlink()
+    (d / "events.csv").mkdir()
+    r = run_main("export", "--bids", tmp_path / "bids", d)
+    assert r.returncode == 2
+    assert "events.csv: is a directory, not a recording file: move events.csv out of the session folder" in (
+        _one_line(r.stderr)
+    )

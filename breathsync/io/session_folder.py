@@ -123,6 +123,8 @@ def read_text_file(path: str, what: str, hint: str, kind: str = "text file") -> 
             raw = fh.read()
     except OSError as exc:
         raise RecordingError(path, f"cannot read the {what}: {exc.strerror or exc}") from None
+    except RecordingError as exc:  # a folder in its place, a pipe: said with what to do
+        raise RecordingError(path, f"{exc.problem}: {hint}", exc.line) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -399,8 +401,14 @@ def recorded_window_s(paths: Sequence[str]) -> float | None:
         if os.path.isdir(p) and not is_simulate_folder(p):
             settings = read_session_folder(p).info.get("settings")
             w = settings.get("window_s") if isinstance(settings, dict) else None
-            if not isinstance(w, int | float) or isinstance(w, bool):
+            if w is None:
                 continue
+            if not isinstance(w, int | float) or isinstance(w, bool):  # "x", true, [30]: not left unsaid
+                raise RecordingError(
+                    os.path.join(p, SESSION_FILE),
+                    f'settings "window_s" is {json.dumps(w)[:40]}, not a number of seconds: the session '
+                    "description is damaged; correct it, or give the window with --window S",
+                )
             if not WINDOW_MIN_S <= w <= WINDOW_MAX_S:  # also NaN and infinities
                 shown = f"{w:.6g}" if isinstance(w, float) or abs(w) < 10**15 else "a huge number"
                 raise RecordingError(
