@@ -759,6 +759,9 @@ class DashboardWindow(QMainWindow):
             self.record_button.blockSignals(True)
             self.record_button.setChecked(True)
             self.record_button.blockSignals(False)
+            # The folder the recordings go into is the one --record named, for a later Record too (it showed
+            # ~/breathsync-recordings while the session recorded elsewhere).
+            self.record_dir.setText(os.path.dirname(os.path.abspath(record_path)))
         record = record_path or (self._new_record_folder() if self.record_button.isChecked() else None)
         # This session's recording, none until it starts: kept from the session before, an unrecorded session
         # said "recorded to" that one's folder, and "HTML report…" wrote that one's report.

@@ -30,3 +30,22 @@ def test_the_recording_error_is_said_once(qtbot: QtBot, tmp_path: Path) -> None:
         w.record_label.text()
         == "recording stopped: rec: cannot write the recording folder: Disk quota exceeded"
     )
+
+
+def test_the_folder_field_shows_where_record_put_the_session(qtbot: QtBot, tmp_path: Path) -> None:
+    """run --record DIR: the Recording box's folder showed ~/breathsync-recordings; it is DIR's folder, where
+    a recording started later from the dashboard goes too."""
+    from breathsync.live import ParticipantArg
+
+    w = DashboardWindow(
+        QSettings(str(tmp_path / "d.ini"), QSettings.Format.IniFormat),
+        participants=[ParticipantArg("A", "sim:steady,seed=3")],
+        speed=50.0,
+        duration_s=5.0,
+    )
+    qtbot.addWidget(w)
+    rec = tmp_path / "studies" / "s1"
+    with qtbot.waitSignal(w.session_finished, timeout=20_000):
+        w.start_session(record_path=str(rec))
+    assert w.record_dir.text() == str(tmp_path / "studies")
+    assert (rec / "session.json").is_file()
