@@ -357,6 +357,8 @@ class DashboardWindow(QMainWindow):
         rl.addWidget(self.record_button)
         row = QHBoxLayout()
         self.record_dir = QLineEdit(default_record_root())
+        self._cli_record_dir: str | None = None  # the folder a --record DIR showed here (not saved)
+        self._saved_record_dir: str | None = None  # ... and the one it replaced (saved instead)
         self.record_dir.setToolTip("each recording is a new session folder in here")
         browse = QToolButton()
         browse.setText("…")
@@ -759,9 +761,13 @@ class DashboardWindow(QMainWindow):
             self.record_button.blockSignals(True)
             self.record_button.setChecked(True)
             self.record_button.blockSignals(False)
-            # The folder the recordings go into is the one --record named, for a later Record too (it showed
-            # ~/breathsync-recordings while the session recorded elsewhere).
-            self.record_dir.setText(os.path.dirname(os.path.abspath(record_path)))
+            # The folder the recordings go into is the one --record named, for a later Record of this run too
+            # (it showed ~/breathsync-recordings while the session recorded elsewhere); not saved as the
+            # user's folder for later runs (_save_settings keeps the one before).
+            if self._saved_record_dir is None:
+                self._saved_record_dir = self.record_dir.text()
+            self._cli_record_dir = os.path.dirname(os.path.abspath(record_path))
+            self.record_dir.setText(self._cli_record_dir)
         record = record_path or (self._new_record_folder() if self.record_button.isChecked() else None)
         # This session's recording, none until it starts: kept from the session before, an unrecorded session
         # said "recorded to" that one's folder, and "HTML report…" wrote that one's report.
@@ -1212,7 +1218,14 @@ class DashboardWindow(QMainWindow):
         s.setValue("window_s", self.sync_window.value())
         s.setValue("span_s", self.span.value())
         s.setValue("speed", self.speed.value())
-        s.setValue("record_dir", self.record_dir.text())
+        shown = self.record_dir.text()
+        # A folder --record put there is this run's, not the user's choice: the one before is kept.
+        kept = (
+            self._saved_record_dir
+            if shown == self._cli_record_dir and self._saved_record_dir is not None
+            else shown
+        )
+        s.setValue("record_dir", kept)
         s.setValue("participants", json.dumps([e.state() for e in self.editors]))
         s.setValue("geometry", self.saveGeometry())
         # The editors hold device addresses and recording paths: the owner's only, as every recording is.

@@ -37,8 +37,10 @@ def test_the_folder_field_shows_where_record_put_the_session(qtbot: QtBot, tmp_p
     a recording started later from the dashboard goes too."""
     from breathsync.live import ParticipantArg
 
+    settings = QSettings(str(tmp_path / "d.ini"), QSettings.Format.IniFormat)
+    settings.setValue("record_dir", str(tmp_path / "mine"))
     w = DashboardWindow(
-        QSettings(str(tmp_path / "d.ini"), QSettings.Format.IniFormat),
+        settings,
         participants=[ParticipantArg("A", "sim:steady,seed=3")],
         speed=50.0,
         duration_s=5.0,
@@ -49,3 +51,8 @@ def test_the_folder_field_shows_where_record_put_the_session(qtbot: QtBot, tmp_p
         w.start_session(record_path=str(rec))
     assert w.record_dir.text() == str(tmp_path / "studies")
     assert (rec / "session.json").is_file()
+    # This run's folder, not the user's: the one chosen before stays the saved one (a review found a one-off
+    # --record replaced it for every later run).
+    w._save_settings()
+    settings.sync()
+    assert settings.value("record_dir") == str(tmp_path / "mine")
