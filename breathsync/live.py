@@ -724,15 +724,17 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     # What the recorder found of its folder (breathsync.recorder.Recorder._check_folder's words): deleted
     # (gone, or made again in its place: a new, empty folder), moved elsewhere, or one file of it lost.
     remade = "was deleted (and made again)" in why
-    moved = "was moved or renamed" in why
-    gone = [f for f in end.recorded_to if not os.path.isdir(f) or (f == stopped_in and remade)]
+    # Moved away from the folder named here (not the new place the recorder went on to name: "(to NEW)", which
+    # the command gives as recorded_to), whether or not something is at its old path again.
+    moved = "was moved or renamed" in why and not why.endswith(f"(to {stopped_in})")
+    gone = [f for f in end.recorded_to if not os.path.isdir(f) or (f == stopped_in and (remade or moved))]
     for folder in end.recorded_to:
-        if folder in gone and not (moved and folder == stopped_in):
+        if folder == stopped_in and moved:
+            print(f"recorded to {folder} until {when}, then it was moved or renamed", file=out)
+            continue
+        if folder in gone:
             again = " (and made again, empty)" if remade and folder == stopped_in else ""
             print(f"not recorded: {folder} was deleted during the session{again}", file=out)
-            continue
-        if folder in gone:  # moved, and where to is not known here
-            print(f"recorded to {folder} until {when}, then it was moved or renamed", file=out)
             continue
         stopped = f" until {when} (then the recording stopped)" if folder == stopped_in else ""
         print(f"recorded to {folder}{stopped}", file=out)
@@ -764,8 +766,8 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         print(f"breathsync: error: {'; '.join(failures)}", file=err)
         code = 2
     if end.recording_error is not None:
-        if moved and stopped_in in gone:
-            kept = ""  # the recorder's words say where it is ("is where it was moved")
+        if moved:
+            kept = ""  # the recorder's words say where it is ("(to NEW)", "is where it was moved")
         elif remade:
             kept = "; nothing of it is left"
         elif stopped_in in gone:

@@ -249,6 +249,7 @@ class Recorder:
         self._part: _Part | None = None  # a recording of part of the session (see the module)
         self._gone = False  # the folder or a file of it was deleted or replaced (_check_folder)
         self._in_place = False  # session.json's end was written (or tried) in place (_write_session_json)
+        self._session_json_damaged = False  # ... stopped half-way, and the one before could not be put back
         self._folder_id: tuple[int, int] | None = None  # its (st_dev, st_ino) as it was made
         # How far each pair has judged (_write_events), and when each held event came (time.monotonic()).
         self._pair_ends: dict[tuple[str, str], float] = {}
@@ -284,7 +285,8 @@ class Recorder:
             return
         made = not os.path.lexists(self.path)
         prepare_folder(self.path)
-        self._folder_id = _identity(self.path)
+        with contextlib.suppress(_CannotTell):  # (then the folder's own identity is not checked)
+            self._folder_id = _identity(self.path)
         self._info = info
         for p in info.participants:
             label = str(p.get("label", ""))
@@ -608,8 +610,11 @@ class Recorder:
                     # (said so when neither a new file nor the file itself took it: a folder made read-only;
                     # a file another program holds says what to do itself).
                     complete = (
-                        ": everything was recorded, only the end of session.json (end_utc, summary) could not "
-                        "be written"
+                        ": everything was recorded, but session.json was left damaged by its rewrite: restore "
+                        "it from a backup, or analyse the participants' CSV files directly"
+                        if self._session_json_damaged
+                        else ": everything was recorded, only the end of session.json (end_utc, summary) could "
+                        "not be written"
                         if self._in_place
                         else ""
                     )
@@ -848,8 +853,15 @@ class Recorder:
         the end. Moved or renamed: its files are all still linked, in its new place (then :attr:`path` is
         that place, where the system says it: Linux). Replaced (``rm -rf DIR && mkdir DIR``, a file deleted
         or written anew): what the old files held is gone. The (st_dev, st_ino) comparisons are skipped where
-        the file system gives no inode numbers (0: some on Windows)."""
-        here = _identity(self.path) if os.path.isdir(self.path) else None
+        the file system gives no inode numbers (0: some on Windows), and the whole check when a path cannot
+        be looked at (:class:`_CannotTell`: a network file system's moment)."""
+        try:
+            return self._folder_change()
+        except _CannotTell:
+            return None
+
+    def _folder_change(self) -> str | None:
+        here = _identity(self.path)
         was = self._folder_id
         if here is None or (was is not None and was[1] and here != was):
             fds = self._open_fds()
@@ -859,6 +871,12 @@ class Recorder:
                 return f"the folder {self.path} was deleted{again} during the session"
             # Every file still linked: the folder is elsewhere now (another may have been made in its place).
             old, there = self.path, _folder_of(fds[0][1])
+            if (
+                there is not None
+                and os.path.abspath(there) == os.path.abspath(old)
+                and _identity(there) == was
+            ):
+                return None  # where it was after all (a moment when it could not be looked at)
             said = f"the folder {old} was moved or renamed during the session"
             if there is not None and _identity(there) == was:
                 # Its session.json gets its end there, and the end of the command names it ("stays
@@ -1053,23 +1071,32 @@ class Recorder:
             fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))  # no O_CREAT: the file that is there
         except OSError:
             raise exc from None
+        old = b""
         try:
             st = os.fstat(fd)
             room = getattr(st, "st_blocks", 0) * 512
             full = _disk_full(exc)
             texts = [self._session_text(True), self._session_text(True, compact=True)]
             data = [(t + "\n").encode("utf-8") for t in texts]
-            fits = [b for b in data if not full or not room or len(b) <= max(room, st.st_size)]
+            # On a full disk, only what fits the blocks the file has (none when the file system does not say
+            # how many: st_blocks 0, some network and FUSE ones).
+            fits = [b for b in data if not full or (room and len(b) <= max(room, st.st_size))]
             if not fits:
                 raise exc
+            old = _read_all(fd, st.st_size)  # put back if the rewrite stops half-way
             written = fits[0]
-            view = memoryview(written)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
+            _write_all(fd, written, 0)
             os.ftruncate(fd, len(written))
             os.fsync(fd)
         except OSError:
+            if old:
+                # A write that stopped half-way (a copy-on-write file system needs new blocks even for these)
+                # would leave a session.json that is no JSON at all: the one before is put back.
+                try:
+                    _write_all(fd, old, 0)
+                    os.ftruncate(fd, len(old))
+                except OSError:
+                    self._session_json_damaged = True
             raise exc from None
         finally:
             os.close(fd)
@@ -1281,14 +1308,43 @@ def _disk_full(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
+class _CannotTell(Exception):
+    """A path could not be looked at (EIO or a timeout of a network file system, EACCES): neither there nor
+    gone; the check of that moment is skipped (:meth:`Recorder._check_folder`)."""
+
+
 def _identity(path: str) -> tuple[int, int] | None:
     """A path's (st_dev, st_ino) (st_ino is 0 on a file system without inode numbers); None when it names
-    nothing."""
+    nothing. :class:`_CannotTell` when it cannot be looked at: one such moment of a network file system is
+    no deleted folder (it stopped a recording, saying a file "was deleted")."""
     try:
         st = os.stat(path)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError:
+        raise _CannotTell(path) from None
     return (st.st_dev, st.st_ino)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The first ``size`` bytes of an open file, from its start."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    out = bytearray()
+    while len(out) < size:
+        chunk = os.read(fd, size - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` of an open file."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 def _nlink(fd: int) -> int:

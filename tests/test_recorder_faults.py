@@ -284,3 +284,62 @@ def test_an_unclosed_folder_is_said_by_analyze_report_and_export(tmp_path: Path)
     ) in notes
     rec.close(_info())
     assert not any("did not close" in n for n in left_out_notes([str(d)]))
+
+
+@pytest.mark.parametrize("flaky", ["folder", "A.csv"])
+def test_a_moment_a_path_cannot_be_looked_at_stops_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flaky: str
+) -> None:
+    """The review: one EIO from os.stat (a network file system's timeout) stopped the recording, saying the
+    folder "was moved or renamed ... (to the same folder)" or that A.csv "was deleted"; it is no evidence of
+    either, and the check of that moment is skipped."""
+    d = tmp_path / "r"
+    rec, _wall = _recording(d)
+    target = str(d if flaky == "folder" else d / "A.csv")
+    real = os.stat
+    failed: list[str] = []
+
+    def once(path: object, *a: object, **k: object) -> os.stat_result:
+        if str(path) == target and not failed:
+            failed.append(target)
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+        return real(path, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", once)
+    rec.on_chunk("A", _chunk(1.0))  # the once-a-second check: no RecorderError
+    assert failed == [target] and rec.error is None and rec.path == str(d)
+    monkeypatch.undo()
+    rec.close(_info())
+    assert _session_json(d)["end_utc"]
+
+
+def test_an_in_place_rewrite_that_stops_half_way_puts_the_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review: on a copy-on-write file system a full disk can refuse even the blocks a file has; the
+    in-place rewrite stopped half-way left session.json no JSON at all, and the end said "everything was
+    recorded". The file before is put back, and the end says only its end is missing."""
+    d = tmp_path / "r"
+    rec = Recorder(d)
+    rec.open(_info())
+    rec.on_chunk("A", _chunk(0.0))
+    rec.on_snapshot(_snap(1.0))
+    before = (d / "session.json").read_bytes()
+    monkeypatch.setattr(recorder.tempfile, "mkstemp", _no_space)
+    real = os.write
+    calls: list[int] = []
+
+    def half_way(fd: int, data: object) -> int:
+        calls.append(fd)
+        if len(calls) == 1:
+            return real(fd, bytes(data)[:300])  # type: ignore[call-overload]
+        if len(calls) == 2:
+            _no_space()
+        return real(fd, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "write", half_way)
+    with pytest.raises(RecorderError, match=r"only the end of session\.json"):
+        rec.close(_info())
+    monkeypatch.undo()
+    assert (d / "session.json").read_bytes() == before
+    json.loads(before)

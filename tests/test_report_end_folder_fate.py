@@ -63,3 +63,27 @@ def test_a_folder_deleted(tmp_path: Path) -> None:
     assert code == 1
     assert out == f"not recorded: {folder} was deleted during the session\n"
     assert err.endswith(f"nothing of it is left ({folder} no longer exists)\n"), err
+
+
+def test_a_folder_moved_and_made_again_at_its_old_path(tmp_path: Path) -> None:
+    """The review: moved away (where to not known here, or the dashboard's old path) and a folder made again
+    at the old path: "recorded to OLD until 0:19 (then the recording stopped)" beside "is where it was moved;
+    what was recorded until then stays readable in OLD"."""
+    code, out, err = _end(
+        tmp_path,
+        f"the folder {tmp_path} was moved or renamed during the session: what was recorded until then is where "
+        "it was moved",
+    )
+    assert code == 1
+    assert out == f"recorded to {tmp_path} until 0:19 of the session, then it was moved or renamed\n"
+    assert "stays readable" not in err and err.endswith("is where it was moved\n"), err
+
+
+def test_a_folder_moved_to_where_the_command_names_it(tmp_path: Path) -> None:
+    new = tmp_path / "new"
+    new.mkdir()
+    code, out, err = _end(
+        new, f"the folder {tmp_path / 'old'} was moved or renamed during the session (to {new})"
+    )
+    assert code == 1 and out == f"recorded to {new} until 0:19 of the session (then the recording stopped)\n"
+    assert err.endswith(f"(to {new}); what was recorded until then stays readable in {new}\n"), err
