@@ -49,7 +49,7 @@ Column names: BIDS's column naming recommendation (names that MAY be used) is ``
 and ``cardiac`` for pulse measurements
 (:data:`_BIDS_COLUMN`); the raw files use them for the recording's ``resp`` and ``ecg``. Units are those the
 recording declares (its ``# unit:`` line), else those of the Bluetooth device session.json names (a GDX-RB
-belt: newtons, from its profile: :func:`breathsync.recorder.device_unit`), else the format's, except an
+belt: newtons, as its profile declares: :func:`breathsync.recorder.device_units`), else the format's, except an
 accelerometer's milli-g (or g), which is converted to m/s^2: BIDS reads "mg" as a milligram. A known Bluetooth device gives
 ``Manufacturer`` and ``ManufacturersModelName``; otherwise they are left out (the source kind, "sim" or
 "replay", is in ``breathsyncSourceKind``).
@@ -110,7 +110,7 @@ from breathsync.io.session_folder import (
     read_text_file,
     source_without_paths,
 )
-from breathsync.recorder import device_unit
+from breathsync.recorder import device_units
 
 BIDS_VERSION = "1.11.1"
 TASK = "breathsync"
@@ -251,6 +251,13 @@ def declared_units(unit_meta: str | None) -> dict[str, str]:
     return out
 
 
+def bids_unit(unit: str) -> str:
+    """The BIDS "Units" value of a unit as a recording's ``# unit:`` line (or a device profile,
+    ``StreamSpec.units``) spells it: the CMIXF symbol of a spelling :data:`_UNIT_SYMBOLS` knows ("newtons" ->
+    "N", "milli-g" -> "mg"), else the text as it is (a symbol already: "mV", "mm")."""
+    return _UNIT_SYMBOLS.get(unit.lower(), unit)
+
+
 def _column_units(
     names: list[str], declared: dict[str, str], derived: tuple[str, ...] = ()
 ) -> dict[str, str]:
@@ -262,7 +269,7 @@ def _column_units(
     for n in names:
         unit = None if n in derived else declared.get(n)
         if unit is not None:
-            out[n] = _UNIT_SYMBOLS.get(unit.lower(), unit)
+            out[n] = bids_unit(unit)
         else:
             out[n] = _UNITS.get(n) or _UNKNOWN_UNIT.get(n, "arbitrary")
     return out
@@ -1066,7 +1073,7 @@ def _write_dataset(
         derived = ("resp",) if _rr_derived(rec, signal) else ()
         # The file's "# unit:" line; for what it leaves out, the device's (a belt recorded before the recorder
         # wrote its newtons there).
-        declared = {**declared_units(device_unit(source, signal)), **declared_units(rec.meta.get("unit"))}
+        declared = {**device_units(source, signal), **declared_units(rec.meta.get("unit"))}
         units = _column_units(names, declared, derived)
         note = "; ".join(x for x in (note, _acceleration_in_si(cols, units)) if x)
         # A resp a partner's breathsync derived before it was recorded (the raw file's "# derived_from:" line:

@@ -56,7 +56,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -74,7 +74,10 @@ from breathsync.io.session_folder import SESSION_FILE, SESSION_FORMAT, source_wi
 from breathsync.session_types import Event, PairView, SessionInfo, Snapshot, clock_text
 from breathsync.sources.base import SIGNAL_COLUMNS, Packet, SampleChunk
 
-__all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError", "device_unit"]
+if TYPE_CHECKING:
+    from devices import Profile
+
+__all__ = ["LIVE_COLUMNS", "PAIR_FIELDS", "Recorder", "RecorderError", "device_unit", "device_units"]
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -96,17 +99,6 @@ HOLD_WALL_S = 5.0
 QUALITY_CODES = "0 ok, 1 warmup, 2 gap, 3 flat, 4 no_breathing"
 
 _UNITS = {"rr": "rr_ms: milliseconds", "acc": "acc_x/acc_y/acc_z: milli-g", "rr_ms": "rr_ms: milliseconds"}
-#: Units of the columns the device decoders give, which say their unit in their names (DESIGN.md, "Units in
-#: names"; the names: devices/_base.py, ``Decoded.columns``). ``force_n``: the GDX-RB's sensor 1, force in
-#: newtons (../shared/notes/ble.md section 3; devices/gdx.py).
-_DECODED_UNITS = {
-    "force_n": "newtons",
-    "rr_ms": "milliseconds",
-    "acc_x": "milli-g",
-    "acc_y": "milli-g",
-    "acc_z": "milli-g",
-    "ecg_uv": "microvolts",
-}
 #: Units of columns a source gives beside its signal, whatever the signal: a simulator's ``true_phase``, the
 #: phase it breathed at, wrapped to [0, 2 pi), 0 = inhale onset (breathsync/sources/sim.py; the same words as
 #: ``breathsync simulate``'s files).
@@ -129,13 +121,9 @@ def file_stem(label: str) -> str:
 WriterFactory = Callable[[str, Sequence[str], Mapping[str, str]], RecordingWriter]
 
 
-def device_unit(source: Any, signal: str) -> str | None:
-    """The ``# unit:`` text of the breathing signal a known Bluetooth device gives (``"resp: newtons"`` for a
-    GDX-RB belt), from its profile in ``devices/``: the profile's signal stream names the decoded column
-    that fills each of the signal's columns (``StreamSpec.signal_columns``: a belt's ``resp`` is its
-    ``force_n``), and that column's name says its unit (:data:`_DECODED_UNITS`). None when ``source`` names
-    no known device (a replay, a simulator), the device gives another signal, or a column's unit is unknown.
-    """
+def _device_profile(source: Any, signal: str) -> Profile | None:
+    """The profile in ``devices/`` of the known Bluetooth device ``source`` names, when it gives ``signal``;
+    None for a source naming no known device (a replay of a file, a simulator) or giving another signal."""
     if not isinstance(source, dict) or not isinstance(source.get("device"), str):
         return None
     import devices  # the registry of device profiles (only devices/ knows the products)
@@ -143,9 +131,32 @@ def device_unit(source: Any, signal: str) -> str | None:
     profile = devices.PROFILES.get(source["device"])
     if profile is None or profile.signal != signal or profile.signal_stream not in profile.streams:
         return None
+    return profile
+
+
+def device_units(source: Any, signal: str) -> dict[str, str]:
+    """The unit of each column a known Bluetooth device fills (``{"resp": "newtons"}`` for a GDX-RB belt; a
+    Polar H10's ``acc_x``/``acc_y``/``acc_z`` and the ``rr_ms`` beside them), as its profile in ``devices/``
+    declares them (``StreamSpec.units``, :attr:`devices.Profile.units`), never from a column's name. Empty
+    when ``source`` names no known device (a replay of a file, a simulator) or the device gives another
+    signal."""
+    profile = _device_profile(source, signal)
+    return dict(profile.units) if profile is not None else {}
+
+
+def device_unit(source: Any, signal: str) -> str | None:
+    """The ``# unit:`` text of the breathing signal a known Bluetooth device gives (``"resp: newtons"`` for a
+    GDX-RB belt): the unit its profile's signal stream declares for each of the signal's columns
+    (``StreamSpec.units``; :func:`device_units`). None when ``source`` names no known device (a replay, a
+    simulator), the device gives another signal, or the profile declares no unit for one of its columns.
+    """
+    profile = _device_profile(source, signal)
+    if profile is None:
+        return None
+    spec = profile.streams[profile.signal_stream]
     by_unit: dict[str, list[str]] = {}
-    for mine, theirs in profile.streams[profile.signal_stream].signal_columns.items():
-        unit = _DECODED_UNITS.get(theirs)
+    for mine in spec.signal_columns:
+        unit = spec.units.get(mine)
         if unit is None:
             return None
         by_unit.setdefault(unit, []).append(mine)
@@ -688,7 +699,13 @@ class Recorder:
         # (radians; a replayed ``simulate`` file declares it itself and keeps its own words).
         text = str(meta.get("unit", ""))
         named = {n.strip() for part in text.split(";") for n in part.partition(":")[0].split("/")}
-        more = [_UNITS[c] for c in declared_extra if c not in named and c in _UNITS]
+        # An extra column's unit: as the device's profile declares it (a Polar H10's rr_ms), else the format's.
+        dev = device_units(source, signal)
+        more = [
+            f"{c}: {dev[c]}" if c in dev else _UNITS[c]
+            for c in declared_extra
+            if c not in named and (c in dev or c in _UNITS)
+        ]
         more += [_COLUMN_UNITS[c] for c in columns if c in _COLUMN_UNITS and c not in named]
         if more:
             meta["unit"] = "; ".join([text, *more] if text else more)

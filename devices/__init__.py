@@ -6,7 +6,8 @@ list of subscribe/write steps), and per stream a pure, stateful decoder from not
 bytes. Nothing here does I/O: the BLE source in ``breathsync/sources`` executes the steps.
 
 What a new device's module needs is exported here: the records and the error above, :class:`Profile`,
-:class:`StreamSpec`, the steps :class:`Subscribe` and :class:`Write`, :class:`FixedController` (steps that
+:class:`StreamSpec` (with the unit of each signal column, ``units``: recordings, BIDS and LSL take it
+from there), the steps :class:`Subscribe` and :class:`Write`, :class:`FixedController` (steps that
 never change), and the decoders' helpers :func:`need` (raise on too few bytes), :func:`out_of_range` and
 :func:`dropped` (a :data:`DROPPED` record for bytes that decode but must not be used); beside them
 ``devices.battery.BATTERY_STREAM`` (the standard Battery Service).

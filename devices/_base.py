@@ -171,6 +171,12 @@ class StreamSpec:
     ``decoder()`` makes a fresh stateful decoder (one per connection). ``signal`` is the breathing signal
     this stream feeds ("resp", "rr", "acc" as in ``breathsync.sources.base.SIGNAL_COLUMNS``) or None, and
     ``signal_columns`` maps each of that signal's column names to the decoded column that fills it.
+
+    ``units``: the unit of each of ``signal_columns``' columns, by the same name (``{"resp": "newtons"}``), as
+    a recording's ``# unit:`` line writes it: a BIDS (CMIXF-12) symbol ("N", "mm", "uV") or a spelling the BIDS
+    export turns into one ("newtons", "milli-g", "milliseconds", "arbitrary units"). The recorder, the BIDS
+    export and the LSL outlet take a device's units from here, never from a column's name; every signal
+    column needs one (tests/devices/test_profiles.py checks it).
     """
 
     name: str
@@ -179,6 +185,17 @@ class StreamSpec:
     description: str
     signal: str | None = None
     signal_columns: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for column, unit in self.units.items():
+            if column not in self.signal_columns:
+                raise ValueError(f"stream {self.name!r}: a unit for {column!r}, which is not a signal column")
+            # A recording's "# unit:" line holds it: "resp: newtons; rr_ms: milliseconds".
+            if not unit or unit != unit.strip() or any(c in unit for c in ";,\n\r"):
+                raise ValueError(
+                    f"stream {self.name!r}: unit {unit!r} of {column!r}: one unit, without ';' or ','"
+                )
 
 
 class Controller(Protocol):
@@ -261,6 +278,15 @@ class Profile:
     def extra_columns(self) -> tuple[str, ...]:
         """The columns the extra streams add to the breathing signal's (e.g. ``("rr_ms",)``), in order."""
         return tuple(c for name in self.extra_streams for c in self.streams[name].signal_columns)
+
+    @property
+    def units(self) -> dict[str, str]:
+        """The declared unit (:attr:`StreamSpec.units`) of each column the device fills: its breathing
+        signal's, then its extra streams' (``{"acc_x": "milli-g", ..., "rr_ms": "milliseconds"}``). A column
+        whose stream declares no unit is left out."""
+        names = (self.signal_stream, *self.extra_streams) if self.signal_stream in self.streams else ()
+        specs = [self.streams[name] for name in names]
+        return {c: spec.units[c] for spec in specs for c in spec.signal_columns if c in spec.units}
 
     def matches(self, name: str | None, service_uuids: list[str] | tuple[str, ...] = ()) -> bool:
         """Whether an advertisement (name, advertised service UUIDs) is this kind of device.

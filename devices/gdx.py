@@ -439,6 +439,8 @@ def gdx_rb_profile(period_ms: float = 100.0, sensors: tuple[int, ...] = (1, 2)) 
         "GDX responses (58 ...) and measurements (20 ...): force_n, belt_rate_bpm",
         signal="resp",
         signal_columns={"resp": "force_n"},
+        # Sensor 1, force in newtons (../shared/notes/ble.md section 3).
+        units={"resp": "newtons"},
     )
     return Profile(
         name="gdx-rb",

@@ -228,6 +228,7 @@ HRM_STREAM = StreamSpec(
     description="Heart Rate Measurement (0x2A37): heart rate, sensor contact, energy, RR intervals",
     signal="rr",
     signal_columns={"rr_ms": "rr_ms"},
+    units={"rr_ms": "milliseconds"},
 )
 
 

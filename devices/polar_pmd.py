@@ -410,6 +410,7 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
         )
         stop.append(Write(PMD_CONTROL, stop_command(ECG), response=True, reply="control", what="stop ECG"))
     acc_cols = {c: c for c in ("acc_x", "acc_y", "acc_z")}
+    acc_units = dict.fromkeys(acc_cols, "milli-g")
     streams = {
         # The beats come beside the accelerometer's breathing: without them only its direction waits.
         "hrm": replace(HRM_STREAM, decoder=lambda: HrmDecoder(no_rr=NO_RR_BESIDE)),
@@ -423,6 +424,7 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
             "PMD data: any frame (ACC -> kind 'acc', ECG -> kind 'ecg')",
             signal="acc",
             signal_columns=acc_cols,
+            units=acc_units,
         ),
         "acc": StreamSpec(
             "acc",
@@ -431,6 +433,7 @@ def polar_h10_profile(acc_rate_hz: int = 50, acc_range_g: int = 8, ecg: bool = F
             f"PMD ACC frames: x, y, z in milli-g at {acc_rate_hz} Hz",
             signal="acc",
             signal_columns=acc_cols,
+            units=acc_units,
         ),
         "ecg": StreamSpec(
             "ecg",

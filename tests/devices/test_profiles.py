@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import devices
+from breathsync import export_bids
 from breathsync.sources.base import SIGNAL_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,6 +36,14 @@ def test_the_built_in_devices_stay() -> None:
 
 
 UUID128 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: A unit BIDS reads (appendix "Units": SI symbols with SI prefixes, in CMIXF-12: "N", "mV", "uV", "m/s^2"),
+#: or "arbitrary", the export's word for arbitrary units: what a profile's unit must export as
+#: (breathsync.export_bids.bids_unit turns the recorder's spellings, "newtons", "milli-g", into symbols).
+_SI_UNIT = (
+    r"(?:da|[YZEPTGMkhdcmunpfazy])?"
+    r"(?:m|g|s|A|K|mol|cd|rad|sr|Hz|N|Pa|J|W|C|V|F|Ohm|S|Wb|T|H|lm|lx|Bq|Gy|Sv|kat|L|degC)(?:\^-?[0-9]+)?"
+)
+BIDS_UNIT = re.compile(rf"^(?:arbitrary|(?:1|{_SI_UNIT})(?:[./]{_SI_UNIT})*)$")
 
 
 @pytest.mark.parametrize("name", list(devices.PROFILES))
@@ -66,6 +75,15 @@ def test_profile_invariants(name: str) -> None:
         assert d1 is not d2 and callable(getattr(d1, "feed", None)), why + f"stream {key!r}: decoder()"
         if spec.signal_columns:
             assert spec.signal in SIGNAL_COLUMNS, why + f"stream {key!r}: signal {spec.signal!r}"
+        # Each signal column's unit, declared (the recording's "# unit:" line, BIDS "Units" and the LSL
+        # channel's unit come from here, not from the column's name), as a unit BIDS reads.
+        for column in spec.signal_columns:
+            unit = spec.units.get(column)
+            assert unit, why + f"stream {key!r}: signal column {column!r} has no unit (StreamSpec.units)"
+            assert BIDS_UNIT.match(export_bids.bids_unit(unit)), (
+                why + f"stream {key!r}: unit {unit!r} of {column!r} is not a unit BIDS accepts: give its "
+                "symbol (N, mm, uV, m/s^2) or a spelling breathsync.export_bids knows (newtons, milli-g)"
+            )
     # The breathing signal: which one, from which stream, filling exactly the session's columns for it.
     assert p.signal in SIGNAL_COLUMNS, why + f"signal must be one of {sorted(SIGNAL_COLUMNS)}"
     assert p.signal_stream in p.streams, why + "signal_stream must name one of the streams"
@@ -175,6 +193,8 @@ def test_the_invariants_catch_a_faulty_profile(monkeypatch: pytest.MonkeyPatch) 
         return FixedController(start=steps, stop=[])
 
     shared = reply_first()
+    no_unit = {**hr.streams, "hrm": replace(hrm, units={})}
+    long_unit = {**hr.streams, "hrm": replace(hrm, units={"rr_ms": "millimetres"})}
     fresh = hr.controller
     # The last four advertise a name only: with the generic strap's service they would be matched as it.
     faulty = [
@@ -204,6 +224,14 @@ def test_the_invariants_catch_a_faulty_profile(monkeypatch: pytest.MonkeyPatch) 
             replace(hr, name="shared", service_uuids=(), name_prefixes=("Z",), controller=lambda: shared),
             "a new controller",
         ),
+        (
+            replace(hr, name="no-unit", service_uuids=(), name_prefixes=("V",), streams=no_unit),
+            "signal column 'rr_ms' has no unit",
+        ),
+        (
+            replace(hr, name="long-unit", service_uuids=(), name_prefixes=("U",), streams=long_unit),
+            "unit 'millimetres' of 'rr_ms' is not a unit BIDS accepts",
+        ),
         (replace(hr, name="fine", service_uuids=(), name_prefixes=("W",), controller=fresh), None),
     ]
     for p, msg in faulty:
@@ -226,3 +254,29 @@ def test_another_polar_sensor_with_the_raw_data_service_is_no_h10() -> None:
     for other in ("Polar Sense B5D3E12F", "Polar OH1 1A2B3C4D"):
         found = devices.match_profile(other, [PMD_SERVICE])
         assert found is None or found.name != "polar-h10", other
+
+
+def test_every_built_in_signal_column_has_the_unit_its_recordings_have_always_said() -> None:
+    """The units moved from a table of column names (breathsync/recorder.py) into the profiles: the same
+    words, so recordings, BIDS sidecars and LSL metadata stay as they were."""
+    assert devices.get_profile("gdx-rb").units == {"resp": "newtons"}
+    assert devices.get_profile("heart-rate").units == {"rr_ms": "milliseconds"}
+    h10 = devices.get_profile("polar-h10")
+    assert h10.units == {"acc_x": "milli-g", "acc_y": "milli-g", "acc_z": "milli-g", "rr_ms": "milliseconds"}
+    assert h10.stream("acc").units == h10.stream("pmd").units
+
+
+@pytest.mark.parametrize(
+    ("units", "msg"),
+    [
+        ({"force": "newtons"}, "a unit for 'force', which is not a signal column"),
+        ({"resp": ""}, "unit '' of 'resp'"),
+        ({"resp": "N; rr_ms: ms"}, "without ';' or ','"),
+        ({"resp": "N, rising on inhale"}, "without ';' or ','"),
+    ],
+)
+def test_a_stream_refuses_a_unit_its_recording_could_not_say(units: dict[str, str], msg: str) -> None:
+    """A unit goes into a "# unit:" line ("resp: newtons; rr_ms: milliseconds"), which ';' and ',' cut."""
+    gdx = devices.get_profile("gdx-rb").stream("response")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        devices.StreamSpec("s", gdx.characteristic, gdx.decoder, "d", "resp", {"resp": "force_n"}, units)
