@@ -19,8 +19,27 @@ Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), th
   frequency (half the power below it) is under 0.1 Hz, the breathing is slow, and the lower edge is moved
   to half the frequency of the spectrum's peak (or of the median, if lower), no lower than 0.015 Hz. The
   median decides, not the peak, because a recording at normal rates with slow movement artefacts can
-  peak low (the Systole recording: 19 breaths/min, a peak at 4.7/min, a median of 10.5/min). Breathing at
-  6/min and faster is filtered as before, to the bit;
+  peak low (the Systole recording: 19 breaths/min, a peak at 4.7/min, a median of 10.5/min).
+  Breathing faster than 48/min (0.8 Hz: children, exercise) lies above the band's upper edge, the same
+  way: the band-pass took most of it away, the spectrum under 0.8 Hz was left with the drift and said
+  slow (the lower edge went to 0.016 Hz), the phase was 30 deg off at 50/min, and, onsets being kept 1 s
+  apart, 99 of 120 breaths were found at 60/min and half at 70/min (34.3/min read). So the spectrum is
+  also measured up to 2 Hz (band-passed 0.05-2 Hz). When its median frequency from 0.1 Hz (twice the
+  lower edge, where the band is flat: slow movement artefacts below the breathing do not pull the median
+  down; a real belt sped up to 49/min read 23/min with them) is above 0.4 Hz (24/min, half the upper
+  edge: the harmonics that shape a breath, two and three times its frequency, are then cut), and its
+  median from 0.02 Hz is not slow (0.1 Hz or more: above 0.1 Hz, breathing at 2/min leaves only its
+  harmonics and the heart), the breathing is fast, and the upper edge is moved to twice
+  the frequency of that spectrum's peak (or of its median, if higher), no higher than 2 Hz (120/min: no
+  breathing is that fast; a heart is) nor 0.4 x the grid rate; the slow rule is not applied. Troughs
+  (peaks) are kept 0.8 of the band's shortest period (1 / the upper edge) apart, 1 s at most: 1 s for
+  0.8 Hz, 0.4 s at 2 Hz (60-70/min: 119 of 120 and 138 of 139 breaths, their rate and a phase 6-8 deg
+  from the truth). The median decides, not the peak, here too: a heart's ripple on the belt (1-1.5 Hz,
+  60-90/min, the rates fast breathing has) is a narrow line that can be the spectrum's peak with a small
+  share of its power; a ripple at 1.2 Hz as large as the breath from top to bottom (a sine of half its
+  amplitude) keeps the band at 15/min; one larger than that carries more power than the breathing and
+  is taken for it (a limit: a belt that records the heart more than the breath). The real recordings'
+  medians (measured so) are 4.5-18.5/min. Breathing under 24/min is filtered as before, to the bit;
 - phase: Hilbert transform of the clean signal, rotated to the project's convention (0 = inhale onset,
   pi = end of inhale);
 - breath onsets: troughs of the clean signal with a prominence of at least ``prominence`` x the local
@@ -112,7 +131,8 @@ class OfflineResult:
     rate_bpm: FloatArray
     onsets_s: FloatArray
     quality: np.ndarray  # a Quality code per grid sample: OK, GAP, FLAT or NO_BREATHING
-    band_hz: tuple[float, float] = (0.05, 0.8)  # the band-pass used (its lower edge follows slow breathing)
+    #: The band-pass used (its edges follow slow and fast breathing).
+    band_hz: tuple[float, float] = (0.05, 0.8)
     #: Per grid sample: +1 where the raw value is held at the sensor's upper limit, -1 at its lower limit
     #: (clipped; up and down as the input was given, before ``invert``), 0 elsewhere. A clipped sample keeps
     #: its quality code (OK where the breathing is found through it).
@@ -360,10 +380,26 @@ def offline_breathing(
             quality[a:b] = Quality.GAP  # too short to filter
     cleaned = [signal.sosfiltfilt(sos, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
     f_peak, f_median = _spectrum_peak_median(cleaned, fs_hz)
-    if f_median < SLOW_HZ and band_hz[0] > MIN_LOW_HZ:
+    band0, fast = band_hz, False
+    top = min(MAX_HIGH_HZ, NYQUIST_SHARE * fs_hz)
+    if band_hz[1] < top:
+        # The spectrum measured up to MAX_HIGH_HZ (band-passed to there: the upper edge takes most of a
+        # breath faster than 48/min away, and the spectrum below it then says slow).
+        wide = signal.butter(2, (band_hz[0], top), "bandpass", fs=fs_hz, output="sos")
+        widened = [signal.sosfiltfilt(wide, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
+        w_peak, w_median = _spectrum_peak_median(widened, fs_hz, SLOW_HZ, top)
+        # Not slow (the whole spectrum's median), and fast above the slow range.
+        fast = _spectrum_peak_median(widened, fs_hz, 0.02, top)[1] >= SLOW_HZ
+        fast = fast and w_median > FAST_SHARE * band_hz[1]
+        if fast:
+            band_hz = (band_hz[0], min(top, 2.0 * max(w_peak, w_median)))
+    if not fast and f_median < SLOW_HZ and band_hz[0] > MIN_LOW_HZ:
         band_hz = (max(MIN_LOW_HZ, min(band_hz[0], 0.5 * min(f_peak, f_median))), band_hz[1])
+    if band_hz != band0:
         sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
         cleaned = [signal.sosfiltfilt(sos, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
+    # Troughs (peaks) no closer than 0.8 of the shortest period the band passes (its upper edge's), 1 s at most.
+    distance = max(1, int(min(1.0, BREATH_SHARE / band_hz[1]) * fs_hz))
     for s, ((a, b), c) in enumerate(zip(segments, cleaned, strict=True)):
         analytic = signal.hilbert(c)
         clean[a:b] = c
@@ -371,9 +407,7 @@ def offline_breathing(
         amp[a:b] = 2.0 * np.abs(analytic)
         seg_id[a:b] = s
         for sign, found in ((-1.0, troughs), (1.0, peaks)):
-            at, _ = signal.find_peaks(
-                sign * c, prominence=(prominence * amp[a:b], None), distance=max(1, int(1.0 * fs_hz))
-            )
+            at, _ = signal.find_peaks(sign * c, prominence=(prominence * amp[a:b], None), distance=distance)
             found.append(a + at)
     ons = np.concatenate(troughs) if troughs else np.empty(0, int)
     tops = np.concatenate(peaks) if peaks else np.empty(0, int)
@@ -434,14 +468,27 @@ def offline_breathing(
 SLOW_HZ = 0.1
 #: ... but not below this (0.9/min: no breathing is that slow; drift is).
 MIN_LOW_HZ = 0.015
+#: Breathing whose spectrum (measured up to :data:`MAX_HIGH_HZ`) has its median frequency above this share
+#: of the band-pass's upper edge (0.4 Hz, 24/min, for 0.8 Hz) has that edge moved up to twice its frequency ...
+FAST_SHARE = 0.5
+#: ... but not above this (120/min: no breathing is that fast; a heart is) ...
+MAX_HIGH_HZ = 2.0
+#: ... nor above this share of the sampling rate.
+NYQUIST_SHARE = 0.4
+#: Breath onsets (and peaks) are kept this share of the shortest period the band passes (1 / its upper edge)
+#: apart, 1 s at most (1 s for 0.8 Hz, 0.4 s for 2 Hz).
+BREATH_SHARE = 0.8
 
 
-def _spectrum_peak_median(cleaned: list[FloatArray], fs_hz: float) -> tuple[float, float]:
+def _spectrum_peak_median(
+    cleaned: list[FloatArray], fs_hz: float, f_min: float = 0.02, f_max: float = 0.8
+) -> tuple[float, float]:
     """The peak and the median frequency (Hz; NaN, NaN with no segment of 20 s) of the summed Welch power
-    spectra of the band-passed segments, from 0.02 to 0.8 Hz, on a common grid of 1/256 Hz (120-s windows,
-    or a shorter segment's length). Every ``q``-th sample is enough (4 Hz or more: the band-pass has taken
-    away what would alias), a fifth of the cost of the 20-Hz grid's (20 ms an hour)."""
-    q = max(1, int(fs_hz // 4.0))
+    spectra of the band-passed segments, from ``f_min`` to ``f_max`` Hz (the band's upper edge), on a common
+    grid of 1/256 Hz (120-s windows, or a shorter segment's length). Every ``q``-th sample is enough (4 Hz
+    or more, 5 x ``f_max`` above 0.8 Hz: the band-pass has taken away what would alias), a fifth of the
+    cost of the 20-Hz grid's (20 ms an hour)."""
+    q = max(1, int(fs_hz // (4.0 if f_max <= 0.8 else 5.0 * f_max)))
     fs = fs_hz / q
     nfft = 1 << max(8, math.ceil(math.log2(256.0 * fs)))
     total = np.zeros(nfft // 2 + 1)
@@ -453,7 +500,7 @@ def _spectrum_peak_median(cleaned: list[FloatArray], fs_hz: float) -> tuple[floa
         _, pxx = signal.welch(x, fs, nperseg=n, nfft=nfft)
         total += pxx * x.size
     f = np.fft.rfftfreq(nfft, 1.0 / fs)
-    sel = (f >= 0.02) & (f <= 0.8)
+    sel = (f >= f_min) & (f <= f_max)
     f, p = f[sel], total[sel]
     if not p.sum() > 0:
         return float("nan"), float("nan")
