@@ -68,7 +68,7 @@ def test_a_locally_linear_signal_is_reproduced_exactly_at_any_timing() -> None:
 
 
 def test_fast_inputs_are_still_averaged() -> None:
-    """White noise at 1000 Hz: each grid value averages the ~50 samples of its 50-ms bin (std / 7)."""
+    """White noise at 1000 Hz: each grid value averages the ~90 samples of its 90-ms kernel (std / 8)."""
     rng = np.random.default_rng(0)
     t = np.arange(0, 60, 0.001)
     out = GridResampler(20.0).process(t, rng.standard_normal(t.size))
@@ -88,13 +88,14 @@ def test_on_absolute_host_times() -> None:
 
 
 def test_latency() -> None:
-    """A fast input's grid point g waits for its bin's second half (h = 25 ms at 20 Hz); a slow input's
-    waits only for the first sample at or after g, as before."""
+    """A fast input's grid point g waits for its anti-alias kernel's second half (45 ms at 20 Hz: the 50-ms
+    bin's boxcar convolved with a 40-ms one); a slow input's waits only for the first sample at or after
+    g, as before."""
     fast = GridResampler(20.0)
     t = np.arange(0, 1.0, 0.001)
-    out = fast.process(t[t <= 0.524], np.zeros((t <= 0.524).sum()))
+    out = fast.process(t[t <= 0.544], np.zeros((t <= 0.544).sum()))
     assert out.t[-1] == pytest.approx(0.45)
-    out = fast.process(np.array([0.525]), np.zeros(1))
+    out = fast.process(np.array([0.545]), np.zeros(1))
     assert out.t.tolist() == pytest.approx([0.5])
     slow = GridResampler(20.0)  # 4 Hz on the grid's multiples (RR-derived breathing)
     out = slow.process(np.arange(0, 2.01, 0.25), np.zeros(9))

@@ -9,7 +9,7 @@ from scipy import signal
 
 from breathsync.dsp import _sos
 from breathsync.dsp.pipeline import RespPipeline
-from breathsync.dsp.resample import _line_at_centre_few, _line_at_centre_many
+from breathsync.dsp.resample import SECOND_BOX, _line_at_centre_few, _line_at_centre_many
 
 
 def _designs() -> list[np.ndarray]:
@@ -73,7 +73,10 @@ def test_the_few_bin_fit_is_the_arrays_to_the_bit() -> None:
         fit = (i_g > i_lo) & (i_hi > i_g)
         if not fit.any():
             continue
-        args = (tt, yy, g[fit], i_lo[fit], i_hi[fit])
+        hw = 0.5 * (1.0 + SECOND_BOX)  # the kernel's samples, as GridResampler takes them
+        k_lo = np.searchsorted(tt, (ks[fit] - hw) / fs, side="right")
+        k_hi = np.searchsorted(tt, (ks[fit] + hw) / fs, side="right")
+        args = (tt, yy, g[fit], k_lo, k_hi, hw / fs, min(1.0, SECOND_BOX) / fs)
         assert _line_at_centre_few(*args).tobytes() == _line_at_centre_many(*args).tobytes()
 
 
