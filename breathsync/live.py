@@ -767,7 +767,7 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
         code = 2
     if end.recording_error is not None:
         if moved:
-            kept = ""  # the recorder's words say where it is ("(to NEW)", "is where it was moved")
+            kept = ""  # moved away from the folder named here: the recorder's words say where it is
         elif remade:
             kept = "; nothing of it is left"
         elif stopped_in in gone:

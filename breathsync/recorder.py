@@ -1077,9 +1077,11 @@ class Recorder:
 
     def _rewrite_session_json(self, exc: OSError) -> None:
         """Rewrite session.json in place, its end in it, after ``exc`` kept it from being replaced (see
-        :meth:`_write_session_json`); ``exc`` again when that cannot be done. On a full disk only a text that
-        fits the blocks the file already has is written (a longer one would stop half-way, leaving no
-        readable session.json): the indented one, else the same on one line."""
+        :meth:`_write_session_json`); ``exc`` again when that cannot be done. The indented text is tried,
+        then the same on one line (which fits the blocks a full disk's file already has more often); a write
+        that stops half-way (a full disk, a copy-on-write file system that needs new blocks even for these)
+        is undone, the file before put back: a half-written session.json is no JSON at all. Only when that
+        too fails and the file is not what it was is it said damaged."""
         path = os.path.join(self.path, SESSION_FILE)
         self._warn(
             f"session.json was rewritten in place at the end: the folder took no new file ({_reason(exc)})"
@@ -1088,33 +1090,28 @@ class Recorder:
             fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))  # no O_CREAT: the file that is there
         except OSError:
             raise exc from None
-        old = b""
         try:
-            st = os.fstat(fd)
-            room = getattr(st, "st_blocks", 0) * 512
-            full = _disk_full(exc)
-            texts = [self._session_text(True), self._session_text(True, compact=True)]
-            data = [(t + "\n").encode("utf-8") for t in texts]
-            # On a full disk, only what fits the blocks the file has (none when the file system does not say
-            # how many: st_blocks 0, some network and FUSE ones).
-            fits = [b for b in data if not full or (room and len(b) <= max(room, st.st_size))]
-            if not fits:
-                raise exc
-            old = _read_all(fd, st.st_size)  # put back if the rewrite stops half-way
-            written = fits[0]
-            _write_all(fd, written, 0)
-            os.ftruncate(fd, len(written))
-            os.fsync(fd)
-        except OSError:
-            if old:
-                # A write that stopped half-way (a copy-on-write file system needs new blocks even for these)
-                # would leave a session.json that is no JSON at all: the one before is put back.
+            try:
+                old = _read_all(fd, os.fstat(fd).st_size)
+            except OSError:
+                raise exc from None
+            for text in (self._session_text(True), self._session_text(True, compact=True)):
+                data = (text + "\n").encode("utf-8")
                 try:
-                    _write_all(fd, old, 0)
-                    os.ftruncate(fd, len(old))
+                    _write_all(fd, data, 0)
+                    os.ftruncate(fd, len(data))
+                    os.fsync(fd)
+                    return
                 except OSError:
-                    self._session_json_damaged = True
-            raise exc from None
+                    try:
+                        _write_all(fd, old, 0)
+                        os.ftruncate(fd, len(old))
+                        os.fsync(fd)
+                    except OSError:
+                        if not _holds(fd, old):
+                            self._session_json_damaged = True
+                            raise exc from None
+            raise exc
         finally:
             os.close(fd)
 
@@ -1353,6 +1350,14 @@ def _read_all(fd: int, size: int) -> bytes:
             break
         out += chunk
     return bytes(out)
+
+
+def _holds(fd: int, data: bytes) -> bool:
+    """Whether an open file holds exactly ``data`` (False when it cannot be read)."""
+    try:
+        return os.fstat(fd).st_size == len(data) and _read_all(fd, len(data)) == data
+    except OSError:
+        return False
 
 
 def _write_all(fd: int, data: bytes, offset: int) -> None:

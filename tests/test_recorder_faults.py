@@ -152,20 +152,23 @@ def test_when_session_json_cannot_be_ended_at_all_the_data_is_said_complete(
     assert len(read_recording(d / "A.csv")) == 25
 
 
-def test_an_in_place_rewrite_that_would_not_fit_a_full_disk_is_not_begun(
+def test_an_in_place_rewrite_a_full_disk_refuses_from_its_first_byte_leaves_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A longer text than the blocks the file has would stop half-way on a full disk, leaving no readable
-    session.json: the one there (without its end) is kept, and analyze says it did not close."""
+    """A copy-on-write file system with a full disk refuses even the blocks a file has: nothing is written,
+    the session.json there (without its end) is kept, and the end does not call it damaged (the review: it
+    did, of an intact file); analyze says it did not close."""
     d = tmp_path / "r"
     rec = Recorder(d)
     rec.open(_info())
     rec.on_chunk("A", _chunk(0.0))
     before = (d / "session.json").read_text(encoding="utf-8")
-    rec._warnings.extend(f"a long warning {k} " + "x" * 200 for k in range(40))  # a longer end
     monkeypatch.setattr(recorder.tempfile, "mkstemp", _no_space)
-    with pytest.raises(RecorderError, match="No space left on device"):
+    monkeypatch.setattr(os, "write", _no_space)
+    with pytest.raises(RecorderError, match="No space left on device") as raised:
         rec.close(_info())
+    monkeypatch.undo()
+    assert "damaged" not in str(raised.value)
     assert (d / "session.json").read_text(encoding="utf-8") == before
 
 
@@ -318,28 +321,52 @@ def test_an_in_place_rewrite_that_stops_half_way_puts_the_file_back(
 ) -> None:
     """The review: on a copy-on-write file system a full disk can refuse even the blocks a file has; the
     in-place rewrite stopped half-way left session.json no JSON at all, and the end said "everything was
-    recorded". The file before is put back, and the end says only its end is missing."""
+    recorded". The file before is put back, and the shorter text (one line) tried: here it goes in."""
     d = tmp_path / "r"
     rec = Recorder(d)
     rec.open(_info())
     rec.on_chunk("A", _chunk(0.0))
     rec.on_snapshot(_snap(1.0))
-    before = (d / "session.json").read_bytes()
     monkeypatch.setattr(recorder.tempfile, "mkstemp", _no_space)
     real = os.write
-    calls: list[int] = []
+    calls: list[bytes] = []
 
     def half_way(fd: int, data: object) -> int:
-        calls.append(fd)
+        calls.append(bytes(data))  # type: ignore[call-overload]
         if len(calls) == 1:
-            return real(fd, bytes(data)[:300])  # type: ignore[call-overload]
+            return real(fd, calls[-1][:300])
         if len(calls) == 2:
             _no_space()
         return real(fd, data)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "write", half_way)
-    with pytest.raises(RecorderError, match=r"only the end of session\.json"):
+    rec.close(_info())  # ended after all: no error
+    monkeypatch.undo()
+    info = _session_json(d)
+    assert info["end_utc"] and (d / "session.json").read_text(encoding="utf-8").count("\n") == 1  # one line
+    assert any("rewritten in place" in w for w in info["warnings"])  # type: ignore[union-attr]
+
+
+def test_a_rewrite_that_cannot_be_undone_is_said_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = tmp_path / "r"
+    rec = Recorder(d)
+    rec.open(_info())
+    rec.on_chunk("A", _chunk(0.0))
+    rec.on_snapshot(_snap(1.0))
+    monkeypatch.setattr(recorder.tempfile, "mkstemp", _no_space)
+    real = os.write
+    calls: list[int] = []
+
+    def then_nothing(fd: int, data: object) -> int:
+        calls.append(fd)
+        if len(calls) == 1:
+            return real(fd, bytes(data)[:300])  # type: ignore[call-overload]
+        _no_space()
+        return 0
+
+    monkeypatch.setattr(os, "write", then_nothing)
+    with pytest.raises(RecorderError, match=r"session\.json was left damaged by its rewrite"):
         rec.close(_info())
     monkeypatch.undo()
-    assert (d / "session.json").read_bytes() == before
-    json.loads(before)
