@@ -24,7 +24,11 @@ Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), th
   way: the band-pass took most of it away, the spectrum under 0.8 Hz was left with the drift and said
   slow (the lower edge went to 0.016 Hz), the phase was 30 deg off at 50/min, and, onsets being kept 1 s
   apart, 99 of 120 breaths were found at 60/min and half at 70/min (34.3/min read). So the spectrum is
-  also measured up to 2 Hz (band-passed 0.05-2 Hz). When its median frequency from 0.1 Hz (twice the
+  also measured up to 2 Hz (band-passed 0.05-2 Hz), when the band's own breaths (its troughs, found as
+  the onsets are) are faster than 24/min (a median interval under 2.5 s: even cut, fast breathing shows
+  there, 1.0-2.0 s at 30-70/min; a heart ripple, walking or movement above the band does not, the band
+  finds the breathing beneath it at 12-20/min), and only for the default band (a caller's band is kept,
+  and its onsets 1 s apart). When its median frequency from 0.1 Hz (twice the
   lower edge, where the band is flat: slow movement artefacts below the breathing do not pull the median
   down; a real belt sped up to 49/min read 23/min with them) is above 0.4 Hz (24/min, half the upper
   edge: the harmonics that shape a breath, two and three times its frequency, are then cut), and its
@@ -34,11 +38,13 @@ Same grid as the live path (:class:`~breathsync.dsp.resample.GridResampler`), th
   breathing is that fast; a heart is) nor 0.4 x the grid rate; the slow rule is not applied. Troughs
   (peaks) are kept 0.8 of the band's shortest period (1 / the upper edge) apart, 1 s at most: 1 s for
   0.8 Hz, 0.4 s at 2 Hz (60-70/min: 119 of 120 and 138 of 139 breaths, their rate and a phase 6-8 deg
-  from the truth). The median decides, not the peak, here too: a heart's ripple on the belt (1-1.5 Hz,
-  60-90/min, the rates fast breathing has) is a narrow line that can be the spectrum's peak with a small
-  share of its power; a ripple at 1.2 Hz as large as the breath from top to bottom (a sine of half its
-  amplitude) keeps the band at 15/min; one larger than that carries more power than the breathing and
-  is taken for it (a limit: a belt that records the heart more than the breath). The real recordings'
+  from the truth). Both must say fast: a heart's ripple on the belt (1-1.5 Hz, 60-90/min, the rates
+  fast breathing has) a little larger than the breath from top to bottom (a sine of 0.6-0.8 x its
+  amplitude), walking (0.9 and 1.8 Hz) or movement bursts carry more power than the breathing above
+  0.1 Hz, and the spectrum alone took them for it (the band went to 2 Hz, 300-450 onsets for 60-99
+  breaths); the band's breaths keep it. A ripple that also leaks through the band as breaths (0.8 x
+  the breath at 1 Hz, 12-15/min: twice the onsets with the 0.8-Hz band already) is taken for the
+  breathing (a limit: a belt that records the heart more than the breath). The real recordings'
   medians (measured so) are 4.5-18.5/min. Breathing under 24/min is filtered as before, to the bit;
 - phase: Hilbert transform of the clean signal, rotated to the project's convention (0 = inhale onset,
   pi = end of inhale);
@@ -330,7 +336,7 @@ def offline_breathing(
     y: FloatArray,
     *,
     fs_hz: float = 20.0,
-    band_hz: tuple[float, float] = (0.05, 0.8),
+    band_hz: tuple[float, float] | None = None,
     gap_s: float = 2.0,
     prominence: float = 0.3,
     invert: bool = False,
@@ -341,6 +347,8 @@ def offline_breathing(
 ) -> OfflineResult:
     """Zero-phase analysis of a whole breathing recording (see the module docstring)."""
     y = np.asarray(y, dtype=float)
+    given = band_hz is not None  # a caller's band: the fast rule leaves it alone
+    band_hz = DEFAULT_BAND_HZ if band_hz is None else band_hz
     if invert:
         y = -y
     grid = GridResampler(fs_hz, gap_s).process(np.asarray(t, dtype=float), y)
@@ -382,9 +390,14 @@ def offline_breathing(
     f_peak, f_median = _spectrum_peak_median(cleaned, fs_hz)
     band0, fast = band_hz, False
     top = min(MAX_HIGH_HZ, NYQUIST_SHARE * fs_hz)
-    if band_hz[1] < top:
-        # The spectrum measured up to MAX_HIGH_HZ (band-passed to there: the upper edge takes most of a
-        # breath faster than 48/min away, and the spectrum below it then says slow).
+    if (
+        not given
+        and band_hz[1] < top
+        and _breath_interval(cleaned, prominence, fs_hz) < 1.0 / (FAST_SHARE * band_hz[1])
+    ):
+        # The band's own breaths are fast (over 24/min); is the spectrum measured up to MAX_HIGH_HZ
+        # (band-passed to there: the upper edge takes most of a breath faster than 48/min away, and the
+        # spectrum below it then says slow) fast too?
         wide = signal.butter(2, (band_hz[0], top), "bandpass", fs=fs_hz, output="sos")
         widened = [signal.sosfiltfilt(wide, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
         w_peak, w_median = _spectrum_peak_median(widened, fs_hz, SLOW_HZ, top)
@@ -398,8 +411,9 @@ def offline_breathing(
     if band_hz != band0:
         sos = signal.butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
         cleaned = [signal.sosfiltfilt(sos, gy[a:b] - np.mean(gy[a:b])) for a, b in segments]
-    # Troughs (peaks) no closer than 0.8 of the shortest period the band passes (its upper edge's), 1 s at most.
-    distance = max(1, int(min(1.0, BREATH_SHARE / band_hz[1]) * fs_hz))
+    # Troughs (peaks) 1 s apart; in fast breathing 0.8 of the shortest period the band passes (its upper
+    # edge's), 1 s at most.
+    distance = max(1, int((min(1.0, BREATH_SHARE / band_hz[1]) if fast else 1.0) * fs_hz))
     for s, ((a, b), c) in enumerate(zip(segments, cleaned, strict=True)):
         analytic = signal.hilbert(c)
         clean[a:b] = c
@@ -463,6 +477,8 @@ def offline_breathing(
     )
 
 
+#: The band-pass used unless the caller gives one (its edges then follow slow and fast breathing).
+DEFAULT_BAND_HZ = (0.05, 0.8)
 #: Breathing whose spectrum's median frequency is under this (6/min) has the band-pass's lower edge moved
 #: down to half its frequency ...
 SLOW_HZ = 0.1
@@ -478,6 +494,19 @@ NYQUIST_SHARE = 0.4
 #: Breath onsets (and peaks) are kept this share of the shortest period the band passes (1 / its upper edge)
 #: apart, 1 s at most (1 s for 0.8 Hz, 0.4 s for 2 Hz).
 BREATH_SHARE = 0.8
+
+
+def _breath_interval(cleaned: list[FloatArray], prominence: float, fs_hz: float) -> float:
+    """The median interval (s; infinite with none) between the troughs of the band-passed segments, found as
+    the onsets are (a prominence of ``prominence`` x the local amplitude, 1 s apart), within a segment."""
+    gaps: list[np.ndarray] = []
+    for c in cleaned:
+        at, _ = signal.find_peaks(
+            -c, prominence=(prominence * 2.0 * np.abs(signal.hilbert(c)), None), distance=max(1, int(fs_hz))
+        )
+        gaps.append(np.diff(at))
+    d = np.concatenate(gaps) if gaps else np.empty(0)
+    return float(np.median(d)) / fs_hz if d.size else math.inf
 
 
 def _spectrum_peak_median(

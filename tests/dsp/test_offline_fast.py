@@ -105,3 +105,58 @@ def test_a_real_belt_sped_up_to_50_per_minute_keeps_its_breaths(belt: tuple[np.n
     near = np.min(np.abs(fast.onsets_s[:, None] - base.onsets_s[None, :] / 3.0), axis=1)
     assert np.mean(near <= 0.1) >= 0.8
     assert fast.band_hz[1] > 1.2, fast.band_hz
+
+
+@pytest.mark.parametrize(
+    ("bpm", "ripple", "f_hz"),
+    [(12, 0.6, 1.0), (15, 0.6, 1.2), (20, 0.6, 1.0), (20, 0.6, 1.2), (15, 0.8, 1.5)],
+)
+def test_a_large_heart_ripple_above_the_band_keeps_it(bpm: int, ripple: float, f_hz: float) -> None:
+    """A ripple at 1-1.5 Hz a little larger than the breath from top to bottom puts the spectrum's median
+    above 0.4 Hz, but the band's own breaths are at 12-20/min: the band stays (it was moved to 2 Hz: 300-450
+    onsets for 60-99 breaths, a rate of 57-92/min)."""
+    t, y, _, onsets = _breaths(bpm, 300.0)
+    res = offline_breathing(t, y + ripple * np.sin(2 * np.pi * f_hz * t))
+    assert res.band_hz == (0.05, 0.8), res.band_hz
+    assert abs(res.onsets_s.size - onsets.size) <= 1, (res.onsets_s.size, onsets.size)
+    assert abs(np.nanmedian(res.rate_bpm) - bpm) < 0.1 * bpm
+
+
+def test_walking_keeps_the_band() -> None:
+    """20/min while walking (sway at 0.9 Hz, steps at 1.8 Hz, each a sine of half a breath): 98 of 99
+    breaths, as before the fast rule (287 onsets with it, at 54/min)."""
+    t, y, _, onsets = _breaths(20, 300.0)
+    walk = 0.5 * np.sin(2 * np.pi * 0.9 * t) + 0.5 * np.sin(2 * np.pi * 1.8 * t)
+    res = offline_breathing(t, y + walk)
+    assert res.band_hz == (0.05, 0.8), res.band_hz
+    assert abs(res.onsets_s.size - onsets.size) <= 1, (res.onsets_s.size, onsets.size)
+
+
+@pytest.mark.parametrize("size", [2.0, 3.0])
+def test_movement_bursts_keep_the_band(size: float) -> None:
+    """15/min with bursts of 0.5-3 Hz movement (8 s every 40 s, 2-3 x a breath's size): the band stays,
+    every breath outside them is found, and few onsets more than breaths (some 190 for 150, as before the
+    fast rule; with it the band went to 1.6-2 Hz, and 250-290)."""
+    from scipy import signal
+
+    t, y, _, onsets = _breaths(15, 600.0)
+    sos = signal.butter(2, (0.5, 3.0), "bandpass", fs=FS, output="sos")
+    noise = signal.sosfilt(sos, np.random.default_rng(1).standard_normal(t.size))
+    res = offline_breathing(t, y + size * ((t % 40.0) < 8.0) * noise / noise.std())
+    assert res.band_hz == (0.05, 0.8), res.band_hz
+    assert res.onsets_s.size < 1.35 * onsets.size, (res.onsets_s.size, onsets.size)
+    quiet = onsets[(onsets % 40.0) >= 9.0]  # every breath away from the bursts is found
+    assert (np.min(np.abs(quiet[:, None] - res.onsets_s[None, :]), axis=1) <= 0.5).all()
+
+
+def test_a_callers_band_is_left_alone() -> None:
+    """The fast rule applies to the default band only: a caller's band is kept (0.05-0.3 Hz went to
+    0.05-0.498), and so is the onsets' 1-s spacing (0.53 s for a caller's 1.5-Hz edge: a heart ripple's
+    troughs became onsets, 150 for 75 breaths)."""
+    t, y, _, onsets = _breaths(15, 300.0)
+    kept = offline_breathing(t, y, band_hz=(0.05, 0.3))
+    assert kept.band_hz == (0.05, 0.3)
+    assert abs(kept.onsets_s.size - onsets.size) <= 1
+    res = offline_breathing(t, y + 0.3 * np.sin(2 * np.pi * 1.2 * t), band_hz=(0.05, 1.5))
+    assert res.band_hz == (0.05, 1.5)
+    assert np.diff(res.onsets_s).min() >= 1.0 - 1e-9, np.diff(res.onsets_s).min()
