@@ -22,14 +22,26 @@ def _summary_line(capsys: pytest.CaptureFixture[str], label: str) -> str:
     return next(ln for ln in out.splitlines() if ln.startswith(f"{label}: replay:"))
 
 
-def test_too_fast_breathing_says_the_rate_is_out_of_range(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_fast_breathing_has_its_rate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """50 breaths/min (a child, exercise) read "rate unknown: ... (too fast or too slow?)": every interval
+    was under the tracker's 1.5 s; steady ones that short are taken now (breathsync.dsp.pipeline)."""
     t = np.arange(0, 90, 0.04)
     fast = _file(tmp_path / "fast.csv", np.sin(2 * np.pi * 50 / 60 * t), t)  # 50 breaths/min
     assert main(["run", "-p", f"A=replay:{fast}", "--speed", "50", "--headless"]) == 0
     line = _summary_line(capsys, "A")
-    assert "rate unknown: " in line and "too fast or too slow" in line
+    assert "rate unknown" not in line and " 50.0 breaths/min (" in line, line
+
+
+def test_breaths_never_at_a_steady_rate_say_so() -> None:
+    from breathsync.dsp.pipeline import PipelineConfig, Quality
+    from breathsync.session import _no_rate_why
+
+    n = np.zeros(len(Quality), int)
+    n[Quality.OK] = 1800  # 90 s
+    why = _no_rate_why(n, 60, PipelineConfig())
+    assert why == (
+        "breaths were found but never at a steady rate in the range the tracker follows (too fast or too slow?)"
+    )
 
 
 def test_a_flat_signal_says_it_was_flat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
