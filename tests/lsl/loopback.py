@@ -118,6 +118,9 @@ class NamespaceRun:
     def __init__(self) -> None:
         self.reports: dict[str, list[dict[str, Any]]] = {}  # per node id: its start, then each report
         self.problems: list[str] = []  # collection errors, exit codes, output: what went wrong
+        # Per node id: the child died or hung after the test had passed (a crash at the interpreter's exit,
+        # a thread that never ends): not a pass, though its own reports are complete.
+        self.after: dict[str, str] = {}
 
     def failure(self, nodeid: str) -> str | None:
         """None if ``nodeid`` ran in the namespace and passed; else the failure text for the outer test."""
@@ -126,8 +129,8 @@ class NamespaceRun:
             return "did not run in the loopback-only namespace:\n" + "\n".join(self.problems)
         parts, passed = [], False
         for r in reports:
-            if "hang" in r:
-                parts.append(r["hang"])
+            if "hang" in r or "died" in r:
+                parts.append(r.get("hang") or r["died"])
             elif r["outcome"] == "failed":
                 what = "failed" if r["when"] == "call" else f"error at {r['when']}"
                 crash = r.get("crash", "").partition("\n")[0]
@@ -145,7 +148,7 @@ class NamespaceRun:
                 f"did not finish in the loopback-only namespace ({[r['when'] for r in reports]}):\n"
                 + "\n".join(self.problems)
             )
-        return None
+        return self.after.get(nodeid)
 
 
 def _run_in_namespace(nodeids: list[str], workdir: Path) -> NamespaceRun:
@@ -219,14 +222,28 @@ def _run_in_namespace(nodeids: list[str], workdir: Path) -> NamespaceRun:
                 run.reports.setdefault(r["nodeid"], []).append(r)
                 if r["when"] == "teardown":
                     started = None
-        run.problems.append(f"the namespace's pytest ended with exit code {proc.returncode}:\n{text[-6000:]}")
+        ended = f"the namespace's pytest ended with exit code {proc.returncode}:\n{text[-6000:]}"
+        run.problems.append(ended)
         hang_file = Path(f"{report}.hang")
         hang = hang_file.read_text(encoding="utf-8", errors="replace") if hang_file.exists() else ""
-        if started is None or not hang:
-            break  # done, or ended outside a test: what did not run says so
-        run.reports[started].append(
-            {"hang": f"still running after {CHILD_TIMEOUT_S} s in the loopback-only namespace:\n{hang}"}
-        )
+        if started is None:
+            # Done, or ended outside a test. Exit codes 0 and 1 are pytest's own (1: a test failed, said by
+            # its reports); anything else (a crash at the interpreter's exit, a child stopped for saying
+            # nothing: a thread that never ends) is no pass for the tests this child ran.
+            if proc.returncode not in (0, 1):
+                for nodeid in todo:
+                    run.after[nodeid] = (
+                        f"the loopback-only namespace's pytest died or hung after its tests: {ended}"
+                    )
+            break  # what did not run says so
+        if hang:
+            run.reports[started].append(
+                {"hang": f"still running after {CHILD_TIMEOUT_S} s in the loopback-only namespace:\n{hang}"}
+            )
+        else:  # the child died in this test (a crash in liblsl): the tests after it run in a new one
+            run.reports[started].append(
+                {"died": f"the loopback-only namespace's pytest died in this test: {ended}"}
+            )
         todo = todo[todo.index(started) + 1 :] if started in todo else []
         if not todo:
             break
@@ -281,7 +298,8 @@ class _ModuleRuns:
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             self.runs.update(dict.fromkeys(nodeids, run))
-        return self.runs[item.nodeid].failure(item.nodeid)
+        # Used once: a test run again (a rerun plugin) gets a namespace of its own, not this result.
+        return self.runs.pop(item.nodeid).failure(item.nodeid)
 
 
 @pytest.fixture(scope="module")
