@@ -19,7 +19,14 @@ from typing import Any, TextIO
 from breathsync.errors import InputError
 from breathsync.recorder import file_stem
 from breathsync.session import NOT_INVERTIBLE, ParticipantSpec, Session, SessionConfig
-from breathsync.session_types import Sink, Snapshot, breaths_text, clock_text, no_samples_lines
+from breathsync.session_types import (
+    ParticipantView,
+    Sink,
+    Snapshot,
+    breaths_text,
+    clock_text,
+    no_samples_lines,
+)
 from breathsync.sources.base import PhaseProbe, SessionClock, Source, SourceStatus
 
 SOURCE_KINDS = ("replay", "sim", "lsl", "ble")
@@ -423,10 +430,22 @@ WINDOW_CLOSED = "its window was closed"
 USER_STOPS = frozenset({*_STOP_WORDS.values(), CONSOLE_CLOSED, DASHBOARD_STOP, WINDOW_CLOSED, "stopped"})
 
 
-#: A participant who gave no samples before the user stopped the session this soon (s) is a note, not an
-#: error: a Bluetooth device takes up to 10 s to be found and connected, and 10 s more before a connection
-#: that sends nothing is said to (sources/ble.py). Later, the session ran without that person: exit 2.
+#: A participant who gave no samples before the user stopped the session this soon (s) after its start, or
+#: after the participant's device (last) connected, is a note, not an error: a Bluetooth device takes up to
+#: 10 s to be found and connected (longer after a slow scan), and 10 s more before a connection that sends
+#: nothing is said to (sources/ble.py). Later, the session ran without that person: exit 2.
 USER_STOP_GRACE_S = 20.0
+
+
+def stopped_too_soon(p: ParticipantView, t_s: float) -> bool:
+    """Whether a user's stop at session time ``t_s`` came too soon for participant ``p`` to have given
+    samples: its source still starting (connecting), or ``t_s`` within :data:`USER_STOP_GRACE_S` of the
+    session's start or of when its device last connected (:attr:`ParticipantView.connected_s`: a strap found
+    after a slow scan at 0:15 and stopped at 0:22 had 7 s, not 22)."""
+    if p.source_status == SourceStatus.STARTING.value:
+        return True
+    since = p.connected_s if math.isfinite(p.connected_s) else 0.0
+    return t_s - max(since, 0.0) <= USER_STOP_GRACE_S
 
 
 def stopped_by_user(final: Snapshot | None) -> bool:
@@ -742,19 +761,17 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     # A participant who gave nothing before the user stopped the session (Ctrl-C 1 s in, while the devices
     # were still connecting) is no bad input: said, exit 0, as the README promises of Ctrl-C. Over a whole
     # session (its duration, its sources' end) it is: exit 2.
-    # Early: within USER_STOP_GRACE_S, or every such source still starting (connecting). A strap that sent
-    # nothing for ten minutes before Ctrl-C (how a session without --duration ends) is still exit 2.
+    # Early: for every such participant, its source still starting (connecting), or within USER_STOP_GRACE_S
+    # of the start or of its device's (last) connection (stopped_too_soon). A strap that sent nothing for ten
+    # minutes before Ctrl-C (how a session without --duration ends) is still exit 2.
     final = end.final
     early = (
         final is not None
         and stopped_by_user(final)
-        and (
-            final.t_s <= USER_STOP_GRACE_S
-            or all(
-                p.source_status == "starting"
-                for p in final.participants
-                if not p.delivered and p.source_status != "failed"
-            )
+        and all(
+            stopped_too_soon(p, final.t_s)
+            for p in final.participants
+            if not p.delivered and p.source_status != "failed"
         )
     )
     quiet = no_samples_lines(final, stopped=early)

@@ -68,6 +68,10 @@ class ParticipantView:
     new_raw: FloatArray = field(default_factory=lambda: np.empty(0))
     #: Whether the source has delivered any samples in the session (False: nothing at all so far).
     delivered: bool = True
+    #: Session time a device last connected (started, or reconnected: :attr:`BleSource.connected_s`); NaN
+    #: for a source that does not connect (a file, a simulation) or a device not connected yet. A user's
+    #: stop soon after it is no fault of the device (:func:`breathsync.live.report_end`).
+    connected_s: float = math.nan
 
 
 @dataclass(frozen=True)

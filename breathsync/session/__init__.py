@@ -1237,6 +1237,7 @@ class Session:
             new_quality=cols[4],
             battery_pct=getattr(p.source, "battery_pct", None),
             delivered=p.chunks > 0,
+            connected_s=float(getattr(p.source, "connected_s", math.nan)),
             new_raw=cols[5],
         )
 

@@ -18,8 +18,9 @@ a UUID. The flow:
 - **Notifications** go to the stream's decoder; malformed ones, and packets the decoder marks
   :data:`devices.DROPPED` (a bad checksum, a value outside the device's range), are dropped and counted
   (``dropped``, by why in ``dropped_by``), never raised and never a sample, and said in the status detail
-  while streaming ("17 of 70 notifications dropped: 17 malformed (...)"), which the session makes
-  rate-limited ``source_detail`` events. Any other exception from a
+  ("17 of 70 notifications dropped: 17 malformed (...)"), which the session makes rate-limited
+  ``source_detail`` events: while streaming, while "no signal" after its reason, and drops while
+  reconnecting once it streams again. Any other exception from a
   decoder is a bug in it, not a bad packet: the stream raises :class:`DecoderFault` ("internal error of
   the ... decoder"), an :class:`~breathsync.errors.InternalError`, and the session ends on it (exit 1). Samples of the profile's breathing signal become :class:`SampleChunk` s on session time:
   device timestamps through :class:`~breathsync.dsp.clock.ClockMapper` (Polar frames, GDX sample index),
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import re
 import time
 import weakref
@@ -285,6 +287,8 @@ class BleSource(Source):
         self._extra_problem: dict[str, str] = {}  # per extra stream: its decoder's problem ("": none)
         self._drop_reason: dict[str, str] = {}  # per kind of drop ("malformed"): the last one's reason
         self._detail_said = ""  # the streaming detail this source last set (see _refresh_detail)
+        self._dropped_said = 0  # ``dropped`` when a detail last said the drops (see _refresh_detail)
+        self._no_signal_reason = ""  # why "no signal", as its status change said it (see set_status)
         self._signal_notes = 0  # notifications of the breathing stream since the last start steps ended
         self._silent = False  # "no signal" because the connection has sent nothing (see _watch_silence)
         self._silence_task: asyncio.Task[None] | None = None
@@ -296,6 +300,12 @@ class BleSource(Source):
         self._link_lost = False  # ... and the link went while they ran
         self._step = ""  # the start step running, for messages
         self._wrote = False  # a command of the start steps was written on this connection
+
+    @property
+    def connected_s(self) -> float:
+        """Session time this device last connected (its start steps ended: at the start or a reconnection);
+        NaN before its first connection."""
+        return self._connected_s if self.connections else math.nan
 
     def _matches(self, f: Found) -> bool:
         if is_address(self.target):
@@ -801,28 +811,57 @@ class BleSource(Source):
             self._extra_problem[stream] = problem
             self._refresh_detail()  # (also said again after a status change: a reconnection's "reconnected")
 
+    def set_status(self, status: SourceStatus, reason: str = "") -> None:
+        """:meth:`Source.set_status`, and what the drops need of it: "no signal" said again with the reason
+        it has (a strap without skin contact says so on every notification) is nothing new, even when the
+        drops since have been added to that reason (:meth:`_refresh_detail`); and drops the status could not
+        say (while reconnecting: its detail is the attempts) are said once the source streams again."""
+        if status is SourceStatus.NO_SIGNAL and self.status is status and reason == self._no_signal_reason:
+            return
+        if status is SourceStatus.NO_SIGNAL:
+            self._no_signal_reason = reason
+            self._dropped_said = self.dropped  # the drops until now were said while streaming, or are old
+        super().set_status(status, reason)
+        if status is SourceStatus.STREAMING and self.dropped > self._dropped_said:
+            self._refresh_detail()
+
+    def _drops_text(self) -> str:
+        """What was dropped: "17 of 70 notifications dropped: 17 malformed (...)" ("" when nothing)."""
+        if not self.dropped:
+            return ""
+        kinds = "; ".join(
+            f"{n} {why}" + (f" ({self._drop_reason[why]})" if self._drop_reason.get(why, why) != why else "")
+            for why, n in self.dropped_by.items()
+        )
+        return f"{self.dropped} of {self.notifications} notifications dropped: {kinds}"
+
     def _refresh_detail(self) -> None:
         """The status detail while streaming: what an extra stream's decoder finds wrong (a Polar H10's
         beats without skin contact) and what was dropped ("17 of 70 notifications dropped: 17 malformed
         (...)"), in one line; the session makes its changes ``source_detail`` events, rate-limited. A detail
         this source did not set (the "reconnected" of a status change) is replaced only by one to say, never
-        by nothing. Not for a replayed capture (:attr:`paced`): its recording's session said it as it came,
-        and a replay's events are the same at any ``--speed``."""
-        if self.status is not SourceStatus.STREAMING or self.paced:
+        by nothing. While "no signal" (a strap without skin contact), drops since the status came are added
+        to its reason ("...: no skin contact; 3 of 40 notifications dropped: ..."); while reconnecting they
+        are said once it streams again (:meth:`set_status`). Not for a replayed capture (:attr:`paced`): its
+        recording's session said it as it came, and a replay's events are the same at any ``--speed``."""
+        if self.paced:
+            return
+        if self.status is SourceStatus.NO_SIGNAL:
+            if self.dropped > self._dropped_said:
+                self._dropped_said = self.dropped
+                self.set_detail(f"{self._no_signal_reason}; {self._drops_text()}")
+            return
+        if self.status is not SourceStatus.STREAMING:
             return
         parts = [p for p in self._extra_problem.values() if p]
         if self.dropped:
-            kinds = "; ".join(
-                f"{n} {why}"
-                + (f" ({self._drop_reason[why]})" if self._drop_reason.get(why, why) != why else "")
-                for why, n in self.dropped_by.items()
-            )
-            parts.append(f"{self.dropped} of {self.notifications} notifications dropped: {kinds}")
+            parts.append(self._drops_text())
         name = self.found.name if self.found is not None and self.found.name else self.target
         detail = f"{name}: {'; '.join(parts)}" if parts else ""
         if detail == self.status_reason or not (detail or self.status_reason == self._detail_said):
             return
         self._detail_said = detail
+        self._dropped_said = self.dropped
         self.set_detail(detail)
 
     def _watch_silence(self) -> None:
