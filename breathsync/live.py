@@ -17,7 +17,7 @@ from itertools import combinations
 from typing import Any, TextIO
 
 from breathsync.errors import InputError
-from breathsync.recorder import file_stem
+from breathsync.recorder import FILE_LOST_WORDS, MOVED_WORDS, REMADE_WORDS, file_stem
 from breathsync.session import NOT_INVERTIBLE, ParticipantSpec, Session, SessionConfig
 from breathsync.session_types import (
     ParticipantView,
@@ -742,10 +742,10 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
     why = (end.recording_error or "").removeprefix("recording stopped: ")
     # What the recorder found of its folder (breathsync.recorder.Recorder._check_folder's words): deleted
     # (gone, or made again in its place: a new, empty folder), moved elsewhere, or one file of it lost.
-    remade = "was deleted (and made again)" in why
+    remade = REMADE_WORDS in why
     # Moved away from the folder named here (not the new place the recorder went on to name: "(to NEW)", which
     # the command gives as recorded_to), whether or not something is at its old path again.
-    moved = "was moved or renamed" in why and not why.endswith(f"(to {stopped_in})")
+    moved = MOVED_WORDS in why and not why.endswith(f"(to {stopped_in})")
     gone = [f for f in end.recorded_to if not os.path.isdir(f) or (f == stopped_in and (remade or moved))]
     for folder in end.recorded_to:
         if folder == stopped_in and moved:
@@ -789,7 +789,7 @@ def report_end(end: SessionEnd, out: TextIO | None = None, err: TextIO | None = 
             kept = "; nothing of it is left"
         elif stopped_in in gone:
             kept = f"; nothing of it is left ({stopped_in} no longer exists)"
-        elif "what it held is gone" in why:  # one file deleted or replaced: the others are there
+        elif FILE_LOST_WORDS in why:  # one file deleted or replaced: the others are there
             kept = f"; the rest of what was recorded until then stays readable in {stopped_in}"
         elif stopped_in:
             kept = f"; what was recorded until then stays readable in {stopped_in}"

@@ -884,8 +884,8 @@ class Recorder:
             fds = self._open_fds()
             if not fds or any(_nlink(fd) == 0 for _n, fd in fds):
                 self._gone = True  # nothing more is written where it was
-                again = " (and made again)" if here is not None else ""
-                return f"the folder {self.path} was deleted{again} during the session"
+                deleted = REMADE_WORDS if here is not None else "was deleted"
+                return f"the folder {self.path} {deleted} during the session"
             # Every file still linked: the folder is elsewhere now (another may have been made in its place).
             old, there = self.path, _folder_of(fds[0][1])
             if (
@@ -894,7 +894,7 @@ class Recorder:
                 and _identity(there) == was
             ):
                 return None  # where it was after all (a moment when it could not be looked at)
-            said = f"the folder {old} was moved or renamed during the session"
+            said = f"the folder {old} {MOVED_WORDS} during the session"
             if there is not None and _identity(there) == was:
                 # Its session.json gets its end there, and the end of the command names it ("stays
                 # readable in" the new place).
@@ -914,8 +914,8 @@ class Recorder:
             if now == (mine.st_dev, mine.st_ino):
                 continue
             if mine.st_nlink == 0 or now is None:
-                return f"{path} was deleted during the session: what it held is gone"
-            return f"{path} was replaced during the session: what it held is gone"
+                return f"{path} was deleted during the session: {FILE_LOST_WORDS}"
+            return f"{path} was replaced during the session: {FILE_LOST_WORDS}"
         return None
 
     def flush(self) -> None:
@@ -1320,6 +1320,13 @@ def _json_default(obj: Any) -> Any:
 def _disk_full(exc: OSError) -> bool:
     """Whether a write failed for want of space (a full disk, a quota)."""
     return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+#: The words of :meth:`Recorder._check_folder` that the end of a live command reads
+#: (:func:`breathsync.live.report_end`): a folder deleted and made again, moved, or one file of it lost.
+REMADE_WORDS = "was deleted (and made again)"
+MOVED_WORDS = "was moved or renamed"
+FILE_LOST_WORDS = "what it held is gone"
 
 
 class _CannotTell(Exception):

@@ -60,6 +60,19 @@ def in_chunks(process: Any, t: np.ndarray, y: np.ndarray, sizes: list[int]) -> l
     return parts
 
 
+def assert_pipeline_chunk_invariant(t: np.ndarray, y: np.ndarray, sizes: list[int]) -> None:
+    """The live pipeline's output for ``t, y`` is the same fed whole or in chunks of ``sizes`` samples: phase,
+    rate, quality and breaths."""
+    from breathsync.dsp.pipeline import PipelineOutput, RespPipeline
+
+    whole = RespPipeline().process(t, y)
+    joined = PipelineOutput.concat(in_chunks(RespPipeline().process, t, y, sizes))
+    np.testing.assert_array_equal(joined.phase, whole.phase)
+    np.testing.assert_array_equal(joined.rate_bpm, whole.rate_bpm)
+    np.testing.assert_array_equal(joined.quality, whole.quality)
+    assert joined.breaths == whole.breaths
+
+
 def breathing(
     duration_s: float = 120.0,
     fs_hz: float = 50.0,
@@ -235,12 +248,19 @@ def reading_error(path: Path, rate_hz: float | None = None) -> str:
     return message
 
 
-def run_collecting(session: Any, duration_s: float, until: Callable[[Any], bool] | None = None) -> list[Any]:
-    """Run a :class:`breathsync.session.Session` for ``duration_s`` of session time; its snapshots.
+def run_collecting(
+    session: Any,
+    duration_s: float | None,
+    until: Callable[[Any], bool] | None = None,
+    why: str = "the test saw what it waited for",
+) -> list[Any]:
+    """Run a :class:`breathsync.session.Session` for ``duration_s`` of session time (None: until its sources
+    end); its snapshots.
 
     ``until``: end the session at the first snapshot for which it holds, ``duration_s`` being then the
     longest it may take, not a wait: a test waiting for something to happen ends when it has, loaded or not.
-    The final snapshot (the last one returned) comes right after, as the session stops."""
+    The final snapshot (the last one returned) comes right after, as the session stops. ``why``: the stop's
+    words (a user's Ctrl-C: ``breathsync.live.stop_words(signal.SIGINT)``)."""
     import asyncio
 
     snaps: list[Any] = []
@@ -251,7 +271,7 @@ def run_collecting(session: Any, duration_s: float, until: Callable[[Any], bool]
         def on_snapshot(self, snap: Any) -> None:
             snaps.append(snap)
             if until is not None and until(snap):
-                session.request_stop("the test saw what it waited for")
+                session.request_stop(why)
 
         def close(self, info: object) -> None: ...
 

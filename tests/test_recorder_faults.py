@@ -113,10 +113,7 @@ def test_a_read_only_folder_at_the_end_loses_nothing(tmp_path: Path, monkeypatch
     """F4: the folder takes no new file at the end (made read-only): every file was written, and session.json
     is rewritten in place with its end; no error (it said the recording "stopped" at the end)."""
     d = tmp_path / "r"
-    rec = Recorder(d)
-    rec.open(_info())
-    rec.on_chunk("A", _chunk(0.0))
-    rec.on_snapshot(_snap(1.0))
+    rec = _a_second_of_a(d)
 
     def denied(*_a: object, **_k: object) -> None:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
@@ -193,6 +190,15 @@ def test_a_recording_that_cannot_start_leaves_nothing(
     monkeypatch.undo()
     Recorder(empty).open(_info())  # the retry, once there is room
     assert (empty / "session.json").is_file()
+
+
+def _a_second_of_a(d: Path) -> Recorder:
+    """A recorder into ``d`` that has A's first second and one snapshot."""
+    rec = Recorder(d)
+    rec.open(_info())
+    rec.on_chunk("A", _chunk(0.0))
+    rec.on_snapshot(_snap(1.0))
+    return rec
 
 
 def _recording(d: Path) -> tuple[Recorder, list[float]]:
@@ -323,10 +329,7 @@ def test_an_in_place_rewrite_that_stops_half_way_puts_the_file_back(
     in-place rewrite stopped half-way left session.json no JSON at all, and the end said "everything was
     recorded". The file before is put back, and the shorter text (one line) tried: here it goes in."""
     d = tmp_path / "r"
-    rec = Recorder(d)
-    rec.open(_info())
-    rec.on_chunk("A", _chunk(0.0))
-    rec.on_snapshot(_snap(1.0))
+    rec = _a_second_of_a(d)
     monkeypatch.setattr(recorder.tempfile, "mkstemp", _no_space)
     real = os.write
     calls: list[bytes] = []
@@ -351,10 +354,7 @@ def test_a_rewrite_that_cannot_be_undone_is_said_damaged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     d = tmp_path / "r"
-    rec = Recorder(d)
-    rec.open(_info())
-    rec.on_chunk("A", _chunk(0.0))
-    rec.on_snapshot(_snap(1.0))
+    rec = _a_second_of_a(d)
     monkeypatch.setattr(recorder.tempfile, "mkstemp", _no_space)
     real = os.write
     calls: list[int] = []

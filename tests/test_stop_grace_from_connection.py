@@ -8,14 +8,12 @@ when the participant's device (last) connected, which the session publishes (Par
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
 import signal
-from typing import Any
 
 import numpy as np
-from conftest import breathing
+from conftest import breathing, run_collecting
 
 from breathsync.live import USER_STOP_GRACE_S, SessionEnd, report_end, stop_words
 from breathsync.session import ParticipantSpec, Session, SessionConfig
@@ -43,21 +41,9 @@ def _final(stop_at_s: float) -> Snapshot:
     belt = MemorySource(t, {"resp": y}, name="belt")
     parts = [ParticipantSpec("A", belt), ParticipantSpec("B", _LateStrap())]
     session = Session(parts, SessionClock(20.0), SessionConfig())
-    snaps: list[Snapshot] = []
-
-    class Collect:
-        def open(self, info: Any) -> None: ...
-        def on_chunk(self, label: str, chunk: Any) -> None: ...
-        def close(self, info: Any) -> None: ...
-
-        def on_snapshot(self, snap: Snapshot) -> None:
-            snaps.append(snap)
-            if snap.t_s >= stop_at_s:
-                session.request_stop(stop_words(signal.SIGINT))
-
-    session.add_sink(Collect())
-    asyncio.run(session.run(None))
-    return snaps[-1]
+    snaps = run_collecting(session, None, lambda snap: snap.t_s >= stop_at_s, stop_words(signal.SIGINT))
+    final: Snapshot = snaps[-1]
+    return final
 
 
 def _end(final: Snapshot) -> tuple[int, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import breathing, in_chunks
+from conftest import assert_pipeline_chunk_invariant, breathing
 
 from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 
@@ -107,12 +107,7 @@ def test_shallow_breathing_after_a_hold_ends_it(hold_at: str, hold_s: float) -> 
 @pytest.mark.parametrize("sizes", [[1, 7, 333, 2], [4000, 1], [17] * 40, [2999, 3001]])
 def test_a_hold_is_read_the_same_whatever_the_chunks(sizes: list[int]) -> None:
     t, y, _, _, _ = held_breathing("inhale", 40.0, seed=1)
-    whole = run(t, y)
-    joined = PipelineOutput.concat(in_chunks(RespPipeline().process, t, y, sizes * 200))
-    np.testing.assert_array_equal(joined.phase, whole.phase)
-    np.testing.assert_array_equal(joined.rate_bpm, whole.rate_bpm)
-    np.testing.assert_array_equal(joined.quality, whole.quality)
-    assert joined.breaths == whole.breaths
+    assert_pipeline_chunk_invariant(t, y, sizes * 200)
 
 
 @pytest.mark.parametrize("rate_bpm", [2.0, 3.0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import breathing, in_chunks
+from conftest import assert_pipeline_chunk_invariant, breathing
 
 from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 
@@ -47,9 +47,4 @@ def test_slow_breathing_with_a_cardiac_wiggle_has_no_noise_turns(seed: int) -> N
 @pytest.mark.parametrize("sizes", [[1, 7, 333, 2], [4000, 1], [17] * 40])
 def test_slow_breathing_is_read_the_same_whatever_the_chunks(sizes: list[int]) -> None:
     t, y, _ = slow_breathing(2.0, seed=1)
-    whole = run(t, y)
-    joined = PipelineOutput.concat(in_chunks(RespPipeline().process, t, y, sizes * 200))
-    np.testing.assert_array_equal(joined.phase, whole.phase)
-    np.testing.assert_array_equal(joined.rate_bpm, whole.rate_bpm)
-    np.testing.assert_array_equal(joined.quality, whole.quality)
-    assert joined.breaths == whole.breaths
+    assert_pipeline_chunk_invariant(t, y, sizes * 200)
