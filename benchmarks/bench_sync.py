@@ -15,6 +15,12 @@ recording that benchmarks/fetch_systole.py writes.
    so they overlap. None of them breathed together: ``in_sync`` should be rare (goal <= 5% of windows).
 3. Strongly coupled: synthetic pairs with K = 0.5 two-way, and each real belt against a copy of itself
    delayed by 0.3 s with 5% noise (goal >= 95% of windows in sync).
+4. Groups of three (the group's Kuramoto order R and its chance level, breathsync.dsp.group, as analyze
+   gives them): every three of the real recordings of 2 min or more and their halves, none from one
+   recording twice, and three uncoupled simulated breathers at 12-18/min (6 seeds x 600 s): none breathed
+   together (R above chance should be rare); against three and five simulated breathers
+   coupled all to all (K = 0.5, 4 seeds x 600 s) and each real belt with two delayed noisy copies of
+   itself (0.3 and 0.6 s later, 5% noise): R above chance on most windows.
 """
 
 from __future__ import annotations
@@ -27,10 +33,10 @@ from pathlib import Path
 import numpy as np
 from _common import data_file, default_belt_files, table
 
-from breathsync.analysis import analyse_pair, analyse_waveform
+from breathsync.analysis import _group_json, analyse_pair, analyse_waveform
 from breathsync.dsp.sync import SyncConfig, phase_on_grid, windowed_plv
 from breathsync.io.csvfile import read_recording
-from breathsync.synth import simulate_pair
+from breathsync.synth import simulate_group, simulate_pair
 
 CFG = SyncConfig(window_s=30.0)
 
@@ -165,6 +171,86 @@ def pseudo_and_coupled_rows(extra: Sequence[Path] = ()) -> tuple[list[list[str]]
     return pseudo, coupled
 
 
+GROUP_MIN_S = 120.0  # part 4's real pieces: long enough for the chance level to leave its cap
+
+
+def _group_row(name: str, parts: list) -> tuple[list[str], float, float] | None:
+    g = _group_json(parts, CFG)
+    if not g["scored_s"]:
+        return None
+    share = g["above_chance_s"] / g["scored_s"]
+    row = [name, f"{g['mean_kuramoto_r']:.2f}", f"{g['mean_null_r']:.2f}", f"{100 * share:.1f}%"]
+    return [*row, f"{g['scored_s']:.0f}"], share, g["scored_s"]
+
+
+def group_rows(extra: Sequence[Path] = ()) -> tuple[list[list[str]], list[list[str]]]:
+    """Part 4: pseudo-groups of three unrelated recordings (or halves of them), and coupled groups."""
+    pieces = []
+    for _, name, t, y, beats in _participants(extra):
+        if t[-1] < GROUP_MIN_S:
+            continue  # under two minutes in common: the chance level is its cap for the first 70 s
+        pieces.append((name, name, _analyse(t, y, name, beats)))
+        half = t[-1] / 2
+        if half < GROUP_MIN_S or beats is not None:
+            continue
+        first = t < half
+        pieces.append((name, f"{name} 1st half", analyse_waveform(t[first], y[first], "1st")))
+        pieces.append((name, f"{name} 2nd half", analyse_waveform(t[~first] - half, y[~first], "2nd")))
+    pseudo, shares = [], []
+    for trio in itertools.combinations(pieces, 3):
+        if len({src for src, _, _ in trio}) < 3:
+            continue  # one recording twice: its halves are one person's breathing
+        got = _group_row(" x ".join(label for _, label, _ in trio), [p for _, _, p in trio])
+        if got is not None:
+            pseudo.append(got[0])
+            shares.append(got[1:])
+    for seed in range(6):  # strangers: three uncoupled simulated breathers at 12-18/min
+        rates = tuple(12.0 + np.random.default_rng(seed + 100).uniform(0.0, 6.0, 3))
+        g = simulate_group(600.0, fs_hz=25.0, rates_bpm=rates, seed=seed)
+        rates_s = "/".join(f"{r:.1f}" for r in rates)
+        parts = [analyse_waveform(g.t, g.resp[i], f"P{i}") for i in range(3)]
+        got = _group_row(f"synthetic strangers at {rates_s}/min, seed {seed}", parts)
+        if got is not None:
+            pseudo.append(got[0])
+            shares.append(got[1:])
+    tot = sum(n for _, n in shares)
+    if tot:
+        pseudo.append(
+            [
+                "all pseudo-groups (time-weighted)",
+                "",
+                "",
+                f"{100 * sum(f * n for f, n in shares) / tot:.1f}%",
+                f"{tot:.0f}",
+            ]
+        )
+    coupled = []
+    for n in (3, 5):
+        for seed in range(4):
+            c = np.full((n, n), 0.5)
+            g = simulate_group(600.0, fs_hz=25.0, rates_bpm=tuple(14.0 + np.arange(n)), coupling=c, seed=seed)
+            parts = [analyse_waveform(g.t, g.resp[i], f"P{i}") for i in range(n)]
+            got = _group_row(f"synthetic {n}, K=0.5 seed {seed}", parts)
+            if got is not None:
+                coupled.append(got[0])
+    rng = np.random.default_rng(0)
+    for _, name, t, y, beats in _participants(extra):
+        if beats is not None or t[-1] < GROUP_MIN_S:
+            continue
+        ok = np.isfinite(y)
+        copies = []
+        for lag in (0.3, 0.6):
+            y2 = np.interp(t - lag, t[ok], y[ok]) + 0.05 * np.nanstd(y) * rng.standard_normal(t.size)
+            y2[~ok] = np.nan
+            copies.append(analyse_waveform(t, y2, f"+{lag:g} s"))
+        got = _group_row(
+            f"{name} and 2 copies 0.3, 0.6 s later + noise", [analyse_waveform(t, y, name), *copies]
+        )
+        if got is not None:
+            coupled.append(got[0])
+    return pseudo, coupled
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--extra", nargs="+", type=Path, default=[], metavar="FILE", help="more belt recordings")
@@ -181,6 +267,12 @@ def main() -> None:
     print(table(pseudo, head))
     print("\n3. Strongly coupled pairs (goal >= 95%)")
     print(table(coupled, head))
+    g_pseudo, g_coupled = group_rows(args.extra)
+    g_head = ["group of three", "mean R", "mean chance level", "R above chance", "scored s"]
+    print("\n4. Pseudo-groups of three unrelated recordings: R above its chance level")
+    print(table(g_pseudo, g_head))
+    print("\n   Coupled groups")
+    print(table(g_coupled, ["group", *g_head[1:]]))
 
 
 if __name__ == "__main__":

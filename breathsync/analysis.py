@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
+from breathsync.dsp.group import live_group_nulls
 from breathsync.dsp.offline import OfflineResult, offline_breathing
 from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 from breathsync.dsp.sync import (
@@ -1273,6 +1274,14 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
     grid = np.arange(math.ceil(t0 * OUTPUT_FS_HZ), math.floor(t1 * OUTPUT_FS_HZ) + 1) / OUTPUT_FS_HZ
     ph = np.vstack([phase_on_grid(p.live.t, p.live.phase, grid) for p in parts])
     r = kuramoto_order(ph, OUTPUT_FS_HZ, cfg.window_s, causal=True, min_coverage=cfg.min_coverage)
+    # The chance level a live session had at each window end (breathsync.dsp.group): R of people breathing
+    # with no regard for each other is about 0.5 for three, so R alone says little.
+    nulls = live_group_nulls(ph, OUTPUT_FS_HZ, cfg, k_first=round(float(grid[0]) * OUTPUT_FS_HZ))
+    null = np.where(np.isfinite(nulls), np.minimum(nulls, cfg.max_null), cfg.max_null)
+    scored = np.isfinite(r)
+    with np.errstate(invalid="ignore"):
+        above = scored & (r > null)
+    dt = 1.0 / OUTPUT_FS_HZ
     note = None
     if not np.isfinite(r).any():
         common = round(t1 - t0, 1)
@@ -1285,21 +1294,46 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
         "labels": labels,
         "t_s": _f(grid, 2),
         "kuramoto_r": _f(r),
-        "mean_kuramoto_r": round(float(np.nanmean(r)), 4) if np.isfinite(r).any() else None,
+        "null_r": _f(np.where(scored, null, np.nan)),
+        "above_chance": [bool(a) if k else None for a, k in zip(above, scored, strict=True)],
+        "mean_kuramoto_r": round(float(np.nanmean(r)), 4) if scored.any() else None,
+        "mean_null_r": round(float(np.mean(null[scored])), 4) if scored.any() else None,
+        "above_chance_s": round(float(above.sum()) * dt, 2) if scored.any() else None,
+        "scored_s": round(float(scored.sum()) * dt, 2) if scored.any() else None,
         "note": note,
     }
 
 
 def _no_group(labels: list[str], note: str) -> dict[str, Any]:
-    return {"labels": labels, "t_s": [], "kuramoto_r": [], "mean_kuramoto_r": None, "note": note}
+    return {
+        "labels": labels,
+        "t_s": [],
+        "kuramoto_r": [],
+        "null_r": [],
+        "above_chance": [],
+        "mean_kuramoto_r": None,
+        "mean_null_r": None,
+        "above_chance_s": None,
+        "scored_s": None,
+        "note": note,
+    }
 
 
 def group_text(group: dict[str, Any]) -> str:
-    """The group's line, as ``analyze`` and ``report`` print it: "group: mean Kuramoto order 0.80", or why
-    there is none ("group: not scored: the 3 recordings have no time in common")."""
-    if group.get("mean_kuramoto_r") is not None:
-        return f"group: mean Kuramoto order {group['mean_kuramoto_r']:.2f}"
-    return f"group: {group.get('note') or 'not scored'}"
+    """The group's line, as ``analyze``, ``report`` and the end of a session print it: "group: mean
+    Kuramoto order 0.55, above its chance level (0.80) under 1% of the 4:30 scored", or why there is none
+    ("group: not scored: the 3 recordings have no time in common")."""
+    from breathsync.session_types import clock_text
+
+    r = group.get("mean_kuramoto_r")
+    if r is None:
+        return f"group: {group.get('note') or 'not scored'}"
+    line = f"group: mean Kuramoto order {r:.2f}"
+    above, scored, null = group.get("above_chance_s"), group.get("scored_s"), group.get("mean_null_r")
+    if above is None or not scored:
+        return line  # a summary made before the group had a chance level
+    chance = f" ({null:.2f})" if null is not None else ""
+    return f"{line}, above its chance level{chance} {percent_text(above / scored)} of the {clock_text(scored)} scored"
 
 
 def percent_text(frac: float) -> str:

@@ -72,6 +72,10 @@ SUMMARY_COLUMNS = [
     # belt or a signal breathsync derived itself, which signal_a/signal_b name).
     "derived_from_a",
     "derived_from_b",
+    # The group's chance level (3+ participants): the share of its scored windows whose Kuramoto order was
+    # above it, and the mean level (analyze's group above_chance_s / scored_s and mean_null_r).
+    "group_above_chance_frac",
+    "group_mean_null_r",
 ]
 
 
@@ -126,6 +130,12 @@ def _session_cells(res: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) ->
         "clipped_frac_b": b.get("clipped_frac"),
         "derived_from_a": a.get("derived_from"),
         "derived_from_b": b.get("derived_from"),
+        "group_above_chance_frac": (
+            round(group["above_chance_s"] / group["scored_s"], 4)
+            if group.get("above_chance_s") is not None and group.get("scored_s")
+            else None
+        ),
+        "group_mean_null_r": group.get("mean_null_r"),
     }
 
 

@@ -596,7 +596,13 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     1.00" and nothing more, where the dial said "opposite phase"); a participant's, the notifications its
     device sent that were dropped (the summary's ``dropped`` and ``dropped_by`` where the session gives them,
     as session.json's source entry counts them)."""
-    from breathsync.analysis import acc_sign_text, leader_text, no_leader_text, relative_phase_text
+    from breathsync.analysis import (
+        acc_sign_text,
+        group_text,
+        leader_text,
+        no_leader_text,
+        relative_phase_text,
+    )
 
     out = []
     for label, p in summary["participants"].items():
@@ -640,12 +646,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         )
     group = summary.get("group")
     if group is not None:  # as analyze says it
-        r = group["mean_kuramoto_r"]
-        out.append(
-            f"group: mean Kuramoto order {r:.2f}"
-            if r is not None
-            else f"group: {group.get('note') or 'no window with every phase known'}"
-        )
+        out.append(group_text({**group, "note": group.get("note") or "no window with every phase known"}))
     if summary["training"]["phase"] != "free":
         out.append(training_line(summary["training"]))
     out += [f"warning: {w}" for w in summary.get("warnings", ())]

@@ -220,6 +220,11 @@ within an eighth of a cycle).</dd>
 cycle, and by how many seconds (the PLV-weighted mean relative phase of those windows at their mean rate);
 nobody for partners half a cycle apart, for a lead that rounds to 0.00 s (in phase), or when the pair was
 locked for less than one window.</dd>
+<dt>Group order (3+ people)</dt><dd>The Kuramoto order R = |mean of exp(i·φk)| over the people at each
+instant, averaged over the window: 1 when everyone is at the same point of their breath. People breathing
+with no regard for each other reach about 0.5 (three) by chance, so R has a chance level, found as the
+pair's is: the 99th percentile of R of time-shifted copies of the group (every two people shifted ≥ 20 s
+apart), capped at 0.9, recomputed every 5 s over the last 3 minutes.</dd>
 </dl>
 """
 

@@ -163,6 +163,7 @@ class Snapshot:
     alarms: tuple[str, ...] = ()  # standing problems, e.g. "recording stopped: disk full"
     final: bool = False  # the last snapshot of the session
     group_window_end_s: float = math.nan  # the session time group_r's window ends at (NaN: no group R)
+    group_chance: float = math.nan  # the chance level of group_r's window (breathsync.dsp.group)
 
     def participant(self, label: str) -> ParticipantView:
         for p in self.participants:
@@ -478,3 +479,13 @@ def cue_choice(snap: Snapshot, chosen: str = "", info: SessionInfo | None = None
                 return found, title(found)
         return partners[-1], title(partners[-1])
     return others[-1], title(others[-1])
+
+
+def group_order_text(r: float, chance: float) -> str:
+    """The group's order as the views show it: "group order R 0.55 (chance 0.80)", "... (above chance)" when R
+    is over its chance level; the level is left out when unknown."""
+    if not math.isfinite(chance):
+        return f"group order R {r:.2f}"
+    if r > chance:
+        return f"group order R {r:.2f} (above chance {chance:.2f})"
+    return f"group order R {r:.2f} (chance {chance:.2f})"

@@ -20,6 +20,7 @@ from breathsync.session_types import (
     Snapshot,
     clock_text,
     degrees_text,
+    group_order_text,
     lead_lines,
     measuring_text,
     pair_first_text,
@@ -239,7 +240,7 @@ def render(
         blocks.append(["  ".join(parts)] if width is None else _pack(parts, width))
     lines: list[str] = []
     if math.isfinite(snap.group_r):
-        lines.append(f"group order R {snap.group_r:.2f}")
+        lines.append(group_order_text(snap.group_r, snap.group_chance))
     lines.append("")
     lines.append(f">>> {state_text(snap, window_s)} <<<")
     if tr.instruction:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import make_session_folder
 
-from breathsync.analysis import analyse_files, analyse_paths, summary_text
+from breathsync.analysis import analyse_files, analyse_paths, group_text, summary_text
 from breathsync.batch import SUMMARY_COLUMNS, analyse_batch, write_summary
 from breathsync.io.csvfile import write_recording
 from breathsync.report import build_report
@@ -165,6 +165,13 @@ def test_the_groups_value_is_in_the_batch_and_the_report(tmp_path: Path) -> None
     assert r is not None and result["group"]["note"] is None
     rows = analyse_batch(["+".join(files)]).rows
     assert len(rows) == 3 and all(row["group_mean_kuramoto_r"] == r for row in rows)
-    assert f"group: mean Kuramoto order {r:.2f}" in build_report(files)
+    # The group's chance level: its share of the scored time above it, and the mean level, on every row.
+    g = result["group"]
+    share = round(g["above_chance_s"] / g["scored_s"], 4)
+    assert all(row["group_above_chance_frac"] == share for row in rows)
+    assert all(row["group_mean_null_r"] == g["mean_null_r"] is not None for row in rows)
+    assert list(SUMMARY_COLUMNS)[-2:] == ["group_above_chance_frac", "group_mean_null_r"]  # added at the end
+    assert group_text(g) in build_report(files) and "above its chance level" in group_text(g)
     two = analyse_batch(["+".join(files[:2])]).rows
     assert two[0]["group_mean_kuramoto_r"] is None  # no group of two
+    assert two[0]["group_above_chance_frac"] is None and two[0]["group_mean_null_r"] is None

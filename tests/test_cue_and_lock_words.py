@@ -142,6 +142,9 @@ def test_four_people_on_80x24_keep_the_instruction_and_the_goal() -> None:
     assert "C-D" in shown and len(shown) < 6  # the goal's pair first
     assert f"... {6 - len(shown)} more pairs not shown: enlarge the terminal" in lines
     assert not any("more lines" in x for x in lines)
+    # With the group's chance level known, the line gives it (R 0.70 of four says little by itself).
+    known = render(replace(_four(), group_chance=0.78), None, [], width=79, height=23)  # type: ignore[arg-type]
+    assert "group order R 0.70 (chance 0.78)" in known.split("\n")
     # Tall enough: every pair, no note.
     full = render(_four(), None, [], width=79, height=60)  # type: ignore[arg-type]
     assert "not shown" not in full and full.count(" sync [") == 6

@@ -36,6 +36,14 @@ def test_a_groups_summary_has_analyzes_mean_r(
     assert analyzed is not None and 0.5 < analyzed <= 1.0
     assert group["mean_kuramoto_r"] == pytest.approx(analyzed, abs=1e-4)
     assert f"group: mean Kuramoto order {analyzed:.2f}" in out
+    # The chance level too (breathsync.dsp.group): computed at the same whole 5 s of session time from the
+    # same samples, so the time above it and the mean level are analyze's, whatever the speed.
+    full = json.loads(js.read_text(encoding="utf-8"))["group"]
+    for key in ("above_chance_s", "scored_s", "mean_null_r"):
+        assert full[key] is not None and group[key] == pytest.approx(full[key], abs=1e-4), key
+    # Two followers of A: a group that breathes together, above its chance level for most of the time scored.
+    assert full["above_chance_s"] > 0.5 * full["scored_s"]
+    assert "above its chance level" in out
 
 
 def test_a_pair_has_no_group(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
+from breathsync.dsp.group import LiveGroupChance
 from breathsync.dsp.pipeline import BreathEvent, PipelineConfig, Quality, RespPipeline
 from breathsync.dsp.sync import (
     LIVE_HISTORY_S,
@@ -356,10 +357,14 @@ class Session:
         sync_cfg = self._sync_cfg = SyncConfig(window_s=self.config.window_s)
         self._group_at: tuple[int, float] | None = None  # the latest group window: its end (grid index), R
         # The group's windows scored for the summary's mean R (3+ people): the last end scored (grid index),
-        # the sum of their R and how many had one (_count_group).
+        # the sum of their R and how many had one, how many were above the chance level and the sum of
+        # those levels (_count_group); the chance level itself (breathsync.dsp.group), as analyze's.
         self._group_k: int | None = None
         self._group_sum = 0.0
         self._group_n = 0
+        self._group_above = 0
+        self._group_null_sum = 0.0
+        self._group_chance = LiveGroupChance(sync_cfg, history_s=self.config.history_s)
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
             for a, b in combinations(self._parts, 2)
@@ -1129,6 +1134,9 @@ class Session:
         # In time order: the pairs' events are stamped at the window ends they judge, before the snapshot.
         events, self._events = tuple(sorted(self._events, key=lambda e: e.t_s)), []
         group_r, group_end = self._group_r()
+        group_chance = (
+            self._group_chance.level_at(round(group_end * self._fs)) if math.isfinite(group_r) else math.nan
+        )
         snap = Snapshot(
             seq=self._seq,
             t_s=now,
@@ -1136,6 +1144,7 @@ class Session:
             pairs=tuple(pair_views),
             group_r=group_r,
             group_window_end_s=group_end,
+            group_chance=group_chance,
             training=self._trainer.view(),
             events=events,
             alarms=tuple(self._alarms),
@@ -1545,6 +1554,11 @@ class Session:
         known = np.isfinite(r_new)
         self._group_sum += float(r_new[known].sum())
         self._group_n += int(np.count_nonzero(known))
+        # Each window end judged with the chance level of its own time (a fast run passes several marks).
+        self._group_chance.advance(rings, k_end)
+        null = self._group_chance.levels(first, k_end)[::step]
+        self._group_above += int(np.count_nonzero(known & (r_new > null)))
+        self._group_null_sum += float(null[known].sum())
 
     # -------------------------------------------------------------------------------------- summary
     def summary(self) -> dict[str, Any]:
@@ -1665,9 +1679,15 @@ class Session:
         if len(self._parts) >= 3:
             # The group's mean Kuramoto order R over its windows, as analyze's mean_kuramoto_r of the
             # recording; None when no window had everyone's phase (nothing was measured).
+            n, dt = self._group_n, 1.0 / SCORE_FS_HZ
             out["group"] = {
                 "labels": [p.label for p in self._parts],
-                "mean_kuramoto_r": round(self._group_sum / self._group_n, 4) if self._group_n else None,
+                "mean_kuramoto_r": round(self._group_sum / n, 4) if n else None,
+                # As analyze's group of the recording: the mean chance level over the windows scored, how
+                # long R was above it and how long was scored.
+                "mean_null_r": round(self._group_null_sum / n, 4) if n else None,
+                "above_chance_s": round(self._group_above * dt, 2) if n else None,
+                "scored_s": round(n * dt, 2) if n else None,
             }
             if not self._group_n and short is not None:
                 out["group"]["note"] = short

@@ -66,6 +66,7 @@ from breathsync.session_types import (
     Snapshot,
     clock_text,
     cue_choice,
+    group_order_text,
     lead_lines,
     quality_words,
     sync_state,
@@ -1051,7 +1052,9 @@ class DashboardWindow(QMainWindow):
             self.instruction_label.setVisible(bool(tr.instruction))
         # The verdict is the session's (TrainingView.following): the view only words it.
         self.lead_label.setText("\n".join(lead_lines(snap)))
-        self.group_label.setText(f"group order R {snap.group_r:.2f}" if math.isfinite(snap.group_r) else "")
+        self.group_label.setText(
+            group_order_text(snap.group_r, snap.group_chance) if math.isfinite(snap.group_r) else ""
+        )
         if self._rec_state == "started":
             el = snap.t_s - self._rec_t0 if math.isfinite(self._rec_t0) else 0.0
             self.record_label.setText(f"● REC {clock_text(el)}  {self._rec_path}")

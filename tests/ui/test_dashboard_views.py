@@ -252,3 +252,17 @@ def test_the_sync_meter_keeps_each_pairs_history_when_the_pair_shown_changes(
     t, band = window.band_curve.getData()
     assert t[0] == 1.0 and t[-1] == 124.5 and np.isfinite(band).all()  # A-B's, in sync throughout
     assert window.score_title.startswith("A-B")
+
+
+def test_the_groups_order_is_shown_beside_its_chance_level(window: DashboardWindow) -> None:
+    # R of three people says little by itself (about 0.5 for strangers): the label gives its chance level,
+    # and says when R is above it.
+    from dataclasses import replace
+
+    labels = ("A", "B", "C")
+    pairs = (pair("A", "B"), pair("A", "C"), pair("B", "C"))
+    base = snapshot(labels, pairs=pairs)
+    show(window, replace(base, group_r=0.62, group_chance=0.81))
+    assert window.group_label.text() == "group order R 0.62 (chance 0.81)"
+    show(window, replace(base, seq=base.seq + 1, group_r=0.93, group_chance=0.81))
+    assert window.group_label.text() == "group order R 0.93 (above chance 0.81)"

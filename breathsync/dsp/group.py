@@ -1,0 +1,191 @@
+"""The chance level of a group's Kuramoto order (3+ people), as the pair's PLV has one.
+
+The group order ``R = |mean_k exp(i*phi_k)|`` (:func:`breathsync.dsp.sync.kuramoto_order`) of people who
+breathe with no regard for each other is far from 0: for k independent phases its expected value is about
+``sqrt(pi / (4k))`` (0.51 for three people, 0.44 for four, 0.36 for six), and a 30-s window of three
+strangers at similar rates, whose phases drift past each other slowly, averages more (0.6-0.7). So R alone
+cannot say whether a group breathes together. Its chance level is found as the pair's is
+(:func:`breathsync.dsp.sync.surrogate_null`): circular time-shift surrogates keep each person's own rhythm
+and destroy their coupling; the ``null_quantile`` (99%) of the surrogate groups' windowed R, capped at
+``max_null``, is the level a window's R must pass to be "above chance".
+
+Every person but the first is shifted in each surrogate, by amounts that keep every two people at least
+``min_shift_s`` apart (so no two keep the alignment they had); which person gets which shift, and the
+spread within that spacing, come from a random generator seeded by the series' length and the group's size,
+so the same phases always give the same level (a session and ``analyze`` of its recording agree).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from breathsync.dsp._types import FloatArray
+from breathsync.dsp.sync import (
+    LIVE_HISTORY_S,
+    NULL_EVERY_S,
+    NULL_FS_HZ,
+    GridRing,
+    SyncConfig,
+    chance_level,
+)
+
+_SEED = 0x62726561  # any fixed number: the surrogates' shifts must be the same for the same input
+
+
+def group_shifts(n: int, k: int, lo: int, count: int) -> np.ndarray | None:
+    """``count`` rows of ``k`` circular shifts (samples) for a series of ``n`` samples: the first person's
+    shift 0, every two people's shifts at least ``lo`` apart around the circle. None when ``k`` people do not
+    fit (``k * lo > n``)."""
+    if k * lo > n or lo < 1:
+        return None
+    d = n // k  # slots d apart; a jitter of up to d - lo within each keeps neighbours >= lo apart
+    rng = np.random.default_rng([_SEED, n, k])
+    rows = np.empty((count, k), dtype=np.int64)
+    for j in range(count):
+        slot = rng.permutation(k)
+        pos = slot * d + rng.integers(0, d - lo + 1, size=k)
+        rows[j] = (pos - pos[0]) % n
+    return rows
+
+
+def group_surrogate_null(phases: FloatArray, fs_hz: float, cfg: SyncConfig, k_first: int = 0) -> float | None:
+    """The ``cfg.null_quantile`` of the windowed Kuramoto order of time-shifted copies of the group
+    (rows = people, on one uniform grid; NaN = unknown): the R these people reach by chance with their own
+    rhythms. None when the series is too short for surrogates (under ``window_s + 2 * min_shift_s``, or
+    under ``k * min_shift_s`` for ``k`` people). Thinned to :data:`NULL_FS_HZ` as the pair's surrogates are
+    (``k_first``: the absolute grid index ``t * fs_hz`` of the first sample), over the windows ending every
+    half window, each needing everyone's phase on ``min_coverage`` of it."""
+    phases = np.atleast_2d(np.asarray(phases, dtype=float))
+    step = max(1, int(fs_hz / NULL_FS_HZ + 1e-3))  # as surrogate_null: the same samples at 10 and 20 Hz
+    off = -k_first % step
+    ph = phases[:, off::step]
+    fs = fs_hz / step
+    k, n = ph.shape
+    if n < round((cfg.window_s + 2 * cfg.min_shift_s) * fs):
+        return None
+    shifts = group_shifts(n, k, round(cfg.min_shift_s * fs), cfg.n_surrogates)
+    if shifts is None:
+        return None
+    known = np.isfinite(ph)
+    z = np.where(known, np.exp(1j * np.where(known, ph, 0.0)), 0.0)
+    # Person m shifted by s: their value at sample i is the one at (i - s) mod n.
+    idx = (np.arange(n)[None, None, :] - shifts[:, :, None]) % n  # (surrogate, person, sample)
+    rows = np.arange(k)[None, :, None]
+    zs, ks = z[rows, idx], known[rows, idx]
+    all_known = ks.all(axis=1)
+    r = np.where(all_known, np.abs(zs.mean(axis=1)), 0.0)
+    n_win = max(1, round(cfg.window_s * fs))
+    cr = np.zeros((shifts.shape[0], n + 1))
+    cn = np.zeros((shifts.shape[0], n + 1))
+    np.cumsum(r, axis=1, out=cr[:, 1:])
+    np.cumsum(all_known, axis=1, out=cn[:, 1:])
+    ends = np.arange(n_win - 1, n, max(1, n_win // 2))
+    sr = cr[:, ends + 1] - cr[:, ends + 1 - n_win]
+    sn = cn[:, ends + 1] - cn[:, ends + 1 - n_win]
+    use = (sn / n_win >= cfg.min_coverage) & (sn > 0)
+    vals = sr[use] / sn[use]
+    if vals.size < 5:
+        return None
+    return float(np.quantile(vals, cfg.null_quantile))
+
+
+def live_group_nulls(
+    phases: FloatArray,
+    fs_hz: float,
+    cfg: SyncConfig,
+    every_s: float = NULL_EVERY_S,
+    history_s: float = LIVE_HISTORY_S,
+    k_first: int = 0,
+) -> FloatArray:
+    """The group's surrogate chance level as a live session knows it at each sample (NaN: none yet), as
+    :func:`breathsync.dsp.sync.live_surrogate_nulls` gives a pair's: computed at each whole multiple of
+    ``every_s`` of the grid's time over the ``history_s`` ending there, from where everyone's phase was first
+    known together, and held until the next; what :class:`LiveGroupChance` computes from a session's rings."""
+    phases = np.atleast_2d(np.asarray(phases, dtype=float))
+    n = phases.shape[1]
+    out = np.full(n, np.nan)
+    known = np.flatnonzero(np.isfinite(phases).all(axis=0))
+    step = max(1, round(every_s * fs_hz))
+    n_hist = max(1, round(history_s * fs_hz))
+    current = math.nan
+    for k in range(-k_first % step, n, step):
+        k0 = max(k - n_hist + 1, 0)
+        first = known[np.searchsorted(known, k0)] if known.size and known[-1] >= k0 else None
+        if first is not None and first <= k:
+            val = group_surrogate_null(phases[:, first : k + 1], fs_hz, cfg, k_first + first)
+            if val is not None:
+                current = val
+        out[k : k + step] = current
+    return out
+
+
+class LiveGroupChance:
+    """The group's chance level during a session, from the participants' :class:`GridRing` s holding
+    ``phase``: at each whole multiple of ``null_every_s`` of session time, over the ``history_s`` ending
+    there (the cap until there is enough history), as :func:`live_group_nulls` computes it for analyze.
+    :meth:`levels` gives the level in force at each window end, for the windows a fast run passes between
+    two updates (as :class:`breathsync.dsp.sync.LivePairSync` does for a pair)."""
+
+    def __init__(
+        self,
+        cfg: SyncConfig | None = None,
+        null_every_s: float = NULL_EVERY_S,
+        history_s: float = LIVE_HISTORY_S,
+    ) -> None:
+        self.cfg = cfg or SyncConfig()
+        self.null_every_s = null_every_s
+        self.history_s = history_s
+        self._null: float | None = None
+        self._null_k: int | None = None
+        self._marks: list[int] = []
+        self._values: list[float] = []
+
+    def advance(self, rings: Sequence[GridRing], k_end: int) -> None:
+        """Compute the level at each mark up to grid index ``k_end`` not yet computed, in order (a mark with
+        no surrogate yet holds the previous value)."""
+        fs = rings[0].fs_hz
+        every = max(1, round(self.null_every_s * fs))
+        latest = k_end // every * every
+        if self._null_k is not None and latest <= self._null_k:
+            return
+        lasts = [r.last_k for r in rings]
+        firsts = [r.first_k for r in rings]
+        if any(k is None for k in lasts) or any(k is None for k in firsts):
+            return
+        oldest = max(k for k in lasts if k is not None) - min(r.capacity for r in rings) + 1
+        all_began = max(k for k in firsts if k is not None)
+        first = -(-max(oldest, all_began) // every) * every
+        if self._null_k is not None:
+            first = max(first, self._null_k + every)
+        n_hist = round(self.history_s * fs)
+        for mark in range(first, latest + 1, every):
+            k0 = mark - n_hist + 1
+            ph = np.vstack([r.window(k0, mark, "phase") for r in rings])
+            known = np.flatnonzero(np.isfinite(ph).all(axis=0))
+            if known.size:
+                value = group_surrogate_null(ph[:, known[0] :], fs, self.cfg, k0 + int(known[0]))
+                if value is not None:
+                    self._null = value
+            self._marks.append(mark)
+            self._values.append(chance_level(self._null, self.cfg))
+        self._null_k = latest
+        drop = bisect.bisect_left(self._marks, oldest - every)
+        del self._marks[:drop], self._values[:drop]
+
+    def levels(self, k_lo: int, k_hi: int) -> FloatArray:
+        """The chance level in force at each grid index ``k_lo .. k_hi``: that of the latest mark at or
+        before it (the cap before the first)."""
+        if not self._marks or k_hi < self._marks[0]:
+            return np.full(k_hi - k_lo + 1, self.cfg.max_null)
+        ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
+        i = np.searchsorted(self._marks, ks, side="right") - 1
+        return np.where(i >= 0, np.asarray([*self._values, math.nan])[i], self.cfg.max_null)
+
+    def level_at(self, k: int) -> float:
+        """The chance level in force at grid index ``k``."""
+        i = bisect.bisect_right(self._marks, k) - 1
+        return self._values[i] if i >= 0 else self.cfg.max_null
