@@ -180,7 +180,8 @@ def _group_row(name: str, parts: list) -> tuple[list[str], float, float] | None:
         return None
     share = g["above_chance_s"] / g["scored_s"]
     row = [name, f"{g['mean_kuramoto_r']:.2f}", f"{g['mean_null_r']:.2f}", f"{100 * share:.1f}%"]
-    return [*row, f"{g['scored_s']:.0f}"], share, g["scored_s"]
+    # How much of the time the level was its cap (0.9): there, "above chance" means R over 0.9.
+    return [*row, f"{100 * g['chance_capped_frac']:.0f}%", f"{g['scored_s']:.0f}"], share, g["scored_s"]
 
 
 def group_rows(extra: Sequence[Path] = ()) -> tuple[list[list[str]], list[list[str]]]:
@@ -191,11 +192,19 @@ def group_rows(extra: Sequence[Path] = ()) -> tuple[list[list[str]], list[list[s
             continue  # under two minutes in common: the chance level is its cap for the first 70 s
         pieces.append((name, name, _analyse(t, y, name, beats)))
         half = t[-1] / 2
-        if half < GROUP_MIN_S or beats is not None:
+        if half < GROUP_MIN_S:
             continue
-        first = t < half
-        pieces.append((name, f"{name} 1st half", analyse_waveform(t[first], y[first], "1st")))
-        pieces.append((name, f"{name} 2nd half", analyse_waveform(t[~first] - half, y[~first], "2nd")))
+        if beats is None:
+            first = t < half
+            a = analyse_waveform(t[first], y[first], "1st")
+            b = analyse_waveform(t[~first] - half, y[~first], "2nd")
+        else:  # each half its own recording of beats, as in part 2
+            bt, rrv = beats
+            first = bt < half
+            a = _analyse(None, None, "1st", (bt[first], rrv[first]))
+            b = _analyse(None, None, "2nd", (bt[~first] - half, rrv[~first]))
+        pieces.append((name, f"{name} 1st half", a))
+        pieces.append((name, f"{name} 2nd half", b))
     pseudo, shares = [], []
     for trio in itertools.combinations(pieces, 3):
         if len({src for src, _, _ in trio}) < 3:
@@ -221,6 +230,7 @@ def group_rows(extra: Sequence[Path] = ()) -> tuple[list[list[str]], list[list[s
                 "",
                 "",
                 f"{100 * sum(f * n for f, n in shares) / tot:.1f}%",
+                "",
                 f"{tot:.0f}",
             ]
         )
@@ -268,7 +278,7 @@ def main() -> None:
     print("\n3. Strongly coupled pairs (goal >= 95%)")
     print(table(coupled, head))
     g_pseudo, g_coupled = group_rows(args.extra)
-    g_head = ["group of three", "mean R", "mean chance level", "R above chance", "scored s"]
+    g_head = ["group of three", "mean R", "mean chance level", "R above chance", "level at cap", "scored s"]
     print("\n4. Pseudo-groups of three unrelated recordings: R above its chance level")
     print(table(g_pseudo, g_head))
     print("\n   Coupled groups")

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.group import live_group_nulls
+from breathsync.dsp.group import group_surrogate_need_s, live_group_nulls
 from breathsync.dsp.offline import OfflineResult, offline_breathing
 from breathsync.dsp.pipeline import PipelineOutput, Quality, RespPipeline
 from breathsync.dsp.sync import (
@@ -374,19 +374,26 @@ def cap_figures(pr: PairResult) -> dict[str, float | None]:
 CAP_SAID_FRAC = 0.5
 
 
-def chance_cap_text(capped: float | None, no_surrogate: float | None, window_s: float) -> str:
-    """What ``analyze`` and ``report`` say beside a pair's chance level when it was the cap for most of the time
-    scored (:func:`cap_figures`), else "": "the cap: these two breathe too regularly for surrogates to tell
-    chance from locking", "the cap for 64% of the time scored: too little history for surrogates (they need
-    70 s)"."""
+def chance_cap_text(
+    capped: float | None,
+    no_surrogate: float | None,
+    window_s: float,
+    *,
+    need_s: float | None = None,
+    who: str = "these two",
+) -> str:
+    """What ``analyze`` and ``report`` say beside a pair's (or a group's: ``who``, and the history its
+    surrogates need, ``need_s``) chance level when it was the cap for most of the time scored
+    (:func:`cap_figures`), else "": "the cap: these two breathe too regularly for surrogates to tell chance
+    from locking", "the cap for 64% of the time scored: too little history for surrogates (they need 70 s)"."""
     if capped is None or not capped > CAP_SAID_FRAC:
         return ""
     share = "" if capped >= 0.995 else f" for {percent_text(capped)} of the time scored"
     if no_surrogate is not None and no_surrogate >= capped / 2:
-        need = window_s + 2 * SyncConfig.min_shift_s
+        need = need_s if need_s is not None else window_s + 2 * SyncConfig.min_shift_s
         why = f"too little history for surrogates (they need {need:g} s)"
     else:
-        why = "these two breathe too regularly for surrogates to tell chance from locking"
+        why = f"{who} breathe too regularly for surrogates to tell chance from locking"
     return f"the cap{share}: {why}"
 
 
@@ -1276,12 +1283,17 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
     r = kuramoto_order(ph, OUTPUT_FS_HZ, cfg.window_s, causal=True, min_coverage=cfg.min_coverage)
     # The chance level a live session had at each window end (breathsync.dsp.group): R of people breathing
     # with no regard for each other is about 0.5 for three, so R alone says little.
-    nulls = live_group_nulls(ph, OUTPUT_FS_HZ, cfg, k_first=round(float(grid[0]) * OUTPUT_FS_HZ))
+    # In the order of the labels, as the session computes it: the same group gives the same level whatever
+    # order its files are given in (the surrogates keep one person's time in each, in turn).
+    by_label = sorted(range(n), key=lambda i: labels[i])
+    nulls = live_group_nulls(ph[by_label], OUTPUT_FS_HZ, cfg, k_first=round(float(grid[0]) * OUTPUT_FS_HZ))
     null = np.where(np.isfinite(nulls), np.minimum(nulls, cfg.max_null), cfg.max_null)
     scored = np.isfinite(r)
     with np.errstate(invalid="ignore"):
         above = scored & (r > null)
     dt = 1.0 / OUTPUT_FS_HZ
+    capped = scored & (null >= cfg.max_null)
+    no_surrogate = capped & (np.cumsum(np.isfinite(nulls)) == 0)  # before its first surrogate level
     note = None
     if not np.isfinite(r).any():
         common = round(t1 - t0, 1)
@@ -1300,6 +1312,12 @@ def _group_json(parts: list[Participant], cfg: SyncConfig) -> dict[str, Any]:
         "mean_null_r": round(float(np.mean(null[scored])), 4) if scored.any() else None,
         "above_chance_s": round(float(above.sum()) * dt, 2) if scored.any() else None,
         "scored_s": round(float(scored.sum()) * dt, 2) if scored.any() else None,
+        # As a pair's (cap_figures): how far the level was its cap, and for want of history.
+        "chance_capped_frac": round(float(capped.sum() / scored.sum()), 4) if scored.any() else None,
+        "chance_no_surrogate_frac": round(float(no_surrogate.sum() / scored.sum()), 4)
+        if scored.any()
+        else None,
+        "chance_need_s": group_surrogate_need_s(n, cfg),
         "note": note,
     }
 
@@ -1315,13 +1333,16 @@ def _no_group(labels: list[str], note: str) -> dict[str, Any]:
         "mean_null_r": None,
         "above_chance_s": None,
         "scored_s": None,
+        "chance_capped_frac": None,
+        "chance_no_surrogate_frac": None,
+        "chance_need_s": None,
         "note": note,
     }
 
 
 def group_text(group: dict[str, Any]) -> str:
     """The group's line, as ``analyze``, ``report`` and the end of a session print it: "group: mean
-    Kuramoto order 0.55, above its chance level (0.80) under 1% of the 4:30 scored", or why there is none
+    Kuramoto order 0.55 (chance level 0.80), above it under 1% of the 4:30 scored", or why there is none
     ("group: not scored: the 3 recordings have no time in common")."""
     from breathsync.session_types import clock_text
 
@@ -1330,10 +1351,17 @@ def group_text(group: dict[str, Any]) -> str:
         return f"group: {group.get('note') or 'not scored'}"
     line = f"group: mean Kuramoto order {r:.2f}"
     above, scored, null = group.get("above_chance_s"), group.get("scored_s"), group.get("mean_null_r")
-    if above is None or not scored:
+    if above is None or not scored or null is None:
         return line  # a summary made before the group had a chance level
-    chance = f" ({null:.2f})" if null is not None else ""
-    return f"{line}, above its chance level{chance} {percent_text(above / scored)} of the {clock_text(scored)} scored"
+    cap = chance_cap_text(
+        group.get("chance_capped_frac"),
+        group.get("chance_no_surrogate_frac"),
+        0.0,
+        need_s=group.get("chance_need_s"),
+        who="these people",
+    )
+    chance = f"chance level {null:.2f}" + (f", {cap}" if cap else "")
+    return f"{line} ({chance}), above it {percent_text(above / scored)} of the {clock_text(scored)} scored"
 
 
 def percent_text(frac: float) -> str:

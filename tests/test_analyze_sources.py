@@ -171,7 +171,7 @@ def test_the_groups_value_is_in_the_batch_and_the_report(tmp_path: Path) -> None
     assert all(row["group_above_chance_frac"] == share for row in rows)
     assert all(row["group_mean_null_r"] == g["mean_null_r"] is not None for row in rows)
     assert list(SUMMARY_COLUMNS)[-2:] == ["group_above_chance_frac", "group_mean_null_r"]  # added at the end
-    assert group_text(g) in build_report(files) and "above its chance level" in group_text(g)
+    assert group_text(g) in build_report(files) and "(chance level " in group_text(g)
     two = analyse_batch(["+".join(files[:2])]).rows
     assert two[0]["group_mean_kuramoto_r"] is None  # no group of two
     assert two[0]["group_above_chance_frac"] is None and two[0]["group_mean_null_r"] is None

@@ -36,14 +36,44 @@ def test_a_groups_summary_has_analyzes_mean_r(
     assert analyzed is not None and 0.5 < analyzed <= 1.0
     assert group["mean_kuramoto_r"] == pytest.approx(analyzed, abs=1e-4)
     assert f"group: mean Kuramoto order {analyzed:.2f}" in out
-    # The chance level too (breathsync.dsp.group): computed at the same whole 5 s of session time from the
-    # same samples, so the time above it and the mean level are analyze's, whatever the speed.
+
+    # 80 s: the chance level is its cap, for want of history (surrogates need 70 s), and the line says so.
+    assert group["chance_no_surrogate_frac"] == 1.0 and group["mean_null_r"] == 0.9
+    assert "the cap: too little history for surrogates (they need 70 s)" in out
+
+
+# A and a follower of A, and a stranger at 17/min: R hovers near its chance level.
+TRIO = [
+    "-p",
+    "A=sim:steady,seed=1",
+    "-p",
+    "B=sim:follow,partner=A,seed=2",
+    "-p",
+    "C=sim:steady,rate=17,seed=3",
+]
+
+
+@pytest.mark.parametrize("speed", ["40", "300"])
+def test_a_groups_chance_level_is_analyzes(
+    tmp_path: Path, speed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The group's chance level (breathsync.dsp.group) is computed at the same whole 5 s of session time from
+    # the same samples as analyze computes it, so the time above it, the mean level and the shares at the
+    # cap are analyze's, whatever the speed; and its surrogates leave the cap once there is history.
+    rec = tmp_path / "rec"
+    assert main(["run", *TRIO, "--duration", "250", "--speed", speed, "--quiet", "--record", str(rec)]) == 0
+    group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
+    js = tmp_path / "a.json"
+    assert main(["analyze", str(rec), "--json", str(js)]) == 0
     full = json.loads(js.read_text(encoding="utf-8"))["group"]
-    for key in ("above_chance_s", "scored_s", "mean_null_r"):
+    keys = ("mean_kuramoto_r", "above_chance_s", "scored_s", "mean_null_r", "chance_capped_frac")
+    for key in (*keys, "chance_no_surrogate_frac", "chance_need_s"):
         assert full[key] is not None and group[key] == pytest.approx(full[key], abs=1e-4), key
-    # Two followers of A: a group that breathes together, above its chance level for most of the time scored.
-    assert full["above_chance_s"] > 0.5 * full["scored_s"]
-    assert "above its chance level" in out
+    levels = [v for v in full["null_r"] if v is not None]
+    assert min(levels) < 0.85 and 0.1 < full["chance_no_surrogate_frac"] < 0.3  # the cap only at first
+    # Between a pair breathing together and a stranger: above the level some of the time, not all of it.
+    assert 0.0 < full["above_chance_s"] < 0.9 * full["scored_s"]
+    assert "(chance level 0." in capsys.readouterr().out
 
 
 def test_a_pair_has_no_group(tmp_path: Path) -> None:

@@ -34,38 +34,70 @@ from breathsync.dsp.sync import (
 )
 
 _SEED = 0x62726561  # any fixed number: the surrogates' shifts must be the same for the same input
+_MASK = (1 << 64) - 1
+
+
+def _draws(seed: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """An endless stream of 64-bit integers from ``seed`` (splitmix64, Steele, Lea and Flood 2014): plain
+    integer arithmetic, so that the same input gives the same shifts on every machine and NumPy version (a
+    recorded session's chance level is recomputed by ``analyze``; NumPy does not promise that its generators'
+    methods keep their output across releases)."""
+    x = 0
+    for v in seed:
+        x = (x * 0x100000001B3 + v + 1) & _MASK
+    while True:
+        x = (x + 0x9E3779B97F4A7C15) & _MASK
+        z = x
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        yield z ^ (z >> 31)
 
 
 def group_shifts(n: int, k: int, lo: int, count: int) -> np.ndarray | None:
-    """``count`` rows of ``k`` circular shifts (samples) for a series of ``n`` samples: the first person's
-    shift 0, every two people's shifts at least ``lo`` apart around the circle. None when ``k`` people do not
-    fit (``k * lo > n``)."""
+    """``count`` rows of ``k`` circular shifts (samples) for a series of ``n`` samples, every two people's
+    shifts at least ``lo`` apart around the circle; one person keeps their time in each row (shift 0), each
+    person in turn (the reference's own time course is never cut by the shift, so it is nobody's always).
+    None when ``k`` people do not fit (``k * lo > n``)."""
     if k * lo > n or lo < 1:
         return None
     d = n // k  # slots d apart; a jitter of up to d - lo within each keeps neighbours >= lo apart
-    rng = np.random.default_rng([_SEED, n, k])
+    draw = _draws((_SEED, n, k))
     rows = np.empty((count, k), dtype=np.int64)
     for j in range(count):
-        slot = rng.permutation(k)
-        pos = slot * d + rng.integers(0, d - lo + 1, size=k)
-        rows[j] = (pos - pos[0]) % n
+        slot = list(range(k))
+        for i in range(k - 1, 0, -1):  # Fisher-Yates: which slot each person gets
+            m = next(draw) % (i + 1)
+            slot[i], slot[m] = slot[m], slot[i]
+        pos = np.array([slot[i] * d + next(draw) % (d - lo + 1) for i in range(k)], dtype=np.int64)
+        rows[j] = (pos - pos[j % k]) % n
     return rows
+
+
+def group_surrogate_need_s(k: int, cfg: SyncConfig) -> float:
+    """How much history (s) the surrogates of ``k`` people need: a window and a shift each side, and a
+    shift's room for each person (70 s for three with 30-s windows, 160 s for eight)."""
+    return max(cfg.window_s + 2 * cfg.min_shift_s, k * cfg.min_shift_s)
 
 
 def group_surrogate_null(phases: FloatArray, fs_hz: float, cfg: SyncConfig, k_first: int = 0) -> float | None:
     """The ``cfg.null_quantile`` of the windowed Kuramoto order of time-shifted copies of the group
     (rows = people, on one uniform grid; NaN = unknown): the R these people reach by chance with their own
-    rhythms. None when the series is too short for surrogates (under ``window_s + 2 * min_shift_s``, or
-    under ``k * min_shift_s`` for ``k`` people). Thinned to :data:`NULL_FS_HZ` as the pair's surrogates are
-    (``k_first``: the absolute grid index ``t * fs_hz`` of the first sample), over the windows ending every
-    half window, each needing everyone's phase on ``min_coverage`` of it."""
+    rhythms. None when the series is too short for surrogates (:func:`group_surrogate_need_s`). Thinned to
+    :data:`NULL_FS_HZ` as the pair's surrogates are (``k_first``: the absolute grid index ``t * fs_hz`` of
+    the first sample), over every window end of the thinned series (the pair's take every half window; the
+    group's 19 arrangements are fewer than the pair's 38 shifts, and the windows ending in between cost
+    nothing with running sums: three strangers' share of windows above the level 0.20% -> 0.11% over
+    every order of six simulated trios), each window needing everyone's phase on ``min_coverage`` of it.
+
+    The level depends a little on which person is which row (19 arrangements are a sample): callers put
+    the rows in the order of the labels, so the order the participants are given in does not matter."""
     phases = np.atleast_2d(np.asarray(phases, dtype=float))
     step = max(1, int(fs_hz / NULL_FS_HZ + 1e-3))  # as surrogate_null: the same samples at 10 and 20 Hz
     off = -k_first % step
     ph = phases[:, off::step]
     fs = fs_hz / step
     k, n = ph.shape
-    if n < round((cfg.window_s + 2 * cfg.min_shift_s) * fs):
+    if n < round(group_surrogate_need_s(k, cfg) * fs):
         return None
     shifts = group_shifts(n, k, round(cfg.min_shift_s * fs), cfg.n_surrogates)
     if shifts is None:
@@ -83,7 +115,7 @@ def group_surrogate_null(phases: FloatArray, fs_hz: float, cfg: SyncConfig, k_fi
     cn = np.zeros((shifts.shape[0], n + 1))
     np.cumsum(r, axis=1, out=cr[:, 1:])
     np.cumsum(all_known, axis=1, out=cn[:, 1:])
-    ends = np.arange(n_win - 1, n, max(1, n_win // 2))
+    ends = np.arange(n_win - 1, n)
     sr = cr[:, ends + 1] - cr[:, ends + 1 - n_win]
     sn = cn[:, ends + 1] - cn[:, ends + 1 - n_win]
     use = (sn / n_win >= cfg.min_coverage) & (sn > 0)
@@ -143,6 +175,11 @@ class LiveGroupChance:
         self._null_k: int | None = None
         self._marks: list[int] = []
         self._values: list[float] = []
+        #: The first mark with a surrogate level (grid index; None: none yet): before it, the cap for want of
+        #: history (analyze's chance_no_surrogate_frac).
+        self.first_surrogate_k: int | None = None
+        #: Marks whose history the rings no longer held in full (as LivePairSync.cut_marks).
+        self.cut_marks = 0
 
     def advance(self, rings: Sequence[GridRing], k_end: int) -> None:
         """Compute the level at each mark up to grid index ``k_end`` not yet computed, in order (a mark with
@@ -162,14 +199,19 @@ class LiveGroupChance:
         if self._null_k is not None:
             first = max(first, self._null_k + every)
         n_hist = round(self.history_s * fs)
+        lost = oldest > all_began  # the rings dropped history everyone had
         for mark in range(first, latest + 1, every):
             k0 = mark - n_hist + 1
+            if lost and k0 < oldest:
+                self.cut_marks += 1  # the session time between two updates outran the rings' spare room
             ph = np.vstack([r.window(k0, mark, "phase") for r in rings])
             known = np.flatnonzero(np.isfinite(ph).all(axis=0))
             if known.size:
                 value = group_surrogate_null(ph[:, known[0] :], fs, self.cfg, k0 + int(known[0]))
                 if value is not None:
                     self._null = value
+                    if self.first_surrogate_k is None:
+                        self.first_surrogate_k = mark
             self._marks.append(mark)
             self._values.append(chance_level(self._null, self.cfg))
         self._null_k = latest

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from breathsync import __version__
 from breathsync.dsp._types import FloatArray
-from breathsync.dsp.group import LiveGroupChance
+from breathsync.dsp.group import LiveGroupChance, group_surrogate_need_s
 from breathsync.dsp.pipeline import BreathEvent, PipelineConfig, Quality, RespPipeline
 from breathsync.dsp.sync import (
     LIVE_HISTORY_S,
@@ -364,7 +364,11 @@ class Session:
         self._group_n = 0
         self._group_above = 0
         self._group_null_sum = 0.0
+        self._group_capped = 0  # ... at the cap, and at it before the first surrogate level
+        self._group_no_surrogate = 0
         self._group_chance = LiveGroupChance(sync_cfg, history_s=self.config.history_s)
+        # In the order of the labels, as analyze computes it (whatever order the participants were given in).
+        self._group_rings = [p.ring for p in sorted(self._parts, key=lambda p: p.label)]
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
             for a, b in combinations(self._parts, 2)
@@ -1555,10 +1559,15 @@ class Session:
         self._group_sum += float(r_new[known].sum())
         self._group_n += int(np.count_nonzero(known))
         # Each window end judged with the chance level of its own time (a fast run passes several marks).
-        self._group_chance.advance(rings, k_end)
+        self._group_chance.advance(self._group_rings, k_end)
         null = self._group_chance.levels(first, k_end)[::step]
         self._group_above += int(np.count_nonzero(known & (r_new > null)))
         self._group_null_sum += float(null[known].sum())
+        capped = known & (null >= self._sync_cfg.max_null)
+        self._group_capped += int(np.count_nonzero(capped))
+        from_k = self._group_chance.first_surrogate_k  # before it, the cap for want of history
+        wanting = capped if from_k is None else capped & (np.arange(first, k_end + 1, step) < from_k)
+        self._group_no_surrogate += int(np.count_nonzero(wanting))
 
     # -------------------------------------------------------------------------------------- summary
     def summary(self) -> dict[str, Any]:
@@ -1688,6 +1697,9 @@ class Session:
                 "mean_null_r": round(self._group_null_sum / n, 4) if n else None,
                 "above_chance_s": round(self._group_above * dt, 2) if n else None,
                 "scored_s": round(n * dt, 2) if n else None,
+                "chance_capped_frac": round(self._group_capped / n, 4) if n else None,
+                "chance_no_surrogate_frac": round(self._group_no_surrogate / n, 4) if n else None,
+                "chance_need_s": group_surrogate_need_s(len(self._parts), self._sync_cfg),
             }
             if not self._group_n and short is not None:
                 out["group"]["note"] = short
