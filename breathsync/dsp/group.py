@@ -31,6 +31,7 @@ from breathsync.dsp.sync import (
     GridRing,
     SyncConfig,
     chance_level,
+    marks_due,
 )
 
 _SEED = 0x62726561  # any fixed number: the surrogates' shifts must be the same for the same input
@@ -186,6 +187,7 @@ class LiveGroupChance:
         no surrogate yet holds the previous value)."""
         fs = rings[0].fs_hz
         every = max(1, round(self.null_every_s * fs))
+        k_end = max(k_end, marks_due(*rings, history_s=self.history_s))  # a long silence: as a pair's
         latest = k_end // every * every
         if self._null_k is not None and latest <= self._null_k:
             return

@@ -533,6 +533,22 @@ class GridRing:
         return out
 
 
+def marks_due(*rings: GridRing, history_s: float) -> int:
+    """The latest grid index up to which the chance level's marks are computed now even where a participant
+    has not sent samples that far: half the rings' spare room (beyond the ``history_s`` a mark needs) behind
+    the newest sample. A participant silent for longer than that (a strap out of range for minutes) has no
+    samples to come for those times, and analyze of the recording sees none there either; left until its
+    samples came back, the marks of the silence were computed from history the rings no longer held (a
+    350-s silence of one of three: its pairs' time in sync 59.7 and 93.9 s live against 63.5 and 99.1 s in
+    analyze). A source late by less than that keeps the marks waiting for its samples, as before."""
+    lasts = [r.last_k for r in rings if r.last_k is not None]
+    if not lasts:
+        return -1
+    n_hist = round(history_s * rings[0].fs_hz)
+    room = min(r.capacity for r in rings) - n_hist
+    return max(lasts) - room // 2
+
+
 @dataclass(frozen=True)
 class LivePairState:
     """Synchrony of a pair over the window ending at grid index ``k_end``."""
@@ -604,7 +620,7 @@ class LivePairSync:
         if a.last_k is None or b.last_k is None:
             return None
         k_end = min(a.last_k, b.last_k)
-        self._advance_nulls(a, b, k_end)
+        self._advance_nulls(a, b, max(k_end, marks_due(a, b, history_s=self.history_s)))
         return k_end
 
     def state(

@@ -1535,6 +1535,8 @@ class Session:
         step = max(1, round(self._fs / SCORE_FS_HZ))
         k_end = min(k for k in lasts if k is not None)
         k_end -= k_end % step
+        # The chance level's marks first: they go on while one of the group is silent (dsp.sync.marks_due).
+        self._group_chance.advance(self._group_rings, k_end)
         prev = self._group_k
         if prev is not None and k_end <= prev:
             return
@@ -1559,7 +1561,6 @@ class Session:
         self._group_sum += float(r_new[known].sum())
         self._group_n += int(np.count_nonzero(known))
         # Each window end judged with the chance level of its own time (a fast run passes several marks).
-        self._group_chance.advance(self._group_rings, k_end)
         null = self._group_chance.levels(first, k_end)[::step]
         self._group_above += int(np.count_nonzero(known & (r_new > null)))
         self._group_null_sum += float(null[known].sum())
