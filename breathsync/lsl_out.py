@@ -26,6 +26,16 @@ the next, which lets LSL inlets and LabRecorder reconnect after a restart, and d
 - ``breathsync-sync-<a>-<b>``, type ``Synchrony``, irregular (one sample per snapshot, about 10 Hz): the
   pair's ``sync_score``, ``plv``, ``null_plv``, ``in_sync``, ``rel_phase`` (radians, > 0: a ahead),
   ``lag`` (seconds), ``window_age`` (seconds: stamp - window_age is where the scored window ended).
+- ``breathsync-sync-group``, type ``Synchrony``, irregular (one sample per snapshot, as a pair's), only in a
+  session of three or more people: the group's Kuramoto order ``r`` over the window (0-1), its chance level
+  ``null_r`` (0-1: the 99% quantile of the R of time-shifted copies of the group, :mod:`breathsync.dsp.group`,
+  capped at ``null_cap``, and the cap itself until the surrogates have the history they need), ``above_chance``
+  (1 when ``r > null_r``, else 0; NaN when R is unknown) and ``window_age`` (seconds, as a pair's); NaN
+  where unknown: before the first window, and while one of the group has no signal. source_id
+  ``breathsync-HOST-sync-group``. ``<breathsync>`` in its description names the ``participants`` (their
+  labels comma-separated, in the order the labels sort: the order of the chance level's rows, so the same
+  group has the same description and level whatever order its people were given in), the ``window_s`` and
+  the ``null_cap``.
 - ``breathsync-events``, type ``Markers``, irregular strings: one JSON object per session event
   (``{"kind": ..., "text": ..., "participants": [...]}``), plus ``session_start`` (the session's own ``session_end``
   event says why it ended; one is added at the close only if it did not come).
@@ -54,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from breathsync import __version__
+from breathsync.dsp.sync import SyncConfig
 from breathsync.errors import InputError
 from breathsync.export_bids import declared_units
 from breathsync.io.csvfile import DERIVED_FROM
@@ -63,6 +74,8 @@ from breathsync.sources.base import SampleChunk, SessionClock
 from breathsync.sources.lsl import import_pylsl
 
 __all__ = [
+    "GROUP_CHANNELS",
+    "GROUP_STREAM",
     "PAIR_CHANNELS",
     "PARTICIPANT_CHANNELS",
     "LslPublisher",
@@ -101,6 +114,18 @@ PAIR_CHANNELS = (
     # is when the view showed it; stamp - window_age is the end of the breathing it scored (behind by the
     # pipelines' delay, more for breathing from heart beats). An age, not an LSL time: float32 holds it.
     ("window_age", "seconds"),
+)
+
+#: The name of the group's Synchrony stream (a session of three or more people).
+GROUP_STREAM = f"{PREFIX}-sync-group"
+#: (label, unit) of the group's Synchrony stream.
+GROUP_CHANNELS = (
+    ("r", "0-1"),  # the Kuramoto order R of everyone's phase over the window (the views' "group order R")
+    # Its chance level (breathsync.dsp.group): the cap (null_cap in the description) until the surrogates
+    # have the history they need.
+    ("null_r", "0-1"),
+    ("above_chance", "0/1"),  # r > null_r; NaN when R is unknown
+    ("window_age", "seconds"),  # as a pair's: stamp - window_age is where the group's window ended
 )
 
 
@@ -180,6 +205,7 @@ class LslPublisher:
         #: session's description, the dict the session completes before that chunk reaches the sinks.
         self._waiting: dict[str, Mapping[str, Any]] = {}
         self._pairs: dict[tuple[str, str], Any] = {}
+        self._group: Any = None  # the group's Synchrony outlet (3+ participants)
         self._markers: Any = None
         self._started = False
         self._ended = False  # the session's own session_end event was marked (it says why)
@@ -215,6 +241,8 @@ class LslPublisher:
                 ch.append_child_value("unit", unit)
             self._describe(si.desc(), pair=f"{a}-{b}", window_s=str(info.settings.get("window_s", "")))
             self._pairs[(a, b)] = lsl.StreamOutlet(si)
+        if len(labels) >= 3:
+            self._group = self._group_outlet(labels, str(info.settings.get("window_s", "")))
         si = lsl.StreamInfo(
             f"{PREFIX}-events",
             "Markers",
@@ -226,7 +254,36 @@ class LslPublisher:
         self._describe(si.desc(), format="JSON: kind, text, participants")
         self._markers = lsl.StreamOutlet(si)
         self.names = [stream_name(x) for x in self._waiting]
-        self.names += [f"{PREFIX}-sync-{a}-{b}" for a, b in self._pairs] + [f"{PREFIX}-events"]
+        self.names += [f"{PREFIX}-sync-{a}-{b}" for a, b in self._pairs]
+        if self._group is not None:
+            self.names.append(GROUP_STREAM)
+        self.names.append(f"{PREFIX}-events")
+
+    def _group_outlet(self, labels: list[str], window_s: str) -> Any:
+        """The group's Synchrony stream (see the module), announced with the pairs' at the session's start."""
+        lsl = self._lsl
+        si = lsl.StreamInfo(
+            GROUP_STREAM,
+            "Synchrony",
+            len(GROUP_CHANNELS),
+            lsl.IRREGULAR_RATE,
+            lsl.cf_float32,
+            f"{PREFIX}-{self._host}-sync-group",
+        )
+        chans = si.desc().append_child("channels")
+        for name, unit in GROUP_CHANNELS:
+            ch = chans.append_child("channel")
+            ch.append_child_value("label", name)
+            ch.append_child_value("unit", unit)
+        # In the order the labels sort: the session's chance level takes the group's rows in that order
+        # (breathsync.dsp.group), so the same people give the same description whatever order they came in.
+        self._describe(
+            si.desc(),
+            participants=",".join(sorted(labels)),
+            window_s=window_s,
+            null_cap=f"{SyncConfig().max_null:g}",  # the session's chance levels are capped at the default
+        )
+        return lsl.StreamOutlet(si)
 
     def _announce(self, p: Mapping[str, Any]) -> None:
         """Create a participant's Respiration stream from their description as it now is (final: see the
@@ -296,6 +353,12 @@ class LslPublisher:
             age = snap.t_s - pr.window_end_s  # NaN before there is a window
             values = [pr.sync_score, pr.plv, pr.null_plv, pr.in_sync_value, pr.rel_phase_rad, pr.lag_s, age]
             out.push_sample(values, self.lsl_time(snap.t_s))
+        if self._group is not None:
+            r, null = snap.group_r, snap.group_chance
+            known = math.isfinite(r) and math.isfinite(null)
+            above = float(r > null) if known else math.nan
+            age = snap.t_s - snap.group_window_end_s  # NaN before there is a window
+            self._group.push_sample([r, null, above, age], self.lsl_time(snap.t_s))
         for ev in snap.events:
             self._marker(ev.t_s, ev.kind, ev.text, ev.participants)
             self._ended = self._ended or ev.kind == "session_end"
@@ -315,4 +378,5 @@ class LslPublisher:
         self._people.clear()
         self._waiting.clear()
         self._pairs.clear()
+        self._group = None
         self._markers = None
