@@ -167,8 +167,9 @@ def who_led(
 def phase_on_grid(t_src: FloatArray, phase_src: FloatArray, grid: FloatArray) -> FloatArray:
     """Sample a phase series (NaN = unknown) on another grid by nearest-earlier sample.
 
-    A grid point takes the latest source sample at or before it, provided that sample is at most one
-    source step old; otherwise NaN. Causal, and never interpolates across the wrap at 2*pi.
+    A grid point takes the latest source sample at or before it, provided that sample is at most one and a
+    half source steps old (a step, with room for timestamp jitter); otherwise NaN. Causal, and never
+    interpolates across the wrap at 2*pi.
     """
     t_src = np.asarray(t_src, float)
     out = np.full(grid.shape, np.nan)

@@ -100,7 +100,7 @@ def test_an_irregular_breather_and_a_close_follower_are_in_sync() -> None:
     # them 0.3 s later: the relative phase wanders with the irregularity (PLV ~0.75, under the Rayleigh
     # bound of 5 breaths per window, 0.77), but far less than irregular strangers' does; the surrogate
     # chance level knows how irregular these two are. The causal (live) version has surrogates once there
-    # are 70 s of history; before that the Rayleigh bound stands in, as in a session.
+    # are 70 s of history; before that the 0.9 cap stands in, as in a session.
     t = np.arange(0, 300, 1 / FS)
     rate = np.full(t.size, 10.0)
     for seed in range(3):
@@ -200,7 +200,7 @@ def test_live_chance_level_uses_only_the_past() -> None:
     b = oscillator(300, 15, 0.05, 2) % (2 * np.pi)
     cfg = SyncConfig()
     nulls = live_surrogate_nulls(a, b, FS, cfg)
-    # Surrogates need window + 2 x 20 s of history: Rayleigh (NaN here) until then, values after.
+    # Surrogates need window + 2 x 20 s of history: none (NaN here; the cap applies) until then, values after.
     assert np.isnan(nulls[t < 69.0]).all() and np.isfinite(nulls[t >= 75.0]).all()
     # What it knows at 100 s does not change with what comes after.
     cut = int(150 * FS)
