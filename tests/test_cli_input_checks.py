@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_main
 
 from breathsync import analysis
 from breathsync.cli import main
@@ -52,3 +52,17 @@ def test_a_writable_json_path_is_written(tmp_path: Path, capsys: pytest.CaptureF
     assert out_path.read_text(encoding="utf-8").startswith("{")
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # the writability probe left nothing
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(("window", "ok"), [("5", True), ("600", True), ("4.99", False), ("600.01", False)])
+def test_the_window_bounds_are_the_documented_5_to_600_s(window: str, ok: bool, tmp_path: Path) -> None:
+    # The README's "--window S: 5 to 600 s", read from the numbers, not from the constants the code uses.
+    a, b = (REPO / "sample_signals" / f"pair_sync_{x}.csv" for x in "AB")
+    js = tmp_path / "out.json"
+    r = run_main("analyze", a, b, "--window", window, "--json", js)
+    assert r.returncode == (0 if ok else 2), r.stderr
+    if ok:
+        assert js.exists()
+    else:
+        assert len(r.stderr.strip().splitlines()) == 1 and "--window" in r.stderr and not js.exists()
+        assert "Traceback" not in r.stderr
