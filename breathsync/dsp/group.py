@@ -17,8 +17,6 @@ so the same phases always give the same level (a session and ``analyze`` of its 
 
 from __future__ import annotations
 
-import bisect
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,10 +26,10 @@ from breathsync.dsp.sync import (
     LIVE_HISTORY_S,
     NULL_EVERY_S,
     NULL_FS_HZ,
+    ChanceMarks,
     GridRing,
     SyncConfig,
-    chance_level,
-    marks_due,
+    live_nulls,
 )
 
 _SEED = 0x62726561  # any fixed number: the surrogates' shifts must be the same for the same input
@@ -139,29 +137,20 @@ def live_group_nulls(
     ``every_s`` of the grid's time over the ``history_s`` ending there, from where everyone's phase was first
     known together, and held until the next; what :class:`LiveGroupChance` computes from a session's rings."""
     phases = np.atleast_2d(np.asarray(phases, dtype=float))
-    n = phases.shape[1]
-    out = np.full(n, np.nan)
-    known = np.flatnonzero(np.isfinite(phases).all(axis=0))
-    step = max(1, round(every_s * fs_hz))
-    n_hist = max(1, round(history_s * fs_hz))
-    current = math.nan
-    for k in range(-k_first % step, n, step):
-        k0 = max(k - n_hist + 1, 0)
-        first = known[np.searchsorted(known, k0)] if known.size and known[-1] >= k0 else None
-        if first is not None and first <= k:
-            val = group_surrogate_null(phases[:, first : k + 1], fs_hz, cfg, k_first + first)
-            if val is not None:
-                current = val
-        out[k : k + step] = current
-    return out
+    return live_nulls(
+        np.asarray(np.isfinite(phases).all(axis=0)),
+        fs_hz,
+        lambda lo, hi: group_surrogate_null(phases[:, lo:hi], fs_hz, cfg, k_first + lo),
+        every_s,
+        history_s,
+        k_first,
+    )
 
 
 class LiveGroupChance:
     """The group's chance level during a session, from the participants' :class:`GridRing` s holding
-    ``phase``: at each whole multiple of ``null_every_s`` of session time, over the ``history_s`` ending
-    there (the cap until there is enough history), as :func:`live_group_nulls` computes it for analyze.
-    :meth:`levels` gives the level in force at each window end, for the windows a fast run passes between
-    two updates (as :class:`breathsync.dsp.sync.LivePairSync` does for a pair)."""
+    ``phase`` (in the order of their labels), as :func:`live_group_nulls` computes it for analyze; its marks
+    and their levels are kept as a pair's are (:class:`breathsync.dsp.sync.ChanceMarks`)."""
 
     def __init__(
         self,
@@ -170,66 +159,36 @@ class LiveGroupChance:
         history_s: float = LIVE_HISTORY_S,
     ) -> None:
         self.cfg = cfg or SyncConfig()
-        self.null_every_s = null_every_s
         self.history_s = history_s
-        self._null: float | None = None
-        self._null_k: int | None = None
-        self._marks: list[int] = []
-        self._values: list[float] = []
-        #: The first mark with a surrogate level (grid index; None: none yet): before it, the cap for want of
-        #: history (analyze's chance_no_surrogate_frac).
-        self.first_surrogate_k: int | None = None
-        #: Marks whose history the rings no longer held in full (as LivePairSync.cut_marks).
-        self.cut_marks = 0
+        self._chance = ChanceMarks(self.cfg, null_every_s, history_s)
 
     def advance(self, rings: Sequence[GridRing], k_end: int) -> None:
-        """Compute the level at each mark up to grid index ``k_end`` not yet computed, in order (a mark with
-        no surrogate yet holds the previous value)."""
-        fs = rings[0].fs_hz
-        every = max(1, round(self.null_every_s * fs))
-        k_end = max(k_end, marks_due(*rings, history_s=self.history_s))  # a long silence: as a pair's
-        latest = k_end // every * every
-        if self._null_k is not None and latest <= self._null_k:
-            return
-        lasts = [r.last_k for r in rings]
-        firsts = [r.first_k for r in rings]
-        if any(k is None for k in lasts) or any(k is None for k in firsts):
-            return
-        oldest = max(k for k in lasts if k is not None) - min(r.capacity for r in rings) + 1
-        all_began = max(k for k in firsts if k is not None)
-        first = -(-max(oldest, all_began) // every) * every
-        if self._null_k is not None:
-            first = max(first, self._null_k + every)
-        n_hist = round(self.history_s * fs)
-        lost = oldest > all_began  # the rings dropped history everyone had
-        for mark in range(first, latest + 1, every):
-            k0 = mark - n_hist + 1
-            if lost and k0 < oldest:
-                self.cut_marks += 1  # the session time between two updates outran the rings' spare room
-            ph = np.vstack([r.window(k0, mark, "phase") for r in rings])
-            known = np.flatnonzero(np.isfinite(ph).all(axis=0))
-            if known.size:
-                value = group_surrogate_null(ph[:, known[0] :], fs, self.cfg, k0 + int(known[0]))
-                if value is not None:
-                    self._null = value
-                    if self.first_surrogate_k is None:
-                        self.first_surrogate_k = mark
-            self._marks.append(mark)
-            self._values.append(chance_level(self._null, self.cfg))
-        self._null_k = latest
-        drop = bisect.bisect_left(self._marks, oldest - every)
-        del self._marks[:drop], self._values[:drop]
+        """Compute the level at each mark up to grid index ``k_end`` not yet computed."""
+        self._chance.advance(rings, k_end, lambda mark: self._surrogate_at(rings, mark))
 
     def levels(self, k_lo: int, k_hi: int) -> FloatArray:
-        """The chance level in force at each grid index ``k_lo .. k_hi``: that of the latest mark at or
-        before it (the cap before the first)."""
-        if not self._marks or k_hi < self._marks[0]:
-            return np.full(k_hi - k_lo + 1, self.cfg.max_null)
-        ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
-        i = np.searchsorted(self._marks, ks, side="right") - 1
-        return np.where(i >= 0, np.asarray([*self._values, math.nan])[i], self.cfg.max_null)
+        """The level in force at each grid index ``k_lo .. k_hi`` (the cap before the first mark)."""
+        return self._chance.levels(k_lo, k_hi)
 
     def level_at(self, k: int) -> float:
-        """The chance level in force at grid index ``k``."""
-        i = bisect.bisect_right(self._marks, k) - 1
-        return self._values[i] if i >= 0 else self.cfg.max_null
+        """The level in force at grid index ``k``."""
+        return self._chance.level_at(k)
+
+    @property
+    def first_surrogate_k(self) -> int | None:
+        """The first mark with a surrogate level (before it, the cap for want of history)."""
+        return self._chance.first_surrogate_k
+
+    @property
+    def cut_marks(self) -> int:
+        """Marks whose history the rings no longer held in full."""
+        return self._chance.cut_marks
+
+    def _surrogate_at(self, rings: Sequence[GridRing], mark: int) -> float | None:
+        k0 = mark - round(self.history_s * rings[0].fs_hz) + 1
+        ph = np.vstack([r.window(k0, mark, "phase") for r in rings])
+        known = np.flatnonzero(np.isfinite(ph).all(axis=0))
+        if not known.size:
+            return None
+        # Surrogates over the stretch since everyone's phase was first known together.
+        return group_surrogate_null(ph[:, known[0] :], rings[0].fs_hz, self.cfg, k0 + int(known[0]))

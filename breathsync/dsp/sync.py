@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -432,17 +433,40 @@ def live_surrogate_nulls(
     were first known together, and held until the next: exactly what :class:`LivePairSync` computes from a
     session's rings, whenever its snapshots fall.
     """
-    n = phi_a.size
+    return live_nulls(
+        np.isfinite(phi_a - phi_b),
+        fs_hz,
+        lambda lo, hi: surrogate_null(phi_a[lo:hi], phi_b[lo:hi], fs_hz, cfg, k_first + lo),
+        every_s,
+        history_s,
+        k_first,
+    )
+
+
+def live_nulls(
+    known: npt.NDArray[np.bool_],
+    fs_hz: float,
+    surrogate: Callable[[int, int], float | None],
+    every_s: float = NULL_EVERY_S,
+    history_s: float = LIVE_HISTORY_S,
+    k_first: int = 0,
+) -> FloatArray:
+    """A chance level as a live session knows it at each sample of a grid whose samples are ``known`` where
+    everyone's phase is (NaN: none yet): ``surrogate(lo, hi)`` of the samples ``lo:hi``, at each whole
+    multiple of ``every_s`` of the grid's time (``k_first``: the absolute grid index of the first sample)
+    over the ``history_s`` ending there, from where everyone was first known, held until the next mark (the
+    pair's :func:`live_surrogate_nulls`, the group's :func:`breathsync.dsp.group.live_group_nulls`)."""
+    n = known.size
     out = np.full(n, np.nan)
-    known = np.flatnonzero(np.isfinite(phi_a - phi_b))
+    idx = np.flatnonzero(known)
     step = max(1, round(every_s * fs_hz))
     n_hist = max(1, round(history_s * fs_hz))
     current = math.nan
     for k in range(-k_first % step, n, step):
         k0 = max(k - n_hist + 1, 0)
-        first = known[np.searchsorted(known, k0)] if known.size and known[-1] >= k0 else None
+        first = idx[np.searchsorted(idx, k0)] if idx.size and idx[-1] >= k0 else None
         if first is not None and first <= k:
-            val = surrogate_null(phi_a[first : k + 1], phi_b[first : k + 1], fs_hz, cfg, k_first + first)
+            val = surrogate(int(first), k + 1)
             if val is not None:
                 current = val
         out[k : k + step] = current
@@ -566,6 +590,90 @@ class LivePairState:
     mean_rate_bpm: float = math.nan
 
 
+class ChanceMarks:
+    """A chance level during a session: at each whole multiple of ``every_s`` of session time (a mark), the
+    surrogate level over the ``history_s`` ending there, held until the next mark (the cap before the first
+    surrogate level), as analyze computes it (:func:`live_nulls`) whenever the snapshots fall. A pair's
+    (:class:`LivePairSync`) and a group's (:class:`breathsync.dsp.group.LiveGroupChance`).
+
+    The rings must hold ``history_s`` + ``every_s`` and as much more as the session time between two
+    updates (the marks passed lie that far back; further back, their history is cut short: ``cut_marks``).
+    """
+
+    def __init__(
+        self, cfg: SyncConfig, every_s: float = NULL_EVERY_S, history_s: float = LIVE_HISTORY_S
+    ) -> None:
+        self.cfg = cfg
+        self.every_s = every_s
+        self.history_s = history_s
+        self._null: float | None = None  # the latest surrogate value (held where a mark gives none)
+        self._null_k: int | None = None  # the latest mark computed (grid index)
+        self._marks: list[int] = []  # recent marks (grid indices), increasing
+        self._values: list[float] = []  # the chance level from each of them on
+        #: Marks whose history the rings no longer held in full (their level then differs from analyze's).
+        self.cut_marks = 0
+        #: The first mark with a surrogate level (grid index; None: none yet): before it, the cap for want
+        #: of history.
+        self.first_surrogate_k: int | None = None
+
+    def advance(
+        self, rings: Sequence[GridRing], k_end: int, surrogate: Callable[[int], float | None]
+    ) -> None:
+        """Compute the level at each mark up to ``k_end`` (the latest sample everyone has; further while
+        one is silent for long, :func:`marks_due`) not yet computed, in order: ``surrogate(mark)`` over the
+        rings' history ending at the mark (None: no surrogate there, the previous value holds). A mark more
+        than the rings' spare room behind the newest sample (a stall of that much session time between two
+        updates) gets the surrogate of the history the rings still hold, and is counted in ``cut_marks``."""
+        lasts, firsts = [r.last_k for r in rings], [r.first_k for r in rings]
+        if any(k is None for k in lasts) or any(k is None for k in firsts):
+            return
+        fs = rings[0].fs_hz
+        every = max(1, round(self.every_s * fs))
+        k_end = max(k_end, marks_due(*rings, history_s=self.history_s))
+        latest = k_end // every * every  # the latest whole multiple of every_s
+        if self._null_k is not None and latest <= self._null_k:
+            return
+        # The rings hold nothing older (a ring may run ahead of the common end).
+        oldest = max(k for k in lasts if k is not None) - min(r.capacity for r in rings) + 1
+        all_began = max(k for k in firsts if k is not None)
+        # The oldest mark inside the rings, and after everyone began (before, the cap applies anyway).
+        first = -(-max(oldest, all_began) // every) * every
+        if self._null_k is not None:
+            first = max(first, self._null_k + every)
+        n_hist = round(self.history_s * fs)
+        lost = oldest > all_began  # the rings dropped history everyone had
+        for mark in range(first, latest + 1, every):
+            if lost and mark - n_hist + 1 < oldest:
+                self.cut_marks += 1  # the session time between two updates outran the rings' spare room
+            value = surrogate(mark)
+            if value is not None:
+                self._null = value
+                if self.first_surrogate_k is None:
+                    self.first_surrogate_k = mark
+            self._marks.append(mark)
+            self._values.append(chance_level(self._null, self.cfg))
+        self._null_k = latest
+        # Keep the latest mark before the rings' oldest sample: it is in force there.
+        drop = bisect.bisect_left(self._marks, oldest - every)
+        del self._marks[:drop], self._values[:drop]
+
+    def levels(self, k_lo: int, k_hi: int) -> FloatArray:
+        """The chance level in force at each grid index ``k_lo .. k_hi``: that of the latest mark at or
+        before it (the cap before the first)."""
+        if not self._marks or k_hi < self._marks[0]:
+            return np.full(k_hi - k_lo + 1, self.cfg.max_null)
+        if k_lo >= self._marks[-1]:  # the usual case: all since the latest mark
+            return np.full(k_hi - k_lo + 1, self._values[-1])
+        ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
+        i = np.searchsorted(self._marks, ks, side="right") - 1  # the latest mark at or before each
+        return np.where(i >= 0, np.asarray([*self._values, math.nan])[i], self.cfg.max_null)
+
+    def level_at(self, k: int) -> float:
+        """The chance level in force at grid index ``k`` (see :meth:`levels`)."""
+        i = bisect.bisect_right(self._marks, k) - 1
+        return self._values[i] if i >= 0 else self.cfg.max_null
+
+
 class LivePairSync:
     """Causal pair synchrony from two :class:`GridRing` s holding ``phase`` and ``rate``.
 
@@ -587,12 +695,12 @@ class LivePairSync:
         self.cfg = cfg or SyncConfig()
         self.null_every_s = null_every_s
         self.history_s = history_s
-        self._null: float | None = None  # the latest surrogate value (held where a mark gives none)
-        self._null_k: int | None = None  # the latest mark computed (grid index)
-        self._marks: list[int] = []  # recent marks (grid indices), increasing
-        self._values: list[float] = []  # the chance level from each of them on
-        #: Marks whose history the rings no longer held in full (their level then differs from analyze's).
-        self.cut_marks = 0
+        self._chance = ChanceMarks(self.cfg, null_every_s, history_s)
+
+    @property
+    def cut_marks(self) -> int:
+        """Marks whose history the rings no longer held in full (their level then differs from analyze's)."""
+        return self._chance.cut_marks
 
     def update(self, a: GridRing, b: GridRing) -> LivePairState | None:
         """The pair's state over the window ending at their latest common grid sample; None until both
@@ -621,7 +729,7 @@ class LivePairSync:
         if a.last_k is None or b.last_k is None:
             return None
         k_end = min(a.last_k, b.last_k)
-        self._advance_nulls(a, b, max(k_end, marks_due(a, b, history_s=self.history_s)))
+        self._chance.advance((a, b), k_end, lambda mark: self._surrogate_at(a, b, mark))
         return k_end
 
     def state(
@@ -648,59 +756,17 @@ class LivePairSync:
         return LivePairState(k_end, plv, rel, lag, rate_diff, null, score, in_sync, coverage, mean_rate)
 
     def levels(self, k_lo: int, k_hi: int) -> FloatArray:
-        """The chance level in force at each grid index ``k_lo .. k_hi``: that of the latest mark at or
-        before it (the cap before the first). A fast replay passes several marks between two snapshots;
-        each window it passed is judged with the level of its own time, as analyze judges it."""
-        if not self._marks or k_hi < self._marks[0]:
-            return np.full(k_hi - k_lo + 1, self.cfg.max_null)
-        if k_lo >= self._marks[-1]:  # the usual case: all since the latest mark
-            return np.full(k_hi - k_lo + 1, self._values[-1])
-        ks = np.arange(k_lo, k_hi + 1, dtype=np.int64)
-        i = np.searchsorted(self._marks, ks, side="right") - 1  # the latest mark at or before each
-        return np.where(i >= 0, np.asarray([*self._values, math.nan])[i], self.cfg.max_null)
+        """The chance level in force at each grid index ``k_lo .. k_hi`` (:meth:`ChanceMarks.levels`): a fast
+        replay passes several marks between two snapshots; each window it passed is judged with the level
+        of its own time, as analyze judges it."""
+        return self._chance.levels(k_lo, k_hi)
 
     def level_at(self, k: int) -> float:
         """The chance level in force at grid index ``k`` (see :meth:`levels`)."""
-        i = bisect.bisect_right(self._marks, k) - 1
-        return self._values[i] if i >= 0 else self.cfg.max_null
+        return self._chance.level_at(k)
 
-    def _advance_nulls(self, a: GridRing, b: GridRing, k_end: int) -> None:
-        """Compute the chance level at each mark up to ``k_end`` not yet computed, in order (a mark where
-        there is no surrogate yet holds the previous value, as :func:`live_surrogate_nulls` does). A mark
-        more than the rings' spare ``capacity - history_s`` behind the newest sample (a stall of that much
-        session time between two updates) gets the surrogate of the history the rings still hold, and is
-        counted in ``cut_marks``."""
+    def _surrogate_at(self, a: GridRing, b: GridRing, mark: int) -> float | None:
         fs = a.fs_hz
-        every = max(1, round(self.null_every_s * fs))
-        latest = k_end // every * every  # the latest whole multiple of null_every_s
-        if self._null_k is not None and latest <= self._null_k:
-            return
-        assert (
-            a.last_k is not None and b.last_k is not None and a.first_k is not None and b.first_k is not None
-        )
-        # The rings hold nothing older (a ring may run ahead of the pair's common end).
-        oldest = max(a.last_k, b.last_k) - min(a.capacity, b.capacity) + 1
-        both_began = max(a.first_k, b.first_k)
-        # The oldest mark inside the rings, and after both began (before, the cap applies anyway).
-        first = -(-max(oldest, both_began) // every) * every
-        if self._null_k is not None:
-            first = max(first, self._null_k + every)
-        n_hist = round(self.history_s * fs)
-        lost = oldest > both_began  # the rings dropped history both had
-        for mark in range(first, latest + 1, every):
-            if lost and mark - n_hist + 1 < oldest:
-                self.cut_marks += 1  # the session time between two updates outran the rings' spare room
-            value = self._surrogate_at(a, b, mark, fs)
-            if value is not None:
-                self._null = value
-            self._marks.append(mark)
-            self._values.append(chance_level(self._null, self.cfg))
-        self._null_k = latest
-        # Keep the latest mark before the rings' oldest sample: it is in force there.
-        drop = bisect.bisect_left(self._marks, oldest - every)
-        del self._marks[:drop], self._values[:drop]
-
-    def _surrogate_at(self, a: GridRing, b: GridRing, mark: int, fs: float) -> float | None:
         k0 = mark - round(self.history_s * fs) + 1
         pa, pb = a.window(k0, mark, "phase"), b.window(k0, mark, "phase")
         known = np.flatnonzero(np.isfinite(pa - pb))

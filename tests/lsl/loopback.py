@@ -338,3 +338,13 @@ def loopback_only(namespace: dict[str, Any]) -> None:
         if name.startswith("test_") and callable(obj):
             namespace[name] = _wrap(obj)
     namespace[_RESULTS_FIXTURE] = _loopback_namespace_results
+
+
+def stream_channels(info: Any) -> list[tuple[str, str]]:
+    """The (label, unit) of each channel an LSL stream's description declares (for the tests' checks)."""
+    out = []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty():
+        out.append((ch.child_value("label"), ch.child_value("unit")))
+        ch = ch.next_sibling("channel")
+    return out

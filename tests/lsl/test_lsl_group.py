@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import posix_only
-from loopback import loopback_only
+from loopback import loopback_only, stream_channels
 
 from breathsync.live import ParticipantArg, build_session
 from breathsync.lsl_out import LslPublisher
@@ -46,15 +46,6 @@ class Snapshots:
 
     def close(self, info: SessionInfo) -> None:
         pass
-
-
-def _channels(info: Any) -> list[tuple[str, str]]:
-    out = []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty():
-        out.append((ch.child_value("label"), ch.child_value("unit")))
-        ch = ch.next_sibling("channel")
-    return out
 
 
 def test_a_group_of_three_is_published_with_its_chance_level() -> None:
@@ -114,7 +105,7 @@ def test_a_group_of_three_is_published_with_its_chance_level() -> None:
     assert info.nominal_srate() == pylsl.IRREGULAR_RATE
     assert info.channel_format() == pylsl.cf_float32
     assert info.channel_count() == len(CHANNELS)
-    assert _channels(info) == CHANNELS
+    assert stream_channels(info) == CHANNELS
     # The pairs' pattern: breathsync-HOST-sync-C-A (labels in the order given), breathsync-HOST-sync-group.
     host = meta["pair"].source_id().removesuffix("-sync-C-A")
     assert host.startswith("breathsync-") and info.source_id() == f"{host}-sync-group"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import posix_only
-from loopback import loopback_only
+from loopback import loopback_only, stream_channels
 
 from breathsync.errors import InputError
 from breathsync.live import ParticipantArg, build_session
@@ -51,15 +51,6 @@ class Capture:
 
     def close(self, info: SessionInfo) -> None:
         pass
-
-
-def _channels(info: Any) -> list[tuple[str, str]]:
-    out = []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty():
-        out.append((ch.child_value("label"), ch.child_value("unit")))
-        ch = ch.next_sibling("channel")
-    return out
 
 
 def test_publish_then_join_round_trip() -> None:
@@ -117,11 +108,11 @@ def test_publish_then_join_round_trip() -> None:
     assert a.type() == "Respiration"
     assert a.nominal_srate() == pytest.approx(20.0)
     assert a.source_id().startswith("breathsync-") and a.source_id().endswith("-A")
-    assert _channels(a) == [(lab, unit) for lab, unit, _ in PARTICIPANT_CHANNELS]
+    assert stream_channels(a) == [(lab, unit) for lab, unit, _ in PARTICIPANT_CHANNELS]
     assert a.desc().child("breathsync").child_value("participant") == "A"
     pair = meta["breathsync-sync-A-B"]
     assert pair.type() == "Synchrony"
-    assert [lab for lab, _ in _channels(pair)] == [lab for lab, _ in PAIR_CHANNELS]
+    assert [lab for lab, _ in stream_channels(pair)] == [lab for lab, _ in PAIR_CHANNELS]
     assert meta["breathsync-events"].type() == "Markers"
     # Events as JSON markers (the inlet connected after session_start, so the last one is session_end).
     last = json.loads(markers[-1][0])
