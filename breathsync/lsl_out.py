@@ -225,24 +225,13 @@ class LslPublisher:
         labels = [p["label"] for p in info.participants]
         # Participants' streams wait for their first samples (see the module): a description is final then.
         self._waiting = {p["label"]: p for p in info.participants if p["source"].get("kind") != "lsl"}
+        window_s = str(info.settings.get("window_s", ""))
         for a, b in combinations(labels, 2):
-            si = lsl.StreamInfo(
-                f"{PREFIX}-sync-{a}-{b}",
-                "Synchrony",
-                len(PAIR_CHANNELS),
-                lsl.IRREGULAR_RATE,
-                lsl.cf_float32,
-                f"{PREFIX}-{self._host}-sync-{a}-{b}",
-            )
-            chans = si.desc().append_child("channels")
-            for name, unit in PAIR_CHANNELS:
-                ch = chans.append_child("channel")
-                ch.append_child_value("label", name)
-                ch.append_child_value("unit", unit)
-            self._describe(si.desc(), pair=f"{a}-{b}", window_s=str(info.settings.get("window_s", "")))
+            si = self._synchrony_info(f"sync-{a}-{b}", PAIR_CHANNELS)
+            self._describe(si.desc(), pair=f"{a}-{b}", window_s=window_s)
             self._pairs[(a, b)] = lsl.StreamOutlet(si)
         if len(labels) >= 3:
-            self._group = self._group_outlet(labels, str(info.settings.get("window_s", "")))
+            self._group = self._group_outlet(labels, window_s)
         si = lsl.StreamInfo(
             f"{PREFIX}-events",
             "Markers",
@@ -259,22 +248,28 @@ class LslPublisher:
             self.names.append(GROUP_STREAM)
         self.names.append(f"{PREFIX}-events")
 
-    def _group_outlet(self, labels: list[str], window_s: str) -> Any:
-        """The group's Synchrony stream (see the module), announced with the pairs' at the session's start."""
+    def _synchrony_info(self, suffix: str, channels: tuple[tuple[str, str], ...]) -> Any:
+        """The StreamInfo of a Synchrony stream ``breathsync-<suffix>`` (a pair's or the group's), with its
+        channels' labels and units."""
         lsl = self._lsl
         si = lsl.StreamInfo(
-            GROUP_STREAM,
+            f"{PREFIX}-{suffix}",
             "Synchrony",
-            len(GROUP_CHANNELS),
+            len(channels),
             lsl.IRREGULAR_RATE,
             lsl.cf_float32,
-            f"{PREFIX}-{self._host}-sync-group",
+            f"{PREFIX}-{self._host}-{suffix}",
         )
         chans = si.desc().append_child("channels")
-        for name, unit in GROUP_CHANNELS:
+        for name, unit in channels:
             ch = chans.append_child("channel")
             ch.append_child_value("label", name)
             ch.append_child_value("unit", unit)
+        return si
+
+    def _group_outlet(self, labels: list[str], window_s: str) -> Any:
+        """The group's Synchrony stream (see the module), announced with the pairs' at the session's start."""
+        si = self._synchrony_info("sync-group", GROUP_CHANNELS)
         # In the order the labels sort: the session's chance level takes the group's rows in that order
         # (breathsync.dsp.group), so the same people give the same description whatever order they came in.
         self._describe(
@@ -283,7 +278,7 @@ class LslPublisher:
             window_s=window_s,
             null_cap=f"{SyncConfig().max_null:g}",  # the session's chance levels are capped at the default
         )
-        return lsl.StreamOutlet(si)
+        return self._lsl.StreamOutlet(si)
 
     def _announce(self, p: Mapping[str, Any]) -> None:
         """Create a participant's Respiration stream from their description as it now is (final: see the
