@@ -30,6 +30,7 @@ from breathsync.dsp.sync import (
     GridRing,
     SyncConfig,
     live_nulls,
+    marks_due,
 )
 
 _SEED = 0x62726561  # any fixed number: the surrogates' shifts must be the same for the same input
@@ -162,9 +163,11 @@ class LiveGroupChance:
         self.history_s = history_s
         self._chance = ChanceMarks(self.cfg, null_every_s, history_s)
 
-    def advance(self, rings: Sequence[GridRing], k_end: int) -> None:
-        """Compute the level at each mark up to grid index ``k_end`` not yet computed."""
-        self._chance.advance(rings, k_end, lambda mark: self._surrogate_at(rings, mark))
+    def advance(self, rings: Sequence[GridRing], k_end: int, silent: Sequence[bool] | None = None) -> None:
+        """Compute the level at each mark up to grid index ``k_end`` not yet computed, or further while one
+        of the group is ``silent`` (:func:`breathsync.dsp.sync.marks_due`)."""
+        due = marks_due(rings, silent or [False] * len(rings), self.history_s)
+        self._chance.advance(rings, k_end, lambda mark: self._surrogate_at(rings, mark), due)
 
     def levels(self, k_lo: int, k_hi: int) -> FloatArray:
         """The level in force at each grid index ``k_lo .. k_hi`` (the cap before the first mark)."""

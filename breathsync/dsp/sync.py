@@ -558,20 +558,31 @@ class GridRing:
         return out
 
 
-def marks_due(*rings: GridRing, history_s: float) -> int:
-    """The latest grid index up to which the chance level's marks are computed now even where a participant
-    has not sent samples that far: half the rings' spare room (beyond the ``history_s`` a mark needs) behind
-    the newest sample. A participant silent for longer than that (a strap out of range for minutes) has no
-    samples to come for those times, and analyze of the recording sees none there either; left until its
-    samples came back, the marks of the silence were computed from history the rings no longer held (a
-    350-s silence of one of three: its pairs' time in sync 59.7 and 93.9 s live against 63.5 and 99.1 s in
-    analyze). A source late by less than that keeps the marks waiting for its samples, as before."""
+def marks_due(rings: Sequence[GridRing], silent: Sequence[bool], history_s: float) -> int:
+    """The latest grid index up to which the chance level's marks may be computed now although a participant
+    has sent no samples that far: -1 (none) unless one of them is ``silent`` (has no signal: a strap out
+    of range, a gap in a replayed file; not one that is merely behind the others, such as a simulated
+    partner catching up at --speed 300); then the latest sample of those who are not silent, and at most half
+    the rings' spare room (beyond the ``history_s`` a mark needs) behind the newest sample. A silent
+    participant has no samples to come for those times, and analyze of the recording sees none there either;
+    left until its samples came back, the marks of a silence of minutes were computed from history the rings
+    no longer held (a 300-s silence of one of four: its pairs' time in sync 90.0 and 45.0 s live against
+    92.2 and 46.2 s in analyze, the group's time above chance 119.3 against 142.7 s). A participant who is
+    behind but not silent keeps the marks waiting for its samples, as ever (marks computed without them
+    read 124.4 s of the group above chance where analyze of the recording read 115.1 s, after a 0.3-s stall
+    at --speed 300 left a simulated partner 90-105 s behind replays)."""
+    if not any(silent):
+        return -1
     lasts = [r.last_k for r in rings if r.last_k is not None]
     if not lasts:
         return -1
     n_hist = round(history_s * rings[0].fs_hz)
     room = min(r.capacity for r in rings) - n_hist
-    return max(lasts) - room // 2
+    due = max(lasts) - room // 2
+    for ring, quiet in zip(rings, silent, strict=True):
+        if not quiet and ring.last_k is not None:
+            due = min(due, ring.last_k)
+    return due
 
 
 @dataclass(frozen=True)
@@ -617,10 +628,14 @@ class ChanceMarks:
         self.first_surrogate_k: int | None = None
 
     def advance(
-        self, rings: Sequence[GridRing], k_end: int, surrogate: Callable[[int], float | None]
+        self,
+        rings: Sequence[GridRing],
+        k_end: int,
+        surrogate: Callable[[int], float | None],
+        due: int = -1,
     ) -> None:
-        """Compute the level at each mark up to ``k_end`` (the latest sample everyone has; further while
-        one is silent for long, :func:`marks_due`) not yet computed, in order: ``surrogate(mark)`` over the
+        """Compute the level at each mark up to ``k_end`` (the latest sample everyone has), or ``due``
+        when later (while one of them is silent, :func:`marks_due`), not yet computed, in order: ``surrogate(mark)`` over the
         rings' history ending at the mark (None: no surrogate there, the previous value holds). A mark more
         than the rings' spare room behind the newest sample (a stall of that much session time between two
         updates) gets the surrogate of the history the rings still hold, and is counted in ``cut_marks``."""
@@ -629,7 +644,7 @@ class ChanceMarks:
             return
         fs = rings[0].fs_hz
         every = max(1, round(self.every_s * fs))
-        k_end = max(k_end, marks_due(*rings, history_s=self.history_s))
+        k_end = max(k_end, due)
         latest = k_end // every * every  # the latest whole multiple of every_s
         if self._null_k is not None and latest <= self._null_k:
             return
@@ -723,13 +738,14 @@ class LivePairSync:
             w.mean_rate_bpm[-1],
         )
 
-    def advance(self, a: GridRing, b: GridRing) -> int | None:
+    def advance(self, a: GridRing, b: GridRing, silent: tuple[bool, bool] = (False, False)) -> int | None:
         """The pair's latest common grid sample (None until both rings hold one), with the chance levels
-        computed up to it (:meth:`levels`)."""
+        computed up to it (:meth:`levels`), or further while one of the two is ``silent`` (:func:`marks_due`)."""
         if a.last_k is None or b.last_k is None:
             return None
         k_end = min(a.last_k, b.last_k)
-        self._chance.advance((a, b), k_end, lambda mark: self._surrogate_at(a, b, mark))
+        due = marks_due((a, b), silent, self.history_s)
+        self._chance.advance((a, b), k_end, lambda mark: self._surrogate_at(a, b, mark), due)
         return k_end
 
     def state(

@@ -368,7 +368,8 @@ class Session:
         self._group_no_surrogate = 0
         self._group_chance = LiveGroupChance(sync_cfg, history_s=self.config.history_s)
         # In the order of the labels, as analyze computes it (whatever order the participants were given in).
-        self._group_rings = [p.ring for p in sorted(self._parts, key=lambda p: p.label)]
+        self._group_people = sorted(self._parts, key=lambda p: p.label)
+        self._group_rings = [p.ring for p in self._group_people]
         self._pairs = [
             _PairState(a, b, LivePairSync(sync_cfg, history_s=self.config.history_s))
             for a, b in combinations(self._parts, 2)
@@ -1273,7 +1274,8 @@ class Session:
         step = max(1, round(self._fs / SCORE_FS_HZ))
         spans: dict[tuple[int, int], list[_PairState]] = {}
         for ps in self._pairs:
-            k_end = ps.sync.advance(ps.a.ring, ps.b.ring)
+            # Silent (no signal), not merely behind: the chance level's marks need not wait for its samples.
+            k_end = ps.sync.advance(ps.a.ring, ps.b.ring, (not ps.a.receiving, not ps.b.receiving))
             prev = ps.k_scored
             if k_end is None or (prev is not None and k_end <= prev):
                 continue
@@ -1536,7 +1538,7 @@ class Session:
         k_end = min(k for k in lasts if k is not None)
         k_end -= k_end % step
         # The chance level's marks first: they go on while one of the group is silent (dsp.sync.marks_due).
-        self._group_chance.advance(self._group_rings, k_end)
+        self._group_chance.advance(self._group_rings, k_end, [not p.receiving for p in self._group_people])
         prev = self._group_k
         if prev is not None and k_end <= prev:
             return
