@@ -79,6 +79,18 @@ def parse_participant(text: str) -> ParticipantArg:
             f"--participant {text!r}: {device} is a device name on Windows, so the recording's {device}.csv "
             f"could not be written or copied there: choose another label, e.g. {label}1"
         )
+    if label == "events" or label.startswith("sync-"):
+        # --publish announces this person as breathsync-<label>, which would be the name (and source_id) of
+        # breathsync's own Markers stream, breathsync-events, or of a Synchrony stream (breathsync-sync-A-B,
+        # breathsync-sync-group): LabRecorder and a partner's lsl: source would pick the wrong one.
+        own = (
+            "events stream" if label == "events" else "pair and group synchrony streams (breathsync-sync-...)"
+        )
+        raise InputError(
+            f"--participant {text!r}: breathsync-{label} is the Lab Streaming Layer name of breathsync's own "
+            f"{own}, which --publish would give this person too: choose another label, e.g. "
+            f"{label.replace('-', '')}1"
+        )
     if len(label) > MAX_LABEL:
         # Checked before anything starts: a 300-character label ran the session, then failed to record it
         # ("File name too long").

@@ -30,7 +30,7 @@ from conftest import posix_only
 
 import devices
 from breathsync.cli import main
-from breathsync.live import ParticipantArg, build_session, run_session, stop_signals
+from breathsync.live import ParticipantArg, build_session, parse_participant, run_session, stop_signals
 from breathsync.session_types import SessionInfo, Snapshot
 from breathsync.sources import base
 from breathsync.sources.base import SampleChunk, SessionClock
@@ -225,3 +225,21 @@ def test_demo_over_ssh_on_a_mac_runs_in_the_terminal(
     monkeypatch.setattr(breathsync.ui, "run_dashboard", no_dashboard)
     assert main(["demo", "--duration", "20", "--speed", "100"]) == 0
     assert "session summary:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("label", ["events", "sync-group", "sync-A-B"])
+def test_labels_that_name_breathsyncs_own_lsl_streams_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], label: str
+) -> None:
+    # --publish announces a person as breathsync-<label>: breathsync-events is the Markers stream and
+    # breathsync-sync-... the Synchrony streams, with the same source_ids: a consumer could pick the wrong one.
+    argv = ["run", "-p", f"{label}=sim:steady", "-p", "B=sim:steady", "-p", "C=sim:steady", "--duration", "5"]
+    assert main([*argv, "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"breathsync-{label} is the Lab Streaming Layer name of breathsync's own" in line
+    assert "choose another label" in line
+
+
+def test_labels_near_breathsyncs_stream_names_are_fine() -> None:
+    for label in ("events1", "Events", "syncA", "sync_group", "async-1"):
+        assert parse_participant(f"{label}=sim:steady").label == label
