@@ -1,23 +1,24 @@
 """The chance level of a group's Kuramoto order (3+ people), as the pair's PLV has one.
 
 The group order ``R = |mean_k exp(i*phi_k)|`` (:func:`breathsync.dsp.sync.kuramoto_order`) of people who
-breathe with no regard for each other is far from 0: for k independent phases its expected value is about
-``sqrt(pi / (4k))`` (0.51 for three people, 0.44 for four, 0.36 for six), and a 30-s window of three
-strangers at similar rates, whose phases drift past each other slowly, averages more (0.6-0.7). So R alone
-cannot say whether a group breathes together. Its chance level is found as the pair's is
+breathe with no regard for each other is far from 0: for k independent phases its expected value is 0.52
+for three people, 0.45 for four, 0.37 for six (about ``sqrt(pi / (4k))`` for many), and a 30-s window of
+three strangers at similar rates, whose phases drift past each other slowly, averages more (0.6-0.7). So R
+alone cannot say whether a group breathes together. Its chance level is found as the pair's is
 (:func:`breathsync.dsp.sync.surrogate_null`): circular time-shift surrogates keep each person's own rhythm
 and destroy their coupling; the ``null_quantile`` (99%) of the surrogate groups' windowed R, capped at
 ``max_null``, is the level a window's R must pass to be "above chance".
 
-Every person but the first is shifted in each surrogate, by amounts that keep every two people at least
-``min_shift_s`` apart (so no two keep the alignment they had); which person gets which shift, and the
-spread within that spacing, come from a random generator seeded by the series' length and the group's size,
-so the same phases always give the same level (a session and ``analyze`` of its recording agree).
+In each surrogate one person keeps their time, each in turn, and the others are shifted by amounts that
+keep every two people at least ``min_shift_s`` apart (so no two keep the alignment they had); which person
+gets which shift, and the spread within that spacing, come from a fixed integer sequence seeded by the
+series' length and the group's size, so the same phases always give the same level (a session and
+``analyze`` of its recording agree), on any machine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -37,7 +38,7 @@ _SEED = 0x62726561  # any fixed number: the surrogates' shifts must be the same 
 _MASK = (1 << 64) - 1
 
 
-def _draws(seed: tuple[int, ...]):  # type: ignore[no-untyped-def]
+def _draws(seed: tuple[int, ...]) -> Iterator[int]:
     """An endless stream of 64-bit integers from ``seed`` (splitmix64, Steele, Lea and Flood 2014): plain
     integer arithmetic, so that the same input gives the same shifts on every machine and NumPy version (a
     recorded session's chance level is recomputed by ``analyze``; NumPy does not promise that its generators'
