@@ -8,10 +8,8 @@ Recipe:
    beat (Polar H10: about one notification per second, sometimes two beats in one notification,
    sometimes a notification late). The beat time is rebuilt from the RR intervals themselves,
    ``t_k = t_(k-1) + rr_k``, never later than ``host_k``; when it falls more than ``max_latency_s``
-   behind ``host_k`` (beats lost) it is re-anchored on ``host_k``, and when lost beats leave it behind
-   by less and the host times are beat times (the BLE source's, an ECG's), the rise of the lower envelope
-   of ``host_k - t_k`` by a lost beat's RR interval moves it forward 4 s later (:class:`_RRClock`).
-   For beats detected in an ECG (exact times, none missing) this is a no-op.
+   behind ``host_k`` (beats lost) it is re-anchored on ``host_k``. For beats detected in an ECG
+   (exact times) this is a no-op.
 2. Artefacts: RR outside 300-2000 ms (30-200 beats/min) or deviating from a local median by more
    than ``MAX_DEV_FRAC`` (ectopic beats, missed or extra detections) are dropped from the
    interpolation nodes (their time still advances the beat clock); the waveform is linearly
@@ -41,7 +39,6 @@ LEAD of 0.80 s at 6 breaths/min, below the band-pass centre frequency). Hence ab
 
 from __future__ import annotations
 
-from collections import deque
 from functools import lru_cache
 from typing import Final
 
@@ -88,20 +85,6 @@ MAX_GAP_S: Final = 4.0
 restarts."""
 MAX_LATENCY_S: Final = 1.5
 """A beat is assumed to reach the host at most this long after it happened (s)."""
-REANCHOR_WINDOW_S: Final = 4.0
-"""Lost beats: the beat clock moves forward when the lower envelope of ``host time - beat time`` over the
-beats of the last this many seconds rose by more than :data:`REANCHOR_RISE_S` and :data:`REANCHOR_MIN_RR`
-of an RR interval, with host times that are beat times (:class:`_RRClock`)."""
-REANCHOR_RISE_S: Final = 0.25
-"""Lost beats' time is 0.3 s at least (one beat at 200 beats/min); the BLE delay's ups and downs are less."""
-REANCHOR_MIN_RR: Final = 0.85
-"""Lost beats take about a whole RR interval or more; the BLE source's beat times move by less when the heart
-beats at the rate of the strap's notifications."""
-BEAT_TIMED_BEATS: Final = 15
-BEAT_TIMED_OUTLIERS: Final = 2
-BEAT_TIMED_STEP_S: Final = 0.02
-"""Host times are beat times when all but ``BEAT_TIMED_OUTLIERS`` of the last ``BEAT_TIMED_BEATS`` beats
-came within this (s) of the previous beat's host time plus their RR interval."""
 MIN_SEGMENT_S: Final = 10.0
 """Offline: segments between gaps shorter than this (s) are too short to band-pass and stay NaN."""
 NOMINAL_RATE_BPM: Final = 15.0
@@ -173,114 +156,28 @@ def _as_1d(x: npt.ArrayLike) -> FloatArray:
 def beat_times_from_rr(
     host_t: npt.ArrayLike, rr_ms: npt.ArrayLike, max_latency_s: float = MAX_LATENCY_S
 ) -> FloatArray:
-    """Beat times (s) rebuilt from RR intervals: never after ``host_t``, moved forward when beats were lost.
+    """Beat times (s) rebuilt from RR intervals: never after ``host_t``, re-anchored if far behind.
 
     ``host_t`` is when each beat's RR reached the host (NaN rows give NaN). A beat whose RR is
-    missing or non-positive takes its host time. The rule (:class:`_RRClock`) is the live one of
-    :class:`RRRespiration`, beat by beat.
+    missing or non-positive takes its host time.
     """
     ht, rr = _as_1d(host_t), _as_1d(rr_ms)
     out = np.full(ht.shape, np.nan)
-    clock = _RRClock(max_latency_s)
+    prev = np.nan
     for k in range(ht.size):
-        t = clock.next(float(ht[k]), float(rr[k]) if k < rr.size else np.nan)
-        out[k] = t if np.isfinite(ht[k]) else np.nan
+        prev = _next_beat_time(prev, ht[k], rr[k] if k < rr.size else np.nan, max_latency_s)
+        out[k] = prev if np.isfinite(ht[k]) else np.nan
     return out
 
 
-class _Envelope:
-    """Lower envelope of values over a sliding window of beat time: a monotone deque, O(1) per beat on
-    average."""
-
-    __slots__ = ("_d", "span_s")
-
-    def __init__(self, span_s: float) -> None:
-        self.span_s = float(span_s)
-        self._d: deque[tuple[float, float]] = deque()
-
-    def clear(self) -> None:
-        self._d.clear()
-
-    def add(self, t: float, v: float) -> float:
-        """Add ``v`` at beat time ``t``; the minimum over the beats since ``t - span_s``."""
-        d = self._d
-        while d and d[-1][1] >= v:
-            d.pop()
-        d.append((t, v))
-        while d[0][0] < t - self.span_s:
-            d.popleft()
-        return d[0][1]
-
-
-class _RRClock:
-    """The beat clock of the RR pipeline: ``t_k = t_(k-1) + rr_k``, never after ``host_k``, moved forward
-    when beats were lost.
-
-    Lost beats (a lost notification takes its RR intervals with it) leave every later sum early by their
-    total, 0.5-2 s. Over ``max_latency_s`` behind ``host_k`` the clock takes ``host_k`` at once. When the
-    host times are beat times already (ECG beats, the BLE source's :class:`~breathsync.dsp.clock.BeatClock`,
-    a recording of either: all but :data:`BEAT_TIMED_OUTLIERS` of the last :data:`BEAT_TIMED_BEATS` beats
-    came within :data:`BEAT_TIMED_STEP_S` of the previous host time plus their RR), ``gap = host - t`` is
-    still (the clock is pulled back onto the host times) but for the step lost beats give it, by their sum.
-    When the lower envelope of ``gap`` over the last :data:`REANCHOR_WINDOW_S` of beats is above
-    :data:`REANCHOR_RISE_S` and :data:`REANCHOR_MIN_RR` of the beat's RR interval, the clock moves forward
-    onto it (the BeatClock's own re-anchoring, about 15 notifications after a loss, shows here as such a
-    step).
-
-    Host times of notifications (beats up to a second before them, several sharing one) keep the rule of
-    ``max_latency_s`` alone: their envelope rises for minutes without a lost beat when the heart beats at
-    the rate of the notifications. Exact beat times with none missing never move the clock (``gap`` stays
-    0). Causal, so the same beats give the same times however they are chunked; a few deque operations a
-    beat.
-    """
-
-    __slots__ = ("_env", "_flags", "_n_out", "_off", "_prev_host", "max_latency_s", "t")
-
-    def __init__(self, max_latency_s: float = MAX_LATENCY_S) -> None:
-        self.max_latency_s = float(max_latency_s)
-        self.t = np.nan  # last beat time
-        self._off = 0.0  # the clock's total move since its (re)start (s; forward > 0)
-        # Envelope of ``gap + _off`` at each beat: ``value - _off`` is a beat's gap to the clock as it is now.
-        self._env = _Envelope(REANCHOR_WINDOW_S)
-        self._prev_host = np.nan
-        self._flags: deque[bool] = deque()  # recent beats: host step far from the RR interval
-        self._n_out = 0
-
-    def _restart(self, host_t: float) -> float:
-        self.t = float(host_t)
-        self._off = 0.0
-        self._env.clear()
-        self._env.add(self.t, 0.0)
-        self._flags.clear()
-        self._n_out = 0
-        self._prev_host = self.t
-        return self.t
-
-    def next(self, host_t: float, rr_ms: float) -> float:
-        """The time of the beat closing ``rr_ms`` (ms) that reached the host at ``host_t`` (s)."""
-        if not np.isfinite(host_t):
-            return self.t
-        ok = np.isfinite(self.t) and np.isfinite(rr_ms) and rr_ms > 0
-        est = self.t + rr_ms / 1000.0 if ok else np.nan
-        if not est >= host_t - self.max_latency_s:  # also NaN: the first beat, no RR
-            return self._restart(host_t)  # beats were lost, or the clock jumped
-        out = abs(host_t - self._prev_host - rr_ms / 1000.0) > BEAT_TIMED_STEP_S
-        self._prev_host = host_t
-        self._flags.append(out)
-        self._n_out += out
-        if len(self._flags) > BEAT_TIMED_BEATS:
-            self._n_out -= self._flags.popleft()
-        gap = host_t - est
-        rise = self._env.add(est, gap + self._off) - self._off
-        beat_timed = len(self._flags) == BEAT_TIMED_BEATS and self._n_out <= BEAT_TIMED_OUTLIERS
-        if beat_timed and rise > max(REANCHOR_RISE_S, REANCHOR_MIN_RR * rr_ms / 1000.0):
-            est += rise  # beats were lost: forward onto the envelope
-            self._off += rise
-        elif gap < 0.0:
-            est = host_t  # never after the host time
-            self._off += gap
-        self.t = float(est)
-        return self.t
+def _next_beat_time(prev_t: float, host_t: float, rr_ms: float, max_latency_s: float) -> float:
+    if not np.isfinite(host_t):
+        return prev_t
+    ok = np.isfinite(prev_t) and np.isfinite(rr_ms) and rr_ms > 0
+    est = prev_t + rr_ms / 1000.0 if ok else host_t
+    if est < host_t - max_latency_s:
+        est = host_t  # beats were lost (or the clock jumped): re-anchor on the host time
+    return float(min(est, host_t))
 
 
 def _is_artefact(rr_ms: float, median_ms: float) -> bool:
@@ -423,7 +320,7 @@ class RRRespiration:
 
     def reset(self) -> None:
         """Forget the signal state (counters are kept): the next beat starts a new segment."""
-        self._clock = _RRClock(self.max_latency_s)  # the rebuilt beat times
+        self._beat_t = np.nan  # last rebuilt beat time
         self._node_t = np.nan  # last accepted interpolation node
         self._node_v = np.nan
         self._hist: list[float] = []  # recent in-range RR values (ms) for the median
@@ -454,15 +351,15 @@ class RRRespiration:
         if not np.isfinite(host_t):
             return None
         self.n_beats += 1
-        prev_t = self._clock.t
-        tb = self._clock.next(host_t, rr)
-        if np.isfinite(prev_t) and tb - prev_t > self.max_gap_s:
+        tb = _next_beat_time(self._beat_t, host_t, rr, self.max_latency_s)
+        if np.isfinite(self._beat_t) and tb - self._beat_t > self.max_gap_s:
             self._hist = []  # after a long silence the old median no longer applies
         med = float(np.median(self._hist)) if len(self._hist) >= 3 else np.nan
         tm = tb - rr / 2000.0  # node at the midpoint of the RR interval
         artefact = _is_artefact(rr, med) or (np.isfinite(self._node_t) and tm <= self._node_t)
         if RR_MIN_MS <= rr <= RR_MAX_MS:
             self._hist = [*self._hist[-(MEDIAN_BEATS - 2) :], rr]
+        self._beat_t = tb
         if artefact:
             self.n_artefacts += 1
             return None
