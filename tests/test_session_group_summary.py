@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,18 +21,25 @@ GROUP = [
 ]
 
 
+def _session_and_analyze(tmp_path: Path, argv: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The group of a session recorded with ``run`` ARGV, from its session.json, and from analyze of the
+    recording's folder."""
+    rec = tmp_path / "rec"
+    assert main(["run", *argv, "--quiet", "--record", str(rec)]) == 0
+    group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
+    js = tmp_path / "a.json"
+    assert main(["analyze", str(rec), "--json", str(js)]) == 0
+    return group, json.loads(js.read_text(encoding="utf-8"))["group"]
+
+
 @pytest.mark.parametrize("speed", ["40", "300"])
 def test_a_groups_summary_has_analyzes_mean_r(
     tmp_path: Path, speed: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rec = tmp_path / "rec"
-    assert main(["run", *GROUP, "--duration", "80", "--speed", speed, "--quiet", "--record", str(rec)]) == 0
+    group, full = _session_and_analyze(tmp_path, [*GROUP, "--duration", "80", "--speed", speed])
     out = capsys.readouterr().out
-    group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
     assert group["labels"] == ["A", "B", "C"]
-    js = tmp_path / "a.json"
-    assert main(["analyze", str(rec), "--json", str(js)]) == 0
-    analyzed = json.loads(js.read_text(encoding="utf-8"))["group"]["mean_kuramoto_r"]
+    analyzed = full["mean_kuramoto_r"]
     # The same windows of the same phases: equal to analyze's, whatever the speed.
     assert analyzed is not None and 0.5 < analyzed <= 1.0
     assert group["mean_kuramoto_r"] == pytest.approx(analyzed, abs=1e-4)
@@ -60,12 +68,7 @@ def test_a_groups_chance_level_is_analyzes(
     # The group's chance level (breathsync.dsp.group) is computed at the same whole 5 s of session time from
     # the same samples as analyze computes it, so the time above it, the mean level and the shares at the
     # cap are analyze's, whatever the speed; and its surrogates leave the cap once there is history.
-    rec = tmp_path / "rec"
-    assert main(["run", *TRIO, "--duration", "250", "--speed", speed, "--quiet", "--record", str(rec)]) == 0
-    group = json.loads((rec / "session.json").read_text(encoding="utf-8"))["summary"]["group"]
-    js = tmp_path / "a.json"
-    assert main(["analyze", str(rec), "--json", str(js)]) == 0
-    full = json.loads(js.read_text(encoding="utf-8"))["group"]
+    group, full = _session_and_analyze(tmp_path, [*TRIO, "--duration", "250", "--speed", speed])
     keys = ("mean_kuramoto_r", "above_chance_s", "scored_s", "mean_null_r", "chance_capped_frac")
     for key in (*keys, "chance_no_surrogate_frac", "chance_need_s"):
         assert full[key] is not None and group[key] == pytest.approx(full[key], abs=1e-4), key
